@@ -1,0 +1,13 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { RuntimeModule } from '@upm/shared-runtime';
+import type { AppConfig } from './config';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [RuntimeModule.forRoot({ service: config.service, logLevel: config.logLevel })],
+    };
+  }
+}

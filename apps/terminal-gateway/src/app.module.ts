@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { GATEWAY_DATABASE } from '@upm/gateway';
+import { DatabaseModule } from '@upm/shared-database';
+import { KafkaModule } from '@upm/shared-kafka';
+import { RedisModule } from '@upm/shared-redis';
+import { RuntimeModule } from '@upm/shared-runtime';
+import type { AppConfig } from './config';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        RuntimeModule.forRoot({ service: config.service, logLevel: config.logLevel }),
+        DatabaseModule.forRoot(GATEWAY_DATABASE, config.database),
+        KafkaModule.forRoot({ ...config.kafka, clientId: config.service, databaseUrl: config.database.url }),
+        RedisModule.forRoot(config.redisUrl, 'gw:'),
+      ],
+    };
+  }
+}

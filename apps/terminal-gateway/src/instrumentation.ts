@@ -1,0 +1,3 @@
+import { startTracing } from '@upm/shared-observability';
+
+startTracing('terminal-gateway');

@@ -1,0 +1,31 @@
+# Shared helpers for the local scripts (sourced, never run).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="$ROOT/deploy/local/.state"
+mkdir -p "$STATE"
+export KAFKAJS_NO_PARTITIONER_WARNING=1 NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+
+log() { printf '\033[1m[upm]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[upm] %s\033[0m\n' "$*" >&2; exit 1; }
+
+# Installs node_modules when they are missing or older than the lock file.
+ensure_node_modules() {
+  if [ ! -d "$ROOT/node_modules/.bin" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "installing npm packages"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# Compiles apps, libs and tools into dist/ when any source is newer than the last build.
+ensure_build() {
+  local stamp="$ROOT/dist/.built"
+  if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/apps" "$ROOT/libs" "$ROOT/tools" -name '*.ts' -newer "$stamp" -print -quit)" ]; then
+    log "compiling"
+    (cd "$ROOT" && node tools/build.js)
+  fi
+}
+
+# Is a process with this pid alive and is its command line the one we started?
+pid_is() { local pid="$1" pattern="$2"; [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

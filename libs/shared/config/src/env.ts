@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** Building blocks for the app schemas, so that every service reads common settings the same way. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback),
+  int: (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback),
+  url: (fallback: string) => z.url().default(fallback),
+  string: (fallback: string) => z.string().min(1).default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** a comma-separated list of non-negative integers, e.g. `2000,3000,3000` */
+  intList: (fallback: string) =>
+    z
+      .string()
+      .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'a comma-separated list of integers')
+      .default(fallback)
+      .transform((v) => v.split(',').map((n) => Number(n.trim()))),
+  brokers: (fallback: string) =>
+    z
+      .string()
+      .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'host:port[,host:port…]')
+      .default(fallback)
+      .transform((v) => v.split(',')),
+};
+
+/** The variables every service reads. */
+export const commonEnv = {
+  LOG_LEVEL: env.logLevel(),
+  HOST: env.string('127.0.0.1'),
+  SHUTDOWN_GRACE_MS: env.int(10_000),
+};
+
+export const kafkaEnv = {
+  KAFKA_BROKERS: env.brokers('127.0.0.1:9092'),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
+};
+
+export const redisEnv = { REDIS_URL: env.url('redis://127.0.0.1:6379/0') };
+
+export const databaseEnv = (database: string) => ({
+  DATABASE_URL: env.url(`postgres://postgres@127.0.0.1:5432/${database}`),
+  DATABASE_POOL_SIZE: env.int(10, 1),
+});

@@ -1,0 +1,7 @@
+export * from './entities';
+export * from './migrations';
+export * from './kafka';
+export * from './tracing';
+export * from './outbox';
+export * from './consumer';
+export * from './kafka.module';

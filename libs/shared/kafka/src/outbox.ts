@@ -1,0 +1,162 @@
+import { Client } from 'pg';
+import type { Producer } from 'kafkajs';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Envelope } from '@upm/contracts';
+import type { Logger, Metrics } from '@upm/shared-observability';
+import { currentTraceHeaders } from './tracing';
+
+const CHANNEL = 'outbox';
+/** pg advisory lock id: one relay publishes at a time, so messages of one key leave in the order they were written */
+const RELAY_LOCK = 7_346_112_901;
+
+/**
+ * Appends messages to the outbox inside the caller's transaction. They are published only if that
+ * transaction commits; the NOTIFY that wakes the relay is delivered on commit too.
+ */
+export async function appendToOutbox(manager: EntityManager, topic: string, ...envelopes: Envelope[]): Promise<void> {
+  if (!envelopes.length) return;
+  const headers = currentTraceHeaders();
+  const values: unknown[] = [];
+  const rows = envelopes.map((envelope, i) => {
+    values.push(envelope.id, topic, envelope.key, envelope.type, JSON.stringify(envelope), JSON.stringify({ ...headers, 'message-type': envelope.type }));
+    const o = i * 6;
+    return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6}::jsonb)`;
+  });
+  await manager.query(`INSERT INTO outbox (id, topic, key, type, payload, headers) VALUES ${rows.join(', ')}`, values);
+  await manager.query(`NOTIFY ${CHANNEL}`);
+}
+
+export interface OutboxRelayOptions {
+  topicPrefix: string;
+  databaseUrl: string;
+  batchSize?: number;
+  /** fallback poll when no NOTIFY arrives (e.g. rows left by a process that died) */
+  pollIntervalMs?: number;
+}
+
+interface OutboxRecord {
+  seq: string;
+  topic: string;
+  key: string;
+  payload: unknown;
+  headers: Record<string, string>;
+  created_at: Date;
+}
+
+/**
+ * Publishes outbox rows in the order they were written with an idempotent producer, then deletes them.
+ * A crash between publishing and deleting publishes the rows again on restart: consumers dedupe on the
+ * envelope id, so delivery is at-least-once and the effect exactly-once.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private pending = false;
+  private listener?: Client;
+  private readonly backlog;
+  private readonly oldestAge;
+  private readonly published;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly producer: Producer,
+    private readonly logger: Logger,
+    metrics: Metrics,
+    private readonly options: OutboxRelayOptions,
+  ) {
+    this.backlog = metrics.gauge('outbox_backlog_messages', 'Outbox rows not yet published');
+    this.oldestAge = metrics.gauge('outbox_oldest_age_seconds', 'Age of the oldest unpublished outbox row');
+    this.published = metrics.counter('outbox_published_total', 'Outbox messages published', ['topic']);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.listener = new Client({ connectionString: this.options.databaseUrl, application_name: 'outbox-relay' });
+    this.listener.on('notification', () => this.kick());
+    this.listener.on('error', (error) => this.logger.warn({ err: error }, 'outbox listener connection failed; polling'));
+    await this.listener.connect();
+    await this.listener.query(`LISTEN ${CHANNEL}`);
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.kick();
+    await this.loop;
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Wakes the relay now instead of at the next poll. */
+  kick(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  /** Publishes one batch; returns how many rows it published. */
+  async publishBatch(): Promise<number> {
+    const batchSize = this.options.batchSize ?? 500;
+    return this.dataSource.transaction(async (manager) => {
+      const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
+      if (!locked) return 0;
+      const rows: OutboxRecord[] = await manager.query(
+        'SELECT seq, topic, key, payload, headers, created_at FROM outbox ORDER BY seq LIMIT $1',
+        [batchSize],
+      );
+      this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
+      if (!rows.length) return 0;
+      await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
+      await manager.query('DELETE FROM outbox WHERE seq <= $1', [rows[rows.length - 1].seq]);
+      for (const row of rows) this.published.inc({ topic: row.topic });
+      return rows.length;
+    });
+  }
+
+  private async run(): Promise<void> {
+    const pollMs = this.options.pollIntervalMs ?? 1000;
+    while (this.running) {
+      this.pending = false;
+      let published = 0;
+      try {
+        published = await this.publishBatch();
+        if (published === 0) await this.refreshBacklog();
+      } catch (error) {
+        this.logger.error({ err: error }, 'outbox relay failed; retrying');
+        await this.sleep(1000);
+        continue;
+      }
+      if (published >= (this.options.batchSize ?? 500) || this.pending) continue;
+      await this.sleep(pollMs);
+    }
+  }
+
+  private async refreshBacklog(): Promise<void> {
+    const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox');
+    this.backlog.set(count);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+      if (this.pending || !this.running) done();
+    });
+  }
+}
+
+/** Keeps the written order inside each topic; kafkajs keeps it per partition, and a key maps to one partition. */
+function groupByTopic(rows: OutboxRecord[], prefix: string) {
+  const byTopic = new Map<string, Array<{ key: string; value: string; headers: Record<string, string> }>>();
+  for (const row of rows) {
+    const topic = prefix + row.topic;
+    const messages = byTopic.get(topic) ?? [];
+    messages.push({ key: row.key, value: JSON.stringify(row.payload), headers: row.headers });
+    byTopic.set(topic, messages);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}

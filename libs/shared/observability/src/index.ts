@@ -1,0 +1,4 @@
+export * from './redaction';
+export * from './logger';
+export * from './metrics';
+export * from './tracing';

@@ -1,0 +1,45 @@
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { Readiness } from '@upm/shared-runtime';
+import { RedisLocks } from './lock';
+
+export function createRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 3000 });
+}
+
+@Injectable()
+class RedisLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(Redis) private readonly redis: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+/** The service's Redis connection and lock helper; readiness pings Redis. */
+@Global()
+@Module({})
+export class RedisModule {
+  static forRoot(url: string, keyPrefix: string): DynamicModule {
+    return {
+      module: RedisModule,
+      providers: [
+        {
+          provide: Redis,
+          inject: [Readiness],
+          useFactory: (readiness: Readiness) => {
+            const redis = createRedis(url);
+            redis.on('error', () => undefined); // reconnects on its own; readiness reports the outage
+            readiness.register('redis', async () => {
+              if ((await redis.ping()) !== 'PONG') throw new Error('no PONG');
+            });
+            return redis;
+          },
+        },
+        { provide: RedisLocks, inject: [Redis], useFactory: (redis: Redis) => new RedisLocks(redis, `${keyPrefix}lock:`) },
+        RedisLifecycle,
+      ],
+      exports: [Redis, RedisLocks],
+    };
+  }
+}

@@ -1,0 +1,45 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import type { Response } from 'express';
+import type { Logger } from '@upm/shared-observability';
+import { ApiError, ErrorBody } from './api-error';
+import { LOGGER } from './tokens';
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'VALIDATION_FAILED', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 422: 'BUSINESS_RULE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE',
+};
+
+/** Every error leaves as `{ error: { code, message, details? } }`; unexpected ones are logged and answered 500. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const [status, body] = this.toBody(exception);
+    if (status >= 500) this.logger.error({ err: exception }, 'request failed');
+    if (!response.headersSent) response.status(status).json(body);
+  }
+
+  private toBody(exception: unknown): [number, ErrorBody] {
+    if (exception instanceof ApiError) {
+      const error = { code: exception.code, message: exception.message, ...(exception.details ? { details: exception.details } : {}) };
+      return [exception.status, { error }];
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      // body-parser errors (malformed JSON, too large) arrive as HttpException-like errors with a status
+      return [status, { error: { code: CODE_BY_STATUS[status] ?? `HTTP_${status}`, message: safeMessage(exception, status) } }];
+    }
+    const status = (exception as { status?: unknown })?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const code = (exception as { type?: string }).type === 'entity.parse.failed' ? 'MALFORMED_JSON' : CODE_BY_STATUS[status] ?? `HTTP_${status}`;
+      return [status, { error: { code, message: (exception as Error).message } }];
+    }
+    return [HttpStatus.INTERNAL_SERVER_ERROR, { error: { code: 'INTERNAL', message: 'internal error' } }];
+  }
+}
+
+function safeMessage(exception: HttpException, status: number): string {
+  return status >= 500 ? 'internal error' : exception.message;
+}

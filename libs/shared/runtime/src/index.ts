@@ -1,0 +1,6 @@
+export * from './api-error';
+export * from './tokens';
+export * from './readiness';
+export * from './runtime.module';
+export * from './run-service';
+export * from './http-error.filter';

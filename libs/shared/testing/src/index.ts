@@ -1,0 +1,5 @@
+export * from './databases';
+export * from './kafka';
+export * from './wait';
+export * from './logger';
+export * from './services';

@@ -1,0 +1,51 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { allTopics } from '@upm/contracts';
+import { decodeHeaders, ensureTopics } from '@upm/shared-kafka';
+
+export const KAFKA_BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+
+/** A prefix no other run has used, so a suite sees only its own messages on the shared broker. */
+export function uniquePrefix(suite: string): string {
+  return `t-${suite}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}.`;
+}
+
+export function testKafka(clientId: string): Kafka {
+  return new Kafka({ clientId, brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+}
+
+/** Creates the platform's topics under the prefix (small partition counts keep the test broker light). */
+export async function createTestTopics(kafka: Kafka, prefix: string, partitions = 3): Promise<void> {
+  await ensureTopics(kafka, allTopics(prefix).map((t) => ({ name: t.name, partitions: Math.min(t.partitions, partitions) })));
+}
+
+export interface ReadMessage {
+  key: string;
+  value: unknown;
+  headers: Record<string, string>;
+  partition: number;
+}
+
+/** Reads a topic from the beginning until `until` is satisfied or the timeout passes. */
+export async function readTopic(kafka: Kafka, topic: string, until: (messages: ReadMessage[]) => boolean, timeoutMs = 20_000): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${Math.random().toString(36).slice(2)}` });
+  const messages: ReadMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message, partition }) => {
+          messages.push({ key: message.key?.toString() ?? '', value: JSON.parse(message.value?.toString() ?? 'null'), headers: decodeHeaders(message.headers), partition });
+          if (until(messages)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
+}
