@@ -25,7 +25,7 @@ const common = { rootDir: __dirname, transform, moduleNameMapper, testEnvironmen
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['**/*.spec.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['**/*.int-spec.ts'], testTimeout: 60_000, globalSetup: '<rootDir>/libs/shared/testing/src/global-setup.js' },
-    { ...common, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'], testTimeout: 180_000, globalSetup: '<rootDir>/libs/shared/testing/src/global-setup.js' },
+    { ...common, displayName: 'integration', testMatch: ['**/*.int-spec.ts'], setupFilesAfterEnv: ['<rootDir>/libs/shared/testing/src/jest-timeouts.js'], globalSetup: '<rootDir>/libs/shared/testing/src/global-setup.js' },
+    { ...common, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'], setupFilesAfterEnv: ['<rootDir>/libs/shared/testing/src/jest-timeouts.js'], globalSetup: '<rootDir>/libs/shared/testing/src/global-setup.js' },
   ],
 };

@@ -29,3 +29,14 @@ ensure_build() {
 pid_is() { local pid="$1" pattern="$2"; [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The six services, their ports (CONTRACTS.md §4) and their start order.
+APPS=(alipay-sandbox payment-orchestrator alipay-connector settlement notification terminal-gateway)
+app_port() {
+  case "$1" in
+    terminal-gateway) echo 3000 ;; payment-orchestrator) echo 3001 ;; alipay-connector) echo 3002 ;;
+    settlement) echo 3003 ;; notification) echo 3004 ;; alipay-sandbox) echo 3010 ;;
+  esac
+}
+app_pid_file() { echo "$STATE/pids/$1.pid"; }
+app_running() { pid_is "$(cat "$(app_pid_file "$1")" 2>/dev/null || true)" "dist/apps/$1/src/main.js"; }

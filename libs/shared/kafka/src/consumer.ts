@@ -34,6 +34,8 @@ export interface ConsumerOptions {
   /** back-off before each redelivery from the retry topic; after the last one, the dead-letter topic */
   retryDelaysMs?: number[];
   partitionsConsumedConcurrently?: number;
+  /** how long the group waits for a silent member before giving its partitions to another (Kafka's minimum is 6 s) */
+  sessionTimeoutMs?: number;
   /** called after a message's transaction committed (applied=false for a duplicate), before its offset is committed */
   onProcessed?: (envelope: Envelope, applied: boolean) => void;
 }
@@ -84,7 +86,7 @@ export class IdempotentConsumer {
 
   async start(): Promise<void> {
     const { groupId } = this.options;
-    this.consumer = this.kafka.consumer({ groupId, sessionTimeout: 30000, heartbeatInterval: 3000, allowAutoTopicCreation: false });
+    this.consumer = this.kafka.consumer({ groupId, sessionTimeout: this.options.sessionTimeoutMs ?? 30000, heartbeatInterval: 3000, allowAutoTopicCreation: false });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.main, this.topics.retry], fromBeginning: true });
     await this.consumer.run({

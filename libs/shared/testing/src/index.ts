@@ -3,3 +3,4 @@ export * from './kafka';
 export * from './wait';
 export * from './logger';
 export * from './services';
+export * from './tcp-proxy';

@@ -36,7 +36,7 @@ export async function readTopic(kafka: Kafka, topic: string, until: (messages: R
       const timer = setTimeout(resolve, timeoutMs);
       void consumer.run({
         eachMessage: async ({ message, partition }) => {
-          messages.push({ key: message.key?.toString() ?? '', value: JSON.parse(message.value?.toString() ?? 'null'), headers: decodeHeaders(message.headers), partition });
+          messages.push({ key: message.key?.toString() ?? '', value: parseValue(message.value), headers: decodeHeaders(message.headers), partition });
           if (until(messages)) {
             clearTimeout(timer);
             resolve();
@@ -47,5 +47,15 @@ export async function readTopic(kafka: Kafka, topic: string, until: (messages: R
     return messages;
   } finally {
     await consumer.disconnect();
+  }
+}
+
+/** JSON when the value is JSON, the raw text otherwise (dead-letter topics hold unreadable messages too). */
+function parseValue(value: Buffer | null): unknown {
+  const text = value?.toString('utf8') ?? 'null';
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }

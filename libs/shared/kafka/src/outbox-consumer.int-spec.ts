@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Kafka, Producer } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { deadLetterTopic } from '@upm/contracts';
+import { Metrics } from '@upm/shared-observability';
+import { createTestTopics, eventually, freshDatabase, readTopic, sleep, testKafka, testLogger, uniquePrefix } from '@upm/shared-testing';
+import { COMMANDS_TOPIC, createEffectsTable, recordEffect, refundCommand } from '../../testing/src/fixtures/refund-effects';
+import { IdempotentConsumer, MessageHandler, PermanentError } from './consumer';
+import { KAFKA_ENTITIES } from './entities';
+import { KAFKA_MIGRATIONS } from './migrations';
+import { appendToOutbox, OutboxRelay } from './outbox';
+
+const logger = testLogger();
+let dataSource: DataSource;
+let databaseUrl: string;
+let kafka: Kafka;
+let producer: Producer;
+let relay: OutboxRelay;
+let consumers: IdempotentConsumer[] = [];
+/** each test gets its own topics, so a new consumer group reading from the beginning sees only its test's messages */
+let prefix: string;
+
+async function effects(key?: string): Promise<Array<{ message_id: string; key: string; n: number }>> {
+  return key
+    ? dataSource.query('SELECT message_id, key, n FROM effects WHERE key = $1 ORDER BY arrival', [key])
+    : dataSource.query('SELECT message_id, key, n FROM effects ORDER BY arrival');
+}
+
+async function startConsumer(groupId: string, handle: MessageHandler = recordEffect, retryDelaysMs = [200, 400]): Promise<IdempotentConsumer> {
+  const consumer = new IdempotentConsumer(kafka, producer, dataSource, logger, new Metrics('test'), prefix, { groupId, topic: COMMANDS_TOPIC, handle, retryDelaysMs });
+  await consumer.start();
+  consumers.push(consumer);
+  return consumer;
+}
+
+beforeAll(async () => {
+  ({ dataSource, url: databaseUrl } = await freshDatabase('upm_test_kafka_outbox', { name: 'test', entities: KAFKA_ENTITIES, migrations: KAFKA_MIGRATIONS }));
+  await createEffectsTable(dataSource);
+  kafka = testKafka('outbox-test');
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+});
+
+beforeEach(async () => {
+  prefix = uniquePrefix('outbox');
+  await createTestTopics(kafka, prefix);
+  relay = new OutboxRelay(dataSource, producer, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
+  await relay.start();
+});
+
+afterEach(async () => {
+  await Promise.all(consumers.map((c) => c.stop()));
+  consumers = [];
+  await relay.stop();
+});
+
+afterAll(async () => {
+  await producer.disconnect();
+  await dataSource.destroy();
+});
+
+describe('outbox → Kafka → idempotent consumer', () => {
+  it('delivers what a committed transaction wrote and never what a rolled-back one wrote', async () => {
+    await startConsumer('test.commit');
+    const rolledBack = refundCommand('pay_commit', 1);
+    await dataSource
+      .transaction(async (manager) => {
+        await appendToOutbox(manager, COMMANDS_TOPIC, rolledBack);
+        throw new Error('business rule failed after writing');
+      })
+      .catch(() => undefined);
+    const committed = refundCommand('pay_commit', 2);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, committed));
+
+    // same key, so the committed message arriving proves the rolled-back one (written first) was never sent
+    const rows = await eventually(async () => ((await effects('pay_commit')).length ? effects('pay_commit') : undefined));
+    expect(rows.map((r) => r.message_id)).toEqual([committed.id]);
+    const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox');
+    expect(count).toBe(0);
+  });
+
+  it('keeps the order of each key across 1,000 messages written in many transactions', async () => {
+    await startConsumer('test.order');
+    const keys = Array.from({ length: 10 }, (_, i) => `pay_order_${i}`);
+    let n = 0;
+    for (let batch = 0; batch < 20; batch++) {
+      await dataSource.transaction(async (manager) => {
+        // interleave keys inside each transaction; per key, n only grows
+        const envelopes = Array.from({ length: 50 }, () => refundCommand(keys[n % keys.length], n++));
+        await appendToOutbox(manager, COMMANDS_TOPIC, ...envelopes);
+      });
+    }
+    const rows = await eventually(async () => {
+      const all = (await effects()).filter((r) => r.key.startsWith('pay_order_'));
+      return all.length >= 1000 ? all : undefined;
+    }, 60_000, 250);
+    expect(rows).toHaveLength(1000);
+    expect(new Set(rows.map((r) => r.message_id)).size).toBe(1000);
+    for (const key of keys) {
+      const sequence = rows.filter((r) => r.key === key).map((r) => r.n);
+      expect(sequence).toHaveLength(100);
+      expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+    }
+  }, 90_000);
+
+  it('sends poison messages to the dead-letter topic with the reason in headers', async () => {
+    await startConsumer('test.poison');
+    const main = prefix + COMMANDS_TOPIC;
+    await producer.send({ topic: main, messages: [
+      { key: 'pay_poison', value: 'this is not json' },
+      { key: 'pay_poison', value: JSON.stringify({ ...refundCommand('pay_poison', 1), type: 'ExplodePayment' }) },
+    ] });
+    const dead = await readTopic(kafka, prefix + deadLetterTopic(COMMANDS_TOPIC), (m) => m.filter((x) => x.headers['x-retry-group'] === 'test.poison').length >= 2);
+    const ours = dead.filter((m) => m.headers['x-retry-group'] === 'test.poison');
+    expect(ours.map((m) => m.headers['x-error-code'])).toEqual(['CONTRACTS.VIOLATION', 'CONTRACTS.VIOLATION']);
+    expect(ours[0].headers['x-error-message']).toMatch(/unreadable message/);
+    expect(ours[1].headers['x-error-message']).toMatch(/unknown message type: ExplodePayment/);
+    expect(ours[0].headers['x-original-topic']).toBe(main);
+    expect(ours[0].headers['x-original-offset']).toMatch(/^\d+$/);
+    expect(await effects('pay_poison')).toEqual([]);
+  });
+
+  it('retries a failing message with back-off, then dead-letters it; a transient failure is applied once', async () => {
+    const failures = new Map<number, number>();
+    await startConsumer('test.retry', async (envelope, context) => {
+      const n = Number((envelope.data as { refundId: string }).refundId.slice(1));
+      failures.set(n, (failures.get(n) ?? 0) + 1);
+      if (n === 1) throw new Error('downstream always down');
+      if (n === 2 && context.attempt === 0) throw new Error('downstream blinked');
+      if (n === 3) throw new PermanentError('PAYMENTS.UNPROCESSABLE', 'cannot ever apply this');
+      await recordEffect(envelope, context);
+    });
+    const always = refundCommand('pay_retry_a', 1);
+    const once = refundCommand('pay_retry_b', 2);
+    const permanent = refundCommand('pay_retry_c', 3);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, always, once, permanent));
+
+    const dead = await readTopic(kafka, prefix + deadLetterTopic(COMMANDS_TOPIC), (m) => m.filter((x) => x.headers['x-retry-group'] === 'test.retry').length >= 2);
+    const ours = dead.filter((m) => m.headers['x-retry-group'] === 'test.retry');
+    const byKey = Object.fromEntries(ours.map((m) => [m.key, m.headers]));
+    expect(byKey['pay_retry_a']).toMatchObject({ 'x-error-message': 'downstream always down', 'x-attempt': '2', 'x-original-topic': prefix + COMMANDS_TOPIC });
+    expect(byKey['pay_retry_c']).toMatchObject({ 'x-error-code': 'PAYMENTS.UNPROCESSABLE' });
+    expect(failures.get(1)).toBe(3); // first delivery + two retries
+    expect(failures.get(3)).toBe(1); // permanent: no retry
+    const applied = await eventually(async () => ((await effects('pay_retry_b')).length ? effects('pay_retry_b') : undefined));
+    expect(applied.map((r) => r.message_id)).toEqual([once.id]);
+    expect(failures.get(2)).toBe(2);
+  }, 60_000);
+
+  it('does not apply a message twice when the consumer dies after its side effect but before committing the offset', async () => {
+    const envelope = refundCommand('pay_crash', 7);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, envelope));
+    const run = (crash: boolean) => {
+      const child = spawn(process.execPath, [path.resolve(__dirname, '../../../../dist/libs/shared/testing/src/fixtures/crash-after-commit-consumer.js')], {
+        env: { ...process.env, DATABASE_URL: databaseUrl, KAFKA_TOPIC_PREFIX: prefix, GROUP_ID: 'test.crash', CRASH_AFTER_COMMIT: crash ? '1' : '0' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const lines: Array<{ processed: string; applied: boolean }> = [];
+      child.stdout.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
+      return { child, lines };
+    };
+
+    const first = run(true);
+    const signal = await new Promise((resolve) => first.child.once('exit', (_code, sig) => resolve(sig)));
+    expect(signal).toBe('SIGKILL');
+    expect(first.lines).toEqual([{ processed: envelope.id, applied: true }]);
+
+    const second = run(false);
+    try {
+      // the offset was never committed, so the message comes again; the inbox recognises it
+      await eventually(() => (second.lines.length ? true : undefined), 60_000);
+      expect(second.lines[0]).toEqual({ processed: envelope.id, applied: false });
+      await sleep(500);
+      expect((await effects('pay_crash')).map((r) => r.message_id)).toEqual([envelope.id]);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+  }, 90_000);
+});

@@ -1,0 +1,34 @@
+import net from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  /** cuts every open connection and refuses new ones, as if the dependency went away */
+  cut(): Promise<void>;
+  /** accepts connections again on the same port */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP proxy in front of a real dependency, so a test can take it away and bring it back. */
+export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, targetHost);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (port: number) => new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  await listen(0);
+  const port = (server.address() as net.AddressInfo).port;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      if (server.listening) server.close(() => resolve());
+      else resolve();
+    });
+  return { port, cut: stop, restore: () => listen(port), close: stop };
+}
