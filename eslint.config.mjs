@@ -37,6 +37,8 @@ export default tseslint.config(
             // Operator tools (migrations for every database, topic creation, benchmarks) may use any service's libs.
             { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:tools', 'scope:shared', 'scope:gateway', 'scope:orchestrator', 'scope:connector', 'scope:settlement', 'scope:notification', 'scope:sandbox'] },
             // Types: apps sit on top; domain and contracts at the bottom, free of frameworks.
+            // Operator tools and the cross-service test suites sit beside the apps and may use any lib.
+            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:tooling', 'type:feature', 'type:platform', 'type:domain', 'type:contracts', 'type:client'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:platform', 'type:domain', 'type:contracts', 'type:client'] },
             { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:platform', 'type:domain', 'type:contracts', 'type:client'] },
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts', 'type:platform'] },

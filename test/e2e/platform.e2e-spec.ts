@@ -1,6 +1,6 @@
 import { migrate } from '@upm/shared-database';
 import { createTestTopics, eventually, recreateDatabase, RunningService, runToExit, startService, tcpProxy, TcpProxy, testKafka, uniquePrefix } from '@upm/shared-testing';
-import { SERVICE_DATABASES } from '../../tools/services';
+import { SERVICE_DATABASES } from '@upm/tools';
 
 /** The six services as real processes against the real PostgreSQL, Redis and Kafka. */
 const APPS = [
@@ -31,7 +31,7 @@ function envFor(app: string, overrides: Record<string, string> = {}): Record<str
 
 async function ready(service: RunningService): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {
   const response = await fetch(`${service.url}/health/ready`);
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, string> } };
 }
 
 describe('every service', () => {

@@ -4,3 +4,4 @@ export * from './wait';
 export * from './logger';
 export * from './services';
 export * from './tcp-proxy';
+export * from './fixtures/refund-effects';

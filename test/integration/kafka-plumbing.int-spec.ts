@@ -4,12 +4,10 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { createTestTopics, eventually, freshDatabase, readTopic, sleep, testKafka, testLogger, uniquePrefix } from '@upm/shared-testing';
-import { COMMANDS_TOPIC, createEffectsTable, recordEffect, refundCommand } from '../../testing/src/fixtures/refund-effects';
-import { IdempotentConsumer, MessageHandler, PermanentError } from './consumer';
-import { KAFKA_ENTITIES } from './entities';
-import { KAFKA_MIGRATIONS } from './migrations';
-import { appendToOutbox, OutboxRelay } from './outbox';
+import { appendToOutbox, IdempotentConsumer, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError } from '@upm/shared-kafka';
+import {
+  COMMANDS_TOPIC, createEffectsTable, createTestTopics, eventually, freshDatabase, readTopic, recordEffect, refundCommand, sleep, testKafka, testLogger, uniquePrefix,
+} from '@upm/shared-testing';
 
 const logger = testLogger();
 let dataSource: DataSource;
@@ -152,7 +150,7 @@ describe('outbox → Kafka → idempotent consumer', () => {
     const envelope = refundCommand('pay_crash', 7);
     await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, envelope));
     const run = (crash: boolean) => {
-      const child = spawn(process.execPath, [path.resolve(__dirname, '../../../../dist/libs/shared/testing/src/fixtures/crash-after-commit-consumer.js')], {
+      const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/libs/shared/testing/src/fixtures/crash-after-commit-consumer.js')], {
         env: { ...process.env, DATABASE_URL: databaseUrl, KAFKA_TOPIC_PREFIX: prefix, GROUP_ID: 'test.crash', CRASH_AFTER_COMMIT: crash ? '1' : '0' },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
