@@ -1,21 +1,61 @@
+import { z } from 'zod';
 import { commonEnv, defineConfig, env } from '@upm/shared-config';
+import { DEFAULT_SANDBOX_SETTINGS as DEFAULTS, PreconfiguredClient, SandboxSettings } from '@upm/sandbox';
+
+/** `clientId=<PEM file path or Base64 DER public key>[,…]` */
+const clients = z
+  .string()
+  .regex(/^\s*[A-Za-z0-9_.-]+=[^,\s]+(\s*,\s*[A-Za-z0-9_.-]+=[^,\s]+)*\s*$/, 'clientId=<public key file or Base64 DER>[,…]')
+  .default('')
+  .transform((value): PreconfiguredClient[] =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        const at = entry.indexOf('=');
+        return { clientId: entry.slice(0, at), publicKey: entry.slice(at + 1) };
+      }),
+  );
 
 /** Every environment variable alipay-sandbox reads. */
 export const configDefinition = defineConfig(
   {
     PORT: env.port(3010),
     ...commonEnv,
-    SANDBOX_LATENCY_MS: env.int(0),
-    SANDBOX_TIME_FACTOR: env.int(1, 1),
-    SANDBOX_REPORT_DIR: env.string('deploy/local/.state/sandbox-reports'),
+    SANDBOX_LATENCY_MS: env.int(DEFAULTS.latencyMs),
+    SANDBOX_TIME_FACTOR: env.int(DEFAULTS.timeFactor, 1),
+    SANDBOX_REPORT_DIR: env.string(DEFAULTS.reportDir),
+    SANDBOX_HANG_MS: env.int(DEFAULTS.hangMs),
+    SANDBOX_PIN_DELAY_MS: env.int(DEFAULTS.pinDelayMs),
+    SANDBOX_PRIVATE_KEY: z.string().min(1).optional(),
+    SANDBOX_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+    SANDBOX_CLIENTS: clients,
+    SANDBOX_CUSTOMER_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default(DEFAULTS.customerId),
+    SANDBOX_NOTIFY_FAILURES: env.bool(DEFAULTS.notifyFailures),
+    SANDBOX_NOTIFY_TIMEOUT_MS: env.int(DEFAULTS.notifyTimeoutMs, 1),
+    SANDBOX_SINGLE_USE_CODES: env.bool(DEFAULTS.singleUseCodes),
+    SANDBOX_REFUND_WINDOW_DAYS: env.int(DEFAULTS.refundWindowDays, 1),
   },
   (e) => ({
     service: 'alipay-sandbox',
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
-    latencyMs: e.SANDBOX_LATENCY_MS,
-    timeFactor: e.SANDBOX_TIME_FACTOR,
-    reportDir: e.SANDBOX_REPORT_DIR,
+    sandbox: {
+      latencyMs: e.SANDBOX_LATENCY_MS,
+      timeFactor: e.SANDBOX_TIME_FACTOR,
+      reportDir: e.SANDBOX_REPORT_DIR,
+      hangMs: e.SANDBOX_HANG_MS,
+      pinDelayMs: e.SANDBOX_PIN_DELAY_MS,
+      // the inline key wins over the file
+      privateKey: e.SANDBOX_PRIVATE_KEY ?? e.SANDBOX_PRIVATE_KEY_FILE,
+      clients: e.SANDBOX_CLIENTS,
+      customerId: e.SANDBOX_CUSTOMER_ID,
+      notifyFailures: e.SANDBOX_NOTIFY_FAILURES,
+      notifyTimeoutMs: e.SANDBOX_NOTIFY_TIMEOUT_MS,
+      singleUseCodes: e.SANDBOX_SINGLE_USE_CODES,
+      refundWindowDays: e.SANDBOX_REFUND_WINDOW_DAYS,
+    } satisfies SandboxSettings,
   }),
 );
 

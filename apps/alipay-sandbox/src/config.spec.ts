@@ -1,0 +1,35 @@
+import { ConfigError, loadConfig } from '@upm/shared-config';
+import { configDefinition } from './config';
+
+describe('alipay-sandbox configuration', () => {
+  it('defaults to port 3010 and real time, with no preconfigured clients', () => {
+    const config = loadConfig(configDefinition, {});
+    expect(config.http.port).toBe(3010);
+    expect(config.sandbox).toMatchObject({ timeFactor: 1, hangMs: 30_000, pinDelayMs: 6_000, latencyMs: 0, clients: [], notifyFailures: true, privateKey: undefined });
+  });
+
+  it('reads SANDBOX_CLIENTS as clientId=<key file or Base64> pairs, and prefers the inline private key', () => {
+    const config = loadConfig(configDefinition, {
+      SANDBOX_CLIENTS: 'SANDBOX_A=/keys/a.pem, B_CLIENT=MIIBIjANBgkq+/abc==',
+      SANDBOX_PRIVATE_KEY: 'inline',
+      SANDBOX_PRIVATE_KEY_FILE: '/keys/sandbox.pem',
+      SANDBOX_TIME_FACTOR: '100',
+    });
+    expect(config.sandbox.clients).toEqual([
+      { clientId: 'SANDBOX_A', publicKey: '/keys/a.pem' },
+      { clientId: 'B_CLIENT', publicKey: 'MIIBIjANBgkq+/abc==' },
+    ]);
+    expect(config.sandbox).toMatchObject({ privateKey: 'inline', timeFactor: 100 });
+  });
+
+  it('names every bad variable', () => {
+    let error: unknown;
+    try {
+      loadConfig(configDefinition, { SANDBOX_CLIENTS: 'no-key-here', SANDBOX_TIME_FACTOR: '0', SANDBOX_NOTIFY_FAILURES: 'maybe' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['SANDBOX_CLIENTS', 'SANDBOX_NOTIFY_FAILURES', 'SANDBOX_TIME_FACTOR']);
+  });
+});

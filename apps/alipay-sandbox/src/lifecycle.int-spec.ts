@@ -1,0 +1,245 @@
+import { AmsClient, PayRequest } from '@upm/alipay';
+import { eventually } from '@upm/shared-testing';
+import { startInProcessSandbox, InProcessSandbox } from './testing/in-process-sandbox';
+import { paymentView, postJson } from './testing/http';
+import { connect, newMerchant, payInput, requestId } from './testing/merchant';
+
+let sandbox: InProcessSandbox;
+let client: AmsClient;
+
+beforeAll(async () => {
+  sandbox = await startInProcessSandbox({ SANDBOX_TIME_FACTOR: '1000', SANDBOX_PIN_DELAY_MS: '1000000' });
+  client = await connect(sandbox.url, newMerchant('SANDBOX_LIFECYCLE'));
+});
+
+afterAll(async () => {
+  client.close();
+  await sandbox.close();
+});
+
+afterEach(() => sandbox.sandbox.clock.reset());
+
+const view = (paymentRequestId: string) => paymentView(sandbox.url, paymentRequestId);
+
+async function paid(overrides: Parameters<typeof payInput>[0] = {}) {
+  const input = payInput(overrides);
+  const result = await client.pay(input);
+  if (result.outcome !== 'S' || !result.body?.paymentId) throw new Error(`pay did not succeed: ${result.resultCode}`);
+  return { input, paymentId: result.body.paymentId, result };
+}
+
+const refund = (paymentId: string, value: string, refundRequestId = requestId('RF'), currency = 'HKD') =>
+  client.refund({ refundRequestId, paymentId, refundAmount: { currency, value } });
+
+describe('pay idempotency (spec §4.5)', () => {
+  it('the same paymentRequestId with the same body gets the same answer, and is charged once', async () => {
+    const { input, result } = await paid();
+    const again = await client.pay(input);
+    expect(again.body).toEqual(result.body);
+    expect(await view(input.paymentRequestId)).toMatchObject({ status: 'SUCCESS', calls: { pay: 2 } });
+    expect(sandbox.sandbox.book.ledger.filter((e) => e.transactionRequestId === input.paymentRequestId)).toHaveLength(1);
+  });
+
+  it('the same content with other key order and spacing is the same request', async () => {
+    const { input, result } = await paid();
+    const reordered = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const shuffled = Object.fromEntries(Object.entries(reordered).reverse()) as unknown as PayRequest;
+    expect((await client.call('pay', shuffled)).body).toEqual(result.body);
+    expect(input.paymentRequestId).toBe(reordered.paymentRequestId);
+  });
+
+  it('the same paymentRequestId with another body gets F REPEAT_REQ_INCONSISTENT and changes nothing', async () => {
+    const { input } = await paid();
+    const conflict = await client.pay({ ...input, amount: { currency: 'HKD', value: '1251' } });
+    expect(conflict).toMatchObject({ outcome: 'F', resultCode: 'REPEAT_REQ_INCONSISTENT' });
+    expect(await view(input.paymentRequestId)).toMatchObject({ status: 'SUCCESS', amount: { value: '1250' } });
+  });
+
+  it('a replay while processing answers U, and after the PIN the final S', async () => {
+    const input = payInput({ scenario: '80' });
+    const first = await client.pay(input);
+    expect((await client.pay(input)).body).toEqual(first.body);
+    await eventually(async () => ((await client.inquiryPayment({ paymentRequestId: input.paymentRequestId })).body?.paymentStatus === 'SUCCESS' ? true : undefined), 5000);
+    expect(await client.pay(input)).toMatchObject({ outcome: 'S', body: { paymentId: first.body?.paymentId } });
+  });
+
+  it('a failed payment replays its failure; a cancelled one answers ORDER_IS_CLOSED', async () => {
+    const failed = payInput({ scenario: '86' });
+    await client.pay(failed);
+    expect(await client.pay(failed)).toMatchObject({ outcome: 'F', resultCode: 'RISK_REJECT' });
+    const { input } = await paid();
+    await client.cancel({ paymentRequestId: input.paymentRequestId });
+    expect(await client.pay(input)).toMatchObject({ outcome: 'F', resultCode: 'ORDER_IS_CLOSED' });
+  });
+
+  it('paymentRequestIds belong to their client: another client may use the same one', async () => {
+    const other = await connect(sandbox.url, newMerchant('SANDBOX_LIFECYCLE_OTHER'));
+    try {
+      const { input, paymentId } = await paid();
+      const theirs = await other.pay({ ...input, amount: { currency: 'HKD', value: '99' } });
+      expect(theirs.outcome).toBe('S');
+      expect(theirs.body?.paymentId).not.toBe(paymentId);
+      expect(await other.inquiryPayment({ paymentId })).toMatchObject({ outcome: 'F', resultCode: 'ORDER_NOT_EXIST' });
+    } finally {
+      other.close();
+    }
+  });
+});
+
+describe('refunds (spec §7)', () => {
+  it('partial and multiple refunds up to the amount; one cent more is REFUND_AMOUNT_EXCEED', async () => {
+    const { input, paymentId } = await paid();
+    const first = await refund(paymentId, '250');
+    expect(first).toMatchObject({ outcome: 'S', body: { paymentId, refundAmount: { currency: 'HKD', value: '250' }, refundId: expect.stringMatching(/R\d{10}$/) } });
+    expect((await refund(paymentId, '1000')).outcome).toBe('S');
+    expect(await refund(paymentId, '1')).toMatchObject({ outcome: 'F', resultCode: 'REFUND_AMOUNT_EXCEED' });
+    expect(await view(input.paymentRequestId)).toMatchObject({ refundedAmount: { value: '1250' }, calls: { refund: 3 } });
+  });
+
+  it('an over-refund in one go is refused and leaves the payment refundable', async () => {
+    const { paymentId } = await paid();
+    expect(await refund(paymentId, '1251')).toMatchObject({ outcome: 'F', resultCode: 'REFUND_AMOUNT_EXCEED' });
+    expect((await refund(paymentId, '1250')).outcome).toBe('S');
+  });
+
+  it('the same refundRequestId and body replays the answer; another body is REPEAT_REQ_INCONSISTENT', async () => {
+    const { input, paymentId } = await paid();
+    const refundRequestId = requestId('RF');
+    const first = await refund(paymentId, '300', refundRequestId);
+    const again = await refund(paymentId, '300', refundRequestId);
+    expect(again.body).toEqual(first.body);
+    expect(await refund(paymentId, '301', refundRequestId)).toMatchObject({ outcome: 'F', resultCode: 'REPEAT_REQ_INCONSISTENT' });
+    expect(await view(input.paymentRequestId)).toMatchObject({ refundedAmount: { value: '300' }, refunds: [{ refundRequestId, status: 'SUCCESS' }] });
+  });
+
+  it('inquiryRefund by refundRequestId or refundId reflects success and failure', async () => {
+    const { paymentId } = await paid();
+    const ok = await refund(paymentId, '100');
+    const refundRequestId = JSON.parse(ok.exchange.requestBody).refundRequestId as string;
+    expect(await client.inquiryRefund({ refundRequestId })).toMatchObject({ outcome: 'S', body: { refundStatus: 'SUCCESS', refundId: ok.body?.refundId, refundAmount: { value: '100' } } });
+    expect((await client.inquiryRefund({ refundId: ok.body!.refundId! })).body?.refundRequestId).toBe(refundRequestId);
+    const tooMuch = requestId('RF');
+    await refund(paymentId, '5000', tooMuch);
+    expect((await client.inquiryRefund({ refundRequestId: tooMuch })).body?.refundStatus).toBe('FAIL');
+    expect(await client.inquiryRefund({ refundRequestId: 'NEVER' })).toMatchObject({ outcome: 'F', resultCode: 'ORDER_NOT_EXIST' });
+  });
+
+  it('refunds of a cancelled, a failed, a processing or an unknown payment are refused', async () => {
+    const { input: cancelled, paymentId: cancelledId } = await paid();
+    await client.cancel({ paymentRequestId: cancelled.paymentRequestId });
+    expect(await refund(cancelledId, '1')).toMatchObject({ outcome: 'F', resultCode: 'ORDER_IS_CANCELED' });
+
+    const failed = payInput({ scenario: '85' });
+    await client.pay(failed);
+    const failedId = (await client.inquiryPayment({ paymentRequestId: failed.paymentRequestId })).body!.paymentId!;
+    expect(await refund(failedId, '1')).toMatchObject({ outcome: 'F', resultCode: 'ORDER_IS_CLOSED' });
+
+    const processing = await client.pay(payInput({ scenario: '82' }));
+    expect(await refund(processing.body!.paymentId!, '1')).toMatchObject({ outcome: 'F', resultCode: 'ORDER_STATUS_INVALID' });
+    expect(await refund('20260101194010800100188100000000000', '1')).toMatchObject({ outcome: 'F', resultCode: 'ORDER_NOT_EXIST' });
+  });
+
+  it('a refund in another currency is PARAM_ILLEGAL; after the refund window REFUND_WINDOW_EXCEED', async () => {
+    const { paymentId } = await paid();
+    expect(await refund(paymentId, '1', requestId('RF'), 'USD')).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
+    sandbox.sandbox.clock.advance(366 * 24 * 3600_000);
+    expect(await refund(paymentId, '1')).toMatchObject({ outcome: 'F', resultCode: 'REFUND_WINDOW_EXCEED' });
+  });
+});
+
+describe('cancel (spec §6)', () => {
+  it('cancelling a paid payment refunds it in full; a second cancel answers S with the same cancelTime', async () => {
+    const { input, paymentId } = await paid();
+    const cancel = await client.cancel({ paymentId });
+    expect(cancel).toMatchObject({ outcome: 'S', body: { paymentId, paymentRequestId: input.paymentRequestId } });
+    expect(await client.inquiryPayment({ paymentId })).toMatchObject({ body: { paymentStatus: 'CANCELLED', paymentResultCode: 'ORDER_IS_CLOSED' } });
+    expect(await view(input.paymentRequestId)).toMatchObject({ status: 'CANCELLED', reversedByCancel: true });
+    const ledger = sandbox.sandbox.book.ledger.filter((e) => e.transactionId === paymentId).map((e) => [e.type, e.amount.value]);
+    expect(ledger).toEqual([['PAYMENT', '1250'], ['CANCEL', '1250']]);
+    expect((await client.cancel({ paymentId })).body?.cancelTime).toBe(cancel.body?.cancelTime);
+  });
+
+  it('a payment made today can be cancelled until 00:15 UTC+8 tomorrow, not a minute later (injected clock)', async () => {
+    sandbox.sandbox.clock.set(new Date('2026-11-27T15:00:00Z')); // 23:00 UTC+8
+    const late = await paid();
+    const lateToo = await paid();
+    sandbox.sandbox.clock.set(new Date('2026-11-27T16:14:00Z')); // 00:14 UTC+8 the next day
+    expect(await client.cancel({ paymentId: late.paymentId })).toMatchObject({ outcome: 'S' });
+    sandbox.sandbox.clock.set(new Date('2026-11-27T16:16:00Z')); // 00:16 UTC+8
+    expect(await client.cancel({ paymentId: lateToo.paymentId })).toMatchObject({ outcome: 'F', resultCode: 'CANCEL_WINDOW_EXCEED' });
+    expect((await refund(lateToo.paymentId, '1250')).outcome).toBe('S');
+  });
+
+  it('the clock can also be moved over HTTP', async () => {
+    const { paymentId } = await paid();
+    const moved = await postJson(`${sandbox.url}/sandbox/clock`, { advanceMs: 2 * 24 * 3600_000 });
+    expect(moved).toMatchObject({ status: 200, body: { offsetMs: 2 * 24 * 3600_000 } });
+    expect(await client.cancel({ paymentId })).toMatchObject({ outcome: 'F', resultCode: 'CANCEL_WINDOW_EXCEED' });
+    expect((await postJson(`${sandbox.url}/sandbox/clock`, { reset: true })).body).toMatchObject({ offsetMs: 0 });
+  });
+
+  it('a cancel during PIN entry wins: the payment never succeeds', async () => {
+    const input = payInput({ scenario: '80' });
+    await client.pay(input);
+    expect((await client.cancel({ paymentRequestId: input.paymentRequestId })).outcome).toBe('S');
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect((await client.inquiryPayment({ paymentRequestId: input.paymentRequestId })).body?.paymentStatus).toBe('CANCELLED');
+  });
+
+  it('a partly refunded payment cannot be cancelled (ORDER_STATUS_INVALID)', async () => {
+    const { paymentId } = await paid();
+    await refund(paymentId, '10');
+    expect(await client.cancel({ paymentId })).toMatchObject({ outcome: 'F', resultCode: 'ORDER_STATUS_INVALID' });
+  });
+});
+
+describe('request validation (spec §15.3)', () => {
+  it('a missing field is PARAM_ILLEGAL, another product ACCESS_DENIED, an unknown currency CURRENCY_NOT_SUPPORT', async () => {
+    const { result } = await paid();
+    const body = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const fresh = () => ({ ...body, paymentRequestId: requestId() });
+    const { env: _env, ...orderWithoutEnv } = body.order;
+    expect(await client.call('pay', { ...fresh(), order: orderWithoutEnv } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
+    expect(await client.call('pay', { ...fresh(), paymentAmount: { currency: 'HKD', value: 1250 } } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
+    expect(await client.call('pay', { ...fresh(), productCode: 'CASHIER_PAYMENT' } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'ACCESS_DENIED' });
+    const xxx = { currency: 'XXX', value: '100' };
+    expect(await client.call('pay', { ...fresh(), paymentAmount: xxx, order: { ...body.order, orderAmount: xxx } })).toMatchObject({ outcome: 'F', resultCode: 'CURRENCY_NOT_SUPPORT' });
+    expect(await client.call('inquiryPayment', {})).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
+  });
+
+  it('GET /sandbox/payments of an id never seen is 404', async () => {
+    expect((await fetch(`${sandbox.url}/sandbox/payments/NEVER_SEEN`)).status).toBe(404);
+  });
+});
+
+describe('single-use codes (SANDBOX_SINGLE_USE_CODES)', () => {
+  it('a code used a second time is F EXPIRED_CODE', async () => {
+    const strict = await startInProcessSandbox({ SANDBOX_SINGLE_USE_CODES: 'true' });
+    const strictClient = await connect(strict.url, newMerchant('SANDBOX_STRICT'));
+    try {
+      const code = '281012020000000000123400';
+      expect((await strictClient.pay(payInput({ paymentCode: code }))).outcome).toBe('S');
+      expect(await strictClient.pay(payInput({ paymentCode: code }))).toMatchObject({ outcome: 'F', resultCode: 'EXPIRED_CODE' });
+    } finally {
+      strictClient.close();
+      await strict.close();
+    }
+  });
+});
+
+describe('shutdown', () => {
+  it('closing the sandbox drops a held answer at once instead of waiting for the hang', async () => {
+    const patient = await startInProcessSandbox({ SANDBOX_HANG_MS: '60000' });
+    const patientClient = await connect(patient.url, newMerchant('SANDBOX_SHUTDOWN'));
+    try {
+      const pending = patientClient.pay(payInput({ scenario: '83' }), { timeoutMs: 20_000 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      await patient.close();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(await pending).toMatchObject({ outcome: 'U', problem: 'NETWORK_ERROR' });
+    } finally {
+      patientClient.close();
+    }
+  });
+});

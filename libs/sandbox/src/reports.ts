@@ -1,0 +1,205 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { toMajorUnits } from '@upm/contracts';
+import { formatAmsTime } from '@upm/alipay';
+import { businessDayBounds } from './business-time';
+import type { LedgerEntry } from './payment-book';
+
+/**
+ * The day's report files of spec §13 in the classic layout (§13.2): UTF-8 CSV, a header line, one line per
+ * record, `<END>` as the last line, amounts in major units per the currency's exponent.
+ *
+ * Signs: every amount is money to the merchant. PAYMENT rows are positive, REFUND and CANCEL rows negative;
+ * the fee (a fixed 10 minor units per PAYMENT and per REFUND, as in Antom's sandbox) is negative, and a
+ * CANCEL gives its payment's fee back (positive). settlementAmountValue = transactionAmountValue +
+ * feeAmountValue on every row, so a batch's TOTAL is the plain sum of its rows.
+ *
+ * A settlement batch holds one customer's transactions of one currency on one UTC+8 day; it settles at
+ * 00:00 UTC+8 the next day, and its files are written next to the transaction file of that day.
+ */
+export type ReportKind = 'transactionItems' | 'settlementItems' | 'settlementSummary';
+
+export interface ReportFile {
+  customerId: string;
+  /** yyyymmdd */
+  day: string;
+  kind: ReportKind;
+  name: string;
+  currency?: string;
+  batchId?: string;
+  /** data lines, header and `<END>` excluded */
+  rows: number;
+  content: string;
+}
+
+export const SANDBOX_FEE_MINOR = 10n;
+const ACQUIRER = 'Alipay_SG';
+const PAYMENT_METHOD_TYPE = 'CONNECT_WALLET';
+const PSP_NAME = 'ALIPAYCN';
+const PRODUCT_CODE = 'IN_STORE_PAYMENT';
+
+export const TRANSACTION_COLUMNS = [
+  'customerId', 'acquirer', 'acquirerReferenceNo', 'referenceMerchantId', 'referenceStoreId', 'transactionType',
+  'transactionId', 'originalTransactionId', 'transactionRequestId', 'originalTransactionRequestId', 'referenceTransactionId',
+  'orderDescription', 'paymentMethodType', 'pspName', 'paymentTime', 'productCode', 'transactionAmountValue', 'transactionCurrency',
+] as const;
+
+export const SETTLEMENT_ITEM_COLUMNS = [
+  'settlementBatchId', 'customerId', 'acquirer', 'acquirerReferenceNo', 'referenceMerchantId', 'referenceStoreId', 'transactionType',
+  'transactionId', 'originalTransactionId', 'transactionRequestId', 'originalTransactionRequestId', 'referenceTransactionId',
+  'paymentMethodType', 'pspName', 'paymentTime', 'settlementTime', 'productCode', 'transactionAmountValue', 'transactionCurrency',
+  'settlementAmountValue', 'settlementCurrency', 'quoteCurrencyPair', 'quotePrice', 'feeAmountValue', 'feeCurrency',
+  'taxFeeAmountValue', 'taxFeeCurrency',
+] as const;
+
+export const SETTLEMENT_SUMMARY_COLUMNS = [
+  'settlementBatchId', 'customerId', 'acquirer', 'summaryType', 'settlementTime', 'count', 'settlementAmountValue',
+  'settlementCurrency', 'feeAmountValue', 'feeCurrency', 'taxFeeAmountValue', 'taxFeeCurrency',
+] as const;
+
+type Row<C extends readonly string[]> = Record<C[number], string>;
+
+interface Signed {
+  entry: LedgerEntry;
+  transaction: bigint;
+  fee: bigint;
+}
+
+/** Every report file of one UTC+8 day; `customers` get a (possibly empty) transaction file even on a quiet day. */
+export function buildDayReports(ledger: readonly LedgerEntry[], day: string, customers: readonly string[], feeMinor = SANDBOX_FEE_MINOR): ReportFile[] {
+  const { start, end } = businessDayBounds(day);
+  const entries = ledger.filter((entry) => entry.at >= start && entry.at < end);
+  const compact = day.replace(/-/g, '');
+  const settlementTime = formatAmsTime(end);
+  const files: ReportFile[] = [];
+  for (const customerId of unique([...customers, ...entries.map((e) => e.customerId)])) {
+    const own = entries.filter((entry) => entry.customerId === customerId).map((entry) => signed(entry, feeMinor));
+    files.push(transactionFile(customerId, compact, own));
+    for (const currency of unique(own.map((s) => s.entry.amount.currency)).sort()) {
+      const batch = own.filter((s) => s.entry.amount.currency === currency);
+      const batchId = `${compact}${currency}001`;
+      files.push(settlementItemsFile(customerId, compact, currency, batchId, settlementTime, batch));
+      files.push(settlementSummaryFile(customerId, compact, currency, batchId, settlementTime, batch));
+    }
+  }
+  return files;
+}
+
+/** Writes the files under `<dir>/<customerId>/<yyyymmdd>/` and answers their paths. */
+export async function writeReports(dir: string, files: readonly ReportFile[]): Promise<string[]> {
+  const written: string[] = [];
+  for (const file of files) {
+    const folder = path.resolve(dir, file.customerId, file.day);
+    await mkdir(folder, { recursive: true });
+    const target = path.join(folder, file.name);
+    await writeFile(target, file.content, 'utf8');
+    written.push(target);
+  }
+  return written;
+}
+
+function signed(entry: LedgerEntry, feeMinor: bigint): Signed {
+  const amount = BigInt(entry.amount.value);
+  switch (entry.type) {
+    case 'PAYMENT':
+      return { entry, transaction: amount, fee: -feeMinor };
+    case 'REFUND':
+      return { entry, transaction: -amount, fee: -feeMinor };
+    case 'CANCEL':
+      return { entry, transaction: -amount, fee: feeMinor };
+  }
+}
+
+function transactionFile(customerId: string, day: string, rows: readonly Signed[]): ReportFile {
+  const lines = rows.map(({ entry, transaction }): Row<typeof TRANSACTION_COLUMNS> => ({
+    ...transactionFields(entry),
+    orderDescription: entry.orderDescription,
+    transactionAmountValue: major(transaction, entry.amount.currency),
+    transactionCurrency: entry.amount.currency,
+  }));
+  return { customerId, day, kind: 'transactionItems', name: `transactionItems_${day}_000.csv`, rows: lines.length, content: csv(TRANSACTION_COLUMNS, lines) };
+}
+
+function settlementItemsFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Signed[]): ReportFile {
+  const lines = rows.map(({ entry, transaction, fee }): Row<typeof SETTLEMENT_ITEM_COLUMNS> => ({
+    settlementBatchId: batchId,
+    ...transactionFields(entry),
+    settlementTime,
+    transactionAmountValue: major(transaction, currency),
+    transactionCurrency: currency,
+    settlementAmountValue: major(transaction + fee, currency),
+    settlementCurrency: currency,
+    quoteCurrencyPair: '',
+    quotePrice: '',
+    feeAmountValue: major(fee, currency),
+    feeCurrency: currency,
+    taxFeeAmountValue: major(0n, currency),
+    taxFeeCurrency: currency,
+  }));
+  return { customerId, day, kind: 'settlementItems', name: `settlementItems_${currency}_${batchId}_000.csv`, currency, batchId, rows: lines.length, content: csv(SETTLEMENT_ITEM_COLUMNS, lines) };
+}
+
+function settlementSummaryFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Signed[]): ReportFile {
+  const line = (summaryType: string, group: readonly Signed[]): Row<typeof SETTLEMENT_SUMMARY_COLUMNS> => {
+    const fee = group.reduce((sum, s) => sum + s.fee, 0n);
+    const settlement = group.reduce((sum, s) => sum + s.transaction + s.fee, 0n);
+    return {
+      settlementBatchId: batchId,
+      customerId,
+      acquirer: ACQUIRER,
+      summaryType,
+      settlementTime,
+      count: String(group.length),
+      settlementAmountValue: major(settlement, currency),
+      settlementCurrency: currency,
+      feeAmountValue: major(fee, currency),
+      feeCurrency: currency,
+      taxFeeAmountValue: major(0n, currency),
+      taxFeeCurrency: currency,
+    };
+  };
+  const byType = (['PAYMENT', 'REFUND', 'CANCEL'] as const)
+    .map((type) => [type, rows.filter((s) => s.entry.type === type)] as const)
+    .filter(([, group]) => group.length > 0)
+    .map(([type, group]) => line(type, group));
+  const lines = [...byType, line('TOTAL', rows)];
+  return { customerId, day, kind: 'settlementSummary', name: `settlementSummary_${currency}_${batchId}_000.csv`, currency, batchId, rows: lines.length, content: csv(SETTLEMENT_SUMMARY_COLUMNS, lines) };
+}
+
+function transactionFields(entry: LedgerEntry) {
+  return {
+    customerId: entry.customerId,
+    acquirer: ACQUIRER,
+    acquirerReferenceNo: '',
+    referenceMerchantId: entry.referenceMerchantId,
+    referenceStoreId: entry.referenceStoreId,
+    transactionType: entry.type,
+    transactionId: entry.transactionId,
+    originalTransactionId: entry.originalTransactionId,
+    transactionRequestId: entry.transactionRequestId,
+    originalTransactionRequestId: entry.originalTransactionRequestId,
+    referenceTransactionId: entry.referenceTransactionId,
+    paymentMethodType: PAYMENT_METHOD_TYPE,
+    pspName: PSP_NAME,
+    paymentTime: formatAmsTime(entry.at),
+    productCode: PRODUCT_CODE,
+  };
+}
+
+function major(minor: bigint, currency: string): string {
+  return toMajorUnits(minor, currency);
+}
+
+function csv<C extends readonly string[]>(columns: C, rows: ReadonlyArray<Row<C>>): string {
+  const lines = [columns.join(','), ...rows.map((row) => columns.map((column) => csvField(row[column as C[number]])).join(',')), '<END>'];
+  return `${lines.join('\n')}\n`;
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { currencyExponent, isMinorUnits } from '@upm/contracts';
+import type { AmsResult, CancelRequest, InquiryPaymentRequest, InquiryRefundRequest, PayRequest, RefundRequest } from '@upm/alipay';
+
+/**
+ * Field checks of spec §3–§8 (checklist §15.3): a missing or malformed field is PARAM_ILLEGAL, another
+ * product ACCESS_DENIED, an unknown currency CURRENCY_NOT_SUPPORT. Every scalar must be a JSON string.
+ */
+export type Validated<T> = { ok: true; request: T } | { ok: false; result: AmsResult };
+
+const text = (max: number) => z.string().min(1).max(max);
+const requestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only, at most 64');
+const httpUrl = z.string().max(2048).refine(isHttpUrl, 'an http(s) URL');
+const amount = z.object({ currency: z.string().regex(/^[A-Z]{3}$/), value: z.string() });
+
+const paySchema = z.object({
+  productCode: z.literal('IN_STORE_PAYMENT'),
+  paymentRequestId: requestId,
+  order: z.object({
+    referenceOrderId: text(64),
+    orderDescription: text(256),
+    orderAmount: amount,
+    merchant: z.object({
+      referenceMerchantId: text(64),
+      merchantMCC: text(32),
+      merchantName: text(256),
+      store: z.object({ referenceStoreId: text(64), storeName: text(256), storeMCC: text(32) }),
+    }),
+    env: z.object({ storeTerminalId: text(64), storeTerminalRequestTime: text(64) }),
+  }),
+  paymentAmount: amount,
+  paymentMethod: z.object({ paymentMethodType: z.literal('CONNECT_WALLET'), paymentMethodId: text(512) }),
+  paymentFactor: z.object({ inStorePaymentScenario: z.literal('PaymentCode') }),
+  paymentNotifyUrl: httpUrl.optional(),
+  paymentExpiryTime: text(64).optional(),
+  settlementStrategy: z.object({ settlementCurrency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
+});
+
+const refundSchema = z.object({
+  refundRequestId: requestId,
+  paymentId: text(64),
+  refundAmount: amount,
+  referenceRefundId: text(64).optional(),
+  refundReason: text(256).optional(),
+  refundNotifyUrl: httpUrl.optional(),
+});
+
+const paymentRef = z
+  .object({ paymentId: text(64).optional(), paymentRequestId: text(64).optional() })
+  .refine((r) => r.paymentId !== undefined || r.paymentRequestId !== undefined, 'paymentId or paymentRequestId is required');
+const refundRef = z
+  .object({ refundId: text(64).optional(), refundRequestId: text(64).optional() })
+  .refine((r) => r.refundId !== undefined || r.refundRequestId !== undefined, 'refundId or refundRequestId is required');
+
+export function validatePay(body: unknown): Validated<PayRequest> {
+  const productCode = (body as { productCode?: unknown }).productCode;
+  if (typeof productCode === 'string' && productCode !== 'IN_STORE_PAYMENT') return refused('ACCESS_DENIED', `product ${productCode} is not open to this client`);
+  const parsed = paySchema.safeParse(body);
+  if (!parsed.success) return paramIllegal(parsed.error);
+  const request = body as PayRequest;
+  return (
+    amountProblem('paymentAmount', request.paymentAmount) ??
+    amountProblem('order.orderAmount', request.order.orderAmount) ??
+    (request.order.orderAmount.currency !== request.paymentAmount.currency ? refused('PARAM_ILLEGAL', 'order.orderAmount and paymentAmount differ in currency') : undefined) ?? {
+      ok: true,
+      request,
+    }
+  );
+}
+
+export function validateRefund(body: unknown): Validated<RefundRequest> {
+  const parsed = refundSchema.safeParse(body);
+  if (!parsed.success) return paramIllegal(parsed.error);
+  const request = body as RefundRequest;
+  return amountProblem('refundAmount', request.refundAmount) ?? { ok: true, request };
+}
+
+export function validatePaymentReference(body: unknown): Validated<InquiryPaymentRequest & CancelRequest> {
+  const parsed = paymentRef.safeParse(body);
+  return parsed.success ? { ok: true, request: parsed.data } : paramIllegal(parsed.error);
+}
+
+export function validateRefundReference(body: unknown): Validated<InquiryRefundRequest> {
+  const parsed = refundRef.safeParse(body);
+  return parsed.success ? { ok: true, request: parsed.data } : paramIllegal(parsed.error);
+}
+
+function amountProblem(name: string, value: { currency: string; value: string }): Validated<never> | undefined {
+  if (currencyExponent(value.currency) === undefined) return refused('CURRENCY_NOT_SUPPORT', `${name}.currency ${value.currency} is not supported`);
+  if (!isMinorUnits(value.value) || value.value === '0') return refused('PARAM_ILLEGAL', `${name}.value must be a positive integer of minor units`);
+  return undefined;
+}
+
+function paramIllegal(error: z.ZodError): Validated<never> {
+  const problems = error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  return refused('PARAM_ILLEGAL', `illegal parameters: ${problems.join('; ')}`);
+}
+
+function refused(resultCode: string, resultMessage: string): Validated<never> {
+  return { ok: false, result: { resultCode, resultStatus: 'F', resultMessage } };
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

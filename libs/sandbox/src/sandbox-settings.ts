@@ -1,0 +1,51 @@
+/** How a sandbox instance behaves; the app maps its environment variables onto this. */
+export interface SandboxSettings {
+  /** added to every AMS answer */
+  latencyMs: number;
+  /** divides every simulated delay: PIN entry, hangs, notification retries (≥ 1) */
+  timeFactor: number;
+  /** how long scenarios 83/84 hold the pay answer, before the time factor */
+  hangMs: number;
+  /** how long the user takes to enter the PIN in scenarios 80, 81 and 90, before the time factor */
+  pinDelayMs: number;
+  /** where POST /sandbox/reports writes */
+  reportDir: string;
+  /** the sandbox's own private key (PEM or Base64 DER); generated at start when absent */
+  privateKey?: string;
+  /** clients accepted from the start, each with a public key given as PEM, Base64 DER or a path to a PEM file */
+  clients: PreconfiguredClient[];
+  /** the Antom customer id of clients that are registered without one (names the report folders) */
+  customerId: string;
+  /** whether FAIL results are notified too (sources disagree; spec §9) */
+  notifyFailures: boolean;
+  /** deadline of one notification delivery attempt */
+  notifyTimeoutMs: number;
+  /** a payment code accepted once only; a reuse answers F EXPIRED_CODE (spec §15.5) */
+  singleUseCodes: boolean;
+  /** days after payment within which refunds are accepted */
+  refundWindowDays: number;
+}
+
+export interface PreconfiguredClient {
+  clientId: string;
+  publicKey: string;
+}
+
+export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
+  latencyMs: 0,
+  timeFactor: 1,
+  hangMs: 30_000,
+  pinDelayMs: 6_000,
+  reportDir: 'deploy/local/.state/sandbox-reports',
+  clients: [],
+  customerId: '1022188000000000001',
+  notifyFailures: true,
+  notifyTimeoutMs: 5_000,
+  singleUseCodes: false,
+  refundWindowDays: 365,
+};
+
+/** A simulated delay shortened by the time factor. */
+export function scaled(settings: Pick<SandboxSettings, 'timeFactor'>, ms: number): number {
+  return Math.round(ms / Math.max(1, settings.timeFactor));
+}

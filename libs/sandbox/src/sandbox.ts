@@ -1,0 +1,153 @@
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import type { Money } from '@upm/contracts';
+import { formatAmsTime, loadPrivateKey, publicKeyPem } from '@upm/alipay';
+import type { Logger } from '@upm/shared-observability';
+import { AmsEngine } from './ams-engine';
+import { AmsGateway } from './ams-gateway';
+import { ClientRegistration, ClientRegistry, readKeySource, SandboxClient } from './client-registry';
+import { Notifier } from './notifier';
+import { CallCounts, NotificationLog, PaymentBook, PaymentRecord, SandboxPaymentStatus } from './payment-book';
+import { buildDayReports, ReportKind, writeReports } from './reports';
+import { SandboxClock } from './sandbox-clock';
+import { scaled, SandboxSettings } from './sandbox-settings';
+import { TimerSet } from './timer-set';
+
+export interface SandboxDependencies {
+  logger: Logger;
+  /** observes every AMS answer: api and S/F/U/HTTP_<status> */
+  onAnswer?: (api: string, outcome: string) => void;
+  clock?: SandboxClock;
+}
+
+/** What `GET /sandbox/payments/{paymentRequestId}` shows. */
+export interface PaymentView {
+  clientId: string;
+  paymentRequestId: string;
+  status: SandboxPaymentStatus | 'NOT_RECORDED';
+  calls: CallCounts;
+  customerId?: string;
+  paymentId?: string;
+  scenario?: string;
+  amount?: Money;
+  refundedAmount?: Money;
+  failure?: { code: string; message: string };
+  reversedByCancel?: boolean;
+  createdAt?: string;
+  paidAt?: string;
+  cancelledAt?: string;
+  refunds?: Array<{ refundRequestId: string; refundId?: string; status: string; amount: Money; failure?: string; refundTime?: string }>;
+  notifications?: NotificationLog[];
+}
+
+export interface ReportListing {
+  date: string;
+  files: Array<{ path: string; customerId: string; kind: ReportKind; currency?: string; batchId?: string; rows: number }>;
+}
+
+const NO_CALLS: CallCounts = { pay: 0, inquiryPayment: 0, cancel: 0, refund: 0, inquiryRefund: 0 };
+
+/** One simulated Alipay: its key, its clients, its memory, its timers, and the AMS gateway over them. */
+export class Sandbox {
+  readonly clock: SandboxClock;
+  readonly registry: ClientRegistry;
+  readonly book = new PaymentBook();
+  readonly gateway: AmsGateway;
+  private readonly timers: TimerSet;
+  private readonly privateKey: KeyObject;
+
+  constructor(
+    readonly settings: SandboxSettings,
+    deps: SandboxDependencies,
+  ) {
+    this.clock = deps.clock ?? new SandboxClock();
+    this.timers = new TimerSet((error) => deps.logger.error({ err: error }, 'sandbox timer task failed'));
+    this.privateKey = settings.privateKey ? loadPrivateKey(readKeySource(settings.privateKey)) : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    this.registry = new ClientRegistry(settings.customerId);
+    for (const client of settings.clients) this.registry.register({ clientId: client.clientId, publicKey: readKeySource(client.publicKey) });
+    const notifier = new Notifier({
+      privateKey: this.privateKey,
+      clock: this.clock,
+      timers: this.timers,
+      scale: (ms) => scaled(settings, ms),
+      timeoutMs: settings.notifyTimeoutMs,
+      logger: deps.logger,
+    });
+    const engine = new AmsEngine({ book: this.book, clock: this.clock, timers: this.timers, notifier, settings });
+    this.gateway = new AmsGateway({
+      registry: this.registry,
+      engine,
+      privateKey: this.privateKey,
+      clock: this.clock,
+      timers: this.timers,
+      latencyMs: settings.latencyMs,
+      onAnswer: deps.onAnswer,
+    });
+  }
+
+  /** The key clients verify answers and notifications with (SubjectPublicKeyInfo PEM). */
+  publicKeyPem(): string {
+    return publicKeyPem(this.privateKey);
+  }
+
+  registerClient(registration: ClientRegistration): SandboxClient {
+    return this.registry.register(registration);
+  }
+
+  paymentView(paymentRequestId: string, clientId?: string): PaymentView | undefined {
+    const payment = this.book.findPayment(paymentRequestId, clientId);
+    if (payment) return viewOf(payment, this.book.callsFor(payment.clientId, paymentRequestId) ?? NO_CALLS);
+    const caller = clientId ?? this.book.clientsWithCalls(paymentRequestId).at(-1);
+    const calls = caller === undefined ? undefined : this.book.callsFor(caller, paymentRequestId);
+    return caller === undefined || calls === undefined ? undefined : { clientId: caller, paymentRequestId, status: 'NOT_RECORDED', calls };
+  }
+
+  /** Writes the report files of a UTC+8 day (YYYY-MM-DD). */
+  async writeReports(date: string): Promise<ReportListing> {
+    const files = buildDayReports(this.book.ledger, date, this.registry.customers());
+    const paths = await writeReports(this.settings.reportDir, files);
+    return {
+      date,
+      files: files.map((file, i) => ({
+        path: paths[i],
+        customerId: file.customerId,
+        kind: file.kind,
+        rows: file.rows,
+        ...(file.currency ? { currency: file.currency, batchId: file.batchId } : {}),
+      })),
+    };
+  }
+
+  /** Ends held answers, PIN timers and notification retries. */
+  close(): void {
+    this.timers.close();
+  }
+}
+
+function viewOf(payment: PaymentRecord, calls: CallCounts): PaymentView {
+  const refunded = payment.refunds.filter((r) => r.status === 'SUCCESS').reduce((sum, r) => sum + BigInt(r.request.refundAmount.value), 0n);
+  return {
+    clientId: payment.clientId,
+    paymentRequestId: payment.paymentRequestId,
+    status: payment.status,
+    calls,
+    customerId: payment.customerId,
+    paymentId: payment.paymentId,
+    scenario: payment.scenario.name,
+    amount: payment.amount,
+    refundedAmount: { currency: payment.amount.currency, value: String(refunded) },
+    ...(payment.failure ? { failure: payment.failure } : {}),
+    reversedByCancel: payment.reversed,
+    createdAt: formatAmsTime(payment.createdAt),
+    ...(payment.paidAt ? { paidAt: formatAmsTime(payment.paidAt) } : {}),
+    ...(payment.cancelledAt ? { cancelledAt: formatAmsTime(payment.cancelledAt) } : {}),
+    refunds: payment.refunds.map((r) => ({
+      refundRequestId: r.refundRequestId,
+      status: r.status,
+      amount: r.request.refundAmount,
+      ...(r.refundId ? { refundId: r.refundId } : {}),
+      ...(r.failure ? { failure: r.failure.code } : {}),
+      ...(r.refundTime ? { refundTime: formatAmsTime(r.refundTime) } : {}),
+    })),
+    notifications: payment.notifications,
+  };
+}
