@@ -1,0 +1,168 @@
+import type {
+  CancelResultV1,
+  InquireRefundResultV1,
+  InquiryResultV1,
+  PaymentNotifiedV1,
+  PayResultV1,
+  RefundNotifiedV1,
+  RefundResultV1,
+} from '@upm/contracts';
+import type { AlipayFacts, Failure } from './model';
+import { definedOnly } from './util';
+
+/**
+ * Alipay's answers reduced to what the saga acts on. Branch on resultStatus, not resultCode (spec §4.4);
+ * the few codes that matter are named here and nowhere else.
+ */
+
+/** "No such order": on an inquiry it may only mean "not visible yet"; on a cancel, that nothing reached Alipay. */
+const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ORDER_NOT_EXIST', 'PAYMENT_NOT_EXIST']);
+
+/**
+ * A pay F that does not prove the payment failed: the same paymentRequestId with other content means a
+ * bug on our side, and the original payment may well exist (spec §4.4: inquire, do not assume failure).
+ */
+const PAY_F_NOT_FINAL: ReadonlySet<string> = new Set(['REPEAT_REQ_INCONSISTENT']);
+
+export type PaymentVerdict =
+  | { kind: 'PAID' }
+  | { kind: 'NOT_PAID'; failure: Failure }
+  /** not final yet: PROCESSING, U, an order not (yet) visible */
+  | { kind: 'PENDING' }
+  /** the inquiry call itself was refused (config, signature…): says nothing about the payment */
+  | { kind: 'INQUIRY_REJECTED'; failure: Failure };
+
+export interface PaymentAnswer {
+  source: 'PAY' | 'INQUIRY' | 'NOTIFICATION';
+  /** the echoed command attempt; null for a notification, which answers no command */
+  attempt: number | null;
+  verdict: PaymentVerdict;
+  alipay: AlipayFacts;
+}
+
+export function payAnswer(result: PayResultV1): PaymentAnswer {
+  const verdict: PaymentVerdict =
+    result.outcome === 'S'
+      ? { kind: 'PAID' }
+      : result.outcome === 'F' && !PAY_F_NOT_FINAL.has(result.resultCode)
+        ? { kind: 'NOT_PAID', failure: { code: result.resultCode, message: result.resultMessage ?? result.resultCode } }
+        : { kind: 'PENDING' };
+  return { source: 'PAY', attempt: result.attempt, verdict, alipay: factsOf(result) };
+}
+
+export function inquiryAnswer(result: InquiryResultV1): PaymentAnswer {
+  return { source: 'INQUIRY', attempt: result.attempt, verdict: inquiryVerdict(result), alipay: factsOf(result) };
+}
+
+function inquiryVerdict(result: InquiryResultV1): PaymentVerdict {
+  switch (result.outcome) {
+    case 'U':
+      return { kind: 'PENDING' };
+    case 'F':
+      return NOT_FOUND_CODES.has(result.resultCode)
+        ? { kind: 'PENDING' }
+        : { kind: 'INQUIRY_REJECTED', failure: { code: result.resultCode, message: `Alipay refused the inquiry: ${result.resultMessage ?? result.resultCode}` } };
+    case 'S':
+      switch (result.paymentStatus) {
+        case 'SUCCESS':
+          return { kind: 'PAID' };
+        case 'FAIL': {
+          const code = result.paymentResultCode ?? 'PAYMENT_FAILED';
+          return { kind: 'NOT_PAID', failure: { code, message: `Alipay reports the payment failed (${code})` } };
+        }
+        case 'CANCELLED': {
+          // We only cancel from CANCELLING, where inquiries are not acted on; so Alipay closed it on its own.
+          const code = result.paymentResultCode ?? 'ORDER_IS_CLOSED';
+          return { kind: 'NOT_PAID', failure: { code, message: `Alipay closed the payment unpaid (${code})` } };
+        }
+        case 'PROCESSING':
+        case undefined:
+          return { kind: 'PENDING' };
+      }
+  }
+}
+
+export function notifiedAnswer(notification: PaymentNotifiedV1): PaymentAnswer {
+  const verdict: PaymentVerdict =
+    notification.outcome === 'S'
+      ? { kind: 'PAID' }
+      : { kind: 'NOT_PAID', failure: { code: notification.resultCode, message: `Alipay notified that the payment failed (${notification.resultCode})` } };
+  return { source: 'NOTIFICATION', attempt: null, verdict, alipay: factsOf(notification) };
+}
+
+export type CancelVerdict = { kind: 'CANCELLED' } | { kind: 'UNKNOWN' } | { kind: 'NOT_FOUND' } | { kind: 'REFUSED'; code: string };
+
+export function cancelVerdict(result: CancelResultV1): CancelVerdict {
+  switch (result.outcome) {
+    case 'S':
+      return { kind: 'CANCELLED' };
+    case 'U':
+      return { kind: 'UNKNOWN' };
+    case 'F':
+      return NOT_FOUND_CODES.has(result.resultCode) ? { kind: 'NOT_FOUND' } : { kind: 'REFUSED', code: result.resultCode };
+  }
+}
+
+export type RefundVerdict =
+  | { kind: 'DONE'; alipayRefundId?: string; refundTime?: string }
+  | { kind: 'FAILED'; failure: Failure }
+  | { kind: 'PENDING' }
+  /** inquiryRefund found no such refund: the Refund never reached Alipay and may be re-sent as is */
+  | { kind: 'NOT_FOUND' };
+
+export interface RefundAnswer {
+  /** matched against refundId first, then refundRequestId (a notification only carries the latter) */
+  refundKey: string;
+  attempt: number | null;
+  verdict: RefundVerdict;
+}
+
+export function refundAnswer(result: RefundResultV1): RefundAnswer {
+  const verdict: RefundVerdict =
+    result.outcome === 'S'
+      ? done(result)
+      : result.outcome === 'F'
+        ? { kind: 'FAILED', failure: { code: result.resultCode, message: result.resultMessage ?? result.resultCode } }
+        : { kind: 'PENDING' };
+  return { refundKey: result.refundId, attempt: result.attempt, verdict };
+}
+
+export function inquireRefundAnswer(result: InquireRefundResultV1): RefundAnswer {
+  return { refundKey: result.refundId, attempt: result.attempt, verdict: inquireRefundVerdict(result) };
+}
+
+function inquireRefundVerdict(result: InquireRefundResultV1): RefundVerdict {
+  switch (result.outcome) {
+    case 'U':
+      return { kind: 'PENDING' };
+    case 'F':
+      // Any other refusal of the inquiry says nothing about the refund: ask again later.
+      return NOT_FOUND_CODES.has(result.resultCode) ? { kind: 'NOT_FOUND' } : { kind: 'PENDING' };
+    case 'S':
+      switch (result.refundStatus) {
+        case 'SUCCESS':
+          return done(result);
+        case 'FAIL':
+          return { kind: 'FAILED', failure: { code: 'REFUND_FAILED', message: `Alipay reports the refund failed${result.resultMessage ? `: ${result.resultMessage}` : ''}` } };
+        case 'PROCESSING':
+        case undefined:
+          return { kind: 'PENDING' };
+      }
+  }
+}
+
+export function refundNotifiedAnswer(notification: RefundNotifiedV1): RefundAnswer {
+  const verdict: RefundVerdict =
+    notification.outcome === 'S'
+      ? { kind: 'DONE', ...definedOnly({ alipayRefundId: notification.alipayRefundId, refundTime: notification.refundTime }) }
+      : { kind: 'FAILED', failure: { code: notification.resultCode, message: `Alipay notified that the refund failed (${notification.resultCode})` } };
+  return { refundKey: notification.refundRequestId, attempt: null, verdict };
+}
+
+function done(result: RefundResultV1): RefundVerdict {
+  return { kind: 'DONE', ...definedOnly({ alipayRefundId: result.alipayRefundId, refundTime: result.refundTime }) };
+}
+
+function factsOf(result: { alipayPaymentId?: string; paymentTime?: string; walletBrandName?: string }): AlipayFacts {
+  return definedOnly({ paymentId: result.alipayPaymentId, paymentTime: result.paymentTime, walletBrandName: result.walletBrandName });
+}

@@ -1,0 +1,255 @@
+import type { CancelVerdict, PaymentAnswer } from './answers';
+import { answerDeadlineMs, maxCancels } from './config';
+import { chain, cancelled, facts, needsReview, timer, iso } from './decision-steps';
+import { reversalRefundIdOf } from './ids';
+import type { ActiveState, CancelInfo, CancellingState, Failure, RefundEntry, ReversalCheckState, SagaContext, SagaEvent } from './model';
+import { startNextRefund } from './refund-flow';
+
+/**
+ * The payment's own path: pay → inquire → cancel → (refund the reversal) — and what each answer from
+ * Alipay or each due timer does to it.
+ */
+
+// ─── Payment answers: PayResult, InquiryResult, PaymentNotified ─────────────────────────────────────
+
+export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
+  switch (state.status) {
+    case 'CREATED':
+    case 'PAY_SENT':
+    case 'INQUIRING':
+      return chain(state, facts(state, answer, false), (s) => whileOpen(s, answer, ctx));
+    case 'CANCELLING':
+    case 'REFUNDING_REVERSAL':
+      // Cancel wins: a late success is recorded (it decides between cancel and refund later) but flips nothing.
+      return facts(state, answer, false);
+    case 'REVERSAL_CHECK':
+      return chain(state, facts(state, answer, false), (s) => (s.status === 'REVERSAL_CHECK' ? whileChecking(s, answer, ctx) : []));
+    case 'FAILED':
+    case 'CANCELLED':
+      // Closed because a cancel found no order: a success now was reversed by nobody.
+      return answer.verdict.kind === 'PAID' && state.lateSuccessIsAnomaly
+        ? chain(state, facts(state, answer, true), () => [
+            needsReview('LATE_SUCCESS', `Alipay reports payment ${state.payment.paymentRequestId} paid after the platform closed it (the cancel found no order): refund the shopper or reconcile with the report file`, ctx),
+          ])
+        : facts(state, answer, true);
+    case 'SUCCEEDED':
+    case 'NEEDS_REVIEW':
+      // Duplicates (a notification delivered three times, a pay answer after the notification): nothing changes.
+      return facts(state, answer, true);
+  }
+}
+
+/** PAY_SENT / INQUIRING: the first final answer from any source decides; a pending one moves the polling on. */
+function whileOpen(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
+  const { verdict } = answer;
+  switch (verdict.kind) {
+    case 'PAID':
+      return [{ type: 'PaymentSucceeded', at: iso(ctx.now) }];
+    case 'NOT_PAID':
+      return [{ type: 'PaymentFailed', failure: verdict.failure, lateSuccessIsAnomaly: false, at: iso(ctx.now) }];
+    case 'PENDING':
+    case 'INQUIRY_REJECTED':
+      break;
+  }
+  if (answer.source === 'PAY') {
+    // U at once: inquire now. Already inquiring (the 5 s timer was first): the polling goes on as it is.
+    return state.status === 'INQUIRING' ? [] : startInquiring(state, ctx);
+  }
+  if (state.status !== 'INQUIRING' || answer.attempt !== state.attempts.inquiry) return []; // stale: a newer inquiry is out
+  return verdict.kind === 'INQUIRY_REJECTED'
+    ? startCancel(state, { reason: 'UNCONFIRMED', voiding: false, cause: verdict.failure }, ctx) // legacy SDK: inquiry F → cancel
+    : nextInquiry(state, ctx);
+}
+
+/** REVERSAL_CHECK: Alipay refused the cancel; the inquiry says whether money must go back by refund. */
+function whileChecking(state: ReversalCheckState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
+  const { verdict } = answer;
+  switch (verdict.kind) {
+    case 'PAID':
+      return startReversalRefund(state, ctx);
+    case 'NOT_PAID':
+      return closeUnpaid(state, verdict.failure, false, ctx);
+    case 'PENDING':
+    case 'INQUIRY_REJECTED':
+      return answer.source === 'INQUIRY' && answer.attempt === state.attempts.inquiry ? nextCheck(state, ctx) : [];
+  }
+}
+
+function startInquiring(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  return chain(state, [{ type: 'InquiryStarted', at: iso(ctx.now) }], (s) => sendInquiry(s, ctx));
+}
+
+function sendInquiry(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  const attempt = state.attempts.inquiry + 1;
+  const { paymentId, paymentRequestId } = state.payment;
+  return [
+    { type: 'AlipayCommandSent', command: { type: 'InquirePayment', data: { paymentId, paymentRequestId, attempt } } },
+    // If this inquiry is never answered, the next one goes out anyway (the connector may be down).
+    timer('INQUIRY', attempt + 1, answerDeadlineMs(ctx.config), ctx),
+  ];
+}
+
+function nextInquiry(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  const sent = state.attempts.inquiry;
+  return sent < ctx.config.maxInquiries ? [timer('INQUIRY', sent + 1, ctx.config.inquiryIntervalMs, ctx)] : inquiriesExhausted(state, ctx);
+}
+
+function inquiriesExhausted(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  const cause: Failure = { code: 'PAYMENT_NOT_CONFIRMED', message: `Alipay gave no final answer to ${ctx.config.maxInquiries} inquiries` };
+  return startCancel(state, { reason: 'UNCONFIRMED', voiding: false, cause }, ctx);
+}
+
+function nextCheck(state: ReversalCheckState, ctx: SagaContext): SagaEvent[] {
+  const done = state.attempts.inquiry - state.check.fromInquiry;
+  return done < ctx.config.maxInquiries ? [timer('INQUIRY', state.attempts.inquiry + 1, ctx.config.inquiryIntervalMs, ctx)] : checkExhausted(state, ctx);
+}
+
+function checkExhausted(state: ReversalCheckState, ctx: SagaContext): SagaEvent[] {
+  const { paymentRequestId } = state.payment;
+  return [
+    needsReview(
+      'CANCEL_REFUSED',
+      `Alipay refused the cancel (${state.check.refusal}) and payment ${paymentRequestId} is still not final after ${ctx.config.maxInquiries} inquiries: ask Alipay (inquiryPayment) and refund the shopper if it was paid`,
+      ctx,
+    ),
+  ];
+}
+
+// ─── Cancel ─────────────────────────────────────────────────────────────────────────────────────────
+
+export function startCancel(state: ActiveState, cancel: CancelInfo, ctx: SagaContext): SagaEvent[] {
+  return chain(state, [{ type: 'CancelStarted', cancel }], (s) => sendCancel(s, ctx));
+}
+
+function sendCancel(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  const attempt = state.attempts.cancel + 1;
+  const { paymentId, paymentRequestId } = state.payment;
+  return [
+    { type: 'AlipayCommandSent', command: { type: 'CancelPayment', data: { paymentId, paymentRequestId, attempt } } },
+    timer('CANCEL_RETRY', attempt + 1, answerDeadlineMs(ctx.config), ctx),
+  ];
+}
+
+export function onCancelResult(state: ActiveState, attempt: number, verdict: CancelVerdict, ctx: SagaContext): SagaEvent[] {
+  switch (state.status) {
+    case 'CANCELLING':
+      return whileCancelling(state, attempt, verdict, ctx);
+    case 'REVERSAL_CHECK':
+      // An earlier cancel attempt went through after all: the payment is closed and any money returned.
+      return verdict.kind === 'CANCELLED' ? [cancelled(false, ctx)] : [];
+    case 'NEEDS_REVIEW':
+      return verdict.kind === 'CANCELLED' && state.review.kind === 'CANCEL_UNKNOWN' ? [cancelled(false, ctx)] : [];
+    case 'CREATED':
+    case 'PAY_SENT':
+    case 'INQUIRING':
+    case 'REFUNDING_REVERSAL':
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'CANCELLED':
+      return [];
+  }
+}
+
+function whileCancelling(state: CancellingState, attempt: number, verdict: CancelVerdict, ctx: SagaContext): SagaEvent[] {
+  // A success from any attempt is final: Alipay closed the payment (and returned the money if it was paid).
+  if (verdict.kind === 'CANCELLED') return [cancelled(false, ctx)];
+  if (attempt !== state.attempts.cancel) return []; // stale: a newer cancel is out
+  switch (verdict.kind) {
+    case 'UNKNOWN':
+      return retryCancel(state, ctx);
+    case 'NOT_FOUND':
+      // Known paid: "no order" contradicts what Alipay told us; let an inquiry settle it.
+      if (state.knownPaid) return refuseCancel(state, 'ORDER_NOT_EXIST', ctx);
+      // Pay not answered yet: it may still be on its way to Alipay, so "no order" proves nothing.
+      if (!state.payAnswered) return retryCancel(state, ctx);
+      return closeUnpaid(state, { code: 'ORDER_NOT_EXIST', message: 'Alipay has no record of the payment; nothing was charged' }, true, ctx);
+    case 'REFUSED':
+      return refuseCancel(state, verdict.code, ctx);
+  }
+}
+
+function retryCancel(state: CancellingState, ctx: SagaContext): SagaEvent[] {
+  const sent = state.attempts.cancel;
+  const delay = ctx.config.cancelRetryDelaysMs[sent - 1];
+  return sent < maxCancels(ctx.config) && delay !== undefined ? [timer('CANCEL_RETRY', sent + 1, delay, ctx)] : cancelUnknown(state, ctx);
+}
+
+function cancelUnknown(state: CancellingState, ctx: SagaContext): SagaEvent[] {
+  const { paymentRequestId } = state.payment;
+  return [
+    needsReview(
+      'CANCEL_UNKNOWN',
+      `cancel of payment ${paymentRequestId} still unknown after ${state.attempts.cancel} attempts: ask Alipay (inquiryPayment) or check the next report file, then close the payment or refund the shopper`,
+      ctx,
+    ),
+  ];
+}
+
+/** Cancel refused (CANCEL_WINDOW_EXCEED, ORDER_STATUS_INVALID, …): inquire first, then refund if it was paid. */
+function refuseCancel(state: CancellingState, refusal: string, ctx: SagaContext): SagaEvent[] {
+  return chain(state, [{ type: 'CancelRefused', refusal }], (s) => sendInquiry(s, ctx));
+}
+
+/**
+ * Nothing was charged. The cashier (or an operator) asked for the cancel → CANCELLED; the saga gave up on
+ * an unconfirmed payment and Alipay says it never happened → FAILED with Alipay's reason.
+ */
+function closeUnpaid(state: CancellingState | ReversalCheckState, failure: Failure, lateSuccessIsAnomaly: boolean, ctx: SagaContext): SagaEvent[] {
+  const { reason, voiding } = state.cancel;
+  return reason === 'UNCONFIRMED' && !voiding
+    ? [{ type: 'PaymentFailed', failure, lateSuccessIsAnomaly, at: iso(ctx.now) }]
+    : [cancelled(lateSuccessIsAnomaly, ctx)];
+}
+
+function startReversalRefund(state: ReversalCheckState, ctx: SagaContext): SagaEvent[] {
+  const { payment } = state;
+  if (!state.alipay.paymentId) {
+    return [
+      needsReview(
+        'REVERSAL_REFUND',
+        `payment ${payment.paymentRequestId} was paid but not cancellable (${state.check.refusal}) and Alipay's paymentId is unknown, so it cannot be refunded automatically: refund the shopper manually`,
+        ctx,
+      ),
+    ];
+  }
+  const id = reversalRefundIdOf(payment.paymentId);
+  const refund: RefundEntry = {
+    refundId: id,
+    refundRequestId: id,
+    amount: payment.amount,
+    reason: `reversal: cancel refused (${state.check.refusal})`,
+    origin: 'CANCEL_FALLBACK',
+    status: 'QUEUED',
+    attempt: 0,
+    inquiries: 0,
+  };
+  return chain(state, [{ type: 'RefundRequested', refund, at: iso(ctx.now) }], (s) => startNextRefund(s, ctx));
+}
+
+// ─── Due timers ─────────────────────────────────────────────────────────────────────────────────────
+
+export function inquiryDue(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  switch (state.status) {
+    case 'CREATED':
+    case 'PAY_SENT':
+      return startInquiring(state, ctx); // no pay answer within firstInquiryDelayMs
+    case 'INQUIRING':
+      // The timer is set for the next attempt; past the last one, the inquiries are exhausted.
+      return state.attempts.inquiry < ctx.config.maxInquiries ? sendInquiry(state, ctx) : inquiriesExhausted(state, ctx);
+    case 'REVERSAL_CHECK':
+      return state.attempts.inquiry - state.check.fromInquiry < ctx.config.maxInquiries ? sendInquiry(state, ctx) : checkExhausted(state, ctx);
+    case 'CANCELLING':
+    case 'REFUNDING_REVERSAL':
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'CANCELLED':
+    case 'NEEDS_REVIEW':
+      return [{ type: 'TimerCleared' }];
+  }
+}
+
+export function cancelDue(state: CancellingState, ctx: SagaContext): SagaEvent[] {
+  // No answer to the last cancel is as unknown as a U.
+  return state.attempts.cancel < maxCancels(ctx.config) ? sendCancel(state, ctx) : cancelUnknown(state, ctx);
+}
+

@@ -1,0 +1,188 @@
+import type { SagaStatus } from './model';
+import {
+  DEADLINE,
+  GIVEN,
+  cancelResult,
+  cancelS,
+  cancelU,
+  fired,
+  inquiry,
+  inquiryFail,
+  inquiryNotFound,
+  inquiryProcessing,
+  inquirySuccess,
+  inquiryU,
+  notified,
+  payResult,
+  payS,
+  payTimeout,
+  payU,
+  posCancel,
+  requestPayment,
+  requestRefund,
+  type Step,
+  whenAfter,
+} from './testing/saga-test-kit';
+
+interface Row {
+  name: string;
+  given: Step[];
+  when: Step;
+  then: string[];
+  status: SagaStatus;
+}
+
+const { paySent, inquiring, succeeded, cancelling } = GIVEN;
+const PROCESSING_STARTED = ['publish PaymentProcessing PROCESSING #1', 'send InquirePayment#1', `timer INQUIRY#2 +${DEADLINE}`];
+const CANCEL_SENT = ['send CancelPayment#1', 'cancel timer INQUIRY', `timer CANCEL_RETRY#2 +${DEADLINE}`];
+/** cancel #1 refused by Alipay (after pay U, inquiry #1 out, POS abort): the check is inquiry #2 */
+const cancelRefused = [...cancelling, cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')];
+const cancelNeverAnswered = (): Step[] => {
+  const steps: Step[] = [...cancelling];
+  for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
+  return steps;
+};
+
+function check(rows: Row[]) {
+  it.each(rows)('$name', ({ given, when, then, status }) => {
+    const { outputs, state } = whenAfter(given, when);
+    expect(outputs).toEqual(then);
+    expect(state.status).toBe(status);
+  });
+}
+
+describe('payment saga: pay', () => {
+  check([
+    { name: 'RequestPayment → PAY_SENT: PaymentCreated, Pay#0, first inquiry due in 5 s', given: [], when: requestPayment(), then: ['publish PaymentCreated PROCESSING #0', 'send Pay#0', 'timer INQUIRY#1 +5000'], status: 'PAY_SENT' },
+    { name: 'pay S → SUCCEEDED', given: paySent, when: payS(), then: ['publish PaymentSucceeded SUCCEEDED #1', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
+    { name: 'pay F → FAILED, no cancel', given: paySent, when: payResult('F', 'USER_BALANCE_NOT_ENOUGH'), then: ['publish PaymentFailed FAILED #1', 'cancel timer INQUIRY'], status: 'FAILED' },
+    { name: 'pay U → INQUIRING: PaymentProcessing, inquiry #1 at once', given: paySent, when: payU(), then: PROCESSING_STARTED, status: 'INQUIRING' },
+    { name: 'no pay answer within 5 s → INQUIRING, inquiry #1', given: paySent, when: fired('INQUIRY', 1), then: PROCESSING_STARTED, status: 'INQUIRING' },
+    { name: 'pay U (HTTP timeout) after the inquiries started → nothing new', given: [...paySent, fired('INQUIRY', 1)], when: payTimeout(), then: [], status: 'INQUIRING' },
+    { name: 'pay S after the inquiries started → SUCCEEDED', given: [...paySent, fired('INQUIRY', 1)], when: payS(), then: ['publish PaymentSucceeded SUCCEEDED #2', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
+    { name: 'pay F REPEAT_REQ_INCONSISTENT proves nothing → inquire', given: paySent, when: payResult('F', 'REPEAT_REQ_INCONSISTENT'), then: PROCESSING_STARTED, status: 'INQUIRING' },
+    { name: 'the same RequestPayment again → nothing', given: paySent, when: requestPayment(), then: [], status: 'PAY_SENT' },
+    { name: 'another RequestPayment under the same paymentId → IDEMPOTENCY_CONFLICT', given: paySent, when: requestPayment({ amount: { currency: 'HKD', value: '999' } }), then: ['reject IDEMPOTENCY_CONFLICT'], status: 'PAY_SENT' },
+  ]);
+});
+
+describe('payment saga: inquiries', () => {
+  check([
+    { name: 'S PROCESSING → next inquiry after the interval', given: inquiring, when: inquiryProcessing(1), then: ['timer INQUIRY#2 +3000'], status: 'INQUIRING' },
+    { name: 'interval elapsed → inquiry #2', given: [...inquiring, inquiryProcessing(1)], when: fired('INQUIRY', 2), then: ['send InquirePayment#2', `timer INQUIRY#3 +${DEADLINE}`], status: 'INQUIRING' },
+    { name: 'inquiry never answered → inquiry #2 at the deadline anyway', given: inquiring, when: fired('INQUIRY', 2), then: ['send InquirePayment#2', `timer INQUIRY#3 +${DEADLINE}`], status: 'INQUIRING' },
+    { name: 'S SUCCESS → SUCCEEDED', given: inquiring, when: inquirySuccess(1), then: ['publish PaymentSucceeded SUCCEEDED #2', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
+    { name: 'S FAIL → FAILED', given: inquiring, when: inquiryFail(1), then: ['publish PaymentFailed FAILED #2', 'cancel timer INQUIRY'], status: 'FAILED' },
+    { name: 'S CANCELLED (closed by Alipay, not by us) → FAILED', given: inquiring, when: inquiry(1, 'S', 'SUCCESS', 'CANCELLED', { paymentResultCode: 'ORDER_IS_CLOSED' }), then: ['publish PaymentFailed FAILED #2', 'cancel timer INQUIRY'], status: 'FAILED' },
+    { name: 'F ORDER_NOT_EXIST → keep inquiring', given: inquiring, when: inquiryNotFound(1), then: ['timer INQUIRY#2 +3000'], status: 'INQUIRING' },
+    { name: 'U → keep inquiring', given: inquiring, when: inquiryU(1), then: ['timer INQUIRY#2 +3000'], status: 'INQUIRING' },
+    { name: 'F other (inquiry refused) → cancel', given: inquiring, when: inquiry(1, 'F', 'ACCESS_DENIED'), then: CANCEL_SENT, status: 'CANCELLING' },
+    { name: 'last inquiry still PROCESSING → cancel #1 at once', given: GIVEN.inquiriesExhausted().slice(0, -1), when: inquiryProcessing(15), then: CANCEL_SENT, status: 'CANCELLING' },
+    { name: 'last inquiry never answered → cancel #1', given: GIVEN.inquiriesExhausted().slice(0, -1), when: fired('INQUIRY', 16), then: CANCEL_SENT, status: 'CANCELLING' },
+  ]);
+});
+
+describe('payment saga: notifications', () => {
+  check([
+    { name: 'S before the pay answer → SUCCEEDED', given: paySent, when: notified(), then: ['publish PaymentSucceeded SUCCEEDED #1', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
+    { name: 'S while inquiring → SUCCEEDED', given: inquiring, when: notified(), then: ['publish PaymentSucceeded SUCCEEDED #2', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
+    { name: 'F while inquiring → FAILED', given: inquiring, when: notified('F'), then: ['publish PaymentFailed FAILED #2', 'cancel timer INQUIRY'], status: 'FAILED' },
+    { name: 'S again after SUCCEEDED → nothing', given: [...succeeded, notified()], when: notified(), then: [], status: 'SUCCEEDED' },
+    { name: 'pay S after the notification made it SUCCEEDED → nothing', given: [...paySent, notified()], when: payS(), then: [], status: 'SUCCEEDED' },
+    { name: 'a late inquiry SUCCESS after SUCCEEDED → nothing', given: [...inquiring, notified()], when: inquirySuccess(1), then: [], status: 'SUCCEEDED' },
+  ]);
+});
+
+describe('payment saga: cancel', () => {
+  check([
+    { name: 'POS cancel while PAY_SENT → CANCELLING, cancel #1', given: paySent, when: posCancel(), then: CANCEL_SENT, status: 'CANCELLING' },
+    { name: 'POS cancel while INQUIRING → CANCELLING, cancel #1', given: inquiring, when: posCancel(), then: CANCEL_SENT, status: 'CANCELLING' },
+    { name: 'cancel S → CANCELLED', given: cancelling, when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
+    { name: 'cancel U → retry after the first delay', given: cancelling, when: cancelU(1), then: ['timer CANCEL_RETRY#2 +2000'], status: 'CANCELLING' },
+    { name: 'retry delay elapsed → cancel #2', given: [...cancelling, cancelU(1)], when: fired('CANCEL_RETRY', 2), then: ['send CancelPayment#2', `timer CANCEL_RETRY#3 +${DEADLINE}`], status: 'CANCELLING' },
+    { name: 'cancel never answered → cancel #2 at the deadline', given: cancelling, when: fired('CANCEL_RETRY', 2), then: ['send CancelPayment#2', `timer CANCEL_RETRY#3 +${DEADLINE}`], status: 'CANCELLING' },
+    { name: 'cancel #6 still U → NEEDS_REVIEW', given: cancelNeverAnswered(), when: cancelU(6), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer CANCEL_RETRY'], status: 'NEEDS_REVIEW' },
+    { name: 'cancel #6 never answered → NEEDS_REVIEW', given: cancelNeverAnswered(), when: fired('CANCEL_RETRY', 7), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer CANCEL_RETRY'], status: 'NEEDS_REVIEW' },
+    { name: 'a late cancel S resolves the review → CANCELLED', given: [...cancelNeverAnswered(), cancelU(6)], when: cancelS(4), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED' },
+    { name: 'cancel F ORDER_NOT_EXIST (POS abort) → CANCELLED', given: cancelling, when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
+    { name: 'cancel F ORDER_NOT_EXIST before any pay answer → proves nothing, retry', given: [...paySent, posCancel()], when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['timer CANCEL_RETRY#2 +2000'], status: 'CANCELLING' },
+    { name: 'cancel F ORDER_NOT_EXIST after inquiries ran out → FAILED', given: GIVEN.inquiriesExhausted(inquiryNotFound), when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['publish PaymentFailed FAILED #2', 'cancel timer CANCEL_RETRY'], status: 'FAILED' },
+    { name: 'cancel F CANCEL_WINDOW_EXCEED → inquire first', given: cancelling, when: cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED'), then: ['send InquirePayment#2', 'cancel timer CANCEL_RETRY', `timer INQUIRY#3 +${DEADLINE}`], status: 'REVERSAL_CHECK' },
+    { name: 'cancel F PROCESS_FAIL (any other refusal) → inquire first', given: cancelling, when: cancelResult(1, 'F', 'PROCESS_FAIL'), then: ['send InquirePayment#2', 'cancel timer CANCEL_RETRY', `timer INQUIRY#3 +${DEADLINE}`], status: 'REVERSAL_CHECK' },
+    {
+      name: 'refused, and the inquiry says paid → full refund (CANCEL_FALLBACK)',
+      given: cancelRefused,
+      when: inquirySuccess(2),
+      then: ['publish RefundRequested rev_pay_01JDZ8X3 PROCESSING PROCESSING #2', 'send Refund#1', 'cancel timer INQUIRY', `timer REFUND_INQUIRY#2 +${DEADLINE}`],
+      status: 'REFUNDING_REVERSAL',
+    },
+    {
+      name: 'reversal refund S → CANCELLED',
+      given: [...cancelRefused, inquirySuccess(2)],
+      when: { input: { type: 'RefundResult', data: { paymentId: 'pay_01JDZ8X3', paymentRequestId: 'pay_01JDZ8X3', attempt: 1, outcome: 'S', resultCode: 'SUCCESS', refundId: 'rev_pay_01JDZ8X3', refundRequestId: 'rev_pay_01JDZ8X3' } }, atMs: 60_000 },
+      then: ['publish RefundSucceeded rev_pay_01JDZ8X3 SUCCEEDED PROCESSING #3', 'publish PaymentCancelled CANCELLED #4', 'cancel timer REFUND_INQUIRY'],
+      status: 'CANCELLED',
+    },
+    {
+      name: 'reversal refund F → NEEDS_REVIEW',
+      given: [...cancelRefused, inquirySuccess(2)],
+      when: { input: { type: 'RefundResult', data: { paymentId: 'pay_01JDZ8X3', paymentRequestId: 'pay_01JDZ8X3', attempt: 1, outcome: 'F', resultCode: 'REFUND_WINDOW_EXCEED', refundId: 'rev_pay_01JDZ8X3', refundRequestId: 'rev_pay_01JDZ8X3' } }, atMs: 60_000 },
+      then: ['publish RefundFailed rev_pay_01JDZ8X3 FAILED PROCESSING #3', 'publish PaymentNeedsReview NEEDS_REVIEW #4', 'cancel timer REFUND_INQUIRY'],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'refused, and the inquiry says not paid (POS abort) → CANCELLED', given: cancelRefused, when: inquiryFail(2), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer INQUIRY'], status: 'CANCELLED' },
+    { name: 'refused, inquiry PROCESSING → keep checking', given: cancelRefused, when: inquiryProcessing(2), then: ['timer INQUIRY#3 +3000'], status: 'REVERSAL_CHECK' },
+    { name: 'POS cancel on SUCCEEDED (void) → CANCELLING, still SUCCEEDED for the POS', given: succeeded, when: posCancel(), then: ['send CancelPayment#1', `timer CANCEL_RETRY#2 +${DEADLINE}`], status: 'CANCELLING' },
+    { name: 'void: cancel S → CANCELLED', given: [...succeeded, posCancel()], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
+    { name: 'void: cancel F ORDER_NOT_EXIST contradicts a known success → inquire', given: [...succeeded, posCancel()], when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['send InquirePayment#1', 'cancel timer CANCEL_RETRY', `timer INQUIRY#2 +${DEADLINE}`], status: 'REVERSAL_CHECK' },
+    { name: 'void after a refund → PAYMENT_NOT_CANCELLABLE', given: [...succeeded, requestRefund(1, '100')], when: posCancel(), then: ['reject PAYMENT_NOT_CANCELLABLE'], status: 'SUCCEEDED' },
+    { name: 'POS cancel again while cancelling → nothing', given: cancelling, when: posCancel(), then: [], status: 'CANCELLING' },
+    { name: 'POS cancel on FAILED → nothing (already not charged)', given: [...paySent, payResult('F', 'RISK_REJECT')], when: posCancel(), then: [], status: 'FAILED' },
+    { name: 'POS cancel on CANCELLED → nothing', given: [...cancelling, cancelS(1)], when: posCancel('OPERATOR'), then: [], status: 'CANCELLED' },
+    { name: 'POS cancel on NEEDS_REVIEW → nothing (an operator owns it)', given: [...cancelNeverAnswered(), cancelU(6)], when: posCancel(), then: [], status: 'NEEDS_REVIEW' },
+    { name: 'cancel of an unknown payment → PAYMENT_NOT_FOUND', given: [], when: posCancel(), then: ['reject PAYMENT_NOT_FOUND'], status: 'NEW' },
+  ]);
+});
+
+describe('payment saga: cancel wins', () => {
+  check([
+    { name: 'late pay S while cancelling → no success', given: [...paySent, posCancel()], when: payS(), then: [], status: 'CANCELLING' },
+    { name: 'inquiry SUCCESS while cancelling → no success', given: cancelling, when: inquirySuccess(1), then: [], status: 'CANCELLING' },
+    { name: 'notification S while cancelling → no success', given: cancelling, when: notified(), then: [], status: 'CANCELLING' },
+    { name: 'inquiry timer left from before the cancel → ignored', given: cancelling, when: fired('INQUIRY', 2), then: [], status: 'CANCELLING' },
+    { name: 'after a late success the cancel still decides → CANCELLED', given: [...cancelling, notified(), inquirySuccess(1)], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
+    { name: 'cancel F ORDER_NOT_EXIST after a success was reported → not trusted: inquire', given: [...cancelling, notified()], when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['send InquirePayment#2', 'cancel timer CANCEL_RETRY', `timer INQUIRY#3 +${DEADLINE}`], status: 'REVERSAL_CHECK' },
+  ]);
+});
+
+describe('payment saga: stale answers and timers', () => {
+  const twoInquiriesOut = [...inquiring, fired('INQUIRY', 2)];
+  check([
+    { name: 'inquiry #1 PROCESSING after #2 was sent → nothing', given: twoInquiriesOut, when: inquiryProcessing(1), then: [], status: 'INQUIRING' },
+    { name: 'inquiry #1 refused after #2 was sent → no cancel', given: twoInquiriesOut, when: inquiry(1, 'F', 'ACCESS_DENIED'), then: [], status: 'INQUIRING' },
+    { name: 'inquiry #1 SUCCESS after #2 was sent → a fact is a fact: SUCCEEDED', given: twoInquiriesOut, when: inquirySuccess(1), then: ['publish PaymentSucceeded SUCCEEDED #2', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
+    { name: 'an old timer (attempt already replaced) → ignored', given: inquiring, when: fired('INQUIRY', 1), then: [], status: 'INQUIRING' },
+    { name: 'a timer of another name → ignored', given: inquiring, when: fired('CANCEL_RETRY', 2), then: [], status: 'INQUIRING' },
+    { name: 'cancel #1 U after #2 was sent → nothing', given: [...cancelling, cancelU(1), fired('CANCEL_RETRY', 2)], when: cancelU(1), then: [], status: 'CANCELLING' },
+    { name: 'cancel #1 S after #2 was sent → CANCELLED', given: [...cancelling, cancelU(1), fired('CANCEL_RETRY', 2)], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
+    { name: 'a cancel answer nobody asked for → nothing', given: inquiring, when: cancelS(1), then: [], status: 'INQUIRING' },
+    { name: 'an answer for another paymentRequestId → nothing', given: inquiring, when: inquiry(1, 'S', 'SUCCESS', 'SUCCESS', { paymentRequestId: 'pay_other' }), then: [], status: 'INQUIRING' },
+    { name: 'an answer before the payment exists → nothing', given: [], when: payS(), then: [], status: 'NEW' },
+    { name: 'timers after a final status → nothing', given: succeeded, when: fired('INQUIRY', 1), then: [], status: 'SUCCEEDED' },
+    { name: 'pay F after FAILED → nothing', given: [...paySent, payResult('F', 'RISK_REJECT')], when: payResult('F', 'RISK_REJECT'), then: [], status: 'FAILED' },
+  ]);
+});
+
+describe('payment saga: a success reported after the payment was closed', () => {
+  check([
+    {
+      name: 'closed as FAILED on cancel ORDER_NOT_EXIST, then notified S → NEEDS_REVIEW (nobody reversed it)',
+      given: [...GIVEN.inquiriesExhausted(inquiryNotFound), cancelResult(1, 'F', 'ORDER_NOT_EXIST')],
+      when: notified(),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #3'],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'closed by a cancel S, then notified S → nothing (the cancel returns the money)', given: [...cancelling, cancelS(1)], when: notified(), then: [], status: 'CANCELLED' },
+    { name: 'pay F, then notified S → nothing (Alipay F is final)', given: [...paySent, payResult('F', 'RISK_REJECT')], when: notified(), then: [], status: 'FAILED' },
+  ]);
+});

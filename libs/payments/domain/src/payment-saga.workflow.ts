@@ -1,0 +1,91 @@
+import type { PaymentEventType, PaymentViewV1 } from '@upm/contracts';
+import { decide } from './decide';
+import { evolve, published } from './evolve';
+import type { ActiveState, PaymentEventMessage, PendingTimer, SagaContext, SagaEvent, SagaInput, SagaOutput, SagaState, SagaStep } from './model';
+import { refundViewOf, viewOf } from './view';
+
+/**
+ * The runner's one call: load the saga row, `handle(state, input, ctx)`, then store `state` and write
+ * `outputs` in the same transaction — alipay commands and payment events to the outbox, timers to the
+ * timers table, or a rejection back to the caller. Nothing else in here touches I/O.
+ */
+export function handle(state: SagaState, input: SagaInput, ctx: SagaContext): SagaStep {
+  const events = decide(input, state, ctx);
+  let current = state;
+  const outputs: SagaOutput[] = [];
+  for (const event of events) {
+    current = evolve(current, event);
+    outputs.push(...outputsOf(event, current));
+  }
+  return { state: current, events, outputs: [...outputs, ...timerOutputs(state, current)] };
+}
+
+/** What one saga event asks the runner to write, given the state right after it. */
+export function outputsOf(event: SagaEvent, after: SagaState): SagaOutput[] {
+  switch (event.type) {
+    case 'AlipayCommandSent':
+      return [{ kind: 'SendAlipayCommand', command: event.command }];
+    case 'CommandRejected':
+      return [{ kind: 'Reject', code: event.code, message: event.message }];
+    case 'PaymentCreated':
+    case 'TimerScheduled':
+    case 'TimerCleared':
+    case 'FactsRecorded':
+    case 'InquiryStarted':
+    case 'PaymentSucceeded':
+    case 'PaymentFailed':
+    case 'CancelStarted':
+    case 'CancelRefused':
+    case 'PaymentCancelled':
+    case 'PaymentNeedsReview':
+    case 'ReviewFlagged':
+    case 'RefundRequested':
+    case 'RefundSucceeded':
+    case 'RefundFailed':
+    case 'RefundGaveUp': {
+      const publication = published(event);
+      return publication && after.status !== 'NEW' ? [{ kind: 'PublishPaymentEvent', event: message(publication.type, event, after) }] : [];
+    }
+  }
+}
+
+function message(type: PaymentEventType, event: SagaEvent, state: ActiveState): PaymentEventMessage {
+  const payment: PaymentViewV1 = viewOf(state);
+  switch (type) {
+    case 'PaymentCreated':
+    case 'PaymentProcessing':
+    case 'PaymentSucceeded':
+    case 'PaymentFailed':
+    case 'PaymentCancelled':
+      return { type, data: { payment } };
+    case 'PaymentNeedsReview':
+      return { type, data: { payment, reason: 'reason' in event ? event.reason : '' } };
+    case 'RefundRequested':
+    case 'RefundSucceeded':
+    case 'RefundFailed': {
+      const refundId = event.type === 'RefundRequested' ? event.refund.refundId : 'refundId' in event ? event.refundId : '';
+      const refund = state.refunds.find((r) => r.refundId === refundId);
+      if (!refund) throw new Error(`saga bug: ${event.type} for unknown refund ${refundId}`);
+      return { type, data: { payment, refund: refundViewOf(state, refund) } };
+    }
+  }
+}
+
+/**
+ * The saga keeps at most one pending timer (state.timer). The runner's timers table follows it: cancel the
+ * old name when it went away or changed name, upsert the new one when it changed. A runner may equally
+ * make its table equal to `state.timer` after every step.
+ */
+function timerOutputs(before: SagaState, after: SagaState): SagaOutput[] {
+  const old = before.status === 'NEW' ? null : before.timer;
+  const next = after.status === 'NEW' ? null : after.timer;
+  if (sameTimer(old, next)) return [];
+  const outputs: SagaOutput[] = [];
+  if (old && old.name !== next?.name) outputs.push({ kind: 'CancelTimers', names: [old.name] });
+  if (next) outputs.push({ kind: 'ScheduleTimer', timer: next });
+  return outputs;
+}
+
+function sameTimer(a: PendingTimer | null, b: PendingTimer | null): boolean {
+  return a === b || (a !== null && b !== null && a.name === b.name && a.attempt === b.attempt && a.dueAt === b.dueAt);
+}

@@ -1,0 +1,124 @@
+import type { RefundAnswer } from './answers';
+import { answerDeadlineMs } from './config';
+import { cancelled, chain, iso, needsReview, timer } from './decision-steps';
+import type { ActiveState, RefundEntry, SagaContext, SagaEvent } from './model';
+import { definedOnly } from './util';
+
+/**
+ * Refunds, serialized per payment: merchant refunds of a SUCCEEDED payment, and the CANCEL_FALLBACK
+ * refund that reverses a paid payment Alipay would not cancel.
+ */
+
+/** Sends the oldest queued refund unless one is in flight; clears the refund timer when nothing is left. */
+export function startNextRefund(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  if (state.refunds.some((r) => r.status === 'IN_FLIGHT')) return [];
+  const next = state.refunds.find((r) => r.status === 'QUEUED');
+  if (next) return sendRefund(state, next, ctx);
+  return state.timer?.name === 'REFUND_INQUIRY' ? [{ type: 'TimerCleared' }] : [];
+}
+
+function sendRefund(state: ActiveState, refund: RefundEntry, ctx: SagaContext): SagaEvent[] {
+  const attempt = state.attempts.refund + 1;
+  const { paymentId, paymentRequestId } = state.payment;
+  // Only entries whose payment has Alipay's paymentId are ever queued (requestRefund, startReversalRefund).
+  const alipayPaymentId = state.alipay.paymentId ?? '';
+  return [
+    {
+      type: 'AlipayCommandSent',
+      command: {
+        type: 'Refund',
+        data: {
+          paymentId,
+          paymentRequestId,
+          attempt,
+          refundId: refund.refundId,
+          refundRequestId: refund.refundRequestId,
+          alipayPaymentId,
+          amount: refund.amount,
+          ...(refund.reason !== undefined ? { reason: refund.reason } : {}),
+        },
+      },
+    },
+    timer('REFUND_INQUIRY', attempt + 1, answerDeadlineMs(ctx.config), ctx),
+  ];
+}
+
+function sendRefundInquiry(state: ActiveState, refund: RefundEntry, ctx: SagaContext): SagaEvent[] {
+  const attempt = state.attempts.refund + 1;
+  const { paymentId, paymentRequestId } = state.payment;
+  const { refundId, refundRequestId } = refund;
+  return [
+    { type: 'AlipayCommandSent', command: { type: 'InquireRefund', data: { paymentId, paymentRequestId, attempt, refundId, refundRequestId } } },
+    timer('REFUND_INQUIRY', attempt + 1, answerDeadlineMs(ctx.config), ctx),
+  ];
+}
+
+export function onRefundAnswer(state: ActiveState, answer: RefundAnswer, ctx: SagaContext): SagaEvent[] {
+  const refund =
+    state.refunds.find((r) => r.refundId === answer.refundKey) ?? state.refunds.find((r) => r.refundRequestId === answer.refundKey);
+  if (!refund) return [];
+  switch (refund.status) {
+    case 'QUEUED': // nothing was sent for it yet, so this cannot be its answer
+    case 'SUCCEEDED': // duplicates: Alipay's refund outcome is final
+    case 'FAILED':
+      return [];
+    case 'IN_FLIGHT':
+    case 'UNKNOWN':
+      break;
+  }
+  const { verdict } = answer;
+  const at = iso(ctx.now);
+  switch (verdict.kind) {
+    // A final answer settles the refund even when it comes late or after the saga gave up on it.
+    case 'DONE': {
+      const facts = definedOnly({ alipayRefundId: verdict.alipayRefundId, refundTime: verdict.refundTime });
+      return chain(state, [{ type: 'RefundSucceeded', refundId: refund.refundId, ...facts, at }], (s) => afterRefund(s, refund, 'SUCCEEDED', ctx));
+    }
+    case 'FAILED':
+      return chain(state, [{ type: 'RefundFailed', refundId: refund.refundId, failure: verdict.failure, at }], (s) => afterRefund(s, refund, 'FAILED', ctx));
+    case 'NOT_FOUND':
+    case 'PENDING':
+      break;
+  }
+  if (refund.status !== 'IN_FLIGHT' || answer.attempt !== refund.attempt) return []; // stale or given up
+  if (verdict.kind === 'NOT_FOUND') return sendRefund(state, refund, ctx); // never reached Alipay: same ids, safe to re-send
+  const delay = ctx.config.refundInquiryDelaysMs[refund.inquiries];
+  return delay !== undefined ? [timer('REFUND_INQUIRY', state.attempts.refund + 1, delay, ctx)] : giveUpRefund(state, refund, ctx);
+}
+
+/** A refund is final: a merchant refund lets the next one go; the reversal refund ends the payment. */
+function afterRefund(state: ActiveState, refund: RefundEntry, outcome: 'SUCCEEDED' | 'FAILED', ctx: SagaContext): SagaEvent[] {
+  if (refund.origin === 'MERCHANT') return startNextRefund(state, ctx);
+  const reversing = state.status === 'REFUNDING_REVERSAL' || (state.status === 'NEEDS_REVIEW' && state.review.kind === 'REVERSAL_REFUND');
+  if (!reversing) return [];
+  if (outcome === 'SUCCEEDED') return [cancelled(false, ctx)];
+  if (state.status !== 'REFUNDING_REVERSAL') return []; // already with an operator
+  const failure = state.refunds.find((r) => r.refundId === refund.refundId)?.failure;
+  return [
+    needsReview(
+      'REVERSAL_REFUND',
+      `payment ${state.payment.paymentRequestId} was paid but not cancellable and the automatic full refund ${refund.refundRequestId} failed (${failure?.code ?? 'unknown'}): refund the shopper manually`,
+      ctx,
+    ),
+  ];
+}
+
+/** Still unknown after every inquiry: keep its amount reserved, tell an operator, let the queue move on. */
+function giveUpRefund(state: ActiveState, refund: RefundEntry, ctx: SagaContext): SagaEvent[] {
+  const asked = `refund ${refund.refundRequestId} of ${refund.amount.value} ${refund.amount.currency} minor units is still unknown after ${refund.inquiries} inquiries: check it with inquiryRefund or the next report file`;
+  const gaveUp: SagaEvent = { type: 'RefundGaveUp', refundId: refund.refundId };
+  if (refund.origin === 'MERCHANT') {
+    return chain(state, [gaveUp, { type: 'ReviewFlagged', reason: asked, at: iso(ctx.now) }], (s) => startNextRefund(s, ctx));
+  }
+  return state.status === 'REFUNDING_REVERSAL'
+    ? [gaveUp, needsReview('REVERSAL_REFUND', `payment ${state.payment.paymentRequestId} was paid but not cancellable; the automatic ${asked}`, ctx)]
+    : [gaveUp];
+}
+
+
+export function refundInquiryDue(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  const refund = state.refunds.find((r) => r.status === 'IN_FLIGHT');
+  if (!refund) return [{ type: 'TimerCleared' }];
+  return refund.inquiries < ctx.config.refundInquiryDelaysMs.length ? sendRefundInquiry(state, refund, ctx) : giveUpRefund(state, refund, ctx);
+}
+

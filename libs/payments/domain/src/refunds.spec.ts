@@ -1,0 +1,167 @@
+import type { SagaStatus } from './model';
+import { refundViewOf } from './view';
+import {
+  DEADLINE,
+  GIVEN,
+  cancelS,
+  fired,
+  inquireRefundResult,
+  lastView,
+  payResult,
+  posCancel,
+  refundNotified,
+  refundResult,
+  requestRefund,
+  run,
+  type Step,
+  whenAfter,
+} from './testing/saga-test-kit';
+
+interface Row {
+  name: string;
+  given: Step[];
+  when: Step;
+  then: string[];
+  status?: SagaStatus;
+}
+
+const { succeeded } = GIVEN; // 1250 HKD paid, last published sequence #1
+const REFUND_1_SENT = ['publish RefundRequested R-1 PROCESSING SUCCEEDED #2', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`];
+const r1InFlight = [...succeeded, requestRefund(1, '500')];
+/** refund 1 answered U, then asked about `n` times with no final answer */
+const r1Unknown = (inquiries: number): Step[] => {
+  const steps: Step[] = [...r1InFlight, refundResult('ref_1', 1, 'U', 'REFUND_IN_PROCESS')];
+  for (let i = 0; i < inquiries; i++) steps.push(fired('REFUND_INQUIRY', 2 + i), inquireRefundResult('ref_1', 2 + i, 'S', 'SUCCESS', 'PROCESSING'));
+  return steps;
+};
+
+function check(rows: Row[]) {
+  it.each(rows)('$name', ({ given, when, then, status }) => {
+    const { outputs, state } = whenAfter(given, when);
+    expect(outputs).toEqual(then);
+    expect(state.status).toBe(status ?? 'SUCCEEDED');
+  });
+}
+
+describe('refunds: acceptance', () => {
+  check([
+    { name: 'partial refund of a SUCCEEDED payment → RefundRequested, Refund#1', given: succeeded, when: requestRefund(1, '500'), then: REFUND_1_SENT },
+    { name: 'more than paid at once → REFUND_EXCEEDS_PAID', given: succeeded, when: requestRefund(1, '1251'), then: ['reject REFUND_EXCEEDS_PAID'] },
+    { name: 'exactly the paid amount → accepted', given: succeeded, when: requestRefund(1, '1250'), then: ['publish RefundRequested R-1 PROCESSING SUCCEEDED #2', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`] },
+    { name: 'a second refund while one is in flight → queued, no command', given: r1InFlight, when: requestRefund(2, '700'), then: ['publish RefundRequested R-2 PROCESSING SUCCEEDED #3'] },
+    { name: 'in flight counts: 500 + 800 > 1250 → REFUND_EXCEEDS_PAID', given: r1InFlight, when: requestRefund(2, '800'), then: ['reject REFUND_EXCEEDS_PAID'] },
+    { name: 'queued counts too', given: [...r1InFlight, requestRefund(2, '700')], when: requestRefund(3, '100'), then: ['reject REFUND_EXCEEDS_PAID'] },
+    { name: 'succeeded counts: 500 done + 751 > 1250 → REFUND_EXCEEDS_PAID', given: [...r1InFlight, refundResult('ref_1', 1, 'S', 'SUCCESS')], when: requestRefund(2, '751'), then: ['reject REFUND_EXCEEDS_PAID'] },
+    { name: 'a failed refund releases its amount', given: [...r1InFlight, refundResult('ref_1', 1, 'F', 'REFUND_NOT_SUPPORTED')], when: requestRefund(2, '1250'), then: ['publish RefundRequested R-2 PROCESSING SUCCEEDED #4', 'send Refund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
+    { name: 'same refundRequestId and amount again → same refund, nothing new', given: r1InFlight, when: requestRefund(1, '500'), then: [] },
+    { name: 'same refundRequestId after it succeeded → nothing new', given: [...r1InFlight, refundResult('ref_1', 1, 'S', 'SUCCESS')], when: requestRefund(1, '500'), then: [] },
+    { name: 'same refundRequestId, another amount → IDEMPOTENCY_CONFLICT', given: r1InFlight, when: requestRefund(1, '400'), then: ['reject IDEMPOTENCY_CONFLICT'] },
+    { name: 'same refundId under another refundRequestId → IDEMPOTENCY_CONFLICT', given: r1InFlight, when: requestRefund(2, '100', { refundId: 'ref_1' }), then: ['reject IDEMPOTENCY_CONFLICT'] },
+    { name: 'another currency → REFUND_CURRENCY_MISMATCH', given: succeeded, when: requestRefund(1, '500', { currency: 'USD' }), then: ['reject REFUND_CURRENCY_MISMATCH'] },
+    { name: 'zero → REFUND_AMOUNT_INVALID', given: succeeded, when: requestRefund(1, '0'), then: ['reject REFUND_AMOUNT_INVALID'] },
+    { name: 'payment still PROCESSING → PAYMENT_NOT_REFUNDABLE', given: GIVEN.inquiring, when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'INQUIRING' },
+    { name: 'payment FAILED → PAYMENT_NOT_REFUNDABLE', given: [...GIVEN.paySent, payResult('F', 'RISK_REJECT')], when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'FAILED' },
+    { name: 'payment CANCELLED → PAYMENT_NOT_REFUNDABLE', given: [...GIVEN.cancelling, cancelS(1)], when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLED' },
+    { name: 'payment being voided → PAYMENT_NOT_REFUNDABLE', given: [...succeeded, posCancel()], when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLING' },
+    { name: 'unknown payment → PAYMENT_NOT_FOUND', given: [], when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_FOUND'], status: 'NEW' },
+  ]);
+});
+
+describe('refunds: answers', () => {
+  check([
+    { name: 'Refund S → RefundSucceeded, refundedAmount up', given: r1InFlight, when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'Refund F → RefundFailed', given: r1InFlight, when: refundResult('ref_1', 1, 'F', 'REFUND_WINDOW_EXCEED'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'first refund done → the queued one is sent', given: [...r1InFlight, requestRefund(2, '700')], when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #4', 'send Refund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
+    { name: 'Refund U → inquireRefund after the first back-off delay', given: r1InFlight, when: refundResult('ref_1', 1, 'U', 'REFUND_IN_PROCESS'), then: ['timer REFUND_INQUIRY#2 +2000'] },
+    { name: 'back-off elapsed → InquireRefund#2', given: r1Unknown(0), when: fired('REFUND_INQUIRY', 2), then: ['send InquireRefund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
+    { name: 'Refund never answered → InquireRefund at the deadline', given: r1InFlight, when: fired('REFUND_INQUIRY', 2), then: ['send InquireRefund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
+    { name: 'inquiry PROCESSING → the next, longer delay', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'S', 'SUCCESS', 'PROCESSING'), then: ['timer REFUND_INQUIRY#3 +5000'] },
+    { name: 'inquiry SUCCESS → RefundSucceeded', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'S', 'SUCCESS', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'inquiry FAIL → RefundFailed', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'S', 'SUCCESS', 'FAIL'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'inquiry ORDER_NOT_EXIST → the Refund never arrived: re-send it, same ids', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'F', 'ORDER_NOT_EXIST'), then: ['send Refund#3', `timer REFUND_INQUIRY#4 +${DEADLINE}`] },
+    { name: 'still PROCESSING after every inquiry → flagged for review, the payment stays SUCCEEDED', given: r1Unknown(5).concat(fired('REFUND_INQUIRY', 7)), when: inquireRefundResult('ref_1', 7, 'S', 'SUCCESS', 'PROCESSING'), then: ['publish PaymentNeedsReview SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'a stale U (older attempt) → nothing', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: refundResult('ref_1', 1, 'U', 'UNKNOWN_EXCEPTION'), then: [] },
+    { name: 'a stale S (older attempt) still settles it', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'notifyRefund S → RefundSucceeded', given: r1Unknown(0), when: refundNotified('R-1', 'S', '500'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'duplicate answers after success → nothing', given: [...r1InFlight, refundResult('ref_1', 1, 'S', 'SUCCESS')], when: refundNotified('R-1', 'S', '500'), then: [] },
+    { name: 'an answer for a refund we do not know → nothing', given: r1InFlight, when: refundResult('ref_9', 1, 'S', 'SUCCESS'), then: [] },
+    { name: 'an old refund timer → ignored', given: r1Unknown(0), when: fired('REFUND_INQUIRY', 1), then: [] },
+  ]);
+});
+
+describe('refunds: sequences', () => {
+  it('partial and multiple: 500 + 750 = everything paid, then nothing more', () => {
+    const result = run([...succeeded, requestRefund(1, '500'), requestRefund(2, '750'), refundResult('ref_1', 1, 'S', 'SUCCESS'), refundResult('ref_2', 2, 'S', 'SUCCESS')]);
+    expect(lastView(result)).toMatchObject({ status: 'SUCCEEDED', refundedAmount: { currency: 'HKD', value: '1250' }, sequence: 5 });
+    const after = whenAfter([...succeeded, requestRefund(1, '500'), requestRefund(2, '750'), refundResult('ref_1', 1, 'S', 'SUCCESS'), refundResult('ref_2', 2, 'S', 'SUCCESS')], requestRefund(3, '1'));
+    expect(after.outputs).toEqual(['reject REFUND_EXCEEDS_PAID']);
+  });
+
+  it('a refund flagged for review keeps its amount reserved, lets the queue go on, and settles when Alipay finally answers', () => {
+    const flagged = [...r1Unknown(6), requestRefund(2, '700')];
+    expect(run(r1Unknown(6)).state.status).toBe('SUCCEEDED');
+    expect(whenAfter(flagged, requestRefund(3, '51')).outputs).toEqual(['reject REFUND_EXCEEDS_PAID']); // 500 unknown + 700 queued + 51 > 1250
+
+    const r2Sent = whenAfter(r1Unknown(6), requestRefund(2, '700'));
+    expect(r2Sent.outputs).toEqual(['publish RefundRequested R-2 PROCESSING SUCCEEDED #4', 'send Refund#8', `timer REFUND_INQUIRY#9 +${DEADLINE}`]);
+    if (r2Sent.state.status === 'NEW') throw new Error('unreachable');
+    expect(r2Sent.state.refunds.map((r) => [r.refundRequestId, r.status])).toEqual([
+      ['R-1', 'UNKNOWN'],
+      ['R-2', 'IN_FLIGHT'],
+    ]);
+    expect(refundViewOf(r2Sent.state, r2Sent.state.refunds[0]!).status).toBe('PROCESSING');
+
+    const settled = whenAfter([...r1Unknown(6), requestRefund(2, '700')], refundNotified('R-1', 'S', '500'));
+    expect(settled.outputs).toEqual(['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #5']); // R-2 is still in flight: no new command
+  });
+
+  it('the review flag carries an actionable reason', () => {
+    const { step } = whenAfter(r1Unknown(5).concat(fired('REFUND_INQUIRY', 7)), inquireRefundResult('ref_1', 7, 'S', 'SUCCESS', 'PROCESSING'));
+    expect(step.outputs[0]).toMatchObject({
+      kind: 'PublishPaymentEvent',
+      event: { type: 'PaymentNeedsReview', data: { payment: { status: 'SUCCEEDED' }, reason: expect.stringContaining('refund R-1 of 500 HKD minor units is still unknown after 6 inquiries') } },
+    });
+  });
+
+  it('RefundSucceeded carries the refund view and the new refundedAmount', () => {
+    const { step } = whenAfter(r1InFlight, refundResult('ref_1', 1, 'S', 'SUCCESS'));
+    expect(step.outputs[0]).toEqual({
+      kind: 'PublishPaymentEvent',
+      event: {
+        type: 'RefundSucceeded',
+        data: {
+          payment: expect.objectContaining({ status: 'SUCCEEDED', refundedAmount: { currency: 'HKD', value: '500' }, sequence: 3 }),
+          refund: {
+            paymentId: 'pay_01JDZ8X3',
+            refundId: 'ref_1',
+            refundRequestId: 'R-1',
+            amount: { currency: 'HKD', value: '500' },
+            status: 'SUCCEEDED',
+            alipayRefundId: 'alipay_ref_1',
+            refundTime: '2026-11-27T13:00:00+08:00',
+            origin: 'MERCHANT',
+          },
+        },
+      },
+    });
+  });
+
+  it('the Refund command names Alipay’s payment and our ids', () => {
+    const { step } = whenAfter(succeeded, requestRefund(1, '500'));
+    expect(step.outputs[1]).toEqual({
+      kind: 'SendAlipayCommand',
+      command: {
+        type: 'Refund',
+        data: {
+          paymentId: 'pay_01JDZ8X3',
+          paymentRequestId: 'pay_01JDZ8X3',
+          attempt: 1,
+          refundId: 'ref_1',
+          refundRequestId: 'R-1',
+          alipayPaymentId: '202611271940108001001881I0204295953',
+          amount: { currency: 'HKD', value: '500' },
+        },
+      },
+    });
+  });
+});
