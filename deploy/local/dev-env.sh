@@ -1,3 +1,21 @@
 # Settings for `npm run up` (sourced). Every variable can be overridden from the environment.
 export ADMIN_TOKEN="${ADMIN_TOKEN:-dev-admin-token}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
+
+# A merchant key pair (the connector signs with it) and the sandbox's own pair (it signs answers and
+# notifications), made once per checkout: the local stand-ins for the keys of the Antom dashboard.
+KEYS="$STATE/keys"
+if [ ! -f "$KEYS/sandbox-public.pem" ]; then
+  mkdir -p "$KEYS"
+  for who in merchant sandbox; do
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$KEYS/$who-private.pem" 2>/dev/null
+    openssl pkey -in "$KEYS/$who-private.pem" -pubout -out "$KEYS/$who-public.pem"
+  done
+fi
+export ALIPAY_BASE_URL="${ALIPAY_BASE_URL:-http://127.0.0.1:3010}"
+export ALIPAY_CLIENT_ID="${ALIPAY_CLIENT_ID:-SANDBOX_UPM_LOCAL}"
+export ALIPAY_PRIVATE_KEY_FILE="${ALIPAY_PRIVATE_KEY_FILE:-$KEYS/merchant-private.pem}"
+export ALIPAY_PUBLIC_KEY_FILE="${ALIPAY_PUBLIC_KEY_FILE:-$KEYS/sandbox-public.pem}"
+export ALIPAY_NOTIFY_URL="${ALIPAY_NOTIFY_URL:-http://127.0.0.1:3002/alipay/notify}"
+export SANDBOX_PRIVATE_KEY_FILE="${SANDBOX_PRIVATE_KEY_FILE:-$KEYS/sandbox-private.pem}"
+export SANDBOX_CLIENTS="${SANDBOX_CLIENTS:-$ALIPAY_CLIENT_ID=$KEYS/merchant-public.pem}"

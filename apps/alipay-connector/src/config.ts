@@ -1,15 +1,47 @@
-import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv } from '@upm/shared-config';
+import { z } from 'zod';
+import { commonEnv, ConfigError, databaseEnv, defineConfig, env, kafkaEnv } from '@upm/shared-config';
 
-/** Every environment variable alipay-connector reads. */
+/** Every environment variable alipay-connector reads. Keys come inline (PEM or Base64 DER) or from files. */
 export const configDefinition = defineConfig(
-  { PORT: env.port(3002), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_connector') },
+  {
+    PORT: env.port(3002), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_connector'),
+    ALIPAY_BASE_URL: env.url('http://127.0.0.1:3010'),
+    ALIPAY_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('SANDBOX_UPM_LOCAL'),
+    ALIPAY_KEY_VERSION: env.string('1'),
+    ALIPAY_PRIVATE_KEY: z.string().min(1).optional(),
+    ALIPAY_PRIVATE_KEY_FILE: env.fileContent().optional(),
+    ALIPAY_PUBLIC_KEY: z.string().min(1).optional(),
+    ALIPAY_PUBLIC_KEY_FILE: env.fileContent().optional(),
+    ALIPAY_HTTP_TIMEOUT_MS: env.int(8000, 1),
+    ALIPAY_MAX_CONCURRENCY: env.int(64, 1),
+    ALIPAY_NOTIFY_URL: z.url().optional(),
+  },
   (e) => ({
     service: 'alipay-connector',
     logLevel: e.LOG_LEVEL,
-    http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, rawBody: true },
     kafka: { brokers: e.KAFKA_BROKERS, topicPrefix: e.KAFKA_TOPIC_PREFIX },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    connector: {
+      baseUrl: e.ALIPAY_BASE_URL,
+      timeoutMs: e.ALIPAY_HTTP_TIMEOUT_MS,
+      maxConcurrency: e.ALIPAY_MAX_CONCURRENCY,
+      notifyUrl: e.ALIPAY_NOTIFY_URL,
+      // the path Alipay signs is the one in the URL it was given
+      notifyPath: e.ALIPAY_NOTIFY_URL ? new URL(e.ALIPAY_NOTIFY_URL).pathname : '/alipay/notify',
+      credentials: [{
+        clientId: e.ALIPAY_CLIENT_ID,
+        keyVersion: e.ALIPAY_KEY_VERSION,
+        privateKey: required(e.ALIPAY_PRIVATE_KEY ?? e.ALIPAY_PRIVATE_KEY_FILE, 'ALIPAY_PRIVATE_KEY or ALIPAY_PRIVATE_KEY_FILE'),
+        alipayPublicKey: required(e.ALIPAY_PUBLIC_KEY ?? e.ALIPAY_PUBLIC_KEY_FILE, 'ALIPAY_PUBLIC_KEY or ALIPAY_PUBLIC_KEY_FILE'),
+      }],
+    },
   }),
 );
+
+function required(value: string | undefined, names: string): string {
+  if (!value) throw new ConfigError([`${names}: required`]);
+  return value;
+}
 
 export type AppConfig = ReturnType<typeof configDefinition.map>;

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { GATEWAY_DATABASE } from '@upm/gateway';
+import { GATEWAY_DATABASE, GatewayModule } from '@upm/gateway';
 import { DatabaseModule } from '@upm/shared-database';
 import { KafkaModule } from '@upm/shared-kafka';
 import { RedisModule } from '@upm/shared-redis';
@@ -16,6 +16,7 @@ export class AppModule {
         DatabaseModule.forRoot(GATEWAY_DATABASE, config.database),
         KafkaModule.forRoot({ ...config.kafka, clientId: config.service, databaseUrl: config.database.url }),
         RedisModule.forRoot(config.redisUrl, 'gw:'),
+        GatewayModule.register(config.gateway),
       ],
     };
   }

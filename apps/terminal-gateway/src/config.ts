@@ -1,8 +1,14 @@
+import { z } from 'zod';
 import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, redisEnv } from '@upm/shared-config';
 
 /** Every environment variable terminal-gateway reads. */
 export const configDefinition = defineConfig(
-  { PORT: env.port(3000), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_gateway'), ...redisEnv },
+  {
+    PORT: env.port(3000), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_gateway'), ...redisEnv,
+    ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
+    GATEWAY_RATE_LIMIT_PER_SECOND: env.int(20, 1),
+    POS_DEFAULT_WAIT_SECONDS: z.coerce.number().int().min(0).max(30).default(20),
+  },
   (e) => ({
     service: 'terminal-gateway',
     logLevel: e.LOG_LEVEL,
@@ -10,6 +16,7 @@ export const configDefinition = defineConfig(
     kafka: { brokers: e.KAFKA_BROKERS, topicPrefix: e.KAFKA_TOPIC_PREFIX },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redisUrl: e.REDIS_URL,
+    gateway: { adminToken: e.ADMIN_TOKEN, rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS },
   }),
 );
 

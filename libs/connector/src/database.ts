@@ -1,9 +1,11 @@
 import { KAFKA_ENTITIES, KAFKA_MIGRATIONS } from '@upm/shared-kafka';
 import type { DatabaseDefinition } from '@upm/shared-database';
+import { AmsExchangeRow, RefundRouteRow } from './connector.entities';
+import { AmsAuditAndRefundRoutes1764212400000 } from './migrations';
 
-/** The connector service's own database: no other service reads it. */
+/** The connector's own database: no other service reads it. */
 export const CONNECTOR_DATABASE: DatabaseDefinition = {
   name: 'upm_connector',
-  entities: [...KAFKA_ENTITIES],
-  migrations: [...KAFKA_MIGRATIONS],
+  entities: [...KAFKA_ENTITIES, AmsExchangeRow, RefundRouteRow],
+  migrations: [...KAFKA_MIGRATIONS, AmsAuditAndRefundRoutes1764212400000],
 };

@@ -1,1 +1,3 @@
 export * from './database';
+export * from './connector.module';
+export * from './ams-translation';

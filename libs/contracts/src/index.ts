@@ -2,6 +2,8 @@ export * from './topics';
 export * from './money';
 export * from './payment-code';
 export * from './envelope';
+export * from './ids';
+export * from './csv';
 export * from './catalog';
 export * from './examples';
 export * from './messages/common';

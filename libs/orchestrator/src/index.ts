@@ -1,1 +1,4 @@
 export * from './database';
+export * from './orchestrator.module';
+export * from './saga-runner';
+export * from './timer-poller';

@@ -97,6 +97,9 @@ export const alipayResultsV1 = {
 } as const;
 
 export type PayCommandV1 = z.infer<typeof payCommandV1>;
+export type InquirePaymentCommandV1 = z.infer<typeof inquirePaymentCommandV1>;
+export type CancelPaymentCommandV1 = z.infer<typeof cancelPaymentCommandV1>;
+export type InquireRefundCommandV1 = z.infer<typeof inquireRefundCommandV1>;
 export type RefundCommandV1 = z.infer<typeof refundCommandV1>;
 export type PayResultV1 = z.infer<typeof payResultV1>;
 export type InquiryResultV1 = z.infer<typeof inquiryResultV1>;

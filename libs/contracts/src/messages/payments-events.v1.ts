@@ -51,7 +51,8 @@ export const paymentEventsV1 = {
   PaymentSucceeded: paymentEvent,
   PaymentFailed: paymentEvent,
   PaymentCancelled: paymentEvent,
-  PaymentNeedsReview: paymentEvent.extend({ reason: z.string().max(512) }),
+  /** the payment, or (with `refund`) one of its refunds, needs an operator; `kind` says which situation */
+  PaymentNeedsReview: paymentEvent.extend({ reason: z.string().max(512), kind: z.string().max(64).optional(), refund: refundViewV1.optional() }),
   RefundRequested: refundEvent,
   RefundSucceeded: refundEvent,
   RefundFailed: refundEvent,

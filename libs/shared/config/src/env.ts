@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Building blocks for the app schemas, so that every service reads common settings the same way. */
@@ -19,6 +20,16 @@ export const env = {
       .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'a comma-separated list of integers')
       .default(fallback)
       .transform((v) => v.split(',').map((n) => Number(n.trim()))),
+  /** the content of the file the variable names (keys, certificates), read once at boot */
+  fileContent: () =>
+    z.string().min(1).transform((path, ctx) => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+        return z.NEVER;
+      }
+    }),
   brokers: (fallback: string) =>
     z
       .string()

@@ -6,7 +6,7 @@ export class OutboxRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   seq!: string;
 
-  @Index({ unique: true })
+  @Index('IDX_outbox_id', { unique: true })
   @Column({ type: 'uuid' })
   id!: string;
 
@@ -41,7 +41,7 @@ export class InboxRow {
   @Column({ type: 'text' })
   topic!: string;
 
-  @Index()
+  @Index('IDX_inbox_processed_at')
   @CreateDateColumn({ type: 'timestamptz', name: 'processed_at' })
   processedAt!: Date;
 }

@@ -28,13 +28,13 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      // body-parser errors (malformed JSON, too large) arrive as HttpException-like errors with a status
-      return [status, { error: { code: CODE_BY_STATUS[status] ?? `HTTP_${status}`, message: safeMessage(exception, status) } }];
+      // Nest turns body-parser's SyntaxError into a plain BadRequestException; its message is all that is left of it
+      const code = status === 400 && / JSON/.test(exception.message) ? 'MALFORMED_JSON' : CODE_BY_STATUS[status] ?? `HTTP_${status}`;
+      return [status, { error: { code, message: safeMessage(exception, status) } }];
     }
     const status = (exception as { status?: unknown })?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      const code = (exception as { type?: string }).type === 'entity.parse.failed' ? 'MALFORMED_JSON' : CODE_BY_STATUS[status] ?? `HTTP_${status}`;
-      return [status, { error: { code, message: (exception as Error).message } }];
+      return [status, { error: { code: CODE_BY_STATUS[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
     }
     return [HttpStatus.INTERNAL_SERVER_ERROR, { error: { code: 'INTERNAL', message: 'internal error' } }];
   }

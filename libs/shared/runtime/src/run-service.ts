@@ -12,6 +12,8 @@ export interface ServeOptions {
   port: number;
   host: string;
   shutdownGraceMs: number;
+  /** keep each request's exact bytes as `req.rawBody` (needed to verify signed webhooks) */
+  rawBody?: boolean;
   /** app-specific HTTP setup (OpenAPI, body limits) before listening */
   configure?: (app: NestExpressApplication) => void | Promise<void>;
 }
@@ -22,7 +24,7 @@ export interface ServeOptions {
  * process that is still busy after the grace period is ended.
  */
 export async function runService(module: unknown, options: ServeOptions): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(module as never, { bufferLogs: true, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(module as never, { bufferLogs: true, abortOnError: false, rawBody: options.rawBody ?? false });
   const logger = app.get<Logger>(LOGGER);
   app.useLogger(new NestPinoLogger(logger));
   app.use(httpMetricsMiddleware(app.get<MetricsType>(Metrics)));

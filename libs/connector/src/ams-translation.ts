@@ -1,0 +1,163 @@
+import type { AmsCallResult, AmsNotification, InquiryPaymentResponse, InquiryRefundResponse, PayResponse, RefundResponse, CancelResponse, UpmPayInput } from '@upm/alipay';
+import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
+
+/**
+ * Pure mapping between our alipay.v1 messages and AMS bodies. Whatever Alipay answers is fitted to our
+ * contracts (lengths, timestamp format) here, so an odd answer can never make a result unreadable downstream.
+ */
+export function payInput(command: PayCommandV1, notifyUrl: string | undefined): UpmPayInput {
+  const m = command.merchant;
+  return {
+    paymentRequestId: command.paymentRequestId,
+    paymentCode: command.paymentCode,
+    amount: command.amount,
+    referenceOrderId: command.merchantOrderId,
+    orderDescription: command.description ?? command.merchantOrderId,
+    merchant: {
+      referenceMerchantId: m.merchantId,
+      merchantName: m.merchantName,
+      merchantMCC: m.merchantMcc,
+      store: { referenceStoreId: m.storeId, storeName: m.storeName, storeMCC: m.storeMcc },
+    },
+    env: { storeTerminalId: m.terminalId, storeTerminalRequestTime: command.terminalRequestTime },
+    ...(notifyUrl ? { paymentNotifyUrl: notifyUrl } : {}),
+  };
+}
+
+/** Alipay's refundRequestId is unique across all payments: our refund id; the merchant's own id rides along. */
+export function refundRequest(command: RefundCommandV1, notifyUrl: string | undefined) {
+  return {
+    refundRequestId: command.refundId,
+    paymentId: command.alipayPaymentId,
+    refundAmount: command.amount,
+    referenceRefundId: command.refundRequestId,
+    ...(command.reason ? { refundReason: command.reason } : {}),
+    ...(notifyUrl ? { refundNotifyUrl: notifyUrl } : {}),
+  };
+}
+
+interface Ref {
+  paymentId: string;
+  paymentRequestId: string;
+  attempt: number;
+}
+
+function base(ref: Ref, result: AmsCallResult<unknown>) {
+  return {
+    paymentId: ref.paymentId,
+    paymentRequestId: ref.paymentRequestId,
+    attempt: ref.attempt,
+    outcome: result.outcome,
+    resultCode: clip(result.resultCode, 64) || 'UNKNOWN',
+    resultMessage: clip(result.resultMessage, 512),
+  };
+}
+
+function paymentFacts(body: PayResponse | InquiryPaymentResponse | undefined) {
+  return definedOnly({
+    alipayPaymentId: optionalId(body?.paymentId),
+    paymentTime: iso(body?.paymentTime),
+    walletBrandName: clip(body?.pspCustomerInfo?.pspName, 64) || undefined,
+  });
+}
+
+export function payResult(ref: Ref, result: AmsCallResult<PayResponse>) {
+  return { ...base(ref, result), ...paymentFacts(result.body) };
+}
+
+export function inquiryResult(ref: Ref, result: AmsCallResult<InquiryPaymentResponse>) {
+  const status = result.outcome === 'S' ? result.body?.paymentStatus : undefined;
+  return {
+    ...base(ref, result),
+    ...paymentFacts(result.body),
+    ...definedOnly({
+      // PENDING is an online-payments state: for the saga it is still processing
+      paymentStatus: status === 'PENDING' ? 'PROCESSING' : status,
+      paymentResultCode: clip(result.body?.paymentResultCode, 64) || undefined,
+    }),
+  };
+}
+
+export function cancelResult(ref: Ref, result: AmsCallResult<CancelResponse>) {
+  return { ...base(ref, result), ...definedOnly({ cancelTime: iso(result.body?.cancelTime) }) };
+}
+
+export function refundResult(command: RefundCommandV1, result: AmsCallResult<RefundResponse>) {
+  return {
+    ...base(command, result),
+    refundId: command.refundId,
+    refundRequestId: command.refundRequestId,
+    ...definedOnly({ alipayRefundId: optionalId(result.body?.refundId), refundTime: iso(result.body?.refundTime) }),
+  };
+}
+
+export function inquireRefundResult(command: Ref & { refundId: string; refundRequestId: string }, result: AmsCallResult<InquiryRefundResponse>) {
+  return {
+    ...base(command, result),
+    refundId: command.refundId,
+    refundRequestId: command.refundRequestId,
+    ...definedOnly({
+      alipayRefundId: optionalId(result.body?.refundId),
+      refundTime: iso(result.body?.refundTime),
+      refundStatus: result.outcome === 'S' ? result.body?.refundStatus : undefined,
+    }),
+  };
+}
+
+/**
+ * A verified notification as the message the saga reads. A refund notification names only Alipay's
+ * refundRequestId (our refund id): `refundRoute` is the payment and merchant request id it belongs to.
+ */
+export function notificationMessage(
+  notification: AmsNotification,
+  refundRoute: { paymentId: string; refundRequestId: string } | undefined,
+): { type: 'PaymentNotified' | 'RefundNotified'; key: string; data: Record<string, unknown> } | undefined {
+  const outcome = notification.result.resultStatus === 'S' ? 'S' : 'F';
+  if (notification.notifyType === 'PAYMENT_RESULT') {
+    return {
+      type: 'PaymentNotified',
+      key: notification.paymentRequestId,
+      data: {
+        paymentId: notification.paymentRequestId,
+        paymentRequestId: notification.paymentRequestId,
+        outcome,
+        resultCode: clip(notification.result.resultCode, 64),
+        amount: notification.paymentAmount,
+        ...paymentFacts(notification),
+      },
+    };
+  }
+  const target = refundRoute;
+  if (!target) return undefined;
+  return {
+    type: 'RefundNotified',
+    key: target.paymentId,
+    data: {
+      paymentId: target.paymentId,
+      refundRequestId: target.refundRequestId,
+      outcome: notification.refundStatus === 'FAIL' ? 'F' : outcome,
+      resultCode: clip(notification.result.resultCode, 64),
+      amount: notification.refundAmount,
+      ...definedOnly({ alipayRefundId: optionalId(notification.refundId), refundTime: iso(notification.refundTime) }),
+    },
+  };
+}
+
+function clip(text: string | undefined, max: number): string {
+  return (text ?? '').slice(0, max);
+}
+
+function optionalId(id: string | undefined): string | undefined {
+  return id && id.length <= 64 ? id : undefined;
+}
+
+/** Alipay's timestamps as ISO-8601 with an offset, or nothing when they do not parse. */
+function iso(time: string | undefined): string | undefined {
+  if (!time) return undefined;
+  const parsed = new Date(time);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
+}
+
+function definedOnly<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,51 @@
+import { DynamicModule, Inject, Module, OnModuleInit, OnApplicationShutdown } from '@nestjs/common';
+import { AmsClient, AmsCredentials, KeyInput } from '@upm/alipay';
+import { TOPICS } from '@upm/contracts';
+import { KafkaRuntime } from '@upm/shared-kafka';
+import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
+import { ConnectorService } from './connector.service';
+import { ALIPAY_PUBLIC_KEYS, NotifyController } from './notify.controller';
+
+export interface ConnectorModuleOptions extends ConnectorOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  credentials: AmsCredentials[];
+}
+
+/** Every call to Alipay AMS, and the webhook Alipay calls back. */
+@Module({})
+export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    private readonly kafka: KafkaRuntime,
+    private readonly connector: ConnectorService,
+    @Inject(AmsClient) private readonly client: AmsClient,
+  ) {}
+
+  static register(options: ConnectorModuleOptions): DynamicModule {
+    const keys = new Map<string, KeyInput>(options.credentials.map((c) => [c.clientId, c.alipayPublicKey]));
+    return {
+      module: ConnectorModule,
+      controllers: [NotifyController],
+      providers: [
+        { provide: CONNECTOR_OPTIONS, useValue: options },
+        { provide: ALIPAY_PUBLIC_KEYS, useValue: keys },
+        { provide: AmsClient, useFactory: () => new AmsClient({ baseUrl: options.baseUrl, credentials: options.credentials, timeoutMs: options.timeoutMs, maxSockets: options.maxConcurrency }) },
+        ConnectorService,
+      ],
+    };
+  }
+
+  onModuleInit(): void {
+    this.kafka.consume({
+      groupId: 'alipay-connector.commands',
+      topic: TOPICS.alipayCommands.name,
+      handle: (envelope, { manager }) => this.connector.execute(manager, envelope),
+      // AMS calls wait on the network: let every partition this replica owns make progress at once
+      partitionsConsumedConcurrently: TOPICS.alipayCommands.partitions,
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,20 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+export class AmsAuditAndRefundRoutes1764212400000 implements MigrationInterface {
+  name = 'AmsAuditAndRefundRoutes1764212400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "ams_exchanges" ("id" BIGSERIAL NOT NULL, "payment_id" text NOT NULL, "api" text NOT NULL, "attempt" integer NOT NULL,
+      "client_id" text NOT NULL, "outcome" text NOT NULL, "result_code" text NOT NULL, "http_status" integer, "duration_ms" integer NOT NULL,
+      "request_body" text NOT NULL, "response_body" text, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+      CONSTRAINT "PK_ams_exchanges" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_ams_exchanges_payment" ON "ams_exchanges" ("payment_id")`);
+    await q.query(`CREATE TABLE "refund_routes" ("refund_id" text NOT NULL, "payment_id" text NOT NULL, "refund_request_id" text NOT NULL,
+      CONSTRAINT "PK_refund_routes" PRIMARY KEY ("refund_id"))`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "refund_routes"`);
+    await q.query(`DROP TABLE "ams_exchanges"`);
+  }
+}

@@ -1,0 +1,40 @@
+import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
+import { TOPICS } from '@upm/contracts';
+import { KafkaRuntime } from '@upm/shared-kafka';
+import { AdminGuard, TerminalGuard } from './http/auth.guards';
+import { AdminController } from './http/admin.controller';
+import { PosController } from './http/pos.controller';
+import { GATEWAY_OPTIONS, GatewayOptions } from './gateway.options';
+import { PaymentUpdates } from './payments/payment-updates';
+import { PaymentsService } from './payments/payments.service';
+import { TerminalRateLimiter } from './payments/rate-limiter';
+import { RegistryService } from './registry/registry.service';
+
+/** The POS API, the registry and the read model of payments kept from payments.v1.events. */
+@Module({})
+export class GatewayModule implements OnModuleInit {
+  constructor(
+    private readonly kafka: KafkaRuntime,
+    private readonly payments: PaymentsService,
+    private readonly updates: PaymentUpdates,
+  ) {}
+
+  static register(options: GatewayOptions): DynamicModule {
+    return {
+      module: GatewayModule,
+      controllers: [PosController, AdminController],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, AdminGuard],
+    };
+  }
+
+  onModuleInit(): void {
+    this.kafka.consume({
+      groupId: 'terminal-gateway.read-model',
+      topic: TOPICS.paymentEvents.name,
+      handle: (envelope, { manager }) => this.payments.applyEvent(manager, envelope),
+      onProcessed: (envelope) => {
+        this.updates.publish(envelope.key).catch(() => undefined);
+      },
+    });
+  }
+}

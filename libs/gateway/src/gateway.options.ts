@@ -1,0 +1,9 @@
+export const GATEWAY_OPTIONS = Symbol('GATEWAY_OPTIONS');
+
+export interface GatewayOptions {
+  adminToken: string;
+  /** POS requests per terminal per second */
+  rateLimitPerSecond: number;
+  /** how long POST /v1/payments waits for a final status when the POS does not say */
+  defaultWaitSeconds: number;
+}

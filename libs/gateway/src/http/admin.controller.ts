@@ -1,0 +1,70 @@
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { csvRecords } from '@upm/contracts';
+import { ApiError } from '@upm/shared-runtime';
+import { ImportResult, RegistryService } from '../registry/registry.service';
+import { AdminGuard } from './auth.guards';
+import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
+
+const IMPORT_COLUMNS = ['merchantId', 'merchantName', 'merchantMcc', 'storeId', 'storeName', 'storeMcc', 'terminalId'];
+
+/** Onboarding. A terminal's key is in the answer that creates or rotates it, and nowhere else. */
+@Controller('v1/admin')
+@UseGuards(AdminGuard)
+export class AdminController {
+  constructor(private readonly registry: RegistryService) {}
+
+  @Post('merchants')
+  async createMerchant(@Body() raw: unknown) {
+    const merchant = await this.registry.createMerchant(parse(merchantBody, raw));
+    return { merchantId: merchant.id, name: merchant.name, mcc: merchant.mcc };
+  }
+
+  @Post('merchants/:merchantId/stores')
+  async createStore(@Param('merchantId') merchantId: string, @Body() raw: unknown) {
+    const store = await this.registry.createStore(merchantId, parse(storeBody, raw));
+    return { storeId: store.id, merchantId: store.merchantId, name: store.name, mcc: store.mcc };
+  }
+
+  @Post('stores/:storeId/terminals')
+  async createTerminal(@Param('storeId') storeId: string, @Body() raw: unknown) {
+    const { terminal, key } = await this.registry.createTerminal(storeId, parse(terminalBody, raw));
+    return { terminalId: terminal.id, storeId: terminal.storeId, merchantId: terminal.merchantId, key };
+  }
+
+  @Post('terminals/:terminalId/rotate-key')
+  @HttpCode(200)
+  async rotate(@Param('terminalId') terminalId: string) {
+    return { terminalId, key: await this.registry.rotateKey(terminalId) };
+  }
+
+  @Post('terminals/:terminalId/revoke')
+  @HttpCode(200)
+  async revoke(@Param('terminalId') terminalId: string) {
+    await this.registry.revoke(terminalId);
+    return { terminalId, status: 'REVOKED' };
+  }
+
+  /** `text/csv` with the header `merchantId,merchantName,merchantMcc,storeId,storeName,storeMcc,terminalId`; all or nothing. */
+  @Post('import')
+  @HttpCode(200)
+  async import(@Body() csv: unknown): Promise<ImportResult> {
+    if (typeof csv !== 'string' || !csv.trim()) throw new ApiError(415, 'CSV_REQUIRED', 'send the rows as text/csv');
+    let parsed: ReturnType<typeof csvRecords>;
+    try {
+      parsed = csvRecords(csv);
+    } catch (error) {
+      throw new ApiError(400, 'MALFORMED_CSV', (error as Error).message);
+    }
+    const missing = IMPORT_COLUMNS.filter((c) => !parsed.header.includes(c));
+    if (missing.length) throw new ApiError(400, 'MALFORMED_CSV', `missing columns: ${missing.join(', ')}`);
+    const problems: Array<{ line: number; field: string; message: string }> = [];
+    const rows = parsed.records.flatMap((record, i) => {
+      const result = importRow.safeParse(record);
+      if (result.success) return [result.data];
+      problems.push(...result.error.issues.map((issue) => ({ line: i + 2, field: issue.path.join('.'), message: issue.message })));
+      return [];
+    });
+    if (problems.length) throw new ApiError(400, 'VALIDATION_FAILED', `${problems.length} problems; nothing was imported`, problems.slice(0, 100));
+    return this.registry.importRows(rows);
+  }
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { paymentViewV1, refundViewV1 } from '@upm/contracts';
+import { createPaymentBody, createRefundBody, merchantBody, terminalBody } from './schemas';
+
+/** The POS API's OpenAPI document, generated from the same schemas that validate the requests. */
+export function openApiDocument(): Record<string, unknown> {
+  const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
+  const errorBody = {
+    type: 'object',
+    required: ['error'],
+    properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'array', items: {} } } } },
+  };
+  const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: ERRORS[c], content: json('Error') }]));
+  const terminalAuth = [{ terminalKey: [] }];
+  const adminAuth = [{ adminToken: [] }];
+  const pathId = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'UPM Platform POS API', version: '1.0.0', description: 'Accept Alipay and Alipay+ payment codes at the point of sale. Amounts are strings of minor units.' },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: { terminalKey: { type: 'http', scheme: 'bearer', description: 'the terminal key answered once at terminal creation' }, adminToken: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        CreatePayment: schema(createPaymentBody), CreateRefund: schema(createRefundBody), Payment: schema(paymentViewV1, 'output'), Refund: schema(refundViewV1, 'output'),
+        CreateMerchant: schema(merchantBody), CreateTerminal: schema(terminalBody), Error: errorBody,
+      },
+    },
+    paths: {
+      '/v1/payments': {
+        post: {
+          summary: 'Create a payment from a scanned code; answers when it is final or after waitSeconds',
+          security: terminalAuth,
+          requestBody: { required: true, content: json('CreatePayment') },
+          responses: { 201: { description: 'created and final', content: json('Payment') }, 200: { description: 'the payment this merchantOrderId already made', content: json('Payment') }, 202: { description: 'still PROCESSING: poll GET /v1/payments/{paymentId}?waitSeconds=…', content: json('Payment') }, ...errors(400, 401, 409, 429, 503) },
+        },
+        get: {
+          summary: 'Look a payment up by merchantOrderId', security: terminalAuth,
+          parameters: [{ name: 'merchantOrderId', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'the payment', content: json('Payment') }, ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/payments/{paymentId}': {
+        get: {
+          summary: 'A payment; with waitSeconds, long-polls until its status differs from ifStatus (or is final)', security: terminalAuth,
+          parameters: [pathId('paymentId'), { name: 'waitSeconds', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 30 } }, { name: 'ifStatus', in: 'query', schema: { type: 'string' } }],
+          responses: { 200: { description: 'the payment', content: json('Payment') }, ...errors(400, 401, 404) },
+        },
+      },
+      '/v1/payments/{paymentId}/cancel': {
+        post: { summary: 'Cashier abort or void; cancel wins over a late success', security: terminalAuth, parameters: [pathId('paymentId')], responses: { 200: { description: 'final', content: json('Payment') }, 202: { description: 'cancel under way', content: json('Payment') }, ...errors(401, 404, 429) } },
+      },
+      '/v1/payments/{paymentId}/refunds': {
+        post: { summary: 'Refund part or all of a succeeded payment; idempotent on refundRequestId', security: terminalAuth, parameters: [pathId('paymentId')], requestBody: { required: true, content: json('CreateRefund') }, responses: { 201: { description: 'created', content: json('Refund') }, 200: { description: 'the refund this refundRequestId already made', content: json('Refund') }, 202: { description: 'under way', content: json('Refund') }, ...errors(400, 401, 404, 409, 422, 429) } },
+      },
+      '/v1/payments/{paymentId}/refunds/{refundId}': {
+        get: { summary: 'One refund', security: terminalAuth, parameters: [pathId('paymentId'), pathId('refundId')], responses: { 200: { description: 'the refund', content: json('Refund') }, ...errors(401, 404) } },
+      },
+      '/v1/admin/merchants': { post: { summary: 'Onboard a merchant', security: adminAuth, requestBody: { required: true, content: json('CreateMerchant') }, responses: { 201: { description: 'created' }, ...errors(400, 401, 409) } } },
+      '/v1/admin/merchants/{merchantId}/stores': { post: { summary: 'Add a store', security: adminAuth, parameters: [pathId('merchantId')], requestBody: { required: true, content: json('CreateMerchant') }, responses: { 201: { description: 'created' }, ...errors(400, 401, 404, 409) } } },
+      '/v1/admin/stores/{storeId}/terminals': { post: { summary: 'Add a terminal; the answer holds its key, shown this once', security: adminAuth, parameters: [pathId('storeId')], requestBody: { content: json('CreateTerminal') }, responses: { 201: { description: 'created, with key' }, ...errors(400, 401, 404, 409) } } },
+      '/v1/admin/terminals/{terminalId}/rotate-key': { post: { summary: 'Replace a terminal key (the old one stops working)', security: adminAuth, parameters: [pathId('terminalId')], responses: { 200: { description: 'the new key' }, ...errors(401, 404) } } },
+      '/v1/admin/terminals/{terminalId}/revoke': { post: { summary: 'Revoke a terminal', security: adminAuth, parameters: [pathId('terminalId')], responses: { 200: { description: 'revoked' }, ...errors(401, 404) } } },
+      '/v1/admin/import': { post: { summary: 'Bulk onboarding from CSV (merchantId,merchantName,merchantMcc,storeId,storeName,storeMcc,terminalId); all or nothing', security: adminAuth, requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } }, responses: { 200: { description: 'counts and the new terminals\' keys' }, ...errors(400, 401, 409, 415) } } },
+    },
+  };
+}
+
+const ERRORS: Record<number, string> = {
+  400: 'VALIDATION_FAILED (details name each field and code) or MALFORMED_JSON',
+  401: 'UNAUTHENTICATED',
+  404: 'not found, or another merchant\'s',
+  409: 'IDEMPOTENCY_CONFLICT: the key was used with another body',
+  415: 'CSV_REQUIRED',
+  422: 'a business rule, e.g. REFUND_EXCEEDS_PAID, PAYMENT_NOT_REFUNDABLE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE: retry the same request',
+};

@@ -1,0 +1,76 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards, Inject } from '@nestjs/common';
+import type { Response } from 'express';
+import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import { ApiError } from '@upm/shared-runtime';
+import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { isFinal, PaymentsService } from '../payments/payments.service';
+import { TerminalRateLimiter } from '../payments/rate-limiter';
+import type { TerminalContext } from '../registry/registry.service';
+import { Terminal, TerminalGuard } from './auth.guards';
+import { cancelBody, createPaymentBody, createRefundBody, getPaymentQuery, parse } from './schemas';
+
+/** The POS API (CONTRACTS.md §1). A payment still PROCESSING when the wait ends is answered 202. */
+@Controller('v1/payments')
+@UseGuards(TerminalGuard)
+export class PosController {
+  constructor(
+    private readonly payments: PaymentsService,
+    private readonly limiter: TerminalRateLimiter,
+    @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
+  ) {}
+
+  @Post()
+  async create(@Terminal() terminal: TerminalContext, @Body() raw: unknown, @Res() res: Response): Promise<void> {
+    await this.limit(terminal);
+    const body = parse(createPaymentBody, raw);
+    const { payment, created } = await this.payments.create(terminal, body);
+    const view = await this.payments.waitForChange(terminal, payment.paymentId, body.waitSeconds ?? this.options.defaultWaitSeconds);
+    res.status(!isFinal(view.status) ? 202 : created ? 201 : 200).json(view);
+  }
+
+  @Get()
+  async findByOrder(@Terminal() terminal: TerminalContext, @Query('merchantOrderId') merchantOrderId: string | undefined): Promise<PaymentViewV1> {
+    if (!merchantOrderId) throw new ApiError(400, 'VALIDATION_FAILED', 'merchantOrderId is required', [{ field: 'merchantOrderId', code: 'REQUIRED', message: 'required' }]);
+    return this.payments.findByOrder(terminal, merchantOrderId);
+  }
+
+  @Get(':paymentId')
+  async get(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Query() rawQuery: unknown): Promise<PaymentViewV1> {
+    const query = parse(getPaymentQuery, rawQuery);
+    if (!query.waitSeconds) return this.payments.get(terminal, paymentId);
+    return this.payments.waitForChange(terminal, paymentId, query.waitSeconds, query.ifStatus);
+  }
+
+  @Post(':paymentId/cancel')
+  async cancel(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Body() raw: unknown, @Res() res: Response): Promise<void> {
+    await this.limit(terminal);
+    const body = parse(cancelBody, raw);
+    await this.payments.cancel(terminal, paymentId);
+    const view = await this.payments.waitForCancel(terminal, paymentId, body.waitSeconds ?? this.options.defaultWaitSeconds);
+    res.status(view.status === 'PROCESSING' || view.status === 'SUCCEEDED' ? 202 : 200).json(view);
+  }
+
+  @Post(':paymentId/refunds')
+  async refund(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Body() raw: unknown, @Res() res: Response): Promise<void> {
+    await this.limit(terminal);
+    const body = parse(createRefundBody, raw);
+    const { refund, created } = await this.payments.refund(terminal, paymentId, body);
+    const view = await this.payments.waitForRefund(terminal, paymentId, refund.refundId, body.waitSeconds ?? this.options.defaultWaitSeconds);
+    if (view.status === 'FAILED' && view.failure?.code === 'REFUND_EXCEEDS_PAID') {
+      throw new ApiError(422, 'REFUND_EXCEEDS_PAID', 'the refunds would exceed the amount paid', [{ refundId: view.refundId }]);
+    }
+    res.status(view.status === 'PROCESSING' ? 202 : created ? 201 : 200).json(view);
+  }
+
+  @Get(':paymentId/refunds/:refundId')
+  @HttpCode(200)
+  getRefund(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Param('refundId') refundId: string): Promise<RefundViewV1> {
+    return this.payments.getRefund(terminal, paymentId, refundId);
+  }
+
+  private async limit(terminal: TerminalContext): Promise<void> {
+    if (!(await this.limiter.allow(terminal.terminalId, this.options.rateLimitPerSecond))) {
+      throw new ApiError(429, 'RATE_LIMITED', `more than ${this.options.rateLimitPerSecond} requests per second from this terminal`);
+    }
+  }
+}

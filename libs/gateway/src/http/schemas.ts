@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { checkPaymentCode, currencyExponent, isMinorUnits, paymentStatusSchema } from '@upm/contracts';
+import { ApiError } from '@upm/shared-runtime';
+
+/** The POS API's request and response bodies (CONTRACTS.md §1). The OpenAPI document is generated from these. */
+const amount = z
+  .object({
+    currency: z.string().refine((c) => currencyExponent(c) !== undefined, 'an ISO 4217 currency the platform supports'),
+    value: z.string().refine((v) => isMinorUnits(v) && v !== '0', 'a positive integer of minor units, e.g. "1250" for 12.50'),
+  })
+  .strict();
+
+const merchantOrderId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
+
+export const createPaymentBody = z
+  .object({
+    merchantOrderId,
+    amount,
+    paymentCode: z.string().refine((c) => checkPaymentCode(c).ok, 'digits only, 16–32 long, starting 25–30'),
+    description: z.string().min(1).max(256).optional(),
+    waitSeconds: z.number().int().min(0).max(30).optional(),
+  })
+  .strict();
+
+export const createRefundBody = z
+  .object({
+    refundRequestId: merchantOrderId,
+    amount,
+    reason: z.string().min(1).max(256).optional(),
+    waitSeconds: z.number().int().min(0).max(30).optional(),
+  })
+  .strict();
+
+export const cancelBody = z.object({ waitSeconds: z.number().int().min(0).max(30).optional() }).strict();
+
+const waitQuery = z.coerce.number().int().min(0).max(30);
+export const getPaymentQuery = z.object({ waitSeconds: waitQuery.optional(), ifStatus: paymentStatusSchema.optional() });
+
+const mcc = z.string().regex(/^[0-9]{4}$/, 'a 4-digit ISO 18245 merchant category code');
+const registryId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
+export const merchantBody = z.object({ id: registryId.optional(), name: z.string().min(1).max(256), mcc }).strict();
+export const storeBody = merchantBody;
+export const terminalBody = z.object({ id: registryId.optional() }).strict();
+export const importRow = z.object({
+  merchantId: registryId, merchantName: z.string().min(1).max(256), merchantMcc: mcc,
+  storeId: registryId, storeName: z.string().min(1).max(256), storeMcc: mcc, terminalId: registryId,
+});
+
+export type CreatePaymentBody = z.infer<typeof createPaymentBody>;
+export type CreateRefundBody = z.infer<typeof createRefundBody>;
+
+/** Stable codes for each field, so a POS can map a refusal to a message without parsing text. */
+const FIELD_CODES: Record<string, string> = {
+  merchantOrderId: 'INVALID_MERCHANT_ORDER_ID',
+  refundRequestId: 'INVALID_REFUND_REQUEST_ID',
+  'amount.currency': 'UNSUPPORTED_CURRENCY',
+  'amount.value': 'INVALID_AMOUNT',
+  amount: 'INVALID_AMOUNT',
+  paymentCode: 'INVALID_PAYMENT_CODE',
+  description: 'INVALID_DESCRIPTION',
+  reason: 'INVALID_REASON',
+  waitSeconds: 'INVALID_WAIT_SECONDS',
+  ifStatus: 'INVALID_STATUS',
+  mcc: 'INVALID_MCC',
+};
+
+/** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => {
+    const field = issue.path.join('.');
+    const code = issue.code === 'unrecognized_keys' ? 'UNKNOWN_FIELD' : issue.code === 'invalid_type' && issue.input === undefined ? 'REQUIRED' : FIELD_CODES[field] ?? FIELD_CODES[String(issue.path.at(-1))] ?? 'INVALID_VALUE';
+    return { field: field || '(body)', code, message: issue.message };
+  });
+  throw new ApiError(400, 'VALIDATION_FAILED', 'the request is not valid', details);
+}

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { createEnvelope, Envelope, newId, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
+import { appendToOutbox } from '@upm/shared-kafka';
+import { RedisLocks } from '@upm/shared-redis';
+import { ApiError } from '@upm/shared-runtime';
+import type { CreatePaymentBody, CreateRefundBody } from '../http/schemas';
+import type { TerminalContext } from '../registry/registry.service';
+import { PaymentRow, RefundRow } from './payment.entities';
+import { PaymentUpdates } from './payment-updates';
+
+const PRODUCER = 'terminal-gateway';
+const FINAL: ReadonlySet<PaymentStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'NEEDS_REVIEW']);
+export const isFinal = (status: PaymentStatus) => FINAL.has(status);
+
+/**
+ * The POS side of a payment: accepts it exactly once per merchantOrderId, hands it durably to the
+ * orchestrator (row + outbox command in one transaction), and answers from the gateway's read model.
+ */
+@Injectable()
+export class PaymentsService {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(RedisLocks) private readonly locks: RedisLocks,
+    private readonly updates: PaymentUpdates,
+  ) {}
+
+  /**
+   * Creates the payment, or returns the one this merchantOrderId already made. A Redis lock lets concurrent
+   * duplicates wait for the first; the unique (merchant, merchantOrderId) constraint guarantees one row even
+   * if the lock is lost.
+   */
+  async create(terminal: TerminalContext, body: CreatePaymentBody): Promise<{ payment: PaymentViewV1; created: boolean }> {
+    const requestHash = hashOf({ merchantOrderId: body.merchantOrderId, amount: body.amount, paymentCode: body.paymentCode, description: body.description ?? null });
+    const lockName = `pay:{${terminal.merchantId}}:${body.merchantOrderId}`;
+    return this.locks.withLock(lockName, { ttlMs: 10_000, waitMs: 15_000 }, async () => {
+      const existing = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
+      if (existing) return { payment: this.sameRequest(existing, requestHash), created: false };
+      try {
+        return { payment: await this.insertPayment(terminal, body, requestHash), created: true };
+      } catch (error) {
+        if ((error as { code?: string }).code !== '23505') throw error;
+        const raced = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
+        if (!raced) throw error;
+        return { payment: this.sameRequest(raced, requestHash), created: false };
+      }
+    });
+  }
+
+  async get(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
+    return (await this.row(terminal, paymentId)).view;
+  }
+
+  async findByOrder(terminal: TerminalContext, merchantOrderId: string): Promise<PaymentViewV1> {
+    const row = await this.findByOrderRow(terminal.merchantId, merchantOrderId);
+    if (!row) throw notFound();
+    return row.view;
+  }
+
+  /** Waits until the payment's status differs from `unlessStatus` (default: until it is final). */
+  async waitForChange(terminal: TerminalContext, paymentId: string, waitSeconds: number, unlessStatus?: PaymentStatus): Promise<PaymentViewV1> {
+    const done = (view: PaymentViewV1) => (unlessStatus ? view.status !== unlessStatus : isFinal(view.status));
+    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done);
+  }
+
+  /** Waits until a cancel has ended the payment (a voided sale stays SUCCEEDED until its money is back). */
+  async waitForCancel(terminal: TerminalContext, paymentId: string, waitSeconds: number): Promise<PaymentViewV1> {
+    const done = (view: PaymentViewV1) => view.status !== 'PROCESSING' && view.status !== 'SUCCEEDED';
+    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done);
+  }
+
+  /** Cashier abort or void: asks the orchestrator to cancel; a final FAILED/CANCELLED payment stays as it is. */
+  async cancel(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
+    const row = await this.row(terminal, paymentId);
+    if (row.status === 'FAILED' || row.status === 'CANCELLED') return row.view;
+    await this.dataSource.transaction((manager) =>
+      appendToOutbox(manager, TOPICS.paymentCommands.name, command('CancelPayment', paymentId, { paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() })),
+    );
+    return row.view;
+  }
+
+  /** Accepts a refund once per refundRequestId; the orchestrator serialises refunds and has the last word on amounts. */
+  async refund(terminal: TerminalContext, paymentId: string, body: CreateRefundBody): Promise<{ refund: RefundViewV1; created: boolean }> {
+    const payment = await this.row(terminal, paymentId);
+    const requestHash = hashOf({ refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason ?? null });
+    return this.locks.withLock(`refund:{${paymentId}}:${body.refundRequestId}`, { ttlMs: 10_000, waitMs: 15_000 }, async () => {
+      const existing = await this.dataSource.getRepository(RefundRow).findOneBy({ paymentId, refundRequestId: body.refundRequestId });
+      if (existing) {
+        if (existing.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this refundRequestId was used with another body');
+        return { refund: existing.view, created: false };
+      }
+      checkRefundable(payment.view, body);
+      const view: RefundViewV1 = { paymentId, refundId: newId('ref'), refundRequestId: body.refundRequestId, amount: body.amount, status: 'PROCESSING', origin: 'MERCHANT' };
+      await this.dataSource.transaction(async (manager) => {
+        await manager.getRepository(RefundRow).insert({ refundId: view.refundId, paymentId, refundRequestId: body.refundRequestId, requestHash, status: 'PROCESSING', view });
+        await appendToOutbox(manager, TOPICS.paymentCommands.name, command('RequestRefund', paymentId, {
+          paymentId, refundId: view.refundId, refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason, requestedAt: new Date().toISOString(),
+        }));
+      });
+      return { refund: view, created: true };
+    });
+  }
+
+  async getRefund(terminal: TerminalContext, paymentId: string, refundId: string): Promise<RefundViewV1> {
+    await this.row(terminal, paymentId);
+    const refund = await this.dataSource.getRepository(RefundRow).findOneBy({ paymentId, refundId });
+    if (!refund) throw notFound();
+    return refund.view;
+  }
+
+  async waitForRefund(terminal: TerminalContext, paymentId: string, refundId: string, waitSeconds: number): Promise<RefundViewV1> {
+    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.getRefund(terminal, paymentId, refundId), (r) => r.status !== 'PROCESSING');
+  }
+
+  /** Applies one payments.v1.events message to the read model; older or repeated events change nothing. */
+  async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
+    const data = envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
+    const { payment, refund } = data;
+    await manager.query(
+      `INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
+       VALUES ($1, $2, $3, $4, '', $5, $6, $7)
+       ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
+       WHERE payments.sequence < EXCLUDED.sequence`,
+      [payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment)],
+    );
+    if (refund) {
+      await manager.query(
+        `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ($1, $2, $3, '', $4, $5)
+         ON CONFLICT (refund_id) DO UPDATE SET status = EXCLUDED.status, view = EXCLUDED.view WHERE refunds.status = 'PROCESSING'`,
+        [refund.refundId, refund.paymentId, refund.refundRequestId, refund.status, JSON.stringify(refund)],
+      );
+    }
+  }
+
+  private async insertPayment(terminal: TerminalContext, body: CreatePaymentBody, requestHash: string): Promise<PaymentViewV1> {
+    const now = new Date().toISOString();
+    const paymentId = newId('pay');
+    const view: PaymentViewV1 = {
+      paymentId, merchantOrderId: body.merchantOrderId, merchantId: terminal.merchantId, storeId: terminal.storeId, terminalId: terminal.terminalId,
+      amount: body.amount, status: 'PROCESSING', refundedAmount: { currency: body.amount.currency, value: '0' }, sequence: -1, createdAt: now, updatedAt: now,
+    };
+    await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(PaymentRow).insert({
+        paymentId, merchantId: terminal.merchantId, merchantOrderId: body.merchantOrderId, terminalId: terminal.terminalId, requestHash, status: 'PROCESSING', sequence: -1, view,
+      });
+      await appendToOutbox(manager, TOPICS.paymentCommands.name, command('RequestPayment', paymentId, {
+        paymentId, merchantOrderId: body.merchantOrderId, amount: body.amount, paymentCode: body.paymentCode, description: body.description,
+        merchant: {
+          merchantId: terminal.merchantId, merchantName: terminal.merchantName, merchantMcc: terminal.merchantMcc,
+          storeId: terminal.storeId, storeName: terminal.storeName, storeMcc: terminal.storeMcc, terminalId: terminal.terminalId,
+        },
+        requestedAt: now,
+      }));
+    });
+    return view;
+  }
+
+  private sameRequest(row: PaymentRow, requestHash: string): PaymentViewV1 {
+    if (row.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this merchantOrderId was used with another body');
+    return row.view;
+  }
+
+  private findByOrderRow(merchantId: string, merchantOrderId: string): Promise<PaymentRow | null> {
+    return this.dataSource.getRepository(PaymentRow).findOneBy({ merchantId, merchantOrderId });
+  }
+
+  /** Another merchant's payment is indistinguishable from a payment that does not exist. */
+  private async row(terminal: TerminalContext, paymentId: string): Promise<PaymentRow> {
+    const row = await this.dataSource.getRepository(PaymentRow).findOneBy({ paymentId, merchantId: terminal.merchantId });
+    if (!row) throw notFound();
+    return row;
+  }
+}
+
+function checkRefundable(payment: PaymentViewV1, body: CreateRefundBody): void {
+  if (payment.status !== 'SUCCEEDED') throw new ApiError(422, 'PAYMENT_NOT_REFUNDABLE', `a ${payment.status} payment cannot be refunded`);
+  if (body.amount.currency !== payment.amount.currency) throw new ApiError(422, 'CURRENCY_MISMATCH', `the payment is in ${payment.amount.currency}`);
+  if (BigInt(body.amount.value) > BigInt(payment.amount.value) - BigInt(payment.refundedAmount.value)) {
+    throw new ApiError(422, 'REFUND_EXCEEDS_PAID', 'the refunds would exceed the amount paid');
+  }
+}
+
+function command(type: 'RequestPayment' | 'CancelPayment' | 'RequestRefund', paymentId: string, data: unknown): Envelope {
+  return createEnvelope({ type, key: paymentId, data, producer: PRODUCER, correlationId: paymentId });
+}
+
+const notFound = () => new ApiError(404, 'PAYMENT_NOT_FOUND', 'no such payment');
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}

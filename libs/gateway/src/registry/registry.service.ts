@@ -1,0 +1,151 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { newId } from '@upm/contracts';
+import { ApiError } from '@upm/shared-runtime';
+import { MerchantRow, StoreRow, TerminalRow } from './registry.entities';
+import { issueTerminalKey, parseTerminalKey, secretMatches } from './terminal-keys';
+
+/** Who is calling: a terminal, its store and its merchant. Everything a POS does is scoped to `merchantId`. */
+export interface TerminalContext {
+  terminalId: string;
+  storeId: string;
+  storeName: string;
+  storeMcc: string;
+  merchantId: string;
+  merchantName: string;
+  merchantMcc: string;
+}
+
+export interface MerchantInput { id?: string; name: string; mcc: string }
+export interface StoreInput { id?: string; name: string; mcc: string }
+export interface TerminalInput { id?: string }
+
+/** Onboarding of merchants, stores and terminals, and terminal authentication. */
+@Injectable()
+export class RegistryService {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async createMerchant(input: MerchantInput): Promise<MerchantRow> {
+    const row = this.dataSource.getRepository(MerchantRow).create({ id: input.id ?? newId('mer'), name: input.name, mcc: input.mcc });
+    await this.insertOrConflict(() => this.dataSource.getRepository(MerchantRow).insert(row), 'MERCHANT_EXISTS', `merchant ${row.id} exists`);
+    return row;
+  }
+
+  async createStore(merchantId: string, input: StoreInput): Promise<StoreRow> {
+    if (!(await this.dataSource.getRepository(MerchantRow).existsBy({ id: merchantId }))) throw new ApiError(404, 'MERCHANT_NOT_FOUND', `no merchant ${merchantId}`);
+    const row = this.dataSource.getRepository(StoreRow).create({ id: input.id ?? newId('sto'), merchantId, name: input.name, mcc: input.mcc });
+    await this.insertOrConflict(() => this.dataSource.getRepository(StoreRow).insert(row), 'STORE_EXISTS', `store ${row.id} exists`);
+    return row;
+  }
+
+  /** Creates a terminal and answers its key; the key is never shown again. */
+  async createTerminal(storeId: string, input: TerminalInput): Promise<{ terminal: TerminalRow; key: string }> {
+    const store = await this.dataSource.getRepository(StoreRow).findOneBy({ id: storeId });
+    if (!store) throw new ApiError(404, 'STORE_NOT_FOUND', `no store ${storeId}`);
+    const issued = issueTerminalKey();
+    const terminal = this.dataSource.getRepository(TerminalRow).create({
+      id: input.id ?? newId('ter'), storeId, merchantId: store.merchantId, keyId: issued.keyId, keyHash: issued.keyHash, status: 'ACTIVE', keyRotatedAt: null,
+    });
+    await this.insertOrConflict(() => this.dataSource.getRepository(TerminalRow).insert(terminal), 'TERMINAL_EXISTS', `terminal ${terminal.id} exists`);
+    return { terminal, key: issued.key };
+  }
+
+  /** Replaces a terminal's key: the old one stops working at once. */
+  async rotateKey(terminalId: string): Promise<string> {
+    const issued = issueTerminalKey();
+    const result = await this.dataSource.getRepository(TerminalRow).update(
+      { id: terminalId, status: 'ACTIVE' },
+      { keyId: issued.keyId, keyHash: issued.keyHash, keyRotatedAt: new Date() },
+    );
+    if (!result.affected) throw new ApiError(404, 'TERMINAL_NOT_FOUND', `no active terminal ${terminalId}`);
+    return issued.key;
+  }
+
+  async revoke(terminalId: string): Promise<void> {
+    const result = await this.dataSource.getRepository(TerminalRow).update({ id: terminalId }, { status: 'REVOKED' });
+    if (!result.affected) throw new ApiError(404, 'TERMINAL_NOT_FOUND', `no terminal ${terminalId}`);
+  }
+
+  /** The terminal a key belongs to, or null for an unknown, revoked or wrong key. */
+  async authenticate(key: string): Promise<TerminalContext | null> {
+    const parsed = parseTerminalKey(key);
+    if (!parsed) return null;
+    const rows: Array<TerminalContext & { keyHash: string; status: string }> = await this.dataSource.query(
+      `SELECT t.id AS "terminalId", t.key_hash AS "keyHash", t.status, s.id AS "storeId", s.name AS "storeName", s.mcc AS "storeMcc",
+              m.id AS "merchantId", m.name AS "merchantName", m.mcc AS "merchantMcc"
+         FROM terminals t JOIN stores s ON s.id = t.store_id JOIN merchants m ON m.id = t.merchant_id
+        WHERE t.key_id = $1`,
+      [parsed.keyId],
+    );
+    const row = rows[0];
+    if (!row || row.status !== 'ACTIVE' || !secretMatches(parsed.secret, row.keyHash)) return null;
+    const { keyHash: _hash, status: _status, ...context } = row;
+    return context;
+  }
+
+  /** Bulk onboarding in one transaction: creates what is missing, keeps what exists, answers the new keys. */
+  async importRows(rows: ImportRow[]): Promise<ImportResult> {
+    return this.dataSource.transaction(async (manager) => {
+      const result: ImportResult = { merchantsCreated: 0, storesCreated: 0, terminalsCreated: 0, terminals: [] };
+      const merchants = uniqueBy(rows, (r) => r.merchantId).map((r) => ({ id: r.merchantId, name: r.merchantName, mcc: r.merchantMcc }));
+      result.merchantsCreated = await insertMissing(manager, MerchantRow, merchants);
+      const stores = uniqueBy(rows, (r) => r.storeId).map((r) => ({ id: r.storeId, merchantId: r.merchantId, name: r.storeName, mcc: r.storeMcc }));
+      await assertOwnership(manager, stores);
+      result.storesCreated = await insertMissing(manager, StoreRow, stores);
+      const wanted = uniqueBy(rows, (r) => r.terminalId);
+      const existing = new Set((await manager.getRepository(TerminalRow).find({ select: { id: true }, where: { id: In(wanted.map((r) => r.terminalId)) } })).map((t) => t.id));
+      const fresh = wanted.filter((r) => !existing.has(r.terminalId)).map((r) => {
+        const issued = issueTerminalKey();
+        result.terminals.push({ terminalId: r.terminalId, storeId: r.storeId, key: issued.key });
+        return { id: r.terminalId, storeId: r.storeId, merchantId: r.merchantId, keyId: issued.keyId, keyHash: issued.keyHash, status: 'ACTIVE' as const, keyRotatedAt: null };
+      });
+      for (let i = 0; i < fresh.length; i += 1000) await manager.getRepository(TerminalRow).insert(fresh.slice(i, i + 1000));
+      result.terminalsCreated = fresh.length;
+      return result;
+    });
+  }
+
+  private async insertOrConflict(insert: () => Promise<unknown>, code: string, message: string): Promise<void> {
+    try {
+      await insert();
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') throw new ApiError(409, code, message);
+      throw error;
+    }
+  }
+}
+
+export interface ImportRow {
+  merchantId: string; merchantName: string; merchantMcc: string;
+  storeId: string; storeName: string; storeMcc: string;
+  terminalId: string;
+}
+
+export interface ImportResult {
+  merchantsCreated: number;
+  storesCreated: number;
+  terminalsCreated: number;
+  terminals: Array<{ terminalId: string; storeId: string; key: string }>;
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [key(item), item])).values()];
+}
+
+async function insertMissing<T extends { id: string }>(manager: EntityManager, entity: new () => T, rows: T[] | Array<Partial<T> & { id: string }>): Promise<number> {
+  let created = 0;
+  for (let i = 0; i < rows.length; i += 1000) {
+    const result = await manager.createQueryBuilder().insert().into(entity).values(rows.slice(i, i + 1000) as never).orIgnore().returning('id').execute();
+    created += result.raw?.length ?? 0;
+  }
+  return created;
+}
+
+/** An import may not move a store that already belongs to another merchant. */
+async function assertOwnership(manager: EntityManager, stores: Array<{ id: string; merchantId: string }>): Promise<void> {
+  if (!stores.length) return;
+  const existing = await manager.getRepository(StoreRow).find({ where: { id: In(stores.map((s) => s.id)) } });
+  const owner = new Map(existing.map((s) => [s.id, s.merchantId]));
+  const moved = stores.filter((s) => owner.has(s.id) && owner.get(s.id) !== s.merchantId);
+  if (moved.length) throw new ApiError(409, 'STORE_BELONGS_TO_ANOTHER_MERCHANT', 'stores cannot change merchant', moved.map((s) => ({ storeId: s.id })));
+}

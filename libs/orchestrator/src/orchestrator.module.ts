@@ -1,0 +1,43 @@
+import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
+import { Envelope, TOPICS } from '@upm/contracts';
+import type { SagaConfig, SagaInput } from '@upm/payments-domain';
+import { KafkaRuntime } from '@upm/shared-kafka';
+import { SAGA_CONFIG, SagaRunner } from './saga-runner';
+import { TIMER_POLL_MS, TimerPoller } from './timer-poller';
+
+export interface OrchestratorOptions {
+  saga: SagaConfig;
+  timerPollMs: number;
+}
+
+/** The payment saga: POS commands and Alipay results in, Alipay commands and payment events out, timers as rows. */
+@Module({})
+export class OrchestratorModule implements OnModuleInit {
+  constructor(
+    private readonly kafka: KafkaRuntime,
+    private readonly runner: SagaRunner,
+  ) {}
+
+  static register(options: OrchestratorOptions): DynamicModule {
+    return {
+      module: OrchestratorModule,
+      providers: [{ provide: SAGA_CONFIG, useValue: options.saga }, { provide: TIMER_POLL_MS, useValue: options.timerPollMs }, SagaRunner, TimerPoller],
+      exports: [SagaRunner, TimerPoller],
+    };
+  }
+
+  onModuleInit(): void {
+    // The catalog validated each message against its schema, so its type and data are those of a SagaInput.
+    const toSaga = (envelope: Envelope) => ({ type: envelope.type, data: envelope.data }) as SagaInput;
+    this.kafka.consume({
+      groupId: 'payment-orchestrator.commands',
+      topic: TOPICS.paymentCommands.name,
+      handle: async (envelope, { manager }) => void (await this.runner.run(manager, envelope.key, toSaga(envelope), envelope)),
+    });
+    this.kafka.consume({
+      groupId: 'payment-orchestrator.results',
+      topic: TOPICS.alipayResults.name,
+      handle: async (envelope, { manager }) => void (await this.runner.run(manager, envelope.key, toSaga(envelope), envelope)),
+    });
+  }
+}

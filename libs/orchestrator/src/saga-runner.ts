@@ -1,0 +1,110 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { createEnvelope, Envelope, RefundViewV1, RequestRefundV1, TOPICS } from '@upm/contracts';
+import { handle, initialState, SagaConfig, SagaInput, SagaOutput, SagaState, viewOf } from '@upm/payments-domain';
+import { appendToOutbox } from '@upm/shared-kafka';
+import { Logger, Metrics } from '@upm/shared-observability';
+import { LOGGER } from '@upm/shared-runtime';
+
+export const SAGA_CONFIG = Symbol('SAGA_CONFIG');
+const PRODUCER = 'payment-orchestrator';
+
+/**
+ * Loads a payment's saga row under a row lock, runs the pure workflow, and stores the new state, the
+ * outbox messages and the timer in the caller's transaction: one input, one atomic step.
+ */
+@Injectable()
+export class SagaRunner {
+  private readonly finals;
+  private readonly reviews;
+  private readonly inquiries;
+  private readonly cancels;
+  private readonly duration;
+
+  constructor(
+    @Inject(SAGA_CONFIG) private readonly config: SagaConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    this.finals = metrics.counter('upm_payments_final_total', 'Payments that reached a final status', ['status', 'failure_code']);
+    this.reviews = metrics.counter('upm_payments_needs_review_total', 'Payments and refunds handed to an operator', ['kind']);
+    this.inquiries = metrics.histogram('upm_saga_inquiries_per_payment', 'inquiryPayment calls a payment needed', [], [0, 1, 2, 3, 5, 10, 15, 20]);
+    this.cancels = metrics.histogram('upm_saga_cancels_per_payment', 'cancel calls a payment needed', [], [0, 1, 2, 3, 4, 5, 6]);
+    this.duration = metrics.histogram('upm_saga_step_seconds', 'Time from a payment\'s creation to a status', ['status'], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120]);
+  }
+
+  /** Applies one input; `cause` is the message that carried it (absent for a timer). */
+  async run(manager: EntityManager, paymentId: string, input: SagaInput, cause?: Envelope): Promise<SagaState> {
+    const rows: Array<{ state: SagaState }> = await manager.query('SELECT state FROM sagas WHERE payment_id = $1 FOR UPDATE', [paymentId]);
+    const before = rows[0]?.state ?? initialState();
+    const now = new Date();
+    const step = handle(before, input, { now, config: this.config });
+    if (!step.events.length) return before;
+    if (step.state.status !== 'NEW') {
+      await manager.query(
+        `INSERT INTO sagas (payment_id, status, state, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
+        [paymentId, step.state.status, JSON.stringify(step.state), now],
+      );
+    }
+    for (const output of step.outputs) await this.write(manager, paymentId, output, input, step.state, cause);
+    return step.state;
+  }
+
+  private async write(manager: EntityManager, paymentId: string, output: SagaOutput, input: SagaInput, state: SagaState, cause?: Envelope): Promise<void> {
+    const envelope = (type: string, data: unknown) => createEnvelope({ type, key: paymentId, data, producer: PRODUCER, cause, correlationId: paymentId });
+    switch (output.kind) {
+      case 'SendAlipayCommand':
+        await appendToOutbox(manager, TOPICS.alipayCommands.name, envelope(output.command.type, output.command.data));
+        return;
+      case 'PublishPaymentEvent':
+        await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope(output.event.type, output.event.data));
+        this.observe(output.event.type, output.event.data.payment, state);
+        return;
+      case 'ScheduleTimer':
+        await manager.query(
+          `INSERT INTO timers (payment_id, name, attempt, due_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (payment_id, name) DO UPDATE SET attempt = EXCLUDED.attempt, due_at = EXCLUDED.due_at`,
+          [paymentId, output.timer.name, output.timer.attempt, output.timer.dueAt],
+        );
+        return;
+      case 'CancelTimers':
+        await manager.query('DELETE FROM timers WHERE payment_id = $1 AND name = ANY($2)', [paymentId, output.names]);
+        return;
+      case 'Reject':
+        this.logger.warn({ paymentId, code: output.code, input: input.type }, `command refused: ${output.message}`);
+        // A refused refund is answered on the stream the gateway reads, so the POS learns why.
+        if (input.type === 'RequestRefund' && state.status !== 'NEW') {
+          const refund = refusedRefund(input.data, output.code, output.message);
+          await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope('RefundFailed', { payment: viewOf(state), refund }));
+        }
+        return;
+    }
+  }
+
+  private observe(type: string, payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string }, state: SagaState): void {
+    if (state.status === 'NEW') return;
+    const seconds = (Date.now() - new Date(payment.createdAt).getTime()) / 1000;
+    if (type === 'PaymentSucceeded' || type === 'PaymentFailed' || type === 'PaymentCancelled' || type === 'PaymentNeedsReview') {
+      this.finals.inc({ status: payment.status, failure_code: payment.failure?.code ?? '' });
+      this.duration.observe({ status: payment.status }, seconds);
+      this.inquiries.observe(state.attempts.inquiry);
+      this.cancels.observe(state.attempts.cancel);
+    }
+    if (type === 'PaymentNeedsReview') {
+      const kind = state.status === 'NEEDS_REVIEW' ? state.review.kind : 'REFUND';
+      this.reviews.inc({ kind });
+      this.logger.error(
+        { paymentId: payment.paymentId, alipayPaymentRequestId: state.payment.paymentRequestId, kind, failure: payment.failure },
+        'payment needs review: Alipay has not confirmed its outcome. Check the payment in the Antom dashboard or the next transaction report (settlement matches it automatically), then resolve it; see docs/runbooks/needs-review.md',
+      );
+    }
+  }
+}
+
+function refusedRefund(request: RequestRefundV1, code: string, message: string): RefundViewV1 {
+  return {
+    paymentId: request.paymentId, refundId: request.refundId, refundRequestId: request.refundRequestId, amount: request.amount,
+    status: 'FAILED', failure: { code, message: message.slice(0, 512) }, origin: 'MERCHANT',
+  };
+}

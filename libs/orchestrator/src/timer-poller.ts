@@ -1,0 +1,77 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { TimerName } from '@upm/payments-domain';
+import { Logger, Metrics } from '@upm/shared-observability';
+import { LOGGER } from '@upm/shared-runtime';
+import { SagaRunner } from './saga-runner';
+
+export const TIMER_POLL_MS = Symbol('TIMER_POLL_MS');
+
+/**
+ * Fires due timers. Any replica may fire any timer: the saga row is taken with FOR UPDATE SKIP LOCKED, so
+ * a saga that another replica (or a consumer) is working on is left for the next round, and the timer row
+ * is read again under that lock, so a timer the consumer just moved or removed is not fired.
+ */
+@Injectable()
+export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
+  private running = false;
+  private loop?: Promise<void>;
+  private readonly fired;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly runner: SagaRunner,
+    @Inject(TIMER_POLL_MS) private readonly pollMs: number,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    this.fired = metrics.counter('upm_saga_timers_fired_total', 'Saga timers fired', ['name']);
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Fires every timer due now; returns how many fired. */
+  async fireDue(limit = 100): Promise<number> {
+    const due: Array<{ payment_id: string }> = await this.dataSource.query(
+      'SELECT DISTINCT payment_id, min(due_at) AS due FROM timers WHERE due_at <= now() GROUP BY payment_id ORDER BY due LIMIT $1',
+      [limit],
+    );
+    let fired = 0;
+    for (const { payment_id: paymentId } of due) {
+      fired += await this.dataSource.transaction(async (manager) => {
+        const saga = await manager.query('SELECT 1 FROM sagas WHERE payment_id = $1 FOR UPDATE SKIP LOCKED', [paymentId]);
+        if (!saga.length) return 0;
+        // TypeORM answers a DELETE … RETURNING with [rows, affected]
+        const [timers]: [Array<{ name: TimerName; attempt: number }>, number] = await manager.query(
+          'DELETE FROM timers WHERE payment_id = $1 AND due_at <= now() RETURNING name, attempt',
+          [paymentId],
+        );
+        for (const timer of timers) {
+          await this.runner.run(manager, paymentId, { type: 'TimerFired', data: { timer: timer.name, attempt: timer.attempt } });
+          this.fired.inc({ name: timer.name });
+        }
+        return timers.length;
+      });
+    }
+    return fired;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if ((await this.fireDue()) > 0) continue;
+      } catch (error) {
+        this.logger.error({ err: error }, 'firing timers failed; retrying');
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+}
