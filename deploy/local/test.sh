@@ -29,6 +29,7 @@ tier() { # jest project, extra args...
 
 check lint npm run --silent lint
 check typecheck npm run --silent typecheck
+check deploy-checks bash "$ROOT/deploy/checks/run.sh"
 tier unit
 tier integration --runInBand
 tier e2e --runInBand

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Offline checks of everything that deploys the platform: the Helm chart (helm lint --strict and helm template
+# through helm-java, then every object against the Kubernetes 1.27 schemas and the project's rules) for the
+# chart defaults and both profiles, the Dockerfile and compose file (structural), the Prometheus rules (promtool
+# check + unit tests), the Grafana dashboard's queries (promtool's parser) and a live /metrics (promtool lint).
+# Needs Java 17, Maven (Maven Central) and Debian's apt for the first run; later runs use the caches.
+# Prints PASS/FAIL per check and exits non-zero when any check fails.
+source "$(dirname "$0")/../local/lib.sh"
+set +e
+
+CHECKS="$ROOT/deploy/checks"
+CHART="$ROOT/helm/upm-platform"
+HELM_LIBS="$CHECKS/helm/libs"
+CACHE="$CHECKS/.cache"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/upm-deploy-checks.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+passed=0
+failed=0
+failures=()
+
+# check <name> <command...>: runs one check, indents its output, prints PASS or FAIL with the time it took
+check() {
+  local name="$1"; shift
+  local started=$SECONDS status
+  # not in a subshell: a check may set variables for later ones (PROMTOOL)
+  "$@" >"$WORK/check.out" 2>&1; status=$?
+  sed 's/^/    /' "$WORK/check.out"
+  if [ $status -eq 0 ]; then
+    passed=$((passed + 1)); printf '\033[32mPASS\033[0m %s (%ss)\n' "$name" $((SECONDS - started))
+  else
+    failed=$((failed + 1)); failures+=("$name"); printf '\033[31mFAIL\033[0m %s (%ss)\n' "$name" $((SECONDS - started))
+  fi
+}
+
+# helm-java and its native Helm library from Maven Central, fetched again only when pom.xml changes
+fetch_helm_java() {
+  local stamp="$HELM_LIBS/.pom.sha256" want
+  want="$(sha256sum "$CHECKS/helm/pom.xml" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && ls "$HELM_LIBS"/helm-java-*.jar "$HELM_LIBS"/linux-amd64-*.jar >/dev/null 2>&1; then
+    return 0
+  fi
+  rm -rf "$HELM_LIBS"
+  mvn -B -q -Dstyle.color=never -f "$CHECKS/helm/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$HELM_LIBS" || return 1
+  ls "$HELM_LIBS"/helm-java-*.jar "$HELM_LIBS"/linux-amd64-*.jar || return 1
+  echo "$want" >"$stamp"
+}
+
+# promtool from Debian's prometheus package, unpacked into the cache rather than installed: installing the
+# package would also set up (and on a systemd machine start) a Prometheus server, which the checks do not need
+PROMTOOL=""
+ensure_promtool() {
+  if command -v promtool >/dev/null 2>&1; then PROMTOOL="$(command -v promtool)"; return 0; fi
+  if [ -x "$CACHE/promtool" ]; then PROMTOOL="$CACHE/promtool"; return 0; fi
+  mkdir -p "$CACHE" "$WORK/deb"
+  (cd "$WORK/deb" && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get download prometheus; }; }) || {
+    echo "cannot download Debian's prometheus package (it provides promtool)"; return 1; }
+  dpkg-deb --fsys-tarfile "$WORK"/deb/prometheus_*.deb | tar -x -C "$WORK/deb" ./usr/bin/promtool || return 1
+  mv "$WORK/deb/usr/bin/promtool" "$CACHE/promtool" && PROMTOOL="$CACHE/promtool"
+  "$PROMTOOL" --version | head -1
+}
+
+# helm lint --strict and helm template -f <values>, then the rendered objects against schemas and rules
+helm_render() { # profile values-file
+  node "$CHECKS/prepare-charts.js" "$CHART" "$2" "$WORK/$1" &&
+    java -cp "$HELM_LIBS/*" "$CHECKS/helm/HelmCheck.java" "$WORK/$1/lint" "$WORK/$1/render" "$2" "$WORK/$1.yaml" &&
+    echo "rendered $(grep -c '^kind:' "$WORK/$1.yaml") objects"
+}
+
+metrics_lint() {
+  node "$CHECKS/validate-prometheus.js" scrape "$WORK/metrics.txt" || return 1
+  "$PROMTOOL" check metrics <"$WORK/metrics.txt" >"$WORK/metrics-lint.txt" 2>&1
+  # 0: clean, 3: lint findings (judged below); anything else is a parse error of the exposition format
+  case $? in 0|3) ;; *) cat "$WORK/metrics-lint.txt"; return 1 ;; esac
+  node "$CHECKS/validate-prometheus.js" metrics-lint "$WORK/metrics-lint.txt"
+}
+
+cd "$ROOT"
+ensure_node_modules
+# the live /metrics check starts a compiled service
+check "build: dist/ up to date (node tools/build.js)" ensure_build
+
+check "helm: fetch helm-java (Maven Central, cached)" fetch_helm_java
+# the chart's defaults, both profiles, and the optional objects that no profile turns on
+for profile in default dev production optional-features; do
+  case $profile in
+    default) values="$CHART/values.yaml"; rules=default ;;
+    optional-features) values="$CHECKS/values-optional-features.yaml"; rules=default ;;
+    *) values="$CHART/values-$profile.yaml"; rules=$profile ;;
+  esac
+  check "helm: lint --strict + template ($profile)" helm_render "$profile" "$values"
+  if [ -s "$WORK/$profile.yaml" ]; then
+    check "k8s: schemas (kubernetes-models 1.27) + project rules ($profile)" \
+      node "$CHECKS/validate-k8s.js" --profile "$rules" --values "$values" "$WORK/$profile.yaml"
+  fi
+done
+
+check "docker: Dockerfile + .dockerignore (structural; no linter available)" node "$CHECKS/validate-docker.js" dockerfile
+check "docker: compose.yaml (parsed + structural)" node "$CHECKS/validate-docker.js" compose
+
+check "prometheus: fetch promtool (Debian package, cached)" ensure_promtool
+if [ -n "$PROMTOOL" ]; then
+  check "prometheus: promtool check rules alerts.yaml" "$PROMTOOL" check rules deploy/prometheus/alerts.yaml
+  check "prometheus: promtool test rules (alert unit tests)" "$PROMTOOL" test rules "$CHECKS/prometheus/alerts.test.yaml"
+  check "prometheus: alert labels, runbooks, metric names" node "$CHECKS/validate-prometheus.js" rules
+  check "grafana: dashboard structure + metric names" node "$CHECKS/validate-prometheus.js" dashboard "$WORK/dashboard-queries.yaml"
+  if [ -s "$WORK/dashboard-queries.yaml" ]; then
+    check "grafana: every dashboard query parses (promtool)" "$PROMTOOL" check rules "$WORK/dashboard-queries.yaml"
+  fi
+  check "prometheus: promtool check metrics on a live /metrics" metrics_lint
+fi
+
+if [ $failed -gt 0 ]; then
+  printf '\033[31mfailed:\033[0m %s\n' "${failures[@]}"
+fi
+echo "deploy-checks: $passed passed, $failed failed"
+[ $failed -eq 0 ]

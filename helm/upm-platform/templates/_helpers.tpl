@@ -1,0 +1,171 @@
+{{/* Names and labels */}}
+
+{{- define "upm.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "upm.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The name of one component's objects: <release>-<component>. Args: (list $ component) */}}
+{{- define "upm.componentName" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "upm.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "upm.chartLabel" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels that select one component's pods; never change them after the first install. Args: (list $ component) */}}
+{{- define "upm.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ index . 1 }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+{{- end -}}
+
+{{/* Args: (list $ component) */}}
+{{- define "upm.labels" -}}
+{{- $root := index . 0 -}}
+{{ include "upm.selectorLabels" . }}
+app.kubernetes.io/component: {{ index . 1 }}
+app.kubernetes.io/part-of: {{ include "upm.name" $root }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ include "upm.chartLabel" $root }}
+{{- end -}}
+
+{{/* Image reference, a digest winning over a tag. Args: (list $ imageOverride) */}}
+{{- define "upm.image" -}}
+{{- $root := index . 0 -}}
+{{- $image := mergeOverwrite (deepCopy $root.Values.image) (index . 1 | default dict) -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $image.repository $image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "upm.secretName" -}}
+{{- default (include "upm.fullname" .) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{/*
+What each service needs besides the common settings: the Secret key of its database URL, Kafka, Redis, the
+saga timing, the AMS client. Ports are in values (services.<name>.port) and must match CONTRACTS §4.
+*/}}
+{{- define "upm.traits" -}}
+terminal-gateway: {kafka: true, database: GATEWAY_DATABASE_URL, redis: true, adminToken: true}
+payment-orchestrator: {kafka: true, database: ORCHESTRATOR_DATABASE_URL, saga: true}
+alipay-connector: {kafka: true, database: CONNECTOR_DATABASE_URL, alipay: true}
+settlement: {kafka: true, database: SETTLEMENT_DATABASE_URL}
+notification: {kafka: true, database: NOTIFICATION_DATABASE_URL}
+alipay-sandbox: {singleton: true}
+{{- end -}}
+
+{{/* The effective settings of one service: serviceDefaults overlaid with its own entry. Args: (list $ name) */}}
+{{- define "upm.service" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- /* merged by hand: sprig's mergeOverwrite ignores false and 0, so `autoscaling.enabled: false` would not stick */ -}}
+{{- $svc := deepCopy $root.Values.serviceDefaults -}}
+{{- range $key, $value := deepCopy (index $root.Values.services $name) -}}
+{{- if and (kindIs "map" $value) (kindIs "map" (get $svc $key)) -}}
+{{- $merged := get $svc $key -}}
+{{- range $k, $v := $value -}}
+{{- $_ := set $merged $k $v -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $svc $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- $traits := index (include "upm.traits" $root | fromYaml) $name -}}
+{{- $_ := set $svc "traits" $traits -}}
+{{- if $traits.singleton -}}
+{{- $_ := set $svc "replicaCount" 1 -}}
+{{- $_ := set $svc "autoscaling" (dict "enabled" false) -}}
+{{- $_ := set $svc "podDisruptionBudget" (dict "enabled" false) -}}
+{{- end -}}
+{{- toYaml $svc -}}
+{{- end -}}
+
+{{- define "upm.alipayBaseUrl" -}}
+{{- if .Values.alipay.baseUrl -}}
+{{- .Values.alipay.baseUrl -}}
+{{- else if (index .Values.services "alipay-sandbox").enabled -}}
+{{- printf "http://%s:%v" (include "upm.componentName" (list . "alipay-sandbox")) (index .Values.services "alipay-sandbox").port -}}
+{{- else -}}
+{{- fail "alipay.baseUrl is required when the sandbox (services.alipay-sandbox) is disabled" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "upm.sandboxReportDir" -}}/var/lib/upm/sandbox-reports{{- end -}}
+
+{{/* Non-secret environment of one service, as ConfigMap data. Args: (list $ name svc) */}}
+{{- define "upm.configData" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $svc := index . 2 -}}
+{{- $v := $root.Values -}}
+{{- $graceMs := mul (sub (sub (int $svc.terminationGracePeriodSeconds) (int $svc.preStopSleepSeconds)) 3) 1000 -}}
+{{- $data := dict
+  "PORT" (toString $svc.port)
+  "HOST" "0.0.0.0"
+  "LOG_LEVEL" $v.config.logLevel
+  "SHUTDOWN_GRACE_MS" (toString $graceMs)
+  "OTEL_SERVICE_NAME" $name
+-}}
+{{- if $v.config.otlpEndpoint -}}
+{{- $_ := set $data "OTEL_EXPORTER_OTLP_ENDPOINT" $v.config.otlpEndpoint -}}
+{{- end -}}
+{{- if $svc.traits.kafka -}}
+{{- $_ := set $data "KAFKA_BROKERS" $v.config.kafka.brokers -}}
+{{- $_ := set $data "KAFKA_TOPIC_PREFIX" $v.config.kafka.topicPrefix -}}
+{{- end -}}
+{{- if $svc.traits.database -}}
+{{- $_ := set $data "DATABASE_POOL_SIZE" (toString $v.config.databasePoolSize) -}}
+{{- end -}}
+{{- if $svc.traits.saga -}}
+{{- $_ := set $data "SAGA_FIRST_INQUIRY_DELAY_MS" (toString $v.saga.firstInquiryDelayMs) -}}
+{{- $_ := set $data "SAGA_INQUIRY_INTERVAL_MS" (toString $v.saga.inquiryIntervalMs) -}}
+{{- $_ := set $data "SAGA_MAX_INQUIRIES" (toString $v.saga.maxInquiries) -}}
+{{- $_ := set $data "SAGA_CANCEL_RETRY_DELAYS_MS" (toString $v.saga.cancelRetryDelaysMs) -}}
+{{- end -}}
+{{- if $svc.traits.alipay -}}
+{{- $_ := set $data "ALIPAY_BASE_URL" (include "upm.alipayBaseUrl" $root) -}}
+{{- $_ := set $data "ALIPAY_HTTP_TIMEOUT_MS" (toString $v.alipay.httpTimeoutMs) -}}
+{{- end -}}
+{{- if eq $name "alipay-sandbox" -}}
+{{- $_ := set $data "SANDBOX_REPORT_DIR" (include "upm.sandboxReportDir" $root) -}}
+{{- end -}}
+{{- range $key, $value := $v.config.extraEnv -}}
+{{- $_ := set $data $key (toString $value) -}}
+{{- end -}}
+{{- range $key, $value := $svc.env -}}
+{{- $_ := set $data $key (toString $value) -}}
+{{- end -}}
+{{- toYaml $data -}}
+{{- end -}}
+
+{{/* Pod and container hardening shared by services and jobs: the image runs as uid 1000 ("node"). */}}
+{{- define "upm.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+fsGroup: 1000
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "upm.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+{{- end -}}
