@@ -34,8 +34,13 @@ const options = (file) => ({
 });
 
 async function main() {
-  fs.rmSync(out, { recursive: true, force: true });
   const files = sources.flatMap((s) => (fs.existsSync(path.join(root, s)) ? [...walk(path.join(root, s))] : []));
+  const stamp = path.join(out, '.built');
+  if (process.argv.includes('--if-stale') && fs.existsSync(stamp)) {
+    const built = fs.statSync(stamp).mtimeMs;
+    if (files.every((file) => fs.statSync(file).mtimeMs <= built)) return;
+  }
+  fs.rmSync(out, { recursive: true, force: true });
   await Promise.all(
     files.map(async (file) => {
       const target = path.join(out, path.relative(root, file)).replace(/\.ts$/, '.js');
@@ -45,7 +50,7 @@ async function main() {
       if (map) fs.writeFileSync(`${target}.map`, map);
     }),
   );
-  fs.writeFileSync(path.join(out, '.built'), new Date().toISOString());
+  fs.writeFileSync(stamp, new Date().toISOString());
   console.log(`compiled ${files.length} files into dist/`);
 }
 

@@ -17,13 +17,7 @@ ensure_node_modules() {
 }
 
 # Compiles apps, libs and tools into dist/ when any source is newer than the last build.
-ensure_build() {
-  local stamp="$ROOT/dist/.built"
-  if [ ! -f "$stamp" ] || [ -n "$(find "$ROOT/apps" "$ROOT/libs" "$ROOT/tools" -name '*.ts' -newer "$stamp" -print -quit)" ]; then
-    log "compiling"
-    (cd "$ROOT" && node tools/build.js)
-  fi
-}
+ensure_build() { (cd "$ROOT" && node tools/build.js --if-stale); }
 
 # Is a process with this pid alive and is its command line the one we started?
 pid_is() { local pid="$1" pattern="$2"; [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern"; }

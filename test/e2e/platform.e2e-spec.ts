@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { migrate } from '@upm/shared-database';
 import { createTestTopics, eventually, recreateDatabase, RunningService, runToExit, startService, tcpProxy, TcpProxy, testKafka, uniquePrefix } from '@upm/shared-testing';
 import { SERVICE_DATABASES } from '@upm/tools';
@@ -14,6 +15,14 @@ const APPS = [
 
 const prefix = uniquePrefix('boot');
 const databaseUrls = new Map<string, string>();
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** what a service needs besides its database: the connector its AMS key pair */
+const EXTRA: Record<string, Record<string, string>> = {
+  'alipay-connector': {
+    ALIPAY_PRIVATE_KEY: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    ALIPAY_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  },
+};
 
 beforeAll(async () => {
   await createTestTopics(testKafka('boot'), prefix);
@@ -26,7 +35,7 @@ beforeAll(async () => {
 
 function envFor(app: string, overrides: Record<string, string> = {}): Record<string, string> {
   const url = databaseUrls.get(app);
-  return { KAFKA_TOPIC_PREFIX: prefix, ...(url ? { DATABASE_URL: url } : {}), ...overrides };
+  return { KAFKA_TOPIC_PREFIX: prefix, ...(url ? { DATABASE_URL: url } : {}), ...EXTRA[app], ...overrides };
 }
 
 async function ready(service: RunningService): Promise<{ status: number; body: { status: string; checks: Record<string, string> } }> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, redisEnv } from '@upm/shared-config';
+import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings, redisEnv } from '@upm/shared-config';
 
 /** Every environment variable terminal-gateway reads. */
 export const configDefinition = defineConfig(
@@ -13,7 +13,7 @@ export const configDefinition = defineConfig(
     service: 'terminal-gateway',
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
-    kafka: { brokers: e.KAFKA_BROKERS, topicPrefix: e.KAFKA_TOPIC_PREFIX },
+    kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redisUrl: e.REDIS_URL,
     gateway: { adminToken: e.ADMIN_TOKEN, rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS },

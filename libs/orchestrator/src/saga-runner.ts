@@ -59,6 +59,7 @@ export class SagaRunner {
         return;
       case 'PublishPaymentEvent':
         await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope(output.event.type, output.event.data));
+        this.logger.info({ paymentId, event: output.event.type, status: output.event.data.payment.status, sequence: output.event.data.payment.sequence }, 'payment event');
         this.observe(output.event.type, output.event.data.payment, state);
         return;
       case 'ScheduleTimer':

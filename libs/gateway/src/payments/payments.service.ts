@@ -4,7 +4,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { createEnvelope, Envelope, newId, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { RedisLocks } from '@upm/shared-redis';
-import { ApiError } from '@upm/shared-runtime';
+import type { Logger } from '@upm/shared-observability';
+import { ApiError, LOGGER } from '@upm/shared-runtime';
 import type { CreatePaymentBody, CreateRefundBody } from '../http/schemas';
 import type { TerminalContext } from '../registry/registry.service';
 import { PaymentRow, RefundRow } from './payment.entities';
@@ -24,6 +25,7 @@ export class PaymentsService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(RedisLocks) private readonly locks: RedisLocks,
     private readonly updates: PaymentUpdates,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
@@ -153,6 +155,7 @@ export class PaymentsService {
         requestedAt: now,
       }));
     });
+    this.logger.info({ paymentId, merchantOrderId: body.merchantOrderId, merchantId: terminal.merchantId, terminalId: terminal.terminalId, amount: body.amount }, 'payment accepted');
     return view;
   }
 

@@ -48,7 +48,14 @@ export const commonEnv = {
 export const kafkaEnv = {
   KAFKA_BROKERS: env.brokers('127.0.0.1:9092'),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
+  /** how long a consumer group waits for a member that went silent (a killed pod) before moving its partitions */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
 };
+
+/** The Kafka settings every service maps from `kafkaEnv`. */
+export function kafkaSettings(e: { KAFKA_BROKERS: string[]; KAFKA_TOPIC_PREFIX: string; KAFKA_SESSION_TIMEOUT_MS: number }) {
+  return { brokers: e.KAFKA_BROKERS, topicPrefix: e.KAFKA_TOPIC_PREFIX, sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS };
+}
 
 export const redisEnv = { REDIS_URL: env.url('redis://127.0.0.1:6379/0') };
 

@@ -86,7 +86,8 @@ export class IdempotentConsumer {
 
   async start(): Promise<void> {
     const { groupId } = this.options;
-    this.consumer = this.kafka.consumer({ groupId, sessionTimeout: this.options.sessionTimeoutMs ?? 30000, heartbeatInterval: 3000, allowAutoTopicCreation: false });
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+    this.consumer = this.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), allowAutoTopicCreation: false });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.main, this.topics.retry], fromBeginning: true });
     await this.consumer.run({

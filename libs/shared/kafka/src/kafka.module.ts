@@ -39,7 +39,10 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
 
   /** Registers a consumer; it starts with the application. */
   consume(options: ConsumerOptions): IdempotentConsumer {
-    const consumer = new IdempotentConsumer(this.kafka, this.producer, this.dataSource, this.logger, this.metrics, this.settings.topicPrefix, options);
+    const consumer = new IdempotentConsumer(this.kafka, this.producer, this.dataSource, this.logger, this.metrics, this.settings.topicPrefix, {
+      sessionTimeoutMs: this.settings.sessionTimeoutMs,
+      ...options,
+    });
     this.consumers.push(consumer);
     return consumer;
   }

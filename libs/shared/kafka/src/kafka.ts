@@ -6,6 +6,8 @@ export interface KafkaSettings {
   clientId: string;
   /** prepended to every topic name: lets test suites share one broker without seeing each other */
   topicPrefix: string;
+  /** consumer group session timeout (default 30 s) */
+  sessionTimeoutMs?: number;
 }
 
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {

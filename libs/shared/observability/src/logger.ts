@@ -1,4 +1,4 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { Logger, LoggerOptions } from 'pino';
 import { REDACT_PATHS } from './redaction';
 
@@ -13,10 +13,9 @@ export function createLogger(service: string, level: string = 'info', destinatio
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     formatters: { level: (label) => ({ level: label }) },
     mixin() {
-      const span = trace.getSpan(context.active());
-      if (!span) return {};
-      const { traceId, spanId } = span.spanContext();
-      return { traceId, spanId };
+      const spanContext = trace.getSpan(context.active())?.spanContext();
+      if (!spanContext || !isSpanContextValid(spanContext)) return {};
+      return { traceId: spanContext.traceId, spanId: spanContext.spanId };
     },
   };
   return destination ? pino(options, destination) : pino(options);

@@ -1,5 +1,5 @@
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
 
 let sdk: NodeSDK | undefined;
 
@@ -14,13 +14,16 @@ export function startTracing(service: string): void {
   const exporting = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_TRACES_EXPORTER);
   sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME ?? service,
-    ...(exporting ? {} : { spanProcessors: [] }),
+    // without an exporter, a processor that drops spans still makes the SDK record real trace ids
+    ...(exporting ? {} : { spanProcessors: [new tracing.NoopSpanProcessor()] }),
     instrumentations: [
       getNodeAutoInstrumentations({
         '@opentelemetry/instrumentation-fs': { enabled: false },
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
         '@opentelemetry/instrumentation-pino': { enabled: false },
+        // Kafka context travels in our own envelope headers (libs/shared/kafka); the relay's batches are not a payment's span
+        '@opentelemetry/instrumentation-kafkajs': { enabled: false },
       }),
     ],
   });
