@@ -40,17 +40,23 @@ async function main() {
     const built = fs.statSync(stamp).mtimeMs;
     if (files.every((file) => fs.statSync(file).mtimeMs <= built)) return;
   }
-  fs.rmSync(out, { recursive: true, force: true });
+  // build beside dist/ and swap it in at the end, so processes starting meanwhile never see half a build
+  const next = `${out}.next-${process.pid}`;
+  fs.rmSync(next, { recursive: true, force: true });
   await Promise.all(
     files.map(async (file) => {
-      const target = path.join(out, path.relative(root, file)).replace(/\.ts$/, '.js');
+      const target = path.join(next, path.relative(root, file)).replace(/\.ts$/, '.js');
       const { code, map } = await swc.transformFile(file, options(file));
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, `${code}\n//# sourceMappingURL=${path.basename(target)}.map\n`);
       if (map) fs.writeFileSync(`${target}.map`, map);
     }),
   );
-  fs.writeFileSync(stamp, new Date().toISOString());
+  fs.writeFileSync(path.join(next, '.built'), new Date().toISOString());
+  const old = `${out}.old-${process.pid}`;
+  if (fs.existsSync(out)) fs.renameSync(out, old);
+  fs.renameSync(next, out);
+  fs.rmSync(old, { recursive: true, force: true });
   console.log(`compiled ${files.length} files into dist/`);
 }
 

@@ -65,7 +65,7 @@ function show(answer: { status: number; body: Json }): void {
   const amount = p.amount as { currency: string; value: string } | undefined;
   const money = amount ? `${toMajorUnits(amount.value, amount.currency)} ${amount.currency}` : '';
   const failure = p.failure ? ` (${(p.failure as { code: string }).code})` : '';
-  console.log(`HTTP ${answer.status}  ${p.paymentId ?? p.refundId}  ${p.status}${failure}  ${money}`);
+  console.log(`HTTP ${answer.status}  ${p.refundId ?? p.paymentId}  ${p.status}${failure}  ${money}`);
 }
 
 function minor(amount: string, currency: string): string {
@@ -73,23 +73,23 @@ function minor(amount: string, currency: string): string {
 }
 
 async function demo(key: string): Promise<void> {
-  const scenarios = [
-    ['00', 'immediate success'],
-    ['80', 'customer enters a PIN, then pays'],
-    ['85', 'balance not enough'],
-    ['82', 'wallet never answers: inquiries, then cancel'],
-  ] as const;
   const user = String(Date.now()).slice(-14);
-  let first: string | undefined;
-  for (const [suffix, what] of scenarios) {
-    process.stdout.write(`  ${what.padEnd(46)}`);
-    const answer = await call('POST', '/v1/payments', key, { merchantOrderId: `DEMO-${Date.now()}-${suffix}`, amount: { currency: 'HKD', value: '1250' }, paymentCode: `28101202${user}${suffix}`, waitSeconds: 30 });
-    const final = answer.body.status === 'PROCESSING' ? await call('GET', `/v1/payments/${answer.body.paymentId}?waitSeconds=30&ifStatus=PROCESSING`, key) : answer;
-    show(final);
-    first ??= String(final.body.paymentId);
-  }
-  process.stdout.write(`  ${'refund 5.00 of the first'.padEnd(46)}`);
-  show(await call('POST', `/v1/payments/${first}/refunds`, key, { refundRequestId: `DEMO-R-${Date.now()}`, amount: { currency: 'HKD', value: '500' } }));
+  const pay = (suffix: string, waitSeconds: number) =>
+    call('POST', '/v1/payments', key, { merchantOrderId: `DEMO-${Date.now()}-${suffix}`, amount: { currency: 'HKD', value: '1250' }, paymentCode: `28101202${user}${suffix}`, waitSeconds });
+  const line = (what: string) => process.stdout.write(`  ${what.padEnd(50)}`);
+
+  line('immediate success');
+  const first = await pay('00', 20);
+  show(first);
+  line('customer enters a PIN, then pays');
+  show(await pay('80', 20));
+  line('balance not enough');
+  show(await pay('85', 20));
+  line('wallet does not answer; the cashier aborts');
+  const stuck = await pay('82', 1);
+  show(await call('POST', `/v1/payments/${stuck.body.paymentId}/cancel`, key, { waitSeconds: 20 }));
+  line('refund 5.00 of the first');
+  show(await call('POST', `/v1/payments/${first.body.paymentId}/refunds`, key, { refundRequestId: `DEMO-R-${Date.now()}`, amount: { currency: 'HKD', value: '500' } }));
 }
 
 async function main(): Promise<void> {
