@@ -129,7 +129,7 @@ async function main(): Promise<void> {
       return;
     default:
       console.log(readFileSync(__filename, 'utf8').split('*/')[0].replace(/^\/\*\*?|^ \* ?/gm, ''));
-      process.exit(command ? 2 : 0);
+      process.exit(command && command !== 'help' ? 2 : 0);
   }
 }
 
