@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { Client } from 'pg';
 import { signedRequestHeaders } from '@upm/alipay';
 import { eventually, sleep, startService } from '@upm/shared-testing';
 import { Platform, startPlatform } from './support/platform';
@@ -149,6 +150,28 @@ describe('notifications from Alipay', () => {
     expect(unsigned.status).toBe(401);
     // the forged success never lands: the saga runs out of inquiries and cancels
     expect((await pos.final(paymentId)).status).toBe('CANCELLED');
+  });
+});
+
+describe('the AMS audit log', () => {
+  it('records every exchange of a payment with the payment code masked', async () => {
+    const code = PosClient.code('80');
+    const created = await pos.pay({ merchantOrderId: PosClient.orderId('audit'), amount: hkd('800'), paymentCode: code });
+    expect(created.body.status).toBe('SUCCEEDED');
+    const db = new Client({ connectionString: platform.env['alipay-connector'].DATABASE_URL });
+    await db.connect();
+    try {
+      const { rows } = await db.query('SELECT api, outcome, request_body, response_body FROM ams_exchanges WHERE payment_id = $1 ORDER BY id', [created.body.paymentId]);
+      expect(rows[0]).toMatchObject({ api: 'pay', outcome: 'U' });
+      expect(rows.slice(1).every((r) => r.api === 'inquiryPayment')).toBe(true);
+      expect(rows.at(-1)).toMatchObject({ outcome: 'S' });
+      const text = JSON.stringify(rows);
+      expect(text).not.toContain(code);
+      expect(rows[0].request_body).toContain(`${code.slice(0, 6)}${'*'.repeat(code.length - 10)}${code.slice(-4)}`);
+      expect(rows[0].response_body).toContain('PAYMENT_IN_PROCESS');
+    } finally {
+      await db.end();
+    }
   });
 });
 
