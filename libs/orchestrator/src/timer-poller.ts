@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { TimerName } from '@upm/payments-domain';
-import { Logger, Metrics } from '@upm/shared-observability';
+import { Logger, Metrics, withSpan } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { SagaRunner } from './saga-runner';
 
@@ -46,7 +46,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
     );
     let fired = 0;
     for (const { payment_id: paymentId } of due) {
-      fired += await this.dataSource.transaction(async (manager) => {
+      fired += await withSpan('saga timer fire', { 'upm.payment.id': paymentId }, () => this.dataSource.transaction(async (manager) => {
         const saga = await manager.query('SELECT 1 FROM sagas WHERE payment_id = $1 FOR UPDATE SKIP LOCKED', [paymentId]);
         if (!saga.length) return 0;
         // TypeORM answers a DELETE … RETURNING with [rows, affected]
@@ -59,7 +59,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
           this.fired.inc({ name: timer.name });
         }
         return timers.length;
-      });
+      }));
     }
     return fired;
   }

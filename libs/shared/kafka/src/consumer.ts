@@ -61,6 +61,8 @@ const H = {
  */
 export class IdempotentConsumer {
   private consumer?: Consumer;
+  /** the partitions this member owns, by full topic name, as of the last rebalance */
+  private assigned: Record<string, number[]> = {};
   private readonly processed;
   private readonly failures;
   private readonly duration;
@@ -85,9 +87,17 @@ export class IdempotentConsumer {
   }
 
   async start(): Promise<void> {
-    const { groupId } = this.options;
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
-    this.consumer = this.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), allowAutoTopicCreation: false });
+    this.consumer = this.kafka.consumer({ groupId: this.kafkaGroupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), allowAutoTopicCreation: false });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assigned = payload.memberAssignment;
+    });
+    this.consumer.on(this.consumer.events.STOP, () => {
+      this.assigned = {};
+    });
+    this.consumer.on(this.consumer.events.CRASH, () => {
+      this.assigned = {};
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.main, this.topics.retry], fromBeginning: true });
     await this.consumer.run({
@@ -99,6 +109,21 @@ export class IdempotentConsumer {
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
     this.consumer = undefined;
+    this.assigned = {};
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  /** the group as the broker knows it: prefixed like the topics, so suites sharing a broker never share a group */
+  get kafkaGroupId(): string {
+    return this.topicPrefix + this.options.groupId;
+  }
+
+  /** The partitions this member owns now, by full topic name (empty before the first join and after a stop). */
+  assignment(): Record<string, number[]> {
+    return this.assigned;
   }
 
   private async onMessage(payload: EachMessagePayload): Promise<void> {

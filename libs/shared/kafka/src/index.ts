@@ -4,4 +4,5 @@ export * from './kafka';
 export * from './tracing';
 export * from './outbox';
 export * from './consumer';
+export * from './lag';
 export * from './kafka.module';

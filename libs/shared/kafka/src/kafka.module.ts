@@ -5,6 +5,7 @@ import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER, Readiness } from '@upm/shared-runtime';
 import { ConsumerOptions, IdempotentConsumer } from './consumer';
 import { createKafka, KafkaSettings } from './kafka';
+import { ConsumerLag } from './lag';
 import { OutboxRelay } from './outbox';
 
 export const KAFKA_SETTINGS = Symbol('KAFKA_SETTINGS');
@@ -24,6 +25,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
   readonly relay: OutboxRelay;
   readonly producer: Producer;
   private admin?: Admin;
+  private readonly lag: ConsumerLag;
 
   constructor(
     @Inject(Kafka) readonly kafka: Kafka,
@@ -35,6 +37,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
   ) {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.relay = new OutboxRelay(dataSource, this.producer, logger, metrics, { topicPrefix: settings.topicPrefix, databaseUrl: settings.databaseUrl });
+    this.lag = new ConsumerLag(() => this.admin, () => this.consumers, logger, metrics, { topicPrefix: settings.topicPrefix });
   }
 
   /** Registers a consumer; it starts with the application. */
@@ -61,6 +64,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
 
   async onModuleDestroy(): Promise<void> {
     await Promise.all(this.consumers.map((c) => c.stop()));
+    this.lag.clear();
     await this.relay.stop();
   }
 

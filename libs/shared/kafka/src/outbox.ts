@@ -54,6 +54,8 @@ export class OutboxRelay {
   private wake?: () => void;
   private pending = false;
   private listener?: Client;
+  /** whether the last attempt held the relay lock: only the holder reports the backlog and its age */
+  private holdsLock = false;
   private readonly backlog;
   private readonly oldestAge;
   private readonly published;
@@ -85,7 +87,21 @@ export class OutboxRelay {
     this.running = false;
     this.kick();
     await this.loop;
+    await this.drain();
     await this.listener?.end().catch(() => undefined);
+    this.holdsLock = false;
+    this.oldestAge.set(0);
+    this.backlog.set(0);
+  }
+
+  /** A last pass on shutdown: what the stopped consumers wrote leaves now, not when a replica next polls. */
+  private async drain(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 500;
+    try {
+      while ((await this.publishBatch()) >= batchSize);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'outbox not drained on shutdown; the next relay publishes it');
+    }
   }
 
   /** Wakes the relay now instead of at the next poll. */
@@ -99,7 +115,13 @@ export class OutboxRelay {
     const batchSize = this.options.batchSize ?? 500;
     return this.dataSource.transaction(async (manager) => {
       const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
-      if (!locked) return 0;
+      this.holdsLock = Boolean(locked);
+      if (!locked) {
+        // another replica publishes and reports; a stale age here would raise a false alert after a leader change
+        this.oldestAge.set(0);
+        this.backlog.set(0);
+        return 0;
+      }
       const rows: OutboxRecord[] = await manager.query(
         'SELECT seq, topic, key, payload, headers, created_at FROM outbox ORDER BY seq LIMIT $1',
         [batchSize],
@@ -132,6 +154,7 @@ export class OutboxRelay {
   }
 
   private async refreshBacklog(): Promise<void> {
+    if (!this.holdsLock) return;
     const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox');
     this.backlog.set(count);
   }

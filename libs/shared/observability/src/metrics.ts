@@ -13,8 +13,9 @@ export class Metrics {
     return this.existing(name) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  gauge<T extends string>(name: string, help: string, labelNames: readonly T[] = []): Gauge<T> {
-    return this.existing(name) ?? new Gauge({ name, help, labelNames, registers: [this.registry] });
+  /** `collect`, when given, runs at each scrape before the values are read (e.g. to refresh them). */
+  gauge<T extends string>(name: string, help: string, labelNames: readonly T[] = [], collect?: () => Promise<void> | void): Gauge<T> {
+    return this.existing(name) ?? new Gauge({ name, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) });
   }
 
   histogram<T extends string>(name: string, help: string, labelNames: readonly T[] = [], buckets?: number[]): Histogram<T> {

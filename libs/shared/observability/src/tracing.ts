@@ -1,5 +1,6 @@
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+import { Span, SpanStatusCode, trace } from '@opentelemetry/api';
 
 let sdk: NodeSDK | undefined;
 
@@ -16,12 +17,18 @@ export function startTracing(service: string): void {
     serviceName: process.env.OTEL_SERVICE_NAME ?? service,
     // without an exporter, a processor that drops spans still makes the SDK record real trace ids
     ...(exporting ? {} : { spanProcessors: [new tracing.NoopSpanProcessor()] }),
+    // metrics are Prometheus (/metrics) and logs are JSON on stdout; OTLP pushes of either only on request
+    ...(process.env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
+    ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
     instrumentations: [
       getNodeAutoInstrumentations({
         '@opentelemetry/instrumentation-fs': { enabled: false },
         '@opentelemetry/instrumentation-dns': { enabled: false },
         '@opentelemetry/instrumentation-net': { enabled: false },
         '@opentelemetry/instrumentation-pino': { enabled: false },
+        // a query belongs to a request, a message or a timer; background polls (relay, timers) are not traces
+        '@opentelemetry/instrumentation-pg': { requireParentSpan: true },
+        '@opentelemetry/instrumentation-ioredis': { requireParentSpan: true },
         // Kafka context travels in our own envelope headers (libs/shared/kafka); the relay's batches are not a payment's span
         '@opentelemetry/instrumentation-kafkajs': { enabled: false },
       }),
@@ -30,7 +37,38 @@ export function startTracing(service: string): void {
   sdk.start();
 }
 
-export async function stopTracing(): Promise<void> {
-  await sdk?.shutdown();
+/** Flushes the spans still buffered for export and stops the SDK; bounded so a dead collector cannot hold a shutdown. */
+export async function stopTracing(timeoutMs = 2000): Promise<void> {
+  const current = sdk;
   sdk = undefined;
+  if (!current) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    current.shutdown().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+const tracer = trace.getTracer('upm');
+
+/**
+ * Runs `work` in a new span (a root when nothing is active): for work that starts on its own, such as a
+ * durable timer firing, so that its queries, log lines and the messages it writes share one trace id.
+ */
+export async function withSpan<T>(name: string, attributes: Record<string, string | number>, work: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger, Metrics as MetricsType } from '@upm/shared-observability';
-import { Metrics } from '@upm/shared-observability';
+import { Metrics, stopTracing } from '@upm/shared-observability';
 import { httpMetricsMiddleware } from './http-metrics.middleware';
 import { NestPinoLogger } from './nest-logger';
 import { Readiness } from './readiness';
@@ -43,8 +43,9 @@ export async function runService(module: unknown, options: ServeOptions): Promis
       process.exit(1);
     }, options.shutdownGraceMs).unref();
     app.close().then(
-      () => {
+      async () => {
         logger.info('stopped');
+        await stopTracing();
         logger.flush();
         process.exit(0);
       },
