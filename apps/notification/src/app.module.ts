@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { NOTIFICATION_DATABASE } from '@upm/notification';
+import { NOTIFICATION_DATABASE, NotificationModule } from '@upm/notification';
 import { DatabaseModule } from '@upm/shared-database';
 import { KafkaModule } from '@upm/shared-kafka';
 import { RuntimeModule } from '@upm/shared-runtime';
@@ -14,6 +14,7 @@ export class AppModule {
         RuntimeModule.forRoot({ service: config.service, logLevel: config.logLevel }),
         DatabaseModule.forRoot(NOTIFICATION_DATABASE, config.database),
         KafkaModule.forRoot({ ...config.kafka, clientId: config.service, databaseUrl: config.database.url }),
+        NotificationModule.register(config.notification),
       ],
     };
   }

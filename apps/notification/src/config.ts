@@ -1,14 +1,37 @@
+import { z } from 'zod';
 import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 
 /** Every environment variable notification reads. */
 export const configDefinition = defineConfig(
-  { PORT: env.port(3004), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_notification') },
+  {
+    PORT: env.port(3004), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_notification'),
+    ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
+    /** the delay before the second attempt; each later one doubles, jittered */
+    WEBHOOK_RETRY_BASE_MS: env.int(10_000, 1),
+    WEBHOOK_RETRY_MAX_DELAY_MS: env.int(3_600_000, 1),
+    /** how long retries go on before a delivery is dead-lettered */
+    WEBHOOK_RETRY_HORIZON_MS: env.int(86_400_000, 1),
+    WEBHOOK_TIMEOUT_MS: env.int(10_000, 100),
+    WEBHOOK_WORKER_CONCURRENCY: env.int(50, 1),
+    WEBHOOK_PER_ENDPOINT_CONCURRENCY: env.int(4, 1),
+    WEBHOOK_POLL_MS: env.int(500, 10),
+    WEBHOOK_SECRET_OVERLAP_MS: env.int(86_400_000, 0),
+  },
   (e) => ({
     service: 'notification',
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
     kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    notification: {
+      adminToken: e.ADMIN_TOKEN,
+      retry: { baseDelayMs: e.WEBHOOK_RETRY_BASE_MS, maxDelayMs: e.WEBHOOK_RETRY_MAX_DELAY_MS, horizonMs: e.WEBHOOK_RETRY_HORIZON_MS },
+      requestTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      workerConcurrency: e.WEBHOOK_WORKER_CONCURRENCY,
+      perEndpointConcurrency: e.WEBHOOK_PER_ENDPOINT_CONCURRENCY,
+      pollIntervalMs: e.WEBHOOK_POLL_MS,
+      secretOverlapMs: e.WEBHOOK_SECRET_OVERLAP_MS,
+    },
   }),
 );
 

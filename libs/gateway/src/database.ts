@@ -3,10 +3,12 @@ import type { DatabaseDefinition } from '@upm/shared-database';
 import { GatewayRegistryAndPayments1764205200000 } from './migrations';
 import { PaymentRow, RefundRow } from './payments/payment.entities';
 import { MerchantRow, StoreRow, TerminalRow } from './registry/registry.entities';
+import { TerminalEventRow } from './terminal-events/terminal-event.entity';
+import { GatewayTerminalEvents1764303600000 } from './terminal-events/terminal-events.migration';
 
 /** The gateway's own database: no other service reads it. */
 export const GATEWAY_DATABASE: DatabaseDefinition = {
   name: 'upm_gateway',
-  entities: [...KAFKA_ENTITIES, MerchantRow, StoreRow, TerminalRow, PaymentRow, RefundRow],
-  migrations: [...KAFKA_MIGRATIONS, GatewayRegistryAndPayments1764205200000],
+  entities: [...KAFKA_ENTITIES, MerchantRow, StoreRow, TerminalRow, PaymentRow, RefundRow, TerminalEventRow],
+  migrations: [...KAFKA_MIGRATIONS, GatewayRegistryAndPayments1764205200000, GatewayTerminalEvents1764303600000],
 };

@@ -9,6 +9,8 @@ import { PaymentUpdates } from './payments/payment-updates';
 import { PaymentsService } from './payments/payments.service';
 import { TerminalRateLimiter } from './payments/rate-limiter';
 import { RegistryService } from './registry/registry.service';
+import { TerminalEventsController } from './http/terminal-events.controller';
+import { TerminalEventsHub } from './terminal-events/terminal-events';
 
 /** The POS API, the registry and the read model of payments kept from payments.v1.events. */
 @Module({})
@@ -17,13 +19,14 @@ export class GatewayModule implements OnModuleInit {
     private readonly kafka: KafkaRuntime,
     private readonly payments: PaymentsService,
     private readonly updates: PaymentUpdates,
+    private readonly terminalEvents: TerminalEventsHub,
   ) {}
 
   static register(options: GatewayOptions): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [PosController, AdminController],
-      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, AdminGuard],
+      controllers: [PosController, AdminController, TerminalEventsController],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, AdminGuard, TerminalEventsHub],
     };
   }
 
@@ -34,6 +37,8 @@ export class GatewayModule implements OnModuleInit {
       handle: (envelope, { manager }) => this.payments.applyEvent(manager, envelope),
       onProcessed: (envelope) => {
         this.updates.publish(envelope.key).catch(() => undefined);
+        const terminalId = (envelope.data as { payment?: { terminalId?: string } }).payment?.terminalId;
+        if (terminalId) this.terminalEvents.publish(terminalId).catch(() => undefined);
       },
     });
   }

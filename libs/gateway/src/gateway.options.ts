@@ -6,4 +6,6 @@ export interface GatewayOptions {
   rateLimitPerSecond: number;
   /** how long POST /v1/payments waits for a final status when the POS does not say */
   defaultWaitSeconds: number;
+  /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive */
+  sseHeartbeatMs?: number;
 }

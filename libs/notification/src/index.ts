@@ -1,1 +1,5 @@
 export * from './database';
+export * from './notification.module';
+export * from './notification.options';
+export * from './webhooks/signing';
+export * from './webhooks/retry-policy';

@@ -56,6 +56,15 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/payments/{paymentId}/refunds/{refundId}': {
         get: { summary: 'One refund', security: terminalAuth, parameters: [pathId('paymentId'), pathId('refundId')], responses: { 200: { description: 'the refund', content: json('Refund') }, ...errors(401, 404) } },
       },
+      '/v1/terminals/me/events': {
+        get: {
+          summary: 'Server-sent events: the calling terminal\'s own payments\' status changes and refunds (never another terminal\'s or merchant\'s)',
+          description: 'Each event is `id: <n>` and `data: {"eventId","type","payment","refund"?}`; `eventId` is the same id merchant webhooks carry. Reconnect with the `Last-Event-ID` header (or `?lastEventId=`) to replay every event after it; without it the stream starts now. Comment lines (`: heartbeat`) keep an idle stream open.',
+          security: terminalAuth,
+          parameters: [{ name: 'Last-Event-ID', in: 'header', schema: { type: 'string', pattern: '^[0-9]+$' } }, { name: 'lastEventId', in: 'query', schema: { type: 'string', pattern: '^[0-9]+$' } }],
+          responses: { 200: { description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(400, 401) },
+        },
+      },
       '/v1/admin/merchants': { post: { summary: 'Onboard a merchant', security: adminAuth, requestBody: { required: true, content: json('CreateMerchant') }, responses: { 201: { description: 'created' }, ...errors(400, 401, 409) } } },
       '/v1/admin/merchants/{merchantId}/stores': { post: { summary: 'Add a store', security: adminAuth, parameters: [pathId('merchantId')], requestBody: { required: true, content: json('CreateMerchant') }, responses: { 201: { description: 'created' }, ...errors(400, 401, 404, 409) } } },
       '/v1/admin/stores/{storeId}/terminals': { post: { summary: 'Add a terminal; the answer holds its key, shown this once', security: adminAuth, parameters: [pathId('storeId')], requestBody: { content: json('CreateTerminal') }, responses: { 201: { description: 'created, with key' }, ...errors(400, 401, 404, 409) } } },

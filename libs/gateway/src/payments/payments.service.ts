@@ -10,6 +10,7 @@ import type { CreatePaymentBody, CreateRefundBody } from '../http/schemas';
 import type { TerminalContext } from '../registry/registry.service';
 import { PaymentRow, RefundRow } from './payment.entities';
 import { PaymentUpdates } from './payment-updates';
+import { recordTerminalEvent } from '../terminal-events/terminal-events';
 
 const PRODUCER = 'terminal-gateway';
 const FINAL: ReadonlySet<PaymentStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'NEEDS_REVIEW']);
@@ -119,11 +120,11 @@ export class PaymentsService {
   async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
     const data = envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
     const { payment, refund } = data;
-    await manager.query(
+    const changed: unknown[] = await manager.query(
       `INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
        VALUES ($1, $2, $3, $4, '', $5, $6, $7)
        ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
-       WHERE payments.sequence < EXCLUDED.sequence`,
+       WHERE payments.sequence < EXCLUDED.sequence RETURNING payment_id`,
       [payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment)],
     );
     if (refund) {
@@ -133,6 +134,8 @@ export class PaymentsService {
         [refund.refundId, refund.paymentId, refund.refundRequestId, refund.status, JSON.stringify(refund)],
       );
     }
+    // an older event arriving late (from the retry topic) would show the POS a status already left behind
+    if (changed.length) await recordTerminalEvent(manager, envelope, payment, refund);
   }
 
   private async insertPayment(terminal: TerminalContext, body: CreatePaymentBody, requestHash: string): Promise<PaymentViewV1> {

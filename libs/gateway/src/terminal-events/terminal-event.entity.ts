@@ -1,0 +1,35 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * A payment event as a terminal's server-sent event stream shows it; `id` is the SSE id a POS resumes from
+ * with Last-Event-ID. Written by the read-model consumer in the transaction that applied the event.
+ */
+@Entity({ name: 'terminal_events' })
+@Index('IDX_terminal_events_terminal', ['terminalId', 'id'])
+export class TerminalEventRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Column({ type: 'text', name: 'terminal_id' })
+  terminalId!: string;
+
+  @Column({ type: 'text', name: 'merchant_id' })
+  merchantId!: string;
+
+  @Column({ type: 'text', name: 'payment_id' })
+  paymentId!: string;
+
+  /** the envelope id, the same event id merchants' webhooks carry */
+  @Column({ type: 'text', name: 'event_id' })
+  eventId!: string;
+
+  @Column({ type: 'text' })
+  type!: string;
+
+  @Column({ type: 'jsonb' })
+  data!: unknown;
+
+  @Index('IDX_terminal_events_created_at')
+  @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
+  createdAt!: Date;
+}

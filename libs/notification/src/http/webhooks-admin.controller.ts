@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { WebhookEndpointsService } from '../webhooks/webhook-endpoints.service';
+import { WebhookWorker } from '../webhooks/webhook.worker';
+import { NotificationAdminGuard } from './admin.guard';
+import { createEndpointBody, deliveriesQuery, merchantIdParam, parse, rotateSecretBody } from './webhooks-admin.schemas';
+
+/** Merchants' webhook endpoints, their secrets, the delivery log and re-delivery (docs/webhooks.md). */
+@Controller('v1/admin/merchants/:merchantId/webhooks')
+@UseGuards(NotificationAdminGuard)
+export class WebhooksAdminController {
+  constructor(
+    private readonly endpoints: WebhookEndpointsService,
+    private readonly worker: WebhookWorker,
+  ) {}
+
+  /** The answer holds the signing secret, shown this once. */
+  @Post()
+  create(@Param('merchantId') merchantId: string, @Body() raw: unknown) {
+    return this.endpoints.create(parse(merchantIdParam, merchantId), parse(createEndpointBody, raw));
+  }
+
+  @Get()
+  async list(@Param('merchantId') merchantId: string) {
+    return { endpoints: await this.endpoints.list(merchantId) };
+  }
+
+  @Get(':endpointId')
+  get(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string) {
+    return this.endpoints.get(merchantId, endpointId);
+  }
+
+  @Delete(':endpointId')
+  @HttpCode(204)
+  async delete(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string): Promise<void> {
+    await this.endpoints.delete(merchantId, endpointId);
+  }
+
+  @Post(':endpointId/rotate-secret')
+  @HttpCode(200)
+  rotate(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Body() raw: unknown) {
+    return this.endpoints.rotateSecret(merchantId, endpointId, parse(rotateSecretBody, raw).overlapSeconds);
+  }
+
+  @Get(':endpointId/deliveries')
+  async deliveries(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Query() rawQuery: unknown) {
+    return { deliveries: await this.endpoints.deliveries(merchantId, endpointId, parse(deliveriesQuery, rawQuery)) };
+  }
+
+  @Get(':endpointId/deliveries/:deliveryId')
+  delivery(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Param('deliveryId') deliveryId: string) {
+    return this.endpoints.delivery(merchantId, endpointId, deliveryId);
+  }
+
+  @Post(':endpointId/deliveries/:deliveryId/redeliver')
+  @HttpCode(202)
+  async redeliver(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Param('deliveryId') deliveryId: string) {
+    const delivery = await this.endpoints.redeliver(merchantId, endpointId, deliveryId);
+    this.worker.wake();
+    return delivery;
+  }
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { paymentEventsV1 } from '@upm/contracts';
+import { ApiError } from '@upm/shared-runtime';
+
+export const PAYMENT_EVENT_TYPES = Object.keys(paymentEventsV1) as Array<keyof typeof paymentEventsV1>;
+
+const eventType = z.enum(['*', ...PAYMENT_EVENT_TYPES], { message: `one of ${PAYMENT_EVENT_TYPES.join(', ')}, or * for all` });
+
+export const createEndpointBody = z
+  .object({
+    url: z.url({ protocol: /^https?$/, message: 'an http or https URL' }).max(2048),
+    eventTypes: z.array(eventType).min(1).max(PAYMENT_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]),
+    description: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+
+export const rotateSecretBody = z.object({ overlapSeconds: z.number().int().min(0).max(7 * 86_400).optional() }).strict();
+
+export const deliveriesQuery = z.object({
+  status: z.enum(['PENDING', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
+  paymentId: z.string().min(1).max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const merchantIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
+
+/** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => ({
+    field: issue.path.join('.') || '(body)',
+    code: issue.code === 'unrecognized_keys' ? 'UNKNOWN_FIELD' : issue.code === 'invalid_type' && issue.input === undefined ? 'REQUIRED' : 'INVALID_VALUE',
+    message: issue.message,
+  }));
+  throw new ApiError(400, 'VALIDATION_FAILED', 'the request is not valid', details);
+}

@@ -1,0 +1,33 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+export class WebhookEndpointsAndDeliveries1764300000000 implements MigrationInterface {
+  name = 'WebhookEndpointsAndDeliveries1764300000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "webhook_endpoints" ("id" text NOT NULL, "merchant_id" text NOT NULL, "url" text NOT NULL, "event_types" jsonb NOT NULL,
+      "description" text, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "deleted_at" TIMESTAMP WITH TIME ZONE,
+      CONSTRAINT "PK_webhook_endpoints" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_webhook_endpoints_merchant" ON "webhook_endpoints" ("merchant_id")`);
+    await q.query(`CREATE TABLE "webhook_secrets" ("id" text NOT NULL, "endpoint_id" text NOT NULL, "secret" text NOT NULL,
+      "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "expires_at" TIMESTAMP WITH TIME ZONE,
+      CONSTRAINT "PK_webhook_secrets" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_webhook_secrets_endpoint" ON "webhook_secrets" ("endpoint_id")`);
+    await q.query(`CREATE TABLE "webhook_deliveries" ("seq" BIGSERIAL NOT NULL, "id" text NOT NULL, "endpoint_id" text NOT NULL, "merchant_id" text NOT NULL,
+      "event_id" text NOT NULL, "event_type" text NOT NULL, "payment_id" text NOT NULL, "sequence" integer NOT NULL, "body" text NOT NULL,
+      "status" text NOT NULL, "attempts" integer NOT NULL DEFAULT 0, "next_attempt_at" TIMESTAMP WITH TIME ZONE NOT NULL,
+      "give_up_at" TIMESTAMP WITH TIME ZONE NOT NULL, "leased_until" TIMESTAMP WITH TIME ZONE, "last_status_code" integer, "last_error" text,
+      "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "delivered_at" TIMESTAMP WITH TIME ZONE,
+      CONSTRAINT "UQ_webhook_deliveries_endpoint_event" UNIQUE ("endpoint_id", "event_id"), CONSTRAINT "PK_webhook_deliveries" PRIMARY KEY ("seq"))`);
+    await q.query(`CREATE UNIQUE INDEX "IDX_webhook_deliveries_id" ON "webhook_deliveries" ("id")`);
+    await q.query(`CREATE INDEX "IDX_webhook_deliveries_due" ON "webhook_deliveries" ("status", "next_attempt_at")`);
+    await q.query(`CREATE INDEX "IDX_webhook_deliveries_order" ON "webhook_deliveries" ("endpoint_id", "payment_id", "sequence")`);
+    await q.query(`CREATE TABLE "webhook_attempts" ("id" BIGSERIAL NOT NULL, "delivery_id" text NOT NULL, "attempt" integer NOT NULL,
+      "started_at" TIMESTAMP WITH TIME ZONE NOT NULL, "status_code" integer, "error" text, "latency_ms" integer NOT NULL,
+      CONSTRAINT "PK_webhook_attempts" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_webhook_attempts_delivery" ON "webhook_attempts" ("delivery_id")`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const table of ['webhook_attempts', 'webhook_deliveries', 'webhook_secrets', 'webhook_endpoints']) await q.query(`DROP TABLE "${table}"`);
+  }
+}

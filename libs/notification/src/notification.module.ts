@@ -1,0 +1,40 @@
+import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
+import { TOPICS } from '@upm/contracts';
+import { KafkaRuntime } from '@upm/shared-kafka';
+import { NotificationAdminGuard } from './http/admin.guard';
+import { WebhooksAdminController } from './http/webhooks-admin.controller';
+import { NOTIFICATION_OPTIONS, NotificationOptions } from './notification.options';
+import { enqueueWebhookDeliveries } from './webhooks/webhook-deliveries.consumer';
+import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service';
+import { WebhookWorker } from './webhooks/webhook.worker';
+
+/** Merchant webhooks: a consumer that only writes delivery rows, and a worker pool that sends them. */
+@Module({})
+export class NotificationModule implements OnModuleInit {
+  constructor(
+    private readonly kafka: KafkaRuntime,
+    private readonly worker: WebhookWorker,
+    @Inject(NOTIFICATION_OPTIONS) private readonly options: NotificationOptions,
+  ) {}
+
+  static register(options: NotificationOptions): DynamicModule {
+    return {
+      module: NotificationModule,
+      controllers: [WebhooksAdminController],
+      providers: [{ provide: NOTIFICATION_OPTIONS, useValue: options }, WebhookEndpointsService, WebhookWorker, NotificationAdminGuard],
+    };
+  }
+
+  onModuleInit(): void {
+    this.kafka.consume({
+      groupId: 'notification.webhooks',
+      topic: TOPICS.paymentEvents.name,
+      handle: async (envelope, { manager }) => {
+        await enqueueWebhookDeliveries(manager, envelope, this.options.retry.horizonMs);
+      },
+      onProcessed: (_envelope, applied) => {
+        if (applied) this.worker.wake();
+      },
+    });
+  }
+}

@@ -1,0 +1,18 @@
+import type { RetryPolicy } from './webhooks/retry-policy';
+
+export const NOTIFICATION_OPTIONS = Symbol('NOTIFICATION_OPTIONS');
+
+export interface NotificationOptions {
+  adminToken: string;
+  retry: RetryPolicy;
+  /** how long one HTTP attempt may take before it counts as failed */
+  requestTimeoutMs: number;
+  /** deliveries in flight per process, across all endpoints */
+  workerConcurrency: number;
+  /** deliveries in flight per endpoint per process: one slow receiver holds at most this many workers */
+  perEndpointConcurrency: number;
+  /** how often the worker looks for due deliveries when nothing woke it */
+  pollIntervalMs: number;
+  /** how long the previous secret keeps signing after a rotation, unless the request says otherwise */
+  secretOverlapMs: number;
+}

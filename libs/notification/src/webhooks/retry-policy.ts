@@ -1,0 +1,19 @@
+export interface RetryPolicy {
+  /** the delay before the second attempt; each later one doubles */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** how long after the event retries go on before the delivery is dead-lettered */
+  horizonMs: number;
+}
+
+/**
+ * When to try again after `attempts` failed attempts: exponential back-off with "equal jitter" (half fixed,
+ * half random), so a receiver that comes back is not hit by every delivery at once. `undefined` once the next
+ * attempt would fall after `giveUpAt`: the delivery goes to the dead letter.
+ */
+export function nextAttemptAt(policy: RetryPolicy, attempts: number, now: number, giveUpAt: number, random: () => number = Math.random): Date | undefined {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+  const delay = exponential / 2 + random() * (exponential / 2);
+  const at = now + Math.round(delay);
+  return at > giveUpAt ? undefined : new Date(at);
+}

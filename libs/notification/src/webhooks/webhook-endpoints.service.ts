@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, IsNull } from 'typeorm';
+import { newId } from '@upm/contracts';
+import { ApiError } from '@upm/shared-runtime';
+import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
+import { newWebhookSecret } from './signing';
+import { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow, WebhookSecretRow } from './webhook.entities';
+
+export interface EndpointView {
+  endpointId: string;
+  merchantId: string;
+  url: string;
+  eventTypes: string[];
+  description?: string;
+  createdAt: string;
+  secrets: Array<{ createdAt: string; expiresAt?: string }>;
+}
+
+/** Merchants' endpoints and secrets. A secret appears in the answer that creates or rotates it, and nowhere else. */
+@Injectable()
+export class WebhookEndpointsService {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(NOTIFICATION_OPTIONS) private readonly options: NotificationOptions,
+  ) {}
+
+  async create(merchantId: string, input: { url: string; eventTypes: string[]; description?: string }): Promise<EndpointView & { secret: string }> {
+    const id = newId('whe');
+    const secret = newWebhookSecret();
+    await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(WebhookEndpointRow).insert({ id, merchantId, url: input.url, eventTypes: input.eventTypes, description: input.description ?? null });
+      await manager.getRepository(WebhookSecretRow).insert({ id: newId('whs'), endpointId: id, secret, expiresAt: null });
+    });
+    return { ...(await this.get(merchantId, id)), secret };
+  }
+
+  async list(merchantId: string): Promise<EndpointView[]> {
+    const rows = await this.dataSource.getRepository(WebhookEndpointRow).find({ where: { merchantId, deletedAt: IsNull() }, order: { createdAt: 'ASC' } });
+    return Promise.all(rows.map((row) => this.view(row)));
+  }
+
+  async get(merchantId: string, endpointId: string): Promise<EndpointView> {
+    return this.view(await this.row(merchantId, endpointId));
+  }
+
+  /** Stops the endpoint; deliveries not yet sent are cancelled, the log stays. */
+  async delete(merchantId: string, endpointId: string): Promise<void> {
+    await this.row(merchantId, endpointId);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('UPDATE webhook_endpoints SET deleted_at = now() WHERE id = $1', [endpointId]);
+      await manager.query(`UPDATE webhook_deliveries SET status = 'CANCELLED', leased_until = NULL WHERE endpoint_id = $1 AND status = 'PENDING'`, [endpointId]);
+    });
+  }
+
+  /** A new secret signs from now on; the current ones keep signing until the overlap ends. */
+  async rotateSecret(merchantId: string, endpointId: string, overlapSeconds?: number): Promise<{ endpointId: string; secret: string; previousSecretsExpireAt: string }> {
+    await this.row(merchantId, endpointId);
+    const secret = newWebhookSecret();
+    const expiresAt = new Date(Date.now() + (overlapSeconds !== undefined ? overlapSeconds * 1000 : this.options.secretOverlapMs));
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('UPDATE webhook_secrets SET expires_at = $2 WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [endpointId, expiresAt]);
+      await manager.getRepository(WebhookSecretRow).insert({ id: newId('whs'), endpointId, secret, expiresAt: null });
+    });
+    return { endpointId, secret, previousSecretsExpireAt: expiresAt.toISOString() };
+  }
+
+  async deliveries(merchantId: string, endpointId: string, filter: { status?: string; paymentId?: string; limit: number }): Promise<unknown[]> {
+    await this.row(merchantId, endpointId, true);
+    const rows = await this.dataSource.getRepository(WebhookDeliveryRow).find({
+      where: { endpointId, ...(filter.status ? { status: filter.status as WebhookDeliveryRow['status'] } : {}), ...(filter.paymentId ? { paymentId: filter.paymentId } : {}) },
+      order: { seq: 'DESC' },
+      take: filter.limit,
+    });
+    return rows.map(deliveryView);
+  }
+
+  async delivery(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
+    await this.row(merchantId, endpointId, true);
+    const row = await this.dataSource.getRepository(WebhookDeliveryRow).findOneBy({ endpointId, id: deliveryId });
+    if (!row) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
+    const attempts = await this.dataSource.getRepository(WebhookAttemptRow).find({ where: { deliveryId }, order: { id: 'ASC' } });
+    return {
+      ...deliveryView(row),
+      attemptLog: attempts.map((a) => ({ attempt: a.attempt, startedAt: a.startedAt.toISOString(), statusCode: a.statusCode ?? undefined, error: a.error ?? undefined, latencyMs: a.latencyMs })),
+    };
+  }
+
+  /** Sends the event again (same event id), with a fresh retry horizon; works for delivered and dead-lettered ones alike. */
+  async redeliver(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
+    await this.row(merchantId, endpointId);
+    const [rows]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), give_up_at = now() + make_interval(secs => $3::double precision / 1000), leased_until = NULL
+       WHERE endpoint_id = $1 AND id = $2 AND status <> 'PENDING' RETURNING id`,
+      [endpointId, deliveryId, this.options.retry.horizonMs],
+    );
+    if (!rows.length) {
+      const exists = await this.dataSource.getRepository(WebhookDeliveryRow).findOneBy({ endpointId, id: deliveryId });
+      if (!exists) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
+    }
+    return this.delivery(merchantId, endpointId, deliveryId);
+  }
+
+  /** Another merchant's endpoint is indistinguishable from one that does not exist. */
+  private async row(merchantId: string, endpointId: string, includeDeleted = false): Promise<WebhookEndpointRow> {
+    const row = await this.dataSource.getRepository(WebhookEndpointRow).findOneBy({ id: endpointId, merchantId, ...(includeDeleted ? {} : { deletedAt: IsNull() }) });
+    if (!row) throw new ApiError(404, 'WEBHOOK_NOT_FOUND', 'no such webhook endpoint');
+    return row;
+  }
+
+  private async view(row: WebhookEndpointRow): Promise<EndpointView> {
+    const secrets: Array<{ created_at: Date; expires_at: Date | null }> = await this.dataSource.query(
+      'SELECT created_at, expires_at FROM webhook_secrets WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC',
+      [row.id],
+    );
+    return {
+      endpointId: row.id, merchantId: row.merchantId, url: row.url, eventTypes: row.eventTypes, ...(row.description ? { description: row.description } : {}),
+      createdAt: row.createdAt.toISOString(),
+      secrets: secrets.map((s) => ({ createdAt: s.created_at.toISOString(), ...(s.expires_at ? { expiresAt: s.expires_at.toISOString() } : {}) })),
+    };
+  }
+}
+
+function deliveryView(row: WebhookDeliveryRow) {
+  return {
+    deliveryId: row.id, endpointId: row.endpointId, eventId: row.eventId, eventType: row.eventType, paymentId: row.paymentId, sequence: row.sequence,
+    status: row.status, attempts: row.attempts, lastStatusCode: row.lastStatusCode ?? undefined, lastError: row.lastError ?? undefined,
+    nextAttemptAt: row.status === 'PENDING' ? row.nextAttemptAt.toISOString() : undefined,
+    createdAt: row.createdAt.toISOString(), deliveredAt: row.deliveredAt?.toISOString(),
+  };
+}

@@ -1,0 +1,150 @@
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn, Unique } from 'typeorm';
+
+/** A merchant's receiver of webhooks and the payment event types it subscribed to. Deleting keeps the row for the delivery log. */
+@Entity({ name: 'webhook_endpoints' })
+export class WebhookEndpointRow {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Index('IDX_webhook_endpoints_merchant')
+  @Column({ type: 'text', name: 'merchant_id' })
+  merchantId!: string;
+
+  @Column({ type: 'text' })
+  url!: string;
+
+  /** payment event types, or `*` for all of them */
+  @Column({ type: 'jsonb', name: 'event_types' })
+  eventTypes!: string[];
+
+  @Column({ type: 'text', nullable: true })
+  description!: string | null;
+
+  @Column({ type: 'timestamptz', name: 'created_at', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'deleted_at', nullable: true })
+  deletedAt!: Date | null;
+}
+
+/**
+ * A signing secret. It is kept readable because HMAC needs it; after a rotation the old secret stays active
+ * until `expires_at`, so receivers can switch over without dropping a delivery.
+ */
+@Entity({ name: 'webhook_secrets' })
+export class WebhookSecretRow {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Index('IDX_webhook_secrets_endpoint')
+  @Column({ type: 'text', name: 'endpoint_id' })
+  endpointId!: string;
+
+  @Column({ type: 'text' })
+  secret!: string;
+
+  @Column({ type: 'timestamptz', name: 'created_at', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'expires_at', nullable: true })
+  expiresAt!: Date | null;
+}
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD_LETTER' | 'CANCELLED';
+
+/**
+ * One event for one endpoint: written by the consumer in its inbox transaction, sent by the worker. `leased_until`
+ * is a worker's claim; when the worker dies, the claim lapses and any replica sends the row again.
+ */
+@Entity({ name: 'webhook_deliveries' })
+@Unique('UQ_webhook_deliveries_endpoint_event', ['endpointId', 'eventId'])
+@Index('IDX_webhook_deliveries_due', ['status', 'nextAttemptAt'])
+@Index('IDX_webhook_deliveries_order', ['endpointId', 'paymentId', 'sequence'])
+export class WebhookDeliveryRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  seq!: string;
+
+  @Index('IDX_webhook_deliveries_id', { unique: true })
+  @Column({ type: 'text' })
+  id!: string;
+
+  @Column({ type: 'text', name: 'endpoint_id' })
+  endpointId!: string;
+
+  @Column({ type: 'text', name: 'merchant_id' })
+  merchantId!: string;
+
+  /** the envelope id: stable across retries and re-deliveries, the receiver's idempotency key */
+  @Column({ type: 'text', name: 'event_id' })
+  eventId!: string;
+
+  @Column({ type: 'text', name: 'event_type' })
+  eventType!: string;
+
+  @Column({ type: 'text', name: 'payment_id' })
+  paymentId!: string;
+
+  /** the payment's event sequence: a payment's deliveries to one endpoint go out in this order */
+  @Column({ type: 'integer' })
+  sequence!: number;
+
+  /** the exact bytes every attempt sends and signs */
+  @Column({ type: 'text' })
+  body!: string;
+
+  @Column({ type: 'text' })
+  status!: DeliveryStatus;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ type: 'timestamptz', name: 'next_attempt_at' })
+  nextAttemptAt!: Date;
+
+  /** retries stop here; a re-delivery moves it */
+  @Column({ type: 'timestamptz', name: 'give_up_at' })
+  giveUpAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'leased_until', nullable: true })
+  leasedUntil!: Date | null;
+
+  @Column({ type: 'integer', name: 'last_status_code', nullable: true })
+  lastStatusCode!: number | null;
+
+  @Column({ type: 'text', name: 'last_error', nullable: true })
+  lastError!: string | null;
+
+  @Column({ type: 'timestamptz', name: 'created_at', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'delivered_at', nullable: true })
+  deliveredAt!: Date | null;
+}
+
+/** The delivery log: one row per HTTP attempt. */
+@Entity({ name: 'webhook_attempts' })
+export class WebhookAttemptRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Index('IDX_webhook_attempts_delivery')
+  @Column({ type: 'text', name: 'delivery_id' })
+  deliveryId!: string;
+
+  @Column({ type: 'integer' })
+  attempt!: number;
+
+  @Column({ type: 'timestamptz', name: 'started_at' })
+  startedAt!: Date;
+
+  @Column({ type: 'integer', name: 'status_code', nullable: true })
+  statusCode!: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @Column({ type: 'integer', name: 'latency_ms' })
+  latencyMs!: number;
+}
+
+export const WEBHOOK_ENTITIES = [WebhookEndpointRow, WebhookSecretRow, WebhookDeliveryRow, WebhookAttemptRow];

@@ -1,0 +1,199 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Logger, Metrics } from '@upm/shared-observability';
+import { LOGGER } from '@upm/shared-runtime';
+import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
+import { nextAttemptAt } from './retry-policy';
+import { signatureHeader, WEBHOOK_HEADERS } from './signing';
+
+interface Claimed {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  body: string;
+  attempts: number;
+  give_up_at: Date;
+  url: string;
+}
+
+type Outcome = 'delivered' | 'failed' | 'dead_letter';
+
+/** How much longer than one HTTP attempt a claim lasts, so a live worker always records its result first. */
+const LEASE_MARGIN_MS = 5000;
+
+/**
+ * Sends due delivery rows. A pool of `workerConcurrency` sends per process, at most `perEndpointConcurrency`
+ * of them to one endpoint, each bounded by `requestTimeoutMs`: a slow or dead receiver ties up only its own
+ * slots, never another merchant's. A delivery is taken only when no earlier event of the same payment is still
+ * pending for that endpoint, so a receiver sees a payment's events in order. Claims are leases in the row:
+ * after a crash they lapse and the delivery is sent again (at least once; receivers dedupe by event id).
+ */
+@Injectable()
+export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private running = false;
+  private loop?: Promise<void>;
+  private wakeUp?: () => void;
+  private woken = false;
+  private readonly inFlight = new Map<string, number>();
+  private readonly sends = new Set<Promise<void>>();
+  private readonly outcomes;
+  private readonly latency;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(NOTIFICATION_OPTIONS) private readonly options: NotificationOptions,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    this.outcomes = metrics.counter('upm_webhook_deliveries_total', 'Webhook delivery attempts by outcome', ['outcome']);
+    this.latency = metrics.histogram('upm_webhook_delivery_seconds', 'Duration of one webhook HTTP attempt', ['outcome']);
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    // sends still running either record their result or, if cut off, their lease lapses and they go again
+    await Promise.race([Promise.allSettled([...this.sends]), new Promise((resolve) => setTimeout(resolve, Math.min(this.options.requestTimeoutMs, 5000)))]);
+  }
+
+  /** Looks for due deliveries now instead of at the next poll (new rows were just committed). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Claims what is due and free to send and starts sending it; answers how many started. */
+  async dispatch(): Promise<number> {
+    const free = this.options.workerConcurrency - this.sends.size;
+    if (free <= 0) return 0;
+    const per = this.options.perEndpointConcurrency;
+    const candidates: Array<{ id: string; endpoint_id: string }> = await this.dataSource.query(
+      `SELECT id, endpoint_id FROM (
+         SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq,
+                row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rn
+         FROM webhook_deliveries d
+         WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.payment_id = d.payment_id
+                           AND e.status = 'PENDING' AND (e.sequence < d.sequence OR (e.sequence = d.sequence AND e.seq < d.seq)))
+       ) c WHERE rn <= $1 ORDER BY next_attempt_at, seq LIMIT $2`,
+      [per, Math.max(free * 4, 50)],
+    );
+    const picked: string[] = [];
+    const planned = new Map(this.inFlight);
+    for (const c of candidates) {
+      if (picked.length >= free) break;
+      const busy = planned.get(c.endpoint_id) ?? 0;
+      if (busy >= per) continue;
+      planned.set(c.endpoint_id, busy + 1);
+      picked.push(c.id);
+    }
+    if (!picked.length) return 0;
+    // the WHERE is checked again under the row lock, so two replicas never both take one delivery
+    const [claimed]: [Claimed[], number] = await this.dataSource.query(
+      `UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
+       FROM webhook_endpoints w
+       WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+         AND (d.leased_until IS NULL OR d.leased_until < now())
+       RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.give_up_at, w.url`,
+      [picked, this.options.requestTimeoutMs + LEASE_MARGIN_MS],
+    );
+    for (const delivery of claimed) {
+      this.inFlight.set(delivery.endpoint_id, (this.inFlight.get(delivery.endpoint_id) ?? 0) + 1);
+      const send: Promise<void> = this.send(delivery)
+        .catch((error: unknown) => this.logger.error({ err: error, deliveryId: delivery.id }, 'recording a webhook attempt failed; its lease will lapse and it goes again'))
+        .finally(() => {
+          this.sends.delete(send);
+          const left = (this.inFlight.get(delivery.endpoint_id) ?? 1) - 1;
+          if (left > 0) this.inFlight.set(delivery.endpoint_id, left);
+          else this.inFlight.delete(delivery.endpoint_id);
+          this.wake();
+        });
+      this.sends.add(send);
+    }
+    return claimed.length;
+  }
+
+  private async send(delivery: Claimed): Promise<void> {
+    const secrets: Array<{ secret: string }> = await this.dataSource.query(
+      'SELECT secret FROM webhook_secrets WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC',
+      [delivery.endpoint_id],
+    );
+    const timestamp = Math.floor(Date.now() / 1000);
+    const startedAt = new Date();
+    let statusCode: number | undefined;
+    let error: string | undefined;
+    try {
+      const response = await fetch(delivery.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'UPM-Webhooks/1',
+          [WEBHOOK_HEADERS.eventId]: delivery.event_id,
+          [WEBHOOK_HEADERS.eventType]: delivery.event_type,
+          [WEBHOOK_HEADERS.deliveryId]: delivery.id,
+          [WEBHOOK_HEADERS.attempt]: String(delivery.attempts),
+          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+          [WEBHOOK_HEADERS.signature]: signatureHeader(secrets.map((s) => s.secret), timestamp, delivery.body),
+        },
+        body: delivery.body,
+      });
+      statusCode = response.status;
+      await response.arrayBuffer();
+    } catch (caught) {
+      const cause = (caught as { cause?: { code?: string } }).cause?.code;
+      error = (caught as Error).name === 'TimeoutError' ? `no answer within ${this.options.requestTimeoutMs} ms` : cause ?? (caught as Error).message;
+    }
+    const latencyMs = Date.now() - startedAt.getTime();
+    const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
+    const retryAt = ok ? undefined : nextAttemptAt(this.options.retry, delivery.attempts, Date.now(), new Date(delivery.give_up_at).getTime());
+    const outcome: Outcome = ok ? 'delivered' : retryAt ? 'failed' : 'dead_letter';
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
+        delivery.id, delivery.attempts, startedAt, statusCode ?? null, error ?? null, latencyMs,
+      ]);
+      await manager.query(
+        `UPDATE webhook_deliveries SET status = $2, next_attempt_at = coalesce($3, next_attempt_at), delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END,
+           last_status_code = $4, last_error = $5, leased_until = NULL
+         WHERE id = $1 AND status = 'PENDING'`,
+        [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, error ?? (ok ? null : `HTTP ${statusCode}`)],
+      );
+    });
+    this.outcomes.inc({ outcome });
+    this.latency.observe({ outcome }, latencyMs / 1000);
+    if (outcome !== 'delivered') {
+      const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, error, retryAt };
+      if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
+      else this.logger.warn(log, 'webhook attempt failed; retrying');
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.woken = false;
+      try {
+        if ((await this.dispatch()) > 0) continue;
+      } catch (error) {
+        this.logger.error({ err: error }, 'dispatching webhooks failed; retrying');
+      }
+      if (this.woken) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.options.pollIntervalMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wakeUp = done;
+      });
+      this.wakeUp = undefined;
+    }
+  }
+}
