@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { SETTLEMENT_DATABASE } from '@upm/settlement';
+import { SETTLEMENT_DATABASE, SettlementModule } from '@upm/settlement';
 import { DatabaseModule } from '@upm/shared-database';
 import { KafkaModule } from '@upm/shared-kafka';
 import { RuntimeModule } from '@upm/shared-runtime';
@@ -14,6 +14,7 @@ export class AppModule {
         RuntimeModule.forRoot({ service: config.service, logLevel: config.logLevel }),
         DatabaseModule.forRoot(SETTLEMENT_DATABASE, config.database),
         KafkaModule.forRoot({ ...config.kafka, clientId: config.service, databaseUrl: config.database.url }),
+        SettlementModule.register(config.settlement),
       ],
     };
   }

@@ -1,14 +1,49 @@
+import { z } from 'zod';
 import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 
 /** Every environment variable settlement reads. */
 export const configDefinition = defineConfig(
-  { PORT: env.port(3003), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_settlement') },
+  {
+    PORT: env.port(3003), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_settlement'),
+    ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
+    /** the finance API's own token; ADMIN_TOKEN when unset */
+    SETTLEMENT_ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').optional(),
+    /** Alipay's commission per payment and per refund in minor units (the sandbox's and Antom sandbox's: 10) */
+    SETTLEMENT_FEE_MINOR: z.string().regex(/^\d{1,12}$/, 'a non-negative integer of minor units').default('10'),
+    SETTLEMENT_REPORT_DIR: z.string().min(1).optional(),
+    SETTLEMENT_POLL_INTERVAL_MS: env.int(300_000),
+    SETTLEMENT_SFTP_HOST: z.string().min(1).optional(),
+    SETTLEMENT_SFTP_PORT: env.port(22),
+    SETTLEMENT_SFTP_USERNAME: z.string().min(1).optional(),
+    SETTLEMENT_SFTP_PRIVATE_KEY_FILE: env.fileContent().optional(),
+    SETTLEMENT_SFTP_PASSWORD: z.string().min(1).optional(),
+    SETTLEMENT_SFTP_REMOTE_DIR: z.string().min(1).default('/v1/settlements'),
+    SETTLEMENT_SFTP_HOST_KEY_SHA256: z.string().min(1).optional(),
+  },
   (e) => ({
     service: 'settlement',
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
     kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    settlement: {
+      adminToken: e.SETTLEMENT_ADMIN_TOKEN ?? e.ADMIN_TOKEN,
+      producer: 'settlement',
+      feeMinor: BigInt(e.SETTLEMENT_FEE_MINOR),
+      reportDir: e.SETTLEMENT_REPORT_DIR,
+      pollIntervalMs: e.SETTLEMENT_POLL_INTERVAL_MS,
+      sftp: e.SETTLEMENT_SFTP_HOST
+        ? {
+            host: e.SETTLEMENT_SFTP_HOST,
+            port: e.SETTLEMENT_SFTP_PORT,
+            username: e.SETTLEMENT_SFTP_USERNAME ?? 'alipay',
+            privateKey: e.SETTLEMENT_SFTP_PRIVATE_KEY_FILE,
+            password: e.SETTLEMENT_SFTP_PASSWORD,
+            remoteDir: e.SETTLEMENT_SFTP_REMOTE_DIR,
+            hostKeySha256: e.SETTLEMENT_SFTP_HOST_KEY_SHA256,
+          }
+        : undefined,
+    },
   }),
 );
 

@@ -4,6 +4,7 @@ import { TOPICS, TopicName } from './topics';
 import { alipayCommandsV1, alipayResultsV1 } from './messages/alipay.v1';
 import { paymentCommandsV1 } from './messages/payments-commands.v1';
 import { paymentEventsV1 } from './messages/payments-events.v1';
+import { settlementEventsV1 } from './messages/settlement-events.v1';
 
 /** Which message types each topic carries, with the schema of their `data`. */
 export const MESSAGE_CATALOG = {
@@ -11,6 +12,7 @@ export const MESSAGE_CATALOG = {
   [TOPICS.alipayCommands.name]: alipayCommandsV1,
   [TOPICS.alipayResults.name]: alipayResultsV1,
   [TOPICS.paymentEvents.name]: paymentEventsV1,
+  [TOPICS.settlementEvents.name]: settlementEventsV1,
 } as const satisfies Partial<Record<TopicName, Record<string, z.ZodType>>>;
 
 export type CatalogTopic = keyof typeof MESSAGE_CATALOG;

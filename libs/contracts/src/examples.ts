@@ -1,5 +1,6 @@
 import { TOPICS } from './topics';
 import type { CatalogTopic } from './catalog';
+import { SETTLEMENT_EVENT_EXAMPLES } from './messages/settlement-events.v1';
 
 /** One example `data` for every message type of the catalog; a test proves each validates. */
 const merchant = {
@@ -58,4 +59,5 @@ export const MESSAGE_EXAMPLES: Record<CatalogTopic, Record<string, unknown>> = {
     RefundSucceeded: { payment: { ...payment, refundedAmount: { currency: 'HKD', value: '500' } }, refund },
     RefundFailed: { payment, refund: { ...refund, status: 'FAILED', failure: { code: 'REFUND_AMOUNT_EXCEED', message: 'refund exceeds the paid amount' } } },
   },
+  [TOPICS.settlementEvents.name]: SETTLEMENT_EVENT_EXAMPLES,
 };

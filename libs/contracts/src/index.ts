@@ -10,3 +10,4 @@ export * from './messages/common';
 export * from './messages/payments-commands.v1';
 export * from './messages/payments-events.v1';
 export * from './messages/alipay.v1';
+export * from './messages/settlement-events.v1';

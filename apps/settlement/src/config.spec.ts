@@ -1,0 +1,35 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '@upm/shared-config';
+import { configDefinition } from './config';
+
+describe('settlement configuration', () => {
+  it('polls no source and uses the admin token by default', () => {
+    const config = loadConfig(configDefinition, {});
+    expect(config.settlement).toMatchObject({ adminToken: 'dev-admin-token', feeMinor: 10n, pollIntervalMs: 300_000, reportDir: undefined, sftp: undefined });
+  });
+
+  it('maps the folder, the SFTP account with its key file, and the finance token', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'settle-config-'));
+    writeFileSync(path.join(dir, 'key'), 'PRIVATE KEY');
+    const config = loadConfig(configDefinition, {
+      SETTLEMENT_ADMIN_TOKEN: 'finance-token-0123', SETTLEMENT_REPORT_DIR: '/reports', SETTLEMENT_FEE_MINOR: '0',
+      SETTLEMENT_SFTP_HOST: 'sftp.example', SETTLEMENT_SFTP_PORT: '2222', SETTLEMENT_SFTP_USERNAME: 'acme', SETTLEMENT_SFTP_PRIVATE_KEY_FILE: path.join(dir, 'key'),
+      SETTLEMENT_SFTP_HOST_KEY_SHA256: 'abc',
+    });
+    expect(config.settlement).toMatchObject({
+      adminToken: 'finance-token-0123', reportDir: '/reports', feeMinor: 0n,
+      sftp: { host: 'sftp.example', port: 2222, username: 'acme', privateKey: 'PRIVATE KEY', remoteDir: '/v1/settlements', hostKeySha256: 'abc' },
+    });
+  });
+
+  it('names each bad setting', () => {
+    expect(() => loadConfig(configDefinition, { SETTLEMENT_FEE_MINOR: '-1', SETTLEMENT_SFTP_PRIVATE_KEY_FILE: '/nowhere/key' })).toThrow(ConfigError);
+    try {
+      loadConfig(configDefinition, { SETTLEMENT_FEE_MINOR: '-1', SETTLEMENT_SFTP_PRIVATE_KEY_FILE: '/nowhere/key' });
+    } catch (error) {
+      expect((error as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['SETTLEMENT_FEE_MINOR', 'SETTLEMENT_SFTP_PRIVATE_KEY_FILE']);
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import { compareRow, explainUnledgeredRow, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts } from './matching';
+import type { SettlementItemRow, TransactionRow } from './report-files';
+
+const row = (over: Partial<TransactionRow> = {}): TransactionRow => ({
+  line: 2, customerId: 'C1', type: 'PAYMENT', transactionId: 'A-1', originalTransactionId: '', transactionRequestId: 'pay_1', originalTransactionRequestId: '',
+  referenceMerchantId: 'mer_1', referenceTransactionId: 'ORD-1', paymentTime: '2026-11-27T12:06:02+08:00', currency: 'HKD', amount: 1250n, ...over,
+});
+const item = (over: Partial<SettlementItemRow> = {}): SettlementItemRow => ({
+  ...row(), settlementBatchId: 'B1', settlementTime: '2026-11-28T00:00:00+08:00', settlementCurrency: 'HKD', settlementAmount: 1240n, feeCurrency: 'HKD', fee: -10n,
+  quoteCurrencyPair: '', quotePrice: '', ...over,
+});
+const ledger = (over: Partial<LedgerExpectation> = {}): LedgerExpectation => ({
+  ledgerTransactionId: 'ltx_1', kind: 'PAYMENT', merchantId: 'mer_1', currency: 'HKD', amount: 1250n, fee: 10n, alipayTransactionId: 'A-1', ...over,
+});
+const payment = (over: Partial<PaymentFacts> = {}): PaymentFacts => ({ paymentId: 'pay_1', merchantId: 'mer_1', status: 'SUCCEEDED', currency: 'HKD', amount: 1250n, refunds: {}, ...over });
+
+describe('compareRow', () => {
+  it('matches a payment, a refund and a cancel in the report sign convention', () => {
+    expect(compareRow(row(), ledger())).toEqual({ result: 'MATCHED' });
+    expect(compareRow(row({ type: 'REFUND', amount: -500n, transactionId: 'R-1' }), ledger({ kind: 'REFUND', amount: 500n, alipayTransactionId: 'R-1' }))).toEqual({ result: 'MATCHED' });
+    expect(compareRow(item({ type: 'CANCEL', amount: -1250n, fee: 10n, settlementAmount: -1240n }), ledger({ kind: 'CANCEL' }))).toEqual({ result: 'MATCHED' });
+    expect(compareRow(item(), ledger())).toEqual({ result: 'MATCHED' });
+  });
+
+  it('names each fact that differs, in major units', () => {
+    expect(compareRow(row({ amount: 1350n }), ledger())).toEqual({ result: 'MISMATCHED', fields: ['amount'], expected: { amount: '12.50' }, actual: { amount: '13.50' } });
+    expect(compareRow(item({ fee: -20n, settlementAmount: 1230n }), ledger())).toEqual({ result: 'MISMATCHED', fields: ['fee'], expected: { fee: '-0.10' }, actual: { fee: '-0.20' } });
+    expect(compareRow(row({ currency: 'USD' }), ledger()).result === 'MISMATCHED' && compareRow(row({ currency: 'USD' }), ledger())).toMatchObject({ fields: ['currency'] });
+    expect(compareRow(row({ transactionId: 'A-2' }), ledger())).toMatchObject({ fields: ['alipayTransactionId'] });
+    expect(compareRow(row({ referenceMerchantId: 'mer_2' }), ledger())).toMatchObject({ fields: ['merchant'] });
+  });
+
+  it('takes Alipay’s id from the report when the ledger did not know it yet', () => {
+    expect(compareRow(row({ transactionId: 'A-9' }), ledger({ alipayTransactionId: null }))).toEqual({ result: 'MATCHED' });
+  });
+
+  it('reads a JPY amount without decimals', () => {
+    expect(compareRow(row({ currency: 'JPY', amount: 1001n }), ledger({ currency: 'JPY', amount: 1000n }))).toMatchObject({ expected: { amount: '1000' }, actual: { amount: '1001' } });
+  });
+});
+
+describe('explainUnledgeredRow', () => {
+  const none = { hasPayment: false, hasCancel: false };
+  it('calls a row of a payment we never heard of missing in the ledger', () => {
+    expect(explainUnledgeredRow(row(), undefined, none)).toEqual({ result: 'MISSING_IN_LEDGER' });
+    expect(explainUnledgeredRow(row({ type: 'REFUND', transactionRequestId: 'ref_x', originalTransactionRequestId: 'pay_1' }), payment(), none)).toEqual({ result: 'MISSING_IN_LEDGER' });
+  });
+
+  it('resolves a payment in review from what the report proves', () => {
+    expect(explainUnledgeredRow(row(), payment({ status: 'NEEDS_REVIEW' }), none)).toMatchObject({ result: 'FROM_REPORT', resolution: 'CHARGED' });
+    expect(explainUnledgeredRow(row(), payment({ status: 'NEEDS_REVIEW' }), { hasPayment: true, hasCancel: true })).toMatchObject({ result: 'FROM_REPORT', resolution: 'REVERSED' });
+  });
+
+  it('accepts a charge and its cancel for a payment we saw cancelled', () => {
+    const facts = { hasPayment: true, hasCancel: true };
+    expect(explainUnledgeredRow(row(), payment({ status: 'CANCELLED' }), facts)).toMatchObject({ result: 'FROM_REPORT' });
+    expect(explainUnledgeredRow(row({ type: 'CANCEL', amount: -1250n }), payment({ status: 'CANCELLED' }), facts)).toMatchObject({ result: 'FROM_REPORT' });
+  });
+
+  it('flags a status mismatch when our state cannot explain the row', () => {
+    expect(explainUnledgeredRow(row(), payment({ status: 'FAILED' }), none)).toMatchObject({ result: 'MISMATCHED', fields: ['status'], expected: { status: 'FAILED' } });
+    expect(explainUnledgeredRow(row(), payment({ status: 'CANCELLED' }), none)).toMatchObject({ result: 'MISMATCHED' });
+    expect(explainUnledgeredRow(row({ type: 'CANCEL', amount: -1250n }), payment({ status: 'SUCCEEDED' }), { hasPayment: true, hasCancel: true })).toMatchObject({ result: 'MISMATCHED' });
+    expect(explainUnledgeredRow(row({ type: 'REFUND', transactionRequestId: 'ref_1', originalTransactionRequestId: 'pay_1', amount: -5n }), payment({ refunds: { ref_1: 'FAILED' } }), none)).toMatchObject({ result: 'MISMATCHED', expected: { status: 'refund FAILED' } });
+  });
+});
+
+describe('day-level checks', () => {
+  const rows = [row(), row({ type: 'REFUND', transactionRequestId: 'ref_1', originalTransactionRequestId: 'pay_1', amount: -500n })];
+  it('finds ledger transactions the day’s report does not list', () => {
+    const day = [{ kind: 'PAYMENT', requestId: 'pay_1' }, { kind: 'REFUND', requestId: 'ref_1' }, { kind: 'PAYMENT', requestId: 'pay_2' }, { kind: 'CANCEL', requestId: 'pay_1' }];
+    expect(missingInReport(day, rows, (t) => t)).toEqual([{ kind: 'PAYMENT', requestId: 'pay_2' }, { kind: 'CANCEL', requestId: 'pay_1' }]);
+  });
+
+  it('proves a payment in review was never charged when the day has no PAYMENT row for it', () => {
+    expect(notChargedReviews([{ paymentId: 'pay_1' }, { paymentId: 'pay_3' }], rows)).toEqual([{ paymentId: 'pay_3' }]);
+  });
+
+  it('finds our payment id on every kind of row', () => {
+    expect(rows.map(paymentIdOfRow)).toEqual(['pay_1', 'pay_1']);
+  });
+});

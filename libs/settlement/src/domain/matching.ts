@@ -1,0 +1,147 @@
+import { toMajorUnits } from '@upm/contracts';
+import type { PaymentStatus } from '@upm/contracts';
+import type { SettlementItemRow, TransactionRow, TransactionType } from './report-files';
+
+/**
+ * Matching of Alipay's report rows against the ledger (spec §13.3). A row and a ledger transaction belong
+ * together when they have the same type and request id: for PAYMENT and CANCEL our paymentId (Alipay's
+ * paymentRequestId), for REFUND our refundId (Alipay's refundRequestId). Then every fact must agree.
+ */
+export interface LedgerExpectation {
+  ledgerTransactionId: string;
+  kind: TransactionType;
+  merchantId: string;
+  currency: string;
+  /** gross, positive minor units */
+  amount: bigint;
+  /** fee charged (PAYMENT, REFUND) or given back (CANCEL), positive minor units */
+  fee: bigint;
+  alipayTransactionId?: string | null;
+}
+
+export type RowVerdict =
+  | { result: 'MATCHED' }
+  | { result: 'MISMATCHED'; fields: string[]; expected: Record<string, string>; actual: Record<string, string> };
+
+/** Report sign convention: money to the merchant is positive. */
+export function signedAmount(kind: TransactionType, amount: bigint): bigint {
+  return kind === 'PAYMENT' ? amount : -amount;
+}
+
+/** A fee is charged (negative) on payments and refunds, and given back (positive) by a cancel. */
+export function signedFee(kind: TransactionType, fee: bigint): bigint {
+  return kind === 'CANCEL' ? fee : -fee;
+}
+
+/** Our payment id of a report row: the request id of a payment or cancel, the original request id of a refund. */
+export function paymentIdOfRow(row: TransactionRow): string {
+  return row.type === 'REFUND' ? row.originalTransactionRequestId : row.transactionRequestId;
+}
+
+export function rowKey(kind: TransactionType, requestId: string): string {
+  return `${kind}:${requestId}`;
+}
+
+function isSettlementItem(row: TransactionRow): row is SettlementItemRow {
+  return 'fee' in row;
+}
+
+const money = (minor: bigint, currency: string) => {
+  try {
+    return toMajorUnits(minor, currency);
+  } catch {
+    return minor.toString();
+  }
+};
+
+/** Compares one row with its ledger transaction: amount, currency, Alipay's id, merchant and (settlement items) fee. */
+export function compareRow(row: TransactionRow, ledger: LedgerExpectation): RowVerdict {
+  const fields: string[] = [];
+  const expected: Record<string, string> = {};
+  const actual: Record<string, string> = {};
+  const differ = (field: string, want: string, got: string) => {
+    fields.push(field);
+    expected[field] = want;
+    actual[field] = got;
+  };
+  if (row.currency !== ledger.currency) differ('currency', ledger.currency, row.currency);
+  const wantAmount = signedAmount(ledger.kind, ledger.amount);
+  if (row.amount !== wantAmount) differ('amount', money(wantAmount, ledger.currency), money(row.amount, row.currency));
+  if (ledger.alipayTransactionId && ledger.alipayTransactionId !== row.transactionId) differ('alipayTransactionId', ledger.alipayTransactionId, row.transactionId);
+  if (row.referenceMerchantId && row.referenceMerchantId !== ledger.merchantId) differ('merchant', ledger.merchantId, row.referenceMerchantId);
+  if (isSettlementItem(row) && row.feeCurrency === ledger.currency) {
+    const wantFee = signedFee(ledger.kind, ledger.fee);
+    if (row.fee !== wantFee) differ('fee', money(wantFee, ledger.currency), money(row.fee, row.feeCurrency));
+  }
+  return fields.length ? { result: 'MISMATCHED', fields, expected, actual } : { result: 'MATCHED' };
+}
+
+/** What the settlement service knows of a payment from payments.v1.events. */
+export interface PaymentFacts {
+  paymentId: string;
+  merchantId: string;
+  status: PaymentStatus;
+  currency: string;
+  amount: bigint;
+  /** refundId → the refund's last status */
+  refunds: Record<string, 'PROCESSING' | 'SUCCEEDED' | 'FAILED'>;
+}
+
+export type ReviewResolution = 'CHARGED' | 'REVERSED' | 'NOT_CHARGED';
+
+export type UnledgeredVerdict =
+  /** the report proves a transaction our events could not: write it to the ledger from the report */
+  | { result: 'FROM_REPORT'; resolution?: ReviewResolution; evidence: string }
+  | { result: 'MISMATCHED'; fields: ['status']; expected: Record<string, string>; actual: Record<string, string> }
+  | { result: 'MISSING_IN_LEDGER' };
+
+/**
+ * A report row with no ledger transaction. When we know the payment, its state may explain the row:
+ * - a payment in NEEDS_REVIEW: the row proves Alipay took the money (and a CANCEL row that it gave it back);
+ * - a CANCELLED payment whose charge our saga never saw confirmed (a pay that timed out, then was cancelled):
+ *   Alipay shows a PAYMENT and its CANCEL, which net to nothing.
+ * Otherwise our state and Alipay's disagree (status), or we never heard of the transaction (missing in ledger).
+ */
+export function explainUnledgeredRow(
+  row: TransactionRow,
+  payment: PaymentFacts | undefined,
+  report: { hasPayment: boolean; hasCancel: boolean },
+): UnledgeredVerdict {
+  if (!payment) return { result: 'MISSING_IN_LEDGER' };
+  const status = (actual: string): UnledgeredVerdict => ({ result: 'MISMATCHED', fields: ['status'], expected: { status: payment.status }, actual: { status: actual } });
+  switch (row.type) {
+    case 'PAYMENT':
+      if (payment.status === 'NEEDS_REVIEW') {
+        return report.hasCancel
+          ? { result: 'FROM_REPORT', resolution: 'REVERSED', evidence: 'Alipay reports the payment and its cancel' }
+          : { result: 'FROM_REPORT', resolution: 'CHARGED', evidence: 'Alipay reports the payment and no cancel' };
+      }
+      if (payment.status === 'CANCELLED' && report.hasCancel) return { result: 'FROM_REPORT', evidence: 'charged, then reversed by the cancel' };
+      return status(`PAYMENT ${row.transactionId} in Alipay's report`);
+    case 'CANCEL':
+      if ((payment.status === 'CANCELLED' || payment.status === 'NEEDS_REVIEW') && report.hasPayment) {
+        return { result: 'FROM_REPORT', evidence: 'the cancel reversed a payment Alipay reports' };
+      }
+      return status(`CANCEL in Alipay's report`);
+    case 'REFUND': {
+      const refund = payment.refunds[row.transactionRequestId];
+      if (refund === undefined) return { result: 'MISSING_IN_LEDGER' };
+      return { result: 'MISMATCHED', fields: ['status'], expected: { status: `refund ${refund}` }, actual: { status: `REFUND ${row.transactionId} in Alipay's report` } };
+    }
+  }
+}
+
+/** Ledger transactions of a report day that the day's transaction report does not list. */
+export function missingInReport<T>(ledger: readonly T[], rows: readonly TransactionRow[], keyOf: (t: T) => { kind: string; requestId: string | null }): T[] {
+  const listed = new Set(rows.map((r) => rowKey(r.type, r.transactionRequestId)));
+  return ledger.filter((t) => {
+    const { kind, requestId } = keyOf(t);
+    return requestId !== null && !listed.has(`${kind}:${requestId}`);
+  });
+}
+
+/** Payments in review that the day's transaction report proves were never charged: no PAYMENT row. */
+export function notChargedReviews<T extends { paymentId: string }>(inReview: readonly T[], rows: readonly TransactionRow[]): T[] {
+  const paid = new Set(rows.filter((r) => r.type === 'PAYMENT').map((r) => r.transactionRequestId));
+  return inReview.filter((p) => !paid.has(p.paymentId));
+}

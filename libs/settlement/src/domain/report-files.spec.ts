@@ -1,0 +1,110 @@
+import { businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected } from './report-files';
+
+const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
+const tx = (type: string, id: string, request: string, original: string, amount: string, currency: string) =>
+  `C1,Alipay_SG,,mer_1,sto_1,${type},${id},${original ? 'A-' + original : ''},${request},${original},ORD-1,"2 x coffee, large",CONNECT_WALLET,ALIPAYCN,2026-11-27T12:06:02+08:00,IN_STORE_PAYMENT,${amount},${currency}`;
+
+const ITEM_HEADER = 'settlementBatchId,customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,paymentMethodType,pspName,paymentTime,settlementTime,productCode,transactionAmountValue,transactionCurrency,settlementAmountValue,settlementCurrency,quoteCurrencyPair,quotePrice,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
+const item = (type: string, request: string, original: string, amount: string, settled: string, fee: string, currency = 'HKD', batch = '20261127HKD001') =>
+  `${batch},C1,Alipay_SG,,mer_1,sto_1,${type},A-${request},${original ? 'A-' + original : ''},${request},${original},ORD,CONNECT_WALLET,ALIPAYCN,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,${amount},${currency},${settled},${currency},,,${fee},${currency},0.00,${currency}`;
+const SUMMARY_HEADER = 'settlementBatchId,customerId,acquirer,summaryType,settlementTime,count,settlementAmountValue,settlementCurrency,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
+const summary = (type: string, count: number, settled: string, fee: string, currency = 'HKD', batch = '20261127HKD001') =>
+  `${batch},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,${count},${settled},${currency},${fee},${currency},0.00,${currency}`;
+const file = (...lines: string[]) => `${lines.join('\n')}\n`;
+
+describe('report file names', () => {
+  it.each([
+    ['transactionItems_20261127_000.csv', { kind: 'transactionItems', day: '2026-11-27', seq: '000' }],
+    ['settlementItems_HKD_20261127HKD001_000.csv', { kind: 'settlementItems', currency: 'HKD', batchId: '20261127HKD001', seq: '000' }],
+    ['settlementSummary_JPY_20261127JPY001_001.csv', { kind: 'settlementSummary', currency: 'JPY', batchId: '20261127JPY001', seq: '001' }],
+    ['settlementSummary_ALIPAYHK_USD_2021123400_000.csv', { kind: 'settlementSummary', currency: 'USD', batchId: '2021123400', seq: '000' }],
+  ])('reads %s', (name, meta) => expect(parseReportFileName(name)).toEqual(meta));
+
+  it('ignores anything else', () => {
+    expect(parseReportFileName('notes.txt')).toBeUndefined();
+    expect(parseReportFileName('transactionItems_2026112_000.csv')).toBeUndefined();
+  });
+});
+
+describe('transaction items', () => {
+  it('reads signed major units exactly, for a currency with two decimals and one with none', () => {
+    const rows = parseTransactionItems(file(TX_HEADER, tx('PAYMENT', 'A-pay_1', 'pay_1', '', '12.50', 'HKD'), tx('REFUND', 'A-ref_1', 'ref_1', 'pay_1', '-5.00', 'HKD'), tx('PAYMENT', 'A-pay_2', 'pay_2', '', '1000', 'JPY'), tx('CANCEL', 'A-pay_2', 'pay_2', 'pay_2', '-1000', 'JPY'), '<END>'));
+    expect(rows.map((r) => [r.type, r.transactionRequestId, r.amount, r.currency])).toEqual([
+      ['PAYMENT', 'pay_1', 1250n, 'HKD'],
+      ['REFUND', 'ref_1', -500n, 'HKD'],
+      ['PAYMENT', 'pay_2', 1000n, 'JPY'],
+      ['CANCEL', 'pay_2', -1000n, 'JPY'],
+    ]);
+    expect(rows[0]).toMatchObject({ line: 2, transactionId: 'A-pay_1', referenceMerchantId: 'mer_1' });
+  });
+
+  it('accepts an empty day', () => {
+    expect(parseTransactionItems(file(TX_HEADER, '<END>'))).toEqual([]);
+  });
+
+  it.each([
+    ['no trailer', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD')), /no <END> trailer/],
+    ['an empty file', '', /empty file/],
+    ['a short row', file(TX_HEADER, 'C1,Alipay_SG', '<END>'), /line 2: 2 fields, the header has 18/],
+    ['a missing column', file('customerId,transactionType', '<END>'), /missing columns: transactionId/],
+    ['more decimals than the currency has', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '10.5', 'JPY'), '<END>'), /line 2: transactionAmountValue JPY takes 0 decimals/],
+    ['an amount that is not a number', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12,50', 'HKD'), '<END>'), /line 2/],
+    ['an unknown currency', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'XXX'), '<END>'), /unsupported currency "XXX"/],
+    ['an unknown type', file(TX_HEADER, tx('CHARGEBACK', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /unknown transactionType "CHARGEBACK"/],
+    ['a positive refund', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', 'pay_1', '5.00', 'HKD'), '<END>'), /a REFUND amount is negative/],
+    ['a refund without its payment', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', '', '-5.00', 'HKD'), '<END>'), /names its original payment/],
+    ['the same transaction twice', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 3: PAYMENT pay_1 appears twice/],
+  ])('rejects %s', (_what, text, reason) => {
+    expect(() => parseTransactionItems(text)).toThrow(ReportRejected);
+    expect(() => parseTransactionItems(text)).toThrow(reason);
+  });
+});
+
+describe('settlement batches', () => {
+  const items = file(ITEM_HEADER, item('PAYMENT', 'pay_1', '', '12.50', '12.40', '-0.10'), item('REFUND', 'ref_1', 'pay_1', '-5.00', '-5.10', '-0.10'), item('PAYMENT', 'pay_2', '', '3.00', '2.90', '-0.10'), item('CANCEL', 'pay_2', 'pay_2', '-3.00', '-2.90', '0.10'), '<END>');
+  const good = file(SUMMARY_HEADER, summary('PAYMENT', 2, '15.30', '-0.20'), summary('REFUND', 1, '-5.10', '-0.10'), summary('CANCEL', 1, '-2.90', '0.10'), summary('TOTAL', 4, '7.30', '-0.20'), '<END>');
+  const expected = { batchId: '20261127HKD001', currency: 'HKD' };
+
+  it('reads items and totals, gross = net − fees', () => {
+    const batch = parseSettlementBatch(items, good, expected);
+    expect(batch).toMatchObject({ batchId: '20261127HKD001', customerId: 'C1', currency: 'HKD', net: 730n, fees: -20n, gross: 750n, fx: null, settlementTime: '2026-11-28T00:00:00+08:00' });
+    expect(batch.items.map((i) => [i.type, i.amount, i.fee, i.settlementAmount])).toEqual([
+      ['PAYMENT', 1250n, -10n, 1240n],
+      ['REFUND', -500n, -10n, -510n],
+      ['PAYMENT', 300n, -10n, 290n],
+      ['CANCEL', -300n, 10n, -290n],
+    ]);
+  });
+
+  it('reads a batch of a currency without decimals', () => {
+    const jpy = (t: string) => t.replace(/HKD/g, 'JPY');
+    const batch = parseSettlementBatch(
+      file(jpy(ITEM_HEADER), jpy(item('PAYMENT', 'pay_9', '', '1000', '990', '-10', 'JPY', '20261127JPY001')), '<END>'),
+      file(SUMMARY_HEADER, summary('PAYMENT', 1, '990', '-10', 'JPY', '20261127JPY001'), summary('TOTAL', 1, '990', '-10', 'JPY', '20261127JPY001'), '<END>'),
+      { batchId: '20261127JPY001', currency: 'JPY' },
+    );
+    expect(batch).toMatchObject({ net: 990n, fees: -10n, gross: 1000n });
+  });
+
+  it.each([
+    ['items that do not sum to the TOTAL', items, good.replace('TOTAL,2026-11-28T00:00:00+08:00,4,7.30', 'TOTAL,2026-11-28T00:00:00+08:00,4,7.40'), /TOTAL: the settlement items sum to 730 minor units, the summary says 740/],
+    ['fees that do not sum to the TOTAL', items, good.replace('4,7.30,HKD,-0.20', '4,7.30,HKD,-0.30'), /TOTAL: the items' fees sum to -20/],
+    ['a count that differs', items, good.replace('TOTAL,2026-11-28T00:00:00+08:00,4,', 'TOTAL,2026-11-28T00:00:00+08:00,5,'), /counts 5 items, the items file has 4/],
+    ['a type line that differs', items, good.replace('REFUND,2026-11-28T00:00:00+08:00,1,-5.10', 'REFUND,2026-11-28T00:00:00+08:00,1,-5.20'), /REFUND: the settlement items sum to -510/],
+    ['no TOTAL', items, file(SUMMARY_HEADER, '<END>'), /0 TOTAL lines/],
+    ['an item whose settlement is not amount + fee', items.replace('12.50,HKD,12.40', '12.50,HKD,12.45'), good, /settlementAmountValue 12.45 ≠ transactionAmountValue 12.50 \+ feeAmountValue -0.10/],
+    ['an item of another batch', items.replace('20261127HKD001,C1,Alipay_SG,,mer_1,sto_1,REFUND', '20261127HKD002,C1,Alipay_SG,,mer_1,sto_1,REFUND'), good, /line 3: settlementBatchId 20261127HKD002 in the file of batch 20261127HKD001/],
+    ['items without a trailer', items.replace('<END>\n', ''), good, /no <END> trailer/],
+    ['a summary without a trailer', items, good.replace('<END>\n', ''), /no <END> trailer/],
+  ])('rejects %s', (_what, itemsText, summaryText, reason) => {
+    expect(() => parseSettlementBatch(itemsText, summaryText, expected)).toThrow(reason);
+  });
+});
+
+describe('business day', () => {
+  it('is the UTC+8 calendar day', () => {
+    expect(businessDayOf('2026-11-27T15:59:59.999Z')).toBe('2026-11-27');
+    expect(businessDayOf('2026-11-27T16:00:00.000Z')).toBe('2026-11-28');
+    expect(businessDayOf('2026-11-28T00:00:00+08:00')).toBe('2026-11-28');
+  });
+});

@@ -1,0 +1,264 @@
+import { currencyExponent, fromMajorUnits, parseCsv } from '@upm/contracts';
+
+/**
+ * Alipay's report files (spec §13): UTF-8 CSV, a header line, one line per record, and `<END>` as the last
+ * line. Amounts are major units with the currency's exponent; every amount is money to the merchant, so
+ * PAYMENT rows are positive and REFUND / CANCEL rows negative. Anything off rejects the whole file with the
+ * reason; nothing of a rejected file is applied.
+ */
+export type ReportKind = 'transactionItems' | 'settlementItems' | 'settlementSummary';
+export type TransactionType = 'PAYMENT' | 'REFUND' | 'CANCEL';
+
+export class ReportRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReportRejected';
+  }
+}
+
+export interface ReportFileName {
+  kind: ReportKind;
+  /** yyyy-mm-dd, for transaction files */
+  day?: string;
+  currency?: string;
+  batchId?: string;
+  seq: string;
+}
+
+/** transactionItems_<yyyymmdd>_<seq>.csv, settlementItems_<CCY>_<batchId>_<seq>.csv, settlementSummary_[<psp>_]<CCY>_<batchId>_<seq>.csv */
+export function parseReportFileName(name: string): ReportFileName | undefined {
+  let m = /^transactionItems_(\d{4})(\d{2})(\d{2})_(\d{3})\.csv$/.exec(name);
+  if (m) return { kind: 'transactionItems', day: `${m[1]}-${m[2]}-${m[3]}`, seq: m[4] };
+  m = /^settlementItems_([A-Z]{3})_([A-Za-z0-9]+)_(\d{3})\.csv$/.exec(name);
+  if (m) return { kind: 'settlementItems', currency: m[1], batchId: m[2], seq: m[3] };
+  m = /^settlementSummary_(?:[A-Za-z0-9]+_)?([A-Z]{3})_([A-Za-z0-9]+)_(\d{3})\.csv$/.exec(name);
+  if (m) return { kind: 'settlementSummary', currency: m[1], batchId: m[2], seq: m[3] };
+  return undefined;
+}
+
+export interface TransactionRow {
+  line: number;
+  customerId: string;
+  type: TransactionType;
+  transactionId: string;
+  originalTransactionId: string;
+  transactionRequestId: string;
+  originalTransactionRequestId: string;
+  referenceMerchantId: string;
+  referenceTransactionId: string;
+  paymentTime: string;
+  currency: string;
+  /** signed minor units */
+  amount: bigint;
+}
+
+export interface SettlementItemRow extends TransactionRow {
+  settlementBatchId: string;
+  settlementTime: string;
+  settlementCurrency: string;
+  settlementAmount: bigint;
+  feeCurrency: string;
+  /** signed minor units: negative when charged, positive when given back */
+  fee: bigint;
+  quoteCurrencyPair: string;
+  quotePrice: string;
+}
+
+export interface SummaryLine {
+  line: number;
+  customerId: string;
+  summaryType: string;
+  count: number;
+  settlementCurrency: string;
+  settlementAmount: bigint;
+  fee: bigint;
+  settlementTime: string;
+}
+
+export interface SettlementBatchReport {
+  batchId: string;
+  customerId: string;
+  currency: string;
+  settlementTime: string;
+  items: SettlementItemRow[];
+  summary: SummaryLine[];
+  /** signed minor units in the settlement currency: net = gross + fees, fees negative when charged */
+  gross: bigint;
+  fees: bigint;
+  net: bigint;
+  fx: { quoteCurrencyPair: string; quotePrice: string } | null;
+}
+
+const TRANSACTION_TYPES: readonly string[] = ['PAYMENT', 'REFUND', 'CANCEL'];
+const TRANSACTION_COLUMNS = [
+  'customerId', 'transactionType', 'transactionId', 'originalTransactionId', 'transactionRequestId', 'originalTransactionRequestId',
+  'referenceMerchantId', 'referenceTransactionId', 'paymentTime', 'transactionAmountValue', 'transactionCurrency',
+];
+const SETTLEMENT_ITEM_COLUMNS = [
+  ...TRANSACTION_COLUMNS, 'settlementBatchId', 'settlementTime', 'settlementAmountValue', 'settlementCurrency', 'feeAmountValue', 'feeCurrency',
+  'quoteCurrencyPair', 'quotePrice',
+];
+const SUMMARY_COLUMNS = ['settlementBatchId', 'customerId', 'summaryType', 'settlementTime', 'count', 'settlementAmountValue', 'settlementCurrency', 'feeAmountValue', 'feeCurrency'];
+
+/** The records of a report file as objects, after checking the trailer, the header and every row's width. */
+function records(text: string, required: readonly string[]): Array<{ line: number; fields: Record<string, string> }> {
+  let rows: string[][];
+  try {
+    rows = parseCsv(text);
+  } catch (error) {
+    throw new ReportRejected(`not valid CSV: ${(error as Error).message}`);
+  }
+  if (!rows.length) throw new ReportRejected('empty file');
+  const last = rows[rows.length - 1];
+  if (last.length !== 1 || last[0].trim() !== '<END>') throw new ReportRejected('no <END> trailer: the file is incomplete');
+  const [header, ...data] = rows.slice(0, -1);
+  if (!header) throw new ReportRejected('no header line');
+  const missing = required.filter((c) => !header.includes(c));
+  if (missing.length) throw new ReportRejected(`missing columns: ${missing.join(', ')}`);
+  return data.map((row, i) => {
+    const line = i + 2;
+    if (row.length !== header.length) throw new ReportRejected(`line ${line}: ${row.length} fields, the header has ${header.length}`);
+    return { line, fields: Object.fromEntries(header.map((name, j) => [name, row[j]])) };
+  });
+}
+
+function amount(value: string, currency: string, line: number, column: string): bigint {
+  if (currencyExponent(currency) === undefined) throw new ReportRejected(`line ${line}: unsupported currency "${currency}" in ${column}`);
+  try {
+    return fromMajorUnits(value, currency);
+  } catch (error) {
+    throw new ReportRejected(`line ${line}: ${column} ${(error as Error).message}`);
+  }
+}
+
+function required(fields: Record<string, string>, column: string, line: number): string {
+  const value = fields[column]?.trim() ?? '';
+  if (!value) throw new ReportRejected(`line ${line}: ${column} is empty`);
+  return value;
+}
+
+function transactionRow(line: number, f: Record<string, string>): TransactionRow {
+  const type = required(f, 'transactionType', line);
+  if (!TRANSACTION_TYPES.includes(type)) throw new ReportRejected(`line ${line}: unknown transactionType "${type}"`);
+  const currency = required(f, 'transactionCurrency', line);
+  const row: TransactionRow = {
+    line,
+    customerId: required(f, 'customerId', line),
+    type: type as TransactionType,
+    transactionId: required(f, 'transactionId', line),
+    originalTransactionId: f.originalTransactionId.trim(),
+    transactionRequestId: required(f, 'transactionRequestId', line),
+    originalTransactionRequestId: f.originalTransactionRequestId.trim(),
+    referenceMerchantId: f.referenceMerchantId.trim(),
+    referenceTransactionId: f.referenceTransactionId.trim(),
+    paymentTime: required(f, 'paymentTime', line),
+    currency,
+    amount: amount(required(f, 'transactionAmountValue', line), currency, line, 'transactionAmountValue'),
+  };
+  if (Number.isNaN(Date.parse(row.paymentTime))) throw new ReportRejected(`line ${line}: paymentTime "${row.paymentTime}" is not a time`);
+  const positive = row.type === 'PAYMENT';
+  if (row.amount === 0n || row.amount > 0n !== positive) {
+    throw new ReportRejected(`line ${line}: a ${row.type} amount is ${positive ? 'positive' : 'negative'}, got ${f.transactionAmountValue}`);
+  }
+  if (row.type !== 'PAYMENT' && !row.originalTransactionRequestId) throw new ReportRejected(`line ${line}: a ${row.type} names its original payment`);
+  return row;
+}
+
+export function parseTransactionItems(text: string): TransactionRow[] {
+  const rows = records(text, TRANSACTION_COLUMNS).map(({ line, fields }) => transactionRow(line, fields));
+  const seen = new Set<string>();
+  for (const row of rows) {
+    const key = `${row.type}:${row.transactionRequestId}`;
+    if (seen.has(key)) throw new ReportRejected(`line ${row.line}: ${row.type} ${row.transactionRequestId} appears twice`);
+    seen.add(key);
+  }
+  return rows;
+}
+
+/**
+ * A settlement batch: its items file and its summary file, read together because neither stands alone.
+ * Every item's settlement amount is its transaction amount plus its fee (same currency), every item belongs
+ * to the batch, and the items sum to the summary's TOTAL line (count, settlement amount and fee), as do the
+ * items of each transaction type to that type's line.
+ */
+export function parseSettlementBatch(itemsText: string, summaryText: string, expected: { batchId: string; currency: string }): SettlementBatchReport {
+  const items = records(itemsText, SETTLEMENT_ITEM_COLUMNS).map(({ line, fields }): SettlementItemRow => {
+    const base = transactionRow(line, fields);
+    const settlementCurrency = required(fields, 'settlementCurrency', line);
+    const feeCurrency = required(fields, 'feeCurrency', line);
+    const item: SettlementItemRow = {
+      ...base,
+      settlementBatchId: required(fields, 'settlementBatchId', line),
+      settlementTime: required(fields, 'settlementTime', line),
+      settlementCurrency,
+      settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
+      feeCurrency,
+      fee: amount(required(fields, 'feeAmountValue', line), feeCurrency, line, 'feeAmountValue'),
+      quoteCurrencyPair: fields.quoteCurrencyPair.trim(),
+      quotePrice: fields.quotePrice.trim(),
+    };
+    if (item.settlementBatchId !== expected.batchId) throw new ReportRejected(`line ${line}: settlementBatchId ${item.settlementBatchId} in the file of batch ${expected.batchId}`);
+    if (item.settlementCurrency !== expected.currency) throw new ReportRejected(`line ${line}: settlementCurrency ${item.settlementCurrency} in a ${expected.currency} batch`);
+    if (item.feeCurrency !== item.settlementCurrency) throw new ReportRejected(`line ${line}: fee in ${item.feeCurrency}, settlement in ${item.settlementCurrency}`);
+    if (item.currency === item.settlementCurrency) {
+      if (item.amount + item.fee !== item.settlementAmount) {
+        throw new ReportRejected(`line ${line}: settlementAmountValue ${fields.settlementAmountValue} ≠ transactionAmountValue ${fields.transactionAmountValue} + feeAmountValue ${fields.feeAmountValue}`);
+      }
+    } else if (!item.quoteCurrencyPair || !item.quotePrice) {
+      throw new ReportRejected(`line ${line}: settled in ${item.settlementCurrency} from ${item.currency} without a quote`);
+    }
+    return item;
+  });
+  const summary = records(summaryText, SUMMARY_COLUMNS).map(({ line, fields }): SummaryLine => {
+    if (fields.settlementBatchId.trim() !== expected.batchId) throw new ReportRejected(`summary line ${line}: settlementBatchId ${fields.settlementBatchId} in the file of batch ${expected.batchId}`);
+    const settlementCurrency = required(fields, 'settlementCurrency', line);
+    if (settlementCurrency !== expected.currency) throw new ReportRejected(`summary line ${line}: settlementCurrency ${settlementCurrency} in a ${expected.currency} batch`);
+    const count = Number(required(fields, 'count', line));
+    if (!Number.isInteger(count) || count < 0) throw new ReportRejected(`summary line ${line}: count "${fields.count}" is not a count`);
+    return {
+      line,
+      customerId: required(fields, 'customerId', line),
+      summaryType: required(fields, 'summaryType', line),
+      count,
+      settlementCurrency,
+      settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
+      fee: amount(required(fields, 'feeAmountValue', line), required(fields, 'feeCurrency', line), line, 'feeAmountValue'),
+      settlementTime: required(fields, 'settlementTime', line),
+    };
+  });
+  const totals = summary.filter((s) => s.summaryType === 'TOTAL');
+  if (totals.length !== 1) throw new ReportRejected(`the summary has ${totals.length} TOTAL lines, not one`);
+  const check = (label: string, line: SummaryLine, group: readonly SettlementItemRow[]) => {
+    const net = group.reduce((sum, i) => sum + i.settlementAmount, 0n);
+    const fee = group.reduce((sum, i) => sum + i.fee, 0n);
+    if (line.count !== group.length) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items file has ${group.length}`);
+    if (line.settlementAmount !== net) throw new ReportRejected(`${label}: the settlement items sum to ${net} minor units, the summary says ${line.settlementAmount}`);
+    if (line.fee !== fee) throw new ReportRejected(`${label}: the items' fees sum to ${fee} minor units, the summary says ${line.fee}`);
+  };
+  check('TOTAL', totals[0], items);
+  for (const line of summary) {
+    if (line.summaryType === 'TOTAL') continue;
+    if (TRANSACTION_TYPES.includes(line.summaryType)) check(line.summaryType, line, items.filter((i) => i.type === line.summaryType));
+  }
+  const customers = new Set(items.map((i) => i.customerId));
+  if (customers.size > 1 || (customers.size === 1 && !customers.has(totals[0].customerId))) throw new ReportRejected('the items and the summary name different customers');
+  const quoted = items.find((i) => i.quoteCurrencyPair);
+  return {
+    batchId: expected.batchId,
+    customerId: totals[0].customerId,
+    currency: expected.currency,
+    settlementTime: totals[0].settlementTime,
+    items,
+    summary,
+    gross: totals[0].settlementAmount - totals[0].fee,
+    fees: totals[0].fee,
+    net: totals[0].settlementAmount,
+    fx: quoted ? { quoteCurrencyPair: quoted.quoteCurrencyPair, quotePrice: quoted.quotePrice } : null,
+  };
+}
+
+/** The UTC+8 calendar day of an instant: Alipay's report day and cut-off (spec §13.1). */
+export function businessDayOf(time: string | Date): string {
+  const at = typeof time === 'string' ? new Date(time) : time;
+  return new Date(at.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+}

@@ -1,0 +1,202 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { toCsvLine, toMajorUnits } from '@upm/contracts';
+import { Metrics } from '@upm/shared-observability';
+import { ApiError } from '@upm/shared-runtime';
+
+export interface BalanceQuery {
+  merchantId?: string;
+  currency?: string;
+  /** balances as they stood at this instant */
+  at?: Date;
+  /** POSTED: only what Alipay's settlement confirmed; ALL: expected and posted */
+  status: 'POSTED' | 'ALL';
+}
+
+const EXPORT_COLUMNS = [
+  'ledgerTransactionId', 'kind', 'status', 'businessDay', 'occurredAt', 'postedAt', 'merchantId', 'paymentId', 'refundId', 'alipayTransactionId',
+  'settlementBatchId', 'account', 'accountType', 'currency', 'debit', 'credit',
+];
+
+/** What the finance API reads: straight from the ledger, nothing cached. */
+@Injectable()
+export class FinanceService {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    // what an alert on unreconciled money watches: read from the database at each scrape
+    const open = metrics.gauge('settlement_open_discrepancies', 'Discrepancies between the ledger and Alipay reports not yet resolved', ['type'], async () => {
+      const rows: Array<{ type: string; count: number }> = await this.dataSource.query("SELECT type, count(*)::int AS count FROM discrepancies WHERE status = 'OPEN' GROUP BY type");
+      open.reset();
+      for (const type of ['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']) open.set({ type }, rows.find((r) => r.type === type)?.count ?? 0);
+    });
+  }
+
+  async balances(q: BalanceQuery) {
+    const at = q.at ?? new Date();
+    const rows: Array<{ account_code: string; account_type: string; merchant_id: string; currency: string; debits: string; credits: string }> = await this.dataSource.query(
+      `SELECT e.account_code, e.account_type, e.merchant_id, e.currency,
+              COALESCE(SUM(e.amount) FILTER (WHERE e.direction = 'DEBIT'), 0)::text AS debits,
+              COALESCE(SUM(e.amount) FILTER (WHERE e.direction = 'CREDIT'), 0)::text AS credits
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+       WHERE ($1::text IS NULL OR e.merchant_id = $1) AND ($2::text IS NULL OR e.currency = $2)
+         AND (CASE WHEN $4 = 'POSTED' THEN t.posted_at IS NOT NULL AND t.posted_at <= $3 ELSE t.created_at <= $3 END)
+       GROUP BY e.account_code, e.account_type, e.merchant_id, e.currency ORDER BY e.account_code`,
+      [q.merchantId ?? null, q.currency ?? null, at, q.status],
+    );
+    const totals = new Map<string, { debits: bigint; credits: bigint }>();
+    const accounts = rows.map((r) => {
+      const t = totals.get(r.currency) ?? { debits: 0n, credits: 0n };
+      t.debits += BigInt(r.debits);
+      t.credits += BigInt(r.credits);
+      totals.set(r.currency, t);
+      return {
+        account: r.account_code, type: r.account_type, merchantId: r.merchant_id, currency: r.currency,
+        debits: r.debits, credits: r.credits, balance: (BigInt(r.debits) - BigInt(r.credits)).toString(),
+        balanceMajor: toMajorUnits(BigInt(r.debits) - BigInt(r.credits), r.currency),
+      };
+    });
+    return {
+      at: at.toISOString(),
+      status: q.status,
+      accounts,
+      /** per currency: debits equal credits in a sound ledger */
+      totals: [...totals].map(([currency, t]) => ({ currency, debits: t.debits.toString(), credits: t.credits.toString(), balanced: t.debits === t.credits })),
+    };
+  }
+
+  async batches(q: { currency?: string; status?: string }) {
+    const rows = await this.dataSource.query(
+      `SELECT batch_id, customer_id, currency, gross::text, fees::text, net::text, settlement_time, transaction_count, fx, status, created_at
+       FROM settlement_batches WHERE ($1::text IS NULL OR currency = $1) AND ($2::text IS NULL OR status = $2) ORDER BY settlement_time DESC, batch_id LIMIT 500`,
+      [q.currency ?? null, q.status ?? null],
+    );
+    return { batches: rows.map(batchView) };
+  }
+
+  async batch(batchId: string) {
+    const [row] = await this.dataSource.query(
+      `SELECT batch_id, customer_id, currency, gross::text, fees::text, net::text, settlement_time, transaction_count, fx, status, created_at FROM settlement_batches WHERE batch_id = $1`,
+      [batchId],
+    );
+    if (!row) throw new ApiError(404, 'SETTLEMENT.BATCH_NOT_FOUND', `no settlement batch ${batchId}`);
+    const items: Array<Record<string, string | number | null>> = await this.dataSource.query(
+      `SELECT line, kind, transaction_id, transaction_request_id, merchant_id, currency, amount::text, fee::text, settlement_amount::text, ledger_transaction_id, result
+       FROM settlement_batch_items WHERE batch_id = $1 ORDER BY line`,
+      [batchId],
+    );
+    return {
+      ...batchView(row),
+      items: items.map((i) => ({
+        line: i.line, kind: i.kind, transactionId: i.transaction_id, transactionRequestId: i.transaction_request_id, merchantId: i.merchant_id,
+        amount: { currency: i.currency, value: i.amount }, fee: { currency: i.currency, value: i.fee }, settlementAmount: { currency: row.currency, value: i.settlement_amount },
+        ledgerTransactionId: i.ledger_transaction_id, result: i.result,
+      })),
+    };
+  }
+
+  async discrepancies(q: { status?: string; type?: string; paymentId?: string }) {
+    const rows = await this.dataSource.query(
+      `SELECT *, to_char(business_day, 'YYYY-MM-DD') AS day FROM discrepancies WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR payment_id = $3)
+       ORDER BY created_at, id LIMIT 1000`,
+      [q.status ?? null, q.type ?? null, q.paymentId ?? null],
+    );
+    return { discrepancies: rows.map(discrepancyView) };
+  }
+
+  async resolveDiscrepancy(id: string, resolvedBy: string, note: string) {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = $2, resolution_note = $3, resolved_at = now() WHERE id = $1 AND status = 'OPEN' RETURNING *, to_char(business_day, 'YYYY-MM-DD') AS day`,
+      [id, resolvedBy, note],
+    )) as [Array<Record<string, unknown>>, number];
+    if (rows.length) return discrepancyView(rows[0]);
+    const [existing] = await this.dataSource.query('SELECT status FROM discrepancies WHERE id = $1', [id]);
+    if (!existing) throw new ApiError(404, 'SETTLEMENT.DISCREPANCY_NOT_FOUND', `no discrepancy ${id}`);
+    throw new ApiError(409, 'SETTLEMENT.ALREADY_RESOLVED', `discrepancy ${id} is already resolved`);
+  }
+
+  /** What settlement knows of one payment: its last state from payments.v1.events, a review's resolution, its ledger transactions. */
+  async payment(paymentId: string) {
+    const [row] = await this.dataSource.query(
+      'SELECT payment_id, merchant_id, status, currency, amount::text, sequence, refunds, review_resolution FROM tracked_payments WHERE payment_id = $1',
+      [paymentId],
+    );
+    if (!row) throw new ApiError(404, 'SETTLEMENT.PAYMENT_NOT_FOUND', `no payment ${paymentId} seen`);
+    return {
+      paymentId: row.payment_id, merchantId: row.merchant_id, status: row.status, amount: { currency: row.currency, value: row.amount }, sequence: row.sequence,
+      refunds: row.refunds, reviewResolution: row.review_resolution, ...(await this.transactions({ paymentId })),
+    };
+  }
+
+  async files() {
+    const rows = await this.dataSource.query(
+      `SELECT id, path, kind, status, reason, settlement_batch_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, rows, created_at FROM report_files ORDER BY created_at, path`,
+    );
+    return {
+      files: rows.map((r: Record<string, unknown>) => ({
+        id: r.id, path: r.path, kind: r.kind, status: r.status, reason: r.reason, settlementBatchId: r.settlement_batch_id, businessDay: r.business_day, rows: r.rows, receivedAt: r.created_at,
+      })),
+    };
+  }
+
+  async transactions(q: { paymentId?: string; day?: string; batchId?: string }) {
+    const rows = await this.dataSource.query(
+      `SELECT id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text, fee::text,
+              to_char(business_day, 'YYYY-MM-DD') AS business_day, origin, settlement_batch_id, reconciliation, occurred_at, created_at, posted_at,
+              (SELECT jsonb_agg(jsonb_build_object('account', account_code, 'direction', direction, 'amount', amount::text) ORDER BY id) FROM ledger_entries WHERE transaction_id = t.id) AS entries
+       FROM ledger_transactions t
+       WHERE ($1::text IS NULL OR payment_id = $1) AND ($2::date IS NULL OR business_day = $2) AND ($3::text IS NULL OR settlement_batch_id = $3)
+       ORDER BY created_at, id LIMIT 5000`,
+      [q.paymentId ?? null, q.day ?? null, q.batchId ?? null],
+    );
+    return {
+      transactions: rows.map((r: Record<string, unknown>) => ({
+        ledgerTransactionId: r.id, kind: r.kind, status: r.status, merchantId: r.merchant_id, paymentId: r.payment_id, refundId: r.refund_id, requestId: r.request_id,
+        alipayTransactionId: r.alipay_transaction_id, amount: { currency: r.currency, value: r.amount }, fee: { currency: r.currency, value: r.fee },
+        businessDay: r.business_day, origin: r.origin, settlementBatchId: r.settlement_batch_id, reconciliation: r.reconciliation,
+        occurredAt: r.occurred_at, createdAt: r.created_at, postedAt: r.posted_at, entries: r.entries,
+      })),
+    };
+  }
+
+  /** The ledger lines of one report day (UTC+8) or one settlement batch, as CSV with major units. */
+  async exportCsv(q: { day?: string; batchId?: string }): Promise<string> {
+    if (!q.day === !q.batchId) throw new ApiError(400, 'VALIDATION_FAILED', 'give exactly one of day (YYYY-MM-DD) or batchId');
+    const rows: Array<Record<string, string | Date | null>> = await this.dataSource.query(
+      `SELECT t.id, t.kind, t.status, to_char(t.business_day, 'YYYY-MM-DD') AS business_day, t.occurred_at, t.posted_at, e.merchant_id, t.payment_id, t.refund_id,
+              t.alipay_transaction_id, t.settlement_batch_id, e.account_code, e.account_type, e.currency, e.direction, e.amount::text AS amount
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+       WHERE ($1::date IS NULL OR t.business_day = $1) AND ($2::text IS NULL OR t.settlement_batch_id = $2)
+       ORDER BY t.created_at, t.id, e.id`,
+      [q.day ?? null, q.batchId ?? null],
+    );
+    const iso = (v: string | Date | null) => (v instanceof Date ? v.toISOString() : (v ?? ''));
+    const lines = rows.map((r) => {
+      const amount = toMajorUnits(String(r.amount), String(r.currency));
+      return toCsvLine([
+        iso(r.id), iso(r.kind), iso(r.status), iso(r.business_day), iso(r.occurred_at), iso(r.posted_at), iso(r.merchant_id), iso(r.payment_id), iso(r.refund_id),
+        iso(r.alipay_transaction_id), iso(r.settlement_batch_id), iso(r.account_code), iso(r.account_type), iso(r.currency),
+        r.direction === 'DEBIT' ? amount : '', r.direction === 'CREDIT' ? amount : '',
+      ]);
+    });
+    return `${[EXPORT_COLUMNS.join(','), ...lines].join('\n')}\n`;
+  }
+}
+
+function batchView(r: Record<string, unknown>) {
+  const money = (value: unknown) => ({ currency: r.currency, value });
+  return {
+    settlementBatchId: r.batch_id, customerId: r.customer_id, currency: r.currency, gross: money(r.gross), fees: money(r.fees), net: money(r.net),
+    settlementTime: r.settlement_time, transactionCount: r.transaction_count, fx: r.fx, status: r.status, receivedAt: r.created_at,
+  };
+}
+
+function discrepancyView(r: Record<string, unknown>) {
+  return {
+    discrepancyId: r.id, type: r.type, kind: r.kind, fields: r.fields, transactionRequestId: r.transaction_request_id, paymentId: r.payment_id, refundId: r.refund_id,
+    merchantId: r.merchant_id, ledgerTransactionId: r.ledger_transaction_id, expected: r.expected, actual: r.actual, reportFile: r.report_file,
+    businessDay: r.day, status: r.status,
+    resolvedBy: r.resolved_by, resolutionNote: r.resolution_note, resolvedAt: r.resolved_at, detectedAt: r.created_at,
+  };
+}

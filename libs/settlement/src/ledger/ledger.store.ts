@@ -1,0 +1,162 @@
+import type { EntityManager } from 'typeorm';
+import { createEnvelope, newId, TOPICS } from '@upm/contracts';
+import type { LedgerEntriesPostedV1 } from '@upm/contracts';
+import { appendToOutbox } from '@upm/shared-kafka';
+import { accountCode, assertBalanced, Posting } from '../domain/ledger';
+
+export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT';
+
+export interface LedgerTransactionDraft {
+  sourceKey: string;
+  kind: LedgerKind;
+  status: 'EXPECTED' | 'POSTED';
+  merchantId: string;
+  currency: string;
+  paymentId?: string | null;
+  refundId?: string | null;
+  requestId?: string | null;
+  alipayTransactionId?: string | null;
+  amount: bigint;
+  fee: bigint;
+  businessDay: string;
+  origin: 'EVENT' | 'REPORT' | 'SETTLEMENT';
+  occurredAt: Date;
+  source?: { eventId: string; eventType: string; sequence: number };
+  settlementBatchId?: string | null;
+  reconciliation?: string | null;
+  postings: Posting[];
+}
+
+export interface LedgerTransactionRecord {
+  id: string;
+  kind: LedgerKind;
+  status: 'EXPECTED' | 'POSTED';
+  merchant_id: string;
+  currency: string;
+  payment_id: string | null;
+  refund_id: string | null;
+  request_id: string | null;
+  alipay_transaction_id: string | null;
+  amount: string;
+  fee: string;
+  business_day: string;
+  settlement_batch_id: string | null;
+  reconciliation: string | null;
+}
+
+const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
+  fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation`;
+
+/**
+ * Writes the ledger. A transaction is written once per source fact (its `source_key`), balanced in every
+ * currency, with its entries, and announced on settlement.v1.events in the same database transaction.
+ */
+export class LedgerStore {
+  constructor(private readonly producer: string) {}
+
+  /** Writes the transaction unless its source fact is already in the ledger; answers whether it did. */
+  async write(manager: EntityManager, draft: LedgerTransactionDraft): Promise<{ id: string; created: boolean }> {
+    assertBalanced(draft.postings);
+    const id = newId('ltx');
+    const now = new Date();
+    const inserted: Array<{ id: string }> = await manager.query(
+      `INSERT INTO ledger_transactions (id, source_key, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id,
+         amount, fee, business_day, origin, source_event_id, source_event_type, source_sequence, settlement_batch_id, reconciliation, occurred_at, posted_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+       ON CONFLICT (source_key) DO NOTHING RETURNING id`,
+      [
+        id, draft.sourceKey, draft.kind, draft.status, draft.merchantId, draft.currency, draft.paymentId ?? null, draft.refundId ?? null,
+        draft.requestId ?? null, draft.alipayTransactionId ?? null, draft.amount.toString(), draft.fee.toString(), draft.businessDay, draft.origin,
+        draft.source?.eventId ?? null, draft.source?.eventType ?? null, draft.source?.sequence ?? null, draft.settlementBatchId ?? null,
+        draft.reconciliation ?? null, draft.occurredAt, draft.status === 'POSTED' ? now : null,
+      ],
+    );
+    if (!inserted.length) {
+      const [existing] = await manager.query('SELECT id FROM ledger_transactions WHERE source_key = $1', [draft.sourceKey]);
+      return { id: existing.id, created: false };
+    }
+    const values: unknown[] = [];
+    const rows = draft.postings.map((p, i) => {
+      values.push(id, accountCode(p.accountType, p.merchantId, p.currency), p.accountType, p.merchantId, p.currency, p.direction, p.amount.toString());
+      const o = i * 7;
+      return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6}, $${o + 7})`;
+    });
+    await manager.query(
+      `INSERT INTO ledger_accounts (code, type, merchant_id, currency)
+       SELECT DISTINCT account_code, account_type, merchant_id, currency FROM (VALUES ${rows.join(', ')}) AS v(transaction_id, account_code, account_type, merchant_id, currency, direction, amount)
+       ON CONFLICT (code) DO NOTHING`,
+      values,
+    );
+    await manager.query(
+      `INSERT INTO ledger_entries (transaction_id, account_code, account_type, merchant_id, currency, direction, amount)
+       SELECT transaction_id, account_code, account_type, merchant_id, currency, direction, amount::bigint
+       FROM (VALUES ${rows.join(', ')}) AS v(transaction_id, account_code, account_type, merchant_id, currency, direction, amount)`,
+      values,
+    );
+    await this.announce(manager, { id, ...draft }, draft.postings, now);
+    return { id, created: true };
+  }
+
+  /** EXPECTED → POSTED once Alipay's settlement confirms it; a posted transaction stays as it is. */
+  async post(manager: EntityManager, id: string, batchId: string): Promise<boolean> {
+    const now = new Date();
+    const [rows] = (await manager.query(
+      `UPDATE ledger_transactions SET status = 'POSTED', posted_at = $3, settlement_batch_id = $2
+       WHERE id = $1 AND status = 'EXPECTED' RETURNING ${COLUMNS}`,
+      [id, batchId, now],
+    )) as [LedgerTransactionRecord[], number];
+    if (!rows.length) return false;
+    const t = rows[0];
+    const entries: Array<{ account_type: Posting['accountType']; merchant_id: string; currency: string; direction: Posting['direction']; amount: string }> =
+      await manager.query('SELECT account_type, merchant_id, currency, direction, amount::text AS amount FROM ledger_entries WHERE transaction_id = $1 ORDER BY id', [id]);
+    const postings = entries.map((e): Posting => ({ accountType: e.account_type, merchantId: e.merchant_id, currency: e.currency, direction: e.direction, amount: BigInt(e.amount) }));
+    await this.announce(manager, { id, kind: t.kind, status: 'POSTED', merchantId: t.merchant_id, currency: t.currency, paymentId: t.payment_id, refundId: t.refund_id, settlementBatchId: batchId }, postings, now);
+    return true;
+  }
+
+  async findByRequest(manager: EntityManager, keys: ReadonlyArray<{ kind: string; requestId: string }>): Promise<Map<string, LedgerTransactionRecord>> {
+    if (!keys.length) return new Map();
+    const rows: LedgerTransactionRecord[] = await manager.query(
+      `SELECT ${COLUMNS} FROM ledger_transactions WHERE (kind, request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [keys.map((k) => k.kind), keys.map((k) => k.requestId)],
+    );
+    return new Map(rows.map((r) => [`${r.kind}:${r.request_id}`, r]));
+  }
+
+  async findByDay(manager: EntityManager, day: string): Promise<LedgerTransactionRecord[]> {
+    return manager.query(`SELECT ${COLUMNS} FROM ledger_transactions WHERE business_day = $1 AND kind <> 'SETTLEMENT' ORDER BY created_at`, [day]);
+  }
+
+  /** Records the latest verdict; a later file that agrees does not hide a disagreement that is still open. */
+  async setReconciliation(manager: EntityManager, id: string, verdict: string, alipayTransactionId?: string): Promise<void> {
+    await manager.query(
+      `UPDATE ledger_transactions SET alipay_transaction_id = COALESCE(alipay_transaction_id, $3),
+         reconciliation = CASE WHEN $2 = 'MATCHED' AND EXISTS (SELECT 1 FROM discrepancies d WHERE d.ledger_transaction_id = $1 AND d.status = 'OPEN')
+                          THEN reconciliation ELSE $2 END
+       WHERE id = $1`,
+      [id, verdict, alipayTransactionId ?? null],
+    );
+  }
+
+  private async announce(
+    manager: EntityManager,
+    t: { id: string; kind: LedgerKind; status: 'EXPECTED' | 'POSTED'; merchantId: string; currency: string; paymentId?: string | null; refundId?: string | null; settlementBatchId?: string | null },
+    postings: readonly Posting[],
+    at: Date,
+  ): Promise<void> {
+    const data: LedgerEntriesPostedV1 = {
+      ledgerTransactionId: t.id,
+      kind: t.kind,
+      status: t.status,
+      merchantId: t.merchantId,
+      currency: t.currency,
+      ...(t.paymentId ? { paymentId: t.paymentId } : {}),
+      ...(t.refundId ? { refundId: t.refundId } : {}),
+      ...(t.settlementBatchId ? { settlementBatchId: t.settlementBatchId } : {}),
+      entries: postings.map((p) => ({ account: accountCode(p.accountType, p.merchantId, p.currency), accountType: p.accountType, direction: p.direction, amount: p.amount.toString() })),
+      occurredAt: at.toISOString(),
+    };
+    const key = t.paymentId ?? t.settlementBatchId ?? t.id;
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'LedgerEntriesPosted', key, data, producer: this.producer }));
+  }
+}

@@ -1,0 +1,129 @@
+import type { EntityManager } from 'typeorm';
+import type { Envelope, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
+import { businessDayOf } from '../domain/report-files';
+import { LedgerStore } from './ledger.store';
+
+interface PaymentEventData {
+  payment: PaymentViewV1;
+  refund?: RefundViewV1;
+}
+
+/**
+ * payments.v1.events → the ledger. A payment success, a refund success and the cancel of a paid payment each
+ * become one EXPECTED transaction, keyed by the fact (`PAYMENT:<paymentId>` …), so the same event replayed
+ * under a new envelope id changes nothing. The payment's latest state is kept for matching (by `sequence`).
+ */
+export class PaymentEventsHandler {
+  constructor(
+    private readonly ledger: LedgerStore,
+    private readonly feeMinor: bigint,
+  ) {}
+
+  async apply(manager: EntityManager, envelope: Envelope): Promise<void> {
+    const type = envelope.type as PaymentEventType;
+    const { payment, refund } = envelope.data as PaymentEventData;
+    const source = { eventId: envelope.id, eventType: type, sequence: payment.sequence };
+    await this.track(manager, payment, refund);
+    switch (type) {
+      case 'PaymentSucceeded':
+        await this.recordPayment(manager, payment, envelope, source);
+        return;
+      case 'RefundSucceeded':
+        if (!refund) return;
+        // A refund Alipay accepted proves the payment was charged, even when the saga never saw the success
+        // itself (a pay that timed out, then could not be cancelled and was refunded instead).
+        await this.recordPayment(manager, payment, envelope, source);
+        await this.ledger.write(manager, {
+          sourceKey: `REFUND:${refund.refundId}`,
+          kind: 'REFUND',
+          status: 'EXPECTED',
+          merchantId: payment.merchantId,
+          currency: refund.amount.currency,
+          paymentId: payment.paymentId,
+          refundId: refund.refundId,
+          requestId: refund.refundId,
+          alipayTransactionId: refund.alipayRefundId ?? null,
+          amount: BigInt(refund.amount.value),
+          fee: this.feeMinor,
+          businessDay: businessDayOf(refund.refundTime ?? envelope.occurredAt),
+          origin: 'EVENT',
+          occurredAt: new Date(envelope.occurredAt),
+          source,
+          postings: refundPostings({ merchantId: payment.merchantId, currency: refund.amount.currency, amount: BigInt(refund.amount.value), fee: this.feeMinor }),
+        });
+        return;
+      case 'PaymentCancelled': {
+        // Only a cancel that reversed a charge moves money; a cancel after refunds came through the refunds.
+        if (payment.refundedAmount.value !== '0') return;
+        const [charged] = await manager.query("SELECT 1 FROM ledger_transactions WHERE source_key = $1", [`PAYMENT:${payment.paymentId}`]);
+        if (!charged) return;
+        const amount = BigInt(payment.amount.value);
+        await this.ledger.write(manager, {
+          sourceKey: `CANCEL:${payment.paymentId}`,
+          kind: 'CANCEL',
+          status: 'EXPECTED',
+          merchantId: payment.merchantId,
+          currency: payment.amount.currency,
+          paymentId: payment.paymentId,
+          requestId: payment.alipay?.paymentRequestId ?? payment.paymentId,
+          alipayTransactionId: payment.alipay?.paymentId ?? null,
+          amount,
+          fee: this.feeMinor,
+          businessDay: businessDayOf(envelope.occurredAt),
+          origin: 'EVENT',
+          occurredAt: new Date(envelope.occurredAt),
+          source,
+          postings: cancelPostings({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
+        });
+        return;
+      }
+      case 'PaymentCreated':
+      case 'PaymentProcessing':
+      case 'PaymentFailed':
+      case 'PaymentNeedsReview':
+      case 'RefundRequested':
+      case 'RefundFailed':
+        return;
+    }
+  }
+
+  private async recordPayment(manager: EntityManager, payment: PaymentViewV1, envelope: Envelope, source: { eventId: string; eventType: string; sequence: number }): Promise<void> {
+    const amount = BigInt(payment.amount.value);
+    await this.ledger.write(manager, {
+      sourceKey: `PAYMENT:${payment.paymentId}`,
+      kind: 'PAYMENT',
+      status: 'EXPECTED',
+      merchantId: payment.merchantId,
+      currency: payment.amount.currency,
+      paymentId: payment.paymentId,
+      requestId: payment.alipay?.paymentRequestId ?? payment.paymentId,
+      alipayTransactionId: payment.alipay?.paymentId ?? null,
+      amount,
+      fee: this.feeMinor,
+      businessDay: businessDayOf(payment.alipay?.paymentTime ?? envelope.occurredAt),
+      origin: 'EVENT',
+      occurredAt: new Date(envelope.occurredAt),
+      source,
+      postings: paymentPostings({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
+    });
+  }
+
+  /** Keeps the newest view of the payment and the last status of each of its refunds. */
+  private async track(manager: EntityManager, payment: PaymentViewV1, refund: RefundViewV1 | undefined): Promise<void> {
+    await manager.query(
+      `INSERT INTO tracked_payments (payment_id, merchant_id, status, currency, amount, sequence, business_day, refunds, view, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+       ON CONFLICT (payment_id) DO UPDATE SET
+         status = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.status ELSE tracked_payments.status END,
+         view = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.view ELSE tracked_payments.view END,
+         updated_at = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.updated_at ELSE tracked_payments.updated_at END,
+         sequence = GREATEST(EXCLUDED.sequence, tracked_payments.sequence),
+         refunds = tracked_payments.refunds || EXCLUDED.refunds`,
+      [
+        payment.paymentId, payment.merchantId, payment.status, payment.amount.currency, payment.amount.value, payment.sequence,
+        businessDayOf(payment.createdAt), JSON.stringify(refund ? { [refund.refundId]: refund.status } : {}), JSON.stringify(payment), payment.updatedAt,
+      ],
+    );
+  }
+}

@@ -1,0 +1,88 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+const TS = 'TIMESTAMP WITH TIME ZONE';
+
+export class SettlementLedger1764288000000 implements MigrationInterface {
+  name = 'SettlementLedger1764288000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "ledger_accounts" ("code" text NOT NULL, "type" text NOT NULL, "merchant_id" text NOT NULL, "currency" text NOT NULL,
+      "created_at" ${TS} NOT NULL DEFAULT now(), CONSTRAINT "PK_ledger_accounts" PRIMARY KEY ("code"))`);
+    await q.query(`CREATE INDEX "IDX_ledger_accounts_merchant" ON "ledger_accounts" ("merchant_id", "currency")`);
+
+    await q.query(`CREATE TABLE "ledger_transactions" ("id" text NOT NULL, "source_key" text NOT NULL, "kind" text NOT NULL, "status" text NOT NULL,
+      "merchant_id" text NOT NULL, "currency" text NOT NULL, "payment_id" text, "refund_id" text, "request_id" text, "alipay_transaction_id" text,
+      "amount" bigint NOT NULL, "fee" bigint NOT NULL, "business_day" date NOT NULL, "origin" text NOT NULL, "source_event_id" text,
+      "source_event_type" text, "source_sequence" integer, "settlement_batch_id" text, "reconciliation" text, "occurred_at" ${TS} NOT NULL,
+      "created_at" ${TS} NOT NULL DEFAULT now(), "posted_at" ${TS},
+      CONSTRAINT "UQ_ledger_transactions_source" UNIQUE ("source_key"), CONSTRAINT "PK_ledger_transactions" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_ledger_transactions_request" ON "ledger_transactions" ("kind", "request_id")`);
+    await q.query(`CREATE INDEX "IDX_ledger_transactions_day" ON "ledger_transactions" ("business_day")`);
+    await q.query(`CREATE INDEX "IDX_ledger_transactions_batch" ON "ledger_transactions" ("settlement_batch_id")`);
+    await q.query(`CREATE INDEX "IDX_ledger_transactions_payment" ON "ledger_transactions" ("payment_id")`);
+
+    await q.query(`CREATE TABLE "ledger_entries" ("id" BIGSERIAL NOT NULL, "transaction_id" text NOT NULL, "account_code" text NOT NULL,
+      "account_type" text NOT NULL, "merchant_id" text NOT NULL, "currency" text NOT NULL, "direction" text NOT NULL, "amount" bigint NOT NULL,
+      "created_at" ${TS} NOT NULL DEFAULT now(), CONSTRAINT "PK_ledger_entries" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_ledger_entries_transaction" ON "ledger_entries" ("transaction_id")`);
+    await q.query(`CREATE INDEX "IDX_ledger_entries_account" ON "ledger_entries" ("account_code")`);
+    // Entries are facts: a correction is a new transaction, never an edit.
+    await q.query(`CREATE FUNCTION ledger_entries_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'ledger entries are immutable (% refused)', TG_OP; END $$`);
+    await q.query(`CREATE TRIGGER "ledger_entries_immutable" BEFORE UPDATE OR DELETE ON "ledger_entries"
+      FOR EACH ROW EXECUTE FUNCTION ledger_entries_immutable()`);
+    // A transaction's facts never change; only EXPECTED → POSTED (with its batch and time) and the reconciliation verdict may.
+    await q.query(`CREATE FUNCTION ledger_transactions_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE' THEN RAISE EXCEPTION 'ledger transactions are immutable (DELETE refused)'; END IF;
+        IF (NEW.id, NEW.source_key, NEW.kind, NEW.merchant_id, NEW.currency, NEW.amount, NEW.fee, NEW.business_day, NEW.occurred_at)
+           IS DISTINCT FROM (OLD.id, OLD.source_key, OLD.kind, OLD.merchant_id, OLD.currency, OLD.amount, OLD.fee, OLD.business_day, OLD.occurred_at)
+        THEN RAISE EXCEPTION 'ledger transaction % is immutable', OLD.id; END IF;
+        IF OLD.status = 'POSTED' AND NEW.status <> 'POSTED' THEN RAISE EXCEPTION 'ledger transaction % is already posted', OLD.id; END IF;
+        RETURN NEW;
+      END $$`);
+    await q.query(`CREATE TRIGGER "ledger_transactions_guard" BEFORE UPDATE OR DELETE ON "ledger_transactions"
+      FOR EACH ROW EXECUTE FUNCTION ledger_transactions_guard()`);
+
+    await q.query(`CREATE TABLE "tracked_payments" ("payment_id" text NOT NULL, "merchant_id" text NOT NULL, "status" text NOT NULL,
+      "currency" text NOT NULL, "amount" bigint NOT NULL, "sequence" integer NOT NULL, "business_day" date NOT NULL,
+      "refunds" jsonb NOT NULL DEFAULT '{}', "review_resolution" text, "view" jsonb NOT NULL, "updated_at" ${TS} NOT NULL,
+      CONSTRAINT "PK_tracked_payments" PRIMARY KEY ("payment_id"))`);
+    await q.query(`CREATE INDEX "IDX_tracked_payments_status" ON "tracked_payments" ("status")`);
+
+    await q.query(`CREATE TABLE "report_files" ("id" text NOT NULL, "sha256" text NOT NULL, "path" text NOT NULL, "kind" text NOT NULL,
+      "status" text NOT NULL, "reason" text, "settlement_batch_id" text, "business_day" date, "rows" integer NOT NULL,
+      "created_at" ${TS} NOT NULL DEFAULT now(), CONSTRAINT "UQ_report_files_sha256" UNIQUE ("sha256"), CONSTRAINT "PK_report_files" PRIMARY KEY ("id"))`);
+
+    await q.query(`CREATE TABLE "reconciliations" ("id" BIGSERIAL NOT NULL, "file_id" text NOT NULL, "line" integer NOT NULL, "kind" text NOT NULL,
+      "transaction_request_id" text NOT NULL, "transaction_id" text, "result" text NOT NULL, "ledger_transaction_id" text, "discrepancy_id" text,
+      "created_at" ${TS} NOT NULL DEFAULT now(), CONSTRAINT "PK_reconciliations" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_reconciliations_file" ON "reconciliations" ("file_id")`);
+    await q.query(`CREATE INDEX "IDX_reconciliations_request" ON "reconciliations" ("kind", "transaction_request_id")`);
+
+    await q.query(`CREATE TABLE "discrepancies" ("id" text NOT NULL, "type" text NOT NULL, "kind" text NOT NULL, "transaction_request_id" text NOT NULL,
+      "payment_id" text, "refund_id" text, "merchant_id" text, "ledger_transaction_id" text, "fields" jsonb NOT NULL, "expected" jsonb, "actual" jsonb,
+      "report_file" text, "business_day" date NOT NULL, "status" text NOT NULL, "resolved_by" text, "resolution_note" text, "resolved_at" ${TS},
+      "created_at" ${TS} NOT NULL DEFAULT now(), CONSTRAINT "UQ_discrepancies_transaction_type" UNIQUE ("kind", "transaction_request_id", "type"),
+      CONSTRAINT "PK_discrepancies" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE INDEX "IDX_discrepancies_status" ON "discrepancies" ("status")`);
+
+    await q.query(`CREATE TABLE "settlement_batches" ("batch_id" text NOT NULL, "customer_id" text NOT NULL, "currency" text NOT NULL,
+      "gross" bigint NOT NULL, "fees" bigint NOT NULL, "net" bigint NOT NULL, "settlement_time" ${TS} NOT NULL, "transaction_count" integer NOT NULL,
+      "fx" jsonb, "status" text NOT NULL, "items_file_id" text NOT NULL, "summary_file_id" text NOT NULL, "created_at" ${TS} NOT NULL DEFAULT now(),
+      CONSTRAINT "PK_settlement_batches" PRIMARY KEY ("batch_id"))`);
+    await q.query(`CREATE TABLE "settlement_batch_items" ("batch_id" text NOT NULL, "line" integer NOT NULL, "kind" text NOT NULL,
+      "transaction_id" text NOT NULL, "transaction_request_id" text NOT NULL, "merchant_id" text NOT NULL, "currency" text NOT NULL,
+      "amount" bigint NOT NULL, "fee" bigint NOT NULL, "settlement_amount" bigint NOT NULL, "ledger_transaction_id" text, "result" text NOT NULL,
+      CONSTRAINT "PK_settlement_batch_items" PRIMARY KEY ("batch_id", "line"))`);
+    await q.query(`CREATE INDEX "IDX_settlement_batch_items_ledger" ON "settlement_batch_items" ("ledger_transaction_id")`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const table of ['settlement_batch_items', 'settlement_batches', 'discrepancies', 'reconciliations', 'report_files', 'tracked_payments', 'ledger_entries', 'ledger_transactions', 'ledger_accounts']) {
+      await q.query(`DROP TABLE "${table}"`);
+    }
+    await q.query('DROP FUNCTION ledger_entries_immutable()');
+    await q.query('DROP FUNCTION ledger_transactions_guard()');
+  }
+}

@@ -1,0 +1,389 @@
+import { createHash } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
+import type { DiscrepancyDetectedV1, PaymentReviewResolvedV1, SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
+import { appendToOutbox } from '@upm/shared-kafka';
+import type { Logger, Metrics } from '@upm/shared-observability';
+import { cancelPostings, paymentPostings, refundPostings, SettledAmount, settlementPostings } from '../domain/ledger';
+import {
+  compareRow, explainUnledgeredRow, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, rowKey, signedFee,
+} from '../domain/matching';
+import {
+  businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
+  TransactionRow, TransactionType,
+} from '../domain/report-files';
+import { LedgerStore, LedgerTransactionRecord } from '../ledger/ledger.store';
+import type { ReportSource, ReportSourceFile } from './report-sources';
+
+export type IngestStatus = 'INGESTED' | 'REJECTED' | 'DUPLICATE' | 'PENDING';
+
+export interface IngestResult {
+  path: string;
+  source: string;
+  kind: string;
+  status: IngestStatus;
+  reason?: string;
+  rows?: number;
+  batchId?: string;
+}
+
+/** One ingestion at a time across replicas: report files are applied in order, each in one transaction. */
+const INGEST_LOCK = 7_346_112_955;
+
+interface Candidate {
+  file: ReportSourceFile;
+  meta: ReportFileName;
+  sha256: string;
+  folder: string;
+}
+
+/**
+ * Ingests Alipay's report files: the day's transaction file is matched row by row against the ledger, and a
+ * settlement batch (items + summary) posts what it confirms and pays out. A file is applied in one database
+ * transaction or not at all; a rejected file is recorded with its reason; a file seen before (same bytes)
+ * changes nothing.
+ */
+export class ReportIngestion {
+  private running: Promise<IngestResult[]> = Promise.resolve([]);
+  private readonly filesSeen?: ReturnType<Metrics['counter']>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerStore,
+    private readonly sources: readonly ReportSource[],
+    private readonly feeMinor: bigint,
+    private readonly producer: string,
+    private readonly logger: Logger,
+    metrics?: Metrics,
+  ) {
+    this.filesSeen = metrics?.counter('settlement_report_files_total', 'Report files looked at, by kind and outcome', ['kind', 'status']);
+  }
+
+  /** Looks at every source once; concurrent calls queue behind each other. */
+  ingest(): Promise<IngestResult[]> {
+    const next = this.running.catch(() => []).then(() => this.ingestOnce());
+    this.running = next;
+    return next;
+  }
+
+  private async ingestOnce(): Promise<IngestResult[]> {
+    const results: IngestResult[] = [];
+    for (const source of this.sources) {
+      const files = await source.list();
+      const candidates: Candidate[] = [];
+      for (const file of files) {
+        const meta = parseReportFileName(file.name);
+        if (!meta) continue;
+        candidates.push({ file, meta, sha256: createHash('sha256').update(file.content).digest('hex'), folder: file.path.split('/').slice(0, -1).join('/') });
+      }
+      // transaction files first (they match the day), then the batches that post and pay out
+      const transactionFiles = candidates.filter((c) => c.meta.kind === 'transactionItems').sort((a, b) => a.file.path.localeCompare(b.file.path));
+      for (const candidate of transactionFiles) results.push(await this.ingestTransactionFile(candidate));
+      for (const items of candidates.filter((c) => c.meta.kind === 'settlementItems').sort((a, b) => a.file.path.localeCompare(b.file.path))) {
+        const summary = candidates.find((c) => c.meta.kind === 'settlementSummary' && c.folder === items.folder && c.meta.batchId === items.meta.batchId && c.meta.currency === items.meta.currency);
+        results.push(await this.ingestBatch(items, summary));
+      }
+    }
+    for (const r of results) {
+      this.filesSeen?.inc({ kind: r.kind, status: r.status });
+      if (r.status === 'REJECTED') this.logger.warn(r, 'report file rejected');
+      else if (r.status === 'INGESTED') this.logger.info(r, 'report file ingested');
+    }
+    return results;
+  }
+
+  private async ingestTransactionFile(c: Candidate): Promise<IngestResult> {
+    const base = { path: c.file.path, source: c.file.source, kind: c.meta.kind };
+    if (await this.seen(c.sha256)) return { ...base, status: 'DUPLICATE' };
+    try {
+      const rows = parseTransactionItems(decode(c.file.content));
+      await this.inLock(async (manager) => {
+        if (await this.seen(c.sha256, manager)) throw new AlreadySeen();
+        const fileId = await this.recordFile(manager, c, 'INGESTED', null, rows.length, { day: c.meta.day });
+        await this.matchTransactionFile(manager, fileId, c.file.path, c.meta.day ?? businessDayOf(new Date()), rows);
+      });
+      return { ...base, status: 'INGESTED', rows: rows.length };
+    } catch (error) {
+      if (error instanceof AlreadySeen) return { ...base, status: 'DUPLICATE' };
+      if (!(error instanceof ReportRejected)) throw error;
+      await this.dataSource.transaction((m) => this.recordFile(m, c, 'REJECTED', error.message, 0, { day: c.meta.day }));
+      return { ...base, status: 'REJECTED', reason: error.message };
+    }
+  }
+
+  private async ingestBatch(items: Candidate, summary: Candidate | undefined): Promise<IngestResult> {
+    const base = { path: items.file.path, source: items.file.source, kind: items.meta.kind, batchId: items.meta.batchId };
+    if (await this.seen(items.sha256)) return { ...base, status: 'DUPLICATE' };
+    if (!summary) return { ...base, status: 'PENDING', reason: 'waiting for the batch summary file' };
+    try {
+      const batch = parseSettlementBatch(decode(items.file.content), decode(summary.file.content), { batchId: items.meta.batchId ?? '', currency: items.meta.currency ?? '' });
+      await this.inLock(async (manager) => {
+        if (await this.seen(items.sha256, manager)) throw new AlreadySeen();
+        const [settled] = await manager.query('SELECT items_file_id FROM settlement_batches WHERE batch_id = $1', [batch.batchId]);
+        if (settled) throw new ReportRejected(`batch ${batch.batchId} is already settled from another file`);
+        const itemsFileId = await this.recordFile(manager, items, 'INGESTED', null, batch.items.length, { batchId: batch.batchId });
+        const summaryFileId = await this.recordFile(manager, summary, 'INGESTED', null, batch.summary.length, { batchId: batch.batchId });
+        await this.settleBatch(manager, itemsFileId, summaryFileId, items.file.path, batch);
+      });
+      return { ...base, status: 'INGESTED', rows: batch.items.length };
+    } catch (error) {
+      if (error instanceof AlreadySeen) return { ...base, status: 'DUPLICATE' };
+      if (!(error instanceof ReportRejected)) throw error;
+      await this.dataSource.transaction(async (m) => {
+        await this.recordFile(m, items, 'REJECTED', error.message, 0, { batchId: items.meta.batchId });
+        await this.recordFile(m, summary, 'REJECTED', `rejected with its items file: ${error.message}`, 0, { batchId: items.meta.batchId });
+      });
+      return { ...base, status: 'REJECTED', reason: error.message };
+    }
+  }
+
+  /** Matches every row of a day's transaction file, then flags what the day's ledger has and the file lacks. */
+  private async matchTransactionFile(manager: EntityManager, fileId: string, reportFile: string, day: string, rows: readonly TransactionRow[]): Promise<void> {
+    const ledger = await this.ledger.findByRequest(manager, rows.map((r) => ({ kind: r.type, requestId: r.transactionRequestId })));
+    const payments = await this.payments(manager, rows.map(paymentIdOfRow));
+    for (const row of rows) await this.reconcileRow(manager, { fileId, reportFile, day, row, rows, ledger, payments });
+
+    for (const t of missingInReport(await this.ledger.findByDay(manager, day), rows, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
+      await this.ledger.setReconciliation(manager, t.id, 'MISSING_IN_REPORT');
+      await this.discrepancy(manager, {
+        type: 'MISSING_IN_REPORT', kind: t.kind as TransactionType, fields: [], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
+        merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { amount: toMajorUnits(t.amount, t.currency), currency: t.currency }, actual: null,
+        reportFile, businessDay: day,
+      });
+    }
+
+    const inReview: Array<{ paymentId: string; merchantId: string; currency: string }> = await manager.query(
+      `SELECT payment_id AS "paymentId", merchant_id AS "merchantId", currency FROM tracked_payments
+       WHERE status = 'NEEDS_REVIEW' AND review_resolution IS NULL AND business_day = $1`,
+      [day],
+    );
+    for (const p of notChargedReviews(inReview, rows)) {
+      await this.resolveReview(manager, { paymentId: p.paymentId, merchantId: p.merchantId, resolution: 'NOT_CHARGED', amount: { currency: p.currency, value: '0' }, evidence: `no PAYMENT row for the payment in the transaction report of ${day}`, reportFile });
+    }
+  }
+
+  private async reconcileRow(
+    manager: EntityManager,
+    ctx: { fileId: string; reportFile: string; day: string; row: TransactionRow; rows: readonly TransactionRow[]; ledger: Map<string, LedgerTransactionRecord>; payments: Map<string, PaymentFacts>; batchId?: string },
+  ): Promise<{ result: string; ledgerTransactionId: string | null; merchantId: string }> {
+    const { row, fileId, reportFile, day } = ctx;
+    const paymentId = paymentIdOfRow(row);
+    const payment = ctx.payments.get(paymentId);
+    const existing = ctx.ledger.get(rowKey(row.type, row.transactionRequestId));
+    const settlement = 'fee' in row ? (row as SettlementItemRow) : undefined;
+    const record = async (result: string, ledgerTransactionId: string | null, discrepancyId: string | null) => {
+      await manager.query(
+        `INSERT INTO reconciliations (file_id, line, kind, transaction_request_id, transaction_id, result, ledger_transaction_id, discrepancy_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [fileId, row.line, row.type, row.transactionRequestId, row.transactionId, result, ledgerTransactionId, discrepancyId],
+      );
+    };
+    const reconciled = async (t: { id: string; merchantId: string; refundId: string | null }, fromReport: boolean) => {
+      const data: TransactionReconciledV1 = {
+        ledgerTransactionId: t.id, kind: row.type, paymentId, ...(t.refundId ? { refundId: t.refundId } : {}), merchantId: t.merchantId,
+        alipayTransactionId: row.transactionId, amount: { currency: row.currency, value: row.amount.toString() },
+        ...(settlement ? { fee: { currency: settlement.feeCurrency, value: settlement.fee.toString() } } : {}), reportFile, ...(fromReport ? { fromReport } : {}),
+      };
+      await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'TransactionReconciled', key: paymentId, data, producer: this.producer }));
+    };
+
+    if (existing) {
+      const expectation: LedgerExpectation = {
+        ledgerTransactionId: existing.id, kind: existing.kind as TransactionType, merchantId: existing.merchant_id, currency: existing.currency,
+        amount: BigInt(existing.amount), fee: BigInt(existing.fee), alipayTransactionId: existing.alipay_transaction_id,
+      };
+      const verdict = compareRow(row, expectation);
+      if (verdict.result === 'MATCHED') {
+        await this.ledger.setReconciliation(manager, existing.id, 'MATCHED', row.transactionId);
+        if (ctx.batchId) await this.ledger.post(manager, existing.id, ctx.batchId);
+        await record('MATCHED', existing.id, null);
+        await reconciled({ id: existing.id, merchantId: existing.merchant_id, refundId: existing.refund_id }, false);
+        return { result: 'MATCHED', ledgerTransactionId: existing.id, merchantId: existing.merchant_id };
+      }
+      await this.ledger.setReconciliation(manager, existing.id, 'MISMATCHED');
+      const discrepancyId = await this.discrepancy(manager, {
+        type: 'MISMATCHED', kind: row.type, fields: verdict.fields, transactionRequestId: row.transactionRequestId, paymentId, refundId: existing.refund_id,
+        merchantId: existing.merchant_id, ledgerTransactionId: existing.id, expected: verdict.expected, actual: verdict.actual, reportFile, businessDay: day,
+      });
+      await record('MISMATCHED', existing.id, discrepancyId);
+      return { result: 'MISMATCHED', ledgerTransactionId: existing.id, merchantId: existing.merchant_id };
+    }
+
+    const inLedger = (kind: TransactionType) => ctx.ledger.has(rowKey(kind, paymentId));
+    const inReport = (kind: TransactionType) => ctx.rows.some((r) => r.type === kind && paymentIdOfRow(r) === paymentId);
+    const verdict = explainUnledgeredRow(row, payment, { hasPayment: inLedger('PAYMENT') || inReport('PAYMENT'), hasCancel: inLedger('CANCEL') || inReport('CANCEL') });
+    const merchantId = payment?.merchantId ?? (row.referenceMerchantId || `customer-${row.customerId}`);
+    if (verdict.result === 'FROM_REPORT' && payment) {
+      const fee = settlement ? (row.type === 'CANCEL' ? settlement.fee : -settlement.fee) : this.feeMinor;
+      const amount = row.type === 'PAYMENT' ? row.amount : -row.amount;
+      const fact = { merchantId: payment.merchantId, currency: row.currency, amount, fee };
+      const refundId = row.type === 'REFUND' ? row.transactionRequestId : null;
+      const written = await this.ledger.write(manager, {
+        sourceKey: `${row.type}:${refundId ?? paymentId}`, kind: row.type, status: ctx.batchId ? 'POSTED' : 'EXPECTED', merchantId: payment.merchantId, currency: row.currency,
+        paymentId, refundId, requestId: row.transactionRequestId, alipayTransactionId: row.transactionId, amount, fee, businessDay: businessDayOf(row.paymentTime),
+        origin: 'REPORT', occurredAt: new Date(row.paymentTime), settlementBatchId: ctx.batchId ?? null, reconciliation: 'MATCHED',
+        postings: row.type === 'PAYMENT' ? paymentPostings(fact) : row.type === 'REFUND' ? refundPostings(fact) : cancelPostings(fact),
+      });
+      ctx.ledger.set(rowKey(row.type, row.transactionRequestId), {
+        id: written.id, kind: row.type, status: ctx.batchId ? 'POSTED' : 'EXPECTED', merchant_id: payment.merchantId, currency: row.currency, payment_id: paymentId,
+        refund_id: refundId, request_id: row.transactionRequestId, alipay_transaction_id: row.transactionId, amount: amount.toString(), fee: fee.toString(),
+        business_day: businessDayOf(row.paymentTime), settlement_batch_id: ctx.batchId ?? null, reconciliation: 'MATCHED',
+      });
+      if (verdict.resolution) {
+        await this.resolveReview(manager, {
+          paymentId, merchantId: payment.merchantId, resolution: verdict.resolution,
+          amount: { currency: row.currency, value: verdict.resolution === 'CHARGED' ? amount.toString() : '0' }, evidence: verdict.evidence, reportFile,
+        });
+      }
+      await record('MATCHED', written.id, null);
+      await reconciled({ id: written.id, merchantId: payment.merchantId, refundId }, true);
+      return { result: 'MATCHED', ledgerTransactionId: written.id, merchantId: payment.merchantId };
+    }
+    const type = verdict.result === 'MISMATCHED' ? 'MISMATCHED' : 'MISSING_IN_LEDGER';
+    const discrepancyId = await this.discrepancy(manager, {
+      type, kind: row.type, fields: verdict.result === 'MISMATCHED' ? verdict.fields : [], transactionRequestId: row.transactionRequestId, paymentId,
+      refundId: row.type === 'REFUND' ? row.transactionRequestId : null, merchantId: payment?.merchantId ?? (row.referenceMerchantId || null), ledgerTransactionId: null,
+      expected: verdict.result === 'MISMATCHED' ? verdict.expected : null,
+      actual: { ...(verdict.result === 'MISMATCHED' ? verdict.actual : {}), amount: toMajorUnits(row.amount, row.currency), currency: row.currency, transactionId: row.transactionId },
+      reportFile, businessDay: day,
+    });
+    await record(type, null, discrepancyId);
+    return { result: type, ledgerTransactionId: null, merchantId };
+  }
+
+  /** Posts what the batch confirms, records its items N:1, and books the payout per merchant. */
+  private async settleBatch(manager: EntityManager, itemsFileId: string, summaryFileId: string, reportFile: string, batch: SettlementBatchReport): Promise<void> {
+    const ledger = await this.ledger.findByRequest(manager, batch.items.map((r) => ({ kind: r.type, requestId: r.transactionRequestId })));
+    const payments = await this.payments(manager, batch.items.map(paymentIdOfRow));
+    const settlementDay = businessDayOf(batch.settlementTime);
+    const perMerchant = new Map<string, SettledAmount[]>();
+    let allMatched = true;
+    for (const item of batch.items) {
+      const verdict = await this.reconcileRow(manager, { fileId: itemsFileId, reportFile, day: businessDayOf(item.paymentTime), row: item, rows: batch.items, ledger, payments, batchId: batch.batchId });
+      allMatched &&= verdict.result === 'MATCHED';
+      await manager.query(
+        `INSERT INTO settlement_batch_items (batch_id, line, kind, transaction_id, transaction_request_id, merchant_id, currency, amount, fee, settlement_amount, ledger_transaction_id, result)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [batch.batchId, item.line, item.type, item.transactionId, item.transactionRequestId, verdict.merchantId, item.currency, item.amount.toString(), item.fee.toString(), item.settlementAmount.toString(), verdict.ledgerTransactionId, verdict.result],
+      );
+      const expected = verdict.ledgerTransactionId ? ledger.get(rowKey(item.type, item.transactionRequestId)) : undefined;
+      const transactionNet = item.currency === item.settlementCurrency ? item.settlementAmount : item.amount + (expected ? signedFee(item.type, BigInt(expected.fee)) : 0n);
+      const amounts = perMerchant.get(verdict.merchantId) ?? [];
+      amounts.push({ transactionCurrency: item.currency, transactionNet, settlementCurrency: item.settlementCurrency, settlementNet: item.settlementAmount });
+      perMerchant.set(verdict.merchantId, amounts);
+    }
+    for (const [merchantId, amounts] of perMerchant) {
+      const postings = settlementPostings(merchantId, merge(amounts));
+      if (postings.length < 2) continue; // the merchant's items net to nothing (a payment and its cancel)
+      const net = amounts.reduce((sum, a) => sum + a.settlementNet, 0n);
+      await this.ledger.write(manager, {
+        sourceKey: `SETTLEMENT:${batch.batchId}:${merchantId}`, kind: 'SETTLEMENT', status: 'POSTED', merchantId, currency: batch.currency,
+        amount: net < 0n ? -net : net, fee: 0n, businessDay: settlementDay, origin: 'SETTLEMENT', occurredAt: new Date(batch.settlementTime),
+        settlementBatchId: batch.batchId, reconciliation: allMatched ? 'MATCHED' : 'MISMATCHED', postings,
+      });
+    }
+    await manager.query(
+      `INSERT INTO settlement_batches (batch_id, customer_id, currency, gross, fees, net, settlement_time, transaction_count, fx, status, items_file_id, summary_file_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)`,
+      [batch.batchId, batch.customerId, batch.currency, batch.gross.toString(), batch.fees.toString(), batch.net.toString(), new Date(batch.settlementTime), batch.items.length,
+        batch.fx ? JSON.stringify(batch.fx) : null, allMatched ? 'RECONCILED' : 'DISCREPANCIES', itemsFileId, summaryFileId],
+    );
+    const ids = (type: TransactionType) => [...new Set(batch.items.filter((i) => i.type === type || (type === 'PAYMENT' && i.type === 'CANCEL')).map((i) => (i.type === 'REFUND' ? i.transactionRequestId : paymentIdOfRow(i))))];
+    const money = (value: bigint) => ({ currency: batch.currency, value: value.toString() });
+    const data: SettlementBatchSettledV1 = {
+      settlementBatchId: batch.batchId, customerId: batch.customerId, currency: batch.currency, gross: money(batch.gross), fees: money(batch.fees), net: money(batch.net),
+      settlementTime: new Date(batch.settlementTime).toISOString(), fx: batch.fx, transactionCount: batch.items.length,
+      transactionIds: batch.items.map((i) => i.transactionId), paymentIds: ids('PAYMENT'), refundIds: ids('REFUND'),
+    };
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'SettlementBatchSettled', key: batch.batchId, data, producer: this.producer }));
+  }
+
+  private async discrepancy(
+    manager: EntityManager,
+    d: {
+      type: DiscrepancyDetectedV1['type']; kind: TransactionType; fields: string[]; transactionRequestId: string; paymentId: string | null; refundId: string | null;
+      merchantId: string | null; ledgerTransactionId: string | null; expected: Record<string, string> | null; actual: Record<string, string> | null; reportFile: string; businessDay: string;
+    },
+  ): Promise<string> {
+    // One discrepancy per transaction and type: the settlement file finding what the transaction file found is the same disagreement.
+    const rows: Array<{ id: string; inserted: boolean }> = await manager.query(
+      `INSERT INTO discrepancies (id, type, kind, transaction_request_id, payment_id, refund_id, merchant_id, ledger_transaction_id, fields, expected, actual, report_file, business_day, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, 'OPEN')
+       ON CONFLICT (kind, transaction_request_id, type) DO UPDATE SET
+         fields = (SELECT jsonb_agg(DISTINCT f) FROM jsonb_array_elements_text(discrepancies.fields || EXCLUDED.fields) AS f),
+         expected = COALESCE(discrepancies.expected, '{}'::jsonb) || COALESCE(EXCLUDED.expected, '{}'::jsonb),
+         actual = COALESCE(discrepancies.actual, '{}'::jsonb) || COALESCE(EXCLUDED.actual, '{}'::jsonb)
+       RETURNING id, (xmax = 0) AS inserted`,
+      [newId('dis'), d.type, d.kind, d.transactionRequestId, d.paymentId, d.refundId, d.merchantId, d.ledgerTransactionId, JSON.stringify(d.fields),
+        d.expected ? JSON.stringify(d.expected) : null, d.actual ? JSON.stringify(d.actual) : null, d.reportFile, d.businessDay],
+    );
+    const { id, inserted } = rows[0];
+    if (inserted) {
+      const data: DiscrepancyDetectedV1 = {
+        discrepancyId: id, type: d.type, kind: d.kind, fields: d.fields, transactionRequestId: d.transactionRequestId,
+        ...(d.paymentId ? { paymentId: d.paymentId } : {}), ...(d.refundId ? { refundId: d.refundId } : {}), ...(d.merchantId ? { merchantId: d.merchantId } : {}),
+        ...(d.expected ? { expected: d.expected } : {}), ...(d.actual ? { actual: d.actual } : {}), reportFile: d.reportFile, businessDay: d.businessDay,
+      };
+      await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'DiscrepancyDetected', key: d.paymentId ?? d.transactionRequestId, data, producer: this.producer }));
+    }
+    return id;
+  }
+
+  private async resolveReview(manager: EntityManager, r: PaymentReviewResolvedV1): Promise<void> {
+    const [updated] = (await manager.query(
+      'UPDATE tracked_payments SET review_resolution = $2 WHERE payment_id = $1 AND review_resolution IS NULL RETURNING payment_id',
+      [r.paymentId, r.resolution],
+    )) as [unknown[], number];
+    if (!updated.length) return;
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'PaymentReviewResolved', key: r.paymentId, data: r, producer: this.producer }));
+  }
+
+  private async payments(manager: EntityManager, ids: readonly string[]): Promise<Map<string, PaymentFacts>> {
+    if (!ids.length) return new Map();
+    const rows: Array<{ payment_id: string; merchant_id: string; status: PaymentFacts['status']; currency: string; amount: string; refunds: PaymentFacts['refunds'] }> =
+      await manager.query('SELECT payment_id, merchant_id, status, currency, amount::text AS amount, refunds FROM tracked_payments WHERE payment_id = ANY($1)', [[...new Set(ids)]]);
+    return new Map(rows.map((r) => [r.payment_id, { paymentId: r.payment_id, merchantId: r.merchant_id, status: r.status, currency: r.currency, amount: BigInt(r.amount), refunds: r.refunds }]));
+  }
+
+  private async seen(sha256: string, manager: EntityManager | DataSource = this.dataSource): Promise<boolean> {
+    const rows = await manager.query('SELECT 1 FROM report_files WHERE sha256 = $1', [sha256]);
+    return rows.length > 0;
+  }
+
+  private async recordFile(manager: EntityManager, c: Candidate, status: 'INGESTED' | 'REJECTED', reason: string | null, rows: number, at: { day?: string; batchId?: string }): Promise<string> {
+    const [row] = await manager.query(
+      `INSERT INTO report_files (id, sha256, path, kind, status, reason, settlement_batch_id, business_day, rows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (sha256) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, rows = EXCLUDED.rows
+         WHERE report_files.status = 'REJECTED' AND EXCLUDED.status = 'INGESTED'
+       RETURNING id`,
+      [newId('rpf'), c.sha256, c.file.path, c.meta.kind, status, reason, at.batchId ?? null, at.day ?? null, rows],
+    );
+    return row?.id ?? '';
+  }
+
+  private inLock<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [INGEST_LOCK]);
+      return work(manager);
+    });
+  }
+}
+
+class AlreadySeen extends Error {}
+
+/** UTF-8, as the spec says; a byte-order mark is dropped by the CSV reader. */
+function decode(content: Buffer): string {
+  return content.toString('utf8');
+}
+
+/** One settlement leg per currency pair. */
+function merge(amounts: readonly SettledAmount[]): SettledAmount[] {
+  const out = new Map<string, SettledAmount>();
+  for (const a of amounts) {
+    const key = `${a.transactionCurrency}>${a.settlementCurrency}`;
+    const m = out.get(key);
+    out.set(key, m ? { ...m, transactionNet: m.transactionNet + a.transactionNet, settlementNet: m.settlementNet + a.settlementNet } : { ...a });
+  }
+  return [...out.values()];
+}
+

@@ -1,0 +1,399 @@
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createEnvelope, csvRecords, parseMessage, TOPICS, toCsvLine, toMajorUnits } from '@upm/contracts';
+import { businessDayOf } from '@upm/settlement';
+import { eventually, readTopic, RunningService, sleep, testKafka } from '@upm/shared-testing';
+import { ADMIN_TOKEN, Platform, startPlatform } from './support/platform';
+import { PaymentResource, PosClient } from './support/pos-client';
+
+/**
+ * Settlement end to end: payments of a mixed day go through the real platform, the sandbox writes that day's
+ * report files, and the settlement service ingests them from a folder, matches every row, posts, pays out and
+ * reports what disagrees. Faults are seeded into copies of the sandbox's own files.
+ */
+jest.setTimeout(240_000);
+
+interface Txn {
+  ledgerTransactionId: string;
+  kind: string;
+  status: string;
+  merchantId: string;
+  paymentId: string | null;
+  refundId: string | null;
+  amount: { currency: string; value: string };
+  reconciliation: string | null;
+  businessDay: string;
+  settlementBatchId: string | null;
+}
+interface Balances {
+  accounts: Array<{ account: string; type: string; merchantId: string; currency: string; debits: string; credits: string; balance: string }>;
+  totals: Array<{ currency: string; debits: string; credits: string; balanced: boolean }>;
+}
+interface IngestAnswer {
+  files: Array<{ path: string; kind: string; status: string; reason?: string; batchId?: string }>;
+}
+interface Discrepancy {
+  discrepancyId: string;
+  type: string;
+  kind: string;
+  fields: string[];
+  paymentId: string | null;
+  transactionRequestId: string;
+  status: string;
+  resolvedBy?: string;
+}
+interface SandboxReport {
+  files: Array<{ path: string; customerId: string; kind: string; currency?: string; batchId?: string; rows: number }>;
+}
+
+let platform: Platform;
+let settlement: RunningService;
+let sandboxDir: string;
+let inbox: string;
+
+async function api<T = Record<string, unknown>>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T; text: string }> {
+  const response = await fetch(`${settlement.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // CSV answers stay text
+  }
+  return { status: response.status, body: parsed as T, text };
+}
+
+/** Asks the sandbox for a day's files; answers their paths relative to its report folder. */
+async function sandboxReports(day: string): Promise<SandboxReport['files']> {
+  const response = await fetch(`${platform.urls.sandbox}/sandbox/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: day }) });
+  expect(response.status).toBeLessThan(300);
+  return ((await response.json()) as SandboxReport).files;
+}
+
+/** Hands a sandbox file to settlement's folder, optionally changed on the way (a seeded fault). */
+async function deliver(file: string, change?: (text: string) => string): Promise<string> {
+  const relative = path.relative(sandboxDir, file);
+  const target = path.join(inbox, relative);
+  await mkdir(path.dirname(target), { recursive: true });
+  if (change) await writeFile(target, change(await readFile(file, 'utf8')), 'utf8');
+  else await copyFile(file, target);
+  return relative;
+}
+
+async function ingest(): Promise<IngestAnswer['files']> {
+  const answer = await api<IngestAnswer>('POST', '/v1/settlement/ingest');
+  expect(answer.status).toBe(200);
+  return answer.body.files;
+}
+
+async function transactions(query = ''): Promise<Txn[]> {
+  return (await api<{ transactions: Txn[] }>('GET', `/v1/settlement/transactions${query}`)).body.transactions;
+}
+
+async function balances(query = ''): Promise<Balances> {
+  return (await api<Balances>('GET', `/v1/settlement/balances${query}`)).body;
+}
+
+const balanceOf = (b: Balances, account: string) => BigInt(b.accounts.find((a) => a.account === account)?.balance ?? '0');
+
+/** Rewrites CSV records (not the header or `<END>`) of a report file. */
+function editRecords(text: string, edit: (records: Array<Record<string, string>>) => Array<Record<string, string>>): string {
+  const body = text.replace(/<END>\n?$/, '');
+  const { header, records } = csvRecords(body);
+  const lines = [header.join(','), ...edit(records).map((r) => toCsvLine(header.map((h) => r[h])))];
+  return `${lines.join('\n')}\n<END>\n`;
+}
+
+async function settled(pos: PosClient, answer: Promise<{ body: PaymentResource }>): Promise<PaymentResource> {
+  const { body } = await answer;
+  return body.status === 'PROCESSING' ? pos.final(body.paymentId) : body;
+}
+
+beforeAll(async () => {
+  sandboxDir = await mkdtemp(path.join(tmpdir(), 'settle-sandbox-'));
+  inbox = await mkdtemp(path.join(tmpdir(), 'settle-inbox-'));
+  platform = await startPlatform('settle', 3500, {
+    'alipay-sandbox': { SANDBOX_REPORT_DIR: sandboxDir },
+    settlement: { SETTLEMENT_REPORT_DIR: inbox, SETTLEMENT_POLL_INTERVAL_MS: '0', ADMIN_TOKEN },
+  });
+  settlement = await platform.start('settlement');
+});
+
+afterAll(async () => {
+  await platform?.stop();
+  await rm(sandboxDir, { recursive: true, force: true });
+  await rm(inbox, { recursive: true, force: true });
+});
+
+describe('settlement', () => {
+  const ids: Record<string, PaymentResource> = {};
+  const refunds: string[] = [];
+  let hkd: PosClient;
+
+  it('refuses the finance API without the admin token', async () => {
+    const response = await fetch(`${settlement.url}/v1/settlement/balances`, { headers: { authorization: 'Bearer nope' } });
+    expect(response.status).toBe(401);
+  });
+
+  it('reconciles a day of mixed scenarios: every payment and refund MATCHED and POSTED, the ledger balanced and paid out', async () => {
+    hkd = await platform.onboard('Settle Tea');
+    // one after the other: the machine is shared, and the saga's shortened timers are meant for a quiet one
+    const pay = async (tag: string, currency: string, value: string, suffix: string) => {
+      const { body } = await hkd.pay({ merchantOrderId: PosClient.orderId(tag), amount: { currency, value }, paymentCode: PosClient.code(suffix), waitSeconds: 20 });
+      ids[tag] = body.status === 'PROCESSING' ? await eventually(async () => ((p) => (p.status === 'PROCESSING' ? undefined : p))(await hkd.final(body.paymentId)), 60_000, 10) : body;
+    };
+    const refund = async (tag: string, currency: string, value: string) => {
+      const answer = await hkd.refund(ids[tag].paymentId, { refundRequestId: PosClient.orderId(`r${tag}`), amount: { currency, value }, waitSeconds: 20 });
+      expect(answer.body.status).toBe('SUCCEEDED');
+      refunds.push(String(answer.body.refundId));
+    };
+    await pay('plain', 'HKD', '1250', '00');
+    await pay('refunded', 'HKD', '2000', '01');
+    await pay('pin', 'HKD', '990', '80');
+    await pay('declined', 'HKD', '700', '85');
+    await pay('voided', 'HKD', '1500', '02');
+    await pay('unsigned', 'HKD', '800', '88');
+    await pay('review', 'HKD', '600', '89');
+    await pay('yen', 'JPY', '1000', '03');
+    {
+      // a pay still in doubt when the POS voids it; Alipay will not cancel, so the platform refunds instead
+      const { body } = await hkd.pay({ merchantOrderId: PosClient.orderId('late'), amount: { currency: 'HKD', value: '450' }, paymentCode: PosClient.code('90'), waitSeconds: 0 });
+      await sleep(300);
+      await hkd.cancel(body.paymentId, 20);
+      ids.late = await eventually(async () => ((p) => (p.status === 'PROCESSING' ? undefined : p))(await hkd.final(body.paymentId)), 60_000, 10);
+    }
+    expect([ids.plain.status, ids.refunded.status, ids.voided.status, ids.yen.status, ids.declined.status, ids.review.status]).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'FAILED', 'NEEDS_REVIEW']);
+    await refund('refunded', 'HKD', '500');
+    await refund('refunded', 'HKD', '300');
+    await refund('yen', 'JPY', '300');
+    expect((await hkd.cancel(ids.voided.paymentId, 20)).body.status).toBe('CANCELLED');
+
+    // what Alipay (the sandbox) did is the truth the ledger must end up with
+    const truth = { PAYMENT: 0, REFUND: 0, CANCEL: 0 } as Record<string, number>;
+    const payable: Record<string, bigint> = { HKD: 0n, JPY: 0n };
+    const fees: Record<string, bigint> = { HKD: 0n, JPY: 0n };
+    const charged = new Set<string>();
+    const rows: Record<string, number> = { HKD: 0, JPY: 0 };
+    for (const p of Object.values(ids)) {
+      const seen = (await platform.sandboxPayment(p.paymentId)) as unknown as { paidAt?: string; reversedByCancel?: boolean; amount: { currency: string; value: string }; refunds?: Array<{ status: string; amount: { value: string } }> };
+      const ccy = p.amount.currency;
+      if (seen?.paidAt) {
+        truth.PAYMENT++;
+        rows[ccy]++;
+        charged.add(p.paymentId);
+        payable[ccy] += BigInt(p.amount.value);
+        fees[ccy] += 10n;
+      }
+      if (seen?.reversedByCancel) {
+        truth.CANCEL++;
+        rows[ccy]++;
+        payable[ccy] -= BigInt(p.amount.value);
+        fees[ccy] -= 10n;
+      }
+      for (const r of (seen?.refunds ?? []).filter((r) => r.status === 'SUCCESS')) {
+        truth.REFUND++;
+        rows[ccy]++;
+        payable[ccy] -= BigInt(r.amount.value);
+        fees[ccy] += 10n;
+      }
+    }
+    expect(charged.has(ids.review.paymentId) || charged.has(ids.declined.paymentId)).toBe(false);
+    expect(truth.REFUND).toBeGreaterThanOrEqual(3);
+    expect(truth.CANCEL).toBeGreaterThanOrEqual(1);
+
+    // the ledger follows payments.v1.events: wait until settlement has seen each payment's last event
+    await eventually(async () => {
+      for (const p of Object.values(ids)) {
+        const latest = (await hkd.get(p.paymentId)).body;
+        const known = await api<{ sequence: number }>('GET', `/v1/settlement/payments/${p.paymentId}`);
+        if (known.status !== 200 || known.body.sequence !== latest.sequence) return undefined;
+      }
+      return true;
+    }, 30_000, 300);
+    const expected = await balances();
+    expect(expected.totals.every((t) => t.balanced)).toBe(true);
+    expect((await transactions()).every((t) => t.status === 'EXPECTED')).toBe(true);
+
+    const days = [...new Set(Object.values(ids).map((p) => businessDayOf(p.alipay?.paymentTime ?? new Date().toISOString())))];
+    for (const day of days) for (const file of await sandboxReports(day)) await deliver(file.path);
+    const results = await ingest();
+    expect(results.filter((r) => r.status !== 'INGESTED')).toEqual([]);
+    expect(results.map((r) => r.kind).sort()).toEqual(expect.arrayContaining(['settlementItems', 'settlementItems', 'transactionItems']));
+
+    const all = await transactions();
+    const moves = all.filter((t) => t.kind !== 'SETTLEMENT');
+    for (const kind of ['PAYMENT', 'REFUND', 'CANCEL']) expect({ kind, count: moves.filter((t) => t.kind === kind).length }).toEqual({ kind, count: truth[kind] });
+    expect(moves.filter((t) => t.reconciliation !== 'MATCHED' || t.status !== 'POSTED')).toEqual([]);
+    for (const paymentId of charged) expect(moves.some((t) => t.kind === 'PAYMENT' && t.paymentId === paymentId)).toBe(true);
+    for (const refundId of refunds) expect(moves.some((t) => t.kind === 'REFUND' && t.refundId === refundId)).toBe(true);
+    expect((await api<{ discrepancies: unknown[] }>('GET', '/v1/settlement/discrepancies')).body.discrepancies).toEqual([]);
+
+    // the review is settled by the report: no PAYMENT row means Alipay never took the money
+    expect((await api<{ reviewResolution: string }>('GET', `/v1/settlement/payments/${ids.review.paymentId}`)).body.reviewResolution).toBe('NOT_CHARGED');
+
+    // exact amounts: HKD with two decimals, JPY with none
+    const m = hkd.ids.merchantId;
+    const after = await balances(`?merchantId=${m}`);
+    expect(after.totals.every((t) => t.balanced)).toBe(true);
+    for (const ccy of ['HKD', 'JPY']) {
+      expect({ ccy, payable: balanceOf(after, `MERCHANT_PAYABLE:${m}:${ccy}`), fees: balanceOf(after, `FEES:${m}:${ccy}`), settled: balanceOf(after, `SETTLED_FUNDS:${m}:${ccy}`), receivable: balanceOf(after, `ALIPAY_RECEIVABLE:${m}:${ccy}`) })
+        .toEqual({ ccy, payable: -payable[ccy], fees: fees[ccy], settled: payable[ccy] - fees[ccy], receivable: 0n });
+    }
+    // exact in both exponents: 1000 JPY − 300 JPY refunded, 10 JPY fee each
+    expect(balanceOf(after, `SETTLED_FUNDS:${m}:JPY`)).toBe(680n);
+    const batches = (await api<{ batches: Array<{ settlementBatchId: string; currency: string; status: string; gross: { value: string }; fees: { value: string }; net: { value: string } }> }>('GET', '/v1/settlement/batches')).body.batches;
+    expect(batches.map((b) => [b.currency, b.status, b.gross.value, b.fees.value, b.net.value]).sort()).toEqual([
+      ['HKD', 'RECONCILED', String(payable.HKD), String(-fees.HKD), String(payable.HKD - fees.HKD)],
+      ['JPY', 'RECONCILED', '700', '-20', '680'],
+    ]);
+    const hkdBatch = batches.find((b) => b.currency === 'HKD')!;
+    const detail = await api<{ items: Array<{ result: string; ledgerTransactionId: string }> }>('GET', `/v1/settlement/batches/${hkdBatch.settlementBatchId}`);
+    expect(detail.body.items).toHaveLength(rows.HKD);
+    expect(detail.body.items.every((i) => i.result === 'MATCHED' && i.ledgerTransactionId)).toBe(true);
+
+    // the export's totals are the ledger's: per account over the days, and the batch's payout
+    const perAccount = new Map<string, number>();
+    const exportDays = [...new Set(all.map((t) => t.businessDay))];
+    for (const day of exportDays) {
+      const csv = await api('GET', `/v1/settlement/export.csv?day=${day}`);
+      expect(csv.status).toBe(200);
+      for (const r of csvRecords(csv.text).records) {
+        const cents = Math.round(Number(r.debit || 0) * (r.currency === 'JPY' ? 1 : 100)) - Math.round(Number(r.credit || 0) * (r.currency === 'JPY' ? 1 : 100));
+        perAccount.set(r.account, (perAccount.get(r.account) ?? 0) + cents);
+      }
+    }
+    const ledgerNow = await balances();
+    expect(Object.fromEntries(perAccount)).toEqual(Object.fromEntries(ledgerNow.accounts.map((a) => [a.account, Number(a.balance)])));
+    const batchCsv = csvRecords((await api('GET', `/v1/settlement/export.csv?batchId=${hkdBatch.settlementBatchId}`)).text).records;
+    expect(batchCsv.filter((r) => r.accountType === 'SETTLED_FUNDS').reduce((sum, r) => sum + Number(r.debit || 0), 0).toFixed(2)).toBe(toMajorUnits(payable.HKD - fees.HKD, 'HKD'));
+  });
+
+  it('changes nothing when the same files come again or a payment event is replayed under a new envelope id', async () => {
+    const before = { balances: await balances(), transactions: (await transactions()).length };
+    expect((await ingest()).every((r) => r.status === 'DUPLICATE')).toBe(true);
+
+    const kafka = testKafka('settle-replay');
+    const topic = platform.prefix + TOPICS.paymentEvents.name;
+    const original = (await readTopic(kafka, topic, (ms) => ms.some((m) => (m.value as { type: string; key: string }).type === 'PaymentSucceeded' && m.key === ids.plain.paymentId)))
+      .map((m) => m.value as ReturnType<typeof createEnvelope>)
+      .find((e) => e.type === 'PaymentSucceeded' && e.key === ids.plain.paymentId)!;
+    const replay = { ...original, id: globalThis.crypto.randomUUID() };
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: replay.key, value: JSON.stringify(replay) }] });
+    await producer.disconnect();
+    await sleep(3000);
+    expect((await transactions()).length).toBe(before.transactions);
+    expect(await balances()).toMatchObject({ accounts: before.balances.accounts, totals: before.balances.totals });
+  });
+
+  it('reports each seeded fault exactly once, rejects broken files whole, and lets finance resolve a discrepancy', async () => {
+    // a new report day on the sandbox's clock
+    await fetch(`${platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    const day2: Record<string, PaymentResource> = {};
+    for (const [tag, currency, value] of [['changed', 'HKD', '1100'], ['dropped', 'HKD', '1200'], ['fee', 'HKD', '1300'], ['fine', 'HKD', '1400'], ['yen2', 'JPY', '2000']] as const) {
+      day2[tag] = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId(tag), amount: { currency, value }, paymentCode: PosClient.code('04'), waitSeconds: 20 }));
+      expect(day2[tag].status).toBe('SUCCEEDED');
+    }
+    const day = businessDayOf(day2.changed.alipay!.paymentTime!);
+    await eventually(async () => ((await transactions(`?day=${day}`)).filter((t) => t.kind === 'PAYMENT').length === 5 ? true : undefined), 20_000, 300);
+
+    const files = await sandboxReports(day);
+    const byKind = (kind: string, currency?: string) => files.find((f) => f.kind === kind && (!currency || f.currency === currency))!.path;
+    const unknownRow = (r: Record<string, string>) => ({ ...r, transactionId: '2026STRANGER0001', transactionRequestId: 'pay_NOT_OURS_0001', referenceTransactionId: 'X-1' });
+    await deliver(byKind('transactionItems'), (text) =>
+      editRecords(text, (records) => [
+        ...records
+          .filter((r) => r.transactionRequestId !== day2.dropped.paymentId)
+          .map((r) => (r.transactionRequestId === day2.changed.paymentId ? { ...r, transactionAmountValue: '11.50' } : r)),
+        unknownRow(records[0]),
+      ]),
+    );
+    const hkdBatchId = files.find((f) => f.kind === 'settlementItems' && f.currency === 'HKD')!.batchId!;
+    const feeItems = (text: string) =>
+      editRecords(text, (records) => records.map((r) => (r.transactionRequestId === day2.fee.paymentId ? { ...r, feeAmountValue: '-0.20', settlementAmountValue: '12.80' } : r)));
+    const feeSummary = (text: string) =>
+      editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: (Number(r.settlementAmountValue) - 0.1).toFixed(2), feeAmountValue: (Number(r.feeAmountValue) - 0.1).toFixed(2) })));
+    await deliver(byKind('settlementItems', 'HKD'), feeItems);
+    await deliver(byKind('settlementSummary', 'HKD'), feeSummary);
+    // the JPY batch first arrives cut off: no <END>
+    const jpyItems = await deliver(byKind('settlementItems', 'JPY'), (text) => text.replace('<END>\n', ''));
+    await deliver(byKind('settlementSummary', 'JPY'));
+
+    const results = await ingest();
+    const fresh = results.filter((r) => r.status !== 'DUPLICATE');
+    expect(fresh.map((r) => `${r.kind} ${r.status} ${r.batchId?.slice(8, 11) ?? ''}`).sort()).toEqual(['settlementItems INGESTED HKD', 'settlementItems REJECTED JPY', 'transactionItems INGESTED ']);
+    expect(fresh.find((r) => r.kind === 'settlementItems' && r.status === 'INGESTED')!.batchId).toBe(hkdBatchId);
+    expect(fresh.find((r) => r.status === 'REJECTED')!.reason).toMatch(/no <END> trailer/);
+    const yen = (await transactions(`?paymentId=${day2.yen2.paymentId}`))[0];
+    expect(yen).toMatchObject({ status: 'EXPECTED', settlementBatchId: null });
+
+    const open = (await api<{ discrepancies: Discrepancy[] }>('GET', '/v1/settlement/discrepancies?status=OPEN')).body.discrepancies;
+    expect(open.map((d) => [d.type, d.kind, d.transactionRequestId, d.fields]).sort()).toEqual(
+      [
+        ['MISMATCHED', 'PAYMENT', day2.changed.paymentId, ['amount']],
+        ['MISSING_IN_REPORT', 'PAYMENT', day2.dropped.paymentId, []],
+        ['MISSING_IN_LEDGER', 'PAYMENT', 'pay_NOT_OURS_0001', []],
+        ['MISMATCHED', 'PAYMENT', day2.fee.paymentId, ['fee']],
+      ].sort(),
+    );
+    const fine = (await transactions(`?paymentId=${day2.fine.paymentId}`))[0];
+    expect(fine).toMatchObject({ reconciliation: 'MATCHED', status: 'POSTED', settlementBatchId: hkdBatchId });
+    const feeTxn = (await transactions(`?paymentId=${day2.fee.paymentId}`))[0];
+    expect(feeTxn).toMatchObject({ reconciliation: 'MISMATCHED', status: 'EXPECTED' });
+    const batch = (await api<{ status: string }>('GET', `/v1/settlement/batches/${hkdBatchId}`)).body;
+    expect(batch.status).toBe('DISCREPANCIES');
+
+    // the batch whose items do not add up to its TOTAL is rejected too; the complete one then goes in
+    await rm(path.join(inbox, jpyItems));
+    await deliver(byKind('settlementItems', 'JPY'), (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: '1989', transactionAmountValue: '1999' }))));
+    const mismatch = (await ingest()).filter((r) => r.status !== 'DUPLICATE');
+    expect(mismatch).toEqual([expect.objectContaining({ status: 'REJECTED', reason: expect.stringMatching(/TOTAL: the settlement items sum to 1989 minor units, the summary says 1990/) })]);
+    await rm(path.join(inbox, jpyItems));
+    await deliver(byKind('settlementItems', 'JPY'));
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE')).toEqual([expect.objectContaining({ status: 'INGESTED', kind: 'settlementItems' })]);
+    expect((await transactions(`?paymentId=${day2.yen2.paymentId}`))[0]).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+    const rejected = (await api<{ files: Array<{ status: string; reason: string | null }> }>('GET', '/v1/settlement/files')).body.files.filter((f) => f.status === 'REJECTED');
+    expect(rejected.length).toBe(2);
+    expect((await balances()).totals.every((t) => t.balanced)).toBe(true);
+
+    // nothing new was found twice
+    expect((await api<{ discrepancies: Discrepancy[] }>('GET', '/v1/settlement/discrepancies?status=OPEN')).body.discrepancies).toHaveLength(4);
+
+    const target = open.find((d) => d.type === 'MISSING_IN_LEDGER')!;
+    const resolved = await api<Discrepancy & { resolutionNote: string }>('POST', `/v1/settlement/discrepancies/${target.discrepancyId}/resolve`, { resolvedBy: 'finance@chain.example', note: 'another acquirer account; reported to Alipay' });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toMatchObject({ status: 'RESOLVED', resolvedBy: 'finance@chain.example', resolutionNote: 'another acquirer account; reported to Alipay' });
+    expect((await api('POST', `/v1/settlement/discrepancies/${target.discrepancyId}/resolve`, { resolvedBy: 'x', note: 'again' })).status).toBe(409);
+    expect((await api('POST', `/v1/settlement/discrepancies/${target.discrepancyId}/resolve`, {})).status).toBe(400);
+    const metrics = await (await fetch(`${settlement.url}/metrics`)).text();
+    expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISMATCHED"[^}]*\} 2/);
+    expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISSING_IN_LEDGER"[^}]*\} 0/);
+    expect(metrics).toMatch(/settlement_report_files_total\{[^}]*status="REJECTED"[^}]*\} 2/);
+  });
+
+  it('tells finance on settlement.v1.events, every message within its contract', async () => {
+    const topic = platform.prefix + TOPICS.settlementEvents.name;
+    const count = (ms: Array<{ value: unknown }>, type: string) => ms.filter((m) => (m.value as { type: string }).type === type).length;
+    // partitions arrive in any order: read until every kind of event the suite caused is in
+    const messages = await readTopic(testKafka('settle-events'), topic, (ms) => count(ms, 'SettlementBatchSettled') >= 4 && count(ms, 'DiscrepancyDetected') >= 4 && count(ms, 'PaymentReviewResolved') >= 1, 20_000);
+    const envelopes = messages.map((m) => parseMessage(TOPICS.settlementEvents.name, m.value));
+    const of = (type: string) => envelopes.filter((e) => e.type === type);
+    expect(of('SettlementBatchSettled').map((e) => (e.data as { currency: string }).currency).sort()).toEqual(['HKD', 'HKD', 'JPY', 'JPY']);
+    const hkdDay1 = of('SettlementBatchSettled').map((e) => e.data as { currency: string; net: { value: string }; gross: { value: string }; fees: { value: string }; paymentIds: string[] }).find((b) => b.paymentIds.includes(ids.plain.paymentId))!;
+    expect(BigInt(hkdDay1.gross.value) + BigInt(hkdDay1.fees.value)).toBe(BigInt(hkdDay1.net.value));
+    expect(hkdDay1.paymentIds).toEqual(expect.arrayContaining([ids.plain.paymentId, ids.voided.paymentId, ids.refunded.paymentId]));
+    expect(of('DiscrepancyDetected')).toHaveLength(4);
+    expect(of('PaymentReviewResolved').map((e) => e.data)).toEqual([expect.objectContaining({ paymentId: ids.review.paymentId, resolution: 'NOT_CHARGED' })]);
+    const reconciled = new Set(of('TransactionReconciled').map((e) => (e.data as { paymentId: string }).paymentId));
+    for (const tag of ['plain', 'refunded', 'voided', 'yen']) expect(reconciled.has(ids[tag].paymentId)).toBe(true);
+    const posted = of('LedgerEntriesPosted').map((e) => e.data as { status: string; kind: string });
+    expect(posted.some((p) => p.status === 'EXPECTED' && p.kind === 'PAYMENT')).toBe(true);
+    expect(posted.some((p) => p.status === 'POSTED' && p.kind === 'SETTLEMENT')).toBe(true);
+  });
+});
