@@ -1,0 +1,65 @@
+import { arrivals, parseMix, pickScenario, rampRates, seededRandom } from './schedule';
+import { benchLine, summarizePhase } from './report';
+import { percentile, summarize } from './stats';
+import { chart, niceMax } from './svg';
+import { parseOptions } from './options';
+import type { PhaseRun } from './load';
+
+describe('bench: pure parts', () => {
+  it('takes nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile(values, 100)).toBe(100);
+    expect(percentile([], 50)).toBeNaN();
+    expect(summarize([5, 1, 3])).toEqual({ count: 3, p50: 3, p95: 5, p99: 5, max: 5 });
+  });
+
+  it('schedules open arrivals at the target rate, in order, with the mix', () => {
+    const mix = parseMix('00=90,85=10');
+    const schedule = arrivals(200, 60, mix, 10_000, seededRandom(7));
+    expect(Math.abs(schedule.length - 12_000)).toBeLessThan(400);
+    expect(schedule.every((a, i) => i === 0 || a.at >= schedule[i - 1].at)).toBe(true);
+    expect(schedule.at(-1)!.at).toBeLessThan(60_000);
+    const declines = schedule.filter((a) => a.scenario === '85').length / schedule.length;
+    expect(declines).toBeGreaterThan(0.08);
+    expect(declines).toBeLessThan(0.12);
+    expect(arrivals(200, 60, mix, 10_000, seededRandom(7))).toEqual(schedule);
+    expect(pickScenario(parseMix('82=1'), Math.random)).toBe('82');
+    expect(() => parseMix('99=1')).toThrow(/unknown scenario/);
+    expect(rampRates(50, 200, 50)).toEqual([50, 100, 150, 200]);
+  });
+
+  it('counts only payments final inside the load window as sustained throughput', () => {
+    const run: PhaseRun = {
+      name: 'platform', rate: 2, durationS: 2, origin: 0, settledAt: 3000, maxSendLagMs: 0,
+      records: [
+        { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'a', dueAt: 0, finalAt: 100, status: 'SUCCEEDED', errors: [] },
+        { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'b', dueAt: 1000, finalAt: 1200, status: 'SUCCEEDED', errors: [] },
+        { phase: 'platform', scenario: '82', terminal: 0, merchantOrderId: 'c', dueAt: 1500, finalAt: 2500, status: 'CANCELLED', errors: [] },
+        { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'd', dueAt: 1900, errors: ['503 UNAVAILABLE'] },
+      ],
+    };
+    const s = summarizePhase(run);
+    expect(s.throughput).toBe(1);
+    expect(s.latency.get('00')).toMatchObject({ count: 2, p50: 100, max: 200 });
+    expect(s.statuses.get('NOT FINAL')).toBe(1);
+    expect(s.errors.get('503 UNAVAILABLE')).toBe(1);
+  });
+
+  it('ends with one machine-readable line', () => {
+    expect(benchLine({ rate: 200, platform: 198.43, baseline: 199.5, addedP50: 12.345, addedP99: 40, lost: 0, duplicated: 0 })).toBe(
+      'bench: rate=200/s platform=198.4 baseline=199.5 ratio=0.99 added_p50_ms=12.3 added_p99_ms=40.0 lost=0 duplicated=0',
+    );
+    expect(benchLine({ rate: 50, platform: 10, baseline: Number.NaN, addedP50: Number.NaN, addedP99: Number.NaN, lost: 1, duplicated: 2 })).toMatch(/baseline=n\/a ratio=n\/a .* lost=1 duplicated=2$/);
+  });
+
+  it('parses options and draws a chart', () => {
+    const o = parseOptions(['--rate', '50', '--duration=10', '--no-baseline', '--ramp']);
+    expect(o).toMatchObject({ rate: 50, durationS: 10, baseline: false, ramp: true, stores: 2000, terminalsPerStore: 5 });
+    expect(() => parseOptions(['--nope', '1'])).toThrow(/unknown option/);
+    expect(niceMax(173)).toBe(200);
+    const svg = chart('t', [{ title: 'p', xLabel: 'x', yLabel: 'y', series: [{ name: 's', color: '#000', points: [[1, 2], [2, 4]] }] }]);
+    expect(svg).toMatch(/^<svg[\s\S]*<path d="M[\d.]+,[\d.]+ L[\d.]+,[\d.]+"[\s\S]*<\/svg>\n$/);
+  });
+});

@@ -1,0 +1,58 @@
+import http from 'node:http';
+
+export interface JsonAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A keep-alive JSON client on node:http: cheaper per request than fetch, so the generator stays small. */
+export class JsonHttp {
+  private readonly agent: http.Agent;
+
+  constructor(private readonly baseUrl: string, maxSockets = 4096) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: 1024 });
+  }
+
+  request(method: string, path: string, options: { token?: string; body?: unknown; type?: string; timeoutMs?: number } = {}): Promise<JsonAnswer> {
+    const url = new URL(path, this.baseUrl);
+    const payload = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (payload !== undefined) {
+      headers['content-type'] = options.type ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, { method, headers, agent: this.agent, timeout: options.timeoutMs ?? 60_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: Record<string, unknown> = {};
+          try {
+            body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+          } catch {
+            body = { raw: text.slice(0, 200) };
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('TIMEOUT')));
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** A stable code for a failed exchange: the API's error code, or the HTTP status, or the network error. */
+export function errorCode(answer: JsonAnswer | Error): string {
+  if (answer instanceof Error) return (answer as NodeJS.ErrnoException).code ?? (answer.message === 'TIMEOUT' ? 'TIMEOUT' : 'NETWORK_ERROR');
+  const error = answer.body.error as { code?: string } | undefined;
+  return `${answer.status}${error?.code ? ` ${error.code}` : ''}`;
+}

@@ -1,0 +1,78 @@
+import { JsonHttp } from './http';
+import type { PaymentRecord } from './load';
+import { EXPECTED_STATUS } from './schedule';
+
+const SANDBOX_STATUS: Record<string, string> = { SUCCEEDED: 'SUCCESS', FAILED: 'FAIL', CANCELLED: 'CANCELLED' };
+
+export interface Verification {
+  checked: number;
+  /** never final for the POS, unknown to the sandbox, or final with a status that disagrees with the sandbox's books */
+  lost: number;
+  /** more than one pay call reached the sandbox for a payment, or two payments for one order */
+  duplicated: number;
+  /** final, but not what the scenario should end in */
+  unexpected: number;
+  problems: string[];
+}
+
+/** Reads the sandbox's books for every payment: final, exactly one pay call, and the same outcome on both sides. */
+export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concurrency = 32): Promise<Verification> {
+  const result: Verification = { checked: 0, lost: 0, duplicated: 0, unexpected: 0, problems: [] };
+  const note = (problem: string) => {
+    if (result.problems.length < 20) result.problems.push(problem);
+  };
+  const seen = new Map<string, string>();
+  for (const r of records) {
+    if (!r.paymentId) continue;
+    const other = seen.get(r.merchantOrderId);
+    if (other && other !== r.paymentId) {
+      result.duplicated++;
+      note(`${r.merchantOrderId}: two payments ${other} and ${r.paymentId}`);
+    }
+    seen.set(r.merchantOrderId, r.paymentId);
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < records.length) {
+      const r = records[next++];
+      result.checked++;
+      if (!r.paymentId) {
+        result.lost++;
+        note(`${r.merchantOrderId} (${r.scenario}): no payment created (${r.errors.join(', ') || 'no answer'})`);
+        continue;
+      }
+      let book: { status?: string; calls?: { pay?: number } } | undefined;
+      try {
+        const answer = await sandbox.request('GET', `/sandbox/payments/${encodeURIComponent(r.paymentId)}`);
+        if (answer.status === 200) book = answer.body as typeof book;
+      } catch {
+        book = undefined;
+      }
+      if (!r.status) {
+        result.lost++;
+        note(`${r.paymentId} (${r.scenario}): not final for the POS (sandbox: ${book?.status ?? 'unknown'})`);
+        continue;
+      }
+      if (!book) {
+        result.lost++;
+        note(`${r.paymentId} (${r.scenario}): ${r.status} but the sandbox has no record of it`);
+        continue;
+      }
+      const pays = book.calls?.pay ?? 0;
+      if (pays > 1) {
+        result.duplicated++;
+        note(`${r.paymentId} (${r.scenario}): ${pays} pay calls`);
+      }
+      const want = SANDBOX_STATUS[r.status];
+      if (want && book.status !== want) {
+        result.lost++;
+        note(`${r.paymentId} (${r.scenario}): POS ${r.status}, sandbox ${book.status}`);
+      } else if (r.status !== EXPECTED_STATUS[r.scenario]) {
+        result.unexpected++;
+        note(`${r.paymentId} (${r.scenario}): ended ${r.status}, expected ${EXPECTED_STATUS[r.scenario]}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return result;
+}
