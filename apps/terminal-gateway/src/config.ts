@@ -4,7 +4,7 @@ import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings, red
 /** Every environment variable terminal-gateway reads. */
 export const configDefinition = defineConfig(
   {
-    PORT: env.port(3000), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_gateway'), ...redisEnv,
+    PORT: env.port(3000), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_gateway', 20), ...redisEnv,
     ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
     GATEWAY_RATE_LIMIT_PER_SECOND: env.int(20, 1),
     POS_DEFAULT_WAIT_SECONDS: z.coerce.number().int().min(0).max(30).default(20),

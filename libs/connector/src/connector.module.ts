@@ -3,7 +3,7 @@ import { AmsClient, AmsCredentials, KeyInput } from '@upm/alipay';
 import { TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
-import { ConnectorService } from './connector.service';
+import { AmsAnswer, ConnectorService } from './connector.service';
 import { ALIPAY_PUBLIC_KEYS, NotifyController } from './notify.controller';
 
 export interface ConnectorModuleOptions extends ConnectorOptions {
@@ -39,7 +39,8 @@ export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
     this.kafka.consume({
       groupId: 'alipay-connector.commands',
       topic: TOPICS.alipayCommands.name,
-      handle: (envelope, { manager }) => this.connector.execute(manager, envelope),
+      prepare: (envelope) => this.connector.call(envelope),
+      handle: (envelope, { manager, prepared }) => this.connector.record(manager, envelope, prepared as AmsAnswer),
       // AMS calls wait on the network: let every partition this replica owns make progress at once
       partitionsConsumedConcurrently: TOPICS.alipayCommands.partitions,
     });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AmsCallResult, AmsClient } from '@upm/alipay';
 import { createEnvelope, Envelope, PayCommandV1, RefundCommandV1, TOPICS } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
@@ -14,10 +14,19 @@ const PRODUCER = 'alipay-connector';
 type Ref = { paymentId: string; paymentRequestId: string; attempt: number };
 type InquireRefund = Ref & { refundId: string; refundRequestId: string };
 
+/** What one AMS call answered, ready to be recorded. */
+export interface AmsAnswer {
+  type: string;
+  data: unknown;
+  endpoint: string;
+  ref: Ref;
+  result: AmsCallResult<unknown>;
+}
+
 /**
- * Carries out one alipay.v1 command: calls AMS, records the exchange in the audit log, and writes the
- * result to the outbox, all in the consumer's transaction. A redelivered command calls AMS again, which is
- * safe: every AMS call we make is idempotent on paymentRequestId / refundRequestId.
+ * Carries out one alipay.v1 command: calls AMS, then records the exchange in the audit log and the result
+ * in the outbox in the consumer's transaction. A redelivered command calls AMS again, which is safe: every
+ * AMS call we make is idempotent on paymentRequestId / refundRequestId.
  */
 @Injectable()
 export class ConnectorService {
@@ -27,6 +36,7 @@ export class ConnectorService {
 
   constructor(
     @Inject(AmsClient) private readonly client: AmsClient,
+    @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(CONNECTOR_OPTIONS) private readonly options: ConnectorOptions,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(Metrics) metrics: Metrics,
@@ -36,58 +46,64 @@ export class ConnectorService {
     this.latency = metrics.histogram('upm_alipay_request_seconds', 'AMS call latency', ['endpoint', 'outcome'], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 8, 15]);
   }
 
-  async execute(manager: EntityManager, command: Envelope): Promise<void> {
-    const result = await this.resultFor(manager, command);
-    await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: result.type, key: command.key, data: result.data, producer: PRODUCER, cause: command }));
-  }
-
-  private async resultFor(manager: EntityManager, command: Envelope): Promise<{ type: string; data: unknown }> {
+  /**
+   * Calls AMS for one command, outside any database transaction: nothing is held while Alipay answers. A
+   * refund's route is written first, on its own, so its notification can be routed even if it arrives
+   * before the result is recorded.
+   */
+  async call(command: Envelope): Promise<AmsAnswer> {
     switch (command.type) {
       case 'Pay': {
         const data = command.data as PayCommandV1;
-        const result = await this.call(manager, 'pay', data, () => this.client.pay(payInput(data, this.options.notifyUrl)));
-        return { type: 'PayResult', data: payResult(data, result) };
+        const result = await this.send('pay', () => this.client.pay(payInput(data, this.options.notifyUrl)));
+        return { type: 'PayResult', data: payResult(data, result), endpoint: 'pay', ref: data, result };
       }
       case 'InquirePayment': {
         const data = command.data as Ref;
-        const result = await this.call(manager, 'inquiryPayment', data, () => this.client.inquiryPayment({ paymentRequestId: data.paymentRequestId }));
-        return { type: 'InquiryResult', data: inquiryResult(data, result) };
+        const result = await this.send('inquiryPayment', () => this.client.inquiryPayment({ paymentRequestId: data.paymentRequestId }));
+        return { type: 'InquiryResult', data: inquiryResult(data, result), endpoint: 'inquiryPayment', ref: data, result };
       }
       case 'CancelPayment': {
         const data = command.data as Ref;
-        const result = await this.call(manager, 'cancel', data, () => this.client.cancel({ paymentRequestId: data.paymentRequestId }));
-        return { type: 'CancelResult', data: cancelResult(data, result) };
+        const result = await this.send('cancel', () => this.client.cancel({ paymentRequestId: data.paymentRequestId }));
+        return { type: 'CancelResult', data: cancelResult(data, result), endpoint: 'cancel', ref: data, result };
       }
       case 'Refund': {
         const data = command.data as RefundCommandV1;
-        await manager.query('INSERT INTO refund_routes (refund_id, payment_id, refund_request_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [data.refundId, data.paymentId, data.refundRequestId]);
-        const result = await this.call(manager, 'refund', data, () => this.client.refund(refundRequest(data, this.options.notifyUrl)));
-        return { type: 'RefundResult', data: refundResult(data, result) };
+        await this.dataSource.query('INSERT INTO refund_routes (refund_id, payment_id, refund_request_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [data.refundId, data.paymentId, data.refundRequestId]);
+        const result = await this.send('refund', () => this.client.refund(refundRequest(data, this.options.notifyUrl)));
+        return { type: 'RefundResult', data: refundResult(data, result), endpoint: 'refund', ref: data, result };
       }
       case 'InquireRefund': {
         const data = command.data as InquireRefund;
-        const result = await this.call(manager, 'inquiryRefund', data, () => this.client.inquiryRefund({ refundRequestId: data.refundId }));
-        return { type: 'InquireRefundResult', data: inquireRefundResult(data, result) };
+        const result = await this.send('inquiryRefund', () => this.client.inquiryRefund({ refundRequestId: data.refundId }));
+        return { type: 'InquireRefundResult', data: inquireRefundResult(data, result), endpoint: 'inquiryRefund', ref: data, result };
       }
       default:
         throw new Error(`no handler for ${command.type}`);
     }
   }
 
-  private async call<T>(manager: EntityManager, endpoint: string, ref: Ref, send: () => Promise<AmsCallResult<T>>): Promise<AmsCallResult<T>> {
-    const result = await this.throttle.run(send);
+  /** Records the exchange in the audit log and the result in the outbox, in the consumer's transaction. */
+  async record(manager: EntityManager, command: Envelope, answer: AmsAnswer): Promise<void> {
+    const { result, ref, endpoint } = answer;
     const { exchange } = result;
-    this.calls.inc({ endpoint, outcome: result.outcome, result_code: result.resultCode });
-    this.latency.observe({ endpoint, outcome: result.outcome }, result.durationMs / 1000);
     await manager.query(
       `INSERT INTO ams_exchanges (payment_id, api, attempt, client_id, outcome, result_code, http_status, duration_ms, request_body, response_body)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [ref.paymentId, endpoint, ref.attempt, exchange.clientId, result.outcome, result.resultCode, result.httpStatus ?? null, Math.round(result.durationMs),
         maskCodesInText(exchange.requestBody), exchange.responseBody === undefined ? null : maskCodesInText(exchange.responseBody)],
     );
+    await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: answer.type, key: command.key, data: answer.data, producer: PRODUCER, cause: command }));
     const log = { paymentId: ref.paymentId, endpoint, attempt: ref.attempt, outcome: result.outcome, resultCode: result.resultCode, problem: result.problem, durationMs: Math.round(result.durationMs) };
     if (result.outcome === 'U') this.logger.warn(log, 'AMS outcome unknown');
     else this.logger.info(log, 'AMS call');
+  }
+
+  private async send<T>(endpoint: string, call: () => Promise<AmsCallResult<T>>): Promise<AmsCallResult<T>> {
+    const result = await this.throttle.run(call);
+    this.calls.inc({ endpoint, outcome: result.outcome, result_code: result.resultCode });
+    this.latency.observe({ endpoint, outcome: result.outcome }, result.durationMs / 1000);
     return result;
   }
 }

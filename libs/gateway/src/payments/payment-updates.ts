@@ -35,7 +35,7 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
    * Re-reads with `load` until `done` holds, a wake-up arrives for the payment, or the timeout passes;
    * answers the last value read.
    */
-  async waitFor<T>(paymentId: string, timeoutMs: number, load: () => Promise<T>, done: (value: T) => boolean, pollMs = 1000): Promise<T> {
+  async waitFor<T>(paymentId: string, timeoutMs: number, load: () => Promise<T>, done: (value: T) => boolean, pollMs = 5000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let value = await load();
     while (!done(value) && Date.now() < deadline) {

@@ -59,7 +59,7 @@ export function kafkaSettings(e: { KAFKA_BROKERS: string[]; KAFKA_TOPIC_PREFIX: 
 
 export const redisEnv = { REDIS_URL: env.url('redis://127.0.0.1:6379/0') };
 
-export const databaseEnv = (database: string) => ({
+export const databaseEnv = (database: string, poolSize = 10) => ({
   DATABASE_URL: env.url(`postgres://postgres@127.0.0.1:5432/${database}`),
-  DATABASE_POOL_SIZE: env.int(10, 1),
+  DATABASE_POOL_SIZE: env.int(poolSize, 1),
 });

@@ -22,6 +22,8 @@ export interface MessageContext {
   partition: number;
   offset: string;
   attempt: number;
+  /** what `prepare` returned for this message (undefined without one) */
+  prepared?: unknown;
 }
 
 export type MessageHandler = (envelope: Envelope, context: MessageContext) => Promise<void>;
@@ -31,6 +33,12 @@ export interface ConsumerOptions {
   /** the logical topic (without prefix) */
   topic: string;
   handle: MessageHandler;
+  /**
+   * Slow work (a call to another system) done before the transaction opens, so no database connection is
+   * held while it waits; its result reaches `handle` as `context.prepared`. It runs again on redelivery,
+   * so it must be safe to repeat (idempotent at the other end); a message already applied skips it.
+   */
+  prepare?: (envelope: Envelope) => Promise<unknown>;
   /** back-off before each redelivery from the retry topic; after the last one, the dead-letter topic */
   retryDelaysMs?: number[];
   partitionsConsumedConcurrently?: number;
@@ -147,13 +155,18 @@ export class IdempotentConsumer {
     const timer = this.duration.startTimer({ topic: this.options.topic, group });
     const applied = await withConsumerSpan(`${this.options.topic} process`, headers, { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.message.id': envelope.id, 'messaging.kafka.consumer.group': group, 'upm.message.type': envelope.type }, async () => {
       try {
+        let prepared: unknown;
+        if (this.options.prepare) {
+          if (await this.alreadyApplied(envelope.id)) return false;
+          prepared = await this.options.prepare(envelope);
+        }
         const applied = await this.dataSource.transaction(async (manager) => {
           const inserted: unknown[] = await manager.query(
             'INSERT INTO inbox (consumer_group, message_id, topic) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING message_id',
             [group, envelope.id, this.options.topic],
           );
           if (!inserted.length) return false;
-          await this.options.handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt });
+          await this.options.handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt, prepared });
           return true;
         });
         this.processed.inc({ topic: this.options.topic, group, type: envelope.type, result: applied ? 'applied' : 'duplicate' });
@@ -166,6 +179,11 @@ export class IdempotentConsumer {
       }
     });
     if (applied !== undefined) this.options.onProcessed?.(envelope, applied);
+  }
+
+  private async alreadyApplied(messageId: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM inbox WHERE consumer_group = $1 AND message_id = $2', [this.options.groupId, messageId]);
+    return rows.length > 0;
   }
 
   private async onFailure(payload: EachMessagePayload, headers: Record<string, string>, envelope: Envelope, attempt: number, error: unknown): Promise<void> {

@@ -17,7 +17,7 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const [status, body] = this.toBody(exception);
-    if (status >= 500) this.logger.error({ err: exception }, 'request failed');
+    if (status >= 500) this.logger.error({ err: exception, status }, 'request failed');
     if (!response.headersSent) response.status(status).json(body);
   }
 
@@ -35,6 +35,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     const status = (exception as { status?: unknown })?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return [status, { error: { code: CODE_BY_STATUS[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
+    }
+    // A saturated connection pool or a database that went away is not the request's fault: the POS may retry it.
+    if (exception instanceof Error && /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED/.test(exception.message)) {
+      return [HttpStatus.SERVICE_UNAVAILABLE, { error: { code: 'UNAVAILABLE', message: 'temporarily unavailable; retry the same request' } }];
     }
     return [HttpStatus.INTERNAL_SERVER_ERROR, { error: { code: 'INTERNAL', message: 'internal error' } }];
   }
