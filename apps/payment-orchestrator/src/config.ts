@@ -6,7 +6,7 @@ const d = DEFAULT_SAGA_CONFIG;
 /** Every environment variable payment-orchestrator reads; the timing ones are CONTRACTS.md §3. */
 export const configDefinition = defineConfig(
   {
-    PORT: env.port(3001), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_orchestrator'),
+    PORT: env.port(3001), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_orchestrator', 20),
     ALIPAY_HTTP_TIMEOUT_MS: env.int(d.httpTimeoutMs, 1),
     SAGA_RESULT_GRACE_MS: env.int(d.resultGraceMs),
     SAGA_FIRST_INQUIRY_DELAY_MS: env.int(d.firstInquiryDelayMs, 1),

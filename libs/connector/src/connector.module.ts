@@ -41,8 +41,6 @@ export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
       topic: TOPICS.alipayCommands.name,
       prepare: (envelope) => this.connector.call(envelope),
       handle: (envelope, { manager, prepared }) => this.connector.record(manager, envelope, prepared as AmsAnswer),
-      // AMS calls wait on the network: let every partition this replica owns make progress at once
-      partitionsConsumedConcurrently: TOPICS.alipayCommands.partitions,
     });
   }
 

@@ -96,7 +96,15 @@ export class IdempotentConsumer {
 
   async start(): Promise<void> {
     const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
-    this.consumer = this.kafka.consumer({ groupId: this.kafkaGroupId, sessionTimeout, heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)), allowAutoTopicCreation: false });
+    this.consumer = this.kafka.consumer({
+      groupId: this.kafkaGroupId,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+      allowAutoTopicCreation: false,
+      // kafkajs fetches again only when every partition's batch of the last fetch is done: small batches keep
+      // one busy partition from holding the others back
+      maxBytesPerPartition: 64 * 1024,
+    });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.assigned = payload.memberAssignment;
     });
@@ -109,7 +117,7 @@ export class IdempotentConsumer {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.main, this.topics.retry], fromBeginning: true });
     await this.consumer.run({
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 12,
       eachMessage: (payload) => this.onMessage(payload),
     });
   }
