@@ -78,6 +78,42 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(count).toBe(0);
   });
 
+  it('never drops a row that commits while the relay is publishing rows written after it', async () => {
+    await startConsumer('test.late-commit');
+    // a producer whose sends wait for the test: the relay is held between reading its batch and deleting it
+    let release!: () => void;
+    let held!: () => void;
+    const sending = new Promise<void>((resolve) => (held = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gated = Object.create(producer) as Producer;
+    gated.sendBatch = async (batch) => {
+      held();
+      await gate;
+      return producer.sendBatch(batch);
+    };
+    await relay.stop();
+    relay = new OutboxRelay(dataSource, gated, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
+
+    const early = refundCommand('pay_late_a', 1);
+    const late = refundCommand('pay_late_b', 2);
+    const runner = dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    await appendToOutbox(runner.manager, COMMANDS_TOPIC, early); // takes the lower seq, commits last
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, late));
+    await relay.start();
+    await sending; // the relay read [late] and is sending it
+    await runner.commitTransaction();
+    await runner.release();
+    release();
+
+    const rows = await eventually(async () => {
+      const seen = (await effects()).filter((r) => r.key.startsWith('pay_late_'));
+      return seen.length === 2 ? seen : undefined;
+    }, 20_000, 200);
+    expect(rows.map((r) => r.message_id).sort()).toEqual([early.id, late.id].sort());
+  });
+
   it('keeps the order of each key across 1,000 messages written in many transactions', async () => {
     await startConsumer('test.order');
     const keys = Array.from({ length: 10 }, (_, i) => `pay_order_${i}`);

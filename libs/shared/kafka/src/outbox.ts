@@ -129,7 +129,8 @@ export class OutboxRelay {
       this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
       if (!rows.length) return 0;
       await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
-      await manager.query('DELETE FROM outbox WHERE seq <= $1', [rows[rows.length - 1].seq]);
+      // exactly the rows sent: a row with a lower seq may have committed after the SELECT, and is not sent yet
+      await manager.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
       for (const row of rows) this.published.inc({ topic: row.topic });
       return rows.length;
     });
