@@ -1,7 +1,8 @@
 import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
 import { TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
-import { AdminGuard, TerminalGuard } from './http/auth.guards';
+import { ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
+import { TerminalGuard } from './http/auth.guards';
 import { AdminController } from './http/admin.controller';
 import { PosController } from './http/pos.controller';
 import { GATEWAY_OPTIONS, GatewayOptions } from './gateway.options';
@@ -26,7 +27,7 @@ export class GatewayModule implements OnModuleInit {
     return {
       module: GatewayModule,
       controllers: [PosController, AdminController, TerminalEventsController],
-      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, AdminGuard, TerminalEventsHub],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, TerminalEventsHub],
     };
   }
 

@@ -1,7 +1,7 @@
+import { ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
 import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
-import { NotificationAdminGuard } from './http/admin.guard';
 import { WebhooksAdminController } from './http/webhooks-admin.controller';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from './notification.options';
 import { enqueueWebhookDeliveries } from './webhooks/webhook-deliveries.consumer';
@@ -21,7 +21,7 @@ export class NotificationModule implements OnModuleInit {
     return {
       module: NotificationModule,
       controllers: [WebhooksAdminController],
-      providers: [{ provide: NOTIFICATION_OPTIONS, useValue: options }, WebhookEndpointsService, WebhookWorker, NotificationAdminGuard],
+      providers: [{ provide: NOTIFICATION_OPTIONS, useValue: options }, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, WebhookEndpointsService, WebhookWorker],
     };
   }
 

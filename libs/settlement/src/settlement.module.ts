@@ -3,8 +3,8 @@ import { DataSource } from 'typeorm';
 import { TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { Logger, Metrics } from '@upm/shared-observability';
-import { LOGGER } from '@upm/shared-runtime';
-import { FinanceController, FinanceGuard } from './http/finance.controller';
+import { LOGGER, ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
+import { FinanceController } from './http/finance.controller';
 import { FinanceService } from './http/finance.service';
 import { LedgerStore } from './ledger/ledger.store';
 import { PaymentEventsHandler } from './ledger/payment-events.handler';
@@ -72,7 +72,8 @@ export class SettlementModule implements OnModuleInit {
             new ReportIngestion(dataSource, ledger, reportSources(options, logger), options.feeMinor, options.producer, logger, metrics),
         },
         FinanceService,
-        FinanceGuard,
+        { provide: ADMIN_TOKEN, useValue: options.adminToken },
+        AdminTokenGuard,
         ReportPoller,
       ],
       exports: [ReportIngestion],

@@ -1,15 +1,14 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { csvRecords } from '@upm/contracts';
-import { ApiError } from '@upm/shared-runtime';
+import { AdminTokenGuard, ApiError } from '@upm/shared-runtime';
 import { ImportResult, RegistryService } from '../registry/registry.service';
-import { AdminGuard } from './auth.guards';
 import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
 
 const IMPORT_COLUMNS = ['merchantId', 'merchantName', 'merchantMcc', 'storeId', 'storeName', 'storeMcc', 'terminalId'];
 
 /** Onboarding. A terminal's key is in the answer that creates or rotates it, and nowhere else. */
 @Controller('v1/admin')
-@UseGuards(AdminGuard)
+@UseGuards(AdminTokenGuard)
 export class AdminController {
   constructor(private readonly registry: RegistryService) {}
 

@@ -1,12 +1,12 @@
+import { AdminTokenGuard } from '@upm/shared-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { WebhookEndpointsService } from '../webhooks/webhook-endpoints.service';
 import { WebhookWorker } from '../webhooks/webhook.worker';
-import { NotificationAdminGuard } from './admin.guard';
 import { createEndpointBody, deliveriesQuery, merchantIdParam, parse, rotateSecretBody } from './webhooks-admin.schemas';
 
 /** Merchants' webhook endpoints, their secrets, the delivery log and re-delivery (docs/webhooks.md). */
 @Controller('v1/admin/merchants/:merchantId/webhooks')
-@UseGuards(NotificationAdminGuard)
+@UseGuards(AdminTokenGuard)
 export class WebhooksAdminController {
   constructor(
     private readonly endpoints: WebhookEndpointsService,

@@ -1,25 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
-import { Body, CanActivate, Controller, ExecutionContext, Get, Header, HttpCode, Inject, Injectable, Param, Post, Query, UseGuards } from '@nestjs/common';
-import type { Request } from 'express';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { ApiError } from '@upm/shared-runtime';
+import { AdminTokenGuard, ApiError } from '@upm/shared-runtime';
 import { ReportIngestion } from '../reports/report-ingestion';
-import { SETTLEMENT_OPTIONS, SettlementOptions } from '../settlement.options';
 import { FinanceService } from './finance.service';
-
-/** Finance endpoints take `Authorization: Bearer <admin token>` from configuration. */
-@Injectable()
-export class FinanceGuard implements CanActivate {
-  constructor(@Inject(SETTLEMENT_OPTIONS) private readonly options: SettlementOptions) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization;
-    const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7).trim() : '');
-    const expected = Buffer.from(this.options.adminToken);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new ApiError(401, 'UNAUTHENTICATED', 'the admin token is required');
-    return true;
-  }
-}
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'a calendar day');
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -47,7 +30,7 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
 
 /** The finance API: batches, discrepancies, balances, ledger export, and report ingestion on demand. */
 @Controller('v1/settlement')
-@UseGuards(FinanceGuard)
+@UseGuards(AdminTokenGuard)
 export class FinanceController {
   constructor(
     private readonly finance: FinanceService,

@@ -1,6 +1,6 @@
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
-import { Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { Context, context, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 let sdk: NodeSDK | undefined;
 
@@ -59,8 +59,13 @@ const tracer = trace.getTracer('upm');
  * Runs `work` in a new span (a root when nothing is active): for work that starts on its own, such as a
  * durable timer firing, so that its queries, log lines and the messages it writes share one trace id.
  */
-export async function withSpan<T>(name: string, attributes: Record<string, string | number>, work: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+export async function withSpan<T>(
+  name: string,
+  attributes: Record<string, string | number>,
+  work: (span: Span) => Promise<T>,
+  options: { kind?: SpanKind; parent?: Context } = {},
+): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes, kind: options.kind ?? SpanKind.INTERNAL }, options.parent ?? context.active(), async (span) => {
     try {
       return await work(span);
     } catch (error) {

@@ -4,3 +4,4 @@ export * from './readiness';
 export * from './runtime.module';
 export * from './run-service';
 export * from './http-error.filter';
+export * from './admin-token.guard';
