@@ -26,15 +26,17 @@ export class NotificationModule implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.kafka.consume({
-      groupId: 'notification.webhooks',
-      topic: TOPICS.paymentEvents.name,
-      handle: async (envelope, { manager }) => {
-        await enqueueWebhookDeliveries(manager, envelope, this.options.retry.horizonMs);
-      },
-      onProcessed: (_envelope, applied) => {
-        if (applied) this.worker.wake();
-      },
-    });
+    for (const [groupId, topic] of [['notification.webhooks', TOPICS.paymentEvents.name], ['notification.settlement-webhooks', TOPICS.settlementEvents.name]] as const) {
+      this.kafka.consume({
+        groupId,
+        topic,
+        handle: async (envelope, { manager }) => {
+          await enqueueWebhookDeliveries(manager, envelope, this.options.retry.horizonMs);
+        },
+        onProcessed: (_envelope, applied) => {
+          if (applied) this.worker.wake();
+        },
+      });
+    }
   }
 }

@@ -1,15 +1,19 @@
 import { z } from 'zod';
-import { paymentEventsV1 } from '@upm/contracts';
+import { paymentEventsV1, settlementEventsV1 } from '@upm/contracts';
 import { ApiError } from '@upm/shared-runtime';
 
-export const PAYMENT_EVENT_TYPES = Object.keys(paymentEventsV1) as Array<keyof typeof paymentEventsV1>;
+/** What a merchant can subscribe to: every payment event, and the settlement events about one merchant. */
+export const WEBHOOK_EVENT_TYPES = [
+  ...Object.keys(paymentEventsV1),
+  ...Object.keys(settlementEventsV1).filter((type) => type !== 'SettlementBatchSettled'),
+] as [string, ...string[]];
 
-const eventType = z.enum(['*', ...PAYMENT_EVENT_TYPES], { message: `one of ${PAYMENT_EVENT_TYPES.join(', ')}, or * for all` });
+const eventType = z.enum(['*', ...WEBHOOK_EVENT_TYPES], { message: `one of ${WEBHOOK_EVENT_TYPES.join(', ')}, or * for all` });
 
 export const createEndpointBody = z
   .object({
     url: z.url({ protocol: /^https?$/, message: 'an http or https URL' }).max(2048),
-    eventTypes: z.array(eventType).min(1).max(PAYMENT_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]),
+    eventTypes: z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]),
     description: z.string().min(1).max(256).optional(),
   })
   .strict();
