@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, Module, OnModuleInit, OnApplicationShutdown } from '@nestjs/common';
-import { AmsClient, AmsCredentials, KeyInput } from '@upm/alipay';
+import { AmsClient, AmsCredentials, KeyInput, loadPublicKey } from '@upm/alipay';
 import { TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
@@ -22,7 +22,8 @@ export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   static register(options: ConnectorModuleOptions): DynamicModule {
-    const keys = new Map<string, KeyInput>(options.credentials.map((c) => [c.clientId, c.alipayPublicKey]));
+    // parsed once: a notification is verified with a ready KeyObject, not a PEM parsed per request
+    const keys = new Map<string, KeyInput>(options.credentials.map((c) => [c.clientId, loadPublicKey(c.alipayPublicKey)]));
     return {
       module: ConnectorModule,
       controllers: [NotifyController],
