@@ -15,15 +15,7 @@ const DOCKERFILE = path.join(ROOT, 'docker/Dockerfile');
 const DOCKERIGNORE = path.join(ROOT, '.dockerignore');
 const COMPOSE = path.join(ROOT, 'docker/compose.yaml');
 
-/** CONTRACTS §4 */
-const CONTRACT_PORTS = {
-  'terminal-gateway': 3000,
-  'payment-orchestrator': 3001,
-  'alipay-connector': 3002,
-  settlement: 3003,
-  notification: 3004,
-  'alipay-sandbox': 3010,
-};
+const CONTRACT_PORTS = require('./contract-ports');
 
 const problems = [];
 const fail = (where, message) => problems.push(`${where}: ${message}`);

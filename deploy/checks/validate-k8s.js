@@ -15,15 +15,7 @@ const YAML = require('yaml');
 const ROOT = path.resolve(__dirname, '../..');
 const HOOK_ANNOTATION = 'checks.upm.local/helm-hook'; // see prepare-charts.js
 
-/** CONTRACTS §4, local ports; the chart keeps the same ports so that every environment looks alike. */
-const CONTRACT_PORTS = {
-  'terminal-gateway': 3000,
-  'payment-orchestrator': 3001,
-  'alipay-connector': 3002,
-  settlement: 3003,
-  notification: 3004,
-  'alipay-sandbox': 3010,
-};
+const CONTRACT_PORTS = require('./contract-ports');
 const SANDBOX = 'alipay-sandbox';
 const STANDARD_LABELS = [
   'app.kubernetes.io/name',

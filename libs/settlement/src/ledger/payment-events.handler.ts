@@ -58,24 +58,7 @@ export class PaymentEventsHandler {
         if (payment.refundedAmount.value !== '0') return;
         const [charged] = await manager.query("SELECT 1 FROM ledger_transactions WHERE source_key = $1", [`PAYMENT:${payment.paymentId}`]);
         if (!charged) return;
-        const amount = BigInt(payment.amount.value);
-        await this.ledger.write(manager, {
-          sourceKey: `CANCEL:${payment.paymentId}`,
-          kind: 'CANCEL',
-          status: 'EXPECTED',
-          merchantId: payment.merchantId,
-          currency: payment.amount.currency,
-          paymentId: payment.paymentId,
-          requestId: payment.alipay?.paymentRequestId ?? payment.paymentId,
-          alipayTransactionId: payment.alipay?.paymentId ?? null,
-          amount,
-          fee: this.feeMinor,
-          businessDay: businessDayOf(envelope.occurredAt),
-          origin: 'EVENT',
-          occurredAt: new Date(envelope.occurredAt),
-          source,
-          postings: cancelPostings({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
-        });
+        await this.recordCharge(manager, payment, envelope, source, 'CANCEL', envelope.occurredAt, cancelPostings);
         return;
       }
       case 'PaymentCreated':
@@ -88,11 +71,24 @@ export class PaymentEventsHandler {
     }
   }
 
-  private async recordPayment(manager: EntityManager, payment: PaymentViewV1, envelope: Envelope, source: { eventId: string; eventType: string; sequence: number }): Promise<void> {
+  private recordPayment(manager: EntityManager, payment: PaymentViewV1, envelope: Envelope, source: { eventId: string; eventType: string; sequence: number }): Promise<void> {
+    return this.recordCharge(manager, payment, envelope, source, 'PAYMENT', payment.alipay?.paymentTime ?? envelope.occurredAt, paymentPostings);
+  }
+
+  /** The full amount of a payment moving one way or the other: its charge, or the cancel that reversed it. */
+  private async recordCharge(
+    manager: EntityManager,
+    payment: PaymentViewV1,
+    envelope: Envelope,
+    source: { eventId: string; eventType: string; sequence: number },
+    kind: 'PAYMENT' | 'CANCEL',
+    businessTime: string,
+    postingsFor: typeof paymentPostings,
+  ): Promise<void> {
     const amount = BigInt(payment.amount.value);
     await this.ledger.write(manager, {
-      sourceKey: `PAYMENT:${payment.paymentId}`,
-      kind: 'PAYMENT',
+      sourceKey: `${kind}:${payment.paymentId}`,
+      kind,
       status: 'EXPECTED',
       merchantId: payment.merchantId,
       currency: payment.amount.currency,
@@ -101,13 +97,14 @@ export class PaymentEventsHandler {
       alipayTransactionId: payment.alipay?.paymentId ?? null,
       amount,
       fee: this.feeMinor,
-      businessDay: businessDayOf(payment.alipay?.paymentTime ?? envelope.occurredAt),
+      businessDay: businessDayOf(businessTime),
       origin: 'EVENT',
       occurredAt: new Date(envelope.occurredAt),
       source,
-      postings: paymentPostings({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
+      postings: postingsFor({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
     });
   }
+
 
   /** Keeps the newest view of the payment and the last status of each of its refunds. */
   private async track(manager: EntityManager, payment: PaymentViewV1, refund: RefundViewV1 | undefined): Promise<void> {
