@@ -1,7 +1,8 @@
-import type { Consumer, EachMessagePayload, IHeaders, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ContractViolation, deadLetterTopic, Envelope, parseMessage, retryTopic } from '@upm/contracts';
 import type { Logger, Metrics } from '@upm/shared-observability';
+import { collectOutbox } from './outbox';
 import { withConsumerSpan } from './tracing';
 
 /** An error that no retry can fix: the message goes straight to the dead-letter topic. */
@@ -60,12 +61,31 @@ const H = {
   failedAt: 'x-failed-at',
 } as const;
 
+/** One message as fetched, with what acknowledging or re-routing it needs. */
+interface Delivery {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  heartbeat: () => Promise<void>;
+}
+
+/** A delivery whose envelope passed its contract. */
+interface Decoded extends Delivery {
+  envelope: Envelope;
+  headers: Record<string, string>;
+  attempt: number;
+}
+
 /**
  * Consumes a topic and its retry topic. Each message is applied at most once per consumer group: its
- * envelope id is inserted into the inbox in the same transaction as the handler's writes. A failing
- * message moves to `<topic>.retry` with back-off, then to `<topic>.dlt` with the error in headers; a
- * message that breaks its contract goes to the dead-letter topic at once. Nothing is swallowed: when
- * even the retry or dead-letter topic cannot be written, the offset is not committed and Kafka redelivers.
+ * envelope id is inserted into the inbox in the same transaction as the handler's writes. The messages a
+ * fetch brings for one partition are applied together, in order, in one transaction with one inbox insert,
+ * so a busy stream costs a commit per batch rather than per message; when any of them fails, the batch
+ * rolls back and its messages are applied one by one, so one bad message delays its neighbours but never
+ * takes them with it. A failing message moves to `<topic>.retry` with back-off, then to `<topic>.dlt`
+ * with the error in headers; a message that breaks its contract goes to the dead-letter topic at once.
+ * Nothing is swallowed: when even the retry or dead-letter topic cannot be written, the offset is not
+ * committed and Kafka redelivers.
  */
 export class IdempotentConsumer {
   private consumer?: Consumer;
@@ -86,7 +106,7 @@ export class IdempotentConsumer {
   ) {
     this.processed = metrics.counter('kafka_messages_processed_total', 'Messages handled', ['topic', 'group', 'type', 'result']);
     this.failures = metrics.counter('kafka_messages_failed_total', 'Messages sent to retry or dead-letter topics', ['topic', 'group', 'destination']);
-    this.duration = metrics.histogram('kafka_message_processing_seconds', 'Time to apply one message', ['topic', 'group']);
+    this.duration = metrics.histogram('kafka_message_processing_seconds', 'Time to apply one message (a batch applied together counts its time once per message, divided among them)', ['topic', 'group']);
   }
 
   get topics(): { main: string; retry: string; dlt: string } {
@@ -118,7 +138,9 @@ export class IdempotentConsumer {
     await this.consumer.subscribe({ topics: [this.topics.main, this.topics.retry], fromBeginning: true });
     await this.consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 12,
-      eachMessage: (payload) => this.onMessage(payload),
+      // offsets are resolved as messages are settled, so a batch cut short by a rebalance or a stop resumes where it was
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.onBatch(payload),
     });
   }
 
@@ -142,26 +164,137 @@ export class IdempotentConsumer {
     return this.assigned;
   }
 
-  private async onMessage(payload: EachMessagePayload): Promise<void> {
-    const { topic, partition, message, heartbeat } = payload;
-    const headers = decodeHeaders(message.headers);
-    const group = this.options.groupId;
-    const fromRetry = topic === this.topics.retry;
-    if (fromRetry && headers[H.group] !== group) return; // another group's retry
-    if (fromRetry) await waitUntil(Number(headers[H.notBefore] ?? 0), heartbeat);
-    const attempt = Number(headers[H.attempt] ?? 0);
-
-    let envelope: Envelope;
-    try {
-      envelope = parseMessage(this.options.topic, JSON.parse(message.value?.toString('utf8') ?? 'null'));
-    } catch (error) {
-      const violation = error instanceof ContractViolation ? error : new ContractViolation('unreadable message', [String((error as Error).message)]);
-      await this.deadLetter(payload, headers, violation.code, violation.message);
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const deliveries = batch.messages.map((message) => ({ topic: batch.topic, partition: batch.partition, message, heartbeat }));
+    const current = () => isRunning() && !isStale();
+    if (batch.topic === this.topics.retry) {
+      // redeliveries wait for their back-off one by one
+      for (const delivery of deliveries) {
+        if (!current()) return;
+        const decoded = await this.decode(delivery);
+        if (decoded) await this.applyOne(decoded);
+        resolveOffset(delivery.message.offset);
+      }
       return;
     }
+    const decoded: Decoded[] = [];
+    for (const delivery of deliveries) {
+      const item = await this.decode(delivery);
+      if (item) decoded.push(item);
+    }
+    if (!current() || !deliveries.length) return;
+    if (decoded.length > 1 && (await this.applyTogether(decoded))) {
+      resolveOffset(deliveries[deliveries.length - 1].message.offset);
+      await heartbeat();
+      return;
+    }
+    const byOffset = new Map(decoded.map((item) => [item.message.offset, item]));
+    for (const delivery of deliveries) {
+      if (!current()) return;
+      const item = byOffset.get(delivery.message.offset);
+      if (item) await this.applyOne(item);
+      resolveOffset(delivery.message.offset);
+    }
+    await heartbeat();
+  }
 
+  /**
+   * The envelope of a delivery, or undefined when it is not for this group (another group's retry) or
+   * breaks its contract (then it is dead-lettered here). Waits out a retry's back-off.
+   */
+  private async decode(delivery: Delivery): Promise<Decoded | undefined> {
+    const headers = decodeHeaders(delivery.message.headers);
+    const fromRetry = delivery.topic === this.topics.retry;
+    if (fromRetry && headers[H.group] !== this.options.groupId) return undefined;
+    if (fromRetry) await waitUntil(Number(headers[H.notBefore] ?? 0), delivery.heartbeat);
+    try {
+      const envelope = parseMessage(this.options.topic, JSON.parse(delivery.message.value?.toString('utf8') ?? 'null'));
+      return { ...delivery, envelope, headers, attempt: Number(headers[H.attempt] ?? 0) };
+    } catch (error) {
+      const violation = error instanceof ContractViolation ? error : new ContractViolation('unreadable message', [String((error as Error).message)]);
+      await this.deadLetter(delivery, headers, violation.code, violation.message);
+      return undefined;
+    }
+  }
+
+  /**
+   * Applies a batch in one transaction: `prepare` first for the messages not applied yet (one key's
+   * messages in order, different keys at once), then one inbox insert for every envelope id, then each
+   * new message's handler, each key's messages in offset order, their outbox rows written together at the
+   * end. Returns false, with nothing written, when
+   * any step failed.
+   */
+  private async applyTogether(batch: Decoded[]): Promise<boolean> {
+    const group = this.options.groupId;
+    // Ordered by key (stable, so each key keeps its offset order): two transactions that lock rows of the
+    // same keys, such as two groups of one service, take them in the same order and cannot deadlock.
+    const items = [...batch].sort((a, b) => (a.envelope.key < b.envelope.key ? -1 : a.envelope.key > b.envelope.key ? 1 : 0));
+    const started = process.hrtime.bigint();
+    let applied: Set<string>;
+    try {
+      const prepared = await this.prepareAll(items);
+      applied = await this.dataSource.transaction(async (manager) => {
+        const inserted: Array<{ message_id: string }> = await manager.query(
+          'INSERT INTO inbox (consumer_group, message_id, topic) SELECT $1, id, $3 FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING RETURNING message_id',
+          [group, items.map((item) => item.envelope.id), this.options.topic],
+        );
+        const fresh = new Set(inserted.map((row) => row.message_id));
+        const done = new Set<string>();
+        await collectOutbox(manager, async () => {
+          for (const item of items) {
+            const id = item.envelope.id;
+            if (!fresh.has(id) || done.has(id)) continue;
+            done.add(id);
+            await this.inSpan(item, 'process', () =>
+              this.options.handle(item.envelope, { manager, topic: this.options.topic, partition: item.partition, offset: item.message.offset, attempt: item.attempt, prepared: prepared.get(id) }),
+            );
+          }
+        });
+        return done;
+      });
+    } catch (error) {
+      this.logger.warn({ err: error, messages: items.length, partition: items[0].partition }, 'batch failed; applying its messages one by one');
+      return false;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9 / items.length;
+    for (const item of items) {
+      const wasApplied = applied.delete(item.envelope.id);
+      this.duration.observe({ topic: this.options.topic, group }, seconds);
+      this.processed.inc({ topic: this.options.topic, group, type: item.envelope.type, result: wasApplied ? 'applied' : 'duplicate' });
+      this.options.onProcessed?.(item.envelope, wasApplied);
+    }
+    return true;
+  }
+
+  /** Runs `prepare` for the batch's messages not applied yet: a key's messages in order, keys concurrently. */
+  private async prepareAll(items: Decoded[]): Promise<Map<string, unknown>> {
+    const prepared = new Map<string, unknown>();
+    const prepare = this.options.prepare;
+    if (!prepare) return prepared;
+    const rows: Array<{ message_id: string }> = await this.dataSource.query(
+      'SELECT message_id FROM inbox WHERE consumer_group = $1 AND message_id = ANY($2::text[])',
+      [this.options.groupId, items.map((item) => item.envelope.id)],
+    );
+    const done = new Set(rows.map((row) => row.message_id));
+    const byKey = new Map<string, Decoded[]>();
+    for (const item of items) {
+      if (done.has(item.envelope.id)) continue;
+      byKey.set(item.envelope.key, [...(byKey.get(item.envelope.key) ?? []), item]);
+    }
+    await Promise.all(
+      [...byKey.values()].map(async (chain) => {
+        for (const item of chain) prepared.set(item.envelope.id, await this.inSpan(item, 'prepare', () => prepare(item.envelope)));
+      }),
+    );
+    return prepared;
+  }
+
+  /** Applies one message in its own transaction; a failure goes to the retry or dead-letter topic. */
+  private async applyOne(item: Decoded): Promise<void> {
+    const { envelope, partition, message, attempt } = item;
+    const group = this.options.groupId;
     const timer = this.duration.startTimer({ topic: this.options.topic, group });
-    const applied = await withConsumerSpan(`${this.options.topic} process`, headers, { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.message.id': envelope.id, 'messaging.kafka.consumer.group': group, 'upm.message.type': envelope.type }, async () => {
+    const applied = await this.inSpan(item, 'process', async () => {
       try {
         let prepared: unknown;
         if (this.options.prepare) {
@@ -174,13 +307,13 @@ export class IdempotentConsumer {
             [group, envelope.id, this.options.topic],
           );
           if (!inserted.length) return false;
-          await this.options.handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt, prepared });
+          await collectOutbox(manager, () => this.options.handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt, prepared }));
           return true;
         });
         this.processed.inc({ topic: this.options.topic, group, type: envelope.type, result: applied ? 'applied' : 'duplicate' });
         return applied;
       } catch (error) {
-        await this.onFailure(payload, headers, envelope, attempt, error);
+        await this.onFailure(item, error);
         return undefined;
       } finally {
         timer();
@@ -189,32 +322,41 @@ export class IdempotentConsumer {
     if (applied !== undefined) this.options.onProcessed?.(envelope, applied);
   }
 
+  /** Runs `work` in a consumer span that continues the trace the message carries. */
+  private inSpan<T>(item: Decoded, step: 'prepare' | 'process', work: () => Promise<T>): Promise<T> {
+    return withConsumerSpan(`${this.options.topic} ${step}`, item.headers, {
+      'messaging.system': 'kafka', 'messaging.destination.name': item.topic, 'messaging.message.id': item.envelope.id,
+      'messaging.kafka.consumer.group': this.options.groupId, 'upm.message.type': item.envelope.type,
+    }, work);
+  }
+
   private async alreadyApplied(messageId: string): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM inbox WHERE consumer_group = $1 AND message_id = $2', [this.options.groupId, messageId]);
     return rows.length > 0;
   }
 
-  private async onFailure(payload: EachMessagePayload, headers: Record<string, string>, envelope: Envelope, attempt: number, error: unknown): Promise<void> {
+  private async onFailure(item: Decoded, error: unknown): Promise<void> {
+    const { envelope, attempt, headers } = item;
     const code = error instanceof PermanentError ? error.code : ((error as { code?: string }).code ?? 'HANDLER_FAILED');
     const reason = error instanceof Error ? error.message : String(error);
     const delays = this.options.retryDelaysMs ?? [1000, 5000, 30000];
     if (error instanceof PermanentError || attempt >= delays.length) {
       this.logger.error({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message dead-lettered');
-      await this.deadLetter(payload, headers, code, reason);
+      await this.deadLetter(item, headers, code, reason);
       return;
     }
     this.logger.warn({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message failed; scheduling a retry');
-    const origin = payload.topic === this.topics.retry ? {} : {
-      [H.originalTopic]: payload.topic,
-      [H.originalPartition]: String(payload.partition),
-      [H.originalOffset]: payload.message.offset,
+    const origin = item.topic === this.topics.retry ? {} : {
+      [H.originalTopic]: item.topic,
+      [H.originalPartition]: String(item.partition),
+      [H.originalOffset]: item.message.offset,
     };
     await this.producer.send({
       topic: this.topics.retry,
       acks: -1,
       messages: [{
-        key: payload.message.key,
-        value: payload.message.value,
+        key: item.message.key,
+        value: item.message.value,
         headers: {
           ...headers,
           ...origin,
@@ -229,22 +371,22 @@ export class IdempotentConsumer {
     this.failures.inc({ topic: this.options.topic, group: this.options.groupId, destination: 'retry' });
   }
 
-  private async deadLetter(payload: EachMessagePayload, headers: Record<string, string>, code: string, reason: string): Promise<void> {
-    const fromRetry = payload.topic === this.topics.retry;
+  private async deadLetter(delivery: Delivery, headers: Record<string, string>, code: string, reason: string): Promise<void> {
+    const fromRetry = delivery.topic === this.topics.retry;
     await this.producer.send({
       topic: this.topics.dlt,
       acks: -1,
       messages: [{
-        key: payload.message.key,
-        value: payload.message.value,
+        key: delivery.message.key,
+        value: delivery.message.value,
         headers: {
           ...headers,
           [H.group]: this.options.groupId,
           [H.errorCode]: code,
           [H.errorMessage]: truncate(reason),
-          [H.originalTopic]: fromRetry ? headers[H.originalTopic] : payload.topic,
-          [H.originalPartition]: fromRetry ? headers[H.originalPartition] : String(payload.partition),
-          [H.originalOffset]: fromRetry ? headers[H.originalOffset] : payload.message.offset,
+          [H.originalTopic]: fromRetry ? headers[H.originalTopic] : delivery.topic,
+          [H.originalPartition]: fromRetry ? headers[H.originalPartition] : String(delivery.partition),
+          [H.originalOffset]: fromRetry ? headers[H.originalOffset] : delivery.message.offset,
           [H.failedAt]: new Date().toISOString(),
         },
       }],

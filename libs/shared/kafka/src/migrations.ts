@@ -1,5 +1,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** the channel the outbox relay LISTENs on */
+export const OUTBOX_CHANNEL = 'outbox';
+
 export class OutboxAndInbox1764201600000 implements MigrationInterface {
   name = 'OutboxAndInbox1764201600000';
 
@@ -22,4 +25,23 @@ export class OutboxAndInbox1764201600000 implements MigrationInterface {
   }
 }
 
-export const KAFKA_MIGRATIONS = [OutboxAndInbox1764201600000];
+/**
+ * Wakes the outbox relay from the database itself: one NOTIFY per inserting statement, delivered on commit,
+ * instead of a NOTIFY statement (a round trip) after every insert.
+ */
+export class OutboxNotifyTrigger1764489600000 implements MigrationInterface {
+  name = 'OutboxNotifyTrigger1764489600000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE FUNCTION "outbox_notify"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify('${OUTBOX_CHANNEL}', ''); RETURN NULL; END $$`);
+    await q.query(`CREATE TRIGGER "outbox_notify" AFTER INSERT ON "outbox" FOR EACH STATEMENT EXECUTE FUNCTION "outbox_notify"()`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TRIGGER "outbox_notify" ON "outbox"`);
+    await q.query(`DROP FUNCTION "outbox_notify"()`);
+  }
+}
+
+export const KAFKA_MIGRATIONS = [OutboxAndInbox1764201600000, OutboxNotifyTrigger1764489600000];

@@ -3,27 +3,62 @@ import type { Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Envelope } from '@upm/contracts';
 import type { Logger, Metrics } from '@upm/shared-observability';
+import { OUTBOX_CHANNEL } from './migrations';
 import { currentTraceHeaders } from './tracing';
 
-const CHANNEL = 'outbox';
 /** pg advisory lock id: one relay publishes at a time, so messages of one key leave in the order they were written */
 const RELAY_LOCK = 7_346_112_901;
 
+type OutboxValues = [id: string, topic: string, key: string, type: string, payload: string, headers: string];
+
+/** Transactions whose outbox rows are being collected into one insert (a consumer batch's). */
+const collecting = new WeakMap<EntityManager, OutboxValues[]>();
+
 /**
- * Appends messages to the outbox inside the caller's transaction. They are published only if that
- * transaction commits; the NOTIFY that wakes the relay is delivered on commit too.
+ * Appends messages to the outbox inside the caller's transaction, in one statement. They are published
+ * only if that transaction commits; the NOTIFY that wakes the relay (sent by a trigger on the table) is
+ * delivered on commit too. Inside `collectOutbox`, the rows are written when its work is done instead,
+ * still in this transaction and in the order they were appended.
  */
 export async function appendToOutbox(manager: EntityManager, topic: string, ...envelopes: Envelope[]): Promise<void> {
   if (!envelopes.length) return;
   const headers = currentTraceHeaders();
-  const values: unknown[] = [];
-  const rows = envelopes.map((envelope, i) => {
-    values.push(envelope.id, topic, envelope.key, envelope.type, JSON.stringify(envelope), JSON.stringify({ ...headers, 'message-type': envelope.type }));
-    const o = i * 6;
-    return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6}::jsonb)`;
-  });
-  await manager.query(`INSERT INTO outbox (id, topic, key, type, payload, headers) VALUES ${rows.join(', ')}`, values);
-  await manager.query(`NOTIFY ${CHANNEL}`);
+  const rows = envelopes.map((envelope): OutboxValues => [
+    envelope.id, topic, envelope.key, envelope.type, JSON.stringify(envelope), JSON.stringify({ ...headers, 'message-type': envelope.type }),
+  ]);
+  const pending = collecting.get(manager);
+  if (pending) pending.push(...rows);
+  else await insertOutboxRows(manager, rows);
+}
+
+/**
+ * Runs `work` with the outbox rows it appends through `manager` collected, then writes them all in one
+ * insert: a batch of messages applied in one transaction costs one outbox statement, not one per message.
+ */
+export async function collectOutbox<T>(manager: EntityManager, work: () => Promise<T>): Promise<T> {
+  const pending: OutboxValues[] = [];
+  collecting.set(manager, pending);
+  try {
+    const result = await work();
+    await insertOutboxRows(manager, pending);
+    return result;
+  } finally {
+    collecting.delete(manager);
+  }
+}
+
+/** rows per insert, well under PostgreSQL's 65,535 parameters per statement */
+const ROWS_PER_INSERT = 1000;
+
+async function insertOutboxRows(manager: EntityManager, rows: OutboxValues[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+    const chunk = rows.slice(start, start + ROWS_PER_INSERT);
+    const placeholders = chunk.map((_, i) => {
+      const o = i * 6;
+      return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6}::jsonb)`;
+    });
+    await manager.query(`INSERT INTO outbox (id, topic, key, type, payload, headers) VALUES ${placeholders.join(', ')}`, chunk.flat());
+  }
 }
 
 export interface OutboxRelayOptions {
@@ -79,7 +114,7 @@ export class OutboxRelay {
     this.listener.on('notification', () => this.kick());
     this.listener.on('error', (error) => this.logger.warn({ err: error }, 'outbox listener connection failed; polling'));
     await this.listener.connect();
-    await this.listener.query(`LISTEN ${CHANNEL}`);
+    await this.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
     this.loop = this.run();
   }
 
@@ -122,15 +157,16 @@ export class OutboxRelay {
         this.backlog.set(0);
         return 0;
       }
-      const rows: OutboxRecord[] = await manager.query(
-        'SELECT seq, topic, key, payload, headers, created_at FROM outbox ORDER BY seq LIMIT $1',
+      // Taken out and sent in one transaction: if the send fails, the rollback puts the rows back. Exactly the
+      // rows sent are deleted: a row with a lower seq that commits meanwhile stays for the next batch.
+      const [rows]: [OutboxRecord[], number] = await manager.query(
+        'DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT $1) RETURNING seq, topic, key, payload, headers, created_at',
         [batchSize],
       );
+      rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
       this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
       if (!rows.length) return 0;
       await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
-      // exactly the rows sent: a row with a lower seq may have committed after the SELECT, and is not sent yet
-      await manager.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
       for (const row of rows) this.published.inc({ topic: row.topic });
       return rows.length;
     });
