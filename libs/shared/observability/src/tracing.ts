@@ -7,16 +7,19 @@ let sdk: NodeSDK | undefined;
 /**
  * Starts OpenTelemetry before anything else is loaded (apps call it from `instrumentation.ts`, the first
  * import of `main.ts`). Spans are always created, so trace ids reach every log line and travel in Kafka
- * headers as W3C `traceparent`; they are exported only when the standard `OTEL_*` variables ask for it
- * (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`). `OTEL_SDK_DISABLED=true` turns tracing off entirely.
+ * headers as W3C `traceparent`; they are recorded and exported only when the standard `OTEL_*` variables
+ * ask for it (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`, sampled by `OTEL_TRACES_SAMPLER`). `OTEL_SDK_DISABLED=true` turns tracing off entirely.
  */
 export function startTracing(service: string): void {
   if (sdk || process.env.OTEL_SDK_DISABLED === 'true') return;
   const exporting = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || process.env.OTEL_TRACES_EXPORTER);
   sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME ?? service,
-    // without an exporter, a processor that drops spans still makes the SDK record real trace ids
+    // Without an exporter nothing is recorded: spans are created unsampled, which still gives every request
+    // and message a real trace id (for log lines and the traceparent it carries on) at a fraction of the cost.
+    // OTEL_TRACES_SAMPLER (e.g. parentbased_traceidratio with OTEL_TRACES_SAMPLER_ARG) chooses otherwise.
     ...(exporting ? {} : { spanProcessors: [new tracing.NoopSpanProcessor()] }),
+    ...(exporting || process.env.OTEL_TRACES_SAMPLER ? {} : { sampler: new tracing.AlwaysOffSampler() }),
     // metrics are Prometheus (/metrics) and logs are JSON on stdout; OTLP pushes of either only on request
     ...(process.env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
     ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
