@@ -32,22 +32,17 @@ export class PaymentsService {
   /**
    * Creates the payment, or returns the one this merchantOrderId already made. A Redis lock lets concurrent
    * duplicates wait for the first; the unique (merchant, merchantOrderId) constraint guarantees one row even
-   * if the lock is lost.
+   * if the lock is lost (the insert then does nothing and the existing payment is answered).
    */
   async create(terminal: TerminalContext, body: CreatePaymentBody): Promise<{ payment: PaymentViewV1; created: boolean }> {
     const requestHash = hashOf({ merchantOrderId: body.merchantOrderId, amount: body.amount, paymentCode: body.paymentCode, description: body.description ?? null });
     const lockName = `pay:{${terminal.merchantId}}:${body.merchantOrderId}`;
     return this.locks.withLock(lockName, { ttlMs: 10_000, waitMs: 15_000 }, async () => {
+      const payment = await this.insertPayment(terminal, body, requestHash);
+      if (payment) return { payment, created: true };
       const existing = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
-      if (existing) return { payment: this.sameRequest(existing, requestHash), created: false };
-      try {
-        return { payment: await this.insertPayment(terminal, body, requestHash), created: true };
-      } catch (error) {
-        if ((error as { code?: string }).code !== '23505') throw error;
-        const raced = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
-        if (!raced) throw error;
-        return { payment: this.sameRequest(raced, requestHash), created: false };
-      }
+      if (!existing) throw new Error(`payment for order ${body.merchantOrderId} neither inserted nor found`);
+      return { payment: this.sameRequest(existing, requestHash), created: false };
     });
   }
 
@@ -138,17 +133,22 @@ export class PaymentsService {
     if (changed.length) await recordTerminalEvent(manager, envelope, payment, refund);
   }
 
-  private async insertPayment(terminal: TerminalContext, body: CreatePaymentBody, requestHash: string): Promise<PaymentViewV1> {
+  /** Inserts the payment and its command, or returns undefined when this merchantOrderId already has one. */
+  private async insertPayment(terminal: TerminalContext, body: CreatePaymentBody, requestHash: string): Promise<PaymentViewV1 | undefined> {
     const now = new Date().toISOString();
     const paymentId = newId('pay');
     const view: PaymentViewV1 = {
       paymentId, merchantOrderId: body.merchantOrderId, merchantId: terminal.merchantId, storeId: terminal.storeId, terminalId: terminal.terminalId,
       amount: body.amount, status: 'PROCESSING', refundedAmount: { currency: body.amount.currency, value: '0' }, sequence: -1, createdAt: now, updatedAt: now,
     };
-    await this.dataSource.transaction(async (manager) => {
-      await manager.getRepository(PaymentRow).insert({
-        paymentId, merchantId: terminal.merchantId, merchantOrderId: body.merchantOrderId, terminalId: terminal.terminalId, requestHash, status: 'PROCESSING', sequence: -1, view,
-      });
+    const inserted = await this.dataSource.transaction(async (manager) => {
+      // the unique (merchant, merchantOrderId) constraint decides who created the payment; a replay inserts nothing
+      const rows: unknown[] = await manager.query(
+        `INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
+         VALUES ($1, $2, $3, $4, $5, 'PROCESSING', -1, $6) ON CONFLICT ON CONSTRAINT "UQ_payments_merchant_order" DO NOTHING RETURNING payment_id`,
+        [paymentId, terminal.merchantId, body.merchantOrderId, terminal.terminalId, requestHash, JSON.stringify(view)],
+      );
+      if (!rows.length) return false;
       await appendToOutbox(manager, TOPICS.paymentCommands.name, command('RequestPayment', paymentId, {
         paymentId, merchantOrderId: body.merchantOrderId, amount: body.amount, paymentCode: body.paymentCode, description: body.description,
         merchant: {
@@ -157,7 +157,9 @@ export class PaymentsService {
         },
         requestedAt: now,
       }));
+      return true;
     });
+    if (!inserted) return undefined;
     this.logger.info({ paymentId, merchantOrderId: body.merchantOrderId, merchantId: terminal.merchantId, terminalId: terminal.terminalId, amount: body.amount }, 'payment accepted');
     return view;
   }

@@ -19,10 +19,11 @@ export interface TerminalEvent {
  * a row below N appear: resuming after N loses nothing.
  */
 export async function recordTerminalEvent(manager: EntityManager, envelope: Envelope, payment: PaymentViewV1, refund?: RefundViewV1): Promise<void> {
-  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`terminal-events:${payment.terminalId}`]);
+  // one statement: the lock is taken while the source row is produced, before the insert draws its id
   await manager.query(
-    'INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data) VALUES ($1, $2, $3, $4, $5, $6)',
-    [payment.terminalId, payment.merchantId, payment.paymentId, envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment })],
+    `INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
+     SELECT $1, $2, $3, $4, $5, $6::jsonb FROM pg_advisory_xact_lock(hashtext($7))`,
+    [payment.terminalId, payment.merchantId, payment.paymentId, envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment }), `terminal-events:${payment.terminalId}`],
   );
 }
 
