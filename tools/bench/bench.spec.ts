@@ -1,4 +1,4 @@
-import { arrivals, parseMix, pickScenario, rampRates, seededRandom } from './schedule';
+import { arrivals, orderId, parseMix, pickScenario, rampRates, seededRandom } from './schedule';
 import { benchLine, summarizePhase } from './report';
 import { percentile, summarize } from './stats';
 import { chart, niceMax } from './svg';
@@ -13,6 +13,14 @@ describe('bench: pure parts', () => {
     expect(percentile(values, 100)).toBe(100);
     expect(percentile([], 50)).toBeNaN();
     expect(summarize([5, 1, 3])).toEqual({ count: 3, p50: 3, p95: 5, p99: 5, max: 5 });
+  });
+
+  it('names orders the POS API accepts, whatever the phase is called', () => {
+    for (const phase of ['platform', 'baseline', 'ramp 20/s', 'ramp 150/s', 'warmup']) {
+      expect(orderId('Bmwyv4nft', phase, 11999)).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    }
+    expect(orderId('B1', 'ramp 20/s', 3)).toBe('B1-ramp20s-3');
+    expect(orderId('B1', 'ramp 20/s', 3)).not.toBe(orderId('B1', 'ramp 30/s', 3));
   });
 
   it('schedules open arrivals at the target rate, in order, with the mix', () => {

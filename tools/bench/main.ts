@@ -17,7 +17,7 @@ import {
   benchLine, databaseTable, errorTable, fmt, latencyTable, PhaseSummary, phaseTable, resourceTable, summarizePhase, table, verificationText,
 } from './report';
 import { DatabaseSampler, findProcesses, machineBusy, metricLabelValues, metricSum, ProcessGroup, ResourceSampler, ResourceWindow, scrape } from './resources';
-import { arrivals, rampRates, seededRandom } from './schedule';
+import { arrivals, orderId, rampRates, seededRandom } from './schedule';
 import { added } from './stats';
 import { chart, finalsPerSecond, latencyPerBucket, Panel } from './svg';
 import { verify } from './verify';
@@ -57,7 +57,7 @@ interface Context {
 async function phase(ctx: Context, name: string, rate: number, durationS: number, driver: PaymentDriver): Promise<PhaseRun> {
   const random = seededRandom(ctx.o.seed * 1000 + ctx.phases++);
   const schedule = arrivals(rate, durationS, ctx.o.mix, ctx.terminals.length, random);
-  return runPhase(name, rate, durationS, schedule, (_a, i) => `${ctx.runId}-${name}-${i}`, driver, ctx.progress, 90_000);
+  return runPhase(name, rate, durationS, schedule, (_a, i) => orderId(ctx.runId, name, i), driver, ctx.progress, 90_000);
 }
 
 function platformDriver(ctx: Context): PaymentDriver {

@@ -84,3 +84,8 @@ export function rampRates(from: number, to: number, step: number): number[] {
   for (let r = from; r <= to; r += step) rates.push(r);
   return rates;
 }
+
+/** A merchantOrderId for the i-th payment of a phase: the POS API accepts 1–64 of A–Z, a–z, 0–9, _ and -. */
+export function orderId(runId: string, phase: string, i: number): string {
+  return `${runId}-${phase.replace(/[^A-Za-z0-9_-]+/g, '')}-${i}`.slice(-64);
+}
