@@ -221,8 +221,7 @@ export class IdempotentConsumer {
    * Applies a batch in one transaction: `prepare` first for the messages not applied yet (one key's
    * messages in order, different keys at once), then one inbox insert for every envelope id, then each
    * new message's handler, each key's messages in offset order, their outbox rows written together at the
-   * end. Returns false, with nothing written, when
-   * any step failed.
+   * end. Returns false, with nothing written, when any step failed.
    */
   private async applyTogether(batch: Decoded[]): Promise<boolean> {
     const group = this.options.groupId;
@@ -281,11 +280,14 @@ export class IdempotentConsumer {
       if (done.has(item.envelope.id)) continue;
       byKey.set(item.envelope.key, [...(byKey.get(item.envelope.key) ?? []), item]);
     }
-    await Promise.all(
+    // every chain has stopped before a failure is reported, so the one-by-one retry never races a call still under way
+    const outcomes = await Promise.allSettled(
       [...byKey.values()].map(async (chain) => {
         for (const item of chain) prepared.set(item.envelope.id, await this.inSpan(item, 'prepare', () => prepare(item.envelope)));
       }),
     );
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     return prepared;
   }
 
