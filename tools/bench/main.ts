@@ -153,10 +153,18 @@ function processGroups(platform: BenchPlatform): ProcessGroup[] {
   return groups;
 }
 
+const WARN_LEVELS = new Set(['warn', 'error', 'fatal']);
+
 function serviceWarnings(platform: BenchPlatform): string {
   const lines: string[] = [];
   for (const [app, s] of platform.services) {
-    for (const [message, n] of [...s.warnings].sort((a, b) => b[1] - a[1]).slice(0, 5)) lines.push(`  ${app}: ${n} × ${message}`);
+    const counts = new Map<string, number>();
+    for (const entry of s.logs) {
+      if (!WARN_LEVELS.has(String(entry.level))) continue;
+      const message = String(entry.msg ?? entry.raw ?? '').slice(0, 160);
+      counts.set(message, (counts.get(message) ?? 0) + 1);
+    }
+    for (const [message, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 5)) lines.push(`  ${app}: ${n} × ${message}`);
   }
   return lines.length ? `service warnings and errors (most frequent):\n${lines.join('\n')}` : 'no service logged a warning or an error';
 }

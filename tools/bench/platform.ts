@@ -1,11 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
-import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { allTopics } from '@upm/contracts';
 import { migrate } from '@upm/shared-database';
 import { ensureTopics } from '@upm/shared-kafka';
-import { eventually, recreateDatabase, uniquePrefix } from '@upm/shared-testing';
+import { recreateDatabase, RunningService, startService, uniquePrefix } from '@upm/shared-testing';
 import { SERVICE_DATABASES } from '../services';
 import type { BenchTerminal } from './drivers';
 import { JsonHttp } from './http';
@@ -36,63 +34,6 @@ export interface PlatformSettings {
   logLevel: string;
 }
 
-const ROOT = path.resolve(__dirname, '../../..');
-
-export interface RunningService {
-  app: string;
-  url: string;
-  child: ChildProcess;
-  /** the last lines the process wrote (stdout and stderr) */
-  tail: string[];
-  /** log lines at warn or above, by message */
-  warnings: Map<string, number>;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-/** Starts an app from dist/ as its own process and waits until /health/ready answers 200. */
-async function startService(app: string, port: number, env: Record<string, string>, readyTimeoutMs: number): Promise<RunningService> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps', app, 'src/main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const tail: string[] = [];
-  const warnings = new Map<string, number>();
-  const collect = (chunk: Buffer) => {
-    const lines = chunk.toString('utf8').split('\n').filter(Boolean);
-    for (const line of lines) {
-      const level = /"level":(\d+)/.exec(line);
-      if (!level || Number(level[1]) < 40) continue;
-      const message = /"msg":"([^"]{0,160})/.exec(line)?.[1] ?? line.slice(0, 160);
-      warnings.set(message, (warnings.get(message) ?? 0) + 1);
-    }
-    tail.push(...lines);
-    if (tail.length > 200) tail.splice(0, tail.length - 200);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const service: RunningService = {
-    app, url, child, tail, warnings,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await exited;
-    },
-  };
-  try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}: ${tail.slice(-5).join(' | ')}`);
-      const response = await fetch(`${url}/health/ready`).catch(() => undefined);
-      return response?.status === 200 ? true : undefined;
-    }, readyTimeoutMs, 200);
-  } catch (error) {
-    await service.stop('SIGKILL');
-    throw error;
-  }
-  return service;
-}
 
 export interface BenchPlatform {
   prefix: string;
