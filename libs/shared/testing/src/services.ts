@@ -1,8 +1,17 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { eventually } from './wait';
 
-const ROOT = path.resolve(__dirname, '../../../..');
+/** the repository: the nearest folder above this one with a package.json (from the sources or their copy in dist/) */
+const ROOT = repositoryRoot(__dirname);
+
+function repositoryRoot(from: string): string {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  throw new Error(`no package.json above ${from}`);
+}
 
 export interface RunningService {
   app: string;
