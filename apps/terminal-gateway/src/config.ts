@@ -8,6 +8,8 @@ export const configDefinition = defineConfig(
     ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
     GATEWAY_RATE_LIMIT_PER_SECOND: env.int(20, 1),
     POS_DEFAULT_WAIT_SECONDS: z.coerce.number().int().min(0).max(30).default(20),
+    /** load shedding: refuse new payments while one accepted this long ago is still unconfirmed (0: never) */
+    GATEWAY_SHED_AFTER_MS: env.int(1000, 0),
     /** comment lines on GET /v1/terminals/me/events keep idle streams open through proxies */
     SSE_HEARTBEAT_MS: env.int(15_000, 100),
   },
@@ -18,7 +20,7 @@ export const configDefinition = defineConfig(
     kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redisUrl: e.REDIS_URL,
-    gateway: { adminToken: e.ADMIN_TOKEN, rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS },
+    gateway: { adminToken: e.ADMIN_TOKEN, rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS },
   }),
 );
 

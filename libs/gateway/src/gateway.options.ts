@@ -6,6 +6,8 @@ export interface GatewayOptions {
   rateLimitPerSecond: number;
   /** how long POST /v1/payments waits for a final status when the POS does not say */
   defaultWaitSeconds: number;
+  /** refuse new payments (503 OVERLOADED) while one accepted this long ago is still unconfirmed; 0 never refuses */
+  shedAfterMs?: number;
   /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive */
   sseHeartbeatMs?: number;
 }

@@ -12,6 +12,7 @@ export interface PaymentResource {
 export interface Answer<T = Record<string, unknown>> {
   status: number;
   body: T;
+  headers: Headers;
 }
 
 let orderSeq = 0;
@@ -62,6 +63,6 @@ export class PosClient {
       headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: (await response.json()) as T };
+    return { status: response.status, body: (await response.json()) as T, headers: response.headers };
   }
 }

@@ -83,5 +83,5 @@ const ERRORS: Record<number, string> = {
   415: 'CSV_REQUIRED',
   422: 'a business rule, e.g. REFUND_EXCEEDS_PAID, PAYMENT_NOT_REFUNDABLE',
   429: 'RATE_LIMITED',
-  503: 'UNAVAILABLE: retry the same request',
+  503: 'UNAVAILABLE, or OVERLOADED while the platform sheds load (see Retry-After): retry the same request',
 };

@@ -24,7 +24,8 @@ export class PosController {
     await this.limit(terminal);
     const body = parse(createPaymentBody, raw);
     const { payment, created } = await this.payments.create(terminal, body);
-    const view = await this.payments.waitForChange(terminal, payment.paymentId, body.waitSeconds ?? this.options.defaultWaitSeconds);
+    const waitSeconds = body.waitSeconds ?? this.options.defaultWaitSeconds;
+    const view = created ? await this.payments.waitForNew(terminal, payment.paymentId, waitSeconds) : await this.payments.waitForChange(terminal, payment.paymentId, waitSeconds);
     res.status(!isFinal(view.status) ? 202 : created ? 201 : 200).json(view);
   }
 
@@ -70,7 +71,7 @@ export class PosController {
 
   private async limit(terminal: TerminalContext): Promise<void> {
     if (!(await this.limiter.allow(terminal.terminalId, this.options.rateLimitPerSecond))) {
-      throw new ApiError(429, 'RATE_LIMITED', `more than ${this.options.rateLimitPerSecond} requests per second from this terminal`);
+      throw new ApiError(429, 'RATE_LIMITED', `more than ${this.options.rateLimitPerSecond} requests per second from this terminal`, undefined, 1);
     }
   }
 }

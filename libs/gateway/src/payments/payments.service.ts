@@ -9,6 +9,7 @@ import { ApiError, LOGGER } from '@upm/shared-runtime';
 import type { CreatePaymentBody, CreateRefundBody } from '../http/schemas';
 import type { TerminalContext } from '../registry/registry.service';
 import { PaymentRow, RefundRow } from './payment.entities';
+import { Admission } from './admission';
 import { PaymentUpdates } from './payment-updates';
 import { recordTerminalEvent } from '../terminal-events/terminal-events';
 
@@ -26,6 +27,7 @@ export class PaymentsService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(RedisLocks) private readonly locks: RedisLocks,
     private readonly updates: PaymentUpdates,
+    private readonly admission: Admission,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -60,6 +62,24 @@ export class PaymentsService {
   async waitForChange(terminal: TerminalContext, paymentId: string, waitSeconds: number, unlessStatus?: PaymentStatus): Promise<PaymentViewV1> {
     const done = (view: PaymentViewV1) => (unlessStatus ? view.status !== unlessStatus : isFinal(view.status));
     return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done);
+  }
+
+  /**
+   * Waits for a payment this request has just created to be final, telling admission control when the
+   * orchestrator has confirmed it (its first event reached the read model) or the wait ended.
+   */
+  async waitForNew(terminal: TerminalContext, paymentId: string, waitSeconds: number): Promise<PaymentViewV1> {
+    const confirmed = this.admission.accepted(paymentId);
+    const load = async () => {
+      const view = await this.get(terminal, paymentId);
+      if (view.sequence >= 0) confirmed();
+      return view;
+    };
+    try {
+      return await this.updates.waitFor(paymentId, waitSeconds * 1000, load, (view) => isFinal(view.status));
+    } finally {
+      confirmed();
+    }
   }
 
   /** Waits until a cancel has ended the payment (a voided sale stays SUCCEEDED until its money is back). */

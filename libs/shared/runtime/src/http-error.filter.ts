@@ -17,8 +17,11 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const [status, body] = this.toBody(exception);
-    if (status >= 500) this.logger.error({ err: exception, status }, 'request failed');
-    if (!response.headersSent) response.status(status).json(body);
+    // an ApiError is an answer the code chose (such as a 503 while shedding load), not a failure to log
+    if (status >= 500 && !(exception instanceof ApiError)) this.logger.error({ err: exception, status }, 'request failed');
+    if (response.headersSent) return;
+    if (exception instanceof ApiError && exception.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    response.status(status).json(body);
   }
 
   private toBody(exception: unknown): [number, ErrorBody] {

@@ -1,0 +1,60 @@
+import { sleep } from '@upm/shared-testing';
+import { Platform, startPlatform } from './support/platform';
+import { PosClient } from './support/pos-client';
+
+let platform: Platform;
+let pos: PosClient;
+const hkd = (value: string) => ({ currency: 'HKD', value });
+
+beforeAll(async () => {
+  platform = await startPlatform('overload', 3900, { 'terminal-gateway': { GATEWAY_SHED_AFTER_MS: '500' } });
+  pos = await platform.onboard('Overload Mart');
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+async function refusedTotal(): Promise<number> {
+  const text = await (await fetch(`${platform.urls.gateway}/metrics`)).text();
+  return Number(/^upm_gateway_payments_refused_total(?:{[^}]*})? (\d+)/m.exec(text)?.[1] ?? 'NaN');
+}
+
+describe('load shedding', () => {
+  it('refuses new payments cheaply while an accepted one waits for the orchestrator, keeps answering reads, and accepts again once it catches up', async () => {
+    await platform.services.get('payment-orchestrator')!.stop('SIGKILL');
+    const waiting = { merchantOrderId: PosClient.orderId('waiting'), amount: hkd('1250'), paymentCode: PosClient.code('00') };
+    const first = pos.pay({ ...waiting, waitSeconds: 25 }); // accepted, but nobody confirms it
+    await sleep(1000);
+
+    const refusedOrder = { merchantOrderId: PosClient.orderId('refused'), amount: hkd('800'), paymentCode: PosClient.code('00'), waitSeconds: 5 };
+    const refused = await pos.pay(refusedOrder);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ error: { code: 'OVERLOADED' } });
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect((await pos.request('GET', `/v1/payments?merchantOrderId=${refusedOrder.merchantOrderId}`)).status).toBe(404);
+    expect(await refusedTotal()).toBe(1);
+
+    // refusing never looks anything up, so a retry of a created order waits too; reads still answer at once
+    expect((await pos.pay({ ...waiting, waitSeconds: 0 })).status).toBe(503);
+    const lookup = await pos.request<{ paymentId: string; status: string }>('GET', `/v1/payments?merchantOrderId=${waiting.merchantOrderId}`);
+    expect(lookup.body.status).toBe('PROCESSING');
+    expect(await refusedTotal()).toBe(2);
+
+    await platform.start('payment-orchestrator');
+    const accepted = await first;
+    expect(accepted.body).toMatchObject({ paymentId: lookup.body.paymentId, status: 'SUCCEEDED' });
+    // the retry of the created order is answered with it once the platform has caught up
+    const replay = await pos.pay({ ...waiting, waitSeconds: 0 });
+    expect(replay.status).toBe(200);
+    expect(replay.body.paymentId).toBe(lookup.body.paymentId);
+
+    const retried = await pos.pay(refusedOrder);
+    expect(retried.status).toBe(201);
+    expect(retried.body.status).toBe('SUCCEEDED');
+    for (const paymentId of [accepted.body.paymentId, retried.body.paymentId]) {
+      expect((await platform.sandboxPayment(paymentId))!.calls.pay).toBe(1);
+    }
+    expect(await refusedTotal()).toBe(2);
+  }, 90_000);
+});
