@@ -3,7 +3,9 @@ import { benchLine, summarizePhase } from './report';
 import { percentile, summarize } from './stats';
 import { chart, niceMax } from './svg';
 import { parseOptions } from './options';
-import type { PhaseRun } from './load';
+import type { PhaseRun, PaymentRecord } from './load';
+import { JsonHttp } from './http';
+import { verify } from './verify';
 
 describe('bench: pure parts', () => {
   it('takes nearest-rank percentiles', () => {
@@ -13,6 +15,16 @@ describe('bench: pure parts', () => {
     expect(percentile(values, 100)).toBe(100);
     expect(percentile([], 50)).toBeNaN();
     expect(summarize([5, 1, 3])).toEqual({ count: 3, p50: 3, p95: 5, p99: 5, max: 5 });
+  });
+
+  it('counts an order refused on every attempt as refused, and one whose fate the POS never learnt as lost', async () => {
+    const record = (merchantOrderId: string, errors: string[]): PaymentRecord => ({ phase: 'platform', scenario: '00', terminal: 0, merchantOrderId, dueAt: 0, errors });
+    const result = await verify(new JsonHttp('http://127.0.0.1:9'), [
+      record('refused', ['503 OVERLOADED', '503 OVERLOADED']),
+      record('timed-out-then-refused', ['TIMEOUT', '503 OVERLOADED']),
+      record('never-answered', []),
+    ]);
+    expect(result).toMatchObject({ checked: 3, refused: 1, lost: 2, duplicated: 0 });
   });
 
   it('names orders the POS API accepts, whatever the phase is called', () => {

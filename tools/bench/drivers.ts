@@ -20,7 +20,8 @@ export interface BenchTerminal {
 
 /**
  * A cashier's POS against the POS API: create with `waitSeconds`, long-poll while PROCESSING, retry the
- * same request on 429/503/network errors (CONTRACTS §1) a few times, as a real POS would.
+ * same request on 429/503/network errors (CONTRACTS §1) a few times, no sooner than Retry-After says, as a
+ * real POS would.
  */
 export function posDriver(gateway: JsonHttp, terminals: BenchTerminal[], codeBase: number, waitSeconds: number, deadlineMs: number): PaymentDriver {
   let unique = 0;
@@ -29,17 +30,19 @@ export function posDriver(gateway: JsonHttp, terminals: BenchTerminal[], codeBas
     const body = { merchantOrderId: record.merchantOrderId, amount: { currency: 'HKD', value: '1250' }, paymentCode: paymentCode(codeBase + unique++, record.scenario), description: 'bench', waitSeconds };
     let answer: JsonAnswer | undefined;
     for (let attempt = 0; attempt < 5 && !answer; attempt++) {
+      let retryAfterS = 0;
       try {
         const a = await gateway.request('POST', '/v1/payments', { token: terminal.key, body, timeoutMs: (waitSeconds + 10) * 1000 });
         if (a.status === 200 || a.status === 201 || a.status === 202) answer = a;
         else {
           record.errors.push(errorCode(a));
           if (a.status !== 429 && a.status !== 503 && a.status < 500) return;
+          retryAfterS = a.retryAfterS ?? 0;
         }
       } catch (error) {
         record.errors.push(errorCode(error as Error));
       }
-      if (!answer) await sleep(200 * (attempt + 1));
+      if (!answer) await sleep(Math.max(200 * (attempt + 1), retryAfterS * 1000));
     }
     if (!answer) return;
     record.paymentId = String(answer.body.paymentId);

@@ -3,6 +3,8 @@ import http from 'node:http';
 export interface JsonAnswer {
   status: number;
   body: Record<string, unknown>;
+  /** the Retry-After header in seconds, when the answer had one */
+  retryAfterS?: number;
 }
 
 /** A keep-alive JSON client on node:http: cheaper per request than fetch, so the generator stays small. */
@@ -35,7 +37,8 @@ export class JsonHttp {
           } catch {
             body = { raw: text.slice(0, 200) };
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          const retryAfter = Number(res.headers['retry-after']);
+          resolve({ status: res.statusCode ?? 0, body, ...(Number.isFinite(retryAfter) && res.headers['retry-after'] ? { retryAfterS: retryAfter } : {}) });
         });
       });
       req.on('timeout', () => req.destroy(new Error('TIMEOUT')));

@@ -89,7 +89,7 @@ export function databaseTable(pressure: DatabasePressure[], poolSize: number): s
 }
 
 export function verificationText(name: string, v: Verification): string {
-  const head = `${name}: ${v.checked} payments checked against the sandbox's books: lost ${v.lost}, duplicated ${v.duplicated}, unexpected outcome ${v.unexpected}`;
+  const head = `${name}: ${v.checked} payments checked against the sandbox's books: lost ${v.lost}, refused while overloaded ${v.refused}, duplicated ${v.duplicated}, unexpected outcome ${v.unexpected}`;
   return v.problems.length ? `${head}\n${v.problems.map((p) => `  - ${p}`).join('\n')}` : head;
 }
 

@@ -8,6 +8,8 @@ export interface Verification {
   checked: number;
   /** never final for the POS, unknown to the sandbox, or final with a status that disagrees with the sandbox's books */
   lost: number;
+  /** never created because the gateway refused every attempt with 503 OVERLOADED: the POS knows, and nothing was charged */
+  refused: number;
   /** more than one pay call reached the sandbox for a payment, or two payments for one order */
   duplicated: number;
   /** final, but not what the scenario should end in */
@@ -17,7 +19,7 @@ export interface Verification {
 
 /** Reads the sandbox's books for every payment: final, exactly one pay call, and the same outcome on both sides. */
 export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concurrency = 32): Promise<Verification> {
-  const result: Verification = { checked: 0, lost: 0, duplicated: 0, unexpected: 0, problems: [] };
+  const result: Verification = { checked: 0, lost: 0, refused: 0, duplicated: 0, unexpected: 0, problems: [] };
   const note = (problem: string) => {
     if (result.problems.length < 20) result.problems.push(problem);
   };
@@ -36,6 +38,10 @@ export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concur
     while (next < records.length) {
       const r = records[next++];
       result.checked++;
+      if (!r.paymentId && r.errors.length && r.errors.every((code) => code === '503 OVERLOADED')) {
+        result.refused++;
+        continue;
+      }
       if (!r.paymentId) {
         result.lost++;
         note(`${r.merchantOrderId} (${r.scenario}): no payment created (${r.errors.join(', ') || 'no answer'})`);
