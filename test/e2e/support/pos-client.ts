@@ -39,6 +39,19 @@ export class PosClient {
     return this.request('POST', '/v1/payments', body);
   }
 
+  /**
+   * pays the way a POS should (CONTRACTS §1): a 503 is retried with the same request, no sooner than its
+   * Retry-After says; `refused` collects every 503 on the way
+   */
+  async payRetrying(body: Record<string, unknown>, refused: Answer[] = [], attempts = 30): Promise<Answer<PaymentResource>> {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.pay(body);
+      if (answer.status !== 503 || attempt >= attempts) return answer;
+      refused.push(answer as unknown as Answer);
+      await new Promise((resolve) => setTimeout(resolve, 1000 * Number(answer.headers.get('retry-after') ?? 1)));
+    }
+  }
+
   get(paymentId: string, query = ''): Promise<Answer<PaymentResource>> {
     return this.request('GET', `/v1/payments/${paymentId}${query}`);
   }
