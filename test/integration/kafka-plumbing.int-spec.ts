@@ -4,7 +4,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { appendToOutbox, IdempotentConsumer, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError } from '@upm/shared-kafka';
+import { appendToOutbox, ConsumerOptions, IdempotentConsumer, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError } from '@upm/shared-kafka';
 import {
   COMMANDS_TOPIC, createEffectsTable, createTestTopics, eventually, freshDatabase, readTopic, recordEffect, refundCommand, sleep, testKafka, testLogger, uniquePrefix,
 } from '@upm/shared-testing';
@@ -25,8 +25,8 @@ async function effects(key?: string): Promise<Array<{ message_id: string; key: s
     : dataSource.query('SELECT message_id, key, n FROM effects ORDER BY arrival');
 }
 
-async function startConsumer(groupId: string, handle: MessageHandler = recordEffect, retryDelaysMs = [200, 400]): Promise<IdempotentConsumer> {
-  const consumer = new IdempotentConsumer(kafka, producer, dataSource, logger, new Metrics('test'), prefix, { groupId, topic: COMMANDS_TOPIC, handle, retryDelaysMs });
+async function startConsumer(groupId: string, handle: MessageHandler = recordEffect, retryDelaysMs = [200, 400], more: Partial<ConsumerOptions> = {}): Promise<IdempotentConsumer> {
+  const consumer = new IdempotentConsumer(kafka, producer, dataSource, logger, new Metrics('test'), prefix, { groupId, topic: COMMANDS_TOPIC, handle, retryDelaysMs, ...more });
   await consumer.start();
   consumers.push(consumer);
   return consumer;
@@ -227,6 +227,44 @@ describe('outbox → Kafka → idempotent consumer', () => {
       return all.length >= 39 ? all : undefined;
     }, 20_000, 200);
     expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 20));
+  }, 60_000);
+
+  it('commits settled offsets on its interval rather than per batch, and once more when it stops', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = prefix + COMMANDS_TOPIC;
+    /** committed minus end offset over the topic's partitions: 0 once everything consumed is committed */
+    const uncommitted = async (groupId: string) => {
+      const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const at = new Map(committed.partitions.map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+      return ends.reduce((sum, end) => sum + Number(end.high) - (at.get(end.partition) ?? 0), 0);
+    };
+    const applied = (n: number) => eventually(async () => ((await effects('pay_offsets')).length >= n ? true : undefined), 20_000, 100);
+    try {
+      await published(...Array.from({ length: 5 }, (_, i) => refundCommand('pay_offsets', i)));
+      const slow = await startConsumer('test.offsets', recordEffect, undefined, { commitIntervalMs: 60_000 });
+      await applied(5);
+      await sleep(500);
+      expect(await uncommitted(slow.kafkaGroupId)).toBe(5); // applied, not committed yet: no commit per batch
+      await slow.stop();
+      consumers = consumers.filter((c) => c !== slow);
+      expect(await uncommitted(slow.kafkaGroupId)).toBe(0);
+
+      // a member that stays up commits on its interval, with no further batch to trigger it
+      const redelivered: string[] = [];
+      const quick = await startConsumer('test.offsets', recordEffect, undefined, {
+        commitIntervalMs: 200,
+        onProcessed: (envelope, wasApplied) => !wasApplied && redelivered.push(envelope.id),
+      });
+      await published(...Array.from({ length: 3 }, (_, i) => refundCommand('pay_offsets', 5 + i)));
+      await applied(8);
+      await eventually(async () => ((await uncommitted(quick.kafkaGroupId)) === 0 ? true : undefined), 5_000, 100);
+      // the new member resumed from the commit made on stop: none of the first five came again
+      expect(redelivered).toEqual([]);
+      expect((await effects('pay_offsets')).map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    } finally {
+      await admin.disconnect();
+    }
   }, 60_000);
 
   it('does not apply a message twice when the consumer dies after its side effect but before committing the offset', async () => {

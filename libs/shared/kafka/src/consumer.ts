@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Produce
 import type { DataSource, EntityManager } from 'typeorm';
 import { ContractViolation, deadLetterTopic, Envelope, parseMessage, retryTopic } from '@upm/contracts';
 import type { Logger, Metrics } from '@upm/shared-observability';
+import { OffsetCommits } from './offset-commits';
 import { collectOutbox } from './outbox';
 import { withConsumerSpan } from './tracing';
 
@@ -47,6 +48,8 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
   /** called after a message's transaction committed (applied=false for a duplicate), before its offset is committed */
   onProcessed?: (envelope: Envelope, applied: boolean) => void;
+  /** how often settled offsets are committed (default 1 s); a member that dies redelivers at most this much, which the inbox absorbs */
+  commitIntervalMs?: number;
 }
 
 const H = {
@@ -85,12 +88,17 @@ interface Decoded extends Delivery {
  * takes them with it. A failing message moves to `<topic>.retry` with back-off, then to `<topic>.dlt`
  * with the error in headers; a message that breaks its contract goes to the dead-letter topic at once.
  * Nothing is swallowed: when even the retry or dead-letter topic cannot be written, the offset is not
- * committed and Kafka redelivers.
+ * committed and Kafka redelivers. Offsets are committed on an interval and once more on stop (see
+ * OffsetCommits).
  */
 export class IdempotentConsumer {
   private consumer?: Consumer;
   /** the partitions this member owns, by full topic name, as of the last rebalance */
   private assigned: Record<string, number[]> = {};
+  private commits?: OffsetCommits;
+  /** the batches being applied, which a stop waits for before its last offset commit */
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
   private readonly processed;
   private readonly failures;
   private readonly duration;
@@ -125,8 +133,13 @@ export class IdempotentConsumer {
       // one busy partition from holding the others back
       maxBytesPerPartition: 64 * 1024,
     });
+    const consumer = this.consumer;
+    const commits = new OffsetCommits((offsets) => consumer.commitOffsets(offsets), this.options.commitIntervalMs ?? 1000, this.logger);
+    this.commits = commits;
+    this.stopping = false;
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.assigned = payload.memberAssignment;
+      commits.retain(this.assigned);
     });
     this.consumer.on(this.consumer.events.STOP, () => {
       this.assigned = {};
@@ -140,11 +153,18 @@ export class IdempotentConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 12,
       // offsets are resolved as messages are settled, so a batch cut short by a rebalance or a stop resumes where it was
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.onBatch(payload),
+      autoCommit: false,
+      eachBatch: (payload) => this.track(this.onBatch(payload)),
     });
+    commits.start();
   }
 
+  /** Lets the batches under way finish, commits what they settled, then leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.commits?.stop();
+    this.commits = undefined;
     await this.consumer?.disconnect();
     this.consumer = undefined;
     this.assigned = {};
@@ -164,9 +184,23 @@ export class IdempotentConsumer {
     return this.assigned;
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async track(batch: Promise<void>): Promise<void> {
+    this.inFlight.add(batch);
+    try {
+      await batch;
+    } finally {
+      this.inFlight.delete(batch);
+    }
+  }
+
+  private async onBatch({ batch, resolveOffset: resolve, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const deliveries = batch.messages.map((message) => ({ topic: batch.topic, partition: batch.partition, message, heartbeat }));
-    const current = () => isRunning() && !isStale();
+    const current = () => isRunning() && !isStale() && !this.stopping;
+    const commits = this.commits;
+    const resolveOffset = (offset: string) => {
+      resolve(offset);
+      commits?.settled(batch.topic, batch.partition, offset);
+    };
     if (batch.topic === this.topics.retry) {
       // redeliveries wait for their back-off one by one
       for (const delivery of deliveries) {
