@@ -78,7 +78,7 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(count).toBe(0);
   });
 
-  it('never drops a row that commits while the relay is publishing rows written after it', async () => {
+  it('never drops a row that commits while the relay is publishing rows written after it, nor lets a second relay take it', async () => {
     await startConsumer('test.late-commit');
     // a producer whose sends wait for the test: the relay is held between reading its batch and deleting it
     let release!: () => void;
@@ -105,7 +105,14 @@ describe('outbox → Kafka → idempotent consumer', () => {
     await sending; // the relay read [late] and is sending it
     await runner.commitTransaction();
     await runner.release();
-    release();
+    try {
+      // meanwhile another replica's relay finds the lock taken and takes nothing, not even the committed row
+      const other = new OutboxRelay(dataSource, producer, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
+      expect(await other.publishBatch()).toBe(0);
+      expect((await dataSource.query('SELECT id FROM outbox')).map((r: { id: string }) => r.id).sort()).toEqual([early.id, late.id].sort());
+    } finally {
+      release();
+    }
 
     const rows = await eventually(async () => {
       const seen = (await effects()).filter((r) => r.key.startsWith('pay_late_'));

@@ -149,20 +149,25 @@ export class OutboxRelay {
   async publishBatch(): Promise<number> {
     const batchSize = this.options.batchSize ?? 500;
     return this.dataSource.transaction(async (manager) => {
-      const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
-      this.holdsLock = Boolean(locked);
+      // Taken out and sent in one transaction: if the send fails, the rollback puts the rows back. Exactly the
+      // rows sent are deleted: a row with a lower seq that commits meanwhile stays for the next batch. The
+      // lock and the delete go in one statement; without the lock nothing is deleted.
+      const taken: Array<OutboxRecord & { locked: boolean }> = await manager.query(
+        `WITH lock AS (SELECT pg_try_advisory_xact_lock($1) AS locked),
+              taken AS (DELETE FROM outbox WHERE (SELECT locked FROM lock) AND seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT $2)
+                        RETURNING seq, topic, key, payload, headers, created_at)
+         SELECT lock.locked, taken.* FROM lock LEFT JOIN taken ON true`,
+        [RELAY_LOCK, batchSize],
+      );
+      const locked = Boolean(taken[0]?.locked);
+      this.holdsLock = locked;
       if (!locked) {
         // another replica publishes and reports; a stale age here would raise a false alert after a leader change
         this.oldestAge.set(0);
         this.backlog.set(0);
         return 0;
       }
-      // Taken out and sent in one transaction: if the send fails, the rollback puts the rows back. Exactly the
-      // rows sent are deleted: a row with a lower seq that commits meanwhile stays for the next batch.
-      const [rows]: [OutboxRecord[], number] = await manager.query(
-        'DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT $1) RETURNING seq, topic, key, payload, headers, created_at',
-        [batchSize],
-      );
+      const rows = taken.filter((row) => row.seq !== null);
       rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
       this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
       if (!rows.length) return 0;
