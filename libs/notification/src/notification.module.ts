@@ -26,15 +26,18 @@ export class NotificationModule implements OnModuleInit {
   }
 
   onModuleInit(): void {
+    // messages whose transaction wrote deliveries: only those wake the worker once committed (most events of a
+    // merchant without endpoints write none, and the worker's poll catches anything missed)
+    const wrote = new Set<string>();
     for (const [groupId, topic] of [['notification.webhooks', TOPICS.paymentEvents.name], ['notification.settlement-webhooks', TOPICS.settlementEvents.name]] as const) {
       this.kafka.consume({
         groupId,
         topic,
         handle: async (envelope, { manager }) => {
-          await enqueueWebhookDeliveries(manager, envelope, this.options.retry.horizonMs);
+          if (await enqueueWebhookDeliveries(manager, envelope, this.options.retry.horizonMs)) wrote.add(envelope.id);
         },
-        onProcessed: (_envelope, applied) => {
-          if (applied) this.worker.wake();
+        onProcessed: (envelope, applied) => {
+          if (wrote.delete(envelope.id) && applied) this.worker.wake();
         },
       });
     }
