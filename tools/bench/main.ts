@@ -224,7 +224,7 @@ async function steady(ctx: Context): Promise<void> {
   out(`== resources during the platform phase (${fmt(platformResources.durationS, 0)} s)`);
   out(resourceTable(platformResources));
   out();
-  out(databaseTable(pressure, o.poolSize ?? 10));
+  out(databaseTable(pressure, o.poolSize ?? 10, summaries[0].final));
   if (baselineResources) {
     out();
     out(`== resources during the baseline phase (${fmt(baselineResources.durationS, 0)} s)`);

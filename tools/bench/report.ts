@@ -81,10 +81,16 @@ export function resourceTable(window: ResourceWindow): string {
   return `${table(['process', 'CPU avg %', 'CPU peak %', 'RSS peak MB'], rows)}\nmachine CPU busy over the window: ${fmt(window.machineBusy * 100, 0)}% of all cores`;
 }
 
-export function databaseTable(pressure: DatabasePressure[], poolSize: number): string {
+/** PostgreSQL pressure per service database; `payments` (those final in the phase) turns transactions into a cost per payment. */
+export function databaseTable(pressure: DatabasePressure[], poolSize: number, payments: number): string {
+  const perPayment = (n: number) => (payments > 0 ? fmt(n / payments, 1) : 'n/a');
+  const total = pressure.reduce((sum, p) => sum + p.transactions, 0);
   return table(
-    ['database', `active peak (pool ${poolSize})`, 'active avg', 'idle in tx avg', 'lock-wait samples'],
-    pressure.map((p) => [p.database, p.activePeak, fmt(p.activeAvg, 2), fmt(p.idleInTransactionAvg, 2), p.lockWaitSamples]),
+    ['database', `active peak (pool ${poolSize})`, 'active avg', 'idle in tx avg', 'lock-wait samples', 'transactions', 'per payment'],
+    [
+      ...pressure.map((p) => [p.database, p.activePeak, fmt(p.activeAvg, 2), fmt(p.idleInTransactionAvg, 2), p.lockWaitSamples, p.transactions, perPayment(p.transactions)]),
+      ['all', '', '', '', '', total, perPayment(total)],
+    ],
   );
 }
 

@@ -162,6 +162,8 @@ export interface DatabasePressure {
   lockWaitSamples: number;
   /** samples with a backend idle inside a transaction (the app holding a connection between statements) */
   idleInTransactionAvg: number;
+  /** transactions committed or rolled back since the mark, from pg_stat_database */
+  transactions: number;
 }
 
 /** Polls pg_stat_activity for the benchmark's databases: how busy each service's pool keeps PostgreSQL. */
@@ -171,6 +173,8 @@ export class DatabaseSampler {
   private samples = 0;
   private busy = false;
   private readonly acc = new Map<string, { activePeak: number; activeSum: number; lockWaits: number; idleTxSum: number }>();
+  /** each database's transaction count at the first sample after the mark, and at the latest */
+  private readonly xacts = new Map<string, { first: number; last: number }>();
 
   constructor(private readonly postgresUrl: string, private readonly databases: string[]) {}
 
@@ -190,6 +194,7 @@ export class DatabaseSampler {
   mark(): void {
     this.samples = 0;
     this.acc.clear();
+    this.xacts.clear();
   }
 
   private async sample(): Promise<void> {
@@ -202,6 +207,15 @@ export class DatabaseSampler {
          FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid() GROUP BY datname`,
       [this.databases],
     );
+    const counts = await this.client.query<{ datname: string; xacts: string }>(
+      'SELECT datname, xact_commit + xact_rollback AS xacts FROM pg_stat_database WHERE datname = ANY($1)',
+      [this.databases],
+    );
+    for (const row of counts.rows) {
+      const x = this.xacts.get(row.datname) ?? { first: Number(row.xacts), last: 0 };
+      x.last = Number(row.xacts);
+      this.xacts.set(row.datname, x);
+    }
     this.samples++;
     for (const row of rows) {
       const a = this.acc.get(row.datname) ?? { activePeak: 0, activeSum: 0, lockWaits: 0, idleTxSum: 0 };
@@ -217,7 +231,8 @@ export class DatabaseSampler {
     return this.databases.map((database) => {
       const a = this.acc.get(database) ?? { activePeak: 0, activeSum: 0, lockWaits: 0, idleTxSum: 0 };
       const n = Math.max(1, this.samples);
-      return { database, activePeak: a.activePeak, activeAvg: a.activeSum / n, lockWaitSamples: a.lockWaits, idleInTransactionAvg: a.idleTxSum / n };
+      const x = this.xacts.get(database);
+      return { database, activePeak: a.activePeak, activeAvg: a.activeSum / n, lockWaitSamples: a.lockWaits, idleInTransactionAvg: a.idleTxSum / n, transactions: x ? x.last - x.first : 0 };
     });
   }
 
