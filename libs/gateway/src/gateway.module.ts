@@ -1,5 +1,5 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule, OnModuleInit, RequestMethod } from '@nestjs/common';
-import { TOPICS } from '@upm/contracts';
+import { PaymentViewV1, TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
 import { TerminalGuard } from './http/auth.guards';
@@ -42,9 +42,10 @@ export class GatewayModule implements OnModuleInit, NestModule {
       topic: TOPICS.paymentEvents.name,
       handle: (envelope, { manager }) => this.payments.applyEvent(manager, envelope),
       onProcessed: (envelope) => {
-        this.updates.publish(envelope.key).catch(() => undefined);
-        const terminalId = (envelope.data as { payment?: { terminalId?: string } }).payment?.terminalId;
-        if (terminalId) this.terminalEvents.publish(terminalId).catch(() => undefined);
+        const { payment } = envelope.data as { payment?: PaymentViewV1 };
+        if (!payment) return;
+        this.updates.publish(payment).catch(() => undefined);
+        this.terminalEvents.publish(payment.terminalId).catch(() => undefined);
       },
     });
   }

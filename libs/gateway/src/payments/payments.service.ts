@@ -16,6 +16,8 @@ import { recordTerminalEvent } from '../terminal-events/terminal-events';
 const PRODUCER = 'terminal-gateway';
 const FINAL: ReadonlySet<PaymentStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'NEEDS_REVIEW']);
 export const isFinal = (status: PaymentStatus) => FINAL.has(status);
+/** the later of two views of one payment (wake-ups from two replicas may arrive out of order) */
+const newer = (view: PaymentViewV1, current: PaymentViewV1) => (view.sequence > current.sequence ? view : current);
 
 /**
  * The POS side of a payment: accepts it exactly once per merchantOrderId, hands it durably to the
@@ -61,7 +63,7 @@ export class PaymentsService {
   /** Waits until the payment's status differs from `unlessStatus` (default: until it is final). */
   async waitForChange(terminal: TerminalContext, paymentId: string, waitSeconds: number, unlessStatus?: PaymentStatus): Promise<PaymentViewV1> {
     const done = (view: PaymentViewV1) => (unlessStatus ? view.status !== unlessStatus : isFinal(view.status));
-    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done);
+    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done, newer);
   }
 
   /**
@@ -76,7 +78,11 @@ export class PaymentsService {
       return view;
     };
     try {
-      return await this.updates.waitFor(paymentId, waitSeconds * 1000, load, (view) => isFinal(view.status));
+      const seen = (view: PaymentViewV1, current: PaymentViewV1) => {
+        if (view.sequence >= 0) confirmed();
+        return newer(view, current);
+      };
+      return await this.updates.waitFor(paymentId, waitSeconds * 1000, load, (view) => isFinal(view.status), seen);
     } finally {
       confirmed();
     }
@@ -85,7 +91,7 @@ export class PaymentsService {
   /** Waits until a cancel has ended the payment (a voided sale stays SUCCEEDED until its money is back). */
   async waitForCancel(terminal: TerminalContext, paymentId: string, waitSeconds: number): Promise<PaymentViewV1> {
     const done = (view: PaymentViewV1) => view.status !== 'PROCESSING' && view.status !== 'SUCCEEDED';
-    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done);
+    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done, newer);
   }
 
   /** Cashier abort or void: asks the orchestrator to cancel; a final FAILED/CANCELLED payment stays as it is. */

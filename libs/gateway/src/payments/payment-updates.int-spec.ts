@@ -1,0 +1,63 @@
+import { Redis } from 'ioredis';
+import type { PaymentStatus, PaymentViewV1 } from '@upm/contracts';
+import { sleep } from '@upm/shared-testing';
+import { PaymentUpdates } from './payment-updates';
+
+/** Two gateway replicas sharing Redis: a POS waits on one, the read model changes on the other. */
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+const waiting = new PaymentUpdates(redis);
+const applying = new PaymentUpdates(redis);
+
+let n = 0;
+const view = (paymentId: string, status: PaymentStatus, sequence: number) => ({ paymentId, status, sequence }) as PaymentViewV1;
+const isFinal = (v: PaymentViewV1) => v.status !== 'PROCESSING';
+const newer = (v: PaymentViewV1, current: PaymentViewV1) => (v.sequence > current.sequence ? v : current);
+
+beforeAll(async () => {
+  await waiting.onModuleInit();
+  await applying.onModuleInit();
+});
+
+afterAll(async () => {
+  await waiting.onApplicationShutdown();
+  await applying.onApplicationShutdown();
+  await redis.quit();
+});
+
+describe('payment updates across replicas', () => {
+  it('answers a waiter from the view a wake-up carries, without reading the row again', async () => {
+    const id = `pay_upd_${Date.now()}_${n++}`;
+    let loads = 0;
+    const answer = waiting.waitFor(id, 10_000, async () => (loads++, view(id, 'PROCESSING', 0)), isFinal, newer);
+    await sleep(100);
+    await applying.publish(view(id, 'SUCCEEDED', 2));
+    expect(await answer).toMatchObject({ status: 'SUCCEEDED', sequence: 2 });
+    expect(loads).toBe(1);
+  });
+
+  it('ignores a wake-up older than what the waiter holds, and a message that is not an update', async () => {
+    const id = `pay_upd_${Date.now()}_${n++}`;
+    let loads = 0;
+    let settled = false;
+    const answer = waiting.waitFor(id, 10_000, async () => (loads++, view(id, 'PROCESSING', 3)), isFinal, newer).finally(() => (settled = true));
+    await sleep(100);
+    await applying.publish(view(id, 'FAILED', 2)); // crossed with a later event
+    await redis.publish('gw:payment-updated', 'not json');
+    await sleep(300);
+    expect(settled).toBe(false);
+    await applying.publish(view(id, 'SUCCEEDED', 4));
+    expect(await answer).toMatchObject({ status: 'SUCCEEDED', sequence: 4 });
+    expect(loads).toBe(1);
+  });
+
+  it('reads again on a wake-up when the waiter takes nothing from the view', async () => {
+    const id = `pay_upd_${Date.now()}_${n++}`;
+    const stored = ['PROCESSING', 'SUCCEEDED'];
+    let loads = 0;
+    const answer = waiting.waitFor(id, 10_000, async () => stored[Math.min(loads++, 1)], (status) => status !== 'PROCESSING');
+    await sleep(100);
+    await applying.publish(view(id, 'SUCCEEDED', 1));
+    expect(await answer).toBe('SUCCEEDED');
+    expect(loads).toBe(2);
+  });
+});
