@@ -22,6 +22,8 @@ export interface HttpTransportOptions {
   maxSockets?: number;
   /** answers larger than this are cut off as a network error (default 1 MiB) */
   maxResponseBytes?: number;
+  /** how long a pooled connection may stay idle (default 30 s; shorter when the server announces less) */
+  idleSocketMs?: number;
 }
 
 /**
@@ -34,7 +36,10 @@ export class HttpTransport {
   private readonly maxResponseBytes: number;
 
   constructor(options: HttpTransportOptions = {}) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' as const };
+    // `timeout` bounds how long a pooled connection stays idle, and makes the agent honour the server's
+    // `Keep-Alive: timeout=…` hint (closing a second before it): without it an idle connection lives until
+    // the server drops it, and a call sent at that moment fails as a network error without reaching Alipay.
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' as const, timeout: options.idleSocketMs ?? 30_000 };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
