@@ -5,7 +5,7 @@ import { chart, niceMax } from './svg';
 import { parseOptions } from './options';
 import type { PhaseRun, PaymentRecord } from './load';
 import { JsonHttp } from './http';
-import { verify } from './verify';
+import { judge, verify } from './verify';
 
 describe('bench: pure parts', () => {
   it('takes nearest-rank percentiles', () => {
@@ -25,6 +25,20 @@ describe('bench: pure parts', () => {
       record('never-answered', []),
     ]);
     expect(result).toMatchObject({ checked: 3, refused: 1, lost: 2, duplicated: 0 });
+  });
+
+  it('calls a payment lost only when the POS never learnt its fate or the money disagrees', () => {
+    const book = (status: string, pay = 1) => ({ status, calls: { pay } });
+    expect(judge({ scenario: '00', status: 'SUCCEEDED' }, book('SUCCESS'))).toEqual({});
+    expect(judge({ scenario: '00', status: undefined }, book('SUCCESS')).lost).toMatch(/not final/);
+    expect(judge({ scenario: '00', status: 'SUCCEEDED' }, undefined).lost).toMatch(/no record/);
+    expect(judge({ scenario: '00', status: 'SUCCEEDED' }, book('FAIL')).lost).toBe('POS SUCCEEDED, sandbox FAIL');
+    expect(judge({ scenario: '85', status: 'FAILED' }, book('SUCCESS')).lost).toBe('POS FAILED, sandbox SUCCESS');
+    expect(judge({ scenario: '82', status: 'CANCELLED' }, book('SUCCESS')).lost).toBe('POS CANCELLED, sandbox SUCCESS');
+    // a pay that never reached Alipay: failed, nothing charged, told to the POS
+    expect(judge({ scenario: '00', status: 'FAILED' }, book('NOT_RECORDED', 0))).toEqual({ unexpected: 'ended FAILED (sandbox NOT_RECORDED), expected SUCCEEDED' });
+    expect(judge({ scenario: '85', status: 'FAILED' }, book('CANCELLED'))).toEqual({ unexpected: 'POS FAILED, sandbox CANCELLED' });
+    expect(judge({ scenario: '00', status: 'SUCCEEDED' }, book('SUCCESS', 2))).toEqual({ duplicated: '2 pay calls' });
   });
 
   it('names orders the POS API accepts, whatever the phase is called', () => {

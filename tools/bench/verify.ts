@@ -4,6 +4,30 @@ import { EXPECTED_STATUS } from './schedule';
 
 const SANDBOX_STATUS: Record<string, string> = { SUCCEEDED: 'SUCCESS', FAILED: 'FAIL', CANCELLED: 'CANCELLED' };
 
+/** One payment's line in the sandbox's books: its status there (`NOT_RECORDED` when no pay reached it) and the calls made. */
+export interface Book {
+  status?: string;
+  calls?: { pay?: number };
+}
+
+/**
+ * Compares what the POS was told with the sandbox's books. Lost: not final for the POS, unknown to the
+ * sandbox, or money that disagrees (SUCCEEDED but not charged, or charged while the POS heard FAILED or
+ * CANCELLED). Unexpected: the money agrees but the payment did not end as its scenario should (a pay that
+ * never reached Alipay ends FAILED and uncharged), or the books name another final status.
+ */
+export function judge(r: Pick<PaymentRecord, 'status' | 'scenario'>, book: Book | undefined): { lost?: string; duplicated?: string; unexpected?: string } {
+  if (!r.status) return { lost: `not final for the POS (sandbox: ${book?.status ?? 'unknown'})` };
+  if (!book) return { lost: `${r.status} but the sandbox has no record of it` };
+  const pays = book.calls?.pay ?? 0;
+  const duplicated = pays > 1 ? `${pays} pay calls` : undefined;
+  const want = SANDBOX_STATUS[r.status];
+  if (want && (r.status === 'SUCCEEDED') !== (book.status === 'SUCCESS')) return { duplicated, lost: `POS ${r.status}, sandbox ${book.status}` };
+  if (r.status !== EXPECTED_STATUS[r.scenario]) return { duplicated, unexpected: `ended ${r.status} (sandbox ${book.status}), expected ${EXPECTED_STATUS[r.scenario]}` };
+  if (want && book.status !== want) return { duplicated, unexpected: `POS ${r.status}, sandbox ${book.status}` };
+  return { duplicated };
+}
+
 export interface Verification {
   checked: number;
   /** never final for the POS, unknown to the sandbox, or final with a status that disagrees with the sandbox's books */
@@ -47,35 +71,24 @@ export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concur
         note(`${r.merchantOrderId} (${r.scenario}): no payment created (${r.errors.join(', ') || 'no answer'})`);
         continue;
       }
-      let book: { status?: string; calls?: { pay?: number } } | undefined;
+      let book: Book | undefined;
       try {
         const answer = await sandbox.request('GET', `/sandbox/payments/${encodeURIComponent(r.paymentId)}`);
         if (answer.status === 200) book = answer.body as typeof book;
       } catch {
         book = undefined;
       }
-      if (!r.status) {
-        result.lost++;
-        note(`${r.paymentId} (${r.scenario}): not final for the POS (sandbox: ${book?.status ?? 'unknown'})`);
-        continue;
-      }
-      if (!book) {
-        result.lost++;
-        note(`${r.paymentId} (${r.scenario}): ${r.status} but the sandbox has no record of it`);
-        continue;
-      }
-      const pays = book.calls?.pay ?? 0;
-      if (pays > 1) {
+      const verdict = judge(r, book);
+      if (verdict.duplicated) {
         result.duplicated++;
-        note(`${r.paymentId} (${r.scenario}): ${pays} pay calls`);
+        note(`${r.paymentId} (${r.scenario}): ${verdict.duplicated}`);
       }
-      const want = SANDBOX_STATUS[r.status];
-      if (want && book.status !== want) {
+      if (verdict.lost) {
         result.lost++;
-        note(`${r.paymentId} (${r.scenario}): POS ${r.status}, sandbox ${book.status}`);
-      } else if (r.status !== EXPECTED_STATUS[r.scenario]) {
+        note(`${r.paymentId} (${r.scenario}): ${verdict.lost}`);
+      } else if (verdict.unexpected) {
         result.unexpected++;
-        note(`${r.paymentId} (${r.scenario}): ended ${r.status}, expected ${EXPECTED_STATUS[r.scenario]}`);
+        note(`${r.paymentId} (${r.scenario}): ${verdict.unexpected}`);
       }
     }
   };
