@@ -12,7 +12,8 @@ export class JsonHttp {
   private readonly agent: http.Agent;
 
   constructor(private readonly baseUrl: string, maxSockets = 4096) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: 1024 });
+    // `timeout` makes the agent close idle connections before the server's Keep-Alive hint, so no request races a close
+    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: 1024, timeout: 30_000 });
   }
 
   request(method: string, path: string, options: { token?: string; body?: unknown; type?: string; timeoutMs?: number } = {}): Promise<JsonAnswer> {
