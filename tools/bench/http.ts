@@ -26,11 +26,18 @@ export class JsonHttp {
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
     return new Promise((resolve, reject) => {
-      const req = http.request(url, { method, headers, agent: this.agent, timeout: options.timeoutMs ?? 60_000 }, (res) => {
+      // a deadline of our own: the socket's idle timeout is the agent's business (see the constructor)
+      const timer = setTimeout(() => req.destroy(new Error('TIMEOUT')), options.timeoutMs ?? 60_000);
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      const req = http.request(url, { method, headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
+        res.on('error', fail);
         res.on('end', () => {
+          clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
           let body: Record<string, unknown> = {};
           try {
@@ -42,8 +49,7 @@ export class JsonHttp {
           resolve({ status: res.statusCode ?? 0, body, ...(Number.isFinite(retryAfter) && res.headers['retry-after'] ? { retryAfterS: retryAfter } : {}) });
         });
       });
-      req.on('timeout', () => req.destroy(new Error('TIMEOUT')));
-      req.on('error', reject);
+      req.on('error', fail);
       if (payload !== undefined) req.write(payload);
       req.end();
     });
