@@ -35,19 +35,30 @@ describe('payment updates across replicas', () => {
     expect(loads).toBe(1);
   });
 
-  it('ignores a wake-up older than what the waiter holds, and a message that is not an update', async () => {
+  it('ignores a wake-up older than what the waiter holds, and a message it cannot read', async () => {
     const id = `pay_upd_${Date.now()}_${n++}`;
     let loads = 0;
     let settled = false;
     const answer = waiting.waitFor(id, 10_000, async () => (loads++, view(id, 'PROCESSING', 3)), isFinal, newer).finally(() => (settled = true));
     await sleep(100);
     await applying.publish(view(id, 'FAILED', 2)); // crossed with a later event
-    await redis.publish('gw:payment-updated', 'not json');
+    await redis.publish('gw:payment-updated', `{"paymentId":"${id}"`);
     await sleep(300);
     expect(settled).toBe(false);
     await applying.publish(view(id, 'SUCCEEDED', 4));
     expect(await answer).toMatchObject({ status: 'SUCCEEDED', sequence: 4 });
     expect(loads).toBe(1);
+  });
+
+  it('reads again on a wake-up that carries no view, as a replica of the previous release sends it', async () => {
+    const id = `pay_upd_${Date.now()}_${n++}`;
+    const stored = [view(id, 'PROCESSING', 0), view(id, 'SUCCEEDED', 2)];
+    let loads = 0;
+    const answer = waiting.waitFor(id, 10_000, async () => stored[Math.min(loads++, 1)], isFinal, newer);
+    await sleep(100);
+    await redis.publish('gw:payment-updated', id);
+    expect(await answer).toMatchObject({ status: 'SUCCEEDED', sequence: 2 });
+    expect(loads).toBe(2);
   });
 
   it('reads again on a wake-up when the waiter takes nothing from the view', async () => {

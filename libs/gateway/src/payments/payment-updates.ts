@@ -81,7 +81,7 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private wake(paymentId: string, view: PaymentViewV1): void {
+  private wake(paymentId: string, view?: PaymentViewV1): void {
     for (const wake of [...(this.waiters.get(paymentId) ?? [])]) wake(view);
   }
 }
@@ -89,7 +89,9 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
 /** how often a waiter reads the database when no wake-up came */
 const POLL_MS = 5000;
 
-function parseUpdate(message: string): Update | undefined {
+/** An update, or a bare payment id (what replicas of the previous release publish, during a rolling deploy). */
+function parseUpdate(message: string): { paymentId: string; view?: PaymentViewV1 } | undefined {
+  if (!message.startsWith('{')) return message ? { paymentId: message } : undefined;
   try {
     const update = JSON.parse(message) as Partial<Update>;
     return typeof update.paymentId === 'string' && typeof update.view?.sequence === 'number' ? (update as Update) : undefined;
