@@ -4,7 +4,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { appendToOutbox, ConsumerOptions, IdempotentConsumer, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError } from '@upm/shared-kafka';
+import { appendToOutbox, ConsumerOptions, IdempotentConsumer, InboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError } from '@upm/shared-kafka';
 import {
   COMMANDS_TOPIC, createEffectsTable, createTestTopics, eventually, freshDatabase, readTopic, recordEffect, refundCommand, sleep, testKafka, testLogger, uniquePrefix,
 } from '@upm/shared-testing';
@@ -273,6 +273,24 @@ describe('outbox → Kafka → idempotent consumer', () => {
       await admin.disconnect();
     }
   }, 60_000);
+
+  it('forgets processed message ids only after the retention, in batches', async () => {
+    const group = `test.prune.${prefix}`;
+    const remember = (ids: string[], hoursAgo: number) =>
+      dataSource.query(
+        `INSERT INTO inbox (consumer_group, message_id, topic, processed_at) SELECT $1, id, 'x', now() - make_interval(hours => $3) FROM unnest($2::text[]) AS id`,
+        [group, ids, hoursAgo],
+      );
+    const ids = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}-${i}`);
+    await remember(ids('old', 25), 400);
+    await remember(ids('edge', 3), 335); // inside a 336 h retention
+    await remember(ids('new', 4), 0);
+    const pruner = new InboxPruner(dataSource, logger, new Metrics('test'), { retentionHours: 336, batchSize: 10 });
+    expect(await pruner.prune()).toBe(25); // three full batches and a partial one
+    const left: Array<{ message_id: string }> = await dataSource.query('SELECT message_id FROM inbox WHERE consumer_group = $1 ORDER BY message_id', [group]);
+    expect(left.map((r) => r.message_id)).toEqual([...ids('edge', 3), ...ids('new', 4)].sort());
+    expect(await pruner.prune()).toBe(0);
+  });
 
   it('does not apply a message twice when the consumer dies after its side effect but before committing the offset', async () => {
     const envelope = refundCommand('pay_crash', 7);

@@ -50,11 +50,13 @@ export const kafkaEnv = {
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(''),
   /** how long a consumer group waits for a member that went silent (a killed pod) before moving its partitions */
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  /** how long consumers remember a processed message id: longer than any topic's retention (Kafka's default is 7 days) */
+  INBOX_RETENTION_HOURS: z.coerce.number().int().min(1).default(336),
 };
 
 /** The Kafka settings every service maps from `kafkaEnv`. */
-export function kafkaSettings(e: { KAFKA_BROKERS: string[]; KAFKA_TOPIC_PREFIX: string; KAFKA_SESSION_TIMEOUT_MS: number }) {
-  return { brokers: e.KAFKA_BROKERS, topicPrefix: e.KAFKA_TOPIC_PREFIX, sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS };
+export function kafkaSettings(e: { KAFKA_BROKERS: string[]; KAFKA_TOPIC_PREFIX: string; KAFKA_SESSION_TIMEOUT_MS: number; INBOX_RETENTION_HOURS: number }) {
+  return { brokers: e.KAFKA_BROKERS, topicPrefix: e.KAFKA_TOPIC_PREFIX, sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS, inboxRetentionHours: e.INBOX_RETENTION_HOURS };
 }
 
 export const redisEnv = { REDIS_URL: env.url('redis://127.0.0.1:6379/0') };

@@ -4,5 +4,6 @@ export * from './kafka';
 export * from './tracing';
 export * from './outbox';
 export * from './consumer';
+export * from './inbox-pruner';
 export * from './lag';
 export * from './kafka.module';

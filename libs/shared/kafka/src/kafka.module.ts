@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER, Readiness } from '@upm/shared-runtime';
 import { ConsumerOptions, IdempotentConsumer } from './consumer';
+import { InboxPruner } from './inbox-pruner';
 import { createKafka, KafkaSettings } from './kafka';
 import { ConsumerLag } from './lag';
 import { OutboxRelay } from './outbox';
@@ -15,8 +16,8 @@ export interface KafkaModuleOptions extends KafkaSettings {
 }
 
 /**
- * The service's Kafka side: one idempotent producer, the outbox relay, and the consumers the service
- * registers. Consumers start once the application is up and stop first on shutdown; the relay then
+ * The service's Kafka side: one idempotent producer, the outbox relay, the consumers the service
+ * registers, and the pruning of their inbox. Consumers start once the application is up and stop first on shutdown; the relay then
  * publishes what is left and the producer disconnects last.
  */
 @Injectable()
@@ -26,6 +27,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
   readonly producer: Producer;
   private admin?: Admin;
   private readonly lag: ConsumerLag;
+  private readonly pruner: InboxPruner;
 
   constructor(
     @Inject(Kafka) readonly kafka: Kafka,
@@ -38,6 +40,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.relay = new OutboxRelay(dataSource, this.producer, logger, metrics, { topicPrefix: settings.topicPrefix, databaseUrl: settings.databaseUrl });
     this.lag = new ConsumerLag(() => this.admin, () => this.consumers, logger, metrics, { topicPrefix: settings.topicPrefix });
+    this.pruner = new InboxPruner(dataSource, logger, metrics, { retentionHours: settings.inboxRetentionHours ?? 336 });
   }
 
   /** Registers a consumer; it starts with the application. */
@@ -60,9 +63,11 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
     await this.producer.connect();
     await this.relay.start();
     await Promise.all(this.consumers.map((c) => c.start()));
+    this.pruner.start();
   }
 
   async onModuleDestroy(): Promise<void> {
+    await this.pruner.stop();
     await Promise.all(this.consumers.map((c) => c.stop()));
     this.lag.clear();
     await this.relay.stop();

@@ -8,6 +8,8 @@ export interface KafkaSettings {
   topicPrefix: string;
   /** consumer group session timeout (default 30 s) */
   sessionTimeoutMs?: number;
+  /** how long processed message ids stay in the inbox (default 336 h, twice Kafka's default retention) */
+  inboxRetentionHours?: number;
 }
 
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
