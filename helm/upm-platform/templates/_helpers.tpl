@@ -126,6 +126,7 @@ alipay-sandbox: {singleton: true}
 {{- if $svc.traits.kafka -}}
 {{- $_ := set $data "KAFKA_BROKERS" $v.config.kafka.brokers -}}
 {{- $_ := set $data "KAFKA_TOPIC_PREFIX" $v.config.kafka.topicPrefix -}}
+{{- $_ := set $data "INBOX_RETENTION_HOURS" (toString $v.config.kafka.inboxRetentionHours) -}}
 {{- end -}}
 {{- if $svc.traits.database -}}
 {{- $_ := set $data "DATABASE_POOL_SIZE" (toString $v.config.databasePoolSize) -}}
