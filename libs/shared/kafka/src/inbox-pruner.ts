@@ -16,6 +16,7 @@ export interface InboxPrunerOptions {
  * Deletes run in small batches that skip rows another replica's pruner holds.
  */
 export class InboxPruner {
+  private first?: NodeJS.Timeout;
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   private readonly pruned;
@@ -29,18 +30,24 @@ export class InboxPruner {
     this.pruned = metrics.counter('kafka_inbox_pruned_total', 'Inbox rows deleted after the retention');
   }
 
+  /** Prunes a minute after start (so short-lived replicas prune too), then every interval. */
   start(): void {
-    this.timer = setInterval(() => {
+    const interval = this.options.intervalMs ?? 3_600_000;
+    const tick = () => {
       this.running ??= this.prune()
         .catch((error: unknown) => this.logger.warn({ err: error }, 'inbox pruning failed; trying again at the next interval'))
         .finally(() => (this.running = undefined));
-    }, this.options.intervalMs ?? 3_600_000);
+    };
+    this.first = setTimeout(tick, Math.min(60_000, interval));
+    this.timer = setInterval(tick, interval);
+    this.first.unref();
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.first);
     clearInterval(this.timer);
-    this.timer = undefined;
+    this.first = this.timer = undefined;
     await this.running;
   }
 
