@@ -17,8 +17,8 @@ export interface KafkaModuleOptions extends KafkaSettings {
 
 /**
  * The service's Kafka side: one idempotent producer, the outbox relay, the consumers the service
- * registers, and the pruning of their inbox. Consumers start once the application is up and stop first on shutdown; the relay then
- * publishes what is left and the producer disconnects last.
+ * registers, and the pruning of their inbox. Consumers start once the application is up and stop first
+ * on shutdown; the relay then publishes what is left and the producer disconnects last.
  */
 @Injectable()
 export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
