@@ -25,6 +25,24 @@ async function effects(key?: string): Promise<Array<{ message_id: string; key: s
     : dataSource.query('SELECT message_id, key, n FROM effects ORDER BY arrival');
 }
 
+/**
+ * Waits until `count` effects of keys starting with `keyPrefix` were applied, and checks each was applied
+ * once and each key's in the order written.
+ */
+async function appliedOnceInKeyOrder(keyPrefix: string, count: number, timeoutMs: number): ReturnType<typeof effects> {
+  const rows = await eventually(async () => {
+    const all = (await effects()).filter((r) => r.key.startsWith(keyPrefix));
+    return all.length >= count ? all : undefined;
+  }, timeoutMs, 250);
+  expect(rows).toHaveLength(count);
+  expect(new Set(rows.map((r) => r.message_id)).size).toBe(count);
+  for (const key of new Set(rows.map((r) => r.key))) {
+    const sequence = rows.filter((r) => r.key === key).map((r) => r.n);
+    expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+  }
+  return rows;
+}
+
 async function startConsumer(groupId: string, handle: MessageHandler = recordEffect, retryDelaysMs = [200, 400], more: Partial<ConsumerOptions> = {}): Promise<IdempotentConsumer> {
   const consumer = new IdempotentConsumer(kafka, producer, dataSource, logger, new Metrics('test'), prefix, { groupId, topic: COMMANDS_TOPIC, handle, retryDelaysMs, ...more });
   await consumer.start();
@@ -132,17 +150,8 @@ describe('outbox → Kafka → idempotent consumer', () => {
         await appendToOutbox(manager, COMMANDS_TOPIC, ...envelopes);
       });
     }
-    const rows = await eventually(async () => {
-      const all = (await effects()).filter((r) => r.key.startsWith('pay_order_'));
-      return all.length >= 1000 ? all : undefined;
-    }, 60_000, 250);
-    expect(rows).toHaveLength(1000);
-    expect(new Set(rows.map((r) => r.message_id)).size).toBe(1000);
-    for (const key of keys) {
-      const sequence = rows.filter((r) => r.key === key).map((r) => r.n);
-      expect(sequence).toHaveLength(100);
-      expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
-    }
+    const rows = await appliedOnceInKeyOrder('pay_order_', 1000, 60_000);
+    for (const key of keys) expect(rows.filter((r) => r.key === key)).toHaveLength(100);
   }, 90_000);
 
   it('sends poison messages to the dead-letter topic with the reason in headers', async () => {
@@ -206,16 +215,7 @@ describe('outbox → Kafka → idempotent consumer', () => {
       transactions.set(envelope.id, txid);
       await recordEffect(envelope, context);
     });
-    const rows = await eventually(async () => {
-      const all = (await effects()).filter((r) => r.key.startsWith('pay_batch_'));
-      return all.length >= 300 ? all : undefined;
-    }, 30_000, 200);
-    expect(rows).toHaveLength(300);
-    expect(new Set(rows.map((r) => r.message_id)).size).toBe(300);
-    for (let k = 0; k < 3; k++) {
-      const sequence = rows.filter((r) => r.key === `pay_batch_${k}`).map((r) => r.n);
-      expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
-    }
+    await appliedOnceInKeyOrder('pay_batch_', 300, 30_000);
     // one commit per batch, not per message
     expect(new Set(transactions.values()).size).toBeLessThanOrEqual(30);
   }, 60_000);

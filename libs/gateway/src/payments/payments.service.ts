@@ -72,17 +72,18 @@ export class PaymentsService {
    */
   async waitForNew(terminal: TerminalContext, paymentId: string, waitSeconds: number): Promise<PaymentViewV1> {
     const confirmed = this.admission.accepted(paymentId);
-    const load = async () => {
-      const view = await this.get(terminal, paymentId);
+    const confirming = (view: PaymentViewV1) => {
       if (view.sequence >= 0) confirmed();
       return view;
     };
     try {
-      const seen = (view: PaymentViewV1, current: PaymentViewV1) => {
-        if (view.sequence >= 0) confirmed();
-        return newer(view, current);
-      };
-      return await this.updates.waitFor(paymentId, waitSeconds * 1000, load, (view) => isFinal(view.status), seen);
+      return await this.updates.waitFor(
+        paymentId,
+        waitSeconds * 1000,
+        async () => confirming(await this.get(terminal, paymentId)),
+        (view) => isFinal(view.status),
+        (view, current) => newer(confirming(view), current),
+      );
     } finally {
       confirmed();
     }

@@ -304,11 +304,7 @@ export class IdempotentConsumer {
     const prepared = new Map<string, unknown>();
     const prepare = this.options.prepare;
     if (!prepare) return prepared;
-    const rows: Array<{ message_id: string }> = await this.dataSource.query(
-      'SELECT message_id FROM inbox WHERE consumer_group = $1 AND message_id = ANY($2::text[])',
-      [this.options.groupId, items.map((item) => item.envelope.id)],
-    );
-    const done = new Set(rows.map((row) => row.message_id));
+    const done = await this.appliedIds(items.map((item) => item.envelope.id));
     const byKey = new Map<string, Decoded[]>();
     for (const item of items) {
       if (done.has(item.envelope.id)) continue;
@@ -334,7 +330,7 @@ export class IdempotentConsumer {
       try {
         let prepared: unknown;
         if (this.options.prepare) {
-          if (await this.alreadyApplied(envelope.id)) return false;
+          if ((await this.appliedIds([envelope.id])).size) return false;
           prepared = await this.options.prepare(envelope);
         }
         const applied = await this.dataSource.transaction(async (manager) => {
@@ -366,9 +362,13 @@ export class IdempotentConsumer {
     }, work);
   }
 
-  private async alreadyApplied(messageId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM inbox WHERE consumer_group = $1 AND message_id = $2', [this.options.groupId, messageId]);
-    return rows.length > 0;
+  /** Which of these envelope ids this group's inbox already holds (read before `prepare`, outside any transaction). */
+  private async appliedIds(messageIds: string[]): Promise<Set<string>> {
+    const rows: Array<{ message_id: string }> = await this.dataSource.query(
+      'SELECT message_id FROM inbox WHERE consumer_group = $1 AND message_id = ANY($2::text[])',
+      [this.options.groupId, messageIds],
+    );
+    return new Set(rows.map((row) => row.message_id));
   }
 
   private async onFailure(item: Decoded, error: unknown): Promise<void> {
