@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, OnModuleInit, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
 import { PaymentViewV1, TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
@@ -6,7 +6,7 @@ import { TerminalGuard } from './http/auth.guards';
 import { AdminController } from './http/admin.controller';
 import { PosController } from './http/pos.controller';
 import { GATEWAY_OPTIONS, GatewayOptions } from './gateway.options';
-import { Admission, AdmissionMiddleware } from './payments/admission';
+import { Admission } from './payments/admission';
 import { PaymentUpdates } from './payments/payment-updates';
 import { PaymentsService } from './payments/payments.service';
 import { TerminalRateLimiter } from './payments/rate-limiter';
@@ -16,7 +16,7 @@ import { TerminalEventsHub } from './terminal-events/terminal-events';
 
 /** The POS API, the registry and the read model of payments kept from payments.v1.events. */
 @Module({})
-export class GatewayModule implements OnModuleInit, NestModule {
+export class GatewayModule implements OnModuleInit {
   constructor(
     private readonly kafka: KafkaRuntime,
     private readonly payments: PaymentsService,
@@ -30,10 +30,6 @@ export class GatewayModule implements OnModuleInit, NestModule {
       controllers: [PosController, AdminController, TerminalEventsController],
       providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, Admission, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, TerminalEventsHub],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdmissionMiddleware).forRoutes({ path: 'v1/payments', method: RequestMethod.POST });
   }
 
   onModuleInit(): void {

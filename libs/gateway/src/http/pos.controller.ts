@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards, Inject } from '@nestjs/common';
-import type { Response } from 'express';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards, Inject } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { ApiError } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { Admission } from '../payments/admission';
 import { isFinal, PaymentsService } from '../payments/payments.service';
 import { TerminalRateLimiter } from '../payments/rate-limiter';
 import type { TerminalContext } from '../registry/registry.service';
@@ -16,16 +17,19 @@ export class PosController {
   constructor(
     private readonly payments: PaymentsService,
     private readonly limiter: TerminalRateLimiter,
+    private readonly admission: Admission,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
   ) {}
 
   @Post()
-  async create(@Terminal() terminal: TerminalContext, @Body() raw: unknown, @Res() res: Response): Promise<void> {
+  async create(@Terminal() terminal: TerminalContext, @Body() raw: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.limit(terminal);
     const body = parse(createPaymentBody, raw);
+    const ticket = this.admission.ticketOf(req);
     const { payment, created } = await this.payments.create(terminal, body);
+    if (!created) ticket.release(); // the order exists: nothing new for the orchestrator
     const waitSeconds = body.waitSeconds ?? this.options.defaultWaitSeconds;
-    const view = created ? await this.payments.waitForNew(terminal, payment.paymentId, waitSeconds) : await this.payments.waitForChange(terminal, payment.paymentId, waitSeconds);
+    const view = created ? await this.payments.waitForNew(terminal, payment.paymentId, waitSeconds, ticket) : await this.payments.waitForChange(terminal, payment.paymentId, waitSeconds);
     res.status(!isFinal(view.status) ? 202 : created ? 201 : 200).json(view);
   }
 

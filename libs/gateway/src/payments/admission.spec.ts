@@ -1,44 +1,130 @@
+import { createServer, IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Metrics } from '@upm/shared-observability';
-import { ApiError } from '@upm/shared-runtime';
-import { Admission } from './admission';
+import { eventually } from '@upm/shared-testing';
+import { Admission, admitAtTheDoor, PerSecond } from './admission';
 
 const admission = (shedAfterMs: number) => new Admission({ adminToken: 'x'.repeat(12), rateLimitPerSecond: 20, defaultWaitSeconds: 20, shedAfterMs }, new Metrics('test'));
+const request = () => ({}) as IncomingMessage;
 
 describe('Admission', () => {
   beforeEach(() => jest.useFakeTimers({ now: new Date('2026-11-27T10:00:00Z') }));
   afterEach(() => jest.useRealTimers());
 
-  it('refuses new payments only while the oldest unconfirmed one has waited longer than the limit', () => {
+  it('refuses new payments while the oldest ticket has waited longer than the limit', () => {
     const gate = admission(2000);
-    expect(gate.admits()).toBe(true);
-    const confirmOld = gate.accepted('pay_old');
+    const old = gate.admit(request())!;
     jest.advanceTimersByTime(1000);
-    const confirmNew = gate.accepted('pay_new');
+    const recent = gate.admit(request())!;
     jest.advanceTimersByTime(1000);
-    expect(gate.admits()).toBe(true); // exactly at the limit
+    expect(gate.admit(request())).toBeDefined(); // exactly at the limit
     jest.advanceTimersByTime(1);
-    expect(gate.admits()).toBe(false);
+    expect(gate.admit(request())).toBeUndefined();
     expect(gate.oldestWaitMs()).toBe(2001);
 
-    confirmOld();
-    expect(gate.admits()).toBe(true); // the next oldest has waited 1,001 ms
+    old.confirm();
+    expect(gate.oldestWaitMs()).toBe(1001); // the next oldest
+    expect(gate.admit(request())).toBeDefined();
+    old.release(); // a ticket ends once
     expect(gate.oldestWaitMs()).toBe(1001);
-    confirmOld(); // repeating a confirmation changes nothing
-    confirmNew();
-    expect(gate.oldestWaitMs()).toBe(0);
+    recent.release();
+    expect(gate.oldestWaitMs()).toBe(1); // the ticket let in at 2,000 ms
   });
 
-  it('answers a refusal as 503 OVERLOADED with a Retry-After', () => {
-    const refusal = admission(2000).refusal();
-    expect(refusal).toBeInstanceOf(ApiError);
-    expect(refusal).toMatchObject({ status: 503, code: 'OVERLOADED', retryAfterSeconds: 1 });
+  it('lets at most the floor of 32 wait at once until confirmations show a higher rate, then what it confirms in the limit', () => {
+    const gate = admission(1000);
+    const tickets = Array.from({ length: 32 }, () => gate.admit(request())!);
+    expect(tickets.every(Boolean)).toBe(true);
+    expect(gate.admit(request())).toBeUndefined(); // none of them is old yet: the count alone refuses
+    expect(gate.limit()).toBe(32);
+
+    // three whole seconds confirming 50 a second: 50 may wait at once
+    for (let second = 0; second < 3; second++) {
+      for (let i = 0; i < 50; i++) {
+        const ticket = tickets.pop() ?? gate.admit(request())!;
+        ticket.confirm();
+      }
+      jest.advanceTimersByTime(1000);
+    }
+    expect(gate.limit()).toBe(50);
+    const more = Array.from({ length: 50 }, () => gate.admit(request()));
+    expect(more.every(Boolean)).toBe(true);
+    expect(gate.admit(request())).toBeUndefined();
+
+    // released tickets (an existing order, a failed request) are no evidence of throughput
+    for (const ticket of more) ticket!.release();
+    jest.advanceTimersByTime(3000);
+    expect(gate.limit()).toBe(32);
   });
 
   it('never refuses when the limit is 0', () => {
     const gate = admission(0);
-    gate.accepted('pay_1');
+    for (let i = 0; i < 100; i++) gate.admit(request());
     jest.advanceTimersByTime(60_000);
-    expect(gate.admits()).toBe(true);
+    expect(gate.admit(request())).toBeDefined();
     expect(gate.oldestWaitMs()).toBe(0);
+  });
+
+  it('knows the ticket each request was let in with, and gives others one that does nothing', () => {
+    const gate = admission(1000);
+    const seen = request();
+    gate.admit(seen);
+    jest.advanceTimersByTime(1500);
+    gate.ticketOf(request()).confirm();
+    expect(gate.oldestWaitMs()).toBe(1500);
+    gate.ticketOf(seen).confirm();
+    expect(gate.oldestWaitMs()).toBe(0);
+  });
+});
+
+describe('PerSecond', () => {
+  it('averages the last whole seconds and forgets older ones', () => {
+    const rate = new PerSecond(3);
+    const at = (s: number) => 1_000_000 + s * 1000;
+    for (const s of [0, 0, 0, 1, 1, 1, 2, 2, 2, 3]) rate.add(at(s));
+    expect(rate.rate(at(3) + 500)).toBe(3); // seconds 0-2, 9 events; second 3 is not over
+    expect(rate.rate(at(4))).toBe(7 / 3); // seconds 1-3
+    expect(rate.rate(at(10))).toBe(0);
+  });
+});
+
+describe('admitAtTheDoor', () => {
+  let server: Server;
+  let base: string;
+  let behind = false;
+  const reachedTheApp: string[] = [];
+  const release = jest.fn();
+
+  beforeAll(async () => {
+    const gate = admission(1000);
+    jest.spyOn(gate, 'admit').mockImplementation(() => (behind ? undefined : { confirm: () => undefined, release }));
+    server = createServer((req, res) => {
+      reachedTheApp.push(`${req.method} ${req.url}`);
+      res.end('app');
+    });
+    admitAtTheDoor(server, gate);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('answers a refused new payment itself, 503 OVERLOADED with Retry-After, and lets everything else through', async () => {
+    behind = true;
+    const refused = await fetch(`${base}/v1/payments?x=1`, { method: 'POST', body: '{"merchantOrderId":"o-1"}', headers: { 'content-type': 'application/json' } });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toEqual({ error: { code: 'OVERLOADED', message: expect.any(String) } });
+    for (const [method, path] of [['GET', '/v1/payments/pay_1'], ['POST', '/v1/payments/pay_1/cancel'], ['POST', '/v1/payments/pay_1/refunds']]) {
+      expect((await fetch(base + path, { method })).status).toBe(200);
+    }
+    expect(reachedTheApp).toEqual(['GET /v1/payments/pay_1', 'POST /v1/payments/pay_1/cancel', 'POST /v1/payments/pay_1/refunds']);
+
+    expect(release).not.toHaveBeenCalled();
+    behind = false;
+    expect(await (await fetch(`${base}/v1/payments`, { method: 'POST', body: '{}' })).text()).toBe('app');
+    await eventually(() => (release.mock.calls.length === 1 ? true : undefined), 2000, 10); // the answer ended the request's claim on the queue
   });
 });

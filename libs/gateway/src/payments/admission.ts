@@ -1,67 +1,163 @@
-import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
 import { Metrics } from '@upm/shared-observability';
-import { ApiError } from '@upm/shared-runtime';
+import type { ErrorBody } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 
 /** how long a refused POS should wait before sending the same request again */
 const RETRY_AFTER_SECONDS = 1;
 
+/** how many unconfirmed new payments are always let in, whatever the measured rate (a burst on an idle replica) */
+const ALWAYS_ADMITTED = 32;
+/** the confirmation rate is measured over this many whole seconds */
+const RATE_WINDOW_SECONDS = 3;
+
+/** A new payment request let in. Both calls end its claim on the queue, and only the first one counts. */
+export interface AdmissionTicket {
+  /** the orchestrator has taken the payment: counts towards the measured confirmation rate */
+  confirm(): void;
+  /** the request ended otherwise (an existing order, an error, the POS hung up) */
+  release(): void;
+}
+
+const NO_TICKET: AdmissionTicket = { confirm: () => undefined, release: () => undefined };
+
 /**
- * Load shedding for new payments. This replica remembers the payments it accepted whose creation the
- * orchestrator has not confirmed yet (no event for them has reached the read model). While the oldest of
- * them has waited longer than `shedAfterMs`, the platform is behind, and `POST /v1/payments` is refused with
- * `503 OVERLOADED` and `Retry-After` before any other work (no authentication, no database), so refusing
- * stays cheap when the POS fleet sends far more than the platform can carry, and the payments already
- * accepted finish in seconds instead of everything slowing down together. As for any 503, the POS retries
- * the same request: a retry of an order that was created is answered once the platform has caught up.
- * Reads, cancels and refunds are never refused.
+ * Load shedding for new payments. Every `POST /v1/payments` this replica lets in holds a ticket from the
+ * moment it is let in (before authentication, the idempotency lock and the insert) until the orchestrator
+ * has confirmed the payment (its first event reached the read model), the order turned out to exist
+ * already, or the request ended. A new payment is refused with `503 OVERLOADED` and `Retry-After`
+ *
+ * - while the oldest ticket has waited longer than `shedAfterMs`: the platform is behind, wherever the queue
+ *   is (this replica's own pool and event loop included); or
+ * - while more tickets are out than the platform confirms in `shedAfterMs`, at the rate measured over the
+ *   last few seconds (never fewer than a small floor): by Little's law, one more would wait longer than
+ *   that. This keeps the queue short from the first second of a surge, before any ticket is old enough to
+ *   show it.
+ *
+ * The refusal comes before any other work (see `admitAtTheDoor`: no framework, no authentication, no
+ * database), so it stays cheap when the POS fleet sends far more than the platform can carry, and the
+ * payments already accepted finish in seconds instead of everything slowing down together. As for any 503,
+ * the POS retries the same request: a retry of an order that was created is answered once the platform has
+ * caught up. Reads, cancels and refunds are never refused.
  */
 @Injectable()
 export class Admission {
-  /** payment id → when it was accepted; a Map keeps insertion order, so the first entry is the oldest */
-  private readonly unconfirmed = new Map<string, number>();
+  /** ticket number → when it was let in; a Map keeps insertion order, so the first entry is the oldest */
+  private readonly waiting = new Map<number, number>();
+  private issued = 0;
+  private readonly tickets = new WeakMap<IncomingMessage, AdmissionTicket>();
+  private readonly confirmations = new PerSecond(RATE_WINDOW_SECONDS);
   private readonly shedAfterMs: number;
   private readonly refused;
 
   constructor(@Inject(GATEWAY_OPTIONS) options: GatewayOptions, @Inject(Metrics) metrics: Metrics) {
     this.shedAfterMs = options.shedAfterMs ?? 0;
     this.refused = metrics.counter('upm_gateway_payments_refused_total', 'New payments refused with 503 OVERLOADED while the platform was behind');
-    const age = metrics.gauge('upm_gateway_unconfirmed_age_seconds', 'How long the oldest payment this replica accepted has waited for the orchestrator', [], () => {
+    const age = metrics.gauge('upm_gateway_unconfirmed_age_seconds', 'How long the oldest new payment this replica let in has waited for the orchestrator', [], () => {
       age.set(this.oldestWaitMs() / 1000);
+    });
+    const waiting = metrics.gauge('upm_gateway_unconfirmed_payments', 'New payments this replica let in that the orchestrator has not confirmed yet', [], () => {
+      waiting.set(this.waiting.size);
+    });
+    const limit = metrics.gauge('upm_gateway_unconfirmed_limit', 'How many unconfirmed new payments this replica lets wait at once (rate confirmed × GATEWAY_SHED_AFTER_MS, at least 32)', [], () => {
+      limit.set(this.shedAfterMs ? this.limit() : 0);
     });
   }
 
-  /** Whether a new payment may be accepted now. */
-  admits(): boolean {
-    return !this.shedAfterMs || this.oldestWaitMs() <= this.shedAfterMs;
+  /** A ticket for a new payment request, or undefined (counted as refused) while the platform is behind. */
+  admit(request: IncomingMessage): AdmissionTicket | undefined {
+    if (!this.shedAfterMs) return NO_TICKET;
+    if (this.waiting.size >= this.limit() || this.oldestWaitMs() > this.shedAfterMs) {
+      this.refused.inc();
+      return undefined;
+    }
+    const number = this.issued++;
+    this.waiting.set(number, Date.now());
+    const ticket = {
+      confirm: () => {
+        if (this.waiting.delete(number)) this.confirmations.add(Date.now());
+      },
+      release: () => this.waiting.delete(number),
+    };
+    this.tickets.set(request, ticket);
+    return ticket;
   }
 
-  /** The error a refused payment is answered with (and counted). */
-  refusal(): ApiError {
-    this.refused.inc();
-    return new ApiError(503, 'OVERLOADED', 'the platform is behind: retry the same request shortly', undefined, RETRY_AFTER_SECONDS);
+  /** The ticket this request was let in with (one that does nothing for requests admission never saw). */
+  ticketOf(request: IncomingMessage): AdmissionTicket {
+    return this.tickets.get(request) ?? NO_TICKET;
   }
 
-  /** Remembers a payment just accepted; returns what marks it confirmed (safe to call more than once). */
-  accepted(paymentId: string): () => void {
-    if (!this.shedAfterMs) return () => undefined;
-    this.unconfirmed.set(paymentId, Date.now());
-    return () => this.unconfirmed.delete(paymentId);
+  /** how many tickets may be out at once: what the platform confirms in `shedAfterMs`, at least the floor */
+  limit(): number {
+    return Math.max(ALWAYS_ADMITTED, Math.ceil((this.confirmations.rate(Date.now()) * this.shedAfterMs) / 1000));
   }
 
   oldestWaitMs(): number {
-    const oldest = this.unconfirmed.values().next();
+    const oldest = this.waiting.values().next();
     return oldest.done ? 0 : Date.now() - oldest.value;
   }
 }
 
-/** Refuses `POST /v1/payments` while the platform is behind; registered ahead of authentication. */
-@Injectable()
-export class AdmissionMiddleware implements NestMiddleware {
-  constructor(private readonly admission: Admission) {}
+const REFUSAL = JSON.stringify({ error: { code: 'OVERLOADED', message: 'the platform is behind: retry the same request shortly' } } satisfies ErrorBody);
 
-  use(_request: unknown, _response: unknown, next: () => void): void {
-    if (!this.admission.admits()) throw this.admission.refusal();
-    next();
+/**
+ * Puts admission in front of the HTTP framework: the server's request listener decides on every
+ * `POST /v1/payments` before Express parses, routes or authenticates anything, so a refusal costs little
+ * more than reading the request line. A request let in keeps its ticket until it ends (an answer, an error,
+ * the POS hanging up), unless the payment was confirmed or found to exist before that.
+ */
+export function admitAtTheDoor(server: Server, admission: Admission): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (isNewPayment(request)) {
+      const ticket = admission.admit(request);
+      if (!ticket) return refuse(response);
+      response.once('close', ticket.release);
+    }
+    for (const listener of listeners) listener.call(server, request, response);
+  });
+}
+
+function isNewPayment(request: IncomingMessage): boolean {
+  if (request.method !== 'POST' || !request.url) return false;
+  const path = request.url.split('?', 1)[0];
+  return path === '/v1/payments' || path === '/v1/payments/';
+}
+
+function refuse(response: ServerResponse): void {
+  response.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(REFUSAL), 'Retry-After': String(RETRY_AFTER_SECONDS) });
+  response.end(REFUSAL);
+}
+
+/** Events per second over the last whole seconds (the current, partial second is left out). */
+export class PerSecond {
+  private readonly counts: number[];
+  private readonly seconds: number[];
+
+  constructor(private readonly window: number) {
+    this.counts = new Array<number>(window + 1).fill(0);
+    this.seconds = new Array<number>(window + 1).fill(-1);
+  }
+
+  add(nowMs: number): void {
+    const second = Math.floor(nowMs / 1000);
+    const slot = second % this.counts.length;
+    if (this.seconds[slot] !== second) {
+      this.seconds[slot] = second;
+      this.counts[slot] = 0;
+    }
+    this.counts[slot]++;
+  }
+
+  rate(nowMs: number): number {
+    const current = Math.floor(nowMs / 1000);
+    let total = 0;
+    for (let slot = 0; slot < this.counts.length; slot++) {
+      if (this.seconds[slot] < current && this.seconds[slot] >= current - this.window) total += this.counts[slot];
+    }
+    return total / this.window;
   }
 }

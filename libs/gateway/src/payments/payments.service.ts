@@ -9,7 +9,7 @@ import { ApiError, LOGGER } from '@upm/shared-runtime';
 import type { CreatePaymentBody, CreateRefundBody } from '../http/schemas';
 import type { TerminalContext } from '../registry/registry.service';
 import { PaymentRow, RefundRow } from './payment.entities';
-import { Admission } from './admission';
+import type { AdmissionTicket } from './admission';
 import { PaymentUpdates } from './payment-updates';
 import { recordTerminalEvent } from '../terminal-events/terminal-events';
 
@@ -29,7 +29,6 @@ export class PaymentsService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(RedisLocks) private readonly locks: RedisLocks,
     private readonly updates: PaymentUpdates,
-    private readonly admission: Admission,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -67,13 +66,12 @@ export class PaymentsService {
   }
 
   /**
-   * Waits for a payment this request has just created to be final, telling admission control when the
+   * Waits for a payment this request has just created to be final, releasing its admission ticket once the
    * orchestrator has confirmed it (its first event reached the read model) or the wait ended.
    */
-  async waitForNew(terminal: TerminalContext, paymentId: string, waitSeconds: number): Promise<PaymentViewV1> {
-    const confirmed = this.admission.accepted(paymentId);
+  async waitForNew(terminal: TerminalContext, paymentId: string, waitSeconds: number, ticket: AdmissionTicket): Promise<PaymentViewV1> {
     const confirming = (view: PaymentViewV1) => {
-      if (view.sequence >= 0) confirmed();
+      if (view.sequence >= 0) ticket.confirm();
       return view;
     };
     try {
@@ -85,7 +83,7 @@ export class PaymentsService {
         (view, current) => newer(confirming(view), current),
       );
     } finally {
-      confirmed();
+      ticket.release();
     }
   }
 
