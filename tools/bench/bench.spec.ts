@@ -68,8 +68,8 @@ describe('bench: pure parts', () => {
     const run: PhaseRun = {
       name: 'platform', rate: 2, durationS: 2, origin: 0, settledAt: 3000, maxSendLagMs: 0,
       records: [
-        { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'a', dueAt: 0, finalAt: 100, status: 'SUCCEEDED', errors: [] },
-        { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'b', dueAt: 1000, finalAt: 1200, status: 'SUCCEEDED', errors: [] },
+        { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'a', dueAt: 0, acceptedAt: 0, finalAt: 100, status: 'SUCCEEDED', errors: [] },
+        { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'b', dueAt: 1000, acceptedAt: 1150, finalAt: 1200, status: 'SUCCEEDED', errors: ['503 OVERLOADED'] },
         { phase: 'platform', scenario: '82', terminal: 0, merchantOrderId: 'c', dueAt: 1500, finalAt: 2500, status: 'CANCELLED', errors: [] },
         { phase: 'platform', scenario: '00', terminal: 0, merchantOrderId: 'd', dueAt: 1900, errors: ['503 UNAVAILABLE'] },
       ],
@@ -79,6 +79,10 @@ describe('bench: pure parts', () => {
     expect(s.latency.get('00')).toMatchObject({ count: 2, p50: 100, max: 200 });
     expect(s.statuses.get('NOT FINAL')).toBe(1);
     expect(s.errors.get('503 UNAVAILABLE')).toBe(1);
+    // from the accepted attempt: 100 ms for a, 50 ms for b (refused once before)
+    expect(s.acceptedLatency).toMatchObject({ count: 2, max: 100 });
+    expect(s.acceptedLatency!.p50).toBe(50);
+    expect(s.retriedBeforeAccepted).toBe(1);
   });
 
   it('ends with one machine-readable line', () => {

@@ -31,10 +31,13 @@ export function posDriver(gateway: JsonHttp, terminals: BenchTerminal[], codeBas
     let answer: JsonAnswer | undefined;
     for (let attempt = 0; attempt < 5 && !answer; attempt++) {
       let retryAfterS = 0;
+      const sentAt = now();
       try {
         const a = await gateway.request('POST', '/v1/payments', { token: terminal.key, body, timeoutMs: (waitSeconds + 10) * 1000 });
-        if (a.status === 200 || a.status === 201 || a.status === 202) answer = a;
-        else {
+        if (a.status === 200 || a.status === 201 || a.status === 202) {
+          answer = a;
+          record.acceptedAt = sentAt;
+        } else {
           record.errors.push(errorCode(a));
           if (a.status !== 429 && a.status !== 503 && a.status < 500) return;
           retryAfterS = a.retryAfterS ?? 0;

@@ -12,6 +12,8 @@ export interface PaymentRecord {
   paymentId?: string;
   /** when the arrival was due, ms on the phase's clock (the open model measures from here) */
   dueAt: number;
+  /** when the POS sent the attempt the platform accepted: later than `dueAt` when earlier ones were refused */
+  acceptedAt?: number;
   finalAt?: number;
   status?: string;
   /** error codes met on the way (a retried 503 counts even if the payment then ended well) */
