@@ -7,33 +7,20 @@ import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 /** how long a refused POS should wait before sending the same request again */
 const RETRY_AFTER_SECONDS = 1;
 
-/** how many unconfirmed new payments are always let in, whatever the measured rate (a burst on an idle replica) */
-const ALWAYS_ADMITTED = 32;
-/** the confirmation rate is measured over this many whole seconds */
-const RATE_WINDOW_SECONDS = 3;
-
-/** A new payment request let in. Both calls end its claim on the queue, and only the first one counts. */
+/** A new payment request let in: released once the orchestrator confirms it or the request ends (idempotent). */
 export interface AdmissionTicket {
-  /** the orchestrator has taken the payment: counts towards the measured confirmation rate */
-  confirm(): void;
-  /** the request ended otherwise (an existing order, an error, the POS hung up) */
   release(): void;
 }
 
-const NO_TICKET: AdmissionTicket = { confirm: () => undefined, release: () => undefined };
+const NO_TICKET: AdmissionTicket = { release: () => undefined };
 
 /**
  * Load shedding for new payments. Every `POST /v1/payments` this replica lets in holds a ticket from the
  * moment it is let in (before authentication, the idempotency lock and the insert) until the orchestrator
  * has confirmed the payment (its first event reached the read model), the order turned out to exist
- * already, or the request ended. A new payment is refused with `503 OVERLOADED` and `Retry-After`
- *
- * - while the oldest ticket has waited longer than `shedAfterMs`: the platform is behind, wherever the queue
- *   is (this replica's own pool and event loop included); or
- * - while more tickets are out than the platform confirms in `shedAfterMs`, at the rate measured over the
- *   last few seconds (never fewer than a small floor): by Little's law, one more would wait longer than
- *   that. This keeps the queue short from the first second of a surge, before any ticket is old enough to
- *   show it.
+ * already, or the request ended. While the oldest ticket has waited longer than `shedAfterMs`, the platform
+ * is behind, wherever the queue is (this replica's own pool and event loop included), and new payments are
+ * refused with `503 OVERLOADED` and `Retry-After`.
  *
  * The refusal comes before any other work (see `admitAtTheDoor`: no framework, no authentication, no
  * database), so it stays cheap when the POS fleet sends far more than the platform can carry, and the
@@ -47,7 +34,6 @@ export class Admission {
   private readonly waiting = new Map<number, number>();
   private issued = 0;
   private readonly tickets = new WeakMap<IncomingMessage, AdmissionTicket>();
-  private readonly confirmations = new PerSecond(RATE_WINDOW_SECONDS);
   private readonly shedAfterMs: number;
   private readonly refused;
 
@@ -60,26 +46,18 @@ export class Admission {
     const waiting = metrics.gauge('upm_gateway_unconfirmed_payments', 'New payments this replica let in that the orchestrator has not confirmed yet', [], () => {
       waiting.set(this.waiting.size);
     });
-    const limit = metrics.gauge('upm_gateway_unconfirmed_limit', 'How many unconfirmed new payments this replica lets wait at once (rate confirmed × GATEWAY_SHED_AFTER_MS, at least 32)', [], () => {
-      limit.set(this.shedAfterMs ? this.limit() : 0);
-    });
   }
 
   /** A ticket for a new payment request, or undefined (counted as refused) while the platform is behind. */
   admit(request: IncomingMessage): AdmissionTicket | undefined {
     if (!this.shedAfterMs) return NO_TICKET;
-    if (this.waiting.size >= this.limit() || this.oldestWaitMs() > this.shedAfterMs) {
+    if (this.oldestWaitMs() > this.shedAfterMs) {
       this.refused.inc();
       return undefined;
     }
     const number = this.issued++;
     this.waiting.set(number, Date.now());
-    const ticket = {
-      confirm: () => {
-        if (this.waiting.delete(number)) this.confirmations.add(Date.now());
-      },
-      release: () => this.waiting.delete(number),
-    };
+    const ticket = { release: () => this.waiting.delete(number) };
     this.tickets.set(request, ticket);
     return ticket;
   }
@@ -87,11 +65,6 @@ export class Admission {
   /** The ticket this request was let in with (one that does nothing for requests admission never saw). */
   ticketOf(request: IncomingMessage): AdmissionTicket {
     return this.tickets.get(request) ?? NO_TICKET;
-  }
-
-  /** how many tickets may be out at once: what the platform confirms in `shedAfterMs`, at least the floor */
-  limit(): number {
-    return Math.max(ALWAYS_ADMITTED, Math.ceil((this.confirmations.rate(Date.now()) * this.shedAfterMs) / 1000));
   }
 
   oldestWaitMs(): number {
@@ -130,34 +103,4 @@ function isNewPayment(request: IncomingMessage): boolean {
 function refuse(response: ServerResponse): void {
   response.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(REFUSAL), 'Retry-After': String(RETRY_AFTER_SECONDS) });
   response.end(REFUSAL);
-}
-
-/** Events per second over the last whole seconds (the current, partial second is left out). */
-export class PerSecond {
-  private readonly counts: number[];
-  private readonly seconds: number[];
-
-  constructor(private readonly window: number) {
-    this.counts = new Array<number>(window + 1).fill(0);
-    this.seconds = new Array<number>(window + 1).fill(-1);
-  }
-
-  add(nowMs: number): void {
-    const second = Math.floor(nowMs / 1000);
-    const slot = second % this.counts.length;
-    if (this.seconds[slot] !== second) {
-      this.seconds[slot] = second;
-      this.counts[slot] = 0;
-    }
-    this.counts[slot]++;
-  }
-
-  rate(nowMs: number): number {
-    const current = Math.floor(nowMs / 1000);
-    let total = 0;
-    for (let slot = 0; slot < this.counts.length; slot++) {
-      if (this.seconds[slot] < current && this.seconds[slot] >= current - this.window) total += this.counts[slot];
-    }
-    return total / this.window;
-  }
 }

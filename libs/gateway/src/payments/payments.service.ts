@@ -71,7 +71,7 @@ export class PaymentsService {
    */
   async waitForNew(terminal: TerminalContext, paymentId: string, waitSeconds: number, ticket: AdmissionTicket): Promise<PaymentViewV1> {
     const confirming = (view: PaymentViewV1) => {
-      if (view.sequence >= 0) ticket.confirm();
+      if (view.sequence >= 0) ticket.release();
       return view;
     };
     try {
