@@ -236,6 +236,38 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 20));
   }, 60_000);
 
+  it('a slow message holds up only its own partition; the others go on, and its own keep their order', async () => {
+    const topic = prefix + COMMANDS_TOPIC;
+    const send = (partition: number, ...envelopes: ReturnType<typeof refundCommand>[]) =>
+      producer.send({ topic, acks: -1, messages: envelopes.map((e) => ({ key: e.key, value: JSON.stringify(e), partition })) });
+    const slow = refundCommand('pay_lane_slow', 0);
+    let slowDone = 0;
+    await startConsumer('test.lanes', recordEffect, undefined, {
+      // a call to another system that takes its time (an AMS call waiting out its timeout)
+      prepare: async (envelope) => {
+        if (envelope.id !== slow.id) return;
+        await sleep(4000);
+        slowDone = Date.now();
+      },
+    });
+    await send(0, slow);
+    await sleep(500); // the slow message is fetched and being prepared
+    const fastSentAt = Date.now();
+    await send(1, ...Array.from({ length: 5 }, (_, i) => refundCommand('pay_lane_fast', i)));
+    // more for the slow partition, one fetch at a time, so batches queue up behind the slow one
+    for (let i = 1; i <= 6; i++) {
+      await send(0, refundCommand('pay_lane_slow', i));
+      await sleep(100);
+    }
+    await appliedOnceInKeyOrder('pay_lane_fast', 5, 10_000);
+    const fastAppliedAt = Date.now();
+    expect(fastAppliedAt - fastSentAt).toBeLessThan(2500);
+    expect(slowDone).toBe(0); // the slow one is still under way
+    const rows = await appliedOnceInKeyOrder('pay_lane_', 12, 15_000);
+    expect(rows.filter((r) => r.key === 'pay_lane_slow').map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(slowDone).toBeGreaterThan(fastAppliedAt);
+  }, 60_000);
+
   it('commits settled offsets on its interval rather than per batch, and once more when it stops', async () => {
     const admin = kafka.admin();
     await admin.connect();

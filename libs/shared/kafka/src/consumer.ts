@@ -64,12 +64,29 @@ const H = {
   failedAt: 'x-failed-at',
 } as const;
 
+/** batches a partition's lane may hold before the partition is paused until it drains */
+const LANE_DEPTH = 4;
+/** back-off before a lane tries a batch again after a failure it could not route (database or Kafka down) */
+const LANE_RETRY_MS = [500, 1000, 2000, 5000];
+
+/** One partition's batches, applied one after another, apart from every other partition's. */
+interface Lane {
+  topic: string;
+  partition: number;
+  tail: Promise<void>;
+  queued: number;
+  paused: boolean;
+  /** bumped when the partition leaves this member: batches queued before then are skipped */
+  epoch: number;
+}
+
 /** One message as fetched, with what acknowledging or re-routing it needs. */
 interface Delivery {
   topic: string;
   partition: number;
   message: KafkaMessage;
-  heartbeat: () => Promise<void>;
+  /** whether this member still runs and owns the delivery's partition */
+  current: () => boolean;
 }
 
 /** A delivery whose envelope passed its contract. */
@@ -90,6 +107,16 @@ interface Decoded extends Delivery {
  * Nothing is swallowed: when even the retry or dead-letter topic cannot be written, the offset is not
  * committed and Kafka redelivers. Offsets are committed on an interval and once more on stop (see
  * OffsetCommits).
+ *
+ * kafkajs fetches from a broker again only when every batch of its last fetch is done, so one slow batch
+ * (an AMS call waiting out its timeout, a redelivery waiting out its back-off) would hold up every
+ * partition. Each partition's batches therefore go to a lane of their own and are applied one after
+ * another while kafkajs goes on fetching the others: its fetch position moves past a batch as soon as the
+ * batch is queued, offsets are committed only once settled, a lane holding `LANE_DEPTH` batches pauses its
+ * partition until it drains, and a batch that fails without being routed (database or Kafka down) is
+ * tried again in its lane after a back-off. After a rebalance, a lane finishes the batch it is applying
+ * while the partition's new owner may already start on it: the inbox lets only one of them apply each
+ * message, and `prepare` may run on both, which it must bear anyway (it runs again on any redelivery).
  */
 export class IdempotentConsumer {
   private consumer?: Consumer;
@@ -98,6 +125,8 @@ export class IdempotentConsumer {
   private commits?: OffsetCommits;
   /** the batches being applied, which a stop waits for before its last offset commit */
   private readonly inFlight = new Set<Promise<void>>();
+  /** by `topic:partition` */
+  private readonly lanes = new Map<string, Lane>();
   private stopping = false;
   private readonly processed;
   private readonly failures;
@@ -129,8 +158,7 @@ export class IdempotentConsumer {
       sessionTimeout,
       heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
-      // kafkajs fetches again only when every partition's batch of the last fetch is done: small batches keep
-      // one busy partition from holding the others back
+      // at most 64 kB of a partition per fetch, so a lane's queue (LANE_DEPTH batches) stays small
       maxBytesPerPartition: 64 * 1024,
     });
     const consumer = this.consumer;
@@ -140,12 +168,14 @@ export class IdempotentConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.assigned = payload.memberAssignment;
       commits.retain(this.assigned);
+      this.dropLanes((lane) => !this.assigned[lane.topic]?.includes(lane.partition));
     });
     this.consumer.on(this.consumer.events.STOP, () => {
       this.assigned = {};
     });
     this.consumer.on(this.consumer.events.CRASH, () => {
       this.assigned = {};
+      this.dropLanes(() => true);
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topics.main, this.topics.retry], fromBeginning: true });
@@ -154,7 +184,7 @@ export class IdempotentConsumer {
       // offsets are resolved as messages are settled, so a batch cut short by a rebalance or a stop resumes where it was
       eachBatchAutoResolve: false,
       autoCommit: false,
-      eachBatch: (payload) => this.track(this.onBatch(payload)),
+      eachBatch: async (payload) => this.enqueue(payload),
     });
     commits.start();
   }
@@ -168,6 +198,7 @@ export class IdempotentConsumer {
     await this.consumer?.disconnect();
     this.consumer = undefined;
     this.assigned = {};
+    this.lanes.clear();
   }
 
   get groupId(): string {
@@ -193,19 +224,74 @@ export class IdempotentConsumer {
     }
   }
 
-  private async onBatch({ batch, resolveOffset: resolve, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const deliveries = batch.messages.map((message) => ({ topic: batch.topic, partition: batch.partition, message, heartbeat }));
-    const current = () => isRunning() && !isStale() && !this.stopping;
+  /** Queues a fetched batch in its partition's lane and lets kafkajs fetch on (see the class comment). */
+  private enqueue(payload: EachBatchPayload): void {
+    const { batch } = payload;
+    if (!batch.messages.length || this.stopping) return;
+    const key = `${batch.topic}:${batch.partition}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { topic: batch.topic, partition: batch.partition, tail: Promise.resolve(), queued: 0, paused: false, epoch: 0 };
+      this.lanes.set(key, lane);
+    }
+    const queuedIn = lane;
+    const epoch = lane.epoch;
+    lane.queued++;
+    if (lane.queued >= LANE_DEPTH && !lane.paused) {
+      lane.paused = true;
+      this.consumer?.pause([{ topic: lane.topic, partitions: [lane.partition] }]);
+    }
+    payload.resolveOffset(batch.lastOffset());
+    lane.tail = this.track(lane.tail.then(() => this.runInLane(queuedIn, epoch, payload)));
+  }
+
+  private async runInLane(lane: Lane, epoch: number, payload: EachBatchPayload): Promise<void> {
+    const current = () => lane.epoch === epoch && payload.isRunning() && !this.stopping;
+    try {
+      for (let attempt = 0; current(); attempt++) {
+        try {
+          await this.onBatch(payload, current);
+          return;
+        } catch (error) {
+          const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
+          this.logger.warn({ err: error, topic: lane.topic, partition: lane.partition, delayMs: delay }, 'batch failed; trying it again');
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
+    } finally {
+      lane.queued--;
+      if (lane.paused && lane.queued < LANE_DEPTH && lane.epoch === epoch) {
+        lane.paused = false;
+        this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+      }
+    }
+  }
+
+  /**
+   * Lanes of partitions this member no longer owns skip what they queued and stop after the batch they are
+   * applying; a lane is kept, so if its partition comes back its new batches still wait for that one.
+   */
+  private dropLanes(which: (lane: Lane) => boolean): void {
+    for (const lane of this.lanes.values()) {
+      if (!which(lane)) continue;
+      lane.epoch++;
+      if (lane.paused) {
+        lane.paused = false;
+        this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+      }
+    }
+  }
+
+  private async onBatch({ batch }: EachBatchPayload, current: () => boolean): Promise<void> {
+    const deliveries = batch.messages.map((message) => ({ topic: batch.topic, partition: batch.partition, message, current }));
     const commits = this.commits;
-    const resolveOffset = (offset: string) => {
-      resolve(offset);
-      commits?.settled(batch.topic, batch.partition, offset);
-    };
+    const resolveOffset = (offset: string) => commits?.settled(batch.topic, batch.partition, offset);
     if (batch.topic === this.topics.retry) {
       // redeliveries wait for their back-off one by one
       for (const delivery of deliveries) {
         if (!current()) return;
         const decoded = await this.decode(delivery);
+        if (!current()) return; // stopped or rebalanced while waiting out the back-off
         if (decoded) await this.applyOne(decoded);
         resolveOffset(delivery.message.offset);
       }
@@ -219,7 +305,6 @@ export class IdempotentConsumer {
     if (!current() || !deliveries.length) return;
     if (decoded.length > 1 && (await this.applyTogether(decoded))) {
       resolveOffset(deliveries[deliveries.length - 1].message.offset);
-      await heartbeat();
       return;
     }
     const byOffset = new Map(decoded.map((item) => [item.message.offset, item]));
@@ -229,7 +314,6 @@ export class IdempotentConsumer {
       if (item) await this.applyOne(item);
       resolveOffset(delivery.message.offset);
     }
-    await heartbeat();
   }
 
   /**
@@ -240,7 +324,7 @@ export class IdempotentConsumer {
     const headers = decodeHeaders(delivery.message.headers);
     const fromRetry = delivery.topic === this.topics.retry;
     if (fromRetry && headers[H.group] !== this.options.groupId) return undefined;
-    if (fromRetry) await waitUntil(Number(headers[H.notBefore] ?? 0), delivery.heartbeat);
+    if (fromRetry) await waitUntil(Number(headers[H.notBefore] ?? 0), delivery.current);
     try {
       const envelope = parseMessage(this.options.topic, JSON.parse(delivery.message.value?.toString('utf8') ?? 'null'));
       return { ...delivery, envelope, headers, attempt: Number(headers[H.attempt] ?? 0) };
@@ -440,10 +524,10 @@ export function decodeHeaders(headers: IHeaders | undefined): Record<string, str
   return out;
 }
 
-async function waitUntil(at: number, heartbeat: () => Promise<void>): Promise<void> {
-  while (Date.now() < at) {
+/** Sleeps until `at`, or until the delivery is no longer this member's to apply. */
+async function waitUntil(at: number, current: () => boolean): Promise<void> {
+  while (Date.now() < at && current()) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(1000, at - Date.now())));
-    await heartbeat();
   }
 }
 

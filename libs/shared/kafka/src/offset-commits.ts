@@ -12,6 +12,8 @@ export class OffsetCommits {
   private readonly pending = new Map<string, TopicPartitionOffset>();
   private timer?: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
+  /** the partitions this member owns since the last rebalance (unknown before the first) */
+  private assigned?: Record<string, number[]>;
 
   constructor(
     private readonly commit: (offsets: TopicPartitionOffset[]) => Promise<void>,
@@ -24,13 +26,18 @@ export class OffsetCommits {
     this.timer.unref();
   }
 
-  /** Marks `offset` of the partition settled (applied, or re-routed to the retry or dead-letter topic). */
+  /**
+   * Marks `offset` of the partition settled (applied, or re-routed to the retry or dead-letter topic).
+   * A partition this member no longer owns is left to its new owner, even when a batch finishes late.
+   */
   settled(topic: string, partition: number, offset: string): void {
+    if (this.assigned && !this.assigned[topic]?.includes(partition)) return;
     this.pending.set(`${topic}:${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
   }
 
   /** Forgets what was settled on partitions this member no longer owns: their new owner commits them. */
   retain(assigned: Record<string, number[]>): void {
+    this.assigned = assigned;
     for (const [key, { topic, partition }] of this.pending) {
       if (!assigned[topic]?.includes(partition)) this.pending.delete(key);
     }
