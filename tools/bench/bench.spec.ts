@@ -5,7 +5,7 @@ import { chart, niceMax } from './svg';
 import { parseOptions } from './options';
 import type { PhaseRun, PaymentRecord } from './load';
 import { JsonHttp } from './http';
-import { judge, verify } from './verify';
+import { judge, readBook, verify } from './verify';
 
 describe('bench: pure parts', () => {
   it('takes nearest-rank percentiles', () => {
@@ -27,11 +27,25 @@ describe('bench: pure parts', () => {
     expect(result).toMatchObject({ checked: 3, refused: 1, lost: 2, duplicated: 0 });
   });
 
+  it('reads the books again when a lookup fails, and says so when it never could', async () => {
+    const answers: Array<Error | { status: number; body: unknown }> = [new Error('ECONNRESET'), { status: 503, body: {} }, { status: 200, body: { status: 'SUCCESS' } }];
+    const flaky = { request: jest.fn(async () => {
+      const next = answers.shift()!;
+      if (next instanceof Error) throw next;
+      return { ...next, headers: {} } as never;
+    }) };
+    expect(await readBook(flaky, 'pay_1')).toEqual({ status: 'SUCCESS' });
+    expect(flaky.request).toHaveBeenCalledTimes(3);
+    const down = { request: jest.fn(async () => Promise.reject(new Error('ECONNREFUSED'))) };
+    expect(await readBook(down, 'pay_2', 2)).toBeUndefined();
+    expect(down.request).toHaveBeenCalledTimes(2);
+  });
+
   it('calls a payment lost only when the POS never learnt its fate or the money disagrees', () => {
     const book = (status: string, pay = 1) => ({ status, calls: { pay } });
     expect(judge({ scenario: '00', status: 'SUCCEEDED' }, book('SUCCESS'))).toEqual({});
     expect(judge({ scenario: '00', status: undefined }, book('SUCCESS')).lost).toMatch(/not final/);
-    expect(judge({ scenario: '00', status: 'SUCCEEDED' }, undefined).lost).toMatch(/no record/);
+    expect(judge({ scenario: '00', status: 'SUCCEEDED' }, undefined).lost).toMatch(/could not be read/);
     expect(judge({ scenario: '00', status: 'SUCCEEDED' }, book('FAIL')).lost).toBe('POS SUCCEEDED, sandbox FAIL');
     expect(judge({ scenario: '85', status: 'FAILED' }, book('SUCCESS')).lost).toBe('POS FAILED, sandbox SUCCESS');
     expect(judge({ scenario: '82', status: 'CANCELLED' }, book('SUCCESS')).lost).toBe('POS CANCELLED, sandbox SUCCESS');

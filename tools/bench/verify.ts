@@ -18,7 +18,7 @@ export interface Book {
  */
 export function judge(r: Pick<PaymentRecord, 'status' | 'scenario'>, book: Book | undefined): { lost?: string; duplicated?: string; unexpected?: string } {
   if (!r.status) return { lost: `not final for the POS (sandbox: ${book?.status ?? 'unknown'})` };
-  if (!book) return { lost: `${r.status} but the sandbox has no record of it` };
+  if (!book) return { lost: `${r.status} but the sandbox's books could not be read for it` };
   const pays = book.calls?.pay ?? 0;
   const duplicated = pays > 1 ? `${pays} pay calls` : undefined;
   const want = SANDBOX_STATUS[r.status];
@@ -71,14 +71,7 @@ export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concur
         note(`${r.merchantOrderId} (${r.scenario}): no payment created (${r.errors.join(', ') || 'no answer'})`);
         continue;
       }
-      let book: Book | undefined;
-      try {
-        const answer = await sandbox.request('GET', `/sandbox/payments/${encodeURIComponent(r.paymentId)}`);
-        if (answer.status === 200) book = answer.body as typeof book;
-      } catch {
-        book = undefined;
-      }
-      const verdict = judge(r, book);
+      const verdict = judge(r, await readBook(sandbox, r.paymentId));
       if (verdict.duplicated) {
         result.duplicated++;
         note(`${r.paymentId} (${r.scenario}): ${verdict.duplicated}`);
@@ -94,4 +87,22 @@ export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concur
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return result;
+}
+
+/**
+ * The sandbox's line for one payment (it answers NOT_RECORDED for one it never saw), or undefined when it
+ * could not be read. A lookup that fails is tried again: after a long run, a keep-alive connection the
+ * sandbox has just closed must not pass for a payment missing from its books.
+ */
+export async function readBook(sandbox: Pick<JsonHttp, 'request'>, paymentId: string, attempts = 3): Promise<Book | undefined> {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const answer = await sandbox.request('GET', `/sandbox/payments/${encodeURIComponent(paymentId)}`);
+      if (answer.status === 200) return answer.body as Book;
+    } catch {
+      // a network error: try again
+    }
+    if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return undefined;
 }
