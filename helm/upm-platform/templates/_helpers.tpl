@@ -141,6 +141,9 @@ alipay-sandbox: {singleton: true}
 {{- $_ := set $data "ALIPAY_BASE_URL" (include "upm.alipayBaseUrl" $root) -}}
 {{- $_ := set $data "ALIPAY_HTTP_TIMEOUT_MS" (toString $v.alipay.httpTimeoutMs) -}}
 {{- end -}}
+{{- if eq $name "terminal-gateway" -}}
+{{- $_ := set $data "GATEWAY_SHED_AFTER_MS" (toString $v.config.gateway.shedAfterMs) -}}
+{{- end -}}
 {{- if eq $name "alipay-sandbox" -}}
 {{- $_ := set $data "SANDBOX_REPORT_DIR" (include "upm.sandboxReportDir" $root) -}}
 {{- end -}}
