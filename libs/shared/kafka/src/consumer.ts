@@ -229,12 +229,8 @@ export class IdempotentConsumer {
     const { batch } = payload;
     if (!batch.messages.length || this.stopping) return;
     const key = `${batch.topic}:${batch.partition}`;
-    let lane = this.lanes.get(key);
-    if (!lane) {
-      lane = { topic: batch.topic, partition: batch.partition, tail: Promise.resolve(), queued: 0, paused: false, epoch: 0 };
-      this.lanes.set(key, lane);
-    }
-    const queuedIn = lane;
+    const lane = this.lanes.get(key) ?? { topic: batch.topic, partition: batch.partition, tail: Promise.resolve(), queued: 0, paused: false, epoch: 0 };
+    this.lanes.set(key, lane);
     const epoch = lane.epoch;
     lane.queued++;
     if (lane.queued >= LANE_DEPTH && !lane.paused) {
@@ -242,7 +238,7 @@ export class IdempotentConsumer {
       this.consumer?.pause([{ topic: lane.topic, partitions: [lane.partition] }]);
     }
     payload.resolveOffset(batch.lastOffset());
-    lane.tail = this.track(lane.tail.then(() => this.runInLane(queuedIn, epoch, payload)));
+    lane.tail = this.track(lane.tail.then(() => this.runInLane(lane, epoch, payload)));
   }
 
   private async runInLane(lane: Lane, epoch: number, payload: EachBatchPayload): Promise<void> {
@@ -285,7 +281,7 @@ export class IdempotentConsumer {
   private async onBatch({ batch }: EachBatchPayload, current: () => boolean): Promise<void> {
     const deliveries = batch.messages.map((message) => ({ topic: batch.topic, partition: batch.partition, message, current }));
     const commits = this.commits;
-    const resolveOffset = (offset: string) => commits?.settled(batch.topic, batch.partition, offset);
+    const settle = (offset: string) => commits?.settled(batch.topic, batch.partition, offset);
     if (batch.topic === this.topics.retry) {
       // redeliveries wait for their back-off one by one
       for (const delivery of deliveries) {
@@ -293,7 +289,7 @@ export class IdempotentConsumer {
         const decoded = await this.decode(delivery);
         if (!current()) return; // stopped or rebalanced while waiting out the back-off
         if (decoded) await this.applyOne(decoded);
-        resolveOffset(delivery.message.offset);
+        settle(delivery.message.offset);
       }
       return;
     }
@@ -304,7 +300,7 @@ export class IdempotentConsumer {
     }
     if (!current() || !deliveries.length) return;
     if (decoded.length > 1 && (await this.applyTogether(decoded))) {
-      resolveOffset(deliveries[deliveries.length - 1].message.offset);
+      settle(deliveries[deliveries.length - 1].message.offset);
       return;
     }
     const byOffset = new Map(decoded.map((item) => [item.message.offset, item]));
@@ -312,7 +308,7 @@ export class IdempotentConsumer {
       if (!current()) return;
       const item = byOffset.get(delivery.message.offset);
       if (item) await this.applyOne(item);
-      resolveOffset(delivery.message.offset);
+      settle(delivery.message.offset);
     }
   }
 
