@@ -91,8 +91,8 @@ export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concur
 
 /**
  * The sandbox's line for one payment (it answers NOT_RECORDED for one it never saw), or undefined when it
- * could not be read. A lookup that fails is tried again: after a long run, a keep-alive connection the
- * sandbox has just closed must not pass for a payment missing from its books.
+ * could not be read. A lookup that fails (a connection the sandbox closed, a busy sandbox) is tried again,
+ * so that it does not pass for a payment missing from its books.
  */
 export async function readBook(sandbox: Pick<JsonHttp, 'request'>, paymentId: string, attempts = 3): Promise<Book | undefined> {
   for (let attempt = 1; attempt <= attempts; attempt++) {
