@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { appendToOutbox, ConsumerOptions, IdempotentConsumer, InboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError } from '@upm/shared-kafka';
@@ -218,6 +218,28 @@ describe('outbox → Kafka → idempotent consumer', () => {
     await appliedOnceInKeyOrder('pay_batch_', 300, 30_000);
     // one commit per batch, not per message
     expect(new Set(transactions.values()).size).toBeLessThanOrEqual(30);
+  }, 60_000);
+
+  it('runs each transaction\'s handlers inside withBatch, which is given exactly the messages they handle', async () => {
+    const envelopes = Array.from({ length: 120 }, (_, i) => refundCommand(`pay_wrap_${i % 4}`, i));
+    await published(...envelopes);
+    const announced = new Map<string, string[]>();
+    const handledIn = new Map<string, string[]>();
+    const txid = async (manager: EntityManager) => (await manager.query('SELECT txid_current()::text AS txid'))[0].txid as string;
+    await startConsumer('test.wrap', async (envelope, context) => {
+      const tx = await txid(context.manager);
+      handledIn.set(tx, [...(handledIn.get(tx) ?? []), envelope.id]);
+      await recordEffect(envelope, context);
+    }, undefined, {
+      withBatch: async (batch, manager, handleAll) => {
+        announced.set(await txid(manager), batch.map((e) => e.id));
+        return handleAll();
+      },
+    });
+    await appliedOnceInKeyOrder('pay_wrap_', 120, 30_000);
+    // every handler ran inside a wrapped transaction that had announced exactly what it then handled
+    expect([...handledIn.values()].flat()).toHaveLength(120);
+    for (const [tx, ids] of handledIn) expect(announced.get(tx)).toEqual(ids);
   }, 60_000);
 
   it('a message that fails inside a batch is retried alone; its neighbours are applied once, in order', async () => {

@@ -1,7 +1,8 @@
 import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
 import { Envelope, TOPICS } from '@upm/contracts';
 import type { SagaConfig, SagaInput } from '@upm/payments-domain';
-import { KafkaRuntime } from '@upm/shared-kafka';
+import { KafkaRuntime, MessageContext } from '@upm/shared-kafka';
+import type { EntityManager } from 'typeorm';
 import { SAGA_CONFIG, SagaRunner } from './saga-runner';
 import { TIMER_POLL_MS, TimerPoller } from './timer-poller';
 
@@ -29,15 +30,12 @@ export class OrchestratorModule implements OnModuleInit {
   onModuleInit(): void {
     // The catalog validated each message against its schema, so its type and data are those of a SagaInput.
     const toSaga = (envelope: Envelope) => ({ type: envelope.type, data: envelope.data }) as SagaInput;
-    this.kafka.consume({
-      groupId: 'payment-orchestrator.commands',
-      topic: TOPICS.paymentCommands.name,
-      handle: async (envelope, { manager }) => void (await this.runner.run(manager, envelope.key, toSaga(envelope), envelope)),
-    });
-    this.kafka.consume({
-      groupId: 'payment-orchestrator.results',
-      topic: TOPICS.alipayResults.name,
-      handle: async (envelope, { manager }) => void (await this.runner.run(manager, envelope.key, toSaga(envelope), envelope)),
-    });
+    const sagaSteps = {
+      // a batch's sagas are locked and loaded together, and stored together once its messages are applied
+      withBatch: <T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>) => this.runner.inBatch(manager, envelopes.map((e) => e.key), handleAll),
+      handle: async (envelope: Envelope, { manager }: MessageContext) => void (await this.runner.run(manager, envelope.key, toSaga(envelope), envelope)),
+    };
+    this.kafka.consume({ groupId: 'payment-orchestrator.commands', topic: TOPICS.paymentCommands.name, ...sagaSteps });
+    this.kafka.consume({ groupId: 'payment-orchestrator.results', topic: TOPICS.alipayResults.name, ...sagaSteps });
   }
 }

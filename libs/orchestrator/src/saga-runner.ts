@@ -1,17 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { createEnvelope, Envelope, RefundViewV1, RequestRefundV1, TOPICS } from '@upm/contracts';
-import { handle, initialState, SagaConfig, SagaInput, SagaOutput, SagaState, viewOf } from '@upm/payments-domain';
+import { handle, SagaConfig, SagaInput, SagaOutput, SagaState, viewOf } from '@upm/payments-domain';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
+import { SagaBatch } from './saga-batch';
 
 export const SAGA_CONFIG = Symbol('SAGA_CONFIG');
 const PRODUCER = 'payment-orchestrator';
 
 /**
- * Loads a payment's saga row under a row lock, runs the pure workflow, and stores the new state, the
- * outbox messages and the timer in the caller's transaction: one input, one atomic step.
+ * Runs the pure workflow over a payment's saga in the caller's transaction: one input, one atomic step.
+ * Inside `inBatch` the sagas of the whole batch are locked and loaded with one statement and stored with
+ * one at its end; the step's outbox messages go through `appendToOutbox` (collected per batch by the consumer).
  */
 @Injectable()
 export class SagaRunner {
@@ -20,6 +22,8 @@ export class SagaRunner {
   private readonly inquiries;
   private readonly cancels;
   private readonly duration;
+  /** the batch open in each transaction */
+  private readonly batches = new WeakMap<EntityManager, SagaBatch>();
 
   constructor(
     @Inject(SAGA_CONFIG) private readonly config: SagaConfig,
@@ -33,25 +37,37 @@ export class SagaRunner {
     this.duration = metrics.histogram('upm_saga_step_seconds', 'Time from a payment\'s creation to a status', ['status'], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120]);
   }
 
-  /** Applies one input; `cause` is the message that carried it (absent for a timer). */
+  /**
+   * Runs `work` (the steps of one transaction) with the sagas of `paymentIds` locked and loaded at once,
+   * then stores every saga and timer the steps changed.
+   */
+  async inBatch<T>(manager: EntityManager, paymentIds: string[], work: () => Promise<T>): Promise<T> {
+    if (this.batches.has(manager)) throw new Error('a saga batch is already open in this transaction');
+    const batch = await SagaBatch.lock(manager, paymentIds);
+    this.batches.set(manager, batch);
+    try {
+      const result = await work();
+      await batch.store(manager);
+      return result;
+    } finally {
+      this.batches.delete(manager);
+    }
+  }
+
+  /** Applies one input; `cause` is the message that carried it (absent for a timer). Outside `inBatch`, a batch of its own. */
   async run(manager: EntityManager, paymentId: string, input: SagaInput, cause?: Envelope): Promise<SagaState> {
-    const rows: Array<{ state: SagaState }> = await manager.query('SELECT state FROM sagas WHERE payment_id = $1 FOR UPDATE', [paymentId]);
-    const before = rows[0]?.state ?? initialState();
+    const batch = this.batches.get(manager);
+    if (!batch) return this.inBatch(manager, [paymentId], () => this.run(manager, paymentId, input, cause));
+    const before = batch.state(paymentId);
     const now = new Date();
     const step = handle(before, input, { now, config: this.config });
     if (!step.events.length) return before;
-    if (step.state.status !== 'NEW') {
-      await manager.query(
-        `INSERT INTO sagas (payment_id, status, state, updated_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
-        [paymentId, step.state.status, JSON.stringify(step.state), now],
-      );
-    }
-    for (const output of step.outputs) await this.write(manager, paymentId, output, input, step.state, cause);
+    batch.update(paymentId, step.state, now);
+    for (const output of step.outputs) await this.write(manager, batch, paymentId, output, input, step.state, cause);
     return step.state;
   }
 
-  private async write(manager: EntityManager, paymentId: string, output: SagaOutput, input: SagaInput, state: SagaState, cause?: Envelope): Promise<void> {
+  private async write(manager: EntityManager, batch: SagaBatch, paymentId: string, output: SagaOutput, input: SagaInput, state: SagaState, cause?: Envelope): Promise<void> {
     const envelope = (type: string, data: unknown) => createEnvelope({ type, key: paymentId, data, producer: PRODUCER, cause, correlationId: paymentId });
     switch (output.kind) {
       case 'SendAlipayCommand':
@@ -63,14 +79,10 @@ export class SagaRunner {
         this.observe(output.event.type, output.event.data.payment, state);
         return;
       case 'ScheduleTimer':
-        await manager.query(
-          `INSERT INTO timers (payment_id, name, attempt, due_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (payment_id, name) DO UPDATE SET attempt = EXCLUDED.attempt, due_at = EXCLUDED.due_at`,
-          [paymentId, output.timer.name, output.timer.attempt, output.timer.dueAt],
-        );
+        batch.schedule(paymentId, output.timer);
         return;
       case 'CancelTimers':
-        await manager.query('DELETE FROM timers WHERE payment_id = $1 AND name = ANY($2)', [paymentId, output.names]);
+        batch.cancel(paymentId, output.names);
         return;
       case 'Reject':
         this.logger.warn({ paymentId, code: output.code, input: input.type }, `command refused: ${output.message}`);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { TimerName } from '@upm/payments-domain';
+import { collectOutbox } from '@upm/shared-kafka';
 import { Logger, Metrics, withSpan } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { SagaRunner } from './saga-runner';
@@ -54,10 +55,13 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
           'DELETE FROM timers WHERE payment_id = $1 AND due_at <= now() RETURNING name, attempt',
           [paymentId],
         );
-        for (const timer of timers) {
-          await this.runner.run(manager, paymentId, { type: 'TimerFired', data: { timer: timer.name, attempt: timer.attempt } });
-          this.fired.inc({ name: timer.name });
-        }
+        if (!timers.length) return 0;
+        await collectOutbox(manager, () => this.runner.inBatch(manager, [paymentId], async () => {
+          for (const timer of timers) {
+            await this.runner.run(manager, paymentId, { type: 'TimerFired', data: { timer: timer.name, attempt: timer.attempt } });
+            this.fired.inc({ name: timer.name });
+          }
+        }));
         return timers.length;
       }));
     }

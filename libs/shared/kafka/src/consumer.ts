@@ -41,6 +41,12 @@ export interface ConsumerOptions {
    * so it must be safe to repeat (idempotent at the other end); a message already applied skips it.
    */
   prepare?: (envelope: Envelope) => Promise<unknown>;
+  /**
+   * Wraps the handlers of one transaction (a batch, or a message applied on its own) and receives every
+   * message about to be handled in it, in order, so a handler can read what the whole batch needs with one
+   * statement and write it with one at the end, e.g. lock and store every saga of the batch at once.
+   */
+  withBatch?: <T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>) => Promise<T>;
   /** back-off before each redelivery from the retry topic; after the last one, the dead-letter topic */
   retryDelaysMs?: number[];
   partitionsConsumedConcurrently?: number;
@@ -334,8 +340,8 @@ export class IdempotentConsumer {
   /**
    * Applies a batch in one transaction: `prepare` first for the messages not applied yet (one key's
    * messages in order, different keys at once), then one inbox insert for every envelope id, then each
-   * new message's handler, each key's messages in offset order, their outbox rows written together at the
-   * end. Returns false, with nothing written, when any step failed.
+   * new message's handler, each key's messages in offset order, all inside `withBatch` when there is one,
+   * their outbox rows written together at the end. Returns false, with nothing written, when any step failed.
    */
   private async applyTogether(batch: Decoded[]): Promise<boolean> {
     const group = this.options.groupId;
@@ -352,18 +358,12 @@ export class IdempotentConsumer {
           [group, items.map((item) => item.envelope.id), this.options.topic],
         );
         const fresh = new Set(inserted.map((row) => row.message_id));
-        const done = new Set<string>();
-        await collectOutbox(manager, async () => {
-          for (const item of items) {
-            const id = item.envelope.id;
-            if (!fresh.has(id) || done.has(id)) continue;
-            done.add(id);
-            await this.inSpan(item, 'process', () =>
-              this.options.handle(item.envelope, { manager, topic: this.options.topic, partition: item.partition, offset: item.message.offset, attempt: item.attempt, prepared: prepared.get(id) }),
-            );
-          }
-        });
-        return done;
+        // a message fetched twice in one batch (a retry-topic copy, say) is handled once
+        const handled = items.filter((item) => fresh.delete(item.envelope.id));
+        if (handled.length) {
+          await collectOutbox(manager, () => this.withBatch(handled.map((item) => item.envelope), manager, () => this.handleEach(handled, manager, prepared)));
+        }
+        return new Set(handled.map((item) => item.envelope.id));
       });
     } catch (error) {
       this.logger.warn({ err: error, messages: items.length, partition: items[0].partition }, 'batch failed; applying its messages one by one');
@@ -419,7 +419,9 @@ export class IdempotentConsumer {
             [group, envelope.id, this.options.topic],
           );
           if (!inserted.length) return false;
-          await collectOutbox(manager, () => this.options.handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt, prepared }));
+          await collectOutbox(manager, () =>
+            this.withBatch([envelope], manager, () => this.options.handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt, prepared })),
+          );
           return true;
         });
         this.processed.inc({ topic: this.options.topic, group, type: envelope.type, result: applied ? 'applied' : 'duplicate' });
@@ -432,6 +434,19 @@ export class IdempotentConsumer {
       }
     });
     if (applied !== undefined) this.options.onProcessed?.(envelope, applied);
+  }
+
+  /** Each message's handler in its own span, one after another, in the transaction of `manager`. */
+  private async handleEach(items: Decoded[], manager: EntityManager, prepared: Map<string, unknown>): Promise<void> {
+    for (const item of items) {
+      await this.inSpan(item, 'process', () =>
+        this.options.handle(item.envelope, { manager, topic: this.options.topic, partition: item.partition, offset: item.message.offset, attempt: item.attempt, prepared: prepared.get(item.envelope.id) }),
+      );
+    }
+  }
+
+  private withBatch<T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>): Promise<T> {
+    return this.options.withBatch ? this.options.withBatch(envelopes, manager, handleAll) : handleAll();
   }
 
   /** Runs `work` in a consumer span that continues the trace the message carries. */

@@ -1,0 +1,123 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { DEFAULT_SAGA_CONFIG, SagaInput } from '@upm/payments-domain';
+import { collectOutbox } from '@upm/shared-kafka';
+import { Metrics } from '@upm/shared-observability';
+import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { ORCHESTRATOR_DATABASE } from './database';
+import { SagaRunner } from './saga-runner';
+
+let dataSource: DataSource;
+const runner = new SagaRunner(DEFAULT_SAGA_CONFIG, testLogger(), new Metrics('test'));
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_saga_runner', ORCHESTRATOR_DATABASE));
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+const requestPayment = (paymentId: string): SagaInput => ({
+  type: 'RequestPayment',
+  data: {
+    paymentId,
+    merchantOrderId: `order-${paymentId}`,
+    amount: { currency: 'HKD', value: '1250' },
+    paymentCode: '281012020000000000000000',
+    merchant: { merchantId: 'mer_1', merchantName: 'Harbour Coffee', merchantMcc: '5812', storeId: 'sto_1', storeName: 'Central', storeMcc: '5812', terminalId: 'ter_1' },
+    requestedAt: new Date().toISOString(),
+  },
+});
+const paid = { alipayPaymentId: '2026112719401080010018810000000001', paymentTime: '2026-11-27T12:06:02+08:00' };
+const payResult = (paymentId: string, outcome: 'S' | 'U'): SagaInput => ({
+  type: 'PayResult',
+  data: { paymentId, paymentRequestId: paymentId, attempt: 0, outcome, ...(outcome === 'S' ? { resultCode: 'SUCCESS', ...paid } : { resultCode: 'PAYMENT_IN_PROCESS' }) },
+});
+const inquiryDue = (attempt: number): SagaInput => ({ type: 'TimerFired', data: { timer: 'INQUIRY', attempt } });
+const inquirySucceeded = (paymentId: string): SagaInput => ({
+  type: 'InquiryResult',
+  data: { paymentId, paymentRequestId: paymentId, attempt: 1, outcome: 'S', resultCode: 'SUCCESS', paymentStatus: 'SUCCESS', ...paid },
+});
+
+/**
+ * Four payments' inputs, in the order a batch would bring them: paid at once; pending (inquiry #1 sent at
+ * once, #2 scheduled); pending, then inquiry #1 finds it paid; just sent (its answer deadline scheduled).
+ */
+function inputsFor(prefix: string): Array<[string, SagaInput]> {
+  const [paidAtOnce, pending, foundPaid, justSent] = ['a', 'b', 'c', 'd'].map((x) => `${prefix}_${x}`);
+  return [
+    [paidAtOnce, requestPayment(paidAtOnce)], [paidAtOnce, payResult(paidAtOnce, 'S')],
+    [pending, requestPayment(pending)], [pending, payResult(pending, 'U')],
+    [foundPaid, requestPayment(foundPaid)], [foundPaid, payResult(foundPaid, 'U')], [foundPaid, inquirySucceeded(foundPaid)],
+    [justSent, requestPayment(justSent)],
+  ];
+}
+
+/** What the steps left behind for payments starting with `prefix`, with the prefix taken out so two runs compare. */
+async function outcome(prefix: string) {
+  const strip = (id: string) => id.slice(prefix.length);
+  const sagas: Array<{ payment_id: string; status: string }> = await dataSource.query('SELECT payment_id, status FROM sagas WHERE payment_id LIKE $1 ORDER BY payment_id', [`${prefix}%`]);
+  const timers: Array<{ payment_id: string; name: string; attempt: number }> = await dataSource.query('SELECT payment_id, name, attempt FROM timers WHERE payment_id LIKE $1 ORDER BY payment_id, name', [`${prefix}%`]);
+  const outbox: Array<{ key: string; type: string }> = await dataSource.query('SELECT key, type FROM outbox WHERE key LIKE $1 ORDER BY seq', [`${prefix}%`]);
+  return {
+    sagas: sagas.map((s) => [strip(s.payment_id), s.status]),
+    timers: timers.map((t) => [strip(t.payment_id), t.name, t.attempt]),
+    outbox: outbox.map((o) => [strip(o.key), o.type]),
+  };
+}
+
+/** Records the statements a transaction sends that touch the saga tables. */
+function countSagaStatements(manager: EntityManager): string[] {
+  const seen: string[] = [];
+  const query = manager.query.bind(manager);
+  manager.query = (sql: string, parameters?: unknown[]) => {
+    if (/\b(sagas|timers)\b/.test(sql)) seen.push(sql);
+    return query(sql, parameters);
+  };
+  return seen;
+}
+
+describe('SagaRunner', () => {
+  it('applies a batch of steps for several payments with one statement to lock their sagas and one to store them, as one by one would', async () => {
+    for (const [paymentId, input] of inputsFor('one')) {
+      await dataSource.transaction((manager) => runner.run(manager, paymentId, input));
+    }
+    const batch = inputsFor('batch');
+    let statements: string[] = [];
+    await dataSource.transaction(async (manager) => {
+      statements = countSagaStatements(manager);
+      await collectOutbox(manager, () => runner.inBatch(manager, batch.map(([id]) => id), async () => {
+        for (const [paymentId, input] of batch) await runner.run(manager, paymentId, input);
+      }));
+    });
+
+    const expected = await outcome('one');
+    expect(expected.sagas).toEqual([['_a', 'SUCCEEDED'], ['_b', 'INQUIRING'], ['_c', 'SUCCEEDED'], ['_d', 'PAY_SENT']]);
+    expect(expected.timers).toEqual([['_b', 'INQUIRY', 2], ['_d', 'INQUIRY', 1]]);
+    expect(await outcome('batch')).toEqual(expected);
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/FOR UPDATE/);
+  });
+
+  it('goes on from the state a batch stored, and moves or clears the timers it left', async () => {
+    await dataSource.transaction((manager) => runner.inBatch(manager, ['next_b', 'next_d'], async () => {
+      await runner.run(manager, 'next_b', requestPayment('next_b'));
+      await runner.run(manager, 'next_b', payResult('next_b', 'U'));
+      await runner.run(manager, 'next_d', requestPayment('next_d'));
+    }));
+    await dataSource.transaction((manager) => runner.inBatch(manager, ['next_b', 'next_d'], async () => {
+      await runner.run(manager, 'next_b', inquiryDue(2));
+      await runner.run(manager, 'next_d', payResult('next_d', 'S'));
+    }));
+    const after = await outcome('next');
+    expect(after.sagas).toEqual([['_b', 'INQUIRING'], ['_d', 'SUCCEEDED']]);
+    // inquiry #2 was sent when its timer fired, so the next check is #3; the paid payment has no timer left
+    expect(after.timers).toEqual([['_b', 'INQUIRY', 3]]);
+  });
+
+  it('refuses a step for a payment its batch did not lock, and a second batch in one transaction', async () => {
+    await expect(dataSource.transaction((manager) => runner.inBatch(manager, ['locked'], () => runner.run(manager, 'not_locked', requestPayment('not_locked'))))).rejects.toThrow(/not locked/);
+    await expect(dataSource.transaction((manager) => runner.inBatch(manager, ['x'], () => runner.inBatch(manager, ['y'], async () => 0)))).rejects.toThrow(/already open/);
+    expect((await outcome('not_locked')).sagas).toEqual([]);
+  });
+});
