@@ -11,7 +11,6 @@ import type { TerminalContext } from '../registry/registry.service';
 import { PaymentRow, RefundRow } from './payment.entities';
 import type { AdmissionTicket } from './admission';
 import { PaymentUpdates } from './payment-updates';
-import { recordTerminalEvent } from '../terminal-events/terminal-events';
 
 const PRODUCER = 'terminal-gateway';
 const FINAL: ReadonlySet<PaymentStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'NEEDS_REVIEW']);
@@ -136,17 +135,16 @@ export class PaymentsService {
     return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.getRefund(terminal, paymentId, refundId), (r) => r.status !== 'PROCESSING');
   }
 
-  /** Applies one payments.v1.events message to the read model; older or repeated events change nothing. */
+  /**
+   * Applies one payments.v1.events message to the read model; older or repeated events change nothing.
+   * One statement moves the payment's view forward (an older event arriving late from the retry topic
+   * would show the POS a status already left behind) and, only if it moved, appends the event to its
+   * terminal's stream under a per-terminal advisory lock held until commit, taken before the insert draws
+   * the row's id: one terminal's rows commit in id order, so a reader that has seen id N can never later
+   * find a row below N appear, and resuming after N loses nothing.
+   */
   async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
-    const data = envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
-    const { payment, refund } = data;
-    const changed: unknown[] = await manager.query(
-      `INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
-       VALUES ($1, $2, $3, $4, '', $5, $6, $7)
-       ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
-       WHERE payments.sequence < EXCLUDED.sequence RETURNING payment_id`,
-      [payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment)],
-    );
+    const { payment, refund } = envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
     if (refund) {
       await manager.query(
         `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ($1, $2, $3, '', $4, $5)
@@ -154,8 +152,21 @@ export class PaymentsService {
         [refund.refundId, refund.paymentId, refund.refundRequestId, refund.status, JSON.stringify(refund)],
       );
     }
-    // an older event arriving late (from the retry topic) would show the POS a status already left behind
-    if (changed.length) await recordTerminalEvent(manager, envelope, payment, refund);
+    await manager.query(
+      `WITH moved AS (
+         INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
+         VALUES ($1, $2, $3, $4, '', $5, $6, $7)
+         ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
+         WHERE payments.sequence < EXCLUDED.sequence RETURNING payment_id, merchant_id, terminal_id
+       )
+       INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
+       SELECT moved.terminal_id, moved.merchant_id, moved.payment_id, $8, $9, $10::jsonb
+       FROM moved, LATERAL pg_advisory_xact_lock(hashtext('terminal-events:' || moved.terminal_id))`,
+      [
+        payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment),
+        envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment }),
+      ],
+    );
   }
 
   /** Inserts the payment and its command, or returns undefined when this merchantOrderId already has one. */

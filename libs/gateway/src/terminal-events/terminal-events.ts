@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import type { DataSource, EntityManager } from 'typeorm';
-import type { Envelope, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import type { DataSource } from 'typeorm';
+import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 
 const CHANNEL = 'gw:terminal-events';
 
@@ -11,20 +11,6 @@ export interface TerminalEvent {
   type: string;
   payment: PaymentViewV1;
   refund?: RefundViewV1;
-}
-
-/**
- * Appends an applied payment event to its terminal's stream. The per-terminal advisory lock (held until
- * commit) makes one terminal's rows commit in id order, so a reader that has seen id N can never later find
- * a row below N appear: resuming after N loses nothing.
- */
-export async function recordTerminalEvent(manager: EntityManager, envelope: Envelope, payment: PaymentViewV1, refund?: RefundViewV1): Promise<void> {
-  // one statement: the lock is taken while the source row is produced, before the insert draws its id
-  await manager.query(
-    `INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
-     SELECT $1, $2, $3, $4, $5, $6::jsonb FROM pg_advisory_xact_lock(hashtext($7))`,
-    [payment.terminalId, payment.merchantId, payment.paymentId, envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment }), `terminal-events:${payment.terminalId}`],
-  );
 }
 
 /** A terminal's events after `afterId`, oldest first; another merchant's rows never match. */

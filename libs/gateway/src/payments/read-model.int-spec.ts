@@ -1,0 +1,56 @@
+import type { DataSource } from 'typeorm';
+import { createEnvelope, PaymentStatus, PaymentViewV1 } from '@upm/contracts';
+import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { GATEWAY_DATABASE } from '../database';
+import { terminalEventsAfter } from '../terminal-events/terminal-events';
+import { PaymentsService } from './payments.service';
+
+let dataSource: DataSource;
+let payments: PaymentsService;
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_gateway_read_model', GATEWAY_DATABASE));
+  // applying events needs only the transaction it is given
+  payments = new PaymentsService(dataSource, undefined as never, undefined as never, testLogger());
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+const terminal = { terminalId: 'ter_rm_1', merchantId: 'mer_rm' };
+const view = (paymentId: string, status: PaymentStatus, sequence: number): PaymentViewV1 => ({
+  paymentId, merchantOrderId: `order-${paymentId}`, merchantId: terminal.merchantId, storeId: 'sto_rm', terminalId: terminal.terminalId,
+  amount: { currency: 'HKD', value: '1250' }, status, refundedAmount: { currency: 'HKD', value: '0' }, sequence,
+  createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:01.000Z',
+});
+const event = (type: string, payment: PaymentViewV1) => createEnvelope({ type, key: payment.paymentId, data: { payment }, producer: 'payment-orchestrator', correlationId: payment.paymentId });
+
+async function apply(...envelopes: ReturnType<typeof event>[]): Promise<void> {
+  for (const envelope of envelopes) await dataSource.transaction((manager) => payments.applyEvent(manager, envelope));
+}
+
+describe('the read model and the terminal stream', () => {
+  it('moves a view only forward, and appends to the terminal stream only the events that moved it', async () => {
+    const created = event('PaymentCreated', view('pay_rm_1', 'PROCESSING', 0));
+    const succeeded = event('PaymentSucceeded', view('pay_rm_1', 'SUCCEEDED', 1));
+    // the success, then the creation arriving late, then the success again (a redelivery under a new envelope)
+    await apply(succeeded, created, event('PaymentSucceeded', view('pay_rm_1', 'SUCCEEDED', 1)));
+
+    const [row] = await dataSource.query('SELECT status, sequence FROM payments WHERE payment_id = $1', ['pay_rm_1']);
+    expect(row).toEqual({ status: 'SUCCEEDED', sequence: 1 });
+    const stream = await terminalEventsAfter(dataSource, terminal, '0');
+    expect(stream.map((e) => [e.eventId, e.type, e.payment.sequence])).toEqual([[succeeded.id, 'PaymentSucceeded', 1]]);
+  });
+
+  it('gives each terminal its own stream, in the order the views moved', async () => {
+    const other = { ...view('pay_rm_3', 'PROCESSING', 0), terminalId: 'ter_rm_2' };
+    await apply(event('PaymentCreated', view('pay_rm_2', 'PROCESSING', 0)), event('PaymentCreated', other), event('PaymentFailed', view('pay_rm_2', 'FAILED', 1)));
+
+    const mine = (await terminalEventsAfter(dataSource, terminal, '0')).filter((e) => e.payment.paymentId === 'pay_rm_2');
+    expect(mine.map((e) => e.type)).toEqual(['PaymentCreated', 'PaymentFailed']);
+    expect(Number(mine[0].id)).toBeLessThan(Number(mine[1].id));
+    const theirs = await terminalEventsAfter(dataSource, { terminalId: 'ter_rm_2', merchantId: terminal.merchantId }, '0');
+    expect(theirs.map((e) => e.payment.paymentId)).toEqual(['pay_rm_3']);
+  });
+});
