@@ -59,40 +59,41 @@ export class LedgerStore {
     assertBalanced(draft.postings);
     const id = newId('ltx');
     const now = new Date();
-    const inserted: Array<{ id: string }> = await manager.query(
-      `INSERT INTO ledger_transactions (id, source_key, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id,
-         amount, fee, business_day, origin, source_event_id, source_event_type, source_sequence, settlement_batch_id, reconciliation, occurred_at, posted_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-       ON CONFLICT (source_key) DO NOTHING RETURNING id`,
-      [
-        id, draft.sourceKey, draft.kind, draft.status, draft.merchantId, draft.currency, draft.paymentId ?? null, draft.refundId ?? null,
-        draft.requestId ?? null, draft.alipayTransactionId ?? null, draft.amount.toString(), draft.fee.toString(), draft.businessDay, draft.origin,
-        draft.source?.eventId ?? null, draft.source?.eventType ?? null, draft.source?.sequence ?? null, draft.settlementBatchId ?? null,
-        draft.reconciliation ?? null, draft.occurredAt, draft.status === 'POSTED' ? now : null,
-      ],
+    const values: unknown[] = [
+      id, draft.sourceKey, draft.kind, draft.status, draft.merchantId, draft.currency, draft.paymentId ?? null, draft.refundId ?? null,
+      draft.requestId ?? null, draft.alipayTransactionId ?? null, draft.amount.toString(), draft.fee.toString(), draft.businessDay, draft.origin,
+      draft.source?.eventId ?? null, draft.source?.eventType ?? null, draft.source?.sequence ?? null, draft.settlementBatchId ?? null,
+      draft.reconciliation ?? null, draft.occurredAt, draft.status === 'POSTED' ? now : null,
+    ];
+    const postings = draft.postings.map((p, i) => {
+      const o = values.length;
+      values.push(accountCode(p.accountType, p.merchantId, p.currency), p.accountType, p.merchantId, p.currency, p.direction, p.amount.toString());
+      return `(${i}, $${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6})`;
+    });
+    // One statement: the transaction, its accounts and its entries, or nothing at all when the source fact is
+    // already in the ledger (every later part reads the first one's RETURNING row).
+    const written: Array<{ id: string }> = await manager.query(
+      `WITH tx AS (
+         INSERT INTO ledger_transactions (id, source_key, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id,
+           amount, fee, business_day, origin, source_event_id, source_event_type, source_sequence, settlement_batch_id, reconciliation, occurred_at, posted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+         ON CONFLICT (source_key) DO NOTHING RETURNING id
+       ), postings AS (
+         SELECT * FROM (VALUES ${postings.join(', ')}) AS v(n, account_code, account_type, merchant_id, currency, direction, amount)
+       ), accounts AS (
+         INSERT INTO ledger_accounts (code, type, merchant_id, currency)
+         SELECT DISTINCT account_code, account_type, merchant_id, currency FROM postings WHERE EXISTS (SELECT 1 FROM tx)
+         ON CONFLICT (code) DO NOTHING
+       )
+       INSERT INTO ledger_entries (transaction_id, account_code, account_type, merchant_id, currency, direction, amount)
+       SELECT tx.id, account_code, account_type, merchant_id, currency, direction, amount::bigint FROM tx, postings ORDER BY n
+       RETURNING transaction_id AS id`,
+      values,
     );
-    if (!inserted.length) {
+    if (!written.length) {
       const [existing] = await manager.query('SELECT id FROM ledger_transactions WHERE source_key = $1', [draft.sourceKey]);
       return { id: existing.id, created: false };
     }
-    const values: unknown[] = [];
-    const rows = draft.postings.map((p, i) => {
-      values.push(id, accountCode(p.accountType, p.merchantId, p.currency), p.accountType, p.merchantId, p.currency, p.direction, p.amount.toString());
-      const o = i * 7;
-      return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}, $${o + 6}, $${o + 7})`;
-    });
-    await manager.query(
-      `INSERT INTO ledger_accounts (code, type, merchant_id, currency)
-       SELECT DISTINCT account_code, account_type, merchant_id, currency FROM (VALUES ${rows.join(', ')}) AS v(transaction_id, account_code, account_type, merchant_id, currency, direction, amount)
-       ON CONFLICT (code) DO NOTHING`,
-      values,
-    );
-    await manager.query(
-      `INSERT INTO ledger_entries (transaction_id, account_code, account_type, merchant_id, currency, direction, amount)
-       SELECT transaction_id, account_code, account_type, merchant_id, currency, direction, amount::bigint
-       FROM (VALUES ${rows.join(', ')}) AS v(transaction_id, account_code, account_type, merchant_id, currency, direction, amount)`,
-      values,
-    );
     await this.announce(manager, { id, ...draft }, draft.postings, now);
     return { id, created: true };
   }
