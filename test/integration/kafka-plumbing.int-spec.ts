@@ -4,7 +4,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { appendToOutbox, ConsumerOptions, IdempotentConsumer, InboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError } from '@upm/shared-kafka';
+import { appendToOutbox, ConsumerOptions, IdempotentConsumer, InboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
 import {
   COMMANDS_TOPIC, createEffectsTable, createTestTopics, eventually, freshDatabase, readTopic, recordEffect, refundCommand, sleep, testKafka, testLogger, uniquePrefix,
 } from '@upm/shared-testing';
@@ -94,6 +94,21 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(rows.map((r) => r.message_id)).toEqual([committed.id]);
     const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox');
     expect(count).toBe(0);
+  });
+
+  it('writes a row and its message in one statement, and no message when the write returns nothing', async () => {
+    await startConsumer('test.write-with-outbox');
+    await dataSource.query('CREATE TABLE IF NOT EXISTS wwo_orders (order_id text PRIMARY KEY)');
+    const insert = 'INSERT INTO wwo_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING order_id';
+    const [first, replay, next] = [1, 2, 3].map((n) => refundCommand('pay_wwo', n));
+    expect(await writeWithOutbox(dataSource, insert, [`${prefix}-1`], COMMANDS_TOPIC, first)).toBe(true);
+    expect(await writeWithOutbox(dataSource, insert, [`${prefix}-1`], COMMANDS_TOPIC, replay)).toBe(false);
+    expect(await writeWithOutbox(dataSource, insert, [`${prefix}-2`], COMMANDS_TOPIC, next)).toBe(true);
+
+    // same key, so the last message arriving proves the replay's (written between) was never sent
+    const rows = await eventually(async () => ((await effects('pay_wwo')).length >= 2 ? effects('pay_wwo') : undefined));
+    expect(rows.map((r) => r.message_id)).toEqual([first.id, next.id]);
+    expect(await dataSource.query('SELECT order_id FROM wwo_orders WHERE order_id LIKE $1 ORDER BY order_id', [`${prefix}-%`])).toEqual([{ order_id: `${prefix}-1` }, { order_id: `${prefix}-2` }]);
   });
 
   it('never drops a row that commits while the relay is publishing rows written after it, nor lets a second relay take it', async () => {

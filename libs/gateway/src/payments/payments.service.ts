@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { createEnvelope, Envelope, newId, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
-import { appendToOutbox } from '@upm/shared-kafka';
+import { appendToOutbox, writeWithOutbox } from '@upm/shared-kafka';
 import { RedisLocks } from '@upm/shared-redis';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
@@ -177,24 +177,23 @@ export class PaymentsService {
       paymentId, merchantOrderId: body.merchantOrderId, merchantId: terminal.merchantId, storeId: terminal.storeId, terminalId: terminal.terminalId,
       amount: body.amount, status: 'PROCESSING', refundedAmount: { currency: body.amount.currency, value: '0' }, sequence: -1, createdAt: now, updatedAt: now,
     };
-    const inserted = await this.dataSource.transaction(async (manager) => {
-      // the unique (merchant, merchantOrderId) constraint decides who created the payment; a replay inserts nothing
-      const rows: unknown[] = await manager.query(
-        `INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
-         VALUES ($1, $2, $3, $4, $5, 'PROCESSING', -1, $6) ON CONFLICT ON CONSTRAINT "UQ_payments_merchant_order" DO NOTHING RETURNING payment_id`,
-        [paymentId, terminal.merchantId, body.merchantOrderId, terminal.terminalId, requestHash, JSON.stringify(view)],
-      );
-      if (!rows.length) return false;
-      await appendToOutbox(manager, TOPICS.paymentCommands.name, command('RequestPayment', paymentId, {
+    // the unique (merchant, merchantOrderId) constraint decides who created the payment; a replay inserts
+    // nothing, and then no command is written either
+    const inserted = await writeWithOutbox(
+      this.dataSource,
+      `INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
+       VALUES ($1, $2, $3, $4, $5, 'PROCESSING', -1, $6) ON CONFLICT ON CONSTRAINT "UQ_payments_merchant_order" DO NOTHING RETURNING payment_id`,
+      [paymentId, terminal.merchantId, body.merchantOrderId, terminal.terminalId, requestHash, JSON.stringify(view)],
+      TOPICS.paymentCommands.name,
+      command('RequestPayment', paymentId, {
         paymentId, merchantOrderId: body.merchantOrderId, amount: body.amount, paymentCode: body.paymentCode, description: body.description,
         merchant: {
           merchantId: terminal.merchantId, merchantName: terminal.merchantName, merchantMcc: terminal.merchantMcc,
           storeId: terminal.storeId, storeName: terminal.storeName, storeMcc: terminal.storeMcc, terminalId: terminal.terminalId,
         },
         requestedAt: now,
-      }));
-      return true;
-    });
+      }),
+    );
     if (!inserted) return undefined;
     this.logger.info({ paymentId, merchantOrderId: body.merchantOrderId, merchantId: terminal.merchantId, terminalId: terminal.terminalId, amount: body.amount }, 'payment accepted');
     return view;

@@ -22,13 +22,39 @@ const collecting = new WeakMap<EntityManager, OutboxValues[]>();
  */
 export async function appendToOutbox(manager: EntityManager, topic: string, ...envelopes: Envelope[]): Promise<void> {
   if (!envelopes.length) return;
-  const headers = currentTraceHeaders();
-  const rows = envelopes.map((envelope): OutboxValues => [
-    envelope.id, topic, envelope.key, envelope.type, JSON.stringify(envelope), JSON.stringify({ ...headers, 'message-type': envelope.type }),
-  ]);
+  const rows = outboxRows(topic, envelopes);
   const pending = collecting.get(manager);
   if (pending) pending.push(...rows);
   else await insertOutboxRows(manager, rows);
+}
+
+/**
+ * Runs one write (`sql`, an INSERT or UPDATE … RETURNING) and, only if it returned a row, appends `envelopes`
+ * to the outbox, in a single statement: atomic on its own, so a write and the messages it causes cost one
+ * round trip and no explicit transaction. Answers whether the write returned a row.
+ */
+export async function writeWithOutbox(db: DataSource | EntityManager, sql: string, parameters: unknown[], topic: string, ...envelopes: [Envelope, ...Envelope[]]): Promise<boolean> {
+  const rows = outboxRows(topic, envelopes);
+  const values = rows.map((_, i) => {
+    const o = parameters.length + i * 6;
+    return `($${o + 1}::uuid, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6}::jsonb)`;
+  });
+  const [{ wrote }]: Array<{ wrote: boolean }> = await db.query(
+    `WITH written AS (${sql}), appended AS (
+       INSERT INTO outbox (id, topic, key, type, payload, headers)
+       SELECT * FROM (VALUES ${values.join(', ')}) AS v(id, topic, key, type, payload, headers) WHERE EXISTS (SELECT 1 FROM written)
+     )
+     SELECT EXISTS (SELECT 1 FROM written) AS wrote`,
+    [...parameters, ...rows.flat()],
+  );
+  return wrote;
+}
+
+function outboxRows(topic: string, envelopes: Envelope[]): OutboxValues[] {
+  const headers = currentTraceHeaders();
+  return envelopes.map((envelope): OutboxValues => [
+    envelope.id, topic, envelope.key, envelope.type, JSON.stringify(envelope), JSON.stringify({ ...headers, 'message-type': envelope.type }),
+  ]);
 }
 
 /**
