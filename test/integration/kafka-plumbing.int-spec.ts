@@ -273,13 +273,18 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 20));
   }, 60_000);
 
-  it('a slow message holds up only its own partition; the others go on, and its own keep their order', async () => {
+  it('a slow message holds up only its own partition; the others go on, and its own keep their order and are applied together', async () => {
     const topic = prefix + COMMANDS_TOPIC;
     const send = (partition: number, ...envelopes: ReturnType<typeof refundCommand>[]) =>
       producer.send({ topic, acks: -1, messages: envelopes.map((e) => ({ key: e.key, value: JSON.stringify(e), partition })) });
     const slow = refundCommand('pay_lane_slow', 0);
     let slowDone = 0;
-    await startConsumer('test.lanes', recordEffect, undefined, {
+    const transactionOf = new Map<string, string>();
+    const recordInTransaction: MessageHandler = async (envelope, context) => {
+      transactionOf.set(envelope.id, (await context.manager.query('SELECT txid_current()::text AS txid'))[0].txid);
+      await recordEffect(envelope, context);
+    };
+    await startConsumer('test.lanes', recordInTransaction, undefined, {
       // a call to another system that takes its time (an AMS call waiting out its timeout)
       prepare: async (envelope) => {
         if (envelope.id !== slow.id) return;
@@ -292,8 +297,9 @@ describe('outbox → Kafka → idempotent consumer', () => {
     const fastSentAt = Date.now();
     await send(1, ...Array.from({ length: 5 }, (_, i) => refundCommand('pay_lane_fast', i)));
     // more for the slow partition, one fetch at a time, so batches queue up behind the slow one
-    for (let i = 1; i <= 6; i++) {
-      await send(0, refundCommand('pay_lane_slow', i));
+    const behind = Array.from({ length: 6 }, (_, i) => refundCommand('pay_lane_slow', i + 1));
+    for (const envelope of behind) {
+      await send(0, envelope);
       await sleep(100);
     }
     await appliedOnceInKeyOrder('pay_lane_fast', 5, 10_000);
@@ -303,6 +309,9 @@ describe('outbox → Kafka → idempotent consumer', () => {
     const rows = await appliedOnceInKeyOrder('pay_lane_', 12, 15_000);
     expect(rows.filter((r) => r.key === 'pay_lane_slow').map((r) => r.n)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(slowDone).toBeGreaterThan(fastAppliedAt);
+    // the batches queued behind the slow one (three, then the partition paused) were applied as one, and
+    // what was fetched after the resume as one more, not one transaction per fetch
+    expect(new Set(behind.map((e) => transactionOf.get(e.id))).size).toBeLessThanOrEqual(2);
   }, 60_000);
 
   it('commits settled offsets on its interval rather than per batch, and once more when it stops', async () => {

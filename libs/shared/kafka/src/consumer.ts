@@ -79,7 +79,11 @@ const LANE_RETRY_MS = [500, 1000, 2000, 5000];
 interface Lane {
   topic: string;
   partition: number;
-  tail: Promise<void>;
+  /** fetched batches waiting their turn, each with the epoch it was queued in */
+  waiting: Array<{ payload: EachBatchPayload; epoch: number }>;
+  /** the loop applying `waiting`, while there is one */
+  draining?: Promise<void>;
+  /** batches queued and not yet done (waiting, or being applied) */
   queued: number;
   paused: boolean;
   /** bumped when the partition leaves this member: batches queued before then are skipped */
@@ -118,8 +122,9 @@ interface Decoded extends Delivery {
  * (an AMS call waiting out its timeout, a redelivery waiting out its back-off) would hold up every
  * partition. Each partition's batches therefore go to a lane of their own and are applied one after
  * another while kafkajs goes on fetching the others: its fetch position moves past a batch as soon as the
- * batch is queued, offsets are committed only once settled, a lane holding `LANE_DEPTH` batches pauses its
- * partition until it drains, and a batch that fails without being routed (database or Kafka down) is
+ * batch is queued, offsets are committed only once settled, the batches that queued up behind the one
+ * being applied are applied together next, a lane holding `LANE_DEPTH` batches pauses its partition until
+ * it drains, and a batch that fails without being routed (database or Kafka down) is
  * tried again in its lane after a back-off. After a rebalance, a lane finishes the batch it is applying
  * while the partition's new owner may already start on it: the inbox lets only one of them apply each
  * message, and `prepare` may run on both, which it must bear anyway (it runs again on any redelivery).
@@ -235,36 +240,53 @@ export class IdempotentConsumer {
     const { batch } = payload;
     if (!batch.messages.length || this.stopping) return;
     const key = `${batch.topic}:${batch.partition}`;
-    const lane = this.lanes.get(key) ?? { topic: batch.topic, partition: batch.partition, tail: Promise.resolve(), queued: 0, paused: false, epoch: 0 };
+    const lane = this.lanes.get(key) ?? { topic: batch.topic, partition: batch.partition, waiting: [], queued: 0, paused: false, epoch: 0 };
     this.lanes.set(key, lane);
-    const epoch = lane.epoch;
+    lane.waiting.push({ payload, epoch: lane.epoch });
     lane.queued++;
     if (lane.queued >= LANE_DEPTH && !lane.paused) {
       lane.paused = true;
       this.consumer?.pause([{ topic: lane.topic, partitions: [lane.partition] }]);
     }
     payload.resolveOffset(batch.lastOffset());
-    lane.tail = this.track(lane.tail.then(() => this.runInLane(lane, epoch, payload)));
+    lane.draining ??= this.track(this.drain(lane));
   }
 
-  private async runInLane(lane: Lane, epoch: number, payload: EachBatchPayload): Promise<void> {
-    const current = () => lane.epoch === epoch && payload.isRunning() && !this.stopping;
-    try {
-      for (let attempt = 0; current(); attempt++) {
-        try {
-          await this.onBatch(payload, current);
-          return;
-        } catch (error) {
-          const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
-          this.logger.warn({ err: error, topic: lane.topic, partition: lane.partition, delayMs: delay }, 'batch failed; trying it again');
-          await new Promise((resolve) => setTimeout(resolve, delay));
+  /**
+   * Applies a lane's batches until none is waiting. The batches that queued up while the previous one was
+   * being applied are applied together, as one: under load a partition's transactions grow rather than
+   * multiply. (A lane holds one topic; the retry topic's messages are applied one by one anyway.)
+   */
+  private async drain(lane: Lane): Promise<void> {
+    while (lane.waiting.length) {
+      const { epoch } = lane.waiting[0];
+      let together = 1;
+      while (together < lane.waiting.length && lane.waiting[together].epoch === epoch) together++;
+      const taken = lane.waiting.splice(0, together).map((w) => w.payload);
+      try {
+        await this.runInLane(lane, epoch, taken);
+      } finally {
+        lane.queued -= taken.length;
+        if (lane.paused && lane.queued < LANE_DEPTH && lane.epoch === epoch) {
+          lane.paused = false;
+          this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
         }
       }
-    } finally {
-      lane.queued--;
-      if (lane.paused && lane.queued < LANE_DEPTH && lane.epoch === epoch) {
-        lane.paused = false;
-        this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+    }
+    lane.draining = undefined;
+  }
+
+  private async runInLane(lane: Lane, epoch: number, payloads: EachBatchPayload[]): Promise<void> {
+    const current = () => lane.epoch === epoch && payloads[0].isRunning() && !this.stopping;
+    const messages = payloads.flatMap((payload) => payload.batch.messages);
+    for (let attempt = 0; current(); attempt++) {
+      try {
+        await this.onBatch(lane.topic, lane.partition, messages, current);
+        return;
+      } catch (error) {
+        const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
+        this.logger.warn({ err: error, topic: lane.topic, partition: lane.partition, delayMs: delay }, 'batch failed; trying it again');
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
   }
@@ -284,11 +306,11 @@ export class IdempotentConsumer {
     }
   }
 
-  private async onBatch({ batch }: EachBatchPayload, current: () => boolean): Promise<void> {
-    const deliveries = batch.messages.map((message) => ({ topic: batch.topic, partition: batch.partition, message, current }));
+  private async onBatch(topic: string, partition: number, messages: KafkaMessage[], current: () => boolean): Promise<void> {
+    const deliveries = messages.map((message) => ({ topic, partition, message, current }));
     const commits = this.commits;
-    const settle = (offset: string) => commits?.settled(batch.topic, batch.partition, offset);
-    if (batch.topic === this.topics.retry) {
+    const settle = (offset: string) => commits?.settled(topic, partition, offset);
+    if (topic === this.topics.retry) {
       // redeliveries wait for their back-off one by one
       for (const delivery of deliveries) {
         if (!current()) return;
