@@ -4,7 +4,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { appendToOutbox, ConsumerOptions, IdempotentConsumer, InboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
+import { appendToOutbox, ConsumerOptions, IdempotentConsumer, inboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
 import {
   COMMANDS_TOPIC, createEffectsTable, createTestTopics, eventually, freshDatabase, readTopic, recordEffect, refundCommand, sleep, testKafka, testLogger, uniquePrefix,
 } from '@upm/shared-testing';
@@ -363,7 +363,7 @@ describe('outbox → Kafka → idempotent consumer', () => {
     await remember(ids('old', 25), 400);
     await remember(ids('edge', 3), 335); // inside a 336 h retention
     await remember(ids('new', 4), 0);
-    const pruner = new InboxPruner(dataSource, logger, new Metrics('test'), { retentionHours: 336, batchSize: 10 });
+    const pruner = inboxPruner(dataSource, logger, new Metrics('test'), { retentionHours: 336, batchSize: 10 });
     expect(await pruner.prune()).toBe(25); // three full batches and a partial one
     const left: Array<{ message_id: string }> = await dataSource.query('SELECT message_id FROM inbox WHERE consumer_group = $1 ORDER BY message_id', [group]);
     expect(left.map((r) => r.message_id)).toEqual([...ids('edge', 3), ...ids('new', 4)].sort());

@@ -12,6 +12,8 @@ export const configDefinition = defineConfig(
     GATEWAY_SHED_AFTER_MS: env.int(1000, 0),
     /** comment lines on GET /v1/terminals/me/events keep idle streams open through proxies */
     SSE_HEARTBEAT_MS: env.int(15_000, 100),
+    /** how long GET /v1/terminals/me/events can replay an event (Last-Event-ID) before it is deleted */
+    TERMINAL_EVENTS_RETENTION_HOURS: env.int(72, 1),
   },
   (e) => ({
     service: 'terminal-gateway',
@@ -20,7 +22,8 @@ export const configDefinition = defineConfig(
     kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redisUrl: e.REDIS_URL,
-    gateway: { adminToken: e.ADMIN_TOKEN, rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS },
+    gateway: { adminToken: e.ADMIN_TOKEN, rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS,
+      terminalEventsRetentionHours: e.TERMINAL_EVENTS_RETENTION_HOURS },
   }),
 );
 

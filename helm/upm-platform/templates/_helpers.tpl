@@ -143,6 +143,7 @@ alipay-sandbox: {singleton: true}
 {{- end -}}
 {{- if eq $name "terminal-gateway" -}}
 {{- $_ := set $data "GATEWAY_SHED_AFTER_MS" (toString $v.config.gateway.shedAfterMs) -}}
+{{- $_ := set $data "TERMINAL_EVENTS_RETENTION_HOURS" (toString $v.config.gateway.terminalEventsRetentionHours) -}}
 {{- end -}}
 {{- if eq $name "alipay-sandbox" -}}
 {{- $_ := set $data "SANDBOX_REPORT_DIR" (include "upm.sandboxReportDir" $root) -}}

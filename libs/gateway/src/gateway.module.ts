@@ -12,6 +12,7 @@ import { PaymentsService } from './payments/payments.service';
 import { TerminalRateLimiter } from './payments/rate-limiter';
 import { RegistryService } from './registry/registry.service';
 import { TerminalEventsController } from './http/terminal-events.controller';
+import { TerminalEventsRetention } from './terminal-events/retention';
 import { TerminalEventsHub } from './terminal-events/terminal-events';
 
 /** The POS API, the registry and the read model of payments kept from payments.v1.events. */
@@ -28,7 +29,7 @@ export class GatewayModule implements OnModuleInit {
     return {
       module: GatewayModule,
       controllers: [PosController, AdminController, TerminalEventsController],
-      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, Admission, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, TerminalEventsHub],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, Admission, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, TerminalEventsHub, TerminalEventsRetention],
     };
   }
 

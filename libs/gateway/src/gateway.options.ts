@@ -10,4 +10,6 @@ export interface GatewayOptions {
   shedAfterMs?: number;
   /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive */
   sseHeartbeatMs?: number;
+  /** how long a terminal's event stream can be replayed (Last-Event-ID) before its events are deleted (default 72) */
+  terminalEventsRetentionHours?: number;
 }

@@ -1,7 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { createEnvelope, PaymentStatus, PaymentViewV1 } from '@upm/contracts';
+import { Metrics } from '@upm/shared-observability';
 import { freshDatabase, testLogger } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
+import { TerminalEventsRetention } from '../terminal-events/retention';
 import { terminalEventsAfter } from '../terminal-events/terminal-events';
 import { PaymentsService } from './payments.service';
 
@@ -52,5 +54,19 @@ describe('the read model and the terminal stream', () => {
     expect(Number(mine[0].id)).toBeLessThan(Number(mine[1].id));
     const theirs = await terminalEventsAfter(dataSource, { terminalId: 'ter_rm_2', merchantId: terminal.merchantId }, '0');
     expect(theirs.map((e) => e.payment.paymentId)).toEqual(['pay_rm_3']);
+  });
+
+  it('deletes stream events older than the retention and keeps the rest, with the payments', async () => {
+    await apply(event('PaymentCreated', view('pay_rm_old', 'PROCESSING', 0)), event('PaymentCreated', view('pay_rm_recent', 'PROCESSING', 0)));
+    await dataSource.query("UPDATE terminal_events SET created_at = now() - interval '73 hours' WHERE payment_id = 'pay_rm_old'");
+    const retention = new TerminalEventsRetention(dataSource, testLogger(), new Metrics('test'), { adminToken: 'x', rateLimitPerSecond: 1, defaultWaitSeconds: 0, terminalEventsRetentionHours: 72 });
+
+    expect(await retention.prune()).toBe(1);
+    const left = await terminalEventsAfter(dataSource, terminal, '0');
+    expect(left.map((e) => e.payment.paymentId)).not.toContain('pay_rm_old');
+    expect(left.map((e) => e.payment.paymentId)).toContain('pay_rm_recent');
+    // the read model itself is not the stream: the payment stays readable
+    expect(await dataSource.query("SELECT status FROM payments WHERE payment_id = 'pay_rm_old'")).toEqual([{ status: 'PROCESSING' }]);
+    expect(await retention.prune()).toBe(0);
   });
 });

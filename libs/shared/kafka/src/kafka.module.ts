@@ -2,9 +2,10 @@ import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstr
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { Logger, Metrics } from '@upm/shared-observability';
+import { TablePruner } from '@upm/shared-database';
 import { LOGGER, Readiness } from '@upm/shared-runtime';
 import { ConsumerOptions, IdempotentConsumer } from './consumer';
-import { InboxPruner } from './inbox-pruner';
+import { inboxPruner } from './inbox-pruner';
 import { createKafka, KafkaSettings } from './kafka';
 import { ConsumerLag } from './lag';
 import { OutboxRelay } from './outbox';
@@ -27,7 +28,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
   readonly producer: Producer;
   private admin?: Admin;
   private readonly lag: ConsumerLag;
-  private readonly pruner: InboxPruner;
+  private readonly pruner: TablePruner;
 
   constructor(
     @Inject(Kafka) readonly kafka: Kafka,
@@ -40,7 +41,7 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.relay = new OutboxRelay(dataSource, this.producer, logger, metrics, { topicPrefix: settings.topicPrefix, databaseUrl: settings.databaseUrl });
     this.lag = new ConsumerLag(() => this.admin, () => this.consumers, logger, metrics, { topicPrefix: settings.topicPrefix });
-    this.pruner = new InboxPruner(dataSource, logger, metrics, { retentionHours: settings.inboxRetentionHours ?? 336 });
+    this.pruner = inboxPruner(dataSource, logger, metrics, { retentionHours: settings.inboxRetentionHours ?? 336 });
   }
 
   /** Registers a consumer; it starts with the application. */

@@ -1,0 +1,43 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TablePruner } from '@upm/shared-database';
+import { Logger, Metrics } from '@upm/shared-observability';
+import { LOGGER } from '@upm/shared-runtime';
+import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+
+/**
+ * Keeps the terminals' event streams to their replay window: events older than the retention are deleted,
+ * so the table grows with the traffic of the window, not with the platform's age. A POS that resumes from
+ * an event older than that gets what is left after it and reads its payments' outcomes by GET.
+ */
+@Injectable()
+export class TerminalEventsRetention implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly pruner: TablePruner;
+
+  constructor(
+    @Inject(DataSource) dataSource: DataSource,
+    @Inject(LOGGER) logger: Logger,
+    @Inject(Metrics) metrics: Metrics,
+    @Inject(GATEWAY_OPTIONS) options: GatewayOptions,
+  ) {
+    this.pruner = new TablePruner(dataSource, logger, metrics, {
+      table: 'terminal_events',
+      column: 'created_at',
+      retentionHours: options.terminalEventsRetentionHours ?? 72,
+      metric: { name: 'upm_gateway_terminal_events_pruned_total', help: 'POS event stream rows deleted after the retention' },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.pruner.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pruner.stop();
+  }
+
+  /** Deletes the events older than the retention now; answers how many. */
+  prune(): Promise<number> {
+    return this.pruner.prune();
+  }
+}
