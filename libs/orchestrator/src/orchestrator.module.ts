@@ -1,8 +1,8 @@
 import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Envelope, TOPICS } from '@upm/contracts';
 import type { SagaConfig, SagaInput } from '@upm/payments-domain';
 import { KafkaRuntime, MessageContext } from '@upm/shared-kafka';
-import type { EntityManager } from 'typeorm';
 import { SAGA_CONFIG, SagaRunner } from './saga-runner';
 import { TIMER_POLL_MS, TimerPoller } from './timer-poller';
 

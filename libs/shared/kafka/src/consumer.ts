@@ -380,7 +380,7 @@ export class IdempotentConsumer {
           [group, items.map((item) => item.envelope.id), this.options.topic],
         );
         const fresh = new Set(inserted.map((row) => row.message_id));
-        // a message fetched twice in one batch (a retry-topic copy, say) is handled once
+        // a message published twice (a relay that died between sending and deleting its rows) is handled once
         const handled = items.filter((item) => fresh.delete(item.envelope.id));
         if (handled.length) {
           await collectOutbox(manager, () => this.withBatch(handled.map((item) => item.envelope), manager, () => this.handleEach(handled, manager, prepared)));
