@@ -72,6 +72,12 @@ const H = {
 
 /** batches a partition's lane may hold before the partition is paused until it drains */
 const LANE_DEPTH = 4;
+/**
+ * How long the broker holds a fetch that finds no data (kafkajs's default is 5 s). A stop waits for the
+ * fetch under way, and a fetch lists only the partitions not paused, so this bounds both how long a
+ * shutdown waits and how late a resumed partition is fetched; an idle member pays one fetch a second.
+ */
+const FETCH_WAIT_MS = 1000;
 /** back-off before a lane tries a batch again after a failure it could not route (database or Kafka down) */
 const LANE_RETRY_MS = [500, 1000, 2000, 5000];
 
@@ -171,6 +177,7 @@ export class IdempotentConsumer {
       allowAutoTopicCreation: false,
       // at most 64 kB of a partition per fetch, so a lane's queue (LANE_DEPTH batches) stays small
       maxBytesPerPartition: 64 * 1024,
+      maxWaitTimeInMs: FETCH_WAIT_MS,
     });
     const consumer = this.consumer;
     const commits = new OffsetCommits((offsets) => consumer.commitOffsets(offsets), this.options.commitIntervalMs ?? 1000, this.logger);
