@@ -35,14 +35,10 @@ export async function appendToOutbox(manager: EntityManager, topic: string, ...e
  */
 export async function writeWithOutbox(db: DataSource | EntityManager, sql: string, parameters: unknown[], topic: string, ...envelopes: [Envelope, ...Envelope[]]): Promise<boolean> {
   const rows = outboxRows(topic, envelopes);
-  const values = rows.map((_, i) => {
-    const o = parameters.length + i * 6;
-    return `($${o + 1}::uuid, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6}::jsonb)`;
-  });
   const [{ wrote }]: Array<{ wrote: boolean }> = await db.query(
     `WITH written AS (${sql}), appended AS (
        INSERT INTO outbox (id, topic, key, type, payload, headers)
-       SELECT * FROM (VALUES ${values.join(', ')}) AS v(id, topic, key, type, payload, headers) WHERE EXISTS (SELECT 1 FROM written)
+       SELECT * FROM (VALUES ${outboxPlaceholders(rows.length, parameters.length)}) AS v(id, topic, key, type, payload, headers) WHERE EXISTS (SELECT 1 FROM written)
      )
      SELECT EXISTS (SELECT 1 FROM written) AS wrote`,
     [...parameters, ...rows.flat()],
@@ -79,12 +75,16 @@ const ROWS_PER_INSERT = 1000;
 async function insertOutboxRows(manager: EntityManager, rows: OutboxValues[]): Promise<void> {
   for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
     const chunk = rows.slice(start, start + ROWS_PER_INSERT);
-    const placeholders = chunk.map((_, i) => {
-      const o = i * 6;
-      return `($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6}::jsonb)`;
-    });
-    await manager.query(`INSERT INTO outbox (id, topic, key, type, payload, headers) VALUES ${placeholders.join(', ')}`, chunk.flat());
+    await manager.query(`INSERT INTO outbox (id, topic, key, type, payload, headers) VALUES ${outboxPlaceholders(chunk.length)}`, chunk.flat());
   }
+}
+
+/** `($1::uuid, $2, …, $6::jsonb), …` for `count` outbox rows whose parameters start after `offset` others */
+function outboxPlaceholders(count: number, offset = 0): string {
+  return Array.from({ length: count }, (_, i) => {
+    const o = offset + i * 6;
+    return `($${o + 1}::uuid, $${o + 2}, $${o + 3}, $${o + 4}, $${o + 5}::jsonb, $${o + 6}::jsonb)`;
+  }).join(', ');
 }
 
 export interface OutboxRelayOptions {
