@@ -15,13 +15,18 @@ export class SagaBatch {
 
   private constructor(private readonly states: Map<string, SagaState | undefined>) {}
 
-  /** Locks the saga rows of `paymentIds` (in a fixed order, so two batches cannot deadlock) and loads them. */
-  static async lock(manager: EntityManager, paymentIds: string[]): Promise<SagaBatch> {
+  /**
+   * Locks the saga rows of `paymentIds` (in a fixed order, so two batches cannot deadlock) and loads them.
+   * With `skipLocked` it waits for no row and answers undefined unless it locked a row for every id (for
+   * sagas that exist, such as those with timers).
+   */
+  static async lock(manager: EntityManager, paymentIds: string[], skipLocked = false): Promise<SagaBatch | undefined> {
     const ids = [...new Set(paymentIds)].sort();
     const rows: Array<{ payment_id: string; state: SagaState }> = await manager.query(
-      'SELECT payment_id, state FROM sagas WHERE payment_id = ANY($1::text[]) ORDER BY payment_id FOR UPDATE',
+      `SELECT payment_id, state FROM sagas WHERE payment_id = ANY($1::text[]) ORDER BY payment_id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
       [ids],
     );
+    if (skipLocked && rows.length < ids.length) return undefined;
     const states = new Map<string, SagaState | undefined>(ids.map((id) => [id, undefined]));
     for (const row of rows) states.set(row.payment_id, row.state);
     return new SagaBatch(states);

@@ -120,4 +120,26 @@ describe('SagaRunner', () => {
     await expect(dataSource.transaction((manager) => runner.inBatch(manager, ['x'], () => runner.inBatch(manager, ['y'], async () => 0)))).rejects.toThrow(/already open/);
     expect((await outcome('not_locked')).sagas).toEqual([]);
   });
+
+  it('with skipLocked, leaves a saga another transaction holds without waiting for it', async () => {
+    await dataSource.transaction((manager) => runner.run(manager, 'held_a', requestPayment('held_a')));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = dataSource.transaction(async (manager) => {
+      await manager.query("SELECT 1 FROM sagas WHERE payment_id = 'held_a' FOR UPDATE");
+      locked();
+      await released;
+    });
+    await isLocked;
+    let ran = false;
+    const answer = await dataSource.transaction((manager) => runner.inBatch(manager, ['held_a'], async () => (ran = true), { skipLocked: true }));
+    release();
+    await holder;
+    expect(answer).toBeUndefined();
+    expect(ran).toBe(false);
+    // once free, the same call runs
+    expect(await dataSource.transaction((manager) => runner.inBatch(manager, ['held_a'], async () => 'ran', { skipLocked: true }))).toBe('ran');
+  });
 });

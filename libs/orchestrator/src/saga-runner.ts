@@ -39,11 +39,15 @@ export class SagaRunner {
 
   /**
    * Runs `work` (the steps of one transaction) with the sagas of `paymentIds` locked and loaded at once,
-   * then stores every saga and timer the steps changed.
+   * then stores every saga and timer the steps changed. With `skipLocked`, a saga another transaction
+   * holds is not waited for: `work` does not run and the answer is undefined.
    */
-  async inBatch<T>(manager: EntityManager, paymentIds: string[], work: () => Promise<T>): Promise<T> {
+  async inBatch<T>(manager: EntityManager, paymentIds: string[], work: () => Promise<T>): Promise<T>;
+  async inBatch<T>(manager: EntityManager, paymentIds: string[], work: () => Promise<T>, options: { skipLocked: true }): Promise<T | undefined>;
+  async inBatch<T>(manager: EntityManager, paymentIds: string[], work: () => Promise<T>, options: { skipLocked?: boolean } = {}): Promise<T | undefined> {
     if (this.batches.has(manager)) throw new Error('a saga batch is already open in this transaction');
-    const batch = await SagaBatch.lock(manager, paymentIds);
+    const batch = await SagaBatch.lock(manager, paymentIds, options.skipLocked ?? false);
+    if (!batch) return undefined;
     this.batches.set(manager, batch);
     try {
       const result = await work();

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { TimerName } from '@upm/payments-domain';
 import { collectOutbox } from '@upm/shared-kafka';
 import { Logger, Metrics, withSpan } from '@upm/shared-observability';
@@ -47,25 +47,30 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
     );
     let fired = 0;
     for (const { payment_id: paymentId } of due) {
-      fired += await withSpan('saga timer fire', { 'upm.payment.id': paymentId }, () => this.dataSource.transaction(async (manager) => {
-        const saga = await manager.query('SELECT 1 FROM sagas WHERE payment_id = $1 FOR UPDATE SKIP LOCKED', [paymentId]);
-        if (!saga.length) return 0;
-        // TypeORM answers a DELETE … RETURNING with [rows, affected]
-        const [timers]: [Array<{ name: TimerName; attempt: number }>, number] = await manager.query(
-          'DELETE FROM timers WHERE payment_id = $1 AND due_at <= now() RETURNING name, attempt',
-          [paymentId],
-        );
-        if (!timers.length) return 0;
-        await collectOutbox(manager, () => this.runner.inBatch(manager, [paymentId], async () => {
-          for (const timer of timers) {
-            await this.runner.run(manager, paymentId, { type: 'TimerFired', data: { timer: timer.name, attempt: timer.attempt } });
-            this.fired.inc({ name: timer.name });
-          }
-        }));
-        return timers.length;
-      }));
+      fired += await withSpan('saga timer fire', { 'upm.payment.id': paymentId }, () => this.fire(paymentId));
     }
     return fired;
+  }
+
+  /** Fires one saga's due timers in one transaction; a saga another replica or a consumer holds is left for the next round. */
+  private fire(paymentId: string): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const fired = await collectOutbox(manager, () => this.runner.inBatch(manager, [paymentId], () => this.fireLocked(manager, paymentId), { skipLocked: true }));
+      return fired ?? 0;
+    });
+  }
+
+  private async fireLocked(manager: EntityManager, paymentId: string): Promise<number> {
+    // TypeORM answers a DELETE … RETURNING with [rows, affected]
+    const [timers]: [Array<{ name: TimerName; attempt: number }>, number] = await manager.query(
+      'DELETE FROM timers WHERE payment_id = $1 AND due_at <= now() RETURNING name, attempt',
+      [paymentId],
+    );
+    for (const timer of timers) {
+      await this.runner.run(manager, paymentId, { type: 'TimerFired', data: { timer: timer.name, attempt: timer.attempt } });
+      this.fired.inc({ name: timer.name });
+    }
+    return timers.length;
   }
 
   private async run(): Promise<void> {
