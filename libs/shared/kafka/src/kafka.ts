@@ -1,5 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, LogEntry } from 'kafkajs';
 import type { Logger } from '@upm/shared-observability';
+import { mendKafkaRequestQueue } from './request-queue';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -13,6 +14,7 @@ export interface KafkaSettings {
 }
 
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
+  mendKafkaRequestQueue();
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
