@@ -1,6 +1,6 @@
 import { readTopic, sleep, testKafka } from '@upm/shared-testing';
 import matrix from '../scenarios/payment-matrix.json';
-import { Platform, startPlatform } from './support/platform';
+import { AppName, Platform, startPlatform } from './support/platform';
 import { PosClient } from './support/pos-client';
 
 /**
@@ -67,5 +67,24 @@ describe('payment matrix', () => {
       if (typeof want === 'string') expect(count).toBeGreaterThanOrEqual(Number(want.slice(2)));
       else expect({ call, count }).toEqual({ call, count: want });
     }
+  }, 60_000);
+});
+
+describe('trace ids without an exporter', () => {
+  it('gives the log lines of one payment one trace id, from the POS request to the AMS call', async () => {
+    const created = await pos.pay({ merchantOrderId: PosClient.orderId('trace-log'), amount: { currency: 'HKD', value: '88' }, paymentCode: PosClient.code('00') });
+    expect(created.body.status).toBe('SUCCEEDED');
+    const { paymentId } = created.body;
+    const lines = (app: AppName, msg: string) => platform.services.get(app)!.logs.filter((l) => l.paymentId === paymentId && l.msg === msg);
+
+    const accepted = lines('terminal-gateway', 'payment accepted');
+    expect(accepted).toHaveLength(1);
+    const traceId = accepted[0].traceId;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    // the command's handling (orchestrator) and the pay call (connector, over Kafka) continue the POS request's trace
+    const created0 = lines('payment-orchestrator', 'payment event').find((l) => l.event === 'PaymentCreated');
+    expect(created0?.traceId).toBe(traceId);
+    const pay = lines('alipay-connector', 'AMS call').find((l) => l.endpoint === 'pay');
+    expect(pay?.traceId).toBe(traceId);
   }, 60_000);
 });

@@ -19,7 +19,7 @@ export const FAST_TIMING = {
   SAGA_TIMER_POLL_MS: '50',
 };
 
-type AppName = 'alipay-sandbox' | 'payment-orchestrator' | 'alipay-connector' | 'terminal-gateway' | 'settlement' | 'notification';
+export type AppName = 'alipay-sandbox' | 'payment-orchestrator' | 'alipay-connector' | 'terminal-gateway' | 'settlement' | 'notification';
 
 export interface Platform {
   prefix: string;
