@@ -33,8 +33,12 @@ export class NotificationModule implements OnModuleInit {
       this.kafka.consume({
         groupId,
         topic,
-        handle: async (envelope, { manager }) => {
-          if (await enqueueWebhookDeliveries(manager, envelope, this.options.retry.horizonMs)) wrote.add(envelope.id);
+        // the batch's deliveries are written together once its messages are known (see enqueueWebhookDeliveries)
+        handle: async () => undefined,
+        withBatch: async (envelopes, manager, handleAll) => {
+          const handled = await handleAll();
+          for (const id of await enqueueWebhookDeliveries(manager, envelopes, this.options.retry.horizonMs)) wrote.add(id);
+          return handled;
         },
         onProcessed: (envelope, applied) => {
           if (wrote.delete(envelope.id) && applied) this.worker.wake();

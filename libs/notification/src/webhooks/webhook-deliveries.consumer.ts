@@ -11,28 +11,51 @@ export interface WebhookPayload {
 }
 
 /**
- * Turns one payments.v1.events or settlement.v1.events message into one delivery row per subscribed endpoint of
- * its merchant. It runs in the consumer's inbox transaction and sends nothing: the worker does, so a slow
- * receiver never holds up the stream, and a crash after commit loses nothing.
+ * Turns payments.v1.events or settlement.v1.events messages into one delivery row per subscribed endpoint of
+ * each message's merchant: the endpoints of a whole batch are matched with one statement and its deliveries
+ * written with another. It runs in the consumer's inbox transaction and sends nothing: the worker does, so a
+ * slow receiver never holds up the stream, and a crash after commit loses nothing. Answers the ids of the
+ * messages that got at least one delivery.
  */
-export async function enqueueWebhookDeliveries(manager: EntityManager, envelope: Envelope, horizonMs: number): Promise<number> {
-  const target = webhookTarget(envelope);
-  if (!target) return 0;
-  const payload: WebhookPayload = { id: envelope.id, type: envelope.type, createdAt: envelope.occurredAt, merchantId: target.merchantId, data: envelope.data };
-  const endpoints: Array<{ id: string }> = await manager.query(
-    `SELECT id FROM webhook_endpoints WHERE merchant_id = $1 AND deleted_at IS NULL AND (event_types ? $2 OR event_types ? '*')`,
-    [target.merchantId, envelope.type],
+export async function enqueueWebhookDeliveries(manager: EntityManager, envelopes: Envelope[], horizonMs: number): Promise<Set<string>> {
+  const targeted = envelopes.flatMap((envelope) => {
+    const target = webhookTarget(envelope);
+    return target ? [{ envelope, target }] : [];
+  });
+  if (!targeted.length) return new Set();
+  const matches: Array<{ n: string; endpoint_id: string }> = await manager.query(
+    `SELECT e.n, w.id AS endpoint_id
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS e(merchant_id, event_type, n)
+       JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.deleted_at IS NULL AND (w.event_types ? e.event_type OR w.event_types ? '*')
+      ORDER BY e.n, w.id`,
+    [targeted.map((t) => t.target.merchantId), targeted.map((t) => t.envelope.type)],
   );
-  const body = JSON.stringify(payload);
-  for (const endpoint of endpoints) {
-    await manager.query(
-      `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body, status, next_attempt_at, give_up_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', now(), now() + make_interval(secs => $9::double precision / 1000))
-       ON CONFLICT ON CONSTRAINT "UQ_webhook_deliveries_endpoint_event" DO NOTHING`,
-      [newId('whd'), endpoint.id, target.merchantId, envelope.id, envelope.type, target.orderKey, target.sequence, body, horizonMs],
-    );
-  }
-  return endpoints.length;
+  if (!matches.length) return new Set();
+  const rows = matches.map((match) => ({ ...targeted[Number(match.n) - 1], endpointId: match.endpoint_id }));
+  const bodies = new Map(targeted.map(({ envelope, target }) => [envelope.id, JSON.stringify(webhookPayload(envelope, target.merchantId))]));
+  await manager.query(
+    `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body, status, next_attempt_at, give_up_at)
+     SELECT d.id, d.endpoint_id, d.merchant_id, d.event_id, d.event_type, d.payment_id, d.sequence, d.body, 'PENDING', now(), now() + make_interval(secs => $9::double precision / 1000)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
+            AS d(id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body)
+     ON CONFLICT ON CONSTRAINT "UQ_webhook_deliveries_endpoint_event" DO NOTHING`,
+    [
+      rows.map(() => newId('whd')),
+      rows.map((row) => row.endpointId),
+      rows.map((row) => row.target.merchantId),
+      rows.map((row) => row.envelope.id),
+      rows.map((row) => row.envelope.type),
+      rows.map((row) => row.target.orderKey),
+      rows.map((row) => row.target.sequence),
+      rows.map((row) => bodies.get(row.envelope.id)!),
+      horizonMs,
+    ],
+  );
+  return new Set(rows.map((row) => row.envelope.id));
+}
+
+function webhookPayload(envelope: Envelope, merchantId: string): WebhookPayload {
+  return { id: envelope.id, type: envelope.type, createdAt: envelope.occurredAt, merchantId, data: envelope.data };
 }
 
 /**
