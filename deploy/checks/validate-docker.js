@@ -16,6 +16,7 @@ const DOCKERIGNORE = path.join(ROOT, '.dockerignore');
 const COMPOSE = path.join(ROOT, 'docker/compose.yaml');
 
 const CONTRACT_PORTS = require('./contract-ports');
+const ADMIN_APPS = require('./admin-apps')(ROOT);
 
 const problems = [];
 const fail = (where, message) => problems.push(`${where}: ${message}`);
@@ -254,6 +255,7 @@ function checkCompose() {
     if (database && !new RegExp(`@postgres:5432/${database}$`).test(env.DATABASE_URL ?? '')) fail(at, `DATABASE_URL must point at ${database} on postgres`);
     if (database && env.KAFKA_BROKERS !== `kafka:${internalListener?.[2]}`) fail(at, `KAFKA_BROKERS ${env.KAFKA_BROKERS} is not the broker's internal listener`);
     if (app === 'terminal-gateway' && !/^redis:\/\/redis:6379/.test(env.REDIS_URL ?? '')) fail(at, 'REDIS_URL must point at the redis service');
+    if (ADMIN_APPS.includes(app) && !env.ADMIN_TOKEN) fail(at, 'ADMIN_TOKEN missing: the image runs with NODE_ENV=production, where an admin API needs its token');
     if (app === 'alipay-connector' && !/alipay-sandbox:3010/.test(env.ALIPAY_BASE_URL ?? '')) fail(at, 'ALIPAY_BASE_URL must default to the sandbox');
     if (database && dependsOn(svc).init?.condition !== 'service_completed_successfully') fail(at, 'must start after init completed (migrations and topics)');
   }

@@ -16,6 +16,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const HOOK_ANNOTATION = 'checks.upm.local/helm-hook'; // see prepare-charts.js
 
 const CONTRACT_PORTS = require('./contract-ports');
+const ADMIN_APPS = require('./admin-apps')(ROOT);
 const SANDBOX = 'alipay-sandbox';
 const STANDARD_LABELS = [
   'app.kubernetes.io/name',
@@ -261,6 +262,11 @@ function checkProject(objects, profile, profileValues) {
     if (app !== SANDBOX && !env.KAFKA_BROKERS) fail(where, 'KAFKA_BROKERS missing');
     if (app !== SANDBOX && !env.DATABASE_URL) fail(where, 'DATABASE_URL missing');
     if (app === 'terminal-gateway' && !env.REDIS_URL) fail(where, 'REDIS_URL missing');
+    if (ADMIN_APPS.includes(app)) {
+      const token = (container.env ?? []).find((e) => e.name === 'ADMIN_TOKEN')?.valueFrom?.secretKeyRef;
+      if (!token) fail(where, 'ADMIN_TOKEN must come from the Secret: the image runs with NODE_ENV=production, where an admin API needs its token');
+      else if (profile === 'production' && token.optional) fail(where, 'production profile: ADMIN_TOKEN must not be optional');
+    }
     const grace = Number(env.SHUTDOWN_GRACE_MS) / 1000;
     const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
     if (!(grace > 0) || grace + preStop >= (podSpec.terminationGracePeriodSeconds ?? 30)) {

@@ -1,11 +1,10 @@
-import { z } from 'zod';
-import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { adminToken, adminTokenEnv, commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 
 /** Every environment variable notification reads. */
 export const configDefinition = defineConfig(
   {
     PORT: env.port(3004), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_notification'),
-    ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
+    ...adminTokenEnv,
     /** the delay before the second attempt; each later one doubles, jittered */
     WEBHOOK_RETRY_BASE_MS: env.int(10_000, 1),
     WEBHOOK_RETRY_MAX_DELAY_MS: env.int(3_600_000, 1),
@@ -24,7 +23,7 @@ export const configDefinition = defineConfig(
     kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     notification: {
-      adminToken: e.ADMIN_TOKEN,
+      adminToken: adminToken(e),
       retry: { baseDelayMs: e.WEBHOOK_RETRY_BASE_MS, maxDelayMs: e.WEBHOOK_RETRY_MAX_DELAY_MS, horizonMs: e.WEBHOOK_RETRY_HORIZON_MS },
       requestTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
       workerConcurrency: e.WEBHOOK_WORKER_CONCURRENCY,

@@ -24,6 +24,13 @@ describe('settlement configuration', () => {
     });
   });
 
+  it('in production (NODE_ENV=production, as in the image) refuses to fall back to the development token', () => {
+    expect(() => loadConfig(configDefinition, { NODE_ENV: 'production' })).toThrow(new ConfigError(['ADMIN_TOKEN: required when NODE_ENV=production']));
+    expect(loadConfig(configDefinition, { NODE_ENV: 'production', ADMIN_TOKEN: 'operators-token-0123' }).settlement.adminToken).toBe('operators-token-0123');
+    // the finance API's own token is enough: the operators' one is not needed then
+    expect(loadConfig(configDefinition, { NODE_ENV: 'production', SETTLEMENT_ADMIN_TOKEN: 'finance-token-0123' }).settlement.adminToken).toBe('finance-token-0123');
+  });
+
   it('names each bad setting', () => {
     expect(() => loadConfig(configDefinition, { SETTLEMENT_FEE_MINOR: '-1', SETTLEMENT_SFTP_PRIVATE_KEY_FILE: '/nowhere/key' })).toThrow(ConfigError);
     try {

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { adminToken, adminTokenEnv, commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 
 /** Every environment variable settlement reads. */
 export const configDefinition = defineConfig(
   {
     PORT: env.port(3003), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_settlement'),
-    ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
+    ...adminTokenEnv,
     /** the finance API's own token; ADMIN_TOKEN when unset */
     SETTLEMENT_ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').optional(),
     /** Alipay's commission per payment and per refund in minor units (the sandbox's and Antom sandbox's: 10) */
@@ -27,7 +27,7 @@ export const configDefinition = defineConfig(
     kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     settlement: {
-      adminToken: e.SETTLEMENT_ADMIN_TOKEN ?? e.ADMIN_TOKEN,
+      adminToken: e.SETTLEMENT_ADMIN_TOKEN ?? adminToken(e),
       producer: 'settlement',
       feeMinor: BigInt(e.SETTLEMENT_FEE_MINOR),
       reportDir: e.SETTLEMENT_REPORT_DIR,

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings, redisEnv } from '@upm/shared-config';
+import { adminToken, adminTokenEnv, commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings, redisEnv } from '@upm/shared-config';
 
 /** Every environment variable terminal-gateway reads. */
 export const configDefinition = defineConfig(
   {
     PORT: env.port(3000), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_gateway', 20), ...redisEnv,
-    ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').default('dev-admin-token'),
+    ...adminTokenEnv,
     GATEWAY_RATE_LIMIT_PER_SECOND: env.int(20, 1),
     POS_DEFAULT_WAIT_SECONDS: z.coerce.number().int().min(0).max(30).default(20),
     /** load shedding: refuse new payments while one accepted this long ago is still unconfirmed (0: never) */
@@ -22,7 +22,7 @@ export const configDefinition = defineConfig(
     kafka: kafkaSettings(e),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     redisUrl: e.REDIS_URL,
-    gateway: { adminToken: e.ADMIN_TOKEN, rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS,
+    gateway: { adminToken: adminToken(e), rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS,
       terminalEventsRetentionHours: e.TERMINAL_EVENTS_RETENTION_HOURS },
   }),
 );

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError } from './config';
 
 /** Building blocks for the app schemas, so that every service reads common settings the same way. */
 export const env = {
@@ -65,3 +66,22 @@ export const databaseEnv = (database: string, poolSize = 10) => ({
   DATABASE_URL: env.url(`postgres://postgres@127.0.0.1:5432/${database}`),
   DATABASE_POOL_SIZE: env.int(poolSize, 1),
 });
+
+/** The token an admin API accepts when none is configured outside production (README, docker/compose.yaml). */
+export const DEV_ADMIN_TOKEN = 'dev-admin-token';
+
+/** The admin APIs' bearer token, with NODE_ENV (the image sets `production`) to decide whether it may fall back. */
+export const adminTokenEnv = {
+  NODE_ENV: z.string().optional(),
+  ADMIN_TOKEN: z.string().min(12, 'at least 12 characters').optional(),
+};
+
+/**
+ * The admin token: ADMIN_TOKEN, or outside production the published development token. In production an
+ * unset token stops the service: falling back would open the admin API to anyone who read the README.
+ */
+export function adminToken(e: { NODE_ENV?: string; ADMIN_TOKEN?: string }): string {
+  if (e.ADMIN_TOKEN) return e.ADMIN_TOKEN;
+  if (e.NODE_ENV === 'production') throw new ConfigError(['ADMIN_TOKEN: required when NODE_ENV=production']);
+  return DEV_ADMIN_TOKEN;
+}
