@@ -267,6 +267,10 @@ function checkProject(objects, profile, profileValues) {
       if (!token) fail(where, 'ADMIN_TOKEN must come from the Secret: the image runs with NODE_ENV=production, where an admin API needs its token');
       else if (profile === 'production' && token.optional) fail(where, 'production profile: ADMIN_TOKEN must not be optional');
     }
+    if (app === 'notification' && profile === 'production') {
+      const keys = (container.env ?? []).find((e) => e.name === 'WEBHOOK_SECRET_KEYS')?.valueFrom?.secretKeyRef;
+      if (!keys || keys.optional) fail(where, 'production profile: WEBHOOK_SECRET_KEYS must come from the Secret, not optional (webhook secrets would be stored readable)');
+    }
     const grace = Number(env.SHUTDOWN_GRACE_MS) / 1000;
     const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
     if (!(grace > 0) || grace + preStop >= (podSpec.terminationGracePeriodSeconds ?? 30)) {

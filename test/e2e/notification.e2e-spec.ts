@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
+import { Client } from 'pg';
 import { eventually, sleep } from '@upm/shared-testing';
 import { ADMIN_TOKEN, Platform, startPlatform } from './support/platform';
 import { PosClient } from './support/pos-client';
@@ -20,6 +21,7 @@ beforeAll(async () => {
     notification: {
       ADMIN_TOKEN, WEBHOOK_RETRY_BASE_MS: '200', WEBHOOK_RETRY_MAX_DELAY_MS: '800', WEBHOOK_RETRY_HORIZON_MS: String(HORIZON_MS),
       WEBHOOK_TIMEOUT_MS: '1500', WEBHOOK_POLL_MS: '100', WEBHOOK_PER_ENDPOINT_CONCURRENCY: '2',
+      WEBHOOK_SECRET_KEYS: randomBytes(32).toString('base64'),
     },
     'terminal-gateway': { SSE_HEARTBEAT_MS: '300' },
   });
@@ -162,6 +164,15 @@ describe('merchant webhooks', () => {
     expect(String(during.headers['upm-signature']).split(',')).toHaveLength(2);
     expect(verifyUpmWebhook(secret, during.body, during.headers)).toBe(true);
     expect(verifyUpmWebhook(rotated.body.secret, during.body, during.headers)).toBe(true);
+
+    // the database holds both secrets sealed, neither as issued
+    const db = new Client({ connectionString: platform.env.notification.DATABASE_URL });
+    await db.connect();
+    const rows: Array<{ secret: string }> = (await db.query('SELECT secret FROM webhook_secrets WHERE endpoint_id = $1', [endpointId]).finally(() => db.end())).rows;
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row.secret).toMatch(/^sealed:v1:/);
+    expect(JSON.stringify(rows)).not.toContain(secret);
+    expect(JSON.stringify(rows)).not.toContain(rotated.body.secret);
 
     // the endpoint listing never shows a secret
     const listed = await admin('GET', `/v1/admin/merchants/${pos.ids.merchantId}/webhooks`);

@@ -16,3 +16,18 @@ describe('notification configuration', () => {
     expect(() => loadConfig(configDefinition, { ADMIN_TOKEN: 'short' })).toThrow(new ConfigError(['ADMIN_TOKEN: at least 12 characters']));
   });
 });
+
+describe('notification configuration: keys sealing webhook secrets', () => {
+  it('reads none by default and a comma-separated list of base64 keys in order', () => {
+    expect(loadConfig(configDefinition, {}).notification.secretKeys).toEqual([]);
+    const [first, second] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+    const config = loadConfig(configDefinition, { WEBHOOK_SECRET_KEYS: `${first.toString('base64')}, ${second.toString('base64')}` });
+    expect(config.notification.secretKeys).toEqual([first, second]);
+  });
+
+  it('refuses a key that is not 32 bytes', () => {
+    expect(() => loadConfig(configDefinition, { WEBHOOK_SECRET_KEYS: Buffer.alloc(16).toString('base64') })).toThrow(
+      new ConfigError(['WEBHOOK_SECRET_KEYS: each key must be 32 bytes, base64 (e.g. openssl rand -base64 32)']),
+    );
+  });
+});

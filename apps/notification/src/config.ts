@@ -15,6 +15,8 @@ export const configDefinition = defineConfig(
     WEBHOOK_PER_ENDPOINT_CONCURRENCY: env.int(4, 1),
     WEBHOOK_POLL_MS: env.int(500, 10),
     WEBHOOK_SECRET_OVERLAP_MS: env.int(86_400_000, 0),
+    /** comma-separated base64 AES-256 keys sealing signing secrets at rest: the first seals, all open (docs/webhooks.md) */
+    WEBHOOK_SECRET_KEYS: env.keyList(32),
   },
   (e) => ({
     service: 'notification',
@@ -30,6 +32,7 @@ export const configDefinition = defineConfig(
       perEndpointConcurrency: e.WEBHOOK_PER_ENDPOINT_CONCURRENCY,
       pollIntervalMs: e.WEBHOOK_POLL_MS,
       secretOverlapMs: e.WEBHOOK_SECRET_OVERLAP_MS,
+      secretKeys: e.WEBHOOK_SECRET_KEYS,
     },
   }),
 );

@@ -64,7 +64,7 @@ terminal-gateway: {kafka: true, database: GATEWAY_DATABASE_URL, redis: true, adm
 payment-orchestrator: {kafka: true, database: ORCHESTRATOR_DATABASE_URL, saga: true}
 alipay-connector: {kafka: true, database: CONNECTOR_DATABASE_URL, alipay: true}
 settlement: {kafka: true, database: SETTLEMENT_DATABASE_URL, adminToken: true, settlementAdminToken: true}
-notification: {kafka: true, database: NOTIFICATION_DATABASE_URL, adminToken: true}
+notification: {kafka: true, database: NOTIFICATION_DATABASE_URL, adminToken: true, webhookSecretKeys: true}
 alipay-sandbox: {singleton: true}
 {{- end -}}
 

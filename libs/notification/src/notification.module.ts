@@ -4,6 +4,7 @@ import { TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { WebhooksAdminController } from './http/webhooks-admin.controller';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from './notification.options';
+import { SecretBox } from './webhooks/secret-box';
 import { enqueueWebhookDeliveries } from './webhooks/webhook-deliveries.consumer';
 import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service';
 import { WebhookWorker } from './webhooks/webhook.worker';
@@ -21,7 +22,14 @@ export class NotificationModule implements OnModuleInit {
     return {
       module: NotificationModule,
       controllers: [WebhooksAdminController],
-      providers: [{ provide: NOTIFICATION_OPTIONS, useValue: options }, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, WebhookEndpointsService, WebhookWorker],
+      providers: [
+        { provide: NOTIFICATION_OPTIONS, useValue: options },
+        { provide: ADMIN_TOKEN, useValue: options.adminToken },
+        { provide: SecretBox, useValue: new SecretBox(options.secretKeys) },
+        AdminTokenGuard,
+        WebhookEndpointsService,
+        WebhookWorker,
+      ],
     };
   }
 

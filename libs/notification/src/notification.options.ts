@@ -15,4 +15,6 @@ export interface NotificationOptions {
   pollIntervalMs: number;
   /** how long the previous secret keeps signing after a rotation, unless the request says otherwise */
   secretOverlapMs: number;
+  /** AES-256 keys (32 bytes) sealing signing secrets at rest: the first seals, all open; none stores them readable */
+  secretKeys: Buffer[];
 }

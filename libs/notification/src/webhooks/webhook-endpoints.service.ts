@@ -1,8 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, IsNull } from 'typeorm';
 import { newId } from '@upm/contracts';
-import { ApiError } from '@upm/shared-runtime';
+import type { Logger } from '@upm/shared-observability';
+import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
+import { SecretBox } from './secret-box';
 import { newWebhookSecret } from './signing';
 import { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow, WebhookSecretRow } from './webhook.entities';
 
@@ -16,20 +18,49 @@ export interface EndpointView {
   secrets: Array<{ createdAt: string; expiresAt?: string }>;
 }
 
-/** Merchants' endpoints and secrets. A secret appears in the answer that creates or rotates it, and nowhere else. */
+/**
+ * Merchants' endpoints and secrets. A secret appears in the answer that creates or rotates it, and nowhere
+ * else; it is stored sealed (SecretBox) when a key is configured.
+ */
 @Injectable()
-export class WebhookEndpointsService {
+export class WebhookEndpointsService implements OnApplicationBootstrap {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(NOTIFICATION_OPTIONS) private readonly options: NotificationOptions,
+    @Inject(SecretBox) private readonly box: SecretBox,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.box.sealing) {
+      this.logger.warn('webhook signing secrets are stored readable: set WEBHOOK_SECRET_KEYS to seal them (docs/webhooks.md)');
+      return;
+    }
+    const resealed = await this.resealSecrets();
+    if (resealed) this.logger.info({ resealed }, 'webhook signing secrets sealed with the current key');
+  }
+
+  /**
+   * Seals with the current key every secret stored readable or under an older key. A replica starting at
+   * the same time may do it too: each row changes only if it still holds what was read.
+   */
+  async resealSecrets(): Promise<number> {
+    const rows: Array<{ id: string; endpoint_id: string; secret: string }> = await this.dataSource.query('SELECT id, endpoint_id, secret FROM webhook_secrets');
+    let resealed = 0;
+    for (const row of rows.filter((r) => this.box.needsResealing(r.secret))) {
+      const sealed = this.box.seal(this.box.open(row.secret, row.endpoint_id), row.endpoint_id);
+      const [, count] = await this.dataSource.query('UPDATE webhook_secrets SET secret = $2 WHERE id = $1 AND secret = $3', [row.id, sealed, row.secret]);
+      resealed += count;
+    }
+    return resealed;
+  }
 
   async create(merchantId: string, input: { url: string; eventTypes: string[]; description?: string }): Promise<EndpointView & { secret: string }> {
     const id = newId('whe');
     const secret = newWebhookSecret();
     await this.dataSource.transaction(async (manager) => {
       await manager.getRepository(WebhookEndpointRow).insert({ id, merchantId, url: input.url, eventTypes: input.eventTypes, description: input.description ?? null });
-      await manager.getRepository(WebhookSecretRow).insert({ id: newId('whs'), endpointId: id, secret, expiresAt: null });
+      await manager.getRepository(WebhookSecretRow).insert({ id: newId('whs'), endpointId: id, secret: this.box.seal(secret, id), expiresAt: null });
     });
     return { ...(await this.get(merchantId, id)), secret };
   }
@@ -59,7 +90,7 @@ export class WebhookEndpointsService {
     const expiresAt = new Date(Date.now() + (overlapSeconds !== undefined ? overlapSeconds * 1000 : this.options.secretOverlapMs));
     await this.dataSource.transaction(async (manager) => {
       await manager.query('UPDATE webhook_secrets SET expires_at = $2 WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [endpointId, expiresAt]);
-      await manager.getRepository(WebhookSecretRow).insert({ id: newId('whs'), endpointId, secret, expiresAt: null });
+      await manager.getRepository(WebhookSecretRow).insert({ id: newId('whs'), endpointId, secret: this.box.seal(secret, endpointId), expiresAt: null });
     });
     return { endpointId, secret, previousSecretsExpireAt: expiresAt.toISOString() };
   }

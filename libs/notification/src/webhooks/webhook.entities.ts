@@ -28,8 +28,9 @@ export class WebhookEndpointRow {
 }
 
 /**
- * A signing secret. It is kept readable because HMAC needs it; after a rotation the old secret stays active
- * until `expires_at`, so receivers can switch over without dropping a delivery.
+ * A signing secret, sealed by SecretBox when keys are configured (HMAC needs the secret itself, so it is
+ * encrypted rather than hashed); after a rotation the old secret stays active until `expires_at`, so
+ * receivers can switch over without dropping a delivery.
  */
 @Entity({ name: 'webhook_secrets' })
 export class WebhookSecretRow {

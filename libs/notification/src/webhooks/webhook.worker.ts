@@ -4,6 +4,7 @@ import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
 import { nextAttemptAt } from './retry-policy';
+import { SecretBox } from './secret-box';
 import { signatureHeader, WEBHOOK_HEADERS } from './signing';
 
 interface Claimed {
@@ -44,6 +45,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(NOTIFICATION_OPTIONS) private readonly options: NotificationOptions,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SecretBox) private readonly box: SecretBox,
     @Inject(Metrics) metrics: Metrics,
   ) {
     this.outcomes = metrics.counter('upm_webhook_deliveries_total', 'Webhook delivery attempts by outcome', ['outcome']);
@@ -130,6 +132,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     let statusCode: number | undefined;
     let error: string | undefined;
     try {
+      // a secret no configured key opens fails the attempt (logged, retried) rather than going out unsigned
+      const signature = signatureHeader(secrets.map((s) => this.box.open(s.secret, delivery.endpoint_id)), timestamp, delivery.body);
       const response = await fetch(delivery.url, {
         method: 'POST',
         redirect: 'manual',
@@ -142,7 +146,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
           [WEBHOOK_HEADERS.deliveryId]: delivery.id,
           [WEBHOOK_HEADERS.attempt]: String(delivery.attempts),
           [WEBHOOK_HEADERS.timestamp]: String(timestamp),
-          [WEBHOOK_HEADERS.signature]: signatureHeader(secrets.map((s) => s.secret), timestamp, delivery.body),
+          [WEBHOOK_HEADERS.signature]: signature,
         },
         body: delivery.body,
       });

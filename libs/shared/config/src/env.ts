@@ -31,6 +31,19 @@ export const env = {
         return z.NEVER;
       }
     }),
+  /** comma-separated base64 keys of `bytes` bytes each (none when unset) */
+  keyList: (bytes: number) =>
+    z
+      .string()
+      .default('')
+      .transform((v, ctx) => {
+        const keys = v.split(',').map((k) => k.trim()).filter(Boolean).map((k) => Buffer.from(k, 'base64'));
+        if (keys.some((key) => key.length !== bytes)) {
+          ctx.addIssue({ code: 'custom', message: `each key must be ${bytes} bytes, base64 (e.g. openssl rand -base64 ${bytes})` });
+          return z.NEVER;
+        }
+        return keys;
+      }),
   brokers: (fallback: string) =>
     z
       .string()

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { NOTIFICATION_DATABASE } from '../database';
+import type { NotificationOptions } from '../notification.options';
+import { SecretBox, SecretUnreadable } from './secret-box';
+import { WebhookEndpointsService } from './webhook-endpoints.service';
+
+/** Signing secrets at rest: sealed when a key is configured, sealed again when the key rotates. */
+let dataSource: DataSource;
+const [firstKey, secondKey] = [randomBytes(32), randomBytes(32)];
+const options = { secretOverlapMs: 60_000 } as NotificationOptions;
+const service = (keys: Buffer[]) => new WebhookEndpointsService(dataSource, options, new SecretBox(keys), testLogger('notification'));
+const stored = async (endpointId: string): Promise<string[]> =>
+  (await dataSource.query('SELECT secret FROM webhook_secrets WHERE endpoint_id = $1 ORDER BY created_at', [endpointId])).map((r: { secret: string }) => r.secret);
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_webhook_secrets', NOTIFICATION_DATABASE));
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+describe('webhook signing secrets at rest', () => {
+  it('stores a new and a rotated secret sealed, never as given', async () => {
+    const endpoints = service([firstKey]);
+    const created = await endpoints.create('mer_SEAL', { url: 'http://127.0.0.1:1/hook', eventTypes: ['*'] });
+    const rotated = await endpoints.rotateSecret('mer_SEAL', created.endpointId, 60);
+    const rows = await stored(created.endpointId);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/^sealed:v1:/);
+    expect(rows.join()).not.toContain(created.secret);
+    expect(rows.join()).not.toContain(rotated.secret);
+    const box = new SecretBox([firstKey]);
+    expect(rows.map((row) => box.open(row, created.endpointId))).toEqual([created.secret, rotated.secret]);
+  });
+
+  it('seals what was stored readable, then moves every secret to a new first key; the old key can then go', async () => {
+    const readable = await service([]).create('mer_OLD', { url: 'http://127.0.0.1:1/old', eventTypes: ['*'] });
+    expect(await stored(readable.endpointId)).toEqual([readable.secret]);
+
+    expect(await service([firstKey]).resealSecrets()).toBe(1); // only the readable one: the others are sealed with this key already
+    const [sealed] = await stored(readable.endpointId);
+    expect(sealed).toMatch(/^sealed:v1:/);
+    expect(new SecretBox([firstKey]).open(sealed, readable.endpointId)).toBe(readable.secret);
+
+    const total = Number((await dataSource.query('SELECT count(*) AS n FROM webhook_secrets'))[0].n);
+    expect(await service([secondKey, firstKey]).resealSecrets()).toBe(total);
+    expect(await service([secondKey, firstKey]).resealSecrets()).toBe(0);
+    const [moved] = await stored(readable.endpointId);
+    expect(new SecretBox([secondKey]).open(moved, readable.endpointId)).toBe(readable.secret);
+    expect(() => new SecretBox([firstKey]).open(moved, readable.endpointId)).toThrow(SecretUnreadable);
+  });
+});
