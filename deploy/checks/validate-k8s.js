@@ -267,6 +267,12 @@ function checkProject(objects, profile, profileValues) {
       if (!token) fail(where, 'ADMIN_TOKEN must come from the Secret: the image runs with NODE_ENV=production, where an admin API needs its token');
       else if (profile === 'production' && token.optional) fail(where, 'production profile: ADMIN_TOKEN must not be optional');
     }
+    for (const [key, file] of Object.entries(env).filter(([key]) => key.endsWith('_FILE'))) {
+      const mounted = (container.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath}/`));
+      if (!mounted) fail(where, `${key}=${file} is not inside any volumeMount`);
+      else if (!(podSpec.volumes ?? []).some((v) => v.name === mounted.name && (v.secret || v.configMap || v.projected))) fail(where, `${key} is mounted from ${mounted.name}, which is not a Secret or ConfigMap`);
+    }
+    if (profile === 'production' && env.SETTLEMENT_SFTP_HOST && !env.SETTLEMENT_SFTP_HOST_KEY_SHA256) fail(where, 'production profile: an SFTP report source needs config.settlement.sftp.hostKeySha256 (any host key would be accepted)');
     if (app === 'notification' && profile === 'production') {
       const keys = (container.env ?? []).find((e) => e.name === 'WEBHOOK_SECRET_KEYS')?.valueFrom?.secretKeyRef;
       if (!keys || keys.optional) fail(where, 'production profile: WEBHOOK_SECRET_KEYS must come from the Secret, not optional (webhook secrets would be stored readable)');

@@ -106,6 +106,9 @@ alipay-sandbox: {singleton: true}
 
 {{- define "upm.sandboxReportDir" -}}/var/lib/upm/sandbox-reports{{- end -}}
 
+{{/* where settlement finds its SFTP private key, mounted from the Secret */}}
+{{- define "upm.sftpKeyDir" -}}/etc/upm/sftp{{- end -}}
+
 {{/* Non-secret environment of one service, as ConfigMap data. Args: (list $ name svc) */}}
 {{- define "upm.configData" -}}
 {{- $root := index . 0 -}}
@@ -144,6 +147,21 @@ alipay-sandbox: {singleton: true}
 {{- if eq $name "terminal-gateway" -}}
 {{- $_ := set $data "GATEWAY_SHED_AFTER_MS" (toString $v.config.gateway.shedAfterMs) -}}
 {{- $_ := set $data "TERMINAL_EVENTS_RETENTION_HOURS" (toString $v.config.gateway.terminalEventsRetentionHours) -}}
+{{- end -}}
+{{- if eq $name "settlement" -}}
+{{- $st := $v.config.settlement -}}
+{{- $_ := set $data "SETTLEMENT_FEE_MINOR" (toString $st.feeMinor) -}}
+{{- $_ := set $data "SETTLEMENT_POLL_INTERVAL_MS" (toString $st.pollIntervalMs) -}}
+{{- if $st.sftp.host -}}
+{{- $_ := set $data "SETTLEMENT_SFTP_HOST" $st.sftp.host -}}
+{{- $_ := set $data "SETTLEMENT_SFTP_PORT" (toString $st.sftp.port) -}}
+{{- $_ := set $data "SETTLEMENT_SFTP_REMOTE_DIR" $st.sftp.remoteDir -}}
+{{- with $st.sftp.username }}{{ $_ := set $data "SETTLEMENT_SFTP_USERNAME" . }}{{ end -}}
+{{- with $st.sftp.hostKeySha256 }}{{ $_ := set $data "SETTLEMENT_SFTP_HOST_KEY_SHA256" . }}{{ end -}}
+{{- if eq $st.sftp.auth "privateKey" -}}
+{{- $_ := set $data "SETTLEMENT_SFTP_PRIVATE_KEY_FILE" (printf "%s/private-key" (include "upm.sftpKeyDir" $root)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if eq $name "alipay-sandbox" -}}
 {{- $_ := set $data "SANDBOX_REPORT_DIR" (include "upm.sandboxReportDir" $root) -}}
