@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createEnvelope, csvRecords, parseMessage, TOPICS, toCsvLine, toMajorUnits } from '@upm/contracts';
 import { businessDayOf } from '@upm/settlement';
 import { eventually, readTopic, RunningService, sleep, testKafka } from '@upm/shared-testing';
+import { schemaMismatches } from './support/json-schema';
 import { ADMIN_TOKEN, Platform, startPlatform } from './support/platform';
 import { PaymentResource, PosClient } from './support/pos-client';
 
@@ -138,6 +139,13 @@ describe('settlement', () => {
   it('refuses the finance API without the admin token', async () => {
     const response = await fetch(`${settlement.url}/v1/settlement/balances`, { headers: { authorization: 'Bearer nope' } });
     expect(response.status).toBe(401);
+  });
+
+  it('serves the finance API\'s OpenAPI document and browsable docs without the token', async () => {
+    const document = (await (await fetch(`${settlement.url}/openapi.json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
+    expect(document.info.title).toBe('UPM Platform finance API');
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/settlement/batches', '/v1/settlement/discrepancies/{discrepancyId}/resolve', '/v1/settlement/export.csv']));
+    expect((await fetch(`${settlement.url}/docs`)).status).toBe(200);
   });
 
   it('reconciles a day of mixed scenarios: every payment and refund MATCHED and POSTED, the ledger balanced and paid out', async () => {
@@ -375,6 +383,32 @@ describe('settlement', () => {
     expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISMATCHED"[^}]*\} 2/);
     expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISSING_IN_LEDGER"[^}]*\} 0/);
     expect(metrics).toMatch(/settlement_report_files_total\{[^}]*status="REJECTED"[^}]*\} 2/);
+  });
+
+  it('answers what its OpenAPI document says, field for field', async () => {
+    const document = (await (await fetch(`${settlement.url}/openapi.json`)).json()) as Record<string, unknown> & { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>> };
+    const answerSchema = (path: string, method: string, status: number) => document.paths[path][method].responses[String(status)].content!['application/json'].schema;
+    const { body: batchList } = await api<{ batches: Array<{ settlementBatchId: string }> }>('GET', '/v1/settlement/batches');
+    const { body: discrepancyList } = await api<{ discrepancies: Array<{ paymentId: string | null }> }>('GET', '/v1/settlement/discrepancies');
+    const paymentId = Object.values(ids)[0].paymentId;
+    const answers: Array<[string, string, number, string]> = [
+      ['/v1/settlement/batches', 'get', 200, '/v1/settlement/batches'],
+      ['/v1/settlement/batches/{batchId}', 'get', 200, `/v1/settlement/batches/${batchList.batches[0].settlementBatchId}`],
+      ['/v1/settlement/discrepancies', 'get', 200, '/v1/settlement/discrepancies'],
+      ['/v1/settlement/balances', 'get', 200, '/v1/settlement/balances?status=POSTED'],
+      ['/v1/settlement/transactions', 'get', 200, `/v1/settlement/transactions?paymentId=${paymentId}`],
+      ['/v1/settlement/payments/{paymentId}', 'get', 200, `/v1/settlement/payments/${paymentId}`],
+      ['/v1/settlement/files', 'get', 200, '/v1/settlement/files'],
+      ['/v1/settlement/batches/{batchId}', 'get', 404, '/v1/settlement/batches/no-such-batch'],
+      ['/v1/settlement/discrepancies', 'get', 400, '/v1/settlement/discrepancies?type=SOMETHING'],
+    ];
+    expect(batchList.batches.length).toBeGreaterThan(0);
+    expect(discrepancyList.discrepancies.length).toBeGreaterThan(0);
+    for (const [path, method, status, route] of answers) {
+      const answer = await api(method.toUpperCase(), route);
+      expect({ route, status: answer.status }).toEqual({ route, status });
+      expect({ route, mismatches: schemaMismatches(answer.body, answerSchema(path, method, status), document) }).toEqual({ route, mismatches: [] });
+    }
   });
 
   it('tells finance on settlement.v1.events, every message within its contract', async () => {

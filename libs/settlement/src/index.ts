@@ -10,3 +10,4 @@ export * from './ledger/payment-events.handler';
 export * from './reports/report-sources';
 export * from './reports/report-ingestion';
 export * from './http/finance.service';
+export * from './http/openapi';

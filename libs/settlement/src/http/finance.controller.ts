@@ -3,24 +3,7 @@ import { z } from 'zod';
 import { AdminTokenGuard, ApiError } from '@upm/shared-runtime';
 import { ReportIngestion } from '../reports/report-ingestion';
 import { FinanceService } from './finance.service';
-
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'a calendar day');
-const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
-const balancesQuery = z.object({
-  merchantId: id.optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional(),
-  at: z.iso.datetime({ offset: true }).optional(),
-  status: z.enum(['POSTED', 'ALL']).default('ALL'),
-});
-const batchesQuery = z.object({ currency: z.string().regex(/^[A-Z]{3}$/).optional(), status: z.enum(['RECONCILED', 'DISCREPANCIES']).optional() });
-const discrepanciesQuery = z.object({
-  status: z.enum(['OPEN', 'RESOLVED']).optional(),
-  type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']).optional(),
-  paymentId: id.optional(),
-});
-const resolveBody = z.object({ resolvedBy: z.string().min(1).max(128), note: z.string().min(1).max(2000) }).strict();
-const transactionsQuery = z.object({ paymentId: id.optional(), day: day.optional(), batchId: id.optional() });
-const exportQuery = z.object({ day: day.optional(), batchId: id.optional() });
+import { balancesQuery, batchesQuery, discrepanciesQuery, exportQuery, id, resolveBody, transactionsQuery } from './schemas';
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const result = schema.safeParse(input ?? {});

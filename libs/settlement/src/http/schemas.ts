@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** The finance API's request schemas: the controller validates with them, the OpenAPI document is generated from them. */
+export const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'a calendar day');
+export const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+export const balancesQuery = z.object({
+  merchantId: id.optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+  at: z.iso.datetime({ offset: true }).optional(),
+  status: z.enum(['POSTED', 'ALL']).default('ALL'),
+});
+export const batchesQuery = z.object({ currency: z.string().regex(/^[A-Z]{3}$/).optional(), status: z.enum(['RECONCILED', 'DISCREPANCIES']).optional() });
+export const discrepanciesQuery = z.object({
+  status: z.enum(['OPEN', 'RESOLVED']).optional(),
+  type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']).optional(),
+  paymentId: id.optional(),
+});
+export const resolveBody = z.object({ resolvedBy: z.string().min(1).max(128), note: z.string().min(1).max(2000) }).strict();
+export const transactionsQuery = z.object({ paymentId: id.optional(), day: day.optional(), batchId: id.optional() });
+export const exportQuery = z.object({ day: day.optional(), batchId: id.optional() });
