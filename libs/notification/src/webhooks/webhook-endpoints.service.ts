@@ -4,7 +4,7 @@ import { newId } from '@upm/contracts';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
-import { SecretBox } from './secret-box';
+import { SecretBox, SecretUnreadable } from './secret-box';
 import { newWebhookSecret } from './signing';
 import { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow, WebhookSecretRow } from './webhook.entities';
 
@@ -42,14 +42,23 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
 
   /**
    * Seals with the current key every secret stored readable or under an older key. A replica starting at
-   * the same time may do it too: each row changes only if it still holds what was read.
+   * the same time may do it too: each row changes only if it still holds what was read. A secret no listed
+   * key opens stays as it is (and its endpoint's deliveries fail until the key is back or the secret rotated):
+   * one lost key must not keep the service from starting.
    */
   async resealSecrets(): Promise<number> {
     const rows: Array<{ id: string; endpoint_id: string; secret: string }> = await this.dataSource.query('SELECT id, endpoint_id, secret FROM webhook_secrets');
     let resealed = 0;
     for (const row of rows.filter((r) => this.box.needsResealing(r.secret))) {
-      const sealed = this.box.seal(this.box.open(row.secret, row.endpoint_id), row.endpoint_id);
-      const [, count] = await this.dataSource.query('UPDATE webhook_secrets SET secret = $2 WHERE id = $1 AND secret = $3', [row.id, sealed, row.secret]);
+      let secret: string;
+      try {
+        secret = this.box.open(row.secret, row.endpoint_id);
+      } catch (error) {
+        if (!(error instanceof SecretUnreadable)) throw error;
+        this.logger.error({ endpointId: row.endpoint_id, secretId: row.id, err: error }, 'webhook signing secret unreadable; left as it is');
+        continue;
+      }
+      const [, count] = await this.dataSource.query('UPDATE webhook_secrets SET secret = $2 WHERE id = $1 AND secret = $3', [row.id, this.box.seal(secret, row.endpoint_id), row.secret]);
       resealed += count;
     }
     return resealed;

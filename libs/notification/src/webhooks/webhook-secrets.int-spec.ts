@@ -52,4 +52,13 @@ describe('webhook signing secrets at rest', () => {
     expect(new SecretBox([secondKey]).open(moved, readable.endpointId)).toBe(readable.secret);
     expect(() => new SecretBox([firstKey]).open(moved, readable.endpointId)).toThrow(SecretUnreadable);
   });
+
+  it('leaves a secret no listed key opens as it is, and seals the others all the same', async () => {
+    const lost = await service([randomBytes(32)]).create('mer_LOST', { url: 'http://127.0.0.1:1/lost', eventTypes: ['*'] });
+    const [unreadable] = await stored(lost.endpointId);
+    const fresh = await service([]).create('mer_FRESH', { url: 'http://127.0.0.1:1/fresh', eventTypes: ['*'] });
+    expect(await service([secondKey]).resealSecrets()).toBe(1);
+    expect(await stored(lost.endpointId)).toEqual([unreadable]);
+    expect(new SecretBox([secondKey]).open((await stored(fresh.endpointId))[0], fresh.endpointId)).toBe(fresh.secret);
+  });
 });
