@@ -13,7 +13,7 @@ type JsonSchema = Record<string, unknown>;
 const str = (description?: string): JsonSchema => ({ type: 'string', ...(description ? { description } : {}) });
 const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, { type: 'null' }] });
 const enumOf = (...values: string[]): JsonSchema => ({ type: 'string', enum: values });
-const object = (properties: Record<string, JsonSchema>, description?: string): JsonSchema => ({ type: 'object', required: Object.keys(properties), properties, ...(description ? { description } : {}) });
+const object = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', required: Object.keys(properties), properties });
 const arrayOf = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const timestamp = { type: 'string', format: 'date-time' };
@@ -77,13 +77,20 @@ function queryParameters(schema: z.ZodObject): JsonSchema[] {
   return Object.entries(json.properties).map(([name, property]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: property }));
 }
 
-function operation(summary: string, responses: Record<number, JsonSchema | string>, extra: JsonSchema = {}): JsonSchema {
-  const answers = Object.fromEntries(
-    Object.entries(responses).map(([status, body]) => [status, typeof body === 'string' ? { description: body } : { description: 'the answer', content: { 'application/json': { schema: body } } }]),
+interface OperationOptions {
+  parameters?: JsonSchema[];
+  requestBody?: JsonSchema;
+  /** error statuses besides 401, which every operation answers without the admin token */
+  errors?: number[];
+}
+
+/** One admin-token operation: its answers (a JSON schema, or a description for a body that is not JSON) and its errors. */
+function operation(summary: string, answers: Record<number, JsonSchema | string>, { errors = [], ...request }: OperationOptions = {}): JsonSchema {
+  const responses = Object.fromEntries(
+    Object.entries(answers).map(([status, body]) => [status, typeof body === 'string' ? { description: body } : { description: 'the answer', content: { 'application/json': { schema: body } } }]),
   );
-  const errors = Object.fromEntries([401, ...((extra.errors as number[] | undefined) ?? [])].map((code) => [String(code), { description: ERRORS[code], content: { 'application/json': { schema: ref('Error') } } }]));
-  const { errors: _listed, ...rest } = extra;
-  return { summary, security: [{ adminToken: [] }], ...rest, responses: { ...answers, ...errors } };
+  for (const code of [401, ...errors]) responses[code] = { description: ERRORS[code], content: { 'application/json': { schema: ref('Error') } } };
+  return { summary, security: [{ adminToken: [] }], ...request, responses };
 }
 
 const pathId = (name: string) => ({ name, in: 'path', required: true, schema: z.toJSONSchema(id) });
