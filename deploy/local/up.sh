@@ -36,7 +36,7 @@ UPM Platform is up.
   POS API (terminal-gateway)  http://127.0.0.1:3000      docs: http://127.0.0.1:3000/docs
   payment-orchestrator        http://127.0.0.1:3001/health/ready
   alipay-connector            http://127.0.0.1:3002/health/ready
-  settlement                  http://127.0.0.1:3003/health/ready
+  finance API (settlement)    http://127.0.0.1:3003      docs: http://127.0.0.1:3003/docs
   notification                http://127.0.0.1:3004/health/ready
   alipay-sandbox              http://127.0.0.1:3010/sandbox/alipay-public-key
   Kafka 127.0.0.1:9092 · PostgreSQL 127.0.0.1:5432 · Redis 127.0.0.1:6379
