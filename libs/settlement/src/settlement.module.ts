@@ -84,7 +84,13 @@ export class SettlementModule implements OnModuleInit {
     this.kafka.consume({
       groupId: 'settlement.ledger',
       topic: TOPICS.paymentEvents.name,
-      handle: (envelope, { manager }) => this.handler.apply(manager, envelope),
+      // a batch's events are applied together, so their payments' states are written with one statement
+      handle: async () => undefined,
+      withBatch: async (envelopes, manager, handleAll) => {
+        const handled = await handleAll();
+        await this.handler.applyAll(manager, envelopes);
+        return handled;
+      },
     });
   }
 }

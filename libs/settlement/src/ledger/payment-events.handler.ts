@@ -12,7 +12,8 @@ interface PaymentEventData {
 /**
  * payments.v1.events → the ledger. A payment success, a refund success and the cancel of a paid payment each
  * become one EXPECTED transaction, keyed by the fact (`PAYMENT:<paymentId>` …), so the same event replayed
- * under a new envelope id changes nothing. The payment's latest state is kept for matching (by `sequence`).
+ * under a new envelope id changes nothing. The payment's latest state is kept for matching (by `sequence`),
+ * written once per batch of events.
  */
 export class PaymentEventsHandler {
   constructor(
@@ -20,11 +21,20 @@ export class PaymentEventsHandler {
     private readonly feeMinor: bigint,
   ) {}
 
-  async apply(manager: EntityManager, envelope: Envelope): Promise<void> {
+  /** Applies events in order: each one's ledger transaction, then the payments' latest states in one statement. */
+  async applyAll(manager: EntityManager, envelopes: Envelope[]): Promise<void> {
+    for (const envelope of envelopes) await this.record(manager, envelope);
+    await this.track(manager, envelopes.map((envelope) => envelope.data as PaymentEventData));
+  }
+
+  apply(manager: EntityManager, envelope: Envelope): Promise<void> {
+    return this.applyAll(manager, [envelope]);
+  }
+
+  private async record(manager: EntityManager, envelope: Envelope): Promise<void> {
     const type = envelope.type as PaymentEventType;
     const { payment, refund } = envelope.data as PaymentEventData;
     const source = { eventId: envelope.id, eventType: type, sequence: payment.sequence };
-    await this.track(manager, payment, refund);
     switch (type) {
       case 'PaymentSucceeded':
         await this.recordPayment(manager, payment, envelope, source);
@@ -105,12 +115,24 @@ export class PaymentEventsHandler {
     });
   }
 
-
-  /** Keeps the newest view of the payment and the last status of each of its refunds. */
-  private async track(manager: EntityManager, payment: PaymentViewV1, refund: RefundViewV1 | undefined): Promise<void> {
+  /**
+   * Keeps each payment's newest view (the first event with its highest sequence, as one upsert per event
+   * would) and the last status of each of its refunds (merged in event order), for every payment of the
+   * events with one statement.
+   */
+  private async track(manager: EntityManager, events: PaymentEventData[]): Promise<void> {
+    const byPayment = new Map<string, { first: PaymentViewV1; newest: PaymentViewV1; refunds: Record<string, string> }>();
+    for (const { payment, refund } of events) {
+      const tracked = byPayment.get(payment.paymentId) ?? { first: payment, newest: payment, refunds: {} };
+      if (payment.sequence > tracked.newest.sequence) tracked.newest = payment;
+      if (refund) tracked.refunds[refund.refundId] = refund.status;
+      byPayment.set(payment.paymentId, tracked);
+    }
+    const rows = [...byPayment.values()];
+    if (!rows.length) return;
     await manager.query(
       `INSERT INTO tracked_payments (payment_id, merchant_id, status, currency, amount, sequence, business_day, refunds, view, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::date[], $8::jsonb[], $9::jsonb[], $10::timestamptz[])
        ON CONFLICT (payment_id) DO UPDATE SET
          status = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.status ELSE tracked_payments.status END,
          view = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.view ELSE tracked_payments.view END,
@@ -118,8 +140,9 @@ export class PaymentEventsHandler {
          sequence = GREATEST(EXCLUDED.sequence, tracked_payments.sequence),
          refunds = tracked_payments.refunds || EXCLUDED.refunds`,
       [
-        payment.paymentId, payment.merchantId, payment.status, payment.amount.currency, payment.amount.value, payment.sequence,
-        businessDayOf(payment.createdAt), JSON.stringify(refund ? { [refund.refundId]: refund.status } : {}), JSON.stringify(payment), payment.updatedAt,
+        rows.map((r) => r.first.paymentId), rows.map((r) => r.first.merchantId), rows.map((r) => r.newest.status), rows.map((r) => r.first.amount.currency),
+        rows.map((r) => r.first.amount.value), rows.map((r) => r.newest.sequence), rows.map((r) => businessDayOf(r.first.createdAt)),
+        rows.map((r) => JSON.stringify(r.refunds)), rows.map((r) => JSON.stringify(r.newest)), rows.map((r) => r.newest.updatedAt),
       ],
     );
   }
