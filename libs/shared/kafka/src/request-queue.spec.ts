@@ -23,6 +23,17 @@ function push(q: Queue, correlationId: number, sent: number[]): Promise<unknown>
   );
 }
 
+/** Sends one request, answers it, then lets the queue sit idle for 100 ms, counting its checks of pending requests. */
+async function oneAnswerThenIdle(q: Queue) {
+  const checks = jest.spyOn(q, 'checkPendingRequests');
+  const sent: number[] = [];
+  const answered = push(q, 1, sent);
+  q.fulfillRequest({ correlationId: 1, payload: null, size: 0 });
+  await answered;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return { q, checks, sent };
+}
+
 describe('the kafkajs request queue', () => {
   const queues: Queue[] = [];
   const track = (q: Queue) => (queues.push(q), q);
@@ -38,13 +49,7 @@ describe('the kafkajs request queue', () => {
     const mended = proto.scheduleCheckPendingRequests;
     proto.scheduleCheckPendingRequests = kafkajsSchedule;
     try {
-      const q = track(queue());
-      const checks = jest.spyOn(q, 'checkPendingRequests');
-      const sent: number[] = [];
-      const answered = push(q, 1, sent);
-      q.fulfillRequest({ correlationId: 1, payload: null, size: 0 });
-      await answered;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      const { q, checks } = await oneAnswerThenIdle(track(queue()));
       expect(q.pending).toHaveLength(0);
       expect(checks.mock.calls.length).toBeGreaterThan(20);
     } finally {
@@ -56,13 +61,7 @@ describe('the kafkajs request queue', () => {
     beforeAll(() => mendKafkaRequestQueue());
 
     it('arms no timer once the broker answered and nothing waits', async () => {
-      const q = track(queue());
-      const checks = jest.spyOn(q, 'checkPendingRequests');
-      const sent: number[] = [];
-      const answered = push(q, 1, sent);
-      q.fulfillRequest({ correlationId: 1, payload: null, size: 0 });
-      await answered;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      const { q, checks, sent } = await oneAnswerThenIdle(track(queue()));
       expect(sent).toEqual([1]);
       expect(q.throttleCheckTimeoutId).toBeNull();
       expect(checks).toHaveBeenCalledTimes(1); // the answer's own check
