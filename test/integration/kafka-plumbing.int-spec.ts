@@ -4,7 +4,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { appendToOutbox, ConsumerOptions, IdempotentConsumer, inboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
+import { appendToOutbox, ConsumerSettings, IdempotentConsumer, inboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
 import {
   COMMANDS_TOPIC, createEffectsTable, createTestTopics, eventually, freshDatabase, readTopic, recordEffect, refundCommand, sleep, testKafka, testLogger, uniquePrefix,
 } from '@upm/shared-testing';
@@ -43,7 +43,7 @@ async function appliedOnceInKeyOrder(keyPrefix: string, count: number, timeoutMs
   return rows;
 }
 
-async function startConsumer(groupId: string, handle: MessageHandler = recordEffect, retryDelaysMs = [200, 400], more: Partial<ConsumerOptions> = {}): Promise<IdempotentConsumer> {
+async function startConsumer(groupId: string, handle: MessageHandler = recordEffect, retryDelaysMs = [200, 400], more: Partial<ConsumerSettings> = {}): Promise<IdempotentConsumer> {
   const consumer = new IdempotentConsumer(kafka, producer, dataSource, logger, new Metrics('test'), prefix, { groupId, topic: COMMANDS_TOPIC, handle, retryDelaysMs, ...more });
   await consumer.start();
   consumers.push(consumer);

@@ -41,12 +41,8 @@ export class NotificationModule implements OnModuleInit {
       this.kafka.consume({
         groupId,
         topic,
-        // the batch's deliveries are written together once its messages are known (see enqueueWebhookDeliveries)
-        handle: async () => undefined,
-        withBatch: async (envelopes, manager, handleAll) => {
-          const handled = await handleAll();
+        handleBatch: async (envelopes, manager) => {
           for (const id of await enqueueWebhookDeliveries(manager, envelopes, this.options.retry.horizonMs)) wrote.add(id);
-          return handled;
         },
         onProcessed: (envelope, applied) => {
           if (wrote.delete(envelope.id) && applied) this.worker.wake();

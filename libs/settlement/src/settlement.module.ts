@@ -85,12 +85,7 @@ export class SettlementModule implements OnModuleInit {
       groupId: 'settlement.ledger',
       topic: TOPICS.paymentEvents.name,
       // a batch's events are applied together, so their payments' states are written with one statement
-      handle: async () => undefined,
-      withBatch: async (envelopes, manager, handleAll) => {
-        const handled = await handleAll();
-        await this.handler.applyAll(manager, envelopes);
-        return handled;
-      },
+      handleBatch: (envelopes, manager) => this.handler.applyAll(manager, envelopes),
     });
   }
 }

@@ -30,11 +30,20 @@ export interface MessageContext {
 
 export type MessageHandler = (envelope: Envelope, context: MessageContext) => Promise<void>;
 
-export interface ConsumerOptions {
+/** Handles every new message of one transaction at once, in offset order per key (a batch, or one message applied on its own). */
+export type BatchHandler = (envelopes: Envelope[], manager: EntityManager) => Promise<void>;
+
+/**
+ * How a consumer applies its messages: `handle` one by one (each in its span, with `prepare`'s result), or
+ * `handleBatch` all of a transaction's together, for handlers whose reads and writes take one statement for
+ * the whole batch.
+ */
+export type ConsumerOptions = ConsumerSettings & ({ handle: MessageHandler; handleBatch?: never } | { handleBatch: BatchHandler; handle?: never; prepare?: never });
+
+export interface ConsumerSettings {
   groupId: string;
   /** the logical topic (without prefix) */
   topic: string;
-  handle: MessageHandler;
   /**
    * Slow work (a call to another system) done before the transaction opens, so no database connection is
    * held while it waits; its result reaches `handle` as `context.prepared`. It runs again on redelivery,
@@ -448,8 +457,11 @@ export class IdempotentConsumer {
             [group, envelope.id, this.options.topic],
           );
           if (!inserted.length) return false;
+          const { handle, handleBatch } = this.options;
           await collectOutbox(manager, () =>
-            this.withBatch([envelope], manager, () => this.options.handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt, prepared })),
+            this.withBatch([envelope], manager, () =>
+              handleBatch ? handleBatch([envelope], manager) : handle(envelope, { manager, topic: this.options.topic, partition, offset: message.offset, attempt, prepared }),
+            ),
           );
           return true;
         });
@@ -465,11 +477,13 @@ export class IdempotentConsumer {
     if (applied !== undefined) this.options.onProcessed?.(envelope, applied);
   }
 
-  /** Each message's handler in its own span, one after another, in the transaction of `manager`. */
+  /** The batch handler with every message, or each message's handler in its own span one after another, in the transaction of `manager`. */
   private async handleEach(items: Decoded[], manager: EntityManager, prepared: Map<string, unknown>): Promise<void> {
+    const { handle, handleBatch } = this.options;
+    if (handleBatch) return handleBatch(items.map((item) => item.envelope), manager);
     for (const item of items) {
       await this.inSpan(item, 'process', () =>
-        this.options.handle(item.envelope, { manager, topic: this.options.topic, partition: item.partition, offset: item.message.offset, attempt: item.attempt, prepared: prepared.get(item.envelope.id) }),
+        handle(item.envelope, { manager, topic: this.options.topic, partition: item.partition, offset: item.message.offset, attempt: item.attempt, prepared: prepared.get(item.envelope.id) }),
       );
     }
   }
