@@ -141,7 +141,11 @@ describe('outbox → Kafka → idempotent consumer', () => {
     try {
       // meanwhile another replica's relay finds the lock taken and takes nothing, not even the committed row
       const other = new OutboxRelay(dataSource, producer, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
-      expect(await other.publishBatch()).toBe(0);
+      try {
+        expect(await other.publishBatch()).toBe(0);
+      } finally {
+        await other.stop();
+      }
       expect((await dataSource.query('SELECT id FROM outbox')).map((r: { id: string }) => r.id).sort()).toEqual([early.id, late.id].sort());
     } finally {
       release();
@@ -152,6 +156,32 @@ describe('outbox → Kafka → idempotent consumer', () => {
       return seen.length === 2 ? seen : undefined;
     }, 20_000, 200);
     expect(rows.map((r) => r.message_id).sort()).toEqual([early.id, late.id].sort());
+  });
+
+  it('gives up the lock with its connection, and publishes again once it has reconnected', async () => {
+    await startConsumer('test.reconnect');
+    const before = refundCommand('pay_reconnect', 1);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, before));
+    await eventually(async () => ((await effects('pay_reconnect')).length === 1 ? true : undefined));
+
+    // the relay's connection dies, and its session lock with it
+    const killed: Array<{ pid: number; done: boolean }> = await dataSource.query(
+      `SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'outbox-relay'`,
+    );
+    expect(killed).toEqual([{ pid: expect.any(Number), done: true }]);
+
+    const after = refundCommand('pay_reconnect', 2);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, after));
+    const rows = await eventually(async () => ((await effects('pay_reconnect')).length === 2 ? effects('pay_reconnect') : undefined), 20_000, 100);
+    expect(rows.map((r) => r.message_id)).toEqual([before.id, after.id]);
+    const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox');
+    expect(count).toBe(0);
+    // the lock is held again, by the relay's new connection
+    const holders: Array<{ pid: number }> = await dataSource.query(
+      `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'outbox-relay' AND a.datname = current_database()`,
+    );
+    expect(holders).toHaveLength(1);
+    expect(holders[0].pid).not.toBe(killed[0].pid);
   });
 
   it('keeps the order of each key across 1,000 messages written in many transactions', async () => {

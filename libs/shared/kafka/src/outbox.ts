@@ -31,7 +31,9 @@ export async function appendToOutbox(manager: EntityManager, topic: string, ...e
 /**
  * Runs one write (`sql`, an INSERT or UPDATE … RETURNING) and, only if it returned a row, appends `envelopes`
  * to the outbox, in a single statement: atomic on its own, so a write and the messages it causes cost one
- * round trip and no explicit transaction. Answers whether the write returned a row.
+ * round trip and no explicit transaction. Answers whether the write returned a row. Its messages are
+ * written at once, also inside `collectOutbox`: a handler writes each key's messages one way only, or they
+ * could leave out of order.
  */
 export async function writeWithOutbox(db: DataSource | EntityManager, sql: string, parameters: unknown[], topic: string, ...envelopes: [Envelope, ...Envelope[]]): Promise<boolean> {
   const rows = outboxRows(topic, envelopes);
@@ -106,17 +108,24 @@ interface OutboxRecord {
 
 /**
  * Publishes outbox rows in the order they were written with an idempotent producer, then deletes them.
- * A crash between publishing and deleting publishes the rows again on restart: consumers dedupe on the
- * envelope id, so delivery is at-least-once and the effect exactly-once.
+ * One replica's relay publishes at a time: it holds a session advisory lock on its own connection, which
+ * also LISTENs for new rows and runs every pass. A pass is one statement, outside any transaction: it
+ * deletes the rows the previous pass sent and takes the next ones; the relay then sends those. No
+ * transaction stays open while Kafka answers, and a busy relay costs one statement per batch.
+ * A crash between sending and the next pass publishes the rows again from the next leader: consumers
+ * dedupe on the envelope id, so delivery is at-least-once and the effect exactly-once. If the connection
+ * drops, the lock goes with it and the relay reconnects before it sends anything more.
  */
 export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
   private pending = false;
-  private listener?: Client;
-  /** whether the last attempt held the relay lock: only the holder reports the backlog and its age */
-  private holdsLock = false;
+  private connection?: Client;
+  /** whether this relay holds the lock: only the leader publishes and reports the backlog and its age */
+  private leader = false;
+  /** seqs of the rows sent and not yet deleted; the next pass deletes them */
+  private sent: string[] = [];
   private readonly backlog;
   private readonly oldestAge;
   private readonly published;
@@ -136,11 +145,7 @@ export class OutboxRelay {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.listener = new Client({ connectionString: this.options.databaseUrl, application_name: 'outbox-relay' });
-    this.listener.on('notification', () => this.kick());
-    this.listener.on('error', (error) => this.logger.warn({ err: error }, 'outbox listener connection failed; polling'));
-    await this.listener.connect();
-    await this.listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    await this.connect();
     this.loop = this.run();
   }
 
@@ -149,17 +154,16 @@ export class OutboxRelay {
     this.kick();
     await this.loop;
     await this.drain();
-    await this.listener?.end().catch(() => undefined);
-    this.holdsLock = false;
+    await this.disconnect();
     this.oldestAge.set(0);
     this.backlog.set(0);
   }
 
   /** A last pass on shutdown: what the stopped consumers wrote leaves now, not when a replica next polls. */
   private async drain(): Promise<void> {
-    const batchSize = this.options.batchSize ?? 500;
     try {
-      while ((await this.publishBatch()) >= batchSize);
+      // ends with a pass that finds nothing, which deletes what the one before sent
+      while ((await this.publishBatch()) > 0);
     } catch (error) {
       this.logger.warn({ err: error }, 'outbox not drained on shutdown; the next relay publishes it');
     }
@@ -171,36 +175,31 @@ export class OutboxRelay {
     this.wake?.();
   }
 
-  /** Publishes one batch; returns how many rows it published. */
+  /** Publishes one batch if this relay is (or becomes) the leader; returns how many rows it sent. */
   async publishBatch(): Promise<number> {
-    const batchSize = this.options.batchSize ?? 500;
-    return this.dataSource.transaction(async (manager) => {
-      // Taken out and sent in one transaction: if the send fails, the rollback puts the rows back. Exactly the
-      // rows sent are deleted: a row with a lower seq that commits meanwhile stays for the next batch. The
-      // lock and the delete go in one statement; without the lock nothing is deleted.
-      const taken: Array<OutboxRecord & { locked: boolean }> = await manager.query(
-        `WITH lock AS (SELECT pg_try_advisory_xact_lock($1) AS locked),
-              taken AS (DELETE FROM outbox WHERE (SELECT locked FROM lock) AND seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT $2)
-                        RETURNING seq, topic, key, payload, headers, created_at)
-         SELECT lock.locked, taken.* FROM lock LEFT JOIN taken ON true`,
-        [RELAY_LOCK, batchSize],
-      );
-      const locked = Boolean(taken[0]?.locked);
-      this.holdsLock = locked;
-      if (!locked) {
-        // another replica publishes and reports; a stale age here would raise a false alert after a leader change
-        this.oldestAge.set(0);
-        this.backlog.set(0);
-        return 0;
-      }
-      const rows = taken.filter((row) => row.seq !== null);
-      rows.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
-      this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
-      if (!rows.length) return 0;
-      await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
-      for (const row of rows) this.published.inc({ topic: row.topic });
-      return rows.length;
-    });
+    const connection = await this.connect();
+    if (!this.leader) this.leader = (await this.query<{ locked: boolean }>(connection, 'SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK]))[0].locked;
+    if (!this.leader) {
+      // another replica publishes and reports; a stale age here would raise a false alert after a leader change
+      this.oldestAge.set(0);
+      this.backlog.set(0);
+      return 0;
+    }
+    // The rows just sent are still visible to the statement's own SELECT, hence excluded; a row with a lower
+    // seq that committed after them is taken now.
+    const rows = await this.query<OutboxRecord>(
+      connection,
+      `WITH sent AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))
+       SELECT seq, topic, key, payload, headers, created_at FROM outbox WHERE seq <> ALL($1::bigint[]) ORDER BY seq LIMIT $2`,
+      [this.sent, this.options.batchSize ?? 500],
+    );
+    this.sent = [];
+    this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
+    if (!rows.length) return 0;
+    await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
+    this.sent = rows.map((row) => row.seq);
+    for (const row of rows) this.published.inc({ topic: row.topic });
+    return rows.length;
   }
 
   private async run(): Promise<void> {
@@ -216,13 +215,57 @@ export class OutboxRelay {
         await this.sleep(1000);
         continue;
       }
-      if (published >= (this.options.batchSize ?? 500) || this.pending) continue;
+      // after a send, the next pass comes at once: it deletes what was sent
+      if (published > 0 || this.pending) continue;
       await this.sleep(pollMs);
     }
   }
 
+  private async connect(): Promise<Client> {
+    if (this.connection) return this.connection;
+    const connection = new Client({ connectionString: this.options.databaseUrl, application_name: 'outbox-relay' });
+    connection.on('notification', () => this.kick());
+    connection.on('error', (error) => {
+      this.logger.warn({ err: error }, 'outbox relay connection failed; reconnecting');
+      this.forget(connection);
+    });
+    try {
+      await connection.connect();
+      await connection.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    } catch (error) {
+      await connection.end().catch(() => undefined);
+      throw error;
+    }
+    this.connection = connection;
+    return connection;
+  }
+
+  /** A statement on the relay's connection; a failed one drops the connection, and the lock with it. */
+  private async query<T>(connection: Client, sql: string, parameters: unknown[]): Promise<T[]> {
+    try {
+      return (await connection.query(sql, parameters)).rows as T[];
+    } catch (error) {
+      this.forget(connection);
+      throw error;
+    }
+  }
+
+  private forget(connection: Client): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.leader = false;
+    connection.end().catch(() => undefined);
+  }
+
+  private async disconnect(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.leader = false;
+    await connection?.end().catch(() => undefined);
+  }
+
   private async refreshBacklog(): Promise<void> {
-    if (!this.holdsLock) return;
+    if (!this.leader) return;
     const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox');
     this.backlog.set(count);
   }
