@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AmsCallResult, AmsClient } from '@upm/alipay';
 import { createEnvelope, Envelope, PayCommandV1, RefundCommandV1, TOPICS } from '@upm/contracts';
-import { appendToOutbox } from '@upm/shared-kafka';
+import { writeWithOutbox } from '@upm/shared-kafka';
 import { Logger, maskCodesInText, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { AmsThrottle } from './ams-throttle';
@@ -84,17 +84,19 @@ export class ConnectorService {
     }
   }
 
-  /** Records the exchange in the audit log and the result in the outbox, in the consumer's transaction. */
+  /** Records the exchange in the audit log and the result in the outbox, in one statement of the consumer's transaction. */
   async record(manager: EntityManager, command: Envelope, answer: AmsAnswer): Promise<void> {
     const { result, ref, endpoint } = answer;
     const { exchange } = result;
-    await manager.query(
+    await writeWithOutbox(
+      manager,
       `INSERT INTO ams_exchanges (payment_id, api, attempt, client_id, outcome, result_code, http_status, duration_ms, request_body, response_body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
       [ref.paymentId, endpoint, ref.attempt, exchange.clientId, result.outcome, result.resultCode, result.httpStatus ?? null, Math.round(result.durationMs),
         maskCodesInText(exchange.requestBody), exchange.responseBody === undefined ? null : maskCodesInText(exchange.responseBody)],
+      TOPICS.alipayResults.name,
+      createEnvelope({ type: answer.type, key: command.key, data: answer.data, producer: PRODUCER, cause: command }),
     );
-    await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: answer.type, key: command.key, data: answer.data, producer: PRODUCER, cause: command }));
     const log = { paymentId: ref.paymentId, endpoint, attempt: ref.attempt, outcome: result.outcome, resultCode: result.resultCode, problem: result.problem, durationMs: Math.round(result.durationMs) };
     if (result.outcome === 'U') this.logger.warn(log, 'AMS outcome unknown');
     else this.logger.info(log, 'AMS call');
