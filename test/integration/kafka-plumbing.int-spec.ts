@@ -92,8 +92,7 @@ describe('outbox → Kafka → idempotent consumer', () => {
     // same key, so the committed message arriving proves the rolled-back one (written first) was never sent
     const rows = await eventually(async () => ((await effects('pay_commit')).length ? effects('pay_commit') : undefined));
     expect(rows.map((r) => r.message_id)).toEqual([committed.id]);
-    const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox');
-    expect(count).toBe(0);
+    await outboxEmptied(); // the relay's next pass deletes what it sent
   });
 
   it('writes a row and its message in one statement, and no message when the write returns nothing', async () => {
@@ -174,8 +173,7 @@ describe('outbox → Kafka → idempotent consumer', () => {
     await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, after));
     const rows = await eventually(async () => ((await effects('pay_reconnect')).length === 2 ? effects('pay_reconnect') : undefined), 20_000, 100);
     expect(rows.map((r) => r.message_id)).toEqual([before.id, after.id]);
-    const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox');
-    expect(count).toBe(0);
+    await outboxEmptied();
     // the lock is held again, by the relay's new connection
     const holders: Array<{ pid: number }> = await dataSource.query(
       `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'outbox-relay' AND a.datname = current_database()`,
@@ -248,6 +246,11 @@ describe('outbox → Kafka → idempotent consumer', () => {
   /** Publishes the envelopes and waits until the relay has sent them all, so a consumer started next finds them waiting. */
   async function published(...envelopes: ReturnType<typeof refundCommand>[]): Promise<void> {
     await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, ...envelopes));
+    await outboxEmptied();
+  }
+
+  /** Waits until the relay has sent every outbox row and deleted it. */
+  async function outboxEmptied(): Promise<void> {
     await eventually(async () => ((await dataSource.query('SELECT count(*)::int AS n FROM outbox'))[0].n === 0 ? true : undefined), 20_000, 100);
   }
 

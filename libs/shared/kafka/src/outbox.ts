@@ -215,8 +215,8 @@ export class OutboxRelay {
         await this.sleep(1000);
         continue;
       }
-      // after a send, the next pass comes at once: it deletes what was sent
-      if (published > 0 || this.pending) continue;
+      // What a pass sent is deleted by the next one: the next wake-up's under load, the poll's when idle.
+      if (published >= (this.options.batchSize ?? 500) || this.pending) continue;
       await this.sleep(pollMs);
     }
   }
