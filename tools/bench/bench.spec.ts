@@ -109,6 +109,9 @@ describe('bench: pure parts', () => {
   it('parses options and draws a chart', () => {
     const o = parseOptions(['--rate', '50', '--duration=10', '--no-baseline', '--ramp']);
     expect(o).toMatchObject({ rate: 50, durationS: 10, baseline: false, ramp: true, stores: 2000, terminalsPerStore: 5 });
+    expect(o.partitions).toBeUndefined();
+    expect(parseOptions(['--partitions', '3']).partitions).toBe(3);
+    expect(() => parseOptions(['--partitions', '0'])).toThrow(/--partitions must be a number ≥ 1/);
     expect(() => parseOptions(['--nope', '1'])).toThrow(/unknown option/);
     expect(niceMax(173)).toBe(200);
     const svg = chart('t', [{ title: 'p', xLabel: 'x', yLabel: 'y', series: [{ name: 's', color: '#000', points: [[1, 2], [2, 4]] }] }]);

@@ -353,13 +353,13 @@ async function main(): Promise<void> {
   const cpu = cpus();
   out(`machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30)} GiB RAM (${fmt(freemem() / 2 ** 30)} free), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   out(`machine CPU busy before the run (3 s): ${fmt((await machineBusy(3000)) * 100, 0)}% of all cores`);
-  out(`mode: ${o.ramp ? `ramp ${o.rampFrom}→${o.rampTo}/s step ${o.rampStep} every ${o.rampStepS} s` : `${o.rate}/s for ${o.durationS} s`}; ${o.stores} stores × ${o.terminalsPerStore} terminals in ${o.merchants} chains; mix ${o.mixText}; warmup ${o.warmupS} s`);
+  out(`mode: ${o.ramp ? `ramp ${o.rampFrom}→${o.rampTo}/s step ${o.rampStep} every ${o.rampStepS} s` : `${o.rate}/s for ${o.durationS} s`}; ${o.stores} stores × ${o.terminalsPerStore} terminals in ${o.merchants} chains; mix ${o.mixText}; warmup ${o.warmupS} s${o.partitions ? `; at most ${o.partitions} partitions per topic` : ''}`);
   const timing = timingFor(o);
   out(`timing: sandbox time factor ${timing.sandboxTimeFactor}, first inquiry ${timing.firstInquiryDelayMs} ms, every ${timing.inquiryIntervalMs} ms, ${timing.maxInquiries} inquiries, then cancel; POS waitSeconds ${o.waitSeconds}`);
 
   const started = Date.now();
   const platform = await startBenchPlatform(
-    { basePort: o.basePort, timing, poolSize: o.poolSize, rateLimitPerSecond: o.rateLimit, kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: o.logLevel },
+    { basePort: o.basePort, timing, poolSize: o.poolSize, rateLimitPerSecond: o.rateLimit, partitions: o.partitions, kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: o.logLevel },
     note,
   );
   let stopping = false;

@@ -14,6 +14,7 @@ export interface BenchOptions {
   basePort: number;
   poolSize?: number;
   rateLimit?: number;
+  partitions?: number;
   baseline: boolean;
   ramp: boolean;
   rampFrom: number;
@@ -45,6 +46,7 @@ export const USAGE = `npm run bench -- [options]
   --error-limit PCT   ramp limit: payments with errors or not final (default 1)
   --pool N            DATABASE_POOL_SIZE of every service (default: the services' own, 10)
   --rate-limit N      GATEWAY_RATE_LIMIT_PER_SECOND per terminal (default: the gateway's own, 20)
+  --partitions N      at most N partitions per topic (default: the production counts, 12 per stream)
   --time-factor N     SANDBOX_TIME_FACTOR (default 6: PIN entry takes 1 s)
   --base-port P       gateway on P, others on P+1…P+4, sandbox on P+10 (default 3800)
   --chart FILE        where the SVG goes (default docs/benchmarks/steady.svg or ramp.svg)
@@ -62,7 +64,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (i + 1 < argv.length) values.set(name, argv[++i]);
     else throw new Error(`--${name} needs a value`);
   }
-  const known = ['rate', 'duration', 'warmup', 'stores', 'terminals', 'merchants', 'mix', 'seed', 'wait', 'base-port', 'pool', 'rate-limit', 'ramp-from', 'ramp-to', 'ramp-step', 'ramp-step-duration', 'p99-limit', 'error-limit', 'time-factor', 'chart', 'log-level'];
+  const known = ['rate', 'duration', 'warmup', 'stores', 'terminals', 'merchants', 'mix', 'seed', 'wait', 'base-port', 'pool', 'rate-limit', 'partitions', 'ramp-from', 'ramp-to', 'ramp-step', 'ramp-step-duration', 'p99-limit', 'error-limit', 'time-factor', 'chart', 'log-level'];
   for (const name of values.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name}`);
   const num = (name: string, fallback: number, min = 0) => {
     const value = values.has(name) ? Number(values.get(name)) : fallback;
@@ -85,6 +87,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     basePort: num('base-port', 3800, 1),
     poolSize: optional('pool'),
     rateLimit: optional('rate-limit'),
+    partitions: optional('partitions'),
     baseline: !flags.has('no-baseline'),
     ramp: flags.has('ramp'),
     rampFrom: num('ramp-from', 50, 1),

@@ -30,6 +30,8 @@ export interface PlatformSettings {
   timing: BenchTiming;
   poolSize?: number;
   rateLimitPerSecond?: number;
+  /** caps every topic's partition count (the production counts otherwise) */
+  partitions?: number;
   kafkaBrokers: string[];
   logLevel: string;
 }
@@ -50,13 +52,14 @@ const der64 = (key: KeyObject) => key.export({ type: 'spki', format: 'der' }).to
 
 /**
  * The whole platform as separate processes, isolated from anything else on the machine: its own
- * databases (`upm_test_bench_*`), its own topic prefix with the production partition counts, its own
+ * databases (`upm_test_bench_*`), its own topic prefix with the production partition counts (or fewer), its own
  * ports, fresh keys and benchmark timing. Kafka, PostgreSQL and Redis are the machine's.
  */
 export async function startBenchPlatform(settings: PlatformSettings, log: (line: string) => void): Promise<BenchPlatform> {
   const prefix = uniquePrefix('bench');
   const kafka = new Kafka({ clientId: 'bench', brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, allTopics(prefix));
+  const cap = settings.partitions ?? Infinity;
+  await ensureTopics(kafka, allTopics(prefix).map((topic) => ({ ...topic, partitions: Math.min(topic.partitions, cap) })));
   const databases = new Map<string, string>();
   for (const entry of SERVICE_DATABASES) {
     const url = await recreateDatabase(`upm_test_bench_${entry.definition.name.replace('upm_', '')}`);
