@@ -50,6 +50,22 @@ describe('payment updates across replicas', () => {
     expect(loads).toBe(1);
   });
 
+  it('keeps a wake-up that arrives while the waiter is still reading, rather than leaving it to the next poll', async () => {
+    const id = `pay_upd_${Date.now()}_${n++}`;
+    let loads = 0;
+    // the first read is slow (a busy pool): the payment is final, and announced, before it answers
+    const answer = waiting.waitFor(id, 20_000, async () => {
+      if (loads++ > 0) return view(id, 'PROCESSING', 0);
+      await applying.publish(view(id, 'SUCCEEDED', 2));
+      await sleep(300);
+      return view(id, 'PROCESSING', 0);
+    }, isFinal, newer);
+    // the next poll would read again after 5 s; the kept wake-up answers long before
+    const outcome = await Promise.race([answer, sleep(3000).then(() => 'still waiting' as const)]);
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED', sequence: 2 });
+    expect(loads).toBe(1);
+  });
+
   it('reads again on a wake-up that carries no view, as a replica of the previous release sends it', async () => {
     const id = `pay_upd_${Date.now()}_${n++}`;
     const stored = [view(id, 'PROCESSING', 0), view(id, 'SUCCEEDED', 2)];

@@ -19,7 +19,7 @@ interface Update {
  */
 @Injectable()
 export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
-  private readonly waiters = new Map<string, Set<(view?: PaymentViewV1) => void>>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
   private subscriber?: Redis;
 
   constructor(@Inject(Redis) private readonly redis: Redis) {}
@@ -35,7 +35,7 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (const set of this.waiters.values()) for (const wake of set) wake();
+    for (const set of this.waiters.values()) for (const waiter of set) waiter.take(undefined);
     await this.subscriber?.quit().catch(() => undefined);
   }
 
@@ -47,7 +47,8 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
   /**
    * Re-reads with `load` until `done` holds, a wake-up arrives for the payment, or the timeout passes;
    * answers the last value read. With `fromView`, a wake-up's view is turned into the value instead of
-   * reading again (return undefined to read anyway).
+   * reading again (return undefined to read anyway). The waiter listens before its first read, and keeps
+   * what arrives while it reads: a change committed just after a read is never left to the next poll.
    */
   async waitFor<T>(
     paymentId: string,
@@ -57,32 +58,51 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
     fromView?: (view: PaymentViewV1, current: T) => T | undefined,
   ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    let value: T = await load();
-    while (!done(value) && Date.now() < deadline) {
-      const view = await this.nextWake(paymentId, Math.min(POLL_MS, deadline - Date.now()));
-      const taken = view && fromView ? fromView(view, value) : undefined;
-      value = taken === undefined ? await load() : taken;
+    const waiter = new Waiter();
+    const set = this.waiters.get(paymentId) ?? new Set<Waiter>();
+    this.waiters.set(paymentId, set.add(waiter));
+    try {
+      let value: T = await load();
+      while (!done(value) && Date.now() < deadline) {
+        const view = await waiter.next(Math.min(POLL_MS, deadline - Date.now()));
+        const taken = view && fromView ? fromView(view, value) : undefined;
+        value = taken === undefined ? await load() : taken;
+      }
+      return value;
+    } finally {
+      set.delete(waiter);
+      if (!set.size && this.waiters.get(paymentId) === set) this.waiters.delete(paymentId);
     }
-    return value;
-  }
-
-  private nextWake(paymentId: string, ms: number): Promise<PaymentViewV1 | undefined> {
-    return new Promise((resolve) => {
-      const set = this.waiters.get(paymentId) ?? new Set<(view?: PaymentViewV1) => void>();
-      this.waiters.set(paymentId, set);
-      const wake = (view?: PaymentViewV1) => {
-        clearTimeout(timer);
-        set.delete(wake);
-        if (!set.size) this.waiters.delete(paymentId);
-        resolve(view);
-      };
-      const timer = setTimeout(wake, ms);
-      set.add(wake);
-    });
   }
 
   private wake(paymentId: string, view?: PaymentViewV1): void {
-    for (const wake of [...(this.waiters.get(paymentId) ?? [])]) wake(view);
+    for (const waiter of this.waiters.get(paymentId) ?? []) waiter.take(view);
+  }
+}
+
+/** One waiting request's wake-ups, kept in arrival order until it asks for them. */
+class Waiter {
+  private readonly arrived: Array<PaymentViewV1 | undefined> = [];
+  private notify?: () => void;
+
+  take(view: PaymentViewV1 | undefined): void {
+    this.arrived.push(view);
+    this.notify?.();
+  }
+
+  /** The next wake-up's view (undefined for one without a view, or when `ms` passed without any). */
+  async next(ms: number): Promise<PaymentViewV1 | undefined> {
+    if (!this.arrived.length) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.notify = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.notify = undefined;
+    }
+    return this.arrived.shift();
   }
 }
 
