@@ -17,6 +17,7 @@ const HOOK_ANNOTATION = 'checks.upm.local/helm-hook'; // see prepare-charts.js
 
 const CONTRACT_PORTS = require('./contract-ports');
 const ADMIN_APPS = require('./admin-apps')(ROOT);
+const APP_ENV = require('./app-env')(ROOT);
 const SANDBOX = 'alipay-sandbox';
 const STANDARD_LABELS = [
   'app.kubernetes.io/name',
@@ -211,6 +212,22 @@ function envOf(container, configMaps) {
   return env;
 }
 
+/**
+ * What the chart's ConfigMap hands a service must be something it reads (OpenTelemetry's own variables and the
+ * profile's extraEnv / services.<app>.env aside, which are the operator's to choose), and a number as the
+ * service parses it: Helm holds YAML numbers as floats, and `toString` prints 3600000 as "3.6e+06".
+ */
+function checkConfigMapEnv(where, app, container, configMaps, profileValues) {
+  const reads = APP_ENV[app];
+  const chosen = new Set([...Object.keys(profileValues?.config?.extraEnv ?? {}), ...Object.keys(profileValues?.services?.[app]?.env ?? {})]);
+  for (const from of container.envFrom ?? []) {
+    for (const [name, value] of Object.entries(configMaps.get(from.configMapRef?.name)?.data ?? {})) {
+      if (reads && !reads.has(name) && !name.startsWith('OTEL_') && !chosen.has(name)) fail(where, `${name} is set, but ${app} does not read it (apps/${app}/src/config.ts)`);
+      if (/^-?\d+(\.\d+)?e[+-]?\d+$/i.test(String(value))) fail(where, `${name}=${value}: a number rendered in exponent notation, which the service refuses (render it with int64)`);
+    }
+  }
+}
+
 function checkProject(objects, profile, profileValues) {
   const byKind = (kind) => objects.filter((o) => o.kind === kind);
   const deployments = byKind('Deployment');
@@ -257,6 +274,7 @@ function checkProject(objects, profile, profileValues) {
       if (ref && !secrets.has(ref.name) && ref.name !== externalSecret) fail(where, `env ${e.name} refers to Secret ${ref.name}, neither rendered nor secrets.existingSecret`);
     }
     const env = envOf(container, configMaps);
+    checkConfigMapEnv(where, app, container, configMaps, profileValues);
     if (Number(env.PORT) !== CONTRACT_PORTS[app]) fail(where, `PORT=${env.PORT} differs from CONTRACTS §4 (${CONTRACT_PORTS[app]})`);
     if (env.HOST !== '0.0.0.0') fail(where, `HOST=${env.HOST}: the services bind 127.0.0.1 by default, unreachable from the kubelet and Services`);
     if (app !== SANDBOX && !env.KAFKA_BROKERS) fail(where, 'KAFKA_BROKERS missing');

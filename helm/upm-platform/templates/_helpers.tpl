@@ -117,7 +117,7 @@ alipay-sandbox: {singleton: true}
 {{- $v := $root.Values -}}
 {{- $graceMs := mul (sub (sub (int $svc.terminationGracePeriodSeconds) (int $svc.preStopSleepSeconds)) 3) 1000 -}}
 {{- $data := dict
-  "PORT" (toString $svc.port)
+  "PORT" (int64 $svc.port | toString)
   "HOST" "0.0.0.0"
   "LOG_LEVEL" $v.config.logLevel
   "SHUTDOWN_GRACE_MS" (toString $graceMs)
@@ -129,32 +129,44 @@ alipay-sandbox: {singleton: true}
 {{- if $svc.traits.kafka -}}
 {{- $_ := set $data "KAFKA_BROKERS" $v.config.kafka.brokers -}}
 {{- $_ := set $data "KAFKA_TOPIC_PREFIX" $v.config.kafka.topicPrefix -}}
-{{- $_ := set $data "INBOX_RETENTION_HOURS" (toString $v.config.kafka.inboxRetentionHours) -}}
+{{- $_ := set $data "INBOX_RETENTION_HOURS" (int64 $v.config.kafka.inboxRetentionHours | toString) -}}
 {{- end -}}
 {{- if $svc.traits.database -}}
-{{- $_ := set $data "DATABASE_POOL_SIZE" (toString $v.config.databasePoolSize) -}}
+{{- $_ := set $data "DATABASE_POOL_SIZE" (int64 $v.config.databasePoolSize | toString) -}}
 {{- end -}}
 {{- if $svc.traits.saga -}}
-{{- $_ := set $data "SAGA_FIRST_INQUIRY_DELAY_MS" (toString $v.saga.firstInquiryDelayMs) -}}
-{{- $_ := set $data "SAGA_INQUIRY_INTERVAL_MS" (toString $v.saga.inquiryIntervalMs) -}}
-{{- $_ := set $data "SAGA_MAX_INQUIRIES" (toString $v.saga.maxInquiries) -}}
+{{- $_ := set $data "SAGA_FIRST_INQUIRY_DELAY_MS" (int64 $v.saga.firstInquiryDelayMs | toString) -}}
+{{- $_ := set $data "SAGA_INQUIRY_INTERVAL_MS" (int64 $v.saga.inquiryIntervalMs | toString) -}}
+{{- $_ := set $data "SAGA_MAX_INQUIRIES" (int64 $v.saga.maxInquiries | toString) -}}
 {{- $_ := set $data "SAGA_CANCEL_RETRY_DELAYS_MS" (toString $v.saga.cancelRetryDelaysMs) -}}
 {{- end -}}
 {{- if $svc.traits.alipay -}}
 {{- $_ := set $data "ALIPAY_BASE_URL" (include "upm.alipayBaseUrl" $root) -}}
-{{- $_ := set $data "ALIPAY_HTTP_TIMEOUT_MS" (toString $v.alipay.httpTimeoutMs) -}}
+{{- $_ := set $data "ALIPAY_HTTP_TIMEOUT_MS" (int64 $v.alipay.httpTimeoutMs | toString) -}}
 {{- end -}}
 {{- if eq $name "terminal-gateway" -}}
-{{- $_ := set $data "GATEWAY_SHED_AFTER_MS" (toString $v.config.gateway.shedAfterMs) -}}
-{{- $_ := set $data "TERMINAL_EVENTS_RETENTION_HOURS" (toString $v.config.gateway.terminalEventsRetentionHours) -}}
+{{- $_ := set $data "GATEWAY_SHED_AFTER_MS" (int64 $v.config.gateway.shedAfterMs | toString) -}}
+{{- $_ := set $data "TERMINAL_EVENTS_RETENTION_HOURS" (int64 $v.config.gateway.terminalEventsRetentionHours | toString) -}}
+{{- $_ := set $data "SSE_HEARTBEAT_MS" (int64 $v.config.gateway.sseHeartbeatMs | toString) -}}
+{{- end -}}
+{{- if eq $name "notification" -}}
+{{- $w := $v.config.notification.webhooks -}}
+{{- $_ := set $data "WEBHOOK_TIMEOUT_MS" (int64 $w.timeoutMs | toString) -}}
+{{- $_ := set $data "WEBHOOK_RETRY_BASE_MS" (int64 $w.retryBaseMs | toString) -}}
+{{- $_ := set $data "WEBHOOK_RETRY_MAX_DELAY_MS" (int64 $w.retryMaxDelayMs | toString) -}}
+{{- $_ := set $data "WEBHOOK_RETRY_HORIZON_MS" (int64 $w.retryHorizonMs | toString) -}}
+{{- $_ := set $data "WEBHOOK_WORKER_CONCURRENCY" (int64 $w.workerConcurrency | toString) -}}
+{{- $_ := set $data "WEBHOOK_PER_ENDPOINT_CONCURRENCY" (int64 $w.perEndpointConcurrency | toString) -}}
+{{- $_ := set $data "WEBHOOK_POLL_MS" (int64 $w.pollMs | toString) -}}
+{{- $_ := set $data "WEBHOOK_SECRET_OVERLAP_MS" (int64 $w.secretOverlapMs | toString) -}}
 {{- end -}}
 {{- if eq $name "settlement" -}}
 {{- $st := $v.config.settlement -}}
 {{- $_ := set $data "SETTLEMENT_FEE_MINOR" (toString $st.feeMinor) -}}
-{{- $_ := set $data "SETTLEMENT_POLL_INTERVAL_MS" (toString $st.pollIntervalMs) -}}
+{{- $_ := set $data "SETTLEMENT_POLL_INTERVAL_MS" (int64 $st.pollIntervalMs | toString) -}}
 {{- if $st.sftp.host -}}
 {{- $_ := set $data "SETTLEMENT_SFTP_HOST" $st.sftp.host -}}
-{{- $_ := set $data "SETTLEMENT_SFTP_PORT" (toString $st.sftp.port) -}}
+{{- $_ := set $data "SETTLEMENT_SFTP_PORT" (int64 $st.sftp.port | toString) -}}
 {{- $_ := set $data "SETTLEMENT_SFTP_REMOTE_DIR" $st.sftp.remoteDir -}}
 {{- with $st.sftp.username }}{{ $_ := set $data "SETTLEMENT_SFTP_USERNAME" . }}{{ end -}}
 {{- with $st.sftp.hostKeySha256 }}{{ $_ := set $data "SETTLEMENT_SFTP_HOST_KEY_SHA256" . }}{{ end -}}

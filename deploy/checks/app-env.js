@@ -1,0 +1,23 @@
+const fs = require('node:fs');
+const path = require('node:path');
+
+/** `NAME: env.…` or `NAME: z.…`: how a config schema declares a variable it reads */
+const DECLARED = /\b([A-Z][A-Z0-9_]+):\s*(?:env|z)\./g;
+
+/**
+ * The environment variables each service reads: those its config schema (apps/<app>/src/config.ts) declares,
+ * and those of the shared groups it may spread (libs/shared/config). A chart variable outside that set is
+ * silently ignored by the service, which is how a renamed or misspelt setting goes unnoticed.
+ */
+module.exports = function appEnv(root) {
+  const names = (file) => new Set([...fs.readFileSync(file, 'utf8').matchAll(DECLARED)].map((m) => m[1]));
+  const sharedDir = path.join(root, 'libs', 'shared', 'config', 'src');
+  const shared = fs.readdirSync(sharedDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).flatMap((f) => [...names(path.join(sharedDir, f))]);
+  const apps = path.join(root, 'apps');
+  const byApp = {};
+  for (const app of fs.readdirSync(apps)) {
+    const config = path.join(apps, app, 'src', 'config.ts');
+    if (fs.existsSync(config)) byApp[app] = new Set([...names(config), ...shared]);
+  }
+  return byApp;
+};
