@@ -175,11 +175,35 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(rows.map((r) => r.message_id)).toEqual([before.id, after.id]);
     await outboxEmptied();
     // the lock is held again, by the relay's new connection
-    const holders: Array<{ pid: number }> = await dataSource.query(
-      `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'outbox-relay' AND a.datname = current_database()`,
-    );
+    const holders = await relayLockHolders();
     expect(holders).toHaveLength(1);
-    expect(holders[0].pid).not.toBe(killed[0].pid);
+    expect(holders[0]).not.toBe(killed[0].pid);
+  });
+
+  it('ends its session when a pass hangs, so the lock is not held by a stuck statement, and publishes once it can', async () => {
+    await relay.stop();
+    relay = new OutboxRelay(dataSource, producer, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200, statementTimeoutMs: 1000 });
+    await relay.start();
+    await startConsumer('test.stuck-pass');
+    const [first] = await eventually(async () => ((await relayLockHolders()).length ? relayLockHolders() : undefined));
+
+    // a session holds the outbox for 2.5 s: the relay's passes wait on it until the statement timeout
+    const stuck = refundCommand('pay_stuck_pass', 1);
+    const runner = dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    await runner.query('LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE');
+    await appendToOutbox(runner.manager, COMMANDS_TOPIC, stuck);
+    await sleep(2500);
+    await runner.commitTransaction();
+    await runner.release();
+
+    const rows = await eventually(async () => ((await effects('pay_stuck_pass')).length ? effects('pay_stuck_pass') : undefined), 20_000, 100);
+    expect(rows.map((r) => r.message_id)).toEqual([stuck.id]);
+    // the session that waited was ended; a new one leads
+    const holders = await relayLockHolders();
+    expect(holders).toHaveLength(1);
+    expect(holders[0]).not.toBe(first);
   });
 
   it('keeps the order of each key across 1,000 messages written in many transactions', async () => {
@@ -247,6 +271,14 @@ describe('outbox → Kafka → idempotent consumer', () => {
   async function published(...envelopes: ReturnType<typeof refundCommand>[]): Promise<void> {
     await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, ...envelopes));
     await outboxEmptied();
+  }
+
+  /** The backends holding the relay lock in this database: the leading relay's connection, if any. */
+  async function relayLockHolders(): Promise<number[]> {
+    const rows: Array<{ pid: number }> = await dataSource.query(
+      `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'outbox-relay' AND a.datname = current_database()`,
+    );
+    return rows.map((row) => row.pid);
   }
 
   /** Waits until the relay has sent every outbox row and deleted it. */

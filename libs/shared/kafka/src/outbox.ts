@@ -95,6 +95,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** fallback poll when no NOTIFY arrives (e.g. rows left by a process that died) */
   pollIntervalMs?: number;
+  /** a pass taking longer ends the relay's session, and with it the lock (default 30 s) */
+  statementTimeoutMs?: number;
 }
 
 interface OutboxRecord {
@@ -223,7 +225,14 @@ export class OutboxRelay {
 
   private async connect(): Promise<Client> {
     if (this.connection) return this.connection;
-    const connection = new Client({ connectionString: this.options.databaseUrl, application_name: 'outbox-relay' });
+    // The session holds the lock for as long as it lives, so it must not outlive a stuck statement or a lost
+    // peer: the server cancels a pass past the timeout, the client gives up shortly after, and keepalives on
+    // both ends end a session whose other side went silent within about a minute.
+    const timeoutMs = this.options.statementTimeoutMs ?? 30_000;
+    const connection = new Client({
+      connectionString: this.options.databaseUrl, application_name: 'outbox-relay',
+      statement_timeout: timeoutMs, query_timeout: timeoutMs + 5000, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+    });
     connection.on('notification', () => this.kick());
     connection.on('error', (error) => {
       this.logger.warn({ err: error }, 'outbox relay connection failed; reconnecting');
@@ -231,7 +240,7 @@ export class OutboxRelay {
     });
     try {
       await connection.connect();
-      await connection.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await connection.query(`SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3; LISTEN ${OUTBOX_CHANNEL}`);
     } catch (error) {
       await connection.end().catch(() => undefined);
       throw error;
