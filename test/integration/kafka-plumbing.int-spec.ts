@@ -206,6 +206,40 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(holders[0]).not.toBe(first);
   });
 
+  it('stops while other replicas go on writing; the next relay publishes the rest', async () => {
+    // sends that take 30 ms: every pass finds what was written meanwhile
+    const slow = Object.create(producer) as Producer;
+    slow.sendBatch = async (batch) => {
+      await sleep(30);
+      return producer.sendBatch(batch);
+    };
+    await relay.stop();
+    relay = new OutboxRelay(dataSource, slow, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
+    await relay.start();
+    await startConsumer('test.stop-under-writes');
+    const written: string[] = [];
+    let writing = true;
+    const writer = (async () => {
+      // another replica's traffic, back to back, for as long as the test lets it
+      for (let i = 0; writing; i++) {
+        const envelope = refundCommand(`pay_stop_${i % 5}`, i);
+        await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, envelope));
+        written.push(envelope.id);
+      }
+    })();
+    await sleep(500);
+    const stopped = await Promise.race([relay.stop().then(() => 'stopped' as const), sleep(5000).then(() => 'still draining' as const)]);
+    writing = false;
+    await writer;
+    expect(stopped).toBe('stopped');
+
+    // the rest is published by the next relay; every message is applied once, in order per key
+    relay = new OutboxRelay(dataSource, producer, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
+    await relay.start();
+    const rows = await appliedOnceInKeyOrder('pay_stop_', written.length, 20_000);
+    expect(rows.map((r) => r.message_id).sort()).toEqual([...written].sort());
+  });
+
   it('keeps the order of each key across 1,000 messages written in many transactions', async () => {
     await startConsumer('test.order');
     const keys = Array.from({ length: 10 }, (_, i) => `pay_order_${i}`);

@@ -161,11 +161,18 @@ export class OutboxRelay {
     this.backlog.set(0);
   }
 
-  /** A last pass on shutdown: what the stopped consumers wrote leaves now, not when a replica next polls. */
+  /**
+   * Last passes on shutdown: what the stopped consumers wrote leaves now, not when a replica next polls. It
+   * stops at the first batch that is not full (other replicas may go on writing), and deletes what it sent.
+   */
   private async drain(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 500;
     try {
-      // ends with a pass that finds nothing, which deletes what the one before sent
-      while ((await this.publishBatch()) > 0);
+      while ((await this.publishBatch()) >= batchSize);
+      if (this.connection && this.leader && this.sent.length) {
+        await this.query(this.connection, 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [this.sent]);
+        this.sent = [];
+      }
     } catch (error) {
       this.logger.warn({ err: error }, 'outbox not drained on shutdown; the next relay publishes it');
     }
