@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
+import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
@@ -178,6 +179,24 @@ describe('outbox → Kafka → idempotent consumer', () => {
     const holders = await relayLockHolders();
     expect(holders).toHaveLength(1);
     expect(holders[0]).not.toBe(killed[0].pid);
+  });
+
+  it('leaves a standby replica idle on commits: it tries for the lock on its poll only', async () => {
+    await startConsumer('test.standby');
+    const attempts = jest.spyOn(Client.prototype, 'query');
+    const standby = new OutboxRelay(dataSource, producer, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 60_000 });
+    await standby.start();
+    try {
+      const envelopes = Array.from({ length: 20 }, (_, i) => refundCommand('pay_standby', i));
+      for (const envelope of envelopes) await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, envelope));
+      await appliedOnceInKeyOrder('pay_standby', 20, 20_000);
+      // the leader was woken by each commit; the standby tried once, when it started
+      const lockTries = attempts.mock.calls.filter(([sql]) => typeof sql === 'string' && sql.includes('pg_try_advisory_lock')).length;
+      expect(lockTries).toBe(1);
+    } finally {
+      attempts.mockRestore();
+      await standby.stop();
+    }
   });
 
   it('ends its session when a pass hangs, so the lock is not held by a stuck statement, and publishes once it can', async () => {

@@ -240,7 +240,11 @@ export class OutboxRelay {
       connectionString: this.options.databaseUrl, application_name: 'outbox-relay',
       statement_timeout: timeoutMs, query_timeout: timeoutMs + 5000, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
     });
-    connection.on('notification', () => this.kick());
+    // Only the leader acts on a commit's NOTIFY; the others try for the lock on their poll, so replicas that
+    // stand by cost nothing per commit.
+    connection.on('notification', () => {
+      if (this.leader) this.kick();
+    });
     connection.on('error', (error) => {
       this.logger.warn({ err: error }, 'outbox relay connection failed; reconnecting');
       this.forget(connection);
