@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonEnv, ConfigError, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { commonEnv, ConfigError, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 
 /** Every environment variable alipay-connector reads. Keys come inline (PEM or Base64 DER) or from files. */
 export const configDefinition = defineConfig(
@@ -21,7 +21,7 @@ export const configDefinition = defineConfig(
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, rawBody: true },
     kafka: kafkaSettings(e),
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database: databaseSettings(e),
     connector: {
       baseUrl: e.ALIPAY_BASE_URL,
       timeoutMs: e.ALIPAY_HTTP_TIMEOUT_MS,

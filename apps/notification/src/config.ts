@@ -1,4 +1,4 @@
-import { adminToken, adminTokenEnv, commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { adminToken, adminTokenEnv, commonEnv, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 
 /** Every environment variable notification reads. */
 export const configDefinition = defineConfig(
@@ -23,7 +23,7 @@ export const configDefinition = defineConfig(
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
     kafka: kafkaSettings(e),
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database: databaseSettings(e),
     notification: {
       adminToken: adminToken(e),
       retry: { baseDelayMs: e.WEBHOOK_RETRY_BASE_MS, maxDelayMs: e.WEBHOOK_RETRY_MAX_DELAY_MS, horizonMs: e.WEBHOOK_RETRY_HORIZON_MS },

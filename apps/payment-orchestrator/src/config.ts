@@ -1,4 +1,4 @@
-import { commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { commonEnv, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 import { DEFAULT_SAGA_CONFIG } from '@upm/payments-domain';
 
 const d = DEFAULT_SAGA_CONFIG;
@@ -21,7 +21,7 @@ export const configDefinition = defineConfig(
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
     kafka: kafkaSettings(e),
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database: databaseSettings(e),
     orchestrator: {
       timerPollMs: e.SAGA_TIMER_POLL_MS,
       saga: {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { adminToken, adminTokenEnv, commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { adminToken, adminTokenEnv, commonEnv, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 
 /** Every environment variable settlement reads. */
 export const configDefinition = defineConfig(
@@ -25,7 +25,7 @@ export const configDefinition = defineConfig(
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
     kafka: kafkaSettings(e),
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database: databaseSettings(e),
     settlement: {
       adminToken: e.SETTLEMENT_ADMIN_TOKEN ?? adminToken(e),
       producer: 'settlement',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { adminToken, adminTokenEnv, commonEnv, databaseEnv, defineConfig, env, kafkaEnv, kafkaSettings, redisEnv } from '@upm/shared-config';
+import { adminToken, adminTokenEnv, commonEnv, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings, redisEnv } from '@upm/shared-config';
 
 /** Every environment variable terminal-gateway reads. */
 export const configDefinition = defineConfig(
@@ -20,7 +20,7 @@ export const configDefinition = defineConfig(
     logLevel: e.LOG_LEVEL,
     http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
     kafka: kafkaSettings(e),
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database: databaseSettings(e),
     redisUrl: e.REDIS_URL,
     gateway: { adminToken: adminToken(e), rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS,
       terminalEventsRetentionHours: e.TERMINAL_EVENTS_RETENTION_HOURS },

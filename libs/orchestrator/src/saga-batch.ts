@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { initialState, PendingTimer, SagaState, TimerName } from '@upm/payments-domain';
+import { prepared } from '@upm/shared-database';
 
 type TimerChange = { paymentId: string; name: TimerName } & ({ kind: 'schedule'; attempt: number; dueAt: string } | { kind: 'cancel' });
 
@@ -23,7 +24,7 @@ export class SagaBatch {
   static async lock(manager: EntityManager, paymentIds: string[], skipLocked = false): Promise<SagaBatch | undefined> {
     const ids = [...new Set(paymentIds)].sort();
     const rows: Array<{ payment_id: string; state: SagaState }> = await manager.query(
-      `SELECT payment_id, state FROM sagas WHERE payment_id = ANY($1::text[]) ORDER BY payment_id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+      prepared(`SELECT payment_id, state FROM sagas WHERE payment_id = ANY($1::text[]) ORDER BY payment_id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`),
       [ids],
     );
     if (skipLocked && rows.length < ids.length) return undefined;
@@ -62,7 +63,7 @@ export class SagaBatch {
     // Each (payment, timer) is either scheduled or cancelled here, never both, so the three parts touch
     // different rows and can run as one statement.
     await manager.query(
-      `WITH saved AS (
+      prepared(`WITH saved AS (
          INSERT INTO sagas (payment_id, status, state, updated_at)
          SELECT payment_id, status, state, updated_at FROM jsonb_to_recordset($1::jsonb) AS s(payment_id text, status text, state jsonb, updated_at timestamptz)
          ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
@@ -72,7 +73,7 @@ export class SagaBatch {
        )
        INSERT INTO timers (payment_id, name, attempt, due_at)
        SELECT payment_id, name, attempt, due_at FROM jsonb_to_recordset($2::jsonb) AS s(payment_id text, name text, attempt integer, due_at timestamptz)
-       ON CONFLICT (payment_id, name) DO UPDATE SET attempt = EXCLUDED.attempt, due_at = EXCLUDED.due_at`,
+       ON CONFLICT (payment_id, name) DO UPDATE SET attempt = EXCLUDED.attempt, due_at = EXCLUDED.due_at`),
       [JSON.stringify(sagas), JSON.stringify(scheduled), JSON.stringify(cancelled)],
     );
     this.changed.clear();

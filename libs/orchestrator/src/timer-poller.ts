@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { TimerName } from '@upm/payments-domain';
+import { prepared } from '@upm/shared-database';
 import { collectOutbox } from '@upm/shared-kafka';
 import { Logger, Metrics, withSpan } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
@@ -42,7 +43,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
   /** Fires every timer due now; returns how many fired. */
   async fireDue(limit = 100): Promise<number> {
     const due: Array<{ payment_id: string }> = await this.dataSource.query(
-      'SELECT DISTINCT payment_id, min(due_at) AS due FROM timers WHERE due_at <= now() GROUP BY payment_id ORDER BY due LIMIT $1',
+      prepared('SELECT DISTINCT payment_id, min(due_at) AS due FROM timers WHERE due_at <= now() GROUP BY payment_id ORDER BY due LIMIT $1'),
       [limit],
     );
     let fired = 0;
@@ -63,7 +64,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
   private async fireLocked(manager: EntityManager, paymentId: string): Promise<number> {
     // TypeORM answers a DELETE … RETURNING with [rows, affected]
     const [timers]: [Array<{ name: TimerName; attempt: number }>, number] = await manager.query(
-      'DELETE FROM timers WHERE payment_id = $1 AND due_at <= now() RETURNING name, attempt',
+      prepared('DELETE FROM timers WHERE payment_id = $1 AND due_at <= now() RETURNING name, attempt'),
       [paymentId],
     );
     for (const timer of timers) {

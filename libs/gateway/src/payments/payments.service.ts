@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { createEnvelope, Envelope, newId, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
+import { prepared } from '@upm/shared-database';
 import { appendToOutbox, writeWithOutbox } from '@upm/shared-kafka';
 import { RedisLocks } from '@upm/shared-redis';
 import type { Logger } from '@upm/shared-observability';
@@ -147,13 +148,13 @@ export class PaymentsService {
     const { payment, refund } = envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
     if (refund) {
       await manager.query(
-        `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ($1, $2, $3, '', $4, $5)
-         ON CONFLICT (refund_id) DO UPDATE SET status = EXCLUDED.status, view = EXCLUDED.view WHERE refunds.status = 'PROCESSING'`,
+        prepared(`INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ($1, $2, $3, '', $4, $5)
+         ON CONFLICT (refund_id) DO UPDATE SET status = EXCLUDED.status, view = EXCLUDED.view WHERE refunds.status = 'PROCESSING'`),
         [refund.refundId, refund.paymentId, refund.refundRequestId, refund.status, JSON.stringify(refund)],
       );
     }
     await manager.query(
-      `WITH moved AS (
+      prepared(`WITH moved AS (
          INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
          VALUES ($1, $2, $3, $4, '', $5, $6, $7)
          ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
@@ -161,7 +162,7 @@ export class PaymentsService {
        )
        INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
        SELECT moved.terminal_id, moved.merchant_id, moved.payment_id, $8, $9, $10::jsonb
-       FROM moved, LATERAL pg_advisory_xact_lock(hashtext('terminal-events:' || moved.terminal_id))`,
+       FROM moved, LATERAL pg_advisory_xact_lock(hashtext('terminal-events:' || moved.terminal_id))`),
       [
         payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment),
         envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment }),

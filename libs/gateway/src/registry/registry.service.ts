@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { newId } from '@upm/contracts';
+import { prepared } from '@upm/shared-database';
 import { ApiError } from '@upm/shared-runtime';
 import { MerchantRow, StoreRow, TerminalRow } from './registry.entities';
 import { issueTerminalKey, parseTerminalKey, secretMatches } from './terminal-keys';
@@ -71,10 +72,10 @@ export class RegistryService {
     const parsed = parseTerminalKey(key);
     if (!parsed) return null;
     const rows: Array<TerminalContext & { keyHash: string; status: string }> = await this.dataSource.query(
-      `SELECT t.id AS "terminalId", t.key_hash AS "keyHash", t.status, s.id AS "storeId", s.name AS "storeName", s.mcc AS "storeMcc",
+      prepared(`SELECT t.id AS "terminalId", t.key_hash AS "keyHash", t.status, s.id AS "storeId", s.name AS "storeName", s.mcc AS "storeMcc",
               m.id AS "merchantId", m.name AS "merchantName", m.mcc AS "merchantMcc"
          FROM terminals t JOIN stores s ON s.id = t.store_id JOIN merchants m ON m.id = t.merchant_id
-        WHERE t.key_id = $1`,
+        WHERE t.key_id = $1`),
       [parsed.keyId],
     );
     const row = rows[0];

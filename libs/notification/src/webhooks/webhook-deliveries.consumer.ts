@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { Envelope, newId, PaymentViewV1 } from '@upm/contracts';
+import { prepared } from '@upm/shared-database';
 
 /** What a receiver gets: the event id is the envelope id, stable across retries and re-deliveries. */
 export interface WebhookPayload {
@@ -24,10 +25,10 @@ export async function enqueueWebhookDeliveries(manager: EntityManager, envelopes
   });
   if (!targeted.length) return new Set();
   const matches: Array<{ n: string; endpoint_id: string }> = await manager.query(
-    `SELECT e.n, w.id AS endpoint_id
+    prepared(`SELECT e.n, w.id AS endpoint_id
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS e(merchant_id, event_type, n)
        JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.deleted_at IS NULL AND (w.event_types ? e.event_type OR w.event_types ? '*')
-      ORDER BY e.n, w.id`,
+      ORDER BY e.n, w.id`),
     [targeted.map((t) => t.target.merchantId), targeted.map((t) => t.envelope.type)],
   );
   if (!matches.length) return new Set();

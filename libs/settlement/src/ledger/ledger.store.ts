@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { createEnvelope, newId, TOPICS } from '@upm/contracts';
 import type { LedgerEntriesPostedV1 } from '@upm/contracts';
+import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, assertBalanced, Posting } from '../domain/ledger';
 
@@ -73,7 +74,7 @@ export class LedgerStore {
     // One statement: the transaction, its accounts and its entries, or nothing at all when the source fact is
     // already in the ledger (every later part reads the first one's RETURNING row).
     const written: Array<{ id: string }> = await manager.query(
-      `WITH tx AS (
+      prepared(`WITH tx AS (
          INSERT INTO ledger_transactions (id, source_key, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id,
            amount, fee, business_day, origin, source_event_id, source_event_type, source_sequence, settlement_batch_id, reconciliation, occurred_at, posted_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
@@ -87,7 +88,7 @@ export class LedgerStore {
        )
        INSERT INTO ledger_entries (transaction_id, account_code, account_type, merchant_id, currency, direction, amount)
        SELECT tx.id, account_code, account_type, merchant_id, currency, direction, amount::bigint FROM tx, postings ORDER BY n
-       RETURNING transaction_id AS id`,
+       RETURNING transaction_id AS id`),
       values,
     );
     if (!written.length) {

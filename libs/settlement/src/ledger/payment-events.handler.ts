@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { Envelope, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import { prepared } from '@upm/shared-database';
 import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
 import { businessDayOf } from '../domain/report-files';
 import { LedgerStore } from './ledger.store';
@@ -131,14 +132,14 @@ export class PaymentEventsHandler {
     const rows = [...byPayment.values()];
     if (!rows.length) return;
     await manager.query(
-      `INSERT INTO tracked_payments (payment_id, merchant_id, status, currency, amount, sequence, business_day, refunds, view, updated_at)
+      prepared(`INSERT INTO tracked_payments (payment_id, merchant_id, status, currency, amount, sequence, business_day, refunds, view, updated_at)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::date[], $8::jsonb[], $9::jsonb[], $10::timestamptz[])
        ON CONFLICT (payment_id) DO UPDATE SET
          status = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.status ELSE tracked_payments.status END,
          view = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.view ELSE tracked_payments.view END,
          updated_at = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.updated_at ELSE tracked_payments.updated_at END,
          sequence = GREATEST(EXCLUDED.sequence, tracked_payments.sequence),
-         refunds = tracked_payments.refunds || EXCLUDED.refunds`,
+         refunds = tracked_payments.refunds || EXCLUDED.refunds`),
       [
         rows.map((r) => r.first.paymentId), rows.map((r) => r.first.merchantId), rows.map((r) => r.newest.status), rows.map((r) => r.first.amount.currency),
         rows.map((r) => r.first.amount.value), rows.map((r) => r.newest.sequence), rows.map((r) => businessDayOf(r.first.createdAt)),

@@ -78,7 +78,14 @@ export const redisEnv = { REDIS_URL: env.url('redis://127.0.0.1:6379/0') };
 export const databaseEnv = (database: string, poolSize = 10) => ({
   DATABASE_URL: env.url(`postgres://postgres@127.0.0.1:5432/${database}`),
   DATABASE_POOL_SIZE: env.int(poolSize, 1),
+  /** hot statements prepared once per connection; false behind a pooler that cannot keep them (PgBouncer before 1.21) */
+  DATABASE_PREPARED_STATEMENTS: env.bool(true),
 });
+
+/** The database settings every service with a database maps from `databaseEnv`. */
+export function databaseSettings(e: { DATABASE_URL: string; DATABASE_POOL_SIZE: number; DATABASE_PREPARED_STATEMENTS: boolean }) {
+  return { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, preparedStatements: e.DATABASE_PREPARED_STATEMENTS };
+}
 
 /** The token an admin API accepts when none is configured outside production (README, docker/compose.yaml). */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token';

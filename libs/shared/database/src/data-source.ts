@@ -1,5 +1,6 @@
 import { DataSource, EntitySchema, MixedList } from 'typeorm';
 import { Client } from 'pg';
+import { PreparingClient } from './prepared';
 
 /** What a service's database is made of: its tables (entities) and the migrations that create them. */
 export interface DatabaseDefinition {
@@ -15,6 +16,8 @@ export interface DatabaseConnection {
   url: string;
   poolSize?: number;
   applicationName?: string;
+  /** send the statements marked with `prepared` as named statements (default true) */
+  preparedStatements?: boolean;
 }
 
 /** A TypeORM data source that only ever changes the schema through migrations. */
@@ -32,6 +35,7 @@ export function createDataSource(definition: DatabaseDefinition, connection: Dat
       max: connection.poolSize ?? 10,
       application_name: connection.applicationName ?? definition.name,
       connectionTimeoutMillis: 5000,
+      ...(connection.preparedStatements === false ? {} : { Client: PreparingClient }),
     },
   });
 }

@@ -1,10 +1,17 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ContractViolation, deadLetterTopic, Envelope, parseMessage, retryTopic } from '@upm/contracts';
+import { prepared } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { OffsetCommits } from './offset-commits';
 import { collectOutbox } from './outbox';
 import { withConsumerSpan } from './tracing';
+
+const INBOX_INSERT_ONE = prepared('INSERT INTO inbox (consumer_group, message_id, topic) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING message_id');
+const INBOX_INSERT_MANY = prepared(
+  'INSERT INTO inbox (consumer_group, message_id, topic) SELECT $1, id, $3 FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING RETURNING message_id',
+);
+const INBOX_APPLIED = prepared('SELECT message_id FROM inbox WHERE consumer_group = $1 AND message_id = ANY($2::text[])');
 
 /** An error that no retry can fix: the message goes straight to the dead-letter topic. */
 export class PermanentError extends Error {
@@ -392,7 +399,7 @@ export class IdempotentConsumer {
       const prepared = await this.prepareAll(items);
       applied = await this.dataSource.transaction(async (manager) => {
         const inserted: Array<{ message_id: string }> = await manager.query(
-          'INSERT INTO inbox (consumer_group, message_id, topic) SELECT $1, id, $3 FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING RETURNING message_id',
+          INBOX_INSERT_MANY,
           [group, items.map((item) => item.envelope.id), this.options.topic],
         );
         const fresh = new Set(inserted.map((row) => row.message_id));
@@ -452,10 +459,7 @@ export class IdempotentConsumer {
           prepared = await this.options.prepare(envelope);
         }
         const applied = await this.dataSource.transaction(async (manager) => {
-          const inserted: unknown[] = await manager.query(
-            'INSERT INTO inbox (consumer_group, message_id, topic) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING message_id',
-            [group, envelope.id, this.options.topic],
-          );
+          const inserted: unknown[] = await manager.query(INBOX_INSERT_ONE, [group, envelope.id, this.options.topic]);
           if (!inserted.length) return false;
           const { handle, handleBatch } = this.options;
           await collectOutbox(manager, () =>
@@ -502,10 +506,7 @@ export class IdempotentConsumer {
 
   /** Which of these envelope ids this group's inbox already holds (read before `prepare`, outside any transaction). */
   private async appliedIds(messageIds: string[]): Promise<Set<string>> {
-    const rows: Array<{ message_id: string }> = await this.dataSource.query(
-      'SELECT message_id FROM inbox WHERE consumer_group = $1 AND message_id = ANY($2::text[])',
-      [this.options.groupId, messageIds],
-    );
+    const rows: Array<{ message_id: string }> = await this.dataSource.query(INBOX_APPLIED, [this.options.groupId, messageIds]);
     return new Set(rows.map((row) => row.message_id));
   }
 

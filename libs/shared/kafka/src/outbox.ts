@@ -1,13 +1,24 @@
-import { Client } from 'pg';
 import type { Producer } from 'kafkajs';
+import type { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Envelope } from '@upm/contracts';
+import { prepared, PreparingClient } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { OUTBOX_CHANNEL } from './migrations';
 import { currentTraceHeaders } from './tracing';
 
 /** pg advisory lock id: one relay publishes at a time, so messages of one key leave in the order they were written */
 const RELAY_LOCK = 7_346_112_901;
+
+/**
+ * A relay pass: deletes the rows the previous pass sent and takes the next ones. The rows just sent are still
+ * visible to the statement's own SELECT, hence excluded; a row with a lower seq that committed after them is
+ * taken now.
+ */
+const PASS = prepared(
+  `WITH sent AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))
+   SELECT seq, topic, key, payload, headers, created_at FROM outbox WHERE seq <> ALL($1::bigint[]) ORDER BY seq LIMIT $2`,
+);
 
 type OutboxValues = [id: string, topic: string, key: string, type: string, payload: string, headers: string];
 
@@ -194,14 +205,7 @@ export class OutboxRelay {
       this.backlog.set(0);
       return 0;
     }
-    // The rows just sent are still visible to the statement's own SELECT, hence excluded; a row with a lower
-    // seq that committed after them is taken now.
-    const rows = await this.query<OutboxRecord>(
-      connection,
-      `WITH sent AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))
-       SELECT seq, topic, key, payload, headers, created_at FROM outbox WHERE seq <> ALL($1::bigint[]) ORDER BY seq LIMIT $2`,
-      [this.sent, this.options.batchSize ?? 500],
-    );
+    const rows = await this.query<OutboxRecord>(connection, PASS, [this.sent, this.options.batchSize ?? 500]);
     this.sent = [];
     this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
     if (!rows.length) return 0;
@@ -236,7 +240,7 @@ export class OutboxRelay {
     // peer: the server cancels a pass past the timeout, the client gives up shortly after, and keepalives on
     // both ends end a session whose other side went silent within about a minute.
     const timeoutMs = this.options.statementTimeoutMs ?? 30_000;
-    const connection = new Client({
+    const connection: Client = new PreparingClient({
       connectionString: this.options.databaseUrl, application_name: 'outbox-relay',
       statement_timeout: timeoutMs, query_timeout: timeoutMs + 5000, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
     });
