@@ -167,7 +167,7 @@ export class OutboxRelay {
     this.kick();
     await this.loop;
     await this.drain();
-    await this.disconnect();
+    await this.forget(this.connection);
     this.oldestAge.set(0);
     this.backlog.set(0);
   }
@@ -251,7 +251,7 @@ export class OutboxRelay {
     });
     connection.on('error', (error) => {
       this.logger.warn({ err: error }, 'outbox relay connection failed; reconnecting');
-      this.forget(connection);
+      void this.forget(connection);
     });
     try {
       await connection.connect();
@@ -269,23 +269,17 @@ export class OutboxRelay {
     try {
       return (await connection.query(sql, parameters)).rows as T[];
     } catch (error) {
-      this.forget(connection);
+      void this.forget(connection);
       throw error;
     }
   }
 
-  private forget(connection: Client): void {
-    if (this.connection !== connection) return;
+  /** Closes the relay's connection, if it is still the current one; the lock goes with it. */
+  private async forget(connection: Client | undefined): Promise<void> {
+    if (!connection || this.connection !== connection) return;
     this.connection = undefined;
     this.leader = false;
-    connection.end().catch(() => undefined);
-  }
-
-  private async disconnect(): Promise<void> {
-    const connection = this.connection;
-    this.connection = undefined;
-    this.leader = false;
-    await connection?.end().catch(() => undefined);
+    await connection.end().catch(() => undefined);
   }
 
   private async refreshBacklog(): Promise<void> {
