@@ -1,5 +1,5 @@
 import { arrivals, orderId, parseMix, pickScenario, rampRates, seededRandom } from './schedule';
-import { benchLine, summarizePhase } from './report';
+import { benchLine, cpuPerPayment, summarizePhase } from './report';
 import { percentile, summarize } from './stats';
 import { chart, niceMax } from './svg';
 import { parseOptions } from './options';
@@ -99,6 +99,19 @@ describe('bench: pure parts', () => {
     expect(s.retriedBeforeAccepted).toBe(1);
   });
 
+  it('charges the platform\'s CPU to the payments final in the window, without the load generator', () => {
+    const window = {
+      durationS: 20, machineBusy: 0.8,
+      processes: [
+        { name: 'payment-orchestrator', cpuAvg: 30, cpuPeak: 40, rssPeakMb: 150 },
+        { name: 'postgres', cpuAvg: 20, cpuPeak: 30, rssPeakMb: 500 },
+        { name: 'load generator (this process)', cpuAvg: 50, cpuPeak: 60, rssPeakMb: 120, load: true },
+      ],
+    };
+    // half a core for 20 s is 10 s of CPU; over 400 payments, 25 ms each
+    expect(cpuPerPayment(window, 400)).toBe(25);
+  });
+
   it('ends with one machine-readable line', () => {
     expect(benchLine({ rate: 200, platform: 198.43, baseline: 199.5, addedP50: 12.345, addedP99: 40, lost: 0, duplicated: 0 })).toBe(
       'bench: rate=200/s platform=198.4 baseline=199.5 ratio=0.99 added_p50_ms=12.3 added_p99_ms=40.0 lost=0 duplicated=0',
@@ -110,6 +123,9 @@ describe('bench: pure parts', () => {
     const o = parseOptions(['--rate', '50', '--duration=10', '--no-baseline', '--ramp']);
     expect(o).toMatchObject({ rate: 50, durationS: 10, baseline: false, ramp: true, stores: 2000, terminalsPerStore: 5 });
     expect(o.partitions).toBeUndefined();
+    expect(o).toMatchObject({ warmupS: 30, warmupRate: 15 });
+    expect(parseOptions(['--rate', '8']).warmupRate).toBe(8);
+    expect(parseOptions(['--warmup-rate', '40']).warmupRate).toBe(40);
     expect(parseOptions(['--partitions', '3']).partitions).toBe(3);
     expect(() => parseOptions(['--partitions', '0'])).toThrow(/--partitions must be a number ≥ 1/);
     expect(() => parseOptions(['--nope', '1'])).toThrow(/unknown option/);

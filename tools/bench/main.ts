@@ -149,7 +149,7 @@ function processGroups(platform: BenchPlatform): ProcessGroup[] {
   groups.push({ name: 'kafka broker (shared)', pids: () => kafka });
   groups.push({ name: 'postgres, all backends (shared)', pids: () => findProcesses((_cmd, comm) => comm === 'postgres') });
   groups.push({ name: 'redis (shared)', pids: () => redis });
-  groups.push({ name: 'load generator (this process)', pids: () => [process.pid] });
+  groups.push({ name: 'load generator (this process)', pids: () => [process.pid], load: true });
   return groups;
 }
 
@@ -181,8 +181,8 @@ async function steady(ctx: Context): Promise<void> {
   const metrics = new ServiceMetrics(ctx.platform);
   const warm: PhaseRun[] = [];
   if (o.warmupS > 0) {
-    warm.push(await phase(ctx, 'warmup', o.rate, o.warmupS, platformDriver(ctx)));
-    if (o.baseline) warm.push(await phase(ctx, 'warmup-direct', o.rate, o.warmupS, baselineDriver(ctx)));
+    warm.push(await phase(ctx, 'warmup', o.warmupRate, o.warmupS, platformDriver(ctx)));
+    if (o.baseline) warm.push(await phase(ctx, 'warmup-direct', o.warmupRate, o.warmupS, baselineDriver(ctx)));
   }
   let baseline: PhaseRun | undefined;
   let baselineResources: ResourceWindow | undefined;
@@ -222,7 +222,7 @@ async function steady(ctx: Context): Promise<void> {
   out(serviceWarnings(ctx.platform));
   out();
   out(`== resources during the platform phase (${fmt(platformResources.durationS, 0)} s)`);
-  out(resourceTable(platformResources));
+  out(resourceTable(platformResources, summaries[0].final));
   out();
   out(databaseTable(pressure, o.poolSize ?? 10, summaries[0].final));
   if (baselineResources) {
@@ -272,7 +272,7 @@ async function steady(ctx: Context): Promise<void> {
 
 async function ramp(ctx: Context): Promise<void> {
   const { o } = ctx;
-  if (o.warmupS > 0) await phase(ctx, 'warmup', o.rampFrom, o.warmupS, platformDriver(ctx));
+  if (o.warmupS > 0) await phase(ctx, 'warmup', o.warmupRate, o.warmupS, platformDriver(ctx));
   const steps: Array<{ rate: number; summary: PhaseSummary; resources: ResourceWindow; errorPct: number; p99: number; ok: boolean; why: string; run: PhaseRun }> = [];
   for (const rate of rampRates(o.rampFrom, o.rampTo, o.rampStep)) {
     ctx.resources.mark();
@@ -353,7 +353,7 @@ async function main(): Promise<void> {
   const cpu = cpus();
   out(`machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30)} GiB RAM (${fmt(freemem() / 2 ** 30)} free), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   out(`machine CPU busy before the run (3 s): ${fmt((await machineBusy(3000)) * 100, 0)}% of all cores`);
-  out(`mode: ${o.ramp ? `ramp ${o.rampFrom}→${o.rampTo}/s step ${o.rampStep} every ${o.rampStepS} s` : `${o.rate}/s for ${o.durationS} s`}; ${o.stores} stores × ${o.terminalsPerStore} terminals in ${o.merchants} chains; mix ${o.mixText}; warmup ${o.warmupS} s${o.partitions ? `; at most ${o.partitions} partitions per topic` : ''}`);
+  out(`mode: ${o.ramp ? `ramp ${o.rampFrom}→${o.rampTo}/s step ${o.rampStep} every ${o.rampStepS} s` : `${o.rate}/s for ${o.durationS} s`}; ${o.stores} stores × ${o.terminalsPerStore} terminals in ${o.merchants} chains; mix ${o.mixText}; warmup ${o.warmupS} s at ${o.warmupRate}/s${o.partitions ? `; at most ${o.partitions} partitions per topic` : ''}`);
   const timing = timingFor(o);
   out(`timing: sandbox time factor ${timing.sandboxTimeFactor}, first inquiry ${timing.firstInquiryDelayMs} ms, every ${timing.inquiryIntervalMs} ms, ${timing.maxInquiries} inquiries, then cancel; POS waitSeconds ${o.waitSeconds}`);
 

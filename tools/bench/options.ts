@@ -4,6 +4,8 @@ export interface BenchOptions {
   rate: number;
   durationS: number;
   warmupS: number;
+  /** the warm-up's rate: one the platform carries, so the measured phase starts warm and without a backlog */
+  warmupRate: number;
   stores: number;
   terminalsPerStore: number;
   merchants: number;
@@ -33,7 +35,9 @@ export const USAGE = `npm run bench -- [options]
 
   --rate N            target payments per second, open arrivals (default 200)
   --duration S        seconds of load per phase (default 60)
-  --warmup S          seconds of load before measuring, not counted (default 5)
+  --warmup S          seconds of load before measuring, not counted: compiles the hot paths and fills
+                      the pools, as in a service that has run for a while (default 30)
+  --warmup-rate N     payments per second during the warm-up (default: the rate, at most 15)
   --stores N --terminals M --merchants K
                       N stores × M terminals across K chains (default 2000 × 5, 20 chains)
   --mix SPEC          scenario weights by payment-code suffix (default ${DEFAULT_MIX})
@@ -64,7 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (i + 1 < argv.length) values.set(name, argv[++i]);
     else throw new Error(`--${name} needs a value`);
   }
-  const known = ['rate', 'duration', 'warmup', 'stores', 'terminals', 'merchants', 'mix', 'seed', 'wait', 'base-port', 'pool', 'rate-limit', 'partitions', 'ramp-from', 'ramp-to', 'ramp-step', 'ramp-step-duration', 'p99-limit', 'error-limit', 'time-factor', 'chart', 'log-level'];
+  const known = ['rate', 'duration', 'warmup', 'warmup-rate', 'stores', 'terminals', 'merchants', 'mix', 'seed', 'wait', 'base-port', 'pool', 'rate-limit', 'partitions', 'ramp-from', 'ramp-to', 'ramp-step', 'ramp-step-duration', 'p99-limit', 'error-limit', 'time-factor', 'chart', 'log-level'];
   for (const name of values.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name}`);
   const num = (name: string, fallback: number, min = 0) => {
     const value = values.has(name) ? Number(values.get(name)) : fallback;
@@ -73,10 +77,12 @@ export function parseOptions(argv: string[]): BenchOptions {
   };
   const optional = (name: string) => (values.has(name) ? num(name, 0, 1) : undefined);
   const mixText = values.get('mix') ?? DEFAULT_MIX;
+  const rate = num('rate', 200, 0.1);
   return {
-    rate: num('rate', 200, 0.1),
+    rate,
     durationS: num('duration', 60, 1),
-    warmupS: num('warmup', 5),
+    warmupS: num('warmup', 30),
+    warmupRate: num('warmup-rate', Math.min(rate, 15), 0.1),
     stores: num('stores', 2000, 1),
     terminalsPerStore: num('terminals', 5, 1),
     merchants: num('merchants', 20, 1),

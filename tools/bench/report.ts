@@ -86,9 +86,18 @@ export function errorTable(summaries: PhaseSummary[]): string {
   return rows.length ? table(['phase', 'error', 'count'], rows) : 'no errors';
 }
 
-export function resourceTable(window: ResourceWindow): string {
+/** Each process's CPU and memory; given the payments final in the window, also the CPU one of them cost. */
+export function resourceTable(window: ResourceWindow, payments?: number): string {
   const rows = window.processes.map((p) => [p.name, fmt(p.cpuAvg, 0), fmt(p.cpuPeak, 0), fmt(p.rssPeakMb, 0)]);
-  return `${table(['process', 'CPU avg %', 'CPU peak %', 'RSS peak MB'], rows)}\nmachine CPU busy over the window: ${fmt(window.machineBusy * 100, 0)}% of all cores`;
+  const lines = [table(['process', 'CPU avg %', 'CPU peak %', 'RSS peak MB'], rows), `machine CPU busy over the window: ${fmt(window.machineBusy * 100, 0)}% of all cores`];
+  if (payments !== undefined) lines.push(`CPU per final payment (every process above but the load generator): ${payments > 0 ? `${fmt(cpuPerPayment(window, payments), 0)} ms` : 'n/a'}`);
+  return lines.join('\n');
+}
+
+/** Milliseconds of CPU the processes other than the load generator spent in the window per payment final in it. */
+export function cpuPerPayment(window: ResourceWindow, payments: number): number {
+  const cpuPct = window.processes.filter((p) => !p.load).reduce((sum, p) => sum + p.cpuAvg, 0);
+  return (cpuPct / 100) * window.durationS * 1000 / payments;
 }
 
 /** PostgreSQL pressure per service database; `payments` (those final in the phase) turns transactions into a cost per payment. */

@@ -58,6 +58,8 @@ export interface ProcessGroup {
   name: string;
   /** re-evaluated at every sample: PostgreSQL forks a backend per connection */
   pids: () => number[];
+  /** the load generator: left out of what the platform's work costs */
+  load?: boolean;
 }
 
 export interface ResourceUse {
@@ -66,6 +68,7 @@ export interface ResourceUse {
   cpuAvg: number;
   cpuPeak: number;
   rssPeakMb: number;
+  load?: boolean;
 }
 
 export interface ResourceWindow {
@@ -135,7 +138,7 @@ export class ResourceSampler {
     const processes = this.groups.map((group) => {
       const acc = this.acc.get(group.name)!;
       const { cpu } = this.groupCpu(group);
-      return { name: group.name, cpuAvg: Math.max(0, ((cpu - acc.cpu0) / durationS) * 100), cpuPeak: acc.cpuPeak, rssPeakMb: acc.rssPeak };
+      return { name: group.name, cpuAvg: Math.max(0, ((cpu - acc.cpu0) / durationS) * 100), cpuPeak: acc.cpuPeak, rssPeakMb: acc.rssPeak, load: group.load };
     });
     return { durationS, machineBusy: (m.busy - this.machine0.busy) / Math.max(1, m.total - this.machine0.total), processes };
   }
