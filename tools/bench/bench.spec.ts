@@ -123,7 +123,7 @@ describe('bench: pure parts', () => {
     const o = parseOptions(['--rate', '50', '--duration=10', '--no-baseline', '--ramp']);
     expect(o).toMatchObject({ rate: 50, durationS: 10, baseline: false, ramp: true, stores: 2000, terminalsPerStore: 5 });
     expect(o.partitions).toBeUndefined();
-    expect(o).toMatchObject({ warmupS: 30, warmupRate: 15 });
+    expect(o).toMatchObject({ warmupS: 60, warmupRate: 15 });
     expect(parseOptions(['--rate', '8']).warmupRate).toBe(8);
     expect(parseOptions(['--warmup-rate', '40']).warmupRate).toBe(40);
     expect(parseOptions(['--partitions', '3']).partitions).toBe(3);

@@ -36,7 +36,7 @@ export const USAGE = `npm run bench -- [options]
   --rate N            target payments per second, open arrivals (default 200)
   --duration S        seconds of load per phase (default 60)
   --warmup S          seconds of load before measuring, not counted: compiles the hot paths and fills
-                      the pools, as in a service that has run for a while (default 30)
+                      the pools, as in a service that has run for a while (default 60)
   --warmup-rate N     payments per second during the warm-up (default: the rate, at most 15)
   --stores N --terminals M --merchants K
                       N stores × M terminals across K chains (default 2000 × 5, 20 chains)
@@ -81,7 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     rate,
     durationS: num('duration', 60, 1),
-    warmupS: num('warmup', 30),
+    warmupS: num('warmup', 60),
     warmupRate: num('warmup-rate', Math.min(rate, 15), 0.1),
     stores: num('stores', 2000, 1),
     terminalsPerStore: num('terminals', 5, 1),
