@@ -125,6 +125,7 @@ describe('bench: pure parts', () => {
     expect(o.partitions).toBeUndefined();
     expect(o).toMatchObject({ warmupS: 60, warmupRate: 15 });
     expect(parseOptions(['--rate', '8']).warmupRate).toBe(8);
+    expect(parseOptions(['--ramp', '--ramp-from', '5']).warmupRate).toBe(5);
     expect(parseOptions(['--warmup-rate', '40']).warmupRate).toBe(40);
     expect(parseOptions(['--partitions', '3']).partitions).toBe(3);
     expect(() => parseOptions(['--partitions', '0'])).toThrow(/--partitions must be a number ≥ 1/);

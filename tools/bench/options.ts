@@ -37,7 +37,8 @@ export const USAGE = `npm run bench -- [options]
   --duration S        seconds of load per phase (default 60)
   --warmup S          seconds of load before measuring, not counted: compiles the hot paths and fills
                       the pools, as in a service that has run for a while (default 60)
-  --warmup-rate N     payments per second during the warm-up (default: the rate, at most 15)
+  --warmup-rate N     payments per second during the warm-up (default: the rate, or the ramp's first
+                      step, at most 15)
   --stores N --terminals M --merchants K
                       N stores × M terminals across K chains (default 2000 × 5, 20 chains)
   --mix SPEC          scenario weights by payment-code suffix (default ${DEFAULT_MIX})
@@ -78,11 +79,13 @@ export function parseOptions(argv: string[]): BenchOptions {
   const optional = (name: string) => (values.has(name) ? num(name, 0, 1) : undefined);
   const mixText = values.get('mix') ?? DEFAULT_MIX;
   const rate = num('rate', 200, 0.1);
+  const ramp = flags.has('ramp');
+  const rampFrom = num('ramp-from', 50, 1);
   return {
     rate,
     durationS: num('duration', 60, 1),
     warmupS: num('warmup', 60),
-    warmupRate: num('warmup-rate', Math.min(rate, 15), 0.1),
+    warmupRate: num('warmup-rate', Math.min(ramp ? rampFrom : rate, 15), 0.1),
     stores: num('stores', 2000, 1),
     terminalsPerStore: num('terminals', 5, 1),
     merchants: num('merchants', 20, 1),
@@ -95,8 +98,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     rateLimit: optional('rate-limit'),
     partitions: optional('partitions'),
     baseline: !flags.has('no-baseline'),
-    ramp: flags.has('ramp'),
-    rampFrom: num('ramp-from', 50, 1),
+    ramp,
+    rampFrom,
     rampTo: num('ramp-to', 600, 1),
     rampStep: num('ramp-step', 50, 1),
     rampStepS: num('ramp-step-duration', 20, 1),
