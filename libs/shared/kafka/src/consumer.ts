@@ -7,8 +7,8 @@ import { OffsetCommits } from './offset-commits';
 import { collectOutbox } from './outbox';
 import { withConsumerSpan } from './tracing';
 
-const INBOX_INSERT_ONE = prepared('INSERT INTO inbox (consumer_group, message_id, topic) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING message_id');
-const INBOX_INSERT_MANY = prepared(
+/** Records envelope ids as applied by a group; returns the ids that were not recorded yet. */
+const INBOX_INSERT = prepared(
   'INSERT INTO inbox (consumer_group, message_id, topic) SELECT $1, id, $3 FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING RETURNING message_id',
 );
 const INBOX_APPLIED = prepared('SELECT message_id FROM inbox WHERE consumer_group = $1 AND message_id = ANY($2::text[])');
@@ -399,7 +399,7 @@ export class IdempotentConsumer {
       const prepared = await this.prepareAll(items);
       applied = await this.dataSource.transaction(async (manager) => {
         const inserted: Array<{ message_id: string }> = await manager.query(
-          INBOX_INSERT_MANY,
+          INBOX_INSERT,
           [group, items.map((item) => item.envelope.id), this.options.topic],
         );
         const fresh = new Set(inserted.map((row) => row.message_id));
@@ -459,7 +459,7 @@ export class IdempotentConsumer {
           prepared = await this.options.prepare(envelope);
         }
         const applied = await this.dataSource.transaction(async (manager) => {
-          const inserted: unknown[] = await manager.query(INBOX_INSERT_ONE, [group, envelope.id, this.options.topic]);
+          const inserted: unknown[] = await manager.query(INBOX_INSERT, [group, [envelope.id], this.options.topic]);
           if (!inserted.length) return false;
           const { handle, handleBatch } = this.options;
           await collectOutbox(manager, () =>
