@@ -37,6 +37,10 @@ export class GatewayModule implements OnModuleInit {
     this.kafka.consume({
       groupId: 'terminal-gateway.read-model',
       topic: TOPICS.paymentEvents.name,
+      withBatch: async (envelopes, manager, handleAll) => {
+        await this.payments.lockTerminals(manager, envelopes);
+        return handleAll();
+      },
       handle: (envelope, { manager }) => this.payments.applyEvent(manager, envelope),
       onProcessed: (envelope) => {
         const { payment } = envelope.data as { payment?: PaymentViewV1 };

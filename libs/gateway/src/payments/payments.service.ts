@@ -16,6 +16,8 @@ import { PaymentUpdates } from './payment-updates';
 const PRODUCER = 'terminal-gateway';
 const FINAL: ReadonlySet<PaymentStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'NEEDS_REVIEW']);
 export const isFinal = (status: PaymentStatus) => FINAL.has(status);
+/** the key of the advisory lock that orders one terminal's stream, for the terminal id in SQL expression `terminalId` */
+const terminalStreamKey = (terminalId: string) => `hashtext('terminal-events:' || ${terminalId})`;
 /** the later of two views of one payment (wake-ups from two replicas may arrive out of order) */
 const newer = (view: PaymentViewV1, current: PaymentViewV1) => (view.sequence > current.sequence ? view : current);
 
@@ -162,11 +164,26 @@ export class PaymentsService {
        )
        INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
        SELECT moved.terminal_id, moved.merchant_id, moved.payment_id, $8, $9, $10::jsonb
-       FROM moved, LATERAL pg_advisory_xact_lock(hashtext('terminal-events:' || moved.terminal_id))`),
+       FROM moved, LATERAL pg_advisory_xact_lock(${terminalStreamKey('moved.terminal_id')})`),
       [
         payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment),
         envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment }),
       ],
+    );
+  }
+
+  /**
+   * Takes the stream locks of every terminal a batch of events touches, in one order, before the batch is
+   * applied. Payments, not terminals, are spread over partitions, so two lanes can hold events for the same
+   * two terminals in opposite orders; taken event by event, each would hold one lock and wait for the other
+   * (a deadlock PostgreSQL breaks after a second, failing a batch the POS is waiting for).
+   */
+  async lockTerminals(manager: EntityManager, envelopes: Envelope[]): Promise<void> {
+    const terminals = new Set(envelopes.map((envelope) => (envelope.data as { payment?: PaymentViewV1 }).payment?.terminalId).filter((id) => id !== undefined));
+    if (terminals.size < 2) return; // a single lock cannot close a cycle
+    await manager.query(
+      prepared(`SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT ${terminalStreamKey('terminal_id')} AS key FROM unnest($1::text[]) terminal_id) keys ORDER BY key`),
+      [[...terminals]],
     );
   }
 

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { createEnvelope, PaymentStatus, PaymentViewV1 } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { freshDatabase, sleep, testLogger } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
 import { TerminalEventsRetention } from '../terminal-events/retention';
 import { terminalEventsAfter } from '../terminal-events/terminal-events';
@@ -54,6 +54,31 @@ describe('the read model and the terminal stream', () => {
     expect(Number(mine[0].id)).toBeLessThan(Number(mine[1].id));
     const theirs = await terminalEventsAfter(dataSource, { terminalId: 'ter_rm_2', merchantId: terminal.merchantId }, '0');
     expect(theirs.map((e) => e.payment.paymentId)).toEqual(['pay_rm_3']);
+  });
+
+  it('applies two batches that touch the same two terminals in opposite orders side by side, without a deadlock', async () => {
+    const on = (paymentId: string, terminalId: string) => event('PaymentCreated', { ...view(paymentId, 'PROCESSING', 0), terminalId });
+    const batches = [
+      [on('pay_rm_a1', 'ter_rm_x'), on('pay_rm_a2', 'ter_rm_y')],
+      [on('pay_rm_b1', 'ter_rm_y'), on('pay_rm_b2', 'ter_rm_x')],
+    ];
+    // each batch applies its first event, then waits (half a second at most) for the other to have applied its
+    // own first one: event by event, each would now hold the lock the other needs next
+    let halfway = 0;
+    const apply = (batch: ReturnType<typeof on>[]) =>
+      dataSource.transaction(async (manager) => {
+        await payments.lockTerminals(manager, batch);
+        await payments.applyEvent(manager, batch[0]);
+        halfway++;
+        for (let waited = 0; halfway < 2 && waited < 500; waited += 10) await sleep(10);
+        await payments.applyEvent(manager, batch[1]);
+      });
+    await Promise.all(batches.map(apply));
+
+    for (const terminalId of ['ter_rm_x', 'ter_rm_y']) {
+      const stream = await terminalEventsAfter(dataSource, { terminalId, merchantId: terminal.merchantId }, '0');
+      expect(stream.map((e) => e.payment.paymentId).sort()).toEqual(terminalId === 'ter_rm_x' ? ['pay_rm_a1', 'pay_rm_b2'] : ['pay_rm_a2', 'pay_rm_b1']);
+    }
   });
 
   it('deletes stream events older than the retention and keeps the rest, with the payments', async () => {
