@@ -1,4 +1,4 @@
-import { sleep } from '@upm/shared-testing';
+import { eventually, sleep } from '@upm/shared-testing';
 import { Platform, startPlatform } from './support/platform';
 import { PosClient } from './support/pos-client';
 
@@ -7,7 +7,7 @@ let pos: PosClient;
 const hkd = (value: string) => ({ currency: 'HKD', value });
 
 beforeAll(async () => {
-  platform = await startPlatform('overload', 3900, { 'terminal-gateway': { GATEWAY_SHED_AFTER_MS: '500' } });
+  platform = await startPlatform('overload', 3900, { 'terminal-gateway': { GATEWAY_SHED_AFTER_MS: '500', GATEWAY_SHED_ANSWER_AFTER_MS: '700' } });
   pos = await platform.onboard('Overload Mart');
 }, 120_000);
 
@@ -15,10 +15,12 @@ afterAll(async () => {
   await platform?.stop();
 });
 
-async function refusedTotal(): Promise<number> {
+async function metric(name: string): Promise<number> {
   const text = await (await fetch(`${platform.urls.gateway}/metrics`)).text();
-  return Number(/^upm_gateway_payments_refused_total(?:{[^}]*})? (\d+)/m.exec(text)?.[1] ?? 'NaN');
+  return Number(new RegExp(`^${name}(?:{[^}]*})? ([\\d.]+)`, 'm').exec(text)?.[1] ?? 'NaN');
 }
+
+const refusedTotal = () => metric('upm_gateway_payments_refused_total');
 
 describe('load shedding', () => {
   it('refuses new payments cheaply while an accepted one waits for the orchestrator, keeps answering reads, and accepts again once it catches up', async () => {
@@ -57,4 +59,29 @@ describe('load shedding', () => {
     }
     expect(await refusedTotal()).toBe(2);
   }, 90_000);
+
+  it('refuses new payments while even the fastest of the recent ones waited too long for the first answer from Alipay, and accepts again a second later', async () => {
+    const refusedBefore = await refusedTotal();
+    // five pay calls that Alipay never answers: each waits out the connector's 1 s call timeout before the
+    // saga reports it PROCESSING (inquiring), past the gateway's 700 ms limit
+    const hanging = Array.from({ length: 5 }, () => ({ merchantOrderId: PosClient.orderId('hang'), amount: hkd('300'), paymentCode: PosClient.code('84'), waitSeconds: 15 }));
+    const hangingAnswers = Promise.all(hanging.map((order) => pos.pay(order)));
+    await eventually(async () => ((await metric('upm_gateway_fastest_answer_seconds')) > 0.7 ? true : undefined), 15_000, 20);
+
+    const order = { merchantOrderId: PosClient.orderId('after-slow'), amount: hkd('500'), paymentCode: PosClient.code('00'), waitSeconds: 10 };
+    const refused = await pos.pay(order);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ error: { code: 'OVERLOADED' } });
+    expect((await pos.request('GET', `/v1/payments?merchantOrderId=${order.merchantOrderId}`)).status).toBe(404);
+    expect(await refusedTotal()).toBe(refusedBefore + 1);
+
+    const retried = await pos.payRetrying(order);
+    expect(retried.status).toBe(201);
+    expect(retried.body.status).toBe('SUCCEEDED');
+    expect((await platform.sandboxPayment(retried.body.paymentId))!.calls.pay).toBe(1);
+    for (const answer of await hangingAnswers) {
+      expect(answer.status).toBe(201);
+      expect(answer.body).toMatchObject({ status: 'FAILED', failure: { code: 'ORDER_NOT_EXIST' } });
+    }
+  }, 60_000);
 });

@@ -4,7 +4,8 @@ import { Metrics } from '@upm/shared-observability';
 import { eventually } from '@upm/shared-testing';
 import { Admission, admitAtTheDoor } from './admission';
 
-const admission = (shedAfterMs: number) => new Admission({ adminToken: 'x'.repeat(12), rateLimitPerSecond: 20, defaultWaitSeconds: 20, shedAfterMs }, new Metrics('test'));
+const admission = (shedAfterMs: number, shedAnswerAfterMs = 0) =>
+  new Admission({ adminToken: 'x'.repeat(12), rateLimitPerSecond: 20, defaultWaitSeconds: 20, shedAfterMs, shedAnswerAfterMs }, new Metrics('test'));
 const request = () => ({}) as IncomingMessage;
 
 describe('Admission', () => {
@@ -29,6 +30,59 @@ describe('Admission', () => {
     expect(gate.oldestWaitMs()).toBe(1001);
     recent.release();
     expect(gate.oldestWaitMs()).toBe(1); // the ticket let in at 2,000 ms
+  });
+
+  it('refuses new payments while even the fastest first answer of the last second took longer than the limit', () => {
+    const gate = admission(0, 3000);
+    const slow = Array.from({ length: 6 }, () => gate.admit(request())!);
+    for (const ticket of slow) ticket.confirmed();
+    jest.advanceTimersByTime(2900);
+    const quick = gate.admit(request())!;
+    jest.advanceTimersByTime(101);
+    for (const ticket of slow.slice(0, 4)) ticket.answered();
+    expect(gate.fastestRecentAnswerMs()).toBe(0); // four answers are too few to judge
+    expect(gate.admit(request())).toBeDefined();
+    slow[4].answered();
+    slow[4].answered(); // an answer counts once
+    expect(gate.fastestRecentAnswerMs()).toBe(3001);
+    expect(gate.admit(request())).toBeUndefined();
+
+    jest.advanceTimersByTime(499);
+    slow[5].answered(); // 3,500 ms: still no fast answer in the window
+    expect(gate.admit(request())).toBeUndefined();
+    quick.answered(); // 600 ms: a payment that was let in later did not queue
+    expect(gate.fastestRecentAnswerMs()).toBe(600);
+    expect(gate.admit(request())).toBeDefined();
+  });
+
+  it('forgets answers after a second, so shedding stops by itself', () => {
+    const gate = admission(0, 3000);
+    const slow = Array.from({ length: 5 }, () => gate.admit(request())!);
+    jest.advanceTimersByTime(5000);
+    for (const ticket of slow) ticket.answered();
+    expect(gate.admit(request())).toBeUndefined();
+    jest.advanceTimersByTime(1000);
+    expect(gate.admit(request())).toBeUndefined(); // exactly a second old
+    jest.advanceTimersByTime(1);
+    expect(gate.fastestRecentAnswerMs()).toBe(0);
+    expect(gate.admit(request())).toBeDefined();
+  });
+
+  it('counts the wait of a request that ended before its payment was answered, and nothing for an order that existed', () => {
+    const gate = admission(0, 3000);
+    const existing = Array.from({ length: 5 }, () => gate.admit(request())!);
+    jest.advanceTimersByTime(20_000);
+    for (const ticket of existing) ticket.release(); // never confirmed: the order existed, or the orchestrator never took it
+    expect(gate.fastestRecentAnswerMs()).toBe(0);
+    expect(gate.admit(request())).toBeDefined();
+
+    const waited = Array.from({ length: 5 }, () => gate.admit(request())!);
+    for (const ticket of waited) ticket.confirmed();
+    jest.advanceTimersByTime(20_000);
+    for (const ticket of waited) ticket.release(); // answered 202 after the POS's wait: at least 20 s
+    for (const ticket of waited) ticket.answered(); // too late to count again
+    expect(gate.fastestRecentAnswerMs()).toBe(20_000);
+    expect(gate.admit(request())).toBeUndefined();
   });
 
   it('never refuses when the limit is 0', () => {
@@ -60,7 +114,7 @@ describe('admitAtTheDoor', () => {
 
   beforeAll(async () => {
     const gate = admission(1000);
-    jest.spyOn(gate, 'admit').mockImplementation(() => (behind ? undefined : { release }));
+    jest.spyOn(gate, 'admit').mockImplementation(() => (behind ? undefined : { confirmed: jest.fn(), answered: jest.fn(), release }));
     server = createServer((req, res) => {
       reachedTheApp.push(`${req.method} ${req.url}`);
       res.end('app');

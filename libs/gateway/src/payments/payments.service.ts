@@ -68,12 +68,14 @@ export class PaymentsService {
   }
 
   /**
-   * Waits for a payment this request has just created to be final, releasing its admission ticket once the
-   * orchestrator has confirmed it (its first event reached the read model) or the wait ended.
+   * Waits for a payment this request has just created to be final, telling its admission ticket how far the
+   * payment got: confirmed by the orchestrator (its first event reached the read model), then answered by
+   * Alipay (final, or PROCESSING with a later event: waiting for the shopper or inquiring).
    */
   async waitForNew(terminal: TerminalContext, paymentId: string, waitSeconds: number, ticket: AdmissionTicket): Promise<PaymentViewV1> {
     const confirming = (view: PaymentViewV1) => {
-      if (view.sequence >= 0) ticket.release();
+      if (view.sequence >= 1 || isFinal(view.status)) ticket.answered();
+      else if (view.sequence >= 0) ticket.confirmed();
       return view;
     };
     try {
