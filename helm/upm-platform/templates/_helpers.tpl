@@ -146,7 +146,7 @@ alipay-sandbox: {singleton: true}
 {{- end -}}
 {{- if eq $name "terminal-gateway" -}}
 {{- $_ := set $data "GATEWAY_SHED_AFTER_MS" (int64 $v.config.gateway.shedAfterMs | toString) -}}
-{{- $_ := set $data "GATEWAY_SHED_ANSWER_AFTER_MS" (int64 $v.config.gateway.shedAnswerAfterMs | toString) -}}
+{{- $_ := set $data "GATEWAY_ANSWER_TARGET_MS" (int64 $v.config.gateway.answerTargetMs | toString) -}}
 {{- $_ := set $data "TERMINAL_EVENTS_RETENTION_HOURS" (int64 $v.config.gateway.terminalEventsRetentionHours | toString) -}}
 {{- $_ := set $data "SSE_HEARTBEAT_MS" (int64 $v.config.gateway.sseHeartbeatMs | toString) -}}
 {{- end -}}

@@ -8,8 +8,8 @@ export interface GatewayOptions {
   defaultWaitSeconds: number;
   /** refuse new payments (503 OVERLOADED) while one accepted this long ago is still unconfirmed; 0 never refuses */
   shedAfterMs?: number;
-  /** also refuse them while the fastest of the last second's payments took this long to get Alipay's first answer; 0 never refuses */
-  shedAnswerAfterMs?: number;
+  /** and while as many wait for Alipay's first answer as a limit that shrinks when answers take longer than this; 0: no limit */
+  answerTargetMs?: number;
   /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive */
   sseHeartbeatMs?: number;
   /** how long a terminal's event stream can be replayed (Last-Event-ID) before its events are deleted (default 72) */

@@ -2,10 +2,11 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Metrics } from '@upm/shared-observability';
 import { eventually } from '@upm/shared-testing';
-import { Admission, admitAtTheDoor } from './admission';
+import { Admission, admitAtTheDoor, UNANSWERED_LIMIT } from './admission';
 
-const admission = (shedAfterMs: number, shedAnswerAfterMs = 0) =>
-  new Admission({ adminToken: 'x'.repeat(12), rateLimitPerSecond: 20, defaultWaitSeconds: 20, shedAfterMs, shedAnswerAfterMs }, new Metrics('test'));
+const admission = (shedAfterMs: number, answerTargetMs = 0) =>
+  new Admission({ adminToken: 'x'.repeat(12), rateLimitPerSecond: 20, defaultWaitSeconds: 20, shedAfterMs, answerTargetMs }, new Metrics('test'));
+const admitMany = (gate: Admission, n: number) => Array.from({ length: n }, () => gate.admit(request())!);
 const request = () => ({}) as IncomingMessage;
 
 describe('Admission', () => {
@@ -32,56 +33,55 @@ describe('Admission', () => {
     expect(gate.oldestWaitMs()).toBe(1); // the ticket let in at 2,000 ms
   });
 
-  it('refuses new payments while even the fastest first answer of the last second took longer than the limit', () => {
+  it('refuses new payments while as many wait for their first answer as the limit, and lets one in for each answer', () => {
     const gate = admission(0, 3000);
-    const slow = Array.from({ length: 6 }, () => gate.admit(request())!);
-    for (const ticket of slow) ticket.confirmed();
-    jest.advanceTimersByTime(2900);
-    const quick = gate.admit(request())!;
-    jest.advanceTimersByTime(101);
-    for (const ticket of slow.slice(0, 4)) ticket.answered();
-    expect(gate.fastestRecentAnswerMs()).toBe(0); // four answers are too few to judge
-    expect(gate.admit(request())).toBeDefined();
-    slow[4].answered();
-    slow[4].answered(); // an answer counts once
-    expect(gate.fastestRecentAnswerMs()).toBe(3001);
+    const waiting = admitMany(gate, UNANSWERED_LIMIT.initial);
+    expect(waiting.every(Boolean)).toBe(true);
     expect(gate.admit(request())).toBeUndefined();
-
-    jest.advanceTimersByTime(499);
-    slow[5].answered(); // 3,500 ms: still no fast answer in the window
+    waiting[0].confirmed();
+    expect(gate.admit(request())).toBeUndefined(); // confirmed, but Alipay has not answered
+    waiting[0].answered();
+    expect(gate.unansweredLimit()).toBe(UNANSWERED_LIMIT.initial + 1); // in time, with the limit in use
+    expect(admitMany(gate, 2).every(Boolean)).toBe(true);
     expect(gate.admit(request())).toBeUndefined();
-    quick.answered(); // 600 ms: a payment that was let in later did not queue
-    expect(gate.fastestRecentAnswerMs()).toBe(600);
-    expect(gate.admit(request())).toBeDefined();
   });
 
-  it('forgets answers after a second, so shedding stops by itself', () => {
+  it('shrinks the limit by a tenth for each answer slower than the target, not below its floor, and grows it by one for each in time while busy', () => {
     const gate = admission(0, 3000);
-    const slow = Array.from({ length: 5 }, () => gate.admit(request())!);
-    jest.advanceTimersByTime(5000);
-    for (const ticket of slow) ticket.answered();
+    const slow = admitMany(gate, 10);
+    jest.advanceTimersByTime(3001);
+    slow[0].answered();
+    slow[0].answered(); // an answer counts once
+    expect(gate.unansweredLimit()).toBe(Math.floor(UNANSWERED_LIMIT.initial * UNANSWERED_LIMIT.backoff));
+    for (const ticket of slow.slice(1)) ticket.answered();
+    expect(gate.unansweredLimit()).toBe(UNANSWERED_LIMIT.min);
+
+    const busy = admitMany(gate, UNANSWERED_LIMIT.min);
     expect(gate.admit(request())).toBeUndefined();
-    jest.advanceTimersByTime(1000);
-    expect(gate.admit(request())).toBeUndefined(); // exactly a second old
-    jest.advanceTimersByTime(1);
-    expect(gate.fastestRecentAnswerMs()).toBe(0);
-    expect(gate.admit(request())).toBeDefined();
+    jest.advanceTimersByTime(3000); // exactly the target is in time
+    busy[0].answered();
+    busy[1].answered();
+    expect(gate.unansweredLimit()).toBe(UNANSWERED_LIMIT.min + 2);
+    for (const ticket of busy.slice(2)) ticket.answered();
+    // it grew while 20 down to 14 still waited (at least half the limit in use), not for the rest: a quiet
+    // replica does not inflate its limit
+    expect(gate.unansweredLimit()).toBe(UNANSWERED_LIMIT.min + 7);
   });
 
   it('counts the wait of a request that ended before its payment was answered, and nothing for an order that existed', () => {
     const gate = admission(0, 3000);
-    const existing = Array.from({ length: 5 }, () => gate.admit(request())!);
+    const existing = admitMany(gate, 10);
     jest.advanceTimersByTime(20_000);
     for (const ticket of existing) ticket.release(); // never confirmed: the order existed, or the orchestrator never took it
-    expect(gate.fastestRecentAnswerMs()).toBe(0);
-    expect(gate.admit(request())).toBeDefined();
+    expect(gate.unansweredLimit()).toBe(UNANSWERED_LIMIT.initial);
 
-    const waited = Array.from({ length: 5 }, () => gate.admit(request())!);
+    const waited = admitMany(gate, 2);
     for (const ticket of waited) ticket.confirmed();
     jest.advanceTimersByTime(20_000);
-    for (const ticket of waited) ticket.release(); // answered 202 after the POS's wait: at least 20 s
-    for (const ticket of waited) ticket.answered(); // too late to count again
-    expect(gate.fastestRecentAnswerMs()).toBe(20_000);
+    waited[0].release(); // answered 202 after the POS's wait: at least 20 s
+    waited[0].answered(); // too late to count again
+    expect(gate.unansweredLimit()).toBe(Math.floor(UNANSWERED_LIMIT.initial * UNANSWERED_LIMIT.backoff));
+    expect(admitMany(gate, UNANSWERED_LIMIT.initial * UNANSWERED_LIMIT.backoff - 1).every(Boolean)).toBe(true); // ended requests freed their places
     expect(gate.admit(request())).toBeUndefined();
   });
 

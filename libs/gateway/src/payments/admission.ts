@@ -6,9 +6,13 @@ import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 
 /** how long a refused POS should wait before sending the same request again */
 const RETRY_AFTER_SECONDS = 1;
-/** the window of recent first answers the second rule looks at, and how many it needs to judge */
-const ANSWER_WINDOW_MS = 1000;
-const MIN_ANSWERS = 5;
+
+/**
+ * How many payments this replica lets wait for Alipay's first answer at once: the limit grows by one with
+ * each answer that came within the target while at least half the limit was in use, and shrinks by a tenth
+ * with each that did not (additive increase, multiplicative decrease), within these bounds.
+ */
+export const UNANSWERED_LIMIT = { initial: 50, min: 20, max: 10_000, backoff: 0.9 } as const;
 
 /**
  * A new payment request let in. The gateway tells it how far the payment got: `confirmed` once the
@@ -32,14 +36,15 @@ const NO_TICKET: AdmissionTicket = { confirmed: () => undefined, answered: () =>
  * - **unconfirmed**: the oldest ticket the orchestrator has not confirmed has waited longer than
  *   `shedAfterMs`. It catches a stall at the front (the orchestrator down or lagging, this replica's own
  *   pool and event loop) at any rate.
- * - **slow answers**: at least five payments got Alipay's first answer in the last second and even the
- *   fastest of them took longer than `shedAnswerAfterMs` from being let in. Some payments take long by
- *   nature (no answer from Alipay until the call times out), but when the fastest is slow, every payment
- *   waits in a queue somewhere on the way to Alipay and back (the connector, the results, the read model),
- *   which the first rule does not see once the orchestrator has confirmed. A request that ends before its
- *   payment is answered counts the wait so far, a lower bound, so a platform too slow to answer within the
- *   POS's wait is seen as well. The window forgets within a second, so shedding stops by itself once the
- *   payments let in answer in time again.
+ * - **unanswered**: as many payments as the limit wait for Alipay's first answer. The limit adapts to how
+ *   long answers take from the moment a payment was let in (see `UNANSWERED_LIMIT`): above
+ *   `answerTargetMs`, payments queue somewhere on the way to Alipay and back (the connector, the results,
+ *   the read model), which the first rule does not see once the orchestrator has confirmed, and fewer are
+ *   let in. Bounding the payments under way, not their age, keeps the queue short at once: a rule that
+ *   waited for slow answers would let in a burst at the arrival rate for as long as an answer takes, and
+ *   close only once that burst was already queued. A request that ends before its payment was answered
+ *   counts the wait so far, a lower bound, so a platform too slow to answer within the POS's wait shrinks
+ *   the limit too.
  *
  * The refusal comes before any other work (see `admitAtTheDoor`: no framework, no authentication, no
  * database), so it stays cheap when the POS fleet sends far more than the platform can carry, and the
@@ -51,17 +56,18 @@ const NO_TICKET: AdmissionTicket = { confirmed: () => undefined, answered: () =>
 export class Admission {
   /** ticket number → when it was let in, until confirmed; a Map keeps insertion order, so the first entry is the oldest */
   private readonly unconfirmed = new Map<number, number>();
-  /** the first answers of the last `ANSWER_WINDOW_MS`, oldest first: when each came and how long it took */
-  private answers: { at: number; tookMs: number }[] = [];
+  /** tickets let in whose payment has not had Alipay's first answer, and whose request has not ended */
+  private unanswered = 0;
+  private limit: number = UNANSWERED_LIMIT.initial;
   private issued = 0;
   private readonly tickets = new WeakMap<IncomingMessage, AdmissionTicket>();
   private readonly shedAfterMs: number;
-  private readonly shedAnswerAfterMs: number;
+  private readonly answerTargetMs: number;
   private readonly refused;
 
   constructor(@Inject(GATEWAY_OPTIONS) options: GatewayOptions, @Inject(Metrics) metrics: Metrics) {
     this.shedAfterMs = options.shedAfterMs ?? 0;
-    this.shedAnswerAfterMs = options.shedAnswerAfterMs ?? 0;
+    this.answerTargetMs = options.answerTargetMs ?? 0;
     this.refused = metrics.counter('upm_gateway_payments_refused_total', 'New payments refused with 503 OVERLOADED while the platform was behind');
     const age = metrics.gauge('upm_gateway_unconfirmed_age_seconds', 'How long the oldest new payment this replica let in has waited for the orchestrator', [], () => {
       age.set(this.oldestWaitMs() / 1000);
@@ -69,14 +75,17 @@ export class Admission {
     const waiting = metrics.gauge('upm_gateway_unconfirmed_payments', 'New payments this replica let in that the orchestrator has not confirmed yet', [], () => {
       waiting.set(this.unconfirmed.size);
     });
-    const fastest = metrics.gauge('upm_gateway_fastest_answer_seconds', "The fastest Alipay first answer of the last second's payments, from being let in (0 with fewer than five)", [], () => {
-      fastest.set(this.fastestRecentAnswerMs() / 1000);
+    const unanswered = metrics.gauge('upm_gateway_unanswered_payments', "New payments this replica let in that wait for Alipay's first answer", [], () => {
+      unanswered.set(this.unanswered);
+    });
+    const limit = metrics.gauge('upm_gateway_unanswered_limit', "How many new payments this replica lets wait for Alipay's first answer at once", [], () => {
+      limit.set(this.unansweredLimit());
     });
   }
 
   /** A ticket for a new payment request, or undefined (counted as refused) while the platform is behind. */
   admit(request: IncomingMessage): AdmissionTicket | undefined {
-    if (!this.shedAfterMs && !this.shedAnswerAfterMs) return NO_TICKET;
+    if (!this.shedAfterMs && !this.answerTargetMs) return NO_TICKET;
     if (this.behind()) {
       this.refused.inc();
       return undefined;
@@ -96,45 +105,47 @@ export class Admission {
     return oldest.done ? 0 : Date.now() - oldest.value;
   }
 
-  /** The fastest first answer of the window, or 0 when it holds too few to judge. */
-  fastestRecentAnswerMs(): number {
-    const now = Date.now();
-    const first = this.answers.findIndex((answer) => now - answer.at <= ANSWER_WINDOW_MS);
-    if (first !== 0) this.answers = first < 0 ? [] : this.answers.slice(first);
-    if (this.answers.length < MIN_ANSWERS) return 0;
-    return Math.min(...this.answers.map((answer) => answer.tookMs));
+  /** How many payments may wait for their first answer at once now (whole payments). */
+  unansweredLimit(): number {
+    return Math.floor(this.limit);
   }
 
   private behind(): boolean {
     if (this.shedAfterMs && this.oldestWaitMs() > this.shedAfterMs) return true;
-    return this.shedAnswerAfterMs > 0 && this.fastestRecentAnswerMs() > this.shedAnswerAfterMs;
+    return this.answerTargetMs > 0 && this.unanswered >= this.unansweredLimit();
+  }
+
+  /** Adapts the limit to one payment's time to its first answer (measured while it still counted as unanswered). */
+  private learn(tookMs: number): void {
+    if (tookMs > this.answerTargetMs) this.limit = Math.max(UNANSWERED_LIMIT.min, this.limit * UNANSWERED_LIMIT.backoff);
+    else if (this.unanswered * 2 >= this.limit) this.limit = Math.min(UNANSWERED_LIMIT.max, this.limit + 1);
   }
 
   private issue(): AdmissionTicket {
     const number = this.issued++;
     const letIn = Date.now();
     let confirmed = false;
-    let done = false;
-    const answer = () => {
-      const now = Date.now();
-      done = true;
-      this.answers.push({ at: now, tookMs: now - letIn });
+    let open = true;
+    const close = (learn: boolean) => {
+      open = false;
+      this.unconfirmed.delete(number);
+      if (learn && this.answerTargetMs) this.learn(Date.now() - letIn);
+      this.unanswered--;
     };
     this.unconfirmed.set(number, letIn);
+    this.unanswered++;
     return {
       confirmed: () => {
         confirmed = true;
         this.unconfirmed.delete(number);
       },
       answered: () => {
-        if (done) return;
-        this.unconfirmed.delete(number);
-        answer();
+        if (open) close(true);
       },
+      // still unanswered: a confirmed payment's wait so far is a lower bound of its answer time; an order
+      // that existed, or one the orchestrator never took, says nothing about the way to Alipay
       release: () => {
-        this.unconfirmed.delete(number);
-        if (confirmed && !done) answer(); // still unanswered: the wait so far is a lower bound
-        done = true;
+        if (open) close(confirmed);
       },
     };
   }
