@@ -6,6 +6,7 @@ import type { Logger, Metrics } from '@upm/shared-observability';
 import { OffsetCommits } from './offset-commits';
 import { collectOutbox } from './outbox';
 import { withConsumerSpan } from './tracing';
+import { transactionSlots } from './transaction-slots';
 
 /** Records envelope ids as applied by a group; returns the ids that were not recorded yet. */
 const INBOX_INSERT = prepared(
@@ -397,7 +398,7 @@ export class IdempotentConsumer {
     let applied: Set<string>;
     try {
       const prepared = await this.prepareAll(items);
-      applied = await this.dataSource.transaction(async (manager) => {
+      applied = await this.transaction(async (manager) => {
         const inserted: Array<{ message_id: string }> = await manager.query(
           INBOX_INSERT,
           [group, items.map((item) => item.envelope.id), this.options.topic],
@@ -458,7 +459,7 @@ export class IdempotentConsumer {
           if ((await this.appliedIds([envelope.id])).size) return false;
           prepared = await this.options.prepare(envelope);
         }
-        const applied = await this.dataSource.transaction(async (manager) => {
+        const applied = await this.transaction(async (manager) => {
           const inserted: unknown[] = await manager.query(INBOX_INSERT, [group, [envelope.id], this.options.topic]);
           if (!inserted.length) return false;
           const { handle, handleBatch } = this.options;
@@ -490,6 +491,11 @@ export class IdempotentConsumer {
         handle(item.envelope, { manager, topic: this.options.topic, partition: item.partition, offset: item.message.offset, attempt: item.attempt, prepared: prepared.get(item.envelope.id) }),
       );
     }
+  }
+
+  /** A transaction in one of the pool's slots for consumers (see TransactionSlots). */
+  private transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return transactionSlots(this.dataSource).run(() => this.dataSource.transaction(work));
   }
 
   private withBatch<T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>): Promise<T> {
