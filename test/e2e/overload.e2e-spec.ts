@@ -9,7 +9,7 @@ const hkd = (value: string) => ({ currency: 'HKD', value });
 const LIMIT_FLOOR = 20;
 
 beforeAll(async () => {
-  platform = await startPlatform('overload', 3900, { 'terminal-gateway': { GATEWAY_SHED_AFTER_MS: '500', GATEWAY_ANSWER_TARGET_MS: '700' } });
+  platform = await startPlatform('overload', 3900, { 'terminal-gateway': { GATEWAY_SHED_AFTER_MS: '1500', GATEWAY_ANSWER_TARGET_MS: '700' } });
   pos = await platform.onboard('Overload Mart');
 }, 120_000);
 
@@ -29,7 +29,7 @@ describe('load shedding', () => {
     await platform.services.get('payment-orchestrator')!.stop('SIGKILL');
     const waiting = { merchantOrderId: PosClient.orderId('waiting'), amount: hkd('1250'), paymentCode: PosClient.code('00') };
     const first = pos.pay({ ...waiting, waitSeconds: 25 }); // accepted, but nobody confirms it
-    await sleep(1000);
+    await sleep(2000);
 
     const refusedOrder = { merchantOrderId: PosClient.orderId('refused'), amount: hkd('800'), paymentCode: PosClient.code('00'), waitSeconds: 5 };
     const refused = await pos.pay(refusedOrder);
@@ -63,16 +63,18 @@ describe('load shedding', () => {
   }, 90_000);
 
   it('limits how many new payments wait for the first answer from Alipay once answers come late, and lets one in as each is answered', async () => {
-    const refusedBefore = await refusedTotal();
     // pay calls Alipay never answers: each waits out the connector's 1 s call timeout before the saga reports
     // the payment PROCESSING (inquiring), past the gateway's 700 ms target, so the limit shrinks to its floor
     const hang = () => ({ merchantOrderId: PosClient.orderId('hang'), amount: hkd('300'), paymentCode: PosClient.code('84'), waitSeconds: 15 });
     const firstWave = Array.from({ length: LIMIT_FLOOR }, hang);
-    const answers = firstWave.map((order) => pos.pay(order));
-    await eventually(async () => ((await metric('upm_gateway_unanswered_limit')) === LIMIT_FLOOR ? true : undefined), 20_000, 50);
+    const answers = firstWave.map((order) => pos.payRetrying(order));
+    // every one of them answered, late: the limit is at its floor and all of it is free
+    await eventually(async () => ((await metric('upm_gateway_unanswered_limit')) === LIMIT_FLOOR && (await metric('upm_gateway_unanswered_payments')) === 0 ? true : undefined), 20_000, 50);
     const secondWave = Array.from({ length: LIMIT_FLOOR }, hang);
-    answers.push(...secondWave.map((order) => pos.pay(order)));
-    await eventually(async () => ((await metric('upm_gateway_unanswered_payments')) === LIMIT_FLOOR ? true : undefined), 10_000, 20);
+    answers.push(...secondWave.map((order) => pos.payRetrying(order)));
+    // all of them confirmed by the orchestrator (so the first rule has nothing to refuse for), none answered yet
+    await eventually(async () => ((await metric('upm_gateway_unanswered_payments')) === LIMIT_FLOOR && (await metric('upm_gateway_unconfirmed_payments')) === 0 ? true : undefined), 10_000, 20);
+    const refusedBefore = await refusedTotal();
 
     const order = { merchantOrderId: PosClient.orderId('after-slow'), amount: hkd('500'), paymentCode: PosClient.code('00'), waitSeconds: 10 };
     const refused = await pos.pay(order);
