@@ -1,6 +1,7 @@
 import { eventually, sleep } from '@upm/shared-testing';
 import { Platform, startPlatform } from './support/platform';
 import { PosClient } from './support/pos-client';
+import { scrape } from './support/prometheus-text';
 
 let platform: Platform;
 let pos: PosClient;
@@ -17,10 +18,7 @@ afterAll(async () => {
   await platform?.stop();
 });
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${platform.urls.gateway}/metrics`)).text();
-  return Number(new RegExp(`^${name}(?:{[^}]*})? ([\\d.]+)`, 'm').exec(text)?.[1] ?? 'NaN');
-}
+const metric = async (name: string) => (await scrape(platform.urls.gateway)).sum(name);
 
 const refusedTotal = () => metric('upm_gateway_payments_refused_total');
 

@@ -20,6 +20,8 @@ export interface DatabaseConnection {
   preparedStatements?: boolean;
 }
 
+const DEFAULT_POOL_SIZE = 10;
+
 /** A TypeORM data source that only ever changes the schema through migrations. */
 export function createDataSource(definition: DatabaseDefinition, connection: DatabaseConnection): DataSource {
   return new DataSource({
@@ -32,12 +34,17 @@ export function createDataSource(definition: DatabaseDefinition, connection: Dat
     synchronize: false,
     logging: false,
     extra: {
-      max: connection.poolSize ?? 10,
+      max: connection.poolSize ?? DEFAULT_POOL_SIZE,
       application_name: connection.applicationName ?? definition.name,
       connectionTimeoutMillis: 5000,
       ...(connection.preparedStatements === false ? {} : { Client: PreparingClient }),
     },
   });
+}
+
+/** How many connections a data source's pool holds at most. */
+export function poolSizeOf(dataSource: DataSource): number {
+  return (dataSource.options as { extra?: { max?: number } }).extra?.max ?? DEFAULT_POOL_SIZE;
 }
 
 /** Creates the database named in the URL when it does not exist yet (the server itself must be up). */

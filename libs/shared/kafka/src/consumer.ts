@@ -165,6 +165,7 @@ export class IdempotentConsumer {
   private readonly processed;
   private readonly failures;
   private readonly duration;
+  private readonly slots;
 
   constructor(
     private readonly kafka: Kafka,
@@ -177,6 +178,7 @@ export class IdempotentConsumer {
   ) {
     this.processed = metrics.counter('kafka_messages_processed_total', 'Messages handled', ['topic', 'group', 'type', 'result']);
     this.failures = metrics.counter('kafka_messages_failed_total', 'Messages sent to retry or dead-letter topics', ['topic', 'group', 'destination']);
+    this.slots = transactionSlots(dataSource);
     this.duration = metrics.histogram('kafka_message_processing_seconds', 'Time to apply one message (a batch applied together counts its time once per message, divided among them)', ['topic', 'group']);
   }
 
@@ -495,7 +497,7 @@ export class IdempotentConsumer {
 
   /** A transaction in one of the pool's slots for consumers (see TransactionSlots). */
   private transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return transactionSlots(this.dataSource).run(() => this.dataSource.transaction(work));
+    return this.slots.run(() => this.dataSource.transaction(work));
   }
 
   private withBatch<T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { poolSizeOf } from '@upm/shared-database';
 
 /**
  * How many transactions the consumers of one database pool may hold at once: half the pool (at least
@@ -35,8 +36,7 @@ const byPool = new WeakMap<DataSource, TransactionSlots>();
 export function transactionSlots(dataSource: DataSource): TransactionSlots {
   let slots = byPool.get(dataSource);
   if (!slots) {
-    const poolSize = (dataSource.options as { extra?: { max?: number } }).extra?.max ?? 10;
-    slots = new TransactionSlots(Math.max(1, Math.floor(poolSize / 2)));
+    slots = new TransactionSlots(Math.max(1, Math.floor(poolSizeOf(dataSource) / 2)));
     byPool.set(dataSource, slots);
   }
   return slots;
