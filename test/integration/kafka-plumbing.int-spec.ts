@@ -433,6 +433,45 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(new Set(behind.map((e) => transactionOf.get(e.id))).size).toBeLessThanOrEqual(2);
   }, 60_000);
 
+  it('a slow call holds up only the later messages of its key: its partition\'s other keys go on, and the committed offset stays before it', async () => {
+    const topic = prefix + COMMANDS_TOPIC;
+    const slow = refundCommand('pay_key_slow', 0);
+    let slowDone = 0;
+    const consumer = await startConsumer('test.keys', recordEffect, undefined, {
+      prepare: async (envelope) => {
+        if (envelope.id !== slow.id) return;
+        await sleep(4000);
+        slowDone = Date.now();
+      },
+      commitIntervalMs: 200,
+    });
+    const send = (...envelopes: ReturnType<typeof refundCommand>[]) =>
+      producer.send({ topic, acks: -1, messages: envelopes.map((e) => ({ key: e.key, value: JSON.stringify(e), partition: 0 })) });
+    const committed = async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const [{ partitions }] = await admin.fetchOffsets({ groupId: consumer.kafkaGroupId, topics: [topic] });
+        return Number(partitions.find((p) => p.partition === 0)!.offset);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    await send(slow);
+    await sleep(500); // the slow message is fetched and being prepared
+    const sentAt = Date.now();
+    await send(refundCommand('pay_key_slow', 1), ...Array.from({ length: 5 }, (_, i) => refundCommand(`pay_key_other_${i}`, 0)));
+    await appliedOnceInKeyOrder('pay_key_other_', 5, 10_000);
+    expect(Date.now() - sentAt).toBeLessThan(2500);
+    expect(slowDone).toBe(0);
+    expect(await effects('pay_key_slow')).toEqual([]);
+    await sleep(600); // a few commit intervals
+    expect(await committed()).toBeLessThanOrEqual(0); // nothing past the slow message (offset 0) is committed
+    const rows = await appliedOnceInKeyOrder('pay_key_', 7, 10_000);
+    expect(rows.filter((r) => r.key === 'pay_key_slow').map((r) => r.n)).toEqual([0, 1]);
+    expect(await eventually(async () => ((await committed()) === 7 ? 7 : undefined), 5000, 200)).toBe(7);
+  }, 60_000);
+
   it('stops within about a second while its fetch waits on idle partitions', async () => {
     const consumer = await startConsumer('test.stop');
     await sleep(2500); // joined, and a fetch is waiting on partitions with nothing to read

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ContractViolation, deadLetterTopic, Envelope, parseMessage, retryTopic } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
+import { KeyedLane } from './keyed-lane';
 import { OffsetCommits } from './offset-commits';
 import { collectOutbox } from './outbox';
 import { withConsumerSpan } from './tracing';
@@ -55,7 +56,9 @@ export interface ConsumerSettings {
   /**
    * Slow work (a call to another system) done before the transaction opens, so no database connection is
    * held while it waits; its result reaches `handle` as `context.prepared`. It runs again on redelivery,
-   * so it must be safe to repeat (idempotent at the other end); a message already applied skips it.
+   * so it must be safe to repeat (idempotent at the other end); a message already applied skips it. Such
+   * a consumer applies each message as soon as it is prepared (see KeyedLane): a slow call holds up the
+   * later messages of its key, not its partition.
    */
   prepare?: (envelope: Envelope) => Promise<unknown>;
   /**
@@ -111,6 +114,8 @@ interface Lane {
   paused: boolean;
   /** bumped when the partition leaves this member: batches queued before then are skipped */
   epoch: number;
+  /** with `prepare`, the messages of the main topic under way, each applied once prepared (see KeyedLane) */
+  keyed?: KeyedLane<Decoded>;
 }
 
 /** One message as fetched, with what acknowledging or re-routing it needs. */
@@ -147,10 +152,12 @@ interface Decoded extends Delivery {
  * another while kafkajs goes on fetching the others: its fetch position moves past a batch as soon as the
  * batch is queued, offsets are committed only once settled, the batches that queued up behind the one
  * being applied are applied together next, a lane holding `LANE_DEPTH` batches pauses its partition until
- * it drains, and a batch that fails without being routed (database or Kafka down) is
- * tried again in its lane after a back-off. After a rebalance, a lane finishes the batch it is applying
- * while the partition's new owner may already start on it: the inbox lets only one of them apply each
- * message, and `prepare` may run on both, which it must bear anyway (it runs again on any redelivery).
+ * it drains, and a batch that fails without being routed (database or Kafka down) is tried again in its
+ * lane after a back-off. A consumer with `prepare` goes further inside a lane: each message is applied as
+ * soon as its call returns, keys apart, offsets still settled in order (see KeyedLane). After a
+ * rebalance, a lane finishes the batch it is applying while the partition's new owner may already start
+ * on it: the inbox lets only one of them apply each message, and `prepare` may run on both, which it must
+ * bear anyway (it runs again on any redelivery).
  */
 export class IdempotentConsumer {
   private consumer?: Consumer;
@@ -229,7 +236,8 @@ export class IdempotentConsumer {
   /** Lets the batches under way finish, commits what they settled, then leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.allSettled([...this.inFlight]);
+    // a keyed lane's batches are tracked as they are taken, so wait until none is left
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
     await this.commits?.stop();
     this.commits = undefined;
     await this.consumer?.disconnect();
@@ -266,8 +274,12 @@ export class IdempotentConsumer {
     const { batch } = payload;
     if (!batch.messages.length || this.stopping) return;
     const key = `${batch.topic}:${batch.partition}`;
-    const lane = this.lanes.get(key) ?? { topic: batch.topic, partition: batch.partition, waiting: [], queued: 0, paused: false, epoch: 0 };
-    this.lanes.set(key, lane);
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { topic: batch.topic, partition: batch.partition, waiting: [], queued: 0, paused: false, epoch: 0 };
+      if (this.options.prepare && batch.topic === this.topics.main) lane.keyed = this.keyedLane(lane);
+      this.lanes.set(key, lane);
+    }
     lane.waiting.push({ payload, epoch: lane.epoch });
     lane.queued++;
     if (lane.queued >= LANE_DEPTH && !lane.paused) {
@@ -289,32 +301,100 @@ export class IdempotentConsumer {
       let together = 1;
       while (together < lane.waiting.length && lane.waiting[together].epoch === epoch) together++;
       const taken = lane.waiting.splice(0, together).map((w) => w.payload);
-      try {
-        await this.runInLane(lane, epoch, taken);
-      } finally {
+      const done = () => {
         lane.queued -= taken.length;
         if (lane.paused && lane.queued < LANE_DEPTH && lane.epoch === epoch) {
           lane.paused = false;
           this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
         }
+      };
+      if (lane.keyed) {
+        // the lane takes the next batch once this one is under way; the batch counts as queued until settled
+        const { settled } = await this.intake(lane, lane.keyed, epoch, taken);
+        void this.track(settled.finally(done));
+        continue;
+      }
+      try {
+        await this.runInLane(lane, epoch, taken);
+      } finally {
+        done();
       }
     }
     lane.draining = undefined;
   }
 
+  private laneIsCurrent(lane: Lane, epoch: number, payloads: EachBatchPayload[]): () => boolean {
+    return () => lane.epoch === epoch && payloads[0].isRunning() && !this.stopping;
+  }
+
   private async runInLane(lane: Lane, epoch: number, payloads: EachBatchPayload[]): Promise<void> {
-    const current = () => lane.epoch === epoch && payloads[0].isRunning() && !this.stopping;
+    const current = this.laneIsCurrent(lane, epoch, payloads);
     const messages = payloads.flatMap((payload) => payload.batch.messages);
+    await this.retrying(lane, current, () => this.onBatch(lane.topic, lane.partition, messages, current));
+  }
+
+  /**
+   * Hands a batch to the lane's keyed pipeline (consumers with `prepare`): its messages are decoded, the
+   * ones this group already applied skip `prepare`, and each is applied as soon as it is prepared.
+   */
+  private async intake(lane: Lane, keyed: KeyedLane<Decoded>, epoch: number, payloads: EachBatchPayload[]): Promise<{ settled: Promise<void> }> {
+    const current = this.laneIsCurrent(lane, epoch, payloads);
+    const messages = payloads.flatMap((payload) => payload.batch.messages);
+    let decoded: Decoded[] = [];
+    const read = await this.retrying(lane, current, async () => {
+      decoded = [];
+      for (const message of messages) {
+        const item = await this.decode({ topic: lane.topic, partition: lane.partition, message, current });
+        if (item) decoded.push(item);
+      }
+    });
+    if (!read) return { settled: Promise.resolve() };
+    // when the inbox cannot be read, every message is prepared: `prepare` bears repeating, and the inbox still applies each once
+    const done = await this.appliedIds(decoded.map((item) => item.envelope.id)).catch(() => new Set<string>());
+    const prepare = this.options.prepare!;
+    const settled = keyed.add({
+      offsets: messages.map((message) => message.offset),
+      items: decoded,
+      current,
+      prepare: async (item) => (done.has(item.envelope.id) ? undefined : this.inSpan(item, 'prepare', () => prepare(item.envelope))),
+    });
+    return { settled };
+  }
+
+  /** The steps of a keyed lane: applying what is prepared, re-routing what failed, settling offsets in order. */
+  private keyedLane(lane: Lane): KeyedLane<Decoded> {
+    return new KeyedLane<Decoded>({
+      keyOf: (item) => item.envelope.key,
+      offsetOf: (item) => item.message.offset,
+      apply: (ready, current) =>
+        this.retrying(lane, current, async () => {
+          const prepared = new Map(ready.map(({ item, prepared }) => [item.envelope.id, prepared]));
+          if (ready.length > 1 && (await this.applyTogether(ready.map(({ item }) => item), prepared))) return;
+          for (const { item, prepared } of ready) {
+            if (current()) await this.applyOne(item, { prepared });
+          }
+        }),
+      fail: (item, error, current) => this.retrying(lane, current, () => this.onFailure(item, error)),
+      settle: (offset) => this.commits?.settled(lane.topic, lane.partition, offset),
+    });
+  }
+
+  /**
+   * Runs `work` until it succeeds, with back-off between tries (a failure it could not route: database
+   * or Kafka down), while the lane is still this member's; resolves whether it succeeded.
+   */
+  private async retrying(lane: Lane, current: () => boolean, work: () => Promise<void>): Promise<boolean> {
     for (let attempt = 0; current(); attempt++) {
       try {
-        await this.onBatch(lane.topic, lane.partition, messages, current);
-        return;
+        await work();
+        return true;
       } catch (error) {
         const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
         this.logger.warn({ err: error, topic: lane.topic, partition: lane.partition, delayMs: delay }, 'batch failed; trying it again');
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+    return false;
   }
 
   /**
@@ -325,6 +405,7 @@ export class IdempotentConsumer {
     for (const lane of this.lanes.values()) {
       if (!which(lane)) continue;
       lane.epoch++;
+      lane.keyed?.reset();
       if (lane.paused) {
         lane.paused = false;
         this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
@@ -353,7 +434,7 @@ export class IdempotentConsumer {
       if (item) decoded.push(item);
     }
     if (!current() || !deliveries.length) return;
-    if (decoded.length > 1 && (await this.applyTogether(decoded))) {
+    if (decoded.length > 1 && (await this.applyTogether(decoded, new Map()))) {
       settle(deliveries[deliveries.length - 1].message.offset);
       return;
     }
@@ -386,12 +467,12 @@ export class IdempotentConsumer {
   }
 
   /**
-   * Applies a batch in one transaction: `prepare` first for the messages not applied yet (one key's
-   * messages in order, different keys at once), then one inbox insert for every envelope id, then each
-   * new message's handler, each key's messages in offset order, all inside `withBatch` when there is one,
-   * their outbox rows written together at the end. Returns false, with nothing written, when any step failed.
+   * Applies a batch in one transaction: one inbox insert for every envelope id, then each new message's
+   * handler (with what `prepare` returned for it), each key's messages in offset order, all inside
+   * `withBatch` when there is one, their outbox rows written together at the end. Returns false, with
+   * nothing written, when any step failed.
    */
-  private async applyTogether(batch: Decoded[]): Promise<boolean> {
+  private async applyTogether(batch: Decoded[], prepared: Map<string, unknown>): Promise<boolean> {
     const group = this.options.groupId;
     // Ordered by key (stable, so each key keeps its offset order): two transactions that lock rows of the
     // same keys, such as two groups of one service, take them in the same order and cannot deadlock.
@@ -399,7 +480,6 @@ export class IdempotentConsumer {
     const started = process.hrtime.bigint();
     let applied: Set<string>;
     try {
-      const prepared = await this.prepareAll(items);
       applied = await this.transaction(async (manager) => {
         const inserted: Array<{ message_id: string }> = await manager.query(
           INBOX_INSERT,
@@ -427,37 +507,18 @@ export class IdempotentConsumer {
     return true;
   }
 
-  /** Runs `prepare` for the batch's messages not applied yet: a key's messages in order, keys concurrently. */
-  private async prepareAll(items: Decoded[]): Promise<Map<string, unknown>> {
-    const prepared = new Map<string, unknown>();
-    const prepare = this.options.prepare;
-    if (!prepare) return prepared;
-    const done = await this.appliedIds(items.map((item) => item.envelope.id));
-    const byKey = new Map<string, Decoded[]>();
-    for (const item of items) {
-      if (done.has(item.envelope.id)) continue;
-      byKey.set(item.envelope.key, [...(byKey.get(item.envelope.key) ?? []), item]);
-    }
-    // every chain has stopped before a failure is reported, so the one-by-one retry never races a call still under way
-    const outcomes = await Promise.allSettled(
-      [...byKey.values()].map(async (chain) => {
-        for (const item of chain) prepared.set(item.envelope.id, await this.inSpan(item, 'prepare', () => prepare(item.envelope)));
-      }),
-    );
-    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
-    return prepared;
-  }
-
-  /** Applies one message in its own transaction; a failure goes to the retry or dead-letter topic. */
-  private async applyOne(item: Decoded): Promise<void> {
+  /**
+   * Applies one message in its own transaction, after `prepare` unless given what it returned; a failure
+   * goes to the retry or dead-letter topic.
+   */
+  private async applyOne(item: Decoded, done?: { prepared: unknown }): Promise<void> {
     const { envelope, partition, message, attempt } = item;
     const group = this.options.groupId;
     const timer = this.duration.startTimer({ topic: this.options.topic, group });
     const applied = await this.inSpan(item, 'process', async () => {
       try {
-        let prepared: unknown;
-        if (this.options.prepare) {
+        let prepared = done?.prepared;
+        if (this.options.prepare && !done) {
           if ((await this.appliedIds([envelope.id])).size) return false;
           prepared = await this.options.prepare(envelope);
         }
