@@ -52,6 +52,9 @@ describe('bench: pure parts', () => {
     // a pay that never reached Alipay: failed, nothing charged, told to the POS
     expect(judge({ scenario: '00', status: 'FAILED' }, book('NOT_RECORDED', 0))).toEqual({ unexpected: 'ended FAILED (sandbox NOT_RECORDED), expected SUCCEEDED' });
     expect(judge({ scenario: '85', status: 'FAILED' }, book('CANCELLED'))).toEqual({ unexpected: 'POS FAILED, sandbox CANCELLED' });
+    // a pay that hung and never took effect: FAILED for the POS, nothing in the books
+    expect(judge({ scenario: '84', status: 'FAILED' }, book('NOT_RECORDED'))).toEqual({});
+    expect(judge({ scenario: '84', status: 'FAILED' }, book('SUCCESS')).lost).toBe('POS FAILED, sandbox SUCCESS');
     expect(judge({ scenario: '00', status: 'SUCCEEDED' }, book('SUCCESS', 2))).toEqual({ duplicated: '2 pay calls' });
   });
 

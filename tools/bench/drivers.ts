@@ -118,6 +118,8 @@ export function directDriver(client: AmsClient, terminals: BenchTerminal[], code
       await sleep(delay);
       const cancel = await client.cancel({ paymentRequestId });
       if (cancel.outcome === 'S') return end('CANCELLED');
+      // as the saga: Alipay has no record of a pay that timed out, so nothing was charged
+      if (cancel.outcome === 'F' && cancel.resultCode === 'ORDER_NOT_EXIST') return end('FAILED');
       if (cancel.outcome === 'F') {
         record.errors.push(`cancel ${cancel.resultCode}`);
         return end('NEEDS_REVIEW');

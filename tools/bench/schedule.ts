@@ -4,6 +4,7 @@ export const SCENARIOS = {
   '80': 'PIN entry, then success',
   '85': 'decline (balance)',
   '82': 'no answer, inquiries, then cancel',
+  '84': 'pay hangs, nothing recorded',
 } as const;
 
 export type Scenario = keyof typeof SCENARIOS;
@@ -14,6 +15,16 @@ export const EXPECTED_STATUS: Record<Scenario, 'SUCCEEDED' | 'FAILED' | 'CANCELL
   '80': 'SUCCEEDED',
   '85': 'FAILED',
   '82': 'CANCELLED',
+  '84': 'FAILED',
+};
+
+/** What the sandbox's books show at the end of each scenario (84's pay never took effect there). */
+export const EXPECTED_BOOK: Record<Scenario, string> = {
+  '00': 'SUCCESS',
+  '80': 'SUCCESS',
+  '85': 'FAIL',
+  '82': 'CANCELLED',
+  '84': 'NOT_RECORDED',
 };
 
 export type Mix = Array<{ scenario: Scenario; weight: number }>;

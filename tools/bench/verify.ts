@@ -1,6 +1,6 @@
 import { JsonHttp } from './http';
 import type { PaymentRecord } from './load';
-import { EXPECTED_STATUS } from './schedule';
+import { EXPECTED_BOOK, EXPECTED_STATUS } from './schedule';
 
 const SANDBOX_STATUS: Record<string, string> = { SUCCEEDED: 'SUCCESS', FAILED: 'FAIL', CANCELLED: 'CANCELLED' };
 
@@ -24,7 +24,7 @@ export function judge(r: Pick<PaymentRecord, 'status' | 'scenario'>, book: Book 
   const want = SANDBOX_STATUS[r.status];
   if (want && (r.status === 'SUCCEEDED') !== (book.status === 'SUCCESS')) return { duplicated, lost: `POS ${r.status}, sandbox ${book.status}` };
   if (r.status !== EXPECTED_STATUS[r.scenario]) return { duplicated, unexpected: `ended ${r.status} (sandbox ${book.status}), expected ${EXPECTED_STATUS[r.scenario]}` };
-  if (want && book.status !== want) return { duplicated, unexpected: `POS ${r.status}, sandbox ${book.status}` };
+  if (book.status !== EXPECTED_BOOK[r.scenario]) return { duplicated, unexpected: `POS ${r.status}, sandbox ${book.status}` };
   return { duplicated };
 }
 
