@@ -366,14 +366,23 @@ export class IdempotentConsumer {
     return new KeyedLane<Decoded>({
       keyOf: (item) => item.envelope.key,
       offsetOf: (item) => item.message.offset,
-      apply: (ready, current) =>
-        this.retrying(lane, current, async () => {
+      apply: async (ready, current) => {
+        // settled only when every message was applied or re-routed, never when the lane stopped half-way
+        let all = false;
+        await this.retrying(lane, current, async () => {
           const prepared = new Map(ready.map(({ item, prepared }) => [item.envelope.id, prepared]));
-          if (ready.length > 1 && (await this.applyTogether(ready.map(({ item }) => item), prepared))) return;
-          for (const { item, prepared } of ready) {
-            if (current()) await this.applyOne(item, { prepared });
+          if (ready.length > 1 && (await this.applyTogether(ready.map(({ item }) => item), prepared))) {
+            all = true;
+            return;
           }
-        }),
+          for (const { item, prepared } of ready) {
+            if (!current()) return;
+            await this.applyOne(item, { prepared });
+          }
+          all = true;
+        });
+        return all;
+      },
       fail: (item, error, current) => this.retrying(lane, current, () => this.onFailure(item, error)),
       settle: (offset) => this.commits?.settled(lane.topic, lane.partition, offset),
     });
