@@ -1,4 +1,4 @@
-import { DEFAULT_MIX, Mix, parseMix } from './schedule';
+import { DEFAULT_MIX, Mix, parseMix, SCENARIOS } from './schedule';
 
 export interface BenchOptions {
   rate: number;
@@ -41,7 +41,7 @@ export const USAGE = `npm run bench -- [options]
                       step, at most 15)
   --stores N --terminals M --merchants K
                       N stores × M terminals across K chains (default 2000 × 5, 20 chains)
-  --mix SPEC          scenario weights by payment-code suffix (default ${DEFAULT_MIX})
+  --mix SPEC          scenario weights by payment-code suffix: ${Object.keys(SCENARIOS).join(', ')} (default ${DEFAULT_MIX})
   --seed N            arrival schedule seed (default 1)
   --wait S            waitSeconds the POS sends (default 20)
   --no-baseline       skip the direct-to-Alipay baseline
