@@ -93,6 +93,11 @@ const H = {
 /** batches a partition's lane may hold before the partition is paused until it drains */
 const LANE_DEPTH = 4;
 /**
+ * The same for a keyed lane, whose batches stay queued while any of their calls is under way: a few calls
+ * Alipay leaves unanswered must not pause the partition, or its other payments would wait for them again.
+ */
+const KEYED_LANE_DEPTH = 64;
+/**
  * How long the broker holds a fetch that finds no data (kafkajs's default is 5 s). A stop waits for the
  * fetch under way, and a fetch lists only the partitions not paused, so this bounds both how long a
  * shutdown waits and how late a resumed partition is fetched; an idle member pays one fetch a second.
@@ -116,6 +121,8 @@ interface Lane {
   epoch: number;
   /** with `prepare`, the messages of the main topic under way, each applied once prepared (see KeyedLane) */
   keyed?: KeyedLane<Decoded>;
+  /** batches queued at which the partition is paused */
+  depth: number;
 }
 
 /** One message as fetched, with what acknowledging or re-routing it needs. */
@@ -201,7 +208,7 @@ export class IdempotentConsumer {
       sessionTimeout,
       heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
-      // at most 64 kB of a partition per fetch, so a lane's queue (LANE_DEPTH batches) stays small
+      // at most 64 kB of a partition per fetch, so a lane's queue (LANE_DEPTH batches, or KEYED_LANE_DEPTH: 4 MB) stays bounded
       maxBytesPerPartition: 64 * 1024,
       maxWaitTimeInMs: FETCH_WAIT_MS,
     });
@@ -276,13 +283,16 @@ export class IdempotentConsumer {
     const key = `${batch.topic}:${batch.partition}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { topic: batch.topic, partition: batch.partition, waiting: [], queued: 0, paused: false, epoch: 0 };
-      if (this.options.prepare && batch.topic === this.topics.main) lane.keyed = this.keyedLane(lane);
+      lane = { topic: batch.topic, partition: batch.partition, waiting: [], queued: 0, paused: false, epoch: 0, depth: LANE_DEPTH };
+      if (this.options.prepare && batch.topic === this.topics.main) {
+        lane.keyed = this.keyedLane(lane);
+        lane.depth = KEYED_LANE_DEPTH;
+      }
       this.lanes.set(key, lane);
     }
     lane.waiting.push({ payload, epoch: lane.epoch });
     lane.queued++;
-    if (lane.queued >= LANE_DEPTH && !lane.paused) {
+    if (lane.queued >= lane.depth && !lane.paused) {
       lane.paused = true;
       this.consumer?.pause([{ topic: lane.topic, partitions: [lane.partition] }]);
     }
@@ -303,7 +313,7 @@ export class IdempotentConsumer {
       const taken = lane.waiting.splice(0, together).map((w) => w.payload);
       const done = () => {
         lane.queued -= taken.length;
-        if (lane.paused && lane.queued < LANE_DEPTH && lane.epoch === epoch) {
+        if (lane.paused && lane.queued < lane.depth && lane.epoch === epoch) {
           lane.paused = false;
           this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
         }
