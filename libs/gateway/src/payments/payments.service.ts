@@ -149,7 +149,7 @@ export class PaymentsService {
    * find a row below N appear, and resuming after N loses nothing.
    */
   async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
-    const { payment, refund } = envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
+    const { payment, refund } = viewsOf(envelope);
     if (refund) {
       await manager.query(
         prepared(`INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ($1, $2, $3, '', $4, $5)
@@ -181,7 +181,7 @@ export class PaymentsService {
    * (a deadlock PostgreSQL breaks after a second, failing a batch the POS is waiting for).
    */
   async lockTerminals(manager: EntityManager, envelopes: Envelope[]): Promise<void> {
-    const terminals = new Set(envelopes.map((envelope) => (envelope.data as { payment?: PaymentViewV1 }).payment?.terminalId).filter((id) => id !== undefined));
+    const terminals = new Set(envelopes.map((envelope) => viewsOf(envelope).payment.terminalId));
     if (terminals.size < 2) return; // a single lock cannot close a cycle
     await manager.query(
       prepared(`SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT ${terminalStreamKey('terminal_id')} AS key FROM unnest($1::text[]) terminal_id) keys ORDER BY key`),
@@ -234,6 +234,11 @@ export class PaymentsService {
     if (!row) throw notFound();
     return row;
   }
+}
+
+/** What a payment event carries: the payment's view, and a refund event the refund's as well. */
+function viewsOf(envelope: Envelope): { payment: PaymentViewV1; refund?: RefundViewV1 } {
+  return envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
 }
 
 function checkRefundable(payment: PaymentViewV1, body: CreateRefundBody): void {
