@@ -57,9 +57,9 @@ export class KeyedLane<T> {
     this.pending.push(...entries.values());
     const turns = batch.items.map((item) => {
       const key = this.steps.keyOf(item);
-      let prepared!: () => void;
-      const tail = new Promise<void>((resolve) => (prepared = resolve));
-      const turn = this.turn(item, batch, this.tails.get(key) ?? Promise.resolve(), prepared).then((settled) => {
+      let letNextGo!: () => void;
+      const tail = new Promise<void>((resolve) => (letNextGo = resolve));
+      const turn = this.turn(item, batch, this.tails.get(key) ?? Promise.resolve(), letNextGo).then((settled) => {
         const entry = entries.get(this.steps.offsetOf(item))!;
         entry.settled = settled;
         if (settled) this.advance();
@@ -82,11 +82,14 @@ export class KeyedLane<T> {
     this.pending = [];
   }
 
-  /** Prepares a message after the one before it of its key, then waits for it to be applied; resolves whether it is settled. */
-  private async turn(item: T, batch: KeyedBatch<T>, previous: Promise<void>, prepared: () => void): Promise<boolean> {
+  /**
+   * Prepares a message once the one before it of its key let it go, lets the next one go once it is queued
+   * for `apply` (or done with), then waits for it to be applied; resolves whether it is settled.
+   */
+  private async turn(item: T, batch: KeyedBatch<T>, previous: Promise<void>, letNextGo: () => void): Promise<boolean> {
     let released = false;
     const release = () => {
-      if (!released) prepared();
+      if (!released) letNextGo();
       released = true;
     };
     try {
