@@ -71,9 +71,14 @@ describe('a payment is one trace', () => {
     expect(ancestors(orchestratorCommand!)).toContain(roots[0]);
     expect(spans.some((s) => s.service === 'payment-orchestrator' && s.attributes['db.system.name'] === 'postgresql' && ancestors(s).includes(orchestratorCommand!))).toBe(true);
 
-    // connector consumes the AMS command under the orchestrator's handling
-    const connectorCommand = spans.find((s) => s.service === 'alipay-connector' && s.kind === SpanKind.CONSUMER && s.name === 'alipay.v1.commands process');
+    // connector consumes the AMS command under the orchestrator's handling: the call in one step, recording its answer in the next
+    const connectorStep = (step: 'prepare' | 'process') =>
+      spans.find((s) => s.service === 'alipay-connector' && s.kind === SpanKind.CONSUMER && s.name === `alipay.v1.commands ${step}`);
+    const connectorCall = connectorStep('prepare');
+    const connectorCommand = connectorStep('process');
+    expect(connectorCall).toBeDefined();
     expect(connectorCommand).toBeDefined();
+    expect(ancestors(connectorCall!)).toContain(orchestratorCommand);
     expect(ancestors(connectorCommand!)).toContain(orchestratorCommand);
 
     // the AMS call leaves the connector as an HTTP client span and is served by the sandbox as its child
@@ -81,7 +86,7 @@ describe('a payment is one trace', () => {
     expect(amsServer).toHaveLength(1);
     const amsClient = byId.get(amsServer[0].parentSpanId!)!;
     expect(amsClient).toMatchObject({ service: 'alipay-connector', kind: SpanKind.CLIENT });
-    expect(ancestors(amsClient)).toContain(connectorCommand);
+    expect(ancestors(amsClient)).toContain(connectorCall);
 
     // the result comes back to the orchestrator in the same trace
     const orchestratorResult = spans.find((s) => s.service === 'payment-orchestrator' && s.name === 'alipay.v1.results process');
