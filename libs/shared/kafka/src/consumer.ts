@@ -352,11 +352,7 @@ export class IdempotentConsumer {
     const messages = payloads.flatMap((payload) => payload.batch.messages);
     let decoded: Decoded[] = [];
     const read = await this.retrying(lane, current, async () => {
-      decoded = [];
-      for (const message of messages) {
-        const item = await this.decode({ topic: lane.topic, partition: lane.partition, message, current });
-        if (item) decoded.push(item);
-      }
+      decoded = await this.decodeAll(messages.map((message) => ({ topic: lane.topic, partition: lane.partition, message, current })));
     });
     if (!read) return { settled: Promise.resolve() };
     // when the inbox cannot be read, every message is prepared: `prepare` bears repeating, and the inbox still applies each once
@@ -447,11 +443,7 @@ export class IdempotentConsumer {
       }
       return;
     }
-    const decoded: Decoded[] = [];
-    for (const delivery of deliveries) {
-      const item = await this.decode(delivery);
-      if (item) decoded.push(item);
-    }
+    const decoded = await this.decodeAll(deliveries);
     if (!current() || !deliveries.length) return;
     if (decoded.length > 1 && (await this.applyTogether(decoded, new Map()))) {
       settle(deliveries[deliveries.length - 1].message.offset);
@@ -464,6 +456,16 @@ export class IdempotentConsumer {
       if (item) await this.applyOne(item);
       settle(delivery.message.offset);
     }
+  }
+
+  /** The envelopes of the deliveries that decode, in order (see `decode`). */
+  private async decodeAll(deliveries: Delivery[]): Promise<Decoded[]> {
+    const decoded: Decoded[] = [];
+    for (const delivery of deliveries) {
+      const item = await this.decode(delivery);
+      if (item) decoded.push(item);
+    }
+    return decoded;
   }
 
   /**
