@@ -9,8 +9,19 @@ const hkd = (value: string) => ({ currency: 'HKD', value });
 /** the floor of a gateway's limit on payments waiting for Alipay's first answer (docs/architecture.md, load shedding) */
 const LIMIT_FLOOR = 20;
 
+/**
+ * A hanging pay call is given up after 3 s (the sandbox holds it for 10 s), so a wave of them stays unanswered
+ * long enough for all of it to be confirmed, even on a busy machine.
+ */
+const CALL_TIMEOUT = { ALIPAY_HTTP_TIMEOUT_MS: '3000' };
+
 beforeAll(async () => {
-  platform = await startPlatform('overload', 3900, { 'terminal-gateway': { GATEWAY_SHED_AFTER_MS: '1500', GATEWAY_ANSWER_TARGET_MS: '700' } });
+  platform = await startPlatform('overload', 3900, {
+    'terminal-gateway': { GATEWAY_SHED_AFTER_MS: '1500', GATEWAY_ANSWER_TARGET_MS: '700' },
+    'alipay-connector': CALL_TIMEOUT,
+    'payment-orchestrator': CALL_TIMEOUT,
+    'alipay-sandbox': { SANDBOX_HANG_MS: '100000' },
+  });
   pos = await platform.onboard('Overload Mart');
 }, 120_000);
 
@@ -61,7 +72,7 @@ describe('load shedding', () => {
   }, 90_000);
 
   it('limits how many new payments wait for the first answer from Alipay once answers come late, and lets one in as each is answered', async () => {
-    // pay calls Alipay never answers: each waits out the connector's 1 s call timeout before the saga reports
+    // pay calls Alipay never answers: each waits out the connector's 3 s call timeout before the saga reports
     // the payment PROCESSING (inquiring), past the gateway's 700 ms target, so the limit shrinks to its floor
     const hang = () => ({ merchantOrderId: PosClient.orderId('hang'), amount: hkd('300'), paymentCode: PosClient.code('84'), waitSeconds: 15 });
     const firstWave = Array.from({ length: LIMIT_FLOOR }, hang);
