@@ -86,10 +86,16 @@ export function errorTable(summaries: PhaseSummary[]): string {
   return rows.length ? table(['phase', 'error', 'count'], rows) : 'no errors';
 }
 
-/** Each process's CPU and memory; given the payments final in the window, also the CPU one of them cost. */
+/**
+ * Each process's CPU, memory and write system calls; given the payments final in the window, also the CPU
+ * one of them cost and each process's writes per payment (which, like transactions per payment, hardly
+ * moves with the machine's noise).
+ */
 export function resourceTable(window: ResourceWindow, payments?: number): string {
-  const rows = window.processes.map((p) => [p.name, fmt(p.cpuAvg, 0), fmt(p.cpuPeak, 0), fmt(p.rssPeakMb, 0)]);
-  const lines = [table(['process', 'CPU avg %', 'CPU peak %', 'RSS peak MB'], rows), `machine CPU busy over the window: ${fmt(window.machineBusy * 100, 0)}% of all cores`];
+  const perPayment = (n: number) => (payments ? fmt(n / payments, 1) : 'n/a');
+  const rows = window.processes.map((p) => [p.name, fmt(p.cpuAvg, 0), fmt(p.cpuPeak, 0), fmt(p.rssPeakMb, 0), ...(payments === undefined ? [] : [perPayment(p.writes)])]);
+  const headers = ['process', 'CPU avg %', 'CPU peak %', 'RSS peak MB', ...(payments === undefined ? [] : ['writes / payment'])];
+  const lines = [table(headers, rows), `machine CPU busy over the window: ${fmt(window.machineBusy * 100, 0)}% of all cores`];
   if (payments !== undefined) lines.push(`CPU per final payment (every process above but the load generator): ${payments > 0 ? `${fmt(cpuPerPayment(window, payments), 0)} ms` : 'n/a'}`);
   return lines.join('\n');
 }

@@ -21,6 +21,16 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** Write system calls made so far by a process (`syscw` of /proc/<pid>/io): for a service, mostly socket writes. */
+function writeCalls(pid: number): number | undefined {
+  try {
+    const match = /syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function rssMb(pid: number): number | undefined {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -68,6 +78,8 @@ export interface ResourceUse {
   cpuAvg: number;
   cpuPeak: number;
   rssPeakMb: number;
+  /** write system calls over the window: each statement, Kafka request or HTTP answer sent costs at least one */
+  writes: number;
   load?: boolean;
 }
 
@@ -81,21 +93,23 @@ export interface ResourceWindow {
 export class ResourceSampler {
   private timer?: NodeJS.Timeout;
   private last = new Map<string, { cpu: number; at: number }>();
-  private acc = new Map<string, { cpu0: number; cpuPeak: number; rssPeak: number }>();
+  private acc = new Map<string, { cpu0: number; writes0: number; cpuPeak: number; rssPeak: number }>();
   private markAt = 0;
   private machine0 = machineTicks();
   private cpuNow = new Map<string, number>();
 
   constructor(private readonly groups: ProcessGroup[]) {}
 
-  private groupCpu(group: ProcessGroup): { cpu: number; rss: number } {
+  private groupCpu(group: ProcessGroup): { cpu: number; rss: number; writes: number } {
     let cpu = 0;
     let rss = 0;
+    let writes = 0;
     for (const pid of group.pids()) {
       cpu += cpuSeconds(pid) ?? 0;
       rss += rssMb(pid) ?? 0;
+      writes += writeCalls(pid) ?? 0;
     }
-    return { cpu, rss };
+    return { cpu, rss, writes };
   }
 
   start(): void {
@@ -109,8 +123,8 @@ export class ResourceSampler {
     this.machine0 = machineTicks();
     this.acc.clear();
     for (const group of this.groups) {
-      const { cpu, rss } = this.groupCpu(group);
-      this.acc.set(group.name, { cpu0: cpu, cpuPeak: 0, rssPeak: rss });
+      const { cpu, rss, writes } = this.groupCpu(group);
+      this.acc.set(group.name, { cpu0: cpu, writes0: writes, cpuPeak: 0, rssPeak: rss });
       this.last.set(group.name, { cpu, at: Date.now() });
     }
   }
@@ -137,8 +151,12 @@ export class ResourceSampler {
     const m = machineTicks();
     const processes = this.groups.map((group) => {
       const acc = this.acc.get(group.name)!;
-      const { cpu } = this.groupCpu(group);
-      return { name: group.name, cpuAvg: Math.max(0, ((cpu - acc.cpu0) / durationS) * 100), cpuPeak: acc.cpuPeak, rssPeakMb: acc.rssPeak, load: group.load };
+      const { cpu, writes } = this.groupCpu(group);
+      // like CPU seconds, a backend that exited takes its count with it
+      return {
+        name: group.name, cpuAvg: Math.max(0, ((cpu - acc.cpu0) / durationS) * 100), cpuPeak: acc.cpuPeak, rssPeakMb: acc.rssPeak,
+        writes: Math.max(0, writes - acc.writes0), load: group.load,
+      };
     });
     return { durationS, machineBusy: (m.busy - this.machine0.busy) / Math.max(1, m.total - this.machine0.total), processes };
   }
