@@ -3,8 +3,13 @@ import { Redis } from 'ioredis';
 import { Readiness } from '@upm/shared-runtime';
 import { RedisLocks } from './lock';
 
+/**
+ * The service's Redis client. Commands issued in the same turn of the event loop, or while the previous
+ * ones are still on the wire, go out together in one write (auto-pipelining): a read-model batch's
+ * wake-ups and the POS requests parsed together then cost one system call instead of one each.
+ */
 export function createRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 3000 });
+  return new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, connectTimeout: 3000, enableAutoPipelining: true });
 }
 
 @Injectable()
