@@ -3,6 +3,7 @@ import { benchLine, cpuPerPayment, resourceTable, summarizePhase } from './repor
 import { percentile, summarize } from './stats';
 import { chart, niceMax } from './svg';
 import { parseOptions } from './options';
+import { categoryOf, profileTable, summarizeProfile } from './profile';
 import type { PhaseRun, PaymentRecord } from './load';
 import { JsonHttp } from './http';
 import { judge, readBook, verify } from './verify';
@@ -120,6 +121,34 @@ describe('bench: pure parts', () => {
     expect(resourceTable(window)).not.toMatch(/writes/);
   });
 
+  it('charges a CPU profile\'s samples to kinds of work, leaving idle out', () => {
+    const frame = (functionName: string, url = '') => ({ functionName, url });
+    expect(categoryOf(frame('writev'))).toBe('socket writes (system calls)');
+    expect(categoryOf(frame('signOneShot', 'node:internal/crypto/sig'))).toBe('RSA signatures');
+    expect(categoryOf(frame('query', 'file:///x/node_modules/pg/lib/client.js'))).toBe('node-postgres');
+    expect(categoryOf(frame('startSpan', 'file:///x/node_modules/@opentelemetry/sdk-trace-base/build/src/Tracer.js'))).toBe('OpenTelemetry');
+    expect(categoryOf(frame('decide', 'file:///x/dist/libs/payments/domain/src/decide.js'))).toBe('platform code');
+    expect(categoryOf(frame('emit', 'node:events'))).toBe('Node.js core');
+    expect(categoryOf(frame('(idle)'))).toBeUndefined();
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(idle)') },
+        { id: 2, callFrame: frame('writev') },
+        { id: 3, callFrame: frame('fetch', 'file:///x/node_modules/kafkajs/src/consumer/fetcher.js') },
+        { id: 4, callFrame: frame('(garbage collector)') },
+      ],
+      samples: [1, 2, 3, 2, 4, 1],
+      timeDeltas: [9000, 1000, 500, 1500, 1000, 7000],
+    };
+    const summary = summarizeProfile(profile);
+    expect(summary.busyMs).toBe(4);
+    expect(summary.categories).toEqual([['socket writes (system calls)', 2.5], ['garbage collection', 1], ['kafkajs', 0.5]]);
+    const text = profileTable([['settlement', summary]]);
+    expect(text).toMatch(/busy CPU s\s+0\.0\n/);
+    expect(text).toMatch(/socket writes \(system calls\)\s+63 %\n/);
+    expect(text).toMatch(/kafkajs\s+13 %$/);
+  });
+
   it('ends with one machine-readable line', () => {
     expect(benchLine({ rate: 200, platform: 198.43, baseline: 199.5, addedP50: 12.345, addedP99: 40, lost: 0, duplicated: 0 })).toBe(
       'bench: rate=200/s platform=198.4 baseline=199.5 ratio=0.99 added_p50_ms=12.3 added_p99_ms=40.0 lost=0 duplicated=0',
@@ -136,6 +165,7 @@ describe('bench: pure parts', () => {
     expect(parseOptions(['--ramp', '--ramp-from', '5']).warmupRate).toBe(5);
     expect(parseOptions(['--warmup-rate', '40']).warmupRate).toBe(40);
     expect(parseOptions(['--partitions', '3']).partitions).toBe(3);
+    expect(parseOptions(['--profile', '/tmp/p']).profileDir).toBe('/tmp/p');
     expect(() => parseOptions(['--partitions', '0'])).toThrow(/--partitions must be a number ≥ 1/);
     expect(() => parseOptions(['--nope', '1'])).toThrow(/unknown option/);
     expect(niceMax(173)).toBe(200);

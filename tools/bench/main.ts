@@ -13,6 +13,7 @@ import { JsonHttp } from './http';
 import { PaymentDriver, PhaseRun, Progress, runPhase } from './load';
 import { BenchOptions, parseOptions, USAGE } from './options';
 import { AppName, BenchPlatform, BenchTiming, onboard, startBenchPlatform } from './platform';
+import { profileTable, ProfileSummary, readLatestProfile, summarizeProfile } from './profile';
 import {
   benchLine, databaseTable, errorTable, fmt, latencyTable, PhaseSummary, phaseTable, resourceTable, summarizePhase, table, verificationText,
 } from './report';
@@ -176,7 +177,8 @@ function writeChart(file: string, svg: string): string {
   return path.relative(ROOT, target);
 }
 
-async function steady(ctx: Context): Promise<void> {
+/** Runs the steady phases and reports them; returns the closing `bench:` line. */
+async function steady(ctx: Context): Promise<string> {
   const { o } = ctx;
   const metrics = new ServiceMetrics(ctx.platform);
   const warm: PhaseRun[] = [];
@@ -266,11 +268,11 @@ async function steady(ctx: Context): Promise<void> {
     },
   ];
   out(`chart: ${writeChart(o.chart ?? 'docs/benchmarks/steady.svg', chart(`UPM Platform vs direct AMS calls, ${o.rate}/s for ${o.durationS} s, ${o.stores} stores × ${o.terminalsPerStore} terminals`, panels))}`);
-  out();
-  out(benchLine({ rate: o.rate, platform: p.throughput, baseline: b?.throughput ?? Number.NaN, addedP50, addedP99, lost: platformCheck.lost, duplicated: platformCheck.duplicated }));
+  return benchLine({ rate: o.rate, platform: p.throughput, baseline: b?.throughput ?? Number.NaN, addedP50, addedP99, lost: platformCheck.lost, duplicated: platformCheck.duplicated });
 }
 
-async function ramp(ctx: Context): Promise<void> {
+/** Runs the ramp and reports it; returns the closing `bench:` line. */
+async function ramp(ctx: Context): Promise<string> {
   const { o } = ctx;
   if (o.warmupS > 0) await phase(ctx, 'warmup', o.warmupRate, o.warmupS, platformDriver(ctx));
   const steps: Array<{ rate: number; summary: PhaseSummary; resources: ResourceWindow; errorPct: number; p99: number; ok: boolean; why: string; run: PhaseRun }> = [];
@@ -340,8 +342,7 @@ async function ramp(ctx: Context): Promise<void> {
     },
   ];
   out(`chart: ${writeChart(o.chart ?? 'docs/benchmarks/ramp.svg', chart(`UPM Platform ramp, ${o.stores} stores × ${o.terminalsPerStore} terminals`, panels))}`);
-  out();
-  out(benchLine({ rate: best?.rate ?? 0, platform: best?.summary.throughput ?? 0, baseline: baselineThroughput, addedP50, addedP99, lost: rampCheck.lost, duplicated: rampCheck.duplicated }));
+  return benchLine({ rate: best?.rate ?? 0, platform: best?.summary.throughput ?? 0, baseline: baselineThroughput, addedP50, addedP99, lost: rampCheck.lost, duplicated: rampCheck.duplicated });
 }
 
 async function main(): Promise<void> {
@@ -359,10 +360,14 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   const platform = await startBenchPlatform(
-    { basePort: o.basePort, timing, poolSize: o.poolSize, rateLimitPerSecond: o.rateLimit, partitions: o.partitions, kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: o.logLevel },
+    {
+      basePort: o.basePort, timing, poolSize: o.poolSize, rateLimitPerSecond: o.rateLimit, partitions: o.partitions,
+      kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: o.logLevel, profileDir: o.profileDir && path.resolve(o.profileDir),
+    },
     note,
   );
   let stopping = false;
+  let closingLine = '';
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
@@ -386,8 +391,7 @@ async function main(): Promise<void> {
       runId: `B${Date.now().toString(36)}`, codeBase: Math.floor(Math.random() * 1e6) * 1e7, phases: 0,
     };
     try {
-      if (o.ramp) await ramp(ctx);
-      else await steady(ctx);
+      closingLine = o.ramp ? await ramp(ctx) : await steady(ctx);
     } finally {
       resources.stop();
       await database.stop();
@@ -398,6 +402,21 @@ async function main(): Promise<void> {
   } finally {
     await shutdown();
   }
+  if (o.profileDir) reportProfiles(path.resolve(o.profileDir), [...platform.services.keys()]);
+  // the run ends with the machine-readable line
+  out();
+  out(closingLine);
+}
+
+/** Where each service's CPU went over its whole run (warm-up and baseline phases included), from its profile. */
+function reportProfiles(dir: string, apps: AppName[]): void {
+  const summaries = apps.flatMap((app): Array<[string, ProfileSummary]> => {
+    const profile = readLatestProfile(path.join(dir, app));
+    return profile ? [[app, summarizeProfile(profile)]] : [];
+  });
+  out();
+  out(`== CPU by kind of work, % of each service's busy time over its whole run (profiles in ${dir})`);
+  out(summaries.length ? profileTable(summaries) : 'no profile was written (a service that is killed writes none)');
 }
 
 main().then(

@@ -27,6 +27,8 @@ export interface BenchOptions {
   errorLimitPct: number;
   timeFactor: number;
   chart?: string;
+  /** where the services' CPU profiles go (none without it) */
+  profileDir?: string;
   logLevel: string;
   help: boolean;
 }
@@ -55,7 +57,9 @@ export const USAGE = `npm run bench -- [options]
   --time-factor N     SANDBOX_TIME_FACTOR (default 6: PIN entry takes 1 s)
   --base-port P       gateway on P, others on P+1…P+4, sandbox on P+10 (default 3800)
   --chart FILE        where the SVG goes (default docs/benchmarks/steady.svg or ramp.svg)
-  --log-level L       services' LOG_LEVEL (default warn)`;
+  --log-level L       services' LOG_LEVEL (default warn)
+  --profile DIR       each service writes a V8 CPU profile of its whole run into DIR/<service>/ (open it in
+                      Chrome DevTools); the report ends with each service's CPU by kind of work`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const values = new Map<string, string>();
@@ -69,7 +73,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (i + 1 < argv.length) values.set(name, argv[++i]);
     else throw new Error(`--${name} needs a value`);
   }
-  const known = ['rate', 'duration', 'warmup', 'warmup-rate', 'stores', 'terminals', 'merchants', 'mix', 'seed', 'wait', 'base-port', 'pool', 'rate-limit', 'partitions', 'ramp-from', 'ramp-to', 'ramp-step', 'ramp-step-duration', 'p99-limit', 'error-limit', 'time-factor', 'chart', 'log-level'];
+  const known = ['rate', 'duration', 'warmup', 'warmup-rate', 'stores', 'terminals', 'merchants', 'mix', 'seed', 'wait', 'base-port', 'pool', 'rate-limit', 'partitions', 'ramp-from', 'ramp-to', 'ramp-step', 'ramp-step-duration', 'p99-limit', 'error-limit', 'time-factor', 'chart', 'log-level', 'profile'];
   for (const name of values.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name}`);
   const num = (name: string, fallback: number, min = 0) => {
     const value = values.has(name) ? Number(values.get(name)) : fallback;
@@ -107,6 +111,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     errorLimitPct: num('error-limit', 1),
     timeFactor: num('time-factor', 6, 1),
     chart: values.get('chart'),
+    profileDir: values.get('profile'),
     logLevel: values.get('log-level') ?? 'warn',
     help: flags.has('help'),
   };

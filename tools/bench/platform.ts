@@ -1,4 +1,5 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { allTopics } from '@upm/contracts';
 import { migrate } from '@upm/shared-database';
@@ -34,6 +35,8 @@ export interface PlatformSettings {
   partitions?: number;
   kafkaBrokers: string[];
   logLevel: string;
+  /** each service writes a V8 CPU profile into `<profileDir>/<app>/` when it stops */
+  profileDir?: string;
 }
 
 
@@ -132,7 +135,8 @@ export async function startBenchPlatform(settings: PlatformSettings, log: (line:
   try {
     for (const app of ['alipay-sandbox', 'payment-orchestrator', 'alipay-connector', 'terminal-gateway', 'settlement', 'notification'] as const) {
       log(`starting ${app} on :${ports[app]}`);
-      services.set(app, await startService(app, ports[app], env[app], 60_000));
+      const nodeArgs = settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(settings.profileDir, app)}`] : [];
+      services.set(app, await startService(app, ports[app], env[app], { readyTimeoutMs: 60_000, nodeArgs }));
     }
   } catch (error) {
     await stop();

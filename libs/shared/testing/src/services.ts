@@ -23,12 +23,20 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface StartOptions {
+  /** how long to wait for `/health/ready` (default 30 s) */
+  readyTimeoutMs?: number;
+  /** options for node itself, e.g. `--cpu-prof` */
+  nodeArgs?: string[];
+}
+
 /**
  * Starts an app from its compiled output (`npm run build`) as a real process with the given environment,
  * and waits until `/health/ready` answers 200.
  */
-export async function startService(app: string, port: number, env: Record<string, string>, readyTimeoutMs = 30_000): Promise<RunningService> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/apps', app, 'src/main.js')], {
+export async function startService(app: string, port: number, env: Record<string, string>, options: StartOptions = {}): Promise<RunningService> {
+  const { readyTimeoutMs = 30_000, nodeArgs = [] } = options;
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/apps', app, 'src/main.js')], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_SERVICE_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
