@@ -1,6 +1,6 @@
 import { DataSource, EntitySchema, MixedList } from 'typeorm';
 import { Client } from 'pg';
-import { PreparingClient } from './prepared';
+import { PlatformClient, PlatformClientConfig } from './client';
 
 /** What a service's database is made of: its tables (entities) and the migrations that create them. */
 export interface DatabaseDefinition {
@@ -33,12 +33,15 @@ export function createDataSource(definition: DatabaseDefinition, connection: Dat
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: false,
+    // pg's pool hands these to every client it creates, PlatformClient's own settings included
     extra: {
       max: connection.poolSize ?? DEFAULT_POOL_SIZE,
+      Client: PlatformClient,
       application_name: connection.applicationName ?? definition.name,
       connectionTimeoutMillis: 5000,
-      ...(connection.preparedStatements === false ? {} : { Client: PreparingClient }),
-    },
+      preparedStatements: connection.preparedStatements !== false,
+      pipeline: true,
+    } satisfies PlatformClientConfig & { max: number; Client: typeof PlatformClient },
   });
 }
 

@@ -2,7 +2,7 @@ import type { Producer } from 'kafkajs';
 import type { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Envelope } from '@upm/contracts';
-import { prepared, PreparingClient } from '@upm/shared-database';
+import { PlatformClient, prepared } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { OUTBOX_CHANNEL } from './migrations';
 import { currentTraceHeaders } from './tracing';
@@ -240,7 +240,7 @@ export class OutboxRelay {
     // peer: the server cancels a pass past the timeout, the client gives up shortly after, and keepalives on
     // both ends end a session whose other side went silent within about a minute.
     const timeoutMs = this.options.statementTimeoutMs ?? 30_000;
-    const connection: Client = new PreparingClient({
+    const connection: Client = new PlatformClient({
       connectionString: this.options.databaseUrl, application_name: 'outbox-relay',
       statement_timeout: timeoutMs, query_timeout: timeoutMs + 5000, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
     });
