@@ -125,3 +125,18 @@ describe('transactions', () => {
     expect(await committed(13)).toBe(true);
   });
 });
+
+describe('a query in another form inside a transaction', () => {
+  it('runs after the held START TRANSACTION, inside the transaction', async () => {
+    const failure = await preparing
+      .transaction(async (manager) => {
+        const client = (manager.queryRunner as unknown as { databaseConnection: { query(text: string, values: unknown[], callback: (error: Error | null) => void): void } }).databaseConnection;
+        await new Promise<void>((resolve, reject) => client.query('INSERT INTO prepared_probe (id, note) VALUES ($1, $2)', [14, 'fourteen'], (error) => (error ? reject(error) : resolve())));
+        throw new Error('the work failed');
+      })
+      .catch((error: unknown) => error);
+    expect((failure as Error).message).toBe('the work failed');
+    // rolled back with the transaction: it did not run on its own before START TRANSACTION
+    expect(await committed(14)).toBe(false);
+  });
+});

@@ -46,8 +46,15 @@ export class PlatformClient extends Client {
     const forwarded = name ? [{ name, text, values }, callback] : args;
     const send = (super.query as Send).bind(this);
     // only the promise forms (TypeORM's) take part in holding a START TRANSACTION back
-    if (!this.deferBegin || typeof text !== 'string' || typeof values === 'function' || callback !== undefined) return send(...forwarded) as never;
-    return this.withHeldBegin(text, values, () => send(...forwarded), send) as never;
+    if (this.deferBegin && typeof text === 'string' && typeof values !== 'function' && callback === undefined) {
+      return this.withHeldBegin(text, values, () => send(...forwarded), send) as never;
+    }
+    if (this.beginHeld) {
+      // any other form goes out after the held START TRANSACTION, queued ahead of it: its failure is this query's too
+      this.beginHeld = false;
+      send(BEGIN).catch(() => undefined);
+    }
+    return send(...forwarded) as never;
   }
 
   private async withHeldBegin(text: string, values: unknown, statement: () => Promise<QueryResult>, send: Send): Promise<QueryResult> {
