@@ -45,17 +45,17 @@ export class NotifyController {
       res.status(parsed.reason === 'MALFORMED_BODY' ? 400 : 401).json({ result: { resultCode: parsed.reason === 'MALFORMED_BODY' ? 'PARAM_ILLEGAL' : 'INVALID_SIGNATURE', resultStatus: 'F', resultMessage: parsed.message } });
       return;
     }
-    await this.dataSource.transaction(async (manager) => {
-      const { notification } = parsed;
-      const route = notification.notifyType === 'REFUND_RESULT' ? await this.refundRoute(manager, notification.refundRequestId) : undefined;
-      const routed = notificationMessage(notification, route);
-      if (!routed) {
-        this.logger.warn({ notifyType: parsed.notification.notifyType }, 'notification for a refund this platform did not send; acknowledged and ignored');
-        return;
-      }
+    // one INSERT into the outbox, atomic on its own: no transaction around it (the route lookup only reads)
+    const manager = this.dataSource.manager;
+    const { notification } = parsed;
+    const route = notification.notifyType === 'REFUND_RESULT' ? await this.refundRoute(manager, notification.refundRequestId) : undefined;
+    const routed = notificationMessage(notification, route);
+    if (routed) {
       await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: routed.type, key: routed.key, data: routed.data, producer: 'alipay-connector', correlationId: routed.key }));
       this.received.inc({ type: routed.type, result: 'accepted' });
-    });
+    } else {
+      this.logger.warn({ notifyType: notification.notifyType }, 'notification for a refund this platform did not send; acknowledged and ignored');
+    }
     const ack = notificationAck(parsed.clientId);
     res.set(ack.headers).status(ack.status).type('application/json').send(ack.body);
   }
