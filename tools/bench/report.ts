@@ -88,8 +88,8 @@ export function errorTable(summaries: PhaseSummary[]): string {
 
 /**
  * Each process's CPU, memory and write system calls; given the payments final in the window, also the CPU
- * one of them cost and each process's writes per payment (which, like transactions per payment, hardly
- * moves with the machine's noise).
+ * one of them cost and each process's writes per payment (which, like transactions per payment, moves
+ * with batching far more than with the machine's noise).
  */
 export function resourceTable(window: ResourceWindow, payments?: number): string {
   const perPayment = (n: number) => (payments ? fmt(n / payments, 1) : 'n/a');
