@@ -359,10 +359,11 @@ async function main(): Promise<void> {
   out(`timing: sandbox time factor ${timing.sandboxTimeFactor}, first inquiry ${timing.firstInquiryDelayMs} ms, every ${timing.inquiryIntervalMs} ms, ${timing.maxInquiries} inquiries, then cancel; POS waitSeconds ${o.waitSeconds}`);
 
   const started = Date.now();
+  const profileDir = o.profileDir && path.resolve(o.profileDir);
   const platform = await startBenchPlatform(
     {
       basePort: o.basePort, timing, poolSize: o.poolSize, rateLimitPerSecond: o.rateLimit, partitions: o.partitions,
-      kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: o.logLevel, profileDir: o.profileDir && path.resolve(o.profileDir),
+      kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: o.logLevel, profileDir,
     },
     note,
   );
@@ -402,7 +403,7 @@ async function main(): Promise<void> {
   } finally {
     await shutdown();
   }
-  if (o.profileDir) reportProfiles(path.resolve(o.profileDir), [...platform.services.keys()]);
+  if (profileDir) reportProfiles(profileDir, [...platform.services.keys()]);
   // the run ends with the machine-readable line
   out();
   out(closingLine);

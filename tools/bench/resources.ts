@@ -100,16 +100,19 @@ export class ResourceSampler {
 
   constructor(private readonly groups: ProcessGroup[]) {}
 
-  private groupCpu(group: ProcessGroup): { cpu: number; rss: number; writes: number } {
+  private groupCpu(group: ProcessGroup): { cpu: number; rss: number } {
     let cpu = 0;
     let rss = 0;
-    let writes = 0;
     for (const pid of group.pids()) {
       cpu += cpuSeconds(pid) ?? 0;
       rss += rssMb(pid) ?? 0;
-      writes += writeCalls(pid) ?? 0;
     }
-    return { cpu, rss, writes };
+    return { cpu, rss };
+  }
+
+  /** read at the window's ends only, not on every sample */
+  private groupWrites(group: ProcessGroup): number {
+    return group.pids().reduce((sum, pid) => sum + (writeCalls(pid) ?? 0), 0);
   }
 
   start(): void {
@@ -123,8 +126,8 @@ export class ResourceSampler {
     this.machine0 = machineTicks();
     this.acc.clear();
     for (const group of this.groups) {
-      const { cpu, rss, writes } = this.groupCpu(group);
-      this.acc.set(group.name, { cpu0: cpu, writes0: writes, cpuPeak: 0, rssPeak: rss });
+      const { cpu, rss } = this.groupCpu(group);
+      this.acc.set(group.name, { cpu0: cpu, writes0: this.groupWrites(group), cpuPeak: 0, rssPeak: rss });
       this.last.set(group.name, { cpu, at: Date.now() });
     }
   }
@@ -151,7 +154,8 @@ export class ResourceSampler {
     const m = machineTicks();
     const processes = this.groups.map((group) => {
       const acc = this.acc.get(group.name)!;
-      const { cpu, writes } = this.groupCpu(group);
+      const { cpu } = this.groupCpu(group);
+      const writes = this.groupWrites(group);
       // like CPU seconds, a backend that exited takes its count with it
       return {
         name: group.name, cpuAvg: Math.max(0, ((cpu - acc.cpu0) / durationS) * 100), cpuPeak: acc.cpuPeak, rssPeakMb: acc.rssPeak,

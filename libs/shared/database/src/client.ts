@@ -46,27 +46,28 @@ export class PlatformClient extends Client {
     const forwarded = name ? [{ name, text, values }, callback] : args;
     const send = (super.query as Send).bind(this);
     // only the promise forms (TypeORM's) take part in holding a START TRANSACTION back
-    if (this.deferBegin && typeof text === 'string' && typeof values !== 'function' && callback === undefined) {
-      return this.withHeldBegin(text, values, () => send(...forwarded), send) as never;
+    const promiseForm = typeof text === 'string' && typeof values !== 'function' && callback === undefined;
+    const bare = values === undefined || (Array.isArray(values) && values.length === 0);
+    if (this.deferBegin && promiseForm && !this.beginHeld && text === BEGIN && bare) {
+      this.beginHeld = true;
+      return Promise.resolve(emptyResult('BEGIN')) as never;
+    }
+    if (promiseForm && this.beginHeld) {
+      this.beginHeld = false;
+      // nothing ran since the held START TRANSACTION: there is no transaction to end
+      if ((text === 'COMMIT' || text === 'ROLLBACK') && bare) return Promise.resolve(emptyResult(text)) as never;
+      return this.withBegin(() => send(...forwarded), send) as never;
     }
     if (this.beginHeld) {
-      // any other form goes out after the held START TRANSACTION, queued ahead of it: its failure is this query's too
+      // any other form: the held START TRANSACTION is queued ahead of it (a failure of it fails this query too)
       this.beginHeld = false;
       send(BEGIN).catch(() => undefined);
     }
     return send(...forwarded) as never;
   }
 
-  private async withHeldBegin(text: string, values: unknown, statement: () => Promise<QueryResult>, send: Send): Promise<QueryResult> {
-    const bare = values === undefined || (Array.isArray(values) && values.length === 0);
-    if (!this.beginHeld) {
-      if (text !== BEGIN || !bare) return statement();
-      this.beginHeld = true;
-      return emptyResult('BEGIN');
-    }
-    this.beginHeld = false;
-    // nothing ran since the held START TRANSACTION: there is no transaction to end
-    if ((text === 'COMMIT' || text === 'ROLLBACK') && bare) return emptyResult(text);
+  /** Sends the held START TRANSACTION and `statement` in one write; fails as START TRANSACTION fails, if it does. */
+  private async withBegin(statement: () => Promise<QueryResult>, send: Send): Promise<QueryResult> {
     // both are queued in pipeline mode before the socket writes: one write carries both
     const socket = (this as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
     socket.cork();
