@@ -1,4 +1,4 @@
-import { assertBalanced, balances, cancelPostings, paymentPostings, Posting, refundPostings, settlementPostings, UnbalancedTransaction } from './ledger';
+import { adjustmentPostings, assertBalanced, balances, cancelPostings, paymentPostings, Posting, refundPostings, settlementPostings, UnbalancedTransaction } from './ledger';
 
 const fact = { merchantId: 'mer_1', currency: 'HKD', amount: 1250n, fee: 10n };
 const sum = (postings: Posting[][]) => balances(postings.flat());
@@ -62,5 +62,29 @@ describe('posting rules', () => {
 
   it('writes nothing for a zero fee', () => {
     expect(paymentPostings({ ...fact, fee: 0n })).toHaveLength(2);
+  });
+});
+
+describe('adjustments', () => {
+  const postingsOf = { PAYMENT: paymentPostings, REFUND: refundPostings, CANCEL: cancelPostings };
+  it.each([
+    ['a payment Alipay charged a higher fee on', 'PAYMENT', { amount: 1250n, fee: 20n }],
+    ['a payment Alipay settled for less', 'PAYMENT', { amount: 1200n, fee: 10n }],
+    ['a refund with a lower fee and a larger amount', 'REFUND', { amount: 600n, fee: 5n }],
+    ['a cancel that gave back less fee', 'CANCEL', { amount: 1250n, fee: 4n }],
+  ] as const)('turns the expected postings into the settled ones: %s', (_, kind, settled) => {
+    const expected = { ...fact, amount: kind === 'REFUND' ? 500n : fact.amount };
+    const adjustment = adjustmentPostings(kind, { ...fact, amount: settled.amount - expected.amount, fee: settled.fee - expected.fee });
+    expect(() => assertBalanced(adjustment)).not.toThrow();
+    const corrected = sum([postingsOf[kind](expected), adjustment]);
+    const wanted = balances(postingsOf[kind]({ ...fact, ...settled }));
+    for (const code of new Set([...corrected.keys(), ...wanted.keys()])) expect([code, corrected.get(code) ?? 0n]).toEqual([code, wanted.get(code) ?? 0n]);
+  });
+
+  it('books a higher fee as fee expense out of the receivable, nothing else', () => {
+    expect(adjustmentPostings('PAYMENT', { ...fact, amount: 0n, fee: 10n })).toEqual([
+      { accountType: 'FEES', merchantId: 'mer_1', currency: 'HKD', direction: 'DEBIT', amount: 10n },
+      { accountType: 'ALIPAY_RECEIVABLE', merchantId: 'mer_1', currency: 'HKD', direction: 'CREDIT', amount: 10n },
+    ]);
   });
 });

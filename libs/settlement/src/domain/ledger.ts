@@ -70,6 +70,17 @@ export function cancelPostings(f: TransactionFact): Posting[] {
   ];
 }
 
+/**
+ * A correction of a transaction Alipay settled differently from what the ledger expected. `amount` and `fee`
+ * are the signed differences (settled − expected). The posting rules are linear in both, so the rules of the
+ * transaction's kind applied to the differences are exactly its settled postings less its expected ones (a
+ * negative difference swaps debit and credit); the original transaction is never edited.
+ */
+export function adjustmentPostings(kind: 'PAYMENT' | 'REFUND' | 'CANCEL', difference: TransactionFact): Posting[] {
+  const rules = { PAYMENT: paymentPostings, REFUND: refundPostings, CANCEL: cancelPostings };
+  return rules[kind](difference);
+}
+
 export interface SettledAmount {
   /** what the merchant's receivable falls by, in the transaction currency (signed: negative for a batch that takes money back) */
   transactionCurrency: string;

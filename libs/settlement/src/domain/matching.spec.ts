@@ -1,4 +1,4 @@
-import { compareRow, explainUnledgeredRow, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts } from './matching';
+import { compareRow, explainUnledgeredRow, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
 const row = (over: Partial<TransactionRow> = {}): TransactionRow => ({
@@ -78,5 +78,37 @@ describe('day-level checks', () => {
 
   it('finds our payment id on every kind of row', () => {
     expect(rows.map(paymentIdOfRow)).toEqual(['pay_1', 'pay_1']);
+  });
+});
+
+describe('planAdjustment', () => {
+  const expected = { kind: 'PAYMENT' as const, amount: 1250n, fee: 10n };
+  const mismatched = (...fields: string[]) => ({ type: 'MISMATCHED', fields });
+
+  it('books the difference between the settled and the expected fee, in the ledger sign', () => {
+    expect(planAdjustment(mismatched('fee'), expected, { amount: 1250n, fee: -20n })).toEqual({ ok: true, amount: 0n, fee: 10n });
+    expect(planAdjustment(mismatched('fee'), { kind: 'CANCEL', amount: 1250n, fee: 10n }, { amount: -1250n, fee: 4n })).toEqual({ ok: true, amount: 0n, fee: -6n });
+  });
+
+  it('books an amount difference, and a refund settled larger as more money going back', () => {
+    expect(planAdjustment(mismatched('amount', 'alipayTransactionId'), expected, { amount: 1200n, fee: -10n })).toEqual({ ok: true, amount: -50n, fee: 0n });
+    expect(planAdjustment(mismatched('amount'), { kind: 'REFUND', amount: 500n, fee: 10n }, { amount: -600n, fee: -10n })).toEqual({ ok: true, amount: 100n, fee: 0n });
+  });
+
+  it('books only the facts the discrepancy names', () => {
+    expect(planAdjustment(mismatched('fee'), expected, { amount: 999n, fee: -20n })).toEqual({ ok: true, amount: 0n, fee: 10n });
+  });
+
+  it('refuses what no amount can correct', () => {
+    for (const type of ['MISSING_IN_REPORT', 'MISSING_IN_LEDGER']) {
+      expect(planAdjustment({ type, fields: [] }, type === 'MISSING_IN_LEDGER' ? undefined : expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST' });
+    }
+    expect(planAdjustment(mismatched('currency', 'amount'), expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/currency differs/) });
+    expect(planAdjustment(mismatched('status'), expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST' });
+  });
+
+  it('waits for the settlement batch, and books nothing when Alipay settled what the ledger expects', () => {
+    expect(planAdjustment(mismatched('amount'), expected, undefined)).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
+    expect(planAdjustment(mismatched('amount'), expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.NOTHING_TO_ADJUST' });
   });
 });

@@ -145,3 +145,37 @@ export function notChargedReviews<T extends { paymentId: string }>(inReview: rea
   const paid = new Set(rows.filter((r) => r.type === 'PAYMENT').map((r) => r.transactionRequestId));
   return inReview.filter((p) => !paid.has(p.paymentId));
 }
+
+export type AdjustmentPlan =
+  | { ok: true; amount: bigint; fee: bigint }
+  | { ok: false; code: 'SETTLEMENT.CANNOT_ADJUST' | 'SETTLEMENT.NOT_SETTLED' | 'SETTLEMENT.NOTHING_TO_ADJUST'; message: string };
+
+/**
+ * What an adjustment would book for a discrepancy: the signed differences between what Alipay settled (the
+ * settlement batch item, in the report's sign convention) and what the ledger expected, for the facts the
+ * discrepancy names. Only money one number can correct qualifies: an amount or a fee, in the transaction's
+ * currency, of a transaction both sides hold and Alipay has settled. The transaction file alone does not
+ * move money, so its figures are never booked: the batch that pays the transaction out is the evidence.
+ */
+export function planAdjustment(
+  discrepancy: { type: string; fields: readonly string[] },
+  ledger: { kind: TransactionType; amount: bigint; fee: bigint } | undefined,
+  settled: { amount: bigint; fee: bigint } | undefined,
+): AdjustmentPlan {
+  if (discrepancy.type !== 'MISMATCHED' || !ledger) {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `a ${discrepancy.type} discrepancy has the transaction on one side only; there is no difference to book` };
+  }
+  const unfixable = discrepancy.fields.filter((f) => f === 'currency' || f === 'status');
+  if (unfixable.length) {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `the ${unfixable.join(' and ')} differs; no amount corrects that` };
+  }
+  if (!settled) {
+    return { ok: false, code: 'SETTLEMENT.NOT_SETTLED', message: 'Alipay has not settled the transaction yet; adjust once its settlement batch is in' };
+  }
+  const amount = discrepancy.fields.includes('amount') ? signedAmount(ledger.kind, settled.amount) - ledger.amount : 0n;
+  const fee = discrepancy.fields.includes('fee') ? signedFee(ledger.kind, settled.fee) - ledger.fee : 0n;
+  if (amount === 0n && fee === 0n) {
+    return { ok: false, code: 'SETTLEMENT.NOTHING_TO_ADJUST', message: 'Alipay settled the transaction as the ledger expects it' };
+  }
+  return { ok: true, amount, fee };
+}
