@@ -26,6 +26,8 @@ interface Txn {
   reconciliation: string | null;
   businessDay: string;
   settlementBatchId: string | null;
+  fee?: { currency: string; value: string };
+  entries?: Array<{ account: string; direction: string; amount: string }>;
 }
 interface Balances {
   accounts: Array<{ account: string; type: string; merchantId: string; currency: string; debits: string; credits: string; balance: string }>;
@@ -383,6 +385,37 @@ describe('settlement', () => {
     expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISMATCHED"[^}]*\} 2/);
     expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISSING_IN_LEDGER"[^}]*\} 0/);
     expect(metrics).toMatch(/settlement_report_files_total\{[^}]*status="REJECTED"[^}]*\} 2/);
+
+    // Alipay charged 0.20 where the ledger expected 0.10 and paid out 12.80: until finance books that, the
+    // payout leaves the merchant's settled receivable short by the whole transaction
+    const feeGap = open.find((d) => d.transactionRequestId === day2.fee.paymentId)!;
+    const receivable = `ALIPAY_RECEIVABLE:${feeTxn.merchantId}:HKD`;
+    const postedHkd = async () => balanceOf(await balances(`?status=POSTED&currency=HKD&merchantId=${feeTxn.merchantId}`), receivable);
+    expect(await postedHkd()).toBe(-1280n);
+    const resolve = (d: Discrepancy) => api<Discrepancy & { adjustmentTransactionId: string | null; error?: { code: string } }>(
+      'POST', `/v1/settlement/discrepancies/${d.discrepancyId}/resolve`, { resolvedBy: 'finance@chain.example', note: 'Alipay applied its new fee schedule', adjust: true },
+    );
+    // what no amount can correct is refused and stays open
+    const refusals = await Promise.all([open.find((d) => d.type === 'MISSING_IN_REPORT')!, open.find((d) => d.transactionRequestId === day2.changed.paymentId)!].map(resolve));
+    expect(refusals.map((r) => [r.status, r.body.error?.code])).toEqual([[422, 'SETTLEMENT.CANNOT_ADJUST'], [422, 'SETTLEMENT.NOTHING_TO_ADJUST']]);
+    // two resolutions at once: one books the adjustment, the other is told it came too late
+    const both = await Promise.all([resolve(feeGap), resolve(feeGap)]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    const adjusted = both.find((r) => r.status === 200)!.body;
+    expect(adjusted).toMatchObject({ status: 'RESOLVED', adjustmentTransactionId: expect.stringMatching(/^ltx_/) });
+    const feeLedger = await transactions(`?paymentId=${day2.fee.paymentId}`);
+    expect(feeLedger.map((t) => [t.ledgerTransactionId, t.kind, t.status, t.settlementBatchId, t.fee?.value])).toEqual([
+      [feeTxn.ledgerTransactionId, 'PAYMENT', 'POSTED', hkdBatchId, '10'],
+      [adjusted.adjustmentTransactionId, 'ADJUSTMENT', 'POSTED', hkdBatchId, '10'],
+    ]);
+    expect(feeLedger[1].entries).toEqual([
+      { account: `FEES:${feeTxn.merchantId}:HKD`, direction: 'DEBIT', amount: '10' },
+      { account: receivable, direction: 'CREDIT', amount: '10' },
+    ]);
+    expect(await postedHkd()).toBe(0n);
+    expect((await balances('?status=POSTED')).totals.every((t) => t.balanced)).toBe(true);
+    const stillOpen = (await api<{ discrepancies: Discrepancy[] }>('GET', '/v1/settlement/discrepancies?status=OPEN')).body.discrepancies;
+    expect(stillOpen.map((d) => d.transactionRequestId).sort()).toEqual([day2.changed.paymentId, day2.dropped.paymentId].sort());
   });
 
   it('answers what its OpenAPI document says, field for field', async () => {
@@ -420,7 +453,8 @@ describe('settlement', () => {
     // partitions arrive in any order: read until every event the assertions below look for is in
     const messages = await readTopic(testKafka('settle-events'), topic, (ms) =>
       count(ms, 'SettlementBatchSettled') >= 4 && count(ms, 'DiscrepancyDetected') >= 4 && count(ms, 'PaymentReviewResolved') >= 1
-      && reconciledTags.every((tag) => reconciledIn(ms).has(ids[tag].paymentId)), 20_000);
+      && reconciledTags.every((tag) => reconciledIn(ms).has(ids[tag].paymentId))
+      && ms.some((m) => (m.value as { data?: { kind?: string } }).data?.kind === 'ADJUSTMENT'), 20_000);
     const envelopes = messages.map((m) => parseMessage(TOPICS.settlementEvents.name, m.value));
     const of = (type: string) => envelopes.filter((e) => e.type === type);
     expect(of('SettlementBatchSettled').map((e) => (e.data as { currency: string }).currency).sort()).toEqual(['HKD', 'HKD', 'JPY', 'JPY']);
@@ -434,5 +468,6 @@ describe('settlement', () => {
     const posted = of('LedgerEntriesPosted').map((e) => e.data as { status: string; kind: string });
     expect(posted.some((p) => p.status === 'EXPECTED' && p.kind === 'PAYMENT')).toBe(true);
     expect(posted.some((p) => p.status === 'POSTED' && p.kind === 'SETTLEMENT')).toBe(true);
+    expect(posted.filter((p) => p.kind === 'ADJUSTMENT')).toEqual([expect.objectContaining({ status: 'POSTED', entries: [expect.objectContaining({ accountType: 'FEES', direction: 'DEBIT', amount: '10' }), expect.objectContaining({ accountType: 'ALIPAY_RECEIVABLE', direction: 'CREDIT', amount: '10' })] })]);
   });
 });

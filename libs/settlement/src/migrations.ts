@@ -86,3 +86,16 @@ export class SettlementLedger1764288000000 implements MigrationInterface {
     await q.query('DROP FUNCTION ledger_transactions_guard()');
   }
 }
+
+/** A discrepancy resolved with an adjustment names the ledger transaction that booked it. */
+export class DiscrepancyAdjustments1764576000000 implements MigrationInterface {
+  name = 'DiscrepancyAdjustments1764576000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "discrepancies" ADD "adjustment_transaction_id" text');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "discrepancies" DROP COLUMN "adjustment_transaction_id"');
+  }
+}

@@ -302,6 +302,10 @@ export class DiscrepancyRow {
   @Column({ type: 'timestamptz', name: 'resolved_at', nullable: true })
   resolvedAt!: Date | null;
 
+  /** the ADJUSTMENT ledger transaction booked when it was resolved, if one was */
+  @Column({ type: 'text', name: 'adjustment_transaction_id', nullable: true })
+  adjustmentTransactionId!: string | null;
+
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
 }

@@ -18,7 +18,8 @@ export const signedMoneySchema = z.object({
 });
 
 export const ledgerAccountTypeSchema = z.enum(['ALIPAY_RECEIVABLE', 'MERCHANT_PAYABLE', 'FEES', 'FX_DIFFERENCE', 'SETTLED_FUNDS']);
-export const ledgerTransactionKindSchema = z.enum(['PAYMENT', 'REFUND', 'CANCEL', 'SETTLEMENT']);
+/** ADJUSTMENT: finance corrected a transaction Alipay settled differently, when resolving its discrepancy */
+export const ledgerTransactionKindSchema = z.enum(['PAYMENT', 'REFUND', 'CANCEL', 'SETTLEMENT', 'ADJUSTMENT']);
 export const ledgerTransactionStatusSchema = z.enum(['EXPECTED', 'POSTED']);
 export const reconciliationResultSchema = z.enum(['MATCHED', 'MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']);
 
@@ -31,7 +32,10 @@ const ledgerEntry = z.object({
   amount: z.string().regex(/^[1-9][0-9]{0,17}$/),
 });
 
-/** A balanced ledger transaction was written (EXPECTED, from a payment event) or confirmed by Alipay's settlement (POSTED). */
+/**
+ * A balanced ledger transaction was written (EXPECTED, from a payment event) or confirmed by Alipay's settlement
+ * (POSTED); an ADJUSTMENT is written POSTED, in the batch that settled the transaction it corrects.
+ */
 export const ledgerEntriesPostedV1 = z.object({
   ledgerTransactionId: idSchema,
   kind: ledgerTransactionKindSchema,

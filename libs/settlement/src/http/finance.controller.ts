@@ -49,8 +49,7 @@ export class FinanceController {
   @Post('discrepancies/:discrepancyId/resolve')
   @HttpCode(200)
   resolve(@Param('discrepancyId') discrepancyId: string, @Body() body: unknown) {
-    const { resolvedBy, note } = parse(resolveBody, body);
-    return this.finance.resolveDiscrepancy(parse(id, discrepancyId), resolvedBy, note);
+    return this.finance.resolveDiscrepancy(parse(id, discrepancyId), parse(resolveBody, body));
   }
 
   @Get('balances')

@@ -1,8 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { toCsvLine, toMajorUnits } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { ApiError } from '@upm/shared-runtime';
+import { adjustmentPostings } from '../domain/ledger';
+import { planAdjustment } from '../domain/matching';
+import type { TransactionType } from '../domain/report-files';
+import { LedgerStore } from '../ledger/ledger.store';
 
 export interface BalanceQuery {
   merchantId?: string;
@@ -23,6 +27,7 @@ const EXPORT_COLUMNS = [
 export class FinanceService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(LedgerStore) private readonly ledger: LedgerStore,
     @Inject(Metrics) metrics: Metrics,
   ) {
     // what an alert on unreconciled money watches: read from the database at each scrape
@@ -105,15 +110,57 @@ export class FinanceService {
     return { discrepancies: rows.map(discrepancyView) };
   }
 
-  async resolveDiscrepancy(id: string, resolvedBy: string, note: string) {
-    const [rows] = (await this.dataSource.query(
-      `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = $2, resolution_note = $3, resolved_at = now() WHERE id = $1 AND status = 'OPEN' RETURNING *, to_char(business_day, 'YYYY-MM-DD') AS day`,
-      [id, resolvedBy, note],
-    )) as [Array<Record<string, unknown>>, number];
-    if (rows.length) return discrepancyView(rows[0]);
-    const [existing] = await this.dataSource.query('SELECT status FROM discrepancies WHERE id = $1', [id]);
-    if (!existing) throw new ApiError(404, 'SETTLEMENT.DISCREPANCY_NOT_FOUND', `no discrepancy ${id}`);
-    throw new ApiError(409, 'SETTLEMENT.ALREADY_RESOLVED', `discrepancy ${id} is already resolved`);
+  /**
+   * Marks a discrepancy resolved, saying who and why. With `adjust`, it also books the difference Alipay
+   * settled (see planAdjustment) as an ADJUSTMENT in the batch that settled the transaction, and posts the
+   * transaction itself in that batch: the two together are what Alipay paid out, so the receivable clears.
+   * The discrepancy row is locked first: of two resolutions at once, one books and the other gets 409.
+   */
+  async resolveDiscrepancy(id: string, resolution: { resolvedBy: string; note: string; adjust: boolean }) {
+    return this.dataSource.transaction(async (manager) => {
+      const [found]: Array<{ type: string; fields: string[]; ledger_transaction_id: string | null; status: string }> = await manager.query(
+        'SELECT type, fields, ledger_transaction_id, status FROM discrepancies WHERE id = $1 FOR UPDATE',
+        [id],
+      );
+      if (!found) throw new ApiError(404, 'SETTLEMENT.DISCREPANCY_NOT_FOUND', `no discrepancy ${id}`);
+      if (found.status !== 'OPEN') throw new ApiError(409, 'SETTLEMENT.ALREADY_RESOLVED', `discrepancy ${id} is already resolved`);
+      const adjustment = resolution.adjust ? await this.bookAdjustment(manager, id, found) : null;
+      const [rows] = (await manager.query(
+        `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = $2, resolution_note = $3, resolved_at = now(), adjustment_transaction_id = $4
+         WHERE id = $1 RETURNING *, to_char(business_day, 'YYYY-MM-DD') AS day`,
+        [id, resolution.resolvedBy, resolution.note, adjustment],
+      )) as [Array<Record<string, unknown>>, number];
+      return discrepancyView(rows[0]);
+    });
+  }
+
+  /** Posts the mismatched transaction in the batch that settled it, with an ADJUSTMENT for the difference; returns the adjustment's id. */
+  private async bookAdjustment(manager: EntityManager, discrepancyId: string, d: { type: string; fields: string[]; ledger_transaction_id: string | null }): Promise<string> {
+    const [t]: Array<{ id: string; kind: TransactionType; merchant_id: string; currency: string; payment_id: string | null; refund_id: string | null; alipay_transaction_id: string | null; amount: string; fee: string; business_day: string }> =
+      d.ledger_transaction_id
+        ? await manager.query(
+            `SELECT id, kind, merchant_id, currency, payment_id, refund_id, alipay_transaction_id, amount::text AS amount, fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day
+             FROM ledger_transactions WHERE id = $1`,
+            [d.ledger_transaction_id],
+          )
+        : [];
+    const [item]: Array<{ batch_id: string; amount: string; fee: string }> = t
+      ? await manager.query('SELECT batch_id, amount::text AS amount, fee::text AS fee FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id LIMIT 1', [t.id])
+      : [];
+    const plan = planAdjustment(
+      d,
+      t && { kind: t.kind, amount: BigInt(t.amount), fee: BigInt(t.fee) },
+      item && { amount: BigInt(item.amount), fee: BigInt(item.fee) },
+    );
+    if (!plan.ok) throw new ApiError(422, plan.code, plan.message);
+    await this.ledger.post(manager, t.id, item.batch_id);
+    const written = await this.ledger.write(manager, {
+      sourceKey: `ADJUSTMENT:${discrepancyId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: t.merchant_id, currency: t.currency,
+      paymentId: t.payment_id, refundId: t.refund_id, alipayTransactionId: t.alipay_transaction_id, amount: plan.amount, fee: plan.fee,
+      businessDay: t.business_day, origin: 'RESOLUTION', occurredAt: new Date(), settlementBatchId: item.batch_id,
+      postings: adjustmentPostings(t.kind, { merchantId: t.merchant_id, currency: t.currency, amount: plan.amount, fee: plan.fee }),
+    });
+    return written.id;
   }
 
   /** What settlement knows of one payment: its last state from payments.v1.events, a review's resolution, its ledger transactions. */
@@ -197,6 +244,6 @@ function discrepancyView(r: Record<string, unknown>) {
     discrepancyId: r.id, type: r.type, kind: r.kind, fields: r.fields, transactionRequestId: r.transaction_request_id, paymentId: r.payment_id, refundId: r.refund_id,
     merchantId: r.merchant_id, ledgerTransactionId: r.ledger_transaction_id, expected: r.expected, actual: r.actual, reportFile: r.report_file,
     businessDay: r.day, status: r.status,
-    resolvedBy: r.resolved_by, resolutionNote: r.resolution_note, resolvedAt: r.resolved_at, detectedAt: r.created_at,
+    resolvedBy: r.resolved_by, resolutionNote: r.resolution_note, resolvedAt: r.resolved_at, detectedAt: r.created_at, adjustmentTransactionId: r.adjustment_transaction_id,
   };
 }

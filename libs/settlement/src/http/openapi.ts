@@ -49,11 +49,12 @@ const schemas: Record<string, JsonSchema> = {
     ledgerTransactionId: nullable(str()), expected: { description: "what the ledger holds (null when it holds nothing)" }, actual: { description: "what Alipay's report says (null when it says nothing)" },
     reportFile: nullable(str()), businessDay: str('YYYY-MM-DD, UTC+8'), status: enumOf('OPEN', 'RESOLVED'),
     resolvedBy: nullable(str()), resolutionNote: nullable(str()), resolvedAt: nullable(timestamp), detectedAt: timestamp,
+    adjustmentTransactionId: nullable(str('the ADJUSTMENT ledger transaction its resolution booked')),
   }),
   LedgerTransaction: object({
-    ledgerTransactionId: str(), kind: enumOf('PAYMENT', 'REFUND', 'CANCEL', 'SETTLEMENT'), status: enumOf('EXPECTED', 'POSTED'), merchantId: str(),
+    ledgerTransactionId: str(), kind: enumOf('PAYMENT', 'REFUND', 'CANCEL', 'SETTLEMENT', 'ADJUSTMENT'), status: enumOf('EXPECTED', 'POSTED'), merchantId: str(),
     paymentId: nullable(str()), refundId: nullable(str()), requestId: nullable(str()), alipayTransactionId: nullable(str()), amount: ref('Money'), fee: ref('Money'),
-    businessDay: nullable(str('YYYY-MM-DD, UTC+8')), origin: enumOf('EVENT', 'REPORT', 'SETTLEMENT'), settlementBatchId: nullable(str()),
+    businessDay: nullable(str('YYYY-MM-DD, UTC+8')), origin: enumOf('EVENT', 'REPORT', 'SETTLEMENT', 'RESOLUTION'), settlementBatchId: nullable(str()),
     reconciliation: nullable(enumOf('MATCHED', 'MISMATCHED', 'MISSING_IN_REPORT')), occurredAt: timestamp, createdAt: timestamp, postedAt: nullable(timestamp),
     entries: arrayOf(object({ account: str(), direction: enumOf('DEBIT', 'CREDIT'), amount: str('minor units') })),
   }),
@@ -69,6 +70,7 @@ const ERRORS: Record<number, string> = {
   401: 'UNAUTHENTICATED: no or a wrong admin token',
   404: 'SETTLEMENT.BATCH_NOT_FOUND, SETTLEMENT.DISCREPANCY_NOT_FOUND or SETTLEMENT.PAYMENT_NOT_FOUND',
   409: 'SETTLEMENT.ALREADY_RESOLVED',
+  422: 'SETTLEMENT.CANNOT_ADJUST (no amount corrects this discrepancy), SETTLEMENT.NOT_SETTLED (no settlement batch holds the transaction yet) or SETTLEMENT.NOTHING_TO_ADJUST (Alipay settled what the ledger expects)',
 };
 
 /** The query parameters of a zod object schema, as OpenAPI parameters. */
@@ -135,10 +137,10 @@ export function financeOpenApiDocument(): Record<string, unknown> {
         get: operation('Discrepancies between the ledger and the reports, oldest first (at most 1,000)', { 200: object({ discrepancies: arrayOf(ref('Discrepancy')) }) }, { parameters: queryParameters(discrepanciesQuery), errors: [400] }),
       },
       '/v1/settlement/discrepancies/{discrepancyId}/resolve': {
-        post: operation('Mark a discrepancy resolved, saying who and why', { 200: ref('Discrepancy') }, {
+        post: operation('Mark a discrepancy resolved, saying who and why; with adjust, book the difference Alipay settled as an ADJUSTMENT', { 200: ref('Discrepancy') }, {
           parameters: [pathId('discrepancyId')],
-          requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(resolveBody) } } },
-          errors: [400, 404, 409],
+          requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(resolveBody, { io: 'input' }) } } },
+          errors: [400, 404, 409, 422],
         }),
       },
       '/v1/settlement/balances': {

@@ -15,6 +15,13 @@ export const discrepanciesQuery = z.object({
   type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']).optional(),
   paymentId: id.optional(),
 });
-export const resolveBody = z.object({ resolvedBy: z.string().min(1).max(128), note: z.string().min(1).max(2000) }).strict();
+export const resolveBody = z
+  .object({
+    resolvedBy: z.string().min(1).max(128),
+    note: z.string().min(1).max(2000),
+    /** book the difference Alipay settled as an ADJUSTMENT ledger transaction (docs/settlement.md) */
+    adjust: z.boolean().default(false),
+  })
+  .strict();
 export const transactionsQuery = z.object({ paymentId: id.optional(), day: day.optional(), batchId: id.optional() });
 export const exportQuery = z.object({ day: day.optional(), batchId: id.optional() });

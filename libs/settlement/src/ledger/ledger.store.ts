@@ -5,7 +5,7 @@ import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, assertBalanced, Posting } from '../domain/ledger';
 
-export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT';
+export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT' | 'ADJUSTMENT';
 
 export interface LedgerTransactionDraft {
   sourceKey: string;
@@ -20,7 +20,8 @@ export interface LedgerTransactionDraft {
   amount: bigint;
   fee: bigint;
   businessDay: string;
-  origin: 'EVENT' | 'REPORT' | 'SETTLEMENT';
+  /** RESOLUTION: an adjustment finance booked when resolving a discrepancy */
+  origin: 'EVENT' | 'REPORT' | 'SETTLEMENT' | 'RESOLUTION';
   occurredAt: Date;
   source?: { eventId: string; eventType: string; sequence: number };
   settlementBatchId?: string | null;
@@ -126,7 +127,7 @@ export class LedgerStore {
   }
 
   async findByDay(manager: EntityManager, day: string): Promise<LedgerTransactionRecord[]> {
-    return manager.query(`SELECT ${COLUMNS} FROM ledger_transactions WHERE business_day = $1 AND kind <> 'SETTLEMENT' ORDER BY created_at`, [day]);
+    return manager.query(`SELECT ${COLUMNS} FROM ledger_transactions WHERE business_day = $1 AND kind NOT IN ('SETTLEMENT', 'ADJUSTMENT') ORDER BY created_at`, [day]);
   }
 
   /** Records the latest verdict; a later file that agrees does not hide a disagreement that is still open. */
