@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, defineConfig, env } from '@upm/shared-config';
-import { DEFAULT_SANDBOX_SETTINGS as DEFAULTS, PreconfiguredClient, SandboxSettings } from '@upm/sandbox';
+import { DEFAULT_SANDBOX_SETTINGS as DEFAULTS, FX_CURRENCIES, PreconfiguredClient, SandboxSettings } from '@upm/sandbox';
 
 /** `clientId=<PEM file path or Base64 DER public key>[,…]` */
 const clients = z
@@ -36,6 +36,7 @@ export const configDefinition = defineConfig(
     SANDBOX_NOTIFY_TIMEOUT_MS: env.int(DEFAULTS.notifyTimeoutMs, 1),
     SANDBOX_SINGLE_USE_CODES: env.bool(DEFAULTS.singleUseCodes),
     SANDBOX_REFUND_WINDOW_DAYS: env.int(DEFAULTS.refundWindowDays, 1),
+    SANDBOX_SETTLEMENT_CURRENCY: z.enum(FX_CURRENCIES as [string, ...string[]]).optional(),
   },
   (e) => ({
     service: 'alipay-sandbox',
@@ -55,6 +56,7 @@ export const configDefinition = defineConfig(
       notifyTimeoutMs: e.SANDBOX_NOTIFY_TIMEOUT_MS,
       singleUseCodes: e.SANDBOX_SINGLE_USE_CODES,
       refundWindowDays: e.SANDBOX_REFUND_WINDOW_DAYS,
+      settlementCurrency: e.SANDBOX_SETTLEMENT_CURRENCY,
     } satisfies SandboxSettings,
   }),
 );

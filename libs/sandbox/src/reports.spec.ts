@@ -1,4 +1,5 @@
 import type { LedgerEntry } from './payment-book';
+import { quote } from './fx';
 import { buildDayReports, SETTLEMENT_ITEM_COLUMNS, TRANSACTION_COLUMNS } from './reports';
 
 const entry = (type: LedgerEntry['type'], at: string, currency: string, value: string, overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
@@ -91,3 +92,54 @@ describe('buildDayReports', () => {
     expect(file('C3', 'transactionItems_20261127_000.csv')).toMatchObject({ rows: 0, content: `${TRANSACTION_COLUMNS.join(',')}\n<END>\n` });
   });
 });
+
+describe('buildDayReports in a contracted settlement currency', () => {
+  const ledger = [
+    entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', '1250'),
+    entry('REFUND', '2026-11-27T02:00:00Z', 'HKD', '250'),
+    entry('PAYMENT', '2026-11-27T03:00:00Z', 'JPY', '2000'),
+    entry('PAYMENT', '2026-11-27T04:00:00Z', 'USD', '500'),
+    entry('PAYMENT', '2026-11-27T05:00:00Z', 'VND', '100000'),
+  ];
+  const files = buildDayReports(ledger, '2026-11-27', ['C1'], { settlementCurrency: 'USD' });
+  const get = (line: string, name: string) => column(SETTLEMENT_ITEM_COLUMNS, line, name);
+
+  it('puts every currency it can convert into one batch of the settlement currency, and keeps the others apart', () => {
+    expect(files.map((f) => f.name)).toEqual([
+      'transactionItems_20261127_000.csv',
+      'settlementItems_USD_20261127USD001_000.csv',
+      'settlementSummary_USD_20261127USD001_000.csv',
+      'settlementItems_VND_20261127VND001_000.csv',
+      'settlementSummary_VND_20261127VND001_000.csv',
+    ]);
+  });
+
+  it('converts amount and fee at the quote, each rounded, and names the quote', () => {
+    const items = rowsOf(files[1].content);
+    const view = (line: string) =>
+      ['transactionType', 'transactionAmountValue', 'transactionCurrency', 'settlementAmountValue', 'settlementCurrency', 'feeAmountValue', 'feeCurrency', 'quoteCurrencyPair', 'quotePrice'].map((name) => get(line, name));
+    expect(items.map(view)).toEqual([
+      // 12.50 HKD × 0.1282 = 1.6025 → 1.60, less the fee: 0.10 HKD → 0.01282 → 0.01
+      ['PAYMENT', '12.50', 'HKD', '1.59', 'USD', '-0.01', 'USD', 'HKD/USD', '0.12820000'],
+      ['REFUND', '-2.50', 'HKD', '-0.33', 'USD', '-0.01', 'USD', 'HKD/USD', '0.12820000'],
+      // 2000 JPY × 0.0067 = 13.40, less the fee: 10 JPY → 0.067 → 0.07
+      ['PAYMENT', '2000', 'JPY', '13.33', 'USD', '-0.07', 'USD', 'JPY/USD', '0.00670000'],
+      ['PAYMENT', '5.00', 'USD', '4.90', 'USD', '-0.10', 'USD', '', ''],
+    ]);
+  });
+
+  it('sums the converted rows into the summary', () => {
+    const summary = files[2].content;
+    expect(summary).toContain(',TOTAL,2026-11-28T00:00:00+08:00,4,19.49,USD,-0.19,USD,0.00,USD\n');
+  });
+
+  it('quotes with 8 decimals and rounds half away from zero', () => {
+    const hkd = quote('HKD', 'USD')!;
+    expect([hkd.pair, hkd.price]).toEqual(['HKD/USD', '0.12820000']);
+    expect([hkd.convert(1250n), hkd.convert(-1250n), hkd.convert(39n), hkd.convert(-39n)]).toEqual([160n, -160n, 5n, -5n]);
+    expect(quote('USD', 'JPY')!.convert(100n)).toBe(149n); // 1.00 USD / 0.0067 = 149.25 JPY
+    expect(quote('HKD', 'XYZ')).toBeUndefined();
+    expect(quote('VND', 'USD')).toBeUndefined();
+  });
+});
+

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { toMajorUnits } from '@upm/contracts';
 import { formatAmsTime } from '@upm/alipay';
 import { businessDayBounds } from './business-time';
+import { quote, Quote } from './fx';
 import type { LedgerEntry } from './payment-book';
 
 /**
@@ -12,10 +13,14 @@ import type { LedgerEntry } from './payment-book';
  * Signs: every amount is money to the merchant. PAYMENT rows are positive, REFUND and CANCEL rows negative;
  * the fee (a fixed 10 minor units per PAYMENT and per REFUND, as in Antom's sandbox) is negative, and a
  * CANCEL gives its payment's fee back (positive). settlementAmountValue = transactionAmountValue +
- * feeAmountValue on every row, so a batch's TOTAL is the plain sum of its rows.
+ * feeAmountValue on every row (both converted first, when settled in another currency), so a batch's TOTAL
+ * is the plain sum of its rows.
  *
- * A settlement batch holds one customer's transactions of one currency on one UTC+8 day; it settles at
- * 00:00 UTC+8 the next day, and its files are written next to the transaction file of that day.
+ * A settlement batch holds one customer's transactions of one UTC+8 day that settle in one currency; it
+ * settles at 00:00 UTC+8 the next day, and its files are written next to the transaction file of that day.
+ * Each transaction settles in its own currency, unless the contract names a settlement currency the
+ * sandbox has rates for (see fx.ts): then its amount and fee are converted at the fixed quote, each
+ * rounded on its own, and the item names the quote (spec §13.2).
  */
 export type ReportKind = 'transactionItems' | 'settlementItems' | 'settlementSummary';
 
@@ -65,8 +70,24 @@ interface Signed {
   fee: bigint;
 }
 
+/** A transaction as its batch settles it: amount and fee in the settlement currency, with the quote used. */
+interface Settled extends Signed {
+  settlementCurrency: string;
+  settlementAmount: bigint;
+  settlementFee: bigint;
+  quote?: Quote;
+}
+
+export interface ReportOptions {
+  /** Alipay's fee per payment and refund, in minor units of the transaction currency */
+  feeMinor?: bigint;
+  /** the currency the contract settles in; unset: each transaction's own */
+  settlementCurrency?: string;
+}
+
 /** Every report file of one UTC+8 day; `customers` get a (possibly empty) transaction file even on a quiet day. */
-export function buildDayReports(ledger: readonly LedgerEntry[], day: string, customers: readonly string[], feeMinor = SANDBOX_FEE_MINOR): ReportFile[] {
+export function buildDayReports(ledger: readonly LedgerEntry[], day: string, customers: readonly string[], options: ReportOptions = {}): ReportFile[] {
+  const feeMinor = options.feeMinor ?? SANDBOX_FEE_MINOR;
   const { start, end } = businessDayBounds(day);
   const entries = ledger.filter((entry) => entry.at >= start && entry.at < end);
   const compact = day.replace(/-/g, '');
@@ -75,8 +96,9 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
   for (const customerId of unique([...customers, ...entries.map((e) => e.customerId)])) {
     const own = entries.filter((entry) => entry.customerId === customerId).map((entry) => signed(entry, feeMinor));
     files.push(transactionFile(customerId, compact, own));
-    for (const currency of unique(own.map((s) => s.entry.amount.currency)).sort()) {
-      const batch = own.filter((s) => s.entry.amount.currency === currency);
+    const settled = own.map((s) => settle(s, options.settlementCurrency));
+    for (const currency of unique(settled.map((s) => s.settlementCurrency)).sort()) {
+      const batch = settled.filter((s) => s.settlementCurrency === currency);
       const batchId = `${compact}${currency}001`;
       files.push(settlementItemsFile(customerId, compact, currency, batchId, settlementTime, batch));
       files.push(settlementSummaryFile(customerId, compact, currency, batchId, settlementTime, batch));
@@ -110,6 +132,15 @@ function signed(entry: LedgerEntry, feeMinor: bigint): Signed {
   }
 }
 
+/** Settles a transaction in `currency` when there is a quote to it, else in its own currency. */
+function settle(s: Signed, currency: string | undefined): Settled {
+  const own = s.entry.amount.currency;
+  const q = currency && currency !== own ? quote(own, currency) : undefined;
+  if (!currency || !q) return { ...s, settlementCurrency: own, settlementAmount: s.transaction + s.fee, settlementFee: s.fee };
+  const settlementFee = q.convert(s.fee);
+  return { ...s, settlementCurrency: currency, settlementAmount: q.convert(s.transaction) + settlementFee, settlementFee, quote: q };
+}
+
 function transactionFile(customerId: string, day: string, rows: readonly Signed[]): ReportFile {
   const lines = rows.map(({ entry, transaction }): Row<typeof TRANSACTION_COLUMNS> => ({
     ...transactionFields(entry),
@@ -120,18 +151,18 @@ function transactionFile(customerId: string, day: string, rows: readonly Signed[
   return { customerId, day, kind: 'transactionItems', name: `transactionItems_${day}_000.csv`, rows: lines.length, content: csv(TRANSACTION_COLUMNS, lines) };
 }
 
-function settlementItemsFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Signed[]): ReportFile {
-  const lines = rows.map(({ entry, transaction, fee }): Row<typeof SETTLEMENT_ITEM_COLUMNS> => ({
+function settlementItemsFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Settled[]): ReportFile {
+  const lines = rows.map(({ entry, transaction, settlementAmount, settlementFee, quote: q }): Row<typeof SETTLEMENT_ITEM_COLUMNS> => ({
     settlementBatchId: batchId,
     ...transactionFields(entry),
     settlementTime,
-    transactionAmountValue: major(transaction, currency),
-    transactionCurrency: currency,
-    settlementAmountValue: major(transaction + fee, currency),
+    transactionAmountValue: major(transaction, entry.amount.currency),
+    transactionCurrency: entry.amount.currency,
+    settlementAmountValue: major(settlementAmount, currency),
     settlementCurrency: currency,
-    quoteCurrencyPair: '',
-    quotePrice: '',
-    feeAmountValue: major(fee, currency),
+    quoteCurrencyPair: q?.pair ?? '',
+    quotePrice: q?.price ?? '',
+    feeAmountValue: major(settlementFee, currency),
     feeCurrency: currency,
     taxFeeAmountValue: major(0n, currency),
     taxFeeCurrency: currency,
@@ -139,10 +170,10 @@ function settlementItemsFile(customerId: string, day: string, currency: string, 
   return { customerId, day, kind: 'settlementItems', name: `settlementItems_${currency}_${batchId}_000.csv`, currency, batchId, rows: lines.length, content: csv(SETTLEMENT_ITEM_COLUMNS, lines) };
 }
 
-function settlementSummaryFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Signed[]): ReportFile {
-  const line = (summaryType: string, group: readonly Signed[]): Row<typeof SETTLEMENT_SUMMARY_COLUMNS> => {
-    const fee = group.reduce((sum, s) => sum + s.fee, 0n);
-    const settlement = group.reduce((sum, s) => sum + s.transaction + s.fee, 0n);
+function settlementSummaryFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Settled[]): ReportFile {
+  const line = (summaryType: string, group: readonly Settled[]): Row<typeof SETTLEMENT_SUMMARY_COLUMNS> => {
+    const fee = group.reduce((sum, s) => sum + s.settlementFee, 0n);
+    const settlement = group.reduce((sum, s) => sum + s.settlementAmount, 0n);
     return {
       settlementBatchId: batchId,
       customerId,

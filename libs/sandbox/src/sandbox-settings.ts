@@ -24,6 +24,8 @@ export interface SandboxSettings {
   singleUseCodes: boolean;
   /** days after payment within which refunds are accepted */
   refundWindowDays: number;
+  /** the currency the merchant contract settles in (one of fx.ts's); unset: each transaction settles in its own */
+  settlementCurrency?: string;
 }
 
 export interface PreconfiguredClient {
