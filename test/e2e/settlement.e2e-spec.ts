@@ -470,4 +470,45 @@ describe('settlement', () => {
     expect(posted.some((p) => p.status === 'POSTED' && p.kind === 'SETTLEMENT')).toBe(true);
     expect(posted.filter((p) => p.kind === 'ADJUSTMENT')).toEqual([expect.objectContaining({ status: 'POSTED', entries: [expect.objectContaining({ accountType: 'FEES', direction: 'DEBIT', amount: '10' }), expect.objectContaining({ accountType: 'ALIPAY_RECEIVABLE', direction: 'CREDIT', amount: '10' })] })]);
   });
+
+  it('opens a discrepancy resolved before Alipay settled again when the settlement disagrees too, so it can be adjusted', async () => {
+    await fetch(`${platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    const paid = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId('late-settle'), amount: { currency: 'HKD', value: '1000' }, paymentCode: PosClient.code('05'), waitSeconds: 20 }));
+    expect(paid.status).toBe('SUCCEEDED');
+    const day = businessDayOf(paid.alipay!.paymentTime!);
+    await eventually(async () => ((await transactions(`?paymentId=${paid.paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
+    const files = await sandboxReports(day);
+    const byKind = (kind: string) => files.find((f) => f.kind === kind)!.path;
+    // Alipay took 10.50 where the ledger expects 10.00, in the transaction file and, a day later, in the batch
+    const charged = (records: Array<Record<string, string>>) =>
+      records.map((r) => (r.transactionRequestId === paid.paymentId ? { ...r, transactionAmountValue: '10.50', ...(r.settlementAmountValue ? { settlementAmountValue: '10.40' } : {}) } : r));
+    await deliver(byKind('transactionItems'), (text) => editRecords(text, charged));
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
+    const [found] = (await api<{ discrepancies: Discrepancy[] }>('GET', `/v1/settlement/discrepancies?paymentId=${paid.paymentId}`)).body.discrepancies;
+    expect(found).toMatchObject({ type: 'MISMATCHED', fields: ['amount'], status: 'OPEN' });
+    const resolve = (adjust: boolean) => api<Discrepancy & { adjustmentTransactionId: string | null; error?: { code: string } }>(
+      'POST', `/v1/settlement/discrepancies/${found.discrepancyId}/resolve`, { resolvedBy: 'finance@chain.example', note: 'Alipay confirms 10.50', adjust },
+    );
+    // nothing is settled yet, so there is nothing to adjust to; resolved as a note
+    const early = await resolve(true);
+    expect([early.status, early.body.error?.code]).toEqual([422, 'SETTLEMENT.NOT_SETTLED']);
+    expect((await resolve(false)).body).toMatchObject({ status: 'RESOLVED', adjustmentTransactionId: null });
+
+    await deliver(byKind('settlementItems'), (text) => editRecords(text, charged));
+    await deliver(byKind('settlementSummary'), (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: (Number(r.settlementAmountValue) + 0.5).toFixed(2) }))));
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['settlementItems INGESTED']);
+    const [again] = (await api<{ discrepancies: Discrepancy[] }>('GET', `/v1/settlement/discrepancies?paymentId=${paid.paymentId}`)).body.discrepancies;
+    expect(again).toMatchObject({ discrepancyId: found.discrepancyId, status: 'OPEN', fields: ['amount'] });
+    const announced = await readTopic(testKafka('settle-reopen'), platform.prefix + TOPICS.settlementEvents.name, (ms) =>
+      ms.filter((m) => (m.value as { data: { discrepancyId?: string } }).data.discrepancyId === found.discrepancyId).length >= 2, 20_000);
+    expect(announced.map((m) => (m.value as { data: { discrepancyId?: string; reopened?: boolean } }).data).filter((d) => d.discrepancyId === found.discrepancyId).map((d) => d.reopened ?? false))
+      .toEqual([false, true]);
+
+    const adjusted = await resolve(true);
+    expect(adjusted.status).toBe(200);
+    const ledger = await transactions(`?paymentId=${paid.paymentId}`);
+    expect(ledger.map((t) => [t.kind, t.status, t.amount.value])).toEqual([['PAYMENT', 'POSTED', '1000'], ['ADJUSTMENT', 'POSTED', '50']]);
+    const merchant = ledger[0].merchantId;
+    expect(balanceOf(await balances(`?status=POSTED&currency=HKD&merchantId=${merchant}`), `ALIPAY_RECEIVABLE:${merchant}:HKD`)).toBe(0n);
+  });
 });

@@ -64,7 +64,7 @@ export const transactionReconciledV1 = z.object({
   fromReport: z.boolean().optional(),
 });
 
-/** The report and the ledger disagree; open until someone resolves it through the finance API. */
+/** The report and the ledger disagree; open until someone resolves it through the finance API (and again when a settlement disagrees after that). */
 export const discrepancyDetectedV1 = z.object({
   discrepancyId: idSchema,
   type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']),
@@ -79,6 +79,8 @@ export const discrepancyDetectedV1 = z.object({
   actual: z.record(z.string(), z.string()).optional(),
   reportFile: z.string().max(256).optional(),
   businessDay: z.iso.date(),
+  /** it had been resolved without an adjustment, and the settlement batch that came since disagrees too */
+  reopened: z.boolean().optional(),
 });
 
 /** A settlement batch was paid out: its items summed to the summary's TOTAL and were posted. */

@@ -148,7 +148,7 @@ export class ReportIngestion {
       await this.discrepancy(manager, {
         type: 'MISSING_IN_REPORT', kind: t.kind as TransactionType, fields: [], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
         merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { amount: toMajorUnits(t.amount, t.currency), currency: t.currency }, actual: null,
-        reportFile, businessDay: day,
+        reportFile, businessDay: day, settled: false,
       });
     }
 
@@ -204,6 +204,7 @@ export class ReportIngestion {
       const discrepancyId = await this.discrepancy(manager, {
         type: 'MISMATCHED', kind: row.type, fields: verdict.fields, transactionRequestId: row.transactionRequestId, paymentId, refundId: existing.refund_id,
         merchantId: existing.merchant_id, ledgerTransactionId: existing.id, expected: verdict.expected, actual: verdict.actual, reportFile, businessDay: day,
+        settled: ctx.batchId !== undefined,
       });
       await record('MISMATCHED', existing.id, discrepancyId);
       return { result: 'MISMATCHED', ledgerTransactionId: existing.id, merchantId: existing.merchant_id };
@@ -245,7 +246,7 @@ export class ReportIngestion {
       refundId: row.type === 'REFUND' ? row.transactionRequestId : null, merchantId: payment?.merchantId ?? (row.referenceMerchantId || null), ledgerTransactionId: null,
       expected: verdict.result === 'MISMATCHED' ? verdict.expected : null,
       actual: { ...(verdict.result === 'MISMATCHED' ? verdict.actual : {}), amount: toMajorUnits(row.amount, row.currency), currency: row.currency, transactionId: row.transactionId },
-      reportFile, businessDay: day,
+      reportFile, businessDay: day, settled: ctx.batchId !== undefined,
     });
     await record(type, null, discrepancyId);
     return { result: type, ledgerTransactionId: null, merchantId };
@@ -298,35 +299,53 @@ export class ReportIngestion {
     await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'SettlementBatchSettled', key: batch.batchId, data, producer: this.producer }));
   }
 
+  /**
+   * Records a disagreement, once per transaction and type: the settlement file finding what the transaction
+   * file found is the same disagreement, and adds its fields to it. A settlement batch moves the money, so
+   * when it disagrees about a discrepancy resolved without an adjustment (before the batch came), the
+   * discrepancy opens again, to be adjusted now that there is a settlement to adjust to. Announced when new
+   * and when reopened.
+   */
   private async discrepancy(
     manager: EntityManager,
     d: {
       type: DiscrepancyDetectedV1['type']; kind: TransactionType; fields: string[]; transactionRequestId: string; paymentId: string | null; refundId: string | null;
       merchantId: string | null; ledgerTransactionId: string | null; expected: Record<string, string> | null; actual: Record<string, string> | null; reportFile: string; businessDay: string;
+      /** found by a settlement batch */
+      settled: boolean;
     },
   ): Promise<string> {
-    // One discrepancy per transaction and type: the settlement file finding what the transaction file found is the same disagreement.
-    const rows: Array<{ id: string; inserted: boolean }> = await manager.query(
+    const rows: Array<{ id: string; inserted: boolean; fields: string[]; expected: Record<string, string> | null; actual: Record<string, string> | null }> = await manager.query(
       `INSERT INTO discrepancies (id, type, kind, transaction_request_id, payment_id, refund_id, merchant_id, ledger_transaction_id, fields, expected, actual, report_file, business_day, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, 'OPEN')
        ON CONFLICT (kind, transaction_request_id, type) DO UPDATE SET
          fields = (SELECT jsonb_agg(DISTINCT f) FROM jsonb_array_elements_text(discrepancies.fields || EXCLUDED.fields) AS f),
          expected = COALESCE(discrepancies.expected, '{}'::jsonb) || COALESCE(EXCLUDED.expected, '{}'::jsonb),
          actual = COALESCE(discrepancies.actual, '{}'::jsonb) || COALESCE(EXCLUDED.actual, '{}'::jsonb)
-       RETURNING id, (xmax = 0) AS inserted`,
+       RETURNING id, (xmax = 0) AS inserted, fields, expected, actual`,
       [newId('dis'), d.type, d.kind, d.transactionRequestId, d.paymentId, d.refundId, d.merchantId, d.ledgerTransactionId, JSON.stringify(d.fields),
         d.expected ? JSON.stringify(d.expected) : null, d.actual ? JSON.stringify(d.actual) : null, d.reportFile, d.businessDay],
     );
-    const { id, inserted } = rows[0];
-    if (inserted) {
+    const { id, inserted, fields, expected, actual } = rows[0];
+    const reopened = !inserted && d.settled && (await this.reopen(manager, id));
+    if (inserted || reopened) {
       const data: DiscrepancyDetectedV1 = {
-        discrepancyId: id, type: d.type, kind: d.kind, fields: d.fields, transactionRequestId: d.transactionRequestId,
+        discrepancyId: id, type: d.type, kind: d.kind, fields, transactionRequestId: d.transactionRequestId,
         ...(d.paymentId ? { paymentId: d.paymentId } : {}), ...(d.refundId ? { refundId: d.refundId } : {}), ...(d.merchantId ? { merchantId: d.merchantId } : {}),
-        ...(d.expected ? { expected: d.expected } : {}), ...(d.actual ? { actual: d.actual } : {}), reportFile: d.reportFile, businessDay: d.businessDay,
+        ...(expected ? { expected } : {}), ...(actual ? { actual } : {}), reportFile: d.reportFile, businessDay: d.businessDay, ...(reopened ? { reopened } : {}),
       };
       await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'DiscrepancyDetected', key: d.paymentId ?? d.transactionRequestId, data, producer: this.producer }));
     }
     return id;
+  }
+
+  /** Opens a discrepancy resolved without an adjustment again; answers whether it did. */
+  private async reopen(manager: EntityManager, id: string): Promise<boolean> {
+    const [rows] = (await manager.query(
+      "UPDATE discrepancies SET status = 'OPEN' WHERE id = $1 AND status = 'RESOLVED' AND adjustment_transaction_id IS NULL RETURNING id",
+      [id],
+    )) as [unknown[], number];
+    return rows.length > 0;
   }
 
   private async resolveReview(manager: EntityManager, r: PaymentReviewResolvedV1): Promise<void> {
