@@ -103,21 +103,23 @@ describe('bench: pure parts', () => {
     expect(s.retriedBeforeAccepted).toBe(1);
   });
 
-  it('charges the platform\'s CPU and write system calls to the payments final in the window, without the load generator', () => {
+  it('charges the platform\'s CPU and write system calls to the payments final in the window, without the load generator, and apart without the sandbox', () => {
     const window = {
       durationS: 20, machineBusy: 0.8,
       processes: [
         { name: 'payment-orchestrator', cpuAvg: 30, cpuPeak: 40, rssPeakMb: 150, writes: 4000 },
+        { name: 'alipay-sandbox', cpuAvg: 10, cpuPeak: 20, rssPeakMb: 100, writes: 800, simulator: true },
         { name: 'postgres', cpuAvg: 20, cpuPeak: 30, rssPeakMb: 500, writes: 6200 },
         { name: 'load generator (this process)', cpuAvg: 50, cpuPeak: 60, rssPeakMb: 120, writes: 900, load: true },
       ],
     };
-    // half a core for 20 s is 10 s of CPU; over 400 payments, 25 ms each
-    expect(cpuPerPayment(window, 400)).toBe(25);
+    // 60 % of a core for 20 s is 12 s of CPU; over 400 payments, 30 ms each, 25 ms without the sandbox
+    expect(cpuPerPayment(window, 400)).toBe(30);
+    expect(cpuPerPayment(window, 400, { withSimulator: false })).toBe(25);
     const text = resourceTable(window, 400);
     expect(text).toMatch(/payment-orchestrator\s+30\s+40\s+150\s+10\.0\n/);
     expect(text).toMatch(/postgres\s+20\s+30\s+500\s+15\.5\n/);
-    expect(text).toMatch(/CPU per final payment .*: 25 ms$/);
+    expect(text).toMatch(/CPU per final payment .*: 30 ms; without the Alipay sandbox.*: 25 ms$/);
     expect(resourceTable(window)).not.toMatch(/writes/);
   });
 

@@ -144,7 +144,7 @@ async function sagaStatuses(platform: BenchPlatform): Promise<string> {
 }
 
 function processGroups(platform: BenchPlatform): ProcessGroup[] {
-  const groups: ProcessGroup[] = [...platform.services].map(([app, s]) => ({ name: app, pids: () => (s.child.pid ? [s.child.pid] : []) }));
+  const groups: ProcessGroup[] = [...platform.services].map(([app, s]) => ({ name: app, pids: () => (s.child.pid ? [s.child.pid] : []), simulator: app === 'alipay-sandbox' }));
   const kafka = findProcesses((cmd) => cmd.includes('kafka.Kafka'));
   const redis = findProcesses((_cmd, comm) => comm === 'redis-server');
   groups.push({ name: 'kafka broker (shared)', pids: () => kafka });

@@ -70,6 +70,8 @@ export interface ProcessGroup {
   pids: () => number[];
   /** the load generator: left out of what the platform's work costs */
   load?: boolean;
+  /** the Alipay sandbox: on this machine here, never on a deployment's own */
+  simulator?: boolean;
 }
 
 export interface ResourceUse {
@@ -81,6 +83,7 @@ export interface ResourceUse {
   /** write system calls over the window: each statement, Kafka request or HTTP answer sent costs at least one */
   writes: number;
   load?: boolean;
+  simulator?: boolean;
 }
 
 export interface ResourceWindow {
@@ -159,7 +162,7 @@ export class ResourceSampler {
       // like CPU seconds, a backend that exited takes its count with it
       return {
         name: group.name, cpuAvg: Math.max(0, ((cpu - acc.cpu0) / durationS) * 100), cpuPeak: acc.cpuPeak, rssPeakMb: acc.rssPeak,
-        writes: Math.max(0, writes - acc.writes0), load: group.load,
+        writes: Math.max(0, writes - acc.writes0), load: group.load, simulator: group.simulator,
       };
     });
     return { durationS, machineBusy: (m.busy - this.machine0.busy) / Math.max(1, m.total - this.machine0.total), processes };
