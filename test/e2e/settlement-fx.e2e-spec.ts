@@ -33,7 +33,7 @@ async function api<T>(method: string, route: string): Promise<{ status: number; 
 beforeAll(async () => {
   sandboxDir = await mkdtemp(path.join(tmpdir(), 'settle-fx-sandbox-'));
   inbox = await mkdtemp(path.join(tmpdir(), 'settle-fx-inbox-'));
-  platform = await startPlatform('settle_fx', 3800, {
+  platform = await startPlatform('settle_fx', 3550, {
     'alipay-sandbox': { SANDBOX_REPORT_DIR: sandboxDir, SANDBOX_SETTLEMENT_CURRENCY: 'USD' },
     settlement: { SETTLEMENT_REPORT_DIR: inbox, SETTLEMENT_POLL_INTERVAL_MS: '0', ADMIN_TOKEN },
   });
