@@ -136,29 +136,26 @@ export class FinanceService {
 
   /** Posts the mismatched transaction in the batch that settled it, with an ADJUSTMENT for the difference; returns the adjustment's id. */
   private async bookAdjustment(manager: EntityManager, discrepancyId: string, d: { type: string; fields: string[]; ledger_transaction_id: string | null }): Promise<string> {
-    const [t]: Array<{ id: string; kind: TransactionType; merchant_id: string; currency: string; payment_id: string | null; refund_id: string | null; alipay_transaction_id: string | null; amount: string; fee: string; business_day: string }> =
-      d.ledger_transaction_id
-        ? await manager.query(
-            `SELECT id, kind, merchant_id, currency, payment_id, refund_id, alipay_transaction_id, amount::text AS amount, fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day
-             FROM ledger_transactions WHERE id = $1`,
-            [d.ledger_transaction_id],
-          )
-        : [];
+    const t = d.ledger_transaction_id ? await this.ledger.find(manager, d.ledger_transaction_id) : undefined;
+    const kind = t?.kind as TransactionType;
     const [item]: Array<{ batch_id: string; amount: string; fee: string }> = t
       ? await manager.query('SELECT batch_id, amount::text AS amount, fee::text AS fee FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id LIMIT 1', [t.id])
       : [];
     const plan = planAdjustment(
       d,
-      t && { kind: t.kind, amount: BigInt(t.amount), fee: BigInt(t.fee) },
+      t && { kind, amount: BigInt(t.amount), fee: BigInt(t.fee) },
       item && { amount: BigInt(item.amount), fee: BigInt(item.fee) },
     );
     if (!plan.ok) throw new ApiError(422, plan.code, plan.message);
-    await this.ledger.post(manager, t.id, item.batch_id);
+    // a plan is only ok for a transaction the ledger holds and a batch settled
+    const transaction = t!;
+    const batchId = item!.batch_id;
+    await this.ledger.post(manager, transaction.id, batchId);
     const written = await this.ledger.write(manager, {
-      sourceKey: `ADJUSTMENT:${discrepancyId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: t.merchant_id, currency: t.currency,
-      paymentId: t.payment_id, refundId: t.refund_id, alipayTransactionId: t.alipay_transaction_id, amount: plan.amount, fee: plan.fee,
-      businessDay: t.business_day, origin: 'RESOLUTION', occurredAt: new Date(), settlementBatchId: item.batch_id,
-      postings: adjustmentPostings(t.kind, { merchantId: t.merchant_id, currency: t.currency, amount: plan.amount, fee: plan.fee }),
+      sourceKey: `ADJUSTMENT:${discrepancyId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: transaction.merchant_id, currency: transaction.currency,
+      paymentId: transaction.payment_id, refundId: transaction.refund_id, alipayTransactionId: transaction.alipay_transaction_id, amount: plan.amount, fee: plan.fee,
+      businessDay: transaction.business_day, origin: 'RESOLUTION', occurredAt: new Date(), settlementBatchId: batchId,
+      postings: adjustmentPostings(kind, { merchantId: transaction.merchant_id, currency: transaction.currency, amount: plan.amount, fee: plan.fee }),
     });
     return written.id;
   }

@@ -117,6 +117,11 @@ export class LedgerStore {
     return true;
   }
 
+  async find(manager: EntityManager, id: string): Promise<LedgerTransactionRecord | undefined> {
+    const [row]: LedgerTransactionRecord[] = await manager.query(`SELECT ${COLUMNS} FROM ledger_transactions WHERE id = $1`, [id]);
+    return row;
+  }
+
   async findByRequest(manager: EntityManager, keys: ReadonlyArray<{ kind: string; requestId: string }>): Promise<Map<string, LedgerTransactionRecord>> {
     if (!keys.length) return new Map();
     const rows: LedgerTransactionRecord[] = await manager.query(
