@@ -1,12 +1,9 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createEnvelope, csvRecords, parseMessage, TOPICS, toCsvLine, toMajorUnits } from '@upm/contracts';
 import { businessDayOf } from '@upm/settlement';
-import { eventually, readTopic, RunningService, sleep, testKafka } from '@upm/shared-testing';
+import { eventually, readTopic, sleep, testKafka } from '@upm/shared-testing';
 import { schemaMismatches } from './support/json-schema';
-import { ADMIN_TOKEN, Platform, startPlatform } from './support/platform';
 import { PaymentResource, PosClient } from './support/pos-client';
+import { balanceOf, settlementSuite } from './support/settlement';
 
 /**
  * Settlement end to end: payments of a mixed day go through the real platform, the sandbox writes that day's
@@ -15,27 +12,6 @@ import { PaymentResource, PosClient } from './support/pos-client';
  */
 jest.setTimeout(240_000);
 
-interface Txn {
-  ledgerTransactionId: string;
-  kind: string;
-  status: string;
-  merchantId: string;
-  paymentId: string | null;
-  refundId: string | null;
-  amount: { currency: string; value: string };
-  reconciliation: string | null;
-  businessDay: string;
-  settlementBatchId: string | null;
-  fee?: { currency: string; value: string };
-  entries?: Array<{ account: string; direction: string; amount: string }>;
-}
-interface Balances {
-  accounts: Array<{ account: string; type: string; merchantId: string; currency: string; debits: string; credits: string; balance: string }>;
-  totals: Array<{ currency: string; debits: string; credits: string; balanced: boolean }>;
-}
-interface IngestAnswer {
-  files: Array<{ path: string; kind: string; status: string; reason?: string; batchId?: string }>;
-}
 interface Discrepancy {
   discrepancyId: string;
   type: string;
@@ -46,63 +22,7 @@ interface Discrepancy {
   status: string;
   resolvedBy?: string;
 }
-interface SandboxReport {
-  files: Array<{ path: string; customerId: string; kind: string; currency?: string; batchId?: string; rows: number }>;
-}
-
-let platform: Platform;
-let settlement: RunningService;
-let sandboxDir: string;
-let inbox: string;
-
-async function api<T = Record<string, unknown>>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T; text: string }> {
-  const response = await fetch(`${settlement.url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // CSV answers stay text
-  }
-  return { status: response.status, body: parsed as T, text };
-}
-
-/** Asks the sandbox for a day's files; answers their paths relative to its report folder. */
-async function sandboxReports(day: string): Promise<SandboxReport['files']> {
-  const response = await fetch(`${platform.urls.sandbox}/sandbox/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: day }) });
-  expect(response.status).toBeLessThan(300);
-  return ((await response.json()) as SandboxReport).files;
-}
-
-/** Hands a sandbox file to settlement's folder, optionally changed on the way (a seeded fault). */
-async function deliver(file: string, change?: (text: string) => string): Promise<string> {
-  const relative = path.relative(sandboxDir, file);
-  const target = path.join(inbox, relative);
-  await mkdir(path.dirname(target), { recursive: true });
-  if (change) await writeFile(target, change(await readFile(file, 'utf8')), 'utf8');
-  else await copyFile(file, target);
-  return relative;
-}
-
-async function ingest(): Promise<IngestAnswer['files']> {
-  const answer = await api<IngestAnswer>('POST', '/v1/settlement/ingest');
-  expect(answer.status).toBe(200);
-  return answer.body.files;
-}
-
-async function transactions(query = ''): Promise<Txn[]> {
-  return (await api<{ transactions: Txn[] }>('GET', `/v1/settlement/transactions${query}`)).body.transactions;
-}
-
-async function balances(query = ''): Promise<Balances> {
-  return (await api<Balances>('GET', `/v1/settlement/balances${query}`)).body;
-}
-
-const balanceOf = (b: Balances, account: string) => BigInt(b.accounts.find((a) => a.account === account)?.balance ?? '0');
+const { running, api, sandboxReports, deliver, withdraw, ingest, transactions, balances } = settlementSuite('settle', 3500);
 
 /** Rewrites CSV records (not the header or `<END>`) of a report file. */
 function editRecords(text: string, edit: (records: Array<Record<string, string>>) => Array<Record<string, string>>): string {
@@ -117,41 +37,25 @@ async function settled(pos: PosClient, answer: Promise<{ body: PaymentResource }
   return body.status === 'PROCESSING' ? pos.final(body.paymentId) : body;
 }
 
-beforeAll(async () => {
-  sandboxDir = await mkdtemp(path.join(tmpdir(), 'settle-sandbox-'));
-  inbox = await mkdtemp(path.join(tmpdir(), 'settle-inbox-'));
-  platform = await startPlatform('settle', 3500, {
-    'alipay-sandbox': { SANDBOX_REPORT_DIR: sandboxDir },
-    settlement: { SETTLEMENT_REPORT_DIR: inbox, SETTLEMENT_POLL_INTERVAL_MS: '0', ADMIN_TOKEN },
-  });
-  settlement = await platform.start('settlement');
-});
-
-afterAll(async () => {
-  await platform?.stop();
-  await rm(sandboxDir, { recursive: true, force: true });
-  await rm(inbox, { recursive: true, force: true });
-});
-
 describe('settlement', () => {
   const ids: Record<string, PaymentResource> = {};
   const refunds: string[] = [];
   let hkd: PosClient;
 
   it('refuses the finance API without the admin token', async () => {
-    const response = await fetch(`${settlement.url}/v1/settlement/balances`, { headers: { authorization: 'Bearer nope' } });
+    const response = await fetch(`${running.settlement.url}/v1/settlement/balances`, { headers: { authorization: 'Bearer nope' } });
     expect(response.status).toBe(401);
   });
 
   it('serves the finance API\'s OpenAPI document and browsable docs without the token', async () => {
-    const document = (await (await fetch(`${settlement.url}/openapi.json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
+    const document = (await (await fetch(`${running.settlement.url}/openapi.json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
     expect(document.info.title).toBe('UPM Platform finance API');
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/settlement/batches', '/v1/settlement/discrepancies/{discrepancyId}/resolve', '/v1/settlement/export.csv']));
-    expect((await fetch(`${settlement.url}/docs`)).status).toBe(200);
+    expect((await fetch(`${running.settlement.url}/docs`)).status).toBe(200);
   });
 
   it('reconciles a day of mixed scenarios: every payment and refund MATCHED and POSTED, the ledger balanced and paid out', async () => {
-    hkd = await platform.onboard('Settle Tea');
+    hkd = await running.platform.onboard('Settle Tea');
     // one after the other: the machine is shared, and the saga's shortened timers are meant for a quiet one
     const pay = async (tag: string, currency: string, value: string, suffix: string) => {
       const { body } = await hkd.pay({ merchantOrderId: PosClient.orderId(tag), amount: { currency, value }, paymentCode: PosClient.code(suffix), waitSeconds: 20 });
@@ -190,7 +94,7 @@ describe('settlement', () => {
     const charged = new Set<string>();
     const rows: Record<string, number> = { HKD: 0, JPY: 0 };
     for (const p of Object.values(ids)) {
-      const seen = (await platform.sandboxPayment(p.paymentId)) as unknown as { paidAt?: string; reversedByCancel?: boolean; amount: { currency: string; value: string }; refunds?: Array<{ status: string; amount: { value: string } }> };
+      const seen = (await running.platform.sandboxPayment(p.paymentId)) as unknown as { paidAt?: string; reversedByCancel?: boolean; amount: { currency: string; value: string }; refunds?: Array<{ status: string; amount: { value: string } }> };
       const ccy = p.amount.currency;
       if (seen?.paidAt) {
         truth.PAYMENT++;
@@ -288,7 +192,7 @@ describe('settlement', () => {
     expect((await ingest()).every((r) => r.status === 'DUPLICATE')).toBe(true);
 
     const kafka = testKafka('settle-replay');
-    const topic = platform.prefix + TOPICS.paymentEvents.name;
+    const topic = running.platform.prefix + TOPICS.paymentEvents.name;
     const original = (await readTopic(kafka, topic, (ms) => ms.some((m) => (m.value as { type: string; key: string }).type === 'PaymentSucceeded' && m.key === ids.plain.paymentId)))
       .map((m) => m.value as ReturnType<typeof createEnvelope>)
       .find((e) => e.type === 'PaymentSucceeded' && e.key === ids.plain.paymentId)!;
@@ -304,7 +208,7 @@ describe('settlement', () => {
 
   it('reports each seeded fault exactly once, rejects broken files whole, and lets finance resolve a discrepancy', async () => {
     // a new report day on the sandbox's clock
-    await fetch(`${platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
     const day2: Record<string, PaymentResource> = {};
     for (const [tag, currency, value] of [['changed', 'HKD', '1100'], ['dropped', 'HKD', '1200'], ['fee', 'HKD', '1300'], ['fine', 'HKD', '1400'], ['yen2', 'JPY', '2000']] as const) {
       day2[tag] = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId(tag), amount: { currency, value }, paymentCode: PosClient.code('04'), waitSeconds: 20 }));
@@ -360,11 +264,11 @@ describe('settlement', () => {
     expect(batch.status).toBe('DISCREPANCIES');
 
     // the batch whose items do not add up to its TOTAL is rejected too; the complete one then goes in
-    await rm(path.join(inbox, jpyItems));
+    await withdraw(jpyItems);
     await deliver(byKind('settlementItems', 'JPY'), (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: '1989', transactionAmountValue: '1999' }))));
     const mismatch = (await ingest()).filter((r) => r.status !== 'DUPLICATE');
     expect(mismatch).toEqual([expect.objectContaining({ status: 'REJECTED', reason: expect.stringMatching(/TOTAL: the settlement items sum to 1989 minor units, the summary says 1990/) })]);
-    await rm(path.join(inbox, jpyItems));
+    await withdraw(jpyItems);
     await deliver(byKind('settlementItems', 'JPY'));
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE')).toEqual([expect.objectContaining({ status: 'INGESTED', kind: 'settlementItems' })]);
     expect((await transactions(`?paymentId=${day2.yen2.paymentId}`))[0]).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
@@ -381,7 +285,7 @@ describe('settlement', () => {
     expect(resolved.body).toMatchObject({ status: 'RESOLVED', resolvedBy: 'finance@chain.example', resolutionNote: 'another acquirer account; reported to Alipay' });
     expect((await api('POST', `/v1/settlement/discrepancies/${target.discrepancyId}/resolve`, { resolvedBy: 'x', note: 'again' })).status).toBe(409);
     expect((await api('POST', `/v1/settlement/discrepancies/${target.discrepancyId}/resolve`, {})).status).toBe(400);
-    const metrics = await (await fetch(`${settlement.url}/metrics`)).text();
+    const metrics = await (await fetch(`${running.settlement.url}/metrics`)).text();
     expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISMATCHED"[^}]*\} 2/);
     expect(metrics).toMatch(/settlement_open_discrepancies\{[^}]*type="MISSING_IN_LEDGER"[^}]*\} 0/);
     expect(metrics).toMatch(/settlement_report_files_total\{[^}]*status="REJECTED"[^}]*\} 2/);
@@ -419,7 +323,7 @@ describe('settlement', () => {
   });
 
   it('answers what its OpenAPI document says, field for field', async () => {
-    const document = (await (await fetch(`${settlement.url}/openapi.json`)).json()) as Record<string, unknown> & { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>> };
+    const document = (await (await fetch(`${running.settlement.url}/openapi.json`)).json()) as Record<string, unknown> & { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>> };
     const answerSchema = (path: string, method: string, status: number) => document.paths[path][method].responses[String(status)].content!['application/json'].schema;
     const { body: batchList } = await api<{ batches: Array<{ settlementBatchId: string }> }>('GET', '/v1/settlement/batches');
     const { body: discrepancyList } = await api<{ discrepancies: Array<{ paymentId: string | null }> }>('GET', '/v1/settlement/discrepancies');
@@ -445,7 +349,7 @@ describe('settlement', () => {
   });
 
   it('tells finance on settlement.v1.events, every message within its contract', async () => {
-    const topic = platform.prefix + TOPICS.settlementEvents.name;
+    const topic = running.platform.prefix + TOPICS.settlementEvents.name;
     const count = (ms: Array<{ value: unknown }>, type: string) => ms.filter((m) => (m.value as { type: string }).type === type).length;
     const reconciledTags = ['plain', 'refunded', 'voided', 'yen'];
     const reconciledIn = (ms: Array<{ value: unknown }>) =>
@@ -472,7 +376,7 @@ describe('settlement', () => {
   });
 
   it('opens a discrepancy resolved before Alipay settled again when the settlement disagrees too, so it can be adjusted', async () => {
-    await fetch(`${platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
     const paid = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId('late-settle'), amount: { currency: 'HKD', value: '1000' }, paymentCode: PosClient.code('05'), waitSeconds: 20 }));
     expect(paid.status).toBe('SUCCEEDED');
     const day = businessDayOf(paid.alipay!.paymentTime!);
@@ -499,7 +403,7 @@ describe('settlement', () => {
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['settlementItems INGESTED']);
     const [again] = (await api<{ discrepancies: Discrepancy[] }>('GET', `/v1/settlement/discrepancies?paymentId=${paid.paymentId}`)).body.discrepancies;
     expect(again).toMatchObject({ discrepancyId: found.discrepancyId, status: 'OPEN', fields: ['amount'] });
-    const announced = await readTopic(testKafka('settle-reopen'), platform.prefix + TOPICS.settlementEvents.name, (ms) =>
+    const announced = await readTopic(testKafka('settle-reopen'), running.platform.prefix + TOPICS.settlementEvents.name, (ms) =>
       ms.filter((m) => (m.value as { data: { discrepancyId?: string } }).data.discrepancyId === found.discrepancyId).length >= 2, 20_000);
     expect(announced.map((m) => (m.value as { data: { discrepancyId?: string; reopened?: boolean } }).data).filter((d) => d.discrepancyId === found.discrepancyId).map((d) => d.reopened ?? false))
       .toEqual([false, true]);

@@ -1,0 +1,114 @@
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RunningService } from '@upm/shared-testing';
+import { ADMIN_TOKEN, Platform, startPlatform } from './platform';
+
+export interface Txn {
+  ledgerTransactionId: string;
+  kind: string;
+  status: string;
+  merchantId: string;
+  paymentId: string | null;
+  refundId: string | null;
+  amount: { currency: string; value: string };
+  reconciliation: string | null;
+  businessDay: string;
+  settlementBatchId: string | null;
+  fee?: { currency: string; value: string };
+  entries?: Array<{ account: string; direction: string; amount: string }>;
+}
+export interface Balances {
+  accounts: Array<{ account: string; type: string; merchantId: string; currency: string; debits: string; credits: string; balance: string }>;
+  totals: Array<{ currency: string; debits: string; credits: string; balanced: boolean }>;
+}
+export interface IngestAnswer {
+  files: Array<{ path: string; kind: string; status: string; reason?: string; batchId?: string }>;
+}
+export interface SandboxReport {
+  files: Array<{ path: string; customerId: string; kind: string; currency?: string; batchId?: string; rows: number }>;
+}
+
+export const balanceOf = (b: Balances, account: string) => BigInt(b.accounts.find((a) => a.account === account)?.balance ?? '0');
+
+/**
+ * A settlement suite: the whole platform with the settlement service reading report files from a folder,
+ * the sandbox writing them to another, and the steps the suites take between the two. Registers the
+ * suite's beforeAll and afterAll; `platform` and `settlement` are there once beforeAll has run.
+ */
+export function settlementSuite(suite: string, basePort: number, sandboxEnv: Record<string, string> = {}) {
+  let sandboxDir = '';
+  let inbox = '';
+  const running = {} as { platform: Platform; settlement: RunningService };
+
+  beforeAll(async () => {
+    sandboxDir = await mkdtemp(path.join(tmpdir(), `${suite}-sandbox-`));
+    inbox = await mkdtemp(path.join(tmpdir(), `${suite}-inbox-`));
+    running.platform = await startPlatform(suite, basePort, {
+      'alipay-sandbox': { SANDBOX_REPORT_DIR: sandboxDir, ...sandboxEnv },
+      settlement: { SETTLEMENT_REPORT_DIR: inbox, SETTLEMENT_POLL_INTERVAL_MS: '0', ADMIN_TOKEN },
+    });
+    running.settlement = await running.platform.start('settlement');
+  });
+
+  afterAll(async () => {
+    await running.platform?.stop();
+    await rm(sandboxDir, { recursive: true, force: true });
+    await rm(inbox, { recursive: true, force: true });
+  });
+
+  /** One finance API call with the admin token; JSON answers parsed, others (CSV) left as text. */
+  async function api<T = Record<string, unknown>>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T; text: string }> {
+    const response = await fetch(`${running.settlement.url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // CSV answers stay text
+    }
+    return { status: response.status, body: parsed as T, text };
+  }
+
+  /** Asks the sandbox for a day's files; answers where it wrote them. */
+  async function sandboxReports(day: string): Promise<SandboxReport['files']> {
+    const response = await fetch(`${running.platform.urls.sandbox}/sandbox/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date: day }) });
+    expect(response.status).toBeLessThan(300);
+    return ((await response.json()) as SandboxReport).files;
+  }
+
+  /** Hands a sandbox file to settlement's folder, optionally changed on the way (a seeded fault); answers its path there. */
+  async function deliver(file: string, change?: (text: string) => string): Promise<string> {
+    const relative = path.relative(sandboxDir, file);
+    const target = path.join(inbox, relative);
+    await mkdir(path.dirname(target), { recursive: true });
+    if (change) await writeFile(target, change(await readFile(file, 'utf8')), 'utf8');
+    else await copyFile(file, target);
+    return relative;
+  }
+
+  /** Takes a file back out of settlement's folder. */
+  async function withdraw(relative: string): Promise<void> {
+    await rm(path.join(inbox, relative));
+  }
+
+  async function ingest(): Promise<IngestAnswer['files']> {
+    const answer = await api<IngestAnswer>('POST', '/v1/settlement/ingest');
+    expect(answer.status).toBe(200);
+    return answer.body.files;
+  }
+
+  async function transactions(query = ''): Promise<Txn[]> {
+    return (await api<{ transactions: Txn[] }>('GET', `/v1/settlement/transactions${query}`)).body.transactions;
+  }
+
+  async function balances(query = ''): Promise<Balances> {
+    return (await api<Balances>('GET', `/v1/settlement/balances${query}`)).body;
+  }
+
+  return { running, api, sandboxReports, deliver, withdraw, ingest, transactions, balances };
+}
