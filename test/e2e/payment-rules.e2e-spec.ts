@@ -53,13 +53,28 @@ describe('idempotency on merchantOrderId', () => {
     const bad = await pos.pay({ merchantOrderId: 'has space', amount: { currency: 'JPY', value: '12.5' }, paymentCode: '1234' });
     expect(bad.status).toBe(400);
     expect((bad.body as unknown as { error: { details: Array<{ code: string }> } }).error.details.map((d) => d.code).sort()).toEqual(['INVALID_AMOUNT', 'INVALID_MERCHANT_ORDER_ID', 'INVALID_PAYMENT_CODE']);
-    const unsupported = await pos.pay({ merchantOrderId: PosClient.orderId(), amount: { currency: 'XXX', value: '100' }, paymentCode: PosClient.code('00') });
-    expect(JSON.stringify(unsupported.body)).toContain('UNSUPPORTED_CURRENCY');
+    for (const currency of ['XXX', 'toString', 'constructor']) {
+      const unsupported = await pos.pay({ merchantOrderId: PosClient.orderId(), amount: { currency, value: '100' }, paymentCode: PosClient.code('00') });
+      expect(unsupported.status).toBe(400);
+      expect(JSON.stringify(unsupported.body)).toContain('UNSUPPORTED_CURRENCY');
+    }
     const malformed = await fetch(`${pos.baseUrl}/v1/payments`, { method: 'POST', headers: { authorization: `Bearer ${pos.key}`, 'content-type': 'application/json' }, body: '{"merchantOrderId":' });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('MALFORMED_JSON');
     const anonymous = await fetch(`${pos.baseUrl}/v1/payments`, { method: 'POST', headers: { authorization: 'Bearer tk.nope.nope' } });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('charges a scanned code with the spaces and line end a scanner adds, and replays it as the same request', async () => {
+    const code = PosClient.code('00');
+    const body = { merchantOrderId: PosClient.orderId('scan'), amount: hkd('1250'), paymentCode: `${code.slice(0, 6)} ${code.slice(6)}\r\n` };
+    const answer = await pos.pay(body);
+    expect(answer.status).toBe(201);
+    expect(answer.body.status).toBe('SUCCEEDED');
+    const replay = await pos.pay({ ...body, paymentCode: code });
+    expect(replay.status).toBe(200);
+    expect(replay.body.paymentId).toBe(answer.body.paymentId);
+    expect((await platform.sandboxPayment(answer.body.paymentId))!.calls.pay).toBe(1);
   });
 });
 

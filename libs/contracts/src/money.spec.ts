@@ -1,4 +1,4 @@
-import { fromMajorUnits, isMinorUnits, toMajorUnits } from './money';
+import { currencyExponent, fromMajorUnits, isMinorUnits, toMajorUnits } from './money';
 
 describe('money', () => {
   it.each([
@@ -21,6 +21,12 @@ describe('money', () => {
     expect(() => fromMajorUnits('10.5', 'JPY')).toThrow(/0 decimals/);
     expect(() => fromMajorUnits('1e3', 'USD')).toThrow(/not a decimal/);
     expect(() => toMajorUnits('1', 'XXX')).toThrow(/unsupported currency/);
+  });
+
+  it('knows a currency only by its code, never by a name every object has', () => {
+    expect([currencyExponent('HKD'), currencyExponent('JPY')]).toEqual([2, 0]);
+    expect(['XXX', 'toString', 'constructor', '__proto__', 'hasOwnProperty'].map(currencyExponent)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(() => toMajorUnits('1', 'toString')).toThrow(/unsupported currency/);
   });
 
   it('accepts only canonical minor-unit strings', () => {

@@ -17,7 +17,8 @@ export interface Money {
 export const SUPPORTED_CURRENCIES: readonly string[] = Object.keys(EXPONENTS).sort();
 
 export function currencyExponent(currency: string): number | undefined {
-  return EXPONENTS[currency];
+  // own keys only: `toString` or `constructor` is not a currency
+  return Object.hasOwn(EXPONENTS, currency) ? EXPONENTS[currency] : undefined;
 }
 
 const MINOR_UNITS = /^(0|[1-9][0-9]{0,15})$/;

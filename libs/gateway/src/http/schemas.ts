@@ -10,13 +10,21 @@ const amount = z
   })
   .strict();
 
+/** A scanned code as the POS read it; what goes on is the code without the spaces or line end a scanner may add. */
+const paymentCode = z.string().transform((raw, ctx) => {
+  const checked = checkPaymentCode(raw);
+  if (checked.ok) return checked.code;
+  ctx.addIssue({ code: 'custom', message: 'digits only, 16–32 long, starting 25–30' });
+  return z.NEVER;
+});
+
 const merchantOrderId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
 
 export const createPaymentBody = z
   .object({
     merchantOrderId,
     amount,
-    paymentCode: z.string().refine((c) => checkPaymentCode(c).ok, 'digits only, 16–32 long, starting 25–30'),
+    paymentCode,
     description: z.string().min(1).max(256).optional(),
     waitSeconds: z.number().int().min(0).max(30).optional(),
   })
