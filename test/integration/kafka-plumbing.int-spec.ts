@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { deadLetterTopic } from '@upm/contracts';
+import { ContractViolation, deadLetterTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { appendToOutbox, ConsumerSettings, IdempotentConsumer, inboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
 import {
@@ -109,6 +109,21 @@ describe('outbox → Kafka → idempotent consumer', () => {
     const rows = await eventually(async () => ((await effects('pay_wwo')).length >= 2 ? effects('pay_wwo') : undefined));
     expect(rows.map((r) => r.message_id)).toEqual([first.id, next.id]);
     expect(await dataSource.query('SELECT order_id FROM wwo_orders WHERE order_id LIKE $1 ORDER BY order_id', [`${prefix}-%`])).toEqual([{ order_id: `${prefix}-1` }, { order_id: `${prefix}-2` }]);
+  });
+
+  it('refuses a message that breaks its contract, and the write that causes it with it', async () => {
+    await dataSource.query('CREATE TABLE IF NOT EXISTS wwo_orders (order_id text PRIMARY KEY)');
+    const valid = refundCommand('pay_broken', 1);
+    const broken = { ...valid, data: { ...(valid.data as object), amount: { currency: 'HKD', value: '12.50' } } };
+    const insert = 'INSERT INTO wwo_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING order_id';
+    await expect(writeWithOutbox(dataSource, insert, [`${prefix}-broken-1`], COMMANDS_TOPIC, broken)).rejects.toThrow(ContractViolation);
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await manager.query(insert, [`${prefix}-broken-2`]);
+        await appendToOutbox(manager, COMMANDS_TOPIC, valid, broken);
+      }),
+    ).rejects.toMatchObject({ code: 'CONTRACTS.VIOLATION', message: expect.stringMatching(/^bad RequestRefund: amount.value/) });
+    expect(await dataSource.query('SELECT order_id FROM wwo_orders WHERE order_id LIKE $1', [`${prefix}-broken-%`])).toEqual([]);
   });
 
   it('never drops a row that commits while the relay is publishing rows written after it, nor lets a second relay take it', async () => {

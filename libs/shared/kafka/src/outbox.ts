@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs';
 import type { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Envelope } from '@upm/contracts';
+import { Envelope, parseMessage } from '@upm/contracts';
 import { PlatformClient, prepared } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { OUTBOX_CHANNEL } from './migrations';
@@ -59,11 +59,18 @@ export async function writeWithOutbox(db: DataSource | EntityManager, sql: strin
   return wrote;
 }
 
+/**
+ * The rows of `envelopes`, each checked against its topic's contract first: a message its consumers would
+ * dead-letter fails the write that causes it (ContractViolation), so nothing waits for a message that never comes.
+ */
 function outboxRows(topic: string, envelopes: Envelope[]): OutboxValues[] {
   const headers = currentTraceHeaders();
-  return envelopes.map((envelope): OutboxValues => [
-    envelope.id, topic, envelope.key, envelope.type, JSON.stringify(envelope), JSON.stringify({ ...headers, 'message-type': envelope.type }),
-  ]);
+  return envelopes.map((envelope): OutboxValues => {
+    const payload = JSON.stringify(envelope);
+    // checked as its consumers will read it
+    parseMessage(topic, JSON.parse(payload));
+    return [envelope.id, topic, envelope.key, envelope.type, payload, JSON.stringify({ ...headers, 'message-type': envelope.type })];
+  });
 }
 
 /**
