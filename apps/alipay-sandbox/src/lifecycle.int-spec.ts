@@ -202,6 +202,10 @@ describe('request validation (spec §15.3)', () => {
     expect(await client.call('pay', { ...fresh(), order: orderWithoutEnv } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
     expect(await client.call('pay', { ...fresh(), paymentAmount: { currency: 'HKD', value: 1250 } } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
     expect(await client.call('pay', { ...fresh(), productCode: 'CASHIER_PAYMENT' } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'ACCESS_DENIED' });
+    for (const storeTerminalRequestTime of ['2026-11-27T04:06:00.123Z', '2026-11-27 12:06:00', 'now']) {
+      const order = { ...body.order, env: { ...body.order.env, storeTerminalRequestTime } };
+      expect(await client.call('pay', { ...fresh(), order })).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
+    }
     const xxx = { currency: 'XXX', value: '100' };
     expect(await client.call('pay', { ...fresh(), paymentAmount: xxx, order: { ...body.order, orderAmount: xxx } })).toMatchObject({ outcome: 'F', resultCode: 'CURRENCY_NOT_SUPPORT' });
     expect(await client.call('inquiryPayment', {})).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });

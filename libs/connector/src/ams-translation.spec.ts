@@ -1,7 +1,7 @@
-import type { AmsCallResult, PayResponse } from '@upm/alipay';
-import { MESSAGE_EXAMPLES, payResultV1, refundResultV1, TOPICS } from '@upm/contracts';
+import type { AmsCallResult, InquiryPaymentResponse, InquiryRefundResponse, PayResponse } from '@upm/alipay';
+import { inquireRefundResultV1, inquiryResultV1, MESSAGE_EXAMPLES, payResultV1, refundResultV1, TOPICS } from '@upm/contracts';
 import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
-import { payInput, payResult, refundRequest, refundResult } from './ams-translation';
+import { inquireRefundResult, inquiryResult, payInput, payResult, refundRequest, refundResult } from './ams-translation';
 
 const exchange = { sent: true, clientId: 'C', url: 'u', path: '/p', requestTime: '1', requestBody: '{}' };
 const payCommand = MESSAGE_EXAMPLES[TOPICS.alipayCommands.name].Pay as PayCommandV1;
@@ -15,6 +15,11 @@ describe('AMS translation', () => {
       merchant: { referenceMerchantId: 'mer_7KQ2', merchantMCC: '5812', store: { referenceStoreId: 'sto_A001', storeMCC: '5812' } },
       env: { storeTerminalId: 'ter_A001_01' }, paymentNotifyUrl: 'https://platform.example/alipay/notify',
     });
+  });
+
+  it('stamps the terminal\'s request time in AMS\'s form: seconds and an offset, no milliseconds', () => {
+    expect(payCommand.terminalRequestTime).toBe('2026-11-27T04:06:00.000Z');
+    expect(payInput(payCommand, undefined).env.storeTerminalRequestTime).toBe('2026-11-27T12:06:00+08:00');
   });
 
   it('sends our refund id as Alipay\'s refundRequestId, which must be unique across merchants', () => {
@@ -37,5 +42,29 @@ describe('AMS translation', () => {
     const data = refundResult(refundCommand, { outcome: 'U', resultCode: 'TIMEOUT', resultMessage: 'no answer within 8000 ms', problem: 'TIMEOUT', durationMs: 8000, exchange });
     expect(refundResultV1.safeParse(data).success).toBe(true);
     expect(data).toMatchObject({ outcome: 'U', resultCode: 'TIMEOUT', refundId: refundCommand.refundId });
+  });
+
+  it('reads a payment or refund status it does not know as still processing, never as final', () => {
+    const inquiry = (paymentStatus: string): AmsCallResult<InquiryPaymentResponse> => ({
+      outcome: 'S', resultCode: 'SUCCESS', resultMessage: 'ok', durationMs: 3, exchange,
+      body: { result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'ok' }, paymentStatus } as InquiryPaymentResponse,
+    });
+    for (const [reported, read] of [['SUCCESS', 'SUCCESS'], ['CANCELLED', 'CANCELLED'], ['PENDING', 'PROCESSING'], ['INIT', 'PROCESSING']]) {
+      const data = inquiryResult(payCommand, inquiry(reported));
+      expect(inquiryResultV1.safeParse(data).success).toBe(true);
+      expect(data.paymentStatus).toBe(read);
+    }
+    const refundInquiry: AmsCallResult<InquiryRefundResponse> = {
+      outcome: 'S', resultCode: 'SUCCESS', resultMessage: 'ok', durationMs: 3, exchange,
+      body: { result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'ok' }, refundStatus: 'REFUND_QUEUED' } as unknown as InquiryRefundResponse,
+    };
+    const refund = inquireRefundResult({ ...refundCommand, paymentRequestId: refundCommand.paymentId, attempt: 1 }, refundInquiry);
+    expect(inquireRefundResultV1.safeParse(refund).success).toBe(true);
+    expect(refund.refundStatus).toBe('PROCESSING');
+  });
+
+  it('masks a payment code Alipay quotes back in its result message', () => {
+    const data = payResult(payCommand, { outcome: 'F', resultCode: 'PARAM_ILLEGAL', resultMessage: `paymentCode ${payCommand.paymentCode} is illegal`, durationMs: 3, exchange });
+    expect(data.resultMessage).toBe('paymentCode 281012**************0000 is illegal');
   });
 });

@@ -1,5 +1,7 @@
+import { formatAmsTime } from '@upm/alipay';
 import type { AmsCallResult, AmsNotification, InquiryPaymentResponse, InquiryRefundResponse, PayResponse, RefundResponse, CancelResponse, UpmPayInput } from '@upm/alipay';
 import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
+import { maskCodesInText } from '@upm/shared-observability';
 
 /**
  * Pure mapping between our alipay.v1 messages and AMS bodies. Whatever Alipay answers is fitted to our
@@ -19,7 +21,8 @@ export function payInput(command: PayCommandV1, notifyUrl: string | undefined): 
       merchantMCC: m.merchantMcc,
       store: { referenceStoreId: m.storeId, storeName: m.storeName, storeMCC: m.storeMcc },
     },
-    env: { storeTerminalId: m.terminalId, storeTerminalRequestTime: command.terminalRequestTime },
+    // AMS's timestamp form (spec §2.8); derived from the command alone, so a re-sent pay is the same request
+    env: { storeTerminalId: m.terminalId, storeTerminalRequestTime: formatAmsTime(new Date(command.terminalRequestTime)) },
     ...(notifyUrl ? { paymentNotifyUrl: notifyUrl } : {}),
   };
 }
@@ -49,7 +52,8 @@ function base(ref: Ref, result: AmsCallResult<unknown>) {
     attempt: ref.attempt,
     outcome: result.outcome,
     resultCode: clip(result.resultCode, 64) || 'UNKNOWN',
-    resultMessage: clip(result.resultMessage, 512),
+    // Alipay may quote the request back, payment code included
+    resultMessage: clip(maskCodesInText(result.resultMessage ?? ''), 512),
   };
 }
 
@@ -71,8 +75,7 @@ export function inquiryResult(ref: Ref, result: AmsCallResult<InquiryPaymentResp
     ...base(ref, result),
     ...paymentFacts(result.body),
     ...definedOnly({
-      // PENDING is an online-payments state: for the saga it is still processing
-      paymentStatus: status === 'PENDING' ? 'PROCESSING' : status,
+      paymentStatus: stillProcessingUnlessKnown(status, PAYMENT_STATUSES),
       paymentResultCode: clip(result.body?.paymentResultCode, 64) || undefined,
     }),
   };
@@ -99,7 +102,7 @@ export function inquireRefundResult(command: Ref & { refundId: string; refundReq
     ...definedOnly({
       alipayRefundId: optionalId(result.body?.refundId),
       refundTime: iso(result.body?.refundTime),
-      refundStatus: result.outcome === 'S' ? result.body?.refundStatus : undefined,
+      refundStatus: stillProcessingUnlessKnown(result.outcome === 'S' ? result.body?.refundStatus : undefined, REFUND_STATUSES),
     }),
   };
 }
@@ -141,6 +144,18 @@ export function notificationMessage(
       ...definedOnly({ alipayRefundId: optionalId(notification.refundId), refundTime: iso(notification.refundTime) }),
     },
   };
+}
+
+const PAYMENT_STATUSES = ['SUCCESS', 'FAIL', 'PROCESSING', 'CANCELLED'] as const;
+const REFUND_STATUSES = ['SUCCESS', 'FAIL', 'PROCESSING'] as const;
+
+/**
+ * A status Alipay reported, as the saga reads it: one our contract names, or else PROCESSING, so a status
+ * we do not know (PENDING, an online-payments state, or anything newer) is never taken for a final one.
+ */
+function stillProcessingUnlessKnown<S extends string>(status: string | undefined, known: readonly S[]): S | 'PROCESSING' | undefined {
+  if (status === undefined) return undefined;
+  return (known as readonly string[]).includes(status) ? (status as S) : 'PROCESSING';
 }
 
 function clip(text: string | undefined, max: number): string {

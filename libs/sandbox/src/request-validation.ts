@@ -11,6 +11,8 @@ export type Validated<T> = { ok: true; request: T } | { ok: false; result: AmsRe
 const text = (max: number) => z.string().min(1).max(max);
 const requestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only, at most 64');
 const httpUrl = z.string().max(2048).refine(isHttpUrl, 'an http(s) URL');
+/** spec §2.8: ISO-8601 to the second, with an offset (UTC may be `Z`) */
+const amsTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/, 'ISO-8601 with an offset, e.g. 2020-06-11T13:35:02+08:00');
 const amount = z.object({ currency: z.string().regex(/^[A-Z]{3}$/), value: z.string() });
 
 const paySchema = z.object({
@@ -26,13 +28,13 @@ const paySchema = z.object({
       merchantName: text(256),
       store: z.object({ referenceStoreId: text(64), storeName: text(256), storeMCC: text(32) }),
     }),
-    env: z.object({ storeTerminalId: text(64), storeTerminalRequestTime: text(64) }),
+    env: z.object({ storeTerminalId: text(64), storeTerminalRequestTime: amsTime }),
   }),
   paymentAmount: amount,
   paymentMethod: z.object({ paymentMethodType: z.literal('CONNECT_WALLET'), paymentMethodId: text(512) }),
   paymentFactor: z.object({ inStorePaymentScenario: z.literal('PaymentCode') }),
   paymentNotifyUrl: httpUrl.optional(),
-  paymentExpiryTime: text(64).optional(),
+  paymentExpiryTime: amsTime.optional(),
   settlementStrategy: z.object({ settlementCurrency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
 });
 
