@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, ConfigError, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { signedNotifyPath } from '@upm/connector';
 
 /** Every environment variable alipay-connector reads. Keys come inline (PEM or Base64 DER) or from files. */
 export const configDefinition = defineConfig(
@@ -27,8 +28,7 @@ export const configDefinition = defineConfig(
       timeoutMs: e.ALIPAY_HTTP_TIMEOUT_MS,
       maxConcurrency: e.ALIPAY_MAX_CONCURRENCY,
       notifyUrl: e.ALIPAY_NOTIFY_URL,
-      // the path Alipay signs is the one in the URL it was given
-      notifyPath: e.ALIPAY_NOTIFY_URL ? new URL(e.ALIPAY_NOTIFY_URL).pathname : '/alipay/notify',
+      notifyPath: signedNotifyPath(e.ALIPAY_NOTIFY_URL),
       credentials: [{
         clientId: e.ALIPAY_CLIENT_ID,
         keyVersion: e.ALIPAY_KEY_VERSION,

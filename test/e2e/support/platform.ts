@@ -77,7 +77,8 @@ export async function startPlatform(suite: string, basePort: number, extraEnv: P
       ...common, ...FAST_TIMING, DATABASE_URL: databases.get('alipay-connector')!,
       ALIPAY_BASE_URL: url('alipay-sandbox'), ALIPAY_CLIENT_ID: CLIENT_ID,
       ALIPAY_PRIVATE_KEY: pem(merchantKeys.privateKey, 'pkcs8'), ALIPAY_PUBLIC_KEY: pem(sandboxKeys.publicKey, 'spki'),
-      ALIPAY_NOTIFY_URL: `${url('alipay-connector')}/alipay/notify`,
+      // with a query string, which Alipay signs as part of the path
+      ALIPAY_NOTIFY_URL: `${url('alipay-connector')}/alipay/notify?channel=ams`,
       ...extraEnv['alipay-connector'],
     },
     'payment-orchestrator': { ...common, ...FAST_TIMING, DATABASE_URL: databases.get('payment-orchestrator')!, ...extraEnv['payment-orchestrator'] },
