@@ -18,9 +18,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const [status, body] = this.toBody(exception);
     // an ApiError is an answer the code chose (such as a 503 while shedding load), not a failure to log
-    if (status >= 500 && !(exception instanceof ApiError)) this.logger.error({ err: exception, status }, 'request failed');
+    if (status >= 500 && !(exception instanceof ApiError)) this.logger.error({ err: loggable(exception), status }, 'request failed');
     if (response.headersSent) return;
     if (exception instanceof ApiError && exception.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    else if (status === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
     response.status(status).json(body);
   }
 
@@ -39,8 +40,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return [status, { error: { code: CODE_BY_STATUS[status] ?? `HTTP_${status}`, message: (exception as Error).message } }];
     }
-    // A saturated connection pool or a database that went away is not the request's fault: the POS may retry it.
-    if (exception instanceof Error && /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED/.test(exception.message)) {
+    if (isTransient(exception)) {
       return [HttpStatus.SERVICE_UNAVAILABLE, { error: { code: 'UNAVAILABLE', message: 'temporarily unavailable; retry the same request' } }];
     }
     return [HttpStatus.INTERNAL_SERVER_ERROR, { error: { code: 'INTERNAL', message: 'internal error' } }];
@@ -49,4 +49,20 @@ export class HttpErrorFilter implements ExceptionFilter {
 
 function safeMessage(exception: HttpException, status: number): string {
   return status >= 500 ? 'internal error' : exception.message;
+}
+
+/**
+ * Not the request's fault, so the POS may retry it: a saturated connection pool, a database or Redis that
+ * went away, an idempotency lock another attempt of the same request still holds.
+ */
+function isTransient(exception: unknown): boolean {
+  if (!(exception instanceof Error)) return false;
+  if ((exception as { code?: unknown }).code === 'LOCK.UNAVAILABLE') return true;
+  return /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|Connection is closed|max retries per request/i.test(exception.message);
+}
+
+/** What is logged of an unexpected error: a failed query's parameters may hold a payment code (a command in the outbox), so they stay out. */
+function loggable(exception: unknown): unknown {
+  if (!(exception instanceof Error) || !('parameters' in exception)) return exception;
+  return { type: exception.name, message: exception.message, stack: exception.stack, code: (exception as { code?: unknown }).code };
 }
