@@ -210,6 +210,9 @@ describe('onboarding', () => {
     const broken = await post(`${header}\nmer_${tag}_new,New,5411,sto_${tag}_new,S,5411,ter_${tag}_new\nmer_${tag}_bad,Bad,54,sto_${tag}_bad,S,5411,ter_${tag}_bad`);
     expect(broken.status).toBe(400);
     expect(JSON.stringify(await broken.json())).toContain('"line":3');
+    const split = await post(`${header}\nmer_${tag}_a,A,5411,sto_${tag}_shared,S,5411,ter_${tag}_a\nmer_${tag}_b,B,5411,sto_${tag}_shared,S,5411,ter_${tag}_b`);
+    expect(split.status).toBe(409);
+    expect(await split.json()).toMatchObject({ error: { code: 'STORE_BELONGS_TO_ANOTHER_MERCHANT', details: [{ storeId: `sto_${tag}_shared` }] } });
     const notCreated = await post(`${header}\nmer_${tag}_new,New,5411,sto_${tag}_new,S,5411,ter_${tag}_new`);
     expect(((await notCreated.json()) as { merchantsCreated: number }).merchantsCreated).toBe(1);
   });

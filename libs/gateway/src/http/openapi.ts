@@ -48,7 +48,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/v1/payments/{paymentId}/cancel': {
-        post: { summary: 'Cashier abort or void; cancel wins over a late success', security: terminalAuth, parameters: [pathId('paymentId')], responses: { 200: { description: 'final', content: json('Payment') }, 202: { description: 'cancel under way', content: json('Payment') }, ...errors(401, 404, 429) } },
+        post: { summary: 'Cashier abort or void; cancel wins over a late success', security: terminalAuth, parameters: [pathId('paymentId')], responses: { 200: { description: 'final', content: json('Payment') }, 202: { description: 'cancel under way', content: json('Payment') }, ...errors(401, 404, 422, 429) } },
       },
       '/v1/payments/{paymentId}/refunds': {
         post: { summary: 'Refund part or all of a succeeded payment; idempotent on refundRequestId', security: terminalAuth, parameters: [pathId('paymentId')], requestBody: { required: true, content: json('CreateRefund') }, responses: { 201: { description: 'created', content: json('Refund') }, 200: { description: 'the refund this refundRequestId already made', content: json('Refund') }, 202: { description: 'under way', content: json('Refund') }, ...errors(400, 401, 404, 409, 422, 429) } },

@@ -97,10 +97,16 @@ export class PaymentsService {
     return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done, newer);
   }
 
-  /** Cashier abort or void: asks the orchestrator to cancel; a final FAILED/CANCELLED payment stays as it is. */
+  /**
+   * Cashier abort or void: asks the orchestrator to cancel; a final FAILED/CANCELLED payment stays as it is.
+   * A void reverses the whole amount, so a payment with refunds is refused here as the orchestrator would.
+   */
   async cancel(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
     const row = await this.row(terminal, paymentId);
     if (row.status === 'FAILED' || row.status === 'CANCELLED') return row.view;
+    if (BigInt(row.view.refundedAmount.value) > 0n || (await this.dataSource.getRepository(RefundRow).existsBy({ paymentId }))) {
+      throw new ApiError(422, 'PAYMENT_NOT_CANCELLABLE', 'the payment has refunds; refund the rest instead of cancelling');
+    }
     await this.dataSource.transaction((manager) =>
       appendToOutbox(manager, TOPICS.paymentCommands.name, command('CancelPayment', paymentId, { paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() })),
     );

@@ -91,6 +91,7 @@ export class RegistryService {
       const merchants = uniqueBy(rows, (r) => r.merchantId).map((r) => ({ id: r.merchantId, name: r.merchantName, mcc: r.merchantMcc }));
       result.merchantsCreated = await insertMissing(manager, MerchantRow, merchants);
       const stores = uniqueBy(rows, (r) => r.storeId).map((r) => ({ id: r.storeId, merchantId: r.merchantId, name: r.storeName, mcc: r.storeMcc }));
+      assertOneMerchantPerStore(rows);
       await assertOwnership(manager, stores);
       result.storesCreated = await insertMissing(manager, StoreRow, stores);
       const wanted = uniqueBy(rows, (r) => r.terminalId);
@@ -143,6 +144,18 @@ async function insertMissing<T extends { id: string }>(manager: EntityManager, e
 }
 
 /** An import may not move a store that already belongs to another merchant. */
+/** A store's terminals take the store's merchant: a file naming two merchants for one store is refused whole. */
+function assertOneMerchantPerStore(rows: readonly ImportRow[]): void {
+  const merchantOf = new Map<string, string>();
+  const split = new Set<string>();
+  for (const r of rows) {
+    const merchantId = merchantOf.get(r.storeId) ?? r.merchantId;
+    merchantOf.set(r.storeId, merchantId);
+    if (merchantId !== r.merchantId) split.add(r.storeId);
+  }
+  if (split.size) throw new ApiError(409, 'STORE_BELONGS_TO_ANOTHER_MERCHANT', 'a store appears under more than one merchant', [...split].map((storeId) => ({ storeId })));
+}
+
 async function assertOwnership(manager: EntityManager, stores: Array<{ id: string; merchantId: string }>): Promise<void> {
   if (!stores.length) return;
   const existing = await manager.getRepository(StoreRow).find({ where: { id: In(stores.map((s) => s.id)) } });
