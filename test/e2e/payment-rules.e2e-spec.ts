@@ -141,6 +141,15 @@ describe('refunds', () => {
     expect(seen!.refundedAmount).toEqual(hkd('700'));
   });
 
+  it('refuses to cancel a payment that has a refund, and the payment keeps its money and its refund', async () => {
+    const paymentId = await paid('1000');
+    expect((await pos.refund(paymentId, { refundRequestId: 'R-part', amount: hkd('300') })).body).toMatchObject({ status: 'SUCCEEDED' });
+    const cancel = await pos.cancel(paymentId, 5);
+    expect(cancel).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
+    expect((await pos.get(paymentId)).body).toMatchObject({ status: 'SUCCEEDED', refundedAmount: hkd('300') });
+    expect((await platform.sandboxPayment(paymentId))!.calls.cancel).toBe(0);
+  });
+
   it('refuses to refund a payment that did not succeed', async () => {
     const failed = await pos.pay({ merchantOrderId: PosClient.orderId('fail'), amount: hkd('1000'), paymentCode: PosClient.code('85') });
     const refund = await pos.refund(failed.body.paymentId, { refundRequestId: 'R-1', amount: hkd('1') });
