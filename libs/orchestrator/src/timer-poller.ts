@@ -9,6 +9,9 @@ import { SagaRunner } from './saga-runner';
 
 export const TIMER_POLL_MS = Symbol('TIMER_POLL_MS');
 
+/** How long the due timers of a saga that failed to fire wait before the next try, so they cannot hold up the others. */
+const FAILED_FIRE_RETRY_SECONDS = 5;
+
 /**
  * Fires due timers. Any replica may fire any timer: the saga row is taken with FOR UPDATE SKIP LOCKED, so
  * a saga that another replica (or a consumer) is working on is left for the next round, and the timer row
@@ -19,6 +22,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
   private running = false;
   private loop?: Promise<void>;
   private readonly fired;
+  private readonly failed;
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -28,6 +32,7 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(Metrics) metrics: Metrics,
   ) {
     this.fired = metrics.counter('upm_saga_timers_fired_total', 'Saga timers fired', ['name']);
+    this.failed = metrics.counter('upm_saga_timer_failures_total', 'Sagas whose due timers failed to fire (tried again later)');
   }
 
   onApplicationBootstrap(): void {
@@ -40,7 +45,11 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
     await this.loop;
   }
 
-  /** Fires every timer due now; returns how many fired. */
+  /**
+   * Fires every timer due now; returns how many fired. A saga whose timers fail to fire has them postponed
+   * and the round goes on with the next: one broken saga must not stop every other payment's inquiries and
+   * cancels. When even postponing fails, the database is away and the round ends.
+   */
   async fireDue(limit = 100): Promise<number> {
     const due: Array<{ payment_id: string }> = await this.dataSource.query(
       prepared('SELECT DISTINCT payment_id, min(due_at) AS due FROM timers WHERE due_at <= now() GROUP BY payment_id ORDER BY due LIMIT $1'),
@@ -48,7 +57,16 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
     );
     let fired = 0;
     for (const { payment_id: paymentId } of due) {
-      fired += await withSpan('saga timer fire', { 'upm.payment.id': paymentId }, () => this.fire(paymentId));
+      try {
+        fired += await withSpan('saga timer fire', { 'upm.payment.id': paymentId }, () => this.fire(paymentId));
+      } catch (error) {
+        this.failed.inc();
+        this.logger.error({ err: error, paymentId }, `firing the saga's timers failed; trying again in ${FAILED_FIRE_RETRY_SECONDS} s`);
+        await this.dataSource.query(
+          prepared('UPDATE timers SET due_at = now() + make_interval(secs => $2) WHERE payment_id = $1 AND due_at <= now()'),
+          [paymentId, FAILED_FIRE_RETRY_SECONDS],
+        );
+      }
     }
     return fired;
   }
