@@ -61,14 +61,28 @@ function whileOpen(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext):
     : nextInquiry(state, ctx);
 }
 
-/** REVERSAL_CHECK: Alipay refused the cancel; the inquiry says whether money must go back by refund. */
+/**
+ * REVERSAL_CHECK: Alipay refused the cancel; the inquiry says whether money must go back by refund. No
+ * cancel went through, so nothing would reverse a charge reported after the close (a late success then
+ * needs a person), and "not paid" against an earlier "paid" is a contradiction only a person can settle.
+ */
 function whileChecking(state: ReversalCheckState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
   const { verdict } = answer;
   switch (verdict.kind) {
     case 'PAID':
       return startReversalRefund(state, ctx);
     case 'NOT_PAID':
-      return closeUnpaid(state, verdict.failure, false, ctx);
+      if (state.knownPaid) {
+        const { paymentRequestId } = state.payment;
+        return [
+          needsReview(
+            'CANCEL_REFUSED',
+            `Alipay refused the cancel (${state.check.refusal}) and now reports payment ${paymentRequestId} not paid (${verdict.failure.code}), though an earlier answer said paid: ask Alipay and refund the shopper if it was paid`,
+            ctx,
+          ),
+        ];
+      }
+      return closeUnpaid(state, verdict.failure, true, ctx);
     case 'PENDING':
     case 'INQUIRY_REJECTED':
       return answer.source === 'INQUIRY' && answer.attempt === state.attempts.inquiry ? nextCheck(state, ctx) : [];
