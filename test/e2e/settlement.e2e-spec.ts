@@ -415,4 +415,59 @@ describe('settlement', () => {
     const merchant = ledger[0].merchantId;
     expect(balanceOf(await balances(`?status=POSTED&currency=HKD&merchantId=${merchant}`), `ALIPAY_RECEIVABLE:${merchant}:HKD`)).toBe(0n);
   });
+
+  it('flags a transaction a second batch pays out again, and books the payout as it reached the bank', async () => {
+    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    const paid = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId('paid-twice'), amount: { currency: 'HKD', value: '1000' }, paymentCode: PosClient.code('06'), waitSeconds: 20 }));
+    expect(paid.status).toBe('SUCCEEDED');
+    await eventually(async () => ((await transactions(`?paymentId=${paid.paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
+    const files = await sandboxReports(businessDayOf(paid.alipay!.paymentTime!));
+    for (const f of files) await deliver(f.path);
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`).sort()).toEqual(['settlementItems INGESTED', 'transactionItems INGESTED']);
+    const [payment] = await transactions(`?paymentId=${paid.paymentId}`);
+    const first = payment.settlementBatchId!;
+    expect(payment).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+
+    // the same batch again under another id: every item already paid out once
+    const second = `${first}AGAIN`;
+    const renamed = (records: Array<Record<string, string>>) => records.map((r) => ({ ...r, settlementBatchId: second }));
+    for (const f of files.filter((f) => f.kind !== 'transactionItems')) await deliver(f.path, (text) => editRecords(text, renamed), f.path.split('/').pop()!.replace(first, second));
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status} ${r.batchId}`)).toEqual([`settlementItems INGESTED ${second}`]);
+
+    const [twice] = (await api<{ discrepancies: Discrepancy[] }>('GET', `/v1/settlement/discrepancies?paymentId=${paid.paymentId}`)).body.discrepancies;
+    expect(twice).toMatchObject({ type: 'MISMATCHED', fields: ['settlementBatchId'], status: 'OPEN', expected: { settlementBatchId: first }, actual: { settlementBatchId: second } });
+    const batch = (await api<{ status: string; net: { value: string } }>('GET', `/v1/settlement/batches/${second}`)).body;
+    expect(batch.status).toBe('DISCREPANCIES');
+    // the money reached the bank twice: the receivable shows what Alipay paid beyond what it owed
+    const merchant = payment.merchantId;
+    expect(balanceOf(await balances(`?status=POSTED&currency=HKD&merchantId=${merchant}`), `ALIPAY_RECEIVABLE:${merchant}:HKD`)).toBe(-BigInt(batch.net.value));
+    const adjust = await api<{ error: { code: string } }>('POST', `/v1/settlement/discrepancies/${twice.discrepancyId}/resolve`, { resolvedBy: 'finance@chain.example', note: 'x', adjust: true });
+    expect([adjust.status, adjust.body.error.code]).toEqual([422, 'SETTLEMENT.CANNOT_ADJUST']);
+  });
+
+  it('takes each empty day\'s file though they all hold the same bytes, and a batch rejected for a cut-off summary once the summary is whole', async () => {
+    const empty = [...(await sandboxReports('2031-01-01')), ...(await sandboxReports('2031-01-02'))].filter((f) => f.kind === 'transactionItems');
+    expect(empty.map((f) => f.rows)).toEqual([0, 0]);
+    for (const f of empty) await deliver(f.path);
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status} ${r.path.split('/').pop()}`)).toEqual([
+      'transactionItems INGESTED transactionItems_20310101_000.csv',
+      'transactionItems INGESTED transactionItems_20310102_000.csv',
+    ]);
+
+    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    const paid = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId('cut-summary'), amount: { currency: 'HKD', value: '700' }, paymentCode: PosClient.code('07'), waitSeconds: 20 }));
+    expect(paid.status).toBe('SUCCEEDED');
+    await eventually(async () => ((await transactions(`?paymentId=${paid.paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
+    const files = await sandboxReports(businessDayOf(paid.alipay!.paymentTime!));
+    const summary = files.find((f) => f.kind === 'settlementSummary')!.path;
+    for (const f of files) await (f.path === summary ? deliver(f.path, (text) => text.replace('<END>\n', '')) : deliver(f.path));
+    const cut = (await ingest()).filter((r) => r.status !== 'DUPLICATE');
+    expect(cut.map((r) => `${r.kind} ${r.status}`).sort()).toEqual(['settlementItems REJECTED', 'transactionItems INGESTED']);
+    expect(cut.find((r) => r.status === 'REJECTED')!.reason).toMatch(/no <END> trailer/);
+    // the same pair is not tried again; the whole summary goes in with the items file it was rejected with
+    expect((await ingest()).every((r) => r.status === 'DUPLICATE')).toBe(true);
+    await deliver(summary);
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['settlementItems INGESTED']);
+    expect((await transactions(`?paymentId=${paid.paymentId}`))[0]).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+  });
 });

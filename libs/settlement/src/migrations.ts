@@ -99,3 +99,21 @@ export class DiscrepancyAdjustments1764576000000 implements MigrationInterface {
     await q.query('ALTER TABLE "discrepancies" DROP COLUMN "adjustment_transaction_id"');
   }
 }
+
+/**
+ * A report file is where it lies (`<customerId>/<yyyymmdd>/<name>`) and its bytes: an empty day's file has
+ * the same bytes as every other empty day's, or another customer's, and must not pass for one seen before.
+ */
+export class ReportFilePaths1764662400000 implements MigrationInterface {
+  name = 'ReportFilePaths1764662400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "report_files" DROP CONSTRAINT "UQ_report_files_sha256"');
+    await q.query('ALTER TABLE "report_files" ADD CONSTRAINT "UQ_report_files_path_sha256" UNIQUE ("path", "sha256")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "report_files" DROP CONSTRAINT "UQ_report_files_path_sha256"');
+    await q.query('ALTER TABLE "report_files" ADD CONSTRAINT "UQ_report_files_sha256" UNIQUE ("sha256")');
+  }
+}

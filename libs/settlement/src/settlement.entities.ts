@@ -173,9 +173,9 @@ export class TrackedPaymentRow {
   updatedAt!: Date;
 }
 
-/** Every report file seen, by content hash: the same bytes twice are applied once. */
+/** Every report file seen, by path and content hash: the same file twice is applied once. */
 @Entity({ name: 'report_files' })
-@Unique('UQ_report_files_sha256', ['sha256'])
+@Unique('UQ_report_files_path_sha256', ['path', 'sha256'])
 export class ReportFileRow {
   @PrimaryColumn({ type: 'text' })
   id!: string;
@@ -183,6 +183,7 @@ export class ReportFileRow {
   @Column({ type: 'text' })
   sha256!: string;
 
+  /** below the report root: `<customerId>/<yyyymmdd>/<name>` */
   @Column({ type: 'text' })
   path!: string;
 

@@ -81,9 +81,12 @@ export function settlementSuite(suite: string, basePort: number, sandboxEnv: Rec
     return ((await response.json()) as SandboxReport).files;
   }
 
-  /** Hands a sandbox file to settlement's folder, optionally changed on the way (a seeded fault); answers its path there. */
-  async function deliver(file: string, change?: (text: string) => string): Promise<string> {
-    const relative = path.relative(sandboxDir, file);
+  /**
+   * Hands a sandbox file to settlement's folder, optionally changed on the way (a seeded fault) and under
+   * another name; answers its path there.
+   */
+  async function deliver(file: string, change?: (text: string) => string, name?: string): Promise<string> {
+    const relative = path.join(path.dirname(path.relative(sandboxDir, file)), name ?? path.basename(file));
     const target = path.join(inbox, relative);
     await mkdir(path.dirname(target), { recursive: true });
     if (change) await writeFile(target, change(await readFile(file, 'utf8')), 'utf8');

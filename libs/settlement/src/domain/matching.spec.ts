@@ -30,6 +30,15 @@ describe('compareRow', () => {
     expect(compareRow(row({ referenceMerchantId: 'mer_2' }), ledger())).toMatchObject({ fields: ['merchant'] });
   });
 
+  it('flags a settlement item of a transaction another batch already paid out', () => {
+    expect(compareRow(item(), ledger({ settlementBatchId: 'B1' }))).toEqual({ result: 'MATCHED' });
+    expect(compareRow(item({ settlementBatchId: 'B2' }), ledger({ settlementBatchId: 'B1' }))).toEqual({
+      result: 'MISMATCHED', fields: ['settlementBatchId'], expected: { settlementBatchId: 'B1' }, actual: { settlementBatchId: 'B2' },
+    });
+    // the transaction file moves no money: a transaction settled already is simply listed
+    expect(compareRow(row(), ledger({ settlementBatchId: 'B1' }))).toEqual({ result: 'MATCHED' });
+  });
+
   it('takes Alipay’s id from the report when the ledger did not know it yet', () => {
     expect(compareRow(row({ transactionId: 'A-9' }), ledger({ alipayTransactionId: null }))).toEqual({ result: 'MATCHED' });
   });
@@ -105,6 +114,7 @@ describe('planAdjustment', () => {
     }
     expect(planAdjustment(mismatched('currency', 'amount'), expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/currency differs/) });
     expect(planAdjustment(mismatched('status'), expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST' });
+    expect(planAdjustment(mismatched('settlementBatchId', 'amount'), expected, { amount: 1200n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST' });
   });
 
   it('waits for the settlement batch, and books nothing when Alipay settled what the ledger expects', () => {

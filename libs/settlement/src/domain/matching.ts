@@ -17,6 +17,8 @@ export interface LedgerExpectation {
   /** fee charged (PAYMENT, REFUND) or given back (CANCEL), positive minor units */
   fee: bigint;
   alipayTransactionId?: string | null;
+  /** the settlement batch that already paid the transaction out, if one did */
+  settlementBatchId?: string | null;
 }
 
 export type RowVerdict =
@@ -54,7 +56,10 @@ const money = (minor: bigint, currency: string) => {
   }
 };
 
-/** Compares one row with its ledger transaction: amount, currency, Alipay's id, merchant and (settlement items) fee. */
+/**
+ * Compares one row with its ledger transaction: amount, currency, Alipay's id, merchant and, for settlement
+ * items, the fee and the batch (a transaction another batch already paid out is being paid out twice).
+ */
 export function compareRow(row: TransactionRow, ledger: LedgerExpectation): RowVerdict {
   const fields: string[] = [];
   const expected: Record<string, string> = {};
@@ -72,6 +77,9 @@ export function compareRow(row: TransactionRow, ledger: LedgerExpectation): RowV
   if (isSettlementItem(row) && row.feeCurrency === ledger.currency) {
     const wantFee = signedFee(ledger.kind, ledger.fee);
     if (row.fee !== wantFee) differ('fee', money(wantFee, ledger.currency), money(row.fee, row.feeCurrency));
+  }
+  if (isSettlementItem(row) && ledger.settlementBatchId && ledger.settlementBatchId !== row.settlementBatchId) {
+    differ('settlementBatchId', ledger.settlementBatchId, row.settlementBatchId);
   }
   return fields.length ? { result: 'MISMATCHED', fields, expected, actual } : { result: 'MATCHED' };
 }
@@ -165,7 +173,7 @@ export function planAdjustment(
   if (discrepancy.type !== 'MISMATCHED' || !ledger) {
     return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `a ${discrepancy.type} discrepancy has the transaction on one side only; there is no difference to book` };
   }
-  const unfixable = discrepancy.fields.filter((f) => f === 'currency' || f === 'status');
+  const unfixable = discrepancy.fields.filter((f) => f === 'currency' || f === 'status' || f === 'settlementBatchId');
   if (unfixable.length) {
     return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `the ${unfixable.join(' and ')} differs; no amount corrects that` };
   }

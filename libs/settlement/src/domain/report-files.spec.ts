@@ -96,6 +96,12 @@ describe('settlement batches', () => {
     ['an item of another batch', items.replace('20261127HKD001,C1,Alipay_SG,,mer_1,sto_1,REFUND', '20261127HKD002,C1,Alipay_SG,,mer_1,sto_1,REFUND'), good, /line 3: settlementBatchId 20261127HKD002 in the file of batch 20261127HKD001/],
     ['items without a trailer', items.replace('<END>\n', ''), good, /no <END> trailer/],
     ['a summary without a trailer', items, good.replace('<END>\n', ''), /no <END> trailer/],
+    [
+      'the same transaction twice',
+      items.replace('<END>', item('PAYMENT', 'pay_1', '', '12.50', '12.40', '-0.10') + '\n<END>'),
+      good.replace('PAYMENT,2026-11-28T00:00:00+08:00,2,15.30', 'PAYMENT,2026-11-28T00:00:00+08:00,3,27.70').replace('TOTAL,2026-11-28T00:00:00+08:00,4,7.30,HKD,-0.20', 'TOTAL,2026-11-28T00:00:00+08:00,5,19.70,HKD,-0.30'),
+      /line 6: PAYMENT pay_1 appears twice/,
+    ],
   ])('rejects %s', (_what, itemsText, summaryText, reason) => {
     expect(() => parseSettlementBatch(itemsText, summaryText, expected)).toThrow(reason);
   });

@@ -165,7 +165,11 @@ function transactionRow(line: number, f: Record<string, string>): TransactionRow
 }
 
 export function parseTransactionItems(text: string): TransactionRow[] {
-  const rows = records(text, TRANSACTION_COLUMNS).map(({ line, fields }) => transactionRow(line, fields));
+  return onceEach(records(text, TRANSACTION_COLUMNS).map(({ line, fields }) => transactionRow(line, fields)));
+}
+
+/** A transaction is listed once per file: a second row would be matched, posted or paid out twice. */
+function onceEach<T extends TransactionRow>(rows: T[]): T[] {
   const seen = new Set<string>();
   for (const row of rows) {
     const key = `${row.type}:${row.transactionRequestId}`;
@@ -182,7 +186,7 @@ export function parseTransactionItems(text: string): TransactionRow[] {
  * items of each transaction type to that type's line.
  */
 export function parseSettlementBatch(itemsText: string, summaryText: string, expected: { batchId: string; currency: string }): SettlementBatchReport {
-  const items = records(itemsText, SETTLEMENT_ITEM_COLUMNS).map(({ line, fields }): SettlementItemRow => {
+  const items = onceEach(records(itemsText, SETTLEMENT_ITEM_COLUMNS).map(({ line, fields }): SettlementItemRow => {
     const base = transactionRow(line, fields);
     const settlementCurrency = required(fields, 'settlementCurrency', line);
     const feeCurrency = required(fields, 'feeCurrency', line);
@@ -208,7 +212,7 @@ export function parseSettlementBatch(itemsText: string, summaryText: string, exp
       throw new ReportRejected(`line ${line}: settled in ${item.settlementCurrency} from ${item.currency} without a quote`);
     }
     return item;
-  });
+  }));
   const summary = records(summaryText, SUMMARY_COLUMNS).map(({ line, fields }): SummaryLine => {
     if (fields.settlementBatchId.trim() !== expected.batchId) throw new ReportRejected(`summary line ${line}: settlementBatchId ${fields.settlementBatchId} in the file of batch ${expected.batchId}`);
     const settlementCurrency = required(fields, 'settlementCurrency', line);

@@ -40,8 +40,8 @@ interface Candidate {
 /**
  * Ingests Alipay's report files: the day's transaction file is matched row by row against the ledger, and a
  * settlement batch (items + summary) posts what it confirms and pays out. A file is applied in one database
- * transaction or not at all; a rejected file is recorded with its reason; a file seen before (same bytes)
- * changes nothing.
+ * transaction or not at all; a rejected file is recorded with its reason; a file seen before (same path
+ * and bytes) changes nothing.
  */
 export class ReportIngestion {
   private running: Promise<IngestResult[]> = Promise.resolve([]);
@@ -94,11 +94,11 @@ export class ReportIngestion {
 
   private async ingestTransactionFile(c: Candidate): Promise<IngestResult> {
     const base = { path: c.file.path, source: c.file.source, kind: c.meta.kind };
-    if (await this.seen(c.sha256)) return { ...base, status: 'DUPLICATE' };
+    if (await this.seen(c)) return { ...base, status: 'DUPLICATE' };
     try {
       const rows = parseTransactionItems(decode(c.file.content));
       await this.inLock(async (manager) => {
-        if (await this.seen(c.sha256, manager)) throw new AlreadySeen();
+        if (await this.seen(c, manager)) throw new AlreadySeen();
         const fileId = await this.recordFile(manager, c, 'INGESTED', null, rows.length, { day: c.meta.day });
         await this.matchTransactionFile(manager, fileId, c.file.path, c.meta.day ?? businessDayOf(new Date()), rows);
       });
@@ -111,14 +111,23 @@ export class ReportIngestion {
     }
   }
 
+  /**
+   * A batch is its items file read with its summary. A pair that failed is not tried again, but either file
+   * is tried again with a new partner: a complete items file rejected with a cut-off summary goes in once
+   * the whole summary arrives.
+   */
   private async ingestBatch(items: Candidate, summary: Candidate | undefined): Promise<IngestResult> {
     const base = { path: items.file.path, source: items.file.source, kind: items.meta.kind, batchId: items.meta.batchId };
-    if (await this.seen(items.sha256)) return { ...base, status: 'DUPLICATE' };
+    const seenBefore = async (manager?: EntityManager) => {
+      const itemsSeen = await this.seen(items, manager);
+      return itemsSeen === 'INGESTED' || (itemsSeen === 'REJECTED' && summary !== undefined && (await this.seen(summary, manager)) === 'REJECTED');
+    };
+    if (await seenBefore()) return { ...base, status: 'DUPLICATE' };
     if (!summary) return { ...base, status: 'PENDING', reason: 'waiting for the batch summary file' };
     try {
       const batch = parseSettlementBatch(decode(items.file.content), decode(summary.file.content), { batchId: items.meta.batchId ?? '', currency: items.meta.currency ?? '' });
       await this.inLock(async (manager) => {
-        if (await this.seen(items.sha256, manager)) throw new AlreadySeen();
+        if (await seenBefore(manager)) throw new AlreadySeen();
         const [settled] = await manager.query('SELECT items_file_id FROM settlement_batches WHERE batch_id = $1', [batch.batchId]);
         if (settled) throw new ReportRejected(`batch ${batch.batchId} is already settled from another file`);
         const itemsFileId = await this.recordFile(manager, items, 'INGESTED', null, batch.items.length, { batchId: batch.batchId });
@@ -190,7 +199,7 @@ export class ReportIngestion {
     if (existing) {
       const expectation: LedgerExpectation = {
         ledgerTransactionId: existing.id, kind: existing.kind as TransactionType, merchantId: existing.merchant_id, currency: existing.currency,
-        amount: BigInt(existing.amount), fee: BigInt(existing.fee), alipayTransactionId: existing.alipay_transaction_id,
+        amount: BigInt(existing.amount), fee: BigInt(existing.fee), alipayTransactionId: existing.alipay_transaction_id, settlementBatchId: existing.settlement_batch_id,
       };
       const verdict = compareRow(row, expectation);
       if (verdict.result === 'MATCHED') {
@@ -364,15 +373,16 @@ export class ReportIngestion {
     return new Map(rows.map((r) => [r.payment_id, { paymentId: r.payment_id, merchantId: r.merchant_id, status: r.status, currency: r.currency, amount: BigInt(r.amount), refunds: r.refunds }]));
   }
 
-  private async seen(sha256: string, manager: EntityManager | DataSource = this.dataSource): Promise<boolean> {
-    const rows = await manager.query('SELECT 1 FROM report_files WHERE sha256 = $1', [sha256]);
-    return rows.length > 0;
+  /** How this file (its path and bytes) was recorded before, if it was. */
+  private async seen(c: Candidate, manager: EntityManager | DataSource = this.dataSource): Promise<'INGESTED' | 'REJECTED' | undefined> {
+    const [row]: Array<{ status: 'INGESTED' | 'REJECTED' }> = await manager.query('SELECT status FROM report_files WHERE path = $1 AND sha256 = $2', [c.file.path, c.sha256]);
+    return row?.status;
   }
 
   private async recordFile(manager: EntityManager, c: Candidate, status: 'INGESTED' | 'REJECTED', reason: string | null, rows: number, at: { day?: string; batchId?: string }): Promise<string> {
     const [row] = await manager.query(
       `INSERT INTO report_files (id, sha256, path, kind, status, reason, settlement_batch_id, business_day, rows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (sha256) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, rows = EXCLUDED.rows
+       ON CONFLICT (path, sha256) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, rows = EXCLUDED.rows
          WHERE report_files.status = 'REJECTED' AND EXCLUDED.status = 'INGESTED'
        RETURNING id`,
       [newId('rpf'), c.sha256, c.file.path, c.meta.kind, status, reason, at.batchId ?? null, at.day ?? null, rows],
