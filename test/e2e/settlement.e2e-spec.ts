@@ -1,5 +1,5 @@
 import { createEnvelope, csvRecords, parseMessage, TOPICS, toCsvLine, toMajorUnits } from '@upm/contracts';
-import { businessDayOf } from '@upm/settlement';
+import { businessDayOf, shiftDay } from '@upm/settlement';
 import { eventually, readTopic, sleep, testKafka } from '@upm/shared-testing';
 import { schemaMismatches } from './support/json-schema';
 import { PaymentResource, PosClient } from './support/pos-client';
@@ -147,8 +147,14 @@ describe('settlement', () => {
     for (const refundId of refunds) expect(moves.some((t) => t.kind === 'REFUND' && t.refundId === refundId)).toBe(true);
     expect((await api<{ discrepancies: unknown[] }>('GET', '/v1/settlement/discrepancies')).body.discrepancies).toEqual([]);
 
-    // the review is settled by the report: no PAYMENT row means Alipay never took the money
-    expect((await api<{ reviewResolution: string }>('GET', `/v1/settlement/payments/${ids.review.paymentId}`)).body.reviewResolution).toBe('NOT_CHARGED');
+    // the review is settled by the reports: no PAYMENT row on its day nor the next (a pay sent just before
+    // midnight may be charged just after) means Alipay never took the money
+    const reviewed = async () => (await api<{ reviewResolution: string | null }>('GET', `/v1/settlement/payments/${ids.review.paymentId}`)).body.reviewResolution;
+    expect(await reviewed()).toBeNull();
+    const dayAfter = shiftDay(businessDayOf(ids.review.createdAt), 1);
+    for (const file of (await sandboxReports(dayAfter)).filter((f) => f.kind === 'transactionItems')) await deliver(file.path);
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
+    expect(await reviewed()).toBe('NOT_CHARGED');
 
     // exact amounts: HKD with two decimals, JPY with none
     const m = hkd.ids.merchantId;

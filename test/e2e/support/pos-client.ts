@@ -7,6 +7,7 @@ export interface PaymentResource {
   failure?: { code: string; message: string };
   alipay?: { paymentId?: string; paymentTime?: string };
   sequence: number;
+  createdAt: string;
 }
 
 export interface Answer<T = Record<string, unknown>> {

@@ -106,7 +106,7 @@ export const settlementBatchSettledV1 = z.object({
 export const paymentReviewResolvedV1 = z.object({
   paymentId: idSchema,
   merchantId: idSchema,
-  /** CHARGED: Alipay took the money and kept it; REVERSED: taken, then cancelled; NOT_CHARGED: no row in the day's report */
+  /** CHARGED: Alipay took the money and kept it; REVERSED: taken, then cancelled; NOT_CHARGED: no PAYMENT row in the reports of its day and the next */
   resolution: z.enum(['CHARGED', 'REVERSED', 'NOT_CHARGED']),
   amount: signedMoneySchema,
   evidence: z.string().max(512),

@@ -81,8 +81,8 @@ describe('day-level checks', () => {
     expect(missingInReport(day, rows, (t) => t)).toEqual([{ kind: 'PAYMENT', requestId: 'pay_2' }, { kind: 'CANCEL', requestId: 'pay_1' }]);
   });
 
-  it('proves a payment in review was never charged when the day has no PAYMENT row for it', () => {
-    expect(notChargedReviews([{ paymentId: 'pay_1' }, { paymentId: 'pay_3' }], rows)).toEqual([{ paymentId: 'pay_3' }]);
+  it('proves a payment in review was never charged when no report lists a PAYMENT for it', () => {
+    expect(notChargedReviews([{ paymentId: 'pay_1' }, { paymentId: 'pay_3' }], new Set(['pay_1', 'pay_2']))).toEqual([{ paymentId: 'pay_3' }]);
   });
 
   it('finds our payment id on every kind of row', () => {

@@ -148,10 +148,13 @@ export function missingInReport<T>(ledger: readonly T[], rows: readonly Transact
   });
 }
 
-/** Payments in review that the day's transaction report proves were never charged: no PAYMENT row. */
-export function notChargedReviews<T extends { paymentId: string }>(inReview: readonly T[], rows: readonly TransactionRow[]): T[] {
-  const paid = new Set(rows.filter((r) => r.type === 'PAYMENT').map((r) => r.transactionRequestId));
-  return inReview.filter((p) => !paid.has(p.paymentId));
+/**
+ * Payments in review of a day that Alipay's reports prove were never charged: no report lists a PAYMENT for
+ * them (`listed`: the payments some report lists one for). Only to be asked once the transaction files of the
+ * day and of the next are both in: a pay sent just before midnight may be charged, and filed, just after.
+ */
+export function notChargedReviews<T extends { paymentId: string }>(inReview: readonly T[], listed: ReadonlySet<string>): T[] {
+  return inReview.filter((p) => !listed.has(p.paymentId));
 }
 
 export type AdjustmentPlan =

@@ -1,4 +1,4 @@
-import { businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected } from './report-files';
+import { businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected, shiftDay } from './report-files';
 
 const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
 const tx = (type: string, id: string, request: string, original: string, amount: string, currency: string) =>
@@ -108,6 +108,10 @@ describe('settlement batches', () => {
 });
 
 describe('business day', () => {
+  it('moves by whole report days, across months and years', () => {
+    expect([shiftDay('2026-11-30', 1), shiftDay('2026-12-31', 1), shiftDay('2027-03-01', -1), shiftDay('2026-11-27', 0)]).toEqual(['2026-12-01', '2027-01-01', '2027-02-28', '2026-11-27']);
+  });
+
   it('is the UTC+8 calendar day', () => {
     expect(businessDayOf('2026-11-27T15:59:59.999Z')).toBe('2026-11-27');
     expect(businessDayOf('2026-11-27T16:00:00.000Z')).toBe('2026-11-28');

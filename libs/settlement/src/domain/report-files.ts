@@ -261,6 +261,11 @@ export function parseSettlementBatch(itemsText: string, summaryText: string, exp
   };
 }
 
+/** The report day `days` after `day` (both yyyy-mm-dd; negative goes back). */
+export function shiftDay(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 /** The UTC+8 calendar day of an instant: Alipay's report day and cut-off (spec §13.1). */
 export function businessDayOf(time: string | Date): string {
   const at = typeof time === 'string' ? new Date(time) : time;

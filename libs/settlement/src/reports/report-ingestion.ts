@@ -10,7 +10,7 @@ import {
 } from '../domain/matching';
 import {
   businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
-  TransactionRow, TransactionType,
+  shiftDay, TransactionRow, TransactionType,
 } from '../domain/report-files';
 import { LedgerStore, LedgerTransactionRecord } from '../ledger/ledger.store';
 import type { ReportSource, ReportSourceFile } from './report-sources';
@@ -161,13 +161,37 @@ export class ReportIngestion {
       });
     }
 
+    // this file completes the pair of days that decides the reviews of its own day, or of the day before
+    for (const reviewDay of [shiftDay(day, -1), day]) await this.resolveUncharged(manager, reviewDay, reportFile);
+  }
+
+  /**
+   * Resolves as NOT_CHARGED the payments of `day` in review that no report lists a PAYMENT for, once the
+   * transaction files of the day and of the next are both in (a pay sent just before midnight is filed
+   * under the day Alipay charged it).
+   */
+  private async resolveUncharged(manager: EntityManager, day: string, reportFile: string): Promise<void> {
+    const next = shiftDay(day, 1);
+    const [{ both }]: Array<{ both: boolean }> = await manager.query(
+      `SELECT count(DISTINCT business_day) = 2 AS both FROM report_files WHERE kind = 'transactionItems' AND status = 'INGESTED' AND business_day IN ($1, $2)`,
+      [day, next],
+    );
+    if (!both) return;
     const inReview: Array<{ paymentId: string; merchantId: string; currency: string }> = await manager.query(
       `SELECT payment_id AS "paymentId", merchant_id AS "merchantId", currency FROM tracked_payments
        WHERE status = 'NEEDS_REVIEW' AND review_resolution IS NULL AND business_day = $1`,
       [day],
     );
-    for (const p of notChargedReviews(inReview, rows)) {
-      await this.resolveReview(manager, { paymentId: p.paymentId, merchantId: p.merchantId, resolution: 'NOT_CHARGED', amount: { currency: p.currency, value: '0' }, evidence: `no PAYMENT row for the payment in the transaction report of ${day}`, reportFile });
+    if (!inReview.length) return;
+    const listed: Array<{ id: string }> = await manager.query(
+      "SELECT DISTINCT transaction_request_id AS id FROM reconciliations WHERE kind = 'PAYMENT' AND transaction_request_id = ANY($1)",
+      [inReview.map((p) => p.paymentId)],
+    );
+    for (const p of notChargedReviews(inReview, new Set(listed.map((r) => r.id)))) {
+      await this.resolveReview(manager, {
+        paymentId: p.paymentId, merchantId: p.merchantId, resolution: 'NOT_CHARGED', amount: { currency: p.currency, value: '0' },
+        evidence: `no PAYMENT row for the payment in the transaction reports of ${day} and ${next}`, reportFile,
+      });
     }
   }
 
