@@ -53,6 +53,9 @@ describe('idempotency on merchantOrderId', () => {
     const bad = await pos.pay({ merchantOrderId: 'has space', amount: { currency: 'JPY', value: '12.5' }, paymentCode: '1234' });
     expect(bad.status).toBe(400);
     expect((bad.body as unknown as { error: { details: Array<{ code: string }> } }).error.details.map((d) => d.code).sort()).toEqual(['INVALID_AMOUNT', 'INVALID_MERCHANT_ORDER_ID', 'INVALID_PAYMENT_CODE']);
+    const rupiah = await pos.pay({ merchantOrderId: PosClient.orderId(), amount: { currency: 'IDR', value: '1500050' }, paymentCode: PosClient.code('00') });
+    expect(rupiah.status).toBe(400);
+    expect((rupiah.body as unknown as { error: { details: Array<{ field: string; code: string }> } }).error.details).toEqual([expect.objectContaining({ field: 'amount.value', code: 'INVALID_AMOUNT' })]);
     for (const currency of ['XXX', 'toString', 'constructor']) {
       const unsupported = await pos.pay({ merchantOrderId: PosClient.orderId(), amount: { currency, value: '100' }, paymentCode: PosClient.code('00') });
       expect(unsupported.status).toBe(400);

@@ -206,6 +206,8 @@ describe('request validation (spec §15.3)', () => {
       const order = { ...body.order, env: { ...body.order.env, storeTerminalRequestTime } };
       expect(await client.call('pay', { ...fresh(), order })).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
     }
+    const rupiah = { currency: 'IDR', value: '1500050' };
+    expect(await client.call('pay', { ...fresh(), paymentAmount: rupiah, order: { ...body.order, orderAmount: rupiah } })).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
     const xxx = { currency: 'XXX', value: '100' };
     expect(await client.call('pay', { ...fresh(), paymentAmount: xxx, order: { ...body.order, orderAmount: xxx } })).toMatchObject({ outcome: 'F', resultCode: 'CURRENCY_NOT_SUPPORT' });
     expect(await client.call('inquiryPayment', {})).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });

@@ -1,4 +1,4 @@
-import { currencyExponent, fromMajorUnits, isMinorUnits, toMajorUnits } from './money';
+import { currencyExponent, fromMajorUnits, isChargeableAmount, isMinorUnits, toMajorUnits } from './money';
 
 describe('money', () => {
   it.each([
@@ -27,6 +27,11 @@ describe('money', () => {
     expect([currencyExponent('HKD'), currencyExponent('JPY')]).toEqual([2, 0]);
     expect(['XXX', 'toString', 'constructor', '__proto__', 'hasOwnProperty'].map(currencyExponent)).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(() => toMajorUnits('1', 'toString')).toThrow(/unsupported currency/);
+  });
+
+  it('takes IDR in whole rupiah only, and every other currency to its last minor unit', () => {
+    expect([isChargeableAmount('IDR', '1500000'), isChargeableAmount('IDR', '1500050'), isChargeableAmount('IDR', '5')]).toEqual([true, false, false]);
+    expect([isChargeableAmount('HKD', '1255'), isChargeableAmount('JPY', '7')]).toEqual([true, true]);
   });
 
   it('accepts only canonical minor-unit strings', () => {

@@ -21,6 +21,14 @@ export function currencyExponent(currency: string): number | undefined {
   return Object.hasOwn(EXPONENTS, currency) ? EXPONENTS[currency] : undefined;
 }
 
+/** Currencies Alipay takes in whole major units only, though their exponent is 2 (spec §3.1). */
+const WHOLE_UNITS_ONLY: ReadonlySet<string> = new Set(['IDR']);
+
+/** Whether Alipay takes this many minor units of the currency: IDR only in whole rupiah (`"150000"`, not `"150050"`). */
+export function isChargeableAmount(currency: string, value: string): boolean {
+  return !WHOLE_UNITS_ONLY.has(currency) || value.endsWith('00');
+}
+
 const MINOR_UNITS = /^(0|[1-9][0-9]{0,15})$/;
 
 /** `"1250"` is a valid minor-unit string; `"12.50"`, `"-1"`, `"007"` and 17+ digits are not. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyExponent, isMinorUnits } from '@upm/contracts';
+import { currencyExponent, isChargeableAmount, isMinorUnits } from '@upm/contracts';
 import type { AmsResult, CancelRequest, InquiryPaymentRequest, InquiryRefundRequest, PayRequest, RefundRequest } from '@upm/alipay';
 
 /**
@@ -90,6 +90,7 @@ export function validateRefundReference(body: unknown): Validated<InquiryRefundR
 function amountProblem(name: string, value: { currency: string; value: string }): Validated<never> | undefined {
   if (currencyExponent(value.currency) === undefined) return refused('CURRENCY_NOT_SUPPORT', `${name}.currency ${value.currency} is not supported`);
   if (!isMinorUnits(value.value) || value.value === '0') return refused('PARAM_ILLEGAL', `${name}.value must be a positive integer of minor units`);
+  if (!isChargeableAmount(value.currency, value.value)) return refused('PARAM_ILLEGAL', `${name}.value: ${value.currency} amounts end in 00`);
   return undefined;
 }
 

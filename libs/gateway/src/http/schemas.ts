@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkPaymentCode, currencyExponent, isMinorUnits, paymentStatusSchema } from '@upm/contracts';
+import { checkPaymentCode, currencyExponent, isChargeableAmount, isMinorUnits, paymentStatusSchema } from '@upm/contracts';
 import { ApiError } from '@upm/shared-runtime';
 
 /** The POS API's request and response bodies (CONTRACTS.md §1). The OpenAPI document is generated from these. */
@@ -8,7 +8,8 @@ const amount = z
     currency: z.string().refine((c) => currencyExponent(c) !== undefined, 'an ISO 4217 currency the platform supports'),
     value: z.string().refine((v) => isMinorUnits(v) && v !== '0', 'a positive integer of minor units, e.g. "1250" for 12.50'),
   })
-  .strict();
+  .strict()
+  .refine((m) => isChargeableAmount(m.currency, m.value), { path: ['value'], message: 'IDR amounts are whole rupiah: the last two digits are 00' });
 
 /** A scanned code as the POS read it; what goes on is the code without the spaces or line end a scanner may add. */
 const paymentCode = z.string().transform((raw, ctx) => {
