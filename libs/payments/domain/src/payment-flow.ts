@@ -19,8 +19,12 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
     case 'INQUIRING':
       return chain(state, facts(state, answer, false), (s) => whileOpen(s, answer, ctx));
     case 'CANCELLING':
-    case 'REFUNDING_REVERSAL':
       // Cancel wins: a late success is recorded (it decides between cancel and refund later) but flips nothing.
+      // A definite failure with no success before it ends the cancel: nothing was charged, nothing is left to undo.
+      return chain(state, facts(state, answer, false), (s) =>
+        s.status === 'CANCELLING' && answer.verdict.kind === 'NOT_PAID' && !s.knownPaid ? closeUnpaid(s, answer.verdict.failure, true, ctx) : [],
+      );
+    case 'REFUNDING_REVERSAL':
       return facts(state, answer, false);
     case 'REVERSAL_CHECK':
       return chain(state, facts(state, answer, false), (s) => (s.status === 'REVERSAL_CHECK' ? whileChecking(s, answer, ctx) : []));
