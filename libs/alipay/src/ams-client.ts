@@ -161,7 +161,7 @@ export class AmsClient {
       exchange.httpStatus = answer.status;
       exchange.responseBody = answer.body.toString('utf8');
       if (typeof responseTime === 'string') exchange.responseTime = responseTime;
-      const classification = classifyAnswer<AmsApiTypes[A]['response']>(answer, { path, clientId: credentials.clientId, alipayPublicKey: credentials.alipayPublicKey });
+      const classification = classifyAnswer<AmsApiTypes[A]['response']>(answer, { path, clientId: credentials.clientId, alipayPublicKey: credentials.alipayPublicKey, requestIds: requestIdsOf(request) });
       return { ...classification, httpStatus: answer.status, durationMs: elapsed(started), exchange };
     } catch (error) {
       const failure = error instanceof TransportError ? error : new TransportError('NETWORK_ERROR', String(error));
@@ -208,4 +208,14 @@ function prepare(credentials: AmsCredentials, baseUrl: string): PreparedCredenti
 
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
+}
+
+/** The ids a request names itself by, which an answer to it must repeat if it names them. */
+function requestIdsOf(request: object): Record<string, string> {
+  const ids: Record<string, string> = {};
+  for (const field of ['paymentRequestId', 'refundRequestId']) {
+    const value = (request as Record<string, unknown>)[field];
+    if (typeof value === 'string') ids[field] = value;
+  }
+  return ids;
 }

@@ -50,6 +50,15 @@ describe('classifying an AMS answer', () => {
     }
   });
 
+  it('a signed answer that names another request than the one sent is U', () => {
+    const answer = (paymentRequestId: string) => signed(JSON.stringify({ result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'm' }, paymentRequestId, paymentId: 'P1' }));
+    const ours = { ...context, requestIds: { paymentRequestId: 'pay_1' } };
+    expect(classifyAnswer(answer('pay_1'), ours).outcome).toBe('S');
+    expect(classifyAnswer(answer('pay_2'), ours)).toMatchObject({ outcome: 'U', problem: 'MISMATCHED_RESPONSE', claimedResult: { resultStatus: 'S' } });
+    // an answer that does not repeat the id is taken as it is
+    expect(classifyAnswer(signed(result('S', 'SUCCESS')), ours).outcome).toBe('S');
+  });
+
   it('any non-200 is U, even a signed F', () => {
     expect(classifyAnswer(signed(result('F', 'PROCESS_FAIL'), alipay.privateKey, 500), context)).toMatchObject({ outcome: 'U', problem: 'HTTP_STATUS' });
     expect(classifyAnswer({ status: 404, headers: {}, body: Buffer.from('<html/>') }, context)).toMatchObject({ outcome: 'U', problem: 'HTTP_STATUS' });

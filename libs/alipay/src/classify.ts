@@ -13,6 +13,8 @@ export type AmsProblem =
   | 'UNSIGNED_RESPONSE'
   | 'INVALID_RESPONSE_SIGNATURE'
   | 'UNPARSABLE_RESPONSE'
+  /** a signed answer naming another request than the one sent (a misrouted or replayed answer) */
+  | 'MISMATCHED_RESPONSE'
   /** nothing was sent: the payment code failed the local format check (outcome F, nothing can have been charged) */
   | 'REJECTED_LOCALLY';
 
@@ -40,6 +42,8 @@ export interface VerificationContext {
   /** the request's client id (the Java SDK verifies with it, whatever the answer echoes) */
   clientId: string;
   alipayPublicKey: KeyObject;
+  /** the request's own ids (`paymentRequestId`, `refundRequestId`): an answer that names one must name the same */
+  requestIds?: Readonly<Record<string, string>>;
 }
 
 const STATUSES: readonly string[] = ['S', 'F', 'U'];
@@ -57,6 +61,10 @@ export function classifyAnswer<TBody>(answer: RawAnswer, context: VerificationCo
     return unknown('INVALID_RESPONSE_SIGNATURE', `answer signature does not verify${describe(claimed)}`, claimed);
   }
   if (!claimed) return unknown('UNPARSABLE_RESPONSE', 'signed answer without a valid result');
+  for (const [field, sent] of Object.entries(context.requestIds ?? {})) {
+    const named = (parsed as Record<string, unknown>)[field];
+    if (typeof named === 'string' && named !== sent) return unknown('MISMATCHED_RESPONSE', `signed answer for ${field} ${named}, sent ${sent}${describe(claimed)}`, claimed);
+  }
   return { outcome: claimed.resultStatus, resultCode: claimed.resultCode, resultMessage: claimed.resultMessage, body: parsed as TBody };
 }
 
