@@ -36,4 +36,17 @@ describe('AmsThrottle', () => {
     await throttle.run(async () => ({ resultCode: 'SUCCESS' }));
     expect(Date.now() - started).toBeLessThan(50);
   });
+
+  it('pauses too when an answer it cannot trust asks it to slow down', async () => {
+    for (const slowDown of [
+      { resultCode: 'HTTP_STATUS', claimedResult: { resultCode: 'REQUEST_TRAFFIC_EXCEED_LIMIT' } },
+      { resultCode: 'HTTP_STATUS', exchange: { httpStatus: 429 } },
+    ]) {
+      const throttle = new AmsThrottle(10, 100, 400);
+      await throttle.run(async () => slowDown);
+      const started = Date.now();
+      await throttle.run(async () => ({ resultCode: 'SUCCESS' }));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    }
+  });
 });

@@ -1,6 +1,17 @@
+const TRAFFIC_LIMIT = 'REQUEST_TRAFFIC_EXCEED_LIMIT';
+
+/** What the throttle reads of an AMS call's result. */
+export interface ThrottleSignal {
+  resultCode: string;
+  /** what an answer not taken at its word claimed */
+  claimedResult?: { resultCode: string };
+  exchange?: { httpStatus?: number };
+}
+
 /**
- * Caps concurrent AMS calls and backs off when Alipay answers REQUEST_TRAFFIC_EXCEED_LIMIT: every call
- * then waits until the pause is over, and the pause doubles while the answers keep coming (up to maxPauseMs).
+ * Caps concurrent AMS calls and backs off when Alipay asks to slow down (REQUEST_TRAFFIC_EXCEED_LIMIT, even
+ * in an answer not trusted otherwise, or HTTP 429: slowing down is safe either way): every call then waits
+ * until the pause is over, and the pause doubles while the answers keep coming (up to maxPauseMs).
  */
 export class AmsThrottle {
   private active = 0;
@@ -20,13 +31,13 @@ export class AmsThrottle {
     return this.active;
   }
 
-  async run<T extends { resultCode: string }>(call: () => Promise<T>): Promise<T> {
+  async run<T extends ThrottleSignal>(call: () => Promise<T>): Promise<T> {
     await this.slot();
     try {
       const wait = this.pausedUntil - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const result = await call();
-      if (result.resultCode === 'REQUEST_TRAFFIC_EXCEED_LIMIT') {
+      if (result.resultCode === TRAFFIC_LIMIT || result.claimedResult?.resultCode === TRAFFIC_LIMIT || result.exchange?.httpStatus === 429) {
         this.pausedUntil = Date.now() + this.pauseMs;
         this.pauseMs = Math.min(this.pauseMs * 2, this.maxPauseMs);
       } else {
