@@ -1,4 +1,4 @@
-import { compareRow, explainUnledgeredRow, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment } from './matching';
+import { compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
 const row = (over: Partial<TransactionRow> = {}): TransactionRow => ({
@@ -87,6 +87,18 @@ describe('day-level checks', () => {
 
   it('finds our payment id on every kind of row', () => {
     expect(rows.map(paymentIdOfRow)).toEqual(['pay_1', 'pay_1']);
+  });
+});
+
+describe('feeFromReport', () => {
+  it('takes a settlement item\'s fee in the transaction\'s currency, positive, given back by a cancel', () => {
+    expect(feeFromReport(item({ fee: -12n }), 10n)).toBe(12n);
+    expect(feeFromReport(item({ type: 'CANCEL', amount: -1250n, fee: 12n, settlementAmount: -1238n }), 10n)).toBe(12n);
+  });
+
+  it('keeps the expected fee for a transaction file row and for an item whose fee Alipay converted', () => {
+    expect(feeFromReport(row(), 10n)).toBe(10n);
+    expect(feeFromReport(item({ currency: 'JPY', amount: 2000n, settlementCurrency: 'USD', settlementAmount: 1333n, feeCurrency: 'USD', fee: -7n }), 10n)).toBe(10n);
   });
 });
 

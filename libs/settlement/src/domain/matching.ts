@@ -139,6 +139,16 @@ export function explainUnledgeredRow(
   }
 }
 
+/**
+ * The fee of a transaction written to the ledger from a report row, positive as the ledger keeps it: a
+ * settlement item's own fee when it is in the transaction's currency; otherwise (a transaction file row, or an
+ * item Alipay converted, whose fee is in the settlement currency) the fee the ledger expects per transaction.
+ */
+export function feeFromReport(row: TransactionRow, expectedFee: bigint): bigint {
+  if (!isSettlementItem(row) || row.feeCurrency !== row.currency) return expectedFee;
+  return row.type === 'CANCEL' ? row.fee : -row.fee;
+}
+
 /** Ledger transactions of a report day that the day's transaction report does not list. */
 export function missingInReport<T>(ledger: readonly T[], rows: readonly TransactionRow[], keyOf: (t: T) => { kind: string; requestId: string | null }): T[] {
   const listed = new Set(rows.map((r) => rowKey(r.type, r.transactionRequestId)));

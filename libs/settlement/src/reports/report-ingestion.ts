@@ -6,7 +6,7 @@ import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { cancelPostings, paymentPostings, refundPostings, SettledAmount, settlementPostings } from '../domain/ledger';
 import {
-  compareRow, explainUnledgeredRow, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, rowKey, signedFee,
+  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, rowKey, signedFee,
 } from '../domain/matching';
 import {
   businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
@@ -248,7 +248,7 @@ export class ReportIngestion {
     const verdict = explainUnledgeredRow(row, payment, { hasPayment: inLedger('PAYMENT') || inReport('PAYMENT'), hasCancel: inLedger('CANCEL') || inReport('CANCEL') });
     const merchantId = payment?.merchantId ?? (row.referenceMerchantId || `customer-${row.customerId}`);
     if (verdict.result === 'FROM_REPORT' && payment) {
-      const fee = settlement ? (row.type === 'CANCEL' ? settlement.fee : -settlement.fee) : this.feeMinor;
+      const fee = feeFromReport(row, this.feeMinor);
       const amount = row.type === 'PAYMENT' ? row.amount : -row.amount;
       const fact = { merchantId: payment.merchantId, currency: row.currency, amount, fee };
       const refundId = row.type === 'REFUND' ? row.transactionRequestId : null;
