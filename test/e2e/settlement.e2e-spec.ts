@@ -476,4 +476,26 @@ describe('settlement', () => {
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['settlementItems INGESTED']);
     expect((await transactions(`?paymentId=${paid.paymentId}`))[0]).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
   });
+
+  it('closes what one file of a day found missing when another file of the same day lists it', async () => {
+    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    const day3: PaymentResource[] = [];
+    for (const tag of ['part0', 'part1']) {
+      const paid = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId(tag), amount: { currency: 'HKD', value: '800' }, paymentCode: PosClient.code('08'), waitSeconds: 20 }));
+      expect(paid.status).toBe('SUCCEEDED');
+      day3.push(paid);
+    }
+    await eventually(async () => ((await transactions(`?paymentId=${day3[1].paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
+    const file = (await sandboxReports(businessDayOf(day3[0].alipay!.paymentTime!))).find((f) => f.kind === 'transactionItems')!.path;
+    const only = (paymentId: string) => (text: string) => editRecords(text, (records) => records.filter((r) => r.transactionRequestId === paymentId));
+    await deliver(file, only(day3[0].paymentId));
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
+    const missing = async () => (await api<{ discrepancies: Array<Discrepancy & { resolvedBy: string | null }> }>('GET', `/v1/settlement/discrepancies?paymentId=${day3[1].paymentId}`)).body.discrepancies;
+    expect((await missing()).map((d) => [d.type, d.status])).toEqual([['MISSING_IN_REPORT', 'OPEN']]);
+
+    await deliver(file, only(day3[1].paymentId), file.split('/').pop()!.replace('_000.csv', '_001.csv'));
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
+    expect((await missing()).map((d) => [d.type, d.status, d.resolvedBy])).toEqual([['MISSING_IN_REPORT', 'RESOLVED', 'settlement']]);
+    expect((await transactions(`?paymentId=${day3[1].paymentId}`))[0]).toMatchObject({ reconciliation: 'MATCHED', status: 'EXPECTED' });
+  });
 });

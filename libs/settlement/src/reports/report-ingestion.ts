@@ -227,6 +227,7 @@ export class ReportIngestion {
       };
       const verdict = compareRow(row, expectation);
       if (verdict.result === 'MATCHED') {
+        if (!ctx.batchId) await this.listedAfterAll(manager, existing.id, reportFile);
         await this.ledger.setReconciliation(manager, existing.id, 'MATCHED', row.transactionId);
         if (ctx.batchId) await this.ledger.post(manager, existing.id, ctx.batchId);
         await record('MATCHED', existing.id, null);
@@ -370,6 +371,18 @@ export class ReportIngestion {
       await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'DiscrepancyDetected', key: d.paymentId ?? d.transactionRequestId, data, producer: this.producer }));
     }
     return id;
+  }
+
+  /**
+   * A transaction an earlier transaction file of its day did not list, listed now (Alipay split the day into
+   * several files, `_000`, `_001`…, or filed it late): it is missing no more, so that discrepancy closes.
+   */
+  private async listedAfterAll(manager: EntityManager, ledgerTransactionId: string, reportFile: string): Promise<void> {
+    await manager.query(
+      `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now()
+       WHERE ledger_transaction_id = $1 AND type = 'MISSING_IN_REPORT' AND status = 'OPEN'`,
+      [ledgerTransactionId, `listed by ${reportFile}`],
+    );
   }
 
   /** Opens a discrepancy resolved without an adjustment again; answers whether it did. */
