@@ -477,7 +477,7 @@ describe('settlement', () => {
     expect((await transactions(`?paymentId=${paid.paymentId}`))[0]).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
   });
 
-  it('closes what one file of a day found missing when another file of the same day lists it', async () => {
+  it('reads a day and a batch that Alipay split over several files: what one file lacks, the next one holds', async () => {
     await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
     const day3: PaymentResource[] = [];
     for (const tag of ['part0', 'part1']) {
@@ -486,7 +486,8 @@ describe('settlement', () => {
       day3.push(paid);
     }
     await eventually(async () => ((await transactions(`?paymentId=${day3[1].paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
-    const file = (await sandboxReports(businessDayOf(day3[0].alipay!.paymentTime!))).find((f) => f.kind === 'transactionItems')!.path;
+    const files = await sandboxReports(businessDayOf(day3[0].alipay!.paymentTime!));
+    const file = files.find((f) => f.kind === 'transactionItems')!.path;
     const only = (paymentId: string) => (text: string) => editRecords(text, (records) => records.filter((r) => r.transactionRequestId === paymentId));
     await deliver(file, only(day3[0].paymentId));
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
@@ -497,5 +498,16 @@ describe('settlement', () => {
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
     expect((await missing()).map((d) => [d.type, d.status, d.resolvedBy])).toEqual([['MISSING_IN_REPORT', 'RESOLVED', 'settlement']]);
     expect((await transactions(`?paymentId=${day3[1].paymentId}`))[0]).toMatchObject({ reconciliation: 'MATCHED', status: 'EXPECTED' });
+
+    // the batch's items in two files: the first alone is not the whole batch yet
+    const items = files.find((f) => f.kind === 'settlementItems')!;
+    await deliver(files.find((f) => f.kind === 'settlementSummary')!.path);
+    await deliver(items.path, only(day3[0].paymentId));
+    const waiting = (await ingest()).filter((r) => r.status !== 'DUPLICATE');
+    expect(waiting).toEqual([expect.objectContaining({ kind: 'settlementItems', status: 'PENDING', reason: expect.stringMatching(/counts 2 items, the items files hold 1/) })]);
+    await deliver(items.path, only(day3[1].paymentId), items.path.split('/').pop()!.replace('_000.csv', '_001.csv'));
+    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status} ${r.batchId}`)).toEqual([`settlementItems INGESTED ${items.batchId}`]);
+    for (const p of day3) expect((await transactions(`?paymentId=${p.paymentId}`))[0]).toMatchObject({ reconciliation: 'MATCHED', status: 'POSTED', settlementBatchId: items.batchId });
+    expect((await api<{ status: string }>('GET', `/v1/settlement/batches/${items.batchId}`)).body.status).toBe('RECONCILED');
   });
 });

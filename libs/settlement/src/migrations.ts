@@ -117,3 +117,21 @@ export class ReportFilePaths1764662400000 implements MigrationInterface {
     await q.query('ALTER TABLE "report_files" ADD CONSTRAINT "UQ_report_files_sha256" UNIQUE ("sha256")');
   }
 }
+
+/** Alipay may split a batch's items over several files (`_000`, `_001`…): an item is its file's index and its line there. */
+export class BatchItemParts1764748800000 implements MigrationInterface {
+  name = 'BatchItemParts1764748800000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "settlement_batch_items" ADD "part" integer NOT NULL DEFAULT 0');
+    await q.query('ALTER TABLE "settlement_batch_items" ALTER COLUMN "part" DROP DEFAULT');
+    await q.query('ALTER TABLE "settlement_batch_items" DROP CONSTRAINT "PK_settlement_batch_items"');
+    await q.query('ALTER TABLE "settlement_batch_items" ADD CONSTRAINT "PK_settlement_batch_items" PRIMARY KEY ("batch_id", "part", "line")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "settlement_batch_items" DROP CONSTRAINT "PK_settlement_batch_items"');
+    await q.query('ALTER TABLE "settlement_batch_items" ADD CONSTRAINT "PK_settlement_batch_items" PRIMARY KEY ("batch_id", "line")');
+    await q.query('ALTER TABLE "settlement_batch_items" DROP COLUMN "part"');
+  }
+}

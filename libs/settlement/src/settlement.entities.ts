@@ -362,6 +362,10 @@ export class SettlementBatchItemRow {
   @PrimaryColumn({ type: 'text', name: 'batch_id' })
   batchId!: string;
 
+  /** which of the batch's items files holds the item (`_000` is 0) */
+  @PrimaryColumn({ type: 'integer' })
+  part!: number;
+
   @PrimaryColumn({ type: 'integer' })
   line!: number;
 

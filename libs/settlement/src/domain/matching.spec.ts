@@ -1,4 +1,4 @@
-import { compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment } from './matching';
+import { compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, rowKey } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
 const row = (over: Partial<TransactionRow> = {}): TransactionRow => ({
@@ -78,7 +78,8 @@ describe('day-level checks', () => {
   const rows = [row(), row({ type: 'REFUND', transactionRequestId: 'ref_1', originalTransactionRequestId: 'pay_1', amount: -500n })];
   it('finds ledger transactions the day’s report does not list', () => {
     const day = [{ kind: 'PAYMENT', requestId: 'pay_1' }, { kind: 'REFUND', requestId: 'ref_1' }, { kind: 'PAYMENT', requestId: 'pay_2' }, { kind: 'CANCEL', requestId: 'pay_1' }];
-    expect(missingInReport(day, rows, (t) => t)).toEqual([{ kind: 'PAYMENT', requestId: 'pay_2' }, { kind: 'CANCEL', requestId: 'pay_1' }]);
+    const listed = new Set(rows.map((r) => rowKey(r.type, r.transactionRequestId)));
+    expect(missingInReport(day, listed, (t) => t)).toEqual([{ kind: 'PAYMENT', requestId: 'pay_2' }, { kind: 'CANCEL', requestId: 'pay_1' }]);
   });
 
   it('proves a payment in review was never charged when no report lists a PAYMENT for it', () => {

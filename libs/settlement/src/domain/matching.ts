@@ -149,12 +149,14 @@ export function feeFromReport(row: TransactionRow, expectedFee: bigint): bigint 
   return row.type === 'CANCEL' ? row.fee : -row.fee;
 }
 
-/** Ledger transactions of a report day that the day's transaction report does not list. */
-export function missingInReport<T>(ledger: readonly T[], rows: readonly TransactionRow[], keyOf: (t: T) => { kind: string; requestId: string | null }): T[] {
-  const listed = new Set(rows.map((r) => rowKey(r.type, r.transactionRequestId)));
+/**
+ * Ledger transactions of a report day that none of the day's transaction files lists (`listed`: the
+ * `rowKey`s of every row of the day's files so far; Alipay may split a day over `_000`, `_001`…).
+ */
+export function missingInReport<T>(ledger: readonly T[], listed: ReadonlySet<string>, keyOf: (t: T) => { kind: string; requestId: string | null }): T[] {
   return ledger.filter((t) => {
     const { kind, requestId } = keyOf(t);
-    return requestId !== null && !listed.has(`${kind}:${requestId}`);
+    return requestId !== null && !listed.has(rowKey(kind as TransactionType, requestId));
   });
 }
 

@@ -1,4 +1,4 @@
-import { businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected, shiftDay } from './report-files';
+import { BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected, shiftDay } from './report-files';
 
 const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
 const tx = (type: string, id: string, request: string, original: string, amount: string, currency: string) =>
@@ -66,7 +66,7 @@ describe('settlement batches', () => {
   const expected = { batchId: '20261127HKD001', currency: 'HKD' };
 
   it('reads items and totals, gross = net − fees', () => {
-    const batch = parseSettlementBatch(items, good, expected);
+    const batch = parseSettlementBatch([items], good, expected);
     expect(batch).toMatchObject({ batchId: '20261127HKD001', customerId: 'C1', currency: 'HKD', net: 730n, fees: -20n, gross: 750n, fx: null, settlementTime: '2026-11-28T00:00:00+08:00' });
     expect(batch.items.map((i) => [i.type, i.amount, i.fee, i.settlementAmount])).toEqual([
       ['PAYMENT', 1250n, -10n, 1240n],
@@ -79,7 +79,7 @@ describe('settlement batches', () => {
   it('reads a batch of a currency without decimals', () => {
     const jpy = (t: string) => t.replace(/HKD/g, 'JPY');
     const batch = parseSettlementBatch(
-      file(jpy(ITEM_HEADER), jpy(item('PAYMENT', 'pay_9', '', '1000', '990', '-10', 'JPY', '20261127JPY001')), '<END>'),
+      [file(jpy(ITEM_HEADER), jpy(item('PAYMENT', 'pay_9', '', '1000', '990', '-10', 'JPY', '20261127JPY001')), '<END>')],
       file(SUMMARY_HEADER, summary('PAYMENT', 1, '990', '-10', 'JPY', '20261127JPY001'), summary('TOTAL', 1, '990', '-10', 'JPY', '20261127JPY001'), '<END>'),
       { batchId: '20261127JPY001', currency: 'JPY' },
     );
@@ -89,7 +89,7 @@ describe('settlement batches', () => {
   it.each([
     ['items that do not sum to the TOTAL', items, good.replace('TOTAL,2026-11-28T00:00:00+08:00,4,7.30', 'TOTAL,2026-11-28T00:00:00+08:00,4,7.40'), /TOTAL: the settlement items sum to 730 minor units, the summary says 740/],
     ['fees that do not sum to the TOTAL', items, good.replace('4,7.30,HKD,-0.20', '4,7.30,HKD,-0.30'), /TOTAL: the items' fees sum to -20/],
-    ['a count that differs', items, good.replace('TOTAL,2026-11-28T00:00:00+08:00,4,', 'TOTAL,2026-11-28T00:00:00+08:00,5,'), /counts 5 items, the items file has 4/],
+    ['a type line that counts differently', items, good.replace('REFUND,2026-11-28T00:00:00+08:00,1,', 'REFUND,2026-11-28T00:00:00+08:00,2,'), /REFUND: the summary counts 2 items, the items files hold 1/],
     ['a type line that differs', items, good.replace('REFUND,2026-11-28T00:00:00+08:00,1,-5.10', 'REFUND,2026-11-28T00:00:00+08:00,1,-5.20'), /REFUND: the settlement items sum to -510/],
     ['no TOTAL', items, file(SUMMARY_HEADER, '<END>'), /0 TOTAL lines/],
     ['an item whose settlement is not amount + fee', items.replace('12.50,HKD,12.40', '12.50,HKD,12.45'), good, /settlementAmountValue 12.45 ≠ transactionAmountValue 12.50 \+ feeAmountValue -0.10/],
@@ -103,7 +103,24 @@ describe('settlement batches', () => {
       /line 6: PAYMENT pay_1 appears twice/,
     ],
   ])('rejects %s', (_what, itemsText, summaryText, reason) => {
-    expect(() => parseSettlementBatch(itemsText, summaryText, expected)).toThrow(reason);
+    expect(() => parseSettlementBatch([itemsText], summaryText, expected)).toThrow(reason);
+  });
+
+  it('reads a batch split over several items files as one, each whole, and names the file a rejection is about', () => {
+    const lines = items.trimEnd().split('\n');
+    const [header, rows] = [lines[0], lines.slice(1, -1)];
+    const parts = [file(header, rows[0], rows[1], '<END>'), file(header, rows[2], rows[3], '<END>')];
+    const batch = parseSettlementBatch(parts, good, expected);
+    expect(batch.items.map((i) => [i.part, i.line, i.type])).toEqual([[0, 2, 'PAYMENT'], [0, 3, 'REFUND'], [1, 2, 'PAYMENT'], [1, 3, 'CANCEL']]);
+    expect(batch.net).toBe(730n);
+    expect(() => parseSettlementBatch([parts[0], parts[1].replace('<END>\n', '')], good, expected)).toThrow(/items file 2 of 2: no <END> trailer/);
+  });
+
+  it('tells a batch whose items files hold fewer items than its TOTAL counts from a wrong one: more files may come', () => {
+    const firstPart = items.replace(/\n[^\n]*pay_2[^\n]*/g, '');
+    expect(() => parseSettlementBatch([firstPart], good, expected)).toThrow(BatchIncomplete);
+    expect(() => parseSettlementBatch([firstPart], good, expected)).toThrow(/TOTAL: the summary counts 4 items, the items files hold 2/);
+    expect(() => parseSettlementBatch([items], good, expected)).not.toThrow();
   });
 });
 

@@ -16,6 +16,14 @@ export class ReportRejected extends Error {
   }
 }
 
+/** A batch whose items files hold fewer items than its summary counts: the rest may still be on their way. */
+export class BatchIncomplete extends ReportRejected {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchIncomplete';
+  }
+}
+
 export interface ReportFileName {
   kind: ReportKind;
   /** yyyy-mm-dd, for transaction files */
@@ -64,6 +72,9 @@ export interface SettlementItemRow extends TransactionRow {
   quotePrice: string;
 }
 
+/** A settlement item and which of the batch's items files (`_000` is 0) holds it. */
+export type BatchItem = SettlementItemRow & { part: number };
+
 export interface SummaryLine {
   line: number;
   customerId: string;
@@ -80,7 +91,7 @@ export interface SettlementBatchReport {
   customerId: string;
   currency: string;
   settlementTime: string;
-  items: SettlementItemRow[];
+  items: BatchItem[];
   summary: SummaryLine[];
   /** signed minor units in the settlement currency: net = gross + fees, fees negative when charged */
   gross: bigint;
@@ -180,13 +191,75 @@ function onceEach<T extends TransactionRow>(rows: T[]): T[] {
 }
 
 /**
- * A settlement batch: its items file and its summary file, read together because neither stands alone.
- * Every item's settlement amount is its transaction amount plus its fee (same currency), every item belongs
- * to the batch, and the items sum to the summary's TOTAL line (count, settlement amount and fee), as do the
- * items of each transaction type to that type's line.
+ * A settlement batch: its items files (one, or `_000`, `_001`… when Alipay splits a batch, each whole with its
+ * own header and `<END>`) and its summary file, read together because neither stands alone. Every item's
+ * settlement amount is its transaction amount plus its fee (same currency), every item belongs to the batch,
+ * and the items sum to the summary's TOTAL line (count, settlement amount and fee), as do the items of each
+ * transaction type to that type's line. Fewer items than the TOTAL counts is BatchIncomplete: more files may come.
  */
-export function parseSettlementBatch(itemsText: string, summaryText: string, expected: { batchId: string; currency: string }): SettlementBatchReport {
-  const items = onceEach(records(itemsText, SETTLEMENT_ITEM_COLUMNS).map(({ line, fields }): SettlementItemRow => {
+export function parseSettlementBatch(itemsTexts: readonly string[], summaryText: string, expected: { batchId: string; currency: string }): SettlementBatchReport {
+  const items = onceEach(itemsTexts.flatMap((text, part) => inPart(part, itemsTexts.length, () => settlementItems(text, expected).map((item) => ({ ...item, part })))));
+  const summary = records(summaryText, SUMMARY_COLUMNS).map(({ line, fields }): SummaryLine => {
+    if (fields.settlementBatchId.trim() !== expected.batchId) throw new ReportRejected(`summary line ${line}: settlementBatchId ${fields.settlementBatchId} in the file of batch ${expected.batchId}`);
+    const settlementCurrency = required(fields, 'settlementCurrency', line);
+    if (settlementCurrency !== expected.currency) throw new ReportRejected(`summary line ${line}: settlementCurrency ${settlementCurrency} in a ${expected.currency} batch`);
+    const count = Number(required(fields, 'count', line));
+    if (!Number.isInteger(count) || count < 0) throw new ReportRejected(`summary line ${line}: count "${fields.count}" is not a count`);
+    return {
+      line,
+      customerId: required(fields, 'customerId', line),
+      summaryType: required(fields, 'summaryType', line),
+      count,
+      settlementCurrency,
+      settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
+      fee: amount(required(fields, 'feeAmountValue', line), required(fields, 'feeCurrency', line), line, 'feeAmountValue'),
+      settlementTime: required(fields, 'settlementTime', line),
+    };
+  });
+  const totals = summary.filter((s) => s.summaryType === 'TOTAL');
+  if (totals.length !== 1) throw new ReportRejected(`the summary has ${totals.length} TOTAL lines, not one`);
+  if (totals[0].count > items.length) throw new BatchIncomplete(`TOTAL: the summary counts ${totals[0].count} items, the items files hold ${items.length}`);
+  const check = (label: string, line: SummaryLine, group: readonly SettlementItemRow[]) => {
+    const net = group.reduce((sum, i) => sum + i.settlementAmount, 0n);
+    const fee = group.reduce((sum, i) => sum + i.fee, 0n);
+    if (line.count !== group.length) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items files hold ${group.length}`);
+    if (line.settlementAmount !== net) throw new ReportRejected(`${label}: the settlement items sum to ${net} minor units, the summary says ${line.settlementAmount}`);
+    if (line.fee !== fee) throw new ReportRejected(`${label}: the items' fees sum to ${fee} minor units, the summary says ${line.fee}`);
+  };
+  check('TOTAL', totals[0], items);
+  for (const line of summary) {
+    if (line.summaryType === 'TOTAL') continue;
+    if (TRANSACTION_TYPES.includes(line.summaryType)) check(line.summaryType, line, items.filter((i) => i.type === line.summaryType));
+  }
+  const customers = new Set(items.map((i) => i.customerId));
+  if (customers.size > 1 || (customers.size === 1 && !customers.has(totals[0].customerId))) throw new ReportRejected('the items and the summary name different customers');
+  const quoted = items.find((i) => i.quoteCurrencyPair);
+  return {
+    batchId: expected.batchId,
+    customerId: totals[0].customerId,
+    currency: expected.currency,
+    settlementTime: totals[0].settlementTime,
+    items,
+    summary,
+    gross: totals[0].settlementAmount - totals[0].fee,
+    fees: totals[0].fee,
+    net: totals[0].settlementAmount,
+    fx: quoted ? { quoteCurrencyPair: quoted.quoteCurrencyPair, quotePrice: quoted.quotePrice } : null,
+  };
+}
+
+/** Names the items file a rejection is about when the batch has several. */
+function inPart<T>(part: number, parts: number, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (parts > 1 && error instanceof ReportRejected) throw new ReportRejected(`items file ${part + 1} of ${parts}: ${error.message}`);
+    throw error;
+  }
+}
+
+function settlementItems(itemsText: string, expected: { batchId: string; currency: string }): SettlementItemRow[] {
+  return records(itemsText, SETTLEMENT_ITEM_COLUMNS).map(({ line, fields }): SettlementItemRow => {
     const base = transactionRow(line, fields);
     const settlementCurrency = required(fields, 'settlementCurrency', line);
     const feeCurrency = required(fields, 'feeCurrency', line);
@@ -212,53 +285,7 @@ export function parseSettlementBatch(itemsText: string, summaryText: string, exp
       throw new ReportRejected(`line ${line}: settled in ${item.settlementCurrency} from ${item.currency} without a quote`);
     }
     return item;
-  }));
-  const summary = records(summaryText, SUMMARY_COLUMNS).map(({ line, fields }): SummaryLine => {
-    if (fields.settlementBatchId.trim() !== expected.batchId) throw new ReportRejected(`summary line ${line}: settlementBatchId ${fields.settlementBatchId} in the file of batch ${expected.batchId}`);
-    const settlementCurrency = required(fields, 'settlementCurrency', line);
-    if (settlementCurrency !== expected.currency) throw new ReportRejected(`summary line ${line}: settlementCurrency ${settlementCurrency} in a ${expected.currency} batch`);
-    const count = Number(required(fields, 'count', line));
-    if (!Number.isInteger(count) || count < 0) throw new ReportRejected(`summary line ${line}: count "${fields.count}" is not a count`);
-    return {
-      line,
-      customerId: required(fields, 'customerId', line),
-      summaryType: required(fields, 'summaryType', line),
-      count,
-      settlementCurrency,
-      settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
-      fee: amount(required(fields, 'feeAmountValue', line), required(fields, 'feeCurrency', line), line, 'feeAmountValue'),
-      settlementTime: required(fields, 'settlementTime', line),
-    };
   });
-  const totals = summary.filter((s) => s.summaryType === 'TOTAL');
-  if (totals.length !== 1) throw new ReportRejected(`the summary has ${totals.length} TOTAL lines, not one`);
-  const check = (label: string, line: SummaryLine, group: readonly SettlementItemRow[]) => {
-    const net = group.reduce((sum, i) => sum + i.settlementAmount, 0n);
-    const fee = group.reduce((sum, i) => sum + i.fee, 0n);
-    if (line.count !== group.length) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items file has ${group.length}`);
-    if (line.settlementAmount !== net) throw new ReportRejected(`${label}: the settlement items sum to ${net} minor units, the summary says ${line.settlementAmount}`);
-    if (line.fee !== fee) throw new ReportRejected(`${label}: the items' fees sum to ${fee} minor units, the summary says ${line.fee}`);
-  };
-  check('TOTAL', totals[0], items);
-  for (const line of summary) {
-    if (line.summaryType === 'TOTAL') continue;
-    if (TRANSACTION_TYPES.includes(line.summaryType)) check(line.summaryType, line, items.filter((i) => i.type === line.summaryType));
-  }
-  const customers = new Set(items.map((i) => i.customerId));
-  if (customers.size > 1 || (customers.size === 1 && !customers.has(totals[0].customerId))) throw new ReportRejected('the items and the summary name different customers');
-  const quoted = items.find((i) => i.quoteCurrencyPair);
-  return {
-    batchId: expected.batchId,
-    customerId: totals[0].customerId,
-    currency: expected.currency,
-    settlementTime: totals[0].settlementTime,
-    items,
-    summary,
-    gross: totals[0].settlementAmount - totals[0].fee,
-    fees: totals[0].fee,
-    net: totals[0].settlementAmount,
-    fx: quoted ? { quoteCurrencyPair: quoted.quoteCurrencyPair, quotePrice: quoted.quotePrice } : null,
-  };
 }
 
 /** The report day `days` after `day` (both yyyy-mm-dd; negative goes back). */

@@ -87,14 +87,14 @@ export class FinanceService {
     );
     if (!row) throw new ApiError(404, 'SETTLEMENT.BATCH_NOT_FOUND', `no settlement batch ${batchId}`);
     const items: Array<Record<string, string | number | null>> = await this.dataSource.query(
-      `SELECT line, kind, transaction_id, transaction_request_id, merchant_id, currency, amount::text, fee::text, settlement_amount::text, ledger_transaction_id, result
-       FROM settlement_batch_items WHERE batch_id = $1 ORDER BY line`,
+      `SELECT part, line, kind, transaction_id, transaction_request_id, merchant_id, currency, amount::text, fee::text, settlement_amount::text, ledger_transaction_id, result
+       FROM settlement_batch_items WHERE batch_id = $1 ORDER BY part, line`,
       [batchId],
     );
     return {
       ...batchView(row),
       items: items.map((i) => ({
-        line: i.line, kind: i.kind, transactionId: i.transaction_id, transactionRequestId: i.transaction_request_id, merchantId: i.merchant_id,
+        part: i.part, line: i.line, kind: i.kind, transactionId: i.transaction_id, transactionRequestId: i.transaction_request_id, merchantId: i.merchant_id,
         amount: { currency: i.currency, value: i.amount }, fee: { currency: i.currency, value: i.fee }, settlementAmount: { currency: row.currency, value: i.settlement_amount },
         ledgerTransactionId: i.ledger_transaction_id, result: i.result,
       })),

@@ -40,7 +40,8 @@ const schemas: Record<string, JsonSchema> = {
     fx: nullable(object({ quoteCurrencyPair: str(), quotePrice: str() })), status: enumOf('RECONCILED', 'DISCREPANCIES'), receivedAt: timestamp,
   }),
   BatchItem: object({
-    line: { type: 'integer' }, kind: str('PAYMENT, REFUND or CANCEL'), transactionId: str("Alipay's transaction id"), transactionRequestId: str('our paymentId, or refundId for a refund'),
+    part: { type: 'integer', description: 'which of the batch\'s items files holds the item: 0 for _000, 1 for _001…' }, line: { type: 'integer', description: 'the line in that file' },
+    kind: str('PAYMENT, REFUND or CANCEL'), transactionId: str("Alipay's transaction id"), transactionRequestId: str('our paymentId, or refundId for a refund'),
     merchantId: str(), amount: ref('Money'), fee: ref('Money'), settlementAmount: ref('Money'), ledgerTransactionId: nullable(str()), result: str('the item against the ledger: MATCHED, MISMATCHED, MISSING_IN_LEDGER'),
   }),
   Discrepancy: object({

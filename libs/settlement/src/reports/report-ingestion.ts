@@ -9,7 +9,7 @@ import {
   compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, rowKey, signedFee,
 } from '../domain/matching';
 import {
-  businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
+  BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
   shiftDay, TransactionRow, TransactionType,
 } from '../domain/report-files';
 import { LedgerStore, LedgerTransactionRecord } from '../ledger/ledger.store';
@@ -79,9 +79,12 @@ export class ReportIngestion {
       // transaction files first (they match the day), then the batches that post and pay out
       const transactionFiles = candidates.filter((c) => c.meta.kind === 'transactionItems').sort((a, b) => a.file.path.localeCompare(b.file.path));
       for (const candidate of transactionFiles) results.push(await this.ingestTransactionFile(candidate));
-      for (const items of candidates.filter((c) => c.meta.kind === 'settlementItems').sort((a, b) => a.file.path.localeCompare(b.file.path))) {
-        const summary = candidates.find((c) => c.meta.kind === 'settlementSummary' && c.folder === items.folder && c.meta.batchId === items.meta.batchId && c.meta.currency === items.meta.currency);
-        results.push(await this.ingestBatch(items, summary));
+      // a batch's items files (`_000`, `_001`…) are read together, with the summary of the same folder
+      const batchOf = (c: Candidate) => `${c.folder}|${c.meta.currency}|${c.meta.batchId}`;
+      const itemsFiles = candidates.filter((c) => c.meta.kind === 'settlementItems').sort((a, b) => a.file.path.localeCompare(b.file.path));
+      for (const batch of new Set(itemsFiles.map(batchOf))) {
+        const summary = candidates.find((c) => c.meta.kind === 'settlementSummary' && batchOf(c) === batch);
+        results.push(await this.ingestBatch(itemsFiles.filter((c) => batchOf(c) === batch), summary));
       }
     }
     for (const r of results) {
@@ -112,35 +115,43 @@ export class ReportIngestion {
   }
 
   /**
-   * A batch is its items file read with its summary. A pair that failed is not tried again, but either file
-   * is tried again with a new partner: a complete items file rejected with a cut-off summary goes in once
-   * the whole summary arrives.
+   * A batch is its items files read with its summary. What failed is not tried again with the same files, but
+   * is with a new one: a complete items file rejected with a cut-off summary goes in once the whole summary
+   * arrives. A batch whose items files hold fewer items than the summary counts waits for the rest (PENDING).
    */
-  private async ingestBatch(items: Candidate, summary: Candidate | undefined): Promise<IngestResult> {
-    const base = { path: items.file.path, source: items.file.source, kind: items.meta.kind, batchId: items.meta.batchId };
+  private async ingestBatch(parts: readonly Candidate[], summary: Candidate | undefined): Promise<IngestResult> {
+    const first = parts[0];
+    const base = { path: first.file.path, source: first.file.source, kind: first.meta.kind, batchId: first.meta.batchId };
     const seenBefore = async (manager?: EntityManager) => {
-      const itemsSeen = await this.seen(items, manager);
-      return itemsSeen === 'INGESTED' || (itemsSeen === 'REJECTED' && summary !== undefined && (await this.seen(summary, manager)) === 'REJECTED');
+      const seen = await Promise.all(parts.map((part) => this.seen(part, manager)));
+      if (seen.every((s) => s === 'INGESTED')) return true;
+      return seen.every((s) => s === 'REJECTED') && summary !== undefined && (await this.seen(summary, manager)) === 'REJECTED';
     };
     if (await seenBefore()) return { ...base, status: 'DUPLICATE' };
     if (!summary) return { ...base, status: 'PENDING', reason: 'waiting for the batch summary file' };
     try {
-      const batch = parseSettlementBatch(decode(items.file.content), decode(summary.file.content), { batchId: items.meta.batchId ?? '', currency: items.meta.currency ?? '' });
+      const texts = parts.map((part) => decode(part.file.content));
+      const batch = parseSettlementBatch(texts, decode(summary.file.content), { batchId: first.meta.batchId ?? '', currency: first.meta.currency ?? '' });
       await this.inLock(async (manager) => {
         if (await seenBefore(manager)) throw new AlreadySeen();
         const [settled] = await manager.query('SELECT items_file_id FROM settlement_batches WHERE batch_id = $1', [batch.batchId]);
         if (settled) throw new ReportRejected(`batch ${batch.batchId} is already settled from another file`);
-        const itemsFileId = await this.recordFile(manager, items, 'INGESTED', null, batch.items.length, { batchId: batch.batchId });
+        const files: BatchFile[] = [];
+        for (const [i, part] of parts.entries()) {
+          const rows = batch.items.filter((item) => item.part === i).length;
+          files.push({ fileId: await this.recordFile(manager, part, 'INGESTED', null, rows, { batchId: batch.batchId }), path: part.file.path });
+        }
         const summaryFileId = await this.recordFile(manager, summary, 'INGESTED', null, batch.summary.length, { batchId: batch.batchId });
-        await this.settleBatch(manager, itemsFileId, summaryFileId, items.file.path, batch);
+        await this.settleBatch(manager, files, summaryFileId, batch);
       });
       return { ...base, status: 'INGESTED', rows: batch.items.length };
     } catch (error) {
       if (error instanceof AlreadySeen) return { ...base, status: 'DUPLICATE' };
+      if (error instanceof BatchIncomplete) return { ...base, status: 'PENDING', reason: `${error.message}: waiting for the rest` };
       if (!(error instanceof ReportRejected)) throw error;
       await this.dataSource.transaction(async (m) => {
-        await this.recordFile(m, items, 'REJECTED', error.message, 0, { batchId: items.meta.batchId });
-        await this.recordFile(m, summary, 'REJECTED', `rejected with its items file: ${error.message}`, 0, { batchId: items.meta.batchId });
+        for (const part of parts) await this.recordFile(m, part, 'REJECTED', error.message, 0, { batchId: first.meta.batchId });
+        await this.recordFile(m, summary, 'REJECTED', `rejected with its items file: ${error.message}`, 0, { batchId: first.meta.batchId });
       });
       return { ...base, status: 'REJECTED', reason: error.message };
     }
@@ -152,7 +163,14 @@ export class ReportIngestion {
     const payments = await this.payments(manager, rows.map(paymentIdOfRow));
     for (const row of rows) await this.reconcileRow(manager, { fileId, reportFile, day, row, rows, ledger, payments });
 
-    for (const t of missingInReport(await this.ledger.findByDay(manager, day), rows, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
+    // every file of the day so far counts, this one included (its rows are recorded by now)
+    const listedRows: Array<{ kind: TransactionType; id: string }> = await manager.query(
+      `SELECT r.kind, r.transaction_request_id AS id FROM reconciliations r JOIN report_files f ON f.id = r.file_id
+       WHERE f.kind = 'transactionItems' AND f.status = 'INGESTED' AND f.business_day = $1`,
+      [day],
+    );
+    const listed = new Set(listedRows.map((r) => rowKey(r.kind, r.id)));
+    for (const t of missingInReport(await this.ledger.findByDay(manager, day), listed, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
       await this.ledger.setReconciliation(manager, t.id, 'MISSING_IN_REPORT');
       await this.discrepancy(manager, {
         type: 'MISSING_IN_REPORT', kind: t.kind as TransactionType, fields: [], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
@@ -287,19 +305,20 @@ export class ReportIngestion {
   }
 
   /** Posts what the batch confirms, records its items N:1, and books the payout per merchant. */
-  private async settleBatch(manager: EntityManager, itemsFileId: string, summaryFileId: string, reportFile: string, batch: SettlementBatchReport): Promise<void> {
+  private async settleBatch(manager: EntityManager, files: readonly BatchFile[], summaryFileId: string, batch: SettlementBatchReport): Promise<void> {
     const ledger = await this.ledger.findByRequest(manager, batch.items.map((r) => ({ kind: r.type, requestId: r.transactionRequestId })));
     const payments = await this.payments(manager, batch.items.map(paymentIdOfRow));
     const settlementDay = businessDayOf(batch.settlementTime);
     const perMerchant = new Map<string, SettledAmount[]>();
     let allMatched = true;
     for (const item of batch.items) {
-      const verdict = await this.reconcileRow(manager, { fileId: itemsFileId, reportFile, day: businessDayOf(item.paymentTime), row: item, rows: batch.items, ledger, payments, batchId: batch.batchId });
+      const { fileId, path: reportFile } = files[item.part];
+      const verdict = await this.reconcileRow(manager, { fileId, reportFile, day: businessDayOf(item.paymentTime), row: item, rows: batch.items, ledger, payments, batchId: batch.batchId });
       allMatched &&= verdict.result === 'MATCHED';
       await manager.query(
-        `INSERT INTO settlement_batch_items (batch_id, line, kind, transaction_id, transaction_request_id, merchant_id, currency, amount, fee, settlement_amount, ledger_transaction_id, result)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [batch.batchId, item.line, item.type, item.transactionId, item.transactionRequestId, verdict.merchantId, item.currency, item.amount.toString(), item.fee.toString(), item.settlementAmount.toString(), verdict.ledgerTransactionId, verdict.result],
+        `INSERT INTO settlement_batch_items (batch_id, part, line, kind, transaction_id, transaction_request_id, merchant_id, currency, amount, fee, settlement_amount, ledger_transaction_id, result)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [batch.batchId, item.part, item.line, item.type, item.transactionId, item.transactionRequestId, verdict.merchantId, item.currency, item.amount.toString(), item.fee.toString(), item.settlementAmount.toString(), verdict.ledgerTransactionId, verdict.result],
       );
       const expected = verdict.ledgerTransactionId ? ledger.get(rowKey(item.type, item.transactionRequestId)) : undefined;
       const transactionNet = item.currency === item.settlementCurrency ? item.settlementAmount : item.amount + (expected ? signedFee(item.type, BigInt(expected.fee)) : 0n);
@@ -321,7 +340,7 @@ export class ReportIngestion {
       `INSERT INTO settlement_batches (batch_id, customer_id, currency, gross, fees, net, settlement_time, transaction_count, fx, status, items_file_id, summary_file_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)`,
       [batch.batchId, batch.customerId, batch.currency, batch.gross.toString(), batch.fees.toString(), batch.net.toString(), new Date(batch.settlementTime), batch.items.length,
-        batch.fx ? JSON.stringify(batch.fx) : null, allMatched ? 'RECONCILED' : 'DISCREPANCIES', itemsFileId, summaryFileId],
+        batch.fx ? JSON.stringify(batch.fx) : null, allMatched ? 'RECONCILED' : 'DISCREPANCIES', files[0].fileId, summaryFileId],
     );
     const ids = (type: TransactionType) => [...new Set(batch.items.filter((i) => i.type === type || (type === 'PAYMENT' && i.type === 'CANCEL')).map((i) => (i.type === 'REFUND' ? i.transactionRequestId : paymentIdOfRow(i))))];
     const money = (value: bigint) => ({ currency: batch.currency, value: value.toString() });
@@ -436,6 +455,12 @@ export class ReportIngestion {
 }
 
 class AlreadySeen extends Error {}
+
+/** One items file of a batch as recorded: where its rows' reconciliations point. */
+interface BatchFile {
+  fileId: string;
+  path: string;
+}
 
 /** UTF-8, as the spec says; a byte-order mark is dropped by the CSV reader. */
 function decode(content: Buffer): string {
