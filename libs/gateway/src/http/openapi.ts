@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { paymentViewV1, refundViewV1 } from '@upm/contracts';
 import { createPaymentBody, createRefundBody, merchantBody, terminalBody } from './schemas';
 
+/** A payment as the POS sees it: as on payments.v1.events, except that it exists before the orchestrator has taken it in. */
+const posPaymentView = paymentViewV1.extend({
+  sequence: z.number().int().min(-1).describe('orders the payment\'s updates; -1 until the orchestrator has taken the payment in'),
+});
+
 /** The POS API's OpenAPI document, generated from the same schemas that validate the requests. */
 export function openApiDocument(): Record<string, unknown> {
   const schema = (s: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(s, { io, unrepresentable: 'any' });
@@ -22,7 +27,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: { terminalKey: { type: 'http', scheme: 'bearer', description: 'the terminal key answered once at terminal creation' }, adminToken: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        CreatePayment: schema(createPaymentBody), CreateRefund: schema(createRefundBody), Payment: schema(paymentViewV1, 'output'), Refund: schema(refundViewV1, 'output'),
+        CreatePayment: schema(createPaymentBody), CreateRefund: schema(createRefundBody), Payment: schema(posPaymentView, 'output'), Refund: schema(refundViewV1, 'output'),
         CreateMerchant: schema(merchantBody), CreateTerminal: schema(terminalBody), Error: errorBody,
       },
     },
