@@ -1,7 +1,7 @@
-import type { AmsCallResult, InquiryPaymentResponse, InquiryRefundResponse, PayResponse } from '@upm/alipay';
-import { inquireRefundResultV1, inquiryResultV1, MESSAGE_EXAMPLES, payResultV1, refundResultV1, TOPICS } from '@upm/contracts';
+import type { AmsCallResult, AmsNotification, InquiryPaymentResponse, InquiryRefundResponse, PayResponse } from '@upm/alipay';
+import { inquireRefundResultV1, inquiryResultV1, MESSAGE_EXAMPLES, payResultV1, refundNotifiedV1, refundResultV1, TOPICS } from '@upm/contracts';
 import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
-import { inquireRefundResult, inquiryResult, payInput, payResult, refundRequest, refundResult } from './ams-translation';
+import { inquireRefundResult, inquiryResult, notificationMessage, payInput, payResult, refundRequest, refundResult } from './ams-translation';
 
 const exchange = { sent: true, clientId: 'C', url: 'u', path: '/p', requestTime: '1', requestBody: '{}' };
 const payCommand = MESSAGE_EXAMPLES[TOPICS.alipayCommands.name].Pay as PayCommandV1;
@@ -66,5 +66,16 @@ describe('AMS translation', () => {
   it('masks a payment code Alipay quotes back in its result message', () => {
     const data = payResult(payCommand, { outcome: 'F', resultCode: 'PARAM_ILLEGAL', resultMessage: `paymentCode ${payCommand.paymentCode} is illegal`, durationMs: 3, exchange });
     expect(data.resultMessage).toBe('paymentCode 281012**************0000 is illegal');
+  });
+
+  it('routes a refund notification to its payment with our refund id and the merchant\'s, and drops one it cannot route', () => {
+    const notification = {
+      notifyType: 'REFUND_RESULT', result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' },
+      refundRequestId: 'ref_01JE', refundId: '2026112719401080010018810000000009', refundStatus: 'SUCCESS', refundAmount: { currency: 'HKD', value: '500' },
+    } as unknown as AmsNotification;
+    const routed = notificationMessage(notification, { paymentId: 'pay_01JD', refundRequestId: 'R-1' })!;
+    expect(routed).toMatchObject({ type: 'RefundNotified', key: 'pay_01JD', data: { paymentId: 'pay_01JD', refundId: 'ref_01JE', refundRequestId: 'R-1', outcome: 'S' } });
+    expect(refundNotifiedV1.safeParse(routed.data).success).toBe(true);
+    expect(notificationMessage(notification, undefined)).toBeUndefined();
   });
 });

@@ -137,6 +137,7 @@ export function notificationMessage(
     key: target.paymentId,
     data: {
       paymentId: target.paymentId,
+      refundId: notification.refundRequestId,
       refundRequestId: target.refundRequestId,
       outcome: notification.refundStatus === 'FAIL' ? 'F' : outcome,
       resultCode: clip(notification.result.resultCode, 64),

@@ -78,6 +78,9 @@ export const paymentNotifiedV1 = z.object({
 });
 export const refundNotifiedV1 = z.object({
   paymentId: idSchema,
+  /** our refund id (Alipay's refundRequestId); absent from notifications routed before it was added */
+  refundId: idSchema.optional(),
+  /** the merchant's own id of the refund */
   refundRequestId: idSchema,
   outcome: z.enum(['S', 'F']),
   resultCode: z.string().max(64),

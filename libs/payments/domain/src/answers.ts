@@ -111,7 +111,7 @@ export type RefundVerdict =
   | { kind: 'NOT_FOUND' };
 
 export interface RefundAnswer {
-  /** matched against refundId first, then refundRequestId (a notification only carries the latter) */
+  /** matched against refundId first, then refundRequestId (a notification routed before it carried our refundId) */
   refundKey: string;
   attempt: number | null;
   verdict: RefundVerdict;
@@ -156,7 +156,7 @@ export function refundNotifiedAnswer(notification: RefundNotifiedV1): RefundAnsw
     notification.outcome === 'S'
       ? { kind: 'DONE', ...definedOnly({ alipayRefundId: notification.alipayRefundId, refundTime: notification.refundTime }) }
       : { kind: 'FAILED', failure: { code: notification.resultCode, message: `Alipay notified that the refund failed (${notification.resultCode})` } };
-  return { refundKey: notification.refundRequestId, attempt: null, verdict };
+  return { refundKey: notification.refundId ?? notification.refundRequestId, attempt: null, verdict };
 }
 
 function done(result: RefundResultV1): RefundVerdict {

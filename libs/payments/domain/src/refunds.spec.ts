@@ -1,4 +1,4 @@
-import type { SagaStatus } from './model';
+import type { SagaInput, SagaStatus } from './model';
 import { refundViewOf } from './view';
 import {
   DEADLINE,
@@ -8,6 +8,7 @@ import {
   inquireRefundResult,
   lastView,
   payResult,
+  PAYMENT_ID,
   posCancel,
   refundNotified,
   refundResult,
@@ -113,6 +114,16 @@ describe('refunds: sequences', () => {
 
     const settled = whenAfter([...r1Unknown(6), requestRefund(2, '700')], refundNotified('R-1', 'S', '500'));
     expect(settled.outputs).toEqual(['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #5']); // R-2 is still in flight: no new command
+  });
+
+  it('settles the refund a notification names by our refund id, even when a merchant reused that id as its own', () => {
+    const reused: SagaInput = { type: 'RequestRefund', data: { paymentId: PAYMENT_ID, refundId: 'ref_2', refundRequestId: 'ref_1', amount: { currency: 'HKD', value: '700' }, requestedAt: new Date(0).toISOString() } };
+    const failed = whenAfter([...r1Unknown(6), reused], refundNotified('ref_1', 'F', '700', 'ref_2'));
+    if (failed.state.status === 'NEW') throw new Error('unreachable');
+    expect(failed.state.refunds.map((r) => [r.refundId, r.status])).toEqual([
+      ['ref_1', 'UNKNOWN'],
+      ['ref_2', 'FAILED'],
+    ]);
   });
 
   it('the review flag carries an actionable reason', () => {

@@ -126,9 +126,10 @@ export const inquireRefundResult = (refundId: string, attempt: number, outcome: 
   },
 });
 
-export const refundNotified = (refundRequestId: string, outcome: 'S' | 'F', value: string): SagaInput => ({
+/** A notifyRefund as the connector routes it; `refundId` (ours) is absent from one routed before it carried it. */
+export const refundNotified = (refundRequestId: string, outcome: 'S' | 'F', value: string, refundId?: string): SagaInput => ({
   type: 'RefundNotified',
-  data: { paymentId: PAYMENT_ID, refundRequestId, outcome, resultCode: outcome === 'S' ? 'SUCCESS' : 'REFUND_FAILED', amount: { currency: 'HKD', value } },
+  data: { paymentId: PAYMENT_ID, ...(refundId ? { refundId } : {}), refundRequestId, outcome, resultCode: outcome === 'S' ? 'SUCCESS' : 'REFUND_FAILED', amount: { currency: 'HKD', value } },
 });
 
 export const fired = (timer: TimerName, attempt: number): SagaInput => ({ type: 'TimerFired', data: { timer, attempt } });
