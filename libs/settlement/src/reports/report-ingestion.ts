@@ -115,17 +115,18 @@ export class ReportIngestion {
   }
 
   /**
-   * A batch is its items files read with its summary. What failed is not tried again with the same files, but
-   * is with a new one: a complete items file rejected with a cut-off summary goes in once the whole summary
-   * arrives. A batch whose items files hold fewer items than the summary counts waits for the rest (PENDING).
+   * A batch is its items files read with its summary. It is tried again only when one of its files is new: a
+   * complete items file rejected with a cut-off summary goes in once the whole summary arrives. A batch whose
+   * items files hold fewer items than the summary counts waits for the rest (PENDING, nothing recorded).
    */
   private async ingestBatch(parts: readonly Candidate[], summary: Candidate | undefined): Promise<IngestResult> {
     const first = parts[0];
     const base = { path: first.file.path, source: first.file.source, kind: first.meta.kind, batchId: first.meta.batchId };
     const seenBefore = async (manager?: EntityManager) => {
       const seen = await Promise.all(parts.map((part) => this.seen(part, manager)));
+      // a settled batch's summary may be gone from the source already
       if (seen.every((s) => s === 'INGESTED')) return true;
-      return seen.every((s) => s === 'REJECTED') && summary !== undefined && (await this.seen(summary, manager)) === 'REJECTED';
+      return summary !== undefined && seen.every((s) => s !== undefined) && (await this.seen(summary, manager)) !== undefined;
     };
     if (await seenBefore()) return { ...base, status: 'DUPLICATE' };
     if (!summary) return { ...base, status: 'PENDING', reason: 'waiting for the batch summary file' };
