@@ -18,6 +18,7 @@ describe('report file names', () => {
     ['settlementItems_HKD_20261127HKD001_000.csv', { kind: 'settlementItems', currency: 'HKD', batchId: '20261127HKD001', seq: '000' }],
     ['settlementSummary_JPY_20261127JPY001_001.csv', { kind: 'settlementSummary', currency: 'JPY', batchId: '20261127JPY001', seq: '001' }],
     ['settlementSummary_ALIPAYHK_USD_2021123400_000.csv', { kind: 'settlementSummary', currency: 'USD', batchId: '2021123400', seq: '000' }],
+    ['settlementSummary_ALIPAY_HK_USD_2021123400_000.csv', { kind: 'settlementSummary', currency: 'USD', batchId: '2021123400', seq: '000' }],
   ])('reads %s', (name, meta) => expect(parseReportFileName(name)).toEqual(meta));
 
   it('ignores anything else', () => {
@@ -96,6 +97,7 @@ describe('settlement batches', () => {
     ['an item of another batch', items.replace('20261127HKD001,C1,Alipay_SG,,mer_1,sto_1,REFUND', '20261127HKD002,C1,Alipay_SG,,mer_1,sto_1,REFUND'), good, /line 3: settlementBatchId 20261127HKD002 in the file of batch 20261127HKD001/],
     ['items without a trailer', items.replace('<END>\n', ''), good, /no <END> trailer/],
     ['a summary without a trailer', items, good.replace('<END>\n', ''), /no <END> trailer/],
+    ['a summary fee in another currency', items, good.replace('4,7.30,HKD,-0.20,HKD', '4,7.30,HKD,-0.20,USD'), /summary line \d: fee in USD, settlement in HKD/],
     [
       'the same transaction twice',
       items.replace('<END>', item('PAYMENT', 'pay_1', '', '12.50', '12.40', '-0.10') + '\n<END>'),

@@ -39,7 +39,8 @@ export function parseReportFileName(name: string): ReportFileName | undefined {
   if (m) return { kind: 'transactionItems', day: `${m[1]}-${m[2]}-${m[3]}`, seq: m[4] };
   m = /^settlementItems_([A-Z]{3})_([A-Za-z0-9]+)_(\d{3})\.csv$/.exec(name);
   if (m) return { kind: 'settlementItems', currency: m[1], batchId: m[2], seq: m[3] };
-  m = /^settlementSummary_(?:[A-Za-z0-9]+_)?([A-Z]{3})_([A-Za-z0-9]+)_(\d{3})\.csv$/.exec(name);
+  // a wallet's name may hold underscores (ALIPAY_HK); the currency, batch id and seq are read from the right
+  m = /^settlementSummary_(?:[A-Za-z0-9_]+_)?([A-Z]{3})_([A-Za-z0-9]+)_(\d{3})\.csv$/.exec(name);
   if (m) return { kind: 'settlementSummary', currency: m[1], batchId: m[2], seq: m[3] };
   return undefined;
 }
@@ -205,6 +206,8 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
     if (settlementCurrency !== expected.currency) throw new ReportRejected(`summary line ${line}: settlementCurrency ${settlementCurrency} in a ${expected.currency} batch`);
     const count = Number(required(fields, 'count', line));
     if (!Number.isInteger(count) || count < 0) throw new ReportRejected(`summary line ${line}: count "${fields.count}" is not a count`);
+    const feeCurrency = required(fields, 'feeCurrency', line);
+    if (feeCurrency !== settlementCurrency) throw new ReportRejected(`summary line ${line}: fee in ${feeCurrency}, settlement in ${settlementCurrency}`);
     return {
       line,
       customerId: required(fields, 'customerId', line),
@@ -212,7 +215,7 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
       count,
       settlementCurrency,
       settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
-      fee: amount(required(fields, 'feeAmountValue', line), required(fields, 'feeCurrency', line), line, 'feeAmountValue'),
+      fee: amount(required(fields, 'feeAmountValue', line), feeCurrency, line, 'feeAmountValue'),
       settlementTime: required(fields, 'settlementTime', line),
     };
   });
