@@ -87,4 +87,16 @@ describe('payment updates across replicas', () => {
     expect(await answer).toBe('SUCCEEDED');
     expect(loads).toBe(2);
   });
+
+  it('answers every waiter at once with what it holds when the replica shuts down', async () => {
+    const replica = new PaymentUpdates(redis);
+    await replica.onModuleInit();
+    const id = `pay_upd_${Date.now()}_${n++}`;
+    const started = Date.now();
+    const answer = replica.waitFor(id, 20_000, async () => view(id, 'PROCESSING', 1), isFinal, newer);
+    await sleep(100);
+    await replica.onApplicationShutdown();
+    expect(await answer).toMatchObject({ status: 'PROCESSING', sequence: 1 });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
 });

@@ -21,6 +21,8 @@ interface Update {
 export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private subscriber?: Redis;
+  /** shutting down: every waiter answers what it holds now, within the shutdown grace */
+  private closing = false;
 
   constructor(@Inject(Redis) private readonly redis: Redis) {}
 
@@ -35,6 +37,7 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     for (const set of this.waiters.values()) for (const waiter of set) waiter.take(undefined);
     await this.subscriber?.quit().catch(() => undefined);
   }
@@ -48,7 +51,8 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
    * Re-reads with `load` until `done` holds, a wake-up arrives for the payment, or the timeout passes;
    * answers the last value read. With `fromView`, a wake-up's view is turned into the value instead of
    * reading again (return undefined to read anyway). The waiter listens before its first read, and keeps
-   * what arrives while it reads: a change committed just after a read is never left to the next poll.
+   * what arrives while it reads: a change committed just after a read is never left to the next poll. On
+   * shutdown it answers at once with what it read last (the POS asks again, of another replica).
    */
   async waitFor<T>(
     paymentId: string,
@@ -63,7 +67,7 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
     this.waiters.set(paymentId, set.add(waiter));
     try {
       let value: T = await load();
-      while (!done(value) && Date.now() < deadline) {
+      while (!done(value) && !this.closing && Date.now() < deadline) {
         const view = await waiter.next(Math.min(POLL_MS, deadline - Date.now()));
         const taken = view && fromView ? fromView(view, value) : undefined;
         value = taken === undefined ? await load() : taken;
