@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { ContractViolation, deadLetterTopic } from '@upm/contracts';
+import { ContractViolation, deadLetterTopic, retryTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { appendToOutbox, ConsumerSettings, IdempotentConsumer, inboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
 import {
@@ -334,6 +334,29 @@ describe('outbox → Kafka → idempotent consumer', () => {
     const applied = await eventually(async () => ((await effects('pay_retry_b')).length ? effects('pay_retry_b') : undefined));
     expect(applied.map((r) => r.message_id)).toEqual([once.id]);
     expect([...attempts.get(2)!].sort()).toEqual([0, 1]);
+  }, 60_000);
+
+  it('waits out a database that drops its connections instead of sending the message to retry, and keeps the key\'s order', async () => {
+    let dropped = 0;
+    const attempts: number[] = [];
+    await startConsumer('test.db-away', async (envelope, context) => {
+      attempts.push(context.attempt);
+      // the first deliveries find their connection terminated by the server, as in a failover
+      if (dropped < 2) {
+        dropped++;
+        await context.manager.query('SELECT pg_terminate_backend(pg_backend_pid())');
+      }
+      await recordEffect(envelope, context);
+    });
+    const [first, second] = [1, 2].map((n) => refundCommand('pay_db_away', n));
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, first, second));
+
+    const rows = await eventually(async () => ((await effects('pay_db_away')).length >= 2 ? effects('pay_db_away') : undefined), 30_000, 200);
+    expect(rows.map((r) => r.message_id)).toEqual([first.id, second.id]);
+    expect(dropped).toBe(2);
+    expect(attempts.every((a) => a === 0)).toBe(true); // never through the retry topic
+    const retried = await readTopic(kafka, prefix + retryTopic(COMMANDS_TOPIC), () => true, 2000);
+    expect(retried.filter((m) => m.headers['x-retry-group'] === 'test.db-away')).toEqual([]);
   }, 60_000);
 
   /** Publishes the envelopes and waits until the relay has sent them all, so a consumer started next finds them waiting. */

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ContractViolation, deadLetterTopic, Envelope, parseMessage, retryTopic } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
+import { isDatabaseUnavailable } from '@upm/shared-runtime';
 import { KeyedLane } from './keyed-lane';
 import { OffsetCommits } from './offset-commits';
 import { collectOutbox } from './outbox';
@@ -530,7 +531,8 @@ export class IdempotentConsumer {
 
   /**
    * Applies one message in its own transaction, after `prepare` unless given what it returned; a failure
-   * goes to the retry or dead-letter topic.
+   * goes to the retry or dead-letter topic, unless the database is unavailable: then it throws, and the lane
+   * tries the batch again after a back-off, so an outage delays messages rather than dead-letters them.
    */
   private async applyOne(item: Decoded, done?: { prepared: unknown }): Promise<void> {
     const { envelope, partition, message, attempt } = item;
@@ -557,6 +559,8 @@ export class IdempotentConsumer {
         this.processed.inc({ topic: this.options.topic, group, type: envelope.type, result: applied ? 'applied' : 'duplicate' });
         return applied;
       } catch (error) {
+        // the database away is no fault of the message: the lane tries its batch again, offsets unsettled
+        if (isDatabaseUnavailable(error)) throw error;
         await this.onFailure(item, error);
         return undefined;
       } finally {

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Injec
 import type { Response } from 'express';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, ErrorBody } from './api-error';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { LOGGER } from './tokens';
 
 const CODE_BY_STATUS: Record<number, string> = {
@@ -57,8 +58,9 @@ function safeMessage(exception: HttpException, status: number): string {
  */
 function isTransient(exception: unknown): boolean {
   if (!(exception instanceof Error)) return false;
-  if ((exception as { code?: unknown }).code === 'LOCK.UNAVAILABLE') return true;
-  return /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|Connection is closed|max retries per request/i.test(exception.message);
+  if (isDatabaseUnavailable(exception) || (exception as { code?: unknown }).code === 'LOCK.UNAVAILABLE') return true;
+  // ioredis: the connection is down, or a command ran out of reconnection attempts
+  return /Connection is closed|max retries per request/i.test(exception.message);
 }
 
 /** What is logged of an unexpected error: a failed query's parameters may hold a payment code (a command in the outbox), so they stay out. */

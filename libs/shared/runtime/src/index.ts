@@ -5,3 +5,4 @@ export * from './runtime.module';
 export * from './run-service';
 export * from './http-error.filter';
 export * from './admin-token.guard';
+export * from './database-unavailable';
