@@ -359,6 +359,28 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(retried.filter((m) => m.headers['x-retry-group'] === 'test.db-away')).toEqual([]);
   }, 60_000);
 
+  it('prepares a message again when the database drops its connection during prepare, in its key\'s order', async () => {
+    let dropped = 0;
+    const prepared: number[] = [];
+    await startConsumer('test.db-away-prepare', recordEffect, undefined, {
+      prepare: async (envelope) => {
+        const n = Number((envelope.data as { refundId: string }).refundId.slice(1));
+        if (n === 1 && dropped < 2) {
+          dropped++;
+          await dataSource.query('SELECT pg_terminate_backend(pg_backend_pid())');
+        }
+        prepared.push(n);
+      },
+    });
+    const [first, second] = [1, 2].map((n) => refundCommand('pay_db_away_prepare', n));
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, first, second));
+
+    const rows = await eventually(async () => ((await effects('pay_db_away_prepare')).length >= 2 ? effects('pay_db_away_prepare') : undefined), 30_000, 200);
+    expect(rows.map((r) => r.message_id)).toEqual([first.id, second.id]);
+    expect([dropped, prepared]).toEqual([2, [1, 2]]); // the second waited for the first
+    expect(await readTopic(kafka, prefix + retryTopic(COMMANDS_TOPIC), () => true, 2000)).toEqual([]);
+  }, 60_000);
+
   /** Publishes the envelopes and waits until the relay has sent them all, so a consumer started next finds them waiting. */
   async function published(...envelopes: ReturnType<typeof refundCommand>[]): Promise<void> {
     await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, ...envelopes));

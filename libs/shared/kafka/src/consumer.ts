@@ -363,9 +363,26 @@ export class IdempotentConsumer {
       offsets: messages.map((message) => message.offset),
       items: decoded,
       current,
-      prepare: async (item) => (done.has(item.envelope.id) ? undefined : this.inSpan(item, 'prepare', () => prepare(item.envelope))),
+      prepare: async (item) => (done.has(item.envelope.id) ? undefined : this.inSpan(item, 'prepare', () => this.untilDatabaseIsBack(current, () => prepare(item.envelope)))),
     });
     return { settled };
+  }
+
+  /**
+   * Runs `work` again after a back-off while it fails because the database is unavailable and the lane is
+   * still this member's: the message keeps its place in its key's order rather than going to the retry topic.
+   */
+  private async untilDatabaseIsBack<T>(current: () => boolean, work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isDatabaseUnavailable(error) || !current()) throw error;
+        const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
+        this.logger.warn({ err: error, delayMs: delay }, 'prepare found the database unavailable; trying it again');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** The steps of a keyed lane: applying what is prepared, re-routing what failed, settling offsets in order. */
