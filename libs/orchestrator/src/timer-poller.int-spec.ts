@@ -1,4 +1,6 @@
 import type { DataSource } from 'typeorm';
+import { MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
+import type { RequestPaymentV1 } from '@upm/contracts';
 import { DEFAULT_SAGA_CONFIG, SagaInput } from '@upm/payments-domain';
 import { Metrics } from '@upm/shared-observability';
 import { freshDatabase, testLogger } from '@upm/shared-testing';
@@ -20,14 +22,7 @@ afterAll(async () => {
 
 const requestPayment = (paymentId: string): SagaInput => ({
   type: 'RequestPayment',
-  data: {
-    paymentId,
-    merchantOrderId: `order-${paymentId}`,
-    amount: { currency: 'HKD', value: '1250' },
-    paymentCode: '281012020000000000000000',
-    merchant: { merchantId: 'mer_1', merchantName: 'Harbour Coffee', merchantMcc: '5812', storeId: 'sto_1', storeName: 'Central', storeMcc: '5812', terminalId: 'ter_1' },
-    requestedAt: new Date().toISOString(),
-  },
+  data: { ...(MESSAGE_EXAMPLES[TOPICS.paymentCommands.name].RequestPayment as RequestPaymentV1), paymentId, requestedAt: new Date().toISOString() },
 });
 
 describe('TimerPoller', () => {
