@@ -308,6 +308,10 @@ describe('merchant webhooks', () => {
     const bad = await admin<{ error: { code: string } }>('POST', '/v1/admin/merchants/m1/webhooks', { url: 'ftp://example.com/x', eventTypes: ['NoSuchEvent'] });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+    // credentials in the URL would travel, and show, with every attempt
+    const withCredentials = await admin<{ error: { code: string; details: Array<{ field: string }> } }>('POST', '/v1/admin/merchants/m1/webhooks', { url: 'https://user:s3cret@example.com/hooks', eventTypes: ['*'] });
+    expect(withCredentials.status).toBe(400);
+    expect(withCredentials.body.error.details.map((d) => d.field)).toEqual(['url']);
   });
 });
 

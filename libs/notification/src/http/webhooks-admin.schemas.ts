@@ -12,7 +12,11 @@ const eventType = z.enum(['*', ...WEBHOOK_EVENT_TYPES], { message: `one of ${WEB
 
 export const createEndpointBody = z
   .object({
-    url: z.url({ protocol: /^https?$/, message: 'an http or https URL' }).max(2048),
+    url: z
+      .url({ protocol: /^https?$/, message: 'an http or https URL' })
+      .max(2048)
+      // a user name or password in the URL would be sent, logged and shown with every attempt; the signature authenticates the platform
+      .refine((url) => !new URL(url).username && !new URL(url).password, 'a URL without a user name or password'),
     eventTypes: z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]),
     description: z.string().min(1).max(256).optional(),
   })
