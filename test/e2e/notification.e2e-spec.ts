@@ -58,7 +58,8 @@ interface Request {
 /** A merchant's webhook endpoint: records every request and answers what `respond` says (a number, or never). */
 class Receiver {
   readonly requests: Request[] = [];
-  respond: (request: Request, receiver: Receiver) => number | 'hang' = () => 200;
+  /** a status; `hang`: never answer; `endless`: answer 200 with a body that never ends */
+  respond: (request: Request, receiver: Receiver) => number | 'hang' | 'endless' = () => 200;
   private readonly server: Server;
   readonly port = nextReceiverPort++;
 
@@ -72,6 +73,13 @@ class Receiver {
         this.requests.push(request);
         const status = this.respond(request, this);
         if (status === 'hang') return;
+        if (status === 'endless') {
+          request.answered = 200;
+          res.writeHead(200);
+          const dribble = setInterval(() => res.write('x'.repeat(64 * 1024)), 10);
+          res.on('close', () => clearInterval(dribble));
+          return;
+        }
         request.answered = status;
         res.writeHead(status).end();
       });
@@ -274,6 +282,21 @@ describe('merchant webhooks', () => {
     // the slow endpoint never had more than its two slots in flight (each attempt is cut off after 1.5 s)
     for (const request of slow.requests) expect(slow.requests.filter((r) => r.at > request.at - 1400 && r.at <= request.at).length).toBeLessThanOrEqual(2);
   }, 60_000);
+
+  it('takes a 200 as delivered without reading a body that never ends', async () => {
+    const receiver = await new Receiver().listen();
+    receiver.respond = () => 'endless';
+    const pos = await platform.onboard('Chatty Bakery');
+    const { endpointId } = await subscribe(pos, receiver, ['PaymentSucceeded']);
+    const paymentId = await paySucceeded(pos);
+    const delivered = await eventually(async () => (await deliveries(pos, endpointId, `?paymentId=${paymentId}`)).find((d) => d.status === 'DELIVERED'), 15_000);
+    expect(delivered.attempts).toBe(1);
+    // the attempt ended with the status, not at the request timeout (1.5 s here) while reading the body
+    const detail = await admin<Delivery>('GET', `/v1/admin/merchants/${pos.ids.merchantId}/webhooks/${endpointId}/deliveries/${delivered.deliveryId}`);
+    expect(detail.body.attemptLog).toEqual([expect.objectContaining({ attempt: 1, statusCode: 200 })]);
+    expect(detail.body.attemptLog![0].error).toBeUndefined();
+    expect(detail.body.attemptLog![0].latencyMs).toBeLessThan(1000);
+  }, 30_000);
 
   it('a notification service killed with SIGKILL loses no pending delivery', async () => {
     const receiver = await new Receiver().listen();

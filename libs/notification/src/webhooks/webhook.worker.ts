@@ -80,7 +80,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       `SELECT id, endpoint_id FROM (
          SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq,
                 row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rn
-         FROM webhook_deliveries d
+         FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL
          WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.payment_id = d.payment_id
                            AND e.status = 'PENDING' AND (e.sequence < d.sequence OR (e.sequence = d.sequence AND e.seq < d.seq)))
@@ -101,7 +101,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const [claimed]: [Claimed[], number] = await this.dataSource.query(
       `UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
        FROM webhook_endpoints w
-       WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+       WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND d.status = 'PENDING' AND d.next_attempt_at <= now()
          AND (d.leased_until IS NULL OR d.leased_until < now())
        RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.give_up_at, w.url`,
       [picked, this.options.requestTimeoutMs + LEASE_MARGIN_MS],
@@ -151,7 +151,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         body: delivery.body,
       });
       statusCode = response.status;
-      await response.arrayBuffer();
+      // only the status counts: the body is dropped unread, so an endpoint streaming without end costs nothing
+      await response.body?.cancel();
     } catch (caught) {
       const cause = (caught as { cause?: { code?: string } }).cause?.code;
       error = (caught as Error).name === 'TimeoutError' ? `no answer within ${this.options.requestTimeoutMs} ms` : cause ?? (caught as Error).message;
