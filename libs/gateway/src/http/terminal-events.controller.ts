@@ -46,7 +46,14 @@ export class TerminalEventsController {
     // listening before the first read: an event committed in between still wakes the loop
     const unlisten = this.hub.listen(terminal.terminalId, wake, close);
     req.on('close', close);
-    let cursor = given ?? (await latestTerminalEventId(this.dataSource, terminal.terminalId));
+    let cursor: string;
+    try {
+      cursor = given ?? (await latestTerminalEventId(this.dataSource, terminal.terminalId));
+    } catch (error) {
+      // the stream never started: stop listening, or every failed reconnect would leave its listener behind
+      unlisten();
+      throw error;
+    }
 
     res.status(200);
     res.setHeader('content-type', 'text/event-stream; charset=utf-8');
