@@ -378,9 +378,7 @@ export class IdempotentConsumer {
         return await work();
       } catch (error) {
         if (!isDatabaseUnavailable(error) || !current()) throw error;
-        const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
-        this.logger.warn({ err: error, delayMs: delay }, 'prepare found the database unavailable; trying it again');
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await backOff(attempt, (delayMs) => this.logger.warn({ err: error, delayMs }, 'prepare found the database unavailable; trying it again'));
       }
     }
   }
@@ -422,9 +420,7 @@ export class IdempotentConsumer {
         await work();
         return true;
       } catch (error) {
-        const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
-        this.logger.warn({ err: error, topic: lane.topic, partition: lane.partition, delayMs: delay }, 'batch failed; trying it again');
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await backOff(attempt, (delayMs) => this.logger.warn({ err: error, topic: lane.topic, partition: lane.partition, delayMs }, 'batch failed; trying it again'));
       }
     }
     return false;
@@ -688,6 +684,13 @@ export function decodeHeaders(headers: IHeaders | undefined): Record<string, str
     out[name] = Array.isArray(value) ? value.map(String).join(',') : value.toString();
   }
   return out;
+}
+
+/** Waits out the lane's back-off before try `attempt + 1`, saying first how long. */
+async function backOff(attempt: number, announce: (delayMs: number) => void): Promise<void> {
+  const delay = LANE_RETRY_MS[Math.min(attempt, LANE_RETRY_MS.length - 1)];
+  announce(delay);
+  await new Promise((resolve) => setTimeout(resolve, delay));
 }
 
 /** Sleeps until `at`, or until the delivery is no longer this member's to apply. */
