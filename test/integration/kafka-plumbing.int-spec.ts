@@ -359,6 +359,28 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(retried.filter((m) => m.headers['x-retry-group'] === 'test.db-away')).toEqual([]);
   }, 60_000);
 
+  it('dead-letters a poison message once when its batch is tried again after the database dropped its connection', async () => {
+    let dropped = false;
+    await startConsumer('test.db-away-poison', async (envelope, context) => {
+      if (!dropped) {
+        dropped = true;
+        await context.manager.query('SELECT pg_terminate_backend(pg_backend_pid())');
+      }
+      await recordEffect(envelope, context);
+    });
+    const valid = refundCommand('pay_db_away_poison', 1);
+    await producer.send({ topic: prefix + COMMANDS_TOPIC, messages: [
+      { key: 'pay_db_away_poison', value: 'this is not json' },
+      { key: 'pay_db_away_poison', value: JSON.stringify(valid) },
+    ] });
+
+    await eventually(async () => ((await effects('pay_db_away_poison')).length ? true : undefined), 30_000, 200);
+    expect(dropped).toBe(true);
+    const ours = (m: { headers: Record<string, string> }) => m.headers['x-retry-group'] === 'test.db-away-poison';
+    const dead = await readTopic(kafka, prefix + deadLetterTopic(COMMANDS_TOPIC), (m) => m.filter(ours).length >= 2, 8000);
+    expect(dead.filter(ours).map((m) => m.headers['x-error-code'])).toEqual(['CONTRACTS.VIOLATION']);
+  }, 60_000);
+
   it('prepares a message again when the database drops its connection during prepare, in its key\'s order', async () => {
     let dropped = 0;
     const prepared: number[] = [];

@@ -338,10 +338,24 @@ export class IdempotentConsumer {
     return () => lane.epoch === epoch && payloads[0].isRunning() && !this.stopping;
   }
 
+  /**
+   * Applies a lane's batch, trying it again while it fails. A main-topic batch is decoded once, before that:
+   * trying it again never dead-letters its unreadable messages a second time.
+   */
   private async runInLane(lane: Lane, epoch: number, payloads: EachBatchPayload[]): Promise<void> {
     const current = this.laneIsCurrent(lane, epoch, payloads);
-    const messages = payloads.flatMap((payload) => payload.batch.messages);
-    await this.retrying(lane, current, () => this.onBatch(lane.topic, lane.partition, messages, current));
+    const deliveries = payloads.flatMap((payload) => payload.batch.messages).map((message) => ({ topic: lane.topic, partition: lane.partition, message, current }));
+    const commits = this.commits;
+    const settle = (delivery: Delivery) => commits?.settled(delivery.topic, delivery.partition, delivery.message.offset);
+    if (lane.topic === this.topics.retry) {
+      await this.retrying(lane, current, () => this.redeliver(deliveries, settle));
+      return;
+    }
+    let decoded: Decoded[] = [];
+    const read = await this.retrying(lane, current, async () => {
+      decoded = await this.decodeAll(deliveries);
+    });
+    if (read) await this.retrying(lane, current, () => this.onBatch(deliveries, decoded, settle, current));
   }
 
   /**
@@ -442,25 +456,22 @@ export class IdempotentConsumer {
     }
   }
 
-  private async onBatch(topic: string, partition: number, messages: KafkaMessage[], current: () => boolean): Promise<void> {
-    const deliveries = messages.map((message) => ({ topic, partition, message, current }));
-    const commits = this.commits;
-    const settle = (offset: string) => commits?.settled(topic, partition, offset);
-    if (topic === this.topics.retry) {
-      // redeliveries wait for their back-off one by one
-      for (const delivery of deliveries) {
-        if (!current()) return;
-        const decoded = await this.decode(delivery);
-        if (!current()) return; // stopped or rebalanced while waiting out the back-off
-        if (decoded) await this.applyOne(decoded);
-        settle(delivery.message.offset);
-      }
-      return;
+  /** Applies the retry topic's messages one by one, each once its back-off is over. */
+  private async redeliver(deliveries: Delivery[], settle: (delivery: Delivery) => void): Promise<void> {
+    for (const delivery of deliveries) {
+      if (!delivery.current()) return;
+      const decoded = await this.decode(delivery);
+      if (!delivery.current()) return; // stopped or rebalanced while waiting out the back-off
+      if (decoded) await this.applyOne(decoded);
+      settle(delivery);
     }
-    const decoded = await this.decodeAll(deliveries);
-    if (!current() || !deliveries.length) return;
+  }
+
+  /** Applies a main-topic batch, given the envelopes of its messages that decoded: together, or else one by one. */
+  private async onBatch(deliveries: Delivery[], decoded: Decoded[], settle: (delivery: Delivery) => void, current: () => boolean): Promise<void> {
+    if (!current()) return;
     if (decoded.length > 1 && (await this.applyTogether(decoded, new Map()))) {
-      settle(deliveries[deliveries.length - 1].message.offset);
+      settle(deliveries[deliveries.length - 1]);
       return;
     }
     const byOffset = new Map(decoded.map((item) => [item.message.offset, item]));
@@ -468,7 +479,7 @@ export class IdempotentConsumer {
       if (!current()) return;
       const item = byOffset.get(delivery.message.offset);
       if (item) await this.applyOne(item);
-      settle(delivery.message.offset);
+      settle(delivery);
     }
   }
 
