@@ -1,4 +1,6 @@
-import { compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, rowKey } from './matching';
+import {
+  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, refundStatusAfter, rowKey,
+} from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
 const row = (over: Partial<TransactionRow> = {}): TransactionRow => ({
@@ -133,5 +135,18 @@ describe('planAdjustment', () => {
   it('waits for the settlement batch, and books nothing when Alipay settled what the ledger expects', () => {
     expect(planAdjustment(mismatched('amount'), expected, undefined)).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
     expect(planAdjustment(mismatched('amount'), expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.NOTHING_TO_ADJUST' });
+  });
+});
+
+describe('refundStatusAfter', () => {
+  it.each([
+    [undefined, 'PROCESSING', 'PROCESSING'],
+    ['PROCESSING', 'SUCCEEDED', 'SUCCEEDED'],
+    ['PROCESSING', 'FAILED', 'FAILED'],
+    ['SUCCEEDED', 'PROCESSING', 'SUCCEEDED'],
+    ['FAILED', 'PROCESSING', 'FAILED'],
+    ['SUCCEEDED', 'FAILED', 'SUCCEEDED'],
+  ] as const)('known %s, then %s: %s', (known, next, after) => {
+    expect(refundStatusAfter(known, next)).toBe(after);
   });
 });

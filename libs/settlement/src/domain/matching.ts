@@ -84,6 +84,8 @@ export function compareRow(row: TransactionRow, ledger: LedgerExpectation): RowV
   return fields.length ? { result: 'MISMATCHED', fields, expected, actual } : { result: 'MATCHED' };
 }
 
+export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+
 /** What the settlement service knows of a payment from payments.v1.events. */
 export interface PaymentFacts {
   paymentId: string;
@@ -92,7 +94,18 @@ export interface PaymentFacts {
   currency: string;
   amount: bigint;
   /** refundId → the refund's last status */
-  refunds: Record<string, 'PROCESSING' | 'SUCCEEDED' | 'FAILED'>;
+  refunds: Record<string, RefundStatus>;
+}
+
+/** A refund's outcome: once known, no later event changes it. */
+export const FINAL_REFUND_STATUSES: readonly RefundStatus[] = ['SUCCEEDED', 'FAILED'];
+
+/**
+ * A refund's status after an event about it: the event's, unless the refund already ended (a RefundRequested
+ * redelivered after the refund's success or failure says nothing new).
+ */
+export function refundStatusAfter(known: RefundStatus | undefined, next: RefundStatus): RefundStatus {
+  return known !== undefined && FINAL_REFUND_STATUSES.includes(known) ? known : next;
 }
 
 export type ReviewResolution = 'CHARGED' | 'REVERSED' | 'NOT_CHARGED';

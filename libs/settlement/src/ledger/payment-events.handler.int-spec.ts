@@ -74,4 +74,15 @@ describe('PaymentEventsHandler', () => {
     await dataSource.transaction((manager) => handler.applyAll(manager, [processing, refunded]));
     expect((await tracked('pay_newer'))[0]).toMatchObject({ status: 'SUCCEEDED', sequence: 4, refunds: { 'pay_newer-r1': 'SUCCEEDED' } });
   });
+
+  it('keeps a refund’s final status when its RefundRequested comes late, in a later batch or in the same one', async () => {
+    const [, , requested, , refunded] = life('pay_late_request');
+    await dataSource.transaction((manager) => handler.apply(manager, refunded));
+    await dataSource.transaction((manager) => handler.apply(manager, requested));
+    expect((await tracked('pay_late_request'))[0]).toMatchObject({ refunds: { 'pay_late_request-r1': 'SUCCEEDED' } });
+
+    const [, , requestedInBatch, , refundedInBatch] = life('pay_late_request_batch');
+    await dataSource.transaction((manager) => handler.applyAll(manager, [refundedInBatch, requestedInBatch]));
+    expect((await tracked('pay_late_request_batch'))[0]).toMatchObject({ refunds: { 'pay_late_request_batch-r1': 'SUCCEEDED' } });
+  });
 });

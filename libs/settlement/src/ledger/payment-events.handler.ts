@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { Envelope, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
+import { FINAL_REFUND_STATUSES, RefundStatus, refundStatusAfter } from '../domain/matching';
 import { businessDayOf } from '../domain/report-files';
 import { LedgerStore } from './ledger.store';
 
@@ -118,15 +119,15 @@ export class PaymentEventsHandler {
 
   /**
    * Keeps each payment's newest view (the first event with its highest sequence, as one upsert per event
-   * would) and the last status of each of its refunds (merged in event order), for every payment of the
-   * events with one statement.
+   * would) and the last status of each of its refunds (merged in event order; a final status stays, see
+   * `refundStatusAfter`), for every payment of the events with one statement.
    */
   private async track(manager: EntityManager, events: PaymentEventData[]): Promise<void> {
-    const byPayment = new Map<string, { first: PaymentViewV1; newest: PaymentViewV1; refunds: Record<string, string> }>();
+    const byPayment = new Map<string, { first: PaymentViewV1; newest: PaymentViewV1; refunds: Record<string, RefundStatus> }>();
     for (const { payment, refund } of events) {
       const tracked = byPayment.get(payment.paymentId) ?? { first: payment, newest: payment, refunds: {} };
       if (payment.sequence > tracked.newest.sequence) tracked.newest = payment;
-      if (refund) tracked.refunds[refund.refundId] = refund.status;
+      if (refund) tracked.refunds[refund.refundId] = refundStatusAfter(tracked.refunds[refund.refundId], refund.status);
       byPayment.set(payment.paymentId, tracked);
     }
     const rows = [...byPayment.values()];
@@ -139,11 +140,12 @@ export class PaymentEventsHandler {
          view = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.view ELSE tracked_payments.view END,
          updated_at = CASE WHEN EXCLUDED.sequence > tracked_payments.sequence THEN EXCLUDED.updated_at ELSE tracked_payments.updated_at END,
          sequence = GREATEST(EXCLUDED.sequence, tracked_payments.sequence),
-         refunds = tracked_payments.refunds || EXCLUDED.refunds`),
+         refunds = tracked_payments.refunds || EXCLUDED.refunds
+           || (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(tracked_payments.refunds) WHERE value #>> '{}' = ANY($11::text[]))`),
       [
         rows.map((r) => r.first.paymentId), rows.map((r) => r.first.merchantId), rows.map((r) => r.newest.status), rows.map((r) => r.first.amount.currency),
         rows.map((r) => r.first.amount.value), rows.map((r) => r.newest.sequence), rows.map((r) => businessDayOf(r.first.createdAt)),
-        rows.map((r) => JSON.stringify(r.refunds)), rows.map((r) => JSON.stringify(r.newest)), rows.map((r) => r.newest.updatedAt),
+        rows.map((r) => JSON.stringify(r.refunds)), rows.map((r) => JSON.stringify(r.newest)), rows.map((r) => r.newest.updatedAt), FINAL_REFUND_STATUSES,
       ],
     );
   }
