@@ -155,12 +155,15 @@ export function onCancelResult(state: ActiveState, attempt: number, verdict: Can
     case 'REVERSAL_CHECK':
       // An earlier cancel attempt went through after all: the payment is closed and any money returned.
       return verdict.kind === 'CANCELLED' ? [cancelled(false, ctx)] : [];
+    case 'REFUNDING_REVERSAL':
+      // The same, with the reversal refund under way: its outcome is still asked for (refund-flow's afterRefund).
+      if (verdict.kind !== 'CANCELLED') return [];
+      return state.timer ? [cancelled(false, ctx), { type: 'TimerScheduled', timer: state.timer }] : [cancelled(false, ctx)];
     case 'NEEDS_REVIEW':
       return verdict.kind === 'CANCELLED' && state.review.kind === 'CANCEL_UNKNOWN' ? [cancelled(false, ctx)] : [];
     case 'CREATED':
     case 'PAY_SENT':
     case 'INQUIRING':
-    case 'REFUNDING_REVERSAL':
     case 'SUCCEEDED':
     case 'FAILED':
     case 'CANCELLED':

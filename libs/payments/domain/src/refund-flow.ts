@@ -86,9 +86,23 @@ export function onRefundAnswer(state: ActiveState, answer: RefundAnswer, ctx: Sa
   return delay !== undefined ? [timer('REFUND_INQUIRY', state.attempts.refund + 1, delay, ctx)] : giveUpRefund(state, refund, ctx);
 }
 
-/** A refund is final: a merchant refund lets the next one go; the reversal refund ends the payment. */
+/**
+ * A refund is final: a merchant refund lets the next one go; the reversal refund ends the payment, unless a
+ * cancel ended it first (a cancel answered S late), when a reversal refund that went through too paid twice.
+ */
 function afterRefund(state: ActiveState, refund: RefundEntry, outcome: 'SUCCEEDED' | 'FAILED', ctx: SagaContext): SagaEvent[] {
   if (refund.origin === 'MERCHANT') return startNextRefund(state, ctx);
+  if (state.status === 'CANCELLED') {
+    return outcome === 'SUCCEEDED'
+      ? [
+          needsReview(
+            'REVERSAL_REFUND',
+            `payment ${state.payment.paymentRequestId} was cancelled and its automatic full refund ${refund.refundRequestId} went through too: the shopper was paid back twice; recover one of them`,
+            ctx,
+          ),
+        ]
+      : startNextRefund(state, ctx);
+  }
   const reversing = state.status === 'REFUNDING_REVERSAL' || (state.status === 'NEEDS_REVIEW' && state.review.kind === 'REVERSAL_REFUND');
   if (!reversing) return [];
   if (outcome === 'SUCCEEDED') return [cancelled(false, ctx)];
