@@ -73,4 +73,9 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
       this.closers.delete(close);
     };
   }
+
+  /** How many streams of a terminal this replica serves. */
+  streamCount(terminalId: string): number {
+    return this.listeners.get(terminalId)?.size ?? 0;
+  }
 }
