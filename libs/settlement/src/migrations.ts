@@ -135,3 +135,21 @@ export class BatchItemParts1764748800000 implements MigrationInterface {
     await q.query('ALTER TABLE "settlement_batch_items" DROP COLUMN "part"');
   }
 }
+
+/**
+ * A cancel applied before the charge it reverses (the charge's event went through the retry topic) waits for
+ * it here, with what the cancel's ledger transaction needs, and is booked when the charge arrives.
+ */
+export class PendingCancels1764835200000 implements MigrationInterface {
+  name = 'PendingCancels1764835200000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "pending_cancels" ("payment_id" text NOT NULL, "event_id" text NOT NULL, "sequence" integer NOT NULL,
+      "occurred_at" ${TS} NOT NULL, "payment" jsonb NOT NULL, "created_at" ${TS} NOT NULL DEFAULT now(),
+      CONSTRAINT "PK_pending_cancels" PRIMARY KEY ("payment_id"))`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE "pending_cancels"');
+  }
+}

@@ -173,6 +173,28 @@ export class TrackedPaymentRow {
   updatedAt!: Date;
 }
 
+/** A cancel applied before the charge it reverses, waiting for it: the cancel's event and the payment as it told it. */
+@Entity({ name: 'pending_cancels' })
+export class PendingCancelRow {
+  @PrimaryColumn({ type: 'text', name: 'payment_id' })
+  paymentId!: string;
+
+  @Column({ type: 'text', name: 'event_id' })
+  eventId!: string;
+
+  @Column({ type: 'integer' })
+  sequence!: number;
+
+  @Column({ type: 'timestamptz', name: 'occurred_at' })
+  occurredAt!: Date;
+
+  @Column({ type: 'jsonb' })
+  payment!: unknown;
+
+  @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
+  createdAt!: Date;
+}
+
 /** Every report file seen, by path and content hash: the same file twice is applied once. */
 @Entity({ name: 'report_files' })
 @Unique('UQ_report_files_path_sha256', ['path', 'sha256'])
@@ -401,6 +423,6 @@ export class SettlementBatchItemRow {
 }
 
 export const SETTLEMENT_ENTITIES = [
-  LedgerAccountRow, LedgerTransactionRow, LedgerEntryRow, TrackedPaymentRow, ReportFileRow, ReconciliationRow, DiscrepancyRow,
+  LedgerAccountRow, LedgerTransactionRow, LedgerEntryRow, TrackedPaymentRow, PendingCancelRow, ReportFileRow, ReconciliationRow, DiscrepancyRow,
   SettlementBatchRow, SettlementBatchItemRow,
 ];

@@ -18,19 +18,21 @@ afterAll(async () => {
   await dataSource.destroy();
 });
 
-/** A payment's life as events, under its own id; `sequence` as each event carries it. */
+/** One event of a payment, under its own id, from the contract's example; `sequence` as the event carries it. */
+function event(paymentId: string, type: string, sequence: number): Envelope {
+  const { payment, refund } = examples[type];
+  return createEnvelope({
+    type, key: paymentId, producer: 'test',
+    data: { payment: { ...payment, paymentId, sequence }, ...(refund ? { refund: { ...refund, paymentId, refundId: `${paymentId}-r1` } } : {}) },
+  });
+}
+
+/** A payment's life as events. */
 function life(paymentId: string): Envelope[] {
-  const event = (type: string, sequence: number, refundStatus?: string) => {
-    const { payment, refund } = examples[type];
-    return createEnvelope({
-      type, key: paymentId, producer: 'test',
-      data: { payment: { ...payment, paymentId, sequence }, ...(refund ? { refund: { ...refund, paymentId, refundId: `${paymentId}-r1`, ...(refundStatus ? { status: refundStatus } : {}) } } : {}) },
-    });
-  };
   return [
-    event('PaymentCreated', 0), event('PaymentSucceeded', 2), event('RefundRequested', 3),
-    event('PaymentProcessing', 1), // late: an older state must not win
-    event('RefundSucceeded', 4),
+    event(paymentId, 'PaymentCreated', 0), event(paymentId, 'PaymentSucceeded', 2), event(paymentId, 'RefundRequested', 3),
+    event(paymentId, 'PaymentProcessing', 1), // late: an older state must not win
+    event(paymentId, 'RefundSucceeded', 4),
   ];
 }
 
@@ -84,5 +86,43 @@ describe('PaymentEventsHandler', () => {
     const [, , requestedInBatch, , refundedInBatch] = life('pay_late_request_batch');
     await dataSource.transaction((manager) => handler.applyAll(manager, [refundedInBatch, requestedInBatch]));
     expect((await tracked('pay_late_request_batch'))[0]).toMatchObject({ refunds: { 'pay_late_request_batch-r1': 'SUCCEEDED' } });
+  });
+
+  it('books a cancel that came before the charge it reverses once the charge comes, as in order', async () => {
+    const charged = (paymentId: string) => [event(paymentId, 'PaymentSucceeded', 2), event(paymentId, 'PaymentCancelled', 3)];
+    const ledger = async (paymentId: string) =>
+      (await dataSource.query(
+        `SELECT kind, status, amount::text, fee::text, to_char(business_day, 'YYYY-MM-DD') AS day, source_event_type, source_sequence,
+           (SELECT json_agg(json_build_array(e.account_type, e.direction, e.amount::text) ORDER BY e.id) FROM ledger_entries e WHERE e.transaction_id = t.id) AS entries
+         FROM ledger_transactions t WHERE payment_id = $1 ORDER BY kind`,
+        [paymentId],
+      )) as unknown[];
+
+    const [succeeded, cancelled] = charged('pay_in_order');
+    await dataSource.transaction((manager) => handler.apply(manager, succeeded));
+    await dataSource.transaction((manager) => handler.apply(manager, cancelled));
+    const inOrder = await ledger('pay_in_order');
+    expect(inOrder).toMatchObject([{ kind: 'CANCEL', source_event_type: 'PaymentCancelled', source_sequence: 3 }, { kind: 'PAYMENT' }]);
+
+    const [lateSuccess, earlyCancel] = charged('pay_cancel_first');
+    await dataSource.transaction((manager) => handler.apply(manager, earlyCancel));
+    expect(await ledger('pay_cancel_first')).toEqual([]);
+    await dataSource.transaction((manager) => handler.apply(manager, lateSuccess));
+    expect(await ledger('pay_cancel_first')).toEqual(inOrder);
+
+    const [successInBatch, cancelInBatch] = charged('pay_cancel_first_batch');
+    await dataSource.transaction((manager) => handler.applyAll(manager, [cancelInBatch, successInBatch]));
+    expect(await ledger('pay_cancel_first_batch')).toEqual(inOrder);
+
+    // booked once: the success replayed finds nothing left waiting
+    await dataSource.transaction((manager) => handler.apply(manager, lateSuccess));
+    expect(await ledger('pay_cancel_first')).toEqual(inOrder);
+    expect(await dataSource.query("SELECT payment_id FROM pending_cancels WHERE payment_id LIKE 'pay_cancel_first%'")).toEqual([]);
+  });
+
+  it('keeps a cancel of a payment never charged waiting, and books nothing for it', async () => {
+    await dataSource.transaction((manager) => handler.apply(manager, event('pay_never_charged', 'PaymentCancelled', 2)));
+    expect(await ledgerOf('pay_never_charged')).toEqual([]);
+    expect(await dataSource.query("SELECT payment_id FROM pending_cancels WHERE payment_id = 'pay_never_charged'")).toEqual([{ payment_id: 'pay_never_charged' }]);
   });
 });

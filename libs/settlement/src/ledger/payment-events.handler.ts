@@ -11,11 +11,19 @@ interface PaymentEventData {
   refund?: RefundViewV1;
 }
 
+interface EventSource {
+  eventId: string;
+  eventType: string;
+  sequence: number;
+}
+
 /**
  * payments.v1.events → the ledger. A payment success, a refund success and the cancel of a paid payment each
  * become one EXPECTED transaction, keyed by the fact (`PAYMENT:<paymentId>` …), so the same event replayed
  * under a new envelope id changes nothing. The payment's latest state is kept for matching (by `sequence`),
- * written once per batch of events.
+ * written once per batch of events. One payment's events may come out of order (one of them went through the
+ * retry topic): a cancel that comes before the charge it reverses waits for it in `pending_cancels`, so the
+ * ledger ends the same whichever of the two comes first.
  */
 export class PaymentEventsHandler {
   constructor(
@@ -36,16 +44,16 @@ export class PaymentEventsHandler {
   private async record(manager: EntityManager, envelope: Envelope): Promise<void> {
     const type = envelope.type as PaymentEventType;
     const { payment, refund } = envelope.data as PaymentEventData;
-    const source = { eventId: envelope.id, eventType: type, sequence: payment.sequence };
+    const source: EventSource = { eventId: envelope.id, eventType: type, sequence: payment.sequence };
     switch (type) {
       case 'PaymentSucceeded':
-        await this.recordPayment(manager, payment, envelope, source);
+        await this.recordPayment(manager, payment, envelope.occurredAt, source);
         return;
       case 'RefundSucceeded':
         if (!refund) return;
         // A refund Alipay accepted proves the payment was charged, even when the saga never saw the success
         // itself (a pay that timed out, then could not be cancelled and was refunded instead).
-        await this.recordPayment(manager, payment, envelope, source);
+        await this.recordPayment(manager, payment, envelope.occurredAt, source);
         await this.ledger.write(manager, {
           sourceKey: `REFUND:${refund.refundId}`,
           kind: 'REFUND',
@@ -69,8 +77,16 @@ export class PaymentEventsHandler {
         // Only a cancel that reversed a charge moves money; a cancel after refunds came through the refunds.
         if (payment.refundedAmount.value !== '0') return;
         const [charged] = await manager.query("SELECT 1 FROM ledger_transactions WHERE source_key = $1", [`PAYMENT:${payment.paymentId}`]);
-        if (!charged) return;
-        await this.recordCharge(manager, payment, envelope, source, 'CANCEL', envelope.occurredAt, cancelPostings);
+        if (charged) {
+          await this.recordCancel(manager, payment, envelope.occurredAt, source);
+          return;
+        }
+        // No charge yet: either there was none, or its event is still on its way; the cancel waits for it.
+        await manager.query(
+          `INSERT INTO pending_cancels (payment_id, event_id, sequence, occurred_at, payment) VALUES ($1, $2, $3, $4, $5::jsonb)
+           ON CONFLICT (payment_id) DO NOTHING`,
+          [payment.paymentId, envelope.id, payment.sequence, envelope.occurredAt, JSON.stringify(payment)],
+        );
         return;
       }
       case 'PaymentCreated':
@@ -83,22 +99,34 @@ export class PaymentEventsHandler {
     }
   }
 
-  private recordPayment(manager: EntityManager, payment: PaymentViewV1, envelope: Envelope, source: { eventId: string; eventType: string; sequence: number }): Promise<void> {
-    return this.recordCharge(manager, payment, envelope, source, 'PAYMENT', payment.alipay?.paymentTime ?? envelope.occurredAt, paymentPostings);
+  /** The charge, then the cancel that came before it, if one did (it is booked once, with the charge). */
+  private async recordPayment(manager: EntityManager, payment: PaymentViewV1, occurredAt: string, source: EventSource): Promise<void> {
+    const { created } = await this.recordCharge(manager, payment, occurredAt, source, 'PAYMENT', payment.alipay?.paymentTime ?? occurredAt, paymentPostings);
+    if (!created) return;
+    const [[pending]] = (await manager.query('DELETE FROM pending_cancels WHERE payment_id = $1 RETURNING event_id, sequence, occurred_at, payment', [payment.paymentId])) as [
+      Array<{ event_id: string; sequence: number; occurred_at: Date; payment: PaymentViewV1 }>,
+      number,
+    ];
+    if (!pending) return;
+    await this.recordCancel(manager, pending.payment, pending.occurred_at.toISOString(), { eventId: pending.event_id, eventType: 'PaymentCancelled', sequence: pending.sequence });
+  }
+
+  private recordCancel(manager: EntityManager, payment: PaymentViewV1, occurredAt: string, source: EventSource): Promise<{ created: boolean }> {
+    return this.recordCharge(manager, payment, occurredAt, source, 'CANCEL', occurredAt, cancelPostings);
   }
 
   /** The full amount of a payment moving one way or the other: its charge, or the cancel that reversed it. */
-  private async recordCharge(
+  private recordCharge(
     manager: EntityManager,
     payment: PaymentViewV1,
-    envelope: Envelope,
-    source: { eventId: string; eventType: string; sequence: number },
+    occurredAt: string,
+    source: EventSource,
     kind: 'PAYMENT' | 'CANCEL',
     businessTime: string,
     postingsFor: typeof paymentPostings,
-  ): Promise<void> {
+  ): Promise<{ created: boolean }> {
     const amount = BigInt(payment.amount.value);
-    await this.ledger.write(manager, {
+    return this.ledger.write(manager, {
       sourceKey: `${kind}:${payment.paymentId}`,
       kind,
       status: 'EXPECTED',
@@ -111,7 +139,7 @@ export class PaymentEventsHandler {
       fee: this.feeMinor,
       businessDay: businessDayOf(businessTime),
       origin: 'EVENT',
-      occurredAt: new Date(envelope.occurredAt),
+      occurredAt: new Date(occurredAt),
       source,
       postings: postingsFor({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
     });
