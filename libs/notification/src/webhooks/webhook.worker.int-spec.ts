@@ -1,0 +1,117 @@
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DataSource } from 'typeorm';
+import { createEnvelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
+import { Metrics } from '@upm/shared-observability';
+import { eventually, freshDatabase, testLogger } from '@upm/shared-testing';
+import { NOTIFICATION_DATABASE } from '../database';
+import type { NotificationOptions } from '../notification.options';
+import { SecretBox } from './secret-box';
+import { enqueueWebhookDeliveries } from './webhook-deliveries.consumer';
+import { WebhookEndpointsService } from './webhook-endpoints.service';
+import { WebhookWorker } from './webhook.worker';
+
+/** The worker against the real database and a real HTTP receiver: what it claims, and what it records. */
+const HOUR = 3_600_000;
+let dataSource: DataSource;
+let receiver: Receiver;
+const metrics = new Metrics('notification-test');
+const options: NotificationOptions = {
+  adminToken: 'test-admin-token',
+  retry: { baseDelayMs: 10_000, maxDelayMs: HOUR, horizonMs: HOUR },
+  requestTimeoutMs: 5000,
+  workerConcurrency: 10,
+  perEndpointConcurrency: 4,
+  pollIntervalMs: 50,
+  secretOverlapMs: 60_000,
+  secretKeys: [],
+};
+const endpoints = () => new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
+const worker = (overrides: Partial<NotificationOptions> = {}) => new WebhookWorker(dataSource, { ...options, ...overrides }, testLogger('notification'), new SecretBox([]), metrics);
+
+interface Received {
+  eventId: string;
+  attempt: number;
+}
+
+/** A merchant's endpoint on 127.0.0.1: records every request and answers what `respond` says, when it says. */
+class Receiver {
+  readonly requests: Received[] = [];
+  respond: (request: Received) => number | Promise<number> = () => 200;
+  private readonly server: Server = createServer((req, res) => {
+    req.resume().on('end', () => {
+      const request = { eventId: String(req.headers['upm-event-id']), attempt: Number(req.headers['upm-delivery-attempt']) };
+      this.requests.push(request);
+      void Promise.resolve(this.respond(request)).then((status) => res.writeHead(status).end());
+    });
+  });
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+  }
+
+  async listen(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+function paymentSucceeded(merchantId: string, paymentId: string) {
+  const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name].PaymentSucceeded as { payment: Record<string, unknown> };
+  return createEnvelope({ type: 'PaymentSucceeded', key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId } }, producer: 'payment-orchestrator' });
+}
+
+async function delivery(eventId: string): Promise<{ id: string; status: string; attempts: number; leased_until: Date | null; last_status_code: number | null }> {
+  const [row] = await dataSource.query('SELECT id, status, attempts, leased_until, last_status_code FROM webhook_deliveries WHERE event_id = $1', [eventId]);
+  return row;
+}
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_webhook_worker', NOTIFICATION_DATABASE));
+});
+
+beforeEach(async () => {
+  // each test's worker sees only that test's deliveries
+  await dataSource.query('TRUNCATE webhook_deliveries, webhook_attempts');
+  receiver = await new Receiver().listen();
+});
+
+afterEach(async () => {
+  await receiver.close();
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+describe('webhook worker', () => {
+  it('never claims a delivery enqueued while its endpoint was being deleted, and it holds up no live one', async () => {
+    const gone = await endpoints().create('mer_GONE', { url: receiver.url, eventTypes: ['*'] });
+    await endpoints().create('mer_LIVE', { url: receiver.url, eventTypes: ['*'] });
+    const orphaned = paymentSucceeded('mer_GONE', 'pay_GONE');
+    // the consumer's transaction matched the endpoint while it was live; the deletion commits first, so its
+    // cancelling of pending deliveries cannot see the row, which then commits as PENDING
+    const consumer = dataSource.createQueryRunner();
+    await consumer.startTransaction();
+    await enqueueWebhookDeliveries(consumer.manager, [orphaned], HOUR);
+    await endpoints().delete('mer_GONE', gone.endpointId);
+    await consumer.commitTransaction();
+    await consumer.release();
+    expect(await delivery(orphaned.id)).toMatchObject({ status: 'PENDING', attempts: 0 });
+    const live = paymentSucceeded('mer_LIVE', 'pay_LIVE');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [live], HOUR));
+
+    // one slot: the orphan, older and first in line, must not take it
+    const sender = worker({ workerConcurrency: 1 });
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(async () => ((await delivery(live.id)).status === 'DELIVERED' ? true : undefined));
+    expect(await sender.dispatch()).toBe(0);
+    expect(receiver.requests.map((r) => r.eventId)).toEqual([live.id]);
+    expect(await delivery(orphaned.id)).toMatchObject({ status: 'PENDING', attempts: 0, leased_until: null });
+  });
+});
