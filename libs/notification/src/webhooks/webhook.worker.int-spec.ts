@@ -61,9 +61,20 @@ class Receiver {
   }
 }
 
+/** An answer the test gives when it chooses to. */
+function later(): { status: Promise<number>; answer: (status: number) => void } {
+  let answer!: (status: number) => void;
+  const status = new Promise<number>((resolve) => (answer = resolve));
+  return { status, answer };
+}
+
 function paymentSucceeded(merchantId: string, paymentId: string) {
   const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name].PaymentSucceeded as { payment: Record<string, unknown> };
   return createEnvelope({ type: 'PaymentSucceeded', key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId } }, producer: 'payment-orchestrator' });
+}
+
+async function attemptLog(deliveryId: string): Promise<Array<{ attempt: number; status_code: number | null }>> {
+  return dataSource.query('SELECT attempt, status_code FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
 }
 
 async function delivery(eventId: string): Promise<{ id: string; status: string; attempts: number; leased_until: Date | null; last_status_code: number | null }> {
@@ -113,5 +124,33 @@ describe('webhook worker', () => {
     expect(await sender.dispatch()).toBe(0);
     expect(receiver.requests.map((r) => r.eventId)).toEqual([live.id]);
     expect(await delivery(orphaned.id)).toMatchObject({ status: 'PENDING', attempts: 0, leased_until: null });
+  });
+
+  it('a worker whose claim lapsed and was taken over leaves the delivery to the worker that holds it now', async () => {
+    await endpoints().create('mer_LEASE', { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_LEASE', 'pay_LEASE');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    const [stale, current] = [later(), later()];
+    receiver.respond = (request) => (request.attempt === 1 ? stale.status : current.status);
+
+    expect(await worker().dispatch()).toBe(1);
+    await eventually(() => (receiver.requests.length === 1 ? true : undefined));
+    // the first worker stalls past its lease (as after a long pause), and another replica claims the delivery again
+    const { id } = await delivery(event.id);
+    await dataSource.query(`UPDATE webhook_deliveries SET leased_until = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(await worker().dispatch()).toBe(1);
+    await eventually(() => (receiver.requests.length === 2 ? true : undefined));
+    const claimedAgain = await delivery(event.id);
+    expect(claimedAgain).toMatchObject({ status: 'PENDING', attempts: 2 });
+
+    // the stale worker's answer goes into the log only: the delivery keeps the second claim
+    stale.answer(200);
+    await eventually(async () => ((await attemptLog(id)).length === 1 ? true : undefined));
+    expect(await delivery(event.id)).toEqual(claimedAgain);
+
+    current.answer(500);
+    await eventually(async () => ((await attemptLog(id)).length === 2 ? true : undefined));
+    expect(await delivery(event.id)).toMatchObject({ status: 'PENDING', attempts: 2, leased_until: null, last_status_code: 500 });
+    expect(await attemptLog(id)).toEqual([{ attempt: 1, status_code: 200 }, { attempt: 2, status_code: 500 }]);
   });
 });

@@ -161,21 +161,29 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
     const retryAt = ok ? undefined : nextAttemptAt(this.options.retry, delivery.attempts, Date.now(), new Date(delivery.give_up_at).getTime());
     const outcome: Outcome = ok ? 'delivered' : retryAt ? 'failed' : 'dead_letter';
-    await this.dataSource.transaction(async (manager) => {
+    // the attempt goes into the log in any case (the receiver got it); the delivery changes only while this
+    // attempt's claim is the latest: every claim counts one more attempt (the count never goes back), so a worker
+    // whose lease lapsed and was taken over finds a higher count and leaves the row to the one holding it now
+    const recorded: boolean = await this.dataSource.transaction(async (manager) => {
       await manager.query('INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
         delivery.id, delivery.attempts, startedAt, statusCode ?? null, error ?? null, latencyMs,
       ]);
-      await manager.query(
+      const [, count]: [unknown, number] = await manager.query(
         `UPDATE webhook_deliveries SET status = $2, next_attempt_at = coalesce($3, next_attempt_at), delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END,
            last_status_code = $4, last_error = $5, leased_until = NULL
-         WHERE id = $1 AND status = 'PENDING'`,
-        [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, error ?? (ok ? null : `HTTP ${statusCode}`)],
+         WHERE id = $1 AND status = 'PENDING' AND attempts = $6`,
+        [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, error ?? (ok ? null : `HTTP ${statusCode}`), delivery.attempts],
       );
+      return count === 1;
     });
+    const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, error, retryAt };
+    if (!recorded) {
+      this.logger.warn(log, 'webhook attempt ended after its claim was taken over or the delivery settled; logged only');
+      return;
+    }
     this.outcomes.inc({ outcome });
     this.latency.observe({ outcome }, latencyMs / 1000);
     if (outcome !== 'delivered') {
-      const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, error, retryAt };
       if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
       else this.logger.warn(log, 'webhook attempt failed; retrying');
     }
