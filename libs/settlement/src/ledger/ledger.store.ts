@@ -49,12 +49,29 @@ export interface LedgerTransactionRecord {
 const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
   fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation`;
 
+/** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */
+const LEDGER_LOCK = 7_346_112_955;
+
 /**
  * Writes the ledger. A transaction is written once per source fact (its `source_key`), balanced in every
  * currency, with its entries, and announced on settlement.v1.events in the same database transaction.
  */
 export class LedgerStore {
   constructor(private readonly producer: string) {}
+
+  /**
+   * Report ingestion reads the ledger, then writes it from what it read (a transaction from the report, a
+   * discrepancy for one it lacks): it holds the ledger alone until its database transaction ends, one
+   * ingestion at a time across replicas, with no payment event written in between.
+   */
+  async lockForReport(manager: EntityManager): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK]);
+  }
+
+  /** Payment events share the ledger with each other (each writes its own facts), never with a report ingestion. */
+  async lockForEvents(manager: EntityManager): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock_shared($1)', [LEDGER_LOCK]);
+  }
 
   /** Writes the transaction unless its source fact is already in the ledger; answers whether it did. */
   async write(manager: EntityManager, draft: LedgerTransactionDraft): Promise<{ id: string; created: boolean }> {

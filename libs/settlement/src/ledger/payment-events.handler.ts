@@ -31,8 +31,12 @@ export class PaymentEventsHandler {
     private readonly feeMinor: bigint,
   ) {}
 
-  /** Applies events in order: each one's ledger transaction, then the payments' latest states in one statement. */
+  /**
+   * Applies events in order: each one's ledger transaction, then the payments' latest states in one statement.
+   * A report ingestion in progress is waited for: it may be writing the same transactions from the report.
+   */
   async applyAll(manager: EntityManager, envelopes: Envelope[]): Promise<void> {
+    await this.ledger.lockForEvents(manager);
     for (const envelope of envelopes) await this.record(manager, envelope);
     await this.track(manager, envelopes.map((envelope) => envelope.data as PaymentEventData));
   }

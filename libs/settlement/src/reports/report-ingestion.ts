@@ -27,9 +27,6 @@ export interface IngestResult {
   batchId?: string;
 }
 
-/** One ingestion at a time across replicas: report files are applied in order, each in one transaction. */
-const INGEST_LOCK = 7_346_112_955;
-
 interface Candidate {
   file: ReportSourceFile;
   meta: ReportFileName;
@@ -447,9 +444,10 @@ export class ReportIngestion {
     return row?.id ?? '';
   }
 
+  /** One ingestion at a time across replicas, and no payment event in between: files are applied in order, each in one transaction. */
   private inLock<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [INGEST_LOCK]);
+      await this.ledger.lockForReport(manager);
       return work(manager);
     });
   }

@@ -1,0 +1,84 @@
+import type { DataSource } from 'typeorm';
+import { createEnvelope, Envelope, MESSAGE_EXAMPLES, PaymentViewV1, TOPICS } from '@upm/contracts';
+import { eventually, freshDatabase, testLogger } from '@upm/shared-testing';
+import { SETTLEMENT_DATABASE } from '../database';
+import { LedgerStore } from '../ledger/ledger.store';
+import { PaymentEventsHandler } from '../ledger/payment-events.handler';
+import { ReportIngestion } from './report-ingestion';
+import type { ReportSourceFile } from './report-sources';
+
+/** Report files and payment events meeting in the ledger: late events, and the two writing at once. */
+let dataSource: DataSource;
+const ledger = new LedgerStore('settlement');
+const handler = new PaymentEventsHandler(ledger, 10n);
+const files: ReportSourceFile[] = [];
+let ingestion: ReportIngestion;
+const examples = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name] as Record<string, { payment: PaymentViewV1 }>;
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_report_ingestion', SETTLEMENT_DATABASE));
+  ingestion = new ReportIngestion(dataSource, ledger, [{ name: 'memory', list: async () => files }], 10n, 'settlement', testLogger());
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+/** One event of a payment from the contract's example, under its own id (Alipay's request id is our payment id). */
+function event(paymentId: string, type: string, sequence: number): Envelope {
+  const { payment } = examples[type];
+  return createEnvelope({
+    type, key: paymentId, producer: 'test',
+    data: { payment: { ...payment, paymentId, sequence, alipay: { ...payment.alipay, paymentRequestId: paymentId } } },
+  });
+}
+
+const apply = (envelope: Envelope) => dataSource.transaction((manager) => handler.apply(manager, envelope));
+
+const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
+
+/** The day's transaction file listing a payment of 12.50 HKD for each id, as the example's payment was. */
+function transactionFile(seq: string, ...paymentIds: string[]): void {
+  const rows = paymentIds.map((id) => `C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${id},,${id},,ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,IN_STORE_PAYMENT,12.50,HKD`);
+  const name = `transactionItems_20261127_${seq}.csv`;
+  files.push({ source: 'memory', path: `C1/20261127/${name}`, name, content: Buffer.from([TX_HEADER, ...rows, '<END>', ''].join('\n')) });
+}
+
+const transactionOf = async (paymentId: string) =>
+  (await dataSource.query("SELECT id, origin, status, reconciliation FROM ledger_transactions WHERE source_key = $1", [`PAYMENT:${paymentId}`]))[0];
+const discrepanciesOf = (paymentId: string) =>
+  dataSource.query('SELECT type, status, resolved_by, resolution_note, ledger_transaction_id FROM discrepancies WHERE payment_id = $1 ORDER BY type', [paymentId]);
+
+describe('ReportIngestion and payment events', () => {
+  it('writes a transaction from the report and its own payment event one after the other, never both at once', async () => {
+    await apply(event('pay_race', 'PaymentNeedsReview', 2));
+    transactionFile('000', 'pay_race');
+
+    // the ingestion stops once it has read the ledger, before writing the payment from the report
+    const blocker = dataSource.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query('LOCK TABLE tracked_payments IN ACCESS EXCLUSIVE MODE');
+    const waiting = async (n: number) => {
+      const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM pg_locks WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())');
+      return count >= n ? true : undefined;
+    };
+    const ingesting = ingestion.ingest();
+    await eventually(() => waiting(1));
+    // the payment's success arrives meanwhile
+    const applying = apply(event('pay_race', 'PaymentSucceeded', 3));
+    await eventually(() => waiting(2));
+    await blocker.commitTransaction();
+    await blocker.release();
+    expect((await ingesting).map((r) => r.status)).toEqual(['INGESTED']);
+    await applying;
+
+    // the report came first: the payment is written from it, matched, and the event finds it there
+    const written = await transactionOf('pay_race');
+    expect(written).toMatchObject({ origin: 'REPORT', reconciliation: 'MATCHED' });
+    const [{ ledger_transaction_id: matched }] = await dataSource.query("SELECT ledger_transaction_id FROM reconciliations WHERE transaction_request_id = 'pay_race'");
+    expect(matched).toBe(written.id);
+    expect(await discrepanciesOf('pay_race')).toEqual([]);
+    expect(await dataSource.query("SELECT review_resolution, status FROM tracked_payments WHERE payment_id = 'pay_race'")).toEqual([{ review_resolution: 'CHARGED', status: 'SUCCEEDED' }]);
+  });
+});
