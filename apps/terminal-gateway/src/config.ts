@@ -14,6 +14,8 @@ export const configDefinition = defineConfig(
     GATEWAY_ANSWER_TARGET_MS: env.int(3000, 0),
     /** comment lines on GET /v1/terminals/me/events keep idle streams open through proxies */
     SSE_HEARTBEAT_MS: env.int(15_000, 100),
+    /** open streams of one terminal on one replica; one more closes its oldest */
+    SSE_STREAMS_PER_TERMINAL: env.int(3, 1),
     /** how long GET /v1/terminals/me/events can replay an event (Last-Event-ID) before it is deleted */
     TERMINAL_EVENTS_RETENTION_HOURS: env.int(72, 1),
   },
@@ -26,7 +28,7 @@ export const configDefinition = defineConfig(
     redisUrl: e.REDIS_URL,
     gateway: { adminToken: adminToken(e), rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS,
       answerTargetMs: e.GATEWAY_ANSWER_TARGET_MS,
-      terminalEventsRetentionHours: e.TERMINAL_EVENTS_RETENTION_HOURS },
+      terminalEventsRetentionHours: e.TERMINAL_EVENTS_RETENTION_HOURS, sseStreamsPerTerminal: e.SSE_STREAMS_PER_TERMINAL },
   }),
 );
 

@@ -149,6 +149,7 @@ alipay-sandbox: {singleton: true}
 {{- $_ := set $data "GATEWAY_ANSWER_TARGET_MS" (int64 $v.config.gateway.answerTargetMs | toString) -}}
 {{- $_ := set $data "TERMINAL_EVENTS_RETENTION_HOURS" (int64 $v.config.gateway.terminalEventsRetentionHours | toString) -}}
 {{- $_ := set $data "SSE_HEARTBEAT_MS" (int64 $v.config.gateway.sseHeartbeatMs | toString) -}}
+{{- $_ := set $data "SSE_STREAMS_PER_TERMINAL" (int64 $v.config.gateway.sseStreamsPerTerminal | toString) -}}
 {{- end -}}
 {{- if eq $name "notification" -}}
 {{- $w := $v.config.notification.webhooks -}}

@@ -12,6 +12,8 @@ export interface GatewayOptions {
   answerTargetMs?: number;
   /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive */
   sseHeartbeatMs?: number;
+  /** how many event streams one terminal holds open on one replica; one more closes its oldest (default 3) */
+  sseStreamsPerTerminal?: number;
   /** how long a terminal's event stream can be replayed (Last-Event-ID) before its events are deleted (default 72) */
   terminalEventsRetentionHours?: number;
 }

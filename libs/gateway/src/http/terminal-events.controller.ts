@@ -43,8 +43,15 @@ export class TerminalEventsController {
       closed = true;
       wakeWaiter?.();
     };
+    let replaced = false;
     // listening before the first read: an event committed in between still wakes the loop
-    const unlisten = this.hub.listen(terminal.terminalId, wake, close);
+    const unlisten = this.hub.listen(terminal.terminalId, {
+      wake,
+      close: (why) => {
+        replaced = why === 'replaced';
+        close();
+      },
+    });
     req.on('close', close);
     let cursor: string;
     try {
@@ -95,6 +102,10 @@ export class TerminalEventsController {
     } finally {
       clearInterval(heartbeat);
       unlisten();
+      if (replaced) {
+        this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream replaced by a newer one of the same terminal');
+        res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
+      }
       res.end();
     }
   }

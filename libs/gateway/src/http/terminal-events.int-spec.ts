@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { RuntimeModule } from '@upm/shared-runtime';
-import { freshDatabase } from '@upm/shared-testing';
+import { eventually, freshDatabase } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { RegistryService } from '../registry/registry.service';
@@ -68,6 +68,58 @@ function openStream(terminal: PosTerminal, headers: OutgoingHttpHeaders = {}): P
   });
 }
 
+/** What a POS read of its stream, as an SSE client parses it: whole events and comment lines. */
+class Received {
+  private text = '';
+  /** whether the gateway ended the stream, or the connection broke */
+  ended = false;
+
+  constructor(private readonly response: IncomingMessage) {
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => (this.text += chunk));
+    response.on('error', () => undefined);
+    response.on('close', () => (this.ended = true));
+  }
+
+  static async open(terminal: PosTerminal, headers?: OutgoingHttpHeaders): Promise<Received> {
+    const received = new Received(await openStream(terminal, headers));
+    // the opening comment: the stream is registered and reading
+    await eventually(() => (received.comments.length ? true : undefined));
+    return received;
+  }
+
+  private get blocks(): string[][] {
+    return this.text.split('\n\n').slice(0, -1).map((block) => block.split('\n'));
+  }
+
+  get events(): Array<{ id: string; data: unknown }> {
+    return this.blocks.flatMap((lines) => {
+      const id = lines.find((line) => line.startsWith('id: '))?.slice(4);
+      const data = lines.find((line) => line.startsWith('data: '))?.slice(6);
+      return id && data ? [{ id, data: JSON.parse(data) as unknown }] : [];
+    });
+  }
+
+  get comments(): string[] {
+    return this.blocks.flat().filter((line) => line.startsWith(': ')).map((line) => line.slice(2));
+  }
+
+  close(): void {
+    this.response.destroy();
+  }
+}
+
+/** Appends `count` events to a terminal's stream, as the read model does. */
+async function appendEvents(terminal: PosTerminal, count: number): Promise<void> {
+  await dataSource.query(
+    `INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
+     SELECT $1, $2, 'pay_' || i, 'evt_' || i, 'PaymentCreated', jsonb_build_object('payment', jsonb_build_object('paymentId', 'pay_' || i))
+       FROM generate_series(1, $3::int) i`,
+    [terminal.terminalId, terminal.merchantId, count],
+  );
+  await app.get(TerminalEventsHub).publish(terminal.terminalId);
+}
+
 describe('GET /v1/terminals/me/events', () => {
   it('leaves no listener in the hub when the stream cannot read where to start', async () => {
     const terminal = await newTerminal();
@@ -80,5 +132,24 @@ describe('GET /v1/terminals/me/events', () => {
       await dataSource.query('ALTER TABLE terminal_events_away RENAME TO terminal_events');
     }
     expect(app.get(TerminalEventsHub).streamCount(terminal.terminalId)).toBe(0);
+  });
+
+  it('closes a terminal\'s oldest stream when it opens a fourth, and serves the new one', async () => {
+    const hub = app.get(TerminalEventsHub);
+    const terminal = await newTerminal();
+    const neighbour = await newTerminal();
+    const theirs = await Received.open(neighbour);
+    const [oldest, ...others] = [await Received.open(terminal), await Received.open(terminal), await Received.open(terminal)];
+    expect(hub.streamCount(terminal.terminalId)).toBe(3);
+
+    const newest = await Received.open(terminal);
+    await eventually(() => oldest.ended || undefined, 5000);
+    expect(oldest.comments).toContainEqual(expect.stringMatching(/^STREAM_REPLACED /));
+    expect(hub.streamCount(terminal.terminalId)).toBe(3);
+    expect(hub.streamCount(neighbour.terminalId)).toBe(1);
+
+    await appendEvents(terminal, 1);
+    for (const stream of [...others, newest]) await eventually(() => (stream.events.length === 1 ? true : undefined));
+    for (const stream of [theirs, ...others, newest]) stream.close();
   });
 });

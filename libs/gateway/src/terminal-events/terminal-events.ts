@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 
 const CHANNEL = 'gw:terminal-events';
 
@@ -27,30 +28,47 @@ export async function latestTerminalEventId(dataSource: DataSource, terminalId: 
   return row?.id ? String(row.id) : '0';
 }
 
+/** Why the hub ends a stream: its terminal opened more than the cap of streams and it is the oldest, or the replica stops. */
+export type StreamEnd = 'replaced' | 'shutdown';
+
+/** An open stream as the hub sees it: woken when its terminal's events table grew, closed by the hub. */
+export interface TerminalStream {
+  wake(): void;
+  close(why: StreamEnd): void;
+}
+
+const DEFAULT_STREAMS_PER_TERMINAL = 3;
+
 /**
  * Wakes the streams of a terminal on every gateway replica when its events table grew. Only a wake-up:
  * streams also re-read on their own, so a lost message delays an event by at most that period.
  */
 @Injectable()
 export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
-  private readonly listeners = new Map<string, Set<() => void>>();
-  private readonly closers = new Set<() => void>();
+  /** each terminal's open streams on this replica, oldest first */
+  private readonly streams = new Map<string, Set<TerminalStream>>();
+  private readonly streamsPerTerminal: number;
   private subscriber?: Redis;
 
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(GATEWAY_OPTIONS) options: GatewayOptions,
+  ) {
+    this.streamsPerTerminal = options.sseStreamsPerTerminal ?? DEFAULT_STREAMS_PER_TERMINAL;
+  }
 
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, terminalId: string) => {
-      for (const wake of [...(this.listeners.get(terminalId) ?? [])]) wake();
+      for (const stream of [...(this.streams.get(terminalId) ?? [])]) stream.wake();
     });
     await this.subscriber.subscribe(CHANNEL);
   }
 
   /** Open streams would keep the HTTP server from closing; they end first, and POS clients reconnect elsewhere. */
   beforeApplicationShutdown(): void {
-    for (const close of [...this.closers]) close();
+    for (const streams of [...this.streams.values()]) for (const stream of [...streams]) stream.close('shutdown');
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -61,21 +79,29 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
     await this.redis.publish(CHANNEL, terminalId);
   }
 
-  /** Registers a stream; answers the function that unregisters it. */
-  listen(terminalId: string, wake: () => void, close: () => void): () => void {
-    const set = this.listeners.get(terminalId) ?? new Set<() => void>();
-    this.listeners.set(terminalId, set);
-    set.add(wake);
-    this.closers.add(close);
+  /**
+   * Registers a stream; answers the function that unregisters it. One stream more than the cap closes the
+   * terminal's oldest rather than refusing the new one: a POS that reconnects after a network drop is never
+   * locked out by its own half-dead earlier stream, and one that reconnects in a loop holds the cap at most.
+   */
+  listen(terminalId: string, stream: TerminalStream): () => void {
+    const streams = this.streams.get(terminalId) ?? new Set<TerminalStream>();
+    this.streams.set(terminalId, streams);
+    streams.add(stream);
+    while (streams.size > this.streamsPerTerminal) {
+      const [oldest] = streams;
+      streams.delete(oldest);
+      oldest.close('replaced');
+    }
     return () => {
-      set.delete(wake);
-      if (!set.size) this.listeners.delete(terminalId);
-      this.closers.delete(close);
+      streams.delete(stream);
+      // a replaced stream unregisters late, when its terminal may already have a new set
+      if (!streams.size && this.streams.get(terminalId) === streams) this.streams.delete(terminalId);
     };
   }
 
   /** How many streams of a terminal this replica serves. */
   streamCount(terminalId: string): number {
-    return this.listeners.get(terminalId)?.size ?? 0;
+    return this.streams.get(terminalId)?.size ?? 0;
   }
 }
