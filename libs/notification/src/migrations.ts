@@ -31,3 +31,16 @@ export class WebhookEndpointsAndDeliveries1764300000000 implements MigrationInte
     for (const table of ['webhook_attempts', 'webhook_deliveries', 'webhook_secrets', 'webhook_endpoints']) await q.query(`DROP TABLE "${table}"`);
   }
 }
+
+/** A re-delivery starts a fresh retry schedule: the back-off counts the attempts made since, while `attempts` keeps counting them all. */
+export class WebhookRedeliverySchedule1764835200000 implements MigrationInterface {
+  name = 'WebhookRedeliverySchedule1764835200000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_deliveries" ADD "redelivered_at_attempt" integer NOT NULL DEFAULT 0');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_deliveries" DROP COLUMN "redelivered_at_attempt"');
+  }
+}

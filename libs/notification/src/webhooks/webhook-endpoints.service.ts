@@ -125,11 +125,16 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     };
   }
 
-  /** Sends the event again (same event id), with a fresh retry horizon; works for delivered and dead-lettered ones alike. */
+  /**
+   * Sends the event again (same event id) with a fresh retry schedule: back-off from the first delay and a new
+   * horizon. The attempt count and log go on, so earlier attempts stay in the history. Works for delivered and
+   * dead-lettered ones alike.
+   */
   async redeliver(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
     await this.row(merchantId, endpointId);
     const [rows]: [unknown[], number] = await this.dataSource.query(
-      `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), give_up_at = now() + make_interval(secs => $3::double precision / 1000), leased_until = NULL
+      `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), give_up_at = now() + make_interval(secs => $3::double precision / 1000),
+         redelivered_at_attempt = attempts, leased_until = NULL
        WHERE endpoint_id = $1 AND id = $2 AND status <> 'PENDING' RETURNING id`,
       [endpointId, deliveryId, this.options.retry.horizonMs],
     );

@@ -96,8 +96,13 @@ export class WebhookDeliveryRow {
   @Column({ type: 'text' })
   status!: DeliveryStatus;
 
+  /** every attempt ever made, re-deliveries included: it only grows, and each claim's number fences its outcome */
   @Column({ type: 'integer', default: 0 })
   attempts!: number;
+
+  /** `attempts` when the delivery was last re-delivered (0 if never): the retry back-off counts from there */
+  @Column({ type: 'integer', name: 'redelivered_at_attempt', default: 0 })
+  redeliveredAtAttempt!: number;
 
   @Column({ type: 'timestamptz', name: 'next_attempt_at' })
   nextAttemptAt!: Date;

@@ -26,7 +26,7 @@ const options: NotificationOptions = {
   secretOverlapMs: 60_000,
   secretKeys: [],
 };
-const endpoints = () => new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
+const endpoints = (overrides: Partial<NotificationOptions> = {}) => new WebhookEndpointsService(dataSource, { ...options, ...overrides }, new SecretBox([]), testLogger('notification'));
 const worker = (overrides: Partial<NotificationOptions> = {}) => new WebhookWorker(dataSource, { ...options, ...overrides }, testLogger('notification'), new SecretBox([]), metrics);
 
 interface Received {
@@ -152,5 +152,32 @@ describe('webhook worker', () => {
     await eventually(async () => ((await attemptLog(id)).length === 2 ? true : undefined));
     expect(await delivery(event.id)).toMatchObject({ status: 'PENDING', attempts: 2, leased_until: null, last_status_code: 500 });
     expect(await attemptLog(id)).toEqual([{ attempt: 1, status_code: 200 }, { attempt: 2, status_code: 500 }]);
+  });
+
+  it('a re-delivery retries on a fresh schedule as often as the first delivery did, and the log keeps every attempt', async () => {
+    // back-off from 20 ms, doubling; dead-lettered 1.5 s after the event, or after the re-delivery
+    const fast = { retry: { baseDelayMs: 20, maxDelayMs: HOUR, horizonMs: 1500 }, pollIntervalMs: 10 };
+    const { endpointId } = await endpoints(fast).create('mer_AGAIN', { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_AGAIN', 'pay_AGAIN');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], fast.retry.horizonMs));
+    receiver.respond = () => 503;
+    const sender = worker(fast);
+    sender.onApplicationBootstrap();
+    try {
+      const deadLettered = async () => ((await delivery(event.id)).status === 'DEAD_LETTER' ? delivery(event.id) : undefined);
+      const first = await eventually(deadLettered, 5000, 20);
+      expect(first.attempts).toBeGreaterThanOrEqual(5);
+
+      await endpoints(fast).redeliver('mer_AGAIN', endpointId, first.id);
+      const second = await eventually(deadLettered, 5000, 20);
+      // the back-off started again at 20 ms: without that it would go on from 20 ms × 2^attempts, and the
+      // horizon would end it after one or two tries
+      expect(second.attempts - first.attempts).toBeGreaterThanOrEqual(4);
+      const numbers = Array.from({ length: second.attempts }, (_, i) => i + 1);
+      expect(receiver.requests.map((r) => r.attempt)).toEqual(numbers);
+      expect((await attemptLog(first.id)).map((a) => a.attempt)).toEqual(numbers);
+    } finally {
+      await sender.onModuleDestroy();
+    }
   });
 });

@@ -14,6 +14,7 @@ interface Claimed {
   event_type: string;
   body: string;
   attempts: number;
+  redelivered_at_attempt: number;
   give_up_at: Date;
   url: string;
 }
@@ -103,7 +104,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
        FROM webhook_endpoints w
        WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND d.status = 'PENDING' AND d.next_attempt_at <= now()
          AND (d.leased_until IS NULL OR d.leased_until < now())
-       RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.give_up_at, w.url`,
+       RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
       [picked, this.options.requestTimeoutMs + LEASE_MARGIN_MS],
     );
     for (const delivery of claimed) {
@@ -159,7 +160,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const latencyMs = Date.now() - startedAt.getTime();
     const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
-    const retryAt = ok ? undefined : nextAttemptAt(this.options.retry, delivery.attempts, Date.now(), new Date(delivery.give_up_at).getTime());
+    const retryAt = ok ? undefined : nextAttemptAt(this.options.retry, delivery.attempts - delivery.redelivered_at_attempt, Date.now(), new Date(delivery.give_up_at).getTime());
     const outcome: Outcome = ok ? 'delivered' : retryAt ? 'failed' : 'dead_letter';
     // the attempt goes into the log in any case (the receiver got it); the delivery changes only while this
     // attempt's claim is the latest: every claim counts one more attempt (the count never goes back), so a worker
