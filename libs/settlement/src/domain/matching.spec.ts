@@ -1,5 +1,5 @@
 import {
-  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, refundStatusAfter, rowKey,
+  compareReported, compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, refundStatusAfter, rowKey,
 } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
@@ -47,6 +47,24 @@ describe('compareRow', () => {
 
   it('reads a JPY amount without decimals', () => {
     expect(compareRow(row({ currency: 'JPY', amount: 1001n }), ledger({ currency: 'JPY', amount: 1000n }))).toMatchObject({ expected: { amount: '1000' }, actual: { amount: '1001' } });
+  });
+});
+
+describe('compareReported', () => {
+  const reported = (actual: Partial<{ amount: string; currency: string; transactionId: string }> = {}, merchantId: string | null = 'mer_1') => ({
+    kind: 'PAYMENT' as const, transactionRequestId: 'pay_1', merchantId, actual: { amount: '12.50', currency: 'HKD', transactionId: 'A-1', ...actual },
+  });
+
+  it('matches a transaction written late to what the report said of it, in the report sign convention', () => {
+    expect(compareReported(reported(), ledger())).toEqual({ result: 'MATCHED' });
+    expect(compareReported({ ...reported({ amount: '-5.00', transactionId: 'R-1' }), kind: 'REFUND' }, ledger({ kind: 'REFUND', amount: 500n, alipayTransactionId: 'R-1' }))).toEqual({ result: 'MATCHED' });
+    expect(compareReported(reported({}, null), ledger({ alipayTransactionId: null }))).toEqual({ result: 'MATCHED' });
+  });
+
+  it('names what differs', () => {
+    expect(compareReported(reported({ amount: '13.50' }), ledger())).toMatchObject({ result: 'MISMATCHED', fields: ['amount'] });
+    expect(compareReported(reported({ transactionId: 'A-2' }), ledger())).toMatchObject({ fields: ['alipayTransactionId'] });
+    expect(compareReported(reported({}, 'mer_2'), ledger())).toMatchObject({ fields: ['merchant'] });
   });
 });
 

@@ -1,4 +1,4 @@
-import { toMajorUnits } from '@upm/contracts';
+import { fromMajorUnits, toMajorUnits } from '@upm/contracts';
 import type { PaymentStatus } from '@upm/contracts';
 import type { SettlementItemRow, TransactionRow, TransactionType } from './report-files';
 
@@ -85,6 +85,29 @@ export function compareRow(row: TransactionRow, ledger: LedgerExpectation): RowV
 }
 
 export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+
+/** A row a MISSING_IN_LEDGER discrepancy recorded: its transaction, and what the report said of it (`actual`). */
+export interface ReportedTransaction {
+  kind: TransactionType;
+  transactionRequestId: string;
+  /** the row's merchant, when it named one */
+  merchantId: string | null;
+  actual: { amount: string; currency: string; transactionId: string };
+}
+
+/**
+ * A transaction the report listed before the ledger had it (its payment event lagged), now written: compared
+ * with what the report said of it as the row itself would be. MATCHED closes the MISSING_IN_LEDGER discrepancy.
+ */
+export function compareReported(reported: ReportedTransaction, ledger: LedgerExpectation): RowVerdict {
+  const { amount, currency, transactionId } = reported.actual;
+  const row: TransactionRow = {
+    line: 0, customerId: '', type: reported.kind, transactionId, originalTransactionId: '', transactionRequestId: reported.transactionRequestId,
+    originalTransactionRequestId: '', referenceMerchantId: reported.merchantId ?? '', referenceTransactionId: '', paymentTime: '', currency,
+    amount: fromMajorUnits(amount, currency),
+  };
+  return compareRow(row, ledger);
+}
 
 /** What the settlement service knows of a payment from payments.v1.events. */
 export interface PaymentFacts {

@@ -4,6 +4,8 @@ import type { LedgerEntriesPostedV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, assertBalanced, Posting } from '../domain/ledger';
+import { compareReported, ReportedTransaction } from '../domain/matching';
+import type { TransactionType } from '../domain/report-files';
 
 export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT' | 'ADJUSTMENT';
 
@@ -161,6 +163,34 @@ export class LedgerStore {
        WHERE id = $1`,
       [id, verdict, alipayTransactionId ?? null],
     );
+  }
+
+  /**
+   * A transaction written after the report listed it (its payment event lagged behind the report) closes the
+   * MISSING_IN_LEDGER discrepancy the report raised, when it agrees with what the report said: resolved by
+   * `settlement` with `how` as the note, naming the transaction, which is then MATCHED. One that disagrees stays
+   * open for finance, and so does one a settlement batch already paid out (the transaction is not posted).
+   */
+  async closeMissingInLedger(manager: EntityManager, id: string, draft: LedgerTransactionDraft, how: string): Promise<void> {
+    if (!draft.requestId || draft.kind === 'SETTLEMENT' || draft.kind === 'ADJUSTMENT') return;
+    const kind: TransactionType = draft.kind;
+    const [missing]: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual'] }> = await manager.query(
+      `SELECT id, merchant_id, actual FROM discrepancies d WHERE kind = $1 AND transaction_request_id = $2 AND type = 'MISSING_IN_LEDGER' AND status = 'OPEN'
+         AND NOT EXISTS (SELECT 1 FROM settlement_batch_items i WHERE i.kind = d.kind AND i.transaction_request_id = d.transaction_request_id)
+       FOR UPDATE`,
+      [kind, draft.requestId],
+    );
+    if (!missing) return;
+    const verdict = compareReported(
+      { kind, transactionRequestId: draft.requestId, merchantId: missing.merchant_id, actual: missing.actual },
+      { ledgerTransactionId: id, kind, merchantId: draft.merchantId, currency: draft.currency, amount: draft.amount, fee: draft.fee, alipayTransactionId: draft.alipayTransactionId },
+    );
+    if (verdict.result !== 'MATCHED') return;
+    await manager.query(
+      "UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now(), ledger_transaction_id = $3 WHERE id = $1",
+      [missing.id, how, id],
+    );
+    await this.setReconciliation(manager, id, 'MATCHED', missing.actual.transactionId);
   }
 
   private async announce(

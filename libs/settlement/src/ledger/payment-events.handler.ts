@@ -4,7 +4,7 @@ import { prepared } from '@upm/shared-database';
 import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
 import { FINAL_REFUND_STATUSES, RefundStatus, refundStatusAfter } from '../domain/matching';
 import { businessDayOf } from '../domain/report-files';
-import { LedgerStore } from './ledger.store';
+import { LedgerStore, LedgerTransactionDraft } from './ledger.store';
 
 interface PaymentEventData {
   payment: PaymentViewV1;
@@ -58,7 +58,7 @@ export class PaymentEventsHandler {
         // A refund Alipay accepted proves the payment was charged, even when the saga never saw the success
         // itself (a pay that timed out, then could not be cancelled and was refunded instead).
         await this.recordPayment(manager, payment, envelope.occurredAt, source);
-        await this.ledger.write(manager, {
+        await this.book(manager, {
           sourceKey: `REFUND:${refund.refundId}`,
           kind: 'REFUND',
           status: 'EXPECTED',
@@ -130,7 +130,7 @@ export class PaymentEventsHandler {
     postingsFor: typeof paymentPostings,
   ): Promise<{ created: boolean }> {
     const amount = BigInt(payment.amount.value);
-    return this.ledger.write(manager, {
+    return this.book(manager, {
       sourceKey: `${kind}:${payment.paymentId}`,
       kind,
       status: 'EXPECTED',
@@ -147,6 +147,13 @@ export class PaymentEventsHandler {
       source,
       postings: postingsFor({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
     });
+  }
+
+  /** Writes an event's transaction; one the report listed before it closes the report's MISSING_IN_LEDGER. */
+  private async book(manager: EntityManager, draft: LedgerTransactionDraft & { source: EventSource }): Promise<{ created: boolean }> {
+    const written = await this.ledger.write(manager, draft);
+    if (written.created) await this.ledger.closeMissingInLedger(manager, written.id, draft, `written from ${draft.source.eventType} ${draft.source.eventId}`);
+    return written;
   }
 
   /**

@@ -24,12 +24,12 @@ afterAll(async () => {
   await dataSource.destroy();
 });
 
-/** One event of a payment from the contract's example, under its own id (Alipay's request id is our payment id). */
+/** One event of a payment from the contract's example, under its own id (Alipay's request id is our payment id, its own `A-<paymentId>`). */
 function event(paymentId: string, type: string, sequence: number): Envelope {
   const { payment } = examples[type];
   return createEnvelope({
     type, key: paymentId, producer: 'test',
-    data: { payment: { ...payment, paymentId, sequence, alipay: { ...payment.alipay, paymentRequestId: paymentId } } },
+    data: { payment: { ...payment, paymentId, sequence, alipay: { ...payment.alipay, paymentRequestId: paymentId, paymentId: `A-${paymentId}` } } },
   });
 }
 
@@ -37,11 +37,25 @@ const apply = (envelope: Envelope) => dataSource.transaction((manager) => handle
 
 const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
 
-/** The day's transaction file listing a payment of 12.50 HKD for each id, as the example's payment was. */
-function transactionFile(seq: string, ...paymentIds: string[]): void {
-  const rows = paymentIds.map((id) => `C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${id},,${id},,ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,IN_STORE_PAYMENT,12.50,HKD`);
+/** The day's transaction file listing a payment for each id, of 12.50 HKD as the example's payment unless told. */
+function transactionFile(seq: string, ...payments: Array<string | { id: string; amount: string }>): void {
+  const rows = payments
+    .map((p) => (typeof p === 'string' ? { id: p, amount: '12.50' } : p))
+    .map(({ id, amount }) => `C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${id},,${id},,ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,IN_STORE_PAYMENT,${amount},HKD`);
   const name = `transactionItems_20261127_${seq}.csv`;
   files.push({ source: 'memory', path: `C1/20261127/${name}`, name, content: Buffer.from([TX_HEADER, ...rows, '<END>', ''].join('\n')) });
+}
+
+const ITEM_HEADER = 'settlementBatchId,customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,paymentMethodType,pspName,paymentTime,settlementTime,productCode,transactionAmountValue,transactionCurrency,settlementAmountValue,settlementCurrency,quoteCurrencyPair,quotePrice,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
+const SUMMARY_HEADER = 'settlementBatchId,customerId,acquirer,summaryType,settlementTime,count,settlementAmountValue,settlementCurrency,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
+
+/** A settlement batch paying out one payment of 12.50 HKD, less Alipay's fee of 0.10. */
+function settlementBatch(batchId: string, paymentId: string): void {
+  const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${paymentId},,${paymentId},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,12.40,HKD,,,-0.10,HKD,0.00,HKD`;
+  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,1,12.40,HKD,-0.10,HKD,0.00,HKD`;
+  for (const [name, lines] of [[`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, item]], [`settlementSummary_HKD_${batchId}_000.csv`, [SUMMARY_HEADER, total('PAYMENT'), total('TOTAL')]]] as const) {
+    files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+  }
 }
 
 const transactionOf = async (paymentId: string) =>
@@ -80,5 +94,31 @@ describe('ReportIngestion and payment events', () => {
     expect(matched).toBe(written.id);
     expect(await discrepanciesOf('pay_race')).toEqual([]);
     expect(await dataSource.query("SELECT review_resolution, status FROM tracked_payments WHERE payment_id = 'pay_race'")).toEqual([{ review_resolution: 'CHARGED', status: 'SUCCEEDED' }]);
+  });
+
+  it('closes a MISSING_IN_LEDGER discrepancy once the lagging payment event writes what the report listed', async () => {
+    transactionFile('001', 'pay_lagging', { id: 'pay_lagging_other', amount: '13.50' });
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect(await discrepanciesOf('pay_lagging')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN' }]);
+
+    const succeeded = event('pay_lagging', 'PaymentSucceeded', 3);
+    await apply(succeeded);
+    const written = await transactionOf('pay_lagging');
+    expect(written).toMatchObject({ origin: 'EVENT', reconciliation: 'MATCHED' });
+    expect(await discrepanciesOf('pay_lagging')).toEqual([
+      { type: 'MISSING_IN_LEDGER', status: 'RESOLVED', resolved_by: 'settlement', resolution_note: `written from PaymentSucceeded ${succeeded.id}`, ledger_transaction_id: written.id },
+    ]);
+
+    // the event says 12.50 where the report said 13.50: that stays for finance to look at
+    await apply(event('pay_lagging_other', 'PaymentSucceeded', 3));
+    expect(await transactionOf('pay_lagging_other')).toMatchObject({ reconciliation: null });
+    expect(await discrepanciesOf('pay_lagging_other')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN', ledger_transaction_id: null }]);
+
+    // a batch paid it out before the event came: the payout is booked, the transaction is not posted, so it stays open
+    settlementBatch('20261127HKD001', 'pay_lagging_settled');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    await apply(event('pay_lagging_settled', 'PaymentSucceeded', 3));
+    expect(await transactionOf('pay_lagging_settled')).toMatchObject({ status: 'EXPECTED', reconciliation: null });
+    expect(await discrepanciesOf('pay_lagging_settled')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN' }]);
   });
 });
