@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { newId } from '@upm/contracts';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
@@ -94,10 +94,11 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
 
   /** A new secret signs from now on; the current ones keep signing until the overlap ends. */
   async rotateSecret(merchantId: string, endpointId: string, overlapSeconds?: number): Promise<{ endpointId: string; secret: string; previousSecretsExpireAt: string }> {
-    await this.row(merchantId, endpointId);
     const secret = newWebhookSecret();
     const expiresAt = new Date(Date.now() + (overlapSeconds !== undefined ? overlapSeconds * 1000 : this.options.secretOverlapMs));
     await this.dataSource.transaction(async (manager) => {
+      // rotations of one endpoint take turns on its row, so each one sees, and expires, the secret the one before added
+      await this.row(merchantId, endpointId, { lockIn: manager });
       await manager.query('UPDATE webhook_secrets SET expires_at = $2 WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)', [endpointId, expiresAt]);
       await manager.getRepository(WebhookSecretRow).insert({ id: newId('whs'), endpointId, secret: this.box.seal(secret, endpointId), expiresAt: null });
     });
@@ -105,7 +106,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   }
 
   async deliveries(merchantId: string, endpointId: string, filter: { status?: string; paymentId?: string; limit: number }): Promise<unknown[]> {
-    await this.row(merchantId, endpointId, true);
+    await this.row(merchantId, endpointId, { includeDeleted: true });
     const rows = await this.dataSource.getRepository(WebhookDeliveryRow).find({
       where: { endpointId, ...(filter.status ? { status: filter.status as WebhookDeliveryRow['status'] } : {}), ...(filter.paymentId ? { paymentId: filter.paymentId } : {}) },
       order: { seq: 'DESC' },
@@ -115,7 +116,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   }
 
   async delivery(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
-    await this.row(merchantId, endpointId, true);
+    await this.row(merchantId, endpointId, { includeDeleted: true });
     const row = await this.dataSource.getRepository(WebhookDeliveryRow).findOneBy({ endpointId, id: deliveryId });
     if (!row) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
     const attempts = await this.dataSource.getRepository(WebhookAttemptRow).find({ where: { deliveryId }, order: { id: 'ASC' } });
@@ -145,9 +146,15 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     return this.delivery(merchantId, endpointId, deliveryId);
   }
 
-  /** Another merchant's endpoint is indistinguishable from one that does not exist. */
-  private async row(merchantId: string, endpointId: string, includeDeleted = false): Promise<WebhookEndpointRow> {
-    const row = await this.dataSource.getRepository(WebhookEndpointRow).findOneBy({ id: endpointId, merchantId, ...(includeDeleted ? {} : { deletedAt: IsNull() }) });
+  /**
+   * Another merchant's endpoint is indistinguishable from one that does not exist. With `lockIn`, the row is read
+   * in that transaction and locked until it ends.
+   */
+  private async row(merchantId: string, endpointId: string, { includeDeleted = false, lockIn }: { includeDeleted?: boolean; lockIn?: EntityManager } = {}): Promise<WebhookEndpointRow> {
+    const row = await (lockIn ?? this.dataSource.manager).getRepository(WebhookEndpointRow).findOne({
+      where: { id: endpointId, merchantId, ...(includeDeleted ? {} : { deletedAt: IsNull() }) },
+      ...(lockIn ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
     if (!row) throw new ApiError(404, 'WEBHOOK_NOT_FOUND', 'no such webhook endpoint');
     return row;
   }

@@ -62,3 +62,16 @@ describe('webhook signing secrets at rest', () => {
     expect(new SecretBox([secondKey]).open((await stored(fresh.endpointId))[0], fresh.endpointId)).toBe(fresh.secret);
   });
 });
+
+describe('webhook secret rotation', () => {
+  it('concurrent rotations of one endpoint leave exactly one current secret; every other expires', async () => {
+    const endpoints = service([]);
+    const created = await endpoints.create('mer_RACE', { url: 'http://127.0.0.1:1/race', eventTypes: ['*'] });
+    const rotations = await Promise.all(Array.from({ length: 8 }, () => endpoints.rotateSecret('mer_RACE', created.endpointId, 60)));
+    const rows: Array<{ secret: string; expires_at: Date | null }> = await dataSource.query('SELECT secret, expires_at FROM webhook_secrets WHERE endpoint_id = $1', [created.endpointId]);
+    expect(rows).toHaveLength(1 + rotations.length);
+    const current = rows.filter((row) => row.expires_at === null);
+    expect(current).toHaveLength(1);
+    expect(rotations.map((rotation) => rotation.secret)).toContain(current[0].secret);
+  });
+});
