@@ -10,7 +10,7 @@ export interface GatewayOptions {
   shedAfterMs?: number;
   /** and while as many wait for Alipay's first answer as a limit that shrinks when answers take longer than this; 0: no limit */
   answerTargetMs?: number;
-  /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive */
+  /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive; a POS still behind its stream two of these periods after a write had to wait is dropped */
   sseHeartbeatMs?: number;
   /** how many event streams one terminal holds open on one replica; one more closes its oldest (default 3) */
   sseStreamsPerTerminal?: number;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Controller, Get, Inject, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
@@ -11,11 +12,35 @@ import { Terminal, TerminalGuard } from './auth.guards';
 /** Streams re-read this often even without a wake-up, so a lost Redis message only delays an event. */
 const RECHECK_MS = 2000;
 const DEFAULT_HEARTBEAT_MS = 15_000;
+/** A client still behind this many heartbeat periods after a write had to wait for it is dropped. */
+const STALLED_HEARTBEATS = 2;
+
+/** Resolves true when `emitter` emits `event`, false after `ms` or once `signal` aborts, whichever comes first. */
+function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const settle = (happened: boolean) => {
+      clearTimeout(timer);
+      emitter.off(event, onEvent);
+      signal.removeEventListener('abort', onAbort);
+      resolve(happened);
+    };
+    const onEvent = () => settle(true);
+    const onAbort = () => settle(false);
+    const timer = setTimeout(onAbort, ms);
+    emitter.on(event, onEvent);
+    signal.addEventListener('abort', onAbort);
+  });
+}
 
 /**
  * `GET /v1/terminals/me/events`: the calling terminal's payment and refund events as server-sent events. A
  * terminal sees the payments it made (never another terminal's, nor another merchant's). Without
  * Last-Event-ID the stream starts at now; with it, it replays every event after that id first.
+ *
+ * Writes respect back-pressure: while a client is behind, the stream waits for it rather than buffering
+ * events in memory, and a client that does not catch up within two heartbeat periods is disconnected. It
+ * reconnects and resumes from its Last-Event-ID, so nothing is lost: what it had not taken is replayed.
  */
 @Controller('v1/terminals/me')
 @UseGuards(TerminalGuard)
@@ -32,21 +57,19 @@ export class TerminalEventsController {
     const given = req.header('last-event-id') ?? queryLastId;
     if (given !== undefined && !/^\d{1,18}$/.test(given)) throw new ApiError(400, 'INVALID_LAST_EVENT_ID', 'Last-Event-ID is the id of an event this stream sent');
 
-    let closed = false;
+    const heartbeatMs = this.options.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const stallMs = STALLED_HEARTBEATS * heartbeatMs;
+    const closing = new AbortController();
+    const close = () => closing.abort();
+    const wakeups = new EventEmitter();
     let dirty = true;
-    let wakeWaiter: (() => void) | undefined;
-    const wake = () => {
-      dirty = true;
-      wakeWaiter?.();
-    };
-    const close = () => {
-      closed = true;
-      wakeWaiter?.();
-    };
     let replaced = false;
     // listening before the first read: an event committed in between still wakes the loop
     const unlisten = this.hub.listen(terminal.terminalId, {
-      wake,
+      wake: () => {
+        dirty = true;
+        wakeups.emit('wake');
+      },
       close: (why) => {
         replaced = why === 'replaced';
         close();
@@ -62,6 +85,13 @@ export class TerminalEventsController {
       throw error;
     }
 
+    /** Writes with back-pressure: waits while the client is behind, and drops one that has not caught up within `stallMs`. */
+    const send = async (chunk: string): Promise<void> => {
+      if (res.write(chunk) || (await until(res, 'drain', stallMs, closing.signal)) || closing.signal.aborted) return;
+      this.logger.info({ terminalId: terminal.terminalId, stallMs }, 'terminal event stream dropped: the POS did not keep up with it; it resumes from its Last-Event-ID');
+      close();
+    };
+
     res.status(200);
     res.setHeader('content-type', 'text/event-stream; charset=utf-8');
     res.setHeader('cache-control', 'no-cache, no-transform');
@@ -69,32 +99,28 @@ export class TerminalEventsController {
     res.setHeader('x-accel-buffering', 'no');
     res.flushHeaders();
     res.write(`retry: 1000\n: stream of terminal ${terminal.terminalId} from event ${cursor}\n\n`);
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), this.options.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    // a client that is behind has bytes in flight, which show it is alive; a heartbeat would only add to its backlog
+    const heartbeat = setInterval(() => {
+      if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
+    }, heartbeatMs);
 
     try {
-      while (!closed) {
+      while (!closing.signal.aborted) {
         if (dirty) {
           dirty = false;
           for (;;) {
             const batch = await terminalEventsAfter(this.dataSource, terminal, cursor);
             for (const event of batch) {
+              if (closing.signal.aborted) break;
               const { id, ...data } = event;
-              res.write(`id: ${id}\ndata: ${JSON.stringify(data)}\n\n`);
+              await send(`id: ${id}\ndata: ${JSON.stringify(data)}\n\n`);
               cursor = id;
             }
-            if (batch.length < 200 || closed) break;
+            if (batch.length < 200 || closing.signal.aborted) break;
           }
           continue;
         }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, RECHECK_MS);
-          function done(): void {
-            clearTimeout(timer);
-            resolve();
-          }
-          wakeWaiter = done;
-        });
-        wakeWaiter = undefined;
+        await until(wakeups, 'wake', RECHECK_MS, closing.signal);
         dirty = true;
       }
     } catch (error) {
@@ -102,11 +128,14 @@ export class TerminalEventsController {
     } finally {
       clearInterval(heartbeat);
       unlisten();
-      if (replaced) {
-        this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream replaced by a newer one of the same terminal');
-        res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
+      if (replaced) this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream replaced by a newer one of the same terminal');
+      if (res.writableNeedDrain) {
+        // a client that does not take its stream would not take its end either: let the connection go now
+        res.destroy();
+      } else {
+        if (replaced) res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
+        res.end();
       }
-      res.end();
     }
   }
 }

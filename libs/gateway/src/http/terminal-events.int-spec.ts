@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { RuntimeModule } from '@upm/shared-runtime';
-import { eventually, freshDatabase } from '@upm/shared-testing';
+import { eventually, freshDatabase, sleep } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { RegistryService } from '../registry/registry.service';
@@ -109,13 +109,13 @@ class Received {
   }
 }
 
-/** Appends `count` events to a terminal's stream, as the read model does. */
-async function appendEvents(terminal: PosTerminal, count: number): Promise<void> {
+/** Appends `count` events to a terminal's stream, as the read model does, each padded with `padding` bytes. */
+async function appendEvents(terminal: PosTerminal, count: number, padding = 0): Promise<void> {
   await dataSource.query(
     `INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
-     SELECT $1, $2, 'pay_' || i, 'evt_' || i, 'PaymentCreated', jsonb_build_object('payment', jsonb_build_object('paymentId', 'pay_' || i))
+     SELECT $1, $2, 'pay_' || i, 'evt_' || i, 'PaymentCreated', jsonb_build_object('payment', jsonb_build_object('paymentId', 'pay_' || i, 'padding', repeat('x', $4::int)))
        FROM generate_series(1, $3::int) i`,
-    [terminal.terminalId, terminal.merchantId, count],
+    [terminal.terminalId, terminal.merchantId, count, padding],
   );
   await app.get(TerminalEventsHub).publish(terminal.terminalId);
 }
@@ -151,5 +151,29 @@ describe('GET /v1/terminals/me/events', () => {
     await appendEvents(terminal, 1);
     for (const stream of [...others, newest]) await eventually(() => (stream.events.length === 1 ? true : undefined));
     for (const stream of [theirs, ...others, newest]) stream.close();
+  });
+
+  it('stops writing to a POS that takes nothing, drops it, and replays to it what it missed', async () => {
+    const terminal = await newTerminal();
+    // 16 MB of events: about four times what the kernel buffers both ends of a loopback connection with
+    await appendEvents(terminal, 1000, 16_000);
+    const response = await openStream(terminal, { 'last-event-id': '0' });
+    const gatewaySide = serverSockets.get(response.socket.localPort!)!;
+    let mostBuffered = 0;
+    const sampling = setInterval(() => (mostBuffered = Math.max(mostBuffered, gatewaySide.writableLength)), 5);
+    for (const deadline = Date.now() + 10_000; !gatewaySide.destroyed && Date.now() < deadline; ) await sleep(20);
+    clearInterval(sampling);
+    expect(mostBuffered).toBeLessThan(1_000_000);
+    expect(gatewaySide.destroyed).toBe(true);
+    expect(app.get(TerminalEventsHub).streamCount(terminal.terminalId)).toBe(0);
+
+    // the POS reads again, finds its stream ended and resumes from the last event it got whole
+    const dropped = new Received(response);
+    await eventually(() => dropped.ended || undefined);
+    const resumed = await Received.open(terminal, { 'last-event-id': dropped.events.at(-1)?.id ?? '0' });
+    const all: Array<{ id: string }> = await dataSource.query('SELECT id FROM terminal_events WHERE terminal_id = $1 ORDER BY id', [terminal.terminalId]);
+    await eventually(() => dropped.events.length + resumed.events.length >= all.length || undefined, 20_000);
+    expect([...dropped.events, ...resumed.events].map((e) => e.id)).toEqual(all.map((row) => String(row.id)));
+    resumed.close();
   });
 });
