@@ -1,6 +1,7 @@
 # Settings for `npm run up` (sourced). Every variable can be overridden from the environment.
 export ADMIN_TOKEN="${ADMIN_TOKEN:-dev-admin-token}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
+export WEBHOOK_ALLOW_PRIVATE_ADDRESSES="${WEBHOOK_ALLOW_PRIVATE_ADDRESSES:-true}"  # merchants' test receivers run on this machine
 
 # A merchant key pair (the connector signs with it) and the sandbox's own pair (it signs answers and
 # notifications), made once per checkout: the local stand-ins for the keys of the Antom dashboard.

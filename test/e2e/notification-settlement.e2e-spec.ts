@@ -24,7 +24,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => receiver.listen(3690, '127.0.0.1', () => resolve()));
-  notification = await startService('notification', 3691, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, KAFKA_SESSION_TIMEOUT_MS: '6000', ADMIN_TOKEN: ADMIN, WEBHOOK_POLL_MS: '50' });
+  notification = await startService('notification', 3691, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, KAFKA_SESSION_TIMEOUT_MS: '6000', ADMIN_TOKEN: ADMIN, WEBHOOK_POLL_MS: '50', WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' });
 }, 60_000);
 
 afterAll(async () => {

@@ -31,3 +31,11 @@ describe('notification configuration: keys sealing webhook secrets', () => {
     );
   });
 });
+
+describe('notification configuration: endpoint addresses', () => {
+  it('refuses loopback, private and link-local endpoint addresses unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES allows them', () => {
+    expect(loadConfig(configDefinition, {}).notification.allowPrivateAddresses).toBe(false);
+    expect(loadConfig(configDefinition, { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' }).notification.allowPrivateAddresses).toBe(true);
+    expect(() => loadConfig(configDefinition, { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'yes' })).toThrow(ConfigError);
+  });
+});

@@ -17,4 +17,6 @@ export interface NotificationOptions {
   secretOverlapMs: number;
   /** AES-256 keys (32 bytes) sealing signing secrets at rest: the first seals, all open; none stores them readable */
   secretKeys: Buffer[];
+  /** whether endpoint URLs may reach loopback, private and link-local addresses (local stacks and tests only) */
+  allowPrivateAddresses: boolean;
 }

@@ -84,7 +84,7 @@ export async function startPlatform(suite: string, basePort: number, extraEnv: P
     'payment-orchestrator': { ...common, ...FAST_TIMING, DATABASE_URL: databases.get('payment-orchestrator')!, ...extraEnv['payment-orchestrator'] },
     'terminal-gateway': { ...common, DATABASE_URL: databases.get('terminal-gateway')!, ADMIN_TOKEN, GATEWAY_RATE_LIMIT_PER_SECOND: '1000', ...extraEnv['terminal-gateway'] },
     settlement: { ...common, DATABASE_URL: databases.get('settlement')!, ...extraEnv.settlement },
-    notification: { ...common, DATABASE_URL: databases.get('notification')!, ...extraEnv.notification },
+    notification: { ...common, DATABASE_URL: databases.get('notification')!, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true', ...extraEnv.notification },
   };
   const services = new Map<AppName, RunningService>();
   const start = async (app: AppName) => {

@@ -4,6 +4,7 @@ import { newId } from '@upm/contracts';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
+import { assertPublicEndpoint, NonPublicEndpoint } from './address-policy';
 import { SecretBox, SecretUnreadable } from './secret-box';
 import { newWebhookSecret } from './signing';
 import { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow, WebhookSecretRow } from './webhook.entities';
@@ -65,6 +66,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   }
 
   async create(merchantId: string, input: { url: string; eventTypes: string[]; description?: string }): Promise<EndpointView & { secret: string }> {
+    await this.assertAllowedUrl(input.url);
     const id = newId('whe');
     const secret = newWebhookSecret();
     await this.dataSource.transaction(async (manager) => {
@@ -144,6 +146,17 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
       if (!exists) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
     }
     return this.delivery(merchantId, endpointId, deliveryId);
+  }
+
+  /** Refuses, with 400 WEBHOOK_URL_NOT_PUBLIC, a URL that would make the platform call its own host or networks. */
+  private async assertAllowedUrl(url: string): Promise<void> {
+    if (this.options.allowPrivateAddresses) return;
+    try {
+      await assertPublicEndpoint(url);
+    } catch (error) {
+      if (!(error instanceof NonPublicEndpoint)) throw error;
+      throw new ApiError(400, error.code, 'the endpoint URL must reach a public address', [{ field: 'url', code: error.code, message: error.message }]);
+    }
   }
 
   /**

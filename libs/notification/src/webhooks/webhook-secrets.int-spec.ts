@@ -9,7 +9,7 @@ import { WebhookEndpointsService } from './webhook-endpoints.service';
 /** Signing secrets at rest: sealed when a key is configured, sealed again when the key rotates. */
 let dataSource: DataSource;
 const [firstKey, secondKey] = [randomBytes(32), randomBytes(32)];
-const options = { secretOverlapMs: 60_000 } as NotificationOptions;
+const options = { secretOverlapMs: 60_000, allowPrivateAddresses: true } as NotificationOptions;
 const service = (keys: Buffer[]) => new WebhookEndpointsService(dataSource, options, new SecretBox(keys), testLogger('notification'));
 const stored = async (endpointId: string): Promise<string[]> =>
   (await dataSource.query('SELECT secret FROM webhook_secrets WHERE endpoint_id = $1 ORDER BY created_at', [endpointId])).map((r: { secret: string }) => r.secret);

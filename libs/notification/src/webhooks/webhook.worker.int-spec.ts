@@ -2,6 +2,7 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { createEnvelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
+import { ApiError } from '@upm/shared-runtime';
 import { Metrics } from '@upm/shared-observability';
 import { eventually, freshDatabase, testLogger } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
@@ -25,6 +26,8 @@ const options: NotificationOptions = {
   pollIntervalMs: 50,
   secretOverlapMs: 60_000,
   secretKeys: [],
+  // the receiver listens on 127.0.0.1
+  allowPrivateAddresses: true,
 };
 const endpoints = (overrides: Partial<NotificationOptions> = {}) => new WebhookEndpointsService(dataSource, { ...options, ...overrides }, new SecretBox([]), testLogger('notification'));
 const worker = (overrides: Partial<NotificationOptions> = {}) => new WebhookWorker(dataSource, { ...options, ...overrides }, testLogger('notification'), new SecretBox([]), metrics);
@@ -77,8 +80,8 @@ async function attemptLog(deliveryId: string): Promise<Array<{ attempt: number; 
   return dataSource.query('SELECT attempt, status_code FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
 }
 
-async function delivery(eventId: string): Promise<{ id: string; status: string; attempts: number; leased_until: Date | null; last_status_code: number | null }> {
-  const [row] = await dataSource.query('SELECT id, status, attempts, leased_until, last_status_code FROM webhook_deliveries WHERE event_id = $1', [eventId]);
+async function delivery(eventId: string): Promise<{ id: string; status: string; attempts: number; leased_until: Date | null; last_status_code: number | null; last_error: string | null }> {
+  const [row] = await dataSource.query('SELECT id, status, attempts, leased_until, last_status_code, last_error FROM webhook_deliveries WHERE event_id = $1', [eventId]);
   return row;
 }
 
@@ -181,3 +184,28 @@ describe('webhook worker', () => {
     }
   });
 });
+
+describe('endpoint addresses', () => {
+  it.each(['http://127.0.0.1:8080/hooks', 'http://localhost/hooks', 'https://[::1]/hooks', 'http://10.0.0.7/hooks', 'http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/hooks', 'http://0.0.0.0:3004/'])(
+    'refuses to register %s with 400 WEBHOOK_URL_NOT_PUBLIC',
+    async (url) => {
+      const refused = endpoints({ allowPrivateAddresses: false }).create('mer_SSRF', { url, eventTypes: ['*'] });
+      await expect(refused).rejects.toThrow(ApiError);
+      await expect(refused).rejects.toMatchObject({ status: 400, code: 'WEBHOOK_URL_NOT_PUBLIC', details: [expect.objectContaining({ field: 'url', code: 'WEBHOOK_URL_NOT_PUBLIC' })] });
+      expect(await dataSource.query('SELECT id FROM webhook_endpoints WHERE merchant_id = $1', ['mer_SSRF'])).toEqual([]);
+    },
+  );
+
+  it('checks again at each send: an endpoint whose address is no longer public gets nothing, and the attempt says why', async () => {
+    // registered while its name resolved to a public address; the worker now finds it on the loopback
+    await endpoints().create('mer_MOVED', { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_MOVED', 'pay_MOVED');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+
+    expect(await worker({ allowPrivateAddresses: false }).dispatch()).toBe(1);
+    const failed = await eventually(async () => ((await delivery(event.id)).last_error ? delivery(event.id) : undefined));
+    expect(failed).toMatchObject({ status: 'PENDING', attempts: 1, last_status_code: null, last_error: '127.0.0.1 is a loopback address' });
+    expect(receiver.requests).toEqual([]);
+  });
+});
+

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
+import { assertPublicEndpoint } from './address-policy';
 import { nextAttemptAt } from './retry-policy';
 import { SecretBox } from './secret-box';
 import { signatureHeader, WEBHOOK_HEADERS } from './signing';
@@ -133,6 +134,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     let statusCode: number | undefined;
     let error: string | undefined;
     try {
+      // checked again at each send, as the name may resolve elsewhere now: a refused address fails the attempt
+      if (!this.options.allowPrivateAddresses) await assertPublicEndpoint(delivery.url);
       // a secret no configured key opens fails the attempt (logged, retried) rather than going out unsigned
       const signature = signatureHeader(secrets.map((s) => this.box.open(s.secret, delivery.endpoint_id)), timestamp, delivery.body);
       const response = await fetch(delivery.url, {
