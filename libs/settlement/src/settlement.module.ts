@@ -1,13 +1,14 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TOPICS } from '@upm/contracts';
+import { TablePruner } from '@upm/shared-database';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER, ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
 import { FinanceController } from './http/finance.controller';
 import { FinanceService } from './http/finance.service';
 import { LedgerStore } from './ledger/ledger.store';
-import { PaymentEventsHandler } from './ledger/payment-events.handler';
+import { PaymentEventsHandler, pendingCancelsPruner } from './ledger/payment-events.handler';
 import { ReportIngestion } from './reports/report-ingestion';
 import { FolderReportSource, ReportSource, SftpReportSource } from './reports/report-sources';
 import { SETTLEMENT_OPTIONS, SettlementOptions } from './settlement.options';
@@ -51,11 +52,18 @@ export class ReportPoller implements OnApplicationBootstrap, OnModuleDestroy {
 
 /** The ledger kept from payments.v1.events, report ingestion and reconciliation, and the finance API. */
 @Module({})
-export class SettlementModule implements OnModuleInit {
+export class SettlementModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+  private readonly pruner: TablePruner;
+
   constructor(
     private readonly kafka: KafkaRuntime,
     private readonly handler: PaymentEventsHandler,
-  ) {}
+    @Inject(DataSource) dataSource: DataSource,
+    @Inject(LOGGER) logger: Logger,
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    this.pruner = pendingCancelsPruner(dataSource, logger, metrics, kafka.inboxRetentionHours);
+  }
 
   static register(options: SettlementOptions): DynamicModule {
     return {
@@ -87,6 +95,14 @@ export class SettlementModule implements OnModuleInit {
       // a batch's events are applied together, so their payments' states are written with one statement
       handleBatch: (envelopes, manager) => this.handler.applyAll(manager, envelopes),
     });
+  }
+
+  onApplicationBootstrap(): void {
+    this.pruner.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pruner.stop();
   }
 }
 

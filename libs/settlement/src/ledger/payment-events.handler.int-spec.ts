@@ -1,9 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { createEnvelope, Envelope, MESSAGE_EXAMPLES, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
-import { freshDatabase } from '@upm/shared-testing';
+import { Metrics } from '@upm/shared-observability';
+import { freshDatabase, testLogger } from '@upm/shared-testing';
 import { SETTLEMENT_DATABASE } from '../database';
 import { LedgerStore } from './ledger.store';
-import { PaymentEventsHandler } from './payment-events.handler';
+import { PaymentEventsHandler, pendingCancelsPruner } from './payment-events.handler';
 
 /** A batch of payment events leaves the ledger and the tracked payments exactly as applying them one by one does. */
 let dataSource: DataSource;
@@ -124,5 +125,16 @@ describe('PaymentEventsHandler', () => {
     await dataSource.transaction((manager) => handler.apply(manager, event('pay_never_charged', 'PaymentCancelled', 2)));
     expect(await ledgerOf('pay_never_charged')).toEqual([]);
     expect(await dataSource.query("SELECT payment_id FROM pending_cancels WHERE payment_id = 'pay_never_charged'")).toEqual([{ payment_id: 'pay_never_charged' }]);
+  });
+
+  it('forgets a cancel that waited for its charge longer than the retention, and keeps the ones within it', async () => {
+    for (const paymentId of ['pay_waited_long', 'pay_waiting']) {
+      await dataSource.transaction((manager) => handler.apply(manager, event(paymentId, 'PaymentCancelled', 2)));
+    }
+    await dataSource.query("UPDATE pending_cancels SET created_at = now() - interval '15 days' WHERE payment_id = 'pay_waited_long'");
+    const pruner = pendingCancelsPruner(dataSource, testLogger(), new Metrics('test'), 336);
+    expect(await pruner.prune()).toBe(1);
+    const left = await dataSource.query("SELECT payment_id FROM pending_cancels WHERE payment_id IN ('pay_waited_long', 'pay_waiting')");
+    expect(left).toEqual([{ payment_id: 'pay_waiting' }]);
   });
 });

@@ -1,6 +1,7 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Envelope, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
-import { prepared } from '@upm/shared-database';
+import { prepared, TablePruner } from '@upm/shared-database';
+import type { Logger, Metrics } from '@upm/shared-observability';
 import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
 import { FINAL_REFUND_STATUSES, RefundStatus, refundStatusAfter } from '../domain/matching';
 import { businessDayOf } from '../domain/report-files';
@@ -188,4 +189,17 @@ export class PaymentEventsHandler {
       ],
     );
   }
+}
+
+/**
+ * Forgets cancels that waited longer than Kafka can still deliver the charge they wait for (the inbox's
+ * retention): mostly cancels of payments never charged, which no charge ever comes for.
+ */
+export function pendingCancelsPruner(dataSource: DataSource, logger: Logger, metrics: Metrics, retentionHours: number): TablePruner {
+  return new TablePruner(dataSource, logger, metrics, {
+    table: 'pending_cancels',
+    column: 'created_at',
+    retentionHours,
+    metric: { name: 'upm_settlement_pending_cancels_pruned_total', help: 'Cancels that waited for their charge past the retention, deleted' },
+  });
 }

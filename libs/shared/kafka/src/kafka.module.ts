@@ -41,7 +41,12 @@ export class KafkaRuntime implements OnApplicationBootstrap, OnModuleDestroy, On
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.relay = new OutboxRelay(dataSource, this.producer, logger, metrics, { topicPrefix: settings.topicPrefix, databaseUrl: settings.databaseUrl });
     this.lag = new ConsumerLag(() => this.admin, () => this.consumers, logger, metrics, { topicPrefix: settings.topicPrefix });
-    this.pruner = inboxPruner(dataSource, logger, metrics, { retentionHours: settings.inboxRetentionHours ?? 336 });
+    this.pruner = inboxPruner(dataSource, logger, metrics, { retentionHours: this.inboxRetentionHours });
+  }
+
+  /** How long a consumed message id is remembered: longer than Kafka can deliver the message again. */
+  get inboxRetentionHours(): number {
+    return this.settings.inboxRetentionHours ?? 336;
   }
 
   /** Registers a consumer; it starts with the application. */
