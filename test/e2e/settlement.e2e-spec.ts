@@ -408,7 +408,10 @@ describe('settlement', () => {
     await deliver(byKind('settlementSummary'), (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: (Number(r.settlementAmountValue) + 0.5).toFixed(2) }))));
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['settlementItems INGESTED']);
     const [again] = (await api<{ discrepancies: Discrepancy[] }>('GET', `/v1/settlement/discrepancies?paymentId=${paid.paymentId}`)).body.discrepancies;
-    expect(again).toMatchObject({ discrepancyId: found.discrepancyId, status: 'OPEN', fields: ['amount'] });
+    expect(again).toMatchObject({
+      discrepancyId: found.discrepancyId, status: 'OPEN', fields: ['amount'], resolvedBy: null, resolutionNote: null,
+      previousResolutions: [expect.objectContaining({ resolvedBy: 'finance@chain.example', resolutionNote: 'Alipay confirms 10.50' })],
+    });
     const announced = await readTopic(testKafka('settle-reopen'), running.platform.prefix + TOPICS.settlementEvents.name, (ms) =>
       ms.filter((m) => (m.value as { data: { discrepancyId?: string } }).data.discrepancyId === found.discrepancyId).length >= 2, 20_000);
     expect(announced.map((m) => (m.value as { data: { discrepancyId?: string; reopened?: boolean } }).data).filter((d) => d.discrepancyId === found.discrepancyId).map((d) => d.reopened ?? false))

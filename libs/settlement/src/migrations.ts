@@ -153,3 +153,19 @@ export class PendingCancels1764835200000 implements MigrationInterface {
     await q.query('DROP TABLE "pending_cancels"');
   }
 }
+
+/**
+ * A discrepancy a settlement batch opens again starts without a resolution: the one it had moves here, with
+ * when and by which report file it was reopened, so the record of who resolved it and why is kept.
+ */
+export class DiscrepancyResolutionHistory1764921600000 implements MigrationInterface {
+  name = 'DiscrepancyResolutionHistory1764921600000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "discrepancies" ADD "previous_resolutions" jsonb NOT NULL DEFAULT '[]'`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "discrepancies" DROP COLUMN "previous_resolutions"');
+  }
+}

@@ -268,6 +268,16 @@ export class ReconciliationRow {
   createdAt!: Date;
 }
 
+/** A resolution a discrepancy had until a settlement batch disagreed and opened it again. */
+export interface PreviousResolution {
+  resolvedBy: string;
+  resolutionNote: string;
+  resolvedAt: string;
+  reopenedAt: string;
+  /** the settlement items file that disagreed */
+  reopenedBy: string;
+}
+
 /** A disagreement between the ledger and Alipay's report, open until someone resolves it. */
 @Entity({ name: 'discrepancies' })
 @Unique('UQ_discrepancies_transaction_type', ['kind', 'transactionRequestId', 'type'])
@@ -328,6 +338,10 @@ export class DiscrepancyRow {
   /** the ADJUSTMENT ledger transaction booked when it was resolved, if one was */
   @Column({ type: 'text', name: 'adjustment_transaction_id', nullable: true })
   adjustmentTransactionId!: string | null;
+
+  /** the resolutions it had before a settlement batch opened it again, oldest first */
+  @Column({ type: 'jsonb', name: 'previous_resolutions', default: () => "'[]'" })
+  previousResolutions!: PreviousResolution[];
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;

@@ -7,6 +7,7 @@ import { adjustmentPostings } from '../domain/ledger';
 import { planAdjustment } from '../domain/matching';
 import type { TransactionType } from '../domain/report-files';
 import { LedgerStore } from '../ledger/ledger.store';
+import type { PreviousResolution } from '../settlement.entities';
 
 export interface BalanceQuery {
   merchantId?: string;
@@ -242,5 +243,6 @@ function discrepancyView(r: Record<string, unknown>) {
     merchantId: r.merchant_id, ledgerTransactionId: r.ledger_transaction_id, expected: r.expected, actual: r.actual, reportFile: r.report_file,
     businessDay: r.day, status: r.status,
     resolvedBy: r.resolved_by, resolutionNote: r.resolution_note, resolvedAt: r.resolved_at, detectedAt: r.created_at, adjustmentTransactionId: r.adjustment_transaction_id,
+    previousResolutions: (r.previous_resolutions as PreviousResolution[]).map((p) => ({ ...p, resolvedAt: new Date(p.resolvedAt), reopenedAt: new Date(p.reopenedAt) })),
   };
 }

@@ -51,6 +51,12 @@ const schemas: Record<string, JsonSchema> = {
     reportFile: nullable(str()), businessDay: str('YYYY-MM-DD, UTC+8'), status: enumOf('OPEN', 'RESOLVED'),
     resolvedBy: nullable(str()), resolutionNote: nullable(str()), resolvedAt: nullable(timestamp), detectedAt: timestamp,
     adjustmentTransactionId: nullable(str('the ADJUSTMENT ledger transaction its resolution booked')),
+    previousResolutions: {
+      ...arrayOf(object({
+        resolvedBy: str(), resolutionNote: str(), resolvedAt: timestamp, reopenedAt: timestamp, reopenedBy: str('the settlement items file that disagreed and opened it again'),
+      })),
+      description: 'the resolutions it had before a settlement batch opened it again, oldest first',
+    },
   }),
   LedgerTransaction: object({
     ledgerTransactionId: str(), kind: enumOf('PAYMENT', 'REFUND', 'CANCEL', 'SETTLEMENT', 'ADJUSTMENT'), status: enumOf('EXPECTED', 'POSTED'), merchantId: str(),

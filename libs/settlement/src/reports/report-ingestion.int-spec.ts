@@ -1,7 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { createEnvelope, Envelope, MESSAGE_EXAMPLES, PaymentViewV1, TOPICS } from '@upm/contracts';
+import { Metrics } from '@upm/shared-observability';
 import { eventually, freshDatabase, testLogger } from '@upm/shared-testing';
 import { SETTLEMENT_DATABASE } from '../database';
+import { FinanceService } from '../http/finance.service';
 import { LedgerStore } from '../ledger/ledger.store';
 import { PaymentEventsHandler } from '../ledger/payment-events.handler';
 import { ReportIngestion } from './report-ingestion';
@@ -13,11 +15,13 @@ const ledger = new LedgerStore('settlement');
 const handler = new PaymentEventsHandler(ledger, 10n);
 const files: ReportSourceFile[] = [];
 let ingestion: ReportIngestion;
+let finance: FinanceService;
 const examples = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name] as Record<string, { payment: PaymentViewV1 }>;
 
 beforeAll(async () => {
   ({ dataSource } = await freshDatabase('upm_test_report_ingestion', SETTLEMENT_DATABASE));
   ingestion = new ReportIngestion(dataSource, ledger, [{ name: 'memory', list: async () => files }], 10n, 'settlement', testLogger());
+  finance = new FinanceService(dataSource, ledger, new Metrics('test'));
 });
 
 afterAll(async () => {
@@ -49,10 +53,11 @@ function transactionFile(seq: string, ...payments: Array<string | { id: string; 
 const ITEM_HEADER = 'settlementBatchId,customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,paymentMethodType,pspName,paymentTime,settlementTime,productCode,transactionAmountValue,transactionCurrency,settlementAmountValue,settlementCurrency,quoteCurrencyPair,quotePrice,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
 const SUMMARY_HEADER = 'settlementBatchId,customerId,acquirer,summaryType,settlementTime,count,settlementAmountValue,settlementCurrency,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
 
-/** A settlement batch paying out one payment of 12.50 HKD, less Alipay's fee of 0.10. */
-function settlementBatch(batchId: string, paymentId: string): void {
-  const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${paymentId},,${paymentId},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,12.40,HKD,,,-0.10,HKD,0.00,HKD`;
-  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,1,12.40,HKD,-0.10,HKD,0.00,HKD`;
+/** A settlement batch paying out one payment of 12.50 HKD as the example's payment unless told, less Alipay's fee of 0.10. */
+function settlementBatch(batchId: string, paymentId: string, amount = '12.50'): void {
+  const net = (Number(amount) - 0.1).toFixed(2);
+  const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${paymentId},,${paymentId},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,${amount},HKD,${net},HKD,,,-0.10,HKD,0.00,HKD`;
+  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,1,${net},HKD,-0.10,HKD,0.00,HKD`;
   for (const [name, lines] of [[`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, item]], [`settlementSummary_HKD_${batchId}_000.csv`, [SUMMARY_HEADER, total('PAYMENT'), total('TOTAL')]]] as const) {
     files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
   }
@@ -120,5 +125,33 @@ describe('ReportIngestion and payment events', () => {
     await apply(event('pay_lagging_settled', 'PaymentSucceeded', 3));
     expect(await transactionOf('pay_lagging_settled')).toMatchObject({ status: 'EXPECTED', reconciliation: null });
     expect(await discrepanciesOf('pay_lagging_settled')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN' }]);
+  });
+
+  it('opens a discrepancy resolved before its batch again without that resolution, which it keeps among the previous ones', async () => {
+    await apply(event('pay_reopened', 'PaymentSucceeded', 3));
+    transactionFile('002', { id: 'pay_reopened', amount: '13.50' });
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const discrepancy = async () => (await finance.discrepancies({ paymentId: 'pay_reopened' })).discrepancies;
+    const [found] = await discrepancy();
+    expect(found).toMatchObject({ type: 'MISMATCHED', fields: ['amount'], status: 'OPEN', previousResolutions: [] });
+    const note = { resolvedBy: 'finance@chain.example', note: 'Alipay confirms 13.50' };
+    const resolved = await finance.resolveDiscrepancy(found.discrepancyId as string, { ...note, adjust: false });
+
+    // the batch disagrees too: open again, with no resolution of its own yet, and the earlier one on record
+    settlementBatch('20261127HKD002', 'pay_reopened', '13.50');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const earlier = {
+      resolvedBy: note.resolvedBy, resolutionNote: note.note, resolvedAt: resolved.resolvedAt, reopenedAt: expect.any(Date),
+      reopenedBy: 'C1/20261128/settlementItems_HKD_20261127HKD002_000.csv',
+    };
+    expect(await discrepancy()).toEqual([
+      expect.objectContaining({ discrepancyId: found.discrepancyId, status: 'OPEN', resolvedBy: null, resolutionNote: null, resolvedAt: null, previousResolutions: [earlier] }),
+    ]);
+
+    // resolved anew, with the adjustment the batch now allows; the earlier resolution stays on record
+    const adjusted = await finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'lead@chain.example', note: 'adjusted to what Alipay settled', adjust: true });
+    expect(adjusted).toMatchObject({
+      status: 'RESOLVED', resolvedBy: 'lead@chain.example', resolutionNote: 'adjusted to what Alipay settled', adjustmentTransactionId: expect.any(String), previousResolutions: [earlier],
+    });
   });
 });

@@ -354,8 +354,8 @@ export class ReportIngestion {
    * Records a disagreement, once per transaction and type: the settlement file finding what the transaction
    * file found is the same disagreement, and adds its fields to it. A settlement batch moves the money, so
    * when it disagrees about a discrepancy resolved without an adjustment (before the batch came), the
-   * discrepancy opens again, to be adjusted now that there is a settlement to adjust to. Announced when new
-   * and when reopened.
+   * discrepancy opens again (its resolution kept among its previous ones), to be adjusted now that there is a
+   * settlement to adjust to. Announced when new and when reopened.
    */
   private async discrepancy(
     manager: EntityManager,
@@ -378,7 +378,7 @@ export class ReportIngestion {
         d.expected ? JSON.stringify(d.expected) : null, d.actual ? JSON.stringify(d.actual) : null, d.reportFile, d.businessDay],
     );
     const { id, inserted, fields, expected, actual } = rows[0];
-    const reopened = !inserted && d.settled && (await this.reopen(manager, id));
+    const reopened = !inserted && d.settled && (await this.reopen(manager, id, d.reportFile));
     if (inserted || reopened) {
       const data: DiscrepancyDetectedV1 = {
         discrepancyId: id, type: d.type, kind: d.kind, fields, transactionRequestId: d.transactionRequestId,
@@ -402,11 +402,17 @@ export class ReportIngestion {
     );
   }
 
-  /** Opens a discrepancy resolved without an adjustment again; answers whether it did. */
-  private async reopen(manager: EntityManager, id: string): Promise<boolean> {
+  /**
+   * Opens a discrepancy resolved without an adjustment again, without a resolution: the one it had joins its
+   * previous resolutions, with when and by which file it was reopened. Answers whether it did.
+   */
+  private async reopen(manager: EntityManager, id: string, reportFile: string): Promise<boolean> {
     const [rows] = (await manager.query(
-      "UPDATE discrepancies SET status = 'OPEN' WHERE id = $1 AND status = 'RESOLVED' AND adjustment_transaction_id IS NULL RETURNING id",
-      [id],
+      `UPDATE discrepancies SET status = 'OPEN', resolved_by = NULL, resolution_note = NULL, resolved_at = NULL,
+         previous_resolutions = previous_resolutions || jsonb_build_array(jsonb_build_object(
+           'resolvedBy', resolved_by, 'resolutionNote', resolution_note, 'resolvedAt', resolved_at, 'reopenedAt', now(), 'reopenedBy', $2::text))
+       WHERE id = $1 AND status = 'RESOLVED' AND adjustment_transaction_id IS NULL RETURNING id`,
+      [id, reportFile],
     )) as [unknown[], number];
     return rows.length > 0;
   }
