@@ -157,6 +157,8 @@ describe('merchant webhooks', () => {
     const request = await eventually(() => receiver.requests.find((r) => r.event.data.payment.paymentId === paymentId));
     expect(request.event.type).toBe('PaymentSucceeded');
     expect(request.headers['upm-event-id']).toBe(request.event.id);
+    // the trace context travels with the delivery (W3C traceparent)
+    expect(request.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     expect(request.event.merchantId).toBe(pos.ids.merchantId);
     expect(verifyUpmWebhook(secret, request.body, request.headers)).toBe(true);
     expect(verifyUpmWebhook(secret, request.body.replace('"1250"', '"9250"'), request.headers)).toBe(false);

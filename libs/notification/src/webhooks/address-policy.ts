@@ -59,6 +59,11 @@ export async function assertPublicEndpoint(url: string): Promise<void> {
   } catch {
     return;
   }
+  assertPublicAddresses(host, addresses);
+}
+
+/** Throws NonPublicEndpoint when any of the addresses `host` resolved to is not public. */
+export function assertPublicAddresses(host: string, addresses: ReadonlyArray<{ address: string }>): void {
   for (const { address } of addresses) {
     const kind = nonPublicKind(address);
     if (kind) throw new NonPublicEndpoint(host, address, kind);

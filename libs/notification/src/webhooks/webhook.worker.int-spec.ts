@@ -196,15 +196,18 @@ describe('endpoint addresses', () => {
     },
   );
 
-  it('checks again at each send: an endpoint whose address is no longer public gets nothing, and the attempt says why', async () => {
+  it.each([
+    ['127.0.0.1', 'mer_MOVED_IP', '127.0.0.1 is a loopback address'],
+    ['localhost', 'mer_MOVED_NAME', 'localhost resolves to 127.0.0.1, a loopback address'],
+  ])('checks again at each send, as it connects: an endpoint on %s, no longer public, gets nothing, and the attempt says why', async (host, merchantId, reason) => {
     // registered while its name resolved to a public address; the worker now finds it on the loopback
-    await endpoints().create('mer_MOVED', { url: receiver.url, eventTypes: ['*'] });
-    const event = paymentSucceeded('mer_MOVED', 'pay_MOVED');
+    await endpoints().create(merchantId, { url: receiver.url.replace('127.0.0.1', host), eventTypes: ['*'] });
+    const event = paymentSucceeded(merchantId, `pay_${merchantId}`);
     await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
 
     expect(await worker({ allowPrivateAddresses: false }).dispatch()).toBe(1);
     const failed = await eventually(async () => ((await delivery(event.id)).last_error ? delivery(event.id) : undefined));
-    expect(failed).toMatchObject({ status: 'PENDING', attempts: 1, last_status_code: null, last_error: '127.0.0.1 is a loopback address' });
+    expect(failed).toMatchObject({ status: 'PENDING', attempts: 1, last_status_code: null, last_error: reason });
     expect(receiver.requests).toEqual([]);
   });
 });

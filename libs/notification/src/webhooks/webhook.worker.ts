@@ -3,10 +3,10 @@ import { DataSource } from 'typeorm';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
-import { assertPublicEndpoint } from './address-policy';
 import { nextAttemptAt } from './retry-policy';
 import { SecretBox } from './secret-box';
 import { signatureHeader, WEBHOOK_HEADERS } from './signing';
+import { postWebhook } from './webhook-request';
 
 interface Claimed {
   id: string;
@@ -134,14 +134,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     let statusCode: number | undefined;
     let error: string | undefined;
     try {
-      // checked again at each send, as the name may resolve elsewhere now: a refused address fails the attempt
-      if (!this.options.allowPrivateAddresses) await assertPublicEndpoint(delivery.url);
       // a secret no configured key opens fails the attempt (logged, retried) rather than going out unsigned
       const signature = signatureHeader(secrets.map((s) => this.box.open(s.secret, delivery.endpoint_id)), timestamp, delivery.body);
-      const response = await fetch(delivery.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+      ({ statusCode, error } = await postWebhook({
+        url: delivery.url,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'UPM-Webhooks/1',
@@ -153,13 +149,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
           [WEBHOOK_HEADERS.signature]: signature,
         },
         body: delivery.body,
-      });
-      statusCode = response.status;
-      // only the status counts: the body is dropped unread, so an endpoint streaming without end costs nothing
-      await response.body?.cancel();
+        timeoutMs: this.options.requestTimeoutMs,
+        // the address is checked as the connection is made, as the name may resolve elsewhere now: a refused one fails the attempt
+        publicOnly: !this.options.allowPrivateAddresses,
+      }));
     } catch (caught) {
-      const cause = (caught as { cause?: { code?: string } }).cause?.code;
-      error = (caught as Error).name === 'TimeoutError' ? `no answer within ${this.options.requestTimeoutMs} ms` : cause ?? (caught as Error).message;
+      error = (caught as Error).message;
     }
     const latencyMs = Date.now() - startedAt.getTime();
     const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;

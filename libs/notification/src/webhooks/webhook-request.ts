@@ -1,0 +1,69 @@
+import { lookup as dnsLookup, LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, LookupFunction } from 'node:net';
+import { assertPublicAddresses, NonPublicEndpoint } from './address-policy';
+
+export interface WebhookRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** how long the attempt may take, name resolution and connection included, until the answer's status */
+  timeoutMs: number;
+  /** whether to refuse loopback, private, link-local and unspecified addresses */
+  publicOnly: boolean;
+}
+
+/** How an attempt ended: the status of the answer, or why there was none. */
+export type WebhookAnswer = { statusCode: number; error?: undefined } | { statusCode?: undefined; error: string };
+
+/**
+ * POSTs a webhook and answers with the status as soon as it arrives: the body is dropped unread (an endpoint
+ * streaming without end costs nothing) and a redirect is not followed. With `publicOnly`, the host is resolved
+ * for the connection itself and every address it answers is checked there, so the connection goes only to
+ * checked addresses: a name cannot answer a public address to a check and a private one to the connection.
+ * Its own connection each time, never a pooled one that another caller opened unchecked.
+ */
+export async function postWebhook(request: WebhookRequest, lookup: LookupFunction = dnsLookup): Promise<WebhookAnswer> {
+  const signal = AbortSignal.timeout(request.timeoutMs);
+  try {
+    return { statusCode: await post(request, request.publicOnly ? publicOnlyLookup(lookup) : lookup, signal) };
+  } catch (caught) {
+    const error = caught as NodeJS.ErrnoException;
+    // a network error by its code (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED), a refused address or a timeout in words
+    return { error: signal.aborted ? `no answer within ${request.timeoutMs} ms` : error instanceof NonPublicEndpoint ? error.message : error.code ?? error.message };
+  }
+}
+
+async function post(request: WebhookRequest, lookup: LookupFunction, signal: AbortSignal): Promise<number> {
+  const url = new URL(request.url);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  // an address in the URL is connected to without a lookup, so it is checked here
+  if (request.publicOnly && isIP(host)) assertPublicAddresses(host, [{ address: host }]);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = send(url, { method: 'POST', headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) }, lookup, agent: false, signal });
+    outgoing.on('response', (response) => {
+      response.destroy();
+      resolve(response.statusCode!);
+    });
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
+}
+
+/** `lookup`, failing the connection when any address of the name is not public: the connection gets only checked addresses. */
+function publicOnlyLookup(lookup: LookupFunction): LookupFunction {
+  return (hostname, options, callback) =>
+    lookup(hostname, { ...options, all: true }, (error, answer) => {
+      if (error) return callback(error, '');
+      const addresses = answer as LookupAddress[];
+      try {
+        assertPublicAddresses(hostname, addresses);
+      } catch (refused) {
+        return callback(refused as NonPublicEndpoint, '');
+      }
+      if (options.all) callback(null, addresses);
+      else callback(null, addresses[0].address, addresses[0].family);
+    });
+}
