@@ -1,5 +1,5 @@
 import {
-  compareReported, compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, refundStatusAfter, rowKey,
+  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, refundStatusAfter, rowKey,
 } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
@@ -52,8 +52,9 @@ describe('compareRow', () => {
 
 describe('compareReported', () => {
   const reported = (actual: Partial<{ amount: string; currency: string; transactionId: string }> = {}, merchantId: string | null = 'mer_1') => ({
-    kind: 'PAYMENT' as const, transactionRequestId: 'pay_1', merchantId, actual: { amount: '12.50', currency: 'HKD', transactionId: 'A-1', ...actual },
+    kind: 'PAYMENT' as const, transactionRequestId: 'pay_1', merchantId, actual: { amount: '12.50', currency: 'HKD', transactionId: 'A-1', ...actual }, paidOut: [],
   });
+  const payout = (over: Partial<EarlyPayout> = {}): EarlyPayout => ({ settlementBatchId: 'B1', merchantId: 'mer_1', settlementCurrency: 'HKD', fee: -10n, ...over });
 
   it('matches a transaction written late to what the report said of it, in the report sign convention', () => {
     expect(compareReported(reported(), ledger())).toEqual({ result: 'MATCHED' });
@@ -65,6 +66,23 @@ describe('compareReported', () => {
     expect(compareReported(reported({ amount: '13.50' }), ledger())).toMatchObject({ result: 'MISMATCHED', fields: ['amount'] });
     expect(compareReported(reported({ transactionId: 'A-2' }), ledger())).toMatchObject({ fields: ['alipayTransactionId'] });
     expect(compareReported(reported({}, 'mer_2'), ledger())).toMatchObject({ fields: ['merchant'] });
+  });
+
+  it('compares one a batch paid out already as the batch\'s item: its fee and the merchant whose receivable it cleared too', () => {
+    expect(compareReported({ ...reported(), paidOut: [payout()] }, ledger())).toEqual({ result: 'MATCHED' });
+    expect(compareReported({ ...reported({}, null), paidOut: [payout()] }, ledger())).toEqual({ result: 'MATCHED' });
+    expect(compareReported({ ...reported(), paidOut: [payout({ fee: -20n })] }, ledger())).toEqual({ result: 'MISMATCHED', fields: ['fee'], expected: { fee: '-0.10' }, actual: { fee: '-0.20' } });
+    expect(compareReported({ ...reported({}, null), paidOut: [payout({ merchantId: 'customer-C1' })] }, ledger())).toMatchObject({ fields: ['merchant'] });
+    expect(compareReported({ ...reported({ amount: '13.50' }), paidOut: [payout()] }, ledger())).toMatchObject({ fields: ['amount'] });
+  });
+
+  it('flags one two batches paid out, and one paid out in another currency, whose payout cleared no fee', () => {
+    expect(compareReported({ ...reported(), paidOut: [payout(), payout({ settlementBatchId: 'B2' })] }, ledger())).toEqual({
+      result: 'MISMATCHED', fields: ['settlementBatchId'], expected: { settlementBatchId: 'B1' }, actual: { settlementBatchId: 'B2' },
+    });
+    expect(compareReported({ ...reported(), paidOut: [payout({ settlementCurrency: 'USD', fee: -1n })] }, ledger())).toEqual({
+      result: 'MISMATCHED', fields: ['fee'], expected: { fee: '-0.10' }, actual: { fee: '0.00' },
+    });
   });
 });
 

@@ -86,6 +86,17 @@ export function compareRow(row: TransactionRow, ledger: LedgerExpectation): RowV
 
 export type RefundStatus = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
 
+/** A settlement item that paid out a transaction before the ledger had it, as its batch recorded it. */
+export interface EarlyPayout {
+  settlementBatchId: string;
+  /** whose receivable the payout cleared: the row's merchant (the customer's own account when the row named none) */
+  merchantId: string;
+  /** the batch's currency, which the fee is in too */
+  settlementCurrency: string;
+  /** signed minor units: negative when charged, positive when given back */
+  fee: bigint;
+}
+
 /** A row a MISSING_IN_LEDGER discrepancy recorded: its transaction, and what the report said of it (`actual`). */
 export interface ReportedTransaction {
   kind: TransactionType;
@@ -93,11 +104,18 @@ export interface ReportedTransaction {
   /** the row's merchant, when it named one */
   merchantId: string | null;
   actual: { amount: string; currency: string; transactionId: string };
+  /** the settlement items that paid it out before the ledger had it, oldest first */
+  paidOut: readonly EarlyPayout[];
 }
 
 /**
  * A transaction the report listed before the ledger had it (its payment event lagged), now written: compared
  * with what the report said of it as the row itself would be. MATCHED closes the MISSING_IN_LEDGER discrepancy.
+ * One a batch paid out already is compared as that batch's item (its fee and merchant too), so it can be posted
+ * in the batch as if it had been there; a second batch paying it out differs on `settlementBatchId`, as it
+ * would have then. A payout in another currency cleared the item's gross, no fee being expected for it then:
+ * it differs on `fee` (the payout cleared none), since posting the transaction would leave its fee in the
+ * receivable.
  */
 export function compareReported(reported: ReportedTransaction, ledger: LedgerExpectation): RowVerdict {
   const { amount, currency, transactionId } = reported.actual;
@@ -106,7 +124,18 @@ export function compareReported(reported: ReportedTransaction, ledger: LedgerExp
     originalTransactionRequestId: '', referenceMerchantId: reported.merchantId ?? '', referenceTransactionId: '', paymentTime: '', currency,
     amount: fromMajorUnits(amount, currency),
   };
-  return compareRow(row, ledger);
+  const [payout] = reported.paidOut;
+  if (!payout) return compareRow(row, ledger);
+  if (payout.settlementCurrency !== ledger.currency) {
+    return { result: 'MISMATCHED', fields: ['fee'], expected: { fee: money(signedFee(ledger.kind, ledger.fee), ledger.currency) }, actual: { fee: money(0n, ledger.currency) } };
+  }
+  // the ledger as the first batch would have left it, and the last batch's item: a second payout differs on its batch
+  const last = reported.paidOut[reported.paidOut.length - 1];
+  const item: SettlementItemRow = {
+    ...row, referenceMerchantId: payout.merchantId, settlementBatchId: last.settlementBatchId, settlementTime: '', settlementCurrency: payout.settlementCurrency,
+    settlementAmount: 0n, feeCurrency: payout.settlementCurrency, fee: payout.fee, quoteCurrencyPair: '', quotePrice: '',
+  };
+  return compareRow(item, { ...ledger, settlementBatchId: payout.settlementBatchId });
 }
 
 /** What the settlement service knows of a payment from payments.v1.events. */

@@ -4,7 +4,7 @@ import type { LedgerEntriesPostedV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, assertBalanced, Posting } from '../domain/ledger';
-import { compareReported, ReportedTransaction } from '../domain/matching';
+import { compareReported, EarlyPayout, ReportedTransaction } from '../domain/matching';
 import type { TransactionType } from '../domain/report-files';
 
 export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT' | 'ADJUSTMENT';
@@ -50,6 +50,9 @@ export interface LedgerTransactionRecord {
 
 const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
   fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation`;
+
+/** A settlement item that paid a transaction out before the ledger had it, and where the batch holds it. */
+type PaidOutItem = EarlyPayout & { part: number; line: number };
 
 /** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */
 const LEDGER_LOCK = 7_346_112_955;
@@ -168,29 +171,59 @@ export class LedgerStore {
   /**
    * A transaction written after the report listed it (its payment event lagged behind the report) closes the
    * MISSING_IN_LEDGER discrepancy the report raised, when it agrees with what the report said: resolved by
-   * `settlement` with `how` as the note, naming the transaction, which is then MATCHED. One that disagrees stays
-   * open for finance, and so does one a settlement batch already paid out (the transaction is not posted).
+   * `settlement` with `how` as the note, naming the transaction, which is then MATCHED. One a settlement batch
+   * paid out already must agree with the batch's item too, and is then posted in that batch as if it had been
+   * there (see `settleLate`). One that disagrees stays open for finance (`compareReported`).
    */
   async closeMissingInLedger(manager: EntityManager, id: string, draft: LedgerTransactionDraft, how: string): Promise<void> {
     if (!draft.requestId || draft.kind === 'SETTLEMENT' || draft.kind === 'ADJUSTMENT') return;
     const kind: TransactionType = draft.kind;
     const [missing]: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual'] }> = await manager.query(
-      `SELECT id, merchant_id, actual FROM discrepancies d WHERE kind = $1 AND transaction_request_id = $2 AND type = 'MISSING_IN_LEDGER' AND status = 'OPEN'
-         AND NOT EXISTS (SELECT 1 FROM settlement_batch_items i WHERE i.kind = d.kind AND i.transaction_request_id = d.transaction_request_id)
-       FOR UPDATE`,
+      `SELECT id, merchant_id, actual FROM discrepancies WHERE kind = $1 AND transaction_request_id = $2 AND type = 'MISSING_IN_LEDGER' AND status = 'OPEN' FOR UPDATE`,
       [kind, draft.requestId],
     );
     if (!missing) return;
+    const paidOut: PaidOutItem[] = (
+      await manager.query(
+        `SELECT i.batch_id, i.part, i.line, i.merchant_id, b.currency, i.fee::text AS fee FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
+         WHERE i.kind = $1 AND i.transaction_request_id = $2 ORDER BY b.settlement_time, i.batch_id`,
+        [kind, draft.requestId],
+      )
+    ).map((i: { batch_id: string; part: number; line: number; merchant_id: string; currency: string; fee: string }) => ({
+      settlementBatchId: i.batch_id, part: i.part, line: i.line, merchantId: i.merchant_id, settlementCurrency: i.currency, fee: BigInt(i.fee),
+    }));
     const verdict = compareReported(
-      { kind, transactionRequestId: draft.requestId, merchantId: missing.merchant_id, actual: missing.actual },
+      { kind, transactionRequestId: draft.requestId, merchantId: missing.merchant_id, actual: missing.actual, paidOut },
       { ledgerTransactionId: id, kind, merchantId: draft.merchantId, currency: draft.currency, amount: draft.amount, fee: draft.fee, alipayTransactionId: draft.alipayTransactionId },
     );
     if (verdict.result !== 'MATCHED') return;
+    const [payout] = paidOut;
     await manager.query(
       "UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now(), ledger_transaction_id = $3 WHERE id = $1",
-      [missing.id, how, id],
+      [missing.id, payout ? `${how}; paid out in settlement batch ${payout.settlementBatchId}` : how, id],
     );
     await this.setReconciliation(manager, id, 'MATCHED', missing.actual.transactionId);
+    if (payout) await this.settleLate(manager, id, payout);
+  }
+
+  /**
+   * Posts a transaction in the batch that paid it out before the ledger had it, as the batch would have had it
+   * been there: its item names it and MATCHED, and a batch all of whose items now match is RECONCILED, with
+   * its payouts. The batch is locked first, so two late transactions of one batch see each other's items.
+   */
+  private async settleLate(manager: EntityManager, id: string, payout: PaidOutItem): Promise<void> {
+    const batchId = payout.settlementBatchId;
+    await manager.query('SELECT 1 FROM settlement_batches WHERE batch_id = $1 FOR UPDATE', [batchId]);
+    await this.post(manager, id, batchId);
+    await manager.query("UPDATE settlement_batch_items SET ledger_transaction_id = $4, result = 'MATCHED' WHERE batch_id = $1 AND part = $2 AND line = $3", [
+      batchId, payout.part, payout.line, id,
+    ]);
+    const [reconciled] = (await manager.query(
+      `UPDATE settlement_batches SET status = 'RECONCILED' WHERE batch_id = $1 AND status <> 'RECONCILED'
+         AND NOT EXISTS (SELECT 1 FROM settlement_batch_items WHERE batch_id = $1 AND result <> 'MATCHED') RETURNING batch_id`,
+      [batchId],
+    )) as [unknown[], number];
+    if (reconciled.length) await manager.query("UPDATE ledger_transactions SET reconciliation = 'MATCHED' WHERE kind = 'SETTLEMENT' AND settlement_batch_id = $1", [batchId]);
   }
 
   private async announce(

@@ -53,11 +53,11 @@ function transactionFile(seq: string, ...payments: Array<string | { id: string; 
 const ITEM_HEADER = 'settlementBatchId,customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,paymentMethodType,pspName,paymentTime,settlementTime,productCode,transactionAmountValue,transactionCurrency,settlementAmountValue,settlementCurrency,quoteCurrencyPair,quotePrice,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
 const SUMMARY_HEADER = 'settlementBatchId,customerId,acquirer,summaryType,settlementTime,count,settlementAmountValue,settlementCurrency,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency';
 
-/** A settlement batch paying out one payment of 12.50 HKD as the example's payment unless told, less Alipay's fee of 0.10. */
-function settlementBatch(batchId: string, paymentId: string, amount = '12.50'): void {
-  const net = (Number(amount) - 0.1).toFixed(2);
-  const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${paymentId},,${paymentId},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,${amount},HKD,${net},HKD,,,-0.10,HKD,0.00,HKD`;
-  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,1,${net},HKD,-0.10,HKD,0.00,HKD`;
+/** A settlement batch paying out one payment of 12.50 HKD as the example's payment unless told, less Alipay's fee of 0.10 unless told. */
+function settlementBatch(batchId: string, paymentId: string, amount = '12.50', fee = '0.10'): void {
+  const net = (Number(amount) - Number(fee)).toFixed(2);
+  const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${paymentId},,${paymentId},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,${amount},HKD,${net},HKD,,,-${fee},HKD,0.00,HKD`;
+  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,1,${net},HKD,-${fee},HKD,0.00,HKD`;
   for (const [name, lines] of [[`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, item]], [`settlementSummary_HKD_${batchId}_000.csv`, [SUMMARY_HEADER, total('PAYMENT'), total('TOTAL')]]] as const) {
     files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
   }
@@ -118,13 +118,35 @@ describe('ReportIngestion and payment events', () => {
     await apply(event('pay_lagging_other', 'PaymentSucceeded', 3));
     expect(await transactionOf('pay_lagging_other')).toMatchObject({ reconciliation: null });
     expect(await discrepanciesOf('pay_lagging_other')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN', ledger_transaction_id: null }]);
+  });
 
-    // a batch paid it out before the event came: the payout is booked, the transaction is not posted, so it stays open
+  it('posts a transaction a batch paid out before its payment event came in that batch, as if it had been there', async () => {
     settlementBatch('20261127HKD001', 'pay_lagging_settled');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
-    await apply(event('pay_lagging_settled', 'PaymentSucceeded', 3));
-    expect(await transactionOf('pay_lagging_settled')).toMatchObject({ status: 'EXPECTED', reconciliation: null });
-    expect(await discrepanciesOf('pay_lagging_settled')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN' }]);
+    expect(await finance.batch('20261127HKD001')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
+
+    const succeeded = event('pay_lagging_settled', 'PaymentSucceeded', 3);
+    await apply(succeeded);
+    const written = await transactionOf('pay_lagging_settled');
+    expect(written).toMatchObject({ origin: 'EVENT', status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(await discrepanciesOf('pay_lagging_settled')).toEqual([{
+      type: 'MISSING_IN_LEDGER', status: 'RESOLVED', resolved_by: 'settlement', ledger_transaction_id: written.id,
+      resolution_note: `written from PaymentSucceeded ${succeeded.id}; paid out in settlement batch 20261127HKD001`,
+    }]);
+    expect(await finance.batch('20261127HKD001')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    // the batch holds the transaction and its payout, which clear the receivable between them, as when the two came in order
+    const inBatch = (await finance.transactions({ batchId: '20261127HKD001' })).transactions as Array<{ kind: string; status: string; reconciliation: string; entries: Array<{ account: string; direction: string; amount: string }> }>;
+    expect(inBatch.map((t) => [t.kind, t.status, t.reconciliation])).toEqual([['SETTLEMENT', 'POSTED', 'MATCHED'], ['PAYMENT', 'POSTED', 'MATCHED']]);
+    const receivable = inBatch.flatMap((t) => t.entries).filter((e) => e.account === 'ALIPAY_RECEIVABLE:mer_7KQ2:HKD');
+    expect(receivable.reduce((sum, e) => sum + (e.direction === 'DEBIT' ? 1n : -1n) * BigInt(e.amount), 0n)).toBe(0n);
+
+    // a batch that charged another fee than the ledger expects: that stays for finance, the transaction unposted
+    settlementBatch('20261127HKD003', 'pay_lagging_fee', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    await apply(event('pay_lagging_fee', 'PaymentSucceeded', 3));
+    expect(await transactionOf('pay_lagging_fee')).toMatchObject({ status: 'EXPECTED', reconciliation: null });
+    expect(await discrepanciesOf('pay_lagging_fee')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN', ledger_transaction_id: null }]);
+    expect(await finance.batch('20261127HKD003')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
   });
 
   it('opens a discrepancy resolved before its batch again without that resolution, which it keeps among the previous ones', async () => {
