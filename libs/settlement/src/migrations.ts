@@ -169,3 +169,16 @@ export class DiscrepancyResolutionHistory1764921600000 implements MigrationInter
     await q.query('ALTER TABLE "discrepancies" DROP COLUMN "previous_resolutions"');
   }
 }
+
+/** A late payment event looks up the batch items that paid its transaction out (`LedgerStore.closeMissingInLedger`). */
+export class BatchItemsByTransaction1765008000000 implements MigrationInterface {
+  name = 'BatchItemsByTransaction1765008000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX "IDX_settlement_batch_items_transaction" ON "settlement_batch_items" ("kind", "transaction_request_id")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX "IDX_settlement_batch_items_transaction"');
+  }
+}

@@ -394,6 +394,7 @@ export class SettlementBatchRow {
 /** The items of a batch, N:1, each with the ledger transaction it settled. */
 @Entity({ name: 'settlement_batch_items' })
 @Index('IDX_settlement_batch_items_ledger', ['ledgerTransactionId'])
+@Index('IDX_settlement_batch_items_transaction', ['kind', 'transactionRequestId'])
 export class SettlementBatchItemRow {
   @PrimaryColumn({ type: 'text', name: 'batch_id' })
   batchId!: string;

@@ -75,7 +75,7 @@ export class LedgerStore {
 
   /** Payment events share the ledger with each other (each writes its own facts), never with a report ingestion. */
   async lockForEvents(manager: EntityManager): Promise<void> {
-    await manager.query('SELECT pg_advisory_xact_lock_shared($1)', [LEDGER_LOCK]);
+    await manager.query(prepared('SELECT pg_advisory_xact_lock_shared($1)'), [LEDGER_LOCK]);
   }
 
   /** Writes the transaction unless its source fact is already in the ledger; answers whether it did. */
@@ -179,7 +179,7 @@ export class LedgerStore {
     if (!draft.requestId || draft.kind === 'SETTLEMENT' || draft.kind === 'ADJUSTMENT') return;
     const kind: TransactionType = draft.kind;
     const [missing]: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual'] }> = await manager.query(
-      `SELECT id, merchant_id, actual FROM discrepancies WHERE kind = $1 AND transaction_request_id = $2 AND type = 'MISSING_IN_LEDGER' AND status = 'OPEN' FOR UPDATE`,
+      prepared(`SELECT id, merchant_id, actual FROM discrepancies WHERE kind = $1 AND transaction_request_id = $2 AND type = 'MISSING_IN_LEDGER' AND status = 'OPEN' FOR UPDATE`),
       [kind, draft.requestId],
     );
     if (!missing) return;

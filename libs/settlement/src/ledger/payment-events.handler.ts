@@ -108,7 +108,7 @@ export class PaymentEventsHandler {
   private async recordPayment(manager: EntityManager, payment: PaymentViewV1, occurredAt: string, source: EventSource): Promise<void> {
     const { created } = await this.recordCharge(manager, payment, occurredAt, source, 'PAYMENT', payment.alipay?.paymentTime ?? occurredAt, paymentPostings);
     if (!created) return;
-    const [[pending]] = (await manager.query('DELETE FROM pending_cancels WHERE payment_id = $1 RETURNING event_id, sequence, occurred_at, payment', [payment.paymentId])) as [
+    const [[pending]] = (await manager.query(prepared('DELETE FROM pending_cancels WHERE payment_id = $1 RETURNING event_id, sequence, occurred_at, payment'), [payment.paymentId])) as [
       Array<{ event_id: string; sequence: number; occurred_at: Date; payment: PaymentViewV1 }>,
       number,
     ];
