@@ -42,6 +42,11 @@ it('posts a day settled in another currency: receivables cleared, each currency 
   const batches = (await api<{ batches: Array<{ settlementBatchId: string; currency: string; status: string; net: { value: string }; fees: { value: string }; fx: unknown }> }>('GET', '/v1/settlement/batches')).body.batches;
   expect(batches).toEqual([expect.objectContaining({ currency: 'USD', status: 'RECONCILED', net: { currency: 'USD', value: '1682' }, fees: { currency: 'USD', value: '-10' } })]);
   expect(batches[0].fx).toMatchObject({ quoteCurrencyPair: expect.stringMatching(/^(HKD|JPY)\/USD$/) });
+  // each item's amount in its own currency, its fee and settlement amount in the batch's
+  const detail = (await api<{ items: Array<{ amount: { currency: string }; fee: { currency: string; value: string }; settlementAmount: { currency: string } }> }>('GET', `/v1/settlement/batches/${batches[0].settlementBatchId}`)).body;
+  expect(detail.items.map((i) => `${i.amount.currency} ${i.fee.value} ${i.fee.currency} ${i.settlementAmount.currency}`).sort()).toEqual(
+    ['HKD -1 USD USD', 'HKD -1 USD USD', 'HKD -1 USD USD', 'JPY -7 USD USD'],
+  );
   const moves = (await transactions()).filter((t) => t.kind !== 'SETTLEMENT');
   expect(moves.map((t) => `${t.kind} ${t.status} ${t.reconciliation}`).sort()).toEqual(['PAYMENT POSTED MATCHED', 'PAYMENT POSTED MATCHED', 'PAYMENT POSTED MATCHED', 'REFUND POSTED MATCHED']);
   expect((await api<{ discrepancies: unknown[] }>('GET', '/v1/settlement/discrepancies')).body.discrepancies).toEqual([]);

@@ -96,7 +96,7 @@ export class FinanceService {
       ...batchView(row),
       items: items.map((i) => ({
         part: i.part, line: i.line, kind: i.kind, transactionId: i.transaction_id, transactionRequestId: i.transaction_request_id, merchantId: i.merchant_id,
-        amount: { currency: i.currency, value: i.amount }, fee: { currency: i.currency, value: i.fee }, settlementAmount: { currency: row.currency, value: i.settlement_amount },
+        amount: { currency: i.currency, value: i.amount }, fee: { currency: row.currency, value: i.fee }, settlementAmount: { currency: row.currency, value: i.settlement_amount },
         ledgerTransactionId: i.ledger_transaction_id, result: i.result,
       })),
     };
