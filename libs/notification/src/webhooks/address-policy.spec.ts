@@ -18,6 +18,11 @@ describe('addresses a webhook may not go to', () => {
     ['fe80::1', 'link-local'],
     ['0.0.0.0', 'unspecified'],
     ['::', 'unspecified'],
+    ['198.18.0.1', 'reserved'],
+    ['224.0.0.251', 'reserved'],
+    ['255.255.255.255', 'reserved'],
+    ['ff02::1', 'reserved'],
+    ['64:ff9b::a00:1', 'reserved'],
   ])('%s is %s', (address, kind) => {
     expect(nonPublicKind(address)).toBe(kind);
   });

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
-export type NonPublicKind = 'loopback' | 'private' | 'link-local' | 'unspecified';
+export type NonPublicKind = 'loopback' | 'private' | 'link-local' | 'unspecified' | 'reserved';
 
 /**
  * Addresses a merchant's URL must not make the platform call: its own host, its networks and the cloud's
@@ -16,6 +16,9 @@ const NON_PUBLIC: ReadonlyArray<{ kind: NonPublicKind; list: BlockList }> = (
     ['link-local', ['169.254.0.0/16', 'fe80::/10']],
     // a connection to 0.0.0.0 reaches the local host
     ['unspecified', ['0.0.0.0/8', '::/128']],
+    // not a unicast host on the internet: protocol assignments, benchmarking networks, multicast, the reserved
+    // block and broadcast, and NAT64's translation of IPv4 addresses (which may be the network's own)
+    ['reserved', ['192.0.0.0/24', '198.18.0.0/15', '224.0.0.0/4', '240.0.0.0/4', 'ff00::/8', '64:ff9b::/96', '64:ff9b:1::/48']],
   ] as const
 ).map(([kind, subnets]) => {
   const list = new BlockList();

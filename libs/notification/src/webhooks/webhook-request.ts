@@ -10,7 +10,7 @@ export interface WebhookRequest {
   body: string;
   /** how long the attempt may take, name resolution and connection included, until the answer's status */
   timeoutMs: number;
-  /** whether to refuse loopback, private, link-local and unspecified addresses */
+  /** whether to refuse addresses that are not public (address-policy.ts) */
   publicOnly: boolean;
 }
 
