@@ -17,7 +17,7 @@ export const configDefinition = defineConfig(
     WEBHOOK_SECRET_OVERLAP_MS: env.int(86_400_000, 0),
     /** comma-separated base64 AES-256 keys sealing signing secrets at rest: the first seals, all open (docs/webhooks.md) */
     WEBHOOK_SECRET_KEYS: env.keyList(32),
-    /** let endpoint URLs reach loopback, private and link-local addresses: for a local stack, never in production (docs/webhooks.md) */
+    /** let endpoint URLs reach loopback, private, link-local and reserved addresses: for a local stack, never in production (docs/webhooks.md) */
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: env.bool(false),
   },
   (e) => ({

@@ -12,7 +12,7 @@ export const configDefinition = defineConfig(
     GATEWAY_SHED_AFTER_MS: env.int(1000, 0),
     /** and while as many wait for Alipay's first answer as a limit that shrinks when answers take longer than this (0: no limit) */
     GATEWAY_ANSWER_TARGET_MS: env.int(3000, 0),
-    /** comment lines on GET /v1/terminals/me/events keep idle streams open through proxies */
+    /** comment lines on GET /v1/terminals/me/events keep idle streams open through proxies; a POS behind by two periods is dropped */
     SSE_HEARTBEAT_MS: env.int(15_000, 100),
     /** open streams of one terminal on one replica; one more closes its oldest */
     SSE_STREAMS_PER_TERMINAL: env.int(3, 1),
