@@ -55,7 +55,7 @@ export class NonPublicEndpoint extends Error {
  * to refuse, and a send to it fails on its own.
  */
 export async function assertPublicEndpoint(url: string): Promise<void> {
-  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = hostOf(new URL(url));
   let addresses: Array<{ address: string }>;
   try {
     addresses = await lookup(host, { all: true, verbatim: true });
@@ -63,6 +63,11 @@ export async function assertPublicEndpoint(url: string): Promise<void> {
     return;
   }
   assertPublicAddresses(host, addresses);
+}
+
+/** A URL's host as a name or a bare address (an IPv6 address without its brackets). */
+export function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 /** Throws NonPublicEndpoint when any of the addresses `host` resolved to is not public. */

@@ -1,32 +1,20 @@
 import type { LookupAddress } from 'node:dns';
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo, isIP, LookupFunction } from 'node:net';
+import { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { isIP, LookupFunction } from 'node:net';
+import { LoopbackServer } from '@upm/shared-testing';
 import { postWebhook, WebhookRequest } from './webhook-request';
 
 /** A merchant's endpoint on 127.0.0.1: records every request, and `handle` answers it (200 unless told otherwise). */
-class Receiver {
+class Receiver extends LoopbackServer {
   readonly requests: Array<{ method?: string; url?: string; headers: IncomingHttpHeaders; body: string }> = [];
   handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(200).end();
-  private readonly server: Server = createServer((req, res) => {
+
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
     let body = '';
     req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
       this.requests.push({ method: req.method, url: req.url, headers: req.headers, body });
       this.handle(req, res);
     });
-  });
-
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
   }
 }
 

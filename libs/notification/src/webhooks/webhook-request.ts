@@ -2,7 +2,7 @@ import { lookup as dnsLookup, LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, LookupFunction } from 'node:net';
-import { assertPublicAddresses, NonPublicEndpoint } from './address-policy';
+import { assertPublicAddresses, hostOf, NonPublicEndpoint } from './address-policy';
 
 export interface WebhookRequest {
   url: string;
@@ -37,7 +37,7 @@ export async function postWebhook(request: WebhookRequest, lookup: LookupFunctio
 
 async function post(request: WebhookRequest, lookup: LookupFunction, signal: AbortSignal): Promise<number> {
   const url = new URL(request.url);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = hostOf(url);
   // an address in the URL is connected to without a lookup, so it is checked here
   if (request.publicOnly && isIP(host)) assertPublicAddresses(host, [{ address: host }]);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -1,10 +1,9 @@
-import { createServer, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import { createEnvelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
 import { ApiError } from '@upm/shared-runtime';
 import { Metrics } from '@upm/shared-observability';
-import { eventually, freshDatabase, testLogger } from '@upm/shared-testing';
+import { eventually, freshDatabase, LoopbackServer, testLogger } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
 import type { NotificationOptions } from '../notification.options';
 import { SecretBox } from './secret-box';
@@ -38,29 +37,20 @@ interface Received {
 }
 
 /** A merchant's endpoint on 127.0.0.1: records every request and answers what `respond` says, when it says. */
-class Receiver {
+class Receiver extends LoopbackServer {
   readonly requests: Received[] = [];
   respond: (request: Received) => number | Promise<number> = () => 200;
-  private readonly server: Server = createServer((req, res) => {
+
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
     req.resume().on('end', () => {
       const request = { eventId: String(req.headers['upm-event-id']), attempt: Number(req.headers['upm-delivery-attempt']) };
       this.requests.push(request);
       void Promise.resolve(this.respond(request)).then((status) => res.writeHead(status).end());
     });
-  });
+  }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    return `http://127.0.0.1:${this.port}/hooks`;
   }
 }
 

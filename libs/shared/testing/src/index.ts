@@ -5,3 +5,4 @@ export * from './logger';
 export * from './services';
 export * from './tcp-proxy';
 export * from './fixtures/refund-effects';
+export * from './loopback-server';
