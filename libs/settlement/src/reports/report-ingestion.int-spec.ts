@@ -176,4 +176,19 @@ describe('ReportIngestion and payment events', () => {
       status: 'RESOLVED', resolvedBy: 'lead@chain.example', resolutionNote: 'adjusted to what Alipay settled', adjustmentTransactionId: expect.any(String), previousResolutions: [earlier],
     });
   });
+
+  it('adds a later file\'s finding to a discrepancy that names no fields, as to any other', async () => {
+    // a transaction the day's first file lacks, and one it lists that the ledger never heard of
+    await apply(event('pay_unlisted', 'PaymentSucceeded', 3));
+    transactionFile('004', 'pay_unknown_twice');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    // the day's next file lacks the first too, and a batch pays the second out
+    transactionFile('005');
+    settlementBatch('20261127HKD006', 'pay_unknown_twice');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED').map((r) => r.kind)).toEqual(['transactionItems', 'settlementItems']);
+    expect(await discrepanciesOf('pay_unlisted')).toMatchObject([{ type: 'MISSING_IN_REPORT', status: 'OPEN' }]);
+    expect(await discrepanciesOf('pay_unknown_twice')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN' }]);
+    expect(await dataSource.query("SELECT fields FROM discrepancies WHERE payment_id IN ('pay_unlisted', 'pay_unknown_twice')")).toEqual([{ fields: [] }, { fields: [] }]);
+    expect(await finance.batch('20261127HKD006')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
+  });
 });

@@ -370,7 +370,7 @@ export class ReportIngestion {
       `INSERT INTO discrepancies (id, type, kind, transaction_request_id, payment_id, refund_id, merchant_id, ledger_transaction_id, fields, expected, actual, report_file, business_day, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, 'OPEN')
        ON CONFLICT (kind, transaction_request_id, type) DO UPDATE SET
-         fields = (SELECT jsonb_agg(DISTINCT f) FROM jsonb_array_elements_text(discrepancies.fields || EXCLUDED.fields) AS f),
+         fields = COALESCE((SELECT jsonb_agg(DISTINCT f) FROM jsonb_array_elements_text(discrepancies.fields || EXCLUDED.fields) AS f), '[]'::jsonb),
          expected = COALESCE(discrepancies.expected, '{}'::jsonb) || COALESCE(EXCLUDED.expected, '{}'::jsonb),
          actual = COALESCE(discrepancies.actual, '{}'::jsonb) || COALESCE(EXCLUDED.actual, '{}'::jsonb)
        RETURNING id, (xmax = 0) AS inserted, fields, expected, actual`,
