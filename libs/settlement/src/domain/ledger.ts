@@ -77,8 +77,13 @@ export function cancelPostings(f: TransactionFact): Posting[] {
  * negative difference swaps debit and credit); the original transaction is never edited.
  */
 export function adjustmentPostings(kind: 'PAYMENT' | 'REFUND' | 'CANCEL', difference: TransactionFact): Posting[] {
+  return transactionPostings(kind, difference);
+}
+
+/** The postings of a payment, a refund or a cancel. */
+export function transactionPostings(kind: 'PAYMENT' | 'REFUND' | 'CANCEL', fact: TransactionFact): Posting[] {
   const rules = { PAYMENT: paymentPostings, REFUND: refundPostings, CANCEL: cancelPostings };
-  return rules[kind](difference);
+  return rules[kind](fact);
 }
 
 export interface SettledAmount {

@@ -1,5 +1,5 @@
 import {
-  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, planAdjustment, refundStatusAfter, rowKey,
+  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, refundStatusAfter, rowKey,
 } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
@@ -171,6 +171,31 @@ describe('planAdjustment', () => {
   it('waits for the settlement batch, and books nothing when Alipay settled what the ledger expects', () => {
     expect(planAdjustment(mismatched('amount'), expected, undefined)).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
     expect(planAdjustment(mismatched('amount'), expected, { amount: 1250n, fee: -10n })).toMatchObject({ ok: false, code: 'SETTLEMENT.NOTHING_TO_ADJUST' });
+  });
+});
+
+describe('planBooking', () => {
+  const paidOut = (over: Partial<PaidOutItem> = {}): PaidOutItem => ({
+    settlementBatchId: 'B1', part: 0, line: 2, merchantId: 'mer_1', transactionId: 'A-1', currency: 'HKD', amount: 1250n, settlementCurrency: 'HKD', fee: -10n, ...over,
+  });
+
+  it('books the transaction as its batch paid it out, gross and fee in the ledger sign', () => {
+    const payout = paidOut();
+    expect(planBooking('PAYMENT', false, [payout])).toEqual({ ok: true, payout, amount: 1250n, fee: 10n });
+    expect(planBooking('REFUND', false, [paidOut({ amount: -500n })])).toMatchObject({ ok: true, amount: 500n, fee: 10n });
+    expect(planBooking('CANCEL', false, [paidOut({ amount: -1250n, fee: 10n })])).toMatchObject({ ok: true, amount: 1250n, fee: 10n });
+  });
+
+  it('waits for a batch to pay the transaction out', () => {
+    expect(planBooking('PAYMENT', false, [])).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
+  });
+
+  it('refuses a transaction paid out twice or in another currency, and one the ledger has written since', () => {
+    expect(planBooking('PAYMENT', false, [paidOut(), paidOut({ settlementBatchId: 'B2' })])).toMatchObject({
+      ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/B1 and B2 each paid/),
+    });
+    expect(planBooking('PAYMENT', false, [paidOut({ settlementCurrency: 'USD', fee: -1n })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/settled in USD/) });
+    expect(planBooking('PAYMENT', true, [paidOut()])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/payment event/) });
   });
 });
 

@@ -97,6 +97,18 @@ export interface EarlyPayout {
   fee: bigint;
 }
 
+/** An early payout with the rest of what its batch item says: where the item is, and the transaction as Alipay settled it. */
+export interface PaidOutItem extends EarlyPayout {
+  /** the batch's items file (`_000` is 0) and line */
+  part: number;
+  line: number;
+  /** Alipay's id of the transaction */
+  transactionId: string;
+  /** the transaction's currency, and its gross in the report's sign */
+  currency: string;
+  amount: bigint;
+}
+
 /** A row a MISSING_IN_LEDGER discrepancy recorded: its transaction, and what the report said of it (`actual`). */
 export interface ReportedTransaction {
   kind: TransactionType;
@@ -251,7 +263,7 @@ export function planAdjustment(
   settled: { amount: bigint; fee: bigint } | undefined,
 ): AdjustmentPlan {
   if (discrepancy.type !== 'MISMATCHED' || !ledger) {
-    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `a ${discrepancy.type} discrepancy has the transaction on one side only; there is no difference to book` };
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `a ${discrepancy.type} discrepancy has no settled transaction to book the ledger's to` };
   }
   const unfixable = discrepancy.fields.filter((f) => f === 'currency' || f === 'status' || f === 'settlementBatchId');
   if (unfixable.length) {
@@ -266,4 +278,34 @@ export function planAdjustment(
     return { ok: false, code: 'SETTLEMENT.NOTHING_TO_ADJUST', message: 'Alipay settled the transaction as the ledger expects it' };
   }
   return { ok: true, amount, fee };
+}
+
+export type BookingPlan =
+  | { ok: true; payout: PaidOutItem; amount: bigint; fee: bigint }
+  | { ok: false; code: 'SETTLEMENT.CANNOT_ADJUST' | 'SETTLEMENT.NOT_SETTLED'; message: string };
+
+/**
+ * What resolving a MISSING_IN_LEDGER discrepancy with `adjust` books: the transaction the ledger never heard
+ * of, as the settlement batch that paid it out has it (gross and fee in the ledger's sign). The payout moved
+ * that money already, so writing the transaction is what clears the receivable. Only a transaction one batch
+ * paid out in its own currency qualifies: the transaction file alone moves no money; a second payout is
+ * money to recover from Alipay, not to book; and a payout in another currency cleared the gross with no fee
+ * known in the transaction's currency. Nor one the ledger has written since from its payment event, which
+ * disagrees with the report: no adjustment makes the two agree.
+ */
+export function planBooking(kind: TransactionType, ledgerHolds: boolean, paidOut: readonly PaidOutItem[]): BookingPlan {
+  if (ledgerHolds) {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: 'the ledger has the transaction from its payment event now, and it disagrees with the report; resolve without adjust' };
+  }
+  if (!paidOut.length) {
+    return { ok: false, code: 'SETTLEMENT.NOT_SETTLED', message: 'Alipay has not paid the transaction out yet; book it once its settlement batch is in' };
+  }
+  if (paidOut.length > 1) {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `settlement batches ${paidOut.map((p) => p.settlementBatchId).join(' and ')} each paid the transaction out; recover the second payout from Alipay` };
+  }
+  const [payout] = paidOut;
+  if (payout.settlementCurrency !== payout.currency) {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `settled in ${payout.settlementCurrency}, so no fee in ${payout.currency} is known to book` };
+  }
+  return { ok: true, payout, amount: signedAmount(kind, payout.amount), fee: signedFee(kind, payout.fee) };
 }

@@ -3,8 +3,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { toCsvLine, toMajorUnits } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { ApiError } from '@upm/shared-runtime';
-import { adjustmentPostings } from '../domain/ledger';
-import { planAdjustment } from '../domain/matching';
+import { adjustmentPostings, transactionPostings } from '../domain/ledger';
+import { planAdjustment, planBooking } from '../domain/matching';
 import type { TransactionType } from '../domain/report-files';
 import { LedgerStore } from '../ledger/ledger.store';
 import type { PreviousResolution } from '../settlement.entities';
@@ -22,6 +22,19 @@ const EXPORT_COLUMNS = [
   'ledgerTransactionId', 'kind', 'status', 'businessDay', 'occurredAt', 'postedAt', 'merchantId', 'paymentId', 'refundId', 'alipayTransactionId',
   'settlementBatchId', 'account', 'accountType', 'currency', 'debit', 'credit',
 ];
+
+/** A discrepancy as a resolution reads it. */
+interface OpenDiscrepancy {
+  type: string;
+  kind: string;
+  transaction_request_id: string;
+  payment_id: string | null;
+  refund_id: string | null;
+  business_day: string;
+  fields: string[];
+  ledger_transaction_id: string | null;
+  status: string;
+}
 
 /** What the finance API reads: straight from the ledger, nothing cached. */
 @Injectable()
@@ -112,27 +125,46 @@ export class FinanceService {
   }
 
   /**
-   * Marks a discrepancy resolved, saying who and why. With `adjust`, it also books the difference Alipay
-   * settled (see planAdjustment) as an ADJUSTMENT in the batch that settled the transaction, and posts the
-   * transaction itself in that batch: the two together are what Alipay paid out, so the receivable clears.
-   * The discrepancy row is locked first: of two resolutions at once, one books and the other gets 409.
+   * Marks a discrepancy resolved, saying who and why. With `adjust`, it also books what Alipay settled, in
+   * the batch that settled the transaction, so the receivable clears: for a MISMATCHED transaction the
+   * difference (see planAdjustment) as an ADJUSTMENT, with the transaction itself posted; for one MISSING_IN_LEDGER,
+   * the transaction as the batch paid it out (see planBooking). Booking holds the ledger as a report ingestion
+   * does, and the discrepancy row is locked: of two resolutions at once, one books and the other gets 409.
    */
   async resolveDiscrepancy(id: string, resolution: { resolvedBy: string; note: string; adjust: boolean }) {
     return this.dataSource.transaction(async (manager) => {
-      const [found]: Array<{ type: string; fields: string[]; ledger_transaction_id: string | null; status: string }> = await manager.query(
-        'SELECT type, fields, ledger_transaction_id, status FROM discrepancies WHERE id = $1 FOR UPDATE',
+      if (resolution.adjust) await this.ledger.lockForReport(manager);
+      const [found]: OpenDiscrepancy[] = await manager.query(
+        `SELECT type, kind, transaction_request_id, payment_id, refund_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, fields, ledger_transaction_id, status
+         FROM discrepancies WHERE id = $1 FOR UPDATE`,
         [id],
       );
       if (!found) throw new ApiError(404, 'SETTLEMENT.DISCREPANCY_NOT_FOUND', `no discrepancy ${id}`);
       if (found.status !== 'OPEN') throw new ApiError(409, 'SETTLEMENT.ALREADY_RESOLVED', `discrepancy ${id} is already resolved`);
-      const adjustment = resolution.adjust ? await this.bookAdjustment(manager, id, found) : null;
+      const booked = !resolution.adjust ? null : found.type === 'MISSING_IN_LEDGER' ? await this.bookPaidOut(manager, found) : await this.bookAdjustment(manager, id, found);
       const [rows] = (await manager.query(
-        `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = $2, resolution_note = $3, resolved_at = now(), adjustment_transaction_id = $4
+        `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = $2, resolution_note = $3, resolved_at = now(), adjustment_transaction_id = $4,
+           ledger_transaction_id = COALESCE(ledger_transaction_id, $4)
          WHERE id = $1 RETURNING *, to_char(business_day, 'YYYY-MM-DD') AS day`,
-        [id, resolution.resolvedBy, resolution.note, adjustment],
+        [id, resolution.resolvedBy, resolution.note, booked],
       )) as [Array<Record<string, unknown>>, number];
       return discrepancyView(rows[0]);
     });
+  }
+
+  /** Writes the transaction a MISSING_IN_LEDGER discrepancy names as the batch that paid it out has it, posted there; returns its id. */
+  private async bookPaidOut(manager: EntityManager, d: OpenDiscrepancy): Promise<string> {
+    const kind = d.kind as TransactionType;
+    const held = await this.ledger.findByRequest(manager, [{ kind, requestId: d.transaction_request_id }]);
+    const plan = planBooking(kind, held.size > 0, await this.ledger.paidOut(manager, kind, d.transaction_request_id));
+    if (!plan.ok) throw new ApiError(422, plan.code, plan.message);
+    const { payout, amount, fee } = plan;
+    const fact = { merchantId: payout.merchantId, currency: payout.currency, amount, fee };
+    return this.ledger.writePaidOut(manager, {
+      sourceKey: `${kind}:${d.transaction_request_id}`, kind, status: 'EXPECTED', merchantId: payout.merchantId, currency: payout.currency, paymentId: d.payment_id,
+      refundId: d.refund_id, requestId: d.transaction_request_id, alipayTransactionId: payout.transactionId, amount, fee, businessDay: d.business_day,
+      origin: 'RESOLUTION', occurredAt: new Date(), postings: transactionPostings(kind, fact),
+    }, payout);
   }
 
   /** Posts the mismatched transaction in the batch that settled it, with an ADJUSTMENT for the difference; returns the adjustment's id. */

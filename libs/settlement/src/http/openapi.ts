@@ -50,7 +50,7 @@ const schemas: Record<string, JsonSchema> = {
     ledgerTransactionId: nullable(str()), expected: { description: "what the ledger holds (null when it holds nothing)" }, actual: { description: "what Alipay's report says (null when it says nothing)" },
     reportFile: nullable(str()), businessDay: str('YYYY-MM-DD, UTC+8'), status: enumOf('OPEN', 'RESOLVED'),
     resolvedBy: nullable(str()), resolutionNote: nullable(str()), resolvedAt: nullable(timestamp), detectedAt: timestamp,
-    adjustmentTransactionId: nullable(str('the ADJUSTMENT ledger transaction its resolution booked')),
+    adjustmentTransactionId: nullable(str('the ledger transaction its resolution booked: the ADJUSTMENT of a MISMATCHED transaction, or a MISSING_IN_LEDGER transaction as Alipay settled it')),
     previousResolutions: {
       ...arrayOf(object({
         resolvedBy: str(), resolutionNote: str(), resolvedAt: timestamp, reopenedAt: timestamp, reopenedBy: str('the settlement items file that disagreed and opened it again'),
@@ -77,7 +77,7 @@ const ERRORS: Record<number, string> = {
   401: 'UNAUTHENTICATED: no or a wrong admin token',
   404: 'SETTLEMENT.BATCH_NOT_FOUND, SETTLEMENT.DISCREPANCY_NOT_FOUND or SETTLEMENT.PAYMENT_NOT_FOUND',
   409: 'SETTLEMENT.ALREADY_RESOLVED',
-  422: 'SETTLEMENT.CANNOT_ADJUST (no amount corrects this discrepancy), SETTLEMENT.NOT_SETTLED (no settlement batch holds the transaction yet) or SETTLEMENT.NOTHING_TO_ADJUST (Alipay settled what the ledger expects)',
+  422: 'SETTLEMENT.CANNOT_ADJUST (nothing Alipay settled can be booked for this discrepancy), SETTLEMENT.NOT_SETTLED (no settlement batch holds the transaction yet) or SETTLEMENT.NOTHING_TO_ADJUST (Alipay settled what the ledger expects)',
 };
 
 /** The query parameters of a zod object schema, as OpenAPI parameters. */
@@ -144,7 +144,7 @@ export function financeOpenApiDocument(): Record<string, unknown> {
         get: operation('Discrepancies between the ledger and the reports, oldest first (at most 1,000)', { 200: object({ discrepancies: arrayOf(ref('Discrepancy')) }) }, { parameters: queryParameters(discrepanciesQuery), errors: [400] }),
       },
       '/v1/settlement/discrepancies/{discrepancyId}/resolve': {
-        post: operation('Mark a discrepancy resolved, saying who and why; with adjust, book the difference Alipay settled as an ADJUSTMENT', { 200: ref('Discrepancy') }, {
+        post: operation('Mark a discrepancy resolved, saying who and why; with adjust, book what Alipay settled: a difference as an ADJUSTMENT, a transaction missing in the ledger as its batch paid it out', { 200: ref('Discrepancy') }, {
           parameters: [pathId('discrepancyId')],
           requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(resolveBody, { io: 'input' }) } } },
           errors: [400, 404, 409, 422],

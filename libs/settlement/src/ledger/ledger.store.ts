@@ -4,7 +4,7 @@ import type { LedgerEntriesPostedV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, assertBalanced, Posting } from '../domain/ledger';
-import { compareReported, EarlyPayout, ReportedTransaction } from '../domain/matching';
+import { compareReported, PaidOutItem, ReportedTransaction } from '../domain/matching';
 import type { TransactionType } from '../domain/report-files';
 
 export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT' | 'ADJUSTMENT';
@@ -51,9 +51,6 @@ export interface LedgerTransactionRecord {
 const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
   fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation`;
 
-/** A settlement item that paid a transaction out before the ledger had it, and where the batch holds it. */
-type PaidOutItem = EarlyPayout & { part: number; line: number };
-
 /** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */
 const LEDGER_LOCK = 7_346_112_955;
 
@@ -66,8 +63,9 @@ export class LedgerStore {
 
   /**
    * Report ingestion reads the ledger, then writes it from what it read (a transaction from the report, a
-   * discrepancy for one it lacks): it holds the ledger alone until its database transaction ends, one
-   * ingestion at a time across replicas, with no payment event written in between.
+   * discrepancy for one it lacks), and so does a resolution that books what a batch settled: each holds the
+   * ledger alone until its database transaction ends, one at a time across replicas, with no payment event
+   * written in between.
    */
   async lockForReport(manager: EntityManager): Promise<void> {
     await manager.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK]);
@@ -183,15 +181,7 @@ export class LedgerStore {
       [kind, draft.requestId],
     );
     if (!missing) return;
-    const paidOut: PaidOutItem[] = (
-      await manager.query(
-        `SELECT i.batch_id, i.part, i.line, i.merchant_id, b.currency, i.fee::text AS fee FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
-         WHERE i.kind = $1 AND i.transaction_request_id = $2 ORDER BY b.settlement_time, i.batch_id`,
-        [kind, draft.requestId],
-      )
-    ).map((i: { batch_id: string; part: number; line: number; merchant_id: string; currency: string; fee: string }) => ({
-      settlementBatchId: i.batch_id, part: i.part, line: i.line, merchantId: i.merchant_id, settlementCurrency: i.currency, fee: BigInt(i.fee),
-    }));
+    const paidOut = await this.paidOut(manager, kind, draft.requestId);
     const verdict = compareReported(
       { kind, transactionRequestId: draft.requestId, merchantId: missing.merchant_id, actual: missing.actual, paidOut },
       { ledgerTransactionId: id, kind, merchantId: draft.merchantId, currency: draft.currency, amount: draft.amount, fee: draft.fee, alipayTransactionId: draft.alipayTransactionId },
@@ -204,6 +194,31 @@ export class LedgerStore {
     );
     await this.setReconciliation(manager, id, 'MATCHED', missing.actual.transactionId);
     if (payout) await this.settleLate(manager, id, payout);
+  }
+
+  /** The settlement items that paid out a transaction the ledger did not have then, oldest batch first. */
+  async paidOut(manager: EntityManager, kind: TransactionType, requestId: string): Promise<PaidOutItem[]> {
+    const items: Array<{ batch_id: string; part: number; line: number; merchant_id: string; transaction_id: string; currency: string; amount: string; settlement_currency: string; fee: string }> =
+      await manager.query(
+        `SELECT i.batch_id, i.part, i.line, i.merchant_id, i.transaction_id, i.currency, i.amount::text AS amount, b.currency AS settlement_currency, i.fee::text AS fee
+         FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
+         WHERE i.kind = $1 AND i.transaction_request_id = $2 ORDER BY b.settlement_time, i.batch_id`,
+        [kind, requestId],
+      );
+    return items.map((i) => ({
+      settlementBatchId: i.batch_id, part: i.part, line: i.line, merchantId: i.merchant_id, transactionId: i.transaction_id, currency: i.currency, amount: BigInt(i.amount),
+      settlementCurrency: i.settlement_currency, fee: BigInt(i.fee),
+    }));
+  }
+
+  /**
+   * Writes a transaction the ledger never had from the batch item that paid it out (finance resolving its
+   * MISSING_IN_LEDGER discrepancy), and posts it in that batch as if it had been there (see `settleLate`).
+   */
+  async writePaidOut(manager: EntityManager, draft: LedgerTransactionDraft, payout: PaidOutItem): Promise<string> {
+    const { id } = await this.write(manager, { ...draft, status: 'EXPECTED', reconciliation: 'MATCHED' });
+    await this.settleLate(manager, id, payout);
+    return id;
   }
 
   /**

@@ -149,6 +149,48 @@ describe('ReportIngestion and payment events', () => {
     expect(await finance.batch('20261127HKD003')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
   });
 
+  it('lets finance book a transaction the ledger never heard of as the batch that paid it out has it, once', async () => {
+    transactionFile('003', 'pay_unheard', 'pay_unheard_unsettled');
+    settlementBatch('20261127HKD004', 'pay_unheard');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    const open = async (paymentId: string) => (await finance.discrepancies({ paymentId, status: 'OPEN' })).discrepancies.map((d: { discrepancyId: string; type: string }) => ({ id: d.discrepancyId, type: d.type }));
+    const [unheard] = await open('pay_unheard');
+    const [unsettled] = await open('pay_unheard_unsettled');
+    expect([unheard.type, unsettled.type]).toEqual(['MISSING_IN_LEDGER', 'MISSING_IN_LEDGER']);
+    const resolution = { resolvedBy: 'finance@chain.example', note: 'Alipay charged it; book it as settled', adjust: true };
+
+    // the transaction file alone moves no money: nothing to book until a batch pays it out
+    await expect(finance.resolveDiscrepancy(unsettled.id, resolution)).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.NOT_SETTLED' });
+    expect(await open('pay_unheard_unsettled')).toEqual([unsettled]);
+
+    const resolved = await finance.resolveDiscrepancy(unheard.id, resolution);
+    const written = await transactionOf('pay_unheard');
+    expect(written).toMatchObject({ origin: 'RESOLUTION', status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(resolved).toMatchObject({ status: 'RESOLVED', resolvedBy: resolution.resolvedBy, adjustmentTransactionId: written.id, ledgerTransactionId: written.id });
+    expect(await finance.batch('20261127HKD004')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    const inBatch = (await finance.transactions({ batchId: '20261127HKD004' })).transactions as Array<{ kind: string; amount: { value: string }; fee: { value: string }; entries: Array<{ account: string; direction: string; amount: string }> }>;
+    expect(inBatch.map((t) => [t.kind, t.amount.value, t.fee.value])).toEqual([['SETTLEMENT', '1240', '0'], ['PAYMENT', '1250', '10']]);
+    const receivable = inBatch.flatMap((t) => t.entries).filter((e) => e.account === 'ALIPAY_RECEIVABLE:mer_7KQ2:HKD');
+    expect(receivable.reduce((sum, e) => sum + (e.direction === 'DEBIT' ? 1n : -1n) * BigInt(e.amount), 0n)).toBe(0n);
+
+    // the payment event that comes after all writes nothing more
+    await apply(event('pay_unheard', 'PaymentSucceeded', 3));
+    expect(await dataSource.query("SELECT id FROM ledger_transactions WHERE payment_id = 'pay_unheard'")).toEqual([{ id: written.id }]);
+  });
+
+  it('books nothing for a transaction whose payment event came after the report and disagrees with it', async () => {
+    settlementBatch('20261127HKD005', 'pay_unheard_fee', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    await apply(event('pay_unheard_fee', 'PaymentSucceeded', 3));
+    const [found] = (await finance.discrepancies({ paymentId: 'pay_unheard_fee' })).discrepancies;
+    expect(found).toMatchObject({ type: 'MISSING_IN_LEDGER', status: 'OPEN' });
+    await expect(finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'book it', adjust: true })).rejects.toMatchObject({
+      status: 422, code: 'SETTLEMENT.CANNOT_ADJUST',
+    });
+    expect(await transactionOf('pay_unheard_fee')).toMatchObject({ origin: 'EVENT', status: 'EXPECTED' });
+    expect(await finance.batch('20261127HKD005')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
+  });
+
   it('opens a discrepancy resolved before its batch again without that resolution, which it keeps among the previous ones', async () => {
     await apply(event('pay_reopened', 'PaymentSucceeded', 3));
     transactionFile('002', { id: 'pay_reopened', amount: '13.50' });

@@ -4,7 +4,7 @@ import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
 import type { DiscrepancyDetectedV1, PaymentReviewResolvedV1, SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
-import { cancelPostings, paymentPostings, refundPostings, SettledAmount, settlementPostings } from '../domain/ledger';
+import { SettledAmount, settlementPostings, transactionPostings } from '../domain/ledger';
 import {
   compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, rowKey, signedFee,
 } from '../domain/matching';
@@ -273,7 +273,7 @@ export class ReportIngestion {
         sourceKey: `${row.type}:${refundId ?? paymentId}`, kind: row.type, status: ctx.batchId ? 'POSTED' : 'EXPECTED', merchantId: payment.merchantId, currency: row.currency,
         paymentId, refundId, requestId: row.transactionRequestId, alipayTransactionId: row.transactionId, amount, fee, businessDay: businessDayOf(row.paymentTime),
         origin: 'REPORT', occurredAt: new Date(row.paymentTime), settlementBatchId: ctx.batchId ?? null, reconciliation: 'MATCHED',
-        postings: row.type === 'PAYMENT' ? paymentPostings(fact) : row.type === 'REFUND' ? refundPostings(fact) : cancelPostings(fact),
+        postings: transactionPostings(row.type, fact),
       });
       ctx.ledger.set(rowKey(row.type, row.transactionRequestId), {
         id: written.id, kind: row.type, status: ctx.batchId ? 'POSTED' : 'EXPECTED', merchant_id: payment.merchantId, currency: row.currency, payment_id: paymentId,
