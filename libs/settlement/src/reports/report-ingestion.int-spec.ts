@@ -219,6 +219,28 @@ describe('ReportIngestion and payment events', () => {
     });
   });
 
+  it('reads the files after one that fails for an unforeseen reason, and tries that one again at the next look', async () => {
+    // the database refuses anything about one payment, as a broken row or an outage of one table would
+    await dataSource.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.transaction_request_id = 'pay_poison' THEN RAISE EXCEPTION 'poisoned row'; END IF; RETURN NEW; END $$`);
+    await dataSource.query('CREATE TRIGGER refuse_poison BEFORE INSERT ON reconciliations FOR EACH ROW EXECUTE FUNCTION refuse_poison()');
+    transactionFile('006', 'pay_poison');
+    settlementBatch('20261127HKD007', 'pay_after_poison');
+    const looked = (await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE');
+    expect(looked.map((r) => [r.path.split('/').pop(), r.status, r.reason])).toEqual([
+      ['transactionItems_20261127_006.csv', 'FAILED', 'poisoned row'],
+      ['settlementItems_HKD_20261127HKD007_000.csv', 'INGESTED', undefined],
+    ]);
+    // nothing of the failed file was kept, so it is not taken for one seen before
+    expect((await finance.files()).files.filter((f: { path: string }) => f.path.endsWith('_006.csv'))).toEqual([]);
+
+    await dataSource.query('DROP TRIGGER refuse_poison ON reconciliations');
+    await dataSource.query('DROP FUNCTION refuse_poison');
+    expect((await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => [r.path.split('/').pop(), r.status])).toEqual([
+      ['transactionItems_20261127_006.csv', 'INGESTED'],
+    ]);
+  });
+
   it('adds a later file\'s finding to a discrepancy that names no fields, as to any other', async () => {
     // a transaction the day's first file lacks, and one it lists that the ledger never heard of
     await apply(event('pay_unlisted', 'PaymentSucceeded', 3));

@@ -15,7 +15,8 @@ import {
 import { LedgerStore, LedgerTransactionRecord } from '../ledger/ledger.store';
 import type { ReportSource, ReportSourceFile } from './report-sources';
 
-export type IngestStatus = 'INGESTED' | 'REJECTED' | 'DUPLICATE' | 'PENDING';
+/** FAILED: not applied for a reason other than its content (the database, a defect); nothing of it is kept, and the next look tries it again */
+export type IngestStatus = 'INGESTED' | 'REJECTED' | 'DUPLICATE' | 'PENDING' | 'FAILED';
 
 export interface IngestResult {
   path: string;
@@ -105,10 +106,19 @@ export class ReportIngestion {
       return { ...base, status: 'INGESTED', rows: rows.length };
     } catch (error) {
       if (error instanceof AlreadySeen) return { ...base, status: 'DUPLICATE' };
-      if (!(error instanceof ReportRejected)) throw error;
+      if (!(error instanceof ReportRejected)) return this.failed(base, error);
       await this.dataSource.transaction((m) => this.recordFile(m, c, 'REJECTED', error.message, 0, { day: c.meta.day }));
       return { ...base, status: 'REJECTED', reason: error.message };
     }
+  }
+
+  /**
+   * A file that failed for a reason other than its content: its database transaction kept nothing, so the next
+   * look tries it again, while the files after it still go in rather than waiting behind it.
+   */
+  private failed(base: Omit<IngestResult, 'status'>, error: unknown): IngestResult {
+    this.logger.error({ err: error, path: base.path }, 'report file failed; trying it again at the next look');
+    return { ...base, status: 'FAILED', reason: error instanceof Error ? error.message : String(error) };
   }
 
   /**
@@ -146,7 +156,7 @@ export class ReportIngestion {
     } catch (error) {
       if (error instanceof AlreadySeen) return { ...base, status: 'DUPLICATE' };
       if (error instanceof BatchIncomplete) return { ...base, status: 'PENDING', reason: `${error.message}: waiting for the rest` };
-      if (!(error instanceof ReportRejected)) throw error;
+      if (!(error instanceof ReportRejected)) return this.failed(base, error);
       await this.dataSource.transaction(async (m) => {
         for (const part of parts) await this.recordFile(m, part, 'REJECTED', error.message, 0, { batchId: first.meta.batchId });
         await this.recordFile(m, summary, 'REJECTED', `rejected with its items file: ${error.message}`, 0, { batchId: first.meta.batchId });
