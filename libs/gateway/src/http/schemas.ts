@@ -75,12 +75,26 @@ const FIELD_CODES: Record<string, string> = {
 
 /** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem. */
 export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input ?? {});
+  const given = input ?? {};
+  const result = schema.safeParse(given);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => {
     const field = issue.path.join('.');
-    const code = issue.code === 'unrecognized_keys' ? 'UNKNOWN_FIELD' : issue.code === 'invalid_type' && issue.input === undefined ? 'REQUIRED' : FIELD_CODES[field] ?? FIELD_CODES[String(issue.path.at(-1))] ?? 'INVALID_VALUE';
+    const code = issue.code === 'unrecognized_keys' ? 'UNKNOWN_FIELD' : issue.code === 'invalid_type' && valueAt(given, issue.path) === undefined ? 'REQUIRED' : FIELD_CODES[field] ?? FIELD_CODES[String(issue.path.at(-1))] ?? 'INVALID_VALUE';
     return { field: field || '(body)', code, message: issue.message };
   });
   throw new ApiError(400, 'VALIDATION_FAILED', 'the request is not valid', details);
+}
+
+/**
+ * What the request held at an issue's path. Zod leaves the input out of its issues, so whether a field was
+ * absent (REQUIRED) or sent with the wrong type (its own code) is read from the request itself.
+ */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
