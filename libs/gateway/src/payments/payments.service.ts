@@ -99,12 +99,14 @@ export class PaymentsService {
 
   /**
    * Cashier abort or void: asks the orchestrator to cancel; a final FAILED/CANCELLED payment stays as it is.
-   * A void reverses the whole amount, so a payment with refunds is refused here as the orchestrator would.
+   * A void reverses the whole amount, so a payment the merchant has refunded is refused here as the
+   * orchestrator would. The full refund the saga makes of a paid payment Alipay would not cancel is that
+   * cancel under way, not a refund of the merchant's: a cashier's repeated abort goes on as the cancel it is.
    */
   async cancel(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
     const row = await this.row(terminal, paymentId);
     if (row.status === 'FAILED' || row.status === 'CANCELLED') return row.view;
-    if (BigInt(row.view.refundedAmount.value) > 0n || (await this.dataSource.getRepository(RefundRow).existsBy({ paymentId }))) {
+    if (await this.hasMerchantRefunds(paymentId)) {
       throw new ApiError(422, 'PAYMENT_NOT_CANCELLABLE', 'the payment has refunds; refund the rest instead of cancelling');
     }
     await this.dataSource.transaction((manager) =>
@@ -223,6 +225,15 @@ export class PaymentsService {
     if (!inserted) return undefined;
     this.logger.info({ paymentId, merchantOrderId: body.merchantOrderId, merchantId: terminal.merchantId, terminalId: terminal.terminalId, amount: body.amount }, 'payment accepted');
     return view;
+  }
+
+  /** Whether the merchant asked for a refund of the payment (each one is a row from the moment it was accepted). */
+  private async hasMerchantRefunds(paymentId: string): Promise<boolean> {
+    const [{ found }]: Array<{ found: boolean }> = await this.dataSource.query(
+      prepared(`SELECT EXISTS (SELECT 1 FROM refunds WHERE payment_id = $1 AND view->>'origin' = 'MERCHANT') AS found`),
+      [paymentId],
+    );
+    return found;
   }
 
   private sameRequest(row: PaymentRow, requestHash: string): PaymentViewV1 {

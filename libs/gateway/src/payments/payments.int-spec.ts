@@ -1,0 +1,81 @@
+import { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { createEnvelope, PaymentStatus, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import { RedisLocks } from '@upm/shared-redis';
+import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { GATEWAY_DATABASE } from '../database';
+import type { TerminalContext } from '../registry/registry.service';
+import { PaymentUpdates } from './payment-updates';
+import { PaymentsService } from './payments.service';
+
+/** The POS side of payments against the real PostgreSQL and Redis: what the gateway accepts, refuses and sends on. */
+let dataSource: DataSource;
+let redis: Redis;
+let payments: PaymentsService;
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_gateway_payments', GATEWAY_DATABASE));
+  redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+  payments = new PaymentsService(dataSource, new RedisLocks(redis, `test:${Date.now()}:lock:`), new PaymentUpdates(redis), testLogger());
+});
+
+afterAll(async () => {
+  await redis.quit();
+  await dataSource.destroy();
+});
+
+const terminal: TerminalContext = {
+  terminalId: 'ter_ps_1', storeId: 'sto_ps', storeName: 'Store', storeMcc: '5411', merchantId: 'mer_ps', merchantName: 'Merchant', merchantMcc: '5411',
+};
+let orders = 0;
+
+async function newPayment(): Promise<PaymentViewV1> {
+  const body = { merchantOrderId: `order-ps-${orders++}`, amount: { currency: 'HKD', value: '1250' }, paymentCode: '281012020000000000000090' };
+  return (await payments.create(terminal, body)).payment;
+}
+
+/** The orchestrator's view of the payment after its `sequence`-th event. */
+const viewOf = (payment: PaymentViewV1, status: PaymentStatus, sequence: number, refunded = '0'): PaymentViewV1 => ({
+  ...payment, status, sequence, refundedAmount: { currency: 'HKD', value: refunded }, alipay: { paymentRequestId: payment.paymentId },
+});
+
+async function apply(type: string, payment: PaymentViewV1, refund?: RefundViewV1): Promise<void> {
+  const envelope = createEnvelope({ type, key: payment.paymentId, data: refund ? { payment, refund } : { payment }, producer: 'payment-orchestrator', correlationId: payment.paymentId });
+  await dataSource.transaction((manager) => payments.applyEvent(manager, envelope));
+}
+
+async function cancelCommands(paymentId: string): Promise<number> {
+  const [{ count }] = await dataSource.query("SELECT count(*)::int AS count FROM outbox WHERE key = $1 AND type = 'CancelPayment'", [paymentId]);
+  return count;
+}
+
+describe('cancel', () => {
+  it('passes on a cashier\'s repeated abort while the payment Alipay would not cancel is being refunded back, as the cancel it is', async () => {
+    const payment = await newPayment();
+    await apply('PaymentCreated', viewOf(payment, 'PROCESSING', 0));
+    await apply('PaymentProcessing', viewOf(payment, 'PROCESSING', 1));
+    // the POS aborted; Alipay answered CANCEL_WINDOW_EXCEED and the payment turned out paid: the saga refunds it in full
+    const reversal: RefundViewV1 = {
+      paymentId: payment.paymentId, refundId: `rev_${payment.paymentId}`, refundRequestId: `rev_${payment.paymentId}`, amount: payment.amount, status: 'PROCESSING', origin: 'CANCEL_FALLBACK',
+    };
+    await apply('RefundRequested', viewOf(payment, 'PROCESSING', 2), reversal);
+
+    const answered = await payments.cancel(terminal, payment.paymentId);
+    expect(answered).toMatchObject({ paymentId: payment.paymentId, status: 'PROCESSING' });
+    expect(await cancelCommands(payment.paymentId)).toBe(1);
+
+    // the reversal went through twice over (cancelled as well): an operator owns it, and the POS is not told to refund
+    await apply('RefundSucceeded', viewOf(payment, 'NEEDS_REVIEW', 3, '1250'), { ...reversal, status: 'SUCCEEDED' });
+    expect(await payments.cancel(terminal, payment.paymentId)).toMatchObject({ status: 'NEEDS_REVIEW' });
+  });
+
+  it('refuses to void a sale the merchant has refunded part of', async () => {
+    const payment = await newPayment();
+    await apply('PaymentCreated', viewOf(payment, 'PROCESSING', 0));
+    await apply('PaymentSucceeded', viewOf(payment, 'SUCCEEDED', 1));
+    await payments.refund(terminal, payment.paymentId, { refundRequestId: 'R-1', amount: { currency: 'HKD', value: '250' } });
+
+    await expect(payments.cancel(terminal, payment.paymentId)).rejects.toMatchObject({ status: 422, code: 'PAYMENT_NOT_CANCELLABLE' });
+    expect(await cancelCommands(payment.paymentId)).toBe(0);
+  });
+});
