@@ -24,11 +24,15 @@ export async function enqueueWebhookDeliveries(manager: EntityManager, envelopes
     return target ? [{ envelope, target }] : [];
   });
   if (!targeted.length) return new Set();
+  // The endpoints matched are held (FOR KEY SHARE, as a foreign key check would) until this transaction ends: a
+  // deletion waits for it and then cancels what it wrote, and one under way makes this match wait and skip the
+  // endpoint. Without it, deliveries committed just after a deletion stayed PENDING for an endpoint that is gone.
   const matches: Array<{ n: string; endpoint_id: string }> = await manager.query(
     prepared(`SELECT e.n, w.id AS endpoint_id
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS e(merchant_id, event_type, n)
        JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.deleted_at IS NULL AND (w.event_types ? e.event_type OR w.event_types ? '*')
-      ORDER BY e.n, w.id`),
+      ORDER BY e.n, w.id
+        FOR KEY SHARE OF w`),
     [targeted.map((t) => t.target.merchantId), targeted.map((t) => t.envelope.type)],
   );
   if (!matches.length) return new Set();

@@ -94,29 +94,34 @@ afterAll(async () => {
 });
 
 describe('webhook worker', () => {
-  it('never claims a delivery enqueued while its endpoint was being deleted, and it holds up no live one', async () => {
+  it('cancels a delivery enqueued while its endpoint was being deleted, never claims it, and it holds up no live one', async () => {
     const gone = await endpoints().create('mer_GONE', { url: receiver.url, eventTypes: ['*'] });
     await endpoints().create('mer_LIVE', { url: receiver.url, eventTypes: ['*'] });
     const orphaned = paymentSucceeded('mer_GONE', 'pay_GONE');
-    // the consumer's transaction matched the endpoint while it was live; the deletion commits first, so its
-    // cancelling of pending deliveries cannot see the row, which then commits as PENDING
+    // the consumer's transaction matched the endpoint while it was live, and commits only after the deletion
+    // began: the deletion must not end before that delivery is visible to its cancelling
     const consumer = dataSource.createQueryRunner();
     await consumer.startTransaction();
     await enqueueWebhookDeliveries(consumer.manager, [orphaned], HOUR);
-    await endpoints().delete('mer_GONE', gone.endpointId);
+    const deleting = endpoints().delete('mer_GONE', gone.endpointId);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     await consumer.commitTransaction();
     await consumer.release();
-    expect(await delivery(orphaned.id)).toMatchObject({ status: 'PENDING', attempts: 0 });
+    await deleting;
+    expect(await delivery(orphaned.id)).toMatchObject({ status: 'CANCELLED', attempts: 0 });
+    // a message consumed after the deletion finds no endpoint to deliver to
+    const late = paymentSucceeded('mer_GONE', 'pay_GONE_LATER');
+    expect((await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [late], HOUR))).size).toBe(0);
     const live = paymentSucceeded('mer_LIVE', 'pay_LIVE');
     await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [live], HOUR));
 
-    // one slot: the orphan, older and first in line, must not take it
+    // one slot: the cancelled delivery, older and first in line, must not take it
     const sender = worker({ workerConcurrency: 1 });
     expect(await sender.dispatch()).toBe(1);
     await eventually(async () => ((await delivery(live.id)).status === 'DELIVERED' ? true : undefined));
     expect(await sender.dispatch()).toBe(0);
     expect(receiver.requests.map((r) => r.eventId)).toEqual([live.id]);
-    expect(await delivery(orphaned.id)).toMatchObject({ status: 'PENDING', attempts: 0, leased_until: null });
+    expect(await delivery(orphaned.id)).toMatchObject({ status: 'CANCELLED', attempts: 0, leased_until: null });
   });
 
   it('a worker whose claim lapsed and was taken over leaves the delivery to the worker that holds it now', async () => {
