@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
-import type { TerminalContext } from '../registry/registry.service';
+import { RegistryService, TerminalContext } from '../registry/registry.service';
 import { latestTerminalEventId, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
 import { Terminal, TerminalGuard } from './auth.guards';
 
@@ -48,6 +48,7 @@ export class TerminalEventsController {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly hub: TerminalEventsHub,
+    private readonly registry: RegistryService,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -64,6 +65,7 @@ export class TerminalEventsController {
     const wakeups = new EventEmitter();
     let dirty = true;
     let replaced = false;
+    let revoked = false;
     // listening before the first read: an event committed in between still wakes the loop
     const unlisten = this.hub.listen(terminal.terminalId, {
       wake: () => {
@@ -99,9 +101,16 @@ export class TerminalEventsController {
     res.setHeader('x-accel-buffering', 'no');
     res.flushHeaders();
     res.write(`retry: 1000\n: stream of terminal ${terminal.terminalId} from event ${cursor}\n\n`);
-    // a client that is behind has bytes in flight, which show it is alive; a heartbeat would only add to its backlog
+    // a client that is behind has bytes in flight, which show it is alive; a heartbeat would only add to its backlog.
+    // The key is checked again at each: a stream outlives its request, and a revoked or rotated key (a stolen or
+    // retired terminal) must stop receiving the terminal's payments, as it can no longer open a stream.
     const heartbeat = setInterval(() => {
       if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
+      this.registry.stillAuthenticated(terminal).then((valid) => {
+        if (valid || closing.signal.aborted) return;
+        revoked = true;
+        close();
+      }, () => undefined);
     }, heartbeatMs);
 
     try {
@@ -129,11 +138,13 @@ export class TerminalEventsController {
       clearInterval(heartbeat);
       unlisten();
       if (replaced) this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream replaced by a newer one of the same terminal');
+      if (revoked) this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream ended: its key was revoked or rotated');
       if (res.writableNeedDrain) {
         // a client that does not take its stream would not take its end either: let the connection go now
         res.destroy();
       } else {
         if (replaced) res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
+        if (revoked) res.write(': KEY_REVOKED the key this stream was opened with was revoked or rotated\n\n');
         res.end();
       }
     }

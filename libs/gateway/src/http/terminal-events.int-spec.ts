@@ -153,6 +153,28 @@ describe('GET /v1/terminals/me/events', () => {
     for (const stream of [theirs, ...others, newest]) stream.close();
   });
 
+  it('ends the stream of a terminal whose key is revoked or rotated, and sends it nothing more', async () => {
+    const registry = app.get(RegistryService);
+    for (const retire of [(terminalId: string) => registry.revoke(terminalId), (terminalId: string) => registry.rotateKey(terminalId)]) {
+      const terminal = await newTerminal();
+      const stream = await Received.open(terminal);
+      await appendEvents(terminal, 1);
+      await eventually(() => (stream.events.length === 1 ? true : undefined));
+
+      await retire(terminal.terminalId);
+      // within a few heartbeats: the key that opened the stream no longer opens anything
+      await eventually(() => stream.ended || undefined, 3000);
+      expect(stream.comments).toContainEqual(expect.stringMatching(/^KEY_REVOKED /));
+      await appendEvents(terminal, 1);
+      await sleep(300);
+      expect(stream.events).toHaveLength(1);
+      expect(app.get(TerminalEventsHub).streamCount(terminal.terminalId)).toBe(0);
+      const again = await openStream(terminal);
+      again.resume();
+      expect(again.statusCode).toBe(401);
+    }
+  });
+
   it('stops writing to a POS that takes nothing, drops it, and replays to it what it missed', async () => {
     const terminal = await newTerminal();
     // 16 MB of events: about four times what the kernel buffers both ends of a loopback connection with

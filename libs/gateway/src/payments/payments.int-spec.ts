@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 const terminal: TerminalContext = {
-  terminalId: 'ter_ps_1', storeId: 'sto_ps', storeName: 'Store', storeMcc: '5411', merchantId: 'mer_ps', merchantName: 'Merchant', merchantMcc: '5411',
+  terminalId: 'ter_ps_1', keyId: 'key_ps_1', storeId: 'sto_ps', storeName: 'Store', storeMcc: '5411', merchantId: 'mer_ps', merchantName: 'Merchant', merchantMcc: '5411',
 };
 let orders = 0;
 

@@ -9,6 +9,8 @@ import { issueTerminalKey, parseTerminalKey, secretMatches } from './terminal-ke
 /** Who is calling: a terminal, its store and its merchant. Everything a POS does is scoped to `merchantId`. */
 export interface TerminalContext {
   terminalId: string;
+  /** the public half of the key the terminal authenticated with */
+  keyId: string;
   storeId: string;
   storeName: string;
   storeMcc: string;
@@ -72,7 +74,7 @@ export class RegistryService {
     const parsed = parseTerminalKey(key);
     if (!parsed) return null;
     const rows: Array<TerminalContext & { keyHash: string; status: string }> = await this.dataSource.query(
-      prepared(`SELECT t.id AS "terminalId", t.key_hash AS "keyHash", t.status, s.id AS "storeId", s.name AS "storeName", s.mcc AS "storeMcc",
+      prepared(`SELECT t.id AS "terminalId", t.key_id AS "keyId", t.key_hash AS "keyHash", t.status, s.id AS "storeId", s.name AS "storeName", s.mcc AS "storeMcc",
               m.id AS "merchantId", m.name AS "merchantName", m.mcc AS "merchantMcc"
          FROM terminals t JOIN stores s ON s.id = t.store_id JOIN merchants m ON m.id = t.merchant_id
         WHERE t.key_id = $1`),
@@ -82,6 +84,11 @@ export class RegistryService {
     if (!row || row.status !== 'ACTIVE' || !secretMatches(parsed.secret, row.keyHash)) return null;
     const { keyHash: _hash, status: _status, ...context } = row;
     return context;
+  }
+
+  /** Whether the key a terminal authenticated with still opens it: neither rotated away nor revoked since. */
+  async stillAuthenticated(terminal: Pick<TerminalContext, 'terminalId' | 'keyId'>): Promise<boolean> {
+    return this.dataSource.getRepository(TerminalRow).existsBy({ id: terminal.terminalId, keyId: terminal.keyId, status: 'ACTIVE' });
   }
 
   /** Bulk onboarding in one transaction: creates what is missing, keeps what exists, answers the new keys. */
