@@ -98,6 +98,9 @@ describe('settlement batches', () => {
     ['items without a trailer', items.replace('<END>\n', ''), good, /no <END> trailer/],
     ['a summary without a trailer', items, good.replace('<END>\n', ''), /no <END> trailer/],
     ['a summary fee in another currency', items, good.replace('4,7.30,HKD,-0.20,HKD', '4,7.30,HKD,-0.20,USD'), /summary line \d: fee in USD, settlement in HKD/],
+    // the payout is booked on the settlement time's business day: one that is no time cannot be booked at all
+    ['a summary settlement time that is no time', items, good.replace('TOTAL,2026-11-28T00:00:00+08:00', 'TOTAL,28/11/2026'), /summary line 5: settlementTime "28\/11\/2026" is not a time/],
+    ['an item settlement time that is no time', items.replace('2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00', '2026-11-27T12:06:02+08:00,soon'), good, /line 2: settlementTime "soon" is not a time/],
     [
       'the same transaction twice',
       items.replace('<END>', item('PAYMENT', 'pay_1', '', '12.50', '12.40', '-0.10') + '\n<END>'),

@@ -149,6 +149,13 @@ function required(fields: Record<string, string>, column: string, line: number):
   return value;
 }
 
+/** A time column that must be one: the business day of what it dates is read from it. */
+function time(fields: Record<string, string>, column: string, line: number, where = 'line'): string {
+  const value = required(fields, column, line);
+  if (Number.isNaN(Date.parse(value))) throw new ReportRejected(`${where} ${line}: ${column} "${value}" is not a time`);
+  return value;
+}
+
 function transactionRow(line: number, f: Record<string, string>): TransactionRow {
   const type = required(f, 'transactionType', line);
   if (!TRANSACTION_TYPES.includes(type)) throw new ReportRejected(`line ${line}: unknown transactionType "${type}"`);
@@ -163,11 +170,10 @@ function transactionRow(line: number, f: Record<string, string>): TransactionRow
     originalTransactionRequestId: f.originalTransactionRequestId.trim(),
     referenceMerchantId: f.referenceMerchantId.trim(),
     referenceTransactionId: f.referenceTransactionId.trim(),
-    paymentTime: required(f, 'paymentTime', line),
+    paymentTime: time(f, 'paymentTime', line),
     currency,
     amount: amount(required(f, 'transactionAmountValue', line), currency, line, 'transactionAmountValue'),
   };
-  if (Number.isNaN(Date.parse(row.paymentTime))) throw new ReportRejected(`line ${line}: paymentTime "${row.paymentTime}" is not a time`);
   const positive = row.type === 'PAYMENT';
   if (row.amount === 0n || row.amount > 0n !== positive) {
     throw new ReportRejected(`line ${line}: a ${row.type} amount is ${positive ? 'positive' : 'negative'}, got ${f.transactionAmountValue}`);
@@ -216,7 +222,8 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
       settlementCurrency,
       settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
       fee: amount(required(fields, 'feeAmountValue', line), feeCurrency, line, 'feeAmountValue'),
-      settlementTime: required(fields, 'settlementTime', line),
+      // the payout is booked on this time's business day
+      settlementTime: time(fields, 'settlementTime', line, 'summary line'),
     };
   });
   const totals = summary.filter((s) => s.summaryType === 'TOTAL');
@@ -269,7 +276,7 @@ function settlementItems(itemsText: string, expected: { batchId: string; currenc
     const item: SettlementItemRow = {
       ...base,
       settlementBatchId: required(fields, 'settlementBatchId', line),
-      settlementTime: required(fields, 'settlementTime', line),
+      settlementTime: time(fields, 'settlementTime', line),
       settlementCurrency,
       settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
       feeCurrency,
