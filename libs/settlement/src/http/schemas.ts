@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /** The finance API's request schemas: the controller validates with them, the OpenAPI document is generated from them. */
-export const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(d)), 'a calendar day');
+/** A day the calendar has (not 2026-02-30, which Date.parse rolls over to March and PostgreSQL refuses). */
+export const day = z.iso.date('a calendar day as YYYY-MM-DD');
 export const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 export const balancesQuery = z.object({
   merchantId: id.optional(),
