@@ -241,6 +241,29 @@ describe('ReportIngestion and payment events', () => {
     ]);
   });
 
+  it('writes a cancel its day\'s file lists from the report when an earlier day\'s file charged the payment in review', async () => {
+    // a pay in doubt just before midnight whose cancel never got an answer: Alipay charged it on the 27th, and
+    // the cancel went through on the 28th, so each day's file lists one of the two
+    await apply(event('pay_midnight', 'PaymentNeedsReview', 2));
+    const row = (type: string, time: string, amount: string) =>
+      `C1,Alipay_SG,,mer_7KQ2,sto_A001,${type},A-pay_midnight,,pay_midnight,${type === 'CANCEL' ? 'pay_midnight' : ''},ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,${time},IN_STORE_PAYMENT,${amount},HKD`;
+    for (const [day, line] of [['20261127', row('PAYMENT', '2026-11-27T23:59:50+08:00', '12.50')], ['20261128', row('CANCEL', '2026-11-28T00:00:40+08:00', '-12.50')]]) {
+      const name = `transactionItems_${day}_007.csv`;
+      files.push({ source: 'memory', path: `C1/${day}/${name}`, name, content: Buffer.from([TX_HEADER, line, '<END>', ''].join('\n')) });
+    }
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+
+    // the ledger holds the charge and the cancel that reversed it, as Alipay does: nothing is owed to the merchant for it
+    const written = await dataSource.query("SELECT kind, origin FROM ledger_transactions WHERE payment_id = 'pay_midnight' ORDER BY kind");
+    expect(written).toEqual([{ kind: 'CANCEL', origin: 'REPORT' }, { kind: 'PAYMENT', origin: 'REPORT' }]);
+    const [{ payable }] = await dataSource.query(
+      `SELECT COALESCE(SUM(CASE WHEN e.direction = 'DEBIT' THEN e.amount ELSE -e.amount END), 0)::text AS payable
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.payment_id = 'pay_midnight' AND e.account_type = 'MERCHANT_PAYABLE'`,
+    );
+    expect(payable).toBe('0');
+    expect(await discrepanciesOf('pay_midnight')).toEqual([]);
+  });
+
   it('adds a later file\'s finding to a discrepancy that names no fields, as to any other', async () => {
     // a transaction the day's first file lacks, and one it lists that the ledger never heard of
     await apply(event('pay_unlisted', 'PaymentSucceeded', 3));

@@ -167,7 +167,7 @@ export class ReportIngestion {
 
   /** Matches every row of a day's transaction file, then flags what the day's ledger has and the file lacks. */
   private async matchTransactionFile(manager: EntityManager, fileId: string, reportFile: string, day: string, rows: readonly TransactionRow[]): Promise<void> {
-    const ledger = await this.ledger.findByRequest(manager, rows.map((r) => ({ kind: r.type, requestId: r.transactionRequestId })));
+    const ledger = await this.ledgerOf(manager, rows);
     const payments = await this.payments(manager, rows.map(paymentIdOfRow));
     for (const row of rows) await this.reconcileRow(manager, { fileId, reportFile, day, row, rows, ledger, payments });
 
@@ -314,7 +314,7 @@ export class ReportIngestion {
 
   /** Posts what the batch confirms, records its items N:1, and books the payout per merchant. */
   private async settleBatch(manager: EntityManager, files: readonly BatchFile[], summaryFileId: string, batch: SettlementBatchReport): Promise<void> {
-    const ledger = await this.ledger.findByRequest(manager, batch.items.map((r) => ({ kind: r.type, requestId: r.transactionRequestId })));
+    const ledger = await this.ledgerOf(manager, batch.items);
     const payments = await this.payments(manager, batch.items.map(paymentIdOfRow));
     const settlementDay = businessDayOf(batch.settlementTime);
     const perMerchant = new Map<string, SettledAmount[]>();
@@ -434,6 +434,18 @@ export class ReportIngestion {
     )) as [unknown[], number];
     if (!updated.length) return;
     await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'PaymentReviewResolved', key: r.paymentId, data: r, producer: this.producer }));
+  }
+
+  /**
+   * The ledger transactions the rows name, and the charge and cancel of each payment a PAYMENT or CANCEL row
+   * names: a row without its own transaction is explained by its partner in the ledger as by one in the same
+   * file (a pay just before midnight is charged in one day's file and cancelled in the next one's).
+   */
+  private ledgerOf(manager: EntityManager, rows: readonly TransactionRow[]): Promise<Map<string, LedgerTransactionRecord>> {
+    return this.ledger.findByRequest(manager, rows.flatMap((r) => [
+      { kind: r.type, requestId: r.transactionRequestId },
+      ...(r.type === 'REFUND' ? [] : (['PAYMENT', 'CANCEL'] as const).map((kind) => ({ kind, requestId: paymentIdOfRow(r) }))),
+    ]));
   }
 
   private async payments(manager: EntityManager, ids: readonly string[]): Promise<Map<string, PaymentFacts>> {
