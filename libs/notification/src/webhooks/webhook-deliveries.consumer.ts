@@ -38,9 +38,13 @@ export async function enqueueWebhookDeliveries(manager: EntityManager, envelopes
   if (!matches.length) return new Set();
   const rows = matches.map((match) => ({ ...targeted[Number(match.n) - 1], endpointId: match.endpoint_id }));
   const bodies = new Map(targeted.map(({ envelope, target }) => [envelope.id, JSON.stringify(webhookPayload(envelope, target.merchantId))]));
+  // A delivery queued behind one of its payment that waits for a retry is due no earlier than that one: the worker
+  // reads every due delivery on each pass, and an endpoint that is down would otherwise have it read all of its backlog.
   await manager.query(
     `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body, status, next_attempt_at, give_up_at)
-     SELECT d.id, d.endpoint_id, d.merchant_id, d.event_id, d.event_type, d.payment_id, d.sequence, d.body, 'PENDING', now(), now() + make_interval(secs => $9::double precision / 1000)
+     SELECT d.id, d.endpoint_id, d.merchant_id, d.event_id, d.event_type, d.payment_id, d.sequence, d.body, 'PENDING',
+            GREATEST(now(), (SELECT max(e.next_attempt_at) FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.payment_id = d.payment_id AND e.status = 'PENDING')),
+            now() + make_interval(secs => $9::double precision / 1000)
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
             AS d(id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body)
      ON CONFLICT ON CONSTRAINT "UQ_webhook_deliveries_endpoint_event" DO NOTHING`,

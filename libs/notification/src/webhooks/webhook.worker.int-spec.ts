@@ -152,6 +152,32 @@ describe('webhook worker', () => {
     expect(await attemptLog(id)).toEqual([{ attempt: 1, status_code: 200 }, { attempt: 2, status_code: 500 }]);
   });
 
+  it('a delivery waiting for an earlier one of its payment is not due before that one is tried again', async () => {
+    await endpoints().create('mer_QUEUE', { url: receiver.url, eventTypes: ['*'] });
+    const event = (sequence: number) => {
+      const envelope = paymentSucceeded('mer_QUEUE', 'pay_QUEUE');
+      (envelope.data.payment as unknown as { sequence: number }).sequence = sequence;
+      return envelope;
+    };
+    const [first, second, third] = [event(1), event(2), event(3)];
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [first, second], HOUR));
+    receiver.respond = () => 503;
+
+    expect(await worker().dispatch()).toBe(1);
+    await eventually(async () => ((await delivery(first.id)).last_status_code === 503 ? true : undefined));
+    // the dispatcher looks at every due delivery on every pass: one that cannot go before the first is sent
+    // must not count as due, or an endpoint that is down makes each pass read all of its backlog
+    const due = async (eventId: string): Promise<boolean> => (await dataSource.query('SELECT next_attempt_at <= now() AS due FROM webhook_deliveries WHERE event_id = $1', [eventId]))[0].due;
+    const nextAttempt = async (eventId: string): Promise<number> => new Date((await dataSource.query('SELECT next_attempt_at FROM webhook_deliveries WHERE event_id = $1', [eventId]))[0].next_attempt_at).getTime();
+    expect(await due(first.id)).toBe(false);
+    expect(await due(second.id)).toBe(false);
+    expect(await nextAttempt(second.id)).toBeGreaterThanOrEqual(await nextAttempt(first.id));
+    // nor is one that arrives while the first waits for its retry
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [third], HOUR));
+    expect(await due(third.id)).toBe(false);
+    expect(await nextAttempt(third.id)).toBeGreaterThanOrEqual(await nextAttempt(first.id));
+  });
+
   it('a re-delivery retries on a fresh schedule as often as the first delivery did, and the log keeps every attempt', async () => {
     // back-off from 20 ms, doubling; dead-lettered 1.5 s after the event, or after the re-delivery
     const fast = { retry: { baseDelayMs: 20, maxDelayMs: HOUR, horizonMs: 1500 }, pollIntervalMs: 10 };

@@ -11,6 +11,9 @@ import { postWebhook } from './webhook-request';
 interface Claimed {
   id: string;
   endpoint_id: string;
+  payment_id: string;
+  sequence: number;
+  seq: string;
   event_id: string;
   event_type: string;
   body: string;
@@ -105,7 +108,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
        FROM webhook_endpoints w
        WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND d.status = 'PENDING' AND d.next_attempt_at <= now()
          AND (d.leased_until IS NULL OR d.leased_until < now())
-       RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
+       RETURNING d.id, d.endpoint_id, d.payment_id, d.sequence, d.seq, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
       [picked, this.options.requestTimeoutMs + LEASE_MARGIN_MS],
     );
     for (const delivery of claimed) {
@@ -173,6 +176,15 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
          WHERE id = $1 AND status = 'PENDING' AND attempts = $6`,
         [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, error ?? (ok ? null : `HTTP ${statusCode}`), delivery.attempts],
       );
+      // the deliveries of the payment queued behind this one cannot go before it: they are due when it is again
+      // (without this, every pass of every replica reads them while an endpoint is down, its whole backlog)
+      if (count === 1 && retryAt) {
+        await manager.query(
+          `UPDATE webhook_deliveries SET next_attempt_at = $4 WHERE endpoint_id = $1 AND payment_id = $2 AND status = 'PENDING'
+             AND (sequence, seq) > ($3::int, $5::bigint) AND next_attempt_at < $4`,
+          [delivery.endpoint_id, delivery.payment_id, delivery.sequence, retryAt, delivery.seq],
+        );
+      }
       return count === 1;
     });
     const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, error, retryAt };
