@@ -151,33 +151,40 @@ export class PaymentsService {
   /**
    * Applies one payments.v1.events message to the read model; older or repeated events change nothing.
    * One statement moves the payment's view forward (an older event arriving late from the retry topic
-   * would show the POS a status already left behind) and, only if it moved, appends the event to its
-   * terminal's stream under a per-terminal advisory lock held until commit, taken before the insert draws
-   * the row's id: one terminal's rows commit in id order, so a reader that has seen id N can never later
-   * find a row below N appear, and resuming after N loses nothing.
+   * would show the POS a status already left behind) and, only if it moved or the event settled one of its
+   * refunds, appends the event to its terminal's stream under a per-terminal advisory lock held until
+   * commit, taken before the insert draws the row's id: one terminal's rows commit in id order, so a reader
+   * that has seen id N can never later find a row below N appear, and resuming after N loses nothing. A
+   * refund the orchestrator refused leaves the payment as it was (its event repeats the payment's current
+   * sequence), yet it is the answer the POS waits for; a refund settles once, so a repeat appends nothing,
+   * and an older view of the payment never reaches the stream.
    */
   async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
     const { payment, refund } = viewsOf(envelope);
-    if (refund) {
-      await manager.query(
+    const settled: Array<{ status: RefundViewV1['status'] }> = refund
+      ? await manager.query(
         prepared(`INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ($1, $2, $3, '', $4, $5)
-         ON CONFLICT (refund_id) DO UPDATE SET status = EXCLUDED.status, view = EXCLUDED.view WHERE refunds.status = 'PROCESSING'`),
+         ON CONFLICT (refund_id) DO UPDATE SET status = EXCLUDED.status, view = EXCLUDED.view WHERE refunds.status = 'PROCESSING' RETURNING status`),
         [refund.refundId, refund.paymentId, refund.refundRequestId, refund.status, JSON.stringify(refund)],
-      );
-    }
+      )
+      : [];
     await manager.query(
       prepared(`WITH moved AS (
          INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
          VALUES ($1, $2, $3, $4, '', $5, $6, $7)
          ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
          WHERE payments.sequence < EXCLUDED.sequence RETURNING payment_id, merchant_id, terminal_id
+       ), changed AS (
+         SELECT payment_id, merchant_id, terminal_id FROM moved
+         UNION ALL
+         SELECT payment_id, merchant_id, terminal_id FROM payments WHERE $11::boolean AND payment_id = $1 AND sequence = $6 AND NOT EXISTS (SELECT 1 FROM moved)
        )
        INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
-       SELECT moved.terminal_id, moved.merchant_id, moved.payment_id, $8, $9, $10::jsonb
-       FROM moved, LATERAL pg_advisory_xact_lock(${terminalStreamKey('moved.terminal_id')})`),
+       SELECT changed.terminal_id, changed.merchant_id, changed.payment_id, $8, $9, $10::jsonb
+       FROM changed, LATERAL pg_advisory_xact_lock(${terminalStreamKey('changed.terminal_id')})`),
       [
         payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment),
-        envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment }),
+        envelope.id, envelope.type, JSON.stringify(refund ? { payment, refund } : { payment }), settled.some((r) => r.status !== 'PROCESSING'),
       ],
     );
   }

@@ -56,6 +56,30 @@ describe('the read model and the terminal stream', () => {
     expect(theirs.map((e) => e.payment.paymentId)).toEqual(['pay_rm_3']);
   });
 
+  it('appends a refund the orchestrator refused to the terminal stream once, though the payment itself did not move', async () => {
+    const succeeded = view('pay_rm_refused', 'SUCCEEDED', 1);
+    await apply(event('PaymentSucceeded', succeeded));
+    await dataSource.query(
+      `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ('ref_rm_refused', 'pay_rm_refused', 'R-1', 'h', 'PROCESSING', '{}')`,
+    );
+    // a refusal is answered with the payment as it stands: the same sequence
+    const refused = {
+      paymentId: 'pay_rm_refused', refundId: 'ref_rm_refused', refundRequestId: 'R-1', amount: { currency: 'HKD', value: '2000' },
+      status: 'FAILED' as const, failure: { code: 'REFUND_EXCEEDS_PAID', message: 'refunds would total 2000 of 1250 HKD paid' }, origin: 'MERCHANT' as const,
+    };
+    const refusal = () => createEnvelope({ type: 'RefundFailed', key: 'pay_rm_refused', data: { payment: succeeded, refund: refused }, producer: 'payment-orchestrator', correlationId: 'pay_rm_refused' });
+    const first = refusal();
+    await apply(first, refusal()); // and again under a new envelope
+
+    const [row] = await dataSource.query("SELECT status, view->'failure'->>'code' AS code FROM refunds WHERE refund_id = 'ref_rm_refused'");
+    expect(row).toEqual({ status: 'FAILED', code: 'REFUND_EXCEEDS_PAID' });
+    const stream = (await terminalEventsAfter(dataSource, terminal, '0')).filter((e) => e.payment.paymentId === 'pay_rm_refused');
+    expect(stream.map((e) => [e.eventId, e.type, e.refund?.status])).toEqual([
+      [expect.any(String), 'PaymentSucceeded', undefined],
+      [first.id, 'RefundFailed', 'FAILED'],
+    ]);
+  });
+
   it('applies two batches that touch the same two terminals in opposite orders side by side, without a deadlock', async () => {
     const on = (paymentId: string, terminalId: string) => event('PaymentCreated', { ...view(paymentId, 'PROCESSING', 0), terminalId });
     const batches = [
