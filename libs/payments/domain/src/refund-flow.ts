@@ -81,7 +81,15 @@ export function onRefundAnswer(state: ActiveState, answer: RefundAnswer, ctx: Sa
       break;
   }
   if (refund.status !== 'IN_FLIGHT' || answer.attempt !== refund.attempt) return []; // stale or given up
-  if (verdict.kind === 'NOT_FOUND') return sendRefund(state, refund, ctx); // never reached Alipay: same ids, safe to re-send
+  if (verdict.kind === 'NOT_FOUND') {
+    // A cancel answered S after all and returned the money: the reversal refund that never arrived is not
+    // needed, and sending it now could only pay the shopper back a second time.
+    if (refund.origin === 'CANCEL_FALLBACK' && state.status === 'CANCELLED') {
+      const failure = { code: 'ORDER_NOT_EXIST', message: 'the cancel returned the money; the automatic refund never reached Alipay and is not sent' };
+      return chain(state, [{ type: 'RefundFailed', refundId: refund.refundId, failure, at }], (s) => afterRefund(s, refund, 'FAILED', ctx));
+    }
+    return sendRefund(state, refund, ctx); // never reached Alipay: same ids, safe to re-send
+  }
   const delay = ctx.config.refundInquiryDelaysMs[refund.inquiries];
   return delay !== undefined ? [timer('REFUND_INQUIRY', state.attempts.refund + 1, delay, ctx)] : giveUpRefund(state, refund, ctx);
 }
