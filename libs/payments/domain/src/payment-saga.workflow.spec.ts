@@ -39,6 +39,12 @@ const PROCESSING_STARTED = ['publish PaymentProcessing PROCESSING #1', 'send Inq
 const CANCEL_SENT = ['send CancelPayment#1', 'cancel timer INQUIRY', `timer CANCEL_RETRY#2 +${DEADLINE}`];
 /** cancel #1 refused by Alipay (after pay U, inquiry #1 out, POS abort): the check is inquiry #2 */
 const cancelRefused = [...cancelling, cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')];
+/** the reversal refund went out, an earlier cancel then answered S, and the refund answered U and `n` inquiries PROCESSING */
+const lateCancelRefundUnknown = (inquiries: number): Step[] => {
+  const steps: Step[] = [...cancelRefused, inquirySuccess(2), cancelS(1), refundResult('rev_pay_01JDZ8X3', 1, 'U', 'UNKNOWN_EXCEPTION')];
+  for (let i = 0; i < inquiries; i++) steps.push(fired('REFUND_INQUIRY', 2 + i), inquireRefundResult('rev_pay_01JDZ8X3', 2 + i, 'S', 'SUCCESS', 'PROCESSING'));
+  return steps;
+};
 const cancelNeverAnswered = (): Step[] => {
   const steps: Step[] = [...cancelling];
   for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
@@ -166,6 +172,20 @@ describe('payment saga: cancel', () => {
       when: inquireRefundResult('rev_pay_01JDZ8X3', 2, 'F', 'ORDER_NOT_EXIST'),
       then: ['publish RefundFailed rev_pay_01JDZ8X3 FAILED CANCELLED #4', 'cancel timer REFUND_INQUIRY'],
       status: 'CANCELLED',
+    },
+    {
+      name: 'cancelled by the late cancel S, the reversal refund still unknown after every inquiry → flagged for review: it may have paid the shopper back twice',
+      given: lateCancelRefundUnknown(5).concat(fired('REFUND_INQUIRY', 7)),
+      when: inquireRefundResult('rev_pay_01JDZ8X3', 7, 'S', 'SUCCESS', 'PROCESSING'),
+      then: ['publish PaymentNeedsReview CANCELLED #4', 'cancel timer REFUND_INQUIRY'],
+      status: 'CANCELLED',
+    },
+    {
+      name: 'cancelled by the late cancel S, the reversal refund given up on, then it turns out it went through → NEEDS_REVIEW',
+      given: lateCancelRefundUnknown(6),
+      when: refundResult('rev_pay_01JDZ8X3', 1, 'S', 'SUCCESS'),
+      then: ['publish RefundSucceeded rev_pay_01JDZ8X3 SUCCEEDED CANCELLED #5', 'publish PaymentNeedsReview NEEDS_REVIEW #6'],
+      status: 'NEEDS_REVIEW',
     },
     { name: 'refused, and the inquiry says not paid (POS abort) → CANCELLED', given: cancelRefused, when: inquiryFail(2), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer INQUIRY'], status: 'CANCELLED' },
     { name: 'refused and closed not paid, then a success is reported → nothing reversed it: NEEDS_REVIEW', given: [...cancelRefused, inquiryFail(2)], when: notified(), then: ['publish PaymentNeedsReview NEEDS_REVIEW #3'], status: 'NEEDS_REVIEW' },
