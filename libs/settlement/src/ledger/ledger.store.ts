@@ -168,31 +168,32 @@ export class LedgerStore {
 
   /**
    * A transaction written after the report listed it (its payment event lagged behind the report) closes the
-   * MISSING_IN_LEDGER discrepancy the report raised, when it agrees with what the report said: resolved by
+   * discrepancies the report raised for want of it (a MISSING_IN_LEDGER, or a status difference while the saga
+   * was still in doubt: both name no ledger transaction), when it agrees with what the report said: resolved by
    * `settlement` with `how` as the note, naming the transaction, which is then MATCHED. One a settlement batch
    * paid out already must agree with the batch's item too, and is then posted in that batch as if it had been
-   * there (see `settleLate`). One that disagrees stays open for finance (`compareReported`).
+   * there (see `settleLate`). When any of them disagrees, all stay open for finance (`compareReported`).
    */
   async closeMissingInLedger(manager: EntityManager, id: string, draft: LedgerTransactionDraft, how: string): Promise<void> {
     if (!draft.requestId || draft.kind === 'SETTLEMENT' || draft.kind === 'ADJUSTMENT') return;
     const kind: TransactionType = draft.kind;
-    const [missing]: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual'] }> = await manager.query(
-      prepared(`SELECT id, merchant_id, actual FROM discrepancies WHERE kind = $1 AND transaction_request_id = $2 AND type = 'MISSING_IN_LEDGER' AND status = 'OPEN' FOR UPDATE`),
-      [kind, draft.requestId],
+    const requestId = draft.requestId;
+    const missing: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual'] }> = await manager.query(
+      prepared(`SELECT id, merchant_id, actual FROM discrepancies
+        WHERE kind = $1 AND transaction_request_id = $2 AND status = 'OPEN' AND ledger_transaction_id IS NULL ORDER BY id FOR UPDATE`),
+      [kind, requestId],
     );
-    if (!missing) return;
-    const paidOut = await this.paidOut(manager, kind, draft.requestId);
-    const verdict = compareReported(
-      { kind, transactionRequestId: draft.requestId, merchantId: missing.merchant_id, actual: missing.actual, paidOut },
-      { ledgerTransactionId: id, kind, merchantId: draft.merchantId, currency: draft.currency, amount: draft.amount, fee: draft.fee, alipayTransactionId: draft.alipayTransactionId },
-    );
-    if (verdict.result !== 'MATCHED') return;
+    if (!missing.length) return;
+    const paidOut = await this.paidOut(manager, kind, requestId);
+    const ledger = { ledgerTransactionId: id, kind, merchantId: draft.merchantId, currency: draft.currency, amount: draft.amount, fee: draft.fee, alipayTransactionId: draft.alipayTransactionId };
+    const agrees = (d: (typeof missing)[number]) => compareReported({ kind, transactionRequestId: requestId, merchantId: d.merchant_id, actual: d.actual, paidOut }, ledger).result === 'MATCHED';
+    if (!missing.every(agrees)) return;
     const [payout] = paidOut;
     await manager.query(
-      "UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now(), ledger_transaction_id = $3 WHERE id = $1",
-      [missing.id, payout ? `${how}; paid out in settlement batch ${payout.settlementBatchId}` : how, id],
+      "UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now(), ledger_transaction_id = $3 WHERE id = ANY($1)",
+      [missing.map((d) => d.id), payout ? `${how}; paid out in settlement batch ${payout.settlementBatchId}` : how, id],
     );
-    await this.setReconciliation(manager, id, 'MATCHED', missing.actual.transactionId);
+    await this.setReconciliation(manager, id, 'MATCHED', missing[0].actual.transactionId);
     if (payout) await this.settleLate(manager, id, payout);
   }
 

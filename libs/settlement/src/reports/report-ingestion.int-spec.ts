@@ -149,6 +149,25 @@ describe('ReportIngestion and payment events', () => {
     expect(await finance.batch('20261127HKD003')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
   });
 
+  it('posts a payment a batch paid out while its saga was still in doubt once its success comes, and closes the status discrepancy', async () => {
+    await apply(event('pay_doubt_settled', 'PaymentProcessing', 1));
+    settlementBatch('20261127HKD008', 'pay_doubt_settled');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [found] = (await finance.discrepancies({ paymentId: 'pay_doubt_settled' })).discrepancies;
+    expect(found).toMatchObject({ type: 'MISMATCHED', fields: ['status'], status: 'OPEN', ledgerTransactionId: null, expected: { status: 'PROCESSING' } });
+    expect(await finance.batch('20261127HKD008')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISMATCHED' }] });
+
+    const succeeded = event('pay_doubt_settled', 'PaymentSucceeded', 3);
+    await apply(succeeded);
+    const written = await transactionOf('pay_doubt_settled');
+    expect(written).toMatchObject({ origin: 'EVENT', status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(await discrepanciesOf('pay_doubt_settled')).toEqual([{
+      type: 'MISMATCHED', status: 'RESOLVED', resolved_by: 'settlement', ledger_transaction_id: written.id,
+      resolution_note: `written from PaymentSucceeded ${succeeded.id}; paid out in settlement batch 20261127HKD008`,
+    }]);
+    expect(await finance.batch('20261127HKD008')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+  });
+
   it('lets finance book a transaction the ledger never heard of as the batch that paid it out has it, once', async () => {
     transactionFile('003', 'pay_unheard', 'pay_unheard_unsettled');
     settlementBatch('20261127HKD004', 'pay_unheard');
