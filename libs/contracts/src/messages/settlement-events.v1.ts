@@ -95,11 +95,18 @@ export const settlementBatchSettledV1 = z.object({
   /** null when the settlement currency is the transaction currency */
   fx: z.object({ quoteCurrencyPair: z.string().max(16), quotePrice: z.string().max(32) }).nullable(),
   transactionCount: z.number().int().nonnegative(),
-  /** Alipay's transaction ids of the batch (paymentId / refundId) */
+  /** Alipay's transaction ids of the batch (paymentId / refundId); of this part's share of it when the batch comes in parts */
   transactionIds: z.array(idSchema),
-  /** our payment and refund ids of the batch, where known */
+  /** our payment and refund ids of the batch (of this part's share), where known */
   paymentIds: z.array(idSchema),
   refundIds: z.array(idSchema),
+  /**
+   * A batch is announced in parts of at most 2,000 transactions, so that a large chain's batch still fits in a
+   * Kafka message: every part repeats the batch's totals and carries its share of the ids. `part` counts from 1
+   * to `parts`; act on the totals once per settlementBatchId.
+   */
+  part: z.number().int().positive().optional(),
+  parts: z.number().int().positive().optional(),
 });
 
 /** A payment that needed review is settled by what Alipay's report proves. */
@@ -157,6 +164,7 @@ export const SETTLEMENT_EVENT_EXAMPLES: Record<SettlementEventType, unknown> = {
     gross: { currency: 'HKD', value: '750' }, fees: { currency: 'HKD', value: '-20' }, net: { currency: 'HKD', value: '730' },
     settlementTime: '2026-11-28T00:00:00+08:00', fx: null, transactionCount: 2,
     transactionIds: ['202611271940108001001881I0204295953', '202611271940108013001912I0200788498'], paymentIds: ['pay_01JDZ8X3'], refundIds: ['ref_01JDZ9'],
+    part: 1, parts: 1,
   },
   PaymentReviewResolved: {
     paymentId: 'pay_01JDZ8X3', merchantId: 'mer_7KQ2', resolution: 'NOT_CHARGED', amount: { currency: 'HKD', value: '0' },

@@ -63,6 +63,15 @@ function settlementBatch(batchId: string, paymentId: string, amount = '12.50', f
   }
 }
 
+/** A settlement batch paying out `count` payments of 12.50 HKD less 0.10, of ids `<prefix>_<n>`. */
+function largeBatch(batchId: string, prefix: string, count: number): void {
+  const items = Array.from({ length: count }, (_, n) => `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${prefix}_${n},,${prefix}_${n},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,12.40,HKD,,,-0.10,HKD,0.00,HKD`);
+  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,${count},${(count * 12.4).toFixed(2)},HKD,-${(count * 0.1).toFixed(2)},HKD,0.00,HKD`;
+  for (const [name, lines] of [[`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, ...items]], [`settlementSummary_HKD_${batchId}_000.csv`, [SUMMARY_HEADER, total('PAYMENT'), total('TOTAL')]]] as const) {
+    files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+  }
+}
+
 const transactionOf = async (paymentId: string) =>
   (await dataSource.query("SELECT id, origin, status, reconciliation FROM ledger_transactions WHERE source_key = $1", [`PAYMENT:${paymentId}`]))[0];
 const discrepanciesOf = (paymentId: string) =>
@@ -281,6 +290,24 @@ describe('ReportIngestion and payment events', () => {
     );
     expect(payable).toBe('0');
     expect(await discrepanciesOf('pay_midnight')).toEqual([]);
+  });
+
+  it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {
+    largeBatch('20261127HKD009', 'pay_many', 2_001);
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const rows: Array<{ payload: { type: string; data: Record<string, unknown> & { transactionIds: string[]; paymentIds: string[] } } }> = await dataSource.query(
+      "SELECT payload FROM outbox WHERE key = '20261127HKD009' AND type = 'SettlementBatchSettled' ORDER BY seq",
+    );
+    const announced = rows.map((r) => r.payload);
+    expect(announced.map((e) => [e.type, e.data.part, e.data.parts, e.data.transactionIds.length, e.data.paymentIds.length])).toEqual([
+      ['SettlementBatchSettled', 1, 2, 2_000, 2_000],
+      ['SettlementBatchSettled', 2, 2, 1, 1],
+    ]);
+    for (const e of announced) {
+      expect(e.data).toMatchObject({ settlementBatchId: '20261127HKD009', transactionCount: 2_001, net: { currency: 'HKD', value: String(2_001 * 1240) } });
+      expect(Buffer.byteLength(JSON.stringify(e))).toBeLessThan(512 * 1024);
+    }
+    expect(new Set(announced.flatMap((e) => e.data.paymentIds)).size).toBe(2_001);
   });
 
   it('adds a later file\'s finding to a discrepancy that names no fields, as to any other', async () => {

@@ -35,6 +35,9 @@ interface Candidate {
   folder: string;
 }
 
+/** Transactions per SettlementBatchSettled message: their ids (two of at most 64 characters each) stay near a quarter of Kafka's 1 MB. */
+const SETTLED_PER_MESSAGE = 2_000;
+
 /**
  * Ingests Alipay's report files: the day's transaction file is matched row by row against the ledger, and a
  * settlement batch (items + summary) posts what it confirms and pays out. A file is applied in one database
@@ -350,14 +353,28 @@ export class ReportIngestion {
       [batch.batchId, batch.customerId, batch.currency, batch.gross.toString(), batch.fees.toString(), batch.net.toString(), new Date(batch.settlementTime), batch.items.length,
         batch.fx ? JSON.stringify(batch.fx) : null, allMatched ? 'RECONCILED' : 'DISCREPANCIES', files[0].fileId, summaryFileId],
     );
-    const ids = (type: TransactionType) => [...new Set(batch.items.filter((i) => i.type === type || (type === 'PAYMENT' && i.type === 'CANCEL')).map((i) => (i.type === 'REFUND' ? i.transactionRequestId : paymentIdOfRow(i))))];
+    await this.announceSettled(manager, batch);
+  }
+
+  /**
+   * SettlementBatchSettled, in parts of at most SETTLED_PER_MESSAGE transactions: a large chain's daily batch
+   * lists more ids than Kafka takes in one message (1 MB by default), and a message the broker refuses would
+   * hold up every later event of the outbox. Every part repeats the batch's totals.
+   */
+  private async announceSettled(manager: EntityManager, batch: SettlementBatchReport): Promise<void> {
     const money = (value: bigint) => ({ currency: batch.currency, value: value.toString() });
-    const data: SettlementBatchSettledV1 = {
-      settlementBatchId: batch.batchId, customerId: batch.customerId, currency: batch.currency, gross: money(batch.gross), fees: money(batch.fees), net: money(batch.net),
-      settlementTime: new Date(batch.settlementTime).toISOString(), fx: batch.fx, transactionCount: batch.items.length,
-      transactionIds: batch.items.map((i) => i.transactionId), paymentIds: ids('PAYMENT'), refundIds: ids('REFUND'),
-    };
-    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'SettlementBatchSettled', key: batch.batchId, data, producer: this.producer }));
+    const parts = Math.max(1, Math.ceil(batch.items.length / SETTLED_PER_MESSAGE));
+    const envelopes = Array.from({ length: parts }, (_, n) => {
+      const items = batch.items.slice(n * SETTLED_PER_MESSAGE, (n + 1) * SETTLED_PER_MESSAGE);
+      const ids = (type: TransactionType) => [...new Set(items.filter((i) => i.type === type || (type === 'PAYMENT' && i.type === 'CANCEL')).map((i) => (i.type === 'REFUND' ? i.transactionRequestId : paymentIdOfRow(i))))];
+      const data: SettlementBatchSettledV1 = {
+        settlementBatchId: batch.batchId, customerId: batch.customerId, currency: batch.currency, gross: money(batch.gross), fees: money(batch.fees), net: money(batch.net),
+        settlementTime: new Date(batch.settlementTime).toISOString(), fx: batch.fx, transactionCount: batch.items.length,
+        transactionIds: items.map((i) => i.transactionId), paymentIds: ids('PAYMENT'), refundIds: ids('REFUND'), part: n + 1, parts,
+      };
+      return createEnvelope({ type: 'SettlementBatchSettled', key: batch.batchId, data, producer: this.producer });
+    });
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, ...envelopes);
   }
 
   /**
