@@ -1,8 +1,8 @@
-import { AdminTokenGuard } from '@upm/shared-runtime';
+import { AdminTokenGuard, parseRequest } from '@upm/shared-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { WebhookEndpointsService } from '../webhooks/webhook-endpoints.service';
 import { WebhookWorker } from '../webhooks/webhook.worker';
-import { createEndpointBody, deliveriesQuery, merchantIdParam, parse, rotateSecretBody } from './webhooks-admin.schemas';
+import { createEndpointBody, deliveriesQuery, merchantIdParam, rotateSecretBody } from './webhooks-admin.schemas';
 
 /** Merchants' webhook endpoints, their secrets, the delivery log and re-delivery (docs/webhooks.md). */
 @Controller('v1/admin/merchants/:merchantId/webhooks')
@@ -16,7 +16,7 @@ export class WebhooksAdminController {
   /** The answer holds the signing secret, shown this once. */
   @Post()
   create(@Param('merchantId') merchantId: string, @Body() raw: unknown) {
-    return this.endpoints.create(parse(merchantIdParam, merchantId), parse(createEndpointBody, raw));
+    return this.endpoints.create(parseRequest(merchantIdParam, merchantId), parseRequest(createEndpointBody, raw));
   }
 
   @Get()
@@ -38,12 +38,12 @@ export class WebhooksAdminController {
   @Post(':endpointId/rotate-secret')
   @HttpCode(200)
   rotate(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Body() raw: unknown) {
-    return this.endpoints.rotateSecret(merchantId, endpointId, parse(rotateSecretBody, raw).overlapSeconds);
+    return this.endpoints.rotateSecret(merchantId, endpointId, parseRequest(rotateSecretBody, raw).overlapSeconds);
   }
 
   @Get(':endpointId/deliveries')
   async deliveries(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Query() rawQuery: unknown) {
-    return { deliveries: await this.endpoints.deliveries(merchantId, endpointId, parse(deliveriesQuery, rawQuery)) };
+    return { deliveries: await this.endpoints.deliveries(merchantId, endpointId, parseRequest(deliveriesQuery, rawQuery)) };
   }
 
   @Get(':endpointId/deliveries/:deliveryId')

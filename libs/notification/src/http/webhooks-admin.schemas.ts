@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { paymentEventsV1, settlementEventsV1 } from '@upm/contracts';
-import { ApiError } from '@upm/shared-runtime';
 
 /** What a merchant can subscribe to: every payment event, and the settlement events about one merchant. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -31,15 +30,3 @@ export const deliveriesQuery = z.object({
 });
 
 export const merchantIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
-
-/** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem. */
-export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const details = result.error.issues.map((issue) => ({
-    field: issue.path.join('.') || '(body)',
-    code: issue.code === 'unrecognized_keys' ? 'UNKNOWN_FIELD' : issue.code === 'invalid_type' && issue.input === undefined ? 'REQUIRED' : 'INVALID_VALUE',
-    message: issue.message,
-  }));
-  throw new ApiError(400, 'VALIDATION_FAILED', 'the request is not valid', details);
-}

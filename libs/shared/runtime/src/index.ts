@@ -6,3 +6,4 @@ export * from './run-service';
 export * from './http-error.filter';
 export * from './admin-token.guard';
 export * from './database-unavailable';
+export * from './request-validation';
