@@ -5,8 +5,8 @@ import { DataSource } from 'typeorm';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
-import { RegistryService, TerminalContext } from '../registry/registry.service';
-import { latestTerminalEventId, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
+import type { TerminalContext } from '../registry/registry.service';
+import { latestTerminalEventId, StreamEnd, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
 import { Terminal, TerminalGuard } from './auth.guards';
 
 /** Streams re-read this often even without a wake-up, so a lost Redis message only delays an event. */
@@ -41,6 +41,9 @@ function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSi
  * Writes respect back-pressure: while a client is behind, the stream waits for it rather than buffering
  * events in memory, and a client that does not catch up within two heartbeat periods is disconnected. It
  * reconnects and resumes from its Last-Event-ID, so nothing is lost: what it had not taken is replayed.
+ *
+ * A stream whose key is revoked or rotated ends within about a heartbeat period (`: KEY_REVOKED`): the hub
+ * checks the keys of all the replica's open streams together.
  */
 @Controller('v1/terminals/me')
 @UseGuards(TerminalGuard)
@@ -48,7 +51,6 @@ export class TerminalEventsController {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly hub: TerminalEventsHub,
-    private readonly registry: RegistryService,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -64,16 +66,17 @@ export class TerminalEventsController {
     const close = () => closing.abort();
     const wakeups = new EventEmitter();
     let dirty = true;
-    let replaced = false;
-    let revoked = false;
-    // listening before the first read: an event committed in between still wakes the loop
-    const unlisten = this.hub.listen(terminal.terminalId, {
+    let endedBy: StreamEnd | undefined;
+    // listening before the first read: an event committed in between still wakes the loop. The hub also ends
+    // the stream once the key it was opened with is revoked or rotated.
+    const unlisten = this.hub.listen(terminal, {
       wake: () => {
         dirty = true;
         wakeups.emit('wake');
       },
       close: (why) => {
-        replaced = why === 'replaced';
+        // the first reason the stream ended is the one the POS is told
+        if (!closing.signal.aborted) endedBy = why;
         close();
       },
     });
@@ -101,16 +104,9 @@ export class TerminalEventsController {
     res.setHeader('x-accel-buffering', 'no');
     res.flushHeaders();
     res.write(`retry: 1000\n: stream of terminal ${terminal.terminalId} from event ${cursor}\n\n`);
-    // a client that is behind has bytes in flight, which show it is alive; a heartbeat would only add to its backlog.
-    // The key is checked again at each: a stream outlives its request, and a revoked or rotated key (a stolen or
-    // retired terminal) must stop receiving the terminal's payments, as it can no longer open a stream.
+    // a client that is behind has bytes in flight, which show it is alive; a heartbeat would only add to its backlog
     const heartbeat = setInterval(() => {
       if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
-      this.registry.stillAuthenticated(terminal).then((valid) => {
-        if (valid || closing.signal.aborted) return;
-        revoked = true;
-        close();
-      }, () => undefined);
     }, heartbeatMs);
 
     try {
@@ -137,14 +133,14 @@ export class TerminalEventsController {
     } finally {
       clearInterval(heartbeat);
       unlisten();
-      if (replaced) this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream replaced by a newer one of the same terminal');
-      if (revoked) this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream ended: its key was revoked or rotated');
+      if (endedBy === 'replaced') this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream replaced by a newer one of the same terminal');
+      if (endedBy === 'revoked') this.logger.info({ terminalId: terminal.terminalId }, 'terminal event stream ended: its key was revoked or rotated');
       if (res.writableNeedDrain) {
         // a client that does not take its stream would not take its end either: let the connection go now
         res.destroy();
       } else {
-        if (replaced) res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
-        if (revoked) res.write(': KEY_REVOKED the key this stream was opened with was revoked or rotated\n\n');
+        if (endedBy === 'replaced') res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
+        if (endedBy === 'revoked') res.write(': KEY_REVOKED the key this stream was opened with was revoked or rotated\n\n');
         res.end();
       }
     }

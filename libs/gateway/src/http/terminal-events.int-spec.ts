@@ -175,6 +175,51 @@ describe('GET /v1/terminals/me/events', () => {
     }
   });
 
+  it('checks the keys of all open streams with one statement per heartbeat, ends only the revoked ones, and checks nothing while none is open', async () => {
+    const hub = app.get(TerminalEventsHub);
+    const [revoked, ...kept] = [await newTerminal(), await newTerminal(), await newTerminal(), await newTerminal()];
+    const streams = new Map<PosTerminal, Received[]>();
+    for (const terminal of [revoked, ...kept]) streams.set(terminal, [await Received.open(terminal), await Received.open(terminal)]);
+    // every statement about terminals this replica sends, with its parameters
+    const checks: unknown[][] = [];
+    const send = dataSource.query.bind(dataSource);
+    const query = jest.spyOn(dataSource, 'query').mockImplementation((text, parameters, queryRunner) => {
+      if (/\bFROM terminals\b/.test(text)) checks.push(parameters ?? []);
+      return send(text, parameters, queryRunner);
+    });
+    try {
+      // five heartbeat periods with eight streams of four terminals open: one statement each, not one per stream
+      await sleep(5 * options.sseHeartbeatMs!);
+      expect(checks.length).toBeGreaterThanOrEqual(2);
+      expect(checks.length).toBeLessThanOrEqual(6);
+      for (const [terminalIds] of checks) expect(terminalIds).toEqual(expect.arrayContaining([revoked, ...kept].map((t) => t.terminalId)));
+
+      await app.get(RegistryService).revoke(revoked.terminalId);
+      for (const stream of streams.get(revoked)!) {
+        await eventually(() => stream.ended || undefined, 3000);
+        expect(stream.comments).toContainEqual(expect.stringMatching(/^KEY_REVOKED /));
+      }
+      await sleep(2 * options.sseHeartbeatMs!);
+      for (const terminal of kept) {
+        expect(hub.streamCount(terminal.terminalId)).toBe(2);
+        await appendEvents(terminal, 1);
+        for (const stream of streams.get(terminal)!) {
+          await eventually(() => (stream.events.length === 1 ? true : undefined));
+          expect(stream.ended).toBe(false);
+          expect(stream.comments).not.toContainEqual(expect.stringMatching(/^KEY_REVOKED /));
+        }
+      }
+
+      for (const stream of [...streams.values()].flat()) stream.close();
+      await eventually(() => (hub.streamCount() === 0 ? true : undefined));
+      checks.length = 0;
+      await sleep(3 * options.sseHeartbeatMs!);
+      expect(checks).toHaveLength(0);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
   it('stops writing to a POS that takes nothing, drops it, and replays to it what it missed', async () => {
     const terminal = await newTerminal();
     // 16 MB of events: about four times what the kernel buffers both ends of a loopback connection with

@@ -86,9 +86,16 @@ export class RegistryService {
     return context;
   }
 
-  /** Whether the key a terminal authenticated with still opens it: neither rotated away nor revoked since. */
-  async stillAuthenticated(terminal: Pick<TerminalContext, 'terminalId' | 'keyId'>): Promise<boolean> {
-    return this.dataSource.getRepository(TerminalRow).existsBy({ id: terminal.terminalId, keyId: terminal.keyId, status: 'ACTIVE' });
+  /**
+   * The id of the key that opens each of these terminals now, for those still active: a key whose terminal is
+   * missing from the answer, or whose id differs, was revoked or rotated away. One statement for any number.
+   */
+  async activeKeys(terminalIds: readonly string[]): Promise<Map<string, string>> {
+    const rows: Array<{ id: string; key_id: string }> = await this.dataSource.query(
+      prepared(`SELECT id, key_id FROM terminals WHERE id = ANY($1) AND status = 'ACTIVE'`),
+      [terminalIds],
+    );
+    return new Map(rows.map((row) => [row.id, row.key_id]));
   }
 
   /** Bulk onboarding in one transaction: creates what is missing, keeps what exists, answers the new keys. */

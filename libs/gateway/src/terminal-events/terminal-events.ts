@@ -2,7 +2,10 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import type { Logger } from '@upm/shared-observability';
+import { LOGGER } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { RegistryService, TerminalContext } from '../registry/registry.service';
 
 const CHANNEL = 'gw:terminal-events';
 
@@ -28,8 +31,11 @@ export async function latestTerminalEventId(dataSource: DataSource, terminalId: 
   return row?.id ? String(row.id) : '0';
 }
 
-/** Why the hub ends a stream: its terminal opened more than the cap of streams and it is the oldest, or the replica stops. */
-export type StreamEnd = 'replaced' | 'shutdown';
+/**
+ * Why the hub ends a stream: its terminal opened more than the cap of streams and it is the oldest, the key it
+ * was opened with was revoked or rotated since, or the replica stops.
+ */
+export type StreamEnd = 'replaced' | 'revoked' | 'shutdown';
 
 /** An open stream as the hub sees it: woken when its terminal's events table grew, closed by the hub. */
 export interface TerminalStream {
@@ -38,40 +44,55 @@ export interface TerminalStream {
 }
 
 const DEFAULT_STREAMS_PER_TERMINAL = 3;
+const DEFAULT_KEY_CHECK_MS = 15_000;
 
 /**
  * Wakes the streams of a terminal on every gateway replica when its events table grew. Only a wake-up:
  * streams also re-read on their own, so a lost message delays an event by at most that period.
+ *
+ * It also checks the keys the replica's streams were opened with, once per heartbeat period: a stream
+ * outlives its request, and one opened with a key since revoked or rotated (a stolen or retired terminal)
+ * must stop receiving the terminal's payments, as that key can no longer open a stream. All of the
+ * replica's streams are checked together in one statement: tens of thousands of POS hold a stream open,
+ * and one query per stream per period would load the database for nothing.
  */
 @Injectable()
 export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
-  /** each terminal's open streams on this replica, oldest first */
-  private readonly streams = new Map<string, Set<TerminalStream>>();
+  /** each terminal's open streams on this replica, oldest first, with the id of the key each was opened with */
+  private readonly streams = new Map<string, Map<TerminalStream, string>>();
   private readonly streamsPerTerminal: number;
+  private readonly keyCheckMs: number;
+  /** runs only while a stream is open */
+  private keyCheck?: NodeJS.Timeout;
+  private checkingKeys = false;
   private subscriber?: Redis;
 
   constructor(
     @Inject(Redis) private readonly redis: Redis,
+    private readonly registry: RegistryService,
     @Inject(GATEWAY_OPTIONS) options: GatewayOptions,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.streamsPerTerminal = options.sseStreamsPerTerminal ?? DEFAULT_STREAMS_PER_TERMINAL;
+    this.keyCheckMs = options.sseHeartbeatMs ?? DEFAULT_KEY_CHECK_MS;
   }
 
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => undefined);
     this.subscriber.on('message', (_channel: string, terminalId: string) => {
-      for (const stream of [...(this.streams.get(terminalId) ?? [])]) stream.wake();
+      for (const stream of [...(this.streams.get(terminalId)?.keys() ?? [])]) stream.wake();
     });
     await this.subscriber.subscribe(CHANNEL);
   }
 
   /** Open streams would keep the HTTP server from closing; they end first, and POS clients reconnect elsewhere. */
   beforeApplicationShutdown(): void {
-    for (const streams of [...this.streams.values()]) for (const stream of [...streams]) stream.close('shutdown');
+    for (const streams of [...this.streams.values()]) for (const stream of [...streams.keys()]) stream.close('shutdown');
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopKeyCheck();
     await this.subscriber?.quit().catch(() => undefined);
   }
 
@@ -84,24 +105,62 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
    * terminal's oldest rather than refusing the new one: a POS that reconnects after a network drop is never
    * locked out by its own half-dead earlier stream, and one that reconnects in a loop holds the cap at most.
    */
-  listen(terminalId: string, stream: TerminalStream): () => void {
-    const streams = this.streams.get(terminalId) ?? new Set<TerminalStream>();
+  listen(terminal: Pick<TerminalContext, 'terminalId' | 'keyId'>, stream: TerminalStream): () => void {
+    const { terminalId } = terminal;
+    const streams = this.streams.get(terminalId) ?? new Map<TerminalStream, string>();
     this.streams.set(terminalId, streams);
-    streams.add(stream);
+    streams.set(stream, terminal.keyId);
     while (streams.size > this.streamsPerTerminal) {
-      const [oldest] = streams;
+      const [oldest] = streams.keys();
       streams.delete(oldest);
       oldest.close('replaced');
     }
+    this.startKeyCheck();
     return () => {
       streams.delete(stream);
       // a replaced stream unregisters late, when its terminal may already have a new set
       if (!streams.size && this.streams.get(terminalId) === streams) this.streams.delete(terminalId);
+      if (!this.streams.size) this.stopKeyCheck();
     };
   }
 
-  /** How many streams of a terminal this replica serves. */
-  streamCount(terminalId: string): number {
+  /** How many streams of a terminal this replica serves; without a terminal, how many it serves in all. */
+  streamCount(terminalId?: string): number {
+    if (terminalId === undefined) return [...this.streams.values()].reduce((sum, streams) => sum + streams.size, 0);
     return this.streams.get(terminalId)?.size ?? 0;
+  }
+
+  /**
+   * Ends every open stream whose key no longer opens its terminal, with one statement for all of them. Only
+   * the streams open when the statement is sent are judged by its answer: one opened meanwhile may hold a key
+   * issued after the statement's snapshot.
+   */
+  async checkKeys(): Promise<void> {
+    if (this.checkingKeys || !this.streams.size) return;
+    this.checkingKeys = true;
+    try {
+      const opened = [...this.streams].flatMap(([terminalId, streams]) => [...streams].map(([stream, keyId]) => ({ terminalId, keyId, stream })));
+      const activeKeys = await this.registry.activeKeys([...this.streams.keys()]);
+      for (const { terminalId, keyId, stream } of opened) {
+        if (activeKeys.get(terminalId) !== keyId && this.streams.get(terminalId)?.has(stream)) stream.close('revoked');
+      }
+    } catch (error) {
+      // a database that does not answer says nothing about the keys: the streams stay open until it does
+      this.logger.warn({ err: error }, 'could not check the keys of the open terminal event streams; checking again next period');
+    } finally {
+      this.checkingKeys = false;
+    }
+  }
+
+  private startKeyCheck(): void {
+    if (this.keyCheck) return;
+    this.keyCheck = setInterval(() => void this.checkKeys(), this.keyCheckMs);
+    // the check follows the streams; it never keeps a process that is stopping alive
+    this.keyCheck.unref();
+  }
+
+  private stopKeyCheck(): void {
+    clearInterval(this.keyCheck);
+    this.keyCheck = undefined;
   }
 }
