@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkPaymentCode, currencyExponent, isChargeableAmount, isMinorUnits, paymentStatusSchema } from '@upm/contracts';
-import { ApiError } from '@upm/shared-runtime';
+import { parseRequest } from '@upm/shared-runtime';
 
 /** The POS API's request and response bodies (CONTRACTS.md §1). The OpenAPI document is generated from these. */
 const amount = z
@@ -73,28 +73,7 @@ const FIELD_CODES: Record<string, string> = {
   mcc: 'INVALID_MCC',
 };
 
-/** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem. */
+/** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem, in the POS API's codes. */
 export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const given = input ?? {};
-  const result = schema.safeParse(given);
-  if (result.success) return result.data;
-  const details = result.error.issues.map((issue) => {
-    const field = issue.path.join('.');
-    const code = issue.code === 'unrecognized_keys' ? 'UNKNOWN_FIELD' : issue.code === 'invalid_type' && valueAt(given, issue.path) === undefined ? 'REQUIRED' : FIELD_CODES[field] ?? FIELD_CODES[String(issue.path.at(-1))] ?? 'INVALID_VALUE';
-    return { field: field || '(body)', code, message: issue.message };
-  });
-  throw new ApiError(400, 'VALIDATION_FAILED', 'the request is not valid', details);
-}
-
-/**
- * What the request held at an issue's path. Zod leaves the input out of its issues, so whether a field was
- * absent (REQUIRED) or sent with the wrong type (its own code) is read from the request itself.
- */
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+  return parseRequest(schema, input, FIELD_CODES);
 }
