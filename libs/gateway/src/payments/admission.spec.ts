@@ -144,4 +144,14 @@ describe('admitAtTheDoor', () => {
     expect(await (await fetch(`${base}/v1/payments`, { method: 'POST', body: '{}' })).text()).toBe('app');
     await eventually(() => (release.mock.calls.length === 1 ? true : undefined), 2000, 10); // the answer ended the request's claim on the queue
   });
+
+  it('refuses a new payment whatever the case of its path, as the router it would reach ignores case', async () => {
+    behind = true;
+    reachedTheApp.length = 0;
+    for (const path of ['/V1/PAYMENTS', '/v1/Payments/', '/V1/payments?x=1']) {
+      expect((await fetch(base + path, { method: 'POST', body: '{}' })).status).toBe(503);
+    }
+    expect(reachedTheApp).toEqual([]);
+    behind = false;
+  });
 });

@@ -174,7 +174,8 @@ export function admitAtTheDoor(server: Server, admission: Admission): void {
 
 function isNewPayment(request: IncomingMessage): boolean {
   if (request.method !== 'POST' || !request.url) return false;
-  const path = request.url.split('?', 1)[0];
+  // the router matches paths whatever their case: so must the door, or POST /V1/PAYMENTS would walk past it
+  const path = request.url.split('?', 1)[0].toLowerCase();
   return path === '/v1/payments' || path === '/v1/payments/';
 }
 
