@@ -1,15 +1,8 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { z } from 'zod';
-import { AdminTokenGuard, ApiError } from '@upm/shared-runtime';
+import { AdminTokenGuard, parseRequest } from '@upm/shared-runtime';
 import { ReportIngestion } from '../reports/report-ingestion';
 import { FinanceService } from './finance.service';
 import { balancesQuery, batchesQuery, discrepanciesQuery, exportQuery, id, resolveBody, transactionsQuery } from './schemas';
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  throw new ApiError(400, 'VALIDATION_FAILED', 'the request is not valid', result.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })));
-}
 
 /** The finance API: batches, discrepancies, balances, ledger export, and report ingestion on demand. */
 @Controller('v1/settlement')
@@ -33,44 +26,44 @@ export class FinanceController {
 
   @Get('batches')
   batches(@Query() query: unknown) {
-    return this.finance.batches(parse(batchesQuery, query));
+    return this.finance.batches(parseRequest(batchesQuery, query));
   }
 
   @Get('batches/:batchId')
   batch(@Param('batchId') batchId: string) {
-    return this.finance.batch(parse(id, batchId));
+    return this.finance.batch(parseRequest(id, batchId));
   }
 
   @Get('discrepancies')
   discrepancies(@Query() query: unknown) {
-    return this.finance.discrepancies(parse(discrepanciesQuery, query));
+    return this.finance.discrepancies(parseRequest(discrepanciesQuery, query));
   }
 
   @Post('discrepancies/:discrepancyId/resolve')
   @HttpCode(200)
   resolve(@Param('discrepancyId') discrepancyId: string, @Body() body: unknown) {
-    return this.finance.resolveDiscrepancy(parse(id, discrepancyId), parse(resolveBody, body));
+    return this.finance.resolveDiscrepancy(parseRequest(id, discrepancyId), parseRequest(resolveBody, body));
   }
 
   @Get('balances')
   balances(@Query() query: unknown) {
-    const q = parse(balancesQuery, query);
+    const q = parseRequest(balancesQuery, query);
     return this.finance.balances({ ...q, at: q.at ? new Date(q.at) : undefined });
   }
 
   @Get('payments/:paymentId')
   payment(@Param('paymentId') paymentId: string) {
-    return this.finance.payment(parse(id, paymentId));
+    return this.finance.payment(parseRequest(id, paymentId));
   }
 
   @Get('transactions')
   transactions(@Query() query: unknown) {
-    return this.finance.transactions(parse(transactionsQuery, query));
+    return this.finance.transactions(parseRequest(transactionsQuery, query));
   }
 
   @Get('export.csv')
   @Header('content-type', 'text/csv; charset=utf-8')
   export(@Query() query: unknown) {
-    return this.finance.exportCsv(parse(exportQuery, query));
+    return this.finance.exportCsv(parseRequest(exportQuery, query));
   }
 }

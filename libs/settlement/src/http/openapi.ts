@@ -73,7 +73,7 @@ const schemas: Record<string, JsonSchema> = {
 };
 
 const ERRORS: Record<number, string> = {
-  400: 'VALIDATION_FAILED (details name each field)',
+  400: 'VALIDATION_FAILED (details name each field and code)',
   401: 'UNAUTHENTICATED: no or a wrong admin token',
   404: 'SETTLEMENT.BATCH_NOT_FOUND, SETTLEMENT.DISCREPANCY_NOT_FOUND or SETTLEMENT.PAYMENT_NOT_FOUND',
   409: 'SETTLEMENT.ALREADY_RESOLVED',

@@ -1,0 +1,36 @@
+import { ApiError } from '@upm/shared-runtime';
+import type { ReportIngestion } from '../reports/report-ingestion';
+import type { FinanceService } from './finance.service';
+import { FinanceController } from './finance.controller';
+
+/** The refusal the finance API answers, as finance reads it; the finance service is never reached. */
+async function refusal(call: (controller: FinanceController) => unknown): Promise<Array<{ field: string; code: string; message: string }>> {
+  const finance = new Proxy({}, { get: () => () => Promise.reject(new Error('a refused request reached the finance service')) });
+  const controller = new FinanceController(finance as FinanceService, {} as ReportIngestion);
+  try {
+    await call(controller);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', message: 'the request is not valid' });
+    return (error as ApiError).details as Array<{ field: string; code: string; message: string }>;
+  }
+  throw new Error('the request was accepted');
+}
+
+describe('the finance API refuses a request', () => {
+  it('naming each field, with a code saying whether it is missing, unknown or wrong', async () => {
+    expect(await refusal((c) => c.resolve('d-1', {}))).toEqual([
+      { field: 'resolvedBy', code: 'REQUIRED', message: expect.any(String) },
+      { field: 'note', code: 'REQUIRED', message: expect.any(String) },
+    ]);
+    // a resolver named by a number did send a name
+    expect(await refusal((c) => c.resolve('d-1', { resolvedBy: 7, note: 'booked', adjust: 'yes' }))).toEqual([
+      { field: 'resolvedBy', code: 'INVALID_VALUE', message: expect.any(String) },
+      { field: 'adjust', code: 'INVALID_VALUE', message: expect.any(String) },
+    ]);
+    expect(await refusal((c) => c.resolve('d-1', { resolvedBy: 'ops', note: 'booked', by: 'ops' }))).toEqual([{ field: '(body)', code: 'UNKNOWN_FIELD', message: expect.any(String) }]);
+    expect(await refusal((c) => c.discrepancies({ type: 'SOMETHING' }))).toEqual([{ field: 'type', code: 'INVALID_VALUE', message: expect.any(String) }]);
+    expect(await refusal((c) => c.export({ day: '2026-02-30' }))).toEqual([{ field: 'day', code: 'INVALID_VALUE', message: 'a calendar day as YYYY-MM-DD' }]);
+    expect(await refusal((c) => c.batch('no such batch'))).toEqual([{ field: '(body)', code: 'INVALID_VALUE', message: expect.any(String) }]);
+  });
+});
