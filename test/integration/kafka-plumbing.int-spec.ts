@@ -290,6 +290,18 @@ describe('outbox → Kafka → idempotent consumer', () => {
     for (const key of keys) expect(rows.filter((r) => r.key === key)).toHaveLength(100);
   }, 90_000);
 
+  it('publishes messages of one key that together pass Kafka\'s 1 MB batch limit, in passes small enough, in order', async () => {
+    // six 300 kB messages of one key: one partition, and one batch of 1.8 MB if sent in one request
+    await dataSource.query(
+      `INSERT INTO outbox (id, topic, key, type, payload)
+       SELECT gen_random_uuid(), $1, 'batch_large', 'Large', jsonb_build_object('n', n, 'pad', repeat('x', 300 * 1024)) FROM generate_series(1, 6) AS n`,
+      [COMMANDS_TOPIC],
+    );
+    await outboxEmptied();
+    const messages = await readTopic(kafka, prefix + COMMANDS_TOPIC, (m) => m.length >= 6);
+    expect(messages.map((m) => [m.key, (m.value as { n: number }).n])).toEqual([1, 2, 3, 4, 5, 6].map((n) => ['batch_large', n]));
+  }, 60_000);
+
   it('sends poison messages to the dead-letter topic with the reason in headers', async () => {
     await startConsumer('test.poison');
     const main = prefix + COMMANDS_TOPIC;

@@ -20,6 +20,13 @@ const PASS = prepared(
    SELECT seq, topic, key, payload, headers, created_at FROM outbox WHERE seq <> ALL($1::bigint[]) ORDER BY seq LIMIT $2`,
 );
 
+/**
+ * Bytes of message values one pass sends at most (though always its first message): Kafka refuses a
+ * partition's batch over 1 MB by default (`message.max.bytes`), all of a pass's messages may share one
+ * partition, and a pass the broker refuses would be tried again for ever with every later row behind it.
+ */
+const PASS_BYTES = 512 * 1024;
+
 type OutboxValues = [id: string, topic: string, key: string, type: string, payload: string, headers: string];
 
 /** Transactions whose outbox rows are being collected into one insert (a consumer batch's). */
@@ -146,6 +153,8 @@ export class OutboxRelay {
   private leader = false;
   /** seqs of the rows sent and not yet deleted; the next pass deletes them */
   private sent: string[] = [];
+  /** the last pass left rows behind (a full batch, or one cut at PASS_BYTES): the next goes at once */
+  private behind = false;
   private readonly backlog;
   private readonly oldestAge;
   private readonly published;
@@ -181,12 +190,12 @@ export class OutboxRelay {
 
   /**
    * Last passes on shutdown: what the stopped consumers wrote leaves now, not when a replica next polls. It
-   * stops at the first batch that is not full (other replicas may go on writing), and deletes what it sent.
+   * stops at the first pass that leaves nothing behind (other replicas may go on writing), and deletes what it sent.
    */
   private async drain(): Promise<void> {
-    const batchSize = this.options.batchSize ?? 500;
     try {
-      while ((await this.publishBatch()) >= batchSize);
+      do await this.publishBatch();
+      while (this.behind);
       if (this.connection && this.leader && this.sent.length) {
         await this.query(this.connection, 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [this.sent]);
         this.sent = [];
@@ -204,6 +213,7 @@ export class OutboxRelay {
 
   /** Publishes one batch if this relay is (or becomes) the leader; returns how many rows it sent. */
   async publishBatch(): Promise<number> {
+    this.behind = false;
     const connection = await this.connect();
     if (!this.leader) this.leader = (await this.query<{ locked: boolean }>(connection, 'SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK]))[0].locked;
     if (!this.leader) {
@@ -212,9 +222,13 @@ export class OutboxRelay {
       this.backlog.set(0);
       return 0;
     }
-    const rows = await this.query<OutboxRecord>(connection, PASS, [this.sent, this.options.batchSize ?? 500]);
+    const batchSize = this.options.batchSize ?? 500;
+    const read = await this.query<OutboxRecord>(connection, PASS, [this.sent, batchSize]);
     this.sent = [];
-    this.oldestAge.set(rows.length ? (Date.now() - new Date(rows[0].created_at).getTime()) / 1000 : 0);
+    this.oldestAge.set(read.length ? (Date.now() - new Date(read[0].created_at).getTime()) / 1000 : 0);
+    // rows past the byte budget are read again by the next pass, which follows at once
+    const rows = withinBytes(read, PASS_BYTES);
+    this.behind = read.length >= batchSize || rows.length < read.length;
     if (!rows.length) return 0;
     await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
     this.sent = rows.map((row) => row.seq);
@@ -236,7 +250,7 @@ export class OutboxRelay {
         continue;
       }
       // What a pass sent is deleted by the next one: the next wake-up's under load, the poll's when idle.
-      if (published >= (this.options.batchSize ?? 500) || this.pending) continue;
+      if ((published && this.behind) || this.pending) continue;
       await this.sleep(pollMs);
     }
   }
@@ -308,13 +322,26 @@ export class OutboxRelay {
   }
 }
 
+/** The first rows whose message values together stay within `bytes`, and at least the first; each with its value. */
+function withinBytes(rows: readonly OutboxRecord[], bytes: number): Array<OutboxRecord & { value: string }> {
+  const taken: Array<OutboxRecord & { value: string }> = [];
+  let total = 0;
+  for (const row of rows) {
+    const value = JSON.stringify(row.payload);
+    total += Buffer.byteLength(value);
+    if (taken.length && total > bytes) break;
+    taken.push({ ...row, value });
+  }
+  return taken;
+}
+
 /** Keeps the written order inside each topic; kafkajs keeps it per partition, and a key maps to one partition. */
-function groupByTopic(rows: OutboxRecord[], prefix: string) {
+function groupByTopic(rows: ReadonlyArray<OutboxRecord & { value: string }>, prefix: string) {
   const byTopic = new Map<string, Array<{ key: string; value: string; headers: Record<string, string> }>>();
   for (const row of rows) {
     const topic = prefix + row.topic;
     const messages = byTopic.get(topic) ?? [];
-    messages.push({ key: row.key, value: JSON.stringify(row.payload), headers: row.headers });
+    messages.push({ key: row.key, value: row.value, headers: row.headers });
     byTopic.set(topic, messages);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
