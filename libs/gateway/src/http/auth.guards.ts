@@ -5,9 +5,10 @@ import { RegistryService, TerminalContext } from '../registry/registry.service';
 
 type AuthenticatedRequest = Request & { terminal?: TerminalContext };
 
+/** The credentials of the `Bearer` scheme; the scheme's name is case-insensitive (RFC 7235), and POS HTTP stacks send it as they like. */
 function bearer(request: Request): string | undefined {
   const header = request.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  return header && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
 }
 
 /** POS calls carry `Authorization: Bearer <terminal key>`; the terminal decides the tenant of everything after. */
