@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { formatAmsTime, KeyFormatError, publicKeyBase64 } from '@upm/alipay';
-import { ApiError } from '@upm/shared-runtime';
+import { ApiError, parseRequest } from '@upm/shared-runtime';
 import { isValidDay } from './business-time';
 import { PaymentView, ReportListing, Sandbox } from './sandbox';
 
@@ -32,7 +32,7 @@ export class SandboxAdminController {
 
   @Post('clients')
   registerClient(@Body() body: unknown): { clientId: string; customerId: string; keyVersion: string } {
-    const registration = parse(clientSchema, body);
+    const registration = parseRequest(clientSchema, body);
     try {
       const client = this.sandbox.registerClient(registration);
       return { clientId: client.clientId, customerId: client.customerId, keyVersion: client.latestKeyVersion };
@@ -52,7 +52,7 @@ export class SandboxAdminController {
   @Post('reports')
   @HttpCode(200)
   reports(@Body() body: unknown): Promise<ReportListing> {
-    return this.sandbox.writeReports(parse(reportSchema, body).date);
+    return this.sandbox.writeReports(parseRequest(reportSchema, body).date);
   }
 
   @Get('clock')
@@ -63,7 +63,7 @@ export class SandboxAdminController {
   @Post('clock')
   @HttpCode(200)
   moveClock(@Body() body: unknown): { now: string; offsetMs: number } {
-    const move = parse(clockSchema, body);
+    const move = parseRequest(clockSchema, body);
     if ('advanceMs' in move) this.sandbox.clock.advance(move.advanceMs);
     else if ('now' in move) this.sandbox.clock.set(new Date(move.now));
     else this.sandbox.clock.reset();
@@ -73,10 +73,4 @@ export class SandboxAdminController {
   private clockView(): { now: string; offsetMs: number } {
     return { now: formatAmsTime(this.sandbox.clock.now()), offsetMs: this.sandbox.clock.offset };
   }
-}
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (parsed.success) return parsed.data;
-  throw new ApiError(400, 'VALIDATION_FAILED', 'invalid body', parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })));
 }
