@@ -57,7 +57,8 @@ export class TerminalEventsController {
 
   @Get('events')
   async events(@Terminal() terminal: TerminalContext, @Req() req: Request, @Res() res: Response, @Query('lastEventId') queryLastId?: string): Promise<void> {
-    const given = req.header('last-event-id') ?? queryLastId;
+    // an empty id names no event: a client that has seen none yet may still send the header (or the query) empty
+    const given = [req.header('last-event-id'), queryLastId].find((id) => id !== undefined && id !== '');
     if (given !== undefined && !/^\d{1,18}$/.test(given)) throw new ApiError(400, 'INVALID_LAST_EVENT_ID', 'Last-Event-ID is the id of an event this stream sent');
 
     const heartbeatMs = this.options.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;

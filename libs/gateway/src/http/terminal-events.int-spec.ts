@@ -61,9 +61,9 @@ async function newTerminal(): Promise<PosTerminal> {
 }
 
 /** Opens the terminal's stream; answers the response without reading its body. */
-function openStream(terminal: PosTerminal, headers: OutgoingHttpHeaders = {}): Promise<IncomingMessage> {
+function openStream(terminal: PosTerminal, headers: OutgoingHttpHeaders = {}, query = ''): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/v1/terminals/me/events', agent: false, headers: { authorization: `Bearer ${terminal.key}`, accept: 'text/event-stream', ...headers } }, resolve)
+    get({ host: '127.0.0.1', port, path: `/v1/terminals/me/events${query}`, agent: false, headers: { authorization: `Bearer ${terminal.key}`, accept: 'text/event-stream', ...headers } }, resolve)
       .on('error', reject);
   });
 }
@@ -217,6 +217,26 @@ describe('GET /v1/terminals/me/events', () => {
       expect(checks).toHaveLength(0);
     } finally {
       query.mockRestore();
+    }
+  });
+
+  it('starts now for an empty Last-Event-ID, as for none', async () => {
+    const terminal = await newTerminal();
+    await appendEvents(terminal, 2);
+    const streams: Received[] = [];
+    for (const response of [await openStream(terminal, { 'last-event-id': '' }), await openStream(terminal, {}, '?lastEventId=')]) {
+      expect(response.statusCode).toBe(200);
+      const stream = new Received(response);
+      await eventually(() => (stream.comments.length ? true : undefined));
+      streams.push(stream);
+    }
+    await appendEvents(terminal, 1);
+    const [latest]: Array<{ id: string }> = await dataSource.query('SELECT max(id) AS id FROM terminal_events WHERE terminal_id = $1', [terminal.terminalId]);
+    for (const stream of streams) {
+      await eventually(() => (stream.events.length ? true : undefined));
+      await sleep(300);
+      expect(stream.events.map((e) => e.id)).toEqual([String(latest.id)]);
+      stream.close();
     }
   });
 
