@@ -286,6 +286,9 @@ describe('settlement', () => {
     expect((await api<{ discrepancies: Discrepancy[] }>('GET', '/v1/settlement/discrepancies?status=OPEN')).body.discrepancies).toHaveLength(4);
 
     const target = open.find((d) => d.type === 'MISSING_IN_LEDGER')!;
+    // only the transaction file lists it: no batch paid it out, so there is nothing to book yet
+    const booking = await api<{ error: { code: string } }>('POST', `/v1/settlement/discrepancies/${target.discrepancyId}/resolve`, { resolvedBy: 'finance@chain.example', note: 'book it', adjust: true });
+    expect([booking.status, booking.body.error.code]).toEqual([422, 'SETTLEMENT.NOT_SETTLED']);
     const resolved = await api<Discrepancy & { resolutionNote: string }>('POST', `/v1/settlement/discrepancies/${target.discrepancyId}/resolve`, { resolvedBy: 'finance@chain.example', note: 'another acquirer account; reported to Alipay' });
     expect(resolved.status).toBe(200);
     expect(resolved.body).toMatchObject({ status: 'RESOLVED', resolvedBy: 'finance@chain.example', resolutionNote: 'another acquirer account; reported to Alipay' });
