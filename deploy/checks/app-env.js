@@ -9,6 +9,17 @@ const DECLARED = /\b([A-Z][A-Z0-9_]+):\s*(?:env|z)\./g;
  * and those of the shared groups it may spread (libs/shared/config). A chart variable outside that set is
  * silently ignored by the service, which is how a renamed or misspelt setting goes unnoticed.
  */
+/** The variables an app's own config.ts declares, without the shared groups (`own(root)[app]`). */
+function ownEnv(root) {
+  const apps = path.join(root, 'apps');
+  const byApp = {};
+  for (const app of fs.readdirSync(apps)) {
+    const config = path.join(apps, app, 'src', 'config.ts');
+    if (fs.existsSync(config)) byApp[app] = new Set([...fs.readFileSync(config, 'utf8').matchAll(DECLARED)].map((m) => m[1]));
+  }
+  return byApp;
+}
+
 module.exports = function appEnv(root) {
   const names = (file) => new Set([...fs.readFileSync(file, 'utf8').matchAll(DECLARED)].map((m) => m[1]));
   const sharedDir = path.join(root, 'libs', 'shared', 'config', 'src');
@@ -21,3 +32,5 @@ module.exports = function appEnv(root) {
   }
   return byApp;
 };
+
+module.exports.own = ownEnv;

@@ -17,6 +17,7 @@ const COMPOSE = path.join(ROOT, 'docker/compose.yaml');
 
 const CONTRACT_PORTS = require('./contract-ports');
 const ADMIN_APPS = require('./admin-apps')(ROOT);
+const OWN_ENV = require('./app-env').own(ROOT);
 
 const problems = [];
 const fail = (where, message) => problems.push(`${where}: ${message}`);
@@ -258,6 +259,20 @@ function checkCompose() {
     if (ADMIN_APPS.includes(app) && !env.ADMIN_TOKEN) fail(at, 'ADMIN_TOKEN missing: the image runs with NODE_ENV=production, where an admin API needs its token');
     if (app === 'alipay-connector' && !/alipay-sandbox:3010/.test(env.ALIPAY_BASE_URL ?? '')) fail(at, 'ALIPAY_BASE_URL must default to the sandbox');
     if (database && dependsOn(svc).init?.condition !== 'service_completed_successfully') fail(at, 'must start after init completed (migrations and topics)');
+  }
+
+  // a setting given to one service that another one's own schema also reads must reach both, with one value
+  // (ALIPAY_HTTP_TIMEOUT_MS: the connector's AMS timeout, from which the orchestrator times its saga)
+  for (const setter of Object.keys(CONTRACT_PORTS)) {
+    for (const [name, value] of Object.entries(envOf(services[setter] ?? {}))) {
+      if (['PORT', 'DATABASE_URL'].includes(name)) continue;
+      for (const app of Object.keys(CONTRACT_PORTS)) {
+        if (app === setter || !OWN_ENV[app]?.has(name) || !services[app]) continue;
+        const env = envOf(services[app]);
+        if (!(name in env)) fail(`${where} ${app}`, `${name} is set for ${setter} but not here, although ${app} reads it too (apps/${app}/src/config.ts)`);
+        else if (String(env[name]) !== String(value)) fail(`${where} ${app}`, `${name}=${env[name]} differs from ${setter}'s ${value}`);
+      }
+    }
   }
 
   for (const [name, svc] of Object.entries(services)) {

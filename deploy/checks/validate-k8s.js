@@ -18,6 +18,7 @@ const HOOK_ANNOTATION = 'checks.upm.local/helm-hook'; // see prepare-charts.js
 const CONTRACT_PORTS = require('./contract-ports');
 const ADMIN_APPS = require('./admin-apps')(ROOT);
 const APP_ENV = require('./app-env')(ROOT);
+const OWN_ENV = require('./app-env').own(ROOT);
 const SANDBOX = 'alipay-sandbox';
 const STANDARD_LABELS = [
   'app.kubernetes.io/name',
@@ -228,6 +229,34 @@ function checkConfigMapEnv(where, app, container, configMaps, profileValues) {
   }
 }
 
+/** Variables whose value is each service's own (its port, its name, its grace period, its database). */
+const PER_SERVICE_ENV = new Set(['PORT', 'OTEL_SERVICE_NAME', 'SHUTDOWN_GRACE_MS', 'DATABASE_URL']);
+
+/**
+ * A setting the chart hands one service and another service also reads must reach that one too, with the same
+ * value: two services that read one variable (ALIPAY_HTTP_TIMEOUT_MS: the connector's AMS timeout, from which the
+ * orchestrator times its saga) would otherwise disagree, one on the chart's value, the other on its own default.
+ */
+function checkSharedEnv(deployments, configMaps, profileValues) {
+  const envs = deployments.map((d) => {
+    const container = d.spec?.template?.spec?.containers?.[0] ?? {};
+    return { where: id(d), app: appOf(d), env: envOf(container, configMaps) };
+  });
+  for (const { app: setter, env: given } of envs) {
+    for (const [name, value] of Object.entries(given)) {
+      if (PER_SERVICE_ENV.has(name) || name.startsWith('OTEL_') || value === '<from ref>') continue;
+      for (const { where, app, env } of envs) {
+        // the shared groups (Kafka, database…) come with a service's traits; its own schema names what else it reads
+        if (app === setter || !OWN_ENV[app]?.has(name)) continue;
+        const chosen = [...Object.keys(profileValues?.config?.extraEnv ?? {}), ...Object.keys(profileValues?.services?.[app]?.env ?? {})];
+        if (chosen.includes(name)) continue;
+        if (!(name in env)) fail(where, `${name} is set for ${setter} (${value}) but not here, although ${app} reads it too (apps/${app}/src/config.ts): it runs on its own default`);
+        else if (env[name] !== '<from ref>' && env[name] !== value) fail(where, `${name}=${env[name]} differs from ${setter}'s ${value}`);
+      }
+    }
+  }
+}
+
 function checkProject(objects, profile, profileValues) {
   const byKind = (kind) => objects.filter((o) => o.kind === kind);
   const deployments = byKind('Deployment');
@@ -328,6 +357,8 @@ function checkProject(objects, profile, profileValues) {
       if (app === 'alipay-connector' && !/^https:\/\/open-[a-z-]+\.alipay\.com$/.test(env.ALIPAY_BASE_URL ?? '')) fail(where, `production profile: ALIPAY_BASE_URL must be a real AMS endpoint, not ${env.ALIPAY_BASE_URL}`);
     }
   }
+
+  checkSharedEnv(deployments, configMaps, profileValues);
 
   for (const h of hpas) {
     if (!deployments.some((d) => d.metadata.name === h.spec?.scaleTargetRef?.name)) fail(id(h), 'scaleTargetRef is not a rendered Deployment');

@@ -139,6 +139,8 @@ alipay-sandbox: {singleton: true}
 {{- $_ := set $data "SAGA_INQUIRY_INTERVAL_MS" (int64 $v.saga.inquiryIntervalMs | toString) -}}
 {{- $_ := set $data "SAGA_MAX_INQUIRIES" (int64 $v.saga.maxInquiries | toString) -}}
 {{- $_ := set $data "SAGA_CANCEL_RETRY_DELAYS_MS" (toString $v.saga.cancelRetryDelaysMs) -}}
+{{- /* the saga waits this long (plus its grace) for the connector's answer before it inquires */ -}}
+{{- $_ := set $data "ALIPAY_HTTP_TIMEOUT_MS" (int64 $v.alipay.httpTimeoutMs | toString) -}}
 {{- end -}}
 {{- if $svc.traits.alipay -}}
 {{- $_ := set $data "ALIPAY_BASE_URL" (include "upm.alipayBaseUrl" $root) -}}
