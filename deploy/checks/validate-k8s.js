@@ -229,6 +229,21 @@ function checkConfigMapEnv(where, app, container, configMaps, profileValues) {
   }
 }
 
+/**
+ * How long a consumer may wait to join its group: kafkajs's `consumer.run()` resolves only once the member has
+ * joined and synced, which during a rebalance takes up to the group's rebalance timeout (the broker waits that long
+ * for every known member to rejoin). Nest serves HTTP only after every consumer started, so until then
+ * /health/live does not answer and the startup probe counts failures.
+ */
+function rebalanceTimeoutMs() {
+  const ours = /rebalanceTimeout:\s*([\d_]+)/.exec(fs.readFileSync(path.join(ROOT, 'libs/shared/kafka/src/consumer.ts'), 'utf8'));
+  if (ours) return Number(ours[1].replace(/_/g, ''));
+  const kafkajs = /rebalanceTimeout\s*=\s*(\d+)/.exec(fs.readFileSync(require.resolve('kafkajs/src/consumer/index.js', { paths: [ROOT] }), 'utf8'));
+  return Number(kafkajs?.[1] ?? 60000);
+}
+/** what a service needs besides the join to come up: loading, connecting the pools, the producer and the relay */
+const BOOT_MARGIN_SECONDS = 30;
+
 /** Variables whose value is each service's own (its port, its name, its grace period, its database). */
 const PER_SERVICE_ENV = new Set(['PORT', 'OTEL_SERVICE_NAME', 'SHUTDOWN_GRACE_MS', 'DATABASE_URL']);
 
@@ -323,6 +338,12 @@ function checkProject(objects, profile, profileValues) {
     if (app === 'notification' && profile === 'production') {
       const keys = (container.env ?? []).find((e) => e.name === 'WEBHOOK_SECRET_KEYS')?.valueFrom?.secretKeyRef;
       if (!keys || keys.optional) fail(where, 'production profile: WEBHOOK_SECRET_KEYS must come from the Secret, not optional (webhook secrets would be stored readable)');
+    }
+    const startup = container.startupProbe;
+    if (env.KAFKA_BROKERS && startup) {
+      const window = (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3) + (startup.initialDelaySeconds ?? 0);
+      const needed = rebalanceTimeoutMs() / 1000 + BOOT_MARGIN_SECONDS;
+      if (window < needed) fail(where, `startupProbe gives ${window}s, but a consumer joining during a Kafka rebalance may wait ${rebalanceTimeoutMs() / 1000}s before the service listens: the pod would be killed and rebalance the group again (needs at least ${needed}s)`);
     }
     const grace = Number(env.SHUTDOWN_GRACE_MS) / 1000;
     const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
