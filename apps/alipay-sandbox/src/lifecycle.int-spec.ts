@@ -186,6 +186,21 @@ describe('cancel (spec §6)', () => {
     expect((await client.inquiryPayment({ paymentRequestId: input.paymentRequestId })).body?.paymentStatus).toBe('CANCELLED');
   });
 
+  it('a cancel of a pay not yet arrived closes it: the late pay is F ORDER_IS_CLOSED and charges nothing (spec §5, §6)', async () => {
+    const input = payInput();
+    expect(await client.cancel({ paymentRequestId: input.paymentRequestId })).toMatchObject({ outcome: 'F', resultCode: 'ORDER_NOT_EXIST' });
+    expect(await client.pay(input)).toMatchObject({ outcome: 'F', resultCode: 'ORDER_IS_CLOSED' });
+    expect(await client.pay(input)).toMatchObject({ outcome: 'F', resultCode: 'ORDER_IS_CLOSED' });
+    expect(sandbox.sandbox.book.ledger.filter((e) => e.transactionRequestId === input.paymentRequestId)).toHaveLength(0);
+    expect((await client.inquiryPayment({ paymentRequestId: input.paymentRequestId })).body?.paymentStatus).not.toBe('SUCCESS');
+    expect(await view(input.paymentRequestId)).toMatchObject({ status: 'NOT_RECORDED', calls: { pay: 2, cancel: 1 }, cancelledAt: expect.stringMatching(/\+08:00$/) });
+  });
+
+  it('a cancel by an unknown paymentId closes nothing else: another pay still goes through', async () => {
+    expect(await client.cancel({ paymentId: '20260101194010800100188100000000000' })).toMatchObject({ outcome: 'F', resultCode: 'ORDER_NOT_EXIST' });
+    expect((await client.pay(payInput())).outcome).toBe('S');
+  });
+
   it('a partly refunded payment cannot be cancelled (ORDER_STATUS_INVALID)', async () => {
     const { paymentId } = await paid();
     await refund(paymentId, '10');

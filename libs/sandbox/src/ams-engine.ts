@@ -78,6 +78,8 @@ export class AmsEngine {
       if (existing.fingerprint !== fingerprint) return answer({ result: failed('REPEAT_REQ_INCONSISTENT', 'The paymentRequestId was used with different content.') });
       return answer(payAnswer(existing));
     }
+    // a cancel that found nothing closed this id: the pay arrived late and can no longer succeed (spec §5, §6)
+    if (this.deps.book.closedBeforeArrivalAt(client.clientId, request.paymentRequestId)) return answer({ result: CLOSED_BY_CANCEL });
 
     const scenario = this.scenarioFor(request.paymentMethod.paymentMethodId);
     const hold = scenario.transport === 'HANG' ? scaled(this.deps.settings, this.deps.settings.hangMs) : 0;
@@ -212,7 +214,12 @@ export class AmsEngine {
     const validated = validatePaymentReference(body);
     if (!validated.ok) return { result: validated.result };
     const payment = this.findPayment(client, validated.request, 'cancel');
-    if (!payment) return { result: NO_SUCH_PAYMENT };
+    if (!payment) {
+      // nothing arrived (yet): the cancel still closes any pay of this paymentRequestId that arrives later
+      const { paymentId, paymentRequestId } = validated.request;
+      if (paymentId === undefined && paymentRequestId !== undefined) this.deps.book.closeBeforeArrival(client.clientId, paymentRequestId, this.deps.clock.now());
+      return { result: NO_SUCH_PAYMENT };
+    }
     const refusal = this.cancelRefusal(payment);
     if (refusal) return { result: refusal };
     if (payment.status !== 'CANCELLED') this.close(payment);
@@ -372,6 +379,8 @@ const UNKNOWN_MESSAGES: Record<string, string> = {
   UNKNOWN_EXCEPTION: 'API failed due to unknown reason.',
 };
 
+const CLOSED_BY_CANCEL: AmsResult = { resultCode: 'ORDER_IS_CLOSED', resultStatus: 'F', resultMessage: 'The payment was closed.' };
+
 const NO_SUCH_PAYMENT: AmsResult = { resultCode: 'ORDER_NOT_EXIST', resultStatus: 'F', resultMessage: 'The payment does not exist.' };
 
 function refusedWith(refusal: AmsResult): { failure: Failure; answer: RefundResponse } {
@@ -415,7 +424,7 @@ function payAnswer(payment: PaymentRecord): PayResponse {
     case 'FAIL':
       return { result: failed(payment.failure?.code ?? 'PROCESS_FAIL', payment.failure?.message ?? 'failed') };
     case 'CANCELLED':
-      return { result: failed('ORDER_IS_CLOSED', 'The payment was closed.') };
+      return { result: CLOSED_BY_CANCEL };
   }
 }
 

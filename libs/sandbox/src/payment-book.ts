@@ -83,6 +83,8 @@ export class PaymentBook {
   private readonly refundsById = new Map<string, RefundRecord>();
   private readonly calls = new Map<string, CallCounts>();
   private readonly usedCodes = new Set<string>();
+  /** request ids cancelled before any pay of theirs arrived: a late pay is closed (spec §5, §6) */
+  private readonly closedBeforeArrival = new Map<string, Date>();
   readonly ledger: LedgerEntry[] = [];
   private sequence = 0;
 
@@ -139,6 +141,17 @@ export class PaymentBook {
   /** Client ids that sent calls for this request id, most recent last. */
   clientsWithCalls(paymentRequestId: string): string[] {
     return [...this.calls.keys()].filter((k) => k.endsWith(`\n${paymentRequestId}`)).map((k) => k.split('\n')[0]);
+  }
+
+  /** Remembers a cancel of a paymentRequestId the sandbox has no payment for; the first cancel's time stays. */
+  closeBeforeArrival(clientId: string, paymentRequestId: string, at: Date): void {
+    const k = key(clientId, paymentRequestId);
+    if (!this.closedBeforeArrival.has(k)) this.closedBeforeArrival.set(k, at);
+  }
+
+  /** When a cancel closed this paymentRequestId before any pay of it arrived, if one did. */
+  closedBeforeArrivalAt(clientId: string, paymentRequestId: string): Date | undefined {
+    return this.closedBeforeArrival.get(key(clientId, paymentRequestId));
   }
 
   /** Marks a code as used; false when it had been used already. */

@@ -98,7 +98,9 @@ export class Sandbox {
     if (payment) return viewOf(payment, this.book.callsFor(payment.clientId, paymentRequestId) ?? NO_CALLS);
     const caller = clientId ?? this.book.clientsWithCalls(paymentRequestId).at(-1);
     const calls = caller === undefined ? undefined : this.book.callsFor(caller, paymentRequestId);
-    return caller === undefined || calls === undefined ? undefined : { clientId: caller, paymentRequestId, status: 'NOT_RECORDED', calls };
+    if (caller === undefined || calls === undefined) return undefined;
+    const closedAt = this.book.closedBeforeArrivalAt(caller, paymentRequestId);
+    return { clientId: caller, paymentRequestId, status: 'NOT_RECORDED', calls, ...(closedAt ? { cancelledAt: formatAmsTime(closedAt) } : {}) };
   }
 
   /** Writes the report files of a UTC+8 day (YYYY-MM-DD). */
