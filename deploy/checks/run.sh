@@ -103,6 +103,7 @@ if [ -n "$PROMTOOL" ]; then
   check "prometheus: promtool check rules alerts.yaml" "$PROMTOOL" check rules deploy/prometheus/alerts.yaml
   check "prometheus: promtool test rules (alert unit tests)" "$PROMTOOL" test rules "$CHECKS/prometheus/alerts.test.yaml"
   check "prometheus: alert labels, runbooks, metric names" node "$CHECKS/validate-prometheus.js" rules
+  check "runbooks: alerts, metrics, label values, pod commands exist" node "$CHECKS/validate-prometheus.js" runbooks
   check "grafana: dashboard structure + metric names" node "$CHECKS/validate-prometheus.js" dashboard "$WORK/dashboard-queries.yaml"
   if [ -s "$WORK/dashboard-queries.yaml" ]; then
     check "grafana: every dashboard query parses (promtool)" "$PROMTOOL" check rules "$WORK/dashboard-queries.yaml"

@@ -5,6 +5,8 @@
 //                                                              queries as a rule file so promtool parses them
 //   node validate-prometheus.js scrape <metrics.txt>           starts alipay-sandbox from dist/, saves /metrics
 //   node validate-prometheus.js metrics-lint <promtool-output>  judges `promtool check metrics` findings
+//   node validate-prometheus.js runbooks                       alerts, metrics, label values and commands the
+//                                                              runbooks name exist as they say
 //
 // promtool (run by run.sh) is the real parser and linter; this adds what it cannot know: every alert carries a
 // severity and a runbook that exists, and every metric a query names is one the code exports (or one the
@@ -251,6 +253,87 @@ async function scrape(outFile) {
   }
 }
 
+/** The values the code gives a label, read from the union type it is typed with: metric -> label -> values. */
+function labelValues() {
+  const union = (file, type) => {
+    const found = new RegExp(`type ${type} = ([^;]+);`).exec(fs.readFileSync(path.join(ROOT, file), 'utf8'));
+    if (!found) return fail('runbooks', `${file}: type ${type} not found (the label values are read from it)`), [];
+    return [...found[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
+  };
+  const ams = union('libs/alipay/src/models.ts', 'ResultStatus');
+  const webhooks = union('libs/notification/src/webhooks/webhook.worker.ts', 'Outcome');
+  return {
+    upm_alipay_requests_total: { outcome: ams },
+    upm_alipay_request_seconds: { outcome: ams },
+    upm_webhook_deliveries_total: { outcome: webhooks },
+  };
+}
+
+/**
+ * What the runbooks tell an operator to look at must exist: every alert they name is in alerts.yaml, every
+ * metric the code exports, every label value (in a selector, or in a table of a label's values under the metric
+ * it belongs to) one the code emits, and a command run in a pod reads the pod's variables, not the operator's
+ * shell's (`kubectl exec … "…$VAR…"` is expanded on the laptop before it reaches the pod).
+ */
+function runbooks() {
+  const dir = path.join(ROOT, 'docs/runbooks');
+  const exported = exportedMetrics();
+  const known = new Set(EXTERNAL);
+  for (const [name, type] of exported) {
+    known.add(name);
+    if (type === 'histogram' || type === 'summary') for (const suffix of ['_bucket', '_sum', '_count']) known.add(name + suffix);
+  }
+  const alerts = new Set(
+    (YAML.parse(fs.readFileSync(ALERTS, 'utf8'))?.groups ?? []).flatMap((g) => (g.rules ?? []).map((r) => r.alert).filter(Boolean)),
+  );
+  const values = labelValues();
+  const checkValue = (where, metric, label, value) => {
+    const allowed = values[metric]?.[label];
+    if (allowed && !allowed.includes(value)) fail(where, `${metric} has no ${label}="${value}" (the code emits ${allowed.map((v) => `"${v}"`).join(', ')})`);
+  };
+  // the messages services log: the string literals of every logger call (`logger.warn({…}, 'AMS outcome unknown')`)
+  const logMessages = [];
+  for (const d of ['apps', 'libs']) {
+    for (const source of walk(path.join(ROOT, d))) {
+      for (const call of fs.readFileSync(source, 'utf8').matchAll(/\blogger\??\.(?:trace|debug|info|warn|error|fatal)\(([\s\S]*?)\);/g)) {
+        for (const literal of call[1].matchAll(/'((?:[^'\\]|\\.)*)'|`([^`$]*)/g)) logMessages.push(literal[1] ?? literal[2]);
+      }
+    }
+  }
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.md'));
+  for (const file of files) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    const lines = text.split('\n');
+    let lastMetric;
+    let table;
+    lines.forEach((line, i) => {
+      const where = `docs/runbooks/${file}:${i + 1}`;
+      for (const m of line.matchAll(/\b(Upm[A-Z]\w+)\b/g)) if (!alerts.has(m[1])) fail(where, `alert ${m[1]} is not in deploy/prometheus/alerts.yaml`);
+      for (const m of line.matchAll(/`([a-z][a-z0-9_]*_(?:total|seconds|messages|payments|limit|discrepancies|count|bucket|sum))(\{[^}`]*\})?/g)) {
+        if (!known.has(m[1])) fail(where, `metric ${m[1]} is not exported by apps/ or libs/`);
+        lastMetric = m[1].replace(/_(bucket|sum|count)$/, '');
+        for (const sel of (m[2] ?? '').matchAll(/(\w+)\s*=~?\s*"([^"]*)"/g)) checkValue(where, lastMetric, sel[1], sel[2]);
+      }
+      // a table whose first column is a label of the metric named above it lists that label's values
+      const cells = /^\s*\|(.*)\|\s*$/.exec(line)?.[1].split('|').map((c) => c.trim().replace(/^`|`$/g, ''));
+      if (!cells) table = undefined;
+      else if (!table && lastMetric && values[lastMetric]?.[cells[0]]) table = { metric: lastMetric, label: cells[0] };
+      else if (table && !/^:?-+:?$/.test(cells[0]) && cells[0]) checkValue(where, table.metric, table.label, cells[0]);
+      // "<service> logs `<message>`" or "`<message>` lines": a message to search the logs for
+      for (const m of line.matchAll(/\blogs\s+`([^`]+)`|`([^`]+)`\s+lines\b/g)) {
+        const message = m[1] ?? m[2];
+        if (!logMessages.some((logged) => logged.startsWith(message))) fail(where, `no service logs a message "${message}" (searching the logs for it finds nothing)`);
+      }
+      if (/kubectl\s.*\bexec\b/.test(line)) {
+        for (const quoted of line.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+          for (const v of quoted[1].matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)) fail(where, `$${v[1]} inside double quotes is expanded by the operator's shell, not in the pod (use process.env.${v[1]} or single quotes)`);
+        }
+      }
+    });
+  }
+  return `${files.length} runbooks`;
+}
+
 function metricsLint(promtoolOutput) {
   const lines = fs.readFileSync(promtoolOutput, 'utf8').split('\n').filter(Boolean);
   let waived = 0;
@@ -270,8 +353,9 @@ async function main() {
   else if (command === 'dashboard' && arg) summary = dashboard(arg);
   else if (command === 'scrape' && arg) summary = await scrape(arg);
   else if (command === 'metrics-lint' && arg) summary = metricsLint(arg);
+  else if (command === 'runbooks') summary = runbooks();
   else {
-    console.error('usage: validate-prometheus.js rules | dashboard <out.yaml> | scrape <out.txt> | metrics-lint <promtool-output>');
+    console.error('usage: validate-prometheus.js rules | runbooks | dashboard <out.yaml> | scrape <out.txt> | metrics-lint <promtool-output>');
     process.exit(2);
   }
   for (const note of notes) console.log(`  note: ${note}`);
