@@ -73,6 +73,20 @@ describe('request signatures', () => {
     expectInvalidSignature(await post(headers, BODY, amsPath('inquiryPayment', false)));
   });
 
+  it('a signature sent as raw Base64, not URL-encoded, gets INVALID_SIGNATURE: Alipay URL-decodes it and a "+" becomes a space (spec §2.5)', async () => {
+    // a body whose signature has a "+" in its Base64, as nearly every signature does
+    let body = BODY;
+    let headers = signed(body);
+    for (let n = 0; !decodeURIComponent(headers.signature).includes('+'); n += 1) {
+      body = JSON.stringify({ paymentRequestId: `NOPE_${n}` });
+      headers = signed(body);
+    }
+    const raw = headers.signature.replace(/signature=(.*)$/, (_, encoded: string) => `signature=${decodeURIComponent(encoded)}`);
+    expect(raw).toContain('+');
+    expectInvalidSignature(await post({ ...headers, signature: raw }, body));
+    expect(JSON.parse((await post(headers, body)).text).result.resultCode).toBe('ORDER_NOT_EXIST');
+  });
+
   it.each(['client-id', 'request-time', 'signature'])('a request without %s gets INVALID_SIGNATURE, unsigned', async (missing) => {
     expectInvalidSignature(await post({ ...signed(BODY), [missing]: undefined }, BODY));
   });

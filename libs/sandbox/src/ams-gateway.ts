@@ -82,7 +82,7 @@ export class AmsGateway {
       const result = lookup.reason === 'UNKNOWN_CLIENT' ? rejected('INVALID_CLIENT', 'The client id is not registered.') : rejected('KEY_NOT_FOUND', 'No key for this keyVersion.');
       return this.signed(api, request.path, clientId, { result });
     }
-    if (!verifySignature({ path: request.path, clientId, time, body: request.body }, signature, lookup.key)) {
+    if (!isUrlEncoded(signature) || !verifySignature({ path: request.path, clientId, time, body: request.body }, signature, lookup.key)) {
       return this.unsigned(api, rejected('INVALID_SIGNATURE', 'The signature does not verify.'));
     }
     const body = parseJson(request.body);
@@ -118,6 +118,18 @@ export class AmsGateway {
     const outcome = status === 200 ? ((body as { result?: AmsResult }).result?.resultStatus ?? 'unknown') : `HTTP_${status}`;
     return { api, outcome, holdMs: 0, render: () => ({ status, headers: { 'content-type': JSON_CONTENT_TYPE }, body: JSON.stringify(body) }) };
   }
+}
+
+/**
+ * Alipay URL-decodes the signature as a form value (Java URLDecoder, Python unquote_plus; spec §2.5), so a raw
+ * "+" of Base64 that was not URL-encoded becomes a space and the signature no longer verifies.
+ */
+function isUrlEncoded(header: string): boolean {
+  const field = header
+    .split(',')
+    .map((part) => part.trim())
+    .find((part) => part.toLowerCase().startsWith('signature='));
+  return field !== undefined && !field.includes('+');
 }
 
 function rejected(resultCode: string, resultMessage: string): AmsResult {
