@@ -76,6 +76,18 @@ describe('notifications, time factor 1000 (retries after 0, 120 and 600 ms)', ()
     expect(verify({ ...delivery, rawBody: Buffer.from(delivery.rawBody.toString().replace('1250', '1251')) })).toMatchObject({ ok: false, reason: 'INVALID_SIGNATURE' });
   });
 
+  it('a redirect is not an acknowledgement, even to an address that acknowledges (spec §9: anything but a 200 is not delivered)', async () => {
+    receiver.setPolicy((_n, notification) => (notification.path.startsWith('/moved') ? { status: 200, body: NOTIFICATION_ACK } : { status: 307, body: '', location: '/moved' }));
+    const input = payInput({ paymentNotifyUrl: `${baseUrl}/alipay/notify` });
+    await client.pay(input);
+    const view = await eventually(async () => {
+      const body = await paymentView(sandbox.url, input.paymentRequestId);
+      return (body.notifications?.[0]?.attempts ?? 0) >= 2 ? body : undefined;
+    }, 5000);
+    expect(view.notifications?.[0]).toMatchObject({ acknowledged: 0, lastAnswer: '307' });
+    expect(receiver.about(input.paymentRequestId).every((n) => n.path === '/alipay/notify')).toBe(true);
+  });
+
   it('failures are notified too (SANDBOX_NOTIFY_FAILURES defaults to true)', async () => {
     const input = payInput({ scenario: '85', paymentNotifyUrl: `${baseUrl}/alipay/notify` });
     await client.pay(input);

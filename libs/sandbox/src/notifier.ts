@@ -74,7 +74,8 @@ export class Notifier {
     });
     job.log.attempts += 1;
     try {
-      const response = await fetch(url, { method: 'POST', headers, body: job.body, signal: AbortSignal.timeout(this.deps.timeoutMs) });
+      // a redirect is an answer other than 200, so not delivered (spec §9): it is not followed
+      const response = await fetch(url, { method: 'POST', headers, body: job.body, redirect: 'manual', signal: AbortSignal.timeout(this.deps.timeoutMs) });
       const text = await response.text();
       job.log.lastAnswer = String(response.status);
       const acknowledged = isNotificationAck(response.status, text);

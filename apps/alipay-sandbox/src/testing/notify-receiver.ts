@@ -10,7 +10,7 @@ export interface ReceivedNotification {
 }
 
 /** How the receiver answers the n-th notification (1-based) it gets. */
-export type ReceiverPolicy = (n: number, notification: ReceivedNotification) => { status: number; body: string; delayMs?: number };
+export type ReceiverPolicy = (n: number, notification: ReceivedNotification) => { status: number; body: string; delayMs?: number; location?: string };
 
 export const acknowledge: ReceiverPolicy = () => ({ status: 200, body: NOTIFICATION_ACK });
 
@@ -33,7 +33,8 @@ export class NotifyReceiver {
         const notification = { path: req.url ?? '', headers: req.headers, rawBody: Buffer.concat(chunks), receivedAt: Date.now() };
         this.received.push(notification);
         const answer = this.policy(this.received.length, notification);
-        setTimeout(() => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body), answer.delayMs ?? 0);
+        const headers = { 'content-type': 'application/json', ...(answer.location ? { location: answer.location } : {}) };
+        setTimeout(() => res.writeHead(answer.status, headers).end(answer.body), answer.delayMs ?? 0);
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
