@@ -63,6 +63,27 @@ function settlementBatch(batchId: string, paymentId: string, amount = '12.50', f
   }
 }
 
+/** A settlement batch taking back one refund of 5.00 HKD and its fee of 0.10 (Alipay's refund id `R-<refundId>`). */
+function refundBatch(batchId: string, paymentId: string, refundId: string): void {
+  const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,REFUND,R-${refundId},A-${paymentId},${refundId},${paymentId},ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T13:00:00+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,-5.00,HKD,-5.10,HKD,,,-0.10,HKD,0.00,HKD`;
+  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,1,-5.10,HKD,-0.10,HKD,0.00,HKD`;
+  for (const [name, lines] of [[`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, item]], [`settlementSummary_HKD_${batchId}_000.csv`, [SUMMARY_HEADER, total('REFUND'), total('TOTAL')]]] as const) {
+    files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+  }
+}
+
+/** A refund event of a payment from the contract's example, for refund `refundId` (Alipay's id `R-<refundId>`). */
+function refundEvent(paymentId: string, refundId: string, type: 'RefundRequested' | 'RefundSucceeded', sequence: number): Envelope {
+  const { payment, refund } = examples[type] as unknown as { payment: PaymentViewV1; refund: Record<string, unknown> };
+  return createEnvelope({
+    type, key: paymentId, producer: 'test',
+    data: {
+      payment: { ...payment, paymentId, sequence, alipay: { ...payment.alipay, paymentRequestId: paymentId, paymentId: `A-${paymentId}` } },
+      refund: { ...refund, paymentId, refundId, ...(type === 'RefundSucceeded' ? { alipayRefundId: `R-${refundId}` } : {}) },
+    },
+  });
+}
+
 /** A settlement batch paying out `count` payments of 12.50 HKD less 0.10, of ids `<prefix>_<n>`. */
 function largeBatch(batchId: string, prefix: string, count: number): void {
   const items = Array.from({ length: count }, (_, n) => `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${prefix}_${n},,${prefix}_${n},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,12.40,HKD,,,-0.10,HKD,0.00,HKD`);
@@ -175,6 +196,21 @@ describe('ReportIngestion and payment events', () => {
     expect(await finance.batch('20261127HKD008')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISMATCHED' }] });
 
     await succeedsAfterItsBatch('pay_doubt_settled', '20261127HKD008', 'MISMATCHED');
+  });
+
+  it('posts a refund a batch took back while it was still processing once its success comes, and closes the status discrepancy', async () => {
+    await apply(event('pay_refund_doubt', 'PaymentSucceeded', 3));
+    await apply(refundEvent('pay_refund_doubt', 'ref_doubt', 'RefundRequested', 4));
+    refundBatch('20261127HKD010', 'pay_refund_doubt', 'ref_doubt');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const refundDiscrepancies = () => dataSource.query("SELECT type, fields, status, ledger_transaction_id FROM discrepancies WHERE refund_id = 'ref_doubt'");
+    expect(await refundDiscrepancies()).toEqual([{ type: 'MISMATCHED', fields: ['status'], status: 'OPEN', ledger_transaction_id: null }]);
+
+    await apply(refundEvent('pay_refund_doubt', 'ref_doubt', 'RefundSucceeded', 5));
+    const [refund] = await dataSource.query("SELECT id, status, reconciliation, settlement_batch_id FROM ledger_transactions WHERE source_key = 'REFUND:ref_doubt'");
+    expect(refund).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED', settlement_batch_id: '20261127HKD010' });
+    expect(await refundDiscrepancies()).toEqual([{ type: 'MISMATCHED', fields: ['status'], status: 'RESOLVED', ledger_transaction_id: refund.id }]);
+    expect(await finance.batch('20261127HKD010')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: refund.id, result: 'MATCHED' }] });
   });
 
   it('lets finance book a transaction the ledger never heard of as the batch that paid it out has it, once', async () => {
