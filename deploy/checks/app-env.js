@@ -1,8 +1,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** `NAME: env.…` or `NAME: z.…`: how a config schema declares a variable it reads */
-const DECLARED = /\b([A-Z][A-Z0-9_]+):\s*(?:env|z)\./g;
+/** `NAME: env.…`, `NAME: z.…` or `NAME: <a schema constant>,`: how a config schema declares a variable it reads */
+const DECLARED = /\b([A-Z][A-Z0-9_]+):\s*(?:(?:env|z)\.|[a-z]\w*\s*[,}\n])/g;
 
 /**
  * The environment variables each service reads: those its config schema (apps/<app>/src/config.ts) declares,

@@ -2,7 +2,9 @@
 # Offline checks of everything that deploys the platform: the Helm chart (helm lint --strict and helm template
 # through helm-java, then every object against the Kubernetes 1.27 schemas and the project's rules) for the
 # chart defaults and both profiles, the Dockerfile and compose file (structural), the Prometheus rules (promtool
-# check + unit tests), the Grafana dashboard's queries (promtool's parser) and a live /metrics (promtool lint).
+# check + unit tests), the Grafana dashboard's queries (promtool's parser) and a live /metrics (promtool lint),
+# and whether every service of the chart's default and dev profiles and of the compose file would start with the
+# environment it is given (its own compiled config definition) with AMS keys that fit the sandbox.
 # Needs Java 17, Maven (Maven Central) and Debian's apt for the first run; later runs use the caches.
 # Prints PASS/FAIL per check and exits non-zero when any check fails.
 source "$(dirname "$0")/../local/lib.sh"
@@ -13,7 +15,8 @@ CHART="$ROOT/helm/upm-platform"
 HELM_LIBS="$CHECKS/helm/libs"
 CACHE="$CHECKS/.cache"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/upm-deploy-checks.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+KUBE_API_PID=""
+trap '[ -n "$KUBE_API_PID" ] && kill "$KUBE_API_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 passed=0
 failed=0
@@ -60,6 +63,49 @@ ensure_promtool() {
   "$PROMTOOL" --version | head -1
 }
 
+# helm-java's template asks a cluster what the chart's `lookup` names (a real `helm template` answers nothing);
+# a local read-only stand-in answers "not found" (a first install), or the Secrets put under $WORK/kube (an
+# upgrade). No real cluster is reached.
+start_kube_api() {
+  mkdir -p "$WORK/kube"
+  node "$CHECKS/helm/fake-kube-api.js" "$WORK/kube" >"$WORK/kube-api.port" 2>"$WORK/kube-api.log" &
+  KUBE_API_PID=$!
+  for _ in $(seq 1 50); do [ -s "$WORK/kube-api.port" ] && break; sleep 0.1; done
+  [ -s "$WORK/kube-api.port" ] || { cat "$WORK/kube-api.log"; return 1; }
+  local port; port="$(cat "$WORK/kube-api.port")"
+  printf '%s\n' 'apiVersion: v1' 'kind: Config' \
+    "clusters: [{name: checks, cluster: {server: \"http://127.0.0.1:$port\"}}]" \
+    'users: [{name: checks, user: {}}]' \
+    'contexts: [{name: checks, context: {cluster: checks, user: checks, namespace: upm}}]' \
+    'current-context: checks' >"$WORK/kubeconfig"
+  export KUBECONFIG="$WORK/kubeconfig"
+  echo "stand-in Kubernetes API on 127.0.0.1:$port (read-only, for lookup)"
+}
+
+# an upgrade keeps the generated AMS keys: render the dev profile again with its keys Secret "installed"
+helm_upgrade_keeps_keys() {
+  node -e '
+    const fs = require("fs"); const YAML = require("yaml");
+    const secret = YAML.parseAllDocuments(fs.readFileSync(process.argv[1], "utf8")).map((d) => d.toJSON())
+      .find((o) => o && o.kind === "Secret" && /-sandbox-keys$/.test(o.metadata.name));
+    if (!secret) { console.error("the dev profile renders no sandbox-keys Secret"); process.exit(1); }
+    fs.mkdirSync(process.argv[2] + "/upm", { recursive: true });
+    fs.writeFileSync(process.argv[2] + "/upm/" + secret.metadata.name + ".json", JSON.stringify(secret));
+  ' "$WORK/dev.yaml" "$WORK/kube" || return 1
+  helm_render dev-upgrade "$CHART/values-dev.yaml" >/dev/null; local status=$?
+  rm -rf "$WORK/kube/upm"
+  [ $status -eq 0 ] || return 1
+  node -e '
+    const fs = require("fs"); const YAML = require("yaml");
+    const keys = (f) => YAML.parseAllDocuments(fs.readFileSync(f, "utf8")).map((d) => d.toJSON())
+      .find((o) => o && o.kind === "Secret" && /-sandbox-keys$/.test(o.metadata.name)).data;
+    const [before, after] = [keys(process.argv[1]), keys(process.argv[2])];
+    const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
+    if (changed.length) { console.error("an upgrade would replace " + changed.join(", ")); process.exit(1); }
+    console.log("upgrade keeps " + Object.keys(before).join(", "));
+  ' "$WORK/dev.yaml" "$WORK/dev-upgrade.yaml"
+}
+
 # helm lint --strict and helm template -f <values>, then the rendered objects against schemas and rules
 helm_render() { # profile values-file
   node "$CHECKS/prepare-charts.js" "$CHART" "$2" "$WORK/$1" &&
@@ -81,6 +127,7 @@ ensure_node_modules
 check "build: dist/ up to date (node tools/build.js)" ensure_build
 
 check "helm: fetch helm-java (Maven Central, cached)" fetch_helm_java
+check "helm: stand-in Kubernetes API for lookup (local, read-only)" start_kube_api
 # the chart's defaults, both profiles, and the optional objects that no profile turns on
 for profile in default dev production optional-features; do
   case $profile in
@@ -93,10 +140,19 @@ for profile in default dev production optional-features; do
     check "k8s: schemas (kubernetes-models 1.27) + project rules ($profile)" \
       node "$CHECKS/validate-k8s.js" --profile "$rules" --values "$values" "$WORK/$profile.yaml"
   fi
+  # the profiles whose Secret the chart renders: each service's environment through its own config definition
+  if [ -s "$WORK/$profile.yaml" ] && { [ $profile = default ] || [ $profile = dev ]; }; then
+    check "helm: every service's config loads, AMS keys fit the sandbox ($profile)" \
+      node "$CHECKS/validate-app-config.js" helm "$WORK/$profile.yaml"
+  fi
 done
+if [ -s "$WORK/dev.yaml" ]; then
+  check "helm: an upgrade keeps the generated AMS keys (lookup)" helm_upgrade_keeps_keys
+fi
 
 check "docker: Dockerfile + .dockerignore (structural; no linter available)" node "$CHECKS/validate-docker.js" dockerfile
 check "docker: compose.yaml (parsed + structural)" node "$CHECKS/validate-docker.js" compose
+check "docker: compose: every service's config loads, AMS keys fit the sandbox" node "$CHECKS/validate-app-config.js" compose
 
 check "prometheus: fetch promtool (Debian package, cached)" ensure_promtool
 if [ -n "$PROMTOOL" ]; then

@@ -104,6 +104,26 @@ alipay-sandbox: {singleton: true}
 {{- end -}}
 {{- end -}}
 
+{{/*
+"true" when the chart makes the AMS keys itself: the sandbox stands in for Alipay and no keys were given
+(neither secrets.existingSecret nor secrets.values.ALIPAY_PRIVATE_KEY / ALIPAY_PUBLIC_KEY). The connector then
+signs with a generated merchant key and verifies with the sandbox's, and the sandbox knows the merchant's.
+*/}}
+{{- define "upm.sandboxKeys" -}}
+{{- $v := .Values.secrets.values -}}
+{{- if and (index .Values.services "alipay-sandbox").enabled (not .Values.secrets.existingSecret) (not $v.ALIPAY_PRIVATE_KEY) (not $v.ALIPAY_PUBLIC_KEY) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "upm.sandboxKeysSecretName" -}}{{ include "upm.componentName" (list . "sandbox-keys") }}{{- end -}}
+
+{{/* the connector's client id while the sandbox stands in for Alipay: the one given, else the connector's default */}}
+{{- define "upm.sandboxClientId" -}}{{ .Values.secrets.values.ALIPAY_CLIENT_ID | default "SANDBOX_UPM_LOCAL" }}{{- end -}}
+
+{{/* where the sandbox finds the merchant's public key (SANDBOX_CLIENTS), mounted from the keys Secret */}}
+{{- define "upm.sandboxClientKeyDir" -}}/etc/upm/sandbox-clients{{- end -}}
+
 {{- define "upm.sandboxReportDir" -}}/var/lib/upm/sandbox-reports{{- end -}}
 
 {{/* where settlement finds its SFTP private key, mounted from the Secret */}}
@@ -181,6 +201,9 @@ alipay-sandbox: {singleton: true}
 {{- end -}}
 {{- if eq $name "alipay-sandbox" -}}
 {{- $_ := set $data "SANDBOX_REPORT_DIR" (include "upm.sandboxReportDir" $root) -}}
+{{- if include "upm.sandboxKeys" $root -}}
+{{- $_ := set $data "SANDBOX_CLIENTS" (printf "%s=%s/merchant-public.pem" (include "upm.sandboxClientId" $root) (include "upm.sandboxClientKeyDir" $root)) -}}
+{{- end -}}
 {{- end -}}
 {{- range $key, $value := $v.config.extraEnv -}}
 {{- $_ := set $data $key (toString $value) -}}
