@@ -1,5 +1,8 @@
 export const GATEWAY_OPTIONS = Symbol('GATEWAY_OPTIONS');
 
+/** `sseHeartbeatMs` when not set: the event streams' heartbeat, and the period their keys are checked in */
+export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
+
 export interface GatewayOptions {
   adminToken: string;
   /** POS requests per terminal per second */

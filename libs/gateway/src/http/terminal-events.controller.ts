@@ -4,14 +4,13 @@ import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
-import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { DEFAULT_SSE_HEARTBEAT_MS, GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import type { TerminalContext } from '../registry/registry.service';
 import { latestTerminalEventId, StreamEnd, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
 import { Terminal, TerminalGuard } from './auth.guards';
 
 /** Streams re-read this often even without a wake-up, so a lost Redis message only delays an event. */
 const RECHECK_MS = 2000;
-const DEFAULT_HEARTBEAT_MS = 15_000;
 /** A client still behind this many heartbeat periods after a write had to wait for it is dropped. */
 const STALLED_HEARTBEATS = 2;
 
@@ -61,7 +60,7 @@ export class TerminalEventsController {
     const given = [req.header('last-event-id'), queryLastId].find((id) => id !== undefined && id !== '');
     if (given !== undefined && !/^\d{1,18}$/.test(given)) throw new ApiError(400, 'INVALID_LAST_EVENT_ID', 'Last-Event-ID is the id of an event this stream sent');
 
-    const heartbeatMs = this.options.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const heartbeatMs = this.options.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS;
     const stallMs = STALLED_HEARTBEATS * heartbeatMs;
     const closing = new AbortController();
     const close = () => closing.abort();

@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import type { Logger } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
-import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { DEFAULT_SSE_HEARTBEAT_MS, GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { RegistryService, TerminalContext } from '../registry/registry.service';
 
 const CHANNEL = 'gw:terminal-events';
@@ -44,7 +44,6 @@ export interface TerminalStream {
 }
 
 const DEFAULT_STREAMS_PER_TERMINAL = 3;
-const DEFAULT_KEY_CHECK_MS = 15_000;
 
 /**
  * Wakes the streams of a terminal on every gateway replica when its events table grew. Only a wake-up:
@@ -74,7 +73,7 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.streamsPerTerminal = options.sseStreamsPerTerminal ?? DEFAULT_STREAMS_PER_TERMINAL;
-    this.keyCheckMs = options.sseHeartbeatMs ?? DEFAULT_KEY_CHECK_MS;
+    this.keyCheckMs = options.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS;
   }
 
   async onModuleInit(): Promise<void> {
