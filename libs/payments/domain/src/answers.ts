@@ -19,10 +19,12 @@ import { definedOnly } from './util';
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ORDER_NOT_EXIST', 'PAYMENT_NOT_EXIST']);
 
 /**
- * A pay F that does not prove the payment failed: the same paymentRequestId with other content means a
- * bug on our side, and the original payment may well exist (spec §4.4: inquire, do not assume failure).
+ * A pay or refund F that does not prove it failed: the same paymentRequestId / refundRequestId with other
+ * content (a changed notify URL, a bug on our side) is refused, while the original request may well have
+ * gone through (spec §4.4: inquire, do not assume failure). A refund taken for failed would release its
+ * amount and let the merchant refund it a second time.
  */
-const PAY_F_NOT_FINAL: ReadonlySet<string> = new Set(['REPEAT_REQ_INCONSISTENT']);
+const F_NOT_FINAL: ReadonlySet<string> = new Set(['REPEAT_REQ_INCONSISTENT']);
 
 export type PaymentVerdict =
   | { kind: 'PAID' }
@@ -44,7 +46,7 @@ export function payAnswer(result: PayResultV1): PaymentAnswer {
   const verdict: PaymentVerdict =
     result.outcome === 'S'
       ? { kind: 'PAID' }
-      : result.outcome === 'F' && !PAY_F_NOT_FINAL.has(result.resultCode)
+      : result.outcome === 'F' && !F_NOT_FINAL.has(result.resultCode)
         ? { kind: 'NOT_PAID', failure: { code: result.resultCode, message: result.resultMessage ?? result.resultCode } }
         : { kind: 'PENDING' };
   return { source: 'PAY', attempt: result.attempt, verdict, alipay: factsOf(result) };
@@ -121,7 +123,7 @@ export function refundAnswer(result: RefundResultV1): RefundAnswer {
   const verdict: RefundVerdict =
     result.outcome === 'S'
       ? done(result)
-      : result.outcome === 'F'
+      : result.outcome === 'F' && !F_NOT_FINAL.has(result.resultCode)
         ? { kind: 'FAILED', failure: { code: result.resultCode, message: result.resultMessage ?? result.resultCode } }
         : { kind: 'PENDING' };
   return { refundKey: result.refundId, attempt: result.attempt, verdict };

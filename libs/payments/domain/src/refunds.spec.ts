@@ -73,6 +73,10 @@ describe('refunds: answers', () => {
     { name: 'Refund S → RefundSucceeded, refundedAmount up', given: r1InFlight, when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'Refund F → RefundFailed', given: r1InFlight, when: refundResult('ref_1', 1, 'F', 'REFUND_WINDOW_EXCEED'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'first refund done → the queued one is sent', given: [...r1InFlight, requestRefund(2, '700')], when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #4', 'send Refund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
+    {
+      name: 'Refund F REPEAT_REQ_INCONSISTENT proves nothing (the first request may have gone through) → inquireRefund, amount kept reserved',
+      given: r1InFlight, when: refundResult('ref_1', 1, 'F', 'REPEAT_REQ_INCONSISTENT'), then: ['timer REFUND_INQUIRY#2 +2000'],
+    },
     { name: 'Refund U → inquireRefund after the first back-off delay', given: r1InFlight, when: refundResult('ref_1', 1, 'U', 'REFUND_IN_PROCESS'), then: ['timer REFUND_INQUIRY#2 +2000'] },
     { name: 'back-off elapsed → InquireRefund#2', given: r1Unknown(0), when: fired('REFUND_INQUIRY', 2), then: ['send InquireRefund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
     { name: 'Refund never answered → InquireRefund at the deadline', given: r1InFlight, when: fired('REFUND_INQUIRY', 2), then: ['send InquireRefund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
