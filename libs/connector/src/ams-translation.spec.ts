@@ -1,5 +1,5 @@
 import type { AmsCallResult, AmsNotification, InquiryPaymentResponse, InquiryRefundResponse, PayResponse } from '@upm/alipay';
-import { inquireRefundResultV1, inquiryResultV1, MESSAGE_EXAMPLES, payResultV1, refundNotifiedV1, refundResultV1, TOPICS } from '@upm/contracts';
+import { inquireRefundResultV1, inquiryResultV1, MESSAGE_EXAMPLES, paymentNotifiedV1, payResultV1, refundNotifiedV1, refundResultV1, TOPICS } from '@upm/contracts';
 import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
 import { inquireRefundResult, inquiryResult, notificationMessage, payInput, payResult, refundRequest, refundResult } from './ams-translation';
 
@@ -66,6 +66,28 @@ describe('AMS translation', () => {
   it('masks a payment code Alipay quotes back in its result message', () => {
     const data = payResult(payCommand, { outcome: 'F', resultCode: 'PARAM_ILLEGAL', resultMessage: `paymentCode ${payCommand.paymentCode} is illegal`, durationMs: 3, exchange });
     expect(data.resultMessage).toBe('paymentCode 281012**************0000 is illegal');
+  });
+
+  it('reads a payment notification by its result, and by its paymentStatus when Alipay sends one', () => {
+    const notification = (resultStatus: 'S' | 'F', paymentStatus?: string) =>
+      ({
+        notifyType: 'PAYMENT_RESULT',
+        result: { resultCode: resultStatus === 'S' ? 'SUCCESS' : 'ORDER_IS_CLOSED', resultStatus, resultMessage: 'm' },
+        paymentRequestId: 'pay_01JD', paymentId: '2026112719401080010018810000000001', paymentAmount: { currency: 'HKD', value: '1250' },
+        paymentCreateTime: '2026-11-27T12:06:00+08:00',
+        ...(paymentStatus ? { paymentStatus } : {}),
+      }) as unknown as AmsNotification;
+    const outcome = (resultStatus: 'S' | 'F', paymentStatus?: string) => notificationMessage(notification(resultStatus, paymentStatus), undefined)?.data.outcome;
+    // the in-store fields (spec §9): no paymentStatus, the result says it; with one, both must agree on a final state
+    expect(outcome('S')).toBe('S');
+    expect(outcome('F')).toBe('F');
+    expect(outcome('S', 'SUCCESS')).toBe('S');
+    expect(outcome('F', 'FAIL')).toBe('F');
+    expect(outcome('F', 'CANCELLED')).toBe('F');
+    for (const [result, status] of [['S', 'PROCESSING'], ['S', 'PENDING'], ['S', 'FAIL'], ['S', 'CANCELLED'], ['F', 'SUCCESS'], ['F', 'PROCESSING'], ['S', 'SOMETHING_NEW']] as const) {
+      expect(notificationMessage(notification(result, status), undefined)).toBeUndefined();
+    }
+    expect(paymentNotifiedV1.safeParse(notificationMessage(notification('S', 'SUCCESS'), undefined)?.data).success).toBe(true);
   });
 
   it('routes a refund notification to its payment with our refund id and the merchant\'s, and drops one it cannot route', () => {

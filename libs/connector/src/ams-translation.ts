@@ -1,5 +1,15 @@
 import { formatAmsTime } from '@upm/alipay';
-import type { AmsCallResult, AmsNotification, InquiryPaymentResponse, InquiryRefundResponse, PayResponse, RefundResponse, CancelResponse, UpmPayInput } from '@upm/alipay';
+import type {
+  AmsCallResult,
+  AmsNotification,
+  CancelResponse,
+  InquiryPaymentResponse,
+  InquiryRefundResponse,
+  PaymentNotification,
+  PayResponse,
+  RefundResponse,
+  UpmPayInput,
+} from '@upm/alipay';
 import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
 import { maskCodesInText } from '@upm/shared-observability';
 
@@ -108,8 +118,9 @@ export function inquireRefundResult(command: Ref & { refundId: string; refundReq
 }
 
 /**
- * A verified notification as the message the saga reads. A refund notification names only Alipay's
- * refundRequestId (our refund id): `refundRoute` is the payment and merchant request id it belongs to.
+ * A verified notification as the message the saga reads, or undefined when it is no answer the saga can act
+ * on. A refund notification names only Alipay's refundRequestId (our refund id): `refundRoute` is the
+ * payment and merchant request id it belongs to.
  */
 export function notificationMessage(
   notification: AmsNotification,
@@ -117,13 +128,15 @@ export function notificationMessage(
 ): { type: 'PaymentNotified' | 'RefundNotified'; key: string; data: Record<string, unknown> } | undefined {
   const outcome = notification.result.resultStatus === 'S' ? 'S' : 'F';
   if (notification.notifyType === 'PAYMENT_RESULT') {
+    const notified = paymentOutcome(notification);
+    if (!notified) return undefined;
     return {
       type: 'PaymentNotified',
       key: notification.paymentRequestId,
       data: {
         paymentId: notification.paymentRequestId,
         paymentRequestId: notification.paymentRequestId,
-        outcome,
+        outcome: notified,
         resultCode: clip(notification.result.resultCode, 64),
         amount: notification.paymentAmount,
         ...paymentFacts(notification),
@@ -145,6 +158,18 @@ export function notificationMessage(
       ...definedOnly({ alipayRefundId: optionalId(notification.refundId), refundTime: iso(notification.refundTime) }),
     },
   };
+}
+
+/**
+ * A payment notification's outcome. In-store notifications carry the payment's result in `result` and no
+ * paymentStatus (spec §9); the legacy SDK reads a missing one as SUCCESS when the result is S, which makes
+ * a paymentStatus that is there the payment's state. So one that is not final (PROCESSING, PENDING, one we
+ * do not know) or that contradicts the result answers nothing: the saga's own inquiries settle the payment.
+ */
+function paymentOutcome(notification: PaymentNotification): 'S' | 'F' | undefined {
+  const status: string | undefined = notification.paymentStatus;
+  if (notification.result.resultStatus === 'S') return status === undefined || status === 'SUCCESS' ? 'S' : undefined;
+  return status === undefined || status === 'FAIL' || status === 'CANCELLED' ? 'F' : undefined;
 }
 
 const PAYMENT_STATUSES = ['SUCCESS', 'FAIL', 'PROCESSING', 'CANCELLED'] as const;

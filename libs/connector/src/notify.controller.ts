@@ -53,6 +53,11 @@ export class NotifyController {
     if (routed) {
       await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: routed.type, key: routed.key, data: routed.data, producer: 'alipay-connector', correlationId: routed.key }));
       this.received.inc({ type: routed.type, result: 'accepted' });
+    } else if (notification.notifyType === 'PAYMENT_RESULT') {
+      // signed by Alipay, so sending it again would change nothing: acknowledged, and the saga's inquiries decide
+      this.received.inc({ type: 'PaymentNotified', result: 'ignored' });
+      const { paymentRequestId, paymentStatus, result } = notification;
+      this.logger.warn({ paymentRequestId, paymentStatus, resultStatus: result.resultStatus }, 'payment notification whose paymentStatus is not final or contradicts its result; acknowledged and ignored');
     } else {
       this.logger.warn({ notifyType: notification.notifyType }, 'notification for a refund this platform did not send; acknowledged and ignored');
     }
