@@ -26,6 +26,7 @@ export const configDefinition = defineConfig(
     SANDBOX_LATENCY_MS: env.int(DEFAULTS.latencyMs),
     SANDBOX_TIME_FACTOR: env.int(DEFAULTS.timeFactor, 1),
     SANDBOX_REPORT_DIR: env.string(DEFAULTS.reportDir),
+    SANDBOX_REPORT_MAX_ROWS: env.int(DEFAULTS.reportMaxRows, 1),
     SANDBOX_HANG_MS: env.int(DEFAULTS.hangMs),
     SANDBOX_PIN_DELAY_MS: env.int(DEFAULTS.pinDelayMs),
     SANDBOX_PRIVATE_KEY: z.string().min(1).optional(),
@@ -46,6 +47,7 @@ export const configDefinition = defineConfig(
       latencyMs: e.SANDBOX_LATENCY_MS,
       timeFactor: e.SANDBOX_TIME_FACTOR,
       reportDir: e.SANDBOX_REPORT_DIR,
+      reportMaxRows: e.SANDBOX_REPORT_MAX_ROWS,
       hangMs: e.SANDBOX_HANG_MS,
       pinDelayMs: e.SANDBOX_PIN_DELAY_MS,
       // the inline key wins over the file

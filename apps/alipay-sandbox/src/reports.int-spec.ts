@@ -176,3 +176,48 @@ describe('POST /sandbox/reports', () => {
     expect((await writeReports('27/11/2026')).status).toBe(400);
   });
 });
+
+describe('POST /sandbox/reports of a day larger than SANDBOX_REPORT_MAX_ROWS', () => {
+  let small: InProcessSandbox;
+  let smallDir: string;
+  let smallClient: AmsClient;
+  const paid: string[] = [];
+
+  beforeAll(async () => {
+    smallDir = mkdtempSync(path.join(tmpdir(), 'sandbox-split-reports-'));
+    small = await startInProcessSandbox({ SANDBOX_REPORT_DIR: smallDir, SANDBOX_CUSTOMER_ID: CUSTOMER, SANDBOX_REPORT_MAX_ROWS: '2' });
+    smallClient = await connect(small.url, newMerchant('SANDBOX_SPLIT_REPORTS'));
+    small.sandbox.clock.set(new Date('2026-11-26T16:30:00Z'));
+    for (const value of ['100', '200', '300', '400', '500']) {
+      const input = payInput({ amount: { currency: 'HKD', value } });
+      expect((await smallClient.pay(input)).outcome).toBe('S');
+      paid.push(input.paymentRequestId);
+    }
+  });
+
+  afterAll(async () => {
+    smallClient.close();
+    await small.close();
+    rmSync(smallDir, { recursive: true, force: true });
+  });
+
+  it('writes the transaction file and the batch items file as _000, _001, _002, each whole, and one summary counting all', async () => {
+    const { status, body } = await requestReports(small.url, DAY);
+    expect(status).toBe(200);
+    const own = body.files.filter((f) => f.customerId === CUSTOMER);
+    expect(own.map((f) => [path.basename(f.path), f.seq, f.rows])).toEqual([
+      ['transactionItems_20261127_000.csv', '000', 2],
+      ['transactionItems_20261127_001.csv', '001', 2],
+      ['transactionItems_20261127_002.csv', '002', 1],
+      ['settlementItems_HKD_20261127HKD001_000.csv', '000', 2],
+      ['settlementItems_HKD_20261127HKD001_001.csv', '001', 2],
+      ['settlementItems_HKD_20261127HKD001_002.csv', '002', 1],
+      ['settlementSummary_HKD_20261127HKD001_000.csv', '000', 2],
+    ]);
+    const requestIds = (kind: string) => own.filter((f) => f.kind === kind).flatMap((f) => readCsv(f.path).rows.map((row) => row.transactionRequestId));
+    expect(requestIds('transactionItems')).toEqual(paid);
+    expect(requestIds('settlementItems')).toEqual(paid);
+    const total = readCsv(own.find((f) => f.kind === 'settlementSummary')!.path).rows.find((row) => row.summaryType === 'TOTAL')!;
+    expect([total.count, total.settlementAmountValue]).toEqual(['5', '14.50']);
+  });
+});

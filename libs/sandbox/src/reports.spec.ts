@@ -93,6 +93,52 @@ describe('buildDayReports', () => {
   });
 });
 
+describe('buildDayReports of a day too large for one file', () => {
+  const ledger = [
+    entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', '100'),
+    entry('PAYMENT', '2026-11-27T02:00:00Z', 'HKD', '200'),
+    entry('REFUND', '2026-11-27T03:00:00Z', 'HKD', '50'),
+    entry('PAYMENT', '2026-11-27T04:00:00Z', 'HKD', '300'),
+    entry('PAYMENT', '2026-11-27T05:00:00Z', 'HKD', '400'),
+    entry('PAYMENT', '2026-11-27T06:00:00Z', 'JPY', '7'),
+  ];
+  const files = buildDayReports(ledger, '2026-11-27', ['C1', 'C3'], { maxRowsPerFile: 2 });
+  const named = (prefix: string) => files.filter((f) => f.customerId === 'C1' && f.name.startsWith(prefix));
+
+  it('splits the transaction file and each batch items file into _000, _001… of at most that many rows; the summary stays one file', () => {
+    expect(named('transactionItems').map((f) => [f.name, f.seq, f.rows])).toEqual([
+      ['transactionItems_20261127_000.csv', '000', 2],
+      ['transactionItems_20261127_001.csv', '001', 2],
+      ['transactionItems_20261127_002.csv', '002', 2],
+    ]);
+    expect(named('settlementItems_HKD').map((f) => [f.name, f.rows])).toEqual([
+      ['settlementItems_HKD_20261127HKD001_000.csv', 2],
+      ['settlementItems_HKD_20261127HKD001_001.csv', 2],
+      ['settlementItems_HKD_20261127HKD001_002.csv', 1],
+    ]);
+    expect(named('settlementItems_JPY').map((f) => f.name)).toEqual(['settlementItems_JPY_20261127JPY001_000.csv']);
+    expect(named('settlementSummary_HKD').map((f) => f.name)).toEqual(['settlementSummary_HKD_20261127HKD001_000.csv']);
+    expect(files.filter((f) => f.customerId === 'C3').map((f) => [f.name, f.rows])).toEqual([['transactionItems_20261127_000.csv', 0]]);
+  });
+
+  it('makes every part a whole file, header to <END>, that together hold every row once in order; the summary counts them all', () => {
+    for (const part of [...named('transactionItems'), ...named('settlementItems')]) {
+      const lines = part.content.split('\n');
+      expect(lines[0]).toBe((part.kind === 'transactionItems' ? TRANSACTION_COLUMNS : SETTLEMENT_ITEM_COLUMNS).join(','));
+      expect(lines.slice(-2)).toEqual(['<END>', '']);
+    }
+    const ids = named('settlementItems_HKD').flatMap((f) => rowsOf(f.content).map((line) => column(SETTLEMENT_ITEM_COLUMNS, line, 'transactionRequestId')));
+    expect(ids).toEqual(['R-PAYMENT-100', 'R-PAYMENT-200', 'R-REFUND-50', 'R-PAYMENT-300', 'R-PAYMENT-400']);
+    expect(named('settlementSummary_HKD')[0].content).toContain(',TOTAL,2026-11-28T00:00:00+08:00,5,9.00,HKD,-0.50,HKD,');
+  });
+
+  it('refuses a report that would need more than the 1000 files seq can number', () => {
+    const many = Array.from({ length: 1001 }, (_, i) => entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', String(i + 1)));
+    expect(() => buildDayReports(many, '2026-11-27', ['C1'], { maxRowsPerFile: 1 })).toThrow(/1001 files/);
+    expect(buildDayReports(many.slice(0, 1000), '2026-11-27', ['C1'], { maxRowsPerFile: 1 }).filter((f) => f.kind === 'transactionItems').at(-1)?.name).toBe('transactionItems_20261127_999.csv');
+  });
+});
+
 describe('buildDayReports in a contracted settlement currency', () => {
   const ledger = [
     entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', '1250'),

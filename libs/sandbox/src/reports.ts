@@ -21,6 +21,10 @@ import type { LedgerEntry } from './payment-book';
  * Each transaction settles in its own currency, unless the contract names a settlement currency the
  * sandbox has rates for (see fx.ts): then its amount and fee are converted at the fixed quote, each
  * rounded on its own, and the item names the quote (spec §13.2).
+ *
+ * Files: `<name>_<seq>.csv` (spec §13.1). A transaction file or a batch's items file with more rows than
+ * `maxRowsPerFile` is split into `_000`, `_001`… (seq 000–999), each a whole file with its own header and
+ * `<END>`; a batch's summary, a handful of lines, is always the one file `_000`.
  */
 export type ReportKind = 'transactionItems' | 'settlementItems' | 'settlementSummary';
 
@@ -32,12 +36,18 @@ export interface ReportFile {
   name: string;
   currency?: string;
   batchId?: string;
+  /** the file's index within its report: `000`, `001`… */
+  seq: string;
   /** data lines, header and `<END>` excluded */
   rows: number;
   content: string;
 }
 
 export const SANDBOX_FEE_MINOR = 10n;
+/** data rows per file before a report is split; Alipay names no figure, so this is the sandbox's (settable) choice */
+export const REPORT_MAX_ROWS_PER_FILE = 100_000;
+/** `seq` has three digits (spec §13.1) */
+const MAX_FILES_PER_REPORT = 1000;
 const ACQUIRER = 'Alipay_SG';
 const PAYMENT_METHOD_TYPE = 'CONNECT_WALLET';
 const PSP_NAME = 'ALIPAYCN';
@@ -83,11 +93,14 @@ export interface ReportOptions {
   feeMinor?: bigint;
   /** the currency the contract settles in; unset: each transaction's own */
   settlementCurrency?: string;
+  /** data rows in one file before the report is split into `_000`, `_001`…; default REPORT_MAX_ROWS_PER_FILE */
+  maxRowsPerFile?: number;
 }
 
 /** Every report file of one UTC+8 day; `customers` get a (possibly empty) transaction file even on a quiet day. */
 export function buildDayReports(ledger: readonly LedgerEntry[], day: string, customers: readonly string[], options: ReportOptions = {}): ReportFile[] {
   const feeMinor = options.feeMinor ?? SANDBOX_FEE_MINOR;
+  const maxRows = options.maxRowsPerFile ?? REPORT_MAX_ROWS_PER_FILE;
   const { start, end } = businessDayBounds(day);
   const entries = ledger.filter((entry) => entry.at >= start && entry.at < end);
   const compact = day.replace(/-/g, '');
@@ -95,12 +108,12 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
   const files: ReportFile[] = [];
   for (const customerId of unique([...customers, ...entries.map((e) => e.customerId)])) {
     const own = entries.filter((entry) => entry.customerId === customerId).map((entry) => signed(entry, feeMinor));
-    files.push(transactionFile(customerId, compact, own));
+    files.push(...transactionFiles(customerId, compact, own, maxRows));
     const settled = own.map((s) => settle(s, options.settlementCurrency));
     for (const currency of unique(settled.map((s) => s.settlementCurrency)).sort()) {
       const batch = settled.filter((s) => s.settlementCurrency === currency);
       const batchId = `${compact}${currency}001`;
-      files.push(settlementItemsFile(customerId, compact, currency, batchId, settlementTime, batch));
+      files.push(...settlementItemsFiles(customerId, compact, currency, batchId, settlementTime, batch, maxRows));
       files.push(settlementSummaryFile(customerId, compact, currency, batchId, settlementTime, batch));
     }
   }
@@ -141,17 +154,20 @@ function settle(s: Signed, currency: string | undefined): Settled {
   return { ...s, settlementCurrency: currency, settlementAmount: q.convert(s.transaction) + settlementFee, settlementFee, quote: q };
 }
 
-function transactionFile(customerId: string, day: string, rows: readonly Signed[]): ReportFile {
+function transactionFiles(customerId: string, day: string, rows: readonly Signed[], maxRows: number): ReportFile[] {
   const lines = rows.map(({ entry, transaction }): Row<typeof TRANSACTION_COLUMNS> => ({
     ...transactionFields(entry),
     orderDescription: entry.orderDescription,
     transactionAmountValue: major(transaction, entry.amount.currency),
     transactionCurrency: entry.amount.currency,
   }));
-  return { customerId, day, kind: 'transactionItems', name: `transactionItems_${day}_000.csv`, rows: lines.length, content: csv(TRANSACTION_COLUMNS, lines) };
+  return parts(lines, maxRows).map((part, i) => {
+    const seq = seqOf(i);
+    return { customerId, day, kind: 'transactionItems', name: `transactionItems_${day}_${seq}.csv`, seq, rows: part.length, content: csv(TRANSACTION_COLUMNS, part) };
+  });
 }
 
-function settlementItemsFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Settled[]): ReportFile {
+function settlementItemsFiles(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Settled[], maxRows: number): ReportFile[] {
   const lines = rows.map(({ entry, transaction, settlementAmount, settlementFee, quote: q }): Row<typeof SETTLEMENT_ITEM_COLUMNS> => ({
     settlementBatchId: batchId,
     ...transactionFields(entry),
@@ -167,7 +183,10 @@ function settlementItemsFile(customerId: string, day: string, currency: string, 
     taxFeeAmountValue: major(0n, currency),
     taxFeeCurrency: currency,
   }));
-  return { customerId, day, kind: 'settlementItems', name: `settlementItems_${currency}_${batchId}_000.csv`, currency, batchId, rows: lines.length, content: csv(SETTLEMENT_ITEM_COLUMNS, lines) };
+  return parts(lines, maxRows).map((part, i) => {
+    const seq = seqOf(i);
+    return { customerId, day, kind: 'settlementItems', name: `settlementItems_${currency}_${batchId}_${seq}.csv`, currency, batchId, seq, rows: part.length, content: csv(SETTLEMENT_ITEM_COLUMNS, part) };
+  });
 }
 
 function settlementSummaryFile(customerId: string, day: string, currency: string, batchId: string, settlementTime: string, rows: readonly Settled[]): ReportFile {
@@ -194,7 +213,20 @@ function settlementSummaryFile(customerId: string, day: string, currency: string
     .filter(([, group]) => group.length > 0)
     .map(([type, group]) => line(type, group));
   const lines = [...byType, line('TOTAL', rows)];
-  return { customerId, day, kind: 'settlementSummary', name: `settlementSummary_${currency}_${batchId}_000.csv`, currency, batchId, rows: lines.length, content: csv(SETTLEMENT_SUMMARY_COLUMNS, lines) };
+  const seq = seqOf(0);
+  return { customerId, day, kind: 'settlementSummary', name: `settlementSummary_${currency}_${batchId}_${seq}.csv`, currency, batchId, seq, rows: lines.length, content: csv(SETTLEMENT_SUMMARY_COLUMNS, lines) };
+}
+
+/** The rows of a report cut into files of at most `maxRows`; a report without rows is still one (empty) file. */
+function parts<T>(rows: readonly T[], maxRows: number): T[][] {
+  if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`maxRowsPerFile must be a positive integer, got ${maxRows}`);
+  const count = Math.max(1, Math.ceil(rows.length / maxRows));
+  if (count > MAX_FILES_PER_REPORT) throw new RangeError(`${rows.length} rows need ${count} files of ${maxRows}; seq allows ${MAX_FILES_PER_REPORT}`);
+  return Array.from({ length: count }, (_, i) => rows.slice(i * maxRows, (i + 1) * maxRows));
+}
+
+function seqOf(index: number): string {
+  return String(index).padStart(3, '0');
 }
 
 function transactionFields(entry: LedgerEntry) {

@@ -1,3 +1,5 @@
+import { REPORT_MAX_ROWS_PER_FILE } from './reports';
+
 /** How a sandbox instance behaves; the app maps its environment variables onto this. */
 export interface SandboxSettings {
   /** added to every AMS answer */
@@ -10,6 +12,8 @@ export interface SandboxSettings {
   pinDelayMs: number;
   /** where POST /sandbox/reports writes */
   reportDir: string;
+  /** data rows in one report file before the report is split into `_000`, `_001`… (spec §13.1) */
+  reportMaxRows: number;
   /** the sandbox's own private key (PEM or Base64 DER); generated at start when absent */
   privateKey?: string;
   /** clients accepted from the start, each with a public key given as PEM, Base64 DER or a path to a PEM file */
@@ -39,6 +43,7 @@ export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   hangMs: 30_000,
   pinDelayMs: 6_000,
   reportDir: 'deploy/local/.state/sandbox-reports',
+  reportMaxRows: REPORT_MAX_ROWS_PER_FILE,
   clients: [],
   customerId: '1022188000000000001',
   notifyFailures: true,

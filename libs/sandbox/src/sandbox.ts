@@ -41,7 +41,7 @@ export interface PaymentView {
 
 export interface ReportListing {
   date: string;
-  files: Array<{ path: string; customerId: string; kind: ReportKind; currency?: string; batchId?: string; rows: number }>;
+  files: Array<{ path: string; customerId: string; kind: ReportKind; currency?: string; batchId?: string; seq: string; rows: number }>;
 }
 
 const NO_CALLS: CallCounts = { pay: 0, inquiryPayment: 0, cancel: 0, refund: 0, inquiryRefund: 0 };
@@ -105,7 +105,10 @@ export class Sandbox {
 
   /** Writes the report files of a UTC+8 day (YYYY-MM-DD). */
   async writeReports(date: string): Promise<ReportListing> {
-    const files = buildDayReports(this.book.ledger, date, this.registry.customers(), { settlementCurrency: this.settings.settlementCurrency });
+    const files = buildDayReports(this.book.ledger, date, this.registry.customers(), {
+      settlementCurrency: this.settings.settlementCurrency,
+      maxRowsPerFile: this.settings.reportMaxRows,
+    });
     const paths = await writeReports(this.settings.reportDir, files);
     return {
       date,
@@ -113,6 +116,7 @@ export class Sandbox {
         path: paths[i],
         customerId: file.customerId,
         kind: file.kind,
+        seq: file.seq,
         rows: file.rows,
         ...(file.currency ? { currency: file.currency, batchId: file.batchId } : {}),
       })),
