@@ -100,4 +100,22 @@ describe('AMS translation', () => {
     expect(refundNotifiedV1.safeParse(routed.data).success).toBe(true);
     expect(notificationMessage(notification, undefined)).toBeUndefined();
   });
+
+  it('reads a refund notification by its refundStatus, and takes no success from one that is not SUCCESS', () => {
+    const notification = (resultStatus: 'S' | 'F', refundStatus?: string) =>
+      ({
+        notifyType: 'REFUND_RESULT', result: { resultCode: resultStatus === 'S' ? 'SUCCESS' : 'REFUND_FAILED', resultStatus, resultMessage: 'm' },
+        refundRequestId: 'ref_01JE', refundAmount: { currency: 'HKD', value: '500' }, ...(refundStatus ? { refundStatus } : {}),
+      }) as unknown as AmsNotification;
+    const route = { paymentId: 'pay_01JD', refundRequestId: 'R-1' };
+    const outcome = (resultStatus: 'S' | 'F', refundStatus?: string) => notificationMessage(notification(resultStatus, refundStatus), route)?.data.outcome;
+    expect(outcome('S', 'SUCCESS')).toBe('S');
+    expect(outcome('S')).toBe('S');
+    expect(outcome('F')).toBe('F');
+    expect(outcome('F', 'FAIL')).toBe('F');
+    expect(outcome('S', 'FAIL')).toBe('F');
+    expect(outcome('S', 'PROCESSING')).toBeUndefined();
+    expect(outcome('S', 'REFUND_QUEUED')).toBeUndefined();
+    expect(outcome('F', 'SUCCESS')).toBeUndefined();
+  });
 });

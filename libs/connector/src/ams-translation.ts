@@ -7,6 +7,7 @@ import type {
   InquiryRefundResponse,
   PaymentNotification,
   PayResponse,
+  RefundNotification,
   RefundResponse,
   UpmPayInput,
 } from '@upm/alipay';
@@ -126,7 +127,6 @@ export function notificationMessage(
   notification: AmsNotification,
   refundRoute: { paymentId: string; refundRequestId: string } | undefined,
 ): { type: 'PaymentNotified' | 'RefundNotified'; key: string; data: Record<string, unknown> } | undefined {
-  const outcome = notification.result.resultStatus === 'S' ? 'S' : 'F';
   if (notification.notifyType === 'PAYMENT_RESULT') {
     const notified = paymentOutcome(notification);
     if (!notified) return undefined;
@@ -144,7 +144,8 @@ export function notificationMessage(
     };
   }
   const target = refundRoute;
-  if (!target) return undefined;
+  const notified = refundOutcome(notification);
+  if (!target || !notified) return undefined;
   return {
     type: 'RefundNotified',
     key: target.paymentId,
@@ -152,7 +153,7 @@ export function notificationMessage(
       paymentId: target.paymentId,
       refundId: notification.refundRequestId,
       refundRequestId: target.refundRequestId,
-      outcome: notification.refundStatus === 'FAIL' ? 'F' : outcome,
+      outcome: notified,
       resultCode: clip(notification.result.resultCode, 64),
       amount: notification.refundAmount,
       ...definedOnly({ alipayRefundId: optionalId(notification.refundId), refundTime: iso(notification.refundTime) }),
@@ -170,6 +171,18 @@ function paymentOutcome(notification: PaymentNotification): 'S' | 'F' | undefine
   const status: string | undefined = notification.paymentStatus;
   if (notification.result.resultStatus === 'S') return status === undefined || status === 'SUCCESS' ? 'S' : undefined;
   return status === undefined || status === 'FAIL' || status === 'CANCELLED' ? 'F' : undefined;
+}
+
+/**
+ * A refund notification's outcome: its refundStatus (spec §9: SUCCESS or FAIL) when there is one, else its
+ * result. A success needs both to say so; a status not final or not known answers nothing (the saga's
+ * inquiryRefund settles the refund).
+ */
+function refundOutcome(notification: RefundNotification): 'S' | 'F' | undefined {
+  const status: string | undefined = notification.refundStatus;
+  if (status === 'FAIL') return 'F';
+  if (status === undefined) return notification.result.resultStatus === 'S' ? 'S' : 'F';
+  return status === 'SUCCESS' && notification.result.resultStatus === 'S' ? 'S' : undefined;
 }
 
 const PAYMENT_STATUSES = ['SUCCESS', 'FAIL', 'PROCESSING', 'CANCELLED'] as const;

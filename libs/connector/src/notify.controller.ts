@@ -53,13 +53,13 @@ export class NotifyController {
     if (routed) {
       await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: routed.type, key: routed.key, data: routed.data, producer: 'alipay-connector', correlationId: routed.key }));
       this.received.inc({ type: routed.type, result: 'accepted' });
-    } else if (notification.notifyType === 'PAYMENT_RESULT') {
-      // signed by Alipay, so sending it again would change nothing: acknowledged, and the saga's inquiries decide
-      this.received.inc({ type: 'PaymentNotified', result: 'ignored' });
-      const { paymentRequestId, paymentStatus, result } = notification;
-      this.logger.warn({ paymentRequestId, paymentStatus, resultStatus: result.resultStatus }, 'payment notification whose paymentStatus is not final or contradicts its result; acknowledged and ignored');
-    } else {
+    } else if (notification.notifyType === 'REFUND_RESULT' && !route) {
       this.logger.warn({ notifyType: notification.notifyType }, 'notification for a refund this platform did not send; acknowledged and ignored');
+    } else {
+      // signed by Alipay, so sending it again would change nothing: acknowledged, and the saga's inquiries decide
+      this.received.inc({ type: notification.notifyType, result: 'ignored' });
+      const status = notification.notifyType === 'PAYMENT_RESULT' ? notification.paymentStatus : notification.refundStatus;
+      this.logger.warn({ notifyType: notification.notifyType, status, resultStatus: notification.result.resultStatus }, 'notification whose status is not final or contradicts its result; acknowledged and ignored');
     }
     const ack = notificationAck(parsed.clientId);
     res.set(ack.headers).status(ack.status).type('application/json').send(ack.body);
