@@ -1,5 +1,5 @@
 import {
-  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, refundStatusAfter, rowKey,
+  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, partnerListedEarlier, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, refundStatusAfter, revisesReview, rowKey,
 } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
@@ -98,6 +98,12 @@ describe('explainUnledgeredRow', () => {
     expect(explainUnledgeredRow(row(), payment({ status: 'NEEDS_REVIEW' }), { hasPayment: true, hasCancel: true })).toMatchObject({ result: 'FROM_REPORT', resolution: 'REVERSED' });
   });
 
+  it('resolves a payment in review as REVERSED from its cancel, whichever of the two rows comes last', () => {
+    expect(explainUnledgeredRow(row({ type: 'CANCEL', amount: -1250n }), payment({ status: 'NEEDS_REVIEW' }), { hasPayment: true, hasCancel: true })).toMatchObject({
+      result: 'FROM_REPORT', resolution: 'REVERSED',
+    });
+  });
+
   it('accepts a charge and its cancel for a payment we saw cancelled', () => {
     const facts = { hasPayment: true, hasCancel: true };
     expect(explainUnledgeredRow(row(), payment({ status: 'CANCELLED' }), facts)).toMatchObject({ result: 'FROM_REPORT' });
@@ -109,6 +115,35 @@ describe('explainUnledgeredRow', () => {
     expect(explainUnledgeredRow(row(), payment({ status: 'CANCELLED' }), none)).toMatchObject({ result: 'MISMATCHED' });
     expect(explainUnledgeredRow(row({ type: 'CANCEL', amount: -1250n }), payment({ status: 'SUCCEEDED' }), { hasPayment: true, hasCancel: true })).toMatchObject({ result: 'MISMATCHED' });
     expect(explainUnledgeredRow(row({ type: 'REFUND', transactionRequestId: 'ref_1', originalTransactionRequestId: 'pay_1', amount: -5n }), payment({ refunds: { ref_1: 'FAILED' } }), none)).toMatchObject({ result: 'MISMATCHED', expected: { status: 'refund FAILED' } });
+  });
+});
+
+describe('revisesReview', () => {
+  it('takes a first resolution, and a later one only when it proves more', () => {
+    expect(revisesReview(null, 'NOT_CHARGED')).toBe(true);
+    expect(revisesReview('CHARGED', 'REVERSED')).toBe(true);
+    expect(revisesReview('NOT_CHARGED', 'CHARGED')).toBe(true);
+    expect(revisesReview('NOT_CHARGED', 'REVERSED')).toBe(true);
+    expect(revisesReview('CHARGED', 'CHARGED')).toBe(false);
+    expect(revisesReview('REVERSED', 'CHARGED')).toBe(false);
+    expect(revisesReview('CHARGED', 'NOT_CHARGED')).toBe(false);
+  });
+});
+
+describe('partnerListedEarlier', () => {
+  const charge = { kind: 'PAYMENT' as const, transactionId: 'A-1', currency: 'HKD', amount: 1250n };
+  const cancel = row({ type: 'CANCEL', amount: -1250n, originalTransactionRequestId: 'pay_1' });
+  it('pairs a charge and its cancel that net to nothing, in either order', () => {
+    expect(partnerListedEarlier(cancel, charge)).toBe(charge);
+    expect(partnerListedEarlier(row(), { ...charge, kind: 'CANCEL', amount: -1250n })).toMatchObject({ kind: 'CANCEL' });
+  });
+
+  it('pairs nothing else', () => {
+    expect(partnerListedEarlier(cancel, undefined)).toBeUndefined();
+    expect(partnerListedEarlier(cancel, { ...charge, amount: 1150n })).toBeUndefined();
+    expect(partnerListedEarlier(cancel, { ...charge, currency: 'USD' })).toBeUndefined();
+    expect(partnerListedEarlier(row(), charge)).toBeUndefined();
+    expect(partnerListedEarlier(row({ type: 'REFUND', amount: -1250n }), charge)).toBeUndefined();
   });
 });
 

@@ -180,6 +180,36 @@ export type UnledgeredVerdict =
   | { result: 'MISMATCHED'; fields: ['status']; expected: Record<string, string>; actual: Record<string, string> }
   | { result: 'MISSING_IN_LEDGER' };
 
+const RESOLUTION_RANK: Record<ReviewResolution, number> = { NOT_CHARGED: 0, CHARGED: 1, REVERSED: 2 };
+
+/**
+ * Whether a report's proof changes a review's resolution: a first one always does, and a later file may prove
+ * more than an earlier one did, never less. A charge a late file lists overrides NOT_CHARGED, and a cancel the
+ * next day's file lists turns CHARGED into REVERSED; REVERSED is what happened in the end.
+ */
+export function revisesReview(known: ReviewResolution | null, next: ReviewResolution): boolean {
+  return known === null || RESOLUTION_RANK[next] > RESOLUTION_RANK[known];
+}
+
+/** A charge or cancel an earlier report listed while the ledger had neither of the payment's two (its status discrepancy's row). */
+export interface ListedEarlier {
+  kind: TransactionType;
+  transactionId: string;
+  currency: string;
+  /** signed minor units, in the report's sign */
+  amount: bigint;
+}
+
+/**
+ * The partner of a PAYMENT or CANCEL row that an earlier report listed on its own: a pay charged just before
+ * midnight and cancelled just after is filed as a PAYMENT one day and its CANCEL the next. Only one that nets to
+ * nothing with the row (same currency, opposite amount) counts: anything else is for finance to look at.
+ */
+export function partnerListedEarlier(row: TransactionRow, earlier: ListedEarlier | undefined): ListedEarlier | undefined {
+  if (!earlier || row.type === 'REFUND' || earlier.kind === row.type || earlier.kind === 'REFUND') return undefined;
+  return earlier.currency === row.currency && earlier.amount + row.amount === 0n ? earlier : undefined;
+}
+
 /**
  * A report row with no ledger transaction. When we know the payment, its state may explain the row:
  * - a payment in NEEDS_REVIEW: the row proves Alipay took the money (and a CANCEL row that it gave it back);
@@ -204,9 +234,10 @@ export function explainUnledgeredRow(
       if (payment.status === 'CANCELLED' && report.hasCancel) return { result: 'FROM_REPORT', evidence: 'charged, then reversed by the cancel' };
       return status(`PAYMENT ${row.transactionId} in Alipay's report`);
     case 'CANCEL':
-      if ((payment.status === 'CANCELLED' || payment.status === 'NEEDS_REVIEW') && report.hasPayment) {
-        return { result: 'FROM_REPORT', evidence: 'the cancel reversed a payment Alipay reports' };
+      if (payment.status === 'NEEDS_REVIEW' && report.hasPayment) {
+        return { result: 'FROM_REPORT', resolution: 'REVERSED', evidence: 'Alipay reports the payment and its cancel' };
       }
+      if (payment.status === 'CANCELLED' && report.hasPayment) return { result: 'FROM_REPORT', evidence: 'the cancel reversed a payment Alipay reports' };
       return status(`CANCEL in Alipay's report`);
     case 'REFUND': {
       const refund = payment.refunds[row.transactionRequestId];

@@ -98,6 +98,24 @@ const transactionOf = async (paymentId: string) =>
 const discrepanciesOf = (paymentId: string) =>
   dataSource.query('SELECT type, status, resolved_by, resolution_note, ledger_transaction_id FROM discrepancies WHERE payment_id = $1 ORDER BY type', [paymentId]);
 
+/** A transaction file row of a payment or its cancel (Alipay's id `A-<paymentId>`). */
+const reportRow = (paymentId: string, type: 'PAYMENT' | 'CANCEL', time: string, amount: string) =>
+  `C1,Alipay_SG,,mer_7KQ2,sto_A001,${type},A-${paymentId},,${paymentId},${type === 'CANCEL' ? paymentId : ''},ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,${time},IN_STORE_PAYMENT,${amount},HKD`;
+
+/** A transaction file of `day` (yyyymmdd) with these rows. */
+function dayFile(day: string, seq: string, ...lines: string[]): void {
+  const name = `transactionItems_${day}_${seq}.csv`;
+  files.push({ source: 'memory', path: `C1/${day}/${name}`, name, content: Buffer.from([TX_HEADER, ...lines, '<END>', ''].join('\n')) });
+}
+
+/** What the ledger owes the merchant for a payment, debit-positive minor units. */
+const payableOf = async (paymentId: string): Promise<string> =>
+  (await dataSource.query(
+    `SELECT COALESCE(SUM(CASE WHEN e.direction = 'DEBIT' THEN e.amount ELSE -e.amount END), 0)::text AS payable
+     FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.payment_id = $1 AND e.account_type = 'MERCHANT_PAYABLE'`,
+    [paymentId],
+  ))[0].payable;
+
 /**
  * The success of a payment a batch paid out before the ledger had it: written, posted in that batch and
  * matched, the discrepancy the batch raised resolved, and the batch reconciled.
@@ -326,6 +344,62 @@ describe('ReportIngestion and payment events', () => {
     );
     expect(payable).toBe('0');
     expect(await discrepanciesOf('pay_midnight')).toEqual([]);
+  });
+
+  it('publishes a review resolved CHARGED again as REVERSED once the next day\'s file lists its cancel, in either order of the files', async () => {
+    for (const [paymentId, order] of [['pay_revised', ['20261127', '20261128']], ['pay_revised_late', ['20261128', '20261127']]] as const) {
+      await apply(event(paymentId, 'PaymentNeedsReview', 2));
+      const lines: Record<string, string> = {
+        '20261127': reportRow(paymentId, 'PAYMENT', '2026-11-27T23:59:50+08:00', '12.50'),
+        '20261128': reportRow(paymentId, 'CANCEL', '2026-11-28T00:00:40+08:00', '-12.50'),
+      };
+      for (const day of order) {
+        dayFile(day, '008', lines[day]);
+        expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+      }
+      expect(await dataSource.query('SELECT kind FROM ledger_transactions WHERE payment_id = $1 ORDER BY kind', [paymentId])).toEqual([{ kind: 'CANCEL' }, { kind: 'PAYMENT' }]);
+      expect(await payableOf(paymentId)).toBe('0');
+      expect(await dataSource.query('SELECT type, status FROM discrepancies WHERE payment_id = $1', [paymentId])).toEqual(
+        order[0] === '20261127' ? [] : [{ type: 'MISMATCHED', status: 'RESOLVED' }],
+      );
+      expect((await finance.payment(paymentId)).reviewResolution).toBe('REVERSED');
+      const published = await dataSource.query("SELECT payload->'data'->>'resolution' AS resolution FROM outbox WHERE key = $1 AND type = 'PaymentReviewResolved' ORDER BY seq", [paymentId]);
+      expect(published.map((p: { resolution: string }) => p.resolution).pop()).toBe('REVERSED');
+    }
+  });
+
+  it('writes a cancelled payment charged before midnight and cancelled after it from the two days\' files, closing the status discrepancy', async () => {
+    // the pay timed out and the saga cancelled it: it never saw the charge, which Alipay filed under the 27th, the cancel under the 28th
+    await apply(event('pay_split_cancel', 'PaymentCancelled', 3));
+    dayFile('20261127', '009', reportRow('pay_split_cancel', 'PAYMENT', '2026-11-27T23:59:50+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect(await discrepanciesOf('pay_split_cancel')).toMatchObject([{ type: 'MISMATCHED', status: 'OPEN' }]);
+
+    dayFile('20261128', '009', reportRow('pay_split_cancel', 'CANCEL', '2026-11-28T00:00:40+08:00', '-12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const written = await dataSource.query(
+      "SELECT kind, origin, to_char(business_day, 'YYYY-MM-DD') AS day, occurred_at FROM ledger_transactions WHERE payment_id = 'pay_split_cancel' ORDER BY kind",
+    );
+    expect(written).toEqual([
+      { kind: 'CANCEL', origin: 'REPORT', day: '2026-11-28', occurred_at: new Date('2026-11-27T16:00:40Z') },
+      { kind: 'PAYMENT', origin: 'REPORT', day: '2026-11-27', occurred_at: new Date('2026-11-27T15:59:50Z') },
+    ]);
+    expect(await payableOf('pay_split_cancel')).toBe('0');
+    const payment = await transactionOf('pay_split_cancel');
+    expect(await discrepanciesOf('pay_split_cancel')).toEqual([{
+      type: 'MISMATCHED', status: 'RESOLVED', resolved_by: 'settlement', ledger_transaction_id: payment.id,
+      resolution_note: 'written from C1/20261128/transactionItems_20261128_009.csv with the CANCEL it nets to nothing with',
+    }]);
+    expect(payment).toMatchObject({ reconciliation: 'MATCHED' });
+  });
+
+  it('keeps a charge and a cancel of another amount apart: they do not net to nothing', async () => {
+    await apply(event('pay_split_other', 'PaymentCancelled', 3));
+    dayFile('20261127', '010', reportRow('pay_split_other', 'PAYMENT', '2026-11-27T23:59:50+08:00', '12.50'));
+    dayFile('20261128', '010', reportRow('pay_split_other', 'CANCEL', '2026-11-28T00:00:40+08:00', '-11.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    expect(await dataSource.query("SELECT kind FROM ledger_transactions WHERE payment_id = 'pay_split_other'")).toEqual([]);
+    expect(await discrepanciesOf('pay_split_other')).toMatchObject([{ type: 'MISMATCHED', status: 'OPEN' }, { type: 'MISMATCHED', status: 'OPEN' }]);
   });
 
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {

@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
+import { createEnvelope, fromMajorUnits, newId, toMajorUnits, TOPICS } from '@upm/contracts';
 import type { DiscrepancyDetectedV1, PaymentReviewResolvedV1, SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { SettledAmount, settlementPostings, transactionPostings } from '../domain/ledger';
 import {
-  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, paymentIdOfRow, PaymentFacts, rowKey, signedFee,
+  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, ListedEarlier, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts,
+  revisesReview, ReviewResolution, rowKey, signedFee,
 } from '../domain/matching';
 import {
   BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
   shiftDay, TransactionRow, TransactionType,
 } from '../domain/report-files';
-import { LedgerStore, LedgerTransactionRecord } from '../ledger/ledger.store';
+import { LedgerStore, LedgerTransactionDraft, LedgerTransactionRecord } from '../ledger/ledger.store';
 import type { ReportSource, ReportSourceFile } from './report-sources';
 
 /** FAILED: not applied for a reason other than its content (the database, a defect); nothing of it is kept, and the next look tries it again */
@@ -172,7 +173,8 @@ export class ReportIngestion {
   private async matchTransactionFile(manager: EntityManager, fileId: string, reportFile: string, day: string, rows: readonly TransactionRow[]): Promise<void> {
     const ledger = await this.ledgerOf(manager, rows);
     const payments = await this.payments(manager, rows.map(paymentIdOfRow));
-    for (const row of rows) await this.reconcileRow(manager, { fileId, reportFile, day, row, rows, ledger, payments });
+    const earlier = await this.listedEarlier(manager, rows);
+    for (const row of rows) await this.reconcileRow(manager, { fileId, reportFile, day, row, rows, ledger, payments, earlier });
 
     // every file of the day so far counts, this one included (its rows are recorded by now)
     const listedRows: Array<{ kind: TransactionType; id: string }> = await manager.query(
@@ -226,7 +228,10 @@ export class ReportIngestion {
 
   private async reconcileRow(
     manager: EntityManager,
-    ctx: { fileId: string; reportFile: string; day: string; row: TransactionRow; rows: readonly TransactionRow[]; ledger: Map<string, LedgerTransactionRecord>; payments: Map<string, PaymentFacts>; batchId?: string },
+    ctx: {
+      fileId: string; reportFile: string; day: string; row: TransactionRow; rows: readonly TransactionRow[]; ledger: Map<string, LedgerTransactionRecord>; payments: Map<string, PaymentFacts>;
+      earlier: Map<string, EarlierRow>; batchId?: string;
+    },
   ): Promise<{ result: string; ledgerTransactionId: string | null; merchantId: string }> {
     const { row, fileId, reportFile, day } = ctx;
     const paymentId = paymentIdOfRow(row);
@@ -275,56 +280,98 @@ export class ReportIngestion {
 
     const inLedger = (kind: TransactionType) => ctx.ledger.has(rowKey(kind, paymentId));
     const inReport = (kind: TransactionType) => ctx.rows.some((r) => r.type === kind && paymentIdOfRow(r) === paymentId);
-    const verdict = explainUnledgeredRow(row, payment, { hasPayment: inLedger('PAYMENT') || inReport('PAYMENT'), hasCancel: inLedger('CANCEL') || inReport('CANCEL') });
+    // its partner (a charge, or its cancel) an earlier file listed while the ledger had neither: written with this row when the two net to nothing
+    const partnerKind = row.type === 'PAYMENT' ? 'CANCEL' : 'PAYMENT';
+    const partner = row.type === 'REFUND' || inLedger(partnerKind) || inReport(partnerKind) ? undefined : partnerListedEarlier(row, ctx.earlier.get(rowKey(partnerKind, paymentId)));
+    const listed = (kind: TransactionType) => inLedger(kind) || inReport(kind) || partner?.kind === kind;
+    const verdict = explainUnledgeredRow(row, payment, { hasPayment: listed('PAYMENT'), hasCancel: listed('CANCEL') });
     const merchantId = payment?.merchantId ?? (row.referenceMerchantId || `customer-${row.customerId}`);
     if (verdict.result === 'FROM_REPORT' && payment) {
-      const fee = feeFromReport(row, this.feeMinor);
-      const amount = row.type === 'PAYMENT' ? row.amount : -row.amount;
-      const fact = { merchantId: payment.merchantId, currency: row.currency, amount, fee };
-      const refundId = row.type === 'REFUND' ? row.transactionRequestId : null;
-      const written = await this.ledger.write(manager, {
-        sourceKey: `${row.type}:${refundId ?? paymentId}`, kind: row.type, status: ctx.batchId ? 'POSTED' : 'EXPECTED', merchantId: payment.merchantId, currency: row.currency,
-        paymentId, refundId, requestId: row.transactionRequestId, alipayTransactionId: row.transactionId, amount, fee, businessDay: businessDayOf(row.paymentTime),
-        origin: 'REPORT', occurredAt: new Date(row.paymentTime), settlementBatchId: ctx.batchId ?? null, reconciliation: 'MATCHED',
-        postings: transactionPostings(row.type, fact),
-      });
-      ctx.ledger.set(rowKey(row.type, row.transactionRequestId), {
-        id: written.id, kind: row.type, status: ctx.batchId ? 'POSTED' : 'EXPECTED', merchant_id: payment.merchantId, currency: row.currency, payment_id: paymentId,
-        refund_id: refundId, request_id: row.transactionRequestId, alipay_transaction_id: row.transactionId, amount: amount.toString(), fee: fee.toString(),
-        business_day: businessDayOf(row.paymentTime), settlement_batch_id: ctx.batchId ?? null, reconciliation: 'MATCHED',
-      });
+      const own: ReportedFact = {
+        kind: row.type, requestId: row.transactionRequestId, transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: feeFromReport(row, this.feeMinor),
+        time: row.paymentTime, businessDay: businessDayOf(row.paymentTime),
+      };
+      const earlier = partner && ctx.earlier.get(rowKey(partner.kind, paymentId));
+      // the charge before its cancel, as they happened
+      if (earlier?.kind === 'PAYMENT') await this.writeListedEarlier(manager, ctx, payment, earlier, row.type);
+      const { id: written } = await this.writeFromReport(manager, ctx, payment, own, { status: ctx.batchId ? 'POSTED' : 'EXPECTED', settlementBatchId: ctx.batchId ?? null, reconciliation: 'MATCHED' });
+      if (earlier?.kind === 'CANCEL') await this.writeListedEarlier(manager, ctx, payment, earlier, row.type);
       if (verdict.resolution) {
         await this.resolveReview(manager, {
           paymentId, merchantId: payment.merchantId, resolution: verdict.resolution,
-          amount: { currency: row.currency, value: verdict.resolution === 'CHARGED' ? amount.toString() : '0' }, evidence: verdict.evidence, reportFile,
+          amount: { currency: row.currency, value: verdict.resolution === 'CHARGED' ? fromReportAmount(row.type, row.amount).toString() : '0' }, evidence: verdict.evidence, reportFile,
         });
       }
-      await record('MATCHED', written.id, null);
-      await reconciled({ id: written.id, merchantId: payment.merchantId, refundId }, true);
-      return { result: 'MATCHED', ledgerTransactionId: written.id, merchantId: payment.merchantId };
+      await record('MATCHED', written, null);
+      await reconciled({ id: written, merchantId: payment.merchantId, refundId: row.type === 'REFUND' ? row.transactionRequestId : null }, true);
+      return { result: 'MATCHED', ledgerTransactionId: written, merchantId: payment.merchantId };
     }
     const type = verdict.result === 'MISMATCHED' ? 'MISMATCHED' : 'MISSING_IN_LEDGER';
     const discrepancyId = await this.discrepancy(manager, {
       type, kind: row.type, fields: verdict.result === 'MISMATCHED' ? verdict.fields : [], transactionRequestId: row.transactionRequestId, paymentId,
       refundId: row.type === 'REFUND' ? row.transactionRequestId : null, merchantId: payment?.merchantId ?? (row.referenceMerchantId || null), ledgerTransactionId: null,
       expected: verdict.result === 'MISMATCHED' ? verdict.expected : null,
-      actual: { ...(verdict.result === 'MISMATCHED' ? verdict.actual : {}), amount: toMajorUnits(row.amount, row.currency), currency: row.currency, transactionId: row.transactionId },
+      actual: {
+        ...(verdict.result === 'MISMATCHED' ? verdict.actual : {}), amount: toMajorUnits(row.amount, row.currency), currency: row.currency, transactionId: row.transactionId,
+        paymentTime: row.paymentTime,
+      },
       reportFile, businessDay: day, settled: ctx.batchId !== undefined,
     });
     await record(type, null, discrepancyId);
     return { result: type, ledgerTransactionId: null, merchantId };
   }
 
+  /** Writes a transaction Alipay's report proves and the ledger lacks, for a payment we know; answers its id. */
+  private async writeFromReport(
+    manager: EntityManager,
+    ctx: { ledger: Map<string, LedgerTransactionRecord> },
+    payment: PaymentFacts,
+    fact: ReportedFact,
+    state: Pick<LedgerTransactionDraft, 'status' | 'settlementBatchId' | 'reconciliation'>,
+  ): Promise<{ id: string; draft: LedgerTransactionDraft }> {
+    const amount = fromReportAmount(fact.kind, fact.amount);
+    const refundId = fact.kind === 'REFUND' ? fact.requestId : null;
+    const draft: LedgerTransactionDraft = {
+      sourceKey: `${fact.kind}:${refundId ?? payment.paymentId}`, kind: fact.kind, merchantId: payment.merchantId, currency: fact.currency, paymentId: payment.paymentId, refundId,
+      requestId: fact.requestId, alipayTransactionId: fact.transactionId, amount, fee: fact.fee, businessDay: fact.businessDay, origin: 'REPORT', occurredAt: new Date(fact.time),
+      postings: transactionPostings(fact.kind, { merchantId: payment.merchantId, currency: fact.currency, amount, fee: fact.fee }), ...state,
+    };
+    const { id } = await this.ledger.write(manager, draft);
+    ctx.ledger.set(rowKey(fact.kind, fact.requestId), {
+      id, kind: fact.kind, status: draft.status, merchant_id: payment.merchantId, currency: fact.currency, payment_id: payment.paymentId, refund_id: refundId,
+      request_id: fact.requestId, alipay_transaction_id: fact.transactionId, amount: amount.toString(), fee: fact.fee.toString(), business_day: fact.businessDay,
+      settlement_batch_id: draft.settlementBatchId ?? null, reconciliation: draft.reconciliation ?? null,
+    });
+    return { id, draft };
+  }
+
+  /**
+   * Writes the charge or cancel an earlier file listed on its own, now that its partner nets it to nothing, and
+   * closes the status discrepancy it raised as a lagging payment event would (posted in the batch that paid it
+   * out, if one did).
+   */
+  private async writeListedEarlier(
+    manager: EntityManager,
+    ctx: { ledger: Map<string, LedgerTransactionRecord>; reportFile: string },
+    payment: PaymentFacts,
+    earlier: EarlierRow,
+    partner: TransactionType,
+  ): Promise<void> {
+    const { id, draft } = await this.writeFromReport(manager, ctx, payment, { ...earlier, requestId: payment.paymentId, fee: this.feeMinor }, { status: 'EXPECTED' });
+    await this.ledger.closeMissingInLedger(manager, id, draft, `written from ${ctx.reportFile} with the ${partner} it nets to nothing with`);
+  }
+
   /** Posts what the batch confirms, records its items N:1, and books the payout per merchant. */
   private async settleBatch(manager: EntityManager, files: readonly BatchFile[], summaryFileId: string, batch: SettlementBatchReport): Promise<void> {
     const ledger = await this.ledgerOf(manager, batch.items);
     const payments = await this.payments(manager, batch.items.map(paymentIdOfRow));
+    const earlier = await this.listedEarlier(manager, batch.items);
     const settlementDay = businessDayOf(batch.settlementTime);
     const perMerchant = new Map<string, SettledAmount[]>();
     let allMatched = true;
     for (const item of batch.items) {
       const { fileId, path: reportFile } = files[item.part];
-      const verdict = await this.reconcileRow(manager, { fileId, reportFile, day: businessDayOf(item.paymentTime), row: item, rows: batch.items, ledger, payments, batchId: batch.batchId });
+      const verdict = await this.reconcileRow(manager, { fileId, reportFile, day: businessDayOf(item.paymentTime), row: item, rows: batch.items, ledger, payments, earlier, batchId: batch.batchId });
       allMatched &&= verdict.result === 'MATCHED';
       await manager.query(
         `INSERT INTO settlement_batch_items (batch_id, part, line, kind, transaction_id, transaction_request_id, merchant_id, currency, amount, fee, settlement_amount, ledger_transaction_id, result)
@@ -444,13 +491,39 @@ export class ReportIngestion {
     return rows.length > 0;
   }
 
+  /**
+   * Records what a report proved about a payment in review, and announces it; a later file that proves more (a
+   * cancel filed the day after the charge, a charge filed late) resolves it again, and is announced again.
+   */
   private async resolveReview(manager: EntityManager, r: PaymentReviewResolvedV1): Promise<void> {
-    const [updated] = (await manager.query(
-      'UPDATE tracked_payments SET review_resolution = $2 WHERE payment_id = $1 AND review_resolution IS NULL RETURNING payment_id',
-      [r.paymentId, r.resolution],
-    )) as [unknown[], number];
-    if (!updated.length) return;
-    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'PaymentReviewResolved', key: r.paymentId, data: r, producer: this.producer }));
+    const [tracked]: Array<{ resolution: ReviewResolution | null }> = await manager.query(
+      'SELECT review_resolution AS resolution FROM tracked_payments WHERE payment_id = $1 FOR UPDATE',
+      [r.paymentId],
+    );
+    if (!tracked || !revisesReview(tracked.resolution, r.resolution)) return;
+    await manager.query('UPDATE tracked_payments SET review_resolution = $2 WHERE payment_id = $1', [r.paymentId, r.resolution]);
+    const evidence = tracked.resolution ? `${r.evidence} (resolved ${tracked.resolution} before)` : r.evidence;
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'PaymentReviewResolved', key: r.paymentId, data: { ...r, evidence }, producer: this.producer }));
+  }
+
+  /**
+   * The charges and cancels of the rows' payments that an earlier report listed on their own, with nothing in the
+   * ledger for them (the status discrepancy each raised, still open): a charge filed one day and its cancel the
+   * next are written together when the second comes.
+   */
+  private async listedEarlier(manager: EntityManager, rows: readonly TransactionRow[]): Promise<Map<string, EarlierRow>> {
+    const ids = [...new Set(rows.filter((r) => r.type !== 'REFUND').map(paymentIdOfRow))];
+    if (!ids.length) return new Map();
+    const found: Array<{ kind: TransactionType; request_id: string; business_day: string; actual: Record<string, string> }> = await manager.query(
+      `SELECT kind, transaction_request_id AS request_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, actual FROM discrepancies
+       WHERE type = 'MISMATCHED' AND status = 'OPEN' AND ledger_transaction_id IS NULL AND fields ? 'status' AND kind IN ('PAYMENT', 'CANCEL')
+         AND transaction_request_id = ANY($1)`,
+      [ids],
+    );
+    return new Map(found.map((d) => [rowKey(d.kind, d.request_id), {
+      kind: d.kind, transactionId: d.actual.transactionId, currency: d.actual.currency, amount: fromMajorUnits(d.actual.amount, d.actual.currency),
+      businessDay: d.business_day, time: d.actual.paymentTime ?? `${d.business_day}T00:00:00+08:00`,
+    }]));
   }
 
   /**
@@ -499,6 +572,23 @@ export class ReportIngestion {
 }
 
 class AlreadySeen extends Error {}
+
+/** A transaction as a report row proves it: its amount in the report's sign, its fee as the ledger keeps it. */
+interface ReportedFact extends ListedEarlier {
+  requestId: string;
+  fee: bigint;
+  /** the row's paymentTime, and its business day */
+  time: string;
+  businessDay: string;
+}
+
+/** A row an earlier report listed, as its discrepancy recorded it (one recorded before its time was kept dates from its day's start). */
+type EarlierRow = ListedEarlier & Pick<ReportedFact, 'time' | 'businessDay'>;
+
+/** A report amount (signed, money to the merchant positive) as the ledger keeps it: positive minor units. */
+function fromReportAmount(kind: TransactionType, amount: bigint): bigint {
+  return kind === 'PAYMENT' ? amount : -amount;
+}
 
 /** One items file of a batch as recorded: where its rows' reconciliations point. */
 interface BatchFile {
