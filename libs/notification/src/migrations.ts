@@ -44,3 +44,18 @@ export class WebhookRedeliverySchedule1764835200000 implements MigrationInterfac
     await q.query('ALTER TABLE "webhook_deliveries" DROP COLUMN "redelivered_at_attempt"');
   }
 }
+
+/** A failed attempt records a stable code (delivery-failure.ts) beside its raw detail. */
+export class WebhookDeliveryFailureCodes1764892800000 implements MigrationInterface {
+  name = 'WebhookDeliveryFailureCodes1764892800000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_attempts" ADD "error_code" text');
+    await q.query('ALTER TABLE "webhook_deliveries" ADD "last_error_code" text');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_deliveries" DROP COLUMN "last_error_code"');
+    await q.query('ALTER TABLE "webhook_attempts" DROP COLUMN "error_code"');
+  }
+}

@@ -128,7 +128,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     const attempts = await this.dataSource.getRepository(WebhookAttemptRow).find({ where: { deliveryId }, order: { id: 'ASC' } });
     return {
       ...deliveryView(row),
-      attemptLog: attempts.map((a) => ({ attempt: a.attempt, startedAt: a.startedAt.toISOString(), statusCode: a.statusCode ?? undefined, error: a.error ?? undefined, latencyMs: a.latencyMs })),
+      attemptLog: attempts.map((a) => ({ attempt: a.attempt, startedAt: a.startedAt.toISOString(), statusCode: a.statusCode ?? undefined, errorCode: a.errorCode ?? undefined, error: a.error ?? undefined, latencyMs: a.latencyMs })),
     };
   }
 
@@ -192,7 +192,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
 function deliveryView(row: WebhookDeliveryRow) {
   return {
     deliveryId: row.id, endpointId: row.endpointId, eventId: row.eventId, eventType: row.eventType, paymentId: row.paymentId, sequence: row.sequence,
-    status: row.status, attempts: row.attempts, lastStatusCode: row.lastStatusCode ?? undefined, lastError: row.lastError ?? undefined,
+    status: row.status, attempts: row.attempts, lastStatusCode: row.lastStatusCode ?? undefined, lastErrorCode: row.lastErrorCode ?? undefined, lastError: row.lastError ?? undefined,
     nextAttemptAt: row.status === 'PENDING' ? row.nextAttemptAt.toISOString() : undefined,
     createdAt: row.createdAt.toISOString(), deliveredAt: row.deliveredAt?.toISOString(),
   };

@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import type { LookupAddress } from 'node:dns';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { isIP, LookupFunction } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { AddressInfo, createServer as createTcpServer, isIP, LookupFunction, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LoopbackServer } from '@upm/shared-testing';
 import { postWebhook, WebhookRequest } from './webhook-request';
 
@@ -59,7 +64,7 @@ describe('the address a webhook connects to', () => {
 
     const answer = await postWebhook(request(`http://hooks.merchant.test:${receiver.port}/hooks`), rebinding);
 
-    expect(answer).toEqual({ error: 'hooks.merchant.test resolves to 127.0.0.1, a loopback address' });
+    expect(answer).toEqual({ failure: { code: 'ENDPOINT_NOT_PUBLIC', detail: 'hooks.merchant.test resolves to 127.0.0.1, a loopback address' } });
     // one resolution for the attempt: nothing checks one answer and connects to another
     expect(rebinding.asked).toEqual(['hooks.merchant.test', 'hooks.merchant.test']);
     expect(receiver.requests).toEqual([]);
@@ -77,17 +82,17 @@ describe('the address a webhook connects to', () => {
   it('is refused when any address of the name is not public, not only the first', async () => {
     const answer = await postWebhook(request(`http://hooks.merchant.test:${receiver.port}/hooks`), nameServer(['203.0.113.7', '169.254.169.254']));
 
-    expect(answer).toEqual({ error: 'hooks.merchant.test resolves to 169.254.169.254, a link-local address' });
+    expect(answer).toEqual({ failure: { code: 'ENDPOINT_NOT_PUBLIC', detail: 'hooks.merchant.test resolves to 169.254.169.254, a link-local address' } });
     expect(receiver.requests).toEqual([]);
   });
 
   it.each([
     ['http://127.0.0.1:PORT/hooks', '127.0.0.1 is a loopback address'],
     ['http://[::ffff:127.0.0.1]:PORT/hooks', '::ffff:7f00:1 is a loopback address'],
-  ])('is refused when the URL holds it: %s', async (url, error) => {
+  ])('is refused when the URL holds it: %s', async (url, detail) => {
     const names = nameServer(['203.0.113.7']);
 
-    expect(await postWebhook(request(url.replace('PORT', String(receiver.port))), names)).toEqual({ error });
+    expect(await postWebhook(request(url.replace('PORT', String(receiver.port))), names)).toEqual({ failure: { code: 'ENDPOINT_NOT_PUBLIC', detail } });
     expect(names.asked).toEqual([]);
     expect(receiver.requests).toEqual([]);
   });
@@ -102,7 +107,7 @@ describe('a webhook request', () => {
   it('POSTs the body with the headers given, and answers the status', async () => {
     receiver.handle = (_req, res) => res.writeHead(503).end();
 
-    expect(await postWebhook(request(`http://127.0.0.1:${receiver.port}/hooks?shop=1`, { publicOnly: false }))).toEqual({ statusCode: 503 });
+    expect(await postWebhook(request(`http://127.0.0.1:${receiver.port}/hooks?shop=1`, { publicOnly: false }))).toEqual({ statusCode: 503, failure: { code: 'ENDPOINT_REJECTED', detail: 'HTTP 503' } });
     expect(receiver.requests).toEqual([
       {
         method: 'POST',
@@ -116,7 +121,7 @@ describe('a webhook request', () => {
   it('does not follow a redirect', async () => {
     receiver.handle = (_req, res) => res.writeHead(307, { location: `http://127.0.0.1:${receiver.port}/elsewhere` }).end();
 
-    expect(await postWebhook(request(`http://127.0.0.1:${receiver.port}/hooks`, { publicOnly: false }))).toEqual({ statusCode: 307 });
+    expect(await postWebhook(request(`http://127.0.0.1:${receiver.port}/hooks`, { publicOnly: false }))).toEqual({ statusCode: 307, failure: { code: 'ENDPOINT_REDIRECTED', detail: 'HTTP 307' } });
     expect(receiver.requests.map((r) => r.url)).toEqual(['/hooks']);
   });
 
@@ -131,19 +136,99 @@ describe('a webhook request', () => {
     expect(Date.now() - startedAt).toBeLessThan(1000);
   });
 
-  it('gives up when no answer comes in time', async () => {
-    receiver.handle = () => undefined;
+});
 
-    expect(await postWebhook(request(`http://127.0.0.1:${receiver.port}/hooks`, { publicOnly: false, timeoutMs: 200 }))).toEqual({ error: 'no answer within 200 ms' });
+/** A TLS endpoint on 127.0.0.1 with a self-signed certificate, which no client trusts. */
+async function untrustedTlsServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'upm-webhook-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.writeHead(200).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A TCP server on 127.0.0.1 that reads a request and does `onRequest` with the socket. */
+async function tcpServer(onRequest: (socket: Socket) => void): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.once('data', () => onRequest(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('a failed attempt says why with a stable code, and keeps the raw detail', () => {
+  const send = (url: string, overrides: Partial<WebhookRequest> = {}) => postWebhook(request(url, { publicOnly: false, ...overrides }));
+
+  it('ENDPOINT_REJECTED with the status when the endpoint answers other than 2xx or 3xx', async () => {
+    receiver.handle = (_req, res) => res.writeHead(410).end();
+
+    expect(await send(`http://127.0.0.1:${receiver.port}/hooks`)).toEqual({ statusCode: 410, failure: { code: 'ENDPOINT_REJECTED', detail: 'HTTP 410' } });
   });
 
-  it('names a network error by its code', async () => {
+  it('none when it answers 2xx', async () => {
+    receiver.handle = (_req, res) => res.writeHead(204).end();
+
+    expect(await send(`http://127.0.0.1:${receiver.port}/hooks`)).toEqual({ statusCode: 204 });
+  });
+
+  it('ENDPOINT_TIMEOUT when no answer comes in time', async () => {
+    receiver.handle = () => undefined;
+
+    expect(await send(`http://127.0.0.1:${receiver.port}/hooks`, { timeoutMs: 200 })).toEqual({ failure: { code: 'ENDPOINT_TIMEOUT', detail: 'no answer within 200 ms' } });
+  });
+
+  it('ENDPOINT_UNREACHABLE when nothing listens', async () => {
     const closed = receiver.port;
     await receiver.close();
     receiver = await new Receiver().listen();
 
-    expect(await postWebhook(request(`http://127.0.0.1:${closed}/hooks`, { publicOnly: false }))).toEqual({ error: 'ECONNREFUSED' });
-    // a name that does not resolve fails through the checked lookup as well
-    expect(await postWebhook(request('http://no-such-host.invalid/hooks'))).toEqual({ error: 'ENOTFOUND' });
+    expect(await send(`http://127.0.0.1:${closed}/hooks`)).toEqual({ failure: { code: 'ENDPOINT_UNREACHABLE', detail: `connect ECONNREFUSED 127.0.0.1:${closed}` } });
+  });
+
+  it('ENDPOINT_CONNECTION_CLOSED when the endpoint drops the connection without answering', async () => {
+    const server = await tcpServer((socket) => socket.destroy());
+    try {
+      expect(await send(`http://127.0.0.1:${server.port}/hooks`)).toEqual({ failure: { code: 'ENDPOINT_CONNECTION_CLOSED', detail: 'ECONNRESET: socket hang up' } });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('ENDPOINT_DNS_ERROR when the host name does not resolve, through the checked lookup as well', async () => {
+    for (const publicOnly of [true, false]) {
+      expect(await send('http://no-such-host.invalid/hooks', { publicOnly })).toEqual({ failure: { code: 'ENDPOINT_DNS_ERROR', detail: expect.stringContaining('ENOTFOUND') } });
+    }
+  });
+
+  it('ENDPOINT_TLS_ERROR when the certificate is not trusted, or the port speaks no TLS', async () => {
+    const tls = await untrustedTlsServer();
+    try {
+      expect(await send(`https://127.0.0.1:${tls.port}/hooks`)).toEqual({ failure: { code: 'ENDPOINT_TLS_ERROR', detail: 'DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate' } });
+    } finally {
+      await tls.close();
+    }
+    expect(await send(`https://127.0.0.1:${receiver.port}/hooks`)).toEqual({ failure: { code: 'ENDPOINT_TLS_ERROR', detail: expect.stringContaining('EPROTO') } });
+    expect(receiver.requests).toEqual([]);
+  });
+
+  it('ENDPOINT_INVALID_RESPONSE when the answer is not HTTP', async () => {
+    const server = await tcpServer((socket) => socket.end('HELLO\r\n\r\n'));
+    try {
+      expect(await send(`http://127.0.0.1:${server.port}/hooks`)).toEqual({ failure: { code: 'ENDPOINT_INVALID_RESPONSE', detail: expect.stringContaining('HPE_INVALID_CONSTANT') } });
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, LookupFunction } from 'node:net';
 import { assertPublicAddresses, hostOf, NonPublicEndpoint } from './address-policy';
+import { DeliveryFailure, failureOfNetworkError, failureOfStatus } from './delivery-failure';
 
 export interface WebhookRequest {
   url: string;
@@ -14,8 +15,8 @@ export interface WebhookRequest {
   publicOnly: boolean;
 }
 
-/** How an attempt ended: the status of the answer, or why there was none. */
-export type WebhookAnswer = { statusCode: number; error?: undefined } | { statusCode?: undefined; error: string };
+/** How an attempt ended: the status of the answer if one came, and why it failed unless it was a 2xx. */
+export type WebhookAnswer = { statusCode: number; failure?: DeliveryFailure } | { statusCode?: undefined; failure: DeliveryFailure };
 
 /**
  * POSTs a webhook and answers with the status as soon as it arrives: the body is dropped unread (an endpoint
@@ -27,11 +28,13 @@ export type WebhookAnswer = { statusCode: number; error?: undefined } | { status
 export async function postWebhook(request: WebhookRequest, lookup: LookupFunction = dnsLookup): Promise<WebhookAnswer> {
   const signal = AbortSignal.timeout(request.timeoutMs);
   try {
-    return { statusCode: await post(request, request.publicOnly ? publicOnlyLookup(lookup) : lookup, signal) };
+    const statusCode = await post(request, request.publicOnly ? publicOnlyLookup(lookup) : lookup, signal);
+    const failure = failureOfStatus(statusCode);
+    return failure ? { statusCode, failure } : { statusCode };
   } catch (caught) {
-    const error = caught as NodeJS.ErrnoException;
-    // a network error by its code (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED), a refused address or a timeout in words
-    return { error: signal.aborted ? `no answer within ${request.timeoutMs} ms` : error instanceof NonPublicEndpoint ? error.message : error.code ?? error.message };
+    if (signal.aborted) return { failure: { code: 'ENDPOINT_TIMEOUT', detail: `no answer within ${request.timeoutMs} ms` } };
+    if (caught instanceof NonPublicEndpoint) return { failure: { code: 'ENDPOINT_NOT_PUBLIC', detail: caught.message } };
+    return { failure: failureOfNetworkError(caught as NodeJS.ErrnoException) };
   }
 }
 

@@ -117,6 +117,11 @@ export class WebhookDeliveryRow {
   @Column({ type: 'integer', name: 'last_status_code', nullable: true })
   lastStatusCode!: number | null;
 
+  /** why the last attempt failed, a DeliveryFailureCode (null before codes were recorded, and once delivered) */
+  @Column({ type: 'text', name: 'last_error_code', nullable: true })
+  lastErrorCode!: string | null;
+
+  /** the raw detail behind `last_error_code` */
   @Column({ type: 'text', name: 'last_error', nullable: true })
   lastError!: string | null;
 
@@ -146,6 +151,11 @@ export class WebhookAttemptRow {
   @Column({ type: 'integer', name: 'status_code', nullable: true })
   statusCode!: number | null;
 
+  /** why the attempt failed, a DeliveryFailureCode; null when it was delivered (and for attempts made before codes were recorded) */
+  @Column({ type: 'text', name: 'error_code', nullable: true })
+  errorCode!: string | null;
+
+  /** the raw detail behind `error_code`: the HTTP status, Node's error code and message */
   @Column({ type: 'text', nullable: true })
   error!: string | null;
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import { createEnvelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
@@ -70,8 +71,8 @@ async function attemptLog(deliveryId: string): Promise<Array<{ attempt: number; 
   return dataSource.query('SELECT attempt, status_code FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
 }
 
-async function delivery(eventId: string): Promise<{ id: string; status: string; attempts: number; leased_until: Date | null; last_status_code: number | null; last_error: string | null }> {
-  const [row] = await dataSource.query('SELECT id, status, attempts, leased_until, last_status_code, last_error FROM webhook_deliveries WHERE event_id = $1', [eventId]);
+async function delivery(eventId: string): Promise<{ id: string; status: string; attempts: number; leased_until: Date | null; last_status_code: number | null; last_error_code: string | null; last_error: string | null }> {
+  const [row] = await dataSource.query('SELECT id, status, attempts, leased_until, last_status_code, last_error_code, last_error FROM webhook_deliveries WHERE event_id = $1', [eventId]);
   return row;
 }
 
@@ -228,8 +229,56 @@ describe('endpoint addresses', () => {
 
     expect(await worker({ allowPrivateAddresses: false }).dispatch()).toBe(1);
     const failed = await eventually(async () => ((await delivery(event.id)).last_error ? delivery(event.id) : undefined));
-    expect(failed).toMatchObject({ status: 'PENDING', attempts: 1, last_status_code: null, last_error: reason });
+    expect(failed).toMatchObject({ status: 'PENDING', attempts: 1, last_status_code: null, last_error_code: 'ENDPOINT_NOT_PUBLIC', last_error: reason });
     expect(receiver.requests).toEqual([]);
   });
 });
 
+
+describe('the delivery log', () => {
+  it('records why each attempt failed as a stable code with the raw detail beside it, and clears both once delivered', async () => {
+    const closed = await new Receiver().listen();
+    const closedUrl = closed.url;
+    await closed.close();
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_CODES', { url: closedUrl, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_CODES', 'pay_CODES');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    const sender = worker();
+    const settled = async (attempts: number) => {
+      await dataSource.query('UPDATE webhook_deliveries SET next_attempt_at = now() WHERE event_id = $1', [event.id]);
+      expect(await sender.dispatch()).toBe(1);
+      return eventually(async () => ((await attemptLog((await delivery(event.id)).id)).length === attempts ? delivery(event.id) : undefined));
+    };
+
+    // nothing listens on the URL
+    expect(await settled(1)).toMatchObject({ status: 'PENDING', last_status_code: null, last_error_code: 'ENDPOINT_UNREACHABLE', last_error: expect.stringContaining('ECONNREFUSED') });
+    // the endpoint moves to a receiver that refuses, then accepts
+    await dataSource.query('UPDATE webhook_endpoints SET url = $2 WHERE id = $1', [endpointId, receiver.url]);
+    receiver.respond = () => 503;
+    expect(await settled(2)).toMatchObject({ status: 'PENDING', last_status_code: 503, last_error_code: 'ENDPOINT_REJECTED', last_error: 'HTTP 503' });
+    receiver.respond = () => 200;
+    expect(await settled(3)).toMatchObject({ status: 'DELIVERED', last_status_code: 200, last_error_code: null, last_error: null });
+
+    const { deliveryId } = (await service.deliveries('mer_CODES', endpointId, { limit: 10 }))[0] as { deliveryId: string };
+    const view = (await service.delivery('mer_CODES', endpointId, deliveryId)) as { attemptLog: Array<Record<string, unknown>>; lastErrorCode?: string };
+    expect(view.lastErrorCode).toBeUndefined();
+    expect(view.attemptLog.map(({ attempt, statusCode, errorCode, error }) => ({ attempt, statusCode, errorCode, error }))).toEqual([
+      { attempt: 1, statusCode: undefined, errorCode: 'ENDPOINT_UNREACHABLE', error: expect.stringContaining('ECONNREFUSED') },
+      { attempt: 2, statusCode: 503, errorCode: 'ENDPOINT_REJECTED', error: 'HTTP 503' },
+      { attempt: 3, statusCode: 200, errorCode: undefined, error: undefined },
+    ]);
+  });
+
+  it('records SIGNING_SECRET_UNREADABLE, and sends nothing, when no configured key opens the secret', async () => {
+    const sealedElsewhere = new WebhookEndpointsService(dataSource, options, new SecretBox([randomBytes(32)]), testLogger('notification'));
+    await sealedElsewhere.create('mer_NOKEY', { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_NOKEY', 'pay_NOKEY');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+
+    expect(await worker().dispatch()).toBe(1);
+    const failed = await eventually(async () => ((await delivery(event.id)).last_error_code ? delivery(event.id) : undefined));
+    expect(failed).toMatchObject({ status: 'PENDING', attempts: 1, last_status_code: null, last_error_code: 'SIGNING_SECRET_UNREADABLE', last_error: expect.stringContaining('WEBHOOK_SECRET_KEYS') });
+    expect(receiver.requests).toEqual([]);
+  });
+});

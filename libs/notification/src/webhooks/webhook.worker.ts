@@ -4,9 +4,9 @@ import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
 import { nextAttemptAt } from './retry-policy';
-import { SecretBox } from './secret-box';
+import { SecretBox, SecretUnreadable } from './secret-box';
 import { signatureHeader, WEBHOOK_HEADERS } from './signing';
-import { postWebhook } from './webhook-request';
+import { postWebhook, WebhookAnswer } from './webhook-request';
 
 interface Claimed {
   id: string;
@@ -134,12 +134,11 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     );
     const timestamp = Math.floor(Date.now() / 1000);
     const startedAt = new Date();
-    let statusCode: number | undefined;
-    let error: string | undefined;
+    let answer: WebhookAnswer;
     try {
       // a secret no configured key opens fails the attempt (logged, retried) rather than going out unsigned
       const signature = signatureHeader(secrets.map((s) => this.box.open(s.secret, delivery.endpoint_id)), timestamp, delivery.body);
-      ({ statusCode, error } = await postWebhook({
+      answer = await postWebhook({
         url: delivery.url,
         headers: {
           'content-type': 'application/json',
@@ -155,26 +154,28 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         timeoutMs: this.options.requestTimeoutMs,
         // the address is checked as the connection is made, as the name may resolve elsewhere now: a refused one fails the attempt
         publicOnly: !this.options.allowPrivateAddresses,
-      }));
+      });
     } catch (caught) {
-      error = (caught as Error).message;
+      if (!(caught instanceof SecretUnreadable)) throw caught;
+      answer = { failure: { code: 'SIGNING_SECRET_UNREADABLE', detail: caught.message } };
     }
+    const { statusCode, failure } = answer;
     const latencyMs = Date.now() - startedAt.getTime();
-    const ok = statusCode !== undefined && statusCode >= 200 && statusCode < 300;
-    const retryAt = ok ? undefined : nextAttemptAt(this.options.retry, delivery.attempts - delivery.redelivered_at_attempt, Date.now(), new Date(delivery.give_up_at).getTime());
-    const outcome: Outcome = ok ? 'delivered' : retryAt ? 'failed' : 'dead_letter';
+    const retryAt = failure ? nextAttemptAt(this.options.retry, delivery.attempts - delivery.redelivered_at_attempt, Date.now(), new Date(delivery.give_up_at).getTime()) : undefined;
+    const outcome: Outcome = !failure ? 'delivered' : retryAt ? 'failed' : 'dead_letter';
     // the attempt goes into the log in any case (the receiver got it); the delivery changes only while this
     // attempt's claim is the latest: every claim counts one more attempt (the count never goes back), so a worker
     // whose lease lapsed and was taken over finds a higher count and leaves the row to the one holding it now
     const recorded: boolean = await this.dataSource.transaction(async (manager) => {
-      await manager.query('INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
-        delivery.id, delivery.attempts, startedAt, statusCode ?? null, error ?? null, latencyMs,
-      ]);
+      await manager.query(
+        'INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, error_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [delivery.id, delivery.attempts, startedAt, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, latencyMs],
+      );
       const [, count]: [unknown, number] = await manager.query(
         `UPDATE webhook_deliveries SET status = $2, next_attempt_at = coalesce($3, next_attempt_at), delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END,
-           last_status_code = $4, last_error = $5, leased_until = NULL
-         WHERE id = $1 AND status = 'PENDING' AND attempts = $6`,
-        [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, error ?? (ok ? null : `HTTP ${statusCode}`), delivery.attempts],
+           last_status_code = $4, last_error_code = $5, last_error = $6, leased_until = NULL
+         WHERE id = $1 AND status = 'PENDING' AND attempts = $7`,
+        [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, delivery.attempts],
       );
       // the deliveries of the payment queued behind this one cannot go before it: they are due when it is again
       // (without this, every pass of every replica reads them while an endpoint is down, its whole backlog)
@@ -187,7 +188,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       }
       return count === 1;
     });
-    const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, error, retryAt };
+    const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, errorCode: failure?.code, error: failure?.detail, retryAt };
     if (!recorded) {
       this.logger.warn(log, 'webhook attempt ended after its claim was taken over or the delivery settled; logged only');
       return;
