@@ -4,7 +4,7 @@ import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { ApiError } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { Admission } from '../payments/admission';
-import { isFinal, PaymentsService } from '../payments/payments.service';
+import { isFinal, PaymentsService, refundRefusal } from '../payments/payments.service';
 import { TerminalRateLimiter } from '../payments/rate-limiter';
 import type { TerminalContext } from '../registry/registry.service';
 import { Terminal, TerminalGuard } from './auth.guards';
@@ -61,9 +61,8 @@ export class PosController {
     const body = parse(createRefundBody, raw);
     const { refund, created } = await this.payments.refund(terminal, paymentId, body);
     const view = await this.payments.waitForRefund(terminal, paymentId, refund.refundId, body.waitSeconds ?? this.options.defaultWaitSeconds);
-    if (view.status === 'FAILED' && view.failure?.code === 'REFUND_EXCEEDS_PAID') {
-      throw new ApiError(422, 'REFUND_EXCEEDS_PAID', 'the refunds would exceed the amount paid', [{ refundId: view.refundId }]);
-    }
+    const refusal = refundRefusal(view);
+    if (refusal) throw refusal;
     res.status(view.status === 'PROCESSING' ? 202 : created ? 201 : 200).json(view);
   }
 

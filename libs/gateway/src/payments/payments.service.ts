@@ -99,9 +99,11 @@ export class PaymentsService {
 
   /**
    * Cashier abort or void: asks the orchestrator to cancel; a final FAILED/CANCELLED payment stays as it is.
-   * A void reverses the whole amount, so a payment the merchant has refunded is refused here as the
-   * orchestrator would. The full refund the saga makes of a paid payment Alipay would not cancel is that
-   * cancel under way, not a refund of the merchant's: a cashier's repeated abort goes on as the cancel it is.
+   * A void reverses the whole amount, so a payment with a refund of the merchant's is refused here as the
+   * orchestrator would: one it took (whatever Alipay answered), or one it has not answered yet. A refund it
+   * refused never existed for it and blocks nothing. The full refund the saga makes of a paid payment Alipay
+   * would not cancel is that cancel under way, not a refund of the merchant's: a cashier's repeated abort
+   * goes on as the cancel it is.
    */
   async cancel(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
     const row = await this.row(terminal, paymentId);
@@ -234,11 +236,16 @@ export class PaymentsService {
     return view;
   }
 
-  /** Whether the merchant asked for a refund of the payment (each one is a row from the moment it was accepted). */
+  /**
+   * Whether the payment has a refund of the merchant's that the orchestrator took or may still take (each one
+   * is a row from the moment the gateway accepted it; one the orchestrator refused does not count).
+   */
   private async hasMerchantRefunds(paymentId: string): Promise<boolean> {
     const [{ found }]: Array<{ found: boolean }> = await this.dataSource.query(
-      prepared(`SELECT EXISTS (SELECT 1 FROM refunds WHERE payment_id = $1 AND view->>'origin' = 'MERCHANT') AS found`),
-      [paymentId],
+      prepared(`SELECT EXISTS (
+         SELECT 1 FROM refunds WHERE payment_id = $1 AND view->>'origin' = 'MERCHANT' AND NOT (status = 'FAILED' AND view->'failure'->>'code' = ANY($2::text[]))
+       ) AS found`),
+      [paymentId, Object.keys(REFUND_REFUSALS)],
     );
     return found;
   }
@@ -265,11 +272,36 @@ function viewsOf(envelope: Envelope): { payment: PaymentViewV1; refund?: RefundV
   return envelope.data as { payment: PaymentViewV1; refund?: RefundViewV1 };
 }
 
+/**
+ * The rules the orchestrator refuses a refund by before anything reaches Alipay, by the code its RefundFailed
+ * carries, with what the POS is told. The gateway checks the same rules against its read model first; the
+ * orchestrator has the last word (it also counts the refunds under way). Either way the POS gets the same
+ * answer: this status and code, never a refund that failed, so a FAILED refund always means Alipay said no.
+ */
+const REFUND_REFUSALS: Readonly<Record<string, { status: number; message: string }>> = {
+  PAYMENT_NOT_REFUNDABLE: { status: 422, message: 'only a succeeded payment can be refunded' },
+  REFUND_EXCEEDS_PAID: { status: 422, message: 'the refunds would exceed the amount paid' },
+  REFUND_CURRENCY_MISMATCH: { status: 422, message: 'the refund is not in the currency of the payment' },
+  REFUND_AMOUNT_INVALID: { status: 422, message: 'a refund must be more than zero' },
+  IDEMPOTENCY_CONFLICT: { status: 409, message: 'this refundRequestId was used with another body' },
+};
+
+/**
+ * The error a refund the orchestrator refused is answered with, or undefined for any other refund. It names
+ * the refund, which stays readable and answers every replay of its refundRequestId the same way.
+ */
+export function refundRefusal(refund: RefundViewV1): ApiError | undefined {
+  const code = refund.status === 'FAILED' ? refund.failure?.code : undefined;
+  if (code === undefined || !Object.hasOwn(REFUND_REFUSALS, code)) return undefined;
+  const { status, message } = REFUND_REFUSALS[code];
+  return new ApiError(status, code, message, [{ refundId: refund.refundId }]);
+}
+
 function checkRefundable(payment: PaymentViewV1, body: CreateRefundBody): void {
   if (payment.status !== 'SUCCEEDED') throw new ApiError(422, 'PAYMENT_NOT_REFUNDABLE', `a ${payment.status} payment cannot be refunded`);
   if (body.amount.currency !== payment.amount.currency) throw new ApiError(422, 'CURRENCY_MISMATCH', `the payment is in ${payment.amount.currency}`);
   if (BigInt(body.amount.value) > BigInt(payment.amount.value) - BigInt(payment.refundedAmount.value)) {
-    throw new ApiError(422, 'REFUND_EXCEEDS_PAID', 'the refunds would exceed the amount paid');
+    throw new ApiError(422, 'REFUND_EXCEEDS_PAID', REFUND_REFUSALS.REFUND_EXCEEDS_PAID.message);
   }
 }
 

@@ -1,0 +1,192 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { createEnvelope, PaymentStatus, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import { RedisLocks } from '@upm/shared-redis';
+import { ADMIN_TOKEN, AdminTokenGuard, RuntimeModule } from '@upm/shared-runtime';
+import { eventually, freshDatabase } from '@upm/shared-testing';
+import { GATEWAY_DATABASE } from '../database';
+import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { Admission } from '../payments/admission';
+import { PaymentUpdates } from '../payments/payment-updates';
+import { PaymentsService } from '../payments/payments.service';
+import { TerminalRateLimiter } from '../payments/rate-limiter';
+import { RegistryService } from '../registry/registry.service';
+import { AdminController } from './admin.controller';
+import { TerminalGuard } from './auth.guards';
+import { configureGatewayHttp } from './configure-http';
+import { PosController } from './pos.controller';
+
+/**
+ * The POS API served by the real controllers, PostgreSQL and Redis, to a POS over HTTP. The orchestrator's
+ * side is played by applying its payments.v1.events to the read model, as the gateway's consumer does.
+ */
+let dataSource: DataSource;
+let redis: Redis;
+let app: NestExpressApplication;
+let baseUrl: string;
+
+const ADMIN = 'pos-api-admin-token';
+const options: GatewayOptions = { adminToken: ADMIN, rateLimitPerSecond: 1000, defaultWaitSeconds: 0 };
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_gateway_pos_api', GATEWAY_DATABASE));
+  redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+
+  @Module({
+    imports: [RuntimeModule.forRoot({ service: 'terminal-gateway', logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' })],
+    controllers: [PosController, AdminController],
+    providers: [
+      { provide: DataSource, useValue: dataSource }, { provide: Redis, useValue: redis }, { provide: GATEWAY_OPTIONS, useValue: options },
+      { provide: RedisLocks, useValue: new RedisLocks(redis, `test:${Date.now()}:lock:`) }, { provide: ADMIN_TOKEN, useValue: ADMIN },
+      RegistryService, TerminalGuard, AdminTokenGuard, PaymentsService, PaymentUpdates, TerminalRateLimiter, Admission,
+    ],
+  })
+  class PosApiModule {}
+
+  app = await NestFactory.create<NestExpressApplication>(PosApiModule, { logger: false });
+  configureGatewayHttp(app);
+  await app.listen(0, '127.0.0.1');
+  baseUrl = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await app.close();
+  await redis.quit();
+  await dataSource.destroy();
+});
+
+interface Answer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+async function call<T = Record<string, unknown>>(method: string, path: string, key: string, body?: unknown): Promise<Answer<T>> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+let terminals = 0;
+/** a fresh merchant with one store and one terminal: its key */
+async function newTerminal(): Promise<string> {
+  const registry = app.get(RegistryService);
+  const merchant = await registry.createMerchant({ name: 'POS API', mcc: '5411' });
+  const store = await registry.createStore(merchant.id, { name: 'POS API store', mcc: '5411' });
+  return (await registry.createTerminal(store.id, { id: `ter_api_${terminals++}` })).key;
+}
+
+let orders = 0;
+const hkd = (value: string) => ({ currency: 'HKD', value });
+const paymentBody = () => ({ merchantOrderId: `api-${Date.now()}-${orders++}`, amount: hkd('1000'), paymentCode: '281012020000000000000000', waitSeconds: 0 });
+
+/** The orchestrator's view of the payment after its `sequence`-th event. */
+const viewOf = (payment: PaymentViewV1, status: PaymentStatus, sequence: number, refunded = '0'): PaymentViewV1 => ({
+  ...payment, status, sequence, refundedAmount: hkd(refunded), alipay: { paymentRequestId: payment.paymentId, paymentId: `alipay_${payment.paymentId}` },
+});
+
+/** Applies one of the orchestrator's events to the read model and wakes the requests waiting on it, as the consumer does. */
+async function apply(type: string, payment: PaymentViewV1, refund?: RefundViewV1): Promise<void> {
+  const envelope = createEnvelope({ type, key: payment.paymentId, data: refund ? { payment, refund } : { payment }, producer: 'payment-orchestrator', correlationId: payment.paymentId });
+  await dataSource.transaction((manager) => app.get(PaymentsService).applyEvent(manager, envelope));
+  await app.get(PaymentUpdates).publish(payment);
+}
+
+/** A payment the orchestrator took and Alipay paid (its two events applied). */
+async function paidPayment(key: string): Promise<PaymentViewV1> {
+  const created = await call<PaymentViewV1>('POST', '/v1/payments', key, paymentBody());
+  expect(created.status).toBe(202);
+  await apply('PaymentCreated', viewOf(created.body, 'PROCESSING', 0));
+  await apply('PaymentSucceeded', viewOf(created.body, 'SUCCEEDED', 1));
+  return viewOf(created.body, 'SUCCEEDED', 1);
+}
+
+/** The refund as the orchestrator answers it when it refuses the command (nothing was sent to Alipay). */
+const refused = (refund: RefundViewV1, code: string, message: string): RefundViewV1 => ({ ...refund, status: 'FAILED', failure: { code, message } });
+
+async function refundRows(paymentId: string): Promise<Array<{ view: RefundViewV1 }>> {
+  return dataSource.query('SELECT view FROM refunds WHERE payment_id = $1', [paymentId]);
+}
+
+async function cancelCommands(paymentId: string): Promise<number> {
+  const [{ count }]: Array<{ count: number }> = await dataSource.query("SELECT count(*)::int AS count FROM outbox WHERE key = $1 AND type = 'CancelPayment'", [paymentId]);
+  return count;
+}
+
+describe('POST /v1/payments/{paymentId}/refunds', () => {
+  it('answers 422 with the orchestrator\'s code when it refuses a refund, as when the gateway refuses it, and answers a replay the same', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const path = `/v1/payments/${payment.paymentId}/refunds`;
+    const body = { refundRequestId: 'R-1', amount: hkd('400'), waitSeconds: 5 };
+
+    // the orchestrator refuses while the POS waits: the sale is being voided, which the read model does not show yet
+    const answering = call<{ error: { code: string; message: string; details: Array<{ refundId: string }> } }>('POST', path, key, body);
+    const row = await eventually(async () => (await refundRows(payment.paymentId))[0], 5000, 20);
+    await apply('RefundFailed', payment, refused(row.view, 'PAYMENT_NOT_REFUNDABLE', 'only a succeeded payment can be refunded (status CANCELLING)'));
+    const answer = await answering;
+    expect(answer.status).toBe(422);
+    expect(answer.body.error).toEqual({ code: 'PAYMENT_NOT_REFUNDABLE', message: expect.any(String), details: [{ refundId: row.view.refundId }] });
+    // the saga's own states are not the POS's business
+    expect(answer.body.error.message).not.toContain('CANCELLING');
+
+    // a retry of the same request is told the same; the refund stays readable, FAILED with its reason
+    expect(await call('POST', path, key, body)).toEqual(answer);
+    const read = await call<RefundViewV1>('GET', `${path}/${row.view.refundId}`, key);
+    expect(read).toMatchObject({ status: 200, body: { refundId: row.view.refundId, status: 'FAILED', failure: { code: 'PAYMENT_NOT_REFUNDABLE' } } });
+
+    // the gateway's own check of the same rule answers in the same shape
+    const failed = await call<PaymentViewV1>('POST', '/v1/payments', key, paymentBody());
+    await apply('PaymentFailed', viewOf(failed.body, 'FAILED', 0));
+    const refusedHere = await call('POST', `/v1/payments/${failed.body.paymentId}/refunds`, key, body);
+    expect(refusedHere).toEqual({ status: 422, body: { error: { code: 'PAYMENT_NOT_REFUNDABLE', message: expect.any(String) } } });
+  });
+
+  it('answers a refund that Alipay refused as the FAILED refund it is, not as a refusal', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const path = `/v1/payments/${payment.paymentId}/refunds`;
+    const accepted = await call<RefundViewV1>('POST', path, key, { refundRequestId: 'R-1', amount: hkd('400') });
+    expect(accepted).toMatchObject({ status: 202, body: { status: 'PROCESSING' } });
+    await apply('RefundRequested', viewOf(payment, 'SUCCEEDED', 2), accepted.body);
+    await apply('RefundFailed', viewOf(payment, 'SUCCEEDED', 3), { ...accepted.body, status: 'FAILED', failure: { code: 'REFUND_WINDOW_EXCEED', message: 'too late' } });
+
+    const replay = await call<RefundViewV1>('POST', path, key, { refundRequestId: 'R-1', amount: hkd('400') });
+    expect(replay).toMatchObject({ status: 200, body: { refundId: accepted.body.refundId, status: 'FAILED', failure: { code: 'REFUND_WINDOW_EXCEED' } } });
+  });
+});
+
+describe('POST /v1/payments/{paymentId}/cancel', () => {
+  it('voids a sale whose only refund the orchestrator refused', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const refund = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: 'R-1', amount: hkd('1000') });
+    expect(refund.status).toBe(202);
+    await apply('RefundFailed', payment, refused(refund.body, 'REFUND_EXCEEDS_PAID', 'refunds would total 2000 of 1000 HKD paid'));
+
+    const cancel = await call<PaymentViewV1>('POST', `/v1/payments/${payment.paymentId}/cancel`, key, { waitSeconds: 0 });
+    expect(cancel).toMatchObject({ status: 202, body: { status: 'SUCCEEDED' } });
+    expect(await cancelCommands(payment.paymentId)).toBe(1);
+  });
+
+  it('refuses to void a sale while a refund of it is under way, and after the orchestrator took one, whatever Alipay answered', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const cancel = () => call('POST', `/v1/payments/${payment.paymentId}/cancel`, key, { waitSeconds: 0 });
+    const refund = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: 'R-1', amount: hkd('400') });
+    expect(await cancel()).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
+
+    // the orchestrator keeps every refund it took, and refuses a void after any of them
+    await apply('RefundRequested', viewOf(payment, 'SUCCEEDED', 2), refund.body);
+    await apply('RefundFailed', viewOf(payment, 'SUCCEEDED', 3), { ...refund.body, status: 'FAILED', failure: { code: 'REFUND_WINDOW_EXCEED', message: 'too late' } });
+    expect(await cancel()).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
+    expect(await cancelCommands(payment.paymentId)).toBe(0);
+  });
+});
