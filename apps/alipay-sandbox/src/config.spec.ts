@@ -22,14 +22,20 @@ describe('alipay-sandbox configuration', () => {
     expect(config.sandbox).toMatchObject({ privateKey: 'inline', timeFactor: 100 });
   });
 
+  it('reads the contract’s settlement currencies as a list; none by default', () => {
+    expect(loadConfig(configDefinition, {}).sandbox.settlementCurrencies).toEqual([]);
+    expect(loadConfig(configDefinition, { SANDBOX_SETTLEMENT_CURRENCY: 'USD' }).sandbox.settlementCurrencies).toEqual(['USD']);
+    expect(loadConfig(configDefinition, { SANDBOX_SETTLEMENT_CURRENCY: 'USD, HKD,USD' }).sandbox.settlementCurrencies).toEqual(['USD', 'HKD']);
+  });
+
   it('names every bad variable', () => {
     let error: unknown;
     try {
-      loadConfig(configDefinition, { SANDBOX_CLIENTS: 'no-key-here', SANDBOX_TIME_FACTOR: '0', SANDBOX_NOTIFY_FAILURES: 'maybe' });
+      loadConfig(configDefinition, { SANDBOX_CLIENTS: 'no-key-here', SANDBOX_TIME_FACTOR: '0', SANDBOX_NOTIFY_FAILURES: 'maybe', SANDBOX_SETTLEMENT_CURRENCY: 'USD,XYZ' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['SANDBOX_CLIENTS', 'SANDBOX_NOTIFY_FAILURES', 'SANDBOX_TIME_FACTOR']);
+    expect((error as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['SANDBOX_CLIENTS', 'SANDBOX_NOTIFY_FAILURES', 'SANDBOX_SETTLEMENT_CURRENCY', 'SANDBOX_TIME_FACTOR']);
   });
 });

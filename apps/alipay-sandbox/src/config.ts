@@ -18,6 +18,13 @@ const clients = z
       }),
   );
 
+/** `USD` or `USD,HKD`: the contract's settlement currencies, each one the sandbox has a rate for */
+const settlementCurrencies = z
+  .string()
+  .default('')
+  .transform((value) => [...new Set(value.split(',').map((c) => c.trim()).filter(Boolean))])
+  .refine((currencies) => currencies.every((c) => FX_CURRENCIES.includes(c)), `comma-separated, each one of ${FX_CURRENCIES.join(', ')}`);
+
 /** Every environment variable alipay-sandbox reads. */
 export const configDefinition = defineConfig(
   {
@@ -37,7 +44,7 @@ export const configDefinition = defineConfig(
     SANDBOX_NOTIFY_TIMEOUT_MS: env.int(DEFAULTS.notifyTimeoutMs, 1),
     SANDBOX_SINGLE_USE_CODES: env.bool(DEFAULTS.singleUseCodes),
     SANDBOX_REFUND_WINDOW_DAYS: env.int(DEFAULTS.refundWindowDays, 1),
-    SANDBOX_SETTLEMENT_CURRENCY: z.enum(FX_CURRENCIES as [string, ...string[]]).optional(),
+    SANDBOX_SETTLEMENT_CURRENCY: settlementCurrencies,
   },
   (e) => ({
     service: 'alipay-sandbox',
@@ -58,7 +65,7 @@ export const configDefinition = defineConfig(
       notifyTimeoutMs: e.SANDBOX_NOTIFY_TIMEOUT_MS,
       singleUseCodes: e.SANDBOX_SINGLE_USE_CODES,
       refundWindowDays: e.SANDBOX_REFUND_WINDOW_DAYS,
-      settlementCurrency: e.SANDBOX_SETTLEMENT_CURRENCY,
+      settlementCurrencies: e.SANDBOX_SETTLEMENT_CURRENCY,
     } satisfies SandboxSettings,
   }),
 );

@@ -80,13 +80,15 @@ export class AmsEngine {
     }
     // a cancel that found nothing closed this id: the pay arrived late and can no longer succeed (spec §5, §6)
     if (this.deps.book.closedBeforeArrivalAt(client.clientId, request.paymentRequestId)) return answer({ result: CLOSED_BY_CANCEL });
+    const settlement = this.settlementCurrencyOf(request);
+    if (!settlement.ok) return answer({ result: settlement.result });
 
     const scenario = this.scenarioFor(request.paymentMethod.paymentMethodId);
     const hold = scenario.transport === 'HANG' ? scaled(this.deps.settings, this.deps.settings.hangMs) : 0;
     if (scenario.records === 'NOTHING') {
       return { answer: { kind: 'result', body: { result: unknownResult('UNKNOWN_EXCEPTION') } }, holdMs: hold };
     }
-    const payment = this.createPayment(client, request, fingerprint, scenario);
+    const payment = this.createPayment(client, request, fingerprint, scenario, settlement.currency);
     const firstNotification = this.startPayment(payment);
     if (scenario.transport === 'HTTP_500') {
       return { answer: { kind: 'http-error', status: 500, body: { result: unknownResult('UNKNOWN_EXCEPTION') } }, holdMs: 0 };
@@ -101,7 +103,25 @@ export class AmsEngine {
     return scenarioOf(code);
   }
 
-  private createPayment(client: SandboxClient, request: PayRequest, fingerprint: string, scenario: Scenario): PaymentRecord {
+  /**
+   * The currency the payment settles in (spec §3.6, §12): the one its settlementStrategy names, which must be
+   * one of the contract's (SETTLE_CONTRACT_NOT_MATCH), and must be named when the contract has several
+   * (PARAM_ILLEGAL); else the contract's one. A contract that names none settles each payment in its own
+   * currency, so only that one may be named. Undefined: its own currency.
+   */
+  private settlementCurrencyOf(request: PayRequest): { ok: true; currency?: string } | { ok: false; result: AmsResult } {
+    const contract = this.deps.settings.settlementCurrencies;
+    const named = request.settlementStrategy?.settlementCurrency;
+    if (named === undefined) {
+      if (contract.length > 1) return { ok: false, result: failed('PARAM_ILLEGAL', `settlementStrategy.settlementCurrency is required: the contract settles in ${contract.join(', ')}`) };
+      return { ok: true, currency: contract[0] };
+    }
+    const allowed = contract.length > 0 ? contract : [request.paymentAmount.currency];
+    if (!allowed.includes(named)) return { ok: false, result: failed('SETTLE_CONTRACT_NOT_MATCH', `The contract does not settle in ${named}.`) };
+    return { ok: true, currency: contract.length > 0 ? named : undefined };
+  }
+
+  private createPayment(client: SandboxClient, request: PayRequest, fingerprint: string, scenario: Scenario, settlementCurrency: string | undefined): PaymentRecord {
     const now = this.deps.clock.now();
     const payment: PaymentRecord = {
       clientId: client.clientId,
@@ -111,6 +131,7 @@ export class AmsEngine {
       fingerprint,
       request,
       amount: { ...request.paymentAmount },
+      ...(settlementCurrency ? { settlementCurrency } : {}),
       scenario,
       status: 'PROCESSING',
       createdAt: now,
@@ -154,6 +175,7 @@ export class AmsEngine {
       customerId: payment.customerId,
       at: payment.paidAt,
       amount: payment.amount,
+      settlementCurrency: payment.settlementCurrency,
       transactionId: payment.paymentId,
       originalTransactionId: '',
       transactionRequestId: payment.paymentRequestId,
@@ -252,6 +274,7 @@ export class AmsEngine {
         customerId: payment.customerId,
         at: now,
         amount: payment.amount,
+        settlementCurrency: payment.settlementCurrency,
         transactionId: payment.paymentId,
         originalTransactionId: payment.paymentId,
         transactionRequestId: payment.paymentRequestId,
@@ -319,6 +342,7 @@ export class AmsEngine {
       customerId: payment.customerId,
       at: now,
       amount: request.refundAmount,
+      settlementCurrency: payment.settlementCurrency,
       transactionId: refundId,
       originalTransactionId: payment.paymentId,
       transactionRequestId: request.refundRequestId,

@@ -24,6 +24,8 @@ export interface PaymentRecord {
   fingerprint: string;
   request: PayRequest;
   amount: Money;
+  /** the contract currency it settles in, chosen at pay; undefined: its own currency */
+  settlementCurrency?: string;
   scenario: Scenario;
   status: SandboxPaymentStatus;
   failure?: Failure;
@@ -62,6 +64,8 @@ export interface LedgerEntry {
   at: Date;
   /** positive; the report applies the sign */
   amount: Money;
+  /** the currency its payment settles in (refunds and cancels follow their payment); undefined: its own */
+  settlementCurrency?: string;
   transactionId: string;
   originalTransactionId: string;
   transactionRequestId: string;

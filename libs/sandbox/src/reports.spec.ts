@@ -140,14 +140,15 @@ describe('buildDayReports of a day too large for one file', () => {
 });
 
 describe('buildDayReports in a contracted settlement currency', () => {
+  const usd = { settlementCurrency: 'USD' };
   const ledger = [
-    entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', '1250'),
-    entry('REFUND', '2026-11-27T02:00:00Z', 'HKD', '250'),
-    entry('PAYMENT', '2026-11-27T03:00:00Z', 'JPY', '2000'),
-    entry('PAYMENT', '2026-11-27T04:00:00Z', 'USD', '500'),
-    entry('PAYMENT', '2026-11-27T05:00:00Z', 'VND', '100000'),
+    entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', '1250', usd),
+    entry('REFUND', '2026-11-27T02:00:00Z', 'HKD', '250', usd),
+    entry('PAYMENT', '2026-11-27T03:00:00Z', 'JPY', '2000', usd),
+    entry('PAYMENT', '2026-11-27T04:00:00Z', 'USD', '500', usd),
+    entry('PAYMENT', '2026-11-27T05:00:00Z', 'VND', '100000', usd),
   ];
-  const files = buildDayReports(ledger, '2026-11-27', ['C1'], { settlementCurrency: 'USD' });
+  const files = buildDayReports(ledger, '2026-11-27', ['C1']);
   const get = (line: string, name: string) => column(SETTLEMENT_ITEM_COLUMNS, line, name);
 
   it('puts every currency it can convert into one batch of the settlement currency, and keeps the others apart', () => {
@@ -177,6 +178,19 @@ describe('buildDayReports in a contracted settlement currency', () => {
   it('sums the converted rows into the summary', () => {
     const summary = files[2].content;
     expect(summary).toContain(',TOTAL,2026-11-28T00:00:00+08:00,4,19.49,USD,-0.19,USD,0.00,USD\n');
+  });
+
+  it('settles each transaction in the currency its payment chose: two contract currencies make two batches', () => {
+    const mixed = buildDayReports(
+      [entry('PAYMENT', '2026-11-27T01:00:00Z', 'JPY', '2000', usd), entry('PAYMENT', '2026-11-27T02:00:00Z', 'JPY', '3000', { settlementCurrency: 'HKD' }), entry('PAYMENT', '2026-11-27T03:00:00Z', 'JPY', '4000')],
+      '2026-11-27',
+      ['C1'],
+    );
+    expect(mixed.filter((f) => f.kind === 'settlementItems').map((f) => [f.currency, rowsOf(f.content).map((line) => get(line, 'quoteCurrencyPair') || get(line, 'transactionAmountValue'))])).toEqual([
+      ['HKD', ['JPY/HKD']],
+      ['JPY', ['4000']],
+      ['USD', ['JPY/USD']],
+    ]);
   });
 
   it('quotes with 8 decimals and rounds half away from zero', () => {

@@ -18,9 +18,10 @@ import type { LedgerEntry } from './payment-book';
  *
  * A settlement batch holds one customer's transactions of one UTC+8 day that settle in one currency; it
  * settles at 00:00 UTC+8 the next day, and its files are written next to the transaction file of that day.
- * Each transaction settles in its own currency, unless the contract names a settlement currency the
- * sandbox has rates for (see fx.ts): then its amount and fee are converted at the fixed quote, each
- * rounded on its own, and the item names the quote (spec §13.2).
+ * Each transaction settles in the currency its payment chose at pay (the contract's, or the one its
+ * settlementStrategy named; refunds and cancels follow their payment), else in its own. When that differs
+ * from its own and the sandbox has rates for both (see fx.ts), its amount and fee are converted at the fixed
+ * quote, each rounded on its own, and the item names the quote (spec §13.2); without a rate it stays in its own.
  *
  * Files: `<name>_<seq>.csv` (spec §13.1). A transaction file or a batch's items file with more rows than
  * `maxRowsPerFile` is split into `_000`, `_001`… (seq 000–999), each a whole file with its own header and
@@ -91,8 +92,6 @@ interface Settled extends Signed {
 export interface ReportOptions {
   /** Alipay's fee per payment and refund, in minor units of the transaction currency */
   feeMinor?: bigint;
-  /** the currency the contract settles in; unset: each transaction's own */
-  settlementCurrency?: string;
   /** data rows in one file before the report is split into `_000`, `_001`…; default REPORT_MAX_ROWS_PER_FILE */
   maxRowsPerFile?: number;
 }
@@ -109,7 +108,7 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
   for (const customerId of unique([...customers, ...entries.map((e) => e.customerId)])) {
     const own = entries.filter((entry) => entry.customerId === customerId).map((entry) => signed(entry, feeMinor));
     files.push(...transactionFiles(customerId, compact, own, maxRows));
-    const settled = own.map((s) => settle(s, options.settlementCurrency));
+    const settled = own.map(settle);
     for (const currency of unique(settled.map((s) => s.settlementCurrency)).sort()) {
       const batch = settled.filter((s) => s.settlementCurrency === currency);
       const batchId = `${compact}${currency}001`;
@@ -145,9 +144,10 @@ function signed(entry: LedgerEntry, feeMinor: bigint): Signed {
   }
 }
 
-/** Settles a transaction in `currency` when there is a quote to it, else in its own currency. */
-function settle(s: Signed, currency: string | undefined): Settled {
+/** Settles a transaction in its payment's settlement currency when there is a quote to it, else in its own currency. */
+function settle(s: Signed): Settled {
   const own = s.entry.amount.currency;
+  const currency = s.entry.settlementCurrency;
   const q = currency && currency !== own ? quote(own, currency) : undefined;
   if (!currency || !q) return { ...s, settlementCurrency: own, settlementAmount: s.transaction + s.fee, settlementFee: s.fee };
   const settlementFee = q.convert(s.fee);

@@ -28,8 +28,11 @@ export interface SandboxSettings {
   singleUseCodes: boolean;
   /** days after payment within which refunds are accepted */
   refundWindowDays: number;
-  /** the currency the merchant contract settles in (one of fx.ts's); unset: each transaction settles in its own */
-  settlementCurrency?: string;
+  /**
+   * the currencies the merchant contract settles in (fx.ts's); a pay's settlementStrategy picks one, and must
+   * when there are several (spec §3.6, §12). Empty: each transaction settles in its own currency.
+   */
+  settlementCurrencies: string[];
 }
 
 export interface PreconfiguredClient {
@@ -50,6 +53,7 @@ export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   notifyTimeoutMs: 5_000,
   singleUseCodes: false,
   refundWindowDays: 365,
+  settlementCurrencies: [],
 };
 
 /** A simulated delay shortened by the time factor. */

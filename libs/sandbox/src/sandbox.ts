@@ -105,10 +105,7 @@ export class Sandbox {
 
   /** Writes the report files of a UTC+8 day (YYYY-MM-DD). */
   async writeReports(date: string): Promise<ReportListing> {
-    const files = buildDayReports(this.book.ledger, date, this.registry.customers(), {
-      settlementCurrency: this.settings.settlementCurrency,
-      maxRowsPerFile: this.settings.reportMaxRows,
-    });
+    const files = buildDayReports(this.book.ledger, date, this.registry.customers(), { maxRowsPerFile: this.settings.reportMaxRows });
     const paths = await writeReports(this.settings.reportDir, files);
     return {
       date,
