@@ -37,7 +37,15 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Create a payment from a scanned code; answers when it is final or after waitSeconds',
           security: terminalAuth,
           requestBody: { required: true, content: json('CreatePayment') },
-          responses: { 201: { description: 'created and final', content: json('Payment') }, 200: { description: 'the payment this merchantOrderId already made', content: json('Payment') }, 202: { description: 'still PROCESSING: poll GET /v1/payments/{paymentId}?waitSeconds=…', content: json('Payment') }, ...errors(400, 401, 409, 429, 503) },
+          responses: {
+            201: { description: 'created by this request, and final', content: json('Payment') },
+            200: { description: 'the payment this merchantOrderId already made (the same body sent again), final', content: json('Payment') },
+            202: {
+              description: 'still PROCESSING when the wait ended, whether this request created the payment or sent the same body again: the status code tells a final answer (200, 201) from one that is not; poll GET /v1/payments/{paymentId}?waitSeconds=…&ifStatus=PROCESSING',
+              content: json('Payment'),
+            },
+            ...errors(400, 401, 409, 429, 503),
+          },
         },
         get: {
           summary: 'Look a payment up by merchantOrderId', security: terminalAuth,

@@ -10,7 +10,10 @@ import type { TerminalContext } from '../registry/registry.service';
 import { Terminal, TerminalGuard } from './auth.guards';
 import { cancelBody, createPaymentBody, createRefundBody, getPaymentQuery, parse } from './schemas';
 
-/** The POS API (CONTRACTS.md §1). A payment still PROCESSING when the wait ends is answered 202. */
+/**
+ * The POS API (CONTRACTS.md §1). A payment still PROCESSING when the wait ends is answered 202, to the request
+ * that created it and to a replay of that request alike: a POS tells a final answer from the status code.
+ */
 @Controller('v1/payments')
 @UseGuards(TerminalGuard)
 export class PosController {
