@@ -1,5 +1,5 @@
 import {
-  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, partnerListedEarlier, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, refundStatusAfter, revisesReview, rowKey,
+  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, partnerListedEarlier, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, planWriteOff, refundStatusAfter, revisesReview, rowKey,
 } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
@@ -39,6 +39,12 @@ describe('compareRow', () => {
     });
     // the transaction file moves no money: a transaction settled already is simply listed
     expect(compareRow(row(), ledger({ settlementBatchId: 'B1' }))).toEqual({ result: 'MATCHED' });
+  });
+
+  it('flags any row of a transaction finance wrote off as never made', () => {
+    expect(compareRow(row(), ledger({ writtenOff: true }))).toEqual({
+      result: 'MISMATCHED', fields: ['status'], expected: { status: 'written off as never made' }, actual: { status: "PAYMENT A-1 in Alipay's report" },
+    });
   });
 
   it('takes Alipay’s id from the report when the ledger did not know it yet', () => {
@@ -115,6 +121,19 @@ describe('explainUnledgeredRow', () => {
     expect(explainUnledgeredRow(row(), payment({ status: 'CANCELLED' }), none)).toMatchObject({ result: 'MISMATCHED' });
     expect(explainUnledgeredRow(row({ type: 'CANCEL', amount: -1250n }), payment({ status: 'SUCCEEDED' }), { hasPayment: true, hasCancel: true })).toMatchObject({ result: 'MISMATCHED' });
     expect(explainUnledgeredRow(row({ type: 'REFUND', transactionRequestId: 'ref_1', originalTransactionRequestId: 'pay_1', amount: -5n }), payment({ refunds: { ref_1: 'FAILED' } }), none)).toMatchObject({ result: 'MISMATCHED', expected: { status: 'refund FAILED' } });
+  });
+});
+
+describe('planWriteOff', () => {
+  const expected = { amount: 1250n, fee: 10n, status: 'EXPECTED' as const };
+  it('reverses the transaction in full once the next day\'s file is in', () => {
+    expect(planWriteOff(expected, [], true)).toEqual({ ok: true, amount: -1250n, fee: -10n });
+  });
+
+  it('refuses one a batch paid out, and waits for the next day\'s file', () => {
+    expect(planWriteOff(expected, ['B1'], true)).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/B1/) });
+    expect(planWriteOff({ ...expected, status: 'POSTED' }, [], true)).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST' });
+    expect(planWriteOff(expected, [], false)).toMatchObject({ ok: false, code: 'SETTLEMENT.REPORTS_INCOMPLETE' });
   });
 });
 

@@ -19,6 +19,8 @@ export interface LedgerExpectation {
   alipayTransactionId?: string | null;
   /** the settlement batch that already paid the transaction out, if one did */
   settlementBatchId?: string | null;
+  /** finance wrote it off as never made (its MISSING_IN_REPORT discrepancy resolved with an adjustment) */
+  writtenOff?: boolean;
 }
 
 export type RowVerdict =
@@ -69,6 +71,7 @@ export function compareRow(row: TransactionRow, ledger: LedgerExpectation): RowV
     expected[field] = want;
     actual[field] = got;
   };
+  if (ledger.writtenOff) differ('status', 'written off as never made', `${row.type} ${row.transactionId} in Alipay's report`);
   if (row.currency !== ledger.currency) differ('currency', ledger.currency, row.currency);
   const wantAmount = signedAmount(ledger.kind, ledger.amount);
   if (row.amount !== wantAmount) differ('amount', money(wantAmount, ledger.currency), money(row.amount, row.currency));
@@ -294,6 +297,7 @@ export function planAdjustment(
   settled: { amount: bigint; fee: bigint } | undefined,
 ): AdjustmentPlan {
   if (discrepancy.type !== 'MISMATCHED' || !ledger) {
+    // a MISSING_IN_REPORT one is written off instead (planWriteOff)
     return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `a ${discrepancy.type} discrepancy has no settled transaction to book the ledger's to` };
   }
   const unfixable = discrepancy.fields.filter((f) => f === 'currency' || f === 'status' || f === 'settlementBatchId');
@@ -309,6 +313,32 @@ export function planAdjustment(
     return { ok: false, code: 'SETTLEMENT.NOTHING_TO_ADJUST', message: 'Alipay settled the transaction as the ledger expects it' };
   }
   return { ok: true, amount, fee };
+}
+
+export type WriteOffPlan =
+  | { ok: true; amount: bigint; fee: bigint }
+  | { ok: false; code: 'SETTLEMENT.CANNOT_ADJUST' | 'SETTLEMENT.REPORTS_INCOMPLETE'; message: string };
+
+/**
+ * What resolving a MISSING_IN_REPORT discrepancy with `adjust` books: the transaction written off as never made,
+ * an adjustment of `amount` and `fee` (settled − expected, Alipay having settled nothing) that reverses its
+ * postings. Only once the transaction files of its day and of the next are both in (Alipay files a transaction
+ * of just before midnight under the day it made it), and only for one no settlement batch paid out: a payout
+ * proves Alipay has it, whatever its transaction file says.
+ */
+export function planWriteOff(
+  ledger: { amount: bigint; fee: bigint; status: 'EXPECTED' | 'POSTED' },
+  paidOutBy: readonly string[],
+  nextDayIn: boolean,
+): WriteOffPlan {
+  if (ledger.status === 'POSTED' || paidOutBy.length) {
+    const by = paidOutBy.length ? ` (settlement batch ${paidOutBy.join(', ')})` : '';
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `Alipay paid the transaction out${by}, so it was made; resolve without adjust` };
+  }
+  if (!nextDayIn) {
+    return { ok: false, code: 'SETTLEMENT.REPORTS_INCOMPLETE', message: 'the next day\'s transaction file is not in yet, and Alipay may have filed the transaction there' };
+  }
+  return { ok: true, amount: -ledger.amount, fee: -ledger.fee };
 }
 
 export type BookingPlan =

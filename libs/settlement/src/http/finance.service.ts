@@ -4,8 +4,8 @@ import { toCsvLine, toMajorUnits } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { ApiError } from '@upm/shared-runtime';
 import { adjustmentPostings, transactionPostings } from '../domain/ledger';
-import { planAdjustment, planBooking } from '../domain/matching';
-import type { TransactionType } from '../domain/report-files';
+import { planAdjustment, planBooking, planWriteOff } from '../domain/matching';
+import { shiftDay, TransactionType } from '../domain/report-files';
 import { LedgerStore } from '../ledger/ledger.store';
 import type { PreviousResolution } from '../settlement.entities';
 
@@ -141,7 +141,7 @@ export class FinanceService {
       );
       if (!found) throw new ApiError(404, 'SETTLEMENT.DISCREPANCY_NOT_FOUND', `no discrepancy ${id}`);
       if (found.status !== 'OPEN') throw new ApiError(409, 'SETTLEMENT.ALREADY_RESOLVED', `discrepancy ${id} is already resolved`);
-      const booked = !resolution.adjust ? null : found.type === 'MISSING_IN_LEDGER' ? await this.bookPaidOut(manager, found) : await this.bookAdjustment(manager, id, found);
+      const booked = resolution.adjust ? await this.book(manager, id, found) : null;
       const [rows] = (await manager.query(
         `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = $2, resolution_note = $3, resolved_at = now(), adjustment_transaction_id = $4,
            ledger_transaction_id = COALESCE(ledger_transaction_id, $4)
@@ -150,6 +150,43 @@ export class FinanceService {
       )) as [Array<Record<string, unknown>>, number];
       return discrepancyView(rows[0]);
     });
+  }
+
+  /** What resolving with `adjust` books for each type of discrepancy; returns the id of the transaction it wrote. */
+  private book(manager: EntityManager, id: string, d: OpenDiscrepancy): Promise<string> {
+    switch (d.type) {
+      case 'MISSING_IN_LEDGER':
+        return this.bookPaidOut(manager, d);
+      case 'MISSING_IN_REPORT':
+        return this.bookWriteOff(manager, id, d);
+      default:
+        return this.bookAdjustment(manager, id, d);
+    }
+  }
+
+  /**
+   * Writes a transaction no report lists off as never made (see planWriteOff): the transaction is posted without
+   * a batch, with an ADJUSTMENT (origin RESOLUTION, POSTED, its business day) that reverses its postings, so
+   * nothing is owed for it, expected or posted; returns the adjustment's id.
+   */
+  private async bookWriteOff(manager: EntityManager, discrepancyId: string, d: OpenDiscrepancy): Promise<string> {
+    // a MISSING_IN_REPORT discrepancy always names the ledger transaction the report lacks
+    const t = (await this.ledger.find(manager, d.ledger_transaction_id!))!;
+    const paidOut: Array<{ batch_id: string }> = await manager.query('SELECT DISTINCT batch_id FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id', [t.id]);
+    const [{ next }]: Array<{ next: boolean }> = await manager.query(
+      "SELECT EXISTS (SELECT 1 FROM report_files WHERE kind = 'transactionItems' AND status = 'INGESTED' AND business_day = $1) AS next",
+      [shiftDay(t.business_day, 1)],
+    );
+    const plan = planWriteOff({ amount: BigInt(t.amount), fee: BigInt(t.fee), status: t.status }, paidOut.map((p) => p.batch_id), next);
+    if (!plan.ok) throw new ApiError(422, plan.code, plan.message);
+    const kind = t.kind as TransactionType;
+    await this.ledger.post(manager, t.id, null);
+    const written = await this.ledger.write(manager, {
+      sourceKey: `ADJUSTMENT:${discrepancyId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: t.merchant_id, currency: t.currency, paymentId: t.payment_id, refundId: t.refund_id,
+      alipayTransactionId: t.alipay_transaction_id, amount: plan.amount, fee: plan.fee, businessDay: t.business_day, origin: 'RESOLUTION', occurredAt: new Date(),
+      postings: adjustmentPostings(kind, { merchantId: t.merchant_id, currency: t.currency, amount: plan.amount, fee: plan.fee }),
+    });
+    return written.id;
   }
 
   /** Writes the transaction a MISSING_IN_LEDGER discrepancy names as the batch that paid it out has it, posted there; returns its id. */

@@ -20,7 +20,10 @@ export const resolveBody = z
   .object({
     resolvedBy: z.string().min(1).max(128),
     note: z.string().min(1).max(2000),
-    /** book what Alipay settled: a MISMATCHED difference as an ADJUSTMENT, a MISSING_IN_LEDGER transaction as its batch paid it out (docs/settlement.md) */
+    /**
+     * book what Alipay settled: a MISMATCHED difference as an ADJUSTMENT, a MISSING_IN_LEDGER transaction as its batch paid it out, a
+     * MISSING_IN_REPORT transaction written off as never made (docs/settlement.md)
+     */
     adjust: z.boolean().default(false),
   })
   .strict();

@@ -46,10 +46,14 @@ export interface LedgerTransactionRecord {
   business_day: string;
   settlement_batch_id: string | null;
   reconciliation: string | null;
+  /** finance wrote it off as never made: its MISSING_IN_REPORT discrepancy was resolved with an adjustment */
+  written_off: boolean;
 }
 
 const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
-  fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation`;
+  fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation,
+  EXISTS (SELECT 1 FROM discrepancies d WHERE d.ledger_transaction_id = ledger_transactions.id AND d.type = 'MISSING_IN_REPORT'
+    AND d.adjustment_transaction_id IS NOT NULL) AS written_off`;
 
 /** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */
 const LEDGER_LOCK = 7_346_112_955;
@@ -120,8 +124,11 @@ export class LedgerStore {
     return { id, created: true };
   }
 
-  /** EXPECTED → POSTED once Alipay's settlement confirms it; a posted transaction stays as it is. */
-  async post(manager: EntityManager, id: string, batchId: string): Promise<boolean> {
+  /**
+   * EXPECTED → POSTED once Alipay's settlement confirms it (or, without a batch, once finance writes it off as
+   * never made, with the adjustment that reverses it); a posted transaction stays as it is.
+   */
+  async post(manager: EntityManager, id: string, batchId: string | null): Promise<boolean> {
     const now = new Date();
     const [rows] = (await manager.query(
       `UPDATE ledger_transactions SET status = 'POSTED', posted_at = $3, settlement_batch_id = $2

@@ -37,6 +37,13 @@ function event(paymentId: string, type: string, sequence: number): Envelope {
   });
 }
 
+/** A payment's success as its event tells it, Alipay having charged it at `paymentTime`. */
+function eventAt(paymentId: string, paymentTime: string): Envelope {
+  const envelope = event(paymentId, 'PaymentSucceeded', 3);
+  const { payment } = envelope.data as { payment: PaymentViewV1 };
+  return { ...envelope, data: { payment: { ...payment, alipay: { ...payment.alipay, paymentTime } } } };
+}
+
 const apply = (envelope: Envelope) => dataSource.transaction((manager) => handler.apply(manager, envelope));
 
 const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
@@ -400,6 +407,46 @@ describe('ReportIngestion and payment events', () => {
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
     expect(await dataSource.query("SELECT kind FROM ledger_transactions WHERE payment_id = 'pay_split_other'")).toEqual([]);
     expect(await discrepanciesOf('pay_split_other')).toMatchObject([{ type: 'MISMATCHED', status: 'OPEN' }, { type: 'MISMATCHED', status: 'OPEN' }]);
+  });
+
+  it('lets finance write a transaction no report lists off as never made, once the next day\'s file is in too', async () => {
+    // two payments of 3 December that its transaction file lacks; a batch pays the second out all the same
+    await apply(eventAt('pay_written_off', '2026-12-03T23:30:00+08:00'));
+    await apply(eventAt('pay_unlisted_paid', '2026-12-03T10:00:00+08:00'));
+    dayFile('20261203', '000');
+    settlementBatch('20261203HKD001', 'pay_unlisted_paid');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    const missing = async (paymentId: string) => (await finance.discrepancies({ paymentId, type: 'MISSING_IN_REPORT' })).discrepancies[0] as { discrepancyId: string; status: string };
+    const writeOff = { resolvedBy: 'finance@chain.example', note: 'Alipay has no such payment', adjust: true };
+
+    // Alipay may file a transaction of just before midnight under the next day
+    await expect(finance.resolveDiscrepancy((await missing('pay_written_off')).discrepancyId, writeOff)).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.REPORTS_INCOMPLETE' });
+    dayFile('20261204', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    // a batch paid the other out: Alipay has it, whatever its transaction file says
+    await expect(finance.resolveDiscrepancy((await missing('pay_unlisted_paid')).discrepancyId, writeOff)).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST' });
+
+    const resolved = await finance.resolveDiscrepancy((await missing('pay_written_off')).discrepancyId, writeOff);
+    const original = await transactionOf('pay_written_off');
+    const inLedger = (await finance.payment('pay_written_off')).transactions as Array<{ ledgerTransactionId: string; kind: string; status: string; amount: { value: string }; fee: { value: string }; origin: string }>;
+    expect(inLedger.map((t) => [t.kind, t.status, t.amount.value, t.fee.value, t.origin])).toEqual([['PAYMENT', 'POSTED', '1250', '10', 'EVENT'], ['ADJUSTMENT', 'POSTED', '-1250', '-10', 'RESOLUTION']]);
+    expect(resolved).toMatchObject({ status: 'RESOLVED', ledgerTransactionId: original.id, adjustmentTransactionId: inLedger[1].ledgerTransactionId });
+    // nothing is owed for it, expected or posted
+    for (const posted of [false, true]) {
+      const balances = await dataSource.query(
+        `SELECT e.account_type, SUM(CASE WHEN e.direction = 'DEBIT' THEN e.amount ELSE -e.amount END)::text AS balance FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+         WHERE t.payment_id = 'pay_written_off' AND ($1 = false OR t.posted_at IS NOT NULL) GROUP BY e.account_type ORDER BY e.account_type`,
+        [posted],
+      );
+      expect(balances).toEqual(['ALIPAY_RECEIVABLE', 'FEES', 'MERCHANT_PAYABLE'].map((account_type) => ({ account_type, balance: '0' })));
+    }
+    await expect(finance.resolveDiscrepancy(resolved.discrepancyId as string, writeOff)).rejects.toMatchObject({ status: 409 });
+
+    // a late file that lists it after all contradicts the write-off: a status discrepancy for finance, not a match
+    dayFile('20261203', '001', reportRow('pay_written_off', 'PAYMENT', '2026-12-03T23:30:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [contradicted] = (await finance.discrepancies({ paymentId: 'pay_written_off', type: 'MISMATCHED' })).discrepancies;
+    expect(contradicted).toMatchObject({ status: 'OPEN', fields: ['status'], ledgerTransactionId: original.id });
   });
 
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {

@@ -258,6 +258,7 @@ export class ReportIngestion {
       const expectation: LedgerExpectation = {
         ledgerTransactionId: existing.id, kind: existing.kind as TransactionType, merchantId: existing.merchant_id, currency: existing.currency,
         amount: BigInt(existing.amount), fee: BigInt(existing.fee), alipayTransactionId: existing.alipay_transaction_id, settlementBatchId: existing.settlement_batch_id,
+        writtenOff: existing.written_off,
       };
       const verdict = compareRow(row, expectation);
       if (verdict.result === 'MATCHED') {
@@ -340,7 +341,7 @@ export class ReportIngestion {
     ctx.ledger.set(rowKey(fact.kind, fact.requestId), {
       id, kind: fact.kind, status: draft.status, merchant_id: payment.merchantId, currency: fact.currency, payment_id: payment.paymentId, refund_id: refundId,
       request_id: fact.requestId, alipay_transaction_id: fact.transactionId, amount: amount.toString(), fee: fact.fee.toString(), business_day: fact.businessDay,
-      settlement_batch_id: draft.settlementBatchId ?? null, reconciliation: draft.reconciliation ?? null,
+      settlement_batch_id: draft.settlementBatchId ?? null, reconciliation: draft.reconciliation ?? null, written_off: false,
     });
     return { id, draft };
   }
