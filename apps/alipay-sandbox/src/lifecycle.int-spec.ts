@@ -228,6 +228,34 @@ describe('request validation (spec §15.3)', () => {
     expect(await client.call('inquiryPayment', {})).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
   });
 
+  it('an optional field over its length or out of its format is PARAM_ILLEGAL too, on every API (spec §4.1, §5–§8)', async () => {
+    const { result, paymentId, input } = await paid();
+    const body = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const fresh = () => ({ ...body, paymentRequestId: requestId() });
+    const account33 = 'A'.repeat(33);
+    const refundBody = (extra: object) => ({ refundRequestId: requestId('RF'), paymentId, refundAmount: { currency: 'HKD', value: '1' }, ...extra });
+    const url = (length: number) => `https://merchant.example/${'n'.repeat(length - 'https://merchant.example/'.length)}`;
+    const refused = [
+      await client.call('pay', { ...fresh(), merchantAccountId: account33 }),
+      await client.call('pay', { ...fresh(), merchantRegion: 'HKG' }),
+      await client.call('pay', { ...fresh(), extendInfo: 42 } as unknown as PayRequest),
+      await client.call('inquiryPayment', { paymentRequestId: input.paymentRequestId, merchantAccountId: account33 }),
+      await client.call('cancel', { paymentRequestId: input.paymentRequestId, merchantAccountId: account33 }),
+      await client.call('refund', refundBody({ merchantAccountId: account33 })),
+      await client.call('refund', refundBody({ refundNotifyUrl: url(1025) })),
+      await client.call('refund', refundBody({ refundRequestTime: 'yesterday' })),
+      await client.call('inquiryRefund', { refundRequestId: 'RF_ANY', merchantAccountId: account33 }),
+    ];
+    expect(refused.map((r) => `${r.outcome} ${r.resultCode}`)).toEqual(Array(refused.length).fill('F PARAM_ILLEGAL'));
+    expect(await view(input.paymentRequestId)).toMatchObject({ status: 'SUCCESS', refundedAmount: { value: '0' } });
+
+    const accepted = [
+      await client.call('pay', { ...fresh(), merchantAccountId: 'A'.repeat(32), merchantRegion: 'HK' }),
+      await client.call('refund', refundBody({ refundNotifyUrl: url(1024), refundRequestTime: '2026-11-27T10:00:00+08:00', merchantAccountId: 'A'.repeat(32) })),
+    ];
+    expect(accepted.map((r) => r.outcome)).toEqual(['S', 'S']);
+  });
+
   it('GET /sandbox/payments of an id never seen is 404', async () => {
     expect((await fetch(`${sandbox.url}/sandbox/payments/NEVER_SEEN`)).status).toBe(404);
   });

@@ -10,7 +10,9 @@ export type Validated<T> = { ok: true; request: T } | { ok: false; result: AmsRe
 
 const text = (max: number) => z.string().min(1).max(max);
 const requestId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only, at most 64');
-const httpUrl = z.string().max(2048).refine(isHttpUrl, 'an http(s) URL');
+const httpUrl = (max: number) => z.string().max(max).refine(isHttpUrl, 'an http(s) URL');
+/** spec §4.1, §5–§8: one client id serving several accounts names the account */
+const merchantAccountId = text(32).optional();
 /** spec §2.8: ISO-8601 to the second, with an offset (UTC may be `Z`) */
 const amsTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/, 'ISO-8601 with an offset, e.g. 2020-06-11T13:35:02+08:00');
 const amount = z.object({ currency: z.string().regex(/^[A-Z]{3}$/), value: z.string() });
@@ -33,9 +35,12 @@ const paySchema = z.object({
   paymentAmount: amount,
   paymentMethod: z.object({ paymentMethodType: z.literal('CONNECT_WALLET'), paymentMethodId: text(512) }),
   paymentFactor: z.object({ inStorePaymentScenario: z.literal('PaymentCode') }),
-  paymentNotifyUrl: httpUrl.optional(),
+  paymentNotifyUrl: httpUrl(2048).optional(),
   paymentExpiryTime: amsTime.optional(),
   settlementStrategy: z.object({ settlementCurrency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
+  merchantRegion: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166 alpha-2').optional(),
+  merchantAccountId,
+  extendInfo: z.string().optional(),
 });
 
 const refundSchema = z.object({
@@ -44,14 +49,17 @@ const refundSchema = z.object({
   refundAmount: amount,
   referenceRefundId: text(64).optional(),
   refundReason: text(256).optional(),
-  refundNotifyUrl: httpUrl.optional(),
+  refundNotifyUrl: httpUrl(1024).optional(),
+  refundRequestTime: amsTime.optional(),
+  merchantAccountId,
+  extendInfo: z.string().optional(),
 });
 
 const paymentRef = z
-  .object({ paymentId: text(64).optional(), paymentRequestId: text(64).optional() })
+  .object({ paymentId: text(64).optional(), paymentRequestId: text(64).optional(), merchantAccountId })
   .refine((r) => r.paymentId !== undefined || r.paymentRequestId !== undefined, 'paymentId or paymentRequestId is required');
 const refundRef = z
-  .object({ refundId: text(64).optional(), refundRequestId: text(64).optional() })
+  .object({ refundId: text(64).optional(), refundRequestId: text(64).optional(), merchantAccountId })
   .refine((r) => r.refundId !== undefined || r.refundRequestId !== undefined, 'refundId or refundRequestId is required');
 
 export function validatePay(body: unknown): Validated<PayRequest> {
