@@ -138,6 +138,50 @@ describe('POST /v1/payments', () => {
   });
 });
 
+describe('input no database can hold', () => {
+  // PostgreSQL stores neither a NUL character nor half of a surrogate pair, in text or in jsonb
+  const unstorable = ['a\u0000b', 'a\ud800b'];
+
+  it('refuses it in a text field with 400 and the field\'s code, before the payment exists', async () => {
+    const key = await newTerminal();
+    for (const description of unstorable) {
+      const body = { ...paymentBody(), description };
+      const answer = await call<{ error: { code: string; details: Array<{ field: string; code: string }> } }>('POST', '/v1/payments', key, body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.details).toEqual([expect.objectContaining({ field: 'description', code: 'INVALID_DESCRIPTION' })]);
+      expect(await dataSource.query('SELECT 1 FROM payments WHERE merchant_order_id = $1', [body.merchantOrderId])).toEqual([]);
+    }
+    const payment = await paidPayment(key);
+    const refund = await call<{ error: { details: Array<{ field: string; code: string }> } }>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: 'R-1', amount: hkd('1'), reason: unstorable[0] });
+    expect(refund.status).toBe(400);
+    expect(refund.body.error.details).toEqual([expect.objectContaining({ field: 'reason', code: 'INVALID_REASON' })]);
+
+    const admin = (path: string, body: unknown) => call<{ error: { details: Array<{ field: string; code: string }> } }>('POST', path, ADMIN, body);
+    const merchant = await admin('/v1/admin/merchants', { name: unstorable[1], mcc: '5411' });
+    expect(merchant.status).toBe(400);
+    expect(merchant.body.error.details).toEqual([expect.objectContaining({ field: 'name', code: 'INVALID_NAME' })]);
+  });
+
+  it('answers 404 to a path id that no payment, refund or store can have, and 400 to such a merchantOrderId', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    for (const path of ['/v1/payments/pay%00x', `/v1/payments/${payment.paymentId}/refunds/ref%00x`]) {
+      expect(await call('GET', path, key)).toMatchObject({ status: 404, body: { error: { code: 'PAYMENT_NOT_FOUND' } } });
+    }
+    expect(await call('POST', '/v1/payments/pay%00x/cancel', key, {})).toMatchObject({ status: 404, body: { error: { code: 'PAYMENT_NOT_FOUND' } } });
+    expect(await call('POST', '/v1/admin/stores/sto%00x/terminals', ADMIN, {})).toMatchObject({ status: 404, body: { error: { code: 'STORE_NOT_FOUND' } } });
+    expect(await call('POST', '/v1/admin/merchants/mer%00x/stores', ADMIN, { name: 'Store', mcc: '5411' })).toMatchObject({ status: 404, body: { error: { code: 'MERCHANT_NOT_FOUND' } } });
+    expect(await call('POST', '/v1/admin/terminals/ter%00x/revoke', ADMIN)).toMatchObject({ status: 404, body: { error: { code: 'TERMINAL_NOT_FOUND' } } });
+
+    for (const query of ['merchantOrderId=a%00b', `merchantOrderId=${payment.merchantOrderId}&merchantOrderId=other`]) {
+      const answer = await call<{ error: { code: string; details: Array<{ field: string; code: string }> } }>('GET', `/v1/payments?${query}`, key);
+      expect(answer).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+      expect(answer.body.error.details).toEqual([expect.objectContaining({ field: 'merchantOrderId', code: 'INVALID_MERCHANT_ORDER_ID' })]);
+    }
+    expect(await call('GET', `/v1/payments?merchantOrderId=${payment.merchantOrderId}`, key)).toMatchObject({ status: 200, body: { paymentId: payment.paymentId } });
+  });
+});
+
 describe('POST /v1/payments/{paymentId}/refunds', () => {
   it('answers 422 with the orchestrator\'s code when it refuses a refund, as when the gateway refuses it, and answers a replay the same', async () => {
     const key = await newTerminal();

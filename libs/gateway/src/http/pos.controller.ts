@@ -8,7 +8,7 @@ import { isFinal, PaymentsService, refundRefusal } from '../payments/payments.se
 import { TerminalRateLimiter } from '../payments/rate-limiter';
 import type { TerminalContext } from '../registry/registry.service';
 import { Terminal, TerminalGuard } from './auth.guards';
-import { cancelBody, createPaymentBody, createRefundBody, getPaymentQuery, parse } from './schemas';
+import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getPaymentQuery, parse } from './schemas';
 
 /**
  * The POS API (CONTRACTS.md §1). A payment still PROCESSING when the wait ends is answered 202, to the request
@@ -37,9 +37,8 @@ export class PosController {
   }
 
   @Get()
-  async findByOrder(@Terminal() terminal: TerminalContext, @Query('merchantOrderId') merchantOrderId: string | undefined): Promise<PaymentViewV1> {
-    if (!merchantOrderId) throw new ApiError(400, 'VALIDATION_FAILED', 'merchantOrderId is required', [{ field: 'merchantOrderId', code: 'REQUIRED', message: 'required' }]);
-    return this.payments.findByOrder(terminal, merchantOrderId);
+  async findByOrder(@Terminal() terminal: TerminalContext, @Query() rawQuery: unknown): Promise<PaymentViewV1> {
+    return this.payments.findByOrder(terminal, parse(findByOrderQuery, rawQuery).merchantOrderId);
   }
 
   @Get(':paymentId')

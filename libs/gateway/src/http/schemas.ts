@@ -19,14 +19,24 @@ const paymentCode = z.string().transform((raw, ctx) => {
   return z.NEVER;
 });
 
-const merchantOrderId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
+/** The shape of every id the POS API takes or makes: the POS's own order and refund ids, registry ids, payment and refund ids. */
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ID_MESSAGE = '1–64 characters of A–Z, a–z, 0–9, _ and -';
+/** Whether a path id could name anything: one that could not is answered as not found, before any lookup. */
+export const isId = (value: string) => ID.test(value);
+
+/** Text PostgreSQL can store, in a column as in jsonb: without a NUL character or half of a surrogate pair. */
+const text = (max: number) =>
+  z.string().min(1).max(max).refine((value) => !value.includes('\u0000') && !/\p{Cs}/u.test(value), 'no NUL character or unpaired surrogate');
+
+const merchantOrderId = z.string().regex(ID, ID_MESSAGE);
 
 export const createPaymentBody = z
   .object({
     merchantOrderId,
     amount,
     paymentCode,
-    description: z.string().min(1).max(256).optional(),
+    description: text(256).optional(),
     waitSeconds: z.number().int().min(0).max(30).optional(),
   })
   .strict();
@@ -35,7 +45,7 @@ export const createRefundBody = z
   .object({
     refundRequestId: merchantOrderId,
     amount,
-    reason: z.string().min(1).max(256).optional(),
+    reason: text(256).optional(),
     waitSeconds: z.number().int().min(0).max(30).optional(),
   })
   .strict();
@@ -44,15 +54,16 @@ export const cancelBody = z.object({ waitSeconds: z.number().int().min(0).max(30
 
 const waitQuery = z.coerce.number().int().min(0).max(30);
 export const getPaymentQuery = z.object({ waitSeconds: waitQuery.optional(), ifStatus: paymentStatusSchema.optional() });
+export const findByOrderQuery = z.object({ merchantOrderId });
 
 const mcc = z.string().regex(/^[0-9]{4}$/, 'a 4-digit ISO 18245 merchant category code');
-const registryId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
-export const merchantBody = z.object({ id: registryId.optional(), name: z.string().min(1).max(256), mcc }).strict();
+const registryId = z.string().regex(ID, ID_MESSAGE);
+export const merchantBody = z.object({ id: registryId.optional(), name: text(256), mcc }).strict();
 export const storeBody = merchantBody;
 export const terminalBody = z.object({ id: registryId.optional() }).strict();
 export const importRow = z.object({
-  merchantId: registryId, merchantName: z.string().min(1).max(256), merchantMcc: mcc,
-  storeId: registryId, storeName: z.string().min(1).max(256), storeMcc: mcc, terminalId: registryId,
+  merchantId: registryId, merchantName: text(256), merchantMcc: mcc,
+  storeId: registryId, storeName: text(256), storeMcc: mcc, terminalId: registryId,
 });
 
 export type CreatePaymentBody = z.infer<typeof createPaymentBody>;
@@ -71,6 +82,7 @@ const FIELD_CODES: Record<string, string> = {
   waitSeconds: 'INVALID_WAIT_SECONDS',
   ifStatus: 'INVALID_STATUS',
   mcc: 'INVALID_MCC',
+  name: 'INVALID_NAME',
 };
 
 /** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem, in the POS API's codes. */

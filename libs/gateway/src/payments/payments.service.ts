@@ -7,6 +7,7 @@ import { appendToOutbox, writeWithOutbox } from '@upm/shared-kafka';
 import { RedisLocks } from '@upm/shared-redis';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
+import { isId } from '../http/schemas';
 import type { CreatePaymentBody, CreateRefundBody } from '../http/schemas';
 import type { TerminalContext } from '../registry/registry.service';
 import { PaymentRow, RefundRow } from './payment.entities';
@@ -141,7 +142,7 @@ export class PaymentsService {
 
   async getRefund(terminal: TerminalContext, paymentId: string, refundId: string): Promise<RefundViewV1> {
     await this.row(terminal, paymentId);
-    const refund = await this.dataSource.getRepository(RefundRow).findOneBy({ paymentId, refundId });
+    const refund = isId(refundId) ? await this.dataSource.getRepository(RefundRow).findOneBy({ paymentId, refundId }) : null;
     if (!refund) throw notFound();
     return refund.view;
   }
@@ -259,9 +260,9 @@ export class PaymentsService {
     return this.dataSource.getRepository(PaymentRow).findOneBy({ merchantId, merchantOrderId });
   }
 
-  /** Another merchant's payment is indistinguishable from a payment that does not exist. */
+  /** Another merchant's payment is indistinguishable from a payment that does not exist, and so is an id no payment can have. */
   private async row(terminal: TerminalContext, paymentId: string): Promise<PaymentRow> {
-    const row = await this.dataSource.getRepository(PaymentRow).findOneBy({ paymentId, merchantId: terminal.merchantId });
+    const row = isId(paymentId) ? await this.dataSource.getRepository(PaymentRow).findOneBy({ paymentId, merchantId: terminal.merchantId }) : null;
     if (!row) throw notFound();
     return row;
   }

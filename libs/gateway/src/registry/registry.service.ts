@@ -3,6 +3,7 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import { newId } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { ApiError } from '@upm/shared-runtime';
+import { isId } from '../http/schemas';
 import { MerchantRow, StoreRow, TerminalRow } from './registry.entities';
 import { issueTerminalKey, parseTerminalKey, secretMatches } from './terminal-keys';
 
@@ -35,7 +36,7 @@ export class RegistryService {
   }
 
   async createStore(merchantId: string, input: StoreInput): Promise<StoreRow> {
-    if (!(await this.dataSource.getRepository(MerchantRow).existsBy({ id: merchantId }))) throw new ApiError(404, 'MERCHANT_NOT_FOUND', `no merchant ${merchantId}`);
+    if (!isId(merchantId) || !(await this.dataSource.getRepository(MerchantRow).existsBy({ id: merchantId }))) throw new ApiError(404, 'MERCHANT_NOT_FOUND', `no merchant ${merchantId}`);
     const row = this.dataSource.getRepository(StoreRow).create({ id: input.id ?? newId('sto'), merchantId, name: input.name, mcc: input.mcc });
     await this.insertOrConflict(() => this.dataSource.getRepository(StoreRow).insert(row), 'STORE_EXISTS', `store ${row.id} exists`);
     return row;
@@ -43,7 +44,7 @@ export class RegistryService {
 
   /** Creates a terminal and answers its key; the key is never shown again. */
   async createTerminal(storeId: string, input: TerminalInput): Promise<{ terminal: TerminalRow; key: string }> {
-    const store = await this.dataSource.getRepository(StoreRow).findOneBy({ id: storeId });
+    const store = isId(storeId) ? await this.dataSource.getRepository(StoreRow).findOneBy({ id: storeId }) : null;
     if (!store) throw new ApiError(404, 'STORE_NOT_FOUND', `no store ${storeId}`);
     const issued = issueTerminalKey();
     const terminal = this.dataSource.getRepository(TerminalRow).create({
@@ -55,6 +56,7 @@ export class RegistryService {
 
   /** Replaces a terminal's key: the old one stops working at once. */
   async rotateKey(terminalId: string): Promise<string> {
+    if (!isId(terminalId)) throw new ApiError(404, 'TERMINAL_NOT_FOUND', `no active terminal ${terminalId}`);
     const issued = issueTerminalKey();
     const result = await this.dataSource.getRepository(TerminalRow).update(
       { id: terminalId, status: 'ACTIVE' },
@@ -65,6 +67,7 @@ export class RegistryService {
   }
 
   async revoke(terminalId: string): Promise<void> {
+    if (!isId(terminalId)) throw new ApiError(404, 'TERMINAL_NOT_FOUND', `no terminal ${terminalId}`);
     const result = await this.dataSource.getRepository(TerminalRow).update({ id: terminalId }, { status: 'REVOKED' });
     if (!result.affected) throw new ApiError(404, 'TERMINAL_NOT_FOUND', `no terminal ${terminalId}`);
   }
