@@ -22,7 +22,7 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
       // Cancel wins: a late success is recorded (it decides between cancel and refund later) but flips nothing.
       // A definite failure with no success before it ends the cancel: nothing was charged, nothing is left to undo.
       return chain(state, facts(state, answer, false), (s) =>
-        s.status === 'CANCELLING' && answer.verdict.kind === 'NOT_PAID' && !s.knownPaid ? closeUnpaid(s, answer.verdict.failure, true, ctx) : [],
+        s.status === 'CANCELLING' && answer.verdict.kind === 'NOT_PAID' && !s.knownPaid ? closeUnpaid(s.cancel, answer.verdict.failure, true, ctx) : [],
       );
     case 'REFUNDING_REVERSAL':
       return facts(state, answer, false);
@@ -36,8 +36,16 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
             needsReview('LATE_SUCCESS', `Alipay reports payment ${state.payment.paymentRequestId} paid after the platform closed it (the cancel found no order): refund the shopper or reconcile with the report file`, ctx),
           ])
         : facts(state, answer, true);
-    case 'SUCCEEDED':
     case 'NEEDS_REVIEW':
+      // The cancel's outcome never came: a definite failure with no success before it settles the review as it
+      // would have settled the cancel (nothing was charged, or the cancel gave it back).
+      if (state.review.kind === 'CANCEL_UNKNOWN' && state.cancel && answer.verdict.kind === 'NOT_PAID' && !state.knownPaid) {
+        const { cancel } = state;
+        const { failure } = answer.verdict;
+        return chain(state, facts(state, answer, true), () => closeUnpaid(cancel, failure, true, ctx));
+      }
+      return facts(state, answer, true);
+    case 'SUCCEEDED':
       // Duplicates (a notification delivered three times, a pay answer after the notification): nothing changes.
       return facts(state, answer, true);
   }
@@ -86,7 +94,7 @@ function whileChecking(state: ReversalCheckState, answer: PaymentAnswer, ctx: Sa
           ),
         ];
       }
-      return closeUnpaid(state, verdict.failure, true, ctx);
+      return closeUnpaid(state.cancel, verdict.failure, true, ctx);
     case 'PENDING':
     case 'INQUIRY_REJECTED':
       return answer.source === 'INQUIRY' && answer.attempt === state.attempts.inquiry ? nextCheck(state, ctx) : [];
@@ -160,7 +168,8 @@ export function onCancelResult(state: ActiveState, attempt: number, verdict: Can
       if (verdict.kind !== 'CANCELLED') return [];
       return state.timer ? [cancelled(false, ctx), { type: 'TimerScheduled', timer: state.timer }] : [cancelled(false, ctx)];
     case 'NEEDS_REVIEW':
-      return verdict.kind === 'CANCELLED' && state.review.kind === 'CANCEL_UNKNOWN' ? [cancelled(false, ctx)] : [];
+      // A cancel went through after all (one left unknown, or one sent before a refusal): closed, any money returned.
+      return verdict.kind === 'CANCELLED' && (state.review.kind === 'CANCEL_UNKNOWN' || state.review.kind === 'CANCEL_REFUSED') ? [cancelled(false, ctx)] : [];
     case 'CREATED':
     case 'PAY_SENT':
     case 'INQUIRING':
@@ -183,7 +192,7 @@ function whileCancelling(state: CancellingState, attempt: number, verdict: Cance
       if (state.knownPaid) return refuseCancel(state, 'ORDER_NOT_EXIST', ctx);
       // Pay not answered yet: it may still be on its way to Alipay, so "no order" proves nothing.
       if (!state.payAnswered) return retryCancel(state, ctx);
-      return closeUnpaid(state, { code: 'ORDER_NOT_EXIST', message: 'Alipay has no record of the payment; nothing was charged' }, true, ctx);
+      return closeUnpaid(state.cancel, { code: 'ORDER_NOT_EXIST', message: 'Alipay has no record of the payment; nothing was charged' }, true, ctx);
     case 'REFUSED':
       return refuseCancel(state, verdict.code, ctx);
   }
@@ -215,8 +224,8 @@ function refuseCancel(state: CancellingState, refusal: string, ctx: SagaContext)
  * Nothing was charged. The cashier (or an operator) asked for the cancel → CANCELLED; the saga gave up on
  * an unconfirmed payment and Alipay says it never happened → FAILED with Alipay's reason.
  */
-function closeUnpaid(state: CancellingState | ReversalCheckState, failure: Failure, lateSuccessIsAnomaly: boolean, ctx: SagaContext): SagaEvent[] {
-  const { reason, voiding } = state.cancel;
+function closeUnpaid(cancel: CancelInfo, failure: Failure, lateSuccessIsAnomaly: boolean, ctx: SagaContext): SagaEvent[] {
+  const { reason, voiding } = cancel;
   return reason === 'UNCONFIRMED' && !voiding
     ? [{ type: 'PaymentFailed', failure, lateSuccessIsAnomaly, at: iso(ctx.now) }]
     : [cancelled(lateSuccessIsAnomaly, ctx)];

@@ -45,8 +45,8 @@ const lateCancelRefundUnknown = (inquiries: number): Step[] => {
   for (let i = 0; i < inquiries; i++) steps.push(fired('REFUND_INQUIRY', 2 + i), inquireRefundResult('rev_pay_01JDZ8X3', 2 + i, 'S', 'SUCCESS', 'PROCESSING'));
   return steps;
 };
-const cancelNeverAnswered = (): Step[] => {
-  const steps: Step[] = [...cancelling];
+const cancelNeverAnswered = (given: Step[] = cancelling): Step[] => {
+  const steps: Step[] = [...given];
   for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
   return steps;
 };
@@ -112,6 +112,16 @@ describe('payment saga: cancel', () => {
     { name: 'cancel #6 still U → NEEDS_REVIEW', given: cancelNeverAnswered(), when: cancelU(6), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer CANCEL_RETRY'], status: 'NEEDS_REVIEW' },
     { name: 'cancel #6 never answered → NEEDS_REVIEW', given: cancelNeverAnswered(), when: fired('CANCEL_RETRY', 7), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer CANCEL_RETRY'], status: 'NEEDS_REVIEW' },
     { name: 'a late cancel S resolves the review → CANCELLED', given: [...cancelNeverAnswered(), cancelU(6)], when: cancelS(4), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED' },
+    { name: 'cancel unknown for good, then Alipay says not paid and nothing said paid → the review is settled: CANCELLED', given: [...cancelNeverAnswered(), cancelU(6)], when: notified('F'), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED' },
+    {
+      name: 'the same after the inquiries ran out (reason UNCONFIRMED) → FAILED with Alipay\'s reason',
+      given: [...cancelNeverAnswered(GIVEN.inquiriesExhausted()), cancelU(6)], when: inquiryFail(15, 'ORDER_IS_CLOSED'), then: ['publish PaymentFailed FAILED #3'], status: 'FAILED',
+    },
+    { name: 'cancel unknown for good after a success was reported, then a failure → contradiction: stays NEEDS_REVIEW', given: [...cancelNeverAnswered([...cancelling, payS()]), cancelU(6)], when: notified('F'), then: [], status: 'NEEDS_REVIEW' },
+    {
+      name: 'refused, then in review as a contradiction, then an earlier cancel answers S after all → CANCELLED',
+      given: [...cancelling, payS(), fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'ORDER_STATUS_INVALID'), inquiryFail(2)], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED',
+    },
     { name: 'cancel F ORDER_NOT_EXIST (POS abort) → CANCELLED', given: cancelling, when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
     { name: 'cancel F ORDER_NOT_EXIST before any pay answer → proves nothing, retry', given: [...paySent, posCancel()], when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['timer CANCEL_RETRY#2 +2000'], status: 'CANCELLING' },
     { name: 'cancel F ORDER_NOT_EXIST after inquiries ran out → FAILED', given: GIVEN.inquiriesExhausted(inquiryNotFound), when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['publish PaymentFailed FAILED #2', 'cancel timer CANCEL_RETRY'], status: 'FAILED' },
