@@ -1,4 +1,4 @@
-import { AmsClient, PayRequest } from '@upm/alipay';
+import { AmsClient, formatAmsTime, PayRequest } from '@upm/alipay';
 import { eventually } from '@upm/shared-testing';
 import { startInProcessSandbox, InProcessSandbox } from './testing/in-process-sandbox';
 import { paymentView, postJson } from './testing/http';
@@ -258,6 +258,42 @@ describe('request validation (spec §15.3)', () => {
 
   it('GET /sandbox/payments of an id never seen is 404', async () => {
     expect((await fetch(`${sandbox.url}/sandbox/payments/NEVER_SEEN`)).status).toBe(404);
+  });
+});
+
+describe('paymentExpiryTime (spec §4.1: after it the payment can no longer succeed)', () => {
+  const inSeconds = (seconds: number) => formatAmsTime(new Date(sandbox.sandbox.clock.now().getTime() + seconds * 1000));
+  const inquire = async (paymentRequestId: string) => {
+    const { body } = await client.inquiryPayment({ paymentRequestId });
+    return `${body?.paymentStatus} ${body?.paymentResultCode}`;
+  };
+
+  it('a payment still processing when it expires is closed: FAIL ORDER_IS_CLOSED, and a replayed pay answers so', async () => {
+    const input = payInput({ scenario: '82', paymentExpiryTime: inSeconds(2) });
+    expect((await client.pay(input)).resultCode).toBe('PAYMENT_IN_PROCESS');
+    expect(await inquire(input.paymentRequestId)).toBe('PROCESSING PAYMENT_IN_PROCESS');
+    await eventually(async () => ((await view(input.paymentRequestId)).status === 'FAIL' ? true : undefined), 5000, 100);
+    expect(await inquire(input.paymentRequestId)).toBe('FAIL ORDER_IS_CLOSED');
+    expect(await client.pay(input)).toMatchObject({ outcome: 'F', resultCode: 'ORDER_IS_CLOSED' });
+  });
+
+  it('the PIN entered after the expiry does not make it succeed, also when the clock moved past the expiry', async () => {
+    const input = payInput({ scenario: '80', paymentExpiryTime: inSeconds(60) });
+    expect((await client.pay(input)).resultCode).toBe('PAYMENT_IN_PROCESS');
+    sandbox.sandbox.clock.advance(120_000);
+    expect(await inquire(input.paymentRequestId)).toBe('FAIL ORDER_IS_CLOSED');
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the PIN (1 s at this time factor) comes too late
+    expect(await view(input.paymentRequestId)).toMatchObject({ status: 'FAIL', failure: { code: 'ORDER_IS_CLOSED' } });
+    expect(sandbox.sandbox.book.ledger.filter((e) => e.transactionRequestId === input.paymentRequestId)).toHaveLength(0);
+  });
+
+  it('a pay that arrives after its expiry fails at once; one within it succeeds as usual', async () => {
+    const late = payInput({ paymentExpiryTime: inSeconds(-60) });
+    expect(await client.pay(late)).toMatchObject({ outcome: 'F', resultCode: 'ORDER_IS_CLOSED' });
+    expect(await inquire(late.paymentRequestId)).toBe('FAIL ORDER_IS_CLOSED');
+    const inTime = payInput({ scenario: '80', paymentExpiryTime: inSeconds(600) });
+    await client.pay(inTime);
+    await eventually(async () => ((await inquire(inTime.paymentRequestId)) === 'SUCCESS SUCCESS' ? true : undefined), 5000, 100);
   });
 });
 

@@ -76,6 +76,7 @@ export class AmsEngine {
     const existing = this.deps.book.payment(client.clientId, { paymentRequestId: request.paymentRequestId });
     if (existing) {
       if (existing.fingerprint !== fingerprint) return answer({ result: failed('REPEAT_REQ_INCONSISTENT', 'The paymentRequestId was used with different content.') });
+      this.expireIfDue(existing);
       return answer(payAnswer(existing));
     }
     // a cancel that found nothing closed this id: the pay arrived late and can no longer succeed (spec §5, §6)
@@ -146,6 +147,7 @@ export class AmsEngine {
   /** Applies the scenario's first state; answers the first notification attempt (resolved when none is sent). */
   private startPayment(payment: PaymentRecord): Promise<void> {
     const { scenario } = payment;
+    if (scenario.records !== 'FAIL' && this.hasExpired(payment)) return this.fail(payment, FAILURES.expiredPayment);
     switch (scenario.records) {
       case 'SUCCESS':
         return this.succeed(payment);
@@ -154,6 +156,7 @@ export class AmsEngine {
       case 'PROCESSING':
         payment.pendingResult = unknownResult(scenario.pendingCode ?? 'PAYMENT_IN_PROCESS');
         if (scenario.afterPin) this.deps.timers.after(scaled(this.deps.settings, this.deps.settings.pinDelayMs), () => this.afterPin(payment));
+        this.closeAtExpiry(payment);
         return Promise.resolve();
       case 'NOTHING':
         return Promise.resolve();
@@ -161,9 +164,29 @@ export class AmsEngine {
   }
 
   private afterPin(payment: PaymentRecord): void {
-    // a cancel that came first wins: the user can no longer pay
+    this.expireIfDue(payment);
+    // a cancel (or the expiry) that came first wins: the user can no longer pay
     if (payment.status !== 'PROCESSING') return;
     void (payment.scenario.afterPin === 'SUCCESS' ? this.succeed(payment) : this.fail(payment, payment.scenario.failure ?? FAILURES.userDeclined));
+  }
+
+  /** spec §4.1: after its paymentExpiryTime a payment can no longer succeed */
+  private hasExpired(payment: PaymentRecord): boolean {
+    const expiry = payment.request.paymentExpiryTime;
+    return expiry !== undefined && this.deps.clock.now().getTime() > Date.parse(expiry);
+  }
+
+  /** A payment still processing at its paymentExpiryTime is closed: FAIL ORDER_IS_CLOSED, notified like any failure. */
+  private expireIfDue(payment: PaymentRecord): void {
+    if (payment.status === 'PROCESSING' && this.hasExpired(payment)) void this.fail(payment, FAILURES.expiredPayment);
+  }
+
+  /** Closes the payment when its expiry comes on the clock as it runs now; moving the clock is caught at the next look. */
+  private closeAtExpiry(payment: PaymentRecord): void {
+    const expiry = payment.request.paymentExpiryTime;
+    if (expiry === undefined) return;
+    const delay = Date.parse(expiry) - this.deps.clock.now().getTime() + 1;
+    if (delay <= MAX_TIMER_MS) this.deps.timers.after(delay, () => this.expireIfDue(payment));
   }
 
   private succeed(payment: PaymentRecord): Promise<void> {
@@ -390,6 +413,7 @@ export class AmsEngine {
 
   private findPayment(client: SandboxClient, ref: { paymentId?: string; paymentRequestId?: string }, api: AmsApi): PaymentRecord | undefined {
     const payment = this.deps.book.payment(client.clientId, ref);
+    if (payment) this.expireIfDue(payment);
     const paymentRequestId = payment?.paymentRequestId ?? (ref.paymentId === undefined ? ref.paymentRequestId : undefined);
     if (paymentRequestId !== undefined) this.deps.book.countCall(client.clientId, paymentRequestId, api);
     return payment;
@@ -397,6 +421,9 @@ export class AmsEngine {
 }
 
 const SUCCESS: AmsResult = { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success.' };
+
+/** setTimeout's longest delay; a later expiry is found when the payment is next looked at */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const UNKNOWN_MESSAGES: Record<string, string> = {
   PAYMENT_IN_PROCESS: 'The payment is being processed.',

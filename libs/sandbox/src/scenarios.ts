@@ -39,6 +39,8 @@ export const FAILURES = {
   risk: { code: 'RISK_REJECT', message: 'The payment is rejected by risk control.' },
   expired: { code: 'EXPIRED_CODE', message: 'The payment code has expired.' },
   invalidCode: { code: 'INVALID_PAYMENT_CODE', message: 'The payment code is invalid.' },
+  /** paymentExpiryTime passed before the payment succeeded (spec §4.1) */
+  expiredPayment: { code: 'ORDER_IS_CLOSED', message: 'The payment expired before it succeeded.' },
 } satisfies Record<string, Failure>;
 
 const INSTANT_SUCCESS: Scenario = { name: '00-79', records: 'SUCCESS' };
