@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { csvRecords } from '@upm/contracts';
-import { AdminTokenGuard, ApiError } from '@upm/shared-runtime';
+import { AdminTokenGuard, ApiError, ValidationDetail } from '@upm/shared-runtime';
 import { ImportResult, RegistryService } from '../registry/registry.service';
 import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
 
@@ -56,12 +56,16 @@ export class AdminController {
     }
     const missing = IMPORT_COLUMNS.filter((c) => !parsed.header.includes(c));
     if (missing.length) throw new ApiError(400, 'MALFORMED_CSV', `missing columns: ${missing.join(', ')}`);
-    const problems: Array<{ line: number; field: string; message: string }> = [];
+    // each row is checked as any request is, its problems told with the line they are on
+    const problems: Array<{ line: number } & ValidationDetail> = [];
     const rows = parsed.records.flatMap((record, i) => {
-      const result = importRow.safeParse(record);
-      if (result.success) return [result.data];
-      problems.push(...result.error.issues.map((issue) => ({ line: i + 2, field: issue.path.join('.'), message: issue.message })));
-      return [];
+      try {
+        return [parse(importRow, record)];
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        problems.push(...(error.details as ValidationDetail[]).map((detail) => ({ line: i + 2, ...detail })));
+        return [];
+      }
     });
     if (problems.length) throw new ApiError(400, 'VALIDATION_FAILED', `${problems.length} problems; nothing was imported`, problems.slice(0, 100));
     return this.registry.importRows(rows);

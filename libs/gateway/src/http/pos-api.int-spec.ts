@@ -252,3 +252,36 @@ describe('POST /v1/payments/{paymentId}/cancel', () => {
     expect(await cancelCommands(payment.paymentId)).toBe(0);
   });
 });
+
+describe('POST /v1/admin/import', () => {
+  const HEADER = 'merchantId,merchantName,merchantMcc,storeId,storeName,storeMcc,terminalId';
+  const importCsv = async (...lines: string[]) => {
+    const response = await fetch(`${baseUrl}/v1/admin/import`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv' }, body: [HEADER, ...lines].join('\n') });
+    return { status: response.status, body: (await response.json()) as { error: { code: string; details: unknown[] } } & { terminalsCreated: number } };
+  };
+
+  it('names the line, the field and a stable code of every problem, and imports nothing', async () => {
+    const answer = await importCsv('imp_m1,Shop,5411,imp_s1,Store,5411,imp_t1', 'imp m2,,54,imp_s2,Store\u0000,5411,imp_t2');
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    expect(answer.body.error.details).toEqual([
+      { line: 3, field: 'merchantId', code: 'INVALID_ID', message: expect.any(String) },
+      { line: 3, field: 'merchantName', code: 'INVALID_NAME', message: expect.any(String) },
+      { line: 3, field: 'merchantMcc', code: 'INVALID_MCC', message: expect.any(String) },
+      { line: 3, field: 'storeName', code: 'INVALID_NAME', message: expect.any(String) },
+    ]);
+    expect(await dataSource.query("SELECT id FROM terminals WHERE id LIKE 'imp_%'")).toEqual([]);
+  });
+
+  it('refuses a file that puts a terminal in another store than it is in, or in two stores, and imports nothing', async () => {
+    expect((await importCsv('imp_m3,Shop,5411,imp_s3,Store,5411,imp_t3')).body.terminalsCreated).toBe(1);
+    // the terminal, its key and its payments are the first merchant's: a file cannot hand them to another
+    const moved = await importCsv('imp_m4,Other,5411,imp_s4,Other store,5411,imp_t3', 'imp_m4,Other,5411,imp_s4,Other store,5411,imp_t4');
+    expect(moved).toMatchObject({ status: 409, body: { error: { code: 'TERMINAL_BELONGS_TO_ANOTHER_STORE', details: [{ terminalId: 'imp_t3' }] } } });
+    const twice = await importCsv('imp_m5,Shop,5411,imp_s5,Store,5411,imp_t5', 'imp_m5,Shop,5411,imp_s6,Store 2,5411,imp_t5');
+    expect(twice).toMatchObject({ status: 409, body: { error: { code: 'TERMINAL_BELONGS_TO_ANOTHER_STORE', details: [{ terminalId: 'imp_t5' }] } } });
+
+    expect(await dataSource.query("SELECT id, store_id AS \"storeId\", merchant_id AS \"merchantId\" FROM terminals WHERE id LIKE 'imp_%'")).toEqual([{ id: 'imp_t3', storeId: 'imp_s3', merchantId: 'imp_m3' }]);
+    expect(await dataSource.query("SELECT id FROM stores WHERE id IN ('imp_s4', 'imp_s5', 'imp_s6')")).toEqual([]);
+  });
+});

@@ -83,6 +83,14 @@ const FIELD_CODES: Record<string, string> = {
   ifStatus: 'INVALID_STATUS',
   mcc: 'INVALID_MCC',
   name: 'INVALID_NAME',
+  id: 'INVALID_ID',
+  merchantId: 'INVALID_ID',
+  storeId: 'INVALID_ID',
+  terminalId: 'INVALID_ID',
+  merchantName: 'INVALID_NAME',
+  storeName: 'INVALID_NAME',
+  merchantMcc: 'INVALID_MCC',
+  storeMcc: 'INVALID_MCC',
 };
 
 /** Parses input against a schema or throws 400 VALIDATION_FAILED with one detail per problem, in the POS API's codes. */

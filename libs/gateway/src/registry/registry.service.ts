@@ -108,11 +108,12 @@ export class RegistryService {
       const merchants = uniqueBy(rows, (r) => r.merchantId).map((r) => ({ id: r.merchantId, name: r.merchantName, mcc: r.merchantMcc }));
       result.merchantsCreated = await insertMissing(manager, MerchantRow, merchants);
       const stores = uniqueBy(rows, (r) => r.storeId).map((r) => ({ id: r.storeId, merchantId: r.merchantId, name: r.storeName, mcc: r.storeMcc }));
-      assertOneMerchantPerStore(rows);
+      assertOneOwner(rows, (r) => r.storeId, (r) => r.merchantId, storesMoved);
       await assertOwnership(manager, stores);
       result.storesCreated = await insertMissing(manager, StoreRow, stores);
       const wanted = uniqueBy(rows, (r) => r.terminalId);
-      const existing = new Set((await manager.getRepository(TerminalRow).find({ select: { id: true }, where: { id: In(wanted.map((r) => r.terminalId)) } })).map((t) => t.id));
+      assertOneOwner(rows, (r) => r.terminalId, (r) => r.storeId, terminalsMoved);
+      const existing = await existingTerminals(manager, wanted);
       const fresh = wanted.filter((r) => !existing.has(r.terminalId)).map((r) => {
         const issued = issueTerminalKey();
         result.terminals.push({ terminalId: r.terminalId, storeId: r.storeId, key: issued.key });
@@ -160,23 +161,36 @@ async function insertMissing<T extends { id: string }>(manager: EntityManager, e
   return created;
 }
 
-/** An import may not move a store that already belongs to another merchant. */
-/** A store's terminals take the store's merchant: a file naming two merchants for one store is refused whole. */
-function assertOneMerchantPerStore(rows: readonly ImportRow[]): void {
-  const merchantOf = new Map<string, string>();
+/** What an import may not do: move a store to another merchant, or a terminal (its key, its payments) to another store. */
+const storesMoved = (ids: string[]) => new ApiError(409, 'STORE_BELONGS_TO_ANOTHER_MERCHANT', 'a store cannot change merchant, nor appear under two', ids.map((storeId) => ({ storeId })));
+const terminalsMoved = (ids: string[]) => new ApiError(409, 'TERMINAL_BELONGS_TO_ANOTHER_STORE', 'a terminal cannot change store, nor appear in two', ids.map((terminalId) => ({ terminalId })));
+
+/** A file that puts one store under two merchants, or one terminal in two stores, is refused whole. */
+function assertOneOwner(rows: readonly ImportRow[], idOf: (row: ImportRow) => string, ownerOf: (row: ImportRow) => string, moved: (ids: string[]) => ApiError): void {
+  const owners = new Map<string, string>();
   const split = new Set<string>();
-  for (const r of rows) {
-    const merchantId = merchantOf.get(r.storeId) ?? r.merchantId;
-    merchantOf.set(r.storeId, merchantId);
-    if (merchantId !== r.merchantId) split.add(r.storeId);
+  for (const row of rows) {
+    const owner = owners.get(idOf(row)) ?? ownerOf(row);
+    owners.set(idOf(row), owner);
+    if (owner !== ownerOf(row)) split.add(idOf(row));
   }
-  if (split.size) throw new ApiError(409, 'STORE_BELONGS_TO_ANOTHER_MERCHANT', 'a store appears under more than one merchant', [...split].map((storeId) => ({ storeId })));
+  if (split.size) throw moved([...split]);
 }
 
+/** The terminals of the file that exist, each in the store the file names: an import may not move one. */
+async function existingTerminals(manager: EntityManager, wanted: readonly ImportRow[]): Promise<Set<string>> {
+  const storeOf = new Map(wanted.map((r) => [r.terminalId, r.storeId]));
+  const existing = await manager.getRepository(TerminalRow).find({ select: { id: true, storeId: true }, where: { id: In([...storeOf.keys()]) } });
+  const moved = existing.filter((t) => storeOf.get(t.id) !== t.storeId);
+  if (moved.length) throw terminalsMoved(moved.map((t) => t.id));
+  return new Set(existing.map((t) => t.id));
+}
+
+/** An import may not move a store that already belongs to another merchant. */
 async function assertOwnership(manager: EntityManager, stores: Array<{ id: string; merchantId: string }>): Promise<void> {
   if (!stores.length) return;
   const existing = await manager.getRepository(StoreRow).find({ where: { id: In(stores.map((s) => s.id)) } });
   const owner = new Map(existing.map((s) => [s.id, s.merchantId]));
   const moved = stores.filter((s) => owner.has(s.id) && owner.get(s.id) !== s.merchantId);
-  if (moved.length) throw new ApiError(409, 'STORE_BELONGS_TO_ANOTHER_MERCHANT', 'stores cannot change merchant', moved.map((s) => ({ storeId: s.id })));
+  if (moved.length) throw storesMoved(moved.map((s) => s.id));
 }
