@@ -114,6 +114,14 @@ export function settlementPostings(merchantId: string, amounts: readonly Settled
   return postings;
 }
 
+/**
+ * A payout in another currency that cleared `amount` more of a transaction's receivable than it would have had the
+ * transaction been in the ledger then (signed: negative for less), corrected where the conversion lands.
+ */
+export function overClearedPostings(merchantId: string, currency: string, amount: bigint): Posting[] {
+  return pair(merchantId, currency, 'ALIPAY_RECEIVABLE', 'FX_DIFFERENCE', amount);
+}
+
 export class UnbalancedTransaction extends Error {
   constructor(readonly currency: string, readonly debits: bigint, readonly credits: bigint) {
     super(`${currency}: debits ${debits} ≠ credits ${credits}`);

@@ -232,24 +232,39 @@ describe('planBooking', () => {
   const paidOut = (over: Partial<PaidOutItem> = {}): PaidOutItem => ({
     settlementBatchId: 'B1', part: 0, line: 2, merchantId: 'mer_1', transactionId: 'A-1', currency: 'HKD', amount: 1250n, settlementCurrency: 'HKD', fee: -10n, ...over,
   });
+  const reported = (kind: 'PAYMENT' | 'REFUND' | 'CANCEL' = 'PAYMENT', amount = '12.50') => ({
+    kind, transactionRequestId: 'pay_1', merchantId: 'mer_1', actual: { amount, currency: 'HKD', transactionId: 'A-1' },
+  });
 
-  it('books the transaction as its batch paid it out, gross and fee in the ledger sign', () => {
+  it('books a transaction the ledger never heard of as its batch paid it out, gross and fee in the ledger sign', () => {
     const payout = paidOut();
-    expect(planBooking('PAYMENT', false, [payout])).toEqual({ ok: true, payout, amount: 1250n, fee: 10n });
-    expect(planBooking('REFUND', false, [paidOut({ amount: -500n })])).toMatchObject({ ok: true, amount: 500n, fee: 10n });
-    expect(planBooking('CANCEL', false, [paidOut({ amount: -1250n, fee: 10n })])).toMatchObject({ ok: true, amount: 1250n, fee: 10n });
+    expect(planBooking(reported(), undefined, [payout])).toEqual({ ok: true, payout, write: { amount: 1250n, fee: 10n }, overCleared: 0n, repaid: [] });
+    expect(planBooking(reported('REFUND', '-5.00'), undefined, [paidOut({ amount: -500n })])).toMatchObject({ ok: true, write: { amount: 500n, fee: 10n } });
+    expect(planBooking(reported('CANCEL', '-12.50'), undefined, [paidOut({ amount: -1250n, fee: 10n })])).toMatchObject({ ok: true, write: { amount: 1250n, fee: 10n } });
   });
 
   it('waits for a batch to pay the transaction out', () => {
-    expect(planBooking('PAYMENT', false, [])).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
+    expect(planBooking(reported(), undefined, [])).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
+    expect(planBooking(reported(), ledger(), [])).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
   });
 
-  it('refuses a transaction paid out twice or in another currency, and one the ledger has written since', () => {
-    expect(planBooking('PAYMENT', false, [paidOut(), paidOut({ settlementBatchId: 'B2' })])).toMatchObject({
-      ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/B1 and B2 each paid/),
-    });
-    expect(planBooking('PAYMENT', false, [paidOut({ settlementCurrency: 'USD', fee: -1n })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/settled in USD/) });
-    expect(planBooking('PAYMENT', true, [paidOut()])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/payment event/) });
+  it('posts in the first batch a transaction two batches paid out, the second to recover', () => {
+    const [first, second] = [paidOut(), paidOut({ settlementBatchId: 'B2' })];
+    expect(planBooking(reported(), undefined, [first, second])).toMatchObject({ ok: true, payout: first, write: { amount: 1250n }, repaid: [second] });
+    expect(planBooking(reported(), ledger(), [first, second])).toEqual({ ok: true, payout: first, overCleared: 0n, repaid: [second] });
+  });
+
+  it('clears the fee a payout in another currency did not for a transaction its late payment event wrote', () => {
+    const converted = paidOut({ settlementCurrency: 'USD', fee: -1n });
+    expect(planBooking(reported(), ledger(), [converted])).toEqual({ ok: true, payout: converted, overCleared: 10n, repaid: [] });
+    expect(planBooking(reported('CANCEL', '-12.50'), ledger({ kind: 'CANCEL' }), [paidOut({ settlementCurrency: 'USD', amount: -1250n, fee: 1n })])).toMatchObject({ ok: true, overCleared: -10n });
+  });
+
+  it('refuses one in another currency the ledger never heard of, and one the ledger has that disagrees', () => {
+    expect(planBooking(reported(), undefined, [paidOut({ settlementCurrency: 'USD', fee: -1n })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/settled in USD/) });
+    expect(planBooking(reported(), ledger(), [paidOut({ fee: -20n })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/fee differs/) });
+    expect(planBooking(reported('PAYMENT', '13.50'), ledger(), [paidOut({ settlementCurrency: 'USD' })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/amount differs/) });
+    expect(planBooking(reported(), ledger(), [paidOut({ settlementCurrency: 'USD', merchantId: 'customer-C1' })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/customer-C1/) });
   });
 });
 

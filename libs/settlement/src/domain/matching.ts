@@ -342,31 +342,49 @@ export function planWriteOff(
 }
 
 export type BookingPlan =
-  | { ok: true; payout: PaidOutItem; amount: bigint; fee: bigint }
+  | {
+      ok: true;
+      /** the batch item the transaction is posted in: the first that paid it out */
+      payout: PaidOutItem;
+      /** the transaction to write as that item has it (gross and fee in the ledger's sign), when the ledger lacks it */
+      write?: { amount: bigint; fee: bigint };
+      /** what a payout in another currency cleared from the receivable beyond what it would have with the transaction there (signed) */
+      overCleared: bigint;
+      /** the batches that paid it out again: money to recover from Alipay */
+      repaid: PaidOutItem[];
+    }
   | { ok: false; code: 'SETTLEMENT.CANNOT_ADJUST' | 'SETTLEMENT.NOT_SETTLED'; message: string };
 
 /**
- * What resolving a MISSING_IN_LEDGER discrepancy with `adjust` books: the transaction the ledger never heard
- * of, as the settlement batch that paid it out has it (gross and fee in the ledger's sign). The payout moved
- * that money already, so writing the transaction is what clears the receivable. Only a transaction one batch
- * paid out in its own currency qualifies: the transaction file alone moves no money; a second payout is
- * money to recover from Alipay, not to book; and a payout in another currency cleared the gross with no fee
- * known in the transaction's currency. Nor one the ledger has written since from its payment event, which
- * disagrees with the report: no adjustment makes the two agree.
+ * What resolving a MISSING_IN_LEDGER discrepancy with `adjust` books, for a transaction a settlement batch paid
+ * out before the ledger had it: the ledger ends as if the transaction had been there when the batch came. It is
+ * posted in the first batch that paid it out; one the ledger never heard of is written first as that batch's
+ * item has it. A later batch that paid it out again is flagged as it would have been then (money to recover
+ * from Alipay). A payout in another currency cleared the gross, no fee being expected then: for a transaction
+ * the ledger holds (its payment event came after the batch), the fee it expects is cleared too, through
+ * FX_DIFFERENCE; one the ledger never heard of has no fee in its own currency to book, and is refused. So is one
+ * the ledger holds that disagrees with the report (or with the batch's item, in the batch's currency), and
+ * anything the transaction file alone lists: it moves no money.
  */
-export function planBooking(kind: TransactionType, ledgerHolds: boolean, paidOut: readonly PaidOutItem[]): BookingPlan {
-  if (ledgerHolds) {
-    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: 'the ledger has the transaction from its payment event now, and it disagrees with the report; resolve without adjust' };
-  }
+export function planBooking(reported: Omit<ReportedTransaction, 'paidOut'>, held: LedgerExpectation | undefined, paidOut: readonly PaidOutItem[]): BookingPlan {
   if (!paidOut.length) {
     return { ok: false, code: 'SETTLEMENT.NOT_SETTLED', message: 'Alipay has not paid the transaction out yet; book it once its settlement batch is in' };
   }
-  if (paidOut.length > 1) {
-    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `settlement batches ${paidOut.map((p) => p.settlementBatchId).join(' and ')} each paid the transaction out; recover the second payout from Alipay` };
+  const [payout, ...repaid] = paidOut;
+  const kind = reported.kind;
+  if (!held) {
+    if (payout.settlementCurrency !== payout.currency) {
+      return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `settled in ${payout.settlementCurrency}, so no fee in ${payout.currency} is known to book` };
+    }
+    return { ok: true, payout, write: { amount: signedAmount(kind, payout.amount), fee: signedFee(kind, payout.fee) }, overCleared: 0n, repaid };
   }
-  const [payout] = paidOut;
-  if (payout.settlementCurrency !== payout.currency) {
-    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `settled in ${payout.settlementCurrency}, so no fee in ${payout.currency} is known to book` };
+  const converted = payout.settlementCurrency !== held.currency;
+  const verdict = compareReported({ ...reported, paidOut: converted ? [] : [payout] }, held);
+  if (verdict.result === 'MISMATCHED') {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `the ledger has the transaction from its payment event now, and its ${verdict.fields.join(' and ')} differs from Alipay's; resolve without adjust` };
   }
-  return { ok: true, payout, amount: signedAmount(kind, payout.amount), fee: signedFee(kind, payout.fee) };
+  if (converted && payout.merchantId !== held.merchantId) {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `settlement batch ${payout.settlementBatchId} paid it out to ${payout.merchantId}, the ledger has it for ${held.merchantId}; resolve without adjust` };
+  }
+  return { ok: true, payout, overCleared: converted ? -signedFee(kind, held.fee) : 0n, repaid };
 }

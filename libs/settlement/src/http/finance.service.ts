@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { toCsvLine, toMajorUnits } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { ApiError } from '@upm/shared-runtime';
-import { adjustmentPostings, transactionPostings } from '../domain/ledger';
+import { adjustmentPostings, overClearedPostings, transactionPostings } from '../domain/ledger';
 import { planAdjustment, planBooking, planWriteOff } from '../domain/matching';
 import { shiftDay, TransactionType } from '../domain/report-files';
 import { LedgerStore } from '../ledger/ledger.store';
@@ -32,8 +32,16 @@ interface OpenDiscrepancy {
   refund_id: string | null;
   business_day: string;
   fields: string[];
+  merchant_id: string | null;
+  actual: Record<string, string> | null;
   ledger_transaction_id: string | null;
   status: string;
+}
+
+/** What a resolution with `adjust` booked: the transaction the discrepancy is about, and the one that booked the correction. */
+interface Booked {
+  ledgerTransactionId: string;
+  adjustmentTransactionId: string;
 }
 
 /** What the finance API reads: straight from the ledger, nothing cached. */
@@ -135,7 +143,7 @@ export class FinanceService {
     return this.dataSource.transaction(async (manager) => {
       if (resolution.adjust) await this.ledger.lockForReport(manager);
       const [found]: OpenDiscrepancy[] = await manager.query(
-        `SELECT type, kind, transaction_request_id, payment_id, refund_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, fields, ledger_transaction_id, status
+        `SELECT type, kind, transaction_request_id, payment_id, refund_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, fields, merchant_id, actual, ledger_transaction_id, status
          FROM discrepancies WHERE id = $1 FOR UPDATE`,
         [id],
       );
@@ -144,23 +152,25 @@ export class FinanceService {
       const booked = resolution.adjust ? await this.book(manager, id, found) : null;
       const [rows] = (await manager.query(
         `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = $2, resolution_note = $3, resolved_at = now(), adjustment_transaction_id = $4,
-           ledger_transaction_id = COALESCE(ledger_transaction_id, $4)
+           ledger_transaction_id = COALESCE(ledger_transaction_id, $5)
          WHERE id = $1 RETURNING *, to_char(business_day, 'YYYY-MM-DD') AS day`,
-        [id, resolution.resolvedBy, resolution.note, booked],
+        [id, resolution.resolvedBy, resolution.note, booked?.adjustmentTransactionId ?? null, booked?.ledgerTransactionId ?? null],
       )) as [Array<Record<string, unknown>>, number];
       return discrepancyView(rows[0]);
     });
   }
 
-  /** What resolving with `adjust` books for each type of discrepancy; returns the id of the transaction it wrote. */
-  private book(manager: EntityManager, id: string, d: OpenDiscrepancy): Promise<string> {
+  /** What resolving with `adjust` books for each type of discrepancy. */
+  private async book(manager: EntityManager, id: string, d: OpenDiscrepancy): Promise<Booked> {
     switch (d.type) {
       case 'MISSING_IN_LEDGER':
-        return this.bookPaidOut(manager, d);
+        return this.bookPaidOut(manager, id, d);
       case 'MISSING_IN_REPORT':
-        return this.bookWriteOff(manager, id, d);
-      default:
-        return this.bookAdjustment(manager, id, d);
+        return { ledgerTransactionId: d.ledger_transaction_id!, adjustmentTransactionId: await this.bookWriteOff(manager, id, d) };
+      default: {
+        const adjustment = await this.bookAdjustment(manager, id, d);
+        return { ledgerTransactionId: d.ledger_transaction_id ?? adjustment, adjustmentTransactionId: adjustment };
+      }
     }
   }
 
@@ -189,19 +199,51 @@ export class FinanceService {
     return written.id;
   }
 
-  /** Writes the transaction a MISSING_IN_LEDGER discrepancy names as the batch that paid it out has it, posted there; returns its id. */
-  private async bookPaidOut(manager: EntityManager, d: OpenDiscrepancy): Promise<string> {
+  /**
+   * Books a transaction a settlement batch paid out before the ledger had it, as if it had been there when the
+   * batch came (see planBooking): written from the batch's item when the ledger never heard of it, posted in that
+   * batch, the conversion's clearing corrected by an ADJUSTMENT when the payout was in another currency, and a
+   * second payout flagged. The discrepancy names the transaction, and the adjustment if one was booked (else the
+   * transaction again).
+   */
+  private async bookPaidOut(manager: EntityManager, discrepancyId: string, d: OpenDiscrepancy): Promise<Booked> {
     const kind = d.kind as TransactionType;
-    const held = await this.ledger.findByRequest(manager, [{ kind, requestId: d.transaction_request_id }]);
-    const plan = planBooking(kind, held.size > 0, await this.ledger.paidOut(manager, kind, d.transaction_request_id));
+    const requestId = d.transaction_request_id;
+    const [held] = (await this.ledger.findByRequest(manager, [{ kind, requestId }])).values();
+    const expectation = held && {
+      ledgerTransactionId: held.id, kind, merchantId: held.merchant_id, currency: held.currency, amount: BigInt(held.amount), fee: BigInt(held.fee), alipayTransactionId: held.alipay_transaction_id,
+    };
+    const actual = d.actual as { amount: string; currency: string; transactionId: string };
+    const plan = planBooking({ kind, transactionRequestId: requestId, merchantId: d.merchant_id, actual }, expectation, await this.ledger.paidOut(manager, kind, requestId));
     if (!plan.ok) throw new ApiError(422, plan.code, plan.message);
-    const { payout, amount, fee } = plan;
-    const fact = { merchantId: payout.merchantId, currency: payout.currency, amount, fee };
-    return this.ledger.writePaidOut(manager, {
-      sourceKey: `${kind}:${d.transaction_request_id}`, kind, status: 'EXPECTED', merchantId: payout.merchantId, currency: payout.currency, paymentId: d.payment_id,
-      refundId: d.refund_id, requestId: d.transaction_request_id, alipayTransactionId: payout.transactionId, amount, fee, businessDay: d.business_day,
-      origin: 'RESOLUTION', occurredAt: new Date(), postings: transactionPostings(kind, fact),
-    }, payout);
+    const { payout, write } = plan;
+    let transactionId: string;
+    if (write) {
+      const fact = { merchantId: payout.merchantId, currency: payout.currency, amount: write.amount, fee: write.fee };
+      transactionId = await this.ledger.writePaidOut(manager, {
+        sourceKey: `${kind}:${requestId}`, kind, status: 'EXPECTED', merchantId: payout.merchantId, currency: payout.currency, paymentId: d.payment_id,
+        refundId: d.refund_id, requestId, alipayTransactionId: payout.transactionId, amount: write.amount, fee: write.fee, businessDay: d.business_day,
+        origin: 'RESOLUTION', occurredAt: new Date(), postings: transactionPostings(kind, fact),
+      }, payout);
+    } else {
+      transactionId = held.id;
+      await this.ledger.setReconciliation(manager, transactionId, 'MATCHED', actual.transactionId);
+      await this.ledger.settleLate(manager, transactionId, payout);
+    }
+    let adjustmentTransactionId = transactionId;
+    if (plan.overCleared !== 0n) {
+      const t = (await this.ledger.find(manager, transactionId))!;
+      ({ id: adjustmentTransactionId } = await this.ledger.write(manager, {
+        sourceKey: `ADJUSTMENT:${discrepancyId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: t.merchant_id, currency: t.currency, paymentId: t.payment_id,
+        refundId: t.refund_id, alipayTransactionId: t.alipay_transaction_id, amount: plan.overCleared, fee: 0n, businessDay: t.business_day, origin: 'RESOLUTION',
+        occurredAt: new Date(), settlementBatchId: payout.settlementBatchId, postings: overClearedPostings(t.merchant_id, t.currency, plan.overCleared),
+      }));
+    }
+    if (plan.repaid.length) {
+      const t = (await this.ledger.find(manager, transactionId))!;
+      for (const again of plan.repaid) await this.ledger.flagRepeatedPayout(manager, t, payout, again, d.business_day);
+    }
+    return { ledgerTransactionId: transactionId, adjustmentTransactionId };
   }
 
   /** Posts the mismatched transaction in the batch that settled it, with an ADJUSTMENT for the difference; returns the adjustment's id. */

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { createEnvelope, newId, TOPICS } from '@upm/contracts';
-import type { LedgerEntriesPostedV1 } from '@upm/contracts';
+import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, assertBalanced, Posting } from '../domain/ledger';
@@ -48,6 +48,24 @@ export interface LedgerTransactionRecord {
   reconciliation: string | null;
   /** finance wrote it off as never made: its MISSING_IN_REPORT discrepancy was resolved with an adjustment */
   written_off: boolean;
+}
+
+/** A disagreement between a report row and the ledger, as `LedgerStore.recordDiscrepancy` records it. */
+export interface DiscrepancyFinding {
+  type: DiscrepancyDetectedV1['type'];
+  kind: TransactionType;
+  fields: string[];
+  transactionRequestId: string;
+  paymentId: string | null;
+  refundId: string | null;
+  merchantId: string | null;
+  ledgerTransactionId: string | null;
+  expected: Record<string, string> | null;
+  actual: Record<string, string> | null;
+  reportFile: string;
+  businessDay: string;
+  /** found by a settlement batch */
+  settled: boolean;
 }
 
 const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
@@ -234,7 +252,7 @@ export class LedgerStore {
    * been there: its item names it and MATCHED, and a batch all of whose items now match is RECONCILED, with
    * its payouts. The batch is locked first, so two late transactions of one batch see each other's items.
    */
-  private async settleLate(manager: EntityManager, id: string, payout: PaidOutItem): Promise<void> {
+  async settleLate(manager: EntityManager, id: string, payout: PaidOutItem): Promise<void> {
     const batchId = payout.settlementBatchId;
     await manager.query('SELECT 1 FROM settlement_batches WHERE batch_id = $1 FOR UPDATE', [batchId]);
     await this.post(manager, id, batchId);
@@ -247,6 +265,75 @@ export class LedgerStore {
       [batchId],
     )) as [unknown[], number];
     if (reconciled.length) await manager.query("UPDATE ledger_transactions SET reconciliation = 'MATCHED' WHERE kind = 'SETTLEMENT' AND settlement_batch_id = $1", [batchId]);
+  }
+
+  /**
+   * Flags a batch item that paid out again a transaction an earlier batch paid out before the ledger had it, as
+   * the item would have been flagged had the transaction been there: it names the transaction and is MISMATCHED,
+   * with a discrepancy on `settlementBatchId` (both batches) for the money to recover from Alipay.
+   */
+  async flagRepeatedPayout(manager: EntityManager, t: LedgerTransactionRecord, first: PaidOutItem, again: PaidOutItem, businessDay: string): Promise<void> {
+    await manager.query("UPDATE settlement_batch_items SET ledger_transaction_id = $4, result = 'MISMATCHED' WHERE batch_id = $1 AND part = $2 AND line = $3", [
+      again.settlementBatchId, again.part, again.line, t.id,
+    ]);
+    await this.setReconciliation(manager, t.id, 'MISMATCHED');
+    // the batch's items files were recorded in the order of their parts
+    const [file]: Array<{ path: string }> = await manager.query(
+      "SELECT path FROM report_files WHERE settlement_batch_id = $1 AND kind = 'settlementItems' AND status = 'INGESTED' ORDER BY path OFFSET $2 LIMIT 1",
+      [again.settlementBatchId, again.part],
+    );
+    await this.recordDiscrepancy(manager, {
+      type: 'MISMATCHED', kind: t.kind as TransactionType, fields: ['settlementBatchId'], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
+      merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { settlementBatchId: first.settlementBatchId }, actual: { settlementBatchId: again.settlementBatchId },
+      reportFile: file?.path ?? again.settlementBatchId, businessDay, settled: true,
+    });
+  }
+
+  /**
+   * Records a disagreement, once per transaction and type: the settlement file finding what the transaction
+   * file found is the same disagreement, and adds its fields to it. A settlement batch moves the money, so
+   * when it disagrees about a discrepancy resolved without an adjustment (before the batch came), the
+   * discrepancy opens again (its resolution kept among its previous ones), to be adjusted now that there is a
+   * settlement to adjust to. Announced when new and when reopened.
+   */
+  async recordDiscrepancy(manager: EntityManager, d: DiscrepancyFinding): Promise<string> {
+    const rows: Array<{ id: string; inserted: boolean; fields: string[]; expected: Record<string, string> | null; actual: Record<string, string> | null }> = await manager.query(
+      `INSERT INTO discrepancies (id, type, kind, transaction_request_id, payment_id, refund_id, merchant_id, ledger_transaction_id, fields, expected, actual, report_file, business_day, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, 'OPEN')
+       ON CONFLICT (kind, transaction_request_id, type) DO UPDATE SET
+         fields = COALESCE((SELECT jsonb_agg(DISTINCT f) FROM jsonb_array_elements_text(discrepancies.fields || EXCLUDED.fields) AS f), '[]'::jsonb),
+         expected = COALESCE(discrepancies.expected, '{}'::jsonb) || COALESCE(EXCLUDED.expected, '{}'::jsonb),
+         actual = COALESCE(discrepancies.actual, '{}'::jsonb) || COALESCE(EXCLUDED.actual, '{}'::jsonb)
+       RETURNING id, (xmax = 0) AS inserted, fields, expected, actual`,
+      [newId('dis'), d.type, d.kind, d.transactionRequestId, d.paymentId, d.refundId, d.merchantId, d.ledgerTransactionId, JSON.stringify(d.fields),
+        d.expected ? JSON.stringify(d.expected) : null, d.actual ? JSON.stringify(d.actual) : null, d.reportFile, d.businessDay],
+    );
+    const { id, inserted, fields, expected, actual } = rows[0];
+    const reopened = !inserted && d.settled && (await this.reopen(manager, id, d.reportFile));
+    if (inserted || reopened) {
+      const data: DiscrepancyDetectedV1 = {
+        discrepancyId: id, type: d.type, kind: d.kind, fields, transactionRequestId: d.transactionRequestId,
+        ...(d.paymentId ? { paymentId: d.paymentId } : {}), ...(d.refundId ? { refundId: d.refundId } : {}), ...(d.merchantId ? { merchantId: d.merchantId } : {}),
+        ...(expected ? { expected } : {}), ...(actual ? { actual } : {}), reportFile: d.reportFile, businessDay: d.businessDay, ...(reopened ? { reopened } : {}),
+      };
+      await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'DiscrepancyDetected', key: d.paymentId ?? d.transactionRequestId, data, producer: this.producer }));
+    }
+    return id;
+  }
+
+  /**
+   * Opens a discrepancy resolved without an adjustment again, without a resolution: the one it had joins its
+   * previous resolutions, with when and by which file it was reopened. Answers whether it did.
+   */
+  private async reopen(manager: EntityManager, id: string, reportFile: string): Promise<boolean> {
+    const [rows] = (await manager.query(
+      `UPDATE discrepancies SET status = 'OPEN', resolved_by = NULL, resolution_note = NULL, resolved_at = NULL,
+         previous_resolutions = previous_resolutions || jsonb_build_array(jsonb_build_object(
+           'resolvedBy', resolved_by, 'resolutionNote', resolution_note, 'resolvedAt', resolved_at, 'reopenedAt', now(), 'reopenedBy', $2::text))
+       WHERE id = $1 AND status = 'RESOLVED' AND adjustment_transaction_id IS NULL RETURNING id`,
+      [id, reportFile],
+    )) as [unknown[], number];
+    return rows.length > 0;
   }
 
   private async announce(

@@ -79,6 +79,15 @@ function refundBatch(batchId: string, paymentId: string, refundId: string): void
   }
 }
 
+/** A USD settlement batch paying out one HKD payment of 12.50, converted at 0.128 (1.60 USD), less Alipay's fee of 0.01 USD. */
+function fxBatch(batchId: string, paymentId: string): void {
+  const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${paymentId},,${paymentId},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,1.59,USD,HKD/USD,0.128,-0.01,USD,0.00,USD`;
+  const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,1,1.59,USD,-0.01,USD,0.00,USD`;
+  for (const [name, lines] of [[`settlementItems_USD_${batchId}_000.csv`, [ITEM_HEADER, item]], [`settlementSummary_USD_${batchId}_000.csv`, [SUMMARY_HEADER, total('PAYMENT'), total('TOTAL')]]] as const) {
+    files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+  }
+}
+
 /** A refund event of a payment from the contract's example, for refund `refundId` (Alipay's id `R-<refundId>`). */
 function refundEvent(paymentId: string, refundId: string, type: 'RefundRequested' | 'RefundSucceeded', sequence: number): Envelope {
   const { payment, refund } = examples[type] as unknown as { payment: PaymentViewV1; refund: Record<string, unknown> };
@@ -447,6 +456,53 @@ describe('ReportIngestion and payment events', () => {
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
     const [contradicted] = (await finance.discrepancies({ paymentId: 'pay_written_off', type: 'MISMATCHED' })).discrepancies;
     expect(contradicted).toMatchObject({ status: 'OPEN', fields: ['status'], ledgerTransactionId: original.id });
+  });
+
+  it('lets finance post a late transaction a batch settled in another currency, correcting what the payout cleared', async () => {
+    fxBatch('20261127USD001', 'pay_late_fx');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    await apply(event('pay_late_fx', 'PaymentSucceeded', 3));
+    const [found] = (await finance.discrepancies({ paymentId: 'pay_late_fx' })).discrepancies;
+    expect(found).toMatchObject({ type: 'MISSING_IN_LEDGER', status: 'OPEN' });
+
+    const resolved = await finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'converted by Alipay', adjust: true });
+    const written = await transactionOf('pay_late_fx');
+    expect(written).toMatchObject({ origin: 'EVENT', status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(resolved).toMatchObject({ status: 'RESOLVED', ledgerTransactionId: written.id, adjustmentTransactionId: expect.stringMatching(/^ltx_/) });
+    expect(await finance.batch('20261127USD001')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    // the payout cleared the gross, no fee being expected then: the adjustment moves the fee back, so the receivable clears as in order
+    const inBatch = (await finance.transactions({ batchId: '20261127USD001' })).transactions as Array<{ ledgerTransactionId: string; kind: string; entries: Array<{ account: string; direction: string; amount: string }> }>;
+    expect(inBatch.map((t) => t.kind)).toEqual(['SETTLEMENT', 'PAYMENT', 'ADJUSTMENT']);
+    expect(inBatch[2]).toMatchObject({
+      ledgerTransactionId: resolved.adjustmentTransactionId,
+      entries: [{ account: 'ALIPAY_RECEIVABLE:mer_7KQ2:HKD', direction: 'DEBIT', amount: '10' }, { account: 'FX_DIFFERENCE:mer_7KQ2:HKD', direction: 'CREDIT', amount: '10' }],
+    });
+    const receivable = inBatch.flatMap((t) => t.entries).filter((e) => e.account === 'ALIPAY_RECEIVABLE:mer_7KQ2:HKD');
+    expect(receivable.reduce((sum, e) => sum + (e.direction === 'DEBIT' ? 1n : -1n) * BigInt(e.amount), 0n)).toBe(0n);
+  });
+
+  it('lets finance post a transaction two batches paid out in the first, leaving the second payout to recover', async () => {
+    for (const [paymentId, batches] of [['pay_late_twice', ['20261127HKD011', '20261127HKD012']], ['pay_unheard_twice', ['20261127HKD013', '20261127HKD014']]] as const) {
+      for (const batchId of batches) settlementBatch(batchId, paymentId);
+      expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+      if (paymentId === 'pay_late_twice') await apply(event(paymentId, 'PaymentSucceeded', 3));
+      const [found] = (await finance.discrepancies({ paymentId })).discrepancies;
+      expect(found).toMatchObject({ type: 'MISSING_IN_LEDGER', status: 'OPEN' });
+
+      const resolved = await finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'paid twice', adjust: true });
+      const written = await transactionOf(paymentId);
+      expect(written).toMatchObject({ status: 'POSTED', origin: paymentId === 'pay_late_twice' ? 'EVENT' : 'RESOLUTION' });
+      expect(resolved).toMatchObject({ status: 'RESOLVED', ledgerTransactionId: written.id });
+      expect(await finance.batch(batches[0])).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+      expect(await finance.batch(batches[1])).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: written.id, result: 'MISMATCHED' }] });
+      // as when the transaction was there before both batches: the second payout is a discrepancy of its own, to recover from Alipay
+      const open = (await finance.discrepancies({ paymentId, status: 'OPEN' })).discrepancies;
+      expect(open).toEqual([expect.objectContaining({
+        type: 'MISMATCHED', fields: ['settlementBatchId'], ledgerTransactionId: written.id, expected: { settlementBatchId: batches[0] }, actual: { settlementBatchId: batches[1] },
+      })]);
+      const [announced] = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [open[0].discrepancyId]);
+      expect(announced.data).toMatchObject({ type: 'MISMATCHED', fields: ['settlementBatchId'], paymentId });
+    }
   });
 
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { createEnvelope, fromMajorUnits, newId, toMajorUnits, TOPICS } from '@upm/contracts';
-import type { DiscrepancyDetectedV1, PaymentReviewResolvedV1, SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
+import type { PaymentReviewResolvedV1, SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { SettledAmount, settlementPostings, transactionPostings } from '../domain/ledger';
@@ -185,7 +185,7 @@ export class ReportIngestion {
     const listed = new Set(listedRows.map((r) => rowKey(r.kind, r.id)));
     for (const t of missingInReport(await this.ledger.findByDay(manager, day), listed, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
       await this.ledger.setReconciliation(manager, t.id, 'MISSING_IN_REPORT');
-      await this.discrepancy(manager, {
+      await this.ledger.recordDiscrepancy(manager, {
         type: 'MISSING_IN_REPORT', kind: t.kind as TransactionType, fields: [], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
         merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { amount: toMajorUnits(t.amount, t.currency), currency: t.currency }, actual: null,
         reportFile, businessDay: day, settled: false,
@@ -270,7 +270,7 @@ export class ReportIngestion {
         return { result: 'MATCHED', ledgerTransactionId: existing.id, merchantId: existing.merchant_id };
       }
       await this.ledger.setReconciliation(manager, existing.id, 'MISMATCHED');
-      const discrepancyId = await this.discrepancy(manager, {
+      const discrepancyId = await this.ledger.recordDiscrepancy(manager, {
         type: 'MISMATCHED', kind: row.type, fields: verdict.fields, transactionRequestId: row.transactionRequestId, paymentId, refundId: existing.refund_id,
         merchantId: existing.merchant_id, ledgerTransactionId: existing.id, expected: verdict.expected, actual: verdict.actual, reportFile, businessDay: day,
         settled: ctx.batchId !== undefined,
@@ -308,7 +308,7 @@ export class ReportIngestion {
       return { result: 'MATCHED', ledgerTransactionId: written, merchantId: payment.merchantId };
     }
     const type = verdict.result === 'MISMATCHED' ? 'MISMATCHED' : 'MISSING_IN_LEDGER';
-    const discrepancyId = await this.discrepancy(manager, {
+    const discrepancyId = await this.ledger.recordDiscrepancy(manager, {
       type, kind: row.type, fields: verdict.result === 'MISMATCHED' ? verdict.fields : [], transactionRequestId: row.transactionRequestId, paymentId,
       refundId: row.type === 'REFUND' ? row.transactionRequestId : null, merchantId: payment?.merchantId ?? (row.referenceMerchantId || null), ledgerTransactionId: null,
       expected: verdict.result === 'MISMATCHED' ? verdict.expected : null,
@@ -426,46 +426,6 @@ export class ReportIngestion {
   }
 
   /**
-   * Records a disagreement, once per transaction and type: the settlement file finding what the transaction
-   * file found is the same disagreement, and adds its fields to it. A settlement batch moves the money, so
-   * when it disagrees about a discrepancy resolved without an adjustment (before the batch came), the
-   * discrepancy opens again (its resolution kept among its previous ones), to be adjusted now that there is a
-   * settlement to adjust to. Announced when new and when reopened.
-   */
-  private async discrepancy(
-    manager: EntityManager,
-    d: {
-      type: DiscrepancyDetectedV1['type']; kind: TransactionType; fields: string[]; transactionRequestId: string; paymentId: string | null; refundId: string | null;
-      merchantId: string | null; ledgerTransactionId: string | null; expected: Record<string, string> | null; actual: Record<string, string> | null; reportFile: string; businessDay: string;
-      /** found by a settlement batch */
-      settled: boolean;
-    },
-  ): Promise<string> {
-    const rows: Array<{ id: string; inserted: boolean; fields: string[]; expected: Record<string, string> | null; actual: Record<string, string> | null }> = await manager.query(
-      `INSERT INTO discrepancies (id, type, kind, transaction_request_id, payment_id, refund_id, merchant_id, ledger_transaction_id, fields, expected, actual, report_file, business_day, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, 'OPEN')
-       ON CONFLICT (kind, transaction_request_id, type) DO UPDATE SET
-         fields = COALESCE((SELECT jsonb_agg(DISTINCT f) FROM jsonb_array_elements_text(discrepancies.fields || EXCLUDED.fields) AS f), '[]'::jsonb),
-         expected = COALESCE(discrepancies.expected, '{}'::jsonb) || COALESCE(EXCLUDED.expected, '{}'::jsonb),
-         actual = COALESCE(discrepancies.actual, '{}'::jsonb) || COALESCE(EXCLUDED.actual, '{}'::jsonb)
-       RETURNING id, (xmax = 0) AS inserted, fields, expected, actual`,
-      [newId('dis'), d.type, d.kind, d.transactionRequestId, d.paymentId, d.refundId, d.merchantId, d.ledgerTransactionId, JSON.stringify(d.fields),
-        d.expected ? JSON.stringify(d.expected) : null, d.actual ? JSON.stringify(d.actual) : null, d.reportFile, d.businessDay],
-    );
-    const { id, inserted, fields, expected, actual } = rows[0];
-    const reopened = !inserted && d.settled && (await this.reopen(manager, id, d.reportFile));
-    if (inserted || reopened) {
-      const data: DiscrepancyDetectedV1 = {
-        discrepancyId: id, type: d.type, kind: d.kind, fields, transactionRequestId: d.transactionRequestId,
-        ...(d.paymentId ? { paymentId: d.paymentId } : {}), ...(d.refundId ? { refundId: d.refundId } : {}), ...(d.merchantId ? { merchantId: d.merchantId } : {}),
-        ...(expected ? { expected } : {}), ...(actual ? { actual } : {}), reportFile: d.reportFile, businessDay: d.businessDay, ...(reopened ? { reopened } : {}),
-      };
-      await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'DiscrepancyDetected', key: d.paymentId ?? d.transactionRequestId, data, producer: this.producer }));
-    }
-    return id;
-  }
-
-  /**
    * A transaction an earlier transaction file of its day did not list, listed now (Alipay split the day into
    * several files, `_000`, `_001`…, or filed it late): it is missing no more, so that discrepancy closes.
    */
@@ -475,21 +435,6 @@ export class ReportIngestion {
        WHERE ledger_transaction_id = $1 AND type = 'MISSING_IN_REPORT' AND status = 'OPEN'`,
       [ledgerTransactionId, `listed by ${reportFile}`],
     );
-  }
-
-  /**
-   * Opens a discrepancy resolved without an adjustment again, without a resolution: the one it had joins its
-   * previous resolutions, with when and by which file it was reopened. Answers whether it did.
-   */
-  private async reopen(manager: EntityManager, id: string, reportFile: string): Promise<boolean> {
-    const [rows] = (await manager.query(
-      `UPDATE discrepancies SET status = 'OPEN', resolved_by = NULL, resolution_note = NULL, resolved_at = NULL,
-         previous_resolutions = previous_resolutions || jsonb_build_array(jsonb_build_object(
-           'resolvedBy', resolved_by, 'resolutionNote', resolution_note, 'resolvedAt', resolved_at, 'reopenedAt', now(), 'reopenedBy', $2::text))
-       WHERE id = $1 AND status = 'RESOLVED' AND adjustment_transaction_id IS NULL RETURNING id`,
-      [id, reportFile],
-    )) as [unknown[], number];
-    return rows.length > 0;
   }
 
   /**
