@@ -40,7 +40,7 @@ it('delivers a merchant\'s TransactionReconciled to the endpoint that subscribed
     body: JSON.stringify({ url: 'http://127.0.0.1:3690/hooks', eventTypes: ['TransactionReconciled'] }),
   });
   expect(created.status).toBe(201);
-  const { secret } = (await created.json()) as { secret: string };
+  const { secret, endpointId } = (await created.json()) as { secret: string; endpointId: string };
 
   const envelope = createEnvelope({ type: 'TransactionReconciled', key: 'pay_01JDZ8X3', data, producer: 'settlement' });
   const producer = testKafka('notify-settle-producer').producer();
@@ -49,6 +49,13 @@ it('delivers a merchant\'s TransactionReconciled to the endpoint that subscribed
   await producer.disconnect();
 
   const delivery = await eventually(() => received.find((r) => r.headers['upm-event-id'] === envelope.id), 20_000);
-  expect(JSON.parse(delivery.body)).toMatchObject({ id: envelope.id, type: 'TransactionReconciled', merchantId: data.merchantId });
+  expect(JSON.parse(delivery.body)).toMatchObject({ id: envelope.id, type: 'TransactionReconciled', merchantId: data.merchantId, stream: { key: 'settlement:pay_01JDZ8X3', sequence: 1 } });
   expect(verifySignature(secret, delivery.headers['upm-signature'] as string, delivery.headers['upm-timestamp'] as string, delivery.body)).toBe(true);
+
+  // the delivery log finds it by the payment it is about
+  const listed = await fetch(`${notification.url}/v1/admin/merchants/${data.merchantId}/webhooks/${endpointId}/deliveries?paymentId=pay_01JDZ8X3`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  expect(listed.status).toBe(200);
+  expect(((await listed.json()) as { deliveries: unknown[] }).deliveries).toEqual([
+    expect.objectContaining({ eventId: envelope.id, eventType: 'TransactionReconciled', paymentId: 'pay_01JDZ8X3', stream: { key: 'settlement:pay_01JDZ8X3', sequence: 1 } }),
+  ]);
 });

@@ -49,7 +49,7 @@ function verifyUpmWebhook(secret: string, rawBody: string, headers: IncomingHttp
 interface Request {
   headers: IncomingHttpHeaders;
   body: string;
-  event: { id: string; type: string; merchantId: string; data: { payment: { paymentId: string; sequence: number; status: string } } };
+  event: { id: string; type: string; merchantId: string; stream: { key: string; sequence: number }; data: { payment: { paymentId: string; sequence: number; status: string } } };
   at: number;
   /** the status this receiver answered */
   answered?: number;
@@ -257,6 +257,10 @@ describe('merchant webhooks', () => {
     expect(sequences.length).toBeGreaterThanOrEqual(7);
     expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
     expect(new Set(sequences).size).toBe(sequences.length);
+    // the payment's stream to this endpoint is numbered 1, 2, 3, … in the order it was accepted, and retries keep the number
+    const accepted = receiver.accepted().filter((r) => r.event.data.payment.paymentId === paymentId);
+    expect(accepted.map((r) => r.event.stream)).toEqual(accepted.map((_, i) => ({ key: paymentId, sequence: i + 1 })));
+    for (const request of mine()) expect(request.event.stream).toEqual(accepted.find((r) => r.event.id === request.event.id)!.event.stream);
     // no request for an event arrived before every earlier event of the payment had been accepted
     for (const request of mine()) {
       const seq = request.event.data.payment.sequence;

@@ -22,18 +22,18 @@ afterAll(async () => {
   await dataSource.destroy();
 });
 
-async function deliveries(eventId: string): Promise<Array<{ endpoint_id: string; payment_id: string; sequence: number }>> {
-  return dataSource.query('SELECT endpoint_id, payment_id, sequence FROM webhook_deliveries WHERE event_id = $1 ORDER BY endpoint_id', [eventId]);
+async function deliveries(eventId: string): Promise<Array<{ endpoint_id: string; payment_id: string | null; stream: string; sequence: number }>> {
+  return dataSource.query('SELECT endpoint_id, payment_id, stream, sequence FROM webhook_deliveries WHERE event_id = $1 ORDER BY endpoint_id', [eventId]);
 }
 
 describe('settlement events as merchant webhooks', () => {
-  it('queues a merchant\'s settlement event for the endpoints that subscribed to it, in a lane apart from the payment\'s', async () => {
+  it('queues a merchant\'s settlement event for the endpoints that subscribed to it, under its payment but in a stream apart from the payment\'s', async () => {
     const reconciled = createEnvelope({ type: 'TransactionReconciled', key: 'pay_01JDZ8X3', data: settlementExample('TransactionReconciled'), producer: 'settlement' });
     const queued = await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [reconciled], HOUR));
     expect([...queued]).toEqual([reconciled.id]);
     expect(await deliveries(reconciled.id)).toEqual([
-      { endpoint_id: 'whe_all', payment_id: 'settlement:pay_01JDZ8X3', sequence: 0 },
-      { endpoint_id: 'whe_recon', payment_id: 'settlement:pay_01JDZ8X3', sequence: 0 },
+      { endpoint_id: 'whe_all', payment_id: 'pay_01JDZ8X3', stream: 'settlement:pay_01JDZ8X3', sequence: 0 },
+      { endpoint_id: 'whe_recon', payment_id: 'pay_01JDZ8X3', stream: 'settlement:pay_01JDZ8X3', sequence: 0 },
     ]);
   });
 
@@ -46,10 +46,10 @@ describe('settlement events as merchant webhooks', () => {
   it('still orders payment events by the payment\'s sequence', async () => {
     const succeeded = createEnvelope({ type: 'PaymentSucceeded', key: 'pay_01JDZ8X3', data: MESSAGE_EXAMPLES[TOPICS.paymentEvents.name].PaymentSucceeded, producer: 'payment-orchestrator' });
     expect([...(await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [succeeded], HOUR)))]).toEqual([succeeded.id]);
-    expect(await deliveries(succeeded.id)).toEqual([{ endpoint_id: 'whe_all', payment_id: 'pay_01JDZ8X3', sequence: 3 }]);
+    expect(await deliveries(succeeded.id)).toEqual([{ endpoint_id: 'whe_all', payment_id: 'pay_01JDZ8X3', stream: 'pay_01JDZ8X3', sequence: 3 }]);
   });
 
-  it('matches and writes a whole batch with one statement each, every event to its own merchant\'s subscribers only', async () => {
+  it('matches, numbers and writes a whole batch with one statement each, every event to its own merchant\'s subscribers only', async () => {
     const paymentEvent = (type: 'PaymentSucceeded' | 'PaymentCreated', merchantId: string, paymentId: string, sequence: number) => {
       const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name][type] as { payment: Record<string, unknown> };
       return createEnvelope({ type, key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId, sequence } }, producer: 'payment-orchestrator' });
@@ -64,10 +64,10 @@ describe('settlement events as merchant webhooks', () => {
       manager.query = (sql: string, parameters?: unknown[]) => (statements.push(sql), query(sql, parameters));
       return enqueueWebhookDeliveries(manager, [ours, theirs, nobodys, reconciled], HOUR);
     });
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
     expect(new Set(queued)).toEqual(new Set([ours.id, theirs.id, reconciled.id]));
-    expect(await deliveries(ours.id)).toEqual([{ endpoint_id: 'whe_all', payment_id: 'pay_BATCH1', sequence: 2 }]);
-    expect(await deliveries(theirs.id)).toEqual([{ endpoint_id: 'whe_other', payment_id: 'pay_BATCH2', sequence: 0 }]);
+    expect(await deliveries(ours.id)).toEqual([{ endpoint_id: 'whe_all', payment_id: 'pay_BATCH1', stream: 'pay_BATCH1', sequence: 2 }]);
+    expect(await deliveries(theirs.id)).toEqual([{ endpoint_id: 'whe_other', payment_id: 'pay_BATCH2', stream: 'pay_BATCH2', sequence: 0 }]);
     expect(await deliveries(nobodys.id)).toEqual([]);
     expect((await deliveries(reconciled.id)).map((d) => d.endpoint_id)).toEqual(['whe_all', 'whe_recon']);
     const bodies: Array<{ body: string }> = await dataSource.query('SELECT body FROM webhook_deliveries WHERE event_id = $1', [theirs.id]);

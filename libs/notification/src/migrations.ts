@@ -59,3 +59,39 @@ export class WebhookDeliveryFailureCodes1764892800000 implements MigrationInterf
     await q.query('ALTER TABLE "webhook_attempts" DROP COLUMN "error_code"');
   }
 }
+
+/**
+ * Each endpoint's deliveries go out in streams (a payment's events; the settlement events about it) numbered 1, 2,
+ * 3, … without gaps, so that a receiver can see a gap or a re-delivery; `payment_id` now holds the payment a
+ * settlement event is about, not its stream, so the delivery log finds it by the payment. Deliveries written
+ * before are numbered in the order they would have gone out; their bodies stay as they were.
+ */
+export class WebhookDeliveryStreams1764979200000 implements MigrationInterface {
+  name = 'WebhookDeliveryStreams1764979200000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_deliveries" ADD "stream" text');
+    await q.query('ALTER TABLE "webhook_deliveries" ADD "stream_sequence" integer');
+    await q.query(`UPDATE "webhook_deliveries" d SET "stream" = d."payment_id", "stream_sequence" = n.rn
+      FROM (SELECT "seq", row_number() OVER (PARTITION BY "endpoint_id", "payment_id" ORDER BY "sequence", "seq") AS rn FROM "webhook_deliveries") n
+      WHERE n."seq" = d."seq"`);
+    await q.query('ALTER TABLE "webhook_deliveries" ALTER COLUMN "stream" SET NOT NULL, ALTER COLUMN "stream_sequence" SET NOT NULL, ALTER COLUMN "payment_id" DROP NOT NULL');
+    await q.query(`UPDATE "webhook_deliveries" SET "payment_id" = ("body"::jsonb -> 'data' ->> 'paymentId') WHERE "stream" LIKE 'settlement:%'`);
+    await q.query('DROP INDEX "IDX_webhook_deliveries_order"');
+    await q.query('ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "UQ_webhook_deliveries_stream" UNIQUE ("endpoint_id", "stream", "stream_sequence")');
+    await q.query('CREATE INDEX "IDX_webhook_deliveries_payment" ON "webhook_deliveries" ("endpoint_id", "payment_id")');
+    await q.query(`CREATE TABLE "webhook_streams" ("endpoint_id" text NOT NULL, "stream" text NOT NULL, "last_sequence" integer NOT NULL,
+      CONSTRAINT "PK_webhook_streams" PRIMARY KEY ("endpoint_id", "stream"))`);
+    await q.query(`INSERT INTO "webhook_streams" ("endpoint_id", "stream", "last_sequence")
+      SELECT "endpoint_id", "stream", max("stream_sequence") FROM "webhook_deliveries" GROUP BY "endpoint_id", "stream"`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE "webhook_streams"');
+    await q.query('DROP INDEX "IDX_webhook_deliveries_payment"');
+    await q.query('ALTER TABLE "webhook_deliveries" DROP CONSTRAINT "UQ_webhook_deliveries_stream"');
+    await q.query('UPDATE "webhook_deliveries" SET "payment_id" = "stream"');
+    await q.query('ALTER TABLE "webhook_deliveries" ALTER COLUMN "payment_id" SET NOT NULL, DROP COLUMN "stream_sequence", DROP COLUMN "stream"');
+    await q.query('CREATE INDEX "IDX_webhook_deliveries_order" ON "webhook_deliveries" ("endpoint_id", "payment_id", "sequence")');
+  }
+}

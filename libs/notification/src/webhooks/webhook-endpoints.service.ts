@@ -191,7 +191,8 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
 
 function deliveryView(row: WebhookDeliveryRow) {
   return {
-    deliveryId: row.id, endpointId: row.endpointId, eventId: row.eventId, eventType: row.eventType, paymentId: row.paymentId, sequence: row.sequence,
+    deliveryId: row.id, endpointId: row.endpointId, eventId: row.eventId, eventType: row.eventType, paymentId: row.paymentId ?? undefined, sequence: row.sequence,
+    stream: { key: row.stream, sequence: row.streamSequence },
     status: row.status, attempts: row.attempts, lastStatusCode: row.lastStatusCode ?? undefined, lastErrorCode: row.lastErrorCode ?? undefined, lastError: row.lastError ?? undefined,
     nextAttemptAt: row.status === 'PENDING' ? row.nextAttemptAt.toISOString() : undefined,
     createdAt: row.createdAt.toISOString(), deliveredAt: row.deliveredAt?.toISOString(),

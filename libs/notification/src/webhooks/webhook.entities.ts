@@ -59,8 +59,9 @@ export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD_LETTER' | 'CANCELLE
  */
 @Entity({ name: 'webhook_deliveries' })
 @Unique('UQ_webhook_deliveries_endpoint_event', ['endpointId', 'eventId'])
+@Unique('UQ_webhook_deliveries_stream', ['endpointId', 'stream', 'streamSequence'])
 @Index('IDX_webhook_deliveries_due', ['status', 'nextAttemptAt'])
-@Index('IDX_webhook_deliveries_order', ['endpointId', 'paymentId', 'sequence'])
+@Index('IDX_webhook_deliveries_payment', ['endpointId', 'paymentId'])
 export class WebhookDeliveryRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   seq!: string;
@@ -82,12 +83,21 @@ export class WebhookDeliveryRow {
   @Column({ type: 'text', name: 'event_type' })
   eventType!: string;
 
-  @Column({ type: 'text', name: 'payment_id' })
-  paymentId!: string;
+  /** the payment the event is about (a settlement event may be about none): what the delivery log filters by */
+  @Column({ type: 'text', name: 'payment_id', nullable: true })
+  paymentId!: string | null;
 
-  /** the payment's event sequence: a payment's deliveries to one endpoint go out in this order */
+  /** the payment's event sequence (0 for settlement events) */
   @Column({ type: 'integer' })
   sequence!: number;
+
+  /** a payment's id for its events, `settlement:<key>` for the settlement events about it: one stream goes out in order */
+  @Column({ type: 'text' })
+  stream!: string;
+
+  /** 1, 2, 3, … within the stream and endpoint, without gaps: the order it goes out in, and the number the receiver sees */
+  @Column({ type: 'integer', name: 'stream_sequence' })
+  streamSequence!: number;
 
   /** the exact bytes every attempt sends and signs */
   @Column({ type: 'text' })
@@ -163,4 +173,17 @@ export class WebhookAttemptRow {
   latencyMs!: number;
 }
 
-export const WEBHOOK_ENTITIES = [WebhookEndpointRow, WebhookSecretRow, WebhookDeliveryRow, WebhookAttemptRow];
+/** The last number a stream of one endpoint handed out; its row lock makes two transactions adding to the stream take turns. */
+@Entity({ name: 'webhook_streams' })
+export class WebhookStreamRow {
+  @PrimaryColumn({ type: 'text', name: 'endpoint_id', primaryKeyConstraintName: 'PK_webhook_streams' })
+  endpointId!: string;
+
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'PK_webhook_streams' })
+  stream!: string;
+
+  @Column({ type: 'integer', name: 'last_sequence' })
+  lastSequence!: number;
+}
+
+export const WEBHOOK_ENTITIES = [WebhookEndpointRow, WebhookSecretRow, WebhookDeliveryRow, WebhookAttemptRow, WebhookStreamRow];

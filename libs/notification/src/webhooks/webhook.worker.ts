@@ -11,9 +11,8 @@ import { postWebhook, WebhookAnswer } from './webhook-request';
 interface Claimed {
   id: string;
   endpoint_id: string;
-  payment_id: string;
-  sequence: number;
-  seq: string;
+  stream: string;
+  stream_sequence: number;
   event_id: string;
   event_type: string;
   body: string;
@@ -31,8 +30,8 @@ const LEASE_MARGIN_MS = 5000;
 /**
  * Sends due delivery rows. A pool of `workerConcurrency` sends per process, at most `perEndpointConcurrency`
  * of them to one endpoint, each bounded by `requestTimeoutMs`: a slow or dead receiver ties up only its own
- * slots, never another merchant's. A delivery is taken only when no earlier event of the same payment is still
- * pending for that endpoint, so a receiver sees a payment's events in order. Claims are leases in the row:
+ * slots, never another merchant's. A delivery is taken only when no earlier one of its stream (a payment's events,
+ * or the settlement events about it) is still pending for that endpoint, so a receiver sees a stream in order. Claims are leases in the row:
  * after a crash they lapse and the delivery is sent again (at least once; receivers dedupe by event id).
  */
 @Injectable()
@@ -87,8 +86,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
                 row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rn
          FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL
          WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
-           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.payment_id = d.payment_id
-                           AND e.status = 'PENDING' AND (e.sequence < d.sequence OR (e.sequence = d.sequence AND e.seq < d.seq)))
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream
+                           AND e.status = 'PENDING' AND e.stream_sequence < d.stream_sequence)
        ) c WHERE rn <= $1 ORDER BY next_attempt_at, seq LIMIT $2`,
       [per, Math.max(free * 4, 50)],
     );
@@ -108,7 +107,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
        FROM webhook_endpoints w
        WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND d.status = 'PENDING' AND d.next_attempt_at <= now()
          AND (d.leased_until IS NULL OR d.leased_until < now())
-       RETURNING d.id, d.endpoint_id, d.payment_id, d.sequence, d.seq, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
+       RETURNING d.id, d.endpoint_id, d.stream, d.stream_sequence, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
       [picked, this.options.requestTimeoutMs + LEASE_MARGIN_MS],
     );
     for (const delivery of claimed) {
@@ -177,13 +176,13 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
          WHERE id = $1 AND status = 'PENDING' AND attempts = $7`,
         [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, delivery.attempts],
       );
-      // the deliveries of the payment queued behind this one cannot go before it: they are due when it is again
+      // the deliveries of the stream queued behind this one cannot go before it: they are due when it is again
       // (without this, every pass of every replica reads them while an endpoint is down, its whole backlog)
       if (count === 1 && retryAt) {
         await manager.query(
-          `UPDATE webhook_deliveries SET next_attempt_at = $4 WHERE endpoint_id = $1 AND payment_id = $2 AND status = 'PENDING'
-             AND (sequence, seq) > ($3::int, $5::bigint) AND next_attempt_at < $4`,
-          [delivery.endpoint_id, delivery.payment_id, delivery.sequence, retryAt, delivery.seq],
+          `UPDATE webhook_deliveries SET next_attempt_at = $4 WHERE endpoint_id = $1 AND stream = $2 AND status = 'PENDING'
+             AND stream_sequence > $3 AND next_attempt_at < $4`,
+          [delivery.endpoint_id, delivery.stream, delivery.stream_sequence, retryAt],
         );
       }
       return count === 1;

@@ -1,0 +1,177 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DataSource } from 'typeorm';
+import { createEnvelope, Envelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
+import { Metrics } from '@upm/shared-observability';
+import { eventually, freshDatabase, LoopbackServer, testLogger } from '@upm/shared-testing';
+import { NOTIFICATION_DATABASE } from '../database';
+import type { NotificationOptions } from '../notification.options';
+import { SecretBox } from './secret-box';
+import { enqueueWebhookDeliveries, WebhookPayload } from './webhook-deliveries.consumer';
+import { WebhookEndpointsService } from './webhook-endpoints.service';
+import { WebhookWorker } from './webhook.worker';
+
+/** Each endpoint's streams are numbered 1, 2, 3, … without gaps, so that a receiver can tell a gap and a re-delivery. */
+const HOUR = 3_600_000;
+let dataSource: DataSource;
+let receiver: Receiver;
+const options: NotificationOptions = {
+  adminToken: 'test-admin-token',
+  retry: { baseDelayMs: 10_000, maxDelayMs: HOUR, horizonMs: HOUR },
+  requestTimeoutMs: 5000,
+  workerConcurrency: 10,
+  perEndpointConcurrency: 4,
+  pollIntervalMs: 20,
+  secretOverlapMs: 60_000,
+  secretKeys: [],
+  allowPrivateAddresses: true,
+};
+const endpoints = () => new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
+
+/** A merchant's endpoint on 127.0.0.1: records every payload it is sent and answers what `respond` says. */
+class Receiver extends LoopbackServer {
+  readonly payloads: WebhookPayload[] = [];
+  respond: (payload: WebhookPayload) => number = () => 200;
+
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
+      const payload = JSON.parse(body) as WebhookPayload;
+      this.payloads.push(payload);
+      res.writeHead(this.respond(payload)).end();
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hooks`;
+  }
+}
+
+function paymentEvent(type: 'PaymentCreated' | 'PaymentProcessing' | 'PaymentSucceeded', merchantId: string, paymentId: string, sequence: number): Envelope {
+  const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name][type] as { payment: Record<string, unknown> };
+  return createEnvelope({ type, key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId, sequence } }, producer: 'payment-orchestrator' });
+}
+
+function reconciled(merchantId: string, paymentId: string): Envelope {
+  const example = (MESSAGE_EXAMPLES as Record<string, Record<string, unknown>>)[TOPICS.settlementEvents.name].TransactionReconciled as Record<string, unknown>;
+  return createEnvelope({ type: 'TransactionReconciled', key: paymentId, data: { ...example, merchantId, paymentId }, producer: 'settlement' });
+}
+
+const enqueue = (...envelopes: Envelope[]) => dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, envelopes, HOUR));
+
+/** What each delivery of these events to the endpoint carries: its stream, as the stored body says. */
+async function streams(endpointId: string, events: Envelope[]): Promise<Array<WebhookPayload['stream']>> {
+  const rows: Array<{ event_id: string; body: string }> = await dataSource.query('SELECT event_id, body FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = ANY($2)', [
+    endpointId,
+    events.map((e) => e.id),
+  ]);
+  return events.map((event) => (JSON.parse(rows.find((row) => row.event_id === event.id)!.body) as WebhookPayload).stream);
+}
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_webhook_streams', NOTIFICATION_DATABASE));
+});
+
+beforeEach(async () => {
+  receiver = await new Receiver().listen();
+});
+
+afterEach(async () => {
+  await receiver.close();
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+describe('webhook streams', () => {
+  it('number what each endpoint is sent of a payment 1, 2, 3, … whatever it subscribed to, and its settlement events apart', async () => {
+    const all = await endpoints().create('mer_STREAM', { url: receiver.url, eventTypes: ['*'] });
+    const some = await endpoints().create('mer_STREAM', { url: receiver.url, eventTypes: ['PaymentCreated', 'PaymentSucceeded'] });
+    const [created, processing, succeeded] = [paymentEvent('PaymentCreated', 'mer_STREAM', 'pay_S1', 0), paymentEvent('PaymentProcessing', 'mer_STREAM', 'pay_S1', 1), paymentEvent('PaymentSucceeded', 'mer_STREAM', 'pay_S1', 2)];
+    const settled = reconciled('mer_STREAM', 'pay_S1');
+    // one batch, then a second: the numbers go on
+    await enqueue(created, processing);
+    await enqueue(succeeded, settled);
+
+    expect(await streams(all.endpointId, [created, processing, succeeded, settled])).toEqual([
+      { key: 'pay_S1', sequence: 1 },
+      { key: 'pay_S1', sequence: 2 },
+      { key: 'pay_S1', sequence: 3 },
+      { key: 'settlement:pay_S1', sequence: 1 },
+    ]);
+    // the payment's own sequence skips the event this endpoint did not subscribe to; its stream does not
+    expect(await streams(some.endpointId, [created, succeeded])).toEqual([
+      { key: 'pay_S1', sequence: 1 },
+      { key: 'pay_S1', sequence: 2 },
+    ]);
+
+    // an event consumed again adds no delivery and uses up no number
+    await enqueue(succeeded);
+    const refundEvent = paymentEvent('PaymentSucceeded', 'mer_STREAM', 'pay_S1', 3);
+    await enqueue(refundEvent);
+    expect(await streams(all.endpointId, [refundEvent])).toEqual([{ key: 'pay_S1', sequence: 4 }]);
+  });
+
+  it('leave no gap when a transaction that took a number rolls back while another waits for the stream', async () => {
+    const { endpointId } = await endpoints().create('mer_RACE', { url: receiver.url, eventTypes: ['*'] });
+    const [first, second] = [paymentEvent('PaymentCreated', 'mer_RACE', 'pay_RACE', 0), paymentEvent('PaymentProcessing', 'mer_RACE', 'pay_RACE', 1)];
+    const failing = dataSource.createQueryRunner();
+    await failing.startTransaction();
+    await enqueueWebhookDeliveries(failing.manager, [first], HOUR);
+    // the second waits for the stream while the first transaction holds it
+    let secondDone = false;
+    const waiting = enqueue(second).then(() => (secondDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(secondDone).toBe(false);
+    await failing.rollbackTransaction();
+    await failing.release();
+    await waiting;
+
+    expect(await streams(endpointId, [second])).toEqual([{ key: 'pay_RACE', sequence: 1 }]);
+    await enqueue(first);
+    expect(await streams(endpointId, [first])).toEqual([{ key: 'pay_RACE', sequence: 2 }]);
+  });
+
+  it('show the receiver a dead-lettered delivery as a gap, and its re-delivery as a number it has passed', async () => {
+    const fast = { ...options, retry: { baseDelayMs: 20, maxDelayMs: 40, horizonMs: 300 } };
+    const service = new WebhookEndpointsService(dataSource, fast, new SecretBox([]), testLogger('notification'));
+    const { endpointId } = await service.create('mer_GAP', { url: receiver.url, eventTypes: ['*'] });
+    const [created, processing, succeeded] = [paymentEvent('PaymentCreated', 'mer_GAP', 'pay_GAP', 0), paymentEvent('PaymentProcessing', 'mer_GAP', 'pay_GAP', 1), paymentEvent('PaymentSucceeded', 'mer_GAP', 'pay_GAP', 2)];
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [created, processing, succeeded], fast.retry.horizonMs));
+    let refusing = true;
+    receiver.respond = (payload) => (refusing && payload.id === processing.id ? 503 : 200);
+    const sender = new WebhookWorker(dataSource, fast, testLogger('notification'), new SecretBox([]), new Metrics('notification-test'));
+    sender.onApplicationBootstrap();
+    try {
+      const accepted = () => receiver.payloads.filter((p) => !(refusing && p.id === processing.id));
+      await eventually(() => (accepted().some((p) => p.id === succeeded.id) ? true : undefined), 5000, 20);
+      // the receiver got 1, then 2 until it was dead-lettered, then 3: what it applied skips 2
+      expect(accepted().map((p) => p.stream.sequence)).toEqual([1, 3]);
+      expect(new Set(receiver.payloads.filter((p) => p.id === processing.id).map((p) => p.stream.sequence))).toEqual(new Set([2]));
+
+      refusing = false;
+      const [dead] = (await service.deliveries('mer_GAP', endpointId, { status: 'DEAD_LETTER', limit: 10 })) as Array<{ deliveryId: string; eventId: string }>;
+      expect(dead.eventId).toBe(processing.id);
+      await service.redeliver('mer_GAP', endpointId, dead.deliveryId);
+      sender.wake();
+      const again = await eventually(() => receiver.payloads.at(-1)?.id === processing.id ? receiver.payloads.at(-1) : undefined, 5000, 20);
+      expect(again.stream).toEqual({ key: 'pay_GAP', sequence: 2 });
+    } finally {
+      await sender.onModuleDestroy();
+    }
+  });
+});
+
+describe('the delivery log', () => {
+  it('lists a payment\'s settlement deliveries with its own under its paymentId', async () => {
+    const { endpointId } = await endpoints().create('mer_LOG', { url: receiver.url, eventTypes: ['*'] });
+    const [succeeded, settled, other] = [paymentEvent('PaymentSucceeded', 'mer_LOG', 'pay_LOG1', 2), reconciled('mer_LOG', 'pay_LOG1'), paymentEvent('PaymentSucceeded', 'mer_LOG', 'pay_LOG2', 2)];
+    await enqueue(succeeded, settled, other);
+
+    const listed = (await endpoints().deliveries('mer_LOG', endpointId, { paymentId: 'pay_LOG1', limit: 10 })) as Array<{ eventId: string; paymentId: string; stream: unknown }>;
+    expect(listed.map(({ eventId, paymentId, stream }) => ({ eventId, paymentId, stream }))).toEqual([
+      { eventId: settled.id, paymentId: 'pay_LOG1', stream: { key: 'settlement:pay_LOG1', sequence: 1 } },
+      { eventId: succeeded.id, paymentId: 'pay_LOG1', stream: { key: 'pay_LOG1', sequence: 1 } },
+    ]);
+  });
+});
