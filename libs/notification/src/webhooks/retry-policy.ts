@@ -8,12 +8,13 @@ export interface RetryPolicy {
 
 /**
  * When to try again after `attempts` failed attempts: exponential back-off with "equal jitter" (half fixed,
- * half random), so a receiver that comes back is not hit by every delivery at once. `undefined` once the next
- * attempt would fall after `giveUpAt`: the delivery goes to the dead letter.
+ * half random), so a receiver that comes back is not hit by every delivery at once. An attempt that would fall
+ * after `giveUpAt` is made at `giveUpAt` instead, so retries go on for the whole horizon rather than stopping up to
+ * one delay short of it; `undefined` once `giveUpAt` has come: the delivery goes to the dead letter.
  */
 export function nextAttemptAt(policy: RetryPolicy, attempts: number, now: number, giveUpAt: number, random: () => number = Math.random): Date | undefined {
+  if (now >= giveUpAt) return undefined;
   const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
   const delay = exponential / 2 + random() * (exponential / 2);
-  const at = now + Math.round(delay);
-  return at > giveUpAt ? undefined : new Date(at);
+  return new Date(Math.min(now + Math.round(delay), giveUpAt));
 }
