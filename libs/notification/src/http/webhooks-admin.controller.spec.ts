@@ -51,4 +51,9 @@ describe('the webhooks admin API refuses a request', () => {
     expect(await refusal((c) => c.deliveries('m1', 'we_1', { limit: '0' }))).toEqual([{ field: 'limit', code: 'INVALID_VALUE' }]);
     expect(await refusal((c) => c.create('m 1', { url: 'https://example.com/hooks', eventTypes: ['*'] }))).toEqual([{ field: '(body)', code: 'INVALID_VALUE' }]);
   });
+
+  it('calling a delivery-log filter it does not know UNKNOWN_FIELD, rather than listing every delivery unfiltered', async () => {
+    expect(await refusal((c) => c.deliveries('m1', 'we_1', { payment_id: 'pay_1' }))).toEqual([{ field: '(body)', code: 'UNKNOWN_FIELD' }]);
+    expect(await refusal((c) => c.deliveries('m1', 'we_1', { status: 'FAILED' }))).toEqual([{ field: 'status', code: 'INVALID_VALUE' }]);
+  });
 });

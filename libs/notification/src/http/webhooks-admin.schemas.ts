@@ -23,10 +23,13 @@ export const createEndpointBody = z
 
 export const rotateSecretBody = z.object({ overlapSeconds: z.number().int().min(0).max(7 * 86_400).optional() }).strict();
 
-export const deliveriesQuery = z.object({
-  status: z.enum(['PENDING', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
-  paymentId: z.string().min(1).max(128).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
+// strict: a misspelt filter (`?payment_id=`) is refused, not ignored into a listing of everything
+export const deliveriesQuery = z
+  .object({
+    status: z.enum(['PENDING', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
+    paymentId: z.string().min(1).max(128).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
 
 export const merchantIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
