@@ -79,3 +79,35 @@ describe('cancel', () => {
     expect(await cancelCommands(payment.paymentId)).toBe(0);
   });
 });
+
+describe('idempotency without the Redis lock', () => {
+  /** a lock that excludes no one, as when Redis failed over or a holder's lease ran out: the database alone must decide */
+  const lost = { withLock: (_name: string, _options: unknown, work: () => Promise<unknown>) => work() } as unknown as RedisLocks;
+  const unlocked = () => new PaymentsService(dataSource, lost, new PaymentUpdates(redis), testLogger());
+
+  it('answers concurrent duplicates of a refund with the one refund, and sends it on once', async () => {
+    const payment = await newPayment();
+    await apply('PaymentCreated', viewOf(payment, 'PROCESSING', 0));
+    await apply('PaymentSucceeded', viewOf(payment, 'SUCCEEDED', 1));
+    const service = unlocked();
+    for (const refundRequestId of ['R-race-1', 'R-race-2', 'R-race-3']) {
+      const body = { refundRequestId, amount: { currency: 'HKD', value: '250' } };
+      const answers = await Promise.all(Array.from({ length: 10 }, () => service.refund(terminal, payment.paymentId, body)));
+      expect(new Set(answers.map((a) => a.refund.refundId)).size).toBe(1);
+      expect(answers.filter((a) => a.created)).toHaveLength(1);
+      await expect(service.refund(terminal, payment.paymentId, { ...body, amount: { currency: 'HKD', value: '251' } })).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_CONFLICT' });
+    }
+    const [{ count }] = await dataSource.query("SELECT count(*)::int AS count FROM outbox WHERE key = $1 AND type = 'RequestRefund'", [payment.paymentId]);
+    expect(count).toBe(3);
+  });
+
+  it('answers concurrent duplicates of a payment with the one payment, and sends it on once', async () => {
+    const service = unlocked();
+    const body = { merchantOrderId: `order-ps-race-${orders++}`, amount: { currency: 'HKD', value: '1250' }, paymentCode: '281012020000000000000000' };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => service.create(terminal, body)));
+    expect(new Set(answers.map((a) => a.payment.paymentId)).size).toBe(1);
+    expect(answers.filter((a) => a.created)).toHaveLength(1);
+    const [{ count }] = await dataSource.query("SELECT count(*)::int AS count FROM outbox WHERE key = $1 AND type = 'RequestPayment'", [answers[0].payment.paymentId]);
+    expect(count).toBe(1);
+  });
+});

@@ -118,25 +118,23 @@ export class PaymentsService {
     return row.view;
   }
 
-  /** Accepts a refund once per refundRequestId; the orchestrator serialises refunds and has the last word on amounts. */
+  /**
+   * Accepts a refund once per refundRequestId; the orchestrator serialises refunds and has the last word on
+   * amounts. As for payments, the Redis lock lets concurrent duplicates wait for the first, and the unique
+   * (payment, refundRequestId) constraint guarantees one refund and one command if the lock is lost.
+   */
   async refund(terminal: TerminalContext, paymentId: string, body: CreateRefundBody): Promise<{ refund: RefundViewV1; created: boolean }> {
     const payment = await this.row(terminal, paymentId);
     const requestHash = hashOf({ refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason ?? null });
     return this.locks.withLock(`refund:{${paymentId}}:${body.refundRequestId}`, { ttlMs: 10_000, waitMs: 15_000 }, async () => {
-      const existing = await this.dataSource.getRepository(RefundRow).findOneBy({ paymentId, refundRequestId: body.refundRequestId });
-      if (existing) {
-        if (existing.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this refundRequestId was used with another body');
-        return { refund: existing.view, created: false };
-      }
+      const existing = await this.findRefundRow(paymentId, body.refundRequestId);
+      if (existing) return { refund: sameRefundRequest(existing, requestHash), created: false };
       checkRefundable(payment.view, body);
-      const view: RefundViewV1 = { paymentId, refundId: newId('ref'), refundRequestId: body.refundRequestId, amount: body.amount, status: 'PROCESSING', origin: 'MERCHANT' };
-      await this.dataSource.transaction(async (manager) => {
-        await manager.getRepository(RefundRow).insert({ refundId: view.refundId, paymentId, refundRequestId: body.refundRequestId, requestHash, status: 'PROCESSING', view });
-        await appendToOutbox(manager, TOPICS.paymentCommands.name, command('RequestRefund', paymentId, {
-          paymentId, refundId: view.refundId, refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason, requestedAt: new Date().toISOString(),
-        }));
-      });
-      return { refund: view, created: true };
+      const refund = await this.insertRefund(paymentId, body, requestHash);
+      if (refund) return { refund, created: true };
+      const first = await this.findRefundRow(paymentId, body.refundRequestId);
+      if (!first) throw new Error(`refund ${body.refundRequestId} of ${paymentId} neither inserted nor found`);
+      return { refund: sameRefundRequest(first, requestHash), created: false };
     });
   }
 
@@ -237,6 +235,26 @@ export class PaymentsService {
     return view;
   }
 
+  /** Inserts the refund and its command, or returns undefined when this refundRequestId already has one. */
+  private async insertRefund(paymentId: string, body: CreateRefundBody, requestHash: string): Promise<RefundViewV1 | undefined> {
+    const view: RefundViewV1 = { paymentId, refundId: newId('ref'), refundRequestId: body.refundRequestId, amount: body.amount, status: 'PROCESSING', origin: 'MERCHANT' };
+    const inserted = await writeWithOutbox(
+      this.dataSource,
+      `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view)
+       VALUES ($1, $2, $3, $4, 'PROCESSING', $5) ON CONFLICT ON CONSTRAINT "UQ_refunds_payment_request" DO NOTHING RETURNING refund_id`,
+      [view.refundId, paymentId, body.refundRequestId, requestHash, JSON.stringify(view)],
+      TOPICS.paymentCommands.name,
+      command('RequestRefund', paymentId, {
+        paymentId, refundId: view.refundId, refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason, requestedAt: new Date().toISOString(),
+      }),
+    );
+    return inserted ? view : undefined;
+  }
+
+  private findRefundRow(paymentId: string, refundRequestId: string): Promise<RefundRow | null> {
+    return this.dataSource.getRepository(RefundRow).findOneBy({ paymentId, refundRequestId });
+  }
+
   /**
    * Whether the payment has a refund of the merchant's that the orchestrator took or may still take (each one
    * is a row from the moment the gateway accepted it; one the orchestrator refused does not count).
@@ -296,6 +314,11 @@ export function refundRefusal(refund: RefundViewV1): ApiError | undefined {
   if (code === undefined || !Object.hasOwn(REFUND_REFUSALS, code)) return undefined;
   const { status, message } = REFUND_REFUSALS[code];
   return new ApiError(status, code, message, [{ refundId: refund.refundId }]);
+}
+
+function sameRefundRequest(row: RefundRow, requestHash: string): RefundViewV1 {
+  if (row.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this refundRequestId was used with another body');
+  return row.view;
 }
 
 function checkRefundable(payment: PaymentViewV1, body: CreateRefundBody): void {
