@@ -24,6 +24,9 @@ describe('report file names', () => {
   it('ignores anything else', () => {
     expect(parseReportFileName('notes.txt')).toBeUndefined();
     expect(parseReportFileName('transactionItems_2026112_000.csv')).toBeUndefined();
+    // a day the calendar lacks is no report day: the file could not be recorded, and would fail at every look
+    expect(parseReportFileName('transactionItems_20260230_000.csv')).toBeUndefined();
+    expect(parseReportFileName('transactionItems_20261301_000.csv')).toBeUndefined();
   });
 });
 
@@ -93,6 +96,8 @@ describe('settlement batches', () => {
     ['a type line that counts differently', items, good.replace('REFUND,2026-11-28T00:00:00+08:00,1,', 'REFUND,2026-11-28T00:00:00+08:00,2,'), /REFUND: the summary counts 2 items, the items files hold 1/],
     ['a type line that differs', items, good.replace('REFUND,2026-11-28T00:00:00+08:00,1,-5.10', 'REFUND,2026-11-28T00:00:00+08:00,1,-5.20'), /REFUND: the settlement items sum to -510/],
     ['no TOTAL', items, file(SUMMARY_HEADER, '<END>'), /0 TOTAL lines/],
+    ['a count in exponent notation', items, good.replace('REFUND,2026-11-28T00:00:00+08:00,1,', 'REFUND,2026-11-28T00:00:00+08:00,1e0,'), /count "1e0" is not a count/],
+    ['a count with decimals', items, good.replace('REFUND,2026-11-28T00:00:00+08:00,1,', 'REFUND,2026-11-28T00:00:00+08:00,1.0,'), /count "1.0" is not a count/],
     ['an item whose settlement is not amount + fee', items.replace('12.50,HKD,12.40', '12.50,HKD,12.45'), good, /settlementAmountValue 12.45 ≠ transactionAmountValue 12.50 \+ feeAmountValue -0.10/],
     ['an item of another batch', items.replace('20261127HKD001,C1,Alipay_SG,,mer_1,sto_1,REFUND', '20261127HKD002,C1,Alipay_SG,,mer_1,sto_1,REFUND'), good, /line 3: settlementBatchId 20261127HKD002 in the file of batch 20261127HKD001/],
     ['items without a trailer', items.replace('<END>\n', ''), good, /no <END> trailer/],

@@ -33,10 +33,16 @@ export interface ReportFileName {
   seq: string;
 }
 
-/** transactionItems_<yyyymmdd>_<seq>.csv, settlementItems_<CCY>_<batchId>_<seq>.csv, settlementSummary_[<psp>_]<CCY>_<batchId>_<seq>.csv */
+/**
+ * transactionItems_<yyyymmdd>_<seq>.csv, settlementItems_<CCY>_<batchId>_<seq>.csv, settlementSummary_[<psp>_]<CCY>_<batchId>_<seq>.csv.
+ * A transaction file of a day the calendar lacks (`20260230`) is none of Alipay's.
+ */
 export function parseReportFileName(name: string): ReportFileName | undefined {
   let m = /^transactionItems_(\d{4})(\d{2})(\d{2})_(\d{3})\.csv$/.exec(name);
-  if (m) return { kind: 'transactionItems', day: `${m[1]}-${m[2]}-${m[3]}`, seq: m[4] };
+  if (m) {
+    const day = `${m[1]}-${m[2]}-${m[3]}`;
+    return isCalendarDay(day) ? { kind: 'transactionItems', day, seq: m[4] } : undefined;
+  }
   m = /^settlementItems_([A-Z]{3})_([A-Za-z0-9]+)_(\d{3})\.csv$/.exec(name);
   if (m) return { kind: 'settlementItems', currency: m[1], batchId: m[2], seq: m[3] };
   // a wallet's name may hold underscores (ALIPAY_HK); the currency, batch id and seq are read from the right
@@ -210,15 +216,15 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
     if (fields.settlementBatchId.trim() !== expected.batchId) throw new ReportRejected(`summary line ${line}: settlementBatchId ${fields.settlementBatchId} in the file of batch ${expected.batchId}`);
     const settlementCurrency = required(fields, 'settlementCurrency', line);
     if (settlementCurrency !== expected.currency) throw new ReportRejected(`summary line ${line}: settlementCurrency ${settlementCurrency} in a ${expected.currency} batch`);
-    const count = Number(required(fields, 'count', line));
-    if (!Number.isInteger(count) || count < 0) throw new ReportRejected(`summary line ${line}: count "${fields.count}" is not a count`);
+    const count = required(fields, 'count', line);
+    if (!/^\d{1,9}$/.test(count)) throw new ReportRejected(`summary line ${line}: count "${fields.count}" is not a count`);
     const feeCurrency = required(fields, 'feeCurrency', line);
     if (feeCurrency !== settlementCurrency) throw new ReportRejected(`summary line ${line}: fee in ${feeCurrency}, settlement in ${settlementCurrency}`);
     return {
       line,
       customerId: required(fields, 'customerId', line),
       summaryType: required(fields, 'summaryType', line),
-      count,
+      count: Number(count),
       settlementCurrency,
       settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
       fee: amount(required(fields, 'feeAmountValue', line), feeCurrency, line, 'feeAmountValue'),
@@ -296,6 +302,12 @@ function settlementItems(itemsText: string, expected: { batchId: string; currenc
     }
     return item;
   });
+}
+
+/** Whether a yyyy-mm-dd day is one the calendar has (Date.parse would roll 2026-02-30 over to March). */
+function isCalendarDay(day: string): boolean {
+  const at = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(at) && new Date(at).toISOString().slice(0, 10) === day;
 }
 
 /** The report day `days` after `day` (both yyyy-mm-dd; negative goes back). */
