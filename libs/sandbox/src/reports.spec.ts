@@ -73,11 +73,16 @@ describe('buildDayReports', () => {
       ['CANCEL', '-12.50', '0.10', '-12.40'],
     ]);
     expect(items.every((line) => get(line, 'settlementTime') === '2026-11-28T00:00:00+08:00')).toBe(true);
+    const breakdown = ['taxFeeAmountValue', 'taxFeeCurrency', 'processingFeeAmountValue', 'processingFeeCurrency', 'nonGuaranteeCouponValue', 'nonGuaranteeCouponCurrency'];
+    expect(items.map((line) => breakdown.map((name) => get(line, name)).join(' '))).toEqual(['0.00 HKD -0.10 HKD 0.00 HKD', '0.00 HKD -0.10 HKD 0.00 HKD', '0.00 HKD 0.10 HKD 0.00 HKD']);
   });
 
   it('summarises each type and the TOTAL of the batch', () => {
     const summary = file('C1', 'settlementSummary_HKD_20261127HKD001_000.csv').content.split('\n');
-    expect(summary[0]).toBe('settlementBatchId,customerId,acquirer,summaryType,settlementTime,count,settlementAmountValue,settlementCurrency,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency');
+    expect(summary[0]).toBe(
+      'settlementBatchId,customerId,acquirer,summaryType,settlementTime,count,settlementAmountValue,settlementCurrency,feeAmountValue,feeCurrency,taxFeeAmountValue,taxFeeCurrency,' +
+        'processingFeeAmountValue,processingFeeCurrency,nonGuaranteeCouponValue,nonGuaranteeCouponCurrency',
+    );
     expect(summary.slice(1, -2).map((line) => line.split(',').slice(3, 10).filter((_, i) => i !== 1).join(' '))).toEqual([
       'PAYMENT 1 12.40 HKD -0.10 HKD',
       'REFUND 1 -2.60 HKD -0.10 HKD',
@@ -85,7 +90,7 @@ describe('buildDayReports', () => {
       'TOTAL 3 -2.60 HKD -0.10 HKD',
     ]);
     const jpy = file('C1', 'settlementSummary_JPY_20261127JPY001_000.csv').content;
-    expect(jpy).toContain(',TOTAL,2026-11-28T00:00:00+08:00,1,-3,JPY,-10,JPY,0,JPY\n');
+    expect(jpy).toContain(',TOTAL,2026-11-28T00:00:00+08:00,1,-3,JPY,-10,JPY,0,JPY,-10,JPY,0,JPY\n');
   });
 
   it('gives a quiet customer a transaction file with nothing but the header and <END>', () => {
@@ -177,7 +182,7 @@ describe('buildDayReports in a contracted settlement currency', () => {
 
   it('sums the converted rows into the summary', () => {
     const summary = files[2].content;
-    expect(summary).toContain(',TOTAL,2026-11-28T00:00:00+08:00,4,19.49,USD,-0.19,USD,0.00,USD\n');
+    expect(summary).toContain(',TOTAL,2026-11-28T00:00:00+08:00,4,19.49,USD,-0.19,USD,0.00,USD,-0.19,USD,0.00,USD\n');
   });
 
   it('settles each transaction in the currency its payment chose: two contract currencies make two batches', () => {

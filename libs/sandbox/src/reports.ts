@@ -65,12 +65,14 @@ export const SETTLEMENT_ITEM_COLUMNS = [
   'transactionId', 'originalTransactionId', 'transactionRequestId', 'originalTransactionRequestId', 'referenceTransactionId',
   'paymentMethodType', 'pspName', 'paymentTime', 'settlementTime', 'productCode', 'transactionAmountValue', 'transactionCurrency',
   'settlementAmountValue', 'settlementCurrency', 'quoteCurrencyPair', 'quotePrice', 'feeAmountValue', 'feeCurrency',
-  'taxFeeAmountValue', 'taxFeeCurrency',
+  'taxFeeAmountValue', 'taxFeeCurrency', 'processingFeeAmountValue', 'processingFeeCurrency', 'nonGuaranteeCouponValue',
+  'nonGuaranteeCouponCurrency',
 ] as const;
 
 export const SETTLEMENT_SUMMARY_COLUMNS = [
   'settlementBatchId', 'customerId', 'acquirer', 'summaryType', 'settlementTime', 'count', 'settlementAmountValue',
-  'settlementCurrency', 'feeAmountValue', 'feeCurrency', 'taxFeeAmountValue', 'taxFeeCurrency',
+  'settlementCurrency', 'feeAmountValue', 'feeCurrency', 'taxFeeAmountValue', 'taxFeeCurrency', 'processingFeeAmountValue',
+  'processingFeeCurrency', 'nonGuaranteeCouponValue', 'nonGuaranteeCouponCurrency',
 ] as const;
 
 type Row<C extends readonly string[]> = Record<C[number], string>;
@@ -180,8 +182,7 @@ function settlementItemsFiles(customerId: string, day: string, currency: string,
     quotePrice: q?.price ?? '',
     feeAmountValue: major(settlementFee, currency),
     feeCurrency: currency,
-    taxFeeAmountValue: major(0n, currency),
-    taxFeeCurrency: currency,
+    ...feeBreakdown(settlementFee, currency),
   }));
   return parts(lines, maxRows).map((part, i) => {
     const seq = seqOf(i);
@@ -204,8 +205,7 @@ function settlementSummaryFile(customerId: string, day: string, currency: string
       settlementCurrency: currency,
       feeAmountValue: major(fee, currency),
       feeCurrency: currency,
-      taxFeeAmountValue: major(0n, currency),
-      taxFeeCurrency: currency,
+      ...feeBreakdown(fee, currency),
     };
   };
   const byType = (['PAYMENT', 'REFUND', 'CANCEL'] as const)
@@ -227,6 +227,19 @@ function parts<T>(rows: readonly T[], maxRows: number): T[][] {
 
 function seqOf(index: number): string {
   return String(index).padStart(3, '0');
+}
+
+/** The fee is all processing fee: no tax on it, and no wallet coupon in the sandbox (spec §13.2). */
+function feeBreakdown(fee: bigint, currency: string) {
+  const none = major(0n, currency);
+  return {
+    taxFeeAmountValue: none,
+    taxFeeCurrency: currency,
+    processingFeeAmountValue: major(fee, currency),
+    processingFeeCurrency: currency,
+    nonGuaranteeCouponValue: none,
+    nonGuaranteeCouponCurrency: currency,
+  };
 }
 
 function transactionFields(entry: LedgerEntry) {
