@@ -86,15 +86,17 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   }
 
   /**
-   * Stops the endpoint; deliveries not yet sent are cancelled, the log stays. The row is locked first, so the
-   * deletion waits for consumer transactions that matched the endpoint (see enqueueWebhookDeliveries) and
-   * cancels the deliveries they wrote too.
+   * Stops the endpoint; deliveries not yet sent are cancelled, the log stays, and its signing secrets are erased:
+   * nothing signs for the endpoint again, so nothing keeps them. The row is locked first, so the deletion waits for
+   * consumer transactions that matched the endpoint (see enqueueWebhookDeliveries) and cancels the deliveries they
+   * wrote too.
    */
   async delete(merchantId: string, endpointId: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.row(merchantId, endpointId, { lockIn: manager });
       await manager.query('UPDATE webhook_endpoints SET deleted_at = now() WHERE id = $1', [endpointId]);
       await manager.query(`UPDATE webhook_deliveries SET status = 'CANCELLED', leased_until = NULL WHERE endpoint_id = $1 AND status = 'PENDING'`, [endpointId]);
+      await manager.query('DELETE FROM webhook_secrets WHERE endpoint_id = $1', [endpointId]);
     });
   }
 

@@ -63,6 +63,20 @@ describe('webhook signing secrets at rest', () => {
   });
 });
 
+describe('a deleted endpoint\'s secrets', () => {
+  it('are erased with it, every one of them, and no other endpoint\'s', async () => {
+    const endpoints = service([firstKey]);
+    const deleted = await endpoints.create('mer_ERASE', { url: 'http://127.0.0.1:1/erase', eventTypes: ['*'] });
+    await endpoints.rotateSecret('mer_ERASE', deleted.endpointId, 3600);
+    const kept = await endpoints.create('mer_ERASE', { url: 'http://127.0.0.1:1/keep', eventTypes: ['*'] });
+
+    await endpoints.delete('mer_ERASE', deleted.endpointId);
+
+    expect(await stored(deleted.endpointId)).toEqual([]);
+    expect(await stored(kept.endpointId)).toHaveLength(1);
+  });
+});
+
 describe('webhook secret rotation', () => {
   it('concurrent rotations of one endpoint leave exactly one current secret; every other expires', async () => {
     const endpoints = service([]);

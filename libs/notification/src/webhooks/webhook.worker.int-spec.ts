@@ -270,6 +270,18 @@ describe('the delivery log', () => {
     ]);
   });
 
+  it('sends nothing unsigned when the endpoint has no secret left (erased by a deletion after the claim)', async () => {
+    const { endpointId } = await endpoints().create('mer_NOSECRET', { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_NOSECRET', 'pay_NOSECRET');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    await dataSource.query('DELETE FROM webhook_secrets WHERE endpoint_id = $1', [endpointId]);
+
+    expect(await worker().dispatch()).toBe(1);
+    const failed = await eventually(async () => ((await delivery(event.id)).last_error_code ? delivery(event.id) : undefined));
+    expect(failed).toMatchObject({ status: 'PENDING', attempts: 1, last_error_code: 'SIGNING_SECRET_UNREADABLE', last_error: expect.stringContaining('no active signing secret') });
+    expect(receiver.requests).toEqual([]);
+  });
+
   it('records SIGNING_SECRET_UNREADABLE, and sends nothing, when no configured key opens the secret', async () => {
     const sealedElsewhere = new WebhookEndpointsService(dataSource, options, new SecretBox([randomBytes(32)]), testLogger('notification'));
     await sealedElsewhere.create('mer_NOKEY', { url: receiver.url, eventTypes: ['*'] });

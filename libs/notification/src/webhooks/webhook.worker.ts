@@ -135,7 +135,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const startedAt = new Date();
     let answer: WebhookAnswer;
     try {
-      // a secret no configured key opens fails the attempt (logged, retried) rather than going out unsigned
+      // a secret no configured key opens, or none at all (the endpoint was deleted while this was claimed), fails the
+      // attempt (logged, retried) rather than letting it go out unsigned
+      if (!secrets.length) throw new SecretUnreadable(`endpoint ${delivery.endpoint_id} has no active signing secret`);
       const signature = signatureHeader(secrets.map((s) => this.box.open(s.secret, delivery.endpoint_id)), timestamp, delivery.body);
       answer = await postWebhook({
         url: delivery.url,
