@@ -1,5 +1,5 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AddressInfo, connect } from 'node:net';
 import { Metrics } from '@upm/shared-observability';
 import { eventually } from '@upm/shared-testing';
 import { Admission, admitAtTheDoor, UNANSWERED_LIMIT } from './admission';
@@ -154,4 +154,26 @@ describe('admitAtTheDoor', () => {
     expect(reachedTheApp).toEqual([]);
     behind = false;
   });
+
+  it('refuses a new payment whatever form its request target takes, as the router reads the path of each', async () => {
+    behind = true;
+    reachedTheApp.length = 0;
+    // the absolute form a forward proxy sends, and a fragment the router ignores: both reach POST /v1/payments
+    for (const target of [`${base}/v1/payments`, 'HTTP://gateway.local/v1/payments?x=1', '/v1/payments#x']) {
+      expect(await rawStatus(target)).toBe(503);
+    }
+    expect(reachedTheApp).toEqual([]);
+    behind = false;
+  });
+
+  /** The status of a POST sent with exactly this request target, which fetch would normalise. */
+  function rawStatus(target: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(new URL(base).port), '127.0.0.1', () => socket.write(`POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('end', () => resolve(Number(answer.split(' ')[1])));
+      socket.on('error', reject);
+    });
+  }
 });

@@ -174,9 +174,18 @@ export function admitAtTheDoor(server: Server, admission: Admission): void {
 
 function isNewPayment(request: IncomingMessage): boolean {
   if (request.method !== 'POST' || !request.url) return false;
-  // the router matches paths whatever their case: so must the door, or POST /V1/PAYMENTS would walk past it
-  const path = request.url.split('?', 1)[0].toLowerCase();
+  // the path as the router reads it, from any form of request target (a proxy's absolute form, a fragment), and
+  // whatever its case, as the router matches paths: or such a POST /v1/payments would walk past the door
+  const path = pathOf(request.url).toLowerCase();
   return path === '/v1/payments' || path === '/v1/payments/';
+}
+
+function pathOf(target: string): string {
+  try {
+    return new URL(target, 'http://door').pathname;
+  } catch {
+    return target; // not a URL: nothing the router would route either
+  }
 }
 
 function refuse(response: ServerResponse): void {
