@@ -126,7 +126,8 @@ export function financeOpenApiDocument(): Record<string, unknown> {
               type: 'object',
               required: ['path', 'source', 'kind', 'status'],
               properties: {
-                path: str(), source: str('the report source it came from'), kind: str(), status: enumOf('INGESTED', 'REJECTED', 'DUPLICATE', 'PENDING', 'FAILED'),
+                path: str('empty for a source that could not be listed'), source: str('the report source it came from'),
+                kind: str('transactionItems, settlementItems, or source for a source that could not be listed'), status: enumOf('INGESTED', 'REJECTED', 'DUPLICATE', 'PENDING', 'FAILED'),
                 reason: str('why it was rejected or failed, or what a PENDING batch waits for'), rows: { type: 'integer' }, batchId: str(),
               },
             }),

@@ -7,7 +7,7 @@ import { FinanceService } from '../http/finance.service';
 import { LedgerStore } from '../ledger/ledger.store';
 import { PaymentEventsHandler } from '../ledger/payment-events.handler';
 import { ReportIngestion } from './report-ingestion';
-import type { ReportSourceFile } from './report-sources';
+import type { ReportSource, ReportSourceFile } from './report-sources';
 
 /** Report files and payment events meeting in the ledger: late events, and the two writing at once. */
 let dataSource: DataSource;
@@ -503,6 +503,17 @@ describe('ReportIngestion and payment events', () => {
       const [announced] = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [open[0].discrepancyId]);
       expect(announced.data).toMatchObject({ type: 'MISMATCHED', fields: ['settlementBatchId'], paymentId });
     }
+  });
+
+  it('reads the other sources when one cannot be listed, and says which one failed', async () => {
+    const down: ReportSource = { name: 'sftp://alipay@isftp.example:22/v1/settlements', list: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
+    const both = new ReportIngestion(dataSource, ledger, [down, { name: 'memory', list: async () => files }], 10n, 'settlement', testLogger());
+    dayFile('20261127', '011');
+    const looked = (await both.ingest()).filter((r) => r.status !== 'DUPLICATE');
+    expect(looked.map((r) => [r.source, r.kind, r.status, r.reason])).toEqual([
+      [down.name, 'source', 'FAILED', 'connect ECONNREFUSED'],
+      ['memory', 'transactionItems', 'INGESTED', undefined],
+    ]);
   });
 
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {

@@ -71,7 +71,14 @@ export class ReportIngestion {
   private async ingestOnce(): Promise<IngestResult[]> {
     const results: IngestResult[] = [];
     for (const source of this.sources) {
-      const files = await source.list();
+      let files: ReportSourceFile[];
+      try {
+        files = await source.list();
+      } catch (error) {
+        // one source down (an SFTP outage) keeps none of the others' files out
+        results.push(this.failed({ path: '', source: source.name, kind: 'source' }, error));
+        continue;
+      }
       const candidates: Candidate[] = [];
       for (const file of files) {
         const meta = parseReportFileName(file.name);
@@ -118,10 +125,11 @@ export class ReportIngestion {
 
   /**
    * A file that failed for a reason other than its content: its database transaction kept nothing, so the next
-   * look tries it again, while the files after it still go in rather than waiting behind it.
+   * look tries it again, while the files after it still go in rather than waiting behind it. So does a source
+   * that could not be listed (kind `source`), while the other sources still go in.
    */
   private failed(base: Omit<IngestResult, 'status'>, error: unknown): IngestResult {
-    this.logger.error({ err: error, path: base.path }, 'report file failed; trying it again at the next look');
+    this.logger.error({ err: error, path: base.path, source: base.source }, `report ${base.kind === 'source' ? 'source' : 'file'} failed; trying it again at the next look`);
     return { ...base, status: 'FAILED', reason: error instanceof Error ? error.message : String(error) };
   }
 
