@@ -18,8 +18,8 @@ export const discrepanciesQuery = z.object({
 });
 export const resolveBody = z
   .object({
-    resolvedBy: z.string().min(1).max(128),
-    note: z.string().min(1).max(2000),
+    resolvedBy: z.string().min(1).max(128).regex(/\S/, 'not blank'),
+    note: z.string().min(1).max(2000).regex(/\S/, 'not blank'),
     /**
      * book what Alipay settled: a MISMATCHED difference as an ADJUSTMENT, a MISSING_IN_LEDGER transaction as its batch paid it out, a
      * MISSING_IN_REPORT transaction written off as never made (docs/settlement.md)
