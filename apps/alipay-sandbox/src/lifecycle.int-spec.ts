@@ -261,6 +261,22 @@ describe('request validation (spec §15.3)', () => {
   });
 });
 
+describe('a payment in another currency than the wallet’s (spec §4.2, §9)', () => {
+  it('answers and inquires what the ALIPAYCN user paid in CNY, with the quote; a CNY payment has neither', async () => {
+    const hkd = await paid({ amount: { currency: 'HKD', value: '1250' } });
+    // 0.1282 / 0.1380 USD per unit: 0.92898551 CNY per HKD; 12.50 HKD is 11.61 CNY
+    const wallet = { actualPaymentAmount: { currency: 'CNY', value: '1161' }, paymentQuote: { quoteCurrencyPair: 'HKD/CNY', quotePrice: 0.92898551, guaranteed: false } };
+    expect(hkd.result.body).toMatchObject(wallet);
+    expect((await client.inquiryPayment({ paymentId: hkd.paymentId })).body).toMatchObject({ paymentStatus: 'SUCCESS', ...wallet });
+
+    const cny = await paid({ amount: { currency: 'CNY', value: '1000' } });
+    expect(cny.result.body?.actualPaymentAmount).toBeUndefined();
+    expect(cny.result.body?.paymentQuote).toBeUndefined();
+    const processing = await client.pay(payInput({ scenario: '82' }));
+    expect(processing.body?.actualPaymentAmount).toBeUndefined();
+  });
+});
+
 describe('paymentExpiryTime (spec §4.1: after it the payment can no longer succeed)', () => {
   const inSeconds = (seconds: number) => formatAmsTime(new Date(sandbox.sandbox.clock.now().getTime() + seconds * 1000));
   const inquire = async (paymentRequestId: string) => {

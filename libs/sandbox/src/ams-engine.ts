@@ -1,4 +1,4 @@
-import { checkPaymentCode } from '@upm/contracts';
+import { checkPaymentCode, Money } from '@upm/contracts';
 import {
   AmsApi,
   AmsResult,
@@ -16,6 +16,7 @@ import {
   ResultStatus,
 } from '@upm/alipay';
 import { cancelDeadline, DAY_IN_MS } from './business-time';
+import { quote } from './fx';
 import type { Notifier } from './notifier';
 import type { PaymentBook, PaymentRecord, RefundRecord } from './payment-book';
 import { validatePay, validatePaymentReference, validateRefund, validateRefundReference } from './request-validation';
@@ -45,6 +46,8 @@ export interface EngineDependencies {
 }
 
 const PSP_CUSTOMER: PspCustomerInfo = { pspName: 'ALIPAYCN', pspCustomerId: '2088000000000001', displayCustomerId: 'san***@mock.com' };
+/** the currency of the ALIPAYCN wallet that pays */
+const WALLET_CURRENCY = 'CNY';
 
 /** Alipay's side of pay, inquiryPayment, cancel, refund and inquiryRefund, over the in-memory book. */
 export class AmsEngine {
@@ -226,7 +229,7 @@ export class AmsEngine {
       paymentId: payment.paymentId,
       paymentAmount: payment.amount,
       paymentCreateTime: formatAmsTime(payment.createdAt),
-      ...(succeeded && payment.paidAt ? { paymentTime: formatAmsTime(payment.paidAt), pspCustomerInfo: PSP_CUSTOMER } : {}),
+      ...(succeeded && payment.paidAt ? { paymentTime: formatAmsTime(payment.paidAt), ...walletSide(payment.amount) } : {}),
     };
     const log = { notifyType: notification.notifyType, url, copies: payment.scenario.notifyCopies ?? 1, attempts: 0, acknowledged: 0 };
     payment.notifications.push(log);
@@ -250,7 +253,7 @@ export class AmsEngine {
       ...paymentResultOf(payment),
       paymentAmount: payment.amount,
       paymentCreateTime: formatAmsTime(payment.createdAt),
-      ...(paid && payment.paidAt ? { paymentTime: formatAmsTime(payment.paidAt), pspCustomerInfo: PSP_CUSTOMER } : {}),
+      ...(paid && payment.paidAt ? { paymentTime: formatAmsTime(payment.paidAt), ...walletSide(payment.amount) } : {}),
     };
     return response;
   }
@@ -470,7 +473,7 @@ function payAnswer(payment: PaymentRecord): PayResponse {
         paymentAmount: payment.amount,
         paymentCreateTime: formatAmsTime(payment.createdAt),
         paymentTime: formatAmsTime(payment.paidAt ?? payment.createdAt),
-        pspCustomerInfo: PSP_CUSTOMER,
+        ...walletSide(payment.amount),
       };
     case 'FAIL':
       return { result: failed(payment.failure?.code ?? 'PROCESS_FAIL', payment.failure?.message ?? 'failed') };
@@ -490,6 +493,21 @@ function paymentResultOf(payment: PaymentRecord): { paymentResultCode: string; p
     case 'CANCELLED':
       return { paymentResultCode: 'ORDER_IS_CLOSED', paymentResultMessage: 'The payment was cancelled.' };
   }
+}
+
+/**
+ * The wallet's side of a successful payment: who paid, and, when the wallet's currency differs from the
+ * payment's, what the user paid in it at the sandbox's fixed quote (spec §4.2 actualPaymentAmount and
+ * paymentQuote). A currency the sandbox has no rate for gets no quote.
+ */
+function walletSide(amount: Money): Pick<PayResponse, 'pspCustomerInfo' | 'actualPaymentAmount' | 'paymentQuote'> {
+  const q = amount.currency === WALLET_CURRENCY ? undefined : quote(amount.currency, WALLET_CURRENCY);
+  if (!q) return { pspCustomerInfo: PSP_CUSTOMER };
+  return {
+    actualPaymentAmount: { currency: WALLET_CURRENCY, value: q.convert(BigInt(amount.value)).toString() },
+    paymentQuote: { quoteCurrencyPair: q.pair, quotePrice: Number(q.price), guaranteed: false },
+    pspCustomerInfo: PSP_CUSTOMER,
+  };
 }
 
 function merchantOf(request: PayRequest): { referenceMerchantId: string; referenceStoreId: string; orderDescription: string } {
