@@ -516,6 +516,21 @@ describe('ReportIngestion and payment events', () => {
     ]);
   });
 
+  it('closes a MISSING_IN_REPORT once a later file of the day lists the transaction, even with another amount', async () => {
+    await apply(eventAt('pay_listed_late', '2026-12-05T10:00:00+08:00'));
+    dayFile('20261205', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect(await discrepanciesOf('pay_listed_late')).toMatchObject([{ type: 'MISSING_IN_REPORT', status: 'OPEN' }]);
+
+    dayFile('20261205', '001', reportRow('pay_listed_late', 'PAYMENT', '2026-12-05T10:00:00+08:00', '13.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    // it is missing no more; what is left is the amount Alipay and the ledger disagree on
+    expect(await discrepanciesOf('pay_listed_late')).toMatchObject([
+      { type: 'MISMATCHED', status: 'OPEN' },
+      { type: 'MISSING_IN_REPORT', status: 'RESOLVED', resolved_by: 'settlement', resolution_note: 'listed by C1/20261205/transactionItems_20261205_001.csv' },
+    ]);
+  });
+
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {
     largeBatch('20261127HKD009', 'pay_many', 2_001);
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);

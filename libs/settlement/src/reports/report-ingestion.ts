@@ -269,8 +269,9 @@ export class ReportIngestion {
         writtenOff: existing.written_off,
       };
       const verdict = compareRow(row, expectation);
+      // listed, whether or not it agrees: what it disagrees on is a discrepancy of its own
+      if (!ctx.batchId) await this.listedAfterAll(manager, existing.id, reportFile);
       if (verdict.result === 'MATCHED') {
-        if (!ctx.batchId) await this.listedAfterAll(manager, existing.id, reportFile);
         await this.ledger.setReconciliation(manager, existing.id, 'MATCHED', row.transactionId);
         if (ctx.batchId) await this.ledger.post(manager, existing.id, ctx.batchId);
         await record('MATCHED', existing.id, null);
