@@ -1,6 +1,8 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiError } from '@upm/shared-runtime';
+import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { TerminalRateLimiter } from '../payments/rate-limiter';
 import { RegistryService, TerminalContext } from '../registry/registry.service';
 
 type AuthenticatedRequest = Request & { terminal?: TerminalContext };
@@ -26,8 +28,31 @@ export class TerminalGuard implements CanActivate {
   }
 }
 
-export const Terminal = createParamDecorator((_data: unknown, context: ExecutionContext): TerminalContext => {
+/**
+ * After TerminalGuard: every request of a terminal counts towards its limit (GATEWAY_RATE_LIMIT_PER_SECOND),
+ * reads and event streams as well as writes, so a POS polling in a loop cannot load the database for everyone.
+ */
+@Injectable()
+export class TerminalRateLimitGuard implements CanActivate {
+  constructor(
+    private readonly limiter: TerminalRateLimiter,
+    @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const { terminalId } = terminalOf(context);
+    const perSecond = this.options.rateLimitPerSecond;
+    if (!(await this.limiter.allow(terminalId, perSecond))) {
+      throw new ApiError(429, 'RATE_LIMITED', `more than ${perSecond} requests per second from this terminal`, undefined, 1);
+    }
+    return true;
+  }
+}
+
+function terminalOf(context: ExecutionContext): TerminalContext {
   const terminal = context.switchToHttp().getRequest<AuthenticatedRequest>().terminal;
   if (!terminal) throw new ApiError(401, 'UNAUTHENTICATED', 'a valid terminal key is required');
   return terminal;
-});
+}
+
+export const Terminal = createParamDecorator((_data: unknown, context: ExecutionContext): TerminalContext => terminalOf(context));

@@ -50,14 +50,14 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Look a payment up by merchantOrderId', security: terminalAuth,
           parameters: [{ name: 'merchantOrderId', in: 'query', required: true, schema: { type: 'string' } }],
-          responses: { 200: { description: 'the payment', content: json('Payment') }, ...errors(400, 401, 404) },
+          responses: { 200: { description: 'the payment', content: json('Payment') }, ...errors(400, 401, 404, 429) },
         },
       },
       '/v1/payments/{paymentId}': {
         get: {
           summary: 'A payment; with waitSeconds, long-polls until its status differs from ifStatus (or is final)', security: terminalAuth,
           parameters: [pathId('paymentId'), { name: 'waitSeconds', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 30 } }, { name: 'ifStatus', in: 'query', schema: { type: 'string' } }],
-          responses: { 200: { description: 'the payment', content: json('Payment') }, ...errors(400, 401, 404) },
+          responses: { 200: { description: 'the payment', content: json('Payment') }, ...errors(400, 401, 404, 429) },
         },
       },
       '/v1/payments/{paymentId}/cancel': {
@@ -73,7 +73,7 @@ export function openApiDocument(): Record<string, unknown> {
         } },
       },
       '/v1/payments/{paymentId}/refunds/{refundId}': {
-        get: { summary: 'One refund', security: terminalAuth, parameters: [pathId('paymentId'), pathId('refundId')], responses: { 200: { description: 'the refund', content: json('Refund') }, ...errors(401, 404) } },
+        get: { summary: 'One refund', security: terminalAuth, parameters: [pathId('paymentId'), pathId('refundId')], responses: { 200: { description: 'the refund', content: json('Refund') }, ...errors(401, 404, 429) } },
       },
       '/v1/terminals/me/events': {
         get: {
@@ -81,7 +81,7 @@ export function openApiDocument(): Record<string, unknown> {
           description: 'Each event is `id: <n>` and `data: {"eventId","type","payment","refund"?}`; `eventId` is the same id merchant webhooks carry. Reconnect with the `Last-Event-ID` header (or `?lastEventId=`) to replay every event after it; without it the stream starts now. Comment lines (`: heartbeat`) keep an idle stream open.',
           security: terminalAuth,
           parameters: [{ name: 'Last-Event-ID', in: 'header', schema: { type: 'string', pattern: '^[0-9]+$' } }, { name: 'lastEventId', in: 'query', schema: { type: 'string', pattern: '^[0-9]+$' } }],
-          responses: { 200: { description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(400, 401) },
+          responses: { 200: { description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(400, 401, 429) },
         },
       },
       '/v1/admin/merchants': { post: { summary: 'Onboard a merchant', security: adminAuth, requestBody: { required: true, content: json('CreateMerchant') }, responses: { 201: { description: 'created' }, ...errors(400, 401, 409) } } },
@@ -103,6 +103,6 @@ const ERRORS: Record<number, string> = {
   409: 'IDEMPOTENCY_CONFLICT: the key was used with another body',
   415: 'CSV_REQUIRED',
   422: 'a business rule, e.g. REFUND_EXCEEDS_PAID, PAYMENT_NOT_REFUNDABLE',
-  429: 'RATE_LIMITED',
+  429: 'RATE_LIMITED: more requests from this terminal in one second than the limit, reads and streams included (see Retry-After)',
   503: 'UNAVAILABLE, or OVERLOADED while the platform sheds load (see Retry-After): retry the same request',
 };

@@ -253,6 +253,25 @@ describe('POST /v1/payments/{paymentId}/cancel', () => {
   });
 });
 
+describe('rate limit', () => {
+  it('counts every request of a terminal, reads as well as writes, and answers 429 RATE_LIMITED with Retry-After', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const limit = options.rateLimitPerSecond;
+    options.rateLimitPerSecond = 3;
+    try {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => fetch(`${baseUrl}/v1/payments/${payment.paymentId}`, { headers: { authorization: `Bearer ${key}` } })));
+      const limited = answers.filter((a) => a.status === 429);
+      expect(limited.length).toBeGreaterThanOrEqual(2);
+      expect(limited[0].headers.get('retry-after')).toBe('1');
+      expect(await limited[0].json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+      expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(6);
+    } finally {
+      options.rateLimitPerSecond = limit;
+    }
+  });
+});
+
 describe('POST /v1/admin/import', () => {
   const HEADER = 'merchantId,merchantName,merchantMcc,storeId,storeName,storeMcc,terminalId';
   const importCsv = async (...lines: string[]) => {

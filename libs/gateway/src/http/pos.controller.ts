@@ -1,13 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards, Inject } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
-import { ApiError } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { Admission } from '../payments/admission';
 import { isFinal, PaymentsService, refundRefusal } from '../payments/payments.service';
-import { TerminalRateLimiter } from '../payments/rate-limiter';
 import type { TerminalContext } from '../registry/registry.service';
-import { Terminal, TerminalGuard } from './auth.guards';
+import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getPaymentQuery, parse } from './schemas';
 
 /**
@@ -15,18 +13,16 @@ import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getP
  * that created it and to a replay of that request alike: a POS tells a final answer from the status code.
  */
 @Controller('v1/payments')
-@UseGuards(TerminalGuard)
+@UseGuards(TerminalGuard, TerminalRateLimitGuard)
 export class PosController {
   constructor(
     private readonly payments: PaymentsService,
-    private readonly limiter: TerminalRateLimiter,
     private readonly admission: Admission,
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
   ) {}
 
   @Post()
   async create(@Terminal() terminal: TerminalContext, @Body() raw: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    await this.limit(terminal);
     const body = parse(createPaymentBody, raw);
     const ticket = this.admission.ticketOf(req);
     const { payment, created } = await this.payments.create(terminal, body);
@@ -50,7 +46,6 @@ export class PosController {
 
   @Post(':paymentId/cancel')
   async cancel(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Body() raw: unknown, @Res() res: Response): Promise<void> {
-    await this.limit(terminal);
     const body = parse(cancelBody, raw);
     await this.payments.cancel(terminal, paymentId);
     const view = await this.payments.waitForCancel(terminal, paymentId, body.waitSeconds ?? this.options.defaultWaitSeconds);
@@ -59,7 +54,6 @@ export class PosController {
 
   @Post(':paymentId/refunds')
   async refund(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Body() raw: unknown, @Res() res: Response): Promise<void> {
-    await this.limit(terminal);
     const body = parse(createRefundBody, raw);
     const { refund, created } = await this.payments.refund(terminal, paymentId, body);
     const view = await this.payments.waitForRefund(terminal, paymentId, refund.refundId, body.waitSeconds ?? this.options.defaultWaitSeconds);
@@ -72,11 +66,5 @@ export class PosController {
   @HttpCode(200)
   getRefund(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Param('refundId') refundId: string): Promise<RefundViewV1> {
     return this.payments.getRefund(terminal, paymentId, refundId);
-  }
-
-  private async limit(terminal: TerminalContext): Promise<void> {
-    if (!(await this.limiter.allow(terminal.terminalId, this.options.rateLimitPerSecond))) {
-      throw new ApiError(429, 'RATE_LIMITED', `more than ${this.options.rateLimitPerSecond} requests per second from this terminal`, undefined, 1);
-    }
   }
 }

@@ -7,7 +7,7 @@ import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { DEFAULT_SSE_HEARTBEAT_MS, GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import type { TerminalContext } from '../registry/registry.service';
 import { latestTerminalEventId, StreamEnd, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
-import { Terminal, TerminalGuard } from './auth.guards';
+import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 
 /** Streams re-read this often even without a wake-up, so a lost Redis message only delays an event. */
 const RECHECK_MS = 2000;
@@ -45,7 +45,7 @@ function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSi
  * checks the keys of all the replica's open streams together.
  */
 @Controller('v1/terminals/me')
-@UseGuards(TerminalGuard)
+@UseGuards(TerminalGuard, TerminalRateLimitGuard)
 export class TerminalEventsController {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,

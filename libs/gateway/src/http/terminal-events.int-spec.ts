@@ -8,6 +8,7 @@ import { RuntimeModule } from '@upm/shared-runtime';
 import { eventually, freshDatabase, sleep } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { TerminalRateLimiter } from '../payments/rate-limiter';
 import { RegistryService } from '../registry/registry.service';
 import { TerminalEventsHub } from '../terminal-events/terminal-events';
 import { TerminalGuard } from './auth.guards';
@@ -21,7 +22,7 @@ let port: number;
 /** the gateway's end of each connection, by the client's port */
 const serverSockets = new Map<number, Socket>();
 
-const options: GatewayOptions = { adminToken: 'x', rateLimitPerSecond: 1, defaultWaitSeconds: 0, sseHeartbeatMs: 200 };
+const options: GatewayOptions = { adminToken: 'x', rateLimitPerSecond: 1000, defaultWaitSeconds: 0, sseHeartbeatMs: 200 };
 
 beforeAll(async () => {
   ({ dataSource } = await freshDatabase('upm_test_gateway_terminal_streams', GATEWAY_DATABASE));
@@ -32,7 +33,7 @@ beforeAll(async () => {
     controllers: [TerminalEventsController],
     providers: [
       { provide: DataSource, useValue: dataSource }, { provide: Redis, useValue: redis }, { provide: GATEWAY_OPTIONS, useValue: options },
-      RegistryService, TerminalGuard, TerminalEventsHub,
+      RegistryService, TerminalGuard, TerminalRateLimiter, TerminalEventsHub,
     ],
   })
   class TerminalStreamsModule {}
