@@ -155,7 +155,9 @@ describe('settlement over SFTP', () => {
   });
 
   it('refuses a server whose host key is not the one configured', async () => {
-    const ingestion = new ReportIngestion(dataSource, new LedgerStore('settlement'), [new SftpReportSource({ ...options(), hostKeySha256: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })], 10n, 'settlement', testLogger());
-    await expect(ingestion.ingest()).rejects.toThrow();
+    const source = new SftpReportSource({ ...options(), hostKeySha256: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    const ingestion = new ReportIngestion(dataSource, new LedgerStore('settlement'), [source], 10n, 'settlement', testLogger());
+    // nothing is fetched from it: the look answers that the source failed, and why
+    expect(await ingestion.ingest()).toEqual([{ path: '', source: source.name, kind: 'source', status: 'FAILED', reason: expect.stringMatching(/verification failed/) }]);
   });
 });
