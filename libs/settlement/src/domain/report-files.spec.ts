@@ -42,11 +42,16 @@ describe('transaction items', () => {
     expect(rows[0]).toMatchObject({ line: 2, transactionId: 'A-pay_1', referenceMerchantId: 'mer_1' });
   });
 
+  it.each(['2026-11-27T12:06:02Z', '2026-11-27T04:06:02.123Z', '2026-11-27T12:06:02+08:00', '2026-11-26T23:06:02-05:00'])('reads a paymentTime of %s', (time) => {
+    const [row] = parseTransactionItems(file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD').replace('2026-11-27T12:06:02+08:00', time), '<END>'));
+    expect(row.paymentTime).toBe(time);
+  });
+
   it('accepts an empty day', () => {
     expect(parseTransactionItems(file(TX_HEADER, '<END>'))).toEqual([]);
   });
 
-  it.each([
+  it.each<[string, string, RegExp]>([
     ['no trailer', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD')), /no <END> trailer/],
     ['an empty file', '', /empty file/],
     ['a short row', file(TX_HEADER, 'C1,Alipay_SG', '<END>'), /line 2: 2 fields, the header has 18/],
@@ -58,6 +63,11 @@ describe('transaction items', () => {
     ['a positive refund', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', 'pay_1', '5.00', 'HKD'), '<END>'), /a REFUND amount is negative/],
     ['a refund without its payment', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', '', '-5.00', 'HKD'), '<END>'), /names its original payment/],
     ['the same transaction twice', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 3: PAYMENT pay_1 appears twice/],
+    // a transaction's business day is read from its time: one that is no ISO-8601 time with an offset would be
+    // booked on a day of 2001, on one the calendar lacks, or on one that depends on the server's time zone
+    ...['12', '2026-11-27 12:06:02', '2026-11-27T12:06:02', '2026-02-30T12:06:02+08:00', '2026-11-27'].map((time) => [
+      `a paymentTime of "${time}"`, file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD').replace('2026-11-27T12:06:02+08:00', time), '<END>'), /line 2: paymentTime .* is not a time/,
+    ] as [string, string, RegExp]),
   ])('rejects %s', (_what, text, reason) => {
     expect(() => parseTransactionItems(text)).toThrow(ReportRejected);
     expect(() => parseTransactionItems(text)).toThrow(reason);

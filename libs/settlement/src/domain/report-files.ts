@@ -155,10 +155,18 @@ function required(fields: Record<string, string>, column: string, line: number):
   return value;
 }
 
-/** A time column that must be one: the business day of what it dates is read from it. */
+/** ISO-8601 as Alipay writes it: a date, a time and an offset (`2026-11-27T12:06:02+08:00`). */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A time column that must be one: the business day of what it dates is read from it. Only ISO-8601 with an
+ * offset is: Date.parse would read `12` as a day of 2001, a time without offset in the server's time zone, and
+ * roll a day the calendar lacks over into the next month.
+ */
 function time(fields: Record<string, string>, column: string, line: number, where = 'line'): string {
   const value = required(fields, column, line);
-  if (Number.isNaN(Date.parse(value))) throw new ReportRejected(`${where} ${line}: ${column} "${value}" is not a time`);
+  const m = ISO_TIME.exec(value);
+  if (!m || !isCalendarDay(m[1]) || Number.isNaN(Date.parse(value))) throw new ReportRejected(`${where} ${line}: ${column} "${value}" is not a time`);
   return value;
 }
 
