@@ -331,6 +331,26 @@ describe('merchant webhooks', () => {
     expect(new Set(receiver.accepted().map((r) => r.event.id))).toEqual(new Set(after.map((d) => d.eventId)));
   }, 60_000);
 
+  it('a disabled endpoint gets nothing, and once enabled again gets what it missed', async () => {
+    const receiver = await new Receiver().listen();
+    const pos = await platform.onboard('Paused Pho');
+    const { endpointId } = await subscribe(pos, receiver, ['PaymentSucceeded']);
+    const path = `/v1/admin/merchants/${pos.ids.merchantId}/webhooks/${endpointId}`;
+    const disabled = await admin<{ enabled: boolean }>('PATCH', path, { enabled: false });
+    expect(disabled.status).toBe(200);
+    expect(disabled.body.enabled).toBe(false);
+    const paymentId = await paySucceeded(pos);
+
+    const held = await eventually(async () => (await deliveries(pos, endpointId, `?paymentId=${paymentId}&status=HELD`))[0]);
+    await sleep(1000);
+    expect(receiver.requests).toEqual([]);
+    expect((await deliveries(pos, endpointId, `?paymentId=${paymentId}`)).map((d) => d.status)).toEqual(['HELD']);
+
+    expect((await admin<{ enabled: boolean }>('PATCH', path, { enabled: true })).body.enabled).toBe(true);
+    await eventually(() => receiver.accepted().find((r) => r.event.id === held.eventId));
+    expect((await admin<{ error: { code: string } }>('PATCH', path, {})).body.error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('refuses admin calls without the admin token and endpoints that are not http(s)', async () => {
     const response = await fetch(`${notificationUrl}/v1/admin/merchants/m1/webhooks`, { headers: { authorization: 'Bearer wrong-token-000' } });
     expect(response.status).toBe(401);

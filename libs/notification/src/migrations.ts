@@ -95,3 +95,16 @@ export class WebhookDeliveryStreams1764979200000 implements MigrationInterface {
     await q.query('CREATE INDEX "IDX_webhook_deliveries_order" ON "webhook_deliveries" ("endpoint_id", "payment_id", "sequence")');
   }
 }
+
+/** A merchant can disable an endpoint for a while: its deliveries wait, and go out once it is enabled again. */
+export class WebhookEndpointDisabling1765065600000 implements MigrationInterface {
+  name = 'WebhookEndpointDisabling1765065600000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_endpoints" ADD "disabled_at" TIMESTAMP WITH TIME ZONE');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_endpoints" DROP COLUMN "disabled_at"');
+  }
+}

@@ -52,6 +52,20 @@ describe('the webhooks admin API refuses a request', () => {
     expect(await refusal((c) => c.create('m 1', { url: 'https://example.com/hooks', eventTypes: ['*'] }))).toEqual([{ field: '(body)', code: 'INVALID_VALUE' }]);
   });
 
+  it('to change an endpoint with nothing to change, or with a field it does not know or of the wrong type', async () => {
+    expect(await refusal((c) => c.update('m1', 'we_1', {}))).toEqual([{ field: '(body)', code: 'INVALID_VALUE' }]);
+    // the secret is not something to change (rotate it), and nothing else was given
+    expect(await refusal((c) => c.update('m1', 'we_1', { secret: 'whsec_x' }))).toEqual([
+      { field: '(body)', code: 'UNKNOWN_FIELD' },
+      { field: '(body)', code: 'INVALID_VALUE' },
+    ]);
+    expect(await refusal((c) => c.update('m1', 'we_1', { enabled: 'no', url: 'ftp://example.com/hooks', eventTypes: [] }))).toEqual([
+      { field: 'url', code: 'INVALID_VALUE' },
+      { field: 'eventTypes', code: 'INVALID_VALUE' },
+      { field: 'enabled', code: 'INVALID_VALUE' },
+    ]);
+  });
+
   it('calling a delivery-log filter it does not know UNKNOWN_FIELD, rather than listing every delivery unfiltered', async () => {
     expect(await refusal((c) => c.deliveries('m1', 'we_1', { payment_id: 'pay_1' }))).toEqual([{ field: '(body)', code: 'UNKNOWN_FIELD' }]);
     expect(await refusal((c) => c.deliveries('m1', 'we_1', { status: 'FAILED' }))).toEqual([{ field: 'status', code: 'INVALID_VALUE' }]);

@@ -1,8 +1,8 @@
 import { AdminTokenGuard, parseRequest } from '@upm/shared-runtime';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { WebhookEndpointsService } from '../webhooks/webhook-endpoints.service';
 import { WebhookWorker } from '../webhooks/webhook.worker';
-import { createEndpointBody, deliveriesQuery, merchantIdParam, rotateSecretBody } from './webhooks-admin.schemas';
+import { createEndpointBody, deliveriesQuery, merchantIdParam, rotateSecretBody, updateEndpointBody } from './webhooks-admin.schemas';
 
 /** Merchants' webhook endpoints, their secrets, the delivery log and re-delivery (docs/webhooks.md). */
 @Controller('v1/admin/merchants/:merchantId/webhooks')
@@ -27,6 +27,15 @@ export class WebhooksAdminController {
   @Get(':endpointId')
   get(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string) {
     return this.endpoints.get(merchantId, endpointId);
+  }
+
+  /** Changes the URL, the event types or the description, or disables or enables the endpoint; the secret stays. */
+  @Patch(':endpointId')
+  async update(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Body() raw: unknown) {
+    const endpoint = await this.endpoints.update(merchantId, endpointId, parseRequest(updateEndpointBody, raw));
+    // an endpoint enabled again has deliveries that waited for it
+    this.worker.wake();
+    return endpoint;
   }
 
   @Delete(':endpointId')

@@ -9,24 +9,28 @@ export const WEBHOOK_EVENT_TYPES = [
 
 const eventType = z.enum(['*', ...WEBHOOK_EVENT_TYPES], { message: `one of ${WEBHOOK_EVENT_TYPES.join(', ')}, or * for all` });
 
-export const createEndpointBody = z
-  .object({
-    url: z
-      .url({ protocol: /^https?$/, message: 'an http or https URL' })
-      .max(2048)
-      // a user name or password in the URL would be sent, logged and shown with every attempt; the signature authenticates the platform
-      .refine((url) => !new URL(url).username && !new URL(url).password, 'a URL without a user name or password'),
-    eventTypes: z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]),
-    description: z.string().min(1).max(256).optional(),
-  })
-  .strict();
+const endpointUrl = z
+  .url({ protocol: /^https?$/, message: 'an http or https URL' })
+  .max(2048)
+  // a user name or password in the URL would be sent, logged and shown with every attempt; the signature authenticates the platform
+  .refine((url) => !new URL(url).username && !new URL(url).password, 'a URL without a user name or password');
+const eventTypes = z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]);
+const description = z.string().min(1).max(256);
+
+export const createEndpointBody = z.object({ url: endpointUrl, eventTypes, description: description.optional() }).strict();
+
+/** What a change may set: any of these, at least one; `description: null` removes it. */
+export const updateEndpointBody = z
+  .object({ url: endpointUrl.optional(), eventTypes: eventTypes.optional(), description: description.nullable().optional(), enabled: z.boolean().optional() })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, 'at least one of url, eventTypes, description, enabled');
 
 export const rotateSecretBody = z.object({ overlapSeconds: z.number().int().min(0).max(7 * 86_400).optional() }).strict();
 
 // strict: a misspelt filter (`?payment_id=`) is refused, not ignored into a listing of everything
 export const deliveriesQuery = z
   .object({
-    status: z.enum(['PENDING', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
+    status: z.enum(['PENDING', 'HELD', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
     paymentId: z.string().min(1).max(128).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
   })

@@ -34,8 +34,9 @@ export async function enqueueWebhookDeliveries(manager: EntityManager, envelopes
   // endpoint. Without it, deliveries committed just after a deletion stayed PENDING for an endpoint that is gone.
   // An endpoint that has the event already (a message consumed again once the inbox forgot it) is not matched, so
   // its stream gets no number that no delivery carries.
-  const matches: Array<{ n: string; endpoint_id: string }> = await manager.query(
-    prepared(`SELECT e.n, w.id AS endpoint_id
+  // A disabled endpoint's deliveries are written HELD: they wait, unread by the worker, until it is enabled.
+  const matches: Array<{ n: string; endpoint_id: string; held: boolean }> = await manager.query(
+    prepared(`SELECT e.n, w.id AS endpoint_id, w.disabled_at IS NOT NULL AS held
        FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS e(merchant_id, event_type, event_id, n)
        JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id AND w.deleted_at IS NULL AND (w.event_types ? e.event_type OR w.event_types ? '*')
       WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.endpoint_id = w.id AND x.event_id = e.event_id)
@@ -44,18 +45,18 @@ export async function enqueueWebhookDeliveries(manager: EntityManager, envelopes
     [targeted.map((t) => t.target.merchantId), targeted.map((t) => t.envelope.type), targeted.map((t) => t.envelope.id)],
   );
   if (!matches.length) return new Set();
-  const rows = matches.map((match) => ({ ...targeted[Number(match.n) - 1], endpointId: match.endpoint_id }));
+  const rows = matches.map((match) => ({ ...targeted[Number(match.n) - 1], endpointId: match.endpoint_id, held: match.held }));
   const numbered = await numberStreams(manager, rows.map((row) => ({ endpointId: row.endpointId, stream: row.target.stream })));
   const bodies = rows.map((row, i) => JSON.stringify(webhookPayload(row.envelope, row.target, numbered[i])));
   // A delivery queued behind one of its stream that waits for a retry is due no earlier than that one: the worker
   // reads every due delivery on each pass, and an endpoint that is down would otherwise have it read all of its backlog.
   await manager.query(
     `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, stream, stream_sequence, body, status, next_attempt_at, give_up_at)
-     SELECT d.id, d.endpoint_id, d.merchant_id, d.event_id, d.event_type, d.payment_id, d.sequence, d.stream, d.stream_sequence, d.body, 'PENDING',
+     SELECT d.id, d.endpoint_id, d.merchant_id, d.event_id, d.event_type, d.payment_id, d.sequence, d.stream, d.stream_sequence, d.body, d.status,
             GREATEST(now(), (SELECT max(e.next_attempt_at) FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream AND e.status = 'PENDING')),
-            now() + make_interval(secs => $11::double precision / 1000)
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[], $10::text[])
-            AS d(id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, stream, stream_sequence, body)`,
+            now() + make_interval(secs => $12::double precision / 1000)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::int[], $10::text[], $11::text[])
+            AS d(id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, stream, stream_sequence, body, status)`,
     [
       rows.map(() => newId('whd')),
       rows.map((row) => row.endpointId),
@@ -67,6 +68,7 @@ export async function enqueueWebhookDeliveries(manager: EntityManager, envelopes
       rows.map((row) => row.target.stream),
       numbered,
       bodies,
+      rows.map((row) => (row.held ? 'HELD' : 'PENDING')),
       horizonMs,
     ],
   );

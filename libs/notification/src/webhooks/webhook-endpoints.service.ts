@@ -15,6 +15,8 @@ export interface EndpointView {
   url: string;
   eventTypes: string[];
   description?: string;
+  /** false while the merchant has it disabled: its deliveries are HELD */
+  enabled: boolean;
   createdAt: string;
   secrets: Array<{ createdAt: string; expiresAt?: string }>;
 }
@@ -95,9 +97,43 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     await this.dataSource.transaction(async (manager) => {
       await this.row(merchantId, endpointId, { lockIn: manager });
       await manager.query('UPDATE webhook_endpoints SET deleted_at = now() WHERE id = $1', [endpointId]);
-      await manager.query(`UPDATE webhook_deliveries SET status = 'CANCELLED', leased_until = NULL WHERE endpoint_id = $1 AND status = 'PENDING'`, [endpointId]);
+      await manager.query(`UPDATE webhook_deliveries SET status = 'CANCELLED', leased_until = NULL WHERE endpoint_id = $1 AND status IN ('PENDING', 'HELD')`, [endpointId]);
       await manager.query('DELETE FROM webhook_secrets WHERE endpoint_id = $1', [endpointId]);
     });
+  }
+
+  /**
+   * Changes what is given. Disabling holds the endpoint's deliveries (PENDING ones become HELD, new ones are written
+   * HELD) and sends none; enabling sends what was held, in order, on a fresh retry schedule as a re-delivery would:
+   * the time it was disabled does not count towards the horizon. The row is locked first, so a consumer transaction
+   * that matched the endpoint ends before, and its deliveries are held too.
+   */
+  async update(merchantId: string, endpointId: string, patch: { url?: string; eventTypes?: string[]; description?: string | null; enabled?: boolean }): Promise<EndpointView> {
+    if (patch.url !== undefined) await this.assertAllowedUrl(patch.url);
+    await this.dataSource.transaction(async (manager) => {
+      const row = await this.row(merchantId, endpointId, { lockIn: manager });
+      const disabling = patch.enabled === false && row.disabledAt === null;
+      const enabling = patch.enabled === true && row.disabledAt !== null;
+      await manager.getRepository(WebhookEndpointRow).update(
+        { id: endpointId },
+        {
+          ...(patch.url !== undefined ? { url: patch.url } : {}),
+          ...(patch.eventTypes !== undefined ? { eventTypes: patch.eventTypes } : {}),
+          ...(patch.description !== undefined ? { description: patch.description } : {}),
+          ...(disabling ? { disabledAt: () => 'now()' } : enabling ? { disabledAt: null } : {}),
+        },
+      );
+      if (disabling) await manager.query(`UPDATE webhook_deliveries SET status = 'HELD', leased_until = NULL WHERE endpoint_id = $1 AND status = 'PENDING'`, [endpointId]);
+      if (enabling) {
+        await manager.query(
+          `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), give_up_at = now() + make_interval(secs => $2::double precision / 1000),
+             redelivered_at_attempt = attempts
+           WHERE endpoint_id = $1 AND status = 'HELD'`,
+          [endpointId, this.options.retry.horizonMs],
+        );
+      }
+    });
+    return this.get(merchantId, endpointId);
   }
 
   /** A new secret signs from now on; the current ones keep signing until the overlap ends. */
@@ -137,16 +173,20 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   /**
    * Sends the event again (same event id) with a fresh retry schedule: back-off from the first delay and a new
    * horizon. The attempt count and log go on, so earlier attempts stay in the history. Works for delivered and
-   * dead-lettered ones alike.
+   * dead-lettered ones alike; a disabled endpoint's is held until the endpoint is enabled.
    */
   async redeliver(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
-    await this.row(merchantId, endpointId);
-    const [rows]: [unknown[], number] = await this.dataSource.query(
-      `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), give_up_at = now() + make_interval(secs => $3::double precision / 1000),
-         redelivered_at_attempt = attempts, leased_until = NULL
-       WHERE endpoint_id = $1 AND id = $2 AND status <> 'PENDING' RETURNING id`,
-      [endpointId, deliveryId, this.options.retry.horizonMs],
-    );
+    // the endpoint's row is locked, so that a disabling or enabling under way cannot miss this delivery
+    const rows = await this.dataSource.transaction(async (manager) => {
+      const endpoint = await this.row(merchantId, endpointId, { lockIn: manager });
+      const [updated]: [unknown[], number] = await manager.query(
+        `UPDATE webhook_deliveries SET status = $4, next_attempt_at = now(), give_up_at = now() + make_interval(secs => $3::double precision / 1000),
+           redelivered_at_attempt = attempts, leased_until = NULL
+         WHERE endpoint_id = $1 AND id = $2 AND status NOT IN ('PENDING', 'HELD') RETURNING id`,
+        [endpointId, deliveryId, this.options.retry.horizonMs, endpoint.disabledAt === null ? 'PENDING' : 'HELD'],
+      );
+      return updated;
+    });
     if (!rows.length) {
       const exists = await this.dataSource.getRepository(WebhookDeliveryRow).findOneBy({ endpointId, id: deliveryId });
       if (!exists) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
@@ -185,6 +225,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     );
     return {
       endpointId: row.id, merchantId: row.merchantId, url: row.url, eventTypes: row.eventTypes, ...(row.description ? { description: row.description } : {}),
+      enabled: row.disabledAt === null,
       createdAt: row.createdAt.toISOString(),
       secrets: secrets.map((s) => ({ createdAt: s.created_at.toISOString(), ...(s.expires_at ? { expiresAt: s.expires_at.toISOString() } : {}) })),
     };

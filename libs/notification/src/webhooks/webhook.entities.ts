@@ -25,6 +25,10 @@ export class WebhookEndpointRow {
 
   @Column({ type: 'timestamptz', name: 'deleted_at', nullable: true })
   deletedAt!: Date | null;
+
+  /** set while the merchant has disabled the endpoint: its deliveries are queued, and wait */
+  @Column({ type: 'timestamptz', name: 'disabled_at', nullable: true })
+  disabledAt!: Date | null;
 }
 
 /**
@@ -51,7 +55,8 @@ export class WebhookSecretRow {
   expiresAt!: Date | null;
 }
 
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD_LETTER' | 'CANCELLED';
+/** HELD: queued for a disabled endpoint; it becomes PENDING, on a fresh retry schedule, when the endpoint is enabled */
+export type DeliveryStatus = 'PENDING' | 'HELD' | 'DELIVERED' | 'DEAD_LETTER' | 'CANCELLED';
 
 /**
  * One event for one endpoint: written by the consumer in its inbox transaction, sent by the worker. `leased_until`

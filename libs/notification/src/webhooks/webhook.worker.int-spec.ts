@@ -294,3 +294,81 @@ describe('the delivery log', () => {
     expect(receiver.requests).toEqual([]);
   });
 });
+
+describe('disabling an endpoint', () => {
+  it('holds its deliveries, those queued and those that come, sends none, and sends them in order once it is enabled again', async () => {
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_PAUSE', { url: receiver.url, eventTypes: ['*'] });
+    const event = (sequence: number) => {
+      const envelope = paymentSucceeded('mer_PAUSE', 'pay_PAUSE');
+      (envelope.data.payment as unknown as { sequence: number }).sequence = sequence;
+      return envelope;
+    };
+    const [queued, later] = [event(1), event(2)];
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [queued], HOUR));
+    // it had failed once: once enabled again, it starts a fresh schedule
+    await dataSource.query(`UPDATE webhook_deliveries SET attempts = 1, give_up_at = now() - interval '1 minute' WHERE event_id = $1`, [queued.id]);
+
+    expect(await service.update('mer_PAUSE', endpointId, { enabled: false })).toMatchObject({ endpointId, enabled: false });
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [later], HOUR));
+    expect((await delivery(queued.id)).status).toBe('HELD');
+    expect((await delivery(later.id)).status).toBe('HELD');
+    expect(await worker().dispatch()).toBe(0);
+
+    // a re-delivery asked for meanwhile waits as well
+    const { deliveryId } = (await service.deliveries('mer_PAUSE', endpointId, { limit: 10 }))[0] as { deliveryId: string };
+    await dataSource.query(`UPDATE webhook_deliveries SET status = 'DEAD_LETTER' WHERE id = $1`, [deliveryId]);
+    await service.redeliver('mer_PAUSE', endpointId, deliveryId);
+    expect((await delivery(later.id)).status).toBe('HELD');
+    expect(await worker().dispatch()).toBe(0);
+    expect(receiver.requests).toEqual([]);
+
+    expect(await service.update('mer_PAUSE', endpointId, { enabled: true })).toMatchObject({ endpointId, enabled: true });
+    const [row] = await dataSource.query('SELECT status, give_up_at > now() AS in_horizon, redelivered_at_attempt FROM webhook_deliveries WHERE event_id = $1', [queued.id]);
+    expect(row).toEqual({ status: 'PENDING', in_horizon: true, redelivered_at_attempt: 1 });
+    const sender = worker();
+    sender.onApplicationBootstrap();
+    try {
+      await eventually(async () => ((await delivery(later.id)).status === 'DELIVERED' ? true : undefined));
+    } finally {
+      await sender.onModuleDestroy();
+    }
+    expect(receiver.requests.map((r) => r.eventId)).toEqual([queued.id, later.id]);
+  });
+
+  it('a change of URL, event types and description takes effect for the next delivery; the secret stays', async () => {
+    const service = endpoints();
+    const elsewhere = await new Receiver().listen();
+    try {
+      const created = await service.create('mer_MOVE', { url: elsewhere.url, eventTypes: ['PaymentCreated'], description: 'old' });
+      const changed = await service.update('mer_MOVE', created.endpointId, { url: receiver.url, eventTypes: ['PaymentSucceeded'], description: null });
+      expect(changed).toMatchObject({ url: receiver.url, eventTypes: ['PaymentSucceeded'], enabled: true, secrets: created.secrets });
+      expect(changed).not.toHaveProperty('description');
+      const event = paymentSucceeded('mer_MOVE', 'pay_MOVE');
+      await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+      expect(await worker().dispatch()).toBe(1);
+      await eventually(async () => ((await delivery(event.id)).status === 'DELIVERED' ? true : undefined));
+      expect(receiver.requests.map((r) => r.eventId)).toEqual([event.id]);
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('refuses a new URL on an address that is not public, and changes nothing', async () => {
+    const created = await endpoints().create('mer_MOVE_SSRF', { url: 'https://example.com/hooks', eventTypes: ['*'] });
+    const refused = endpoints({ allowPrivateAddresses: false }).update('mer_MOVE_SSRF', created.endpointId, { url: 'http://169.254.169.254/latest/meta-data', enabled: false });
+    await expect(refused).rejects.toMatchObject({ status: 400, code: 'WEBHOOK_URL_NOT_PUBLIC' });
+    expect(await endpoints().get('mer_MOVE_SSRF', created.endpointId)).toMatchObject({ url: 'https://example.com/hooks', enabled: true });
+  });
+
+  it('a held delivery is cancelled when its endpoint is deleted', async () => {
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_PAUSE_GONE', { url: receiver.url, eventTypes: ['*'] });
+    await service.update('mer_PAUSE_GONE', endpointId, { enabled: false });
+    const event = paymentSucceeded('mer_PAUSE_GONE', 'pay_PAUSE_GONE');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    await service.delete('mer_PAUSE_GONE', endpointId);
+    expect((await delivery(event.id)).status).toBe('CANCELLED');
+  });
+});

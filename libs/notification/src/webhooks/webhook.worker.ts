@@ -84,7 +84,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       `SELECT id, endpoint_id FROM (
          SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq,
                 row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rn
-         FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL
+         FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL
          WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream
                            AND e.status = 'PENDING' AND e.stream_sequence < d.stream_sequence)
@@ -105,7 +105,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const [claimed]: [Claimed[], number] = await this.dataSource.query(
       `UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
        FROM webhook_endpoints w
-       WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+       WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL AND d.status = 'PENDING' AND d.next_attempt_at <= now()
          AND (d.leased_until IS NULL OR d.leased_until < now())
        RETURNING d.id, d.endpoint_id, d.stream, d.stream_sequence, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
       [picked, this.options.requestTimeoutMs + LEASE_MARGIN_MS],
