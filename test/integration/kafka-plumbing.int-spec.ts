@@ -44,6 +44,10 @@ async function appliedOnceInKeyOrder(keyPrefix: string, count: number, timeoutMs
   return rows;
 }
 
+async function parkedKeys(groupId: string): Promise<Array<{ key: string }>> {
+  return dataSource.query('SELECT key FROM parked_keys WHERE consumer_group = $1', [groupId]);
+}
+
 async function startConsumer(groupId: string, handle: MessageHandler = recordEffect, retryDelaysMs = [200, 400], more: Partial<ConsumerSettings> = {}): Promise<IdempotentConsumer> {
   const consumer = new IdempotentConsumer(kafka, producer, dataSource, logger, new Metrics('test'), prefix, { groupId, topic: COMMANDS_TOPIC, handle, retryDelaysMs, ...more });
   await consumer.start();
@@ -346,6 +350,78 @@ describe('outbox → Kafka → idempotent consumer', () => {
     const applied = await eventually(async () => ((await effects('pay_retry_b')).length ? effects('pay_retry_b') : undefined));
     expect(applied.map((r) => r.message_id)).toEqual([once.id]);
     expect([...attempts.get(2)!].sort()).toEqual([0, 1]);
+  }, 60_000);
+
+  it('keeps a key\'s order through the retry topic: its later messages wait behind the failed one, other keys go on', async () => {
+    await startConsumer('test.parked', async (envelope, context) => {
+      const n = Number((envelope.data as { refundId: string }).refundId.slice(1));
+      if (envelope.key === 'pay_parked_a' && n === 1 && context.attempt === 0) throw new Error('downstream blinked');
+      await recordEffect(envelope, context);
+    });
+    const a = [1, 2, 3].map((n) => refundCommand('pay_parked_a', n));
+    const b = [1, 2].map((n) => refundCommand('pay_parked_b', n));
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, a[0], b[0], a[1], b[1], a[2]));
+
+    const rows = await eventually(async () => ((await effects('pay_parked_a')).length >= 3 ? effects('pay_parked_a') : undefined), 30_000, 200);
+    expect(rows.map((r) => r.message_id)).toEqual(a.map((e) => e.id));
+    expect((await effects('pay_parked_b')).map((r) => r.message_id)).toEqual(b.map((e) => e.id));
+    // the key is unparked once the last message held behind the failed one is applied
+    expect(await eventually(async () => ((await parkedKeys('test.parked')).length === 0 ? true : undefined), 10_000, 200)).toBe(true);
+    const retried = await readTopic(kafka, prefix + retryTopic(COMMANDS_TOPIC), (m) => m.length >= 3);
+    expect(retried.map((m) => [m.key, m.headers['x-error-code']])).toEqual([['pay_parked_a', 'HANDLER_FAILED'], ['pay_parked_a', 'KEY_PARKED'], ['pay_parked_a', 'KEY_PARKED']]);
+
+    // with the key unparked, its next message is applied from the main topic again
+    const fourth = refundCommand('pay_parked_a', 4);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, fourth));
+    await eventually(async () => ((await effects('pay_parked_a')).length >= 4 ? true : undefined), 20_000, 200);
+    expect(await readTopic(kafka, prefix + retryTopic(COMMANDS_TOPIC), (m) => m.length > 3, 2000)).toHaveLength(3);
+  }, 60_000);
+
+  it('keeps the held messages behind one that fails again in the retry topic, and lets them go once it is dead-lettered', async () => {
+    // the attempts each message reached the handler in (a batch that fails is applied again one by one)
+    const attempts = new Map<string, Set<number>>();
+    await startConsumer('test.parked-again', async (envelope, context) => {
+      const n = Number((envelope.data as { refundId: string }).refundId.slice(1));
+      const id = `${envelope.key}/${n}`;
+      attempts.set(id, (attempts.get(id) ?? new Set()).add(context.attempt));
+      if (n === 1 && envelope.key === 'pay_again_fails' && context.attempt < 2) throw new Error(`failed on attempt ${context.attempt}`);
+      if (n === 1 && envelope.key === 'pay_again_dead') throw new Error('never applies');
+      await recordEffect(envelope, context);
+    });
+    const fails = [1, 2, 3].map((n) => refundCommand('pay_again_fails', n));
+    const dead = [1, 2].map((n) => refundCommand('pay_again_dead', n));
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, fails[0], dead[0], fails[1], dead[1], fails[2]));
+
+    const rows = await eventually(async () => ((await effects('pay_again_fails')).length >= 3 ? effects('pay_again_fails') : undefined), 30_000, 200);
+    expect(rows.map((r) => r.message_id)).toEqual(fails.map((e) => e.id));
+    expect([...attempts.get('pay_again_fails/1')!].sort()).toEqual([0, 1, 2]); // the first try, then two in the retry topic, in place
+    const deadRows = await eventually(async () => ((await effects('pay_again_dead')).length >= 1 ? effects('pay_again_dead') : undefined), 30_000, 200);
+    expect(deadRows.map((r) => r.message_id)).toEqual([dead[1].id]);
+    const dlt = await readTopic(kafka, prefix + deadLetterTopic(COMMANDS_TOPIC), (m) => m.some((x) => x.headers['x-retry-group'] === 'test.parked-again'));
+    expect(dlt.filter((m) => m.headers['x-retry-group'] === 'test.parked-again').map((m) => [m.key, m.headers['x-attempt']])).toEqual([['pay_again_dead', '2']]);
+    expect(await eventually(async () => ((await parkedKeys('test.parked-again')).length === 0 ? true : undefined), 10_000, 200)).toBe(true);
+  }, 60_000);
+
+  it('holds a key\'s later messages behind one whose prepare failed', async () => {
+    const prepared: number[] = [];
+    let failed = false;
+    await startConsumer('test.parked-prepare', recordEffect, undefined, {
+      prepare: async (envelope) => {
+        const n = Number((envelope.data as { refundId: string }).refundId.slice(1));
+        if (n === 1 && !failed) {
+          failed = true;
+          throw new Error('the other system blinked');
+        }
+        prepared.push(n);
+      },
+    });
+    const envelopes = [1, 2, 3].map((n) => refundCommand('pay_parked_prepare', n));
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, ...envelopes));
+
+    const rows = await eventually(async () => ((await effects('pay_parked_prepare')).length >= 3 ? effects('pay_parked_prepare') : undefined), 30_000, 200);
+    expect(rows.map((r) => r.message_id)).toEqual(envelopes.map((e) => e.id));
+    expect(prepared.slice(-3)).toEqual([1, 2, 3]); // prepared again in the retry topic, in order
+    expect(await eventually(async () => ((await parkedKeys('test.parked-prepare')).length === 0 ? true : undefined), 10_000, 200)).toBe(true);
   }, 60_000);
 
   it('waits out a database that drops its connections instead of sending the message to retry, and keeps the key\'s order', async () => {

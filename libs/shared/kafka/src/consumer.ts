@@ -15,6 +15,12 @@ const INBOX_INSERT = prepared(
   'INSERT INTO inbox (consumer_group, message_id, topic) SELECT $1, id, $3 FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING RETURNING message_id',
 );
 const INBOX_APPLIED = prepared('SELECT message_id FROM inbox WHERE consumer_group = $1 AND message_id = ANY($2::text[])');
+/** Which of these keys a message waits for in the retry topic (see `sendToRetry`). */
+const PARKED = prepared('SELECT key FROM parked_keys WHERE consumer_group = $1 AND key = ANY($2::text[])');
+const PARK = prepared(
+  'INSERT INTO parked_keys (consumer_group, key, last_message_id) VALUES ($1, $2, $3) ON CONFLICT (consumer_group, key) DO UPDATE SET last_message_id = EXCLUDED.last_message_id',
+);
+const UNPARK = prepared('DELETE FROM parked_keys WHERE consumer_group = $1 AND key = $2 AND last_message_id = $3');
 
 /** An error that no retry can fix: the message goes straight to the dead-letter topic. */
 export class PermanentError extends Error {
@@ -68,7 +74,7 @@ export interface ConsumerSettings {
    * statement and write it with one at the end, e.g. lock and store every saga of the batch at once.
    */
   withBatch?: <T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>) => Promise<T>;
-  /** back-off before each redelivery from the retry topic; after the last one, the dead-letter topic */
+  /** back-off before each try of a failed message from the retry topic; after the last one, the dead-letter topic */
   retryDelaysMs?: number[];
   partitionsConsumedConcurrently?: number;
   /** how long the group waits for a silent member before giving its partitions to another (Kafka's minimum is 6 s) */
@@ -148,8 +154,12 @@ interface Decoded extends Delivery {
  * fetch brings for one partition are applied together, in order, in one transaction with one inbox insert,
  * so a busy stream costs a commit per batch rather than per message; when any of them fails, the batch
  * rolls back and its messages are applied one by one, so one bad message delays its neighbours but never
- * takes them with it. A failing message moves to `<topic>.retry` with back-off, then to `<topic>.dlt`
- * with the error in headers; a message that breaks its contract goes to the dead-letter topic at once.
+ * takes them with it. A failing message moves to `<topic>.retry`, where it is tried again after each
+ * back-off, then goes to `<topic>.dlt` with the error in headers; a message that breaks its contract goes to
+ * the dead-letter topic at once. A key stays in order through all this: while one of its messages waits in
+ * the retry topic the key is parked (a row in `parked_keys`), and its later messages follow it there instead
+ * of being applied, to be applied after it in the retry topic's order; the key is unparked once the last of
+ * them is done with (applied or dead-lettered).
  * Nothing is swallowed: when even the retry or dead-letter topic cannot be written, the offset is not
  * committed and Kafka redelivers. Offsets are committed on an interval and once more on stop (see
  * OffsetCommits).
@@ -406,20 +416,25 @@ export class IdempotentConsumer {
         // settled only when every message was applied or re-routed, never when the lane stopped half-way
         let all = false;
         await this.retrying(lane, current, async () => {
+          const items = ready.map(({ item }) => item);
+          const parked = await this.parkedKeys(items);
           const prepared = new Map(ready.map(({ item, prepared }) => [item.envelope.id, prepared]));
-          if (ready.length > 1 && (await this.applyTogether(ready.map(({ item }) => item), prepared))) {
+          if (!parked.size && ready.length > 1 && (await this.applyTogether(items, prepared))) {
             all = true;
             return;
           }
           for (const { item, prepared } of ready) {
             if (!current()) return;
-            await this.applyOne(item, { prepared });
+            await this.applyOrHold(item, parked, { prepared });
           }
           all = true;
         });
         return all;
       },
-      fail: (item, error, current) => this.retrying(lane, current, () => this.onFailure(item, error)),
+      fail: (item, error, current) =>
+        this.retrying(lane, current, async () => {
+          await this.onFailure(item, error);
+        }),
       settle: (offset) => this.commits?.settled(lane.topic, lane.partition, offset),
     });
   }
@@ -456,21 +471,53 @@ export class IdempotentConsumer {
     }
   }
 
-  /** Applies the retry topic's messages one by one, each once its back-off is over. */
+  /**
+   * Applies the retry topic's messages one by one, in the order they came (a key's messages held behind one
+   * that failed follow it there), each once its back-off is over.
+   */
   private async redeliver(deliveries: Delivery[], settle: (delivery: Delivery) => void): Promise<void> {
     for (const delivery of deliveries) {
       if (!delivery.current()) return;
       const decoded = await this.decode(delivery);
       if (!delivery.current()) return; // stopped or rebalanced while waiting out the back-off
-      if (decoded) await this.applyOne(decoded);
+      if (decoded && !(await this.applyInPlace(decoded))) return;
       settle(delivery);
     }
+  }
+
+  /**
+   * Applies a message from the retry topic, trying it again after each back-off while it fails, then
+   * dead-letters it. It is tried again in place rather than sent to the end of the retry topic, so the
+   * messages of its key held behind it stay behind it. Once it is done with, its key is unparked unless a
+   * later message of the key was held since. Resolves false when the lane stopped being this member's.
+   */
+  private async applyInPlace(item: Decoded): Promise<boolean> {
+    const delays = this.retryDelays;
+    for (let attempt = item.attempt; ; attempt++) {
+      const tried = { ...item, attempt, headers: { ...item.headers, [H.attempt]: String(attempt) } };
+      const outcome = await this.tryApply(tried, undefined, async (error) => error);
+      if (!outcome) break;
+      const { failed: error } = outcome;
+      const { envelope } = item;
+      if (error instanceof PermanentError || attempt >= delays.length) {
+        this.logger.error({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message dead-lettered');
+        await this.deadLetter(tried, tried.headers, errorCode(error), errorMessage(error));
+        break;
+      }
+      this.logger.warn({ err: error, messageId: envelope.id, type: envelope.type, attempt, delayMs: delays[attempt] }, 'message failed again; trying it again after a back-off');
+      this.failures.inc({ topic: this.options.topic, group: this.options.groupId, destination: 'retry' });
+      await waitUntil(Date.now() + delays[attempt], item.current);
+      if (!item.current()) return false;
+    }
+    await this.dataSource.query(UNPARK, [this.options.groupId, item.envelope.key, item.envelope.id]);
+    return true;
   }
 
   /** Applies a main-topic batch, given the envelopes of its messages that decoded: together, or else one by one. */
   private async onBatch(deliveries: Delivery[], decoded: Decoded[], settle: (delivery: Delivery) => void, current: () => boolean): Promise<void> {
     if (!current()) return;
-    if (decoded.length > 1 && (await this.applyTogether(decoded, new Map()))) {
+    const parked = await this.parkedKeys(decoded);
+    if (!parked.size && decoded.length > 1 && (await this.applyTogether(decoded, new Map()))) {
       settle(deliveries[deliveries.length - 1]);
       return;
     }
@@ -478,9 +525,30 @@ export class IdempotentConsumer {
     for (const delivery of deliveries) {
       if (!current()) return;
       const item = byOffset.get(delivery.message.offset);
-      if (item) await this.applyOne(item);
+      if (item) await this.applyOrHold(item, parked);
       settle(delivery);
     }
+  }
+
+  /** The keys of these main-topic messages that are parked: their messages go to the retry topic, behind the one waiting there. */
+  private async parkedKeys(items: Decoded[]): Promise<Set<string>> {
+    if (!items.length) return new Set();
+    const rows: Array<{ key: string }> = await this.dataSource.query(PARKED, [this.options.groupId, [...new Set(items.map((item) => item.envelope.key))]]);
+    return new Set(rows.map((row) => row.key));
+  }
+
+  /**
+   * Applies a main-topic message on its own, or holds it behind its key's message in the retry topic when
+   * the key is parked; adds the key to `parked` when this message's failure parked it.
+   */
+  private async applyOrHold(item: Decoded, parked: Set<string>, done?: { prepared: unknown }): Promise<void> {
+    const { key } = item.envelope;
+    if (parked.has(key)) {
+      await this.sendToRetry(item, { attempt: item.attempt, notBefore: 0, code: 'KEY_PARKED', reason: 'held behind an earlier message of its key in the retry topic' });
+      this.failures.inc({ topic: this.options.topic, group: this.options.groupId, destination: 'held' });
+      return;
+    }
+    if (await this.applyOne(item, done)) parked.add(key);
   }
 
   /** The envelopes of the deliveries that decode, in order (see `decode`). */
@@ -554,19 +622,30 @@ export class IdempotentConsumer {
   }
 
   /**
-   * Applies one message in its own transaction, after `prepare` unless given what it returned; a failure
-   * goes to the retry or dead-letter topic, unless the database is unavailable: then it throws, and the lane
-   * tries the batch again after a back-off, so an outage delays messages rather than dead-letters them.
+   * Applies one main-topic message in its own transaction, after `prepare` unless given what it returned; a
+   * failure goes to the retry or dead-letter topic (see `tryApply`). Resolves whether the failure parked the
+   * message's key.
    */
-  private async applyOne(item: Decoded, done?: { prepared: unknown }): Promise<void> {
+  private async applyOne(item: Decoded, done?: { prepared: unknown }): Promise<boolean> {
+    const outcome = await this.tryApply(item, done, (error) => this.onFailure(item, error));
+    return outcome?.failed ?? false;
+  }
+
+  /**
+   * Applies one message in its own transaction, after `prepare` unless given what it returned. A failure is
+   * handed to `failed` (in the message's span) and its answer resolved as `{ failed }`, unless the database is
+   * unavailable: then it throws, and the lane tries the batch again after a back-off, so an outage delays
+   * messages rather than dead-letters them. Resolves undefined once the message is applied (or was already).
+   */
+  private async tryApply<F>(item: Decoded, done: { prepared: unknown } | undefined, failed: (error: unknown) => Promise<F>): Promise<{ failed: F } | undefined> {
     const { envelope, partition, message, attempt } = item;
     const group = this.options.groupId;
     const timer = this.duration.startTimer({ topic: this.options.topic, group });
-    const applied = await this.inSpan(item, 'process', async () => {
+    const result = await this.inSpan(item, 'process', async (): Promise<{ applied: boolean } | { failed: F }> => {
       try {
         let prepared = done?.prepared;
         if (this.options.prepare && !done) {
-          if ((await this.appliedIds([envelope.id])).size) return false;
+          if ((await this.appliedIds([envelope.id])).size) return { applied: false };
           prepared = await this.options.prepare(envelope);
         }
         const applied = await this.transaction(async (manager) => {
@@ -581,17 +660,18 @@ export class IdempotentConsumer {
           return true;
         });
         this.processed.inc({ topic: this.options.topic, group, type: envelope.type, result: applied ? 'applied' : 'duplicate' });
-        return applied;
+        return { applied };
       } catch (error) {
         // the database away is no fault of the message: the lane tries its batch again, offsets unsettled
         if (isDatabaseUnavailable(error)) throw error;
-        await this.onFailure(item, error);
-        return undefined;
+        return { failed: await failed(error) };
       } finally {
         timer();
       }
     });
-    if (applied !== undefined) this.options.onProcessed?.(envelope, applied);
+    if ('failed' in result) return result;
+    this.options.onProcessed?.(envelope, result.applied);
+    return undefined;
   }
 
   /** The batch handler with every message, or each message's handler in its own span one after another, in the transaction of `manager`. */
@@ -628,22 +708,32 @@ export class IdempotentConsumer {
     return new Set(rows.map((row) => row.message_id));
   }
 
-  private async onFailure(item: Decoded, error: unknown): Promise<void> {
+  private get retryDelays(): number[] {
+    return this.options.retryDelaysMs ?? [1000, 5000, 30000];
+  }
+
+  /** Routes a main-topic message whose handler failed: to the retry topic (resolves true: its key is parked) or the dead-letter topic. */
+  private async onFailure(item: Decoded, error: unknown): Promise<boolean> {
     const { envelope, attempt, headers } = item;
-    const code = error instanceof PermanentError ? error.code : ((error as { code?: string }).code ?? 'HANDLER_FAILED');
-    const reason = error instanceof Error ? error.message : String(error);
-    const delays = this.options.retryDelaysMs ?? [1000, 5000, 30000];
+    const delays = this.retryDelays;
     if (error instanceof PermanentError || attempt >= delays.length) {
       this.logger.error({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message dead-lettered');
-      await this.deadLetter(item, headers, code, reason);
-      return;
+      await this.deadLetter(item, headers, errorCode(error), errorMessage(error));
+      return false;
     }
-    this.logger.warn({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message failed; scheduling a retry');
-    const origin = item.topic === this.topics.retry ? {} : {
-      [H.originalTopic]: item.topic,
-      [H.originalPartition]: String(item.partition),
-      [H.originalOffset]: item.message.offset,
-    };
+    this.logger.warn({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message failed; scheduling a retry, its key\'s later messages held behind it');
+    await this.sendToRetry(item, { attempt: attempt + 1, notBefore: Date.now() + delays[attempt], code: errorCode(error), reason: errorMessage(error) });
+    this.failures.inc({ topic: this.options.topic, group: this.options.groupId, destination: 'retry' });
+    return true;
+  }
+
+  /**
+   * Sends a main-topic message to the retry topic, to be applied there not before `notBefore`. Its key is
+   * parked first, so none of the key's later messages can pass it: a stop between the two leaves the key
+   * parked with this message unsettled, and its redelivery is held and sent again.
+   */
+  private async sendToRetry(item: Decoded, retry: { attempt: number; notBefore: number; code: string; reason: string }): Promise<void> {
+    await this.dataSource.query(PARK, [this.options.groupId, item.envelope.key, item.envelope.id]);
     await this.producer.send({
       topic: this.topics.retry,
       acks: -1,
@@ -651,17 +741,18 @@ export class IdempotentConsumer {
         key: item.message.key,
         value: item.message.value,
         headers: {
-          ...headers,
-          ...origin,
-          [H.attempt]: String(attempt + 1),
-          [H.notBefore]: String(Date.now() + delays[attempt]),
+          ...item.headers,
+          [H.originalTopic]: item.topic,
+          [H.originalPartition]: String(item.partition),
+          [H.originalOffset]: item.message.offset,
+          [H.attempt]: String(retry.attempt),
+          [H.notBefore]: String(retry.notBefore),
           [H.group]: this.options.groupId,
-          [H.errorCode]: code,
-          [H.errorMessage]: truncate(reason),
+          [H.errorCode]: retry.code,
+          [H.errorMessage]: truncate(retry.reason),
         },
       }],
     });
-    this.failures.inc({ topic: this.options.topic, group: this.options.groupId, destination: 'retry' });
   }
 
   private async deadLetter(delivery: Delivery, headers: Record<string, string>, code: string, reason: string): Promise<void> {
@@ -712,3 +803,11 @@ async function waitUntil(at: number, current: () => boolean): Promise<void> {
 }
 
 const truncate = (text: string) => (text.length > 1000 ? `${text.slice(0, 1000)}…` : text);
+
+function errorCode(error: unknown): string {
+  return error instanceof PermanentError ? error.code : ((error as { code?: string }).code ?? 'HANDLER_FAILED');
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

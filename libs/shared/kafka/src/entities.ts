@@ -46,4 +46,24 @@ export class InboxRow {
   processedAt!: Date;
 }
 
-export const KAFKA_ENTITIES = [OutboxRow, InboxRow];
+/**
+ * A key of a group whose messages go through the retry topic, in order, because one of them is waiting
+ * there: set when a message fails or is held, cleared once the last one held there is done with.
+ */
+@Entity({ name: 'parked_keys' })
+export class ParkedKeyRow {
+  @PrimaryColumn({ type: 'text', name: 'consumer_group' })
+  consumerGroup!: string;
+
+  @PrimaryColumn({ type: 'text' })
+  key!: string;
+
+  /** the envelope id of the key's last message sent to the retry topic */
+  @Column({ type: 'text', name: 'last_message_id' })
+  lastMessageId!: string;
+
+  @CreateDateColumn({ type: 'timestamptz', name: 'parked_at' })
+  parkedAt!: Date;
+}
+
+export const KAFKA_ENTITIES = [OutboxRow, InboxRow, ParkedKeyRow];

@@ -141,4 +141,36 @@ describe('KeyedLane', () => {
     expect(applied).toEqual([['1:new1', '2:new2']]);
     expect(settled).toEqual(['1', '2']);
   });
+
+  it('lets a key\'s next message go only once the failed one before it is re-routed, so it cannot pass it', async () => {
+    const prepared: string[] = [];
+    const rerouted = deferred<boolean>();
+    const applied: string[] = [];
+    const lane = new KeyedLane<Message>({
+      keyOf: (m) => m.key,
+      offsetOf: (m) => m.offset,
+      apply: async (ready) => {
+        applied.push(...ready.map(({ item }) => item.offset));
+        return true;
+      },
+      fail: () => rerouted.promise,
+      settle: () => undefined,
+    });
+    const messages = [message(1, 'a'), message(2, 'a')];
+    const done = lane.add({
+      offsets: messages.map((m) => m.offset),
+      items: messages,
+      current: () => true,
+      prepare: async (m) => {
+        prepared.push(m.offset);
+        if (m.offset === '1') throw new Error('the other system blinked');
+      },
+    });
+    await ticks();
+    expect([prepared, applied]).toEqual([['1'], []]); // 2 waits while 1 is being re-routed
+
+    rerouted.resolve(true);
+    await done;
+    expect([prepared, applied]).toEqual([['1', '2'], ['2']]);
+  });
 });

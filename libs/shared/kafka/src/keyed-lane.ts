@@ -84,7 +84,8 @@ export class KeyedLane<T> {
 
   /**
    * Prepares a message once the one before it of its key let it go, lets the next one go once it is queued
-   * for `apply` (or done with), then waits for it to be applied; resolves whether it is settled.
+   * for `apply` (or re-routed, or otherwise done with), then waits for it to be applied; resolves whether it
+   * is settled.
    */
   private async turn(item: T, batch: KeyedBatch<T>, previous: Promise<void>, letNextGo: () => void): Promise<boolean> {
     let released = false;
@@ -99,7 +100,7 @@ export class KeyedLane<T> {
       try {
         result = await batch.prepare(item);
       } catch (error) {
-        release();
+        // re-routed before the key's next message goes, so that one finds the key parked and cannot pass it
         return batch.current() && (await this.steps.fail(item, error, batch.current));
       }
       if (!batch.current()) return false;

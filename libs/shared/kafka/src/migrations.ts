@@ -44,4 +44,18 @@ export class OutboxNotifyTrigger1764489600000 implements MigrationInterface {
   }
 }
 
-export const KAFKA_MIGRATIONS = [OutboxAndInbox1764201600000, OutboxNotifyTrigger1764489600000];
+/** Keys whose messages wait behind one in the retry topic (see IdempotentConsumer): one row per group and key. */
+export class ParkedKeys1765094400000 implements MigrationInterface {
+  name = 'ParkedKeys1765094400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "parked_keys" ("consumer_group" text NOT NULL, "key" text NOT NULL, "last_message_id" text NOT NULL,
+      "parked_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_parked_keys" PRIMARY KEY ("consumer_group", "key"))`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "parked_keys"`);
+  }
+}
+
+export const KAFKA_MIGRATIONS = [OutboxAndInbox1764201600000, OutboxNotifyTrigger1764489600000, ParkedKeys1765094400000];
