@@ -173,18 +173,29 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   /**
    * Sends the event again (same event id) with a fresh retry schedule: back-off from the first delay and a new
    * horizon. The attempt count and log go on, so earlier attempts stay in the history. Works for delivered and
-   * dead-lettered ones alike; a disabled endpoint's is held until the endpoint is enabled.
+   * dead-lettered ones alike, and for one still waiting for its next retry: it goes now (once the receiver is
+   * fixed, nobody should have to wait out an hour's back-off), and so do the deliveries of its stream queued behind
+   * it. One being sent right now is left to that attempt; a disabled endpoint's is held until it is enabled.
    */
   async redeliver(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
     // the endpoint's row is locked, so that a disabling or enabling under way cannot miss this delivery
     const rows = await this.dataSource.transaction(async (manager) => {
       const endpoint = await this.row(merchantId, endpointId, { lockIn: manager });
-      const [updated]: [unknown[], number] = await manager.query(
+      const [updated]: [Array<{ stream: string; stream_sequence: number }>, number] = await manager.query(
         `UPDATE webhook_deliveries SET status = $4, next_attempt_at = now(), give_up_at = now() + make_interval(secs => $3::double precision / 1000),
            redelivered_at_attempt = attempts, leased_until = NULL
-         WHERE endpoint_id = $1 AND id = $2 AND status NOT IN ('PENDING', 'HELD') RETURNING id`,
+         WHERE endpoint_id = $1 AND id = $2
+           AND (status NOT IN ('PENDING', 'HELD') OR (status = 'PENDING' AND (leased_until IS NULL OR leased_until < now())))
+         RETURNING stream, stream_sequence`,
         [endpointId, deliveryId, this.options.retry.horizonMs, endpoint.disabledAt === null ? 'PENDING' : 'HELD'],
       );
+      // those behind it were put off until its next retry (see WebhookWorker): they are due as soon as it is through
+      for (const { stream, stream_sequence } of updated) {
+        await manager.query(
+          `UPDATE webhook_deliveries SET next_attempt_at = now() WHERE endpoint_id = $1 AND stream = $2 AND status = 'PENDING' AND stream_sequence > $3 AND next_attempt_at > now()`,
+          [endpointId, stream, stream_sequence],
+        );
+      }
       return updated;
     });
     if (!rows.length) {

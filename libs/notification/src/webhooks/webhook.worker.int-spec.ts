@@ -207,6 +207,57 @@ describe('webhook worker', () => {
   });
 });
 
+describe('re-delivery', () => {
+  it('of a delivery waiting for its next retry sends it now, and the stream behind it, rather than after the back-off', async () => {
+    // a back-off of an hour after the first failure
+    const hourly = { retry: { baseDelayMs: HOUR, maxDelayMs: HOUR, horizonMs: 24 * HOUR } };
+    const service = endpoints(hourly);
+    const { endpointId } = await service.create('mer_NOW', { url: receiver.url, eventTypes: ['*'] });
+    const event = (sequence: number) => {
+      const envelope = paymentSucceeded('mer_NOW', 'pay_NOW');
+      (envelope.data.payment as unknown as { sequence: number }).sequence = sequence;
+      return envelope;
+    };
+    const [first, second] = [event(1), event(2)];
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [first, second], HOUR));
+    receiver.respond = () => 503;
+    const sender = worker(hourly);
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(async () => ((await delivery(first.id)).last_status_code === 503 ? true : undefined));
+    expect(await sender.dispatch()).toBe(0);
+
+    // the merchant fixed its receiver; the operator re-delivers the one that waits
+    receiver.respond = () => 200;
+    const redelivered = (await service.redeliver('mer_NOW', endpointId, (await delivery(first.id)).id)) as { status: string; nextAttemptAt: string };
+    expect(redelivered.status).toBe('PENDING');
+    expect(Date.parse(redelivered.nextAttemptAt)).toBeLessThanOrEqual(Date.now());
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(async () => ((await delivery(first.id)).status === 'DELIVERED' ? true : undefined));
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(async () => ((await delivery(second.id)).status === 'DELIVERED' ? true : undefined));
+    expect(receiver.requests.map((r) => r.eventId)).toEqual([first.id, first.id, second.id]);
+  });
+
+  it('leaves a delivery being sent right now to that attempt', async () => {
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_BUSY', { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_BUSY', 'pay_BUSY');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    const answer = later();
+    receiver.respond = () => answer.status;
+    expect(await worker().dispatch()).toBe(1);
+    await eventually(() => (receiver.requests.length === 1 ? true : undefined));
+
+    const before = await delivery(event.id);
+    await service.redeliver('mer_BUSY', endpointId, before.id);
+    expect(await delivery(event.id)).toEqual(before);
+    expect(await worker().dispatch()).toBe(0);
+    answer.answer(200);
+    await eventually(async () => ((await delivery(event.id)).status === 'DELIVERED' ? true : undefined));
+    expect(receiver.requests).toHaveLength(1);
+  });
+});
+
 describe('endpoint addresses', () => {
   it.each(['http://127.0.0.1:8080/hooks', 'http://localhost/hooks', 'https://[::1]/hooks', 'http://10.0.0.7/hooks', 'http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/hooks', 'http://0.0.0.0:3004/'])(
     'refuses to register %s with 400 WEBHOOK_URL_NOT_PUBLIC',
