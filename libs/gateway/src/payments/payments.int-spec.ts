@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { createEnvelope, PaymentStatus, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { RedisLocks } from '@upm/shared-redis';
-import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { freshDatabase, sleep, testLogger } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
 import type { TerminalContext } from '../registry/registry.service';
 import { PaymentUpdates } from './payment-updates';
@@ -77,6 +77,34 @@ describe('cancel', () => {
 
     await expect(payments.cancel(terminal, payment.paymentId)).rejects.toMatchObject({ status: 422, code: 'PAYMENT_NOT_CANCELLABLE' });
     expect(await cancelCommands(payment.paymentId)).toBe(0);
+  });
+});
+
+describe('a void and a refund of one payment at once', () => {
+  it('never sends the void after a refund it did not see, which the orchestrator would drop while the POS waits for it', async () => {
+    const payment = await newPayment();
+    await apply('PaymentCreated', viewOf(payment, 'PROCESSING', 0));
+    await apply('PaymentSucceeded', viewOf(payment, 'SUCCEEDED', 1));
+    // the refund of another till is accepted just after the void found the payment without refunds
+    const service = payments as unknown as { hasMerchantRefunds: (...args: unknown[]) => Promise<boolean> };
+    const check = service.hasMerchantRefunds;
+    let refunding: Promise<unknown> | undefined;
+    const spy = jest.spyOn(service, 'hasMerchantRefunds').mockImplementation(async (...args: unknown[]) => {
+      const found = await check.apply(payments, args);
+      refunding ??= payments.refund(terminal, payment.paymentId, { refundRequestId: 'R-void', amount: { currency: 'HKD', value: '250' } });
+      await sleep(300);
+      return found;
+    });
+    try {
+      await payments.cancel(terminal, payment.paymentId);
+      await refunding;
+    } finally {
+      spy.mockRestore();
+    }
+
+    // the orchestrator takes one payment's commands in this order: the void first, and the refund it then refuses
+    const commands: Array<{ type: string }> = await dataSource.query('SELECT type FROM outbox WHERE key = $1 ORDER BY seq', [payment.paymentId]);
+    expect(commands.map((c) => c.type)).toEqual(['RequestPayment', 'CancelPayment', 'RequestRefund']);
   });
 });
 

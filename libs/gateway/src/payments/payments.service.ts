@@ -19,6 +19,13 @@ const FINAL: ReadonlySet<PaymentStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCE
 export const isFinal = (status: PaymentStatus) => FINAL.has(status);
 /** the key of the advisory lock that orders one terminal's stream, for the terminal id in SQL expression `terminalId` */
 const terminalStreamKey = (terminalId: string) => `hashtext('terminal-events:' || ${terminalId})`;
+/**
+ * Orders a void and the merchant's refunds of one payment until the transaction ends: a refund accepted between
+ * a void's check for refunds and its command would reach the orchestrator first, which then drops the void
+ * while the POS waits for it. Under this lock such a refund waits for the void's command, and the orchestrator
+ * then refuses the refund instead.
+ */
+const lockRefundsOf = (manager: EntityManager, paymentId: string) => manager.query(`SELECT pg_advisory_xact_lock(hashtext('payment-refunds:' || $1))`, [paymentId]);
 /** the later of two views of one payment (wake-ups from two replicas may arrive out of order) */
 const newer = (view: PaymentViewV1, current: PaymentViewV1) => (view.sequence > current.sequence ? view : current);
 
@@ -109,12 +116,13 @@ export class PaymentsService {
   async cancel(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
     const row = await this.row(terminal, paymentId);
     if (row.status === 'FAILED' || row.status === 'CANCELLED') return row.view;
-    if (await this.hasMerchantRefunds(paymentId)) {
-      throw new ApiError(422, 'PAYMENT_NOT_CANCELLABLE', 'the payment has refunds; refund the rest instead of cancelling');
-    }
-    await this.dataSource.transaction((manager) =>
-      appendToOutbox(manager, TOPICS.paymentCommands.name, command('CancelPayment', paymentId, { paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() })),
-    );
+    await this.dataSource.transaction(async (manager) => {
+      await lockRefundsOf(manager, paymentId);
+      if (await this.hasMerchantRefunds(manager, paymentId)) {
+        throw new ApiError(422, 'PAYMENT_NOT_CANCELLABLE', 'the payment has refunds; refund the rest instead of cancelling');
+      }
+      await appendToOutbox(manager, TOPICS.paymentCommands.name, command('CancelPayment', paymentId, { paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() }));
+    });
     return row.view;
   }
 
@@ -238,16 +246,19 @@ export class PaymentsService {
   /** Inserts the refund and its command, or returns undefined when this refundRequestId already has one. */
   private async insertRefund(paymentId: string, body: CreateRefundBody, requestHash: string): Promise<RefundViewV1 | undefined> {
     const view: RefundViewV1 = { paymentId, refundId: newId('ref'), refundRequestId: body.refundRequestId, amount: body.amount, status: 'PROCESSING', origin: 'MERCHANT' };
-    const inserted = await writeWithOutbox(
-      this.dataSource,
-      `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view)
-       VALUES ($1, $2, $3, $4, 'PROCESSING', $5) ON CONFLICT ON CONSTRAINT "UQ_refunds_payment_request" DO NOTHING RETURNING refund_id`,
-      [view.refundId, paymentId, body.refundRequestId, requestHash, JSON.stringify(view)],
-      TOPICS.paymentCommands.name,
-      command('RequestRefund', paymentId, {
-        paymentId, refundId: view.refundId, refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason, requestedAt: new Date().toISOString(),
-      }),
-    );
+    const inserted = await this.dataSource.transaction(async (manager) => {
+      await lockRefundsOf(manager, paymentId);
+      return writeWithOutbox(
+        manager,
+        `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view)
+         VALUES ($1, $2, $3, $4, 'PROCESSING', $5) ON CONFLICT ON CONSTRAINT "UQ_refunds_payment_request" DO NOTHING RETURNING refund_id`,
+        [view.refundId, paymentId, body.refundRequestId, requestHash, JSON.stringify(view)],
+        TOPICS.paymentCommands.name,
+        command('RequestRefund', paymentId, {
+          paymentId, refundId: view.refundId, refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason, requestedAt: new Date().toISOString(),
+        }),
+      );
+    });
     return inserted ? view : undefined;
   }
 
@@ -259,8 +270,8 @@ export class PaymentsService {
    * Whether the payment has a refund of the merchant's that the orchestrator took or may still take (each one
    * is a row from the moment the gateway accepted it; one the orchestrator refused does not count).
    */
-  private async hasMerchantRefunds(paymentId: string): Promise<boolean> {
-    const [{ found }]: Array<{ found: boolean }> = await this.dataSource.query(
+  private async hasMerchantRefunds(manager: EntityManager, paymentId: string): Promise<boolean> {
+    const [{ found }]: Array<{ found: boolean }> = await manager.query(
       prepared(`SELECT EXISTS (
          SELECT 1 FROM refunds WHERE payment_id = $1 AND view->>'origin' = 'MERCHANT' AND NOT (status = 'FAILED' AND view->'failure'->>'code' = ANY($2::text[]))
        ) AS found`),
