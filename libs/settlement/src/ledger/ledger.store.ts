@@ -197,15 +197,18 @@ export class LedgerStore {
    * was still in doubt: both name no ledger transaction), when it agrees with what the report said: resolved by
    * `settlement` with `how` as the note, naming the transaction, which is then MATCHED. One a settlement batch
    * paid out already must agree with the batch's item too, and is then posted in that batch as if it had been
-   * there (see `settleLate`). When any of them disagrees, all stay open for finance (`compareReported`).
+   * there (see `settleLate`). When any of them disagrees, all stay open for finance (`compareReported`). One
+   * finance resolved as a note before the event came counts too: it keeps its resolution, and names the transaction.
    */
   async closeMissingInLedger(manager: EntityManager, id: string, draft: LedgerTransactionDraft, how: string): Promise<void> {
     if (!draft.requestId || draft.kind === 'SETTLEMENT' || draft.kind === 'ADJUSTMENT') return;
     const kind: TransactionType = draft.kind;
     const requestId = draft.requestId;
+    // also one finance resolved as a note before the event came (not ours, it seemed): the event proves it is
     const missing: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual'] }> = await manager.query(
       prepared(`SELECT id, merchant_id, actual FROM discrepancies
-        WHERE kind = $1 AND transaction_request_id = $2 AND status = 'OPEN' AND ledger_transaction_id IS NULL ORDER BY id FOR UPDATE`),
+        WHERE kind = $1 AND transaction_request_id = $2 AND ledger_transaction_id IS NULL AND (status = 'OPEN' OR adjustment_transaction_id IS NULL)
+        ORDER BY id FOR UPDATE`),
       [kind, requestId],
     );
     if (!missing.length) return;
@@ -215,7 +218,10 @@ export class LedgerStore {
     if (!missing.every(agrees)) return;
     const [payout] = paidOut;
     await manager.query(
-      "UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now(), ledger_transaction_id = $3 WHERE id = ANY($1)",
+      `UPDATE discrepancies SET ledger_transaction_id = $3,
+         status = 'RESOLVED', resolved_by = CASE WHEN status = 'OPEN' THEN 'settlement' ELSE resolved_by END,
+         resolution_note = CASE WHEN status = 'OPEN' THEN $2 ELSE resolution_note END, resolved_at = CASE WHEN status = 'OPEN' THEN now() ELSE resolved_at END
+       WHERE id = ANY($1)`,
       [missing.map((d) => d.id), payout ? `${how}; paid out in settlement batch ${payout.settlementBatchId}` : how, id],
     );
     await this.setReconciliation(manager, id, 'MATCHED', missing[0].actual.transactionId);

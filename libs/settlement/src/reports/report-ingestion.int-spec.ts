@@ -531,6 +531,23 @@ describe('ReportIngestion and payment events', () => {
     ]);
   });
 
+  it('posts a transaction a batch paid out in that batch when its event comes after finance resolved it as a note', async () => {
+    settlementBatch('20261127HKD015', 'pay_noted');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [found] = (await finance.discrepancies({ paymentId: 'pay_noted' })).discrepancies;
+    await finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'not ours, we think', adjust: false });
+
+    // the payment event proves it is ours after all: the ledger ends as if it had come before the batch
+    await apply(event('pay_noted', 'PaymentSucceeded', 3));
+    const written = await transactionOf('pay_noted');
+    expect(written).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(await finance.batch('20261127HKD015')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    // finance's resolution stays as it was recorded, now naming the transaction
+    expect(await discrepanciesOf('pay_noted')).toEqual([{
+      type: 'MISSING_IN_LEDGER', status: 'RESOLVED', resolved_by: 'finance@chain.example', resolution_note: 'not ours, we think', ledger_transaction_id: written.id,
+    }]);
+  });
+
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {
     largeBatch('20261127HKD009', 'pay_many', 2_001);
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
