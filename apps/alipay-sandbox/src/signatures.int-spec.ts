@@ -91,6 +91,38 @@ describe('request signatures', () => {
     expectInvalidSignature(await post({ ...signed(BODY), [missing]: undefined }, BODY));
   });
 
+  it.each([
+    ['text/plain', 'text/plain; charset=UTF-8'],
+    ['another charset', 'application/json; charset=ISO-8859-1'],
+    ['a form', 'application/x-www-form-urlencoded'],
+  ])('a request with %s gets a signed F MEDIA_TYPE_NOT_ACCEPTABLE (spec §2.3, §4.4)', async (_, contentType) => {
+    const answer = await post({ ...signed(BODY), 'content-type': contentType }, BODY);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text).result).toMatchObject({ resultCode: 'MEDIA_TYPE_NOT_ACCEPTABLE', resultStatus: 'F' });
+    expect(verifySignature({ path: PATH, clientId: merchant.clientId, time: answer.headers.get('response-time')!, body: answer.text }, answer.headers.get('signature')!, alipayPublicKey)).toBe(true);
+  });
+
+  it('a request without Content-Type gets F MEDIA_TYPE_NOT_ACCEPTABLE too', async () => {
+    const headers = signed(BODY);
+    delete (headers as Record<string, string | undefined>)['content-type'];
+    const { port } = new URL(sandbox.url);
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: PATH, method: 'POST', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+      req.on('error', reject);
+      req.end(BODY);
+    });
+    expect(JSON.parse(text).result).toMatchObject({ resultCode: 'MEDIA_TYPE_NOT_ACCEPTABLE', resultStatus: 'F' });
+  });
+
+  it.each(['application/json', 'Application/JSON;charset=utf-8', 'application/json; charset="UTF-8"'])('takes the JSON media type %s', async (contentType) => {
+    const answer = await post({ ...signed(BODY), 'content-type': contentType }, BODY);
+    expect(JSON.parse(answer.text).result).toMatchObject({ resultCode: 'ORDER_NOT_EXIST' });
+  });
+
   it('the client classifies the unsigned INVALID_SIGNATURE answer as U, keeping the claim', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const impostor = new AmsClient({ baseUrl: sandbox.url, credentials: { clientId: merchant.clientId, privateKey, alipayPublicKey } });

@@ -76,6 +76,9 @@ export class AmsGateway {
     const api = route?.api ?? 'unknown';
     if (!clientId || !time || !signature) return this.unsigned(api, rejected('INVALID_SIGNATURE', 'Client-Id, Request-Time and Signature headers are required.'));
     if (!route) return this.signed(api, request.path, clientId, { result: rejected('NO_INTERFACE_DEF', 'The API is not defined.') });
+    if (!isJsonUtf8(headerValue(request.headers, 'content-type'))) {
+      return this.signed(api, request.path, clientId, { result: rejected('MEDIA_TYPE_NOT_ACCEPTABLE', 'Content-Type must be application/json; charset=UTF-8.') });
+    }
 
     const lookup = this.deps.registry.keyFor(clientId, parseSignatureHeader(signature)?.keyVersion);
     if (!lookup.found) {
@@ -130,6 +133,15 @@ function isUrlEncoded(header: string): boolean {
     .map((part) => part.trim())
     .find((part) => part.toLowerCase().startsWith('signature='));
   return field !== undefined && !field.includes('+');
+}
+
+/** spec §2.3: the body is JSON in UTF-8, the charset its signature is computed over; a missing charset means UTF-8 */
+function isJsonUtf8(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const [mediaType, ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  if (mediaType !== 'application/json') return false;
+  const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/^"(.*)"$/, '$1');
+  return charset === undefined || charset === 'utf-8';
 }
 
 function rejected(resultCode: string, resultMessage: string): AmsResult {

@@ -74,7 +74,7 @@ describe('the sandbox gateway', () => {
     const path = amsPath('inquiryPayment', false);
     const body = '{"paymentRequestId":"X"}';
     const signature = createSignature({ path, clientId: CLIENT, time: '1', body }, merchant.privateKey, 1);
-    const reply = (await sandbox.gateway.handle({ path, headers: { 'client-id': CLIENT, 'request-time': '1', signature }, body: Buffer.from(body) }))!;
+    const reply = (await sandbox.gateway.handle({ path, headers: { 'content-type': 'application/json', 'client-id': CLIENT, 'request-time': '1', signature }, body: Buffer.from(body) }))!;
     expect(JSON.parse(reply.body).result.resultCode).toBe('ORDER_NOT_EXIST');
   });
 });
