@@ -273,7 +273,7 @@ export function missingInReport<T>(ledger: readonly T[], listed: ReadonlySet<str
 
 /**
  * Payments in review of a day that Alipay's reports prove were never charged: no report lists a PAYMENT for
- * them (`listed`: the payments some report lists one for). Only to be asked once the transaction files of the
+ * them, nor a CANCEL, which only a charge has (`listed`: the payments some report lists one of the two for). Only to be asked once the transaction files of the
  * day and of the next are both in: a pay sent just before midnight may be charged, and filed, just after.
  */
 export function notChargedReviews<T extends { paymentId: string }>(inReview: readonly T[], listed: ReadonlySet<string>): T[] {

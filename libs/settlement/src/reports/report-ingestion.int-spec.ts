@@ -548,6 +548,16 @@ describe('ReportIngestion and payment events', () => {
     }]);
   });
 
+  it('does not call a payment in review NOT_CHARGED when a report lists its cancel, which only a charge has', async () => {
+    await apply(event('pay_cancel_listed', 'PaymentNeedsReview', 2));
+    // the 27th's and 28th's files are in: the 28th lists a cancel of the payment, and no report its charge yet
+    dayFile('20261128', '012', reportRow('pay_cancel_listed', 'CANCEL', '2026-11-28T00:00:40+08:00', '-12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect((await finance.payment('pay_cancel_listed')).reviewResolution).toBeNull();
+    expect(await dataSource.query("SELECT payload FROM outbox WHERE key = 'pay_cancel_listed' AND type = 'PaymentReviewResolved'")).toEqual([]);
+    expect(await discrepanciesOf('pay_cancel_listed')).toMatchObject([{ type: 'MISMATCHED', status: 'OPEN' }]);
+  });
+
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {
     largeBatch('20261127HKD009', 'pay_many', 2_001);
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);

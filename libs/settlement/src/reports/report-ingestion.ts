@@ -205,7 +205,7 @@ export class ReportIngestion {
   }
 
   /**
-   * Resolves as NOT_CHARGED the payments of `day` in review that no report lists a PAYMENT for, once the
+   * Resolves as NOT_CHARGED the payments of `day` in review that no report lists a PAYMENT or CANCEL for, once the
    * transaction files of the day and of the next are both in (a pay sent just before midnight is filed
    * under the day Alipay charged it).
    */
@@ -222,8 +222,9 @@ export class ReportIngestion {
       [day],
     );
     if (!inReview.length) return;
+    // a CANCEL row proves a charge as well as a PAYMENT row does, though that may not be listed yet
     const listed: Array<{ id: string }> = await manager.query(
-      "SELECT DISTINCT transaction_request_id AS id FROM reconciliations WHERE kind = 'PAYMENT' AND transaction_request_id = ANY($1)",
+      "SELECT DISTINCT transaction_request_id AS id FROM reconciliations WHERE kind IN ('PAYMENT', 'CANCEL') AND transaction_request_id = ANY($1)",
       [inReview.map((p) => p.paymentId)],
     );
     for (const p of notChargedReviews(inReview, new Set(listed.map((r) => r.id)))) {
