@@ -349,6 +349,11 @@ describe('merchant webhooks', () => {
     expect((await admin<{ enabled: boolean }>('PATCH', path, { enabled: true })).body.enabled).toBe(true);
     await eventually(() => receiver.accepted().find((r) => r.event.id === held.eventId));
     expect((await admin<{ error: { code: string } }>('PATCH', path, {})).body.error.code).toBe('VALIDATION_FAILED');
+    // nothing of this endpoint is dead-lettered; a filter the call does not know is refused
+    expect(await admin('POST', `${path}/deliveries/redeliver`, {})).toEqual({ status: 202, body: { redelivered: 0 } });
+    const unknown = await admin<{ error: { details: Array<{ code: string }> } }>('POST', `${path}/deliveries/redeliver`, { status: 'DELIVERED' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.details.map((d) => d.code)).toEqual(['UNKNOWN_FIELD']);
   });
 
   it('refuses admin calls without the admin token and endpoints that are not http(s)', async () => {

@@ -66,6 +66,14 @@ describe('the webhooks admin API refuses a request', () => {
     ]);
   });
 
+  it('to re-deliver dead letters with a filter it does not know or a time that is not one', async () => {
+    expect(await refusal((c) => c.redeliverDeadLetters('m1', 'we_1', { status: 'DELIVERED' }))).toEqual([{ field: '(body)', code: 'UNKNOWN_FIELD' }]);
+    expect(await refusal((c) => c.redeliverDeadLetters('m1', 'we_1', { since: 'yesterday', paymentId: '' }))).toEqual([
+      { field: 'paymentId', code: 'INVALID_VALUE' },
+      { field: 'since', code: 'INVALID_VALUE' },
+    ]);
+  });
+
   it('calling a delivery-log filter it does not know UNKNOWN_FIELD, rather than listing every delivery unfiltered', async () => {
     expect(await refusal((c) => c.deliveries('m1', 'we_1', { payment_id: 'pay_1' }))).toEqual([{ field: '(body)', code: 'UNKNOWN_FIELD' }]);
     expect(await refusal((c) => c.deliveries('m1', 'we_1', { status: 'FAILED' }))).toEqual([{ field: 'status', code: 'INVALID_VALUE' }]);

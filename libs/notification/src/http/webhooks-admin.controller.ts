@@ -2,7 +2,7 @@ import { AdminTokenGuard, parseRequest } from '@upm/shared-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { WebhookEndpointsService } from '../webhooks/webhook-endpoints.service';
 import { WebhookWorker } from '../webhooks/webhook.worker';
-import { createEndpointBody, deliveriesQuery, merchantIdParam, rotateSecretBody, updateEndpointBody } from './webhooks-admin.schemas';
+import { createEndpointBody, deliveriesQuery, merchantIdParam, redeliverDeadLettersBody, rotateSecretBody, updateEndpointBody } from './webhooks-admin.schemas';
 
 /** Merchants' webhook endpoints, their secrets, the delivery log and re-delivery (docs/webhooks.md). */
 @Controller('v1/admin/merchants/:merchantId/webhooks')
@@ -53,6 +53,15 @@ export class WebhooksAdminController {
   @Get(':endpointId/deliveries')
   async deliveries(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Query() rawQuery: unknown) {
     return { deliveries: await this.endpoints.deliveries(merchantId, endpointId, parseRequest(deliveriesQuery, rawQuery)) };
+  }
+
+  /** Sends every dead-lettered delivery of the endpoint (of one payment, or since a time) again, as re-delivery does one. */
+  @Post(':endpointId/deliveries/redeliver')
+  @HttpCode(202)
+  async redeliverDeadLetters(@Param('merchantId') merchantId: string, @Param('endpointId') endpointId: string, @Body() raw: unknown) {
+    const redelivered = await this.endpoints.redeliverDeadLetters(merchantId, endpointId, parseRequest(redeliverDeadLettersBody, raw));
+    this.worker.wake();
+    return { redelivered };
   }
 
   @Get(':endpointId/deliveries/:deliveryId')

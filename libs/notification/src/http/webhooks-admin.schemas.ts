@@ -37,3 +37,11 @@ export const deliveriesQuery = z
   .strict();
 
 export const merchantIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
+
+/** Which dead-lettered deliveries to send again at once: all of the endpoint's, or those of one payment or since a time. */
+export const redeliverDeadLettersBody = z
+  .object({
+    paymentId: z.string().min(1).max(128).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();

@@ -205,6 +205,24 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     return this.delivery(merchantId, endpointId, deliveryId);
   }
 
+  /**
+   * Re-delivers, as `redeliver` does one, every dead-lettered delivery of the endpoint, or those of one payment or
+   * created since a time: after an outage longer than the horizon there may be thousands. Answers how many. Each
+   * stream still goes out in order.
+   */
+  async redeliverDeadLetters(merchantId: string, endpointId: string, filter: { paymentId?: string; since?: string }): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const endpoint = await this.row(merchantId, endpointId, { lockIn: manager });
+      const [, count]: [unknown, number] = await manager.query(
+        `UPDATE webhook_deliveries SET status = $5, next_attempt_at = now(), give_up_at = now() + make_interval(secs => $2::double precision / 1000),
+           redelivered_at_attempt = attempts, leased_until = NULL
+         WHERE endpoint_id = $1 AND status = 'DEAD_LETTER' AND ($3::text IS NULL OR payment_id = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)`,
+        [endpointId, this.options.retry.horizonMs, filter.paymentId ?? null, filter.since ?? null, endpoint.disabledAt === null ? 'PENDING' : 'HELD'],
+      );
+      return count;
+    });
+  }
+
   /** Refuses, with 400 WEBHOOK_URL_NOT_PUBLIC, a URL that would make the platform call its own host or networks. */
   private async assertAllowedUrl(url: string): Promise<void> {
     if (this.options.allowPrivateAddresses) return;

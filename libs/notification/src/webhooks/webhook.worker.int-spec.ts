@@ -258,6 +258,41 @@ describe('re-delivery', () => {
   });
 });
 
+describe('re-delivery of dead letters', () => {
+  it('sends every dead-lettered delivery of the endpoint again, or those of one payment, or since a time, and no other', async () => {
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_BULK', { url: receiver.url, eventTypes: ['*'] });
+    const [a1, a2, b1, c1] = [paymentSucceeded('mer_BULK', 'pay_BULK_A'), paymentSucceeded('mer_BULK', 'pay_BULK_A'), paymentSucceeded('mer_BULK', 'pay_BULK_B'), paymentSucceeded('mer_BULK', 'pay_BULK_C')];
+    (a2.data.payment as unknown as { sequence: number }).sequence = 4;
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [a1, a2, b1, c1], HOUR));
+    await dataSource.query(`UPDATE webhook_deliveries SET status = 'DEAD_LETTER', attempts = 9 WHERE event_id = ANY($1)`, [[a1.id, a2.id, b1.id]]);
+    await dataSource.query(`UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = 1 WHERE event_id = $1`, [c1.id]);
+    await dataSource.query(`UPDATE webhook_deliveries SET created_at = now() - interval '2 days' WHERE event_id = $1`, [b1.id]);
+    const statuses = async () => Promise.all([a1, a2, b1, c1].map(async (e) => (await delivery(e.id)).status));
+
+    expect(await service.redeliverDeadLetters('mer_BULK', endpointId, { paymentId: 'pay_BULK_A' })).toBe(2);
+    expect(await statuses()).toEqual(['PENDING', 'PENDING', 'DEAD_LETTER', 'DELIVERED']);
+    await dataSource.query(`UPDATE webhook_deliveries SET status = 'DEAD_LETTER' WHERE event_id = ANY($1)`, [[a1.id, a2.id]]);
+    expect(await service.redeliverDeadLetters('mer_BULK', endpointId, { since: new Date(Date.now() - HOUR).toISOString() })).toBe(2);
+    expect(await statuses()).toEqual(['PENDING', 'PENDING', 'DEAD_LETTER', 'DELIVERED']);
+    expect(await service.redeliverDeadLetters('mer_BULK', endpointId, {})).toBe(1);
+    expect(await statuses()).toEqual(['PENDING', 'PENDING', 'PENDING', 'DELIVERED']);
+    // on a fresh schedule, and each payment's in order
+    const [row] = await dataSource.query('SELECT redelivered_at_attempt, give_up_at > now() AS in_horizon FROM webhook_deliveries WHERE event_id = $1', [b1.id]);
+    expect(row).toEqual({ redelivered_at_attempt: 9, in_horizon: true });
+    const sender = worker();
+    sender.onApplicationBootstrap();
+    try {
+      await eventually(async () => ((await statuses()).every((s) => s === 'DELIVERED') ? true : undefined));
+    } finally {
+      await sender.onModuleDestroy();
+    }
+    const sent = receiver.requests.map((r) => r.eventId);
+    expect(sent.sort()).toEqual([a1.id, a2.id, b1.id].sort());
+    expect(receiver.requests.findIndex((r) => r.eventId === a1.id)).toBeLessThan(receiver.requests.findIndex((r) => r.eventId === a2.id));
+  });
+});
+
 describe('endpoint addresses', () => {
   it.each(['http://127.0.0.1:8080/hooks', 'http://localhost/hooks', 'https://[::1]/hooks', 'http://10.0.0.7/hooks', 'http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/hooks', 'http://0.0.0.0:3004/'])(
     'refuses to register %s with 400 WEBHOOK_URL_NOT_PUBLIC',
