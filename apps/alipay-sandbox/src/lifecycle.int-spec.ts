@@ -256,6 +256,19 @@ describe('request validation (spec §15.3)', () => {
     expect(accepted.map((r) => r.outcome)).toEqual(['S', 'S']);
   });
 
+  it('a refusal’s resultMessage stays within String(256) whatever the request held (spec §3.2)', async () => {
+    const { result } = await paid();
+    const body = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const answers = [
+      await client.call('pay', { ...body, paymentRequestId: requestId(), productCode: `X${'Y'.repeat(1000)}` } as unknown as PayRequest),
+      await client.call('pay', { ...body, paymentRequestId: requestId(), settlementStrategy: { settlementCurrency: 'Q'.repeat(1000) } }),
+      await client.call('pay', { ...body, paymentRequestId: requestId(), paymentAmount: { currency: 'Z'.repeat(3), value: '1' }, order: { ...body.order, orderAmount: { currency: 'ZZZ', value: '1' } } }),
+    ];
+    expect(answers.map((a) => a.resultCode)).toEqual(['ACCESS_DENIED', 'PARAM_ILLEGAL', 'CURRENCY_NOT_SUPPORT']);
+    for (const answer of answers) expect(answer.body?.result.resultMessage.length).toBeLessThanOrEqual(256);
+    expect(answers[0].body?.result.resultMessage.length).toBe(256);
+  });
+
   it('GET /sandbox/payments of an id never seen is 404', async () => {
     expect((await fetch(`${sandbox.url}/sandbox/payments/NEVER_SEEN`)).status).toBe(404);
   });

@@ -107,8 +107,12 @@ function paramIllegal(error: z.ZodError): Validated<never> {
   return refused('PARAM_ILLEGAL', `illegal parameters: ${problems.join('; ')}`);
 }
 
+/** resultMessage is String(256) (spec §3.2); a message quoting the request is cut to fit */
+const MAX_RESULT_MESSAGE = 256;
+
 function refused(resultCode: string, resultMessage: string): Validated<never> {
-  return { ok: false, result: { resultCode, resultStatus: 'F', resultMessage } };
+  const message = resultMessage.length > MAX_RESULT_MESSAGE ? `${resultMessage.slice(0, MAX_RESULT_MESSAGE - 1)}…` : resultMessage;
+  return { ok: false, result: { resultCode, resultStatus: 'F', resultMessage: message } };
 }
 
 function isHttpUrl(value: string): boolean {
