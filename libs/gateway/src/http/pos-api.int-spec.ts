@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AddressInfo, connect } from 'node:net';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { createEnvelope, PaymentStatus, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { RedisLocks } from '@upm/shared-redis';
 import { ADMIN_TOKEN, AdminTokenGuard, RuntimeModule } from '@upm/shared-runtime';
-import { eventually, freshDatabase } from '@upm/shared-testing';
+import { eventually, freshDatabase, sleep } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { Admission } from '../payments/admission';
@@ -31,7 +31,7 @@ let app: NestExpressApplication;
 let baseUrl: string;
 
 const ADMIN = 'pos-api-admin-token';
-const options: GatewayOptions = { adminToken: ADMIN, rateLimitPerSecond: 1000, defaultWaitSeconds: 0 };
+const options: GatewayOptions = { adminToken: ADMIN, rateLimitPerSecond: 1000, defaultWaitSeconds: 0, shedAfterMs: 1000, answerTargetMs: 3000 };
 
 beforeAll(async () => {
   ({ dataSource } = await freshDatabase('upm_test_gateway_pos_api', GATEWAY_DATABASE));
@@ -250,6 +250,33 @@ describe('POST /v1/payments/{paymentId}/cancel', () => {
     await apply('RefundFailed', viewOf(payment, 'SUCCEEDED', 3), { ...refund.body, status: 'FAILED', failure: { code: 'REFUND_WINDOW_EXCEED', message: 'too late' } });
     expect(await cancel()).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
     expect(await cancelCommands(payment.paymentId)).toBe(0);
+  });
+});
+
+describe('load shedding', () => {
+  it('is not set off by a POS whose request body is slow to arrive: another POS\'s payment goes in', async () => {
+    const key = await newTerminal();
+    // a POS on a poor store network (or anyone, without a key) whose body is still on its way after the limit
+    const port = Number(new URL(baseUrl).port);
+    const slow = connect(port, '127.0.0.1');
+    await new Promise((resolve) => slow.once('connect', resolve));
+    slow.write(`POST /v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{"merchantOrderId":`);
+    try {
+      await sleep(options.shedAfterMs! + 500);
+      const answer = await call<PaymentViewV1>('POST', '/v1/payments', key, paymentBody());
+      expect(answer).toMatchObject({ status: 202, body: { status: 'PROCESSING' } });
+    } finally {
+      slow.destroy();
+    }
+  });
+
+  it('counts a payment from the moment its body arrived, and refuses new ones while the orchestrator has not taken it', async () => {
+    const key = await newTerminal();
+    const waiting = call('POST', '/v1/payments', key, { ...paymentBody(), waitSeconds: 3 });
+    await sleep(options.shedAfterMs! + 300);
+    expect(await call('POST', '/v1/payments', key, paymentBody())).toMatchObject({ status: 503, body: { error: { code: 'OVERLOADED' } } });
+    expect((await waiting).status).toBe(202);
+    expect(await call('POST', '/v1/payments', key, paymentBody())).toMatchObject({ status: 202 });
   });
 });
 

@@ -6,8 +6,14 @@ import { Admission, admitAtTheDoor, UNANSWERED_LIMIT } from './admission';
 
 const admission = (shedAfterMs: number, answerTargetMs = 0) =>
   new Admission({ adminToken: 'x'.repeat(12), rateLimitPerSecond: 20, defaultWaitSeconds: 20, shedAfterMs, answerTargetMs }, new Metrics('test'));
-const admitMany = (gate: Admission, n: number) => Array.from({ length: n }, () => gate.admit(request())!);
 const request = () => ({}) as IncomingMessage;
+/** a request let in whose body has arrived: it counts from now */
+const letIn = (gate: Admission) => {
+  const ticket = gate.admit(request());
+  ticket?.received();
+  return ticket;
+};
+const admitMany = (gate: Admission, n: number) => Array.from({ length: n }, () => letIn(gate)!);
 
 describe('Admission', () => {
   beforeEach(() => jest.useFakeTimers({ now: new Date('2026-11-27T10:00:00Z') }));
@@ -15,18 +21,18 @@ describe('Admission', () => {
 
   it('refuses new payments while the oldest ticket has waited longer than the limit', () => {
     const gate = admission(2000);
-    const old = gate.admit(request())!;
+    const old = letIn(gate)!;
     jest.advanceTimersByTime(1000);
-    const recent = gate.admit(request())!;
+    const recent = letIn(gate)!;
     jest.advanceTimersByTime(1000);
-    expect(gate.admit(request())).toBeDefined(); // exactly at the limit
+    expect(letIn(gate)).toBeDefined(); // exactly at the limit
     jest.advanceTimersByTime(1);
     expect(gate.admit(request())).toBeUndefined();
     expect(gate.oldestWaitMs()).toBe(2001);
 
     old.release();
     expect(gate.oldestWaitMs()).toBe(1001); // the next oldest
-    expect(gate.admit(request())).toBeDefined();
+    expect(letIn(gate)).toBeDefined();
     old.release(); // a ticket ends once
     expect(gate.oldestWaitMs()).toBe(1001);
     recent.release();
@@ -85,9 +91,26 @@ describe('Admission', () => {
     expect(gate.admit(request())).toBeUndefined();
   });
 
+  it('counts a request only once its body has arrived, so a POS sending slowly holds no place and ages nothing', () => {
+    const gate = admission(1000, 3000);
+    const slow = Array.from({ length: UNANSWERED_LIMIT.initial }, () => gate.admit(request())!);
+    jest.advanceTimersByTime(5000);
+    expect(gate.oldestWaitMs()).toBe(0);
+    expect(letIn(gate)).toBeDefined();
+
+    slow[0].received();
+    jest.advanceTimersByTime(600);
+    expect(gate.oldestWaitMs()).toBe(600); // from its body, not from its request line
+    for (const ticket of slow.slice(1)) ticket.release(); // the others never sent their bodies: nothing to learn
+    slow[0].release();
+    expect(gate.unansweredLimit()).toBe(UNANSWERED_LIMIT.initial);
+    slow[1].received(); // a body read after its request ended counts nothing
+    expect(gate.oldestWaitMs()).toBe(600); // the ticket let in above, whose body arrived at once
+  });
+
   it('never refuses when the limit is 0', () => {
     const gate = admission(0);
-    for (let i = 0; i < 100; i++) gate.admit(request());
+    for (let i = 0; i < 100; i++) letIn(gate);
     jest.advanceTimersByTime(60_000);
     expect(gate.admit(request())).toBeDefined();
     expect(gate.oldestWaitMs()).toBe(0);
@@ -96,7 +119,7 @@ describe('Admission', () => {
   it('knows the ticket each request was let in with, and gives others one that does nothing', () => {
     const gate = admission(1000);
     const seen = request();
-    gate.admit(seen);
+    gate.admit(seen)!.received();
     jest.advanceTimersByTime(1500);
     gate.ticketOf(request()).release();
     expect(gate.oldestWaitMs()).toBe(1500);
@@ -111,10 +134,11 @@ describe('admitAtTheDoor', () => {
   let behind = false;
   const reachedTheApp: string[] = [];
   const release = jest.fn();
+  const received = jest.fn();
 
   beforeAll(async () => {
     const gate = admission(1000);
-    jest.spyOn(gate, 'admit').mockImplementation(() => (behind ? undefined : { confirmed: jest.fn(), answered: jest.fn(), release }));
+    jest.spyOn(gate, 'admit').mockImplementation(() => (behind ? undefined : { received, confirmed: jest.fn(), answered: jest.fn(), release }));
     server = createServer((req, res) => {
       reachedTheApp.push(`${req.method} ${req.url}`);
       res.end('app');

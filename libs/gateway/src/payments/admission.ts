@@ -15,23 +15,27 @@ const RETRY_AFTER_SECONDS = 1;
 export const UNANSWERED_LIMIT = { initial: 50, min: 20, max: 10_000, backoff: 0.9 } as const;
 
 /**
- * A new payment request let in. The gateway tells it how far the payment got: `confirmed` once the
+ * A new payment request let in. It counts from `received`, once its body has arrived: until then the wait is the
+ * POS's network, not the platform. The gateway then tells it how far the payment got: `confirmed` once the
  * orchestrator took it (its first event reached the read model), `answered` once Alipay's first answer did
  * (the payment final, or PROCESSING with `sequence` ≥ 1: waiting for the shopper or inquiring), `release`
  * when the request ends or the order turned out to exist. Each step counts once; later calls do nothing.
  */
 export interface AdmissionTicket {
+  received(): void;
   confirmed(): void;
   answered(): void;
   release(): void;
 }
 
-const NO_TICKET: AdmissionTicket = { confirmed: () => undefined, answered: () => undefined, release: () => undefined };
+const NO_TICKET: AdmissionTicket = { received: () => undefined, confirmed: () => undefined, answered: () => undefined, release: () => undefined };
 
 /**
  * Load shedding for new payments, with two rules. Every `POST /v1/payments` this replica lets in holds a
- * ticket from the moment it is let in (before authentication, the idempotency lock and the insert); new
- * payments are refused with `503 OVERLOADED` and `Retry-After` while either rule says the platform is behind:
+ * ticket, which counts from the moment its body has arrived (before authentication, the idempotency lock and
+ * the insert): a body still on its way is the POS's network, and one POS sending slowly, on a poor store line
+ * or on purpose, would otherwise age the oldest ticket and close the door on every other. New payments are
+ * refused with `503 OVERLOADED` and `Retry-After` while either rule says the platform is behind:
  *
  * - **unconfirmed**: the oldest ticket the orchestrator has not confirmed has waited longer than
  *   `shedAfterMs`. It catches a stall at the front (the orchestrator down or lagging, this replica's own
@@ -123,18 +127,24 @@ export class Admission {
 
   private issue(): AdmissionTicket {
     const number = this.issued++;
-    const letIn = Date.now();
+    /** when the request's body had arrived: from then on it waits on the platform, and counts */
+    let letIn: number | undefined;
     let confirmed = false;
     let open = true;
     const close = (learn: boolean) => {
       open = false;
+      if (letIn === undefined) return;
       this.unconfirmed.delete(number);
       if (learn && this.answerTargetMs) this.learn(Date.now() - letIn);
       this.unanswered--;
     };
-    this.unconfirmed.set(number, letIn);
-    this.unanswered++;
     return {
+      received: () => {
+        if (!open || letIn !== undefined) return;
+        letIn = Date.now();
+        if (!confirmed) this.unconfirmed.set(number, letIn);
+        this.unanswered++;
+      },
       confirmed: () => {
         confirmed = true;
         this.unconfirmed.delete(number);
@@ -156,8 +166,9 @@ const REFUSAL = JSON.stringify({ error: { code: 'OVERLOADED', message: 'the plat
 /**
  * Puts admission in front of the HTTP framework: the server's request listener decides on every
  * `POST /v1/payments` before Express parses, routes or authenticates anything, so a refusal costs little
- * more than reading the request line. A request let in keeps its ticket until it ends (an answer, an error,
- * the POS hanging up), unless the payment was confirmed or found to exist before that.
+ * more than reading the request line. A request let in counts once its body has been read, and keeps its
+ * ticket until it ends (an answer, an error, the POS hanging up), unless the payment was confirmed or found
+ * to exist before that.
  */
 export function admitAtTheDoor(server: Server, admission: Admission): void {
   const listeners = server.listeners('request') as RequestListener[];
@@ -166,6 +177,7 @@ export function admitAtTheDoor(server: Server, admission: Admission): void {
     if (isNewPayment(request)) {
       const ticket = admission.admit(request);
       if (!ticket) return refuse(response);
+      request.once('end', ticket.received);
       response.once('close', ticket.release);
     }
     for (const listener of listeners) listener.call(server, request, response);
