@@ -33,6 +33,8 @@ export const deliveriesQuery = z
     status: z.enum(['PENDING', 'HELD', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
     paymentId: z.string().min(1).max(128).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
+    /** the last deliveryId of the previous page: the listing goes on with older ones */
+    before: z.string().min(1).max(64).optional(),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { DataSource, EntityManager, IsNull, LessThan } from 'typeorm';
 import { newId } from '@upm/contracts';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
@@ -149,10 +149,17 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     return { endpointId, secret, previousSecretsExpireAt: expiresAt.toISOString() };
   }
 
-  async deliveries(merchantId: string, endpointId: string, filter: { status?: string; paymentId?: string; limit: number }): Promise<unknown[]> {
+  /** Newest first, a page at a time: `before` is the last deliveryId of the page before. */
+  async deliveries(merchantId: string, endpointId: string, filter: { status?: string; paymentId?: string; limit: number; before?: string }): Promise<unknown[]> {
     await this.row(merchantId, endpointId, { includeDeleted: true });
-    const rows = await this.dataSource.getRepository(WebhookDeliveryRow).find({
-      where: { endpointId, ...(filter.status ? { status: filter.status as WebhookDeliveryRow['status'] } : {}), ...(filter.paymentId ? { paymentId: filter.paymentId } : {}) },
+    const repository = this.dataSource.getRepository(WebhookDeliveryRow);
+    const after = filter.before === undefined ? undefined : await repository.findOneBy({ endpointId, id: filter.before });
+    if (filter.before !== undefined && !after) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery to list the deliveries before');
+    const rows = await repository.find({
+      where: {
+        endpointId, ...(filter.status ? { status: filter.status as WebhookDeliveryRow['status'] } : {}), ...(filter.paymentId ? { paymentId: filter.paymentId } : {}),
+        ...(after ? { seq: LessThan(after.seq) } : {}),
+      },
       order: { seq: 'DESC' },
       take: filter.limit,
     });

@@ -175,3 +175,21 @@ describe('the delivery log', () => {
     ]);
   });
 });
+
+describe('the delivery log, a page at a time', () => {
+  it('goes on from the last delivery of the page before, to the end', async () => {
+    const { endpointId } = await endpoints().create('mer_PAGES', { url: receiver.url, eventTypes: ['*'] });
+    const events = Array.from({ length: 5 }, (_, i) => paymentEvent('PaymentSucceeded', 'mer_PAGES', `pay_PAGE${i}`, 2));
+    for (const event of events) await enqueue(event);
+    const page = async (before?: string) => (await endpoints().deliveries('mer_PAGES', endpointId, { limit: 2, before })) as Array<{ deliveryId: string; eventId: string }>;
+
+    const pages: string[][] = [];
+    let before: string | undefined;
+    for (let rows = await page(); rows.length; rows = await page(before)) {
+      pages.push(rows.map((r) => r.eventId));
+      before = rows.at(-1)!.deliveryId;
+    }
+    expect(pages).toEqual([[events[4].id, events[3].id], [events[2].id, events[1].id], [events[0].id]]);
+    await expect(endpoints().deliveries('mer_PAGES', endpointId, { limit: 2, before: 'whd_NONE' })).rejects.toMatchObject({ status: 404, code: 'DELIVERY_NOT_FOUND' });
+  });
+});
