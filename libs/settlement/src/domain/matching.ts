@@ -208,7 +208,7 @@ export interface ListedEarlier {
  * midnight and cancelled just after is filed as a PAYMENT one day and its CANCEL the next. Only one that nets to
  * nothing with the row (same currency, opposite amount) counts: anything else is for finance to look at.
  */
-export function partnerListedEarlier(row: TransactionRow, earlier: ListedEarlier | undefined): ListedEarlier | undefined {
+export function partnerListedEarlier<T extends ListedEarlier>(row: TransactionRow, earlier: T | undefined): T | undefined {
   if (!earlier || row.type === 'REFUND' || earlier.kind === row.type || earlier.kind === 'REFUND') return undefined;
   return earlier.currency === row.currency && earlier.amount + row.amount === 0n ? earlier : undefined;
 }

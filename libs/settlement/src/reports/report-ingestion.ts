@@ -302,11 +302,10 @@ export class ReportIngestion {
         kind: row.type, requestId: row.transactionRequestId, transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: feeFromReport(row, this.feeMinor),
         time: row.paymentTime, businessDay: businessDayOf(row.paymentTime),
       };
-      const earlier = partner && ctx.earlier.get(rowKey(partner.kind, paymentId));
       // the charge before its cancel, as they happened
-      if (earlier?.kind === 'PAYMENT') await this.writeListedEarlier(manager, ctx, payment, earlier, row.type);
+      if (partner?.kind === 'PAYMENT') await this.writeListedEarlier(manager, ctx, payment, partner, row.type);
       const { id: written } = await this.writeFromReport(manager, ctx, payment, own, { status: ctx.batchId ? 'POSTED' : 'EXPECTED', settlementBatchId: ctx.batchId ?? null, reconciliation: 'MATCHED' });
-      if (earlier?.kind === 'CANCEL') await this.writeListedEarlier(manager, ctx, payment, earlier, row.type);
+      if (partner?.kind === 'CANCEL') await this.writeListedEarlier(manager, ctx, payment, partner, row.type);
       if (verdict.resolution) {
         await this.resolveReview(manager, {
           paymentId, merchantId: payment.merchantId, resolution: verdict.resolution,
