@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { initialState, PendingTimer, SagaState, TimerName } from '@upm/payments-domain';
 import { prepared } from '@upm/shared-database';
 
-type TimerChange = { paymentId: string; name: TimerName } & ({ kind: 'schedule'; attempt: number; dueAt: string } | { kind: 'cancel' });
+type TimerChange = { paymentId: string; name: TimerName } & ({ kind: 'schedule'; attempt: number; delayMs: number } | { kind: 'cancel' });
 
 /**
  * The sagas one transaction works on: locked and loaded with one statement, changed in memory step by step
@@ -45,8 +45,14 @@ export class SagaBatch {
     if (state.status !== 'NEW') this.changed.set(paymentId, { state, updatedAt: at });
   }
 
-  schedule(paymentId: string, timer: PendingTimer): void {
-    this.timers.set(`${paymentId}/${timer.name}`, { kind: 'schedule', paymentId, name: timer.name, attempt: timer.attempt, dueAt: timer.dueAt });
+  /**
+   * The saga set `timer` due at its `now` plus a delay; the row is due that delay after the database's own
+   * now, the clock the timer poller fires by, so a replica whose clock is off fires its timers neither early
+   * (inquiries run out before the shopper could confirm) nor late.
+   */
+  schedule(paymentId: string, timer: PendingTimer, now: Date): void {
+    const delayMs = Date.parse(timer.dueAt) - now.getTime();
+    this.timers.set(`${paymentId}/${timer.name}`, { kind: 'schedule', paymentId, name: timer.name, attempt: timer.attempt, delayMs });
   }
 
   cancel(paymentId: string, names: TimerName[]): void {
@@ -58,7 +64,7 @@ export class SagaBatch {
     if (!this.changed.size && !this.timers.size) return;
     const sagas = [...this.changed].map(([paymentId, { state, updatedAt }]) => ({ payment_id: paymentId, status: state.status, state, updated_at: updatedAt }));
     const timers = [...this.timers.values()];
-    const scheduled = timers.filter((t) => t.kind === 'schedule').map((t) => ({ payment_id: t.paymentId, name: t.name, attempt: t.attempt, due_at: t.dueAt }));
+    const scheduled = timers.filter((t) => t.kind === 'schedule').map((t) => ({ payment_id: t.paymentId, name: t.name, attempt: t.attempt, delay_ms: t.delayMs }));
     const cancelled = timers.filter((t) => t.kind === 'cancel').map((t) => ({ payment_id: t.paymentId, name: t.name }));
     // Each (payment, timer) is either scheduled or cancelled here, never both, so the three parts touch
     // different rows and can run as one statement.
@@ -72,7 +78,8 @@ export class SagaBatch {
          WHERE t.payment_id = c.payment_id AND t.name = c.name
        )
        INSERT INTO timers (payment_id, name, attempt, due_at)
-       SELECT payment_id, name, attempt, due_at FROM jsonb_to_recordset($2::jsonb) AS s(payment_id text, name text, attempt integer, due_at timestamptz)
+       SELECT payment_id, name, attempt, now() + make_interval(secs => delay_ms / 1000.0)
+       FROM jsonb_to_recordset($2::jsonb) AS s(payment_id text, name text, attempt integer, delay_ms bigint)
        ON CONFLICT (payment_id, name) DO UPDATE SET attempt = EXCLUDED.attempt, due_at = EXCLUDED.due_at`),
       [JSON.stringify(sagas), JSON.stringify(scheduled), JSON.stringify(cancelled)],
     );

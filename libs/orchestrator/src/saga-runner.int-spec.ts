@@ -142,4 +142,24 @@ describe('SagaRunner', () => {
     // once free, the same call runs
     expect(await dataSource.transaction((manager) => runner.inBatch(manager, ['held_a'], async () => 'ran', { skipLocked: true }))).toBe('ran');
   });
+
+  it('schedules a timer by the database\'s clock, which the timer poller fires by, whatever this replica\'s clock says', async () => {
+    const dueIn = async (paymentId: string): Promise<number> => {
+      const [row]: Array<{ seconds: number }> = await dataSource.query('SELECT extract(epoch FROM due_at - now())::float AS seconds FROM timers WHERE payment_id = $1', [paymentId]);
+      return row.seconds;
+    };
+    const firstInquiry = DEFAULT_SAGA_CONFIG.firstInquiryDelayMs / 1000;
+    // this replica's clock a minute behind the database's, then a minute ahead
+    for (const [paymentId, skewMs] of [['skew_behind', -60_000], ['skew_ahead', 60_000]] as const) {
+      jest.useFakeTimers({ now: Date.now() + skewMs, doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'queueMicrotask', 'hrtime', 'performance'] });
+      try {
+        await dataSource.transaction((manager) => runner.run(manager, paymentId, requestPayment(paymentId)));
+      } finally {
+        jest.useRealTimers();
+      }
+      const seconds = await dueIn(paymentId);
+      expect(seconds).toBeGreaterThan(firstInquiry - 2);
+      expect(seconds).toBeLessThanOrEqual(firstInquiry);
+    }
+  });
 });

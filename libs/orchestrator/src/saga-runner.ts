@@ -67,11 +67,11 @@ export class SagaRunner {
     const step = handle(before, input, { now, config: this.config });
     if (!step.events.length) return before;
     batch.update(paymentId, step.state, now);
-    for (const output of step.outputs) await this.write(manager, batch, paymentId, output, input, step.state, cause);
+    for (const output of step.outputs) await this.write(manager, batch, paymentId, output, input, step.state, now, cause);
     return step.state;
   }
 
-  private async write(manager: EntityManager, batch: SagaBatch, paymentId: string, output: SagaOutput, input: SagaInput, state: SagaState, cause?: Envelope): Promise<void> {
+  private async write(manager: EntityManager, batch: SagaBatch, paymentId: string, output: SagaOutput, input: SagaInput, state: SagaState, now: Date, cause?: Envelope): Promise<void> {
     const envelope = (type: string, data: unknown) => createEnvelope({ type, key: paymentId, data, producer: PRODUCER, cause, correlationId: paymentId });
     switch (output.kind) {
       case 'SendAlipayCommand':
@@ -83,7 +83,7 @@ export class SagaRunner {
         this.observe(output.event.type, output.event.data.payment, state);
         return;
       case 'ScheduleTimer':
-        batch.schedule(paymentId, output.timer);
+        batch.schedule(paymentId, output.timer, now);
         return;
       case 'CancelTimers':
         batch.cancel(paymentId, output.names);
