@@ -409,6 +409,21 @@ describe('ReportIngestion and payment events', () => {
     expect(payment).toMatchObject({ reconciliation: 'MATCHED' });
   });
 
+  it('posts such a charge in the batch that paid it out before its cancel was filed', async () => {
+    await apply(event('pay_split_paid', 'PaymentCancelled', 3));
+    dayFile('20261127', '013', reportRow('pay_split_paid', 'PAYMENT', '2026-11-27T23:59:50+08:00', '12.50'));
+    settlementBatch('20261127HKD016', 'pay_split_paid');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    expect(await finance.batch('20261127HKD016')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISMATCHED' }] });
+
+    dayFile('20261128', '013', reportRow('pay_split_paid', 'CANCEL', '2026-11-28T00:00:40+08:00', '-12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const charge = await transactionOf('pay_split_paid');
+    expect(charge).toMatchObject({ origin: 'REPORT', status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(await finance.batch('20261127HKD016')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: charge.id, result: 'MATCHED' }] });
+    expect(await discrepanciesOf('pay_split_paid')).toMatchObject([{ type: 'MISMATCHED', status: 'RESOLVED', resolved_by: 'settlement', ledger_transaction_id: charge.id }]);
+  });
+
   it('keeps a charge and a cancel of another amount apart: they do not net to nothing', async () => {
     await apply(event('pay_split_other', 'PaymentCancelled', 3));
     dayFile('20261127', '010', reportRow('pay_split_other', 'PAYMENT', '2026-11-27T23:59:50+08:00', '12.50'));
