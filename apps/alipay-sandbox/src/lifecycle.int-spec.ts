@@ -256,6 +256,19 @@ describe('request validation (spec §15.3)', () => {
     expect(accepted.map((r) => r.outcome)).toEqual(['S', 'S']);
   });
 
+  it('a merchant or store MCC that is not the 4 digits of ISO 18245 is PARAM_ILLEGAL (spec §3.4)', async () => {
+    const { result } = await paid();
+    const body = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const withMccs = (merchantMCC: string, storeMCC: string) => ({
+      ...body,
+      paymentRequestId: requestId(),
+      order: { ...body.order, merchant: { ...body.order.merchant, merchantMCC, store: { ...body.order.merchant.store, storeMCC } } },
+    });
+    const answers = await Promise.all([['581', '5812'], ['58120', '5812'], ['RETAIL', '5812'], ['5812', '58 2'], ['5812', '']].map(([m, st]) => client.call('pay', withMccs(m, st))));
+    expect(answers.map((a) => `${a.outcome} ${a.resultCode}`)).toEqual(Array(answers.length).fill('F PARAM_ILLEGAL'));
+    expect((await client.call('pay', withMccs('7011', '5999'))).outcome).toBe('S');
+  });
+
   it('a refusal’s resultMessage stays within String(256) whatever the request held (spec §3.2)', async () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;

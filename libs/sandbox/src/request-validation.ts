@@ -15,6 +15,8 @@ const httpUrl = (max: number) => z.string().max(max).refine(isHttpUrl, 'an http(
 const merchantAccountId = text(32).optional();
 /** spec §2.8: ISO-8601 to the second, with an offset (UTC may be `Z`) */
 const amsTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/, 'ISO-8601 with an offset, e.g. 2020-06-11T13:35:02+08:00');
+/** spec §3.4: a 4-digit ISO 18245 merchant category code */
+const mcc = z.string().regex(/^[0-9]{4}$/, 'a 4-digit ISO 18245 MCC');
 const amount = z.object({ currency: z.string().regex(/^[A-Z]{3}$/), value: z.string() });
 
 const paySchema = z.object({
@@ -26,9 +28,9 @@ const paySchema = z.object({
     orderAmount: amount,
     merchant: z.object({
       referenceMerchantId: text(64),
-      merchantMCC: text(32),
+      merchantMCC: mcc,
       merchantName: text(256),
-      store: z.object({ referenceStoreId: text(64), storeName: text(256), storeMCC: text(32) }),
+      store: z.object({ referenceStoreId: text(64), storeName: text(256), storeMCC: mcc }),
     }),
     env: z.object({ storeTerminalId: text(64), storeTerminalRequestTime: amsTime }),
   }),
