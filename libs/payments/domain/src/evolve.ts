@@ -37,6 +37,7 @@ export function published(event: SagaEvent): { type: PaymentEventType; at: strin
     case 'FactsRecorded':
     case 'CancelStarted':
     case 'CancelRefused':
+    case 'CancelConfirmed':
     case 'RefundGaveUp':
     case 'CommandRejected':
       return null;
@@ -98,6 +99,8 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
       return state.status === 'CANCELLING'
         ? { ...core(state), status: 'REVERSAL_CHECK', cancel: state.cancel, check: { refusal: event.refusal, fromInquiry: state.attempts.inquiry } }
         : state;
+    case 'CancelConfirmed':
+      return state.status === 'FAILED' || state.status === 'CANCELLED' ? { ...state, lateSuccessIsAnomaly: false } : state;
     case 'PaymentCancelled': {
       const cause = 'cancel' in state ? state.cancel?.cause : undefined;
       return { ...core(state), status: 'CANCELLED', timer: null, ...(cause ? { failure: cause } : {}), lateSuccessIsAnomaly: event.lateSuccessIsAnomaly };

@@ -227,6 +227,8 @@ export type SagaEvent =
   | { type: 'PaymentFailed'; failure: Failure; lateSuccessIsAnomaly: boolean; at: string }
   | { type: 'CancelStarted'; cancel: CancelInfo }
   | { type: 'CancelRefused'; refusal: string }
+  /** a cancel answered S after the payment was closed: a success reported later was given back by it */
+  | { type: 'CancelConfirmed' }
   | { type: 'PaymentCancelled'; lateSuccessIsAnomaly: boolean; at: string }
   | { type: 'PaymentNeedsReview'; kind: ReviewKind; reason: string; at: string }
   /** a refund is stuck but the payment's status stays: published as PaymentNeedsReview with the reason */

@@ -2,7 +2,7 @@ import type { CancelVerdict, PaymentAnswer } from './answers';
 import { answerDeadlineMs, maxCancels } from './config';
 import { chain, cancelled, facts, needsReview, timer, iso } from './decision-steps';
 import { reversalRefundIdOf } from './ids';
-import type { ActiveState, CancelInfo, CancellingState, Failure, RefundEntry, ReversalCheckState, SagaContext, SagaEvent } from './model';
+import type { ActiveState, CancelInfo, CancellingState, Failure, NeedsReviewState, RefundEntry, ReversalCheckState, SagaContext, SagaEvent } from './model';
 import { startNextRefund } from './refund-flow';
 
 /**
@@ -168,16 +168,27 @@ export function onCancelResult(state: ActiveState, attempt: number, verdict: Can
       if (verdict.kind !== 'CANCELLED') return [];
       return state.timer ? [cancelled(false, ctx), { type: 'TimerScheduled', timer: state.timer }] : [cancelled(false, ctx)];
     case 'NEEDS_REVIEW':
-      // A cancel went through after all (one left unknown, or one sent before a refusal): closed, any money returned.
-      return verdict.kind === 'CANCELLED' && (state.review.kind === 'CANCEL_UNKNOWN' || state.review.kind === 'CANCEL_REFUSED') ? [cancelled(false, ctx)] : [];
+      // A cancel went through after all (one left unknown, or one sent before a refusal or a close): the payment
+      // is closed and any money returned, so the person must not refund it as the review asked.
+      return verdict.kind === 'CANCELLED' ? cancelledInReview(state, ctx) : [];
+    case 'FAILED':
+    case 'CANCELLED':
+      // Closed on "no order", then an earlier cancel went through after all: a success reported later was given back.
+      return verdict.kind === 'CANCELLED' && state.lateSuccessIsAnomaly ? [{ type: 'CancelConfirmed' }] : [];
     case 'CREATED':
     case 'PAY_SENT':
     case 'INQUIRING':
     case 'SUCCEEDED':
-    case 'FAILED':
-    case 'CANCELLED':
       return [];
   }
+}
+
+function cancelledInReview(state: NeedsReviewState, ctx: SagaContext): SagaEvent[] {
+  const refund = state.refunds.find((r) => r.origin === 'CANCEL_FALLBACK' && r.status === 'UNKNOWN');
+  if (state.review.kind !== 'REVERSAL_REFUND' || !refund) return [cancelled(false, ctx)];
+  // The payment is closed and its money returned, and the automatic refund may have gone through as well.
+  const twice = `payment ${state.payment.paymentRequestId} was cancelled after all, and its automatic refund ${refund.refundRequestId} is still unknown: if it went through, the shopper was paid back twice`;
+  return [cancelled(false, ctx), { type: 'ReviewFlagged', reason: twice.slice(0, 512), at: iso(ctx.now) }];
 }
 
 function whileCancelling(state: CancellingState, attempt: number, verdict: CancelVerdict, ctx: SagaContext): SagaEvent[] {

@@ -45,6 +45,15 @@ const lateCancelRefundUnknown = (inquiries: number): Step[] => {
   for (let i = 0; i < inquiries; i++) steps.push(fired('REFUND_INQUIRY', 2 + i), inquireRefundResult('rev_pay_01JDZ8X3', 2 + i, 'S', 'SUCCESS', 'PROCESSING'));
   return steps;
 };
+/** cancel #1 left unanswered, #2 refused, the check found it paid: the reversal refund #1 is out */
+const reversingAfterRetry: Step[] = [...cancelling, fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'CANCEL_WINDOW_EXCEED'), inquirySuccess(2)];
+/** cancel #1 left unanswered, #2 found no order: closed, a success reported later is an anomaly */
+const closedNotFoundAfterRetry: Step[] = [...cancelling, fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'ORDER_NOT_EXIST')];
+const reversalRefundGivenUp = (): Step[] => {
+  const steps: Step[] = [...reversingAfterRetry, refundResult('rev_pay_01JDZ8X3', 1, 'U', 'UNKNOWN_EXCEPTION')];
+  for (let i = 0; i < 6; i++) steps.push(fired('REFUND_INQUIRY', 2 + i), inquireRefundResult('rev_pay_01JDZ8X3', 2 + i, 'S', 'SUCCESS', 'PROCESSING'));
+  return steps;
+};
 const cancelNeverAnswered = (given: Step[] = cancelling): Step[] => {
   const steps: Step[] = [...given];
   for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
@@ -118,6 +127,19 @@ describe('payment saga: cancel', () => {
       given: [...cancelNeverAnswered(GIVEN.inquiriesExhausted()), cancelU(6)], when: inquiryFail(15, 'ORDER_IS_CLOSED'), then: ['publish PaymentFailed FAILED #3'], status: 'FAILED',
     },
     { name: 'cancel unknown for good after a success was reported, then a failure → contradiction: stays NEEDS_REVIEW', given: [...cancelNeverAnswered([...cancelling, payS()]), cancelU(6)], when: notified('F'), then: [], status: 'NEEDS_REVIEW' },
+    {
+      name: 'the reversal refund failed → review; then an earlier cancel answers S → CANCELLED: the cancel gave the money back, no manual refund',
+      given: [...reversingAfterRetry, refundResult('rev_pay_01JDZ8X3', 1, 'F', 'REFUND_NOT_SUPPORTED')], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #5'], status: 'CANCELLED',
+    },
+    {
+      name: 'the reversal refund given up on → review; then an earlier cancel answers S → CANCELLED, flagged: the refund may have paid back too',
+      given: reversalRefundGivenUp(), when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #4', 'publish PaymentNeedsReview CANCELLED #5'], status: 'CANCELLED',
+    },
+    {
+      name: 'closed on no order, a success reported → review; then an earlier cancel answers S → CANCELLED: the cancel gave it back',
+      given: [...closedNotFoundAfterRetry, notified()], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #4'], status: 'CANCELLED',
+    },
+    { name: 'closed on no order, then an earlier cancel answers S, then a success is reported → the cancel gave it back: no review', given: [...closedNotFoundAfterRetry, cancelS(1)], when: notified(), then: [], status: 'CANCELLED' },
     {
       name: 'refused, then in review as a contradiction, then an earlier cancel answers S after all → CANCELLED',
       given: [...cancelling, payS(), fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'ORDER_STATUS_INVALID'), inquiryFail(2)], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED',

@@ -36,6 +36,7 @@ export function outputsOf(event: SagaEvent, after: SagaState): SagaOutput[] {
     case 'PaymentFailed':
     case 'CancelStarted':
     case 'CancelRefused':
+    case 'CancelConfirmed':
     case 'PaymentCancelled':
     case 'PaymentNeedsReview':
     case 'ReviewFlagged':
