@@ -319,6 +319,14 @@ describe('POST /v1/admin/import', () => {
     expect(await dataSource.query("SELECT id FROM terminals WHERE id LIKE 'imp_%'")).toEqual([]);
   });
 
+  it('imports a chain of 70,000 terminals in one file, more than a statement can take parameters', async () => {
+    const lines = Array.from({ length: 70_000 }, (_, i) => `chain_m,Big chain,5411,chain_s${i % 7000},Store ${i % 7000},5411,chain_t${i}`);
+    const first = await importCsv(...lines);
+    expect(first).toMatchObject({ status: 200, body: { merchantsCreated: 1, storesCreated: 7000, terminalsCreated: 70_000 } });
+    // the same file again finds everything there
+    expect(await importCsv(...lines)).toMatchObject({ status: 200, body: { merchantsCreated: 0, storesCreated: 0, terminalsCreated: 0 } });
+  }, 120_000);
+
   it('refuses a file that puts a terminal in another store than it is in, or in two stores, and imports nothing', async () => {
     expect((await importCsv('imp_m3,Shop,5411,imp_s3,Store,5411,imp_t3')).body.terminalsCreated).toBe(1);
     // the terminal, its key and its payments are the first merchant's: a file cannot hand them to another

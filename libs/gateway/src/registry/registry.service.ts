@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { ApiError } from '@upm/shared-runtime';
@@ -180,17 +180,24 @@ function assertOneOwner(rows: readonly ImportRow[], idOf: (row: ImportRow) => st
 /** The terminals of the file that exist, each in the store the file names: an import may not move one. */
 async function existingTerminals(manager: EntityManager, wanted: readonly ImportRow[]): Promise<Set<string>> {
   const storeOf = new Map(wanted.map((r) => [r.terminalId, r.storeId]));
-  const existing = await manager.getRepository(TerminalRow).find({ select: { id: true, storeId: true }, where: { id: In([...storeOf.keys()]) } });
-  const moved = existing.filter((t) => storeOf.get(t.id) !== t.storeId);
-  if (moved.length) throw terminalsMoved(moved.map((t) => t.id));
-  return new Set(existing.map((t) => t.id));
+  const existing = await ownersOf(manager, 'terminals', 'store_id', [...storeOf.keys()]);
+  const moved = [...existing].filter(([id, storeId]) => storeOf.get(id) !== storeId);
+  if (moved.length) throw terminalsMoved(moved.map(([id]) => id));
+  return new Set(existing.keys());
 }
 
 /** An import may not move a store that already belongs to another merchant. */
 async function assertOwnership(manager: EntityManager, stores: Array<{ id: string; merchantId: string }>): Promise<void> {
-  if (!stores.length) return;
-  const existing = await manager.getRepository(StoreRow).find({ where: { id: In(stores.map((s) => s.id)) } });
-  const owner = new Map(existing.map((s) => [s.id, s.merchantId]));
+  const owner = await ownersOf(manager, 'stores', 'merchant_id', stores.map((s) => s.id));
   const moved = stores.filter((s) => owner.has(s.id) && owner.get(s.id) !== s.merchantId);
   if (moved.length) throw storesMoved(moved.map((s) => s.id));
+}
+
+/**
+ * The owner (store of a terminal, merchant of a store) of each of these ids that exists. The ids go as one
+ * array parameter: a chain of tens of thousands of terminals is more than a statement takes parameters.
+ */
+async function ownersOf(manager: EntityManager, table: 'terminals' | 'stores', owner: 'store_id' | 'merchant_id', ids: string[]): Promise<Map<string, string>> {
+  const rows: Array<{ id: string; owner: string }> = await manager.query(`SELECT id, ${owner} AS owner FROM ${table} WHERE id = ANY($1::text[])`, [ids]);
+  return new Map(rows.map((row) => [row.id, row.owner]));
 }
