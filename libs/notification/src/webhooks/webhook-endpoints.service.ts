@@ -103,7 +103,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   }
 
   /**
-   * Changes what is given. Disabling holds the endpoint's deliveries (PENDING ones become HELD, new ones are written
+   * Changes what is given. A new URL gets what waits for a retry at once. Disabling holds the endpoint's deliveries (PENDING ones become HELD, new ones are written
    * HELD) and sends none; enabling sends what was held, in order, on a fresh retry schedule as a re-delivery would:
    * the time it was disabled does not count towards the horizon. The row is locked first, so a consumer transaction
    * that matched the endpoint ends before, and its deliveries are held too.
@@ -130,6 +130,15 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
              redelivered_at_attempt = attempts
            WHERE endpoint_id = $1 AND status = 'HELD'`,
           [endpointId, this.options.retry.horizonMs],
+        );
+      }
+      // the back-off was earned by the old URL: what waits for a retry goes to the new one now, its back-off started
+      // again (one being sent right now is left to that attempt)
+      if (patch.url !== undefined && patch.url !== row.url) {
+        await manager.query(
+          `UPDATE webhook_deliveries SET next_attempt_at = now(), redelivered_at_attempt = attempts
+           WHERE endpoint_id = $1 AND status = 'PENDING' AND next_attempt_at > now() AND (leased_until IS NULL OR leased_until < now())`,
+          [endpointId],
         );
       }
     });

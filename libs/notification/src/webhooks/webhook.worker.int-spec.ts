@@ -441,6 +441,31 @@ describe('disabling an endpoint', () => {
     }
   });
 
+  it('a new URL gets at once, with its back-off started again, what waited for a retry at the old one', async () => {
+    const hourly = { retry: { baseDelayMs: HOUR, maxDelayMs: HOUR, horizonMs: 24 * HOUR } };
+    const service = endpoints(hourly);
+    const wrong = await new Receiver().listen();
+    wrong.respond = () => 404;
+    try {
+      const { endpointId } = await service.create('mer_FIXED', { url: wrong.url, eventTypes: ['*'] });
+      const event = paymentSucceeded('mer_FIXED', 'pay_FIXED');
+      await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+      const sender = worker(hourly);
+      expect(await sender.dispatch()).toBe(1);
+      await eventually(async () => ((await delivery(event.id)).last_status_code === 404 ? true : undefined));
+      expect(await sender.dispatch()).toBe(0);
+
+      await service.update('mer_FIXED', endpointId, { url: receiver.url });
+      expect(await sender.dispatch()).toBe(1);
+      await eventually(async () => ((await delivery(event.id)).status === 'DELIVERED' ? true : undefined));
+      expect(receiver.requests.map((r) => r.eventId)).toEqual([event.id]);
+      const [{ redelivered_at_attempt }] = await dataSource.query('SELECT redelivered_at_attempt FROM webhook_deliveries WHERE event_id = $1', [event.id]);
+      expect(redelivered_at_attempt).toBe(1);
+    } finally {
+      await wrong.close();
+    }
+  });
+
   it('refuses a new URL on an address that is not public, and changes nothing', async () => {
     const created = await endpoints().create('mer_MOVE_SSRF', { url: 'https://example.com/hooks', eventTypes: ['*'] });
     const refused = endpoints({ allowPrivateAddresses: false }).update('mer_MOVE_SSRF', created.endpointId, { url: 'http://169.254.169.254/latest/meta-data', enabled: false });
