@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { AmsClient, NOTIFICATION_ACK, parseNotification } from '@upm/alipay';
 import { eventually, sleep } from '@upm/shared-testing';
 import { startInProcessSandbox, InProcessSandbox } from './testing/in-process-sandbox';
-import { paymentView } from './testing/http';
+import { paymentView, postJson } from './testing/http';
 import { connect, newMerchant, payInput, requestId } from './testing/merchant';
 import { acknowledge, NotifyReceiver, ReceivedNotification } from './testing/notify-receiver';
 
@@ -104,6 +104,38 @@ describe('notifications, time factor 1000 (retries after 0, 120 and 600 ms)', ()
       ok: true,
       notification: { notifyType: 'REFUND_RESULT', refundStatus: 'SUCCESS', refundRequestId, paymentId: paid.body?.paymentId, refundAmount: { value: '50' } },
     });
+  });
+
+  it('without a notify URL in the request they go to the URL registered for the client (the Dashboard’s); the request’s wins (spec §2.1)', async () => {
+    const dashboard = newMerchant('SANDBOX_NOTIFY_DASHBOARD');
+    const registered = await postJson<{ notifyUrl?: string }>(`${sandbox.url}/sandbox/clients`, {
+      clientId: dashboard.clientId,
+      publicKey: dashboard.publicKeyPem,
+      notifyUrl: `${baseUrl}/dashboard/notify`,
+    });
+    expect(registered).toMatchObject({ status: 201, body: { notifyUrl: `${baseUrl}/dashboard/notify` } });
+    const dashboardClient = new AmsClient({ baseUrl: sandbox.url, credentials: { clientId: dashboard.clientId, privateKey: dashboard.privateKey, alipayPublicKey } });
+    try {
+      const plain = payInput();
+      const own = payInput({ paymentNotifyUrl: `${baseUrl}/own/notify` });
+      const paid = await dashboardClient.pay(plain);
+      await dashboardClient.pay(own);
+      const refundRequestId = requestId('RF');
+      await dashboardClient.refund({ refundRequestId, paymentId: paid.body!.paymentId!, refundAmount: { currency: 'HKD', value: '50' } });
+      const pathsOf = (id: string) => eventually(() => (receiver.about(id).length > 0 ? receiver.about(id).map((n) => n.path) : undefined), 5000);
+      expect(await pathsOf(plain.paymentRequestId)).toEqual(['/dashboard/notify']);
+      expect(await pathsOf(own.paymentRequestId)).toEqual(['/own/notify']);
+      expect(await pathsOf(refundRequestId)).toEqual(['/dashboard/notify']);
+      const [refundDelivery] = receiver.about(refundRequestId);
+      expect(verify(refundDelivery)).toMatchObject({ ok: true, notification: { notifyType: 'REFUND_RESULT', refundRequestId } });
+    } finally {
+      dashboardClient.close();
+    }
+  });
+
+  it('refuses to register a notify URL that is not http(s)', async () => {
+    const answer = await postJson<{ error: { code: string } }>(`${sandbox.url}/sandbox/clients`, { clientId: 'SANDBOX_BAD_URL', publicKey: merchant.publicKeyPem, notifyUrl: 'ftp://merchant.example/notify' });
+    expect(answer.status).toBe(400);
   });
 });
 

@@ -135,6 +135,7 @@ export class AmsEngine {
       fingerprint,
       request,
       amount: { ...request.paymentAmount },
+      ...notifyUrlOf(request.paymentNotifyUrl, client),
       ...(settlementCurrency ? { settlementCurrency } : {}),
       scenario,
       status: 'PROCESSING',
@@ -219,7 +220,7 @@ export class AmsEngine {
   }
 
   private notifyPayment(payment: PaymentRecord): Promise<void> {
-    const url = payment.request.paymentNotifyUrl;
+    const url = payment.notifyUrl;
     if (!url) return Promise.resolve();
     const succeeded = payment.status === 'SUCCESS';
     const notification: PaymentNotification = {
@@ -376,11 +377,22 @@ export class AmsEngine {
       referenceTransactionId: request.referenceRefundId ?? '',
       ...merchantOf(payment.request),
     });
-    return { clientId: client.clientId, refundRequestId: request.refundRequestId, fingerprint, request, payment, status: 'SUCCESS', refundId, refundTime: now, answer };
+    return {
+      clientId: client.clientId,
+      refundRequestId: request.refundRequestId,
+      fingerprint,
+      request,
+      payment,
+      ...notifyUrlOf(request.refundNotifyUrl, client),
+      status: 'SUCCESS',
+      refundId,
+      refundTime: now,
+      answer,
+    };
   }
 
   private notifyRefund(refund: RefundRecord): void {
-    const url = refund.request.refundNotifyUrl;
+    const url = refund.notifyUrl;
     if (!url || !refund.payment) return;
     const notification: RefundNotification = {
       notifyType: 'REFUND_RESULT',
@@ -508,6 +520,12 @@ function walletSide(amount: Money): Pick<PayResponse, 'pspCustomerInfo' | 'actua
     paymentQuote: { quoteCurrencyPair: q.pair, quotePrice: Number(q.price), guaranteed: false },
     pspCustomerInfo: PSP_CUSTOMER,
   };
+}
+
+/** The request's notify URL wins over the one set for the client in the Dashboard (spec §2.1). */
+function notifyUrlOf(requested: string | undefined, client: SandboxClient): { notifyUrl?: string } {
+  const url = requested ?? client.notifyUrl;
+  return url ? { notifyUrl: url } : {};
 }
 
 function merchantOf(request: PayRequest): { referenceMerchantId: string; referenceStoreId: string; orderDescription: string } {

@@ -9,6 +9,8 @@ export interface SandboxClient {
   customerId: string;
   keys: Map<string, KeyObject>;
   latestKeyVersion: string;
+  /** where notifications go when a request names no notify URL: the URL set in Antom Dashboard (spec §2.1) */
+  notifyUrl?: string;
 }
 
 export interface ClientRegistration {
@@ -17,6 +19,7 @@ export interface ClientRegistration {
   publicKey: string;
   keyVersion?: string;
   customerId?: string;
+  notifyUrl?: string;
 }
 
 export type KeyLookup =
@@ -35,6 +38,7 @@ export class ClientRegistry {
     const existing = this.clients.get(registration.clientId);
     const client: SandboxClient = existing ?? { clientId: registration.clientId, customerId: this.defaultCustomerId, keys: new Map(), latestKeyVersion: keyVersion };
     if (registration.customerId) client.customerId = registration.customerId;
+    if (registration.notifyUrl) client.notifyUrl = registration.notifyUrl;
     client.keys.set(keyVersion, key);
     client.latestKeyVersion = keyVersion;
     this.clients.set(client.clientId, client);

@@ -24,6 +24,8 @@ export interface PaymentRecord {
   fingerprint: string;
   request: PayRequest;
   amount: Money;
+  /** where its notification goes: the request's paymentNotifyUrl, else the client's Dashboard URL */
+  notifyUrl?: string;
   /** the contract currency it settles in, chosen at pay; undefined: its own currency */
   settlementCurrency?: string;
   scenario: Scenario;
@@ -47,6 +49,8 @@ export interface RefundRecord {
   request: RefundRequest;
   /** the payment it refers to, when it exists */
   payment?: PaymentRecord;
+  /** where its notification goes: the request's refundNotifyUrl, else the client's Dashboard URL */
+  notifyUrl?: string;
   status: 'SUCCESS' | 'FAIL';
   refundId?: string;
   refundTime?: Date;

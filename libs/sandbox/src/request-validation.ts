@@ -117,7 +117,7 @@ function refused(resultCode: string, resultMessage: string): Validated<never> {
   return { ok: false, result: { resultCode, resultStatus: 'F', resultMessage: message } };
 }
 
-function isHttpUrl(value: string): boolean {
+export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === 'http:' || url.protocol === 'https:';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { formatAmsTime, KeyFormatError, publicKeyBase64 } from '@upm/alipay';
 import { ApiError, parseRequest } from '@upm/shared-runtime';
 import { isValidDay } from './business-time';
+import { isHttpUrl } from './request-validation';
 import { PaymentView, ReportListing, Sandbox } from './sandbox';
 
 const clientSchema = z.object({
@@ -10,6 +11,7 @@ const clientSchema = z.object({
   publicKey: z.string().min(1),
   keyVersion: z.string().regex(/^[0-9]{1,8}$/).optional(),
   customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  notifyUrl: z.string().max(2048).refine(isHttpUrl, 'an http(s) URL').optional(),
 });
 const reportSchema = z.object({ date: z.string().refine(isValidDay, 'a calendar date YYYY-MM-DD') });
 const clockSchema = z.union([
@@ -31,11 +33,11 @@ export class SandboxAdminController {
   }
 
   @Post('clients')
-  registerClient(@Body() body: unknown): { clientId: string; customerId: string; keyVersion: string } {
+  registerClient(@Body() body: unknown): { clientId: string; customerId: string; keyVersion: string; notifyUrl?: string } {
     const registration = parseRequest(clientSchema, body);
     try {
       const client = this.sandbox.registerClient(registration);
-      return { clientId: client.clientId, customerId: client.customerId, keyVersion: client.latestKeyVersion };
+      return { clientId: client.clientId, customerId: client.customerId, keyVersion: client.latestKeyVersion, ...(client.notifyUrl ? { notifyUrl: client.notifyUrl } : {}) };
     } catch (error) {
       if (error instanceof KeyFormatError) throw new ApiError(400, 'VALIDATION_FAILED', error.message);
       throw error;
