@@ -203,6 +203,24 @@ export interface ListedEarlier {
   amount: bigint;
 }
 
+/** A row a report listed, as the discrepancy it raised recorded it: with its time and business day. */
+export interface ReportedRow extends ListedEarlier {
+  /** the row's paymentTime (the start of its day for one recorded before the time was kept) */
+  time: string;
+  businessDay: string;
+}
+
+/** A transaction as a report row proves it, to be written to the ledger: its request id, and its fee as the ledger keeps it. */
+export interface ReportedFact extends ReportedRow {
+  requestId: string;
+  fee: bigint;
+}
+
+/** A charge and a cancel that net to nothing: the same currency, opposite amounts (in the report's sign). */
+export function netToNothing(a: { currency: string; amount: bigint }, b: { currency: string; amount: bigint }): boolean {
+  return a.currency === b.currency && a.amount + b.amount === 0n;
+}
+
 /**
  * The partner of a PAYMENT or CANCEL row that an earlier report listed on its own: a pay charged just before
  * midnight and cancelled just after is filed as a PAYMENT one day and its CANCEL the next. Only one that nets to
@@ -210,7 +228,7 @@ export interface ListedEarlier {
  */
 export function partnerListedEarlier<T extends ListedEarlier>(row: TransactionRow, earlier: T | undefined): T | undefined {
   if (!earlier || row.type === 'REFUND' || earlier.kind === row.type || earlier.kind === 'REFUND') return undefined;
-  return earlier.currency === row.currency && earlier.amount + row.amount === 0n ? earlier : undefined;
+  return netToNothing(earlier, row) ? earlier : undefined;
 }
 
 /**

@@ -1,10 +1,10 @@
 import type { EntityManager } from 'typeorm';
-import { createEnvelope, newId, TOPICS } from '@upm/contracts';
+import { createEnvelope, fromMajorUnits, newId, TOPICS } from '@upm/contracts';
 import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
-import { accountCode, assertBalanced, Posting } from '../domain/ledger';
-import { compareReported, PaidOutItem, ReportedTransaction } from '../domain/matching';
+import { accountCode, assertBalanced, Posting, transactionPostings } from '../domain/ledger';
+import { compareReported, PaidOutItem, ReportedFact, ReportedRow, ReportedTransaction, rowKey, signedAmount } from '../domain/matching';
 import type { TransactionType } from '../domain/report-files';
 
 export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT' | 'ADJUSTMENT';
@@ -226,6 +226,43 @@ export class LedgerStore {
     );
     await this.setReconciliation(manager, id, 'MATCHED', missing[0].actual.transactionId);
     if (payout) await this.settleLate(manager, id, payout);
+  }
+
+  /**
+   * The charges and cancels of these payments that a report listed while the ledger had no transaction for them
+   * (the MISSING_IN_LEDGER or status discrepancy each raised, still open), by `rowKey`: a charge and its cancel
+   * that net to nothing are written together once the payment's state explains them.
+   */
+  async listedOnTheirOwn(manager: EntityManager, paymentIds: readonly string[]): Promise<Map<string, ReportedRow>> {
+    if (!paymentIds.length) return new Map();
+    const found: Array<{ kind: TransactionType; request_id: string; business_day: string; actual: Record<string, string> }> = await manager.query(
+      `SELECT kind, transaction_request_id AS request_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, actual FROM discrepancies
+       WHERE (type = 'MISSING_IN_LEDGER' OR (type = 'MISMATCHED' AND fields ? 'status')) AND status = 'OPEN' AND ledger_transaction_id IS NULL
+         AND kind IN ('PAYMENT', 'CANCEL') AND transaction_request_id = ANY($1)`,
+      [[...new Set(paymentIds)]],
+    );
+    return new Map(found.map((d) => [rowKey(d.kind, d.request_id), {
+      kind: d.kind, transactionId: d.actual.transactionId, currency: d.actual.currency, amount: fromMajorUnits(d.actual.amount, d.actual.currency),
+      businessDay: d.business_day, time: d.actual.paymentTime ?? `${d.business_day}T00:00:00+08:00`,
+    }]));
+  }
+
+  /** Writes a transaction of a known payment as Alipay's report has it (origin REPORT); answers it and its draft. */
+  async writeReported(
+    manager: EntityManager,
+    payment: { paymentId: string; merchantId: string },
+    fact: ReportedFact,
+    state: Pick<LedgerTransactionDraft, 'status' | 'settlementBatchId' | 'reconciliation'>,
+  ): Promise<{ id: string; draft: LedgerTransactionDraft }> {
+    const amount = signedAmount(fact.kind, fact.amount);
+    const refundId = fact.kind === 'REFUND' ? fact.requestId : null;
+    const draft: LedgerTransactionDraft = {
+      sourceKey: `${fact.kind}:${refundId ?? payment.paymentId}`, kind: fact.kind, merchantId: payment.merchantId, currency: fact.currency, paymentId: payment.paymentId, refundId,
+      requestId: fact.requestId, alipayTransactionId: fact.transactionId, amount, fee: fact.fee, businessDay: fact.businessDay, origin: 'REPORT', occurredAt: new Date(fact.time),
+      postings: transactionPostings(fact.kind, { merchantId: payment.merchantId, currency: fact.currency, amount, fee: fact.fee }), ...state,
+    };
+    const { id } = await this.write(manager, draft);
+    return { id, draft };
   }
 
   /** The settlement items that paid out a transaction the ledger did not have then, oldest batch first. */

@@ -3,7 +3,7 @@ import type { Envelope, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@u
 import { prepared, TablePruner } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
-import { FINAL_REFUND_STATUSES, RefundStatus, refundStatusAfter } from '../domain/matching';
+import { FINAL_REFUND_STATUSES, netToNothing, RefundStatus, refundStatusAfter, rowKey } from '../domain/matching';
 import { businessDayOf } from '../domain/report-files';
 import { LedgerStore, LedgerTransactionDraft } from './ledger.store';
 
@@ -86,6 +86,7 @@ export class PaymentEventsHandler {
           await this.recordCancel(manager, payment, envelope.occurredAt, source);
           return;
         }
+        if (await this.writeReportedPair(manager, payment, source)) return;
         // No charge yet: either there was none, or its event is still on its way; the cancel waits for it.
         await manager.query(
           `INSERT INTO pending_cancels (payment_id, event_id, sequence, occurred_at, payment) VALUES ($1, $2, $3, $4, $5::jsonb)
@@ -102,6 +103,24 @@ export class PaymentEventsHandler {
       case 'RefundFailed':
         return;
     }
+  }
+
+  /**
+   * A pay that timed out and was cancelled, whose charge and cancel Alipay's reports listed before this event came
+   * (settlement did not know the payment yet, or knew it still in doubt, and could not explain the two rows then):
+   * both are written from what the reports said, as when the event comes first, and the discrepancies they raised
+   * close as a lagging event's would. Answers whether it found the two, netting to nothing.
+   */
+  private async writeReportedPair(manager: EntityManager, payment: PaymentViewV1, source: EventSource): Promise<boolean> {
+    const listed = await this.ledger.listedOnTheirOwn(manager, [payment.paymentId]);
+    const charge = listed.get(rowKey('PAYMENT', payment.paymentId));
+    const cancel = listed.get(rowKey('CANCEL', payment.paymentId));
+    if (!charge || !cancel || !netToNothing(charge, cancel)) return false;
+    for (const row of [charge, cancel]) {
+      const { id, draft } = await this.ledger.writeReported(manager, payment, { ...row, requestId: payment.paymentId, fee: this.feeMinor }, { status: 'EXPECTED' });
+      await this.ledger.closeMissingInLedger(manager, id, draft, `written from Alipay's report with ${source.eventType} ${source.eventId}, the charge and its cancel netting to nothing`);
+    }
+    return true;
   }
 
   /** The charge, then the cancel that came before it, if one did (it is booked once, with the charge). */

@@ -424,6 +424,28 @@ describe('ReportIngestion and payment events', () => {
     expect(await discrepanciesOf('pay_split_paid')).toMatchObject([{ type: 'MISMATCHED', status: 'RESOLVED', resolved_by: 'settlement', ledger_transaction_id: charge.id }]);
   });
 
+  it('writes a charge and its cancel the reports listed before the payment\'s cancel event came, whatever settlement knew of it then', async () => {
+    // unknown to settlement when the file came (its events lagged), or known as still in doubt
+    await apply(event('pay_cancel_lagged_doubt', 'PaymentProcessing', 1));
+    const rows = (paymentId: string) => [
+      reportRow(paymentId, 'PAYMENT', '2026-11-27T20:00:00+08:00', '12.50'), reportRow(paymentId, 'CANCEL', '2026-11-27T20:00:30+08:00', '-12.50'),
+    ];
+    dayFile('20261127', '014', ...rows('pay_cancel_lagged_unknown'), ...rows('pay_cancel_lagged_doubt'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect((await discrepanciesOf('pay_cancel_lagged_unknown')).map((d: { type: string }) => d.type)).toEqual(['MISSING_IN_LEDGER', 'MISSING_IN_LEDGER']);
+    expect((await discrepanciesOf('pay_cancel_lagged_doubt')).map((d: { type: string }) => d.type)).toEqual(['MISMATCHED', 'MISMATCHED']);
+
+    for (const paymentId of ['pay_cancel_lagged_unknown', 'pay_cancel_lagged_doubt']) {
+      await apply(event(paymentId, 'PaymentCancelled', 3));
+      expect(await dataSource.query('SELECT kind, origin, reconciliation FROM ledger_transactions WHERE payment_id = $1 ORDER BY kind', [paymentId])).toEqual([
+        { kind: 'CANCEL', origin: 'REPORT', reconciliation: 'MATCHED' }, { kind: 'PAYMENT', origin: 'REPORT', reconciliation: 'MATCHED' },
+      ]);
+      expect(await payableOf(paymentId)).toBe('0');
+      expect((await discrepanciesOf(paymentId)).map((d: { status: string; resolved_by: string }) => [d.status, d.resolved_by])).toEqual([['RESOLVED', 'settlement'], ['RESOLVED', 'settlement']]);
+      expect(await dataSource.query('SELECT payment_id FROM pending_cancels WHERE payment_id = $1', [paymentId])).toEqual([]);
+    }
+  });
+
   it('keeps a charge and a cancel of another amount apart: they do not net to nothing', async () => {
     await apply(event('pay_split_other', 'PaymentCancelled', 3));
     dayFile('20261127', '010', reportRow('pay_split_other', 'PAYMENT', '2026-11-27T23:59:50+08:00', '12.50'));

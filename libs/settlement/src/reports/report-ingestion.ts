@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { createEnvelope, fromMajorUnits, newId, toMajorUnits, TOPICS } from '@upm/contracts';
+import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
 import type { PaymentReviewResolvedV1, SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
-import { SettledAmount, settlementPostings, transactionPostings } from '../domain/ledger';
+import { SettledAmount, settlementPostings } from '../domain/ledger';
 import {
-  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, ListedEarlier, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts,
-  revisesReview, ReviewResolution, rowKey, signedFee,
+  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,
+  ReportedRow, revisesReview, ReviewResolution, rowKey, signedAmount, signedFee,
 } from '../domain/matching';
 import {
   BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
@@ -181,7 +181,7 @@ export class ReportIngestion {
   private async matchTransactionFile(manager: EntityManager, fileId: string, reportFile: string, day: string, rows: readonly TransactionRow[]): Promise<void> {
     const ledger = await this.ledgerOf(manager, rows);
     const payments = await this.payments(manager, rows.map(paymentIdOfRow));
-    const earlier = await this.listedEarlier(manager, rows);
+    const earlier = await this.ledger.listedOnTheirOwn(manager, rows.filter((r) => r.type !== 'REFUND').map(paymentIdOfRow));
     for (const row of rows) await this.reconcileRow(manager, { fileId, reportFile, day, row, rows, ledger, payments, earlier });
 
     // every file of the day so far counts, this one included (its rows are recorded by now)
@@ -239,7 +239,7 @@ export class ReportIngestion {
     manager: EntityManager,
     ctx: {
       fileId: string; reportFile: string; day: string; row: TransactionRow; rows: readonly TransactionRow[]; ledger: Map<string, LedgerTransactionRecord>; payments: Map<string, PaymentFacts>;
-      earlier: Map<string, EarlierRow>; batchId?: string;
+      earlier: Map<string, ReportedRow>; batchId?: string;
     },
   ): Promise<{ result: string; ledgerTransactionId: string | null; merchantId: string }> {
     const { row, fileId, reportFile, day } = ctx;
@@ -309,7 +309,7 @@ export class ReportIngestion {
       if (verdict.resolution) {
         await this.resolveReview(manager, {
           paymentId, merchantId: payment.merchantId, resolution: verdict.resolution,
-          amount: { currency: row.currency, value: verdict.resolution === 'CHARGED' ? fromReportAmount(row.type, row.amount).toString() : '0' }, evidence: verdict.evidence, reportFile,
+          amount: { currency: row.currency, value: verdict.resolution === 'CHARGED' ? signedAmount(row.type, row.amount).toString() : '0' }, evidence: verdict.evidence, reportFile,
         });
       }
       await record('MATCHED', written, null);
@@ -331,7 +331,7 @@ export class ReportIngestion {
     return { result: type, ledgerTransactionId: null, merchantId };
   }
 
-  /** Writes a transaction Alipay's report proves and the ledger lacks, for a payment we know; answers its id. */
+  /** Writes a transaction Alipay's report proves and the ledger lacks, for a payment we know, and keeps it among the rows' ledger. */
   private async writeFromReport(
     manager: EntityManager,
     ctx: { ledger: Map<string, LedgerTransactionRecord> },
@@ -339,17 +339,10 @@ export class ReportIngestion {
     fact: ReportedFact,
     state: Pick<LedgerTransactionDraft, 'status' | 'settlementBatchId' | 'reconciliation'>,
   ): Promise<{ id: string; draft: LedgerTransactionDraft }> {
-    const amount = fromReportAmount(fact.kind, fact.amount);
-    const refundId = fact.kind === 'REFUND' ? fact.requestId : null;
-    const draft: LedgerTransactionDraft = {
-      sourceKey: `${fact.kind}:${refundId ?? payment.paymentId}`, kind: fact.kind, merchantId: payment.merchantId, currency: fact.currency, paymentId: payment.paymentId, refundId,
-      requestId: fact.requestId, alipayTransactionId: fact.transactionId, amount, fee: fact.fee, businessDay: fact.businessDay, origin: 'REPORT', occurredAt: new Date(fact.time),
-      postings: transactionPostings(fact.kind, { merchantId: payment.merchantId, currency: fact.currency, amount, fee: fact.fee }), ...state,
-    };
-    const { id } = await this.ledger.write(manager, draft);
+    const { id, draft } = await this.ledger.writeReported(manager, payment, fact, state);
     ctx.ledger.set(rowKey(fact.kind, fact.requestId), {
-      id, kind: fact.kind, status: draft.status, merchant_id: payment.merchantId, currency: fact.currency, payment_id: payment.paymentId, refund_id: refundId,
-      request_id: fact.requestId, alipay_transaction_id: fact.transactionId, amount: amount.toString(), fee: fact.fee.toString(), business_day: fact.businessDay,
+      id, kind: fact.kind, status: draft.status, merchant_id: draft.merchantId, currency: draft.currency, payment_id: payment.paymentId, refund_id: draft.refundId ?? null,
+      request_id: fact.requestId, alipay_transaction_id: fact.transactionId, amount: draft.amount.toString(), fee: draft.fee.toString(), business_day: draft.businessDay,
       settlement_batch_id: draft.settlementBatchId ?? null, reconciliation: draft.reconciliation ?? null, written_off: false,
     });
     return { id, draft };
@@ -364,7 +357,7 @@ export class ReportIngestion {
     manager: EntityManager,
     ctx: { ledger: Map<string, LedgerTransactionRecord>; reportFile: string },
     payment: PaymentFacts,
-    earlier: EarlierRow,
+    earlier: ReportedRow,
     partner: TransactionType,
   ): Promise<void> {
     const { id, draft } = await this.writeFromReport(manager, ctx, payment, { ...earlier, requestId: payment.paymentId, fee: this.feeMinor }, { status: 'EXPECTED' });
@@ -375,7 +368,7 @@ export class ReportIngestion {
   private async settleBatch(manager: EntityManager, files: readonly BatchFile[], summaryFileId: string, batch: SettlementBatchReport): Promise<void> {
     const ledger = await this.ledgerOf(manager, batch.items);
     const payments = await this.payments(manager, batch.items.map(paymentIdOfRow));
-    const earlier = await this.listedEarlier(manager, batch.items);
+    const earlier = await this.ledger.listedOnTheirOwn(manager, batch.items.filter((r) => r.type !== 'REFUND').map(paymentIdOfRow));
     const settlementDay = businessDayOf(batch.settlementTime);
     const perMerchant = new Map<string, SettledAmount[]>();
     let allMatched = true;
@@ -462,26 +455,6 @@ export class ReportIngestion {
   }
 
   /**
-   * The charges and cancels of the rows' payments that an earlier report listed on their own, with nothing in the
-   * ledger for them (the status discrepancy each raised, still open): a charge filed one day and its cancel the
-   * next are written together when the second comes.
-   */
-  private async listedEarlier(manager: EntityManager, rows: readonly TransactionRow[]): Promise<Map<string, EarlierRow>> {
-    const ids = [...new Set(rows.filter((r) => r.type !== 'REFUND').map(paymentIdOfRow))];
-    if (!ids.length) return new Map();
-    const found: Array<{ kind: TransactionType; request_id: string; business_day: string; actual: Record<string, string> }> = await manager.query(
-      `SELECT kind, transaction_request_id AS request_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, actual FROM discrepancies
-       WHERE type = 'MISMATCHED' AND status = 'OPEN' AND ledger_transaction_id IS NULL AND fields ? 'status' AND kind IN ('PAYMENT', 'CANCEL')
-         AND transaction_request_id = ANY($1)`,
-      [ids],
-    );
-    return new Map(found.map((d) => [rowKey(d.kind, d.request_id), {
-      kind: d.kind, transactionId: d.actual.transactionId, currency: d.actual.currency, amount: fromMajorUnits(d.actual.amount, d.actual.currency),
-      businessDay: d.business_day, time: d.actual.paymentTime ?? `${d.business_day}T00:00:00+08:00`,
-    }]));
-  }
-
-  /**
    * The ledger transactions the rows name, and the charge and cancel of each payment a PAYMENT or CANCEL row
    * names: a row without its own transaction is explained by its partner in the ledger as by one in the same
    * file (a pay just before midnight is charged in one day's file and cancelled in the next one's).
@@ -527,23 +500,6 @@ export class ReportIngestion {
 }
 
 class AlreadySeen extends Error {}
-
-/** A transaction as a report row proves it: its amount in the report's sign, its fee as the ledger keeps it. */
-interface ReportedFact extends ListedEarlier {
-  requestId: string;
-  fee: bigint;
-  /** the row's paymentTime, and its business day */
-  time: string;
-  businessDay: string;
-}
-
-/** A row an earlier report listed, as its discrepancy recorded it (one recorded before its time was kept dates from its day's start). */
-type EarlierRow = ListedEarlier & Pick<ReportedFact, 'time' | 'businessDay'>;
-
-/** A report amount (signed, money to the merchant positive) as the ledger keeps it: positive minor units. */
-function fromReportAmount(kind: TransactionType, amount: bigint): bigint {
-  return kind === 'PAYMENT' ? amount : -amount;
-}
 
 /** One items file of a batch as recorded: where its rows' reconciliations point. */
 interface BatchFile {
