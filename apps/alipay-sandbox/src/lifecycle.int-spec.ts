@@ -269,6 +269,19 @@ describe('request validation (spec §15.3)', () => {
     expect((await client.call('pay', withMccs('7011', '5999'))).outcome).toBe('S');
   });
 
+  it('a merchantAddress without its region or with a field over its length is PARAM_ILLEGAL (spec §3.4)', async () => {
+    const { result } = await paid();
+    const body = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const at = (merchantAddress: object) => ({ ...body, paymentRequestId: requestId(), order: { ...body.order, merchant: { ...body.order.merchant, merchantAddress } } });
+    const refused = await Promise.all(
+      [{ city: 'Hong Kong' }, { region: 'HKG' }, { region: 'HK', state: 'S'.repeat(9) }, { region: 'HK', city: 'C'.repeat(33) }, { region: 'HK', address1: 'A'.repeat(257) }, { region: 'HK', zipCode: 'Z'.repeat(33) }].map(
+        (address) => client.call('pay', at(address)),
+      ),
+    );
+    expect(refused.map((a) => `${a.outcome} ${a.resultCode}`)).toEqual(Array(refused.length).fill('F PARAM_ILLEGAL'));
+    expect((await client.call('pay', at({ region: 'HK', city: 'Hong Kong', address1: '1 Queen’s Road Central', zipCode: '000000' }))).outcome).toBe('S');
+  });
+
   it('a refusal’s resultMessage stays within String(256) whatever the request held (spec §3.2)', async () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;

@@ -17,6 +17,15 @@ const merchantAccountId = text(32).optional();
 const amsTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/, 'ISO-8601 with an offset, e.g. 2020-06-11T13:35:02+08:00');
 /** spec §3.4: a 4-digit ISO 18245 merchant category code */
 const mcc = z.string().regex(/^[0-9]{4}$/, 'a 4-digit ISO 18245 MCC');
+/** spec §3.4: Alipay+'s Address model, its region (ISO 3166 alpha-2) required */
+const address = z.object({
+  region: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166 alpha-2'),
+  state: text(8).optional(),
+  city: text(32).optional(),
+  address1: text(256).optional(),
+  address2: text(256).optional(),
+  zipCode: text(32).optional(),
+});
 const amount = z.object({ currency: z.string().regex(/^[A-Z]{3}$/), value: z.string() });
 
 const paySchema = z.object({
@@ -30,6 +39,7 @@ const paySchema = z.object({
       referenceMerchantId: text(64),
       merchantMCC: mcc,
       merchantName: text(256),
+      merchantAddress: address.optional(),
       store: z.object({ referenceStoreId: text(64), storeName: text(256), storeMCC: mcc }),
     }),
     env: z.object({ storeTerminalId: text(64), storeTerminalRequestTime: amsTime }),
