@@ -1,12 +1,19 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createDataSource } from '@upm/shared-database';
-import { freshDatabase } from '@upm/shared-testing';
+import { Metrics } from '@upm/shared-observability';
+import { eventually, freshDatabase, LoopbackServer, testLogger } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from './database';
 import { WebhookDeliveryStreams1764979200000 } from './migrations';
+import type { NotificationOptions } from './notification.options';
+import { SecretBox } from './webhooks/secret-box';
+import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service';
+import { WebhookWorker } from './webhooks/webhook.worker';
 
 /** Deliveries written before the upgrade that numbers streams. */
 describe('the delivery streams migration', () => {
   it('numbers each endpoint\'s streams in the order they would have gone out, and files settlement deliveries under their payment', async () => {
-    const before = { ...NOTIFICATION_DATABASE, migrations: (NOTIFICATION_DATABASE.migrations as unknown[]).filter((m) => m !== WebhookDeliveryStreams1764979200000) as Array<new () => object> };
+    const all = NOTIFICATION_DATABASE.migrations as Array<new () => object>;
+    const before = { ...NOTIFICATION_DATABASE, migrations: all.slice(0, all.indexOf(WebhookDeliveryStreams1764979200000)) };
     const { url, dataSource: old } = await freshDatabase('upm_test_notify_migrate_streams', before);
     const row = (seq: number, endpointId: string, paymentId: string, sequence: number, body = '{}') =>
       `(${seq}, 'whd_${seq}', '${endpointId}', 'mer_1', 'evt_${seq}', 'PaymentSucceeded', '${paymentId}', ${sequence}, '${body}', 'DELIVERED', now(), now())`;
@@ -23,7 +30,7 @@ describe('the delivery streams migration', () => {
     const upgraded = createDataSource(NOTIFICATION_DATABASE, { url, poolSize: 2 });
     await upgraded.initialize();
     try {
-      expect((await upgraded.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(['WebhookDeliveryStreams1764979200000']);
+      expect((await upgraded.runMigrations({ transaction: 'each' })).map((m) => m.name)).toEqual(expect.arrayContaining(['WebhookDeliveryStreams1764979200000']));
       expect(await upgraded.query('SELECT id, payment_id, stream, stream_sequence FROM webhook_deliveries ORDER BY seq')).toEqual([
         { id: 'whd_1', payment_id: 'pay_1', stream: 'pay_1', stream_sequence: 2 },
         { id: 'whd_2', payment_id: 'pay_1', stream: 'pay_1', stream_sequence: 1 },
@@ -40,6 +47,50 @@ describe('the delivery streams migration', () => {
       ]);
     } finally {
       await upgraded.destroy();
+    }
+  });
+});
+
+/** A merchant's endpoint on 127.0.0.1 that accepts everything and records the event ids. */
+class Receiver extends LoopbackServer {
+  readonly eventIds: string[] = [];
+
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
+    req.resume().on('end', () => {
+      this.eventIds.push(String(req.headers['upm-event-id']));
+      res.writeHead(200).end();
+    });
+  }
+}
+
+describe('the schema during a rollout', () => {
+  it('takes the deliveries the previous version writes, and the worker sends them', async () => {
+    const { dataSource } = await freshDatabase('upm_test_notify_migrate_rollout', NOTIFICATION_DATABASE);
+    const receiver = await new Receiver().listen();
+    const options = { retry: { baseDelayMs: 1000, maxDelayMs: 1000, horizonMs: 60_000 }, requestTimeoutMs: 2000, workerConcurrency: 4, perEndpointConcurrency: 4, allowPrivateAddresses: true } as NotificationOptions;
+    try {
+      const service = new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
+      const { endpointId } = await service.create('mer_OLD', { url: `http://127.0.0.1:${receiver.port}/hooks`, eventTypes: ['*'] });
+      // the statement the version before streams runs, word for word
+      await dataSource.query(
+        `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body, status, next_attempt_at, give_up_at)
+     SELECT d.id, d.endpoint_id, d.merchant_id, d.event_id, d.event_type, d.payment_id, d.sequence, d.body, 'PENDING',
+            GREATEST(now(), (SELECT max(e.next_attempt_at) FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.payment_id = d.payment_id AND e.status = 'PENDING')),
+            now() + make_interval(secs => $9::double precision / 1000)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
+            AS d(id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body)
+     ON CONFLICT ON CONSTRAINT "UQ_webhook_deliveries_endpoint_event" DO NOTHING`,
+        [['whd_OLD'], [endpointId], ['mer_OLD'], ['evt_OLD'], ['PaymentSucceeded'], ['pay_OLD'], [2], ['{"id":"evt_OLD"}'], 60_000],
+      );
+
+      const worker = new WebhookWorker(dataSource, options, testLogger('notification'), new SecretBox([]), new Metrics('notification-test'));
+      expect(await worker.dispatch()).toBe(1);
+      await eventually(async () => ((await service.delivery('mer_OLD', endpointId, 'whd_OLD')) as { status: string }).status === 'DELIVERED' || undefined);
+      expect(receiver.eventIds).toEqual(['evt_OLD']);
+      expect(await service.delivery('mer_OLD', endpointId, 'whd_OLD')).not.toHaveProperty('stream', expect.anything());
+    } finally {
+      await receiver.close();
+      await dataSource.destroy();
     }
   });
 });

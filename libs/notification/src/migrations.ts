@@ -108,3 +108,21 @@ export class WebhookEndpointDisabling1765065600000 implements MigrationInterface
     await q.query('ALTER TABLE "webhook_endpoints" DROP COLUMN "disabled_at"');
   }
 }
+
+/**
+ * The previous version keeps writing deliveries while a release rolls out (migrations run before its pods are
+ * replaced, and after a rollback it runs on this schema for good): it knows no streams, so they may be empty. Such a
+ * delivery goes out unordered and unnumbered, as that version sent it.
+ */
+export class WebhookDeliveryStreamsOptional1765152000000 implements MigrationInterface {
+  name = 'WebhookDeliveryStreamsOptional1765152000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_deliveries" ALTER COLUMN "stream" DROP NOT NULL, ALTER COLUMN "stream_sequence" DROP NOT NULL');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`UPDATE "webhook_deliveries" SET "stream" = coalesce("payment_id", ''), "stream_sequence" = -"seq" WHERE "stream" IS NULL OR "stream_sequence" IS NULL`);
+    await q.query('ALTER TABLE "webhook_deliveries" ALTER COLUMN "stream" SET NOT NULL, ALTER COLUMN "stream_sequence" SET NOT NULL');
+  }
+}

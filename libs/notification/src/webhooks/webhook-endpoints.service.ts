@@ -197,7 +197,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     // the endpoint's row is locked, so that a disabling or enabling under way cannot miss this delivery
     const rows = await this.dataSource.transaction(async (manager) => {
       const endpoint = await this.row(merchantId, endpointId, { lockIn: manager });
-      const [updated]: [Array<{ stream: string; stream_sequence: number }>, number] = await manager.query(
+      const [updated]: [Array<{ stream: string | null; stream_sequence: number | null }>, number] = await manager.query(
         `UPDATE webhook_deliveries SET status = $4, next_attempt_at = now(), give_up_at = now() + make_interval(secs => $3::double precision / 1000),
            redelivered_at_attempt = attempts, leased_until = NULL
          WHERE endpoint_id = $1 AND id = $2
@@ -207,6 +207,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
       );
       // those behind it were put off until its next retry (see WebhookWorker): they are due as soon as it is through
       for (const { stream, stream_sequence } of updated) {
+        if (stream === null) continue;
         await manager.query(
           `UPDATE webhook_deliveries SET next_attempt_at = now() WHERE endpoint_id = $1 AND stream = $2 AND status = 'PENDING' AND stream_sequence > $3 AND next_attempt_at > now()`,
           [endpointId, stream, stream_sequence],
@@ -280,7 +281,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
 function deliveryView(row: WebhookDeliveryRow) {
   return {
     deliveryId: row.id, endpointId: row.endpointId, eventId: row.eventId, eventType: row.eventType, paymentId: row.paymentId ?? undefined, sequence: row.sequence,
-    stream: { key: row.stream, sequence: row.streamSequence },
+    stream: row.stream !== null && row.streamSequence !== null ? { key: row.stream, sequence: row.streamSequence } : undefined,
     status: row.status, attempts: row.attempts, lastStatusCode: row.lastStatusCode ?? undefined, lastErrorCode: row.lastErrorCode ?? undefined, lastError: row.lastError ?? undefined,
     nextAttemptAt: row.status === 'PENDING' ? row.nextAttemptAt.toISOString() : undefined,
     createdAt: row.createdAt.toISOString(), deliveredAt: row.deliveredAt?.toISOString(),

@@ -96,13 +96,16 @@ export class WebhookDeliveryRow {
   @Column({ type: 'integer' })
   sequence!: number;
 
-  /** a payment's id for its events, `settlement:<key>` for the settlement events about it: one stream goes out in order */
-  @Column({ type: 'text' })
-  stream!: string;
+  /**
+   * a payment's id for its events, `settlement:<key>` for the settlement events about it: one stream goes out in
+   * order. Null for a delivery the previous version wrote while a release rolled out: it goes out unordered.
+   */
+  @Column({ type: 'text', nullable: true })
+  stream!: string | null;
 
   /** 1, 2, 3, … within the stream and endpoint, without gaps: the order it goes out in, and the number the receiver sees */
-  @Column({ type: 'integer', name: 'stream_sequence' })
-  streamSequence!: number;
+  @Column({ type: 'integer', name: 'stream_sequence', nullable: true })
+  streamSequence!: number | null;
 
   /** the exact bytes every attempt sends and signs */
   @Column({ type: 'text' })

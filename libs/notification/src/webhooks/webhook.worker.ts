@@ -11,8 +11,9 @@ import { postWebhook, WebhookAnswer } from './webhook-request';
 interface Claimed {
   id: string;
   endpoint_id: string;
-  stream: string;
-  stream_sequence: number;
+  /** null for a delivery the previous version wrote during a rollout: nothing orders it */
+  stream: string | null;
+  stream_sequence: number | null;
   event_id: string;
   event_type: string;
   body: string;
