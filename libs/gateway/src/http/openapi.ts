@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paymentViewV1, refundViewV1 } from '@upm/contracts';
-import { createPaymentBody, createRefundBody, merchantBody, terminalBody } from './schemas';
+import { cancelBody, createPaymentBody, createRefundBody, merchantBody, terminalBody } from './schemas';
 
 /** A payment as the POS sees it: as on payments.v1.events, except that it exists before the orchestrator has taken it in. */
 const posPaymentView = paymentViewV1.extend({
@@ -27,7 +27,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: { terminalKey: { type: 'http', scheme: 'bearer', description: 'the terminal key answered once at terminal creation' }, adminToken: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        CreatePayment: schema(createPaymentBody), CreateRefund: schema(createRefundBody), Payment: schema(posPaymentView, 'output'), Refund: schema(refundViewV1, 'output'),
+        CreatePayment: schema(createPaymentBody), CreateRefund: schema(createRefundBody), Cancel: schema(cancelBody), Payment: schema(posPaymentView, 'output'), Refund: schema(refundViewV1, 'output'),
         CreateMerchant: schema(merchantBody), CreateTerminal: schema(terminalBody), Error: errorBody,
       },
     },
@@ -61,7 +61,18 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/v1/payments/{paymentId}/cancel': {
-        post: { summary: 'Cashier abort or void; cancel wins over a late success', security: terminalAuth, parameters: [pathId('paymentId')], responses: { 200: { description: 'final', content: json('Payment') }, 202: { description: 'cancel under way', content: json('Payment') }, ...errors(401, 404, 422, 429) } },
+        post: {
+          summary: 'Cashier abort or void; cancel wins over a late success; answers when the payment is final or after waitSeconds',
+          security: terminalAuth,
+          parameters: [pathId('paymentId')],
+          requestBody: { required: false, content: json('Cancel') },
+          responses: {
+            200: { description: 'final', content: json('Payment') },
+            202: { description: 'cancel under way (a voided sale stays SUCCEEDED until its money is back)', content: json('Payment') },
+            ...errors(400, 401, 404, 429),
+            422: { description: 'PAYMENT_NOT_CANCELLABLE: the payment has a refund of the merchant\'s (taken or still unanswered); refund the rest instead', content: json('Error') },
+          },
+        },
       },
       '/v1/payments/{paymentId}/refunds': {
         post: { summary: 'Refund part or all of a succeeded payment; idempotent on refundRequestId', security: terminalAuth, parameters: [pathId('paymentId')], requestBody: { required: true, content: json('CreateRefund') }, responses: {

@@ -1,0 +1,20 @@
+import { openApiDocument } from './openapi';
+
+type Operation = { requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, unknown> };
+
+/** The POS API's document: what an integrator builds against, so every input a POS may send is in it. */
+describe('the POS API document', () => {
+  const document = openApiDocument() as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
+  const schemaOf = (operation: Operation) => {
+    const ref = operation.requestBody?.content['application/json'].schema.$ref ?? '';
+    return document.components.schemas[ref.replace('#/components/schemas/', '')];
+  };
+
+  it('documents the body of every POS request that takes one, with the wait it may ask for, and its 400', () => {
+    for (const path of ['/v1/payments', '/v1/payments/{paymentId}/cancel', '/v1/payments/{paymentId}/refunds']) {
+      const operation = document.paths[path].post;
+      expect(schemaOf(operation)?.properties).toHaveProperty('waitSeconds');
+      expect(operation.responses).toHaveProperty('400');
+    }
+  });
+});
