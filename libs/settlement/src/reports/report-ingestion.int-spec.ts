@@ -595,6 +595,15 @@ describe('ReportIngestion and payment events', () => {
     expect(await discrepanciesOf('pay_cancel_listed')).toMatchObject([{ type: 'MISMATCHED', status: 'OPEN' }]);
   });
 
+  it('resolves a review whose event came after the files of its day and the next at the next transaction file', async () => {
+    // the 27th's and 28th's files are in, neither lists the payment; its event lagged behind both
+    await apply(event('pay_review_lagged', 'PaymentNeedsReview', 2));
+    expect((await finance.payment('pay_review_lagged')).reviewResolution).toBeNull();
+    dayFile('20261208', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect((await finance.payment('pay_review_lagged')).reviewResolution).toBe('NOT_CHARGED');
+  });
+
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {
     largeBatch('20261127HKD009', 'pay_many', 2_001);
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);

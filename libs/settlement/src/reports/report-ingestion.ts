@@ -200,8 +200,14 @@ export class ReportIngestion {
       });
     }
 
-    // this file completes the pair of days that decides the reviews of its own day, or of the day before
-    for (const reviewDay of [shiftDay(day, -1), day]) await this.resolveUncharged(manager, reviewDay, reportFile);
+    // this file completes the pair of days that decides the reviews of its own day, or of the day before; and a
+    // review whose event came after both its days' files were in is decided at the next file
+    const pending: Array<{ day: string }> = await manager.query(
+      `SELECT DISTINCT to_char(business_day, 'YYYY-MM-DD') AS day FROM tracked_payments
+       WHERE status = 'NEEDS_REVIEW' AND review_resolution IS NULL AND business_day < $1 ORDER BY day`,
+      [shiftDay(day, -1)],
+    );
+    for (const reviewDay of [...pending.map((p) => p.day), shiftDay(day, -1), day]) await this.resolveUncharged(manager, reviewDay, reportFile);
   }
 
   /**
