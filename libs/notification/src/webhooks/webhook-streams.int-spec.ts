@@ -162,6 +162,38 @@ describe('webhook streams', () => {
   });
 });
 
+describe('several replicas sending at once', () => {
+  it('never send one delivery twice at once, and send each stream in order, though every first attempt fails', async () => {
+    const { endpointId } = await endpoints().create('mer_REPLICAS', { url: receiver.url, eventTypes: ['*'] });
+    const fast = { ...options, retry: { baseDelayMs: 20, maxDelayMs: 40, horizonMs: HOUR }, perEndpointConcurrency: 8 };
+    const events = ['pay_R1', 'pay_R2', 'pay_R3', 'pay_R4'].flatMap((paymentId) =>
+      [0, 1, 2, 3, 4].map((sequence) => paymentEvent(sequence === 0 ? 'PaymentCreated' : 'PaymentSucceeded', 'mer_REPLICAS', paymentId, sequence)),
+    );
+    await enqueue(...events);
+    const tried = new Set<string>();
+    receiver.respond = (payload) => (tried.has(payload.id) ? 200 : (tried.add(payload.id), 500));
+    const replicas = [0, 1, 2].map(() => new WebhookWorker(dataSource, fast, testLogger('notification'), new SecretBox([]), new Metrics('notification-test')));
+    for (const replica of replicas) replica.onApplicationBootstrap();
+    try {
+      await eventually(async () => {
+        const [{ left }] = await dataSource.query(`SELECT count(*)::int AS left FROM webhook_deliveries WHERE endpoint_id = $1 AND status <> 'DELIVERED'`, [endpointId]);
+        return left === 0 || undefined;
+      }, 15_000, 50);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.onModuleDestroy()));
+    }
+    const accepted = receiver.payloads.filter((p, i) => receiver.payloads.findIndex((q) => q.id === p.id) !== i);
+    // each event failed once and was accepted once: nothing went twice at the same time
+    expect(receiver.payloads).toHaveLength(2 * events.length);
+    expect(new Set(accepted.map((p) => p.id)).size).toBe(events.length);
+    for (const paymentId of ['pay_R1', 'pay_R2', 'pay_R3', 'pay_R4']) {
+      // no request of a stream came before the one ahead of it was accepted
+      const stream = receiver.payloads.filter((p) => p.stream.key === paymentId).map((p) => p.stream.sequence);
+      expect(stream).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+    }
+  });
+});
+
 describe('the delivery log', () => {
   it('lists a payment\'s settlement deliveries with its own under its paymentId', async () => {
     const { endpointId } = await endpoints().create('mer_LOG', { url: receiver.url, eventTypes: ['*'] });
