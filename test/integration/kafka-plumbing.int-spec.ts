@@ -424,6 +424,23 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(await eventually(async () => ((await parkedKeys('test.parked-prepare')).length === 0 ? true : undefined), 10_000, 200)).toBe(true);
   }, 60_000);
 
+  it('dead-letters at once a message whose handler writes a message breaking its contract: no retry can mend it, and its key is not held', async () => {
+    await startConsumer('test.breaks-contract', async (envelope, context) => {
+      const n = Number((envelope.data as { refundId: string }).refundId.slice(1));
+      if (n === 1) await appendToOutbox(context.manager, COMMANDS_TOPIC, { ...refundCommand(envelope.key, 99), type: 'ExplodePayment' });
+      await recordEffect(envelope, context);
+    });
+    const [first, second] = [1, 2].map((n) => refundCommand('pay_breaks_contract', n));
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, first, second));
+
+    const dead = await readTopic(kafka, prefix + deadLetterTopic(COMMANDS_TOPIC), (m) => m.some((x) => x.headers['x-retry-group'] === 'test.breaks-contract'));
+    expect(dead.filter((m) => m.headers['x-retry-group'] === 'test.breaks-contract').map((m) => [m.key, m.headers['x-error-code']])).toEqual([['pay_breaks_contract', 'CONTRACTS.VIOLATION']]);
+    const rows = await eventually(async () => ((await effects('pay_breaks_contract')).length ? effects('pay_breaks_contract') : undefined), 20_000, 200);
+    expect(rows.map((r) => r.message_id)).toEqual([second.id]);
+    expect(await readTopic(kafka, prefix + retryTopic(COMMANDS_TOPIC), () => true, 2000)).toEqual([]);
+    expect(await parkedKeys('test.breaks-contract')).toEqual([]);
+  }, 60_000);
+
   it('waits out a database that drops its connections instead of sending the message to retry, and keeps the key\'s order', async () => {
     let dropped = 0;
     const attempts: number[] = [];

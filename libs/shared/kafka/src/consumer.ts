@@ -22,7 +22,7 @@ const PARK = prepared(
 );
 const UNPARK = prepared('DELETE FROM parked_keys WHERE consumer_group = $1 AND key = $2 AND last_message_id = $3');
 
-/** An error that no retry can fix: the message goes straight to the dead-letter topic. */
+/** An error that no retry can fix: the message goes straight to the dead-letter topic (as when a handler writes a message breaking its contract). */
 export class PermanentError extends Error {
   constructor(
     readonly code: string,
@@ -499,7 +499,7 @@ export class IdempotentConsumer {
       if (!outcome) break;
       const { failed: error } = outcome;
       const { envelope } = item;
-      if (error instanceof PermanentError || attempt >= delays.length) {
+      if (isPermanent(error) || attempt >= delays.length) {
         this.logger.error({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message dead-lettered');
         await this.deadLetter(tried, tried.headers, errorCode(error), errorMessage(error));
         break;
@@ -716,7 +716,7 @@ export class IdempotentConsumer {
   private async onFailure(item: Decoded, error: unknown): Promise<boolean> {
     const { envelope, attempt, headers } = item;
     const delays = this.retryDelays;
-    if (error instanceof PermanentError || attempt >= delays.length) {
+    if (isPermanent(error) || attempt >= delays.length) {
       this.logger.error({ err: error, messageId: envelope.id, type: envelope.type, attempt }, 'message dead-lettered');
       await this.deadLetter(item, headers, errorCode(error), errorMessage(error));
       return false;
@@ -803,6 +803,14 @@ async function waitUntil(at: number, current: () => boolean): Promise<void> {
 }
 
 const truncate = (text: string) => (text.length > 1000 ? `${text.slice(0, 1000)}…` : text);
+
+/**
+ * An error no retry can mend: a PermanentError, or a message the handler wrote that breaks its contract (the
+ * same input writes the same message again).
+ */
+function isPermanent(error: unknown): boolean {
+  return error instanceof PermanentError || error instanceof ContractViolation;
+}
 
 function errorCode(error: unknown): string {
   return error instanceof PermanentError ? error.code : ((error as { code?: string }).code ?? 'HANDLER_FAILED');
