@@ -208,6 +208,8 @@ export interface ReportedRow extends ListedEarlier {
   /** the row's paymentTime (the start of its day for one recorded before the time was kept) */
   time: string;
   businessDay: string;
+  /** the report file that listed it */
+  reportFile: string;
 }
 
 /** A transaction as a report row proves it, to be written to the ledger: its request id, and its fee as the ledger keeps it. */

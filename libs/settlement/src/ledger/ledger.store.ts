@@ -1,10 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { createEnvelope, fromMajorUnits, newId, TOPICS } from '@upm/contracts';
-import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1 } from '@upm/contracts';
+import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1, PaymentReviewResolvedV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, assertBalanced, Posting, transactionPostings } from '../domain/ledger';
-import { compareReported, PaidOutItem, ReportedFact, ReportedRow, ReportedTransaction, rowKey, signedAmount } from '../domain/matching';
+import {
+  compareReported, PaidOutItem, ReportedFact, ReportedRow, ReportedTransaction, revisesReview, ReviewResolution, rowKey, signedAmount,
+} from '../domain/matching';
 import type { TransactionType } from '../domain/report-files';
 
 export type LedgerKind = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'SETTLEMENT' | 'ADJUSTMENT';
@@ -235,15 +237,15 @@ export class LedgerStore {
    */
   async listedOnTheirOwn(manager: EntityManager, paymentIds: readonly string[]): Promise<Map<string, ReportedRow>> {
     if (!paymentIds.length) return new Map();
-    const found: Array<{ kind: TransactionType; request_id: string; business_day: string; actual: Record<string, string> }> = await manager.query(
-      `SELECT kind, transaction_request_id AS request_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, actual FROM discrepancies
+    const found: Array<{ kind: TransactionType; request_id: string; business_day: string; actual: Record<string, string>; report_file: string }> = await manager.query(
+      `SELECT kind, transaction_request_id AS request_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, actual, report_file FROM discrepancies
        WHERE (type = 'MISSING_IN_LEDGER' OR (type = 'MISMATCHED' AND fields ? 'status')) AND status = 'OPEN' AND ledger_transaction_id IS NULL
          AND kind IN ('PAYMENT', 'CANCEL') AND transaction_request_id = ANY($1)`,
       [[...new Set(paymentIds)]],
     );
     return new Map(found.map((d) => [rowKey(d.kind, d.request_id), {
       kind: d.kind, transactionId: d.actual.transactionId, currency: d.actual.currency, amount: fromMajorUnits(d.actual.amount, d.actual.currency),
-      businessDay: d.business_day, time: d.actual.paymentTime ?? `${d.business_day}T00:00:00+08:00`,
+      businessDay: d.business_day, time: d.actual.paymentTime ?? `${d.business_day}T00:00:00+08:00`, reportFile: d.report_file,
     }]));
   }
 
@@ -263,6 +265,21 @@ export class LedgerStore {
     };
     const { id } = await this.write(manager, draft);
     return { id, draft };
+  }
+
+  /**
+   * Records what a report proved about a payment in review, and announces it; a later file that proves more (a
+   * cancel filed the day after the charge, a charge filed late) resolves it again, and is announced again.
+   */
+  async resolveReview(manager: EntityManager, r: PaymentReviewResolvedV1): Promise<void> {
+    const [tracked]: Array<{ resolution: ReviewResolution | null }> = await manager.query(
+      'SELECT review_resolution AS resolution FROM tracked_payments WHERE payment_id = $1 FOR UPDATE',
+      [r.paymentId],
+    );
+    if (!tracked || !revisesReview(tracked.resolution, r.resolution)) return;
+    await manager.query('UPDATE tracked_payments SET review_resolution = $2 WHERE payment_id = $1', [r.paymentId, r.resolution]);
+    const evidence = tracked.resolution ? `${r.evidence} (resolved ${tracked.resolution} before)` : r.evidence;
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'PaymentReviewResolved', key: r.paymentId, data: { ...r, evidence }, producer: this.producer }));
   }
 
   /** The settlement items that paid out a transaction the ledger did not have then, oldest batch first. */

@@ -33,13 +33,17 @@ export class PaymentEventsHandler {
   ) {}
 
   /**
-   * Applies events in order: each one's ledger transaction, then the payments' latest states in one statement.
-   * A report ingestion in progress is waited for: it may be writing the same transactions from the report.
+   * Applies events in order: each one's ledger transaction, then the payments' latest states in one statement,
+   * then the reviews the reports decided before their events came. A report ingestion in progress is waited for:
+   * it may be writing the same transactions from the report.
    */
   async applyAll(manager: EntityManager, envelopes: Envelope[]): Promise<void> {
     await this.ledger.lockForEvents(manager);
     for (const envelope of envelopes) await this.record(manager, envelope);
     await this.track(manager, envelopes.map((envelope) => envelope.data as PaymentEventData));
+    for (const envelope of envelopes) {
+      if (envelope.type === 'PaymentNeedsReview') await this.reviewListed(manager, (envelope.data as PaymentEventData).payment, envelope);
+    }
   }
 
   apply(manager: EntityManager, envelope: Envelope): Promise<void> {
@@ -121,6 +125,30 @@ export class PaymentEventsHandler {
       await this.ledger.closeMissingInLedger(manager, id, draft, `written from Alipay's report with ${source.eventType} ${source.eventId}, the charge and its cancel netting to nothing`);
     }
     return true;
+  }
+
+  /**
+   * A payment whose review began after Alipay's reports listed its charge (settlement did not know it yet, or knew
+   * it still in doubt): the reports decide it as they would have had the review come first. The charge is written
+   * from them, with its cancel when one nets it to nothing, their discrepancies close as a lagging event's would,
+   * and the review is resolved CHARGED or REVERSED (see `LedgerStore.resolveReview`).
+   */
+  private async reviewListed(manager: EntityManager, payment: PaymentViewV1, envelope: Envelope): Promise<void> {
+    const listed = await this.ledger.listedOnTheirOwn(manager, [payment.paymentId]);
+    const charge = listed.get(rowKey('PAYMENT', payment.paymentId));
+    if (!charge) return;
+    const cancel = listed.get(rowKey('CANCEL', payment.paymentId));
+    const reversal = cancel && netToNothing(charge, cancel) ? cancel : undefined;
+    const how = `written from Alipay's report with ${envelope.type} ${envelope.id}`;
+    for (const row of reversal ? [charge, reversal] : [charge]) {
+      const { id, draft } = await this.ledger.writeReported(manager, payment, { ...row, requestId: payment.paymentId, fee: this.feeMinor }, { status: 'EXPECTED' });
+      await this.ledger.closeMissingInLedger(manager, id, draft, how);
+    }
+    await this.ledger.resolveReview(manager, {
+      paymentId: payment.paymentId, merchantId: payment.merchantId, resolution: reversal ? 'REVERSED' : 'CHARGED',
+      amount: { currency: charge.currency, value: reversal ? '0' : charge.amount.toString() },
+      evidence: reversal ? 'Alipay reports the payment and its cancel' : 'Alipay reports the payment and no cancel', reportFile: (reversal ?? charge).reportFile,
+    });
   }
 
   /** The charge, then the cancel that came before it, if one did (it is booked once, with the charge). */

@@ -604,6 +604,22 @@ describe('ReportIngestion and payment events', () => {
     expect((await finance.payment('pay_review_lagged')).reviewResolution).toBe('NOT_CHARGED');
   });
 
+  it('resolves a review from the charge (and cancel) the reports listed before the review\'s event came', async () => {
+    await apply(event('pay_review_charged_early', 'PaymentProcessing', 1));
+    const charge = (paymentId: string) => reportRow(paymentId, 'PAYMENT', '2026-11-27T20:00:00+08:00', '12.50');
+    dayFile('20261127', '015', charge('pay_review_charged_early'), charge('pay_review_reversed_early'), reportRow('pay_review_reversed_early', 'CANCEL', '2026-11-27T20:00:30+08:00', '-12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+
+    for (const [paymentId, resolution, kinds] of [['pay_review_charged_early', 'CHARGED', ['PAYMENT']], ['pay_review_reversed_early', 'REVERSED', ['CANCEL', 'PAYMENT']]] as const) {
+      await apply(event(paymentId, 'PaymentNeedsReview', 2));
+      expect((await finance.payment(paymentId)).reviewResolution).toBe(resolution);
+      const [published] = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE key = $1 AND type = 'PaymentReviewResolved'", [paymentId]);
+      expect(published.data).toMatchObject({ resolution, reportFile: 'C1/20261127/transactionItems_20261127_015.csv' });
+      expect((await dataSource.query('SELECT kind FROM ledger_transactions WHERE payment_id = $1 ORDER BY kind', [paymentId])).map((t: { kind: string }) => t.kind)).toEqual(kinds);
+      expect((await discrepanciesOf(paymentId)).every((d: { status: string }) => d.status === 'RESOLVED')).toBe(true);
+    }
+  });
+
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {
     largeBatch('20261127HKD009', 'pay_many', 2_001);
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);

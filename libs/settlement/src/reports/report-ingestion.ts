@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
-import type { PaymentReviewResolvedV1, SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
+import type { SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { SettledAmount, settlementPostings } from '../domain/ledger';
 import {
   compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,
-  ReportedRow, revisesReview, ReviewResolution, rowKey, signedAmount, signedFee,
+  ReportedRow, rowKey, signedAmount, signedFee,
 } from '../domain/matching';
 import {
   BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
@@ -234,7 +234,7 @@ export class ReportIngestion {
       [inReview.map((p) => p.paymentId)],
     );
     for (const p of notChargedReviews(inReview, new Set(listed.map((r) => r.id)))) {
-      await this.resolveReview(manager, {
+      await this.ledger.resolveReview(manager, {
         paymentId: p.paymentId, merchantId: p.merchantId, resolution: 'NOT_CHARGED', amount: { currency: p.currency, value: '0' },
         evidence: `no PAYMENT row for the payment in the transaction reports of ${day} and ${next}`, reportFile,
       });
@@ -306,14 +306,14 @@ export class ReportIngestion {
     if (verdict.result === 'FROM_REPORT' && payment) {
       const own: ReportedFact = {
         kind: row.type, requestId: row.transactionRequestId, transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: feeFromReport(row, this.feeMinor),
-        time: row.paymentTime, businessDay: businessDayOf(row.paymentTime),
+        time: row.paymentTime, businessDay: businessDayOf(row.paymentTime), reportFile,
       };
       // the charge before its cancel, as they happened
       if (partner?.kind === 'PAYMENT') await this.writeListedEarlier(manager, ctx, payment, partner, row.type);
       const { id: written } = await this.writeFromReport(manager, ctx, payment, own, { status: ctx.batchId ? 'POSTED' : 'EXPECTED', settlementBatchId: ctx.batchId ?? null, reconciliation: 'MATCHED' });
       if (partner?.kind === 'CANCEL') await this.writeListedEarlier(manager, ctx, payment, partner, row.type);
       if (verdict.resolution) {
-        await this.resolveReview(manager, {
+        await this.ledger.resolveReview(manager, {
           paymentId, merchantId: payment.merchantId, resolution: verdict.resolution,
           amount: { currency: row.currency, value: verdict.resolution === 'CHARGED' ? signedAmount(row.type, row.amount).toString() : '0' }, evidence: verdict.evidence, reportFile,
         });
@@ -443,21 +443,6 @@ export class ReportIngestion {
        WHERE ledger_transaction_id = $1 AND type = 'MISSING_IN_REPORT' AND status = 'OPEN'`,
       [ledgerTransactionId, `listed by ${reportFile}`],
     );
-  }
-
-  /**
-   * Records what a report proved about a payment in review, and announces it; a later file that proves more (a
-   * cancel filed the day after the charge, a charge filed late) resolves it again, and is announced again.
-   */
-  private async resolveReview(manager: EntityManager, r: PaymentReviewResolvedV1): Promise<void> {
-    const [tracked]: Array<{ resolution: ReviewResolution | null }> = await manager.query(
-      'SELECT review_resolution AS resolution FROM tracked_payments WHERE payment_id = $1 FOR UPDATE',
-      [r.paymentId],
-    );
-    if (!tracked || !revisesReview(tracked.resolution, r.resolution)) return;
-    await manager.query('UPDATE tracked_payments SET review_resolution = $2 WHERE payment_id = $1', [r.paymentId, r.resolution]);
-    const evidence = tracked.resolution ? `${r.evidence} (resolved ${tracked.resolution} before)` : r.evidence;
-    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'PaymentReviewResolved', key: r.paymentId, data: { ...r, evidence }, producer: this.producer }));
   }
 
   /**
