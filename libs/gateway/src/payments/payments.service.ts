@@ -55,7 +55,7 @@ export class PaymentsService {
       if (payment) return { payment, created: true };
       const existing = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
       if (!existing) throw new Error(`payment for order ${body.merchantOrderId} neither inserted nor found`);
-      return { payment: this.sameRequest(existing, requestHash), created: false };
+      return { payment: sameRequest(existing, requestHash, 'merchantOrderId'), created: false };
     });
   }
 
@@ -136,13 +136,13 @@ export class PaymentsService {
     const requestHash = hashOf({ refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason ?? null });
     return this.locks.withLock(`refund:{${paymentId}}:${body.refundRequestId}`, { ttlMs: 10_000, waitMs: 15_000 }, async () => {
       const existing = await this.findRefundRow(paymentId, body.refundRequestId);
-      if (existing) return { refund: sameRefundRequest(existing, requestHash), created: false };
+      if (existing) return { refund: sameRequest(existing, requestHash, 'refundRequestId'), created: false };
       checkRefundable(payment.view, body);
       const refund = await this.insertRefund(paymentId, body, requestHash);
       if (refund) return { refund, created: true };
       const first = await this.findRefundRow(paymentId, body.refundRequestId);
       if (!first) throw new Error(`refund ${body.refundRequestId} of ${paymentId} neither inserted nor found`);
-      return { refund: sameRefundRequest(first, requestHash), created: false };
+      return { refund: sameRequest(first, requestHash, 'refundRequestId'), created: false };
     });
   }
 
@@ -280,11 +280,6 @@ export class PaymentsService {
     return found;
   }
 
-  private sameRequest(row: PaymentRow, requestHash: string): PaymentViewV1 {
-    if (row.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this merchantOrderId was used with another body');
-    return row.view;
-  }
-
   private findByOrderRow(merchantId: string, merchantOrderId: string): Promise<PaymentRow | null> {
     return this.dataSource.getRepository(PaymentRow).findOneBy({ merchantId, merchantOrderId });
   }
@@ -327,8 +322,9 @@ export function refundRefusal(refund: RefundViewV1): ApiError | undefined {
   return new ApiError(status, code, message, [{ refundId: refund.refundId }]);
 }
 
-function sameRefundRequest(row: RefundRow, requestHash: string): RefundViewV1 {
-  if (row.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this refundRequestId was used with another body');
+/** What a request answers whose idempotency key has been used: the same body, what it made; another, a conflict. */
+function sameRequest<T>(row: { requestHash: string; view: T }, requestHash: string, key: 'merchantOrderId' | 'refundRequestId'): T {
+  if (row.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', `this ${key} was used with another body`);
   return row.view;
 }
 
