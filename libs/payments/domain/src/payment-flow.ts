@@ -38,13 +38,14 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
         : facts(state, answer, true);
     case 'NEEDS_REVIEW':
       // The cancel's outcome never came: a definite failure with no success before it settles the review as it
-      // would have settled the cancel (nothing was charged, or the cancel gave it back).
+      // would have settled the cancel (nothing was charged, or the cancel gave it back). A success is recorded,
+      // so that a failure after it stays the contradiction a person must settle.
       if (state.review.kind === 'CANCEL_UNKNOWN' && state.cancel && answer.verdict.kind === 'NOT_PAID' && !state.knownPaid) {
         const { cancel } = state;
         const { failure } = answer.verdict;
-        return chain(state, facts(state, answer, true), () => closeUnpaid(cancel, failure, true, ctx));
+        return chain(state, facts(state, answer, false), () => closeUnpaid(cancel, failure, true, ctx));
       }
-      return facts(state, answer, true);
+      return facts(state, answer, false);
     case 'SUCCEEDED':
       // Duplicates (a notification delivered three times, a pay answer after the notification): nothing changes.
       return facts(state, answer, true);

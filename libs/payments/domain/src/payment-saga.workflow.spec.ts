@@ -126,6 +126,7 @@ describe('payment saga: cancel', () => {
       name: 'the same after the inquiries ran out (reason UNCONFIRMED) → FAILED with Alipay\'s reason',
       given: [...cancelNeverAnswered(GIVEN.inquiriesExhausted()), cancelU(6)], when: inquiryFail(15, 'ORDER_IS_CLOSED'), then: ['publish PaymentFailed FAILED #3'], status: 'FAILED',
     },
+    { name: 'cancel unknown for good, a success reported in review, then a failure → contradiction: stays NEEDS_REVIEW', given: [...cancelNeverAnswered(), cancelU(6), notified()], when: notified('F'), then: [], status: 'NEEDS_REVIEW' },
     { name: 'cancel unknown for good after a success was reported, then a failure → contradiction: stays NEEDS_REVIEW', given: [...cancelNeverAnswered([...cancelling, payS()]), cancelU(6)], when: notified('F'), then: [], status: 'NEEDS_REVIEW' },
     {
       name: 'the reversal refund failed → review; then an earlier cancel answers S → CANCELLED: the cancel gave the money back, no manual refund',
