@@ -145,7 +145,7 @@ export function financeOpenApiDocument(): Record<string, unknown> {
         get: operation('Discrepancies between the ledger and the reports, oldest first (at most 1,000)', { 200: object({ discrepancies: arrayOf(ref('Discrepancy')) }) }, { parameters: queryParameters(discrepanciesQuery), errors: [400] }),
       },
       '/v1/settlement/discrepancies/{discrepancyId}/resolve': {
-        post: operation('Mark a discrepancy resolved, saying who and why; with adjust, book what Alipay settled: a difference as an ADJUSTMENT, a transaction missing in the ledger as its batch paid it out', { 200: ref('Discrepancy') }, {
+        post: operation('Mark a discrepancy resolved, saying who and why; with adjust, book what Alipay settled: a difference as an ADJUSTMENT, a transaction missing in the ledger as its batch paid it out, or write off a transaction missing in the report', { 200: ref('Discrepancy') }, {
           parameters: [pathId('discrepancyId')],
           requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(resolveBody, { io: 'input' }) } } },
           errors: [400, 404, 409, 422],
