@@ -250,8 +250,11 @@ export class FinanceService {
   private async bookAdjustment(manager: EntityManager, discrepancyId: string, d: { type: string; fields: string[]; ledger_transaction_id: string | null }): Promise<string> {
     const t = d.ledger_transaction_id ? await this.ledger.find(manager, d.ledger_transaction_id) : undefined;
     const kind = t?.kind as TransactionType;
-    const [item]: Array<{ batch_id: string; amount: string; fee: string }> = t
-      ? await manager.query('SELECT batch_id, amount::text AS amount, fee::text AS fee FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id LIMIT 1', [t.id])
+    const [item]: Array<{ batch_id: string; part: number; line: number; amount: string; fee: string }> = t
+      ? await manager.query(
+        'SELECT batch_id, part, line, amount::text AS amount, fee::text AS fee FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id LIMIT 1',
+        [t.id],
+      )
       : [];
     const plan = planAdjustment(
       d,
@@ -269,6 +272,8 @@ export class FinanceService {
       businessDay: transaction.business_day, origin: 'RESOLUTION', occurredAt: new Date(), settlementBatchId: batchId,
       postings: adjustmentPostings(kind, { merchantId: transaction.merchant_id, currency: transaction.currency, amount: plan.amount, fee: plan.fee }),
     });
+    // with the adjustment, the ledger holds what the item settled
+    await this.ledger.itemMatched(manager, batchId, item!, transaction.id);
     return written.id;
   }
 

@@ -309,15 +309,22 @@ export class LedgerStore {
 
   /**
    * Posts a transaction in the batch that paid it out before the ledger had it, as the batch would have had it
-   * been there: its item names it and MATCHED, and a batch all of whose items now match is RECONCILED, with
-   * its payouts. The batch is locked first, so two late transactions of one batch see each other's items.
+   * been there (see `itemMatched`).
    */
   async settleLate(manager: EntityManager, id: string, payout: PaidOutItem): Promise<void> {
-    const batchId = payout.settlementBatchId;
+    await this.post(manager, id, payout.settlementBatchId);
+    await this.itemMatched(manager, payout.settlementBatchId, payout, id);
+  }
+
+  /**
+   * A batch item now agrees with the ledger (a late transaction posted in its batch, or one adjusted to what the
+   * item settled): it names the transaction and is MATCHED, and a batch all of whose items now match is
+   * RECONCILED, with its payouts. The batch is locked first, so two such items of one batch see each other's.
+   */
+  async itemMatched(manager: EntityManager, batchId: string, item: { part: number; line: number }, id: string): Promise<void> {
     await manager.query('SELECT 1 FROM settlement_batches WHERE batch_id = $1 FOR UPDATE', [batchId]);
-    await this.post(manager, id, batchId);
     await manager.query("UPDATE settlement_batch_items SET ledger_transaction_id = $4, result = 'MATCHED' WHERE batch_id = $1 AND part = $2 AND line = $3", [
-      batchId, payout.part, payout.line, id,
+      batchId, item.part, item.line, id,
     ]);
     const [reconciled] = (await manager.query(
       `UPDATE settlement_batches SET status = 'RECONCILED' WHERE batch_id = $1 AND status <> 'RECONCILED'

@@ -315,6 +315,10 @@ describe('ReportIngestion and payment events', () => {
     expect(adjusted).toMatchObject({
       status: 'RESOLVED', resolvedBy: 'lead@chain.example', resolutionNote: 'adjusted to what Alipay settled', adjustmentTransactionId: expect.any(String), previousResolutions: [earlier],
     });
+    // the ledger now holds what Alipay settled: the item matches it, and the batch is reconciled, as after booking a late transaction
+    const written = await transactionOf('pay_reopened');
+    expect(await finance.batch('20261127HKD002')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    expect(await dataSource.query("SELECT reconciliation FROM ledger_transactions WHERE kind = 'SETTLEMENT' AND settlement_batch_id = '20261127HKD002'")).toEqual([{ reconciliation: 'MATCHED' }]);
   });
 
   it('reads the files after one that fails for an unforeseen reason, and tries that one again at the next look', async () => {
