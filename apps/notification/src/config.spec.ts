@@ -39,3 +39,11 @@ describe('notification configuration: endpoint addresses', () => {
     expect(() => loadConfig(configDefinition, { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'yes' })).toThrow(ConfigError);
   });
 });
+
+describe('notification configuration: the delivery log', () => {
+  it('keeps settled deliveries 30 days unless WEBHOOK_LOG_RETENTION_DAYS says otherwise, and at least a day', () => {
+    expect(loadConfig(configDefinition, {}).notification.logRetentionDays).toBe(30);
+    expect(loadConfig(configDefinition, { WEBHOOK_LOG_RETENTION_DAYS: '90' }).notification.logRetentionDays).toBe(90);
+    expect(() => loadConfig(configDefinition, { WEBHOOK_LOG_RETENTION_DAYS: '0' })).toThrow(ConfigError);
+  });
+});

@@ -19,6 +19,8 @@ export const configDefinition = defineConfig(
     WEBHOOK_SECRET_KEYS: env.keyList(32),
     /** let endpoint URLs reach loopback, private, link-local and reserved addresses: for a local stack, never in production (docs/webhooks.md) */
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: env.bool(false),
+    /** how long delivered, dead-lettered and cancelled deliveries stay in the delivery log (docs/webhooks.md) */
+    WEBHOOK_LOG_RETENTION_DAYS: env.int(30, 1),
   },
   (e) => ({
     service: 'notification',
@@ -36,6 +38,7 @@ export const configDefinition = defineConfig(
       secretOverlapMs: e.WEBHOOK_SECRET_OVERLAP_MS,
       secretKeys: e.WEBHOOK_SECRET_KEYS,
       allowPrivateAddresses: e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
+      logRetentionDays: e.WEBHOOK_LOG_RETENTION_DAYS,
     },
   }),
 );

@@ -126,3 +126,18 @@ export class WebhookDeliveryStreamsOptional1765152000000 implements MigrationInt
     await q.query('ALTER TABLE "webhook_deliveries" ALTER COLUMN "stream" SET NOT NULL, ALTER COLUMN "stream_sequence" SET NOT NULL');
   }
 }
+
+/** The delivery log is pruned after a retention (WebhookLogRetention): both tables are read by the time that dates a row. */
+export class WebhookLogRetention1765238400000 implements MigrationInterface {
+  name = 'WebhookLogRetention1765238400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX "IDX_webhook_deliveries_give_up_at" ON "webhook_deliveries" ("give_up_at")');
+    await q.query('CREATE INDEX "IDX_webhook_attempts_started_at" ON "webhook_attempts" ("started_at")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX "IDX_webhook_attempts_started_at"');
+    await q.query('DROP INDEX "IDX_webhook_deliveries_give_up_at"');
+  }
+}

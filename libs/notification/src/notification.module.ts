@@ -7,6 +7,7 @@ import { NOTIFICATION_OPTIONS, NotificationOptions } from './notification.option
 import { SecretBox } from './webhooks/secret-box';
 import { enqueueWebhookDeliveries } from './webhooks/webhook-deliveries.consumer';
 import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service';
+import { WebhookLogRetention } from './webhooks/webhook-log-retention';
 import { WebhookWorker } from './webhooks/webhook.worker';
 
 /** Merchant webhooks: a consumer that only writes delivery rows, and a worker pool that sends them. */
@@ -29,6 +30,7 @@ export class NotificationModule implements OnModuleInit {
         AdminTokenGuard,
         WebhookEndpointsService,
         WebhookWorker,
+        WebhookLogRetention,
       ],
     };
   }

@@ -19,4 +19,6 @@ export interface NotificationOptions {
   secretKeys: Buffer[];
   /** whether endpoint URLs may reach loopback, private and link-local addresses (local stacks and tests only) */
   allowPrivateAddresses: boolean;
+  /** how long settled deliveries stay in the log after their last schedule */
+  logRetentionDays: number;
 }

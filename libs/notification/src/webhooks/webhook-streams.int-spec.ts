@@ -24,6 +24,7 @@ const options: NotificationOptions = {
   secretOverlapMs: 60_000,
   secretKeys: [],
   allowPrivateAddresses: true,
+  logRetentionDays: 30,
 };
 const endpoints = () => new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
 

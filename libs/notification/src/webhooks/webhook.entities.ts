@@ -67,6 +67,7 @@ export type DeliveryStatus = 'PENDING' | 'HELD' | 'DELIVERED' | 'DEAD_LETTER' | 
 @Unique('UQ_webhook_deliveries_stream', ['endpointId', 'stream', 'streamSequence'])
 @Index('IDX_webhook_deliveries_due', ['status', 'nextAttemptAt'])
 @Index('IDX_webhook_deliveries_payment', ['endpointId', 'paymentId'])
+@Index('IDX_webhook_deliveries_give_up_at', ['giveUpAt'])
 export class WebhookDeliveryRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   seq!: string;
@@ -152,6 +153,7 @@ export class WebhookDeliveryRow {
 
 /** The delivery log: one row per HTTP attempt. */
 @Entity({ name: 'webhook_attempts' })
+@Index('IDX_webhook_attempts_started_at', ['startedAt'])
 export class WebhookAttemptRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;

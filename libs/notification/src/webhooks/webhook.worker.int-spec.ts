@@ -28,6 +28,7 @@ const options: NotificationOptions = {
   secretKeys: [],
   // the receiver listens on 127.0.0.1
   allowPrivateAddresses: true,
+  logRetentionDays: 30,
 };
 const endpoints = (overrides: Partial<NotificationOptions> = {}) => new WebhookEndpointsService(dataSource, { ...options, ...overrides }, new SecretBox([]), testLogger('notification'));
 const worker = (overrides: Partial<NotificationOptions> = {}) => new WebhookWorker(dataSource, { ...options, ...overrides }, testLogger('notification'), new SecretBox([]), metrics);

@@ -5,6 +5,8 @@ export interface TablePrunerOptions {
   /** the table, and the timestamp column that dates its rows (both fixed names from code, never input) */
   table: string;
   column: string;
+  /** a further condition a row must meet to be deleted (SQL written in code, never input), e.g. that it is settled */
+  where?: string;
   /** rows older than this are deleted */
   retentionHours: number;
   /** the counter of deleted rows, e.g. `kafka_inbox_pruned_total` */
@@ -63,13 +65,13 @@ export class TablePruner {
 
   /** Deletes every row older than the retention; answers how many. */
   async prune(): Promise<number> {
-    const { table, column, retentionHours } = this.options;
+    const { table, column, retentionHours, where } = this.options;
     const batchSize = this.options.batchSize ?? 5000;
     let total = 0;
     for (;;) {
       const [, deleted]: [unknown, number] = await this.dataSource.query(
         `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
-           SELECT ctid FROM ${table} WHERE ${column} < now() - make_interval(hours => $1) LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+           SELECT ctid FROM ${table} WHERE ${column} < now() - make_interval(hours => $1)${where ? ` AND (${where})` : ''} LIMIT $2 FOR UPDATE SKIP LOCKED))`,
         [retentionHours, batchSize],
       );
       total += deleted;
