@@ -28,7 +28,8 @@ const F_NOT_FINAL: ReadonlySet<string> = new Set(['REPEAT_REQ_INCONSISTENT']);
 
 export type PaymentVerdict =
   | { kind: 'PAID' }
-  | { kind: 'NOT_PAID'; failure: Failure }
+  /** `cancelled`: Alipay reports the payment CANCELLED, which a cancel of ours may have done (any money went back) */
+  | { kind: 'NOT_PAID'; failure: Failure; cancelled?: boolean }
   /** not final yet: PROCESSING, U, an order not (yet) visible */
   | { kind: 'PENDING' }
   /** the inquiry call itself was refused (config, signature…): says nothing about the payment */
@@ -73,9 +74,9 @@ function inquiryVerdict(result: InquiryResultV1): PaymentVerdict {
           return { kind: 'NOT_PAID', failure: { code, message: `Alipay reports the payment failed (${code})` } };
         }
         case 'CANCELLED': {
-          // We only cancel from CANCELLING, where inquiries are not acted on; so Alipay closed it on its own.
+          // Before any cancel of ours, Alipay closed it on its own; after one, it may be ours that went through.
           const code = result.paymentResultCode ?? 'ORDER_IS_CLOSED';
-          return { kind: 'NOT_PAID', failure: { code, message: `Alipay closed the payment unpaid (${code})` } };
+          return { kind: 'NOT_PAID', failure: { code, message: `Alipay closed the payment unpaid (${code})` }, cancelled: true };
         }
         case 'PROCESSING':
         case undefined:

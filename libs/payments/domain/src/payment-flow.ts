@@ -75,9 +75,10 @@ function whileOpen(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext):
 }
 
 /**
- * REVERSAL_CHECK: Alipay refused the cancel; the inquiry says whether money must go back by refund. No
- * cancel went through, so nothing would reverse a charge reported after the close (a late success then
- * needs a person), and "not paid" against an earlier "paid" is a contradiction only a person can settle.
+ * REVERSAL_CHECK: Alipay refused the cancel; the inquiry says whether money must go back by refund. Unless
+ * it reports the payment CANCELLED (an earlier cancel went through after all), no cancel went through, so
+ * nothing would reverse a charge reported after the close (a late success then needs a person), and "not
+ * paid" against an earlier "paid" is a contradiction only a person can settle.
  */
 function whileChecking(state: ReversalCheckState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
   const { verdict } = answer;
@@ -85,6 +86,8 @@ function whileChecking(state: ReversalCheckState, answer: PaymentAnswer, ctx: Sa
     case 'PAID':
       return startReversalRefund(state, ctx);
     case 'NOT_PAID':
+      // CANCELLED after our cancels: one that went unanswered went through after all, and gave any money back.
+      if (verdict.cancelled) return [cancelled(false, ctx)];
       if (state.knownPaid) {
         const { paymentRequestId } = state.payment;
         return [

@@ -223,6 +223,14 @@ describe('payment saga: cancel', () => {
     { name: 'refused, and the inquiry says not paid (POS abort) → CANCELLED', given: cancelRefused, when: inquiryFail(2), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer INQUIRY'], status: 'CANCELLED' },
     { name: 'refused and closed not paid, then a success is reported → nothing reversed it: NEEDS_REVIEW', given: [...cancelRefused, inquiryFail(2)], when: notified(), then: ['publish PaymentNeedsReview NEEDS_REVIEW #3'], status: 'NEEDS_REVIEW' },
     { name: 'a success was reported, the cancel refused, then the inquiry says not paid → contradiction: NEEDS_REVIEW', given: [...cancelling, payS(), cancelResult(1, 'F', 'ORDER_STATUS_INVALID')], when: inquiryFail(2), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer INQUIRY'], status: 'NEEDS_REVIEW' },
+    {
+      name: 'a success was reported, the cancel refused, then the inquiry says CANCELLED → an earlier cancel went through and gave it back: CANCELLED',
+      given: [...cancelling, payS(), fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'ORDER_STATUS_INVALID')], when: inquiry(2, 'S', 'SUCCESS', 'CANCELLED'), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer INQUIRY'], status: 'CANCELLED',
+    },
+    {
+      name: 'a void refused after its first try went unanswered, then the inquiry says CANCELLED → the void went through: CANCELLED',
+      given: [...succeeded, posCancel(), cancelU(1), fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'CANCEL_WINDOW_EXCEED')], when: inquiry(1, 'S', 'SUCCESS', 'CANCELLED'), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer INQUIRY'], status: 'CANCELLED',
+    },
     { name: 'refused, inquiry PROCESSING → keep checking', given: cancelRefused, when: inquiryProcessing(2), then: ['timer INQUIRY#3 +3000'], status: 'REVERSAL_CHECK' },
     { name: 'POS cancel on SUCCEEDED (void) → CANCELLING, still SUCCEEDED for the POS', given: succeeded, when: posCancel(), then: ['send CancelPayment#1', `timer CANCEL_RETRY#2 +${DEADLINE}`], status: 'CANCELLING' },
     { name: 'void: cancel S → CANCELLED', given: [...succeeded, posCancel()], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
