@@ -38,14 +38,14 @@ async function stop(started: Started): Promise<void> {
   rmSync(started.dir, { recursive: true, force: true });
 }
 
-/** The settlement items of DAY, by settlement currency: each row's type, request id and quote. */
-async function settlementItems(started: Started): Promise<Record<string, string[][]>> {
+/** The settlement items of DAY, by settlement currency: each row's type, request id and quote (or the columns asked for). */
+async function settlementItems(started: Started, columns = ['transactionType', 'transactionRequestId', 'quoteCurrencyPair']): Promise<Record<string, string[][]>> {
   const { body } = await requestReports(started.sandbox.url, DAY);
   const batches: Record<string, string[][]> = {};
   for (const file of body.files.filter((f) => f.kind === 'settlementItems')) {
     const [header, ...rest] = parseCsv(readFileSync(file.path, 'utf8'));
     const at = (name: string) => header.indexOf(name);
-    batches[file.currency ?? ''] = rest.slice(0, -1).map((row) => [row[at('transactionType')], row[at('transactionRequestId')], row[at('quoteCurrencyPair')]]);
+    batches[file.currency ?? ''] = rest.slice(0, -1).map((row) => columns.map((name) => row[at(name)]));
   }
   return batches;
 }
@@ -121,5 +121,17 @@ describe('a contract without a settlement currency (each payment settles in its 
     expect((await started.client.pay(own)).outcome).toBe('S');
     expect((await started.client.pay(payInput({ amount: { currency: 'HKD', value: '1250' }, settlementCurrency: 'USD' }))).resultCode).toBe('SETTLE_CONTRACT_NOT_MATCH');
     expect(await settlementItems(started)).toEqual({ HKD: [['PAYMENT', own.paymentRequestId, '']] });
+  });
+});
+
+describe('a contract that settles in IDR (spec §3.1: whole rupiah, banker’s-rounded)', () => {
+  let started: Started;
+  beforeAll(async () => (started = await start('SANDBOX_IDR_SETTLEMENT', 'IDR')));
+  afterAll(() => stop(started));
+
+  it('converts amount and fee into whole rupiah', async () => {
+    // 12.50 HKD at 0.1282 / 0.000063 = 2034.92063492 IDR per HKD: 25436.51 → 25437 IDR; the fee, 0.10 HKD → 203.49 → 203 IDR
+    expect((await started.client.pay(payInput({ amount: { currency: 'HKD', value: '1250' } }))).outcome).toBe('S');
+    expect(await settlementItems(started, ['settlementAmountValue', 'feeAmountValue', 'quoteCurrencyPair'])).toEqual({ IDR: [['25234.00', '-203.00', 'HKD/IDR']] });
   });
 });

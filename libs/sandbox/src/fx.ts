@@ -1,4 +1,4 @@
-import { currencyExponent } from '@upm/contracts';
+import { currencyExponent, isChargeableAmount } from '@upm/contracts';
 
 /**
  * The sandbox's fixed exchange rates, in US dollars per unit of each currency: made-up but plausible, and
@@ -22,7 +22,10 @@ export interface Quote {
   pair: string;
   /** units of `to` per unit of `from`, 8 decimals */
   price: string;
-  /** minor units of `from` → minor units of `to`, rounded half away from zero */
+  /**
+   * minor units of `from` → minor units of `to`, rounded half away from zero; into a currency Alipay takes in
+   * whole units only (IDR), banker's-rounded to whole units (spec §3.1)
+   */
   convert(minor: bigint): bigint;
 }
 
@@ -39,7 +42,11 @@ export function quote(from: string, to: string): Quote | undefined {
   return {
     pair: `${from}/${to}`,
     price: `${whole}.${fraction}`,
-    convert: (minor) => divideRounded(minor * scaled * 10n ** BigInt(toExponent), SCALE * 10n ** BigInt(fromExponent)),
+    convert: (minor) => {
+      const numerator = minor * scaled * 10n ** BigInt(toExponent);
+      const denominator = SCALE * 10n ** BigInt(fromExponent);
+      return isChargeableAmount(to, '1') ? divideRounded(numerator, denominator) : divideHalfEven(numerator, denominator * WHOLE_UNIT) * WHOLE_UNIT;
+    },
   };
 }
 
@@ -47,6 +54,18 @@ export function quote(from: string, to: string): Quote | undefined {
 function scaledDecimal(decimal: string): bigint {
   const [whole, fraction = ''] = decimal.split('.');
   return BigInt(whole + fraction.padEnd(PRICE_DECIMALS, '0').slice(0, PRICE_DECIMALS));
+}
+
+/** the minor units of one whole unit of a whole-units-only currency: its amounts end in `00` */
+const WHOLE_UNIT = 100n;
+
+/** n / d for a positive d, rounded half to even (banker's rounding). */
+function divideHalfEven(n: bigint, d: bigint): bigint {
+  const quotient = n / d;
+  const twiceRemainder = (n % d) * 2n;
+  const magnitude = twiceRemainder < 0n ? -twiceRemainder : twiceRemainder;
+  if (magnitude < d || (magnitude === d && quotient % 2n === 0n)) return quotient;
+  return quotient + (n < 0n ? -1n : 1n);
 }
 
 /** n / d for a positive d, rounded half away from zero. */

@@ -204,6 +204,15 @@ describe('buildDayReports in a contracted settlement currency', () => {
     expect([hkd.convert(1250n), hkd.convert(-1250n), hkd.convert(39n), hkd.convert(-39n)]).toEqual([160n, -160n, 5n, -5n]);
     expect(quote('USD', 'JPY')!.convert(100n)).toBe(149n); // 1.00 USD / 0.0067 = 149.25 JPY
     expect(quote('HKD', 'XYZ')).toBeUndefined();
+    // into IDR, whole rupiah, banker's-rounded: 1.00 USD = 15873.0159 IDR; 75,000,000.00 USD = …476.5 IDR, 25,000,000.00 USD = …825.5 IDR
+    const idr = quote('USD', 'IDR')!;
+    expect([idr.convert(100n), idr.convert(-100n), idr.convert(7_500_000_000n), idr.convert(2_500_000_000n), idr.convert(-7_500_000_000n)]).toEqual([
+      1_587_300n,
+      -1_587_300n,
+      119_047_619_047_600n,
+      39_682_539_682_600n,
+      -119_047_619_047_600n,
+    ]);
     expect(quote('VND', 'USD')).toBeUndefined();
   });
 });
