@@ -183,6 +183,7 @@ true
 {{- $_ := set $data "WEBHOOK_PER_ENDPOINT_CONCURRENCY" (int64 $w.perEndpointConcurrency | toString) -}}
 {{- $_ := set $data "WEBHOOK_POLL_MS" (int64 $w.pollMs | toString) -}}
 {{- $_ := set $data "WEBHOOK_SECRET_OVERLAP_MS" (int64 $w.secretOverlapMs | toString) -}}
+{{- $_ := set $data "WEBHOOK_LOG_RETENTION_DAYS" (int64 $w.logRetentionDays | toString) -}}
 {{- end -}}
 {{- if eq $name "settlement" -}}
 {{- $st := $v.config.settlement -}}
