@@ -31,7 +31,7 @@ export class WebhookLogRetention implements OnApplicationBootstrap, OnModuleDest
         retentionHours,
         metric: { name: 'upm_webhook_deliveries_pruned_total', help: 'Webhook deliveries deleted from the log after the retention' },
       }),
-      // an attempt is never older than its delivery's last schedule by more than the delivery's retention allows
+      // an attempt goes once its delivery has gone (and it is past the retention itself): the log never shows a delivery without its attempts
       new TablePruner(dataSource, logger, metrics, {
         table: 'webhook_attempts',
         column: 'started_at',
