@@ -230,19 +230,16 @@ export class FinanceService {
       await this.ledger.setReconciliation(manager, transactionId, 'MATCHED', actual.transactionId);
       await this.ledger.settleLate(manager, transactionId, payout);
     }
+    const t = (await this.ledger.find(manager, transactionId))!;
     let adjustmentTransactionId = transactionId;
     if (plan.overCleared !== 0n) {
-      const t = (await this.ledger.find(manager, transactionId))!;
       ({ id: adjustmentTransactionId } = await this.ledger.write(manager, {
         sourceKey: `ADJUSTMENT:${discrepancyId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: t.merchant_id, currency: t.currency, paymentId: t.payment_id,
         refundId: t.refund_id, alipayTransactionId: t.alipay_transaction_id, amount: plan.overCleared, fee: 0n, businessDay: t.business_day, origin: 'RESOLUTION',
         occurredAt: new Date(), settlementBatchId: payout.settlementBatchId, postings: overClearedPostings(t.merchant_id, t.currency, plan.overCleared),
       }));
     }
-    if (plan.repaid.length) {
-      const t = (await this.ledger.find(manager, transactionId))!;
-      for (const again of plan.repaid) await this.ledger.flagRepeatedPayout(manager, t, payout, again, d.business_day);
-    }
+    for (const again of plan.repaid) await this.ledger.flagRepeatedPayout(manager, t, payout, again, d.business_day);
     return { ledgerTransactionId: transactionId, adjustmentTransactionId };
   }
 
