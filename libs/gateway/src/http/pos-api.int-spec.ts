@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { AddressInfo, connect } from 'node:net';
-import { Module } from '@nestjs/common';
+import { Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Redis } from 'ioredis';
@@ -29,6 +29,8 @@ let dataSource: DataSource;
 let redis: Redis;
 let app: NestExpressApplication;
 let baseUrl: string;
+/** the module of the POS API, to start a second replica of it */
+let posApiModule: Type;
 
 const ADMIN = 'pos-api-admin-token';
 const options: GatewayOptions = { adminToken: ADMIN, rateLimitPerSecond: 1000, defaultWaitSeconds: 0, shedAfterMs: 1000, answerTargetMs: 3000 };
@@ -47,12 +49,17 @@ beforeAll(async () => {
     ],
   })
   class PosApiModule {}
+  posApiModule = PosApiModule;
 
-  app = await NestFactory.create<NestExpressApplication>(PosApiModule, { logger: false });
-  configureGatewayHttp(app);
-  await app.listen(0, '127.0.0.1');
-  baseUrl = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+  ({ app, baseUrl } = await startReplica());
 });
+
+async function startReplica(): Promise<{ app: NestExpressApplication; baseUrl: string }> {
+  const replica = await NestFactory.create<NestExpressApplication>(posApiModule, { logger: false });
+  configureGatewayHttp(replica);
+  await replica.listen(0, '127.0.0.1');
+  return { app: replica, baseUrl: `http://127.0.0.1:${((replica.getHttpServer() as Server).address() as AddressInfo).port}` };
+}
 
 afterAll(async () => {
   await app.close();
@@ -337,5 +344,24 @@ describe('POST /v1/admin/import', () => {
 
     expect(await dataSource.query("SELECT id, store_id AS \"storeId\", merchant_id AS \"merchantId\" FROM terminals WHERE id LIKE 'imp_%'")).toEqual([{ id: 'imp_t3', storeId: 'imp_s3', merchantId: 'imp_m3' }]);
     expect(await dataSource.query("SELECT id FROM stores WHERE id IN ('imp_s4', 'imp_s5', 'imp_s6')")).toEqual([]);
+  });
+});
+
+describe('shutdown', () => {
+  it('answers a POS long-polling the replica at once with what it holds, so the replica stops within its grace', async () => {
+    const key = await newTerminal();
+    const payment = (await call<PaymentViewV1>('POST', '/v1/payments', key, paymentBody())).body;
+    const replica = await startReplica();
+    const started = Date.now();
+    const waiting = fetch(`${replica.baseUrl}/v1/payments/${payment.paymentId}?waitSeconds=15`, { headers: { authorization: `Bearer ${key}` } });
+    await sleep(300);
+
+    const closing = replica.app.close();
+    const answer = await waiting;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect({ status: answer.status, body: await answer.json() }).toMatchObject({ status: 200, body: { paymentId: payment.paymentId, status: 'PROCESSING' } });
+    await closing;
+    // within SHUTDOWN_GRACE_MS's default, not after the POS's whole wait
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

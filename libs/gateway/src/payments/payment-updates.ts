@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { PaymentViewV1 } from '@upm/contracts';
 
@@ -18,7 +18,7 @@ interface Update {
  * only: wake-ups from two replicas may cross).
  */
 @Injectable()
-export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
+export class PaymentUpdates implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private subscriber?: Redis;
   /** shutting down: every waiter answers what it holds now, within the shutdown grace */
@@ -36,9 +36,17 @@ export class PaymentUpdates implements OnModuleInit, OnApplicationShutdown {
     await this.subscriber.subscribe(CHANNEL);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before the HTTP server closes, which waits for every open request: a POS request waiting on a payment
+   * answers now, or it would hold the replica's shutdown for up to its whole wait, past the grace.
+   */
+  beforeApplicationShutdown(): void {
     this.closing = true;
     for (const set of this.waiters.values()) for (const waiter of set) waiter.take(undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.beforeApplicationShutdown();
     await this.subscriber?.quit().catch(() => undefined);
   }
 
