@@ -269,6 +269,15 @@ describe('request validation (spec §15.3)', () => {
     expect((await client.call('pay', withMccs('7011', '5999'))).outcome).toBe('S');
   });
 
+  it('an env field over its length is PARAM_ILLEGAL (spec §3.5: clientIp and deviceTokenId 64, extendInfo 2048)', async () => {
+    const { result } = await paid();
+    const body = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const withEnv = (extra: object) => ({ ...body, paymentRequestId: requestId(), order: { ...body.order, env: { ...body.order.env, ...extra } } });
+    const refused = await Promise.all([{ clientIp: '1'.repeat(65) }, { deviceTokenId: 'D'.repeat(65) }, { extendInfo: 'E'.repeat(2049) }].map((extra) => client.call('pay', withEnv(extra))));
+    expect(refused.map((a) => `${a.outcome} ${a.resultCode}`)).toEqual(Array(refused.length).fill('F PARAM_ILLEGAL'));
+    expect((await client.call('pay', withEnv({ clientIp: '203.0.113.7', deviceTokenId: 'D'.repeat(64), extendInfo: 'E'.repeat(2048) }))).outcome).toBe('S');
+  });
+
   it('a merchantAddress without its region or with a field over its length is PARAM_ILLEGAL (spec §3.4)', async () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;
