@@ -194,7 +194,7 @@ export function revisesReview(known: ReviewResolution | null, next: ReviewResolu
   return known === null || RESOLUTION_RANK[next] > RESOLUTION_RANK[known];
 }
 
-/** A charge or cancel an earlier report listed while the ledger had neither of the payment's two (its status discrepancy's row). */
+/** A charge or cancel a report listed while the ledger had no transaction for it, as the discrepancy it raised recorded it. */
 export interface ListedEarlier {
   kind: TransactionType;
   transactionId: string;
@@ -293,8 +293,9 @@ export function missingInReport<T>(ledger: readonly T[], listed: ReadonlySet<str
 
 /**
  * Payments in review of a day that Alipay's reports prove were never charged: no report lists a PAYMENT for
- * them, nor a CANCEL, which only a charge has (`listed`: the payments some report lists one of the two for). Only to be asked once the transaction files of the
- * day and of the next are both in: a pay sent just before midnight may be charged, and filed, just after.
+ * them, nor a CANCEL, which only a charge has (`listed`: the payments some report lists one of the two for).
+ * Only to be asked once the transaction files of the day and of the next are both in: a pay sent just before
+ * midnight may be charged, and filed, just after.
  */
 export function notChargedReviews<T extends { paymentId: string }>(inReview: readonly T[], listed: ReadonlySet<string>): T[] {
   return inReview.filter((p) => !listed.has(p.paymentId));
