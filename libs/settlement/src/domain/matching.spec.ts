@@ -1,5 +1,5 @@
 import {
-  compareReported, compareRow, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, partnerListedEarlier, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, planWriteOff, refundStatusAfter, revisesReview, rowKey,
+  compareReported, compareRow, compareWithPayment, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, partnerListedEarlier, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, planWriteOff, refundStatusAfter, revisesReview, rowKey,
 } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
@@ -134,6 +134,17 @@ describe('planWriteOff', () => {
     expect(planWriteOff(expected, ['B1'], true)).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/B1/) });
     expect(planWriteOff({ ...expected, status: 'POSTED' }, [], true)).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST' });
     expect(planWriteOff(expected, [], false)).toMatchObject({ ok: false, code: 'SETTLEMENT.REPORTS_INCOMPLETE' });
+  });
+});
+
+describe('compareWithPayment', () => {
+  it('matches a charge of the amount and currency the payment asked for', () => {
+    expect(compareWithPayment(row(), payment())).toEqual({ result: 'MATCHED' });
+  });
+
+  it('names another amount or currency, in major units', () => {
+    expect(compareWithPayment(row({ amount: 1350n }), payment())).toEqual({ result: 'MISMATCHED', fields: ['amount'], expected: { amount: '12.50' }, actual: { amount: '13.50' } });
+    expect(compareWithPayment(row({ currency: 'JPY', amount: 1250n }), payment())).toMatchObject({ fields: ['currency'], expected: { currency: 'HKD' }, actual: { currency: 'JPY' } });
   });
 });
 

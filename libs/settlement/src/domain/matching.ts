@@ -183,6 +183,28 @@ export type UnledgeredVerdict =
   | { result: 'MISMATCHED'; fields: ['status']; expected: Record<string, string>; actual: Record<string, string> }
   | { result: 'MISSING_IN_LEDGER' };
 
+/**
+ * A charge that resolves a review CHARGED, compared with the payment it charged: Alipay's report prevails, so the
+ * charge is booked as Alipay took it, but another currency or amount than the payment asked for is for finance
+ * to see.
+ */
+export function compareWithPayment(row: TransactionRow, payment: PaymentFacts): RowVerdict {
+  const fields: string[] = [];
+  const expected: Record<string, string> = {};
+  const actual: Record<string, string> = {};
+  if (row.currency !== payment.currency) {
+    fields.push('currency');
+    expected.currency = payment.currency;
+    actual.currency = row.currency;
+  }
+  if (signedAmount(row.type, row.amount) !== payment.amount) {
+    fields.push('amount');
+    expected.amount = money(payment.amount, payment.currency);
+    actual.amount = money(signedAmount(row.type, row.amount), row.currency);
+  }
+  return fields.length ? { result: 'MISMATCHED', fields, expected, actual } : { result: 'MATCHED' };
+}
+
 const RESOLUTION_RANK: Record<ReviewResolution, number> = { NOT_CHARGED: 0, CHARGED: 1, REVERSED: 2 };
 
 /**

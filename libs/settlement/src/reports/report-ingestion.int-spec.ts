@@ -624,6 +624,20 @@ describe('ReportIngestion and payment events', () => {
     }
   });
 
+  it('tells finance when the charge that resolves a review is not the amount the payment asked for', async () => {
+    await apply(event('pay_review_other_amount', 'PaymentNeedsReview', 2));
+    dayFile('20261127', '016', reportRow('pay_review_other_amount', 'PAYMENT', '2026-11-27T20:00:00+08:00', '13.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    // Alipay's report prevails: the charge is booked as Alipay took it, and the review resolved
+    const written = (await finance.transactions({ paymentId: 'pay_review_other_amount' })).transactions as Array<{ ledgerTransactionId: string; amount: { value: string } }>;
+    expect(written.map((t) => t.amount.value)).toEqual(['1350']);
+    expect((await finance.payment('pay_review_other_amount')).reviewResolution).toBe('CHARGED');
+    // but the shopper was charged 13.50 for a payment of 12.50
+    expect((await finance.discrepancies({ paymentId: 'pay_review_other_amount' })).discrepancies).toEqual([expect.objectContaining({
+      type: 'MISMATCHED', fields: ['amount'], status: 'OPEN', ledgerTransactionId: written[0].ledgerTransactionId, expected: { amount: '12.50' }, actual: { amount: '13.50' },
+    })]);
+  });
+
   it('announces a batch too large for one Kafka message in parts, each with the batch\'s totals and a share of its ids', async () => {
     largeBatch('20261127HKD009', 'pay_many', 2_001);
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);

@@ -6,7 +6,7 @@ import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { SettledAmount, settlementPostings } from '../domain/ledger';
 import {
-  compareRow, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,
+  compareRow, compareWithPayment, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,
   ReportedRow, rowKey, signedAmount, signedFee,
 } from '../domain/matching';
 import {
@@ -312,6 +312,14 @@ export class ReportIngestion {
       if (partner?.kind === 'PAYMENT') await this.writeListedEarlier(manager, ctx, payment, partner, row.type);
       const { id: written } = await this.writeFromReport(manager, ctx, payment, own, { status: ctx.batchId ? 'POSTED' : 'EXPECTED', settlementBatchId: ctx.batchId ?? null, reconciliation: 'MATCHED' });
       if (partner?.kind === 'CANCEL') await this.writeListedEarlier(manager, ctx, payment, partner, row.type);
+      const asked = verdict.resolution === 'CHARGED' ? compareWithPayment(row, payment) : undefined;
+      if (asked?.result === 'MISMATCHED') {
+        await this.ledger.setReconciliation(manager, written, 'MISMATCHED');
+        await this.ledger.recordDiscrepancy(manager, {
+          type: 'MISMATCHED', kind: row.type, fields: asked.fields, transactionRequestId: row.transactionRequestId, paymentId, refundId: null, merchantId: payment.merchantId,
+          ledgerTransactionId: written, expected: asked.expected, actual: asked.actual, reportFile, businessDay: day, settled: ctx.batchId !== undefined,
+        });
+      }
       if (verdict.resolution) {
         await this.ledger.resolveReview(manager, {
           paymentId, merchantId: payment.merchantId, resolution: verdict.resolution,
