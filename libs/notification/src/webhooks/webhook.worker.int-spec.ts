@@ -68,6 +68,13 @@ function paymentSucceeded(merchantId: string, paymentId: string) {
   return createEnvelope({ type: 'PaymentSucceeded', key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId } }, producer: 'payment-orchestrator' });
 }
 
+/** The failed attempts the worker counted so far, by code. */
+async function failuresCounted(): Promise<Record<string, number>> {
+  const counter = metrics.registry.getSingleMetric('upm_webhook_attempt_failures_total');
+  if (!counter) return {};
+  return Object.fromEntries((await counter.get()).values.map((v) => [String(v.labels.code), v.value]));
+}
+
 async function attemptLog(deliveryId: string): Promise<Array<{ attempt: number; status_code: number | null }>> {
   return dataSource.query('SELECT attempt, status_code FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
 }
@@ -331,6 +338,7 @@ describe('the delivery log', () => {
     const { endpointId } = await service.create('mer_CODES', { url: closedUrl, eventTypes: ['*'] });
     const event = paymentSucceeded('mer_CODES', 'pay_CODES');
     await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    const countedBefore = await failuresCounted();
     const sender = worker();
     const settled = async (attempts: number) => {
       await dataSource.query('UPDATE webhook_deliveries SET next_attempt_at = now() WHERE event_id = $1', [event.id]);
@@ -346,6 +354,9 @@ describe('the delivery log', () => {
     expect(await settled(2)).toMatchObject({ status: 'PENDING', last_status_code: 503, last_error_code: 'ENDPOINT_REJECTED', last_error: 'HTTP 503' });
     receiver.respond = () => 200;
     expect(await settled(3)).toMatchObject({ status: 'DELIVERED', last_status_code: 200, last_error_code: null, last_error: null });
+
+    // and counted by code, for an alert across merchants
+    expect(await failuresCounted()).toEqual({ ...countedBefore, ENDPOINT_UNREACHABLE: (countedBefore.ENDPOINT_UNREACHABLE ?? 0) + 1, ENDPOINT_REJECTED: (countedBefore.ENDPOINT_REJECTED ?? 0) + 1 });
 
     const { deliveryId } = (await service.deliveries('mer_CODES', endpointId, { limit: 10 }))[0] as { deliveryId: string };
     const view = (await service.delivery('mer_CODES', endpointId, deliveryId)) as { attemptLog: Array<Record<string, unknown>>; lastErrorCode?: string };

@@ -44,6 +44,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly inFlight = new Map<string, number>();
   private readonly sends = new Set<Promise<void>>();
   private readonly outcomes;
+  private readonly failures;
   private readonly latency;
 
   constructor(
@@ -54,6 +55,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(Metrics) metrics: Metrics,
   ) {
     this.outcomes = metrics.counter('upm_webhook_deliveries_total', 'Webhook delivery attempts by outcome', ['outcome']);
+    this.failures = metrics.counter('upm_webhook_attempt_failures_total', 'Failed webhook attempts by why they failed (docs/webhooks.md)', ['code']);
     this.latency = metrics.histogram('upm_webhook_delivery_seconds', 'Duration of one webhook HTTP attempt', ['outcome']);
   }
 
@@ -196,6 +198,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     this.outcomes.inc({ outcome });
+    if (failure) this.failures.inc({ code: failure.code });
     this.latency.observe({ outcome }, latencyMs / 1000);
     if (outcome !== 'delivered') {
       if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
