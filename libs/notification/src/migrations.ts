@@ -141,3 +141,18 @@ export class WebhookLogRetention1765238400000 implements MigrationInterface {
     await q.query('DROP INDEX "IDX_webhook_deliveries_give_up_at"');
   }
 }
+
+/** A stream's counter records when it was last used, so that one idle for longer than a refund window can go. */
+export class WebhookStreamsUsedAt1765324800000 implements MigrationInterface {
+  name = 'WebhookStreamsUsedAt1765324800000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_streams" ADD "used_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now()');
+    await q.query('CREATE INDEX "IDX_webhook_streams_used_at" ON "webhook_streams" ("used_at")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX "IDX_webhook_streams_used_at"');
+    await q.query('ALTER TABLE "webhook_streams" DROP COLUMN "used_at"');
+  }
+}

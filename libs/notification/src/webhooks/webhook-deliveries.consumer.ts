@@ -90,7 +90,7 @@ async function numberStreams(manager: EntityManager, deliveries: Array<{ endpoin
   const reserved: Array<{ endpoint_id: string; stream: string; last_sequence: number }> = await manager.query(
     prepared(`INSERT INTO webhook_streams AS s (endpoint_id, stream, last_sequence)
      SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) ORDER BY 1, 2
-     ON CONFLICT (endpoint_id, stream) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
+     ON CONFLICT (endpoint_id, stream) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence, used_at = now()
      RETURNING endpoint_id, stream, last_sequence`),
     [streams.map((s) => s.endpointId), streams.map((s) => s.stream), streams.map((s) => s.count)],
   );

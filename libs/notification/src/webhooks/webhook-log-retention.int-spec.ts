@@ -3,7 +3,7 @@ import { Metrics } from '@upm/shared-observability';
 import { freshDatabase, testLogger } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
 import type { NotificationOptions } from '../notification.options';
-import { WebhookLogRetention } from './webhook-log-retention';
+import { STREAM_IDLE_DAYS, WebhookLogRetention } from './webhook-log-retention';
 
 /** The delivery log keeps settled deliveries for a retention after their last schedule, and whatever is still to be sent. */
 let dataSource: DataSource;
@@ -27,18 +27,22 @@ async function delivery(id: string, status: string, daysAgo: number): Promise<vo
 }
 
 describe('the delivery log retention', () => {
-  it('deletes settled deliveries past the retention with their attempts, and keeps recent ones and any still to be sent', async () => {
+  it('deletes settled deliveries past the retention with their attempts, and stream counters idle past a refund window; keeps the rest', async () => {
     for (const status of ['DELIVERED', 'DEAD_LETTER', 'CANCELLED', 'PENDING', 'HELD']) {
       await delivery(`old_${status}`, status, 31);
       await delivery(`recent_${status}`, status, 29);
     }
     const retention = new WebhookLogRetention(dataSource, testLogger('notification'), new Metrics('notification-test'), { logRetentionDays: 30 } as NotificationOptions);
 
-    expect(await retention.prune()).toEqual({ deliveries: 3, attempts: 3 });
+    await dataSource.query(`INSERT INTO webhook_streams (endpoint_id, stream, last_sequence, used_at) VALUES
+      ('whe_RET', 'pay_IDLE', 4, now() - make_interval(days => $1 + 1)), ('whe_RET', 'pay_REFUNDABLE', 2, now() - make_interval(days => $1 - 1))`, [STREAM_IDLE_DAYS]);
+    expect(await retention.prune()).toEqual({ deliveries: 3, attempts: 3, streams: 1 });
     const left: Array<{ id: string }> = await dataSource.query('SELECT id FROM webhook_deliveries ORDER BY id');
     expect(left.map((row) => row.id)).toEqual(['old_HELD', 'old_PENDING', 'recent_CANCELLED', 'recent_DEAD_LETTER', 'recent_DELIVERED', 'recent_HELD', 'recent_PENDING']);
     const attempts: Array<{ delivery_id: string }> = await dataSource.query('SELECT delivery_id FROM webhook_attempts ORDER BY delivery_id');
     expect(attempts.map((row) => row.delivery_id)).toEqual(left.map((row) => row.id));
-    expect(await retention.prune()).toEqual({ deliveries: 0, attempts: 0 });
+    expect(await retention.prune()).toEqual({ deliveries: 0, attempts: 0, streams: 0 });
+    // a counter stays while a refund of its payment may still come
+    expect(await dataSource.query('SELECT stream FROM webhook_streams')).toEqual([{ stream: 'pay_REFUNDABLE' }]);
   });
 });

@@ -10,8 +10,12 @@ import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.optio
  * with the platform's age (every event of every merchant with an endpoint is a row with its body). A delivery goes
  * once it is settled (delivered, dead-lettered or cancelled) and its last schedule (`give_up_at`, which a
  * re-delivery moves) is older than the retention; its attempts go with it. Pending and held ones stay whatever
- * their age. The streams' counters stay: a later event of a stream must not start its numbers again at 1.
+ * their age. A stream's counter stays as long as an event of its payment may still come (a refund within the
+ * refund window, a year, and its settlement after): only then could its numbers start again at 1.
  */
+/** Longer than Alipay's refund window (365 days) and the settlement that follows a refund. */
+export const STREAM_IDLE_DAYS = 400;
+
 @Injectable()
 export class WebhookLogRetention implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly pruners: TablePruner[];
@@ -39,6 +43,12 @@ export class WebhookLogRetention implements OnApplicationBootstrap, OnModuleDest
         retentionHours,
         metric: { name: 'upm_webhook_attempts_pruned_total', help: 'Webhook attempts deleted from the log with their delivery' },
       }),
+      new TablePruner(dataSource, logger, metrics, {
+        table: 'webhook_streams',
+        column: 'used_at',
+        retentionHours: Math.max(STREAM_IDLE_DAYS, options.logRetentionDays) * 24,
+        metric: { name: 'upm_webhook_streams_pruned_total', help: 'Webhook stream counters deleted after a long idle time' },
+      }),
     ];
   }
 
@@ -50,9 +60,9 @@ export class WebhookLogRetention implements OnApplicationBootstrap, OnModuleDest
     await Promise.all(this.pruners.map((pruner) => pruner.stop()));
   }
 
-  /** Deletes what is past the retention now, deliveries first; answers how many deliveries and attempts. */
-  async prune(): Promise<{ deliveries: number; attempts: number }> {
-    const [deliveries, attempts] = [await this.pruners[0].prune(), await this.pruners[1].prune()];
-    return { deliveries, attempts };
+  /** Deletes what is past the retention now, deliveries first; answers how many deliveries, attempts and stream counters. */
+  async prune(): Promise<{ deliveries: number; attempts: number; streams: number }> {
+    const [deliveries, attempts, streams] = [await this.pruners[0].prune(), await this.pruners[1].prune(), await this.pruners[2].prune()];
+    return { deliveries, attempts, streams };
   }
 }

@@ -183,8 +183,13 @@ export class WebhookAttemptRow {
   latencyMs!: number;
 }
 
-/** The last number a stream of one endpoint handed out; its row lock makes two transactions adding to the stream take turns. */
+/**
+ * The last number a stream of one endpoint handed out; its row lock makes two transactions adding to the stream take
+ * turns. It outlives the stream's deliveries in the log, and goes once unused for longer than any event of a payment
+ * can come after the one before (WebhookLogRetention).
+ */
 @Entity({ name: 'webhook_streams' })
+@Index('IDX_webhook_streams_used_at', ['usedAt'])
 export class WebhookStreamRow {
   @PrimaryColumn({ type: 'text', name: 'endpoint_id', primaryKeyConstraintName: 'PK_webhook_streams' })
   endpointId!: string;
@@ -194,6 +199,10 @@ export class WebhookStreamRow {
 
   @Column({ type: 'integer', name: 'last_sequence' })
   lastSequence!: number;
+
+  /** when it last handed out a number */
+  @Column({ type: 'timestamptz', name: 'used_at', default: () => 'now()' })
+  usedAt!: Date;
 }
 
 export const WEBHOOK_ENTITIES = [WebhookEndpointRow, WebhookSecretRow, WebhookDeliveryRow, WebhookAttemptRow, WebhookStreamRow];
