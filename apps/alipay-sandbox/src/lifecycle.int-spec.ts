@@ -239,6 +239,9 @@ describe('request validation (spec §15.3)', () => {
       await client.call('pay', { ...fresh(), merchantAccountId: account33 }),
       await client.call('pay', { ...fresh(), merchantRegion: 'HKG' }),
       await client.call('pay', { ...fresh(), extendInfo: 42 } as unknown as PayRequest),
+      // spec §2.8: an optional field is omitted, never sent empty
+      await client.call('pay', { ...fresh(), extendInfo: '' }),
+      await client.call('refund', refundBody({ extendInfo: '' })),
       await client.call('inquiryPayment', { paymentRequestId: input.paymentRequestId, merchantAccountId: account33 }),
       await client.call('cancel', { paymentRequestId: input.paymentRequestId, merchantAccountId: account33 }),
       await client.call('refund', refundBody({ merchantAccountId: account33 })),
@@ -273,7 +276,7 @@ describe('request validation (spec §15.3)', () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;
     const withEnv = (extra: object) => ({ ...body, paymentRequestId: requestId(), order: { ...body.order, env: { ...body.order.env, ...extra } } });
-    const refused = await Promise.all([{ clientIp: '1'.repeat(65) }, { deviceTokenId: 'D'.repeat(65) }, { extendInfo: 'E'.repeat(2049) }].map((extra) => client.call('pay', withEnv(extra))));
+    const refused = await Promise.all([{ clientIp: '1'.repeat(65) }, { deviceTokenId: 'D'.repeat(65) }, { extendInfo: 'E'.repeat(2049) }, { extendInfo: '' }].map((extra) => client.call('pay', withEnv(extra))));
     expect(refused.map((a) => `${a.outcome} ${a.resultCode}`)).toEqual(Array(refused.length).fill('F PARAM_ILLEGAL'));
     expect((await client.call('pay', withEnv({ clientIp: '203.0.113.7', deviceTokenId: 'D'.repeat(64), extendInfo: 'E'.repeat(2048) }))).outcome).toBe('S');
   });

@@ -47,7 +47,7 @@ const paySchema = z.object({
       storeTerminalRequestTime: amsTime,
       clientIp: text(64).optional(),
       deviceTokenId: text(64).optional(),
-      extendInfo: z.string().max(2048).optional(),
+      extendInfo: text(2048).optional(),
     }),
   }),
   paymentAmount: amount,
@@ -58,7 +58,7 @@ const paySchema = z.object({
   settlementStrategy: z.object({ settlementCurrency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
   merchantRegion: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166 alpha-2').optional(),
   merchantAccountId,
-  extendInfo: z.string().optional(),
+  extendInfo: z.string().min(1).optional(),
 });
 
 const refundSchema = z.object({
@@ -70,7 +70,7 @@ const refundSchema = z.object({
   refundNotifyUrl: httpUrl(1024).optional(),
   refundRequestTime: amsTime.optional(),
   merchantAccountId,
-  extendInfo: z.string().optional(),
+  extendInfo: z.string().min(1).optional(),
 });
 
 const paymentRef = z
