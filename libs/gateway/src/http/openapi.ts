@@ -78,13 +78,18 @@ export function openApiDocument(): Record<string, unknown> {
         post: { summary: 'Refund part or all of a succeeded payment; idempotent on refundRequestId', security: terminalAuth, parameters: [pathId('paymentId')], requestBody: { required: true, content: json('CreateRefund') }, responses: {
           201: { description: 'created and final: SUCCEEDED, or FAILED when Alipay refused it (failure.code is Alipay\'s)', content: json('Refund') },
           200: { description: 'the refund this refundRequestId already made, final', content: json('Refund') },
-          202: { description: 'under way: poll GET /v1/payments/{paymentId}/refunds/{refundId}', content: json('Refund') },
+          202: { description: 'under way: poll GET /v1/payments/{paymentId}/refunds/{refundId}?waitSeconds=…', content: json('Refund') },
           ...errors(400, 401, 404, 409, 429),
           422: { description: 'a business rule refused the refund before it reached Alipay (PAYMENT_NOT_REFUNDABLE, REFUND_EXCEEDS_PAID, CURRENCY_MISMATCH), whether the gateway or the orchestrator found it: no money moved. When the refund had been recorded, details hold its refundId: it reads as FAILED with that code, and a replay of its refundRequestId answers the same 422. Send a new refundRequestId to try again', content: json('Error') },
         } },
       },
       '/v1/payments/{paymentId}/refunds/{refundId}': {
-        get: { summary: 'One refund', security: terminalAuth, parameters: [pathId('paymentId'), pathId('refundId')], responses: { 200: { description: 'the refund', content: json('Refund') }, ...errors(401, 404, 429) } },
+        get: {
+          summary: 'One refund; with waitSeconds, long-polls until it is no longer PROCESSING',
+          security: terminalAuth,
+          parameters: [pathId('paymentId'), pathId('refundId'), { name: 'waitSeconds', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 30 } }],
+          responses: { 200: { description: 'the refund', content: json('Refund') }, ...errors(400, 401, 404, 429) },
+        },
       },
       '/v1/terminals/me/events': {
         get: {

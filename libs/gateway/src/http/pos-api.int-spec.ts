@@ -232,6 +232,25 @@ describe('POST /v1/payments/{paymentId}/refunds', () => {
   });
 });
 
+describe('GET /v1/payments/{paymentId}/refunds/{refundId}', () => {
+  it('long-polls with waitSeconds until the refund is no longer PROCESSING, as a payment does', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const accepted = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: 'R-1', amount: hkd('400') });
+    const path = `/v1/payments/${payment.paymentId}/refunds/${accepted.body.refundId}`;
+    expect(await call('GET', path, key)).toMatchObject({ status: 200, body: { status: 'PROCESSING' } });
+
+    const started = Date.now();
+    const waiting = call<RefundViewV1>('GET', `${path}?waitSeconds=10`, key);
+    await sleep(300);
+    await apply('RefundRequested', viewOf(payment, 'SUCCEEDED', 2), accepted.body);
+    await apply('RefundSucceeded', viewOf(payment, 'SUCCEEDED', 3, '400'), { ...accepted.body, status: 'SUCCEEDED' });
+    expect(await waiting).toMatchObject({ status: 200, body: { refundId: accepted.body.refundId, status: 'SUCCEEDED' } });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await call('GET', `${path}?waitSeconds=31`, key)).toMatchObject({ status: 400, body: { error: { details: [{ field: 'waitSeconds', code: 'INVALID_WAIT_SECONDS' }] } } });
+  });
+});
+
 describe('POST /v1/payments/{paymentId}/cancel', () => {
   it('voids a sale whose only refund the orchestrator refused', async () => {
     const key = await newTerminal();

@@ -6,7 +6,7 @@ import { Admission } from '../payments/admission';
 import { isFinal, PaymentsService, refundRefusal } from '../payments/payments.service';
 import type { TerminalContext } from '../registry/registry.service';
 import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
-import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getPaymentQuery, parse } from './schemas';
+import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getPaymentQuery, getRefundQuery, parse } from './schemas';
 
 /**
  * The POS API (CONTRACTS.md §1). A payment still PROCESSING when the wait ends is answered 202, to the request
@@ -62,9 +62,12 @@ export class PosController {
     res.status(view.status === 'PROCESSING' ? 202 : created ? 201 : 200).json(view);
   }
 
+  /** One refund; with `?waitSeconds=N`, long-polls until it is no longer PROCESSING. */
   @Get(':paymentId/refunds/:refundId')
   @HttpCode(200)
-  getRefund(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Param('refundId') refundId: string): Promise<RefundViewV1> {
-    return this.payments.getRefund(terminal, paymentId, refundId);
+  async getRefund(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Param('refundId') refundId: string, @Query() rawQuery: unknown): Promise<RefundViewV1> {
+    const query = parse(getRefundQuery, rawQuery);
+    if (!query.waitSeconds) return this.payments.getRefund(terminal, paymentId, refundId);
+    return this.payments.waitForRefund(terminal, paymentId, refundId, query.waitSeconds);
   }
 }

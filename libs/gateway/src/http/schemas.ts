@@ -54,6 +54,7 @@ export const cancelBody = z.object({ waitSeconds: z.number().int().min(0).max(30
 
 const waitQuery = z.coerce.number().int().min(0).max(30);
 export const getPaymentQuery = z.object({ waitSeconds: waitQuery.optional(), ifStatus: paymentStatusSchema.optional() });
+export const getRefundQuery = z.object({ waitSeconds: waitQuery.optional() });
 export const findByOrderQuery = z.object({ merchantOrderId });
 
 const mcc = z.string().regex(/^[0-9]{4}$/, 'a 4-digit ISO 18245 merchant category code');
