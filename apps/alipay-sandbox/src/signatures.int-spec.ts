@@ -118,7 +118,7 @@ describe('request signatures', () => {
     expect(JSON.parse(text).result).toMatchObject({ resultCode: 'MEDIA_TYPE_NOT_ACCEPTABLE', resultStatus: 'F' });
   });
 
-  it.each(['application/json', 'Application/JSON;charset=utf-8', 'application/json; charset="UTF-8"'])('takes the JSON media type %s', async (contentType) => {
+  it.each(['application/json', 'Application/JSON;charset=utf-8', 'application/json; charset="UTF-8"', 'application/json; charset=utf8'])('takes the JSON media type %s', async (contentType) => {
     const answer = await post({ ...signed(BODY), 'content-type': contentType }, BODY);
     expect(JSON.parse(answer.text).result).toMatchObject({ resultCode: 'ORDER_NOT_EXIST' });
   });

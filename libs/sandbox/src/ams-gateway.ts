@@ -141,7 +141,7 @@ function isJsonUtf8(contentType: string | undefined): boolean {
   const [mediaType, ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
   if (mediaType !== 'application/json') return false;
   const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/^"(.*)"$/, '$1');
-  return charset === undefined || charset === 'utf-8';
+  return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }
 
 function rejected(resultCode: string, resultMessage: string): AmsResult {
