@@ -17,7 +17,8 @@ export class AdminTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const header = context.switchToHttp().getRequest<Request>().headers.authorization;
-    const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7).trim() : '');
+    // the scheme's name is case-insensitive (RFC 7235), as for terminal keys
+    const given = Buffer.from(header && /^bearer /i.test(header) ? header.slice(7).trim() : '');
     if (given.length !== this.expected.length || !timingSafeEqual(given, this.expected)) throw new ApiError(401, 'UNAUTHENTICATED', 'the admin token is required');
     return true;
   }
