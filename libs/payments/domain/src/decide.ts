@@ -5,6 +5,7 @@ import { paymentRequestIdOf } from './ids';
 import type { ActiveState, RefundEntry, SagaContext, SagaEvent, SagaInput, SagaState, TimerFired } from './model';
 import { cancelDue, inquiryDue, onCancelResult, onPaymentAnswer, startCancel } from './payment-flow';
 import { onRefundAnswer, refundInquiryDue, startNextRefund } from './refund-flow';
+import { onReviewResolved } from './review-flow';
 import { sumOf } from './view';
 
 /**
@@ -36,6 +37,8 @@ export function decide(input: SagaInput, state: SagaState, ctx: SagaContext): Sa
       return state.status === 'NEW' ? [] : onRefundAnswer(state, refundNotifiedAnswer(input.data), ctx);
     case 'TimerFired':
       return onTimer(state, input.data, ctx);
+    case 'PaymentReviewResolved':
+      return state.status === 'NEEDS_REVIEW' ? onReviewResolved(state, input.data, ctx) : [];
   }
 }
 

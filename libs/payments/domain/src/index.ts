@@ -12,4 +12,5 @@ export { decide } from './decide';
 export { evolve, initialState, published } from './evolve';
 export { handle, outputsOf } from './payment-saga.workflow';
 export { paymentRequestIdOf, reversalRefundIdOf } from './ids';
+export { NOT_CHARGED_PER_REPORT } from './review-flow';
 export { publicStatus, refundViewOf, refundedAmount, viewOf } from './view';

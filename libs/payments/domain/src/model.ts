@@ -8,6 +8,7 @@ import type {
   PaymentEventData,
   PaymentEventType,
   PaymentNotifiedV1,
+  PaymentReviewResolvedV1,
   PayResultV1,
   RefundCommandV1,
   RefundNotifiedV1,
@@ -39,6 +40,8 @@ export type SagaInput =
   | { type: 'InquireRefundResult'; data: InquireRefundResultV1 }
   | { type: 'PaymentNotified'; data: PaymentNotifiedV1 }
   | { type: 'RefundNotified'; data: RefundNotifiedV1 }
+  /** settlement.v1: Alipay's report files settled a payment in review (see review-flow.ts) */
+  | { type: 'PaymentReviewResolved'; data: PaymentReviewResolvedV1 }
   | { type: 'TimerFired'; data: TimerFired };
 
 export interface SagaContext {

@@ -187,7 +187,7 @@ export function onCancelResult(state: ActiveState, attempt: number, verdict: Can
   }
 }
 
-function cancelledInReview(state: NeedsReviewState, ctx: SagaContext): SagaEvent[] {
+export function cancelledInReview(state: NeedsReviewState, ctx: SagaContext): SagaEvent[] {
   const refund = state.refunds.find((r) => r.origin === 'CANCEL_FALLBACK' && r.status === 'UNKNOWN');
   if (state.review.kind !== 'REVERSAL_REFUND' || !refund) return [cancelled(false, ctx)];
   // The payment is closed and its money returned, and the automatic refund may have gone through as well.
@@ -239,7 +239,7 @@ function refuseCancel(state: CancellingState, refusal: string, ctx: SagaContext)
  * Nothing was charged. The cashier (or an operator) asked for the cancel → CANCELLED; the saga gave up on
  * an unconfirmed payment and Alipay says it never happened → FAILED with Alipay's reason.
  */
-function closeUnpaid(cancel: CancelInfo, failure: Failure, lateSuccessIsAnomaly: boolean, ctx: SagaContext): SagaEvent[] {
+export function closeUnpaid(cancel: CancelInfo, failure: Failure, lateSuccessIsAnomaly: boolean, ctx: SagaContext): SagaEvent[] {
   const { reason, voiding } = cancel;
   return reason === 'UNCONFIRMED' && !voiding
     ? [{ type: 'PaymentFailed', failure, lateSuccessIsAnomaly, at: iso(ctx.now) }]

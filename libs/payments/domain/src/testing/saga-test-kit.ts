@@ -134,6 +134,19 @@ export const refundNotified = (refundRequestId: string, outcome: 'S' | 'F', valu
 
 export const fired = (timer: TimerName, attempt: number): SagaInput => ({ type: 'TimerFired', data: { timer, attempt } });
 
+/** settlement's verdict on the payment from Alipay's report files; `amount` is what the report charged (0 unless CHARGED). */
+export const reviewResolved = (resolution: 'CHARGED' | 'REVERSED' | 'NOT_CHARGED', amount: Money = resolution === 'CHARGED' ? AMOUNT : { currency: AMOUNT.currency, value: '0' }): SagaInput => ({
+  type: 'PaymentReviewResolved',
+  data: {
+    paymentId: PAYMENT_ID,
+    merchantId: merchant.merchantId,
+    resolution,
+    amount,
+    evidence: 'from the transaction reports of 2026-11-27 and 2026-11-28',
+    reportFile: '1022188000000000001/20261128/transactionItems_20261128_000.csv',
+  },
+});
+
 /** `ref_3` → `R-3`; any other id (the reversal refund) is its own request id. */
 function refundRequestIdOf(refundId: string): string {
   const match = /^ref_(\d+)$/.exec(refundId);

@@ -1,0 +1,134 @@
+import type { SagaStatus } from './model';
+import { NOT_CHARGED_PER_REPORT } from './review-flow';
+import {
+  DEADLINE,
+  GIVEN,
+  cancelResult,
+  cancelU,
+  fired,
+  inquireRefundResult,
+  inquiryNotFound,
+  inquiryProcessing,
+  inquirySuccess,
+  lastView,
+  notified,
+  payResult,
+  payS,
+  posCancel,
+  refundResult,
+  requestRefund,
+  reviewResolved,
+  run,
+  type Step,
+  whenAfter,
+} from './testing/saga-test-kit';
+
+interface Row {
+  name: string;
+  given: Step[];
+  when: Step;
+  then: string[];
+  status: SagaStatus;
+}
+
+function check(rows: Row[]) {
+  it.each(rows)('$name', ({ given, when, then, status }) => {
+    const { outputs, state } = whenAfter(given, when);
+    expect(outputs).toEqual(then);
+    expect(state.status).toBe(status);
+  });
+}
+
+/** every cancel after `given` answered U, the last one too: NEEDS_REVIEW (CANCEL_UNKNOWN), three events published (#0–#2) */
+const cancelNeverAnswered = (given: Step[]): Step[] => {
+  const steps: Step[] = [...given];
+  for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
+  return [...steps, cancelU(6)];
+};
+/** sandbox scenario 89: every inquiry PROCESSING, the saga gives up and cancels, no cancel is ever answered */
+const unconfirmed = cancelNeverAnswered(GIVEN.inquiriesExhausted(inquiryProcessing));
+/** the cashier aborted, no cancel is ever answered */
+const aborted = cancelNeverAnswered(GIVEN.cancelling);
+/** the cashier aborted, Alipay then said the money was taken, no cancel is ever answered */
+const abortedAfterSuccess = cancelNeverAnswered([...GIVEN.cancelling, notified()]);
+/** closed on a cancel's ORDER_NOT_EXIST, then Alipay reported a success nobody reversed */
+const lateSuccess: Step[] = [...GIVEN.inquiriesExhausted(inquiryNotFound), cancelResult(1, 'F', 'ORDER_NOT_EXIST'), notified()];
+/** paid, not cancellable, and the reversal refund still unknown after every inquiry */
+const reversalRefundGivenUp = (): Step[] => {
+  const steps: Step[] = [...GIVEN.cancelling, fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'CANCEL_WINDOW_EXCEED'), inquirySuccess(2), refundResult('rev_pay_01JDZ8X3', 1, 'U', 'UNKNOWN_EXCEPTION')];
+  for (let i = 0; i < 6; i++) steps.push(fired('REFUND_INQUIRY', 2 + i), inquireRefundResult('rev_pay_01JDZ8X3', 2 + i, 'S', 'SUCCESS', 'PROCESSING'));
+  return steps;
+};
+
+describe('payment saga: a review settled by Alipay\'s reports (PaymentReviewResolved)', () => {
+  check([
+    { name: 'CHARGED → SUCCEEDED', given: unconfirmed, when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #3'], status: 'SUCCEEDED' },
+    { name: 'REVERSED → CANCELLED', given: unconfirmed, when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED' },
+    { name: 'NOT_CHARGED, the saga gave up on the payment → FAILED', given: unconfirmed, when: reviewResolved('NOT_CHARGED'), then: ['publish PaymentFailed FAILED #3'], status: 'FAILED' },
+    { name: 'NOT_CHARGED, the cashier asked for the cancel → CANCELLED', given: aborted, when: reviewResolved('NOT_CHARGED'), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED' },
+    { name: 'CHARGED, a success reported after the close → SUCCEEDED', given: lateSuccess, when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #4'], status: 'SUCCEEDED' },
+    {
+      name: 'REVERSED, the reversal refund still unknown → CANCELLED, flagged: the shopper may be paid back twice',
+      given: reversalRefundGivenUp(),
+      when: reviewResolved('REVERSED'),
+      then: ['publish PaymentCancelled CANCELLED #4', 'publish PaymentNeedsReview CANCELLED #5'],
+      status: 'CANCELLED',
+    },
+  ]);
+});
+
+describe('payment saga: a resolution that contradicts the saga stays with the person', () => {
+  check([
+    { name: 'CHARGED another amount than asked → nothing', given: unconfirmed, when: reviewResolved('CHARGED', { currency: 'HKD', value: '1150' }), then: [], status: 'NEEDS_REVIEW' },
+    { name: 'CHARGED in another currency → nothing', given: unconfirmed, when: reviewResolved('CHARGED', { currency: 'USD', value: '1250' }), then: [], status: 'NEEDS_REVIEW' },
+    { name: 'NOT_CHARGED after Alipay said the money was taken → nothing', given: abortedAfterSuccess, when: reviewResolved('NOT_CHARGED'), then: [], status: 'NEEDS_REVIEW' },
+    { name: 'NOT_CHARGED after a success reported past the close → nothing', given: lateSuccess, when: reviewResolved('NOT_CHARGED'), then: [], status: 'NEEDS_REVIEW' },
+  ]);
+});
+
+describe('payment saga: a resolution for a payment not in review changes nothing', () => {
+  check([
+    { name: 'unknown payment', given: [], when: reviewResolved('CHARGED'), then: [], status: 'NEW' },
+    { name: 'still being worked out by the saga', given: GIVEN.inquiring, when: reviewResolved('NOT_CHARGED'), then: [], status: 'INQUIRING' },
+    { name: 'SUCCEEDED by the saga', given: GIVEN.succeeded, when: reviewResolved('REVERSED'), then: [], status: 'SUCCEEDED' },
+    { name: 'FAILED by the saga', given: [...GIVEN.paySent, payResult('F', 'RISK_REJECT')], when: reviewResolved('CHARGED'), then: [], status: 'FAILED' },
+    { name: 'the same resolution delivered again', given: [...unconfirmed, reviewResolved('CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'SUCCEEDED' },
+    { name: 'CHARGED, then revised to REVERSED by a later file', given: [...unconfirmed, reviewResolved('CHARGED')], when: reviewResolved('REVERSED'), then: [], status: 'SUCCEEDED' },
+    { name: 'NOT_CHARGED, then revised to CHARGED by a later file', given: [...unconfirmed, reviewResolved('NOT_CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'FAILED' },
+  ]);
+});
+
+describe('payment saga: after the reports settled a review', () => {
+  check([
+    { name: 'a refund in review → PAYMENT_NOT_REFUNDABLE', given: unconfirmed, when: requestRefund(1, '1250'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'NEEDS_REVIEW' },
+    {
+      name: 'CHARGED: the full refund the runbook asks for goes to Alipay',
+      given: [...unconfirmed, reviewResolved('CHARGED')],
+      when: requestRefund(1, '1250'),
+      then: ['publish RefundRequested R-1 PROCESSING SUCCEEDED #4', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`],
+      status: 'SUCCEEDED',
+    },
+    {
+      name: 'CHARGED, then voided: a cancel finding no order contradicts the charge → inquire, not closed unpaid',
+      given: [...unconfirmed, reviewResolved('CHARGED'), posCancel()],
+      when: cancelResult(7, 'F', 'ORDER_NOT_EXIST'),
+      then: ['send InquirePayment#16', 'cancel timer CANCEL_RETRY', `timer INQUIRY#17 +${DEADLINE}`],
+      status: 'REVERSAL_CHECK',
+    },
+    { name: 'NOT_CHARGED, then Alipay reports a success → nobody reversed it: NEEDS_REVIEW', given: [...unconfirmed, reviewResolved('NOT_CHARGED')], when: notified(), then: ['publish PaymentNeedsReview NEEDS_REVIEW #4'], status: 'NEEDS_REVIEW' },
+    { name: 'REVERSED, then Alipay reports a success → the cancel gave it back: nothing', given: [...unconfirmed, reviewResolved('REVERSED')], when: payS(), then: [], status: 'CANCELLED' },
+  ]);
+
+  it('a FAILED payment says why: NOT_CHARGED_PER_REPORT with the report\'s evidence', () => {
+    expect(lastView(run([...unconfirmed, reviewResolved('NOT_CHARGED')])).failure).toEqual({
+      code: NOT_CHARGED_PER_REPORT,
+      message: "Alipay's reports list no charge: from the transaction reports of 2026-11-27 and 2026-11-28",
+    });
+  });
+
+  it('a SUCCEEDED payment shows no failure any more, and keeps the Alipay facts the inquiries learned', () => {
+    const view = lastView(run([...unconfirmed, reviewResolved('CHARGED')]));
+    expect(view).toMatchObject({ status: 'SUCCEEDED', alipay: { paymentRequestId: 'pay_01JDZ8X3', paymentId: '202611271940108001001881I0204295953' } });
+    expect(view).not.toHaveProperty('failure');
+  });
+});
