@@ -11,7 +11,10 @@ export interface OrchestratorOptions {
   timerPollMs: number;
 }
 
-/** The payment saga: POS commands and Alipay results in, Alipay commands and payment events out, timers as rows. */
+/**
+ * The payment saga: POS commands, Alipay results and the reviews settlement settled from Alipay's reports in,
+ * Alipay commands and payment events out, timers as rows.
+ */
 @Module({})
 export class OrchestratorModule implements OnModuleInit {
   constructor(
@@ -37,5 +40,13 @@ export class OrchestratorModule implements OnModuleInit {
     };
     this.kafka.consume({ groupId: 'payment-orchestrator.commands', topic: TOPICS.paymentCommands.name, ...sagaSteps });
     this.kafka.consume({ groupId: 'payment-orchestrator.results', topic: TOPICS.alipayResults.name, ...sagaSteps });
+    // settlement.v1.events: only a review the report files settled is the saga's; the ledger's and batches' events are not
+    const reviews = (envelopes: Envelope[]) => envelopes.filter((e) => e.type === 'PaymentReviewResolved');
+    this.kafka.consume({
+      groupId: 'payment-orchestrator.reviews',
+      topic: TOPICS.settlementEvents.name,
+      withBatch: (envelopes, manager, handleAll) => sagaSteps.withBatch(reviews(envelopes), manager, handleAll),
+      handle: async (envelope, context) => (envelope.type === 'PaymentReviewResolved' ? sagaSteps.handle(envelope, context) : undefined),
+    });
   }
 }

@@ -22,6 +22,7 @@ export class SagaRunner {
   private readonly inquiries;
   private readonly cancels;
   private readonly duration;
+  private readonly resolutions;
   /** the batch open in each transaction */
   private readonly batches = new WeakMap<EntityManager, SagaBatch>();
 
@@ -34,6 +35,7 @@ export class SagaRunner {
     this.reviews = metrics.counter('upm_payments_needs_review_total', 'Payments and refunds handed to an operator', ['kind']);
     this.inquiries = metrics.histogram('upm_saga_inquiries_per_payment', 'inquiryPayment calls a payment needed', [], [0, 1, 2, 3, 5, 10, 15, 20]);
     this.cancels = metrics.histogram('upm_saga_cancels_per_payment', 'cancel calls a payment needed', [], [0, 1, 2, 3, 4, 5, 6]);
+    this.resolutions = metrics.counter('upm_payments_review_resolutions_total', 'Resolutions of reviews by Alipay\'s report files: applied, or ignored (not in review, or contradicting the saga)', ['resolution', 'outcome']);
     this.duration = metrics.histogram('upm_saga_step_seconds', 'Time from a payment\'s creation to a status', ['status'], [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120]);
   }
 
@@ -65,6 +67,7 @@ export class SagaRunner {
     const before = batch.state(paymentId);
     const now = new Date();
     const step = handle(before, input, { now, config: this.config });
+    if (input.type === 'PaymentReviewResolved') this.reviewResolved(paymentId, input.data.resolution, before, step.state);
     if (!step.events.length) return before;
     batch.update(paymentId, step.state, now);
     for (const output of step.outputs) await this.write(manager, batch, paymentId, output, input, step.state, now, cause);
@@ -80,7 +83,7 @@ export class SagaRunner {
       case 'PublishPaymentEvent':
         await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope(output.event.type, output.event.data));
         this.logger.info({ paymentId, event: output.event.type, status: output.event.data.payment.status, sequence: output.event.data.payment.sequence }, 'payment event');
-        this.observe(output.event.type, output.event.data.payment, state);
+        this.observe(output.event.type, output.event.data.payment, state, input.type === 'PaymentReviewResolved');
         return;
       case 'ScheduleTimer':
         batch.schedule(paymentId, output.timer, now);
@@ -99,10 +102,19 @@ export class SagaRunner {
     }
   }
 
-  private observe(type: string, payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string }, state: SagaState): void {
+  /** A resolution of a review by Alipay's reports: applied (the payment left NEEDS_REVIEW), or ignored and said why. */
+  private reviewResolved(paymentId: string, resolution: string, before: SagaState, after: SagaState): void {
+    const applied = before.status === 'NEEDS_REVIEW' && after.status !== 'NEEDS_REVIEW';
+    this.resolutions.inc({ resolution, outcome: applied ? 'applied' : 'ignored' });
+    if (applied) this.logger.info({ paymentId, resolution, status: after.status }, 'payment review resolved by Alipay\'s report');
+    else this.logger.warn({ paymentId, resolution, status: before.status }, 'review resolution ignored: the payment is not in review, or the resolution contradicts what the saga knows');
+  }
+
+  /** `settledByReport`: the payment was counted final when it reached NEEDS_REVIEW; its resolution is counted apart (see reviewResolved). */
+  private observe(type: string, payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string }, state: SagaState, settledByReport: boolean): void {
     if (state.status === 'NEW') return;
     const seconds = (Date.now() - new Date(payment.createdAt).getTime()) / 1000;
-    if (type === 'PaymentSucceeded' || type === 'PaymentFailed' || type === 'PaymentCancelled' || type === 'PaymentNeedsReview') {
+    if (!settledByReport && (type === 'PaymentSucceeded' || type === 'PaymentFailed' || type === 'PaymentCancelled' || type === 'PaymentNeedsReview')) {
       this.finals.inc({ status: payment.status, failure_code: payment.failure?.code ?? '' });
       this.duration.observe({ status: payment.status }, seconds);
       this.inquiries.observe(state.attempts.inquiry);
