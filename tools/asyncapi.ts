@@ -27,7 +27,7 @@ const STREAMS: Record<keyof typeof TOPICS, { producer: string; consumers: string
     description: 'Every change of a payment, with its whole public view and a per-payment sequence.',
   },
   settlementEvents: {
-    producer: 'settlement', consumers: ['finance consumers', 'notification'],
+    producer: 'settlement', consumers: ['finance consumers', 'notification', 'payment-orchestrator (PaymentReviewResolved)'],
     description: 'Ledger postings, reconciliation verdicts, discrepancies, settled batches and reviews resolved from Alipay’s reports.',
   },
 };
