@@ -1,4 +1,4 @@
-import { csvRecords, parseCsv, toCsvLine } from './csv';
+import { csvRecords, parseCsv, parseCsvRows, toCsvLine } from './csv';
 
 describe('csv', () => {
   it('reads quoted fields, doubled quotes, CRLF and a byte-order mark', () => {
@@ -12,6 +12,17 @@ describe('csv', () => {
 
   it('maps rows to the header', () => {
     expect(csvRecords('id,name\n1,Ann\n2,"Bo, Jr"\n').records).toEqual([{ id: '1', name: 'Ann' }, { id: '2', name: 'Bo, Jr' }]);
+  });
+
+  it('tells each record\'s first file line, counting blank lines and the line breaks inside quoted fields', () => {
+    const text = 'a,b\n\n1,"two\nlines"\r\n\r\n3,"x\r\ny\rz"\n4,4\n';
+    expect(parseCsvRows(text)).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 3, fields: ['1', 'two\nlines'] },
+      { line: 6, fields: ['3', 'x\r\ny\rz'] },
+      { line: 9, fields: ['4', '4'] },
+    ]);
+    expect(csvRecords(text).lines).toEqual([3, 6, 9]);
   });
 
   it('refuses an unterminated quote', () => {

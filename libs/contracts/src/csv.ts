@@ -1,9 +1,25 @@
 /** RFC 4180 CSV: fields separated by commas, quoted when they hold a comma, quote or line break. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
+  return parseCsvRows(text).map((row) => row.fields);
+}
+
+/** A record of a CSV file, with the file line it starts on (1-based), so a problem can name the line an editor shows. */
+export interface CsvRow {
+  line: number;
+  fields: string[];
+}
+
+/**
+ * As `parseCsv`, each record with the line it starts on: blank lines are skipped but counted, and a quoted
+ * field's line breaks count as the lines they are. LF, CRLF and a lone CR each end one line.
+ */
+export function parseCsvRows(text: string): CsvRow[] {
+  const rows: CsvRow[] = [];
   let row: string[] = [];
   let field = '';
   let quoted = false;
+  let line = 1;
+  let rowLine = 1;
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
@@ -12,7 +28,10 @@ export function parseCsv(text: string): string[][] {
         field += '"';
         i++;
       } else if (c === '"') quoted = false;
-      else field += c;
+      else {
+        if (c === '\n' || (c === '\r' && body[i + 1] !== '\n')) line++;
+        field += c;
+      }
     } else if (c === '"' && field === '') quoted = true;
     else if (c === ',') {
       row.push(field);
@@ -20,17 +39,18 @@ export function parseCsv(text: string): string[][] {
     } else if (c === '\n' || c === '\r') {
       if (c === '\r' && body[i + 1] === '\n') i++;
       row.push(field);
-      rows.push(row);
+      rows.push({ line: rowLine, fields: row });
       row = [];
       field = '';
+      rowLine = ++line;
     } else field += c;
   }
   if (quoted) throw new SyntaxError('unterminated quoted field');
   if (field !== '' || row.length) {
     row.push(field);
-    rows.push(row);
+    rows.push({ line: rowLine, fields: row });
   }
-  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
+  return rows.filter((r) => !(r.fields.length === 1 && r.fields[0] === ''));
 }
 
 export function toCsvLine(fields: ReadonlyArray<string | number | null | undefined>): string {
@@ -42,8 +62,12 @@ export function toCsvLine(fields: ReadonlyArray<string | number | null | undefin
     .join(',');
 }
 
-/** Rows as objects keyed by the header line's names. */
-export function csvRecords(text: string): { header: string[]; records: Array<Record<string, string>> } {
-  const [header = [], ...rows] = parseCsv(text);
-  return { header, records: rows.map((r) => Object.fromEntries(header.map((name, i) => [name, r[i] ?? '']))) };
+/** Rows as objects keyed by the header line's names; `lines[i]` is the file line `records[i]` starts on. */
+export function csvRecords(text: string): { header: string[]; records: Array<Record<string, string>>; lines: number[] } {
+  const [header = { line: 1, fields: [] }, ...rows] = parseCsvRows(text);
+  return {
+    header: header.fields,
+    records: rows.map((r) => Object.fromEntries(header.fields.map((name, i) => [name, r.fields[i] ?? '']))),
+    lines: rows.map((r) => r.line),
+  };
 }

@@ -56,14 +56,14 @@ export class AdminController {
     }
     const missing = IMPORT_COLUMNS.filter((c) => !parsed.header.includes(c));
     if (missing.length) throw new ApiError(400, 'MALFORMED_CSV', `missing columns: ${missing.join(', ')}`);
-    // each row is checked as any request is, its problems told with the line they are on
+    // each row is checked as any request is, its problems told with the file line the row starts on
     const problems: Array<{ line: number } & ValidationDetail> = [];
     const rows = parsed.records.flatMap((record, i) => {
       try {
         return [parse(importRow, record)];
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
-        problems.push(...(error.details as ValidationDetail[]).map((detail) => ({ line: i + 2, ...detail })));
+        problems.push(...(error.details as ValidationDetail[]).map((detail) => ({ line: parsed.lines[i], ...detail })));
         return [];
       }
     });

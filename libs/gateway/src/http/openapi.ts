@@ -106,7 +106,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/admin/terminals/{terminalId}/rotate-key': { post: { summary: 'Replace a terminal key (the old one stops working)', security: adminAuth, parameters: [pathId('terminalId')], responses: { 200: { description: 'the new key' }, ...errors(401, 404) } } },
       '/v1/admin/terminals/{terminalId}/revoke': { post: { summary: 'Revoke a terminal', security: adminAuth, parameters: [pathId('terminalId')], responses: { 200: { description: 'revoked' }, ...errors(401, 404) } } },
       '/v1/admin/import': { post: { summary: 'Bulk onboarding from CSV (merchantId,merchantName,merchantMcc,storeId,storeName,storeMcc,terminalId); all or nothing',
-          description: 'Creates what is missing and keeps what exists. 400 VALIDATION_FAILED lists each problem with its line, field and code; 409 STORE_BELONGS_TO_ANOTHER_MERCHANT or TERMINAL_BELONGS_TO_ANOTHER_STORE when the file would move a store or a terminal, or names two owners for one.',
+          description: 'Creates what is missing and keeps what exists. 400 VALIDATION_FAILED lists each problem with its line (the file line its row starts on, blank lines and line breaks in quoted fields counted), field and code; 409 STORE_BELONGS_TO_ANOTHER_MERCHANT or TERMINAL_BELONGS_TO_ANOTHER_STORE when the file would move a store or a terminal, or names two owners for one.',
           security: adminAuth, requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } } } }, responses: { 200: { description: 'counts and the new terminals\' keys' }, ...errors(400, 401, 409, 415) } } },
     },
   };

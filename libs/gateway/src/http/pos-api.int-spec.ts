@@ -345,6 +345,19 @@ describe('POST /v1/admin/import', () => {
     expect(await dataSource.query("SELECT id FROM terminals WHERE id LIKE 'imp_%'")).toEqual([]);
   });
 
+  it('names the file line a problem is on, counting blank lines and line breaks in quoted fields', async () => {
+    const answer = await importCsv(
+      '',
+      'imp_m6,"Shop on',
+      'two lines",5411,imp_s6,Store,5411,imp_t6',
+      '',
+      'imp_m6,Shop,5411,imp_s6,Store,5411,bad terminal',
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details).toEqual([{ line: 6, field: 'terminalId', code: expect.any(String), message: expect.any(String) }]);
+    expect(await dataSource.query("SELECT id FROM merchants WHERE id = 'imp_m6'")).toEqual([]);
+  });
+
   it('imports a chain of 70,000 terminals in one file, more than a statement can take parameters', async () => {
     const lines = Array.from({ length: 70_000 }, (_, i) => `chain_m,Big chain,5411,chain_s${i % 7000},Store ${i % 7000},5411,chain_t${i}`);
     const first = await importCsv(...lines);
