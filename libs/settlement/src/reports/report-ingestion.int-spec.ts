@@ -572,6 +572,32 @@ describe('ReportIngestion and payment events', () => {
     ]);
   });
 
+  it('reads the parts of a day present together as one report: nothing a later part lists is missing, nor announced so', async () => {
+    await apply(eventAt('pay_parted_first', '2026-12-15T10:00:00+08:00'));
+    await apply(eventAt('pay_parted_second', '2026-12-15T11:00:00+08:00'));
+    // a payment in review on the 15th, whose charge the second part lists; the 16th's file is in already
+    const review = event('pay_parted_review', 'PaymentNeedsReview', 2);
+    const { payment } = review.data as { payment: PaymentViewV1 };
+    await apply({ ...review, data: { payment: { ...payment, createdAt: '2026-12-15T04:00:00Z' } } });
+    dayFile('20261216', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+
+    dayFile('20261215', '000', reportRow('pay_parted_first', 'PAYMENT', '2026-12-15T10:00:00+08:00', '12.50'));
+    dayFile('20261215', '001', reportRow('pay_parted_second', 'PAYMENT', '2026-12-15T11:00:00+08:00', '12.50'), reportRow('pay_parted_review', 'PAYMENT', '2026-12-15T12:00:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => [r.path.split('/').pop(), r.status, r.rows])).toEqual([
+      ['transactionItems_20261215_000.csv', 'INGESTED', 1],
+      ['transactionItems_20261215_001.csv', 'INGESTED', 2],
+    ]);
+    for (const paymentId of ['pay_parted_first', 'pay_parted_second', 'pay_parted_review']) {
+      expect({ paymentId, discrepancies: await discrepanciesOf(paymentId) }).toEqual({ paymentId, discrepancies: [] });
+      expect({ paymentId, transaction: await transactionOf(paymentId) }).toEqual({ paymentId, transaction: expect.objectContaining({ reconciliation: 'MATCHED' }) });
+    }
+    expect(await dataSource.query("SELECT key FROM outbox WHERE type = 'DiscrepancyDetected' AND key = ANY($1)", [['pay_parted_first', 'pay_parted_second', 'pay_parted_review']])).toEqual([]);
+    // the review is decided once, from the whole day: charged
+    const resolved = await dataSource.query("SELECT payload->'data'->>'resolution' AS resolution FROM outbox WHERE key = 'pay_parted_review' AND type = 'PaymentReviewResolved'");
+    expect(resolved).toEqual([{ resolution: 'CHARGED' }]);
+  });
+
   it('posts a transaction a batch paid out in that batch when its event comes after finance resolved it as a note', async () => {
     settlementBatch('20261127HKD015', 'pay_noted');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);

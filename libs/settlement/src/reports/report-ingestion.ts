@@ -85,9 +85,10 @@ export class ReportIngestion {
         if (!meta) continue;
         candidates.push({ file, meta, sha256: createHash('sha256').update(file.content).digest('hex'), folder: file.path.split('/').slice(0, -1).join('/') });
       }
-      // transaction files first (they match the day), then the batches that post and pay out
+      // transaction files first (they match the day), then the batches that post and pay out; a day's parts
+      // (`_000`, `_001`…) present now are read together, in seq order
       const transactionFiles = candidates.filter((c) => c.meta.kind === 'transactionItems').sort((a, b) => a.file.path.localeCompare(b.file.path));
-      for (const candidate of transactionFiles) results.push(await this.ingestTransactionFile(candidate));
+      for (const day of new Set(transactionFiles.map((c) => c.meta.day))) results.push(...(await this.ingestTransactionDay(transactionFiles.filter((c) => c.meta.day === day))));
       // a batch's items files (`_000`, `_001`…) are read together, with the summary of the same folder
       const batchOf = (c: Candidate) => `${c.folder}|${c.meta.currency}|${c.meta.batchId}`;
       const itemsFiles = candidates.filter((c) => c.meta.kind === 'settlementItems').sort((a, b) => a.file.path.localeCompare(b.file.path));
@@ -104,23 +105,54 @@ export class ReportIngestion {
     return results;
   }
 
-  private async ingestTransactionFile(c: Candidate): Promise<IngestResult> {
-    const base = { path: c.file.path, source: c.file.source, kind: c.meta.kind };
-    if (await this.seen(c)) return { ...base, status: 'DUPLICATE' };
-    try {
-      const rows = parseTransactionItems(decode(c.file.content));
-      await this.inLock(async (manager) => {
-        if (await this.seen(c, manager)) throw new AlreadySeen();
-        const fileId = await this.recordFile(manager, c, 'INGESTED', null, rows.length, { day: c.meta.day });
-        await this.matchTransactionFile(manager, fileId, c.file.path, c.meta.day ?? businessDayOf(new Date()), rows);
-      });
-      return { ...base, status: 'INGESTED', rows: rows.length };
-    } catch (error) {
-      if (error instanceof AlreadySeen) return { ...base, status: 'DUPLICATE' };
-      if (!(error instanceof ReportRejected)) return this.failed(base, error);
-      await this.dataSource.transaction((m) => this.recordFile(m, c, 'REJECTED', error.message, 0, { day: c.meta.day }));
-      return { ...base, status: 'REJECTED', reason: error.message };
+  /**
+   * The parts of one day's transaction details present at this look (new ones; `_000`, `_001`…) are read as one
+   * report, in one database transaction: every row of every part is matched before anything of the day is
+   * decided missing, so no part calls missing what a later part lists. A part whose content is refused is
+   * rejected on its own and the others go in without it; one that fails for another reason takes the day's
+   * other new parts with it, and the next look tries them again.
+   */
+  private async ingestTransactionDay(candidates: readonly Candidate[]): Promise<IngestResult[]> {
+    const base = (c: Candidate) => ({ path: c.file.path, source: c.file.source, kind: c.meta.kind });
+    const results = new Map<Candidate, IngestResult>();
+    const parts: TransactionPart[] = [];
+    for (const c of candidates) {
+      if (await this.seen(c)) {
+        results.set(c, { ...base(c), status: 'DUPLICATE' });
+        continue;
+      }
+      try {
+        parts.push({ candidate: c, rows: parseTransactionItems(decode(c.file.content)) });
+      } catch (error) {
+        if (!(error instanceof ReportRejected)) {
+          results.set(c, this.failed(base(c), error));
+          continue;
+        }
+        await this.dataSource.transaction((m) => this.recordFile(m, c, 'REJECTED', error.message, 0, { day: c.meta.day }));
+        results.set(c, { ...base(c), status: 'REJECTED', reason: error.message });
+      }
     }
+    if (parts.length) {
+      try {
+        const applied = await this.inLock(async (manager) => {
+          // another replica may have read some of them meanwhile
+          const fresh: TransactionPart[] = [];
+          for (const part of parts) if (!(await this.seen(part.candidate, manager))) fresh.push(part);
+          const files: TransactionFile[] = [];
+          for (const { candidate, rows } of fresh) {
+            files.push({ fileId: await this.recordFile(manager, candidate, 'INGESTED', null, rows.length, { day: candidate.meta.day }), path: candidate.file.path, rows });
+          }
+          if (files.length) await this.matchTransactionDay(manager, parts[0].candidate.meta.day ?? businessDayOf(new Date()), files);
+          return fresh;
+        });
+        for (const part of parts) {
+          results.set(part.candidate, applied.includes(part) ? { ...base(part.candidate), status: 'INGESTED', rows: part.rows.length } : { ...base(part.candidate), status: 'DUPLICATE' });
+        }
+      } catch (error) {
+        for (const part of parts) results.set(part.candidate, this.failed(base(part.candidate), error));
+      }
+    }
+    return candidates.map((c) => results.get(c)!);
   }
 
   /**
@@ -177,14 +209,22 @@ export class ReportIngestion {
     }
   }
 
-  /** Matches every row of a day's transaction file, then flags what the day's ledger has and the file lacks. */
-  private async matchTransactionFile(manager: EntityManager, fileId: string, reportFile: string, day: string, rows: readonly TransactionRow[]): Promise<void> {
+  /**
+   * Matches every row of the day's files read now, in seq order, as one report (a row's partner may sit in
+   * another part), then flags what the day's ledger has and the files lack; decided after the last of them,
+   * which the discrepancies and review resolutions name.
+   */
+  private async matchTransactionDay(manager: EntityManager, day: string, files: readonly TransactionFile[]): Promise<void> {
+    const rows = files.flatMap((f) => f.rows);
     const ledger = await this.ledgerOf(manager, rows);
     const payments = await this.payments(manager, rows.map(paymentIdOfRow));
     const earlier = await this.ledger.listedOnTheirOwn(manager, rows.filter((r) => r.type !== 'REFUND').map(paymentIdOfRow));
-    for (const row of rows) await this.reconcileRow(manager, { fileId, reportFile, day, row, rows, ledger, payments, earlier });
+    for (const file of files) {
+      for (const row of file.rows) await this.reconcileRow(manager, { fileId: file.fileId, reportFile: file.path, day, row, rows, ledger, payments, earlier });
+    }
+    const reportFile = files[files.length - 1].path;
 
-    // every file of the day so far counts, this one included (its rows are recorded by now)
+    // every file of the day so far counts, these included (their rows are recorded by now)
     const listedRows: Array<{ kind: TransactionType; id: string }> = await manager.query(
       `SELECT r.kind, r.transaction_request_id AS id FROM reconciliations r JOIN report_files f ON f.id = r.file_id
        WHERE f.kind = 'transactionItems' AND f.status = 'INGESTED' AND f.business_day = $1`,
@@ -200,8 +240,8 @@ export class ReportIngestion {
       });
     }
 
-    // this file completes the pair of days that decides the reviews of its own day, or of the day before; and a
-    // review whose event came after both its days' files were in is decided at the next file
+    // these files complete the pair of days that decides the reviews of their own day, or of the day before; and
+    // a review whose event came after both its days' files were in is decided at the next file
     const pending: Array<{ day: string }> = await manager.query(
       `SELECT DISTINCT to_char(business_day, 'YYYY-MM-DD') AS day FROM tracked_payments
        WHERE status = 'NEEDS_REVIEW' AND review_resolution IS NULL AND business_day < $1 ORDER BY day`,
@@ -442,8 +482,8 @@ export class ReportIngestion {
   }
 
   /**
-   * A transaction an earlier transaction file of its day did not list, listed now (Alipay split the day into
-   * several files, `_000`, `_001`…, or filed it late): it is missing no more, so that discrepancy closes.
+   * A transaction an earlier transaction file of its day did not list, listed now (a part of the day, `_001`…,
+   * that came after the others, or a file filed late): it is missing no more, so that discrepancy closes.
    */
   private async listedAfterAll(manager: EntityManager, ledgerTransactionId: string, reportFile: string): Promise<void> {
     await manager.query(
@@ -499,6 +539,19 @@ export class ReportIngestion {
 }
 
 class AlreadySeen extends Error {}
+
+/** A part of a day's transaction details, read and not yet applied. */
+interface TransactionPart {
+  candidate: Candidate;
+  rows: TransactionRow[];
+}
+
+/** A part of a day's transaction details as recorded: where its rows' reconciliations point. */
+interface TransactionFile {
+  fileId: string;
+  path: string;
+  rows: readonly TransactionRow[];
+}
 
 /** One items file of a batch as recorded: where its rows' reconciliations point. */
 interface BatchFile {
