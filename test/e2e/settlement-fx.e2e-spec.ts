@@ -33,10 +33,11 @@ it('posts a day settled in another currency: receivables cleared, each currency 
 
   const day = businessDayOf(paid[0].alipay!.paymentTime!);
   const files = await sandboxReports(day);
-  expect(files.map((f) => `${f.kind} ${f.currency ?? ''}`)).toEqual(['transactionItems ', 'settlementItems USD', 'settlementSummary USD']);
+  // one file of each kind, or several parts of one when the sandbox splits them (SANDBOX_REPORT_MAX_ROWS)
+  expect([...new Set(files.map((f) => `${f.kind} ${f.currency ?? ''}`))]).toEqual(['transactionItems ', 'settlementItems USD', 'settlementSummary USD']);
   for (const file of files) await deliver(file.path);
   const ingested = await ingest();
-  expect(ingested.map((f) => `${f.kind} ${f.status}`).sort()).toEqual(['settlementItems INGESTED', 'transactionItems INGESTED']);
+  expect([...new Set(ingested.map((f) => `${f.kind} ${f.status}`))].sort()).toEqual(['settlementItems INGESTED', 'transactionItems INGESTED']);
 
   // HKD 12.50 → 1.60 − 0.01 fee; HKD 20.00 → 2.56 − 0.01; refund HKD −5.00 → −0.64 − 0.01; JPY 2000 → 13.40 − 0.07
   const batches = (await api<{ batches: Array<{ settlementBatchId: string; currency: string; status: string; net: { value: string }; fees: { value: string }; fx: unknown }> }>('GET', '/v1/settlement/batches')).body.batches;

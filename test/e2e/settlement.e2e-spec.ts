@@ -1,9 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { createEnvelope, csvRecords, parseMessage, TOPICS, toCsvLine, toMajorUnits } from '@upm/contracts';
 import { businessDayOf, shiftDay } from '@upm/settlement';
 import { eventually, readTopic, sleep, testKafka } from '@upm/shared-testing';
 import { schemaMismatches } from './support/json-schema';
 import { PaymentResource, PosClient } from './support/pos-client';
-import { balanceOf, settlementSuite } from './support/settlement';
+import { balanceOf, SandboxReport, settlementSuite } from './support/settlement';
 
 /**
  * Settlement end to end: payments of a mixed day go through the real platform, the sandbox writes that day's
@@ -30,6 +31,24 @@ function editRecords(text: string, edit: (records: Array<Record<string, string>>
   const { header, records } = csvRecords(body);
   const lines = [header.join(','), ...edit(records).map((r) => toCsvLine(header.map((h) => r[h])))];
   return `${lines.join('\n')}\n<END>\n`;
+}
+
+/** Every part of one report (`_000`, `_001`… when the sandbox splits it), in seq order. */
+function partsOf(files: SandboxReport['files'], kind: string, currency?: string): string[] {
+  const parts = files.filter((f) => f.kind === kind && (!currency || f.currency === currency)).map((f) => f.path).sort();
+  expect(parts.length).toBeGreaterThan(0);
+  return parts;
+}
+
+/** The records of a report's parts as one file (the first part's header, every record, `<END>`). */
+async function joined(parts: readonly string[]): Promise<string> {
+  const texts = await Promise.all(parts.map((part) => readFile(part, 'utf8')));
+  return editRecords(texts[0], () => texts.flatMap((text) => csvRecords(text.replace(/<END>\n?$/, '')).records));
+}
+
+/** What an ingestion did with the files it had not seen, one line per kind and outcome however many parts. */
+function outcomes(results: ReadonlyArray<{ kind: string; status: string }>, detail: (r: { kind: string; status: string; batchId?: string }) => string = () => ''): string[] {
+  return [...new Set(results.filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}${detail(r)}`))].sort();
 }
 
 async function settled(pos: PosClient, answer: Promise<{ body: PaymentResource }>): Promise<PaymentResource> {
@@ -152,8 +171,8 @@ describe('settlement', () => {
     const reviewed = async () => (await api<{ reviewResolution: string | null }>('GET', `/v1/settlement/payments/${ids.review.paymentId}`)).body.reviewResolution;
     expect(await reviewed()).toBeNull();
     const dayAfter = shiftDay(businessDayOf(ids.review.createdAt), 1);
-    for (const file of (await sandboxReports(dayAfter)).filter((f) => f.kind === 'transactionItems')) await deliver(file.path);
-    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
+    for (const file of partsOf(await sandboxReports(dayAfter), 'transactionItems')) await deliver(file);
+    expect(outcomes(await ingest())).toEqual(['transactionItems INGESTED']);
     expect(await reviewed()).toBe('NOT_CHARGED');
 
     // exact amounts: HKD with two decimals, JPY with none
@@ -224,30 +243,32 @@ describe('settlement', () => {
     await eventually(async () => ((await transactions(`?day=${day}`)).filter((t) => t.kind === 'PAYMENT').length === 5 ? true : undefined), 20_000, 300);
 
     const files = await sandboxReports(day);
-    const byKind = (kind: string, currency?: string) => files.find((f) => f.kind === kind && (!currency || f.currency === currency))!.path;
     const unknownRow = (r: Record<string, string>) => ({ ...r, transactionId: '2026STRANGER0001', transactionRequestId: 'pay_NOT_OURS_0001', referenceTransactionId: 'X-1' });
-    await deliver(byKind('transactionItems'), (text) =>
-      editRecords(text, (records) => [
-        ...records
-          .filter((r) => r.transactionRequestId !== day2.dropped.paymentId)
-          .map((r) => (r.transactionRequestId === day2.changed.paymentId ? { ...r, transactionAmountValue: '11.50' } : r)),
-        unknownRow(records[0]),
-      ]),
-    );
+    for (const [n, part] of partsOf(files, 'transactionItems').entries()) {
+      await deliver(part, (text) =>
+        editRecords(text, (records) => [
+          ...records
+            .filter((r) => r.transactionRequestId !== day2.dropped.paymentId)
+            .map((r) => (r.transactionRequestId === day2.changed.paymentId ? { ...r, transactionAmountValue: '11.50' } : r)),
+          ...(n === 0 ? [unknownRow(records[0])] : []),
+        ]),
+      );
+    }
     const hkdBatchId = files.find((f) => f.kind === 'settlementItems' && f.currency === 'HKD')!.batchId!;
     const feeItems = (text: string) =>
       editRecords(text, (records) => records.map((r) => (r.transactionRequestId === day2.fee.paymentId ? { ...r, feeAmountValue: '-0.20', settlementAmountValue: '12.80' } : r)));
     const feeSummary = (text: string) =>
       editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: (Number(r.settlementAmountValue) - 0.1).toFixed(2), feeAmountValue: (Number(r.feeAmountValue) - 0.1).toFixed(2) })));
-    await deliver(byKind('settlementItems', 'HKD'), feeItems);
-    await deliver(byKind('settlementSummary', 'HKD'), feeSummary);
-    // the JPY batch first arrives cut off: no <END>
-    const jpyItems = await deliver(byKind('settlementItems', 'JPY'), (text) => text.replace('<END>\n', ''));
-    await deliver(byKind('settlementSummary', 'JPY'));
+    for (const part of partsOf(files, 'settlementItems', 'HKD')) await deliver(part, feeItems);
+    for (const part of partsOf(files, 'settlementSummary', 'HKD')) await deliver(part, feeSummary);
+    // the JPY batch (one payment, one items file) first arrives cut off: no <END>
+    const [jpyItemsFile] = partsOf(files, 'settlementItems', 'JPY');
+    const jpyItems = await deliver(jpyItemsFile, (text) => text.replace('<END>\n', ''));
+    for (const part of partsOf(files, 'settlementSummary', 'JPY')) await deliver(part);
 
     const results = await ingest();
     const fresh = results.filter((r) => r.status !== 'DUPLICATE');
-    expect(fresh.map((r) => `${r.kind} ${r.status} ${r.batchId?.slice(8, 11) ?? ''}`).sort()).toEqual(['settlementItems INGESTED HKD', 'settlementItems REJECTED JPY', 'transactionItems INGESTED ']);
+    expect(outcomes(results, (r) => ` ${r.batchId?.slice(8, 11) ?? ''}`)).toEqual(['settlementItems INGESTED HKD', 'settlementItems REJECTED JPY', 'transactionItems INGESTED ']);
     expect(fresh.find((r) => r.kind === 'settlementItems' && r.status === 'INGESTED')!.batchId).toBe(hkdBatchId);
     expect(fresh.find((r) => r.status === 'REJECTED')!.reason).toMatch(/no <END> trailer/);
     const yen = (await transactions(`?paymentId=${day2.yen2.paymentId}`))[0];
@@ -271,11 +292,11 @@ describe('settlement', () => {
 
     // the batch whose items do not add up to its TOTAL is rejected too; the complete one then goes in
     await withdraw(jpyItems);
-    await deliver(byKind('settlementItems', 'JPY'), (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: '1989', transactionAmountValue: '1999' }))));
+    await deliver(jpyItemsFile, (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: '1989', transactionAmountValue: '1999' }))));
     const mismatch = (await ingest()).filter((r) => r.status !== 'DUPLICATE');
     expect(mismatch).toEqual([expect.objectContaining({ status: 'REJECTED', reason: expect.stringMatching(/TOTAL: the settlement items sum to 1989 minor units, the summary says 1990/) })]);
     await withdraw(jpyItems);
-    await deliver(byKind('settlementItems', 'JPY'));
+    await deliver(jpyItemsFile);
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE')).toEqual([expect.objectContaining({ status: 'INGESTED', kind: 'settlementItems' })]);
     expect((await transactions(`?paymentId=${day2.yen2.paymentId}`))[0]).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
     const rejected = (await api<{ files: Array<{ status: string; reason: string | null }> }>('GET', '/v1/settlement/files')).body.files.filter((f) => f.status === 'REJECTED');
@@ -391,12 +412,11 @@ describe('settlement', () => {
     const day = businessDayOf(paid.alipay!.paymentTime!);
     await eventually(async () => ((await transactions(`?paymentId=${paid.paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
     const files = await sandboxReports(day);
-    const byKind = (kind: string) => files.find((f) => f.kind === kind)!.path;
     // Alipay took 10.50 where the ledger expects 10.00, in the transaction file and, a day later, in the batch
     const charged = (records: Array<Record<string, string>>) =>
       records.map((r) => (r.transactionRequestId === paid.paymentId ? { ...r, transactionAmountValue: '10.50', ...(r.settlementAmountValue ? { settlementAmountValue: '10.40' } : {}) } : r));
-    await deliver(byKind('transactionItems'), (text) => editRecords(text, charged));
-    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
+    for (const part of partsOf(files, 'transactionItems')) await deliver(part, (text) => editRecords(text, charged));
+    expect(outcomes(await ingest())).toEqual(['transactionItems INGESTED']);
     const [found] = (await api<{ discrepancies: Discrepancy[] }>('GET', `/v1/settlement/discrepancies?paymentId=${paid.paymentId}`)).body.discrepancies;
     expect(found).toMatchObject({ type: 'MISMATCHED', fields: ['amount'], status: 'OPEN' });
     const resolve = (adjust: boolean) => api<Discrepancy & { adjustmentTransactionId: string | null; error?: { code: string } }>(
@@ -407,9 +427,11 @@ describe('settlement', () => {
     expect([early.status, early.body.error?.code]).toEqual([422, 'SETTLEMENT.NOT_SETTLED']);
     expect((await resolve(false)).body).toMatchObject({ status: 'RESOLVED', adjustmentTransactionId: null });
 
-    await deliver(byKind('settlementItems'), (text) => editRecords(text, charged));
-    await deliver(byKind('settlementSummary'), (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: (Number(r.settlementAmountValue) + 0.5).toFixed(2) }))));
-    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['settlementItems INGESTED']);
+    for (const part of partsOf(files, 'settlementItems')) await deliver(part, (text) => editRecords(text, charged));
+    for (const part of partsOf(files, 'settlementSummary')) {
+      await deliver(part, (text) => editRecords(text, (records) => records.map((r) => ({ ...r, settlementAmountValue: (Number(r.settlementAmountValue) + 0.5).toFixed(2) }))));
+    }
+    expect(outcomes(await ingest())).toEqual(['settlementItems INGESTED']);
     const [again] = (await api<{ discrepancies: Discrepancy[] }>('GET', `/v1/settlement/discrepancies?paymentId=${paid.paymentId}`)).body.discrepancies;
     expect(again).toMatchObject({
       discrepancyId: found.discrepancyId, status: 'OPEN', fields: ['amount'], resolvedBy: null, resolutionNote: null,
@@ -435,7 +457,7 @@ describe('settlement', () => {
     await eventually(async () => ((await transactions(`?paymentId=${paid.paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
     const files = await sandboxReports(businessDayOf(paid.alipay!.paymentTime!));
     for (const f of files) await deliver(f.path);
-    expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`).sort()).toEqual(['settlementItems INGESTED', 'transactionItems INGESTED']);
+    expect(outcomes(await ingest())).toEqual(['settlementItems INGESTED', 'transactionItems INGESTED']);
     const [payment] = await transactions(`?paymentId=${paid.paymentId}`);
     const first = payment.settlementBatchId!;
     expect(payment).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
@@ -471,10 +493,10 @@ describe('settlement', () => {
     expect(paid.status).toBe('SUCCEEDED');
     await eventually(async () => ((await transactions(`?paymentId=${paid.paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
     const files = await sandboxReports(businessDayOf(paid.alipay!.paymentTime!));
-    const summary = files.find((f) => f.kind === 'settlementSummary')!.path;
+    const [summary] = partsOf(files, 'settlementSummary');
     for (const f of files) await (f.path === summary ? deliver(f.path, (text) => text.replace('<END>\n', '')) : deliver(f.path));
-    const cut = (await ingest()).filter((r) => r.status !== 'DUPLICATE');
-    expect(cut.map((r) => `${r.kind} ${r.status}`).sort()).toEqual(['settlementItems REJECTED', 'transactionItems INGESTED']);
+    const cut = await ingest();
+    expect(outcomes(cut)).toEqual(['settlementItems REJECTED', 'transactionItems INGESTED']);
     expect(cut.find((r) => r.status === 'REJECTED')!.reason).toMatch(/no <END> trailer/);
     // the same pair is not tried again; the whole summary goes in with the items file it was rejected with
     expect((await ingest()).every((r) => r.status === 'DUPLICATE')).toBe(true);
@@ -493,25 +515,28 @@ describe('settlement', () => {
     }
     await eventually(async () => ((await transactions(`?paymentId=${day3[1].paymentId}`)).length === 1 ? true : undefined), 20_000, 300);
     const files = await sandboxReports(businessDayOf(day3[0].alipay!.paymentTime!));
-    const file = files.find((f) => f.kind === 'transactionItems')!.path;
-    const only = (paymentId: string) => (text: string) => editRecords(text, (records) => records.filter((r) => r.transactionRequestId === paymentId));
-    await deliver(file, only(day3[0].paymentId));
+    // each file holds one of the two, whether or not the sandbox split the day already
+    const [file] = partsOf(files, 'transactionItems');
+    const whole = await joined(partsOf(files, 'transactionItems'));
+    const only = (paymentId: string, text: string) => () => editRecords(text, (records) => records.filter((r) => r.transactionRequestId === paymentId));
+    await deliver(file, only(day3[0].paymentId, whole));
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
     const missing = async () => (await api<{ discrepancies: Array<Discrepancy & { resolvedBy: string | null }> }>('GET', `/v1/settlement/discrepancies?paymentId=${day3[1].paymentId}`)).body.discrepancies;
     expect((await missing()).map((d) => [d.type, d.status])).toEqual([['MISSING_IN_REPORT', 'OPEN']]);
 
-    await deliver(file, only(day3[1].paymentId), file.split('/').pop()!.replace('_000.csv', '_001.csv'));
+    await deliver(file, only(day3[1].paymentId, whole), file.split('/').pop()!.replace('_000.csv', '_001.csv'));
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status}`)).toEqual(['transactionItems INGESTED']);
     expect((await missing()).map((d) => [d.type, d.status, d.resolvedBy])).toEqual([['MISSING_IN_REPORT', 'RESOLVED', 'settlement']]);
     expect((await transactions(`?paymentId=${day3[1].paymentId}`))[0]).toMatchObject({ reconciliation: 'MATCHED', status: 'EXPECTED' });
 
     // the batch's items in two files: the first alone is not the whole batch yet
     const items = files.find((f) => f.kind === 'settlementItems')!;
-    await deliver(files.find((f) => f.kind === 'settlementSummary')!.path);
-    await deliver(items.path, only(day3[0].paymentId));
+    const allItems = await joined(partsOf(files, 'settlementItems'));
+    for (const part of partsOf(files, 'settlementSummary')) await deliver(part);
+    await deliver(items.path, only(day3[0].paymentId, allItems));
     const waiting = (await ingest()).filter((r) => r.status !== 'DUPLICATE');
     expect(waiting).toEqual([expect.objectContaining({ kind: 'settlementItems', status: 'PENDING', reason: expect.stringMatching(/counts 2 items, the items files hold 1/) })]);
-    await deliver(items.path, only(day3[1].paymentId), items.path.split('/').pop()!.replace('_000.csv', '_001.csv'));
+    await deliver(items.path, only(day3[1].paymentId, allItems), items.path.split('/').pop()!.replace('_000.csv', '_001.csv'));
     expect((await ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => `${r.kind} ${r.status} ${r.batchId}`)).toEqual([`settlementItems INGESTED ${items.batchId}`]);
     for (const p of day3) expect((await transactions(`?paymentId=${p.paymentId}`))[0]).toMatchObject({ reconciliation: 'MATCHED', status: 'POSTED', settlementBatchId: items.batchId });
     expect((await api<{ status: string }>('GET', `/v1/settlement/batches/${items.batchId}`)).body.status).toBe('RECONCILED');
