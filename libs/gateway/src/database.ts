@@ -3,12 +3,12 @@ import type { DatabaseDefinition } from '@upm/shared-database';
 import { GatewayRegistryAndPayments1764205200000 } from './migrations';
 import { PaymentRow, RefundRow } from './payments/payment.entities';
 import { MerchantRow, StoreRow, TerminalRow } from './registry/registry.entities';
-import { TerminalEventRow } from './terminal-events/terminal-event.entity';
-import { GatewayTerminalEvents1764303600000 } from './terminal-events/terminal-events.migration';
+import { TerminalEventHorizonRow, TerminalEventRow } from './terminal-events/terminal-event.entity';
+import { GatewayTerminalEventHorizons1764864000000, GatewayTerminalEvents1764303600000 } from './terminal-events/terminal-events.migration';
 
 /** The gateway's own database: no other service reads it. */
 export const GATEWAY_DATABASE: DatabaseDefinition = {
   name: 'upm_gateway',
-  entities: [...KAFKA_ENTITIES, MerchantRow, StoreRow, TerminalRow, PaymentRow, RefundRow, TerminalEventRow],
-  migrations: [...KAFKA_MIGRATIONS, GatewayRegistryAndPayments1764205200000, GatewayTerminalEvents1764303600000],
+  entities: [...KAFKA_ENTITIES, MerchantRow, StoreRow, TerminalRow, PaymentRow, RefundRow, TerminalEventRow, TerminalEventHorizonRow],
+  migrations: [...KAFKA_MIGRATIONS, GatewayRegistryAndPayments1764205200000, GatewayTerminalEvents1764303600000, GatewayTerminalEventHorizons1764864000000],
 };

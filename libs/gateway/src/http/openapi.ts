@@ -94,10 +94,15 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/terminals/me/events': {
         get: {
           summary: 'Server-sent events: the calling terminal\'s own payments\' status changes and refunds (never another terminal\'s or merchant\'s)',
-          description: 'Each event is `id: <n>` and `data: {"eventId","type","payment","refund"?}`; `eventId` is the same id merchant webhooks carry. Reconnect with the `Last-Event-ID` header (or `?lastEventId=`) to replay every event after it; without it the stream starts now. Comment lines (`: heartbeat`) keep an idle stream open.',
+          description: 'Each event is `id: <n>` and `data: {"eventId","type","payment","refund"?}`; `eventId` is the same id merchant webhooks carry. Reconnect with the `Last-Event-ID` header (or `?lastEventId=`) to replay every event after it; without it the stream starts now. Events are kept for the retention (72 h by default): when some after your Last-Event-ID were deleted the answer is 410 EVENTS_PRUNED (a replay the retention overtakes ends with the comment `: EVENTS_PRUNED`, and its reconnect gets the 410); an id above any this gateway ever sent (another environment\'s, or from before a restore) is 400 INVALID_LAST_EVENT_ID. On either, reconnect without Last-Event-ID first, then re-read the payments you wait for (GET /v1/payments/{paymentId} or ?merchantOrderId=): nothing is missed in between. Comment lines (`: heartbeat`) keep an idle stream open.',
           security: terminalAuth,
           parameters: [{ name: 'Last-Event-ID', in: 'header', schema: { type: 'string', pattern: '^[0-9]+$' } }, { name: 'lastEventId', in: 'query', schema: { type: 'string', pattern: '^[0-9]+$' } }],
-          responses: { 200: { description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(400, 401, 429) },
+          responses: {
+            200: { description: 'the stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            ...errors(401, 429),
+            400: { description: 'INVALID_LAST_EVENT_ID: not an event id, or above any this gateway ever sent. Reconnect without it, then re-read the payments you wait for', content: json('Error') },
+            410: { description: 'EVENTS_PRUNED: events after the Last-Event-ID were deleted after the retention; details `[{lastEventId, prunedThrough}]`. Reconnect without it, then re-read the payments you wait for', content: json('Error') },
+          },
         },
       },
       '/v1/admin/merchants': { post: { summary: 'Onboard a merchant', security: adminAuth, requestBody: { required: true, content: json('CreateMerchant') }, responses: { 201: { description: 'created' }, ...errors(400, 401, 409) } } },

@@ -6,13 +6,15 @@ import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { DEFAULT_SSE_HEARTBEAT_MS, GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import type { TerminalContext } from '../registry/registry.service';
-import { latestTerminalEventId, StreamEnd, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
+import { latestTerminalEventId, newestIssuedEventId, StreamEnd, TerminalEventsHub, terminalEventsAfter, TerminalEventsPage } from '../terminal-events/terminal-events';
 import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 
 /** Streams re-read this often even without a wake-up, so a lost Redis message only delays an event. */
 const RECHECK_MS = 2000;
 /** A client still behind this many heartbeat periods after a write had to wait for it is dropped. */
 const STALLED_HEARTBEATS = 2;
+/** events per read of the table */
+const PAGE = 200;
 
 /** Resolves true when `emitter` emits `event`, false after `ms` or once `signal` aborts, whichever comes first. */
 function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSignal): Promise<boolean> {
@@ -43,6 +45,13 @@ function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSi
  *
  * A stream whose key is revoked or rotated ends within about a heartbeat period (`: KEY_REVOKED`): the hub
  * checks the keys of all the replica's open streams together.
+ *
+ * A replay that cannot be whole is refused rather than served with a hole a POS cannot see: 410 EVENTS_PRUNED
+ * when events after the POS's Last-Event-ID were deleted after the retention (a replay the retention overtakes
+ * ends with `: EVENTS_PRUNED`, and its reconnect is answered so), and 400 INVALID_LAST_EVENT_ID for an id above
+ * any this database gave (another environment, or a restored backup), whose stream would stay silent until the
+ * ids reached it and then skip all the terminal's events before. Either way the POS reconnects without the id
+ * and re-reads the payments it waits for.
  */
 @Controller('v1/terminals/me')
 @UseGuards(TerminalGuard, TerminalRateLimitGuard)
@@ -66,7 +75,7 @@ export class TerminalEventsController {
     const close = () => closing.abort();
     const wakeups = new EventEmitter();
     let dirty = true;
-    let endedBy: StreamEnd | undefined;
+    let endedBy: StreamEnd | 'pruned' | undefined;
     // listening before the first read: an event committed in between still wakes the loop. The hub also ends
     // the stream once the key it was opened with is revoked or rotated.
     const unlisten = this.hub.listen(terminal, {
@@ -82,8 +91,18 @@ export class TerminalEventsController {
     });
     req.on('close', close);
     let cursor: string;
+    let page: TerminalEventsPage | undefined;
     try {
+      if (given !== undefined && BigInt(given) > BigInt(await newestIssuedEventId(this.dataSource))) {
+        throw new ApiError(400, 'INVALID_LAST_EVENT_ID', `Last-Event-ID ${given} is above any event id this gateway ever sent (another environment's, or from before a restore): reconnect without it, then re-read the payments you wait for`);
+      }
       cursor = given ?? (await latestTerminalEventId(this.dataSource, terminal.terminalId));
+      page = await terminalEventsAfter(this.dataSource, terminal, cursor, PAGE);
+      if (BigInt(page.prunedThrough) > BigInt(cursor)) {
+        const retentionHours = this.options.terminalEventsRetentionHours ?? 72;
+        throw new ApiError(410, 'EVENTS_PRUNED', `events after ${cursor} were deleted after the ${retentionHours} h retention: reconnect without Last-Event-ID, then re-read the payments you wait for (GET /v1/payments/{paymentId} or ?merchantOrderId=)`,
+          [{ lastEventId: cursor, prunedThrough: page.prunedThrough }]);
+      }
     } catch (error) {
       // the stream never started: stop listening, or every failed reconnect would leave its listener behind
       unlisten();
@@ -114,14 +133,22 @@ export class TerminalEventsController {
         if (dirty) {
           dirty = false;
           for (;;) {
-            const batch = await terminalEventsAfter(this.dataSource, terminal, cursor);
-            for (const event of batch) {
+            // the first page was read before the stream was answered
+            const { events, prunedThrough } = page ?? (await terminalEventsAfter(this.dataSource, terminal, cursor, PAGE));
+            page = undefined;
+            if (BigInt(prunedThrough) > BigInt(cursor)) {
+              // the retention overtook the replay: the POS is told, and its reconnect from here is answered 410
+              if (!closing.signal.aborted) endedBy = 'pruned';
+              close();
+              break;
+            }
+            for (const event of events) {
               if (closing.signal.aborted) break;
               const { id, ...data } = event;
               await send(`id: ${id}\ndata: ${JSON.stringify(data)}\n\n`);
               cursor = id;
             }
-            if (batch.length < 200 || closing.signal.aborted) break;
+            if (events.length < PAGE || closing.signal.aborted) break;
           }
           continue;
         }
@@ -141,6 +168,7 @@ export class TerminalEventsController {
       } else {
         if (endedBy === 'replaced') res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
         if (endedBy === 'revoked') res.write(': KEY_REVOKED the key this stream was opened with was revoked or rotated\n\n');
+        if (endedBy === 'pruned') res.write(`: EVENTS_PRUNED events after ${cursor} were deleted after the retention: reconnect without Last-Event-ID, then re-read the payments you wait for\n\n`);
         res.end();
       }
     }

@@ -10,6 +10,7 @@ import { GATEWAY_DATABASE } from '../database';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { TerminalRateLimiter } from '../payments/rate-limiter';
 import { RegistryService } from '../registry/registry.service';
+import { TerminalEventsRetention } from '../terminal-events/retention';
 import { TerminalEventsHub } from '../terminal-events/terminal-events';
 import { TerminalGuard } from './auth.guards';
 import { TerminalEventsController } from './terminal-events.controller';
@@ -33,7 +34,7 @@ beforeAll(async () => {
     controllers: [TerminalEventsController],
     providers: [
       { provide: DataSource, useValue: dataSource }, { provide: Redis, useValue: redis }, { provide: GATEWAY_OPTIONS, useValue: options },
-      RegistryService, TerminalGuard, TerminalRateLimiter, TerminalEventsHub,
+      RegistryService, TerminalGuard, TerminalRateLimiter, TerminalEventsHub, TerminalEventsRetention,
     ],
   })
   class TerminalStreamsModule {}
@@ -110,15 +111,33 @@ class Received {
   }
 }
 
-/** Appends `count` events to a terminal's stream, as the read model does, each padded with `padding` bytes. */
-async function appendEvents(terminal: PosTerminal, count: number, padding = 0): Promise<void> {
-  await dataSource.query(
-    `INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
-     SELECT $1, $2, 'pay_' || i, 'evt_' || i, 'PaymentCreated', jsonb_build_object('payment', jsonb_build_object('paymentId', 'pay_' || i, 'padding', repeat('x', $4::int)))
-       FROM generate_series(1, $3::int) i`,
-    [terminal.terminalId, terminal.merchantId, count, padding],
+/**
+ * Appends `count` events to a terminal's stream, as the read model does, each padded with `padding` bytes and
+ * dated `ageHours` ago; answers their ids.
+ */
+async function appendEvents(terminal: PosTerminal, count: number, padding = 0, ageHours = 0): Promise<string[]> {
+  const rows: Array<{ id: string }> = await dataSource.query(
+    `INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data, created_at)
+     SELECT $1, $2, 'pay_' || i, 'evt_' || i, 'PaymentCreated', jsonb_build_object('payment', jsonb_build_object('paymentId', 'pay_' || i, 'padding', repeat('x', $4::int))),
+            now() - make_interval(hours => $5::int)
+       FROM generate_series(1, $3::int) i
+     RETURNING id`,
+    [terminal.terminalId, terminal.merchantId, count, padding, ageHours],
   );
   await app.get(TerminalEventsHub).publish(terminal.terminalId);
+  return rows.map((row) => String(row.id));
+}
+
+/** What the gateway answers a stream it refuses: the status and the error body (none when it serves the stream). */
+async function refusal(response: IncomingMessage): Promise<{ status: number; body?: { error: { code: string; message: string; details?: unknown[] } } }> {
+  if (response.statusCode === 200) {
+    response.destroy();
+    return { status: 200 };
+  }
+  let text = '';
+  response.setEncoding('utf8');
+  for await (const chunk of response) text += chunk as string;
+  return { status: response.statusCode!, body: JSON.parse(text) as { error: { code: string; message: string; details?: unknown[] } } };
 }
 
 describe('GET /v1/terminals/me/events', () => {
@@ -263,5 +282,92 @@ describe('GET /v1/terminals/me/events', () => {
     await eventually(() => dropped.events.length + resumed.events.length >= all.length || undefined, 20_000);
     expect([...dropped.events, ...resumed.events].map((e) => e.id)).toEqual(all.map((row) => String(row.id)));
     resumed.close();
+  });
+
+  it('refuses to resume after an event whose successors were pruned (410 EVENTS_PRUNED), and resumes after the pruned ones', async () => {
+    const terminal = await newTerminal();
+    const neighbour = await newTerminal();
+    const [seen, ...missed] = await appendEvents(terminal, 3, 0, 100);
+    await appendEvents(neighbour, 2, 0, 100);
+    const [kept] = await appendEvents(terminal, 1);
+    expect(await app.get(TerminalEventsRetention).prune()).toBeGreaterThanOrEqual(5);
+
+    // the POS saw the first event, then was offline past the retention: the two after it are gone
+    const gone = await refusal(await openStream(terminal, { 'last-event-id': seen }));
+    expect(gone).toEqual({ status: 410, body: { error: { code: 'EVENTS_PRUNED', message: expect.stringMatching(/GET \/v1\/payments/), details: [{ lastEventId: seen, prunedThrough: missed[1] }] } } });
+    expect((await refusal(await openStream(terminal, {}, `?lastEventId=${missed[0]}`))).status).toBe(410);
+    expect(app.get(TerminalEventsHub).streamCount(terminal.terminalId)).toBe(0);
+
+    // one that had read up to the last pruned event missed nothing: it gets what is kept after it
+    const resumed = await Received.open(terminal, { 'last-event-id': missed[1] });
+    await eventually(() => (resumed.events.length ? true : undefined));
+    expect(resumed.events.map((e) => e.id)).toEqual([kept]);
+    resumed.close();
+
+    // a neighbour's pruned events say nothing about this terminal's, nor a fresh start about anything
+    const [later] = await appendEvents(terminal, 1);
+    const fresh = await Received.open(neighbour);
+    const fromKept = await Received.open(terminal, { 'last-event-id': kept });
+    await eventually(() => (fromKept.events.length ? true : undefined));
+    expect(fromKept.events.map((e) => e.id)).toEqual([later]);
+    for (const stream of [fresh, fromKept]) stream.close();
+  });
+
+  it('starts now, not with EVENTS_PRUNED, for a POS without Last-Event-ID whose terminal\'s events were all pruned', async () => {
+    const terminal = await newTerminal();
+    await appendEvents(terminal, 2, 0, 100);
+    await app.get(TerminalEventsRetention).prune();
+    const stream = await Received.open(terminal);
+    const opening = stream.comments[0];
+    const start = /from event (\d+)/.exec(opening)![1];
+    stream.close();
+    // where the stream started is an id the POS can resume from
+    const again = await Received.open(terminal, { 'last-event-id': start });
+    const [next] = await appendEvents(terminal, 1);
+    await eventually(() => (again.events.length ? true : undefined));
+    expect(again.events.map((e) => e.id)).toEqual([next]);
+    again.close();
+  });
+
+  it('ends a replay that the retention overtakes with EVENTS_PRUNED, rather than skipping what it deleted', async () => {
+    const terminal = await newTerminal();
+    const [first] = await appendEvents(terminal, 1);
+    const old = await appendEvents(terminal, 250, 0, 100);
+    // the pruner deletes the old events while the stream sends its first batch of them
+    const retention = app.get(TerminalEventsRetention);
+    const send = dataSource.query.bind(dataSource);
+    let batches = 0;
+    const query = jest.spyOn(dataSource, 'query').mockImplementation(async (text, parameters, queryRunner) => {
+      const answer: unknown = await send(text, parameters, queryRunner);
+      if (/FROM terminal_events\b/.test(text) && parameters?.[0] === terminal.terminalId && /LIMIT/.test(text) && ++batches === 1) await retention.prune();
+      return answer;
+    });
+    try {
+      // the first event is not old: resuming from it is allowed
+      await dataSource.query('UPDATE terminal_events SET created_at = now() WHERE id = $1', [first]);
+      const stream = await Received.open(terminal, { 'last-event-id': first });
+      await eventually(() => stream.ended || undefined, 5000);
+      expect(stream.events.map((e) => e.id)).toEqual(old.slice(0, 200));
+      expect(stream.comments).toContainEqual(expect.stringMatching(/^EVENTS_PRUNED /));
+      const again = await refusal(await openStream(terminal, { 'last-event-id': old[199] }));
+      expect(again.body?.error.code).toBe('EVENTS_PRUNED');
+    } finally {
+      query.mockRestore();
+    }
+  });
+
+  it('refuses a Last-Event-ID that this gateway never sent (400 INVALID_LAST_EVENT_ID), rather than staying silent until ids reach it', async () => {
+    const terminal = await newTerminal();
+    const [newest] = await appendEvents(terminal, 1);
+    const ahead = String(BigInt(newest) + 1000n);
+    const refused = await refusal(await openStream(terminal, { 'last-event-id': ahead }));
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'INVALID_LAST_EVENT_ID', message: expect.stringMatching(/ever sent/) } } });
+    expect(app.get(TerminalEventsHub).streamCount(terminal.terminalId)).toBe(0);
+    // an id another terminal's event took is one this gateway sent: the stream serves what follows it
+    const stream = await Received.open(terminal, { 'last-event-id': newest });
+    const [next] = await appendEvents(terminal, 1);
+    await eventually(() => (stream.events.length ? true : undefined));
+    expect(stream.events.map((e) => e.id)).toEqual([next]);
+    stream.close();
   });
 });

@@ -41,7 +41,7 @@ describe('the read model and the terminal stream', () => {
 
     const [row] = await dataSource.query('SELECT status, sequence FROM payments WHERE payment_id = $1', ['pay_rm_1']);
     expect(row).toEqual({ status: 'SUCCEEDED', sequence: 1 });
-    const stream = await terminalEventsAfter(dataSource, terminal, '0');
+    const stream = (await terminalEventsAfter(dataSource, terminal, '0')).events;
     expect(stream.map((e) => [e.eventId, e.type, e.payment.sequence])).toEqual([[succeeded.id, 'PaymentSucceeded', 1]]);
   });
 
@@ -49,10 +49,10 @@ describe('the read model and the terminal stream', () => {
     const other = { ...view('pay_rm_3', 'PROCESSING', 0), terminalId: 'ter_rm_2' };
     await apply(event('PaymentCreated', view('pay_rm_2', 'PROCESSING', 0)), event('PaymentCreated', other), event('PaymentFailed', view('pay_rm_2', 'FAILED', 1)));
 
-    const mine = (await terminalEventsAfter(dataSource, terminal, '0')).filter((e) => e.payment.paymentId === 'pay_rm_2');
+    const mine = (await terminalEventsAfter(dataSource, terminal, '0')).events.filter((e) => e.payment.paymentId === 'pay_rm_2');
     expect(mine.map((e) => e.type)).toEqual(['PaymentCreated', 'PaymentFailed']);
     expect(Number(mine[0].id)).toBeLessThan(Number(mine[1].id));
-    const theirs = await terminalEventsAfter(dataSource, { terminalId: 'ter_rm_2', merchantId: terminal.merchantId }, '0');
+    const theirs = (await terminalEventsAfter(dataSource, { terminalId: 'ter_rm_2', merchantId: terminal.merchantId }, '0')).events;
     expect(theirs.map((e) => e.payment.paymentId)).toEqual(['pay_rm_3']);
   });
 
@@ -73,7 +73,7 @@ describe('the read model and the terminal stream', () => {
 
     const [row] = await dataSource.query("SELECT status, view->'failure'->>'code' AS code FROM refunds WHERE refund_id = 'ref_rm_refused'");
     expect(row).toEqual({ status: 'FAILED', code: 'REFUND_EXCEEDS_PAID' });
-    const stream = (await terminalEventsAfter(dataSource, terminal, '0')).filter((e) => e.payment.paymentId === 'pay_rm_refused');
+    const stream = (await terminalEventsAfter(dataSource, terminal, '0')).events.filter((e) => e.payment.paymentId === 'pay_rm_refused');
     expect(stream.map((e) => [e.eventId, e.type, e.refund?.status])).toEqual([
       [expect.any(String), 'PaymentSucceeded', undefined],
       [first.id, 'RefundFailed', 'FAILED'],
@@ -100,7 +100,7 @@ describe('the read model and the terminal stream', () => {
     await Promise.all(batches.map(apply));
 
     for (const terminalId of ['ter_rm_x', 'ter_rm_y']) {
-      const stream = await terminalEventsAfter(dataSource, { terminalId, merchantId: terminal.merchantId }, '0');
+      const stream = (await terminalEventsAfter(dataSource, { terminalId, merchantId: terminal.merchantId }, '0')).events;
       expect(stream.map((e) => e.payment.paymentId).sort()).toEqual(terminalId === 'ter_rm_x' ? ['pay_rm_a1', 'pay_rm_b2'] : ['pay_rm_a2', 'pay_rm_b1']);
     }
   });
@@ -111,7 +111,7 @@ describe('the read model and the terminal stream', () => {
     const retention = new TerminalEventsRetention(dataSource, testLogger(), new Metrics('test'), { adminToken: 'x', rateLimitPerSecond: 1, defaultWaitSeconds: 0, terminalEventsRetentionHours: 72 });
 
     expect(await retention.prune()).toBe(1);
-    const left = await terminalEventsAfter(dataSource, terminal, '0');
+    const left = (await terminalEventsAfter(dataSource, terminal, '0')).events;
     expect(left.map((e) => e.payment.paymentId)).not.toContain('pay_rm_old');
     expect(left.map((e) => e.payment.paymentId)).toContain('pay_rm_recent');
     // the read model itself is not the stream: the payment stays readable

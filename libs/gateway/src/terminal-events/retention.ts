@@ -7,8 +7,9 @@ import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 
 /**
  * Keeps the terminals' event streams to their replay window: events older than the retention are deleted,
- * so the table grows with the traffic of the window, not with the platform's age. A POS that resumes from
- * an event older than that gets what is left after it and reads its payments' outcomes by GET.
+ * so the table grows with the traffic of the window, not with the platform's age. A trigger notes each
+ * terminal's newest deleted event (`terminal_event_horizons`): a POS that resumes from before it is answered
+ * 410 EVENTS_PRUNED, reconnects without Last-Event-ID and reads its payments' outcomes by GET.
  */
 @Injectable()
 export class TerminalEventsRetention implements OnApplicationBootstrap, OnModuleDestroy {

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
  * A payment event as a terminal's server-sent event stream shows it; `id` is the SSE id a POS resumes from
@@ -32,4 +32,17 @@ export class TerminalEventRow {
   @Index('IDX_terminal_events_created_at')
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
+}
+
+/**
+ * The newest of a terminal's events ever deleted (by the retention): a POS that resumes from an older id missed
+ * events that can no longer be replayed. Kept by a trigger on `terminal_events`, in the statement that deletes.
+ */
+@Entity({ name: 'terminal_event_horizons' })
+export class TerminalEventHorizonRow {
+  @PrimaryColumn({ type: 'text', name: 'terminal_id' })
+  terminalId!: string;
+
+  @Column({ type: 'bigint', name: 'pruned_through' })
+  prunedThrough!: string;
 }

@@ -17,17 +17,45 @@ export interface TerminalEvent {
   refund?: RefundViewV1;
 }
 
-/** A terminal's events after `afterId`, oldest first; another merchant's rows never match. */
-export async function terminalEventsAfter(dataSource: DataSource, terminal: { terminalId: string; merchantId: string }, afterId: string, limit = 200): Promise<TerminalEvent[]> {
-  const rows: Array<{ id: string; event_id: string; type: string; data: { payment: PaymentViewV1; refund?: RefundViewV1 } }> = await dataSource.query(
-    'SELECT id, event_id, type, data FROM terminal_events WHERE terminal_id = $1 AND merchant_id = $2 AND id > $3 ORDER BY id LIMIT $4',
-    [terminal.terminalId, terminal.merchantId, afterId, limit],
-  );
-  return rows.map((r) => ({ id: String(r.id), eventId: r.event_id, type: r.type, payment: r.data.payment, ...(r.data.refund ? { refund: r.data.refund } : {}) }));
+/** A read of a terminal's stream: its events after an id, and the newest of its events ever deleted ('0' for none). */
+export interface TerminalEventsPage {
+  events: TerminalEvent[];
+  prunedThrough: string;
 }
 
+/**
+ * A terminal's events after `afterId`, oldest first, and in the same snapshot the newest of its events the
+ * retention deleted: when that is after `afterId`, events the POS has not seen are gone, and the page starts
+ * after them. Another merchant's rows never match.
+ */
+export async function terminalEventsAfter(dataSource: DataSource, terminal: { terminalId: string; merchantId: string }, afterId: string, limit = 200): Promise<TerminalEventsPage> {
+  const rows: Array<{ pruned_through: string; id: string | null; event_id: string; type: string; data: { payment: PaymentViewV1; refund?: RefundViewV1 } }> = await dataSource.query(
+    `SELECT h.pruned_through, e.id, e.event_id, e.type, e.data
+       FROM (SELECT coalesce(max(pruned_through), 0) AS pruned_through FROM terminal_event_horizons WHERE terminal_id = $1) h
+       LEFT JOIN LATERAL (
+         SELECT id, event_id, type, data FROM terminal_events
+          WHERE terminal_id = $1 AND merchant_id = $2 AND id > greatest($3::bigint, h.pruned_through) ORDER BY id LIMIT $4) e ON true
+      ORDER BY e.id`,
+    [terminal.terminalId, terminal.merchantId, afterId, limit],
+  );
+  return {
+    prunedThrough: String(rows[0]?.pruned_through ?? '0'),
+    events: rows.flatMap((r) => (r.id === null ? [] : [{ id: String(r.id), eventId: r.event_id, type: r.type, payment: r.data.payment, ...(r.data.refund ? { refund: r.data.refund } : {}) }])),
+  };
+}
+
+/** Where a stream that starts now starts: after the terminal's newest event, kept or already deleted. */
 export async function latestTerminalEventId(dataSource: DataSource, terminalId: string): Promise<string> {
-  const [row]: Array<{ id: string | null }> = await dataSource.query('SELECT max(id) AS id FROM terminal_events WHERE terminal_id = $1', [terminalId]);
+  const [row]: Array<{ id: string }> = await dataSource.query(
+    `SELECT greatest((SELECT max(id) FROM terminal_events WHERE terminal_id = $1), (SELECT pruned_through FROM terminal_event_horizons WHERE terminal_id = $1), 0) AS id`,
+    [terminalId],
+  );
+  return String(row.id);
+}
+
+/** The newest event id this database ever gave ('0' before the first): no stream sent an id above it. */
+export async function newestIssuedEventId(dataSource: DataSource): Promise<string> {
+  const [row]: Array<{ id: string | null }> = await dataSource.query(`SELECT pg_sequence_last_value(pg_get_serial_sequence('terminal_events', 'id')) AS id`);
   return row?.id ? String(row.id) : '0';
 }
 
