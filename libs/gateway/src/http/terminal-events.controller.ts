@@ -6,7 +6,7 @@ import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { DEFAULT_SSE_HEARTBEAT_MS, GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import type { TerminalContext } from '../registry/registry.service';
-import { latestTerminalEventId, newestIssuedEventId, StreamEnd, TerminalEventsHub, terminalEventsAfter, TerminalEventsPage } from '../terminal-events/terminal-events';
+import { latestTerminalEventId, replayHorizon, StreamEnd, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
 import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 
 /** Streams re-read this often even without a wake-up, so a lost Redis message only delays an event. */
@@ -69,6 +69,9 @@ export class TerminalEventsController {
     const given = [req.header('last-event-id'), queryLastId].find((id) => id !== undefined && id !== '');
     if (given !== undefined && !/^\d{1,18}$/.test(given)) throw new ApiError(400, 'INVALID_LAST_EVENT_ID', 'Last-Event-ID is the id of an event this stream sent');
 
+    // before the stream registers with the hub: a refused one must not close one of the terminal's open streams
+    let cursor = await this.startOf(terminal, given);
+
     const heartbeatMs = this.options.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS;
     const stallMs = STALLED_HEARTBEATS * heartbeatMs;
     const closing = new AbortController();
@@ -76,8 +79,8 @@ export class TerminalEventsController {
     const wakeups = new EventEmitter();
     let dirty = true;
     let endedBy: StreamEnd | 'pruned' | undefined;
-    // listening before the first read: an event committed in between still wakes the loop. The hub also ends
-    // the stream once the key it was opened with is revoked or rotated.
+    // listening before the first read of events: one committed in between still wakes the loop. The hub also
+    // ends the stream once the key it was opened with is revoked or rotated.
     const unlisten = this.hub.listen(terminal, {
       wake: () => {
         dirty = true;
@@ -90,24 +93,6 @@ export class TerminalEventsController {
       },
     });
     req.on('close', close);
-    let cursor: string;
-    let page: TerminalEventsPage | undefined;
-    try {
-      if (given !== undefined && BigInt(given) > BigInt(await newestIssuedEventId(this.dataSource))) {
-        throw new ApiError(400, 'INVALID_LAST_EVENT_ID', `Last-Event-ID ${given} is above any event id this gateway ever sent (another environment's, or from before a restore): reconnect without it, then re-read the payments you wait for`);
-      }
-      cursor = given ?? (await latestTerminalEventId(this.dataSource, terminal.terminalId));
-      page = await terminalEventsAfter(this.dataSource, terminal, cursor, PAGE);
-      if (BigInt(page.prunedThrough) > BigInt(cursor)) {
-        const retentionHours = this.options.terminalEventsRetentionHours ?? 72;
-        throw new ApiError(410, 'EVENTS_PRUNED', `events after ${cursor} were deleted after the ${retentionHours} h retention: reconnect without Last-Event-ID, then re-read the payments you wait for (GET /v1/payments/{paymentId} or ?merchantOrderId=)`,
-          [{ lastEventId: cursor, prunedThrough: page.prunedThrough }]);
-      }
-    } catch (error) {
-      // the stream never started: stop listening, or every failed reconnect would leave its listener behind
-      unlisten();
-      throw error;
-    }
 
     /** Writes with back-pressure: waits while the client is behind, and drops one that has not caught up within `stallMs`. */
     const send = async (chunk: string): Promise<void> => {
@@ -133,9 +118,7 @@ export class TerminalEventsController {
         if (dirty) {
           dirty = false;
           for (;;) {
-            // the first page was read before the stream was answered
-            const { events, prunedThrough } = page ?? (await terminalEventsAfter(this.dataSource, terminal, cursor, PAGE));
-            page = undefined;
+            const { events, prunedThrough } = await terminalEventsAfter(this.dataSource, terminal, cursor, PAGE);
             if (BigInt(prunedThrough) > BigInt(cursor)) {
               // the retention overtook the replay: the POS is told, and its reconnect from here is answered 410
               if (!closing.signal.aborted) endedBy = 'pruned';
@@ -172,5 +155,23 @@ export class TerminalEventsController {
         res.end();
       }
     }
+  }
+
+  /**
+   * Where a stream starts: after the POS's Last-Event-ID, or without one after the terminal's newest event.
+   * Refuses an id no stream of this database sent, and one whose replay would cross deleted events.
+   */
+  private async startOf(terminal: TerminalContext, given: string | undefined): Promise<string> {
+    if (given === undefined) return latestTerminalEventId(this.dataSource, terminal.terminalId);
+    const { issued, prunedThrough } = await replayHorizon(this.dataSource, terminal.terminalId);
+    if (BigInt(given) > BigInt(issued)) {
+      throw new ApiError(400, 'INVALID_LAST_EVENT_ID', `Last-Event-ID ${given} is above any event id this gateway ever sent (another environment's, or from before a restore): reconnect without it, then re-read the payments you wait for`);
+    }
+    if (BigInt(prunedThrough) > BigInt(given)) {
+      const retentionHours = this.options.terminalEventsRetentionHours ?? 72;
+      throw new ApiError(410, 'EVENTS_PRUNED', `events after ${given} were deleted after the ${retentionHours} h retention: reconnect without Last-Event-ID, then re-read the payments you wait for (GET /v1/payments/{paymentId} or ?merchantOrderId=)`,
+        [{ lastEventId: given, prunedThrough }]);
+    }
+    return given;
   }
 }

@@ -370,4 +370,20 @@ describe('GET /v1/terminals/me/events', () => {
     expect(stream.events.map((e) => e.id)).toEqual([next]);
     stream.close();
   });
+
+  it('closes none of a terminal\'s open streams for an open it refuses', async () => {
+    const hub = app.get(TerminalEventsHub);
+    const terminal = await newTerminal();
+    const [pruned] = await appendEvents(terminal, 2, 0, 100);
+    await app.get(TerminalEventsRetention).prune();
+    const open = [await Received.open(terminal), await Received.open(terminal), await Received.open(terminal)];
+    // a POS retrying a refused Last-Event-ID in a loop must not knock its own working streams off one by one
+    for (const lastEventId of [pruned, '999999999999999999', 'x']) {
+      expect((await refusal(await openStream(terminal, { 'last-event-id': lastEventId }))).status).toBeGreaterThanOrEqual(400);
+    }
+    await sleep(100);
+    expect(open.map((stream) => stream.ended)).toEqual([false, false, false]);
+    expect(hub.streamCount(terminal.terminalId)).toBe(3);
+    for (const stream of open) stream.close();
+  });
 });

@@ -53,10 +53,17 @@ export async function latestTerminalEventId(dataSource: DataSource, terminalId: 
   return String(row.id);
 }
 
-/** The newest event id this database ever gave ('0' before the first): no stream sent an id above it. */
-export async function newestIssuedEventId(dataSource: DataSource): Promise<string> {
-  const [row]: Array<{ id: string | null }> = await dataSource.query(`SELECT pg_sequence_last_value(pg_get_serial_sequence('terminal_events', 'id')) AS id`);
-  return row?.id ? String(row.id) : '0';
+/**
+ * What a replay for a terminal can be checked against: the newest event id this database ever gave ('0' before
+ * the first; no stream sent an id above it), and the newest of the terminal's events the retention deleted.
+ */
+export async function replayHorizon(dataSource: DataSource, terminalId: string): Promise<{ issued: string; prunedThrough: string }> {
+  const [row]: Array<{ issued: string; pruned_through: string }> = await dataSource.query(
+    `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('terminal_events', 'id')), 0) AS issued,
+            coalesce((SELECT pruned_through FROM terminal_event_horizons WHERE terminal_id = $1), 0) AS pruned_through`,
+    [terminalId],
+  );
+  return { issued: String(row.issued), prunedThrough: String(row.pruned_through) };
 }
 
 /**
