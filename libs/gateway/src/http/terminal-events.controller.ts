@@ -15,6 +15,8 @@ const RECHECK_MS = 2000;
 const STALLED_HEARTBEATS = 2;
 /** events per read of the table */
 const PAGE = 200;
+/** The streams a stopping replica ends ask their POS to reconnect after 1 s plus up to this much, each at random. */
+const SHUTDOWN_RECONNECT_SPREAD_MS = 10_000;
 
 /** Resolves true when `emitter` emits `event`, false after `ms` or once `signal` aborts, whichever comes first. */
 function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSignal): Promise<boolean> {
@@ -44,7 +46,9 @@ function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSi
  * reconnects and resumes from its Last-Event-ID, so nothing is lost: what it had not taken is replayed.
  *
  * A stream whose key is revoked or rotated ends within about a heartbeat period (`: KEY_REVOKED`): the hub
- * checks the keys of all the replica's open streams together.
+ * checks the keys of all the replica's open streams together. A replica that stops ends its streams
+ * (`: SHUTDOWN`), each with a reconnection time drawn between 1 and 11 s, so its POS reconnect to the other
+ * replicas spread out rather than at once.
  *
  * A replay that cannot be whole is refused rather than served with a hole a POS cannot see: 410 EVENTS_PRUNED
  * when events after the POS's Last-Event-ID were deleted after the retention (a replay the retention overtakes
@@ -151,6 +155,8 @@ export class TerminalEventsController {
       } else {
         if (endedBy === 'replaced') res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
         if (endedBy === 'revoked') res.write(': KEY_REVOKED the key this stream was opened with was revoked or rotated\n\n');
+        // all of a replica's POS reconnecting within the same second would reach the others as one burst
+        if (endedBy === 'shutdown') res.write(`retry: ${1000 + Math.floor(Math.random() * SHUTDOWN_RECONNECT_SPREAD_MS)}\n: SHUTDOWN this replica stops; reconnect after the retry time and resume from your Last-Event-ID\n\n`);
         if (endedBy === 'pruned') res.write(`: EVENTS_PRUNED events after ${cursor} were deleted after the retention: reconnect without Last-Event-ID, then re-read the payments you wait for\n\n`);
         res.end();
       }

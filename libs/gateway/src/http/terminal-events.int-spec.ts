@@ -102,6 +102,11 @@ class Received {
     });
   }
 
+  /** the reconnection times the gateway set, in ms, in the order it set them */
+  get retries(): number[] {
+    return this.blocks.flat().filter((line) => line.startsWith('retry: ')).map((line) => Number(line.slice(7)));
+  }
+
   get comments(): string[] {
     return this.blocks.flat().filter((line) => line.startsWith(': ')).map((line) => line.slice(2));
   }
@@ -385,5 +390,30 @@ describe('GET /v1/terminals/me/events', () => {
     expect(open.map((stream) => stream.ended)).toEqual([false, false, false]);
     expect(hub.streamCount(terminal.terminalId)).toBe(3);
     for (const stream of open) stream.close();
+  });
+});
+
+// last: the hub stops, and serves no stream after it
+describe('GET /v1/terminals/me/events on a replica that stops', () => {
+  it('spreads the reconnects of the streams it ends over seconds, and ends at once one opened meanwhile', async () => {
+    const hub = app.get(TerminalEventsHub);
+    const streams: Received[] = [];
+    for (let i = 0; i < 10; i++) {
+      const terminal = await newTerminal();
+      streams.push(await Received.open(terminal), await Received.open(terminal));
+    }
+    hub.beforeApplicationShutdown();
+    for (const stream of streams) await eventually(() => stream.ended || undefined, 3000);
+    // every POS of the replica reconnecting in the same second would land on the others as one burst
+    const delays = streams.map((stream) => stream.retries.at(-1)!);
+    for (const delay of delays) expect(delay).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(1000);
+    expect(streams.every((stream) => stream.comments.some((comment) => comment.startsWith('SHUTDOWN ')))).toBe(true);
+
+    // a request on a kept-alive connection still reaches a stopping replica: its stream must not hold it up
+    const late = await Received.open(await newTerminal());
+    await eventually(() => late.ended || undefined, 3000);
+    expect(late.retries.at(-1)).toBeGreaterThanOrEqual(1000);
+    expect(hub.streamCount()).toBe(0);
   });
 });

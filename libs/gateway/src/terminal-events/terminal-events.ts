@@ -100,6 +100,8 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   private keyCheck?: NodeJS.Timeout;
   private checkingKeys = false;
   private subscriber?: Redis;
+  /** set once the replica stops: a stream that registers after that is ended at once */
+  private stopping = false;
 
   constructor(
     @Inject(Redis) private readonly redis: Redis,
@@ -120,8 +122,12 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
     await this.subscriber.subscribe(CHANNEL);
   }
 
-  /** Open streams would keep the HTTP server from closing; they end first, and POS clients reconnect elsewhere. */
+  /**
+   * Open streams would keep the HTTP server from closing; they end first, and POS clients reconnect elsewhere.
+   * So does one opened later, by a request on a connection kept alive: it is ended as it registers.
+   */
   beforeApplicationShutdown(): void {
+    this.stopping = true;
     for (const streams of [...this.streams.values()]) for (const stream of [...streams.keys()]) stream.close('shutdown');
   }
 
@@ -149,7 +155,8 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
       streams.delete(oldest);
       oldest.close('replaced');
     }
-    this.startKeyCheck();
+    if (this.stopping) stream.close('shutdown');
+    else this.startKeyCheck();
     return () => {
       streams.delete(stream);
       // a replaced stream unregisters late, when its terminal may already have a new set
