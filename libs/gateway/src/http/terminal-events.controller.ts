@@ -9,8 +9,6 @@ import type { TerminalContext } from '../registry/registry.service';
 import { latestTerminalEventId, replayHorizon, StreamEnd, TerminalEventsHub, terminalEventsAfter } from '../terminal-events/terminal-events';
 import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 
-/** Streams re-read this often even without a wake-up, so a lost Redis message only delays an event. */
-const RECHECK_MS = 2000;
 /** A client still behind this many heartbeat periods after a write had to wait for it is dropped. */
 const STALLED_HEARTBEATS = 2;
 /** events per read of the table */
@@ -86,6 +84,7 @@ export class TerminalEventsController {
     // listening before the first read of events: one committed in between still wakes the loop. The hub also
     // ends the stream once the key it was opened with is revoked or rotated.
     const unlisten = this.hub.listen(terminal, {
+      position: () => cursor,
       wake: () => {
         dirty = true;
         wakeups.emit('wake');
@@ -139,8 +138,8 @@ export class TerminalEventsController {
           }
           continue;
         }
-        await until(wakeups, 'wake', RECHECK_MS, closing.signal);
-        dirty = true;
+        // the hub wakes the stream, on Redis' message or on its own recheck, when the terminal has a new event
+        await until(wakeups, 'wake', heartbeatMs, closing.signal);
       }
     } catch (error) {
       this.logger.warn({ err: error, terminalId: terminal.terminalId }, 'terminal event stream ended by an error; the POS resumes from its Last-Event-ID');

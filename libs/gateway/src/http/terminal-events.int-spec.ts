@@ -393,6 +393,37 @@ describe('GET /v1/terminals/me/events', () => {
   });
 });
 
+describe('GET /v1/terminals/me/events, idle', () => {
+  it('looks for events it was not woken for with one statement for all open streams, and delivers one whose wake-up was lost', async () => {
+    const terminals = [await newTerminal(), await newTerminal(), await newTerminal(), await newTerminal()];
+    const streams: Received[] = [];
+    for (const terminal of terminals) streams.push(await Received.open(terminal), await Received.open(terminal));
+    const reads: unknown[][] = [];
+    const send = dataSource.query.bind(dataSource);
+    const query = jest.spyOn(dataSource, 'query').mockImplementation((text, parameters, queryRunner) => {
+      if (/\bFROM terminal_events\b/.test(text)) reads.push(parameters ?? []);
+      return send(text, parameters, queryRunner);
+    });
+    try {
+      // three recheck periods, eight idle streams: a statement or so per period, not one per stream
+      await sleep(6000);
+      expect(reads.length).toBeGreaterThanOrEqual(2);
+      expect(reads.length).toBeLessThanOrEqual(5);
+    } finally {
+      query.mockRestore();
+    }
+    // written without the Redis message that wakes the streams, as when it is lost
+    const [{ id }]: Array<{ id: string }> = await dataSource.query(
+      `INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
+       VALUES ($1, $2, 'pay_lost', 'evt_lost', 'PaymentSucceeded', '{"payment":{"paymentId":"pay_lost"}}') RETURNING id`,
+      [terminals[0].terminalId, terminals[0].merchantId],
+    );
+    for (const stream of streams.slice(0, 2)) await eventually(() => (stream.events.length ? true : undefined), 5000);
+    expect(streams.slice(0, 2).map((stream) => stream.events.map((e) => e.id))).toEqual([[String(id)], [String(id)]]);
+    for (const stream of streams) stream.close();
+  }, 20_000);
+});
+
 // last: the hub stops, and serves no stream after it
 describe('GET /v1/terminals/me/events on a replica that stops', () => {
   it('spreads the reconnects of the streams it ends over seconds, and ends at once one opened meanwhile', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import type { Logger } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
@@ -53,6 +53,15 @@ export async function latestTerminalEventId(dataSource: DataSource, terminalId: 
   return String(row.id);
 }
 
+/** The newest event id of each terminal ('0' for one without events), one index lookup each, in one statement. */
+export async function newestTerminalEventIds(dataSource: DataSource, terminalIds: readonly string[]): Promise<Map<string, string>> {
+  const rows: Array<{ terminal_id: string; id: string | null }> = await dataSource.query(
+    'SELECT t.terminal_id, (SELECT max(id) FROM terminal_events e WHERE e.terminal_id = t.terminal_id) AS id FROM unnest($1::text[]) AS t(terminal_id)',
+    [terminalIds],
+  );
+  return new Map(rows.map((row) => [row.terminal_id, row.id === null ? '0' : String(row.id)]));
+}
+
 /**
  * What a replay for a terminal can be checked against: the newest event id this database ever gave ('0' before
  * the first; no stream sent an id above it), and the newest of the terminal's events the retention deleted.
@@ -74,15 +83,22 @@ export type StreamEnd = 'replaced' | 'revoked' | 'shutdown';
 
 /** An open stream as the hub sees it: woken when its terminal's events table grew, closed by the hub. */
 export interface TerminalStream {
+  /** the id of the last event it sent, or of the one it started after */
+  position(): string;
   wake(): void;
   close(why: StreamEnd): void;
 }
 
 const DEFAULT_STREAMS_PER_TERMINAL = 3;
+/** How often the hub looks for events it was not woken for: a lost Redis message delays an event by at most this. */
+const RECHECK_MS = 2000;
 
 /**
- * Wakes the streams of a terminal on every gateway replica when its events table grew. Only a wake-up:
- * streams also re-read on their own, so a lost message delays an event by at most that period.
+ * Wakes the streams of a terminal on every gateway replica when its events table grew. Redis pub/sub drops
+ * messages (a reconnect, a slow subscriber), so every two seconds the hub also reads the newest event id of
+ * each terminal it serves, in one statement, and wakes the streams that are behind it: a lost message
+ * delays an event by at most that period, and idle streams cost the database one statement per period per
+ * replica, not one each.
  *
  * It also checks the keys the replica's streams were opened with, once per heartbeat period: a stream
  * outlives its request, and one opened with a key since revoked or rotated (a stolen or retired terminal)
@@ -99,11 +115,15 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   /** runs only while a stream is open */
   private keyCheck?: NodeJS.Timeout;
   private checkingKeys = false;
+  /** runs only while a stream is open */
+  private recheck?: NodeJS.Timeout;
+  private rechecking = false;
   private subscriber?: Redis;
   /** set once the replica stops: a stream that registers after that is ended at once */
   private stopping = false;
 
   constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(Redis) private readonly redis: Redis,
     private readonly registry: RegistryService,
     @Inject(GATEWAY_OPTIONS) options: GatewayOptions,
@@ -116,9 +136,7 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, terminalId: string) => {
-      for (const stream of [...(this.streams.get(terminalId)?.keys() ?? [])]) stream.wake();
-    });
+    this.subscriber.on('message', (_channel: string, terminalId: string) => this.wake(terminalId));
     await this.subscriber.subscribe(CHANNEL);
   }
 
@@ -132,7 +150,7 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopKeyCheck();
+    this.stopTimers();
     await this.subscriber?.quit().catch(() => undefined);
   }
 
@@ -156,12 +174,12 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
       oldest.close('replaced');
     }
     if (this.stopping) stream.close('shutdown');
-    else this.startKeyCheck();
+    else this.startTimers();
     return () => {
       streams.delete(stream);
       // a replaced stream unregisters late, when its terminal may already have a new set
       if (!streams.size && this.streams.get(terminalId) === streams) this.streams.delete(terminalId);
-      if (!this.streams.size) this.stopKeyCheck();
+      if (!this.streams.size) this.stopTimers();
     };
   }
 
@@ -193,15 +211,39 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private startKeyCheck(): void {
-    if (this.keyCheck) return;
-    this.keyCheck = setInterval(() => void this.checkKeys(), this.keyCheckMs);
-    // the check follows the streams; it never keeps a process that is stopping alive
-    this.keyCheck.unref();
+  /** Wakes every open stream that is behind its terminal's newest event, with one statement for all of them. */
+  async wakeBehind(): Promise<void> {
+    if (this.rechecking || !this.streams.size) return;
+    this.rechecking = true;
+    try {
+      const newest = await newestTerminalEventIds(this.dataSource, [...this.streams.keys()]);
+      for (const [terminalId, id] of newest) {
+        for (const stream of [...(this.streams.get(terminalId)?.keys() ?? [])]) if (BigInt(id) > BigInt(stream.position())) stream.wake();
+      }
+    } catch (error) {
+      // the streams are only late: Redis still wakes them, and the next period reads again
+      this.logger.warn({ err: error }, 'could not look for events of the open terminal event streams; looking again next period');
+    } finally {
+      this.rechecking = false;
+    }
   }
 
-  private stopKeyCheck(): void {
+  private wake(terminalId: string): void {
+    for (const stream of [...(this.streams.get(terminalId)?.keys() ?? [])]) stream.wake();
+  }
+
+  private startTimers(): void {
+    if (this.keyCheck) return;
+    this.keyCheck = setInterval(() => void this.checkKeys(), this.keyCheckMs);
+    this.recheck = setInterval(() => void this.wakeBehind(), RECHECK_MS);
+    // the timers follow the streams; they never keep a process that is stopping alive
+    this.keyCheck.unref();
+    this.recheck.unref();
+  }
+
+  private stopTimers(): void {
     clearInterval(this.keyCheck);
-    this.keyCheck = undefined;
+    clearInterval(this.recheck);
+    this.keyCheck = this.recheck = undefined;
   }
 }
