@@ -96,6 +96,8 @@ export class TerminalEventsController {
       },
     });
     req.on('close', close);
+    // a POS that hung up while its stream was being set up closed the request before anyone listened
+    if (req.socket.destroyed) close();
 
     /** Writes with back-pressure: waits while the client is behind, and drops one that has not caught up within `stallMs`. */
     const send = async (chunk: string): Promise<void> => {

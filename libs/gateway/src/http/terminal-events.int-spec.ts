@@ -391,6 +391,26 @@ describe('GET /v1/terminals/me/events', () => {
     expect(hub.streamCount(terminal.terminalId)).toBe(3);
     for (const stream of open) stream.close();
   });
+
+  it('leaves no stream in the hub for a POS that hung up while the stream was being set up', async () => {
+    const terminal = await newTerminal();
+    const send = dataSource.query.bind(dataSource);
+    // where the stream starts takes a while to read, as on a loaded database; the POS gives up meanwhile
+    const query = jest.spyOn(dataSource, 'query').mockImplementation(async (text, parameters, queryRunner) => {
+      if (/\bmax\(id\) FROM terminal_events\b/.test(text) && parameters?.[0] === terminal.terminalId) await sleep(300);
+      return send(text, parameters, queryRunner);
+    });
+    try {
+      const request = get({ host: '127.0.0.1', port, path: '/v1/terminals/me/events', agent: false, headers: { authorization: `Bearer ${terminal.key}` } });
+      request.on('error', () => undefined);
+      await sleep(100);
+      request.destroy();
+      await sleep(1000);
+      expect(app.get(TerminalEventsHub).streamCount(terminal.terminalId)).toBe(0);
+    } finally {
+      query.mockRestore();
+    }
+  });
 });
 
 describe('GET /v1/terminals/me/events, idle', () => {
