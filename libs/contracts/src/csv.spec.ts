@@ -1,4 +1,4 @@
-import { csvRecords, parseCsv, parseCsvRows, toCsvLine } from './csv';
+import { csvRecordRows, csvRecords, parseCsv, parseCsvRows, toCsvLine } from './csv';
 
 describe('csv', () => {
   it('reads quoted fields, doubled quotes, CRLF and a byte-order mark', () => {
@@ -22,7 +22,15 @@ describe('csv', () => {
       { line: 6, fields: ['3', 'x\r\ny\rz'] },
       { line: 9, fields: ['4', '4'] },
     ]);
-    expect(csvRecords(text).lines).toEqual([3, 6, 9]);
+    expect(csvRecordRows(text).rows.map((r) => r.line)).toEqual([3, 6, 9]);
+  });
+
+  it('tells how many fields a record has, so one with more than the header names is not read short', () => {
+    expect(csvRecordRows('id,name\n1,Ann\n2,Bo,Jr\n3\n').rows).toEqual([
+      { line: 2, values: { id: '1', name: 'Ann' }, fieldCount: 2 },
+      { line: 3, values: { id: '2', name: 'Bo' }, fieldCount: 3 },
+      { line: 4, values: { id: '3', name: '' }, fieldCount: 1 },
+    ]);
   });
 
   it('refuses an unterminated quote', () => {

@@ -62,12 +62,25 @@ export function toCsvLine(fields: ReadonlyArray<string | number | null | undefin
     .join(',');
 }
 
-/** Rows as objects keyed by the header line's names; `lines[i]` is the file line `records[i]` starts on. */
-export function csvRecords(text: string): { header: string[]; records: Array<Record<string, string>>; lines: number[] } {
+/** A record of a CSV file keyed by its header line's names, with the file line it starts on and how many fields it has. */
+export interface CsvRecord {
+  line: number;
+  values: Record<string, string>;
+  /** more than the header names means fields `values` cannot hold (an unquoted comma, a stray field) */
+  fieldCount: number;
+}
+
+/** The header line's names and every record after it, each with its file line and field count. */
+export function csvRecordRows(text: string): { header: string[]; rows: CsvRecord[] } {
   const [header = { line: 1, fields: [] }, ...rows] = parseCsvRows(text);
   return {
     header: header.fields,
-    records: rows.map((r) => Object.fromEntries(header.fields.map((name, i) => [name, r.fields[i] ?? '']))),
-    lines: rows.map((r) => r.line),
+    rows: rows.map((r) => ({ line: r.line, values: Object.fromEntries(header.fields.map((name, i) => [name, r.fields[i] ?? ''])), fieldCount: r.fields.length })),
   };
+}
+
+/** Rows as objects keyed by the header line's names. */
+export function csvRecords(text: string): { header: string[]; records: Array<Record<string, string>> } {
+  const { header, rows } = csvRecordRows(text);
+  return { header, records: rows.map((r) => r.values) };
 }

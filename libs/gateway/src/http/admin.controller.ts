@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { csvRecords } from '@upm/contracts';
+import { csvRecordRows } from '@upm/contracts';
 import { AdminTokenGuard, ApiError, ValidationDetail } from '@upm/shared-runtime';
 import { ImportResult, RegistryService } from '../registry/registry.service';
 import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
@@ -48,9 +48,9 @@ export class AdminController {
   @HttpCode(200)
   async import(@Body() csv: unknown): Promise<ImportResult> {
     if (typeof csv !== 'string' || !csv.trim()) throw new ApiError(415, 'CSV_REQUIRED', 'send the rows as text/csv');
-    let parsed: ReturnType<typeof csvRecords>;
+    let parsed: ReturnType<typeof csvRecordRows>;
     try {
-      parsed = csvRecords(csv);
+      parsed = csvRecordRows(csv);
     } catch (error) {
       throw new ApiError(400, 'MALFORMED_CSV', (error as Error).message);
     }
@@ -58,12 +58,17 @@ export class AdminController {
     if (missing.length) throw new ApiError(400, 'MALFORMED_CSV', `missing columns: ${missing.join(', ')}`);
     // each row is checked as any request is, its problems told with the file line the row starts on
     const problems: Array<{ line: number } & ValidationDetail> = [];
-    const rows = parsed.records.flatMap((record, i) => {
+    const rows = parsed.rows.flatMap(({ line, values, fieldCount }) => {
+      if (fieldCount > parsed.header.length) {
+        // the fields past the header's would be dropped unseen, and the others are likely shifted by an unquoted comma
+        problems.push({ line, field: '(row)', code: 'TOO_MANY_FIELDS', message: `${fieldCount} fields where the header names ${parsed.header.length}: quote a field that holds a comma` });
+        return [];
+      }
       try {
-        return [parse(importRow, record)];
+        return [parse(importRow, values)];
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
-        problems.push(...(error.details as ValidationDetail[]).map((detail) => ({ line: parsed.lines[i], ...detail })));
+        problems.push(...(error.details as ValidationDetail[]).map((detail) => ({ line, ...detail })));
         return [];
       }
     });

@@ -358,6 +358,13 @@ describe('POST /v1/admin/import', () => {
     expect(await dataSource.query("SELECT id FROM merchants WHERE id = 'imp_m6'")).toEqual([]);
   });
 
+  it('refuses a row with more fields than the header names (an unquoted comma), rather than dropping what does not fit', async () => {
+    const answer = await importCsv('imp_m7,Shop,5411,imp_s7,Store,5411,imp_t7', 'imp_m7,Shop,5411,imp_s7,Store,5411,imp_t8,imp_t9');
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details).toEqual([{ line: 3, field: '(row)', code: 'TOO_MANY_FIELDS', message: expect.stringMatching(/8 fields/) }]);
+    expect(await dataSource.query("SELECT id FROM terminals WHERE id IN ('imp_t7', 'imp_t8')")).toEqual([]);
+  });
+
   it('imports a chain of 70,000 terminals in one file, more than a statement can take parameters', async () => {
     const lines = Array.from({ length: 70_000 }, (_, i) => `chain_m,Big chain,5411,chain_s${i % 7000},Store ${i % 7000},5411,chain_t${i}`);
     const first = await importCsv(...lines);
