@@ -13,8 +13,12 @@ import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 const STALLED_HEARTBEATS = 2;
 /** events per read of the table */
 const PAGE = 200;
-/** The streams a stopping replica ends ask their POS to reconnect after 1 s plus up to this much, each at random. */
-const SHUTDOWN_RECONNECT_SPREAD_MS = 10_000;
+/**
+ * Streams that end together (their replica stops, or the database fails them all) ask their POS to reconnect
+ * after 1 s plus up to this much, each at random: all of them in the same second would come back as one burst.
+ */
+const RECONNECT_SPREAD_MS = 10_000;
+const spreadRetry = () => `retry: ${1000 + Math.floor(Math.random() * RECONNECT_SPREAD_MS)}\n`;
 
 /** Resolves true when `emitter` emits `event`, false after `ms` or once `signal` aborts, whichever comes first. */
 function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSignal): Promise<boolean> {
@@ -45,8 +49,8 @@ function until(emitter: EventEmitter, event: string, ms: number, signal: AbortSi
  *
  * A stream whose key is revoked or rotated ends within about a heartbeat period (`: KEY_REVOKED`): the hub
  * checks the keys of all the replica's open streams together. A replica that stops ends its streams
- * (`: SHUTDOWN`), each with a reconnection time drawn between 1 and 11 s, so its POS reconnect to the other
- * replicas spread out rather than at once.
+ * (`: SHUTDOWN`), as a database failure does (`: UNAVAILABLE`), each with a reconnection time drawn between 1
+ * and 11 s, so their POS reconnect spread out rather than at once.
  *
  * A replay that cannot be whole is refused rather than served with a hole a POS cannot see: 410 EVENTS_PRUNED
  * when events after the POS's Last-Event-ID were deleted after the retention (a replay the retention overtakes
@@ -80,7 +84,7 @@ export class TerminalEventsController {
     const close = () => closing.abort();
     const wakeups = new EventEmitter();
     let dirty = true;
-    let endedBy: StreamEnd | 'pruned' | undefined;
+    let endedBy: StreamEnd | 'pruned' | 'failed' | undefined;
     // listening before the first read of events: one committed in between still wakes the loop. The hub also
     // ends the stream once the key it was opened with is revoked or rotated.
     const unlisten = this.hub.listen(terminal, {
@@ -144,6 +148,7 @@ export class TerminalEventsController {
         await until(wakeups, 'wake', heartbeatMs, closing.signal);
       }
     } catch (error) {
+      if (!closing.signal.aborted) endedBy = 'failed';
       this.logger.warn({ err: error, terminalId: terminal.terminalId }, 'terminal event stream ended by an error; the POS resumes from its Last-Event-ID');
     } finally {
       clearInterval(heartbeat);
@@ -156,8 +161,8 @@ export class TerminalEventsController {
       } else {
         if (endedBy === 'replaced') res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
         if (endedBy === 'revoked') res.write(': KEY_REVOKED the key this stream was opened with was revoked or rotated\n\n');
-        // all of a replica's POS reconnecting within the same second would reach the others as one burst
-        if (endedBy === 'shutdown') res.write(`retry: ${1000 + Math.floor(Math.random() * SHUTDOWN_RECONNECT_SPREAD_MS)}\n: SHUTDOWN this replica stops; reconnect after the retry time and resume from your Last-Event-ID\n\n`);
+        if (endedBy === 'shutdown') res.write(`${spreadRetry()}: SHUTDOWN this replica stops; reconnect after the retry time and resume from your Last-Event-ID\n\n`);
+        if (endedBy === 'failed') res.write(`${spreadRetry()}: UNAVAILABLE the stream's events could not be read; reconnect after the retry time and resume from your Last-Event-ID\n\n`);
         if (endedBy === 'pruned') res.write(`: EVENTS_PRUNED events after ${cursor} were deleted after the retention: reconnect without Last-Event-ID, then re-read the payments you wait for\n\n`);
         res.end();
       }

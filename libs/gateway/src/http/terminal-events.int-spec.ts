@@ -413,6 +413,26 @@ describe('GET /v1/terminals/me/events', () => {
   });
 });
 
+describe('GET /v1/terminals/me/events while the database fails', () => {
+  it('ends the streams it cannot read, each with its own reconnection time, so their POS do not all come back at once', async () => {
+    const hub = app.get(TerminalEventsHub);
+    const terminals = [await newTerminal(), await newTerminal(), await newTerminal(), await newTerminal(), await newTerminal()];
+    const streams: Received[] = [];
+    for (const terminal of terminals) streams.push(await Received.open(terminal), await Received.open(terminal));
+    await dataSource.query('ALTER TABLE terminal_events RENAME TO terminal_events_away');
+    try {
+      for (const terminal of terminals) await hub.publish(terminal.terminalId);
+      for (const stream of streams) await eventually(() => stream.ended || undefined, 3000);
+    } finally {
+      await dataSource.query('ALTER TABLE terminal_events_away RENAME TO terminal_events');
+    }
+    const delays = streams.map((stream) => stream.retries.at(-1)!);
+    for (const delay of delays) expect(delay).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(1000);
+    expect(streams.every((stream) => stream.comments.some((comment) => comment.startsWith('UNAVAILABLE ')))).toBe(true);
+  });
+});
+
 describe('GET /v1/terminals/me/events, idle', () => {
   it('looks for events it was not woken for with one statement for all open streams, and delivers one whose wake-up was lost', async () => {
     const terminals = [await newTerminal(), await newTerminal(), await newTerminal(), await newTerminal()];
