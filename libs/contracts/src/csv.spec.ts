@@ -33,7 +33,8 @@ describe('csv', () => {
     ]);
   });
 
-  it('refuses an unterminated quote', () => {
+  it('refuses an unterminated quote, naming the line it opens on', () => {
     expect(() => parseCsv('a,"b\n')).toThrow(/unterminated/);
+    expect(() => parseCsv('a,b\n\n1,"x\ny"\n2,"z\n3,w\n')).toThrow(expect.objectContaining({ name: 'CsvSyntaxError', line: 5, message: expect.stringMatching(/line 5/) }));
   });
 });

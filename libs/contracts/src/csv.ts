@@ -3,6 +3,18 @@ export function parseCsv(text: string): string[][] {
   return parseCsvRows(text).map((row) => row.fields);
 }
 
+/** A file that is not CSV; `line` is the file line where what cannot be read starts. */
+export class CsvSyntaxError extends SyntaxError {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly code: 'UNTERMINATED_QUOTE',
+  ) {
+    super(`${message} (line ${line})`);
+    this.name = 'CsvSyntaxError';
+  }
+}
+
 /** A record of a CSV file, with the file line it starts on (1-based), so a problem can name the line an editor shows. */
 export interface CsvRow {
   line: number;
@@ -20,6 +32,7 @@ export function parseCsvRows(text: string): CsvRow[] {
   let quoted = false;
   let line = 1;
   let rowLine = 1;
+  let quoteLine = 1;
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
@@ -32,7 +45,10 @@ export function parseCsvRows(text: string): CsvRow[] {
         if (c === '\n' || (c === '\r' && body[i + 1] !== '\n')) line++;
         field += c;
       }
-    } else if (c === '"' && field === '') quoted = true;
+    } else if (c === '"' && field === '') {
+      quoted = true;
+      quoteLine = line;
+    }
     else if (c === ',') {
       row.push(field);
       field = '';
@@ -45,7 +61,7 @@ export function parseCsvRows(text: string): CsvRow[] {
       rowLine = ++line;
     } else field += c;
   }
-  if (quoted) throw new SyntaxError('unterminated quoted field');
+  if (quoted) throw new CsvSyntaxError('unterminated quoted field', quoteLine, 'UNTERMINATED_QUOTE');
   if (field !== '' || row.length) {
     row.push(field);
     rows.push({ line: rowLine, fields: row });

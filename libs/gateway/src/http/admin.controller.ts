@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { csvRecordRows } from '@upm/contracts';
+import { csvRecordRows, CsvSyntaxError } from '@upm/contracts';
 import { AdminTokenGuard, ApiError, ValidationDetail } from '@upm/shared-runtime';
 import { ImportResult, RegistryService } from '../registry/registry.service';
 import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
@@ -52,7 +52,8 @@ export class AdminController {
     try {
       parsed = csvRecordRows(csv);
     } catch (error) {
-      throw new ApiError(400, 'MALFORMED_CSV', (error as Error).message);
+      if (!(error instanceof CsvSyntaxError)) throw error;
+      throw new ApiError(400, 'MALFORMED_CSV', error.message, [{ line: error.line, field: '(row)', code: error.code, message: error.message }]);
     }
     const missing = IMPORT_COLUMNS.filter((c) => !parsed.header.includes(c));
     if (missing.length) throw new ApiError(400, 'MALFORMED_CSV', `missing columns: ${missing.join(', ')}`);

@@ -365,6 +365,11 @@ describe('POST /v1/admin/import', () => {
     expect(await dataSource.query("SELECT id FROM terminals WHERE id IN ('imp_t7', 'imp_t8')")).toEqual([]);
   });
 
+  it('names the line an unterminated quote opens on', async () => {
+    const answer = await importCsv('imp_m8,Shop,5411,imp_s8,Store,5411,imp_t8', '', 'imp_m8,"Shop,5411,imp_s8,Store,5411,imp_t9', 'imp_m8,Shop,5411,imp_s8,Store,5411,imp_t10');
+    expect(answer).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_CSV', details: [{ line: 4, code: 'UNTERMINATED_QUOTE' }] } } });
+  });
+
   it('imports a chain of 70,000 terminals in one file, more than a statement can take parameters', async () => {
     const lines = Array.from({ length: 70_000 }, (_, i) => `chain_m,Big chain,5411,chain_s${i % 7000},Store ${i % 7000},5411,chain_t${i}`);
     const first = await importCsv(...lines);
