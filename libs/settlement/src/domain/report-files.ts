@@ -204,11 +204,26 @@ export function parseTransactionItems(text: string): TransactionRow[] {
 function onceEach<T extends TransactionRow>(rows: T[]): T[] {
   const seen = new Set<string>();
   for (const row of rows) {
-    const key = `${row.type}:${row.transactionRequestId}`;
+    const key = listingKey(row);
     if (seen.has(key)) throw new ReportRejected(`line ${row.line}: ${row.type} ${row.transactionRequestId} appears twice`);
     seen.add(key);
   }
   return rows;
+}
+
+const listingKey = (row: TransactionRow) => `${row.type}:${row.transactionRequestId}`;
+
+/**
+ * The parts of a day read together are one report, so a transaction is listed once across them as within one
+ * file: a part repeating a row of an earlier part (`listed`: each listed transaction and the part that lists it)
+ * is rejected whole. Adds the part's rows to `listed` when it passes.
+ */
+export function listOnceAcrossParts(rows: readonly TransactionRow[], part: string, listed: Map<string, string>): void {
+  const repeated = rows.find((row) => listed.has(listingKey(row)));
+  if (repeated) {
+    throw new ReportRejected(`line ${repeated.line}: ${repeated.type} ${repeated.transactionRequestId} appears twice: ${listed.get(listingKey(repeated))} lists it too`);
+  }
+  for (const row of rows) listed.set(listingKey(row), part);
 }
 
 /**

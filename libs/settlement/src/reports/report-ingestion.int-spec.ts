@@ -696,4 +696,17 @@ describe('ReportIngestion and payment events', () => {
     expect(await dataSource.query("SELECT fields FROM discrepancies WHERE payment_id IN ('pay_unlisted', 'pay_unknown_twice')")).toEqual([{ fields: [] }, { fields: [] }]);
     expect(await finance.batch('20261127HKD006')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
   });
+
+  it('rejects a part of a day that lists a transaction an earlier part read with it lists, as a file listing it twice', async () => {
+    await apply(eventAt('pay_in_two_parts', '2026-12-20T10:00:00+08:00'));
+    dayFile('20261220', '000', reportRow('pay_in_two_parts', 'PAYMENT', '2026-12-20T10:00:00+08:00', '12.50'));
+    dayFile('20261220', '001', reportRow('pay_in_two_parts', 'PAYMENT', '2026-12-20T10:00:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => [r.path.split('/').pop(), r.status, r.reason])).toEqual([
+      ['transactionItems_20261220_000.csv', 'INGESTED', undefined],
+      ['transactionItems_20261220_001.csv', 'REJECTED', 'line 2: PAYMENT pay_in_two_parts appears twice: transactionItems_20261220_000.csv lists it too'],
+    ]);
+    expect(await transactionOf('pay_in_two_parts')).toMatchObject({ reconciliation: 'MATCHED' });
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'TransactionReconciled' AND key = 'pay_in_two_parts'")).toEqual([{ n: 1 }]);
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM reconciliations WHERE transaction_request_id = 'pay_in_two_parts'")).toEqual([{ n: 1 }]);
+  });
 });

@@ -10,7 +10,7 @@ import {
   ReportedRow, rowKey, signedAmount, signedFee,
 } from '../domain/matching';
 import {
-  BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
+  BatchIncomplete, businessDayOf, listOnceAcrossParts, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
   shiftDay, TransactionRow, TransactionType,
 } from '../domain/report-files';
 import { LedgerStore, LedgerTransactionDraft, LedgerTransactionRecord } from '../ledger/ledger.store';
@@ -116,13 +116,16 @@ export class ReportIngestion {
     const base = (c: Candidate) => ({ path: c.file.path, source: c.file.source, kind: c.meta.kind });
     const results = new Map<Candidate, IngestResult>();
     const parts: TransactionPart[] = [];
+    const listed = new Map<string, string>();
     for (const c of candidates) {
       if (await this.seen(c)) {
         results.set(c, { ...base(c), status: 'DUPLICATE' });
         continue;
       }
       try {
-        parts.push({ candidate: c, rows: parseTransactionItems(decode(c.file.content)) });
+        const rows = parseTransactionItems(decode(c.file.content));
+        listOnceAcrossParts(rows, c.file.name, listed);
+        parts.push({ candidate: c, rows });
       } catch (error) {
         if (!(error instanceof ReportRejected)) {
           results.set(c, this.failed(base(c), error));
