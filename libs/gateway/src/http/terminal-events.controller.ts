@@ -18,6 +18,11 @@ const PAGE = 200;
  * after 1 s plus up to this much, each at random: all of them in the same second would come back as one burst.
  */
 const RECONNECT_SPREAD_MS = 10_000;
+/**
+ * A replaced stream's POS waits this long before it reconnects: a dead stream does not care, and a live one (a
+ * POS that opens streams without closing them) would otherwise replace another of its terminal's every second.
+ */
+const REPLACED_RETRY_MS = 30_000;
 const spreadRetry = () => `retry: ${1000 + Math.floor(Math.random() * RECONNECT_SPREAD_MS)}\n`;
 
 /** Resolves true when `emitter` emits `event`, false after `ms` or once `signal` aborts, whichever comes first. */
@@ -159,7 +164,7 @@ export class TerminalEventsController {
         // a client that does not take its stream would not take its end either: let the connection go now
         res.destroy();
       } else {
-        if (endedBy === 'replaced') res.write(': STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n');
+        if (endedBy === 'replaced') res.write(`retry: ${REPLACED_RETRY_MS}\n: STREAM_REPLACED this terminal opened a newer stream; this, its oldest, is closed\n\n`);
         if (endedBy === 'revoked') res.write(': KEY_REVOKED the key this stream was opened with was revoked or rotated\n\n');
         if (endedBy === 'shutdown') res.write(`${spreadRetry()}: SHUTDOWN this replica stops; reconnect after the retry time and resume from your Last-Event-ID\n\n`);
         if (endedBy === 'failed') res.write(`${spreadRetry()}: UNAVAILABLE the stream's events could not be read; reconnect after the retry time and resume from your Last-Event-ID\n\n`);
