@@ -67,9 +67,9 @@ export const transactionReconciledV1 = z.object({
 /** The report and the ledger disagree; open until someone resolves it through the finance API (and again when a settlement disagrees after that). */
 export const discrepancyDetectedV1 = z.object({
   discrepancyId: idSchema,
-  /** UNSUPPORTED_ROW: a report row or summary line of a type settlement does not book (REFUND_REVERSAL, SETTLEMENT_FEE…), its fields in  */
+  /** UNSUPPORTED_ROW: a report row or summary line of a type settlement does not book (REFUND_REVERSAL, SETTLEMENT_FEE…), its fields in `actual` */
   type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER', 'UNSUPPORTED_ROW']),
-  /** OTHER: the row is of a type settlement does not book;  names it (transactionType or summaryType) */
+  /** OTHER: the row is of a type settlement does not book; `actual` names it (transactionType or summaryType) */
   kind: z.enum(['PAYMENT', 'REFUND', 'CANCEL', 'OTHER']),
   /** which facts differ: amount, currency, status, fee, alipayTransactionId */
   fields: z.array(z.string().max(64)),
