@@ -32,7 +32,7 @@ describe('report file names', () => {
 
 describe('transaction items', () => {
   it('reads signed major units exactly, for a currency with two decimals and one with none', () => {
-    const rows = parseTransactionItems(file(TX_HEADER, tx('PAYMENT', 'A-pay_1', 'pay_1', '', '12.50', 'HKD'), tx('REFUND', 'A-ref_1', 'ref_1', 'pay_1', '-5.00', 'HKD'), tx('PAYMENT', 'A-pay_2', 'pay_2', '', '1000', 'JPY'), tx('CANCEL', 'A-pay_2', 'pay_2', 'pay_2', '-1000', 'JPY'), '<END>'));
+    const { rows } = parseTransactionItems(file(TX_HEADER, tx('PAYMENT', 'A-pay_1', 'pay_1', '', '12.50', 'HKD'), tx('REFUND', 'A-ref_1', 'ref_1', 'pay_1', '-5.00', 'HKD'), tx('PAYMENT', 'A-pay_2', 'pay_2', '', '1000', 'JPY'), tx('CANCEL', 'A-pay_2', 'pay_2', 'pay_2', '-1000', 'JPY'), '<END>'));
     expect(rows.map((r) => [r.type, r.transactionRequestId, r.amount, r.currency])).toEqual([
       ['PAYMENT', 'pay_1', 1250n, 'HKD'],
       ['REFUND', 'ref_1', -500n, 'HKD'],
@@ -43,12 +43,23 @@ describe('transaction items', () => {
   });
 
   it.each(['2026-11-27T12:06:02Z', '2026-11-27T04:06:02.123Z', '2026-11-27T12:06:02+08:00', '2026-11-26T23:06:02-05:00'])('reads a paymentTime of %s', (time) => {
-    const [row] = parseTransactionItems(file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD').replace('2026-11-27T12:06:02+08:00', time), '<END>'));
+    const { rows: [row] } = parseTransactionItems(file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD').replace('2026-11-27T12:06:02+08:00', time), '<END>'));
     expect(row.paymentTime).toBe(time);
   });
 
   it('accepts an empty day', () => {
-    expect(parseTransactionItems(file(TX_HEADER, '<END>'))).toEqual([]);
+    expect(parseTransactionItems(file(TX_HEADER, '<END>'))).toEqual({ rows: [], unsupported: [] });
+  });
+
+  it('keeps a row of a type settlement does not book apart, with its fields, and reads the others', () => {
+    const text = file(TX_HEADER, tx('PAYMENT', 'A-pay_1', 'pay_1', '', '12.50', 'HKD'), tx('REFUND_REVERSAL', 'A-rr_1', 'ref_1', 'pay_1', '5.00', 'HKD'), '<END>');
+    const { rows, unsupported } = parseTransactionItems(text);
+    expect(rows.map((r) => r.transactionRequestId)).toEqual(['pay_1']);
+    expect(unsupported).toEqual([{
+      line: 3, type: 'REFUND_REVERSAL', id: 'A-rr_1',
+      fields: expect.objectContaining({ transactionType: 'REFUND_REVERSAL', transactionId: 'A-rr_1', transactionRequestId: 'ref_1', originalTransactionRequestId: 'pay_1', transactionAmountValue: '5.00' }),
+    }]);
+    expect(unsupported[0].fields).not.toHaveProperty('acquirerReferenceNo');
   });
 
   it.each<[string, string, RegExp]>([
@@ -59,7 +70,7 @@ describe('transaction items', () => {
     ['more decimals than the currency has', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '10.5', 'JPY'), '<END>'), /line 2: transactionAmountValue JPY takes 0 decimals/],
     ['an amount that is not a number', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12,50', 'HKD'), '<END>'), /line 2/],
     ['an unknown currency', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'XXX'), '<END>'), /unsupported currency "XXX"/],
-    ['an unknown type', file(TX_HEADER, tx('CHARGEBACK', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /unknown transactionType "CHARGEBACK"/],
+    ['a row without a type', file(TX_HEADER, tx('', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 2: transactionType is empty/],
     ['a positive refund', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', 'pay_1', '5.00', 'HKD'), '<END>'), /a REFUND amount is negative/],
     ['a refund without its payment', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', '', '-5.00', 'HKD'), '<END>'), /names its original payment/],
     ['the same transaction twice', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 3: PAYMENT pay_1 appears twice/],
@@ -134,6 +145,16 @@ describe('settlement batches', () => {
     expect(batch.items.map((i) => [i.part, i.line, i.type])).toEqual([[0, 2, 'PAYMENT'], [0, 3, 'REFUND'], [1, 2, 'PAYMENT'], [1, 3, 'CANCEL']]);
     expect(batch.net).toBe(730n);
     expect(() => parseSettlementBatch([parts[0], parts[1].replace('<END>\n', '')], good, expected)).toThrow(/items file 2 of 2: no <END> trailer/);
+  });
+
+  it('checks a TOTAL that counts lines of a type no item has (a settlement fee) with them, and keeps them apart', () => {
+    const withFee = good.replace(summary('TOTAL', 4, '7.30', '-0.20'), `${summary('SETTLEMENT_FEE', 1, '-1.00', '-1.00')}\n${summary('TOTAL', 5, '6.30', '-1.20')}`);
+    const batch = parseSettlementBatch([items], withFee, expected);
+    expect(batch).toMatchObject({ net: 630n, fees: -120n, gross: 750n });
+    expect(batch.items).toHaveLength(4);
+    expect(batch.otherLines).toEqual([expect.objectContaining({ summaryType: 'SETTLEMENT_FEE', count: 1, settlementAmount: -100n, fee: -100n })]);
+    expect(() => parseSettlementBatch([items], withFee.replace('5,6.30,HKD', '5,7.30,HKD'), expected))
+      .toThrow(/TOTAL: the settlement items and its SETTLEMENT_FEE lines sum to 630 minor units, the summary says 730/);
   });
 
   it('tells a batch whose items files hold fewer items than its TOTAL counts from a wrong one: more files may come', () => {

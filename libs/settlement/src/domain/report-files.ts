@@ -79,6 +79,27 @@ export interface SettlementItemRow extends TransactionRow {
   quotePrice: string;
 }
 
+/**
+ * A transaction-details row of a type settlement does not book (spec §13.2 lists REFUND_REVERSAL, PAYMENT_REVERSAL
+ * and others beside PAYMENT, REFUND and CANCEL): it holds up none of the file's other rows, and finance sees it
+ * with the fields the file gives it.
+ */
+export interface UnsupportedRow {
+  line: number;
+  /** its transactionType as the file spells it */
+  type: string;
+  /** Alipay's transactionId, or its transactionRequestId when that is empty */
+  id: string;
+  /** its non-empty fields */
+  fields: Record<string, string>;
+}
+
+/** The rows of a transaction-details file: those settlement matches, and those of a type it does not. */
+export interface TransactionItems {
+  rows: TransactionRow[];
+  unsupported: UnsupportedRow[];
+}
+
 /** A settlement item and which of the batch's items files (`_000` is 0) holds it. */
 export type BatchItem = SettlementItemRow & { part: number };
 
@@ -100,6 +121,8 @@ export interface SettlementBatchReport {
   settlementTime: string;
   items: BatchItem[];
   summary: SummaryLine[];
+  /** the summary's lines of a type no item has (SETTLEMENT_FEE, RESERVE_*…): the TOTAL counts them beside the items */
+  otherLines: SummaryLine[];
   /** signed minor units in the settlement currency: net = gross + fees, fees negative when charged */
   gross: bigint;
   fees: bigint;
@@ -196,8 +219,21 @@ function transactionRow(line: number, f: Record<string, string>): TransactionRow
   return row;
 }
 
-export function parseTransactionItems(text: string): TransactionRow[] {
-  return onceEach(records(text, TRANSACTION_COLUMNS).map(({ line, fields }) => transactionRow(line, fields)));
+export function parseTransactionItems(text: string): TransactionItems {
+  const rows: TransactionRow[] = [];
+  const unsupported: UnsupportedRow[] = [];
+  for (const { line, fields } of records(text, TRANSACTION_COLUMNS)) {
+    const type = required(fields, 'transactionType', line);
+    if (TRANSACTION_TYPES.includes(type)) rows.push(transactionRow(line, fields));
+    else unsupported.push(unsupportedRow(line, type, fields));
+  }
+  return { rows: onceEach(rows), unsupported };
+}
+
+function unsupportedRow(line: number, type: string, fields: Record<string, string>): UnsupportedRow {
+  const id = fields.transactionId.trim() || required(fields, 'transactionRequestId', line);
+  const given = Object.entries(fields).map(([name, value]) => [name, value.trim()]).filter(([, value]) => value);
+  return { line, type, id, fields: Object.fromEntries(given) };
 }
 
 /** A transaction is listed once per file: a second row would be matched, posted or paid out twice. */
@@ -257,15 +293,26 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
   });
   const totals = summary.filter((s) => s.summaryType === 'TOTAL');
   if (totals.length !== 1) throw new ReportRejected(`the summary has ${totals.length} TOTAL lines, not one`);
-  if (totals[0].count > items.length) throw new BatchIncomplete(`TOTAL: the summary counts ${totals[0].count} items, the items files hold ${items.length}`);
-  const check = (label: string, line: SummaryLine, group: readonly SettlementItemRow[]) => {
-    const net = group.reduce((sum, i) => sum + i.settlementAmount, 0n);
-    const fee = group.reduce((sum, i) => sum + i.fee, 0n);
-    if (line.count !== group.length) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items files hold ${group.length}`);
-    if (line.settlementAmount !== net) throw new ReportRejected(`${label}: the settlement items sum to ${net} minor units, the summary says ${line.settlementAmount}`);
-    if (line.fee !== fee) throw new ReportRejected(`${label}: the items' fees sum to ${fee} minor units, the summary says ${line.fee}`);
+  // lines of a type no item has (a settlement fee, a reserve) are in the TOTAL beside the items
+  const otherLines = summary.filter((s) => s.summaryType !== 'TOTAL' && !TRANSACTION_TYPES.includes(s.summaryType));
+  const others = {
+    count: otherLines.reduce((sum, s) => sum + s.count, 0),
+    net: otherLines.reduce((sum, s) => sum + s.settlementAmount, 0n),
+    fee: otherLines.reduce((sum, s) => sum + s.fee, 0n),
   };
-  check('TOTAL', totals[0], items);
+  const besides = otherLines.length ? ` and its ${otherLines.map((s) => s.summaryType).join(', ')} lines` : '';
+  if (totals[0].count > items.length + others.count) {
+    throw new BatchIncomplete(`TOTAL: the summary counts ${totals[0].count} items, the items files hold ${items.length}${besides ? `${besides} ${others.count}` : ''}`);
+  }
+  const check = (label: string, line: SummaryLine, group: readonly SettlementItemRow[], beside = { count: 0, net: 0n, fee: 0n }, also = '') => {
+    const count = group.length + beside.count;
+    const net = group.reduce((sum, i) => sum + i.settlementAmount, beside.net);
+    const fee = group.reduce((sum, i) => sum + i.fee, beside.fee);
+    if (line.count !== count) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items files${also} hold ${count}`);
+    if (line.settlementAmount !== net) throw new ReportRejected(`${label}: the settlement items${also} sum to ${net} minor units, the summary says ${line.settlementAmount}`);
+    if (line.fee !== fee) throw new ReportRejected(`${label}: the items' fees${also} sum to ${fee} minor units, the summary says ${line.fee}`);
+  };
+  check('TOTAL', totals[0], items, others, besides);
   for (const line of summary) {
     if (line.summaryType === 'TOTAL') continue;
     if (TRANSACTION_TYPES.includes(line.summaryType)) check(line.summaryType, line, items.filter((i) => i.type === line.summaryType));
@@ -280,6 +327,7 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
     settlementTime: totals[0].settlementTime,
     items,
     summary,
+    otherLines,
     gross: totals[0].settlementAmount - totals[0].fee,
     fees: totals[0].fee,
     net: totals[0].settlementAmount,

@@ -56,7 +56,7 @@ export class FinanceService {
     const open = metrics.gauge('settlement_open_discrepancies', 'Discrepancies between the ledger and Alipay reports not yet resolved', ['type'], async () => {
       const rows: Array<{ type: string; count: number }> = await this.dataSource.query("SELECT type, count(*)::int AS count FROM discrepancies WHERE status = 'OPEN' GROUP BY type");
       open.reset();
-      for (const type of ['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']) open.set({ type }, rows.find((r) => r.type === type)?.count ?? 0);
+      for (const type of ['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER', 'UNSUPPORTED_ROW']) open.set({ type }, rows.find((r) => r.type === type)?.count ?? 0);
     });
   }
 
@@ -167,6 +167,9 @@ export class FinanceService {
         return this.bookPaidOut(manager, id, d);
       case 'MISSING_IN_REPORT':
         return { ledgerTransactionId: d.ledger_transaction_id!, adjustmentTransactionId: await this.bookWriteOff(manager, id, d) };
+      case 'UNSUPPORTED_ROW':
+        // a row of a type the ledger has no rules for: finance settles it outside the ledger, and resolves it as a note
+        throw new ApiError(422, 'SETTLEMENT.CANNOT_ADJUST', `discrepancy ${id} is about a report line of a type the ledger has no rules to book`);
       default: {
         const adjustment = await this.bookAdjustment(manager, id, d);
         return { ledgerTransactionId: d.ledger_transaction_id ?? adjustment, adjustmentTransactionId: adjustment };

@@ -13,7 +13,7 @@ export const balancesQuery = z.object({
 export const batchesQuery = z.object({ currency: z.string().regex(/^[A-Z]{3}$/).optional(), status: z.enum(['RECONCILED', 'DISCREPANCIES']).optional() });
 export const discrepanciesQuery = z.object({
   status: z.enum(['OPEN', 'RESOLVED']).optional(),
-  type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER']).optional(),
+  type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER', 'UNSUPPORTED_ROW']).optional(),
   paymentId: id.optional(),
 });
 export const resolveBody = z

@@ -55,7 +55,7 @@ export interface LedgerTransactionRecord {
 /** A disagreement between a report row and the ledger, as `LedgerStore.recordDiscrepancy` records it. */
 export interface DiscrepancyFinding {
   type: DiscrepancyDetectedV1['type'];
-  kind: TransactionType;
+  kind: DiscrepancyDetectedV1['kind'];
   fields: string[];
   transactionRequestId: string;
   paymentId: string | null;

@@ -709,4 +709,46 @@ describe('ReportIngestion and payment events', () => {
     expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'TransactionReconciled' AND key = 'pay_in_two_parts'")).toEqual([{ n: 1 }]);
     expect(await dataSource.query("SELECT count(*)::int AS n FROM reconciliations WHERE transaction_request_id = 'pay_in_two_parts'")).toEqual([{ n: 1 }]);
   });
+
+  it('reads the known rows of a file beside one of a type settlement does not book, which finance sees as an open discrepancy', async () => {
+    await apply(eventAt('pay_beside_reversal', '2026-12-22T10:00:00+08:00'));
+    const reversal = 'C1,Alipay_SG,,mer_7KQ2,sto_A001,REFUND_REVERSAL,RR-ref_reversed,R-ref_reversed,ref_reversed,pay_reversed,ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,2026-12-22T11:00:00+08:00,IN_STORE_PAYMENT,5.00,HKD';
+    dayFile('20261222', '000', reportRow('pay_beside_reversal', 'PAYMENT', '2026-12-22T10:00:00+08:00', '12.50'), reversal);
+    expect((await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => [r.path.split('/').pop(), r.status, r.rows])).toEqual([
+      ['transactionItems_20261222_000.csv', 'INGESTED', 2],
+    ]);
+    expect(await transactionOf('pay_beside_reversal')).toMatchObject({ reconciliation: 'MATCHED' });
+    const [found] = (await finance.discrepancies({ type: 'UNSUPPORTED_ROW', paymentId: 'pay_reversed' })).discrepancies;
+    expect(found).toMatchObject({
+      type: 'UNSUPPORTED_ROW', kind: 'OTHER', status: 'OPEN', transactionRequestId: 'RR-ref_reversed', merchantId: 'mer_7KQ2', businessDay: '2026-12-22',
+      actual: expect.objectContaining({ transactionType: 'REFUND_REVERSAL', transactionId: 'RR-ref_reversed', transactionRequestId: 'ref_reversed', transactionAmountValue: '5.00' }),
+    });
+    const announced = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND key = 'pay_reversed'");
+    expect(announced).toEqual([{ data: expect.objectContaining({ type: 'UNSUPPORTED_ROW', kind: 'OTHER', transactionRequestId: 'RR-ref_reversed' }) }]);
+    // the ledger has no rules for it: finance settles it by hand and resolves it as a note
+    await expect(finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'book it', adjust: true })).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST' });
+    await expect(finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'reversed by hand', adjust: false })).resolves.toMatchObject({ status: 'RESOLVED' });
+  });
+
+  it('settles a batch whose TOTAL counts a settlement fee line, checked with it, and shows finance the line the ledger does not book', async () => {
+    await apply(event('pay_fee_line', 'PaymentSucceeded', 3));
+    const batchId = '20261127HKD020';
+    const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-pay_fee_line,,pay_fee_line,,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,12.40,HKD,,,-0.10,HKD,0.00,HKD`;
+    const line = (type: string, count: number, net: string, fee: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,${count},${net},HKD,${fee},HKD,0.00,HKD`;
+    for (const [name, lines] of [
+      [`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, item]],
+      [`settlementSummary_HKD_${batchId}_000.csv`, [SUMMARY_HEADER, line('PAYMENT', 1, '12.40', '-0.10'), line('SETTLEMENT_FEE', 1, '-2.00', '-2.00'), line('TOTAL', 2, '10.40', '-2.10')]],
+    ] as const) {
+      files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+    }
+    expect((await ingestion.ingest()).filter((r) => r.batchId === batchId).map((r) => [r.status, r.reason])).toEqual([['INGESTED', undefined]]);
+    // the payment is posted; the payout is Alipay's TOTAL, of which the ledger books the item
+    expect(await transactionOf('pay_fee_line')).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(await finance.batch(batchId)).toMatchObject({ status: 'DISCREPANCIES', items: [{ result: 'MATCHED' }] });
+    const [found] = (await finance.discrepancies({ type: 'UNSUPPORTED_ROW' })).discrepancies.filter((d: { transactionRequestId: unknown }) => d.transactionRequestId === `${batchId}:SETTLEMENT_FEE`);
+    expect(found).toMatchObject({
+      kind: 'OTHER', status: 'OPEN', reportFile: `C1/20261128/settlementSummary_HKD_${batchId}_000.csv`,
+      actual: { settlementBatchId: batchId, summaryType: 'SETTLEMENT_FEE', count: '1', settlementAmountValue: '-2.00', feeAmountValue: '-2.00', settlementCurrency: 'HKD' },
+    });
+  });
 });

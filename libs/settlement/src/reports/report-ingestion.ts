@@ -11,7 +11,7 @@ import {
 } from '../domain/matching';
 import {
   BatchIncomplete, businessDayOf, listOnceAcrossParts, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
-  shiftDay, TransactionRow, TransactionType,
+  shiftDay, TransactionRow, TransactionType, UnsupportedRow,
 } from '../domain/report-files';
 import { LedgerStore, LedgerTransactionDraft, LedgerTransactionRecord } from '../ledger/ledger.store';
 import type { ReportSource, ReportSourceFile } from './report-sources';
@@ -123,9 +123,9 @@ export class ReportIngestion {
         continue;
       }
       try {
-        const rows = parseTransactionItems(decode(c.file.content));
+        const { rows, unsupported } = parseTransactionItems(decode(c.file.content));
         listOnceAcrossParts(rows, c.file.name, listed);
-        parts.push({ candidate: c, rows });
+        parts.push({ candidate: c, rows, unsupported });
       } catch (error) {
         if (!(error instanceof ReportRejected)) {
           results.set(c, this.failed(base(c), error));
@@ -142,14 +142,15 @@ export class ReportIngestion {
           const fresh: TransactionPart[] = [];
           for (const part of parts) if (!(await this.seen(part.candidate, manager))) fresh.push(part);
           const files: TransactionFile[] = [];
-          for (const { candidate, rows } of fresh) {
-            files.push({ fileId: await this.recordFile(manager, candidate, 'INGESTED', null, rows.length, { day: candidate.meta.day }), path: candidate.file.path, rows });
+          for (const { candidate, rows, unsupported } of fresh) {
+            const fileId = await this.recordFile(manager, candidate, 'INGESTED', null, rows.length + unsupported.length, { day: candidate.meta.day });
+            files.push({ fileId, path: candidate.file.path, rows, unsupported });
           }
           if (files.length) await this.matchTransactionDay(manager, parts[0].candidate.meta.day ?? businessDayOf(new Date()), files);
           return fresh;
         });
         for (const part of parts) {
-          results.set(part.candidate, applied.includes(part) ? { ...base(part.candidate), status: 'INGESTED', rows: part.rows.length } : { ...base(part.candidate), status: 'DUPLICATE' });
+          results.set(part.candidate, applied.includes(part) ? { ...base(part.candidate), status: 'INGESTED', rows: part.rows.length + part.unsupported.length } : { ...base(part.candidate), status: 'DUPLICATE' });
         }
       } catch (error) {
         for (const part of parts) results.set(part.candidate, this.failed(base(part.candidate), error));
@@ -196,8 +197,8 @@ export class ReportIngestion {
           const rows = batch.items.filter((item) => item.part === i).length;
           files.push({ fileId: await this.recordFile(manager, part, 'INGESTED', null, rows, { batchId: batch.batchId }), path: part.file.path });
         }
-        const summaryFileId = await this.recordFile(manager, summary, 'INGESTED', null, batch.summary.length, { batchId: batch.batchId });
-        await this.settleBatch(manager, files, summaryFileId, batch);
+        const summaryFile = { fileId: await this.recordFile(manager, summary, 'INGESTED', null, batch.summary.length, { batchId: batch.batchId }), path: summary.file.path };
+        await this.settleBatch(manager, files, summaryFile, batch);
       });
       return { ...base, status: 'INGESTED', rows: batch.items.length };
     } catch (error) {
@@ -224,6 +225,12 @@ export class ReportIngestion {
     const earlier = await this.ledger.listedOnTheirOwn(manager, rows.filter((r) => r.type !== 'REFUND').map(paymentIdOfRow));
     for (const file of files) {
       for (const row of file.rows) await this.reconcileRow(manager, { fileId: file.fileId, reportFile: file.path, day, row, rows, ledger, payments, earlier });
+      for (const row of file.unsupported) {
+        await this.unsupported(manager, {
+          id: row.id, paymentId: row.fields.originalTransactionRequestId ?? null, merchantId: row.fields.referenceMerchantId ?? null, actual: row.fields,
+          reportFile: file.path, businessDay: day, settled: false,
+        });
+      }
     }
     const reportFile = files[files.length - 1].path;
 
@@ -388,6 +395,21 @@ export class ReportIngestion {
     return { result: type, ledgerTransactionId: null, merchantId };
   }
 
+  /**
+   * A transaction row or a summary line of a type settlement does not book (REFUND_REVERSAL, SETTLEMENT_FEE…): an
+   * open UNSUPPORTED_ROW discrepancy with what the file says of it, for finance to settle by hand; the rest of
+   * its file goes in.
+   */
+  private async unsupported(
+    manager: EntityManager,
+    d: { id: string; paymentId: string | null; merchantId: string | null; actual: Record<string, string>; reportFile: string; businessDay: string; settled: boolean },
+  ): Promise<void> {
+    await this.ledger.recordDiscrepancy(manager, {
+      type: 'UNSUPPORTED_ROW', kind: 'OTHER', fields: [], transactionRequestId: d.id, paymentId: d.paymentId, refundId: null, merchantId: d.merchantId, ledgerTransactionId: null,
+      expected: null, actual: d.actual, reportFile: d.reportFile, businessDay: d.businessDay, settled: d.settled,
+    });
+  }
+
   /** Writes a transaction Alipay's report proves and the ledger lacks, for a payment we know, and keeps it among the rows' ledger. */
   private async writeFromReport(
     manager: EntityManager,
@@ -422,7 +444,7 @@ export class ReportIngestion {
   }
 
   /** Posts what the batch confirms, records its items N:1, and books the payout per merchant. */
-  private async settleBatch(manager: EntityManager, files: readonly BatchFile[], summaryFileId: string, batch: SettlementBatchReport): Promise<void> {
+  private async settleBatch(manager: EntityManager, files: readonly BatchFile[], summaryFile: BatchFile, batch: SettlementBatchReport): Promise<void> {
     const ledger = await this.ledgerOf(manager, batch.items);
     const payments = await this.payments(manager, batch.items.map(paymentIdOfRow));
     const earlier = await this.ledger.listedOnTheirOwn(manager, batch.items.filter((r) => r.type !== 'REFUND').map(paymentIdOfRow));
@@ -444,6 +466,18 @@ export class ReportIngestion {
       amounts.push({ transactionCurrency: item.currency, transactionNet, settlementCurrency: item.settlementCurrency, settlementNet: item.settlementAmount });
       perMerchant.set(verdict.merchantId, amounts);
     }
+    // what the payout holds beside its items (a settlement fee, a reserve) the ledger does not book: finance sees it
+    for (const line of batch.otherLines) {
+      const money = (value: bigint) => toMajorUnits(value, line.settlementCurrency);
+      await this.unsupported(manager, {
+        id: `${batch.batchId}:${line.summaryType}`, paymentId: null, merchantId: null, reportFile: summaryFile.path, businessDay: settlementDay, settled: true,
+        actual: {
+          settlementBatchId: batch.batchId, summaryType: line.summaryType, count: String(line.count), settlementAmountValue: money(line.settlementAmount),
+          settlementCurrency: line.settlementCurrency, feeAmountValue: money(line.fee), feeCurrency: line.settlementCurrency, settlementTime: line.settlementTime,
+        },
+      });
+    }
+    allMatched &&= batch.otherLines.length === 0;
     for (const [merchantId, amounts] of perMerchant) {
       const postings = settlementPostings(merchantId, merge(amounts));
       if (postings.length < 2) continue; // the merchant's items net to nothing (a payment and its cancel)
@@ -458,7 +492,7 @@ export class ReportIngestion {
       `INSERT INTO settlement_batches (batch_id, customer_id, currency, gross, fees, net, settlement_time, transaction_count, fx, status, items_file_id, summary_file_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)`,
       [batch.batchId, batch.customerId, batch.currency, batch.gross.toString(), batch.fees.toString(), batch.net.toString(), new Date(batch.settlementTime), batch.items.length,
-        batch.fx ? JSON.stringify(batch.fx) : null, allMatched ? 'RECONCILED' : 'DISCREPANCIES', files[0].fileId, summaryFileId],
+        batch.fx ? JSON.stringify(batch.fx) : null, allMatched ? 'RECONCILED' : 'DISCREPANCIES', files[0].fileId, summaryFile.fileId],
     );
     await this.announceSettled(manager, batch);
   }
@@ -547,6 +581,7 @@ class AlreadySeen extends Error {}
 interface TransactionPart {
   candidate: Candidate;
   rows: TransactionRow[];
+  unsupported: UnsupportedRow[];
 }
 
 /** A part of a day's transaction details as recorded: where its rows' reconciliations point. */
@@ -554,6 +589,7 @@ interface TransactionFile {
   fileId: string;
   path: string;
   rows: readonly TransactionRow[];
+  unsupported: readonly UnsupportedRow[];
 }
 
 /** One items file of a batch as recorded: where its rows' reconciliations point. */
