@@ -247,15 +247,16 @@ function onceEach<T extends TransactionRow>(rows: T[]): T[] {
   return rows;
 }
 
-const listingKey = (row: TransactionRow) => `${row.type}:${row.transactionRequestId}`;
+export const listingKey = (row: Pick<TransactionRow, 'type' | 'transactionRequestId'>) => `${row.type}:${row.transactionRequestId}`;
 
 /**
- * The parts of a day read together are one report, so a transaction is listed once across them as within one
- * file: a part repeating a row of an earlier part (`listed`: each listed transaction and the part that lists it)
- * is rejected whole. Adds the part's rows to `listed` when it passes.
+ * A day's parts are one report, so a transaction is listed once across them as within one file: a part
+ * repeating a row of an earlier part (`listed`: each listed transaction and the part that lists it, read
+ * before or at this look) is rejected whole. A new copy of the same part (`part` is its name) is no repeat.
+ * Adds the part's rows to `listed` when it passes.
  */
 export function listOnceAcrossParts(rows: readonly TransactionRow[], part: string, listed: Map<string, string>): void {
-  const repeated = rows.find((row) => listed.has(listingKey(row)));
+  const repeated = rows.find((row) => (listed.get(listingKey(row)) ?? part) !== part);
   if (repeated) {
     throw new ReportRejected(`line ${repeated.line}: ${repeated.type} ${repeated.transactionRequestId} appears twice: ${listed.get(listingKey(repeated))} lists it too`);
   }

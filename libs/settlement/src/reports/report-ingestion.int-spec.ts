@@ -710,6 +710,17 @@ describe('ReportIngestion and payment events', () => {
     expect(await dataSource.query("SELECT count(*)::int AS n FROM reconciliations WHERE transaction_request_id = 'pay_in_two_parts'")).toEqual([{ n: 1 }]);
   });
 
+  it('rejects a part of a day that comes at a later look and lists a transaction an earlier part listed', async () => {
+    await apply(eventAt('pay_in_late_part', '2026-12-24T10:00:00+08:00'));
+    dayFile('20261224', '000', reportRow('pay_in_late_part', 'PAYMENT', '2026-12-24T10:00:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    dayFile('20261224', '001', reportRow('pay_in_late_part', 'PAYMENT', '2026-12-24T10:00:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => [r.path.split('/').pop(), r.status, r.reason])).toEqual([
+      ['transactionItems_20261224_001.csv', 'REJECTED', 'line 2: PAYMENT pay_in_late_part appears twice: transactionItems_20261224_000.csv lists it too'],
+    ]);
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'TransactionReconciled' AND key = 'pay_in_late_part'")).toEqual([{ n: 1 }]);
+  });
+
   it('reads the known rows of a file beside one of a type settlement does not book, which finance sees as an open discrepancy', async () => {
     await apply(eventAt('pay_beside_reversal', '2026-12-22T10:00:00+08:00'));
     const reversal = 'C1,Alipay_SG,,mer_7KQ2,sto_A001,REFUND_REVERSAL,RR-ref_reversed,R-ref_reversed,ref_reversed,pay_reversed,ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,2026-12-22T11:00:00+08:00,IN_STORE_PAYMENT,5.00,HKD';

@@ -10,7 +10,7 @@ import {
   ReportedRow, rowKey, signedAmount, signedFee,
 } from '../domain/matching';
 import {
-  BatchIncomplete, businessDayOf, listOnceAcrossParts, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
+  BatchIncomplete, businessDayOf, listingKey, listOnceAcrossParts, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
   shiftDay, TransactionRow, TransactionType, UnsupportedRow,
 } from '../domain/report-files';
 import { LedgerStore, LedgerTransactionDraft, LedgerTransactionRecord } from '../ledger/ledger.store';
@@ -116,7 +116,7 @@ export class ReportIngestion {
     const base = (c: Candidate) => ({ path: c.file.path, source: c.file.source, kind: c.meta.kind });
     const results = new Map<Candidate, IngestResult>();
     const parts: TransactionPart[] = [];
-    const listed = new Map<string, string>();
+    const listed = await this.listedOn(candidates[0].meta.day);
     for (const c of candidates) {
       if (await this.seen(c)) {
         results.set(c, { ...base(c), status: 'DUPLICATE' });
@@ -157,6 +157,16 @@ export class ReportIngestion {
       }
     }
     return candidates.map((c) => results.get(c)!);
+  }
+
+  /** What the day's transaction files read before list, each transaction with the name of the part that lists it. */
+  private async listedOn(day: string | undefined): Promise<Map<string, string>> {
+    const rows: Array<{ type: TransactionType; transactionRequestId: string; path: string }> = await this.dataSource.query(
+      `SELECT r.kind AS type, r.transaction_request_id AS "transactionRequestId", f.path FROM reconciliations r JOIN report_files f ON f.id = r.file_id
+       WHERE f.kind = 'transactionItems' AND f.status = 'INGESTED' AND f.business_day = $1`,
+      [day],
+    );
+    return new Map(rows.map((r) => [listingKey(r), r.path.split('/').pop() ?? r.path]));
   }
 
   /**
