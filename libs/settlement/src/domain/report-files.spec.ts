@@ -157,6 +157,20 @@ describe('settlement batches', () => {
       .toThrow(/TOTAL: the settlement items and its SETTLEMENT_FEE lines sum to 630 minor units, the summary says 730/);
   });
 
+  it('keeps an item of a type settlement does not book apart, checked with the TOTAL and its own type\'s line', () => {
+    const reversal = item('REFUND_REVERSAL', 'ref_1', 'pay_1', '5.00', '5.00', '0.00');
+    const withReversal = items.replace('<END>', `${reversal}\n<END>`);
+    const summaryText = good.replace(summary('TOTAL', 4, '7.30', '-0.20'), `${summary('REFUND_REVERSAL', 1, '5.00', '0.00')}\n${summary('TOTAL', 5, '12.30', '-0.20')}`);
+    const batch = parseSettlementBatch([withReversal], summaryText, expected);
+    expect(batch.items).toHaveLength(4);
+    expect(batch.otherLines).toEqual([]);
+    expect(batch.unsupportedItems).toEqual([expect.objectContaining({ type: 'REFUND_REVERSAL', id: 'A-ref_1', line: 6, part: 0, settlementAmount: 500n, fee: 0n })]);
+    expect(batch.net).toBe(1230n);
+    expect(() => parseSettlementBatch([withReversal], summaryText.replace('REFUND_REVERSAL,2026-11-28T00:00:00+08:00,1,5.00', 'REFUND_REVERSAL,2026-11-28T00:00:00+08:00,1,6.00'), expected))
+      .toThrow(/REFUND_REVERSAL: the settlement items sum to 500 minor units, the summary says 600/);
+    expect(() => parseSettlementBatch([withReversal], good, expected)).toThrow(/TOTAL: the summary counts 4 items, the items files and its items of other types hold 5/);
+  });
+
   it('tells a batch whose items files hold fewer items than its TOTAL counts from a wrong one: more files may come', () => {
     const firstPart = items.replace(/\n[^\n]*pay_2[^\n]*/g, '');
     expect(() => parseSettlementBatch([firstPart], good, expected)).toThrow(BatchIncomplete);

@@ -100,6 +100,9 @@ export interface TransactionItems {
   unsupported: UnsupportedRow[];
 }
 
+/** A settlement item of a type settlement does not book, what it settled, and which items file holds it. */
+export type UnsupportedItem = UnsupportedRow & { part: number; settlementAmount: bigint; fee: bigint };
+
 /** A settlement item and which of the batch's items files (`_000` is 0) holds it. */
 export type BatchItem = SettlementItemRow & { part: number };
 
@@ -120,6 +123,8 @@ export interface SettlementBatchReport {
   currency: string;
   settlementTime: string;
   items: BatchItem[];
+  /** items of a type settlement does not book: counted in the summary, not posted nor paid out by the ledger */
+  unsupportedItems: UnsupportedItem[];
   summary: SummaryLine[];
   /** the summary's lines of a type no item has (SETTLEMENT_FEE, RESERVE_*…): the TOTAL counts them beside the items */
   otherLines: SummaryLine[];
@@ -271,7 +276,10 @@ export function listOnceAcrossParts(rows: readonly TransactionRow[], part: strin
  * transaction type to that type's line. Fewer items than the TOTAL counts is BatchIncomplete: more files may come.
  */
 export function parseSettlementBatch(itemsTexts: readonly string[], summaryText: string, expected: { batchId: string; currency: string }): SettlementBatchReport {
-  const items = onceEach(itemsTexts.flatMap((text, part) => inPart(part, itemsTexts.length, () => settlementItems(text, expected).map((item) => ({ ...item, part })))));
+  const read = itemsTexts.map((text, part) => inPart(part, itemsTexts.length, () => settlementItems(text, expected, part)));
+  const items = onceEach(read.flatMap((r) => r.items));
+  const unsupportedItems = read.flatMap((r) => r.unsupported);
+  const unsupportedTypes = new Set(unsupportedItems.map((i) => i.type));
   const summary = records(summaryText, SUMMARY_COLUMNS).map(({ line, fields }): SummaryLine => {
     if (fields.settlementBatchId.trim() !== expected.batchId) throw new ReportRejected(`summary line ${line}: settlementBatchId ${fields.settlementBatchId} in the file of batch ${expected.batchId}`);
     const settlementCurrency = required(fields, 'settlementCurrency', line);
@@ -295,28 +303,20 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
   const totals = summary.filter((s) => s.summaryType === 'TOTAL');
   if (totals.length !== 1) throw new ReportRejected(`the summary has ${totals.length} TOTAL lines, not one`);
   // lines of a type no item has (a settlement fee, a reserve) are in the TOTAL beside the items
-  const otherLines = summary.filter((s) => s.summaryType !== 'TOTAL' && !TRANSACTION_TYPES.includes(s.summaryType));
-  const others = {
-    count: otherLines.reduce((sum, s) => sum + s.count, 0),
-    net: otherLines.reduce((sum, s) => sum + s.settlementAmount, 0n),
-    fee: otherLines.reduce((sum, s) => sum + s.fee, 0n),
+  const otherLines = summary.filter((s) => s.summaryType !== 'TOTAL' && !TRANSACTION_TYPES.includes(s.summaryType) && !unsupportedTypes.has(s.summaryType));
+  const besides = [...unsupportedItems.length ? ['its items of other types'] : [], ...otherLines.length ? [`its ${otherLines.map((s) => s.summaryType).join(', ')} lines`] : []];
+  const also = besides.length ? ` and ${besides.join(' and ')}` : '';
+  const all = tally([...items, ...unsupportedItems, ...otherLines]);
+  if (totals[0].count > all.count) throw new BatchIncomplete(`TOTAL: the summary counts ${totals[0].count} items, the items files${also} hold ${all.count}`);
+  const check = (label: string, line: SummaryLine, group: Tally, what = '') => {
+    if (line.count !== group.count) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items files${what} hold ${group.count}`);
+    if (line.settlementAmount !== group.net) throw new ReportRejected(`${label}: the settlement items${what} sum to ${group.net} minor units, the summary says ${line.settlementAmount}`);
+    if (line.fee !== group.fee) throw new ReportRejected(`${label}: the items' fees${what} sum to ${group.fee} minor units, the summary says ${line.fee}`);
   };
-  const besides = otherLines.length ? ` and its ${otherLines.map((s) => s.summaryType).join(', ')} lines` : '';
-  if (totals[0].count > items.length + others.count) {
-    throw new BatchIncomplete(`TOTAL: the summary counts ${totals[0].count} items, the items files hold ${items.length}${besides ? `${besides} ${others.count}` : ''}`);
-  }
-  const check = (label: string, line: SummaryLine, group: readonly SettlementItemRow[], beside = { count: 0, net: 0n, fee: 0n }, also = '') => {
-    const count = group.length + beside.count;
-    const net = group.reduce((sum, i) => sum + i.settlementAmount, beside.net);
-    const fee = group.reduce((sum, i) => sum + i.fee, beside.fee);
-    if (line.count !== count) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items files${also} hold ${count}`);
-    if (line.settlementAmount !== net) throw new ReportRejected(`${label}: the settlement items${also} sum to ${net} minor units, the summary says ${line.settlementAmount}`);
-    if (line.fee !== fee) throw new ReportRejected(`${label}: the items' fees${also} sum to ${fee} minor units, the summary says ${line.fee}`);
-  };
-  check('TOTAL', totals[0], items, others, besides);
+  check('TOTAL', totals[0], all, also);
   for (const line of summary) {
-    if (line.summaryType === 'TOTAL') continue;
-    if (TRANSACTION_TYPES.includes(line.summaryType)) check(line.summaryType, line, items.filter((i) => i.type === line.summaryType));
+    if (TRANSACTION_TYPES.includes(line.summaryType)) check(line.summaryType, line, tally(items.filter((i) => i.type === line.summaryType)));
+    else if (unsupportedTypes.has(line.summaryType)) check(line.summaryType, line, tally(unsupportedItems.filter((i) => i.type === line.summaryType)));
   }
   const customers = new Set(items.map((i) => i.customerId));
   if (customers.size > 1 || (customers.size === 1 && !customers.has(totals[0].customerId))) throw new ReportRejected('the items and the summary name different customers');
@@ -327,6 +327,7 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
     currency: expected.currency,
     settlementTime: totals[0].settlementTime,
     items,
+    unsupportedItems,
     summary,
     otherLines,
     gross: totals[0].settlementAmount - totals[0].fee,
@@ -346,34 +347,72 @@ function inPart<T>(part: number, parts: number, read: () => T): T {
   }
 }
 
-function settlementItems(itemsText: string, expected: { batchId: string; currency: string }): SettlementItemRow[] {
-  return records(itemsText, SETTLEMENT_ITEM_COLUMNS).map(({ line, fields }): SettlementItemRow => {
-    const base = transactionRow(line, fields);
-    const settlementCurrency = required(fields, 'settlementCurrency', line);
-    const feeCurrency = required(fields, 'feeCurrency', line);
-    const item: SettlementItemRow = {
-      ...base,
-      settlementBatchId: required(fields, 'settlementBatchId', line),
-      settlementTime: time(fields, 'settlementTime', line),
-      settlementCurrency,
-      settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
-      feeCurrency,
-      fee: amount(required(fields, 'feeAmountValue', line), feeCurrency, line, 'feeAmountValue'),
-      quoteCurrencyPair: fields.quoteCurrencyPair.trim(),
-      quotePrice: fields.quotePrice.trim(),
-    };
-    if (item.settlementBatchId !== expected.batchId) throw new ReportRejected(`line ${line}: settlementBatchId ${item.settlementBatchId} in the file of batch ${expected.batchId}`);
-    if (item.settlementCurrency !== expected.currency) throw new ReportRejected(`line ${line}: settlementCurrency ${item.settlementCurrency} in a ${expected.currency} batch`);
-    if (item.feeCurrency !== item.settlementCurrency) throw new ReportRejected(`line ${line}: fee in ${item.feeCurrency}, settlement in ${item.settlementCurrency}`);
-    if (item.currency === item.settlementCurrency) {
-      if (item.amount + item.fee !== item.settlementAmount) {
-        throw new ReportRejected(`line ${line}: settlementAmountValue ${fields.settlementAmountValue} ≠ transactionAmountValue ${fields.transactionAmountValue} + feeAmountValue ${fields.feeAmountValue}`);
-      }
-    } else if (!item.quoteCurrencyPair || !item.quotePrice) {
-      throw new ReportRejected(`line ${line}: settled in ${item.settlementCurrency} from ${item.currency} without a quote`);
+interface Tally {
+  count: number;
+  net: bigint;
+  fee: bigint;
+}
+
+/** What items (one each) and summary lines (their count) add up to. */
+function tally(entries: ReadonlyArray<{ settlementAmount: bigint; fee: bigint; count?: number }>): Tally {
+  return {
+    count: entries.reduce((n, e) => n + (e.count ?? 1), 0),
+    net: entries.reduce((sum, e) => sum + e.settlementAmount, 0n),
+    fee: entries.reduce((sum, e) => sum + e.fee, 0n),
+  };
+}
+
+/** An items file's rows: those settlement books, and those of a type it does not, with what they settled. */
+function settlementItems(itemsText: string, expected: { batchId: string; currency: string }, part: number): { items: BatchItem[]; unsupported: UnsupportedItem[] } {
+  const items: BatchItem[] = [];
+  const unsupported: UnsupportedItem[] = [];
+  for (const { line, fields } of records(itemsText, SETTLEMENT_ITEM_COLUMNS)) {
+    const type = required(fields, 'transactionType', line);
+    if (TRANSACTION_TYPES.includes(type)) {
+      items.push({ ...settlementItem(line, fields, expected), part });
+      continue;
     }
-    return item;
-  });
+    const settlementBatchId = required(fields, 'settlementBatchId', line);
+    if (settlementBatchId !== expected.batchId) throw new ReportRejected(`line ${line}: settlementBatchId ${settlementBatchId} in the file of batch ${expected.batchId}`);
+    const settlementCurrency = required(fields, 'settlementCurrency', line);
+    if (settlementCurrency !== expected.currency) throw new ReportRejected(`line ${line}: settlementCurrency ${settlementCurrency} in a ${expected.currency} batch`);
+    const feeCurrency = required(fields, 'feeCurrency', line);
+    if (feeCurrency !== settlementCurrency) throw new ReportRejected(`line ${line}: fee in ${feeCurrency}, settlement in ${settlementCurrency}`);
+    unsupported.push({
+      ...unsupportedRow(line, type, fields), part,
+      settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
+      fee: amount(required(fields, 'feeAmountValue', line), feeCurrency, line, 'feeAmountValue'),
+    });
+  }
+  return { items, unsupported };
+}
+
+function settlementItem(line: number, fields: Record<string, string>, expected: { batchId: string; currency: string }): SettlementItemRow {
+  const base = transactionRow(line, fields);
+  const settlementCurrency = required(fields, 'settlementCurrency', line);
+  const feeCurrency = required(fields, 'feeCurrency', line);
+  const item: SettlementItemRow = {
+    ...base,
+    settlementBatchId: required(fields, 'settlementBatchId', line),
+    settlementTime: time(fields, 'settlementTime', line),
+    settlementCurrency,
+    settlementAmount: amount(required(fields, 'settlementAmountValue', line), settlementCurrency, line, 'settlementAmountValue'),
+    feeCurrency,
+    fee: amount(required(fields, 'feeAmountValue', line), feeCurrency, line, 'feeAmountValue'),
+    quoteCurrencyPair: fields.quoteCurrencyPair.trim(),
+    quotePrice: fields.quotePrice.trim(),
+  };
+  if (item.settlementBatchId !== expected.batchId) throw new ReportRejected(`line ${line}: settlementBatchId ${item.settlementBatchId} in the file of batch ${expected.batchId}`);
+  if (item.settlementCurrency !== expected.currency) throw new ReportRejected(`line ${line}: settlementCurrency ${item.settlementCurrency} in a ${expected.currency} batch`);
+  if (item.feeCurrency !== item.settlementCurrency) throw new ReportRejected(`line ${line}: fee in ${item.feeCurrency}, settlement in ${item.settlementCurrency}`);
+  if (item.currency === item.settlementCurrency) {
+    if (item.amount + item.fee !== item.settlementAmount) {
+      throw new ReportRejected(`line ${line}: settlementAmountValue ${fields.settlementAmountValue} ≠ transactionAmountValue ${fields.transactionAmountValue} + feeAmountValue ${fields.feeAmountValue}`);
+    }
+  } else if (!item.quoteCurrencyPair || !item.quotePrice) {
+    throw new ReportRejected(`line ${line}: settled in ${item.settlementCurrency} from ${item.currency} without a quote`);
+  }
+  return item;
 }
 
 /** Whether a yyyy-mm-dd day is one the calendar has (Date.parse would roll 2026-02-30 over to March). */

@@ -741,6 +741,27 @@ describe('ReportIngestion and payment events', () => {
     await expect(finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'reversed by hand', adjust: false })).resolves.toMatchObject({ status: 'RESOLVED' });
   });
 
+  it('settles a batch beside an item of a type settlement does not book, which finance sees as an open discrepancy', async () => {
+    await apply(event('pay_beside_reversed_item', 'PaymentSucceeded', 3));
+    const batchId = '20261127HKD021';
+    const row = (type: string, id: string, request: string, original: string, amount: string, net: string, fee: string) =>
+      `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,${type},${id},,${request},${original},ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,${amount},HKD,${net},HKD,,,${fee},HKD,0.00,HKD`;
+    const line = (type: string, count: number, net: string, fee: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,${count},${net},HKD,${fee},HKD,0.00,HKD`;
+    for (const [name, lines] of [
+      [`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, row('PAYMENT', 'A-pay_beside_reversed_item', 'pay_beside_reversed_item', '', '12.50', '12.40', '-0.10'), row('PAYMENT_REVERSAL', 'PR-pay_reversed_item', 'pay_reversed_item', 'pay_reversed_item', '-3.00', '-3.00', '0.00')]],
+      [`settlementSummary_HKD_${batchId}_000.csv`, [SUMMARY_HEADER, line('PAYMENT', 1, '12.40', '-0.10'), line('PAYMENT_REVERSAL', 1, '-3.00', '0.00'), line('TOTAL', 2, '9.40', '-0.10')]],
+    ] as const) {
+      files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+    }
+    expect((await ingestion.ingest()).filter((r) => r.batchId === batchId).map((r) => [r.status, r.reason])).toEqual([['INGESTED', undefined]]);
+    expect(await transactionOf('pay_beside_reversed_item')).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(await finance.batch(batchId)).toMatchObject({ status: 'DISCREPANCIES', net: { currency: 'HKD', value: '940' }, items: [{ result: 'MATCHED' }] });
+    expect((await finance.discrepancies({ paymentId: 'pay_reversed_item' })).discrepancies).toEqual([expect.objectContaining({
+      type: 'UNSUPPORTED_ROW', kind: 'OTHER', status: 'OPEN', transactionRequestId: 'PR-pay_reversed_item', reportFile: `C1/20261128/settlementItems_HKD_${batchId}_000.csv`,
+      actual: expect.objectContaining({ transactionType: 'PAYMENT_REVERSAL', settlementBatchId: batchId, settlementAmountValue: '-3.00' }),
+    })]);
+  });
+
   it('settles a batch whose TOTAL counts a settlement fee line, checked with it, and shows finance the line the ledger does not book', async () => {
     await apply(event('pay_fee_line', 'PaymentSucceeded', 3));
     const batchId = '20261127HKD020';

@@ -204,7 +204,7 @@ export class ReportIngestion {
         if (settled) throw new ReportRejected(`batch ${batch.batchId} is already settled from another file`);
         const files: BatchFile[] = [];
         for (const [i, part] of parts.entries()) {
-          const rows = batch.items.filter((item) => item.part === i).length;
+          const rows = [...batch.items, ...batch.unsupportedItems].filter((item) => item.part === i).length;
           files.push({ fileId: await this.recordFile(manager, part, 'INGESTED', null, rows, { batchId: batch.batchId }), path: part.file.path });
         }
         const summaryFile = { fileId: await this.recordFile(manager, summary, 'INGESTED', null, batch.summary.length, { batchId: batch.batchId }), path: summary.file.path };
@@ -476,7 +476,7 @@ export class ReportIngestion {
       amounts.push({ transactionCurrency: item.currency, transactionNet, settlementCurrency: item.settlementCurrency, settlementNet: item.settlementAmount });
       perMerchant.set(verdict.merchantId, amounts);
     }
-    // what the payout holds beside its items (a settlement fee, a reserve) the ledger does not book: finance sees it
+    // what the payout holds beside the items it books (an item of another type, a settlement fee, a reserve): finance sees it
     for (const line of batch.otherLines) {
       const money = (value: bigint) => toMajorUnits(value, line.settlementCurrency);
       await this.unsupported(manager, {
@@ -487,7 +487,13 @@ export class ReportIngestion {
         },
       });
     }
-    allMatched &&= batch.otherLines.length === 0;
+    for (const item of batch.unsupportedItems) {
+      await this.unsupported(manager, {
+        id: item.id, paymentId: item.fields.originalTransactionRequestId ?? null, merchantId: item.fields.referenceMerchantId ?? null, actual: item.fields,
+        reportFile: files[item.part].path, businessDay: settlementDay, settled: true,
+      });
+    }
+    allMatched &&= batch.otherLines.length === 0 && batch.unsupportedItems.length === 0;
     for (const [merchantId, amounts] of perMerchant) {
       const postings = settlementPostings(merchantId, merge(amounts));
       if (postings.length < 2) continue; // the merchant's items net to nothing (a payment and its cancel)
