@@ -273,7 +273,9 @@ export function listOnceAcrossParts(rows: readonly TransactionRow[], part: strin
  * own header and `<END>`) and its summary file, read together because neither stands alone. Every item's
  * settlement amount is its transaction amount plus its fee (same currency), every item belongs to the batch,
  * and the items sum to the summary's TOTAL line (count, settlement amount and fee), as do the items of each
- * transaction type to that type's line. Fewer items than the TOTAL counts is BatchIncomplete: more files may come.
+ * transaction type to that type's line. Items of a type settlement does not book and summary lines of a type no
+ * item has (a settlement fee) count in the TOTAL beside them, kept apart for finance. Fewer items than the TOTAL
+ * counts is BatchIncomplete: more files may come.
  */
 export function parseSettlementBatch(itemsTexts: readonly string[], summaryText: string, expected: { batchId: string; currency: string }): SettlementBatchReport {
   const read = itemsTexts.map((text, part) => inPart(part, itemsTexts.length, () => settlementItems(text, expected, part)));
