@@ -1,10 +1,10 @@
-import type { SagaStatus } from './model';
 import {
   DEADLINE,
   GIVEN,
   cancelResult,
   cancelS,
   cancelU,
+  checkRows,
   fired,
   inquireRefundResult,
   inquiry,
@@ -23,16 +23,7 @@ import {
   requestPayment,
   requestRefund,
   type Step,
-  whenAfter,
 } from './testing/saga-test-kit';
-
-interface Row {
-  name: string;
-  given: Step[];
-  when: Step;
-  then: string[];
-  status: SagaStatus;
-}
 
 const { paySent, inquiring, succeeded, cancelling } = GIVEN;
 const PROCESSING_STARTED = ['publish PaymentProcessing PROCESSING #1', 'send InquirePayment#1', `timer INQUIRY#2 +${DEADLINE}`];
@@ -60,16 +51,8 @@ const cancelNeverAnswered = (given: Step[] = cancelling): Step[] => {
   return steps;
 };
 
-function check(rows: Row[]) {
-  it.each(rows)('$name', ({ given, when, then, status }) => {
-    const { outputs, state } = whenAfter(given, when);
-    expect(outputs).toEqual(then);
-    expect(state.status).toBe(status);
-  });
-}
-
 describe('payment saga: pay', () => {
-  check([
+  checkRows([
     { name: 'RequestPayment → PAY_SENT: PaymentCreated, Pay#0, first inquiry due in 5 s', given: [], when: requestPayment(), then: ['publish PaymentCreated PROCESSING #0', 'send Pay#0', 'timer INQUIRY#1 +5000'], status: 'PAY_SENT' },
     { name: 'pay S → SUCCEEDED', given: paySent, when: payS(), then: ['publish PaymentSucceeded SUCCEEDED #1', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
     { name: 'pay F → FAILED, no cancel', given: paySent, when: payResult('F', 'USER_BALANCE_NOT_ENOUGH'), then: ['publish PaymentFailed FAILED #1', 'cancel timer INQUIRY'], status: 'FAILED' },
@@ -84,7 +67,7 @@ describe('payment saga: pay', () => {
 });
 
 describe('payment saga: inquiries', () => {
-  check([
+  checkRows([
     { name: 'S PROCESSING → next inquiry after the interval', given: inquiring, when: inquiryProcessing(1), then: ['timer INQUIRY#2 +3000'], status: 'INQUIRING' },
     { name: 'interval elapsed → inquiry #2', given: [...inquiring, inquiryProcessing(1)], when: fired('INQUIRY', 2), then: ['send InquirePayment#2', `timer INQUIRY#3 +${DEADLINE}`], status: 'INQUIRING' },
     { name: 'inquiry never answered → inquiry #2 at the deadline anyway', given: inquiring, when: fired('INQUIRY', 2), then: ['send InquirePayment#2', `timer INQUIRY#3 +${DEADLINE}`], status: 'INQUIRING' },
@@ -100,7 +83,7 @@ describe('payment saga: inquiries', () => {
 });
 
 describe('payment saga: notifications', () => {
-  check([
+  checkRows([
     { name: 'S before the pay answer → SUCCEEDED', given: paySent, when: notified(), then: ['publish PaymentSucceeded SUCCEEDED #1', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
     { name: 'S while inquiring → SUCCEEDED', given: inquiring, when: notified(), then: ['publish PaymentSucceeded SUCCEEDED #2', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
     { name: 'F while inquiring → FAILED', given: inquiring, when: notified('F'), then: ['publish PaymentFailed FAILED #2', 'cancel timer INQUIRY'], status: 'FAILED' },
@@ -111,7 +94,7 @@ describe('payment saga: notifications', () => {
 });
 
 describe('payment saga: cancel', () => {
-  check([
+  checkRows([
     { name: 'POS cancel while PAY_SENT → CANCELLING, cancel #1', given: paySent, when: posCancel(), then: CANCEL_SENT, status: 'CANCELLING' },
     { name: 'POS cancel while INQUIRING → CANCELLING, cancel #1', given: inquiring, when: posCancel(), then: CANCEL_SENT, status: 'CANCELLING' },
     { name: 'cancel S → CANCELLED', given: cancelling, when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
@@ -245,7 +228,7 @@ describe('payment saga: cancel', () => {
 });
 
 describe('payment saga: cancel wins', () => {
-  check([
+  checkRows([
     { name: 'late pay S while cancelling → no success', given: [...paySent, posCancel()], when: payS(), then: [], status: 'CANCELLING' },
     { name: 'inquiry SUCCESS while cancelling → no success', given: cancelling, when: inquirySuccess(1), then: [], status: 'CANCELLING' },
     { name: 'notification S while cancelling → no success', given: cancelling, when: notified(), then: [], status: 'CANCELLING' },
@@ -260,7 +243,7 @@ describe('payment saga: cancel wins', () => {
 
 describe('payment saga: stale answers and timers', () => {
   const twoInquiriesOut = [...inquiring, fired('INQUIRY', 2)];
-  check([
+  checkRows([
     { name: 'inquiry #1 PROCESSING after #2 was sent → nothing', given: twoInquiriesOut, when: inquiryProcessing(1), then: [], status: 'INQUIRING' },
     { name: 'inquiry #1 refused after #2 was sent → no cancel', given: twoInquiriesOut, when: inquiry(1, 'F', 'ACCESS_DENIED'), then: [], status: 'INQUIRING' },
     { name: 'inquiry #1 SUCCESS after #2 was sent → a fact is a fact: SUCCEEDED', given: twoInquiriesOut, when: inquirySuccess(1), then: ['publish PaymentSucceeded SUCCEEDED #2', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
@@ -277,7 +260,7 @@ describe('payment saga: stale answers and timers', () => {
 });
 
 describe('payment saga: a success reported after the payment was closed', () => {
-  check([
+  checkRows([
     {
       name: 'closed as FAILED on cancel ORDER_NOT_EXIST, then notified S → NEEDS_REVIEW (nobody reversed it)',
       given: [...GIVEN.inquiriesExhausted(inquiryNotFound), cancelResult(1, 'F', 'ORDER_NOT_EXIST')],

@@ -1,9 +1,10 @@
-import type { SagaInput, SagaStatus } from './model';
+import type { SagaInput } from './model';
 import { refundViewOf } from './view';
 import {
   DEADLINE,
   GIVEN,
   cancelS,
+  checkRows,
   fired,
   inquireRefundResult,
   lastView,
@@ -18,14 +19,6 @@ import {
   whenAfter,
 } from './testing/saga-test-kit';
 
-interface Row {
-  name: string;
-  given: Step[];
-  when: Step;
-  then: string[];
-  status?: SagaStatus;
-}
-
 const { succeeded } = GIVEN; // 1250 HKD paid, last published sequence #1
 const REFUND_1_SENT = ['publish RefundRequested R-1 PROCESSING SUCCEEDED #2', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`];
 const r1InFlight = [...succeeded, requestRefund(1, '500')];
@@ -36,16 +29,8 @@ const r1Unknown = (inquiries: number): Step[] => {
   return steps;
 };
 
-function check(rows: Row[]) {
-  it.each(rows)('$name', ({ given, when, then, status }) => {
-    const { outputs, state } = whenAfter(given, when);
-    expect(outputs).toEqual(then);
-    expect(state.status).toBe(status ?? 'SUCCEEDED');
-  });
-}
-
 describe('refunds: acceptance', () => {
-  check([
+  checkRows([
     { name: 'partial refund of a SUCCEEDED payment → RefundRequested, Refund#1', given: succeeded, when: requestRefund(1, '500'), then: REFUND_1_SENT },
     { name: 'more than paid at once → REFUND_EXCEEDS_PAID', given: succeeded, when: requestRefund(1, '1251'), then: ['reject REFUND_EXCEEDS_PAID'] },
     { name: 'exactly the paid amount → accepted', given: succeeded, when: requestRefund(1, '1250'), then: ['publish RefundRequested R-1 PROCESSING SUCCEEDED #2', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`] },
@@ -65,11 +50,11 @@ describe('refunds: acceptance', () => {
     { name: 'payment CANCELLED → PAYMENT_NOT_REFUNDABLE', given: [...GIVEN.cancelling, cancelS(1)], when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLED' },
     { name: 'payment being voided → PAYMENT_NOT_REFUNDABLE', given: [...succeeded, posCancel()], when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLING' },
     { name: 'unknown payment → PAYMENT_NOT_FOUND', given: [], when: requestRefund(1, '500'), then: ['reject PAYMENT_NOT_FOUND'], status: 'NEW' },
-  ]);
+  ], 'SUCCEEDED');
 });
 
 describe('refunds: answers', () => {
-  check([
+  checkRows([
     { name: 'Refund S → RefundSucceeded, refundedAmount up', given: r1InFlight, when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'Refund F → RefundFailed', given: r1InFlight, when: refundResult('ref_1', 1, 'F', 'REFUND_WINDOW_EXCEED'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'first refund done → the queued one is sent', given: [...r1InFlight, requestRefund(2, '700')], when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #4', 'send Refund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
@@ -91,7 +76,7 @@ describe('refunds: answers', () => {
     { name: 'duplicate answers after success → nothing', given: [...r1InFlight, refundResult('ref_1', 1, 'S', 'SUCCESS')], when: refundNotified('R-1', 'S', '500'), then: [] },
     { name: 'an answer for a refund we do not know → nothing', given: r1InFlight, when: refundResult('ref_9', 1, 'S', 'SUCCESS'), then: [] },
     { name: 'an old refund timer → ignored', given: r1Unknown(0), when: fired('REFUND_INQUIRY', 1), then: [] },
-  ]);
+  ], 'SUCCEEDED');
 });
 
 describe('refunds: sequences', () => {

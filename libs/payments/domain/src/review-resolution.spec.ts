@@ -1,10 +1,10 @@
-import type { SagaStatus } from './model';
 import { NOT_CHARGED_PER_REPORT } from './review-flow';
 import {
   DEADLINE,
   GIVEN,
   cancelResult,
   cancelU,
+  checkRows,
   fired,
   inquireRefundResult,
   inquiryNotFound,
@@ -20,24 +20,7 @@ import {
   reviewResolved,
   run,
   type Step,
-  whenAfter,
 } from './testing/saga-test-kit';
-
-interface Row {
-  name: string;
-  given: Step[];
-  when: Step;
-  then: string[];
-  status: SagaStatus;
-}
-
-function check(rows: Row[]) {
-  it.each(rows)('$name', ({ given, when, then, status }) => {
-    const { outputs, state } = whenAfter(given, when);
-    expect(outputs).toEqual(then);
-    expect(state.status).toBe(status);
-  });
-}
 
 /** every cancel after `given` answered U, the last one too: NEEDS_REVIEW (CANCEL_UNKNOWN), three events published (#0–#2) */
 const cancelNeverAnswered = (given: Step[]): Step[] => {
@@ -61,7 +44,7 @@ const reversalRefundGivenUp = (): Step[] => {
 };
 
 describe('payment saga: a review settled by Alipay\'s reports (PaymentReviewResolved)', () => {
-  check([
+  checkRows([
     { name: 'CHARGED → SUCCEEDED', given: unconfirmed, when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #3'], status: 'SUCCEEDED' },
     { name: 'REVERSED → CANCELLED', given: unconfirmed, when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED' },
     { name: 'NOT_CHARGED, the saga gave up on the payment → FAILED', given: unconfirmed, when: reviewResolved('NOT_CHARGED'), then: ['publish PaymentFailed FAILED #3'], status: 'FAILED' },
@@ -78,7 +61,7 @@ describe('payment saga: a review settled by Alipay\'s reports (PaymentReviewReso
 });
 
 describe('payment saga: a resolution that contradicts the saga stays with the person', () => {
-  check([
+  checkRows([
     { name: 'CHARGED another amount than asked → nothing', given: unconfirmed, when: reviewResolved('CHARGED', { currency: 'HKD', value: '1150' }), then: [], status: 'NEEDS_REVIEW' },
     { name: 'CHARGED in another currency → nothing', given: unconfirmed, when: reviewResolved('CHARGED', { currency: 'USD', value: '1250' }), then: [], status: 'NEEDS_REVIEW' },
     { name: 'NOT_CHARGED after Alipay said the money was taken → nothing', given: abortedAfterSuccess, when: reviewResolved('NOT_CHARGED'), then: [], status: 'NEEDS_REVIEW' },
@@ -87,7 +70,7 @@ describe('payment saga: a resolution that contradicts the saga stays with the pe
 });
 
 describe('payment saga: a resolution for a payment not in review changes nothing', () => {
-  check([
+  checkRows([
     { name: 'unknown payment', given: [], when: reviewResolved('CHARGED'), then: [], status: 'NEW' },
     { name: 'still being worked out by the saga', given: GIVEN.inquiring, when: reviewResolved('NOT_CHARGED'), then: [], status: 'INQUIRING' },
     { name: 'SUCCEEDED by the saga', given: GIVEN.succeeded, when: reviewResolved('REVERSED'), then: [], status: 'SUCCEEDED' },
@@ -99,7 +82,7 @@ describe('payment saga: a resolution for a payment not in review changes nothing
 });
 
 describe('payment saga: after the reports settled a review', () => {
-  check([
+  checkRows([
     { name: 'a refund in review → PAYMENT_NOT_REFUNDABLE', given: unconfirmed, when: requestRefund(1, '1250'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'NEEDS_REVIEW' },
     {
       name: 'CHARGED: the full refund the runbook asks for goes to Alipay',

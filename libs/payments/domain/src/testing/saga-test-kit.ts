@@ -185,6 +185,24 @@ export function whenAfter(given: readonly Step[], when: Step, config: SagaConfig
   return { outputs: describeOutputs(step.outputs, step.now), state: after.state, step };
 }
 
+/** One row of a Given/When/Then table: after `given`, `when` gives the outputs `then` and leaves `status`. */
+export interface SagaRow {
+  name: string;
+  given: Step[];
+  when: Step;
+  then: string[];
+  status?: SagaStatus;
+}
+
+/** One test per row; a row that names no status must leave the saga in `defaultStatus`. */
+export function checkRows(rows: SagaRow[], defaultStatus?: SagaStatus): void {
+  it.each(rows)('$name', ({ given, when, then, status }) => {
+    const { outputs, state } = whenAfter(given, when);
+    expect(outputs).toEqual(then);
+    expect(state.status).toBe(status ?? defaultStatus);
+  });
+}
+
 /** Properties every single step keeps, whatever the scenario. */
 function checkInvariants(before: SagaState, input: SagaInput, ctx: SagaContext, step: SagaStep): void {
   // Deterministic: the same state and input give the same result (no clock, no randomness inside).
