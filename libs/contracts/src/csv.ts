@@ -48,8 +48,7 @@ export function parseCsvRows(text: string): CsvRow[] {
     } else if (c === '"' && field === '') {
       quoted = true;
       quoteLine = line;
-    }
-    else if (c === ',') {
+    } else if (c === ',') {
       row.push(field);
       field = '';
     } else if (c === '\n' || c === '\r') {

@@ -71,6 +71,12 @@ describe('transaction items', () => {
     ['an amount that is not a number', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12,50', 'HKD'), '<END>'), /line 2/],
     ['an unknown currency', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'XXX'), '<END>'), /unsupported currency "XXX"/],
     ['a row without a type', file(TX_HEADER, tx('', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 2: transactionType is empty/],
+    // a line is the file's, as an editor shows it: a description's quoted line break and a blank line count
+    [
+      'a row after a description on two lines and a blank line',
+      file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD').replace('"2 x coffee, large"', '"2 x coffee,\nlarge"'), '', tx('', 'B', 'pay_2', '', '12.50', 'HKD'), '<END>'),
+      /line 5: transactionType is empty/,
+    ],
     ['a positive refund', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', 'pay_1', '5.00', 'HKD'), '<END>'), /a REFUND amount is negative/],
     ['a refund without its payment', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', '', '-5.00', 'HKD'), '<END>'), /names its original payment/],
     ['the same transaction twice', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 3: PAYMENT pay_1 appears twice/],

@@ -1,4 +1,4 @@
-import { currencyExponent, fromMajorUnits, parseCsv } from '@upm/contracts';
+import { type CsvRow, currencyExponent, fromMajorUnits, parseCsvRows } from '@upm/contracts';
 
 /**
  * Alipay's report files (spec §13): UTF-8 CSV, a header line, one line per record, and `<END>` as the last
@@ -148,21 +148,22 @@ const SUMMARY_COLUMNS = ['settlementBatchId', 'customerId', 'summaryType', 'sett
 
 /** The records of a report file as objects, after checking the trailer, the header and every row's width. */
 function records(text: string, required: readonly string[]): Array<{ line: number; fields: Record<string, string> }> {
-  let rows: string[][];
+  let rows: CsvRow[];
   try {
-    rows = parseCsv(text);
+    rows = parseCsvRows(text);
   } catch (error) {
     throw new ReportRejected(`not valid CSV: ${(error as Error).message}`);
   }
   if (!rows.length) throw new ReportRejected('empty file');
-  const last = rows[rows.length - 1];
+  const last = rows[rows.length - 1].fields;
   if (last.length !== 1 || last[0].trim() !== '<END>') throw new ReportRejected('no <END> trailer: the file is incomplete');
-  const [header, ...data] = rows.slice(0, -1);
-  if (!header) throw new ReportRejected('no header line');
+  const [first, ...data] = rows.slice(0, -1);
+  if (!first) throw new ReportRejected('no header line');
+  const header = first.fields;
   const missing = required.filter((c) => !header.includes(c));
   if (missing.length) throw new ReportRejected(`missing columns: ${missing.join(', ')}`);
-  return data.map((row, i) => {
-    const line = i + 2;
+  // each record's line is the file line it starts on, as an editor shows it
+  return data.map(({ line, fields: row }) => {
     if (row.length !== header.length) throw new ReportRejected(`line ${line}: ${row.length} fields, the header has ${header.length}`);
     return { line, fields: Object.fromEntries(header.map((name, j) => [name, row[j]])) };
   });
