@@ -102,12 +102,15 @@ export class SagaRunner {
     }
   }
 
-  /** A resolution of a review by Alipay's reports: applied (the payment left NEEDS_REVIEW), or ignored and said why. */
+  /**
+   * A resolution of a review by Alipay's reports: applied (the payment left NEEDS_REVIEW, or a later file moved one
+   * the reports had settled as charged), or ignored and said why.
+   */
   private reviewResolved(paymentId: string, resolution: string, before: SagaState, after: SagaState): void {
-    const applied = before.status === 'NEEDS_REVIEW' && after.status !== 'NEEDS_REVIEW';
+    const applied = before.status !== after.status;
     this.resolutions.inc({ resolution, outcome: applied ? 'applied' : 'ignored' });
     if (applied) this.logger.info({ paymentId, resolution, status: after.status }, 'payment review resolved by Alipay\'s report');
-    else this.logger.warn({ paymentId, resolution, status: before.status }, 'review resolution ignored: the payment is not in review, or the resolution contradicts what the saga knows');
+    else this.logger.warn({ paymentId, resolution, status: before.status }, 'review resolution ignored: the payment is not in review (nor settled by an earlier resolution), or the resolution contradicts what the saga knows');
   }
 
   /** `settledByReport`: the payment was counted final when it reached NEEDS_REVIEW; its resolution is counted apart (see reviewResolved). */

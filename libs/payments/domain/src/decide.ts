@@ -38,7 +38,7 @@ export function decide(input: SagaInput, state: SagaState, ctx: SagaContext): Sa
     case 'TimerFired':
       return onTimer(state, input.data, ctx);
     case 'PaymentReviewResolved':
-      return state.status === 'NEEDS_REVIEW' ? onReviewResolved(state, input.data, ctx) : [];
+      return state.status === 'NEW' ? [] : onReviewResolved(state, input.data, ctx);
   }
 }
 

@@ -90,7 +90,7 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
     case 'InquiryStarted':
       return { ...core(state), status: 'INQUIRING' };
     case 'PaymentSucceeded':
-      return { ...core(state), status: 'SUCCEEDED', timer: null };
+      return { ...core(state), status: 'SUCCEEDED', timer: null, ...(event.byReport ? { byReport: true as const } : {}) };
     case 'PaymentFailed':
       return { ...core(state), status: 'FAILED', timer: null, failure: event.failure, lateSuccessIsAnomaly: event.lateSuccessIsAnomaly };
     case 'CancelStarted':

@@ -155,7 +155,8 @@ export interface CancelInfo {
   cause?: Failure;
 }
 
-export type ReviewKind = 'CANCEL_UNKNOWN' | 'CANCEL_REFUSED' | 'REVERSAL_REFUND' | 'LATE_SUCCESS';
+/** REVERSED_AFTER_REFUND: a report showed a payment it had settled as charged cancelled after all, and refunds were taken from it. */
+export type ReviewKind = 'CANCEL_UNKNOWN' | 'CANCEL_REFUSED' | 'REVERSAL_REFUND' | 'LATE_SUCCESS' | 'REVERSED_AFTER_REFUND';
 
 /** Fields every state after NEW carries. */
 export interface SagaCore {
@@ -190,7 +191,8 @@ export type CancellingState = Phase<'CANCELLING', { cancel: CancelInfo }>;
 export type ReversalCheckState = Phase<'REVERSAL_CHECK', { cancel: CancelInfo; check: { refusal: string; fromInquiry: number } }>;
 /** It was paid and could not be cancelled: refunding the full amount (origin CANCEL_FALLBACK). */
 export type RefundingReversalState = Phase<'REFUNDING_REVERSAL', { cancel: CancelInfo }>;
-export type SucceededState = Phase<'SUCCEEDED'>;
+/** `byReport`: a report resolution (CHARGED) closed it, not an answer from Alipay; a later file may still show it reversed. */
+export type SucceededState = Phase<'SUCCEEDED', { byReport?: true }>;
 /**
  * `lateSuccessIsAnomaly`: the payment was closed because a cancel found no order (ORDER_NOT_EXIST), so a
  * success reported later was not reversed by any cancel and needs a person.
@@ -226,7 +228,8 @@ export type SagaEvent =
   | { type: 'FactsRecorded'; alipay: AlipayFacts; payAnswered: boolean; knownPaid: boolean }
   /** the outcome is not immediate (U or no answer): published as PaymentProcessing */
   | { type: 'InquiryStarted'; at: string }
-  | { type: 'PaymentSucceeded'; at: string }
+  /** `byReport`: settled by Alipay's report files (review-flow.ts), not by an answer */
+  | { type: 'PaymentSucceeded'; byReport: boolean; at: string }
   | { type: 'PaymentFailed'; failure: Failure; lateSuccessIsAnomaly: boolean; at: string }
   | { type: 'CancelStarted'; cancel: CancelInfo }
   | { type: 'CancelRefused'; refusal: string }

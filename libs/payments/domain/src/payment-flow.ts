@@ -57,7 +57,7 @@ function whileOpen(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext):
   const { verdict } = answer;
   switch (verdict.kind) {
     case 'PAID':
-      return [{ type: 'PaymentSucceeded', at: iso(ctx.now) }];
+      return [{ type: 'PaymentSucceeded', byReport: false, at: iso(ctx.now) }];
     case 'NOT_PAID':
       return [{ type: 'PaymentFailed', failure: verdict.failure, lateSuccessIsAnomaly: false, at: iso(ctx.now) }];
     case 'PENDING':

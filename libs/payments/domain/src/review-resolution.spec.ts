@@ -73,12 +73,57 @@ describe('payment saga: a resolution for a payment not in review changes nothing
   checkRows([
     { name: 'unknown payment', given: [], when: reviewResolved('CHARGED'), then: [], status: 'NEW' },
     { name: 'still being worked out by the saga', given: GIVEN.inquiring, when: reviewResolved('NOT_CHARGED'), then: [], status: 'INQUIRING' },
-    { name: 'SUCCEEDED by the saga', given: GIVEN.succeeded, when: reviewResolved('REVERSED'), then: [], status: 'SUCCEEDED' },
+    { name: 'SUCCEEDED by the saga, then REVERSED', given: GIVEN.succeeded, when: reviewResolved('REVERSED'), then: [], status: 'SUCCEEDED' },
     { name: 'FAILED by the saga', given: [...GIVEN.paySent, payResult('F', 'RISK_REJECT')], when: reviewResolved('CHARGED'), then: [], status: 'FAILED' },
     { name: 'the same resolution delivered again', given: [...unconfirmed, reviewResolved('CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'SUCCEEDED' },
-    { name: 'CHARGED, then revised to REVERSED by a later file', given: [...unconfirmed, reviewResolved('CHARGED')], when: reviewResolved('REVERSED'), then: [], status: 'SUCCEEDED' },
     { name: 'NOT_CHARGED, then revised to CHARGED by a later file', given: [...unconfirmed, reviewResolved('NOT_CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'FAILED' },
   ]);
+});
+
+/** the reports settled the review CHARGED, and refund R-1 of the full amount went out */
+const chargedThenRefunded: Step[] = [...unconfirmed, reviewResolved('CHARGED'), requestRefund(1, '1250')];
+
+describe('payment saga: a later file shows a charge the reports settled cancelled after all (CHARGED → REVERSED)', () => {
+  checkRows([
+    { name: 'no refund taken → CANCELLED, as a cancel would', given: [...unconfirmed, reviewResolved('CHARGED')], when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #4'], status: 'CANCELLED' },
+    {
+      name: 'its only refund failed → CANCELLED',
+      given: [...chargedThenRefunded, refundResult('ref_1', 1, 'F', 'REFUND_NOT_SUPPORTED')],
+      when: reviewResolved('REVERSED'),
+      then: ['publish PaymentCancelled CANCELLED #6'],
+      status: 'CANCELLED',
+    },
+    {
+      name: 'a refund went through → NEEDS_REVIEW: the shopper may have been paid back twice',
+      given: [...chargedThenRefunded, refundResult('ref_1', 1, 'S', 'SUCCESS')],
+      when: reviewResolved('REVERSED'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #6'],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'a refund still in flight → NEEDS_REVIEW, its inquiry timer kept', given: chargedThenRefunded, when: reviewResolved('REVERSED'), then: ['publish PaymentNeedsReview NEEDS_REVIEW #5'], status: 'NEEDS_REVIEW' },
+    {
+      name: 'the refund in flight answers after the review began → settled, still NEEDS_REVIEW',
+      given: [...chargedThenRefunded, reviewResolved('REVERSED')],
+      when: refundResult('ref_1', 1, 'S', 'SUCCESS'),
+      then: ['publish RefundSucceeded R-1 SUCCEEDED NEEDS_REVIEW #6', 'cancel timer REFUND_INQUIRY'],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'REVERSED delivered again after the cancel → nothing', given: [...unconfirmed, reviewResolved('CHARGED'), reviewResolved('REVERSED')], when: reviewResolved('REVERSED'), then: [], status: 'CANCELLED' },
+    {
+      name: 'REVERSED delivered again in the review it opened → nothing: the person decides',
+      given: [...chargedThenRefunded, refundResult('ref_1', 1, 'S', 'SUCCESS'), reviewResolved('REVERSED')],
+      when: reviewResolved('REVERSED'),
+      then: [],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'cancelled after the late REVERSED: a refund → PAYMENT_NOT_REFUNDABLE', given: [...unconfirmed, reviewResolved('CHARGED'), reviewResolved('REVERSED')], when: requestRefund(1, '1250'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLED' },
+  ]);
+
+  it('the review names the refunds taken and the kind REVERSED_AFTER_REFUND', () => {
+    const view = lastView(run([...chargedThenRefunded, refundResult('ref_1', 1, 'S', 'SUCCESS'), reviewResolved('REVERSED')]));
+    expect(view).toMatchObject({ status: 'NEEDS_REVIEW', refundedAmount: { currency: 'HKD', value: '1250' }, failure: { code: 'REVERSED_AFTER_REFUND' } });
+    expect(view.failure?.message).toContain('R-1');
+  });
 });
 
 describe('payment saga: after the reports settled a review', () => {

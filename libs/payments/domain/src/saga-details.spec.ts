@@ -120,7 +120,7 @@ describe('saga details: what the runner writes', () => {
 
 describe('saga details: evolve', () => {
   it('starts NEW and ignores anything but PaymentCreated there', () => {
-    const ignored: SagaEvent = { type: 'PaymentSucceeded', at: new Date(T0).toISOString() };
+    const ignored: SagaEvent = { type: 'PaymentSucceeded', byReport: false, at: new Date(T0).toISOString() };
     expect(evolve(initialState(), ignored)).toEqual({ status: 'NEW' });
   });
 
