@@ -1,4 +1,7 @@
-import { BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected, shiftDay } from './report-files';
+import { discrepancyDetectedV1 } from '@upm/contracts';
+import {
+  BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected, shiftDay, summaryLineRequestId, summaryLinesByType,
+} from './report-files';
 
 const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
 const tx = (type: string, id: string, request: string, original: string, amount: string, currency: string) =>
@@ -194,5 +197,40 @@ describe('business day', () => {
     expect(businessDayOf('2026-11-27T15:59:59.999Z')).toBe('2026-11-27');
     expect(businessDayOf('2026-11-27T16:00:00.000Z')).toBe('2026-11-28');
     expect(businessDayOf('2026-11-28T00:00:00+08:00')).toBe('2026-11-28');
+  });
+});
+
+describe('a summary line of a type no item has', () => {
+  const detected = { discrepancyId: 'dis_01JDZB2K', type: 'UNSUPPORTED_ROW', kind: 'OTHER', fields: [], transactionRequestId: '20261127HKD001:SETTLEMENT_FEE', businessDay: '2026-11-28' };
+
+  it('is named <batchId>:<summaryType> when that fits an event id', () => {
+    expect(summaryLineRequestId('20261127HKD001', 'SETTLEMENT_FEE')).toBe('20261127HKD001:SETTLEMENT_FEE');
+    const longest = `${'B'.repeat(64 - ':DISPUTE'.length)}:DISPUTE`;
+    expect(summaryLineRequestId('B'.repeat(56), 'DISPUTE')).toBe(longest);
+  });
+
+  // `<batchId>:<summaryType>` of a batch id near 64 characters was longer than DiscrepancyDetected allows, and the event was refused
+  it('is shortened with a stable hash when the batch id is long, one name per batch and type', () => {
+    const batchId = 'A'.repeat(60);
+    const id = summaryLineRequestId(batchId, 'SETTLEMENT_FEE');
+    expect(id).toHaveLength(64);
+    expect(id).toMatch(/^A+~[0-9a-f]{16}$/);
+    expect(summaryLineRequestId(batchId, 'SETTLEMENT_FEE')).toBe(id);
+    expect(summaryLineRequestId(batchId, 'RESERVE_HOLD')).not.toBe(id);
+    expect(summaryLineRequestId(`${batchId}1`, 'SETTLEMENT_FEE')).not.toBe(id);
+    const event = { ...detected, transactionRequestId: id };
+    expect(discrepancyDetectedV1.safeParse(event).success).toBe(true);
+    expect(discrepancyDetectedV1.safeParse({ ...event, transactionRequestId: `${batchId}:SETTLEMENT_FEE` }).success).toBe(false);
+  });
+
+  // two lines of one type became one discrepancy whose values were the later line's only
+  it('is summed with the other lines of its type', () => {
+    const line = (summaryType: string, count: number, settlementAmount: bigint, fee: bigint, n: number) => ({
+      line: n, customerId: 'C1', summaryType, count, settlementCurrency: 'HKD', settlementAmount, fee, settlementTime: '2026-11-28T00:00:00+08:00',
+    });
+    expect(summaryLinesByType([line('SETTLEMENT_FEE', 1, -100n, -100n, 2), line('RESERVE_HOLD', 1, -500n, 0n, 3), line('SETTLEMENT_FEE', 2, -250n, -250n, 4)])).toEqual([
+      line('SETTLEMENT_FEE', 3, -350n, -350n, 2),
+      line('RESERVE_HOLD', 1, -500n, 0n, 3),
+    ]);
   });
 });

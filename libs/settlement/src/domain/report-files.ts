@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type CsvRow, currencyExponent, fromMajorUnits, parseCsvRows } from '@upm/contracts';
 
 /**
@@ -348,6 +349,35 @@ function inPart<T>(part: number, parts: number, read: () => T): T {
     if (parts > 1 && error instanceof ReportRejected) throw new ReportRejected(`items file ${part + 1} of ${parts}: ${error.message}`);
     throw error;
   }
+}
+
+/** The longest id a settlement event carries (libs/contracts `idSchema`): a request id longer is refused by a consumer that validates. */
+const MAX_EVENT_ID_LENGTH = 64;
+
+/**
+ * The request id of a summary line of a type no item has: `<batchId>:<summaryType>`, or, when that is longer
+ * than an event's id may be, its beginning and a short hash of the whole, so that it fits and is the same at
+ * every ingestion of the batch.
+ */
+export function summaryLineRequestId(batchId: string, summaryType: string): string {
+  const id = `${batchId}:${summaryType}`;
+  if (id.length <= MAX_EVENT_ID_LENGTH) return id;
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
+  return `${id.slice(0, MAX_EVENT_ID_LENGTH - hash.length - 1)}~${hash}`;
+}
+
+/**
+ * The summary lines of a type no item has, one per type: two lines of one type (Alipay may split a type) are
+ * together what the payout holds of it, so their counts, settlement amounts and fees are summed; the first
+ * line's number and settlement time stand for them.
+ */
+export function summaryLinesByType(lines: readonly SummaryLine[]): SummaryLine[] {
+  const byType = new Map<string, SummaryLine>();
+  for (const line of lines) {
+    const seen = byType.get(line.summaryType);
+    byType.set(line.summaryType, seen ? { ...seen, count: seen.count + line.count, settlementAmount: seen.settlementAmount + line.settlementAmount, fee: seen.fee + line.fee } : line);
+  }
+  return [...byType.values()];
 }
 
 interface Tally {

@@ -1,8 +1,9 @@
 import type { DataSource } from 'typeorm';
-import { createEnvelope, Envelope, MESSAGE_EXAMPLES, PaymentViewV1, TOPICS } from '@upm/contracts';
+import { createEnvelope, discrepancyDetectedV1, Envelope, MESSAGE_EXAMPLES, PaymentViewV1, TOPICS } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { eventually, freshDatabase, testLogger } from '@upm/shared-testing';
 import { SETTLEMENT_DATABASE } from '../database';
+import { summaryLineRequestId } from '../domain/report-files';
 import { FinanceService } from '../http/finance.service';
 import { LedgerStore } from '../ledger/ledger.store';
 import { PaymentEventsHandler } from '../ledger/payment-events.handler';
@@ -782,5 +783,30 @@ describe('ReportIngestion and payment events', () => {
       kind: 'OTHER', status: 'OPEN', reportFile: `C1/20261128/settlementSummary_HKD_${batchId}_000.csv`,
       actual: { settlementBatchId: batchId, summaryType: 'SETTLEMENT_FEE', count: '1', settlementAmountValue: '-2.00', feeAmountValue: '-2.00', settlementCurrency: 'HKD' },
     });
+  });
+
+  // a batch id near 64 characters named the line past the 64 characters DiscrepancyDetected allows; and of two lines of one
+  // type, the discrepancy kept the later line's values only
+  it('names a summary line of a long batch within an event id, and sums two lines of one type', async () => {
+    await apply(event('pay_fee_lines', 'PaymentSucceeded', 3));
+    const batchId = `20261127HKD021${'X'.repeat(44)}`;
+    const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-pay_fee_lines,,pay_fee_lines,,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,12.40,HKD,,,-0.10,HKD,0.00,HKD`;
+    const line = (type: string, count: number, net: string, fee: string) => `${batchId},C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,${count},${net},HKD,${fee},HKD,0.00,HKD`;
+    for (const [name, lines] of [
+      [`settlementItems_HKD_${batchId}_000.csv`, [ITEM_HEADER, item]],
+      [`settlementSummary_HKD_${batchId}_000.csv`, [
+        SUMMARY_HEADER, line('PAYMENT', 1, '12.40', '-0.10'), line('SETTLEMENT_FEE', 1, '-2.00', '-2.00'), line('SETTLEMENT_FEE', 2, '-1.50', '-1.50'), line('TOTAL', 4, '8.90', '-3.60'),
+      ]],
+    ] as const) {
+      files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+    }
+    expect((await ingestion.ingest()).filter((r) => r.batchId === batchId).map((r) => [r.status, r.reason])).toEqual([['INGESTED', undefined]]);
+    const found = (await finance.discrepancies({ type: 'UNSUPPORTED_ROW' })).discrepancies.filter((d: { actual: Record<string, string> | null }) => d.actual?.settlementBatchId === batchId);
+    expect(found).toEqual([expect.objectContaining({
+      transactionRequestId: summaryLineRequestId(batchId, 'SETTLEMENT_FEE'),
+      actual: expect.objectContaining({ summaryType: 'SETTLEMENT_FEE', count: '3', settlementAmountValue: '-3.50', feeAmountValue: '-3.50' }),
+    })]);
+    const [{ data }] = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [found[0].discrepancyId]);
+    expect(discrepancyDetectedV1.parse(data)).toMatchObject({ transactionRequestId: summaryLineRequestId(batchId, 'SETTLEMENT_FEE') });
   });
 });

@@ -11,7 +11,7 @@ import {
 } from '../domain/matching';
 import {
   BatchIncomplete, businessDayOf, listingKey, listOnceAcrossParts, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
-  shiftDay, TransactionRow, TransactionType, UnsupportedRow,
+  shiftDay, summaryLineRequestId, summaryLinesByType, TransactionRow, TransactionType, UnsupportedRow,
 } from '../domain/report-files';
 import { LedgerStore, LedgerTransactionDraft, LedgerTransactionRecord } from '../ledger/ledger.store';
 import type { ReportSource, ReportSourceFile } from './report-sources';
@@ -477,10 +477,10 @@ export class ReportIngestion {
       perMerchant.set(verdict.merchantId, amounts);
     }
     // what the payout holds beside the items it books (an item of another type, a settlement fee, a reserve): finance sees it
-    for (const line of batch.otherLines) {
+    for (const line of summaryLinesByType(batch.otherLines)) {
       const money = (value: bigint) => toMajorUnits(value, line.settlementCurrency);
       await this.unsupported(manager, {
-        id: `${batch.batchId}:${line.summaryType}`, paymentId: null, merchantId: null, reportFile: summaryFile.path, businessDay: settlementDay, settled: true,
+        id: summaryLineRequestId(batch.batchId, line.summaryType), paymentId: null, merchantId: null, reportFile: summaryFile.path, businessDay: settlementDay, settled: true,
         actual: {
           settlementBatchId: batch.batchId, summaryType: line.summaryType, count: String(line.count), settlementAmountValue: money(line.settlementAmount),
           settlementCurrency: line.settlementCurrency, feeAmountValue: money(line.fee), feeCurrency: line.settlementCurrency, settlementTime: line.settlementTime,
