@@ -6,7 +6,7 @@ import type { ActiveState, RefundEntry, SagaContext, SagaEvent, SagaInput, SagaS
 import { cancelDue, inquiryDue, onCancelResult, onPaymentAnswer, startCancel } from './payment-flow';
 import { onRefundAnswer, refundInquiryDue, startNextRefund } from './refund-flow';
 import { onReviewResolved } from './review-flow';
-import { sumOf } from './view';
+import { standingInWords, sumOf } from './view';
 
 /**
  * The saga's decisions: given the stored state and one input, the facts to record. Pure — time comes
@@ -127,7 +127,7 @@ function requestRefund(command: RequestRefundV1, state: SagaState, ctx: SagaCont
     const same = existing.refundRequestId === command.refundRequestId && existing.refundId === command.refundId && sameMoney(existing.amount, command.amount);
     return same ? [] : [reject('IDEMPOTENCY_CONFLICT', `refund ${command.refundRequestId} already exists with another id or amount`)];
   }
-  if (state.status !== 'SUCCEEDED') return [reject('PAYMENT_NOT_REFUNDABLE', `only a succeeded payment can be refunded (status ${state.status})`)];
+  if (state.status !== 'SUCCEEDED') return [reject('PAYMENT_NOT_REFUNDABLE', `only a SUCCEEDED payment can be refunded: ${standingInWords(state)}`)];
   const paid = state.payment.amount;
   if (command.amount.currency !== paid.currency) {
     return [reject('REFUND_CURRENCY_MISMATCH', `refund in ${command.amount.currency}, payment in ${paid.currency}`)];

@@ -28,6 +28,27 @@ export function publicStatus(state: ActiveState): PaymentStatus {
   }
 }
 
+/**
+ * Where the payment stands, in the POS API's words: refusals reach the POS (GET refund, the event stream, merchant
+ * webhooks), so they never name an internal phase.
+ */
+export function standingInWords(state: ActiveState): string {
+  switch (state.status) {
+    case 'CANCELLING':
+    case 'REVERSAL_CHECK':
+    case 'REFUNDING_REVERSAL':
+      return `the payment is ${publicStatus(state)} and a cancel is under way`;
+    case 'CREATED':
+    case 'PAY_SENT':
+    case 'INQUIRING':
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'CANCELLED':
+    case 'NEEDS_REVIEW':
+      return `the payment is ${publicStatus(state)}`;
+  }
+}
+
 function viewFailure(state: ActiveState): Failure | undefined {
   switch (state.status) {
     case 'FAILED':
