@@ -162,4 +162,32 @@ describe('SagaRunner', () => {
       expect(seconds).toBeLessThanOrEqual(firstInquiry);
     }
   });
+
+  it('counts a later REVERSED that moves a payment the reports settled as charged as applied, not ignored', async () => {
+    // one inquiry and one cancel: an unanswered pay is in NEEDS_REVIEW after four steps
+    const metrics = new Metrics('test');
+    const quick = new SagaRunner({ ...DEFAULT_SAGA_CONFIG, maxInquiries: 1, cancelRetryDelaysMs: [] }, testLogger(), metrics);
+    const paymentId = 'resolved_twice';
+    const ref = { paymentId, paymentRequestId: paymentId };
+    const resolved = (resolution: 'CHARGED' | 'REVERSED'): SagaInput => ({
+      type: 'PaymentReviewResolved',
+      data: { paymentId, merchantId: 'mer_1', resolution, amount: { currency: 'HKD', value: resolution === 'CHARGED' ? '1250' : '0' }, evidence: 'the reports', reportFile: 'transactionItems_20261128_000.csv' },
+    });
+    const inputs: SagaInput[] = [
+      requestPayment(paymentId),
+      payResult(paymentId, 'U'),
+      { type: 'InquiryResult', data: { ...ref, attempt: 1, outcome: 'S', resultCode: 'SUCCESS', paymentStatus: 'PROCESSING' } },
+      { type: 'CancelResult', data: { ...ref, attempt: 1, outcome: 'U', resultCode: 'UNKNOWN_EXCEPTION' } },
+      resolved('CHARGED'),
+      resolved('REVERSED'),
+    ];
+    const statuses: string[] = [];
+    for (const input of inputs) statuses.push((await dataSource.transaction((manager) => quick.run(manager, paymentId, input))).status);
+    expect(statuses.slice(3)).toEqual(['NEEDS_REVIEW', 'SUCCEEDED', 'CANCELLED']);
+    const counted = (await metrics.text()).split('\n').filter((line) => line.startsWith('upm_payments_review_resolutions_total{'));
+    expect(counted.map((line) => line.replace(/,?service="test"/, '')).sort()).toEqual([
+      'upm_payments_review_resolutions_total{resolution="CHARGED",outcome="applied"} 1',
+      'upm_payments_review_resolutions_total{resolution="REVERSED",outcome="applied"} 1',
+    ]);
+  });
 });
