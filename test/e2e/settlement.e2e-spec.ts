@@ -368,9 +368,21 @@ describe('settlement', () => {
       ['/v1/settlement/files', 'get', 200, '/v1/settlement/files'],
       ['/v1/settlement/batches/{batchId}', 'get', 404, '/v1/settlement/batches/no-such-batch'],
       ['/v1/settlement/discrepancies', 'get', 400, '/v1/settlement/discrepancies?type=SOMETHING'],
+      ['/v1/settlement/discrepancies', 'get', 200, '/v1/settlement/discrepancies?limit=1'],
+      ['/v1/settlement/discrepancies', 'get', 400, '/v1/settlement/discrepancies?limit=1001'],
+      ['/v1/settlement/discrepancies', 'get', 404, '/v1/settlement/discrepancies?before=dis_none'],
     ];
     expect(batchList.batches.length).toBeGreaterThan(0);
     expect(discrepancyList.discrepancies.length).toBeGreaterThan(0);
+    // a page at a time over HTTP: the pages of one row read what the listing holds, in its order
+    const paged: unknown[] = [];
+    for (let before = ''; ;) {
+      const { body } = await api<{ discrepancies: unknown[]; next: string | null }>('GET', `/v1/settlement/discrepancies?limit=1${before}`);
+      paged.push(...body.discrepancies);
+      if (body.next === null) break;
+      before = `&before=${body.next}`;
+    }
+    expect(paged).toEqual(discrepancyList.discrepancies);
     for (const [path, method, status, route] of answers) {
       const answer = await api(method.toUpperCase(), route);
       expect({ route, status: answer.status }).toEqual({ route, status });

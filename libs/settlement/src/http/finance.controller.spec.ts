@@ -33,4 +33,17 @@ describe('the finance API refuses a request', () => {
     expect(await refusal((c) => c.export({ day: '2026-02-30' }))).toEqual([{ field: 'day', code: 'INVALID_VALUE', message: 'a calendar day as YYYY-MM-DD' }]);
     expect(await refusal((c) => c.batch('no such batch'))).toEqual([{ field: '(body)', code: 'INVALID_VALUE', message: expect.any(String) }]);
   });
+
+  // a page is bounded: a listing can no longer be asked for every row at once, nor for none
+  it.each([
+    ['discrepancies', (c: FinanceController, query: unknown) => c.discrepancies(query), 1000],
+    ['files', (c: FinanceController, query: unknown) => c.files(query), 1000],
+    ['batches', (c: FinanceController, query: unknown) => c.batches(query), 500],
+    ['transactions', (c: FinanceController, query: unknown) => c.transactions(query), 5000],
+  ] as const)('of %s for a page of no rows, of more than its bound, or after no id', async (_what, list, bound) => {
+    for (const limit of ['0', String(bound + 1), '10.5', 'all', '-3']) {
+      expect(await refusal((c) => list(c, { limit }))).toEqual([{ field: 'limit', code: 'INVALID_VALUE', message: expect.any(String) }]);
+    }
+    expect(await refusal((c) => list(c, { before: 'dis 1' }))).toEqual([{ field: 'before', code: 'INVALID_VALUE', message: expect.any(String) }]);
+  });
 });

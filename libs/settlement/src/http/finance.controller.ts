@@ -2,7 +2,7 @@ import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, UseGuards 
 import { AdminTokenGuard, parseRequest } from '@upm/shared-runtime';
 import { ReportIngestion } from '../reports/report-ingestion';
 import { FinanceService } from './finance.service';
-import { balancesQuery, batchesQuery, discrepanciesQuery, exportQuery, id, resolveBody, transactionsQuery } from './schemas';
+import { balancesQuery, batchesQuery, discrepanciesQuery, exportQuery, filesQuery, id, resolveBody, transactionsQuery } from './schemas';
 
 /** The finance API: batches, discrepancies, balances, ledger export, and report ingestion on demand. */
 @Controller('v1/settlement')
@@ -20,8 +20,8 @@ export class FinanceController {
   }
 
   @Get('files')
-  files() {
-    return this.finance.files();
+  files(@Query() query: unknown) {
+    return this.finance.files(parseRequest(filesQuery, query));
   }
 
   @Get('batches')

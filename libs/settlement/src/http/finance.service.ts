@@ -8,6 +8,7 @@ import { planAdjustment, planBooking, planWriteOff } from '../domain/matching';
 import { shiftDay, TransactionType } from '../domain/report-files';
 import { LedgerStore } from '../ledger/ledger.store';
 import type { PreviousResolution } from '../settlement.entities';
+import { PAGE_BOUNDS } from './schemas';
 
 export interface BalanceQuery {
   merchantId?: string;
@@ -22,6 +23,21 @@ const EXPORT_COLUMNS = [
   'ledgerTransactionId', 'kind', 'status', 'businessDay', 'occurredAt', 'postedAt', 'merchantId', 'paymentId', 'refundId', 'alipayTransactionId',
   'settlementBatchId', 'account', 'accountType', 'currency', 'debit', 'credit',
 ];
+
+/** Which page of a listing: at most `limit` rows, after the row `before` names (the last of the page before). */
+export interface PageQuery {
+  /** the listing's bound (PAGE_BOUNDS) when not given */
+  limit?: number;
+  before?: string;
+}
+
+/**
+ * The id to pass as `before` for the rest of a listing, from its rows read one past the page (`limit + 1`): the
+ * page's last row's, or null when the listing ends with the page.
+ */
+function nextCursor(rows: ReadonlyArray<Record<string, unknown>>, limit: number, key: string): string | null {
+  return rows.length > limit ? String(rows[limit - 1][key]) : null;
+}
 
 /** A discrepancy as a resolution reads it. */
 interface OpenDiscrepancy {
@@ -93,13 +109,30 @@ export class FinanceService {
     };
   }
 
-  async batches(q: { currency?: string; status?: string }) {
+  /** Newest first (then by id), a page at a time. */
+  async batches(q: { currency?: string; status?: string } & PageQuery) {
+    const limit = q.limit ?? PAGE_BOUNDS.batches;
+    await this.assertListed('settlement_batches', 'batch_id', q.before, 'SETTLEMENT.BATCH_NOT_FOUND', 'settlement batch');
     const rows = await this.dataSource.query(
       `SELECT batch_id, customer_id, currency, gross::text, fees::text, net::text, settlement_time, transaction_count, fx, status, created_at
-       FROM settlement_batches WHERE ($1::text IS NULL OR currency = $1) AND ($2::text IS NULL OR status = $2) ORDER BY settlement_time DESC, batch_id LIMIT 500`,
-      [q.currency ?? null, q.status ?? null],
+       FROM settlement_batches b
+       WHERE ($1::text IS NULL OR currency = $1) AND ($2::text IS NULL OR status = $2)
+         AND ($3::text IS NULL OR (SELECT b.settlement_time < c.settlement_time OR (b.settlement_time = c.settlement_time AND b.batch_id > c.batch_id)
+                                   FROM settlement_batches c WHERE c.batch_id = $3))
+       ORDER BY settlement_time DESC, batch_id LIMIT $4`,
+      [q.currency ?? null, q.status ?? null, q.before ?? null, limit + 1],
     );
-    return { batches: rows.map(batchView) };
+    return { batches: rows.slice(0, limit).map(batchView), next: nextCursor(rows, limit, 'batch_id') };
+  }
+
+  /**
+   * Refuses a `before` that names no row of the listing, as the webhook delivery log does: there is no page after
+   * a row that does not exist.
+   */
+  private async assertListed(table: string, column: string, before: string | undefined, code: string, what: string): Promise<void> {
+    if (before === undefined) return;
+    const [row] = await this.dataSource.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [before]);
+    if (!row) throw new ApiError(404, code, `no ${what} ${before} to list the rows after`);
   }
 
   async batch(batchId: string) {
@@ -123,13 +156,18 @@ export class FinanceService {
     };
   }
 
-  async discrepancies(q: { status?: string; type?: string; paymentId?: string }) {
+  /** Oldest first (then by id), a page at a time. */
+  async discrepancies(q: { status?: string; type?: string; paymentId?: string } & PageQuery) {
+    const limit = q.limit ?? PAGE_BOUNDS.discrepancies;
+    await this.assertListed('discrepancies', 'id', q.before, 'SETTLEMENT.DISCREPANCY_NOT_FOUND', 'discrepancy');
     const rows = await this.dataSource.query(
-      `SELECT *, to_char(business_day, 'YYYY-MM-DD') AS day FROM discrepancies WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR payment_id = $3)
-       ORDER BY created_at, id LIMIT 1000`,
-      [q.status ?? null, q.type ?? null, q.paymentId ?? null],
+      `SELECT *, to_char(business_day, 'YYYY-MM-DD') AS day FROM discrepancies
+       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR payment_id = $3)
+         AND ($4::text IS NULL OR (created_at, id) > (SELECT c.created_at, c.id FROM discrepancies c WHERE c.id = $4))
+       ORDER BY created_at, id LIMIT $5`,
+      [q.status ?? null, q.type ?? null, q.paymentId ?? null, q.before ?? null, limit + 1],
     );
-    return { discrepancies: rows.map(discrepancyView) };
+    return { discrepancies: rows.slice(0, limit).map(discrepancyView), next: nextCursor(rows, limit, 'id') };
   }
 
   /**
@@ -286,38 +324,50 @@ export class FinanceService {
     if (!row) throw new ApiError(404, 'SETTLEMENT.PAYMENT_NOT_FOUND', `no payment ${paymentId} seen`);
     return {
       paymentId: row.payment_id, merchantId: row.merchant_id, status: row.status, amount: { currency: row.currency, value: row.amount }, sequence: row.sequence,
-      refunds: row.refunds, reviewResolution: row.review_resolution, ...(await this.transactions({ paymentId })),
+      refunds: row.refunds, reviewResolution: row.review_resolution, transactions: (await this.transactions({ paymentId })).transactions,
     };
   }
 
-  async files() {
+  /** Oldest first (then by path and id), a page at a time. */
+  async files(q: PageQuery = {}) {
+    const limit = q.limit ?? PAGE_BOUNDS.files;
+    await this.assertListed('report_files', 'id', q.before, 'SETTLEMENT.FILE_NOT_FOUND', 'report file');
     const rows = await this.dataSource.query(
-      `SELECT id, path, kind, status, reason, settlement_batch_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, rows, created_at FROM report_files ORDER BY created_at, path`,
+      `SELECT id, path, kind, status, reason, settlement_batch_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, rows, created_at FROM report_files
+       WHERE ($1::text IS NULL OR (created_at, path, id) > (SELECT c.created_at, c.path, c.id FROM report_files c WHERE c.id = $1))
+       ORDER BY created_at, path, id LIMIT $2`,
+      [q.before ?? null, limit + 1],
     );
     return {
-      files: rows.map((r: Record<string, unknown>) => ({
+      files: rows.slice(0, limit).map((r: Record<string, unknown>) => ({
         id: r.id, path: r.path, kind: r.kind, status: r.status, reason: r.reason, settlementBatchId: r.settlement_batch_id, businessDay: r.business_day, rows: r.rows, receivedAt: r.created_at,
       })),
+      next: nextCursor(rows, limit, 'id'),
     };
   }
 
-  async transactions(q: { paymentId?: string; day?: string; batchId?: string }) {
+  /** Oldest first (then by id), a page at a time. */
+  async transactions(q: { paymentId?: string; day?: string; batchId?: string } & PageQuery) {
+    const limit = q.limit ?? PAGE_BOUNDS.transactions;
+    await this.assertListed('ledger_transactions', 'id', q.before, 'SETTLEMENT.TRANSACTION_NOT_FOUND', 'ledger transaction');
     const rows = await this.dataSource.query(
       `SELECT id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text, fee::text,
               to_char(business_day, 'YYYY-MM-DD') AS business_day, origin, settlement_batch_id, reconciliation, occurred_at, created_at, posted_at,
               (SELECT jsonb_agg(jsonb_build_object('account', account_code, 'direction', direction, 'amount', amount::text) ORDER BY id) FROM ledger_entries WHERE transaction_id = t.id) AS entries
        FROM ledger_transactions t
        WHERE ($1::text IS NULL OR payment_id = $1) AND ($2::date IS NULL OR business_day = $2) AND ($3::text IS NULL OR settlement_batch_id = $3)
-       ORDER BY created_at, id LIMIT 5000`,
-      [q.paymentId ?? null, q.day ?? null, q.batchId ?? null],
+         AND ($4::text IS NULL OR (created_at, id) > (SELECT c.created_at, c.id FROM ledger_transactions c WHERE c.id = $4))
+       ORDER BY created_at, id LIMIT $5`,
+      [q.paymentId ?? null, q.day ?? null, q.batchId ?? null, q.before ?? null, limit + 1],
     );
     return {
-      transactions: rows.map((r: Record<string, unknown>) => ({
+      transactions: rows.slice(0, limit).map((r: Record<string, unknown>) => ({
         ledgerTransactionId: r.id, kind: r.kind, status: r.status, merchantId: r.merchant_id, paymentId: r.payment_id, refundId: r.refund_id, requestId: r.request_id,
         alipayTransactionId: r.alipay_transaction_id, amount: { currency: r.currency, value: r.amount }, fee: { currency: r.currency, value: r.fee },
         businessDay: r.business_day, origin: r.origin, settlementBatchId: r.settlement_batch_id, reconciliation: r.reconciliation,
         occurredAt: r.occurred_at, createdAt: r.created_at, postedAt: r.posted_at, entries: r.entries,
       })),
+      next: nextCursor(rows, limit, 'id'),
     };
   }
 

@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
-import { balancesQuery, batchesQuery, discrepanciesQuery, exportQuery, id, resolveBody, transactionsQuery } from './schemas';
+import { balancesQuery, batchesQuery, discrepanciesQuery, exportQuery, filesQuery, id, resolveBody, transactionsQuery } from './schemas';
 
 /** Serves the finance API's OpenAPI document at /openapi.json (and .yaml) and browsable docs at /docs. */
 export function configureSettlementHttp(app: NestExpressApplication): void {
@@ -45,7 +45,7 @@ const schemas: Record<string, JsonSchema> = {
     merchantId: str(), amount: ref('Money'), fee: ref('Money'), settlementAmount: ref('Money'), ledgerTransactionId: nullable(str()), result: str('the item against the ledger: MATCHED, MISMATCHED, MISSING_IN_LEDGER'),
   }),
   Discrepancy: object({
-    discrepancyId: str(), type: enumOf('MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER'), kind: str('PAYMENT, REFUND or CANCEL'),
+    discrepancyId: str(), type: enumOf('MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER', 'UNSUPPORTED_ROW'), kind: str('PAYMENT, REFUND, CANCEL, or OTHER for an UNSUPPORTED_ROW'),
     fields: nullable(arrayOf(str())), transactionRequestId: str(), paymentId: nullable(str()), refundId: nullable(str()), merchantId: nullable(str()),
     ledgerTransactionId: nullable(str()), expected: { description: "what the ledger holds (null when it holds nothing)" }, actual: { description: "what Alipay's report says (null when it says nothing)" },
     reportFile: nullable(str()), businessDay: str('YYYY-MM-DD, UTC+8'), status: enumOf('OPEN', 'RESOLVED'),
@@ -72,10 +72,16 @@ const schemas: Record<string, JsonSchema> = {
   Error: object({ error: { type: 'object', required: ['code', 'message'], properties: { code: str(), message: str(), details: { type: 'array', items: {} } } } }),
 };
 
+/** A listing's answer: one page of its rows, and `next`, what to pass as `before` for the rest. */
+const page = (key: string, row: JsonSchema): JsonSchema => object({
+  [key]: arrayOf(row),
+  next: nullable(str('the last id of this page, to pass as `before` for the next one; null when the listing ends here')),
+});
+
 const ERRORS: Record<number, string> = {
   400: 'VALIDATION_FAILED (details name each field and code)',
   401: 'UNAUTHENTICATED: no or a wrong admin token',
-  404: 'SETTLEMENT.BATCH_NOT_FOUND, SETTLEMENT.DISCREPANCY_NOT_FOUND or SETTLEMENT.PAYMENT_NOT_FOUND',
+  404: 'SETTLEMENT.BATCH_NOT_FOUND, SETTLEMENT.DISCREPANCY_NOT_FOUND or SETTLEMENT.PAYMENT_NOT_FOUND; for a listing\'s `before` that names no row of it, also SETTLEMENT.FILE_NOT_FOUND or SETTLEMENT.TRANSACTION_NOT_FOUND',
   409: 'SETTLEMENT.ALREADY_RESOLVED',
   422: 'SETTLEMENT.CANNOT_ADJUST (nothing Alipay settled can be booked for this discrepancy), SETTLEMENT.NOT_SETTLED (no settlement batch holds the transaction yet) SETTLEMENT.NOTHING_TO_ADJUST (Alipay settled what the ledger expects) or SETTLEMENT.REPORTS_INCOMPLETE (a transaction no report lists is written off only once the next day\'s transaction file is in too)',
 };
@@ -134,15 +140,17 @@ export function financeOpenApiDocument(): Record<string, unknown> {
           }),
         }),
       },
-      '/v1/settlement/files': { get: operation('Every report file received, with its outcome', { 200: object({ files: arrayOf(ref('ReportFile')) }) }) },
+      '/v1/settlement/files': {
+        get: operation('Every report file received, with its outcome, oldest first, a page at a time', { 200: page('files', ref('ReportFile')) }, { parameters: queryParameters(filesQuery), errors: [400, 404] }),
+      },
       '/v1/settlement/batches': {
-        get: operation('Settlement batches, newest first (at most 500)', { 200: object({ batches: arrayOf(ref('Batch')) }) }, { parameters: queryParameters(batchesQuery), errors: [400] }),
+        get: operation('Settlement batches, newest first, a page at a time', { 200: page('batches', ref('Batch')) }, { parameters: queryParameters(batchesQuery), errors: [400, 404] }),
       },
       '/v1/settlement/batches/{batchId}': {
         get: operation('One batch with its items and how each matched the ledger', { 200: { allOf: [ref('Batch'), object({ items: arrayOf(ref('BatchItem')) })] } }, { parameters: [pathId('batchId')], errors: [400, 404] }),
       },
       '/v1/settlement/discrepancies': {
-        get: operation('Discrepancies between the ledger and the reports, oldest first (at most 1,000)', { 200: object({ discrepancies: arrayOf(ref('Discrepancy')) }) }, { parameters: queryParameters(discrepanciesQuery), errors: [400] }),
+        get: operation('Discrepancies between the ledger and the reports, oldest first, a page at a time', { 200: page('discrepancies', ref('Discrepancy')) }, { parameters: queryParameters(discrepanciesQuery), errors: [400, 404] }),
       },
       '/v1/settlement/discrepancies/{discrepancyId}/resolve': {
         post: operation('Mark a discrepancy resolved, saying who and why; with adjust, book what Alipay settled: a difference as an ADJUSTMENT, a transaction missing in the ledger as its batch paid it out, or write off a transaction missing in the report', { 200: ref('Discrepancy') }, {
@@ -163,7 +171,7 @@ export function financeOpenApiDocument(): Record<string, unknown> {
         }, { parameters: [pathId('paymentId')], errors: [400, 404] }),
       },
       '/v1/settlement/transactions': {
-        get: operation('Ledger transactions with their entries (at most 5,000)', { 200: object({ transactions: arrayOf(ref('LedgerTransaction')) }) }, { parameters: queryParameters(transactionsQuery), errors: [400] }),
+        get: operation('Ledger transactions with their entries, oldest first, a page at a time', { 200: page('transactions', ref('LedgerTransaction')) }, { parameters: queryParameters(transactionsQuery), errors: [400, 404] }),
       },
       '/v1/settlement/export.csv': {
         get: operation('The ledger lines of one report day or one batch as CSV, amounts in major units (give exactly one of day and batchId)', {

@@ -10,11 +10,24 @@ export const balancesQuery = z.object({
   at: z.iso.datetime({ offset: true }).optional(),
   status: z.enum(['POSTED', 'ALL']).default('ALL'),
 });
-export const batchesQuery = z.object({ currency: z.string().regex(/^[A-Z]{3}$/).optional(), status: z.enum(['RECONCILED', 'DISCREPANCIES']).optional() });
+/**
+ * A page of a listing, as the webhook delivery log pages: at most `limit` rows (the listing's bound when not
+ * given), and for the next page `before` the last id of this one (the answer's `next`).
+ */
+const page = (bound: number) => ({
+  limit: z.coerce.number().int().min(1).max(bound).default(bound),
+  /** the last id of the page before (its answer's `next`): the listing goes on after it */
+  before: id.optional(),
+});
+/** The most rows one page of each listing holds. */
+export const PAGE_BOUNDS = { files: 1000, batches: 500, discrepancies: 1000, transactions: 5000 } as const;
+export const filesQuery = z.object(page(PAGE_BOUNDS.files));
+export const batchesQuery = z.object({ currency: z.string().regex(/^[A-Z]{3}$/).optional(), status: z.enum(['RECONCILED', 'DISCREPANCIES']).optional(), ...page(PAGE_BOUNDS.batches) });
 export const discrepanciesQuery = z.object({
   status: z.enum(['OPEN', 'RESOLVED']).optional(),
   type: z.enum(['MISMATCHED', 'MISSING_IN_REPORT', 'MISSING_IN_LEDGER', 'UNSUPPORTED_ROW']).optional(),
   paymentId: id.optional(),
+  ...page(PAGE_BOUNDS.discrepancies),
 });
 export const resolveBody = z
   .object({
@@ -27,5 +40,5 @@ export const resolveBody = z
     adjust: z.boolean().default(false),
   })
   .strict();
-export const transactionsQuery = z.object({ paymentId: id.optional(), day: day.optional(), batchId: id.optional() });
+export const transactionsQuery = z.object({ paymentId: id.optional(), day: day.optional(), batchId: id.optional(), ...page(PAGE_BOUNDS.transactions) });
 export const exportQuery = z.object({ day: day.optional(), batchId: id.optional() });
