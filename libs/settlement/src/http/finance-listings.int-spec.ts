@@ -1,0 +1,117 @@
+import type { DataSource } from 'typeorm';
+import { Metrics } from '@upm/shared-observability';
+import { ApiError } from '@upm/shared-runtime';
+import { freshDatabase } from '@upm/shared-testing';
+import { SETTLEMENT_DATABASE } from '../database';
+import { LedgerStore } from '../ledger/ledger.store';
+import { FinanceService, PageQuery } from './finance.service';
+
+/** The finance listings read a page at a time: every row once, however many there are. */
+let dataSource: DataSource;
+let finance: FinanceService;
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_finance_listings', SETTLEMENT_DATABASE));
+  finance = new FinanceService(dataSource, new LedgerStore('settlement'), new Metrics('test'));
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+/** Reads a listing to its end, following `next`; answers each page's ids. */
+async function readAll(list: (page: PageQuery) => Promise<{ next: string | null } & Record<string, unknown>>, key: string, id: string, limit?: number): Promise<string[][]> {
+  const pages: string[][] = [];
+  let before: string | undefined;
+  do {
+    const answer = await list({ limit, before });
+    pages.push((answer[key] as Array<Record<string, string>>).map((row) => row[id]));
+    before = answer.next ?? undefined;
+    if (pages.length > 100) throw new Error('the listing does not end');
+  } while (before !== undefined);
+  return pages;
+}
+
+// ids in another order than the rows were made, and seven rows to each instant: the order must not rest on either alone
+const SHUFFLED_ID = "md5(n::text)";
+const SAME_INSTANT = "timestamptz '2026-11-28T00:00:00Z' + (n / 7) * interval '1 second'";
+
+describe('the discrepancies listing', () => {
+  // it answered the first 1,000 rows and no way to read the rest
+  it('reads more discrepancies than a page holds completely, a page at a time, none twice', async () => {
+    await dataSource.query(
+      `INSERT INTO discrepancies (id, type, kind, transaction_request_id, fields, business_day, status, created_at)
+       SELECT 'dis_' || ${SHUFFLED_ID}, 'MISSING_IN_LEDGER', 'PAYMENT', 'pay_' || n, '[]', '2026-11-27', CASE WHEN n % 2 = 0 THEN 'OPEN' ELSE 'RESOLVED' END, ${SAME_INSTANT}
+       FROM generate_series(1, 2345) AS n`,
+    );
+    const all: Array<{ id: string }> = await dataSource.query('SELECT id FROM discrepancies');
+    const pages = await readAll((page) => finance.discrepancies(page), 'discrepancies', 'discrepancyId');
+    expect(pages.map((p) => p.length)).toEqual([1000, 1000, 345]);
+    const read = pages.flat();
+    expect(new Set(read).size).toBe(read.length);
+    expect([...read].sort()).toEqual(all.map((d) => d.id).sort());
+  });
+
+  it('goes on after the last row of the page before even when that row has since left the filter', async () => {
+    const open: Array<{ id: string }> = await dataSource.query("SELECT id FROM discrepancies WHERE status = 'OPEN'");
+    const first = await finance.discrepancies({ status: 'OPEN', limit: 400 });
+    expect(first.discrepancies).toHaveLength(400);
+    // finance resolves the last one it read before turning the page
+    await dataSource.query("UPDATE discrepancies SET status = 'RESOLVED' WHERE id = $1", [first.next]);
+    const rest = await readAll((page) => finance.discrepancies({ status: 'OPEN', ...page, before: page.before ?? first.next! }), 'discrepancies', 'discrepancyId', 400);
+    const read: string[] = [...first.discrepancies.map((d: { discrepancyId: string }) => d.discrepancyId), ...rest.flat()];
+    expect(new Set(read).size).toBe(read.length);
+    expect(read.sort()).toEqual(open.map((d) => d.id).sort());
+  });
+
+  it('refuses to go on after a discrepancy that does not exist', async () => {
+    await expect(finance.discrepancies({ before: 'dis_none' })).rejects.toMatchObject({ status: 404, code: 'SETTLEMENT.DISCREPANCY_NOT_FOUND' });
+    await expect(finance.discrepancies({ before: 'dis_none' })).rejects.toBeInstanceOf(ApiError);
+  });
+});
+
+describe('the other finance listings', () => {
+  beforeAll(async () => {
+    await dataSource.query(
+      `INSERT INTO ledger_transactions (id, source_key, kind, status, merchant_id, currency, payment_id, amount, fee, business_day, origin, occurred_at, created_at)
+       SELECT 'ltx_' || ${SHUFFLED_ID}, 'PAYMENT:pay_' || n, 'PAYMENT', 'EXPECTED', 'mer_1', 'HKD', 'pay_' || n, 1250, 10, '2026-11-27', 'EVENT', now(), ${SAME_INSTANT}
+       FROM generate_series(1, 17) AS n`,
+    );
+    await dataSource.query(
+      `INSERT INTO report_files (id, sha256, path, kind, status, rows, created_at)
+       SELECT 'rpf_' || ${SHUFFLED_ID}, ${SHUFFLED_ID}, 'C1/20261127/transactionItems_20261127_' || lpad((n % 3)::text, 3, '0') || '.csv', 'transactionItems', 'INGESTED', 1, ${SAME_INSTANT}
+       FROM generate_series(1, 17) AS n`,
+    );
+    await dataSource.query(
+      `INSERT INTO settlement_batches (batch_id, customer_id, currency, gross, fees, net, settlement_time, transaction_count, status, items_file_id, summary_file_id)
+       SELECT 'B' || ${SHUFFLED_ID}, 'C1', 'HKD', 1250, -10, 1240, ${SAME_INSTANT}, 1, 'RECONCILED', 'rpf_items', 'rpf_summary'
+       FROM generate_series(1, 17) AS n`,
+    );
+  });
+
+  it.each([
+    ['transactions', 'ledger_transactions', 'id', 'ledgerTransactionId', (page: PageQuery) => finance.transactions(page)],
+    ['files', 'report_files', 'id', 'id', (page: PageQuery) => finance.files(page)],
+    ['batches', 'settlement_batches', 'batch_id', 'settlementBatchId', (page: PageQuery) => finance.batches(page)],
+  ] as const)('reads every one of the %s a page at a time, in the listing\'s order, none twice', async (key, table, column, id, list) => {
+    const pages = await readAll(list, key, id, 5);
+    expect(pages.map((p) => p.length)).toEqual([5, 5, 5, 2]);
+    const unpaged = (await list({})) as Record<string, unknown>;
+    expect(pages.flat()).toEqual((unpaged[key] as Array<Record<string, string>>).map((row) => row[id]));
+    const all: Array<{ id: string }> = await dataSource.query(`SELECT ${column} AS id FROM ${table}`);
+    expect([...pages.flat()].sort()).toEqual(all.map((r) => r.id).sort());
+  });
+
+  it('answers no next page when the listing ends with the page', async () => {
+    expect((await finance.transactions({ limit: 17 })).next).toBeNull();
+    expect((await finance.batches({ limit: 16 })).next).not.toBeNull();
+  });
+
+  it.each([
+    ['transactions', () => finance.transactions({ before: 'ltx_none' }), 'SETTLEMENT.TRANSACTION_NOT_FOUND'],
+    ['files', () => finance.files({ before: 'rpf_none' }), 'SETTLEMENT.FILE_NOT_FOUND'],
+    ['batches', () => finance.batches({ before: 'none' }), 'SETTLEMENT.BATCH_NOT_FOUND'],
+  ])('refuses to go on with the %s after one that does not exist', async (_what, list, code) => {
+    await expect(list()).rejects.toMatchObject({ status: 404, code });
+  });
+});
