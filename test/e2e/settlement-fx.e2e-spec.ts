@@ -1,6 +1,5 @@
 import { csvRecords } from '@upm/contracts';
 import { businessDayOf } from '@upm/settlement';
-import { eventually } from '@upm/shared-testing';
 import { PaymentResource, PosClient } from './support/pos-client';
 import { settlementSuite } from './support/settlement';
 
@@ -11,7 +10,7 @@ import { settlementSuite } from './support/settlement';
  */
 jest.setTimeout(180_000);
 
-const { running, api, sandboxReports, deliver, ingest, transactions, balances } = settlementSuite('settle_fx', 3550, { SANDBOX_SETTLEMENT_CURRENCY: 'USD' });
+const { running, api, sandboxReports, deliver, ingest, transactions, balances, caughtUp } = settlementSuite('settle_fx', 3550, { SANDBOX_SETTLEMENT_CURRENCY: 'USD' });
 
 it('posts a day settled in another currency: receivables cleared, each currency balanced through FX_DIFFERENCE', async () => {
   const pos = await running.platform.onboard('FX Tea');
@@ -23,13 +22,7 @@ it('posts a day settled in another currency: receivables cleared, each currency 
   }
   const refund = await pos.refund(paid[1].paymentId, { refundRequestId: PosClient.orderId('rhkd2'), amount: { currency: 'HKD', value: '500' }, waitSeconds: 20 });
   expect(refund.body.status).toBe('SUCCEEDED');
-  await eventually(async () => {
-    for (const p of paid) {
-      const known = await api<{ sequence: number }>('GET', `/v1/settlement/payments/${p.paymentId}`);
-      if (known.status !== 200 || known.body.sequence !== (await pos.get(p.paymentId)).body.sequence) return undefined;
-    }
-    return true;
-  }, 30_000, 300);
+  await caughtUp(pos, paid);
 
   const day = businessDayOf(paid[0].alipay!.paymentTime!);
   const files = await sandboxReports(day);

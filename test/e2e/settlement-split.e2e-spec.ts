@@ -1,6 +1,6 @@
 import { parseMessage, TOPICS } from '@upm/contracts';
 import { businessDayOf } from '@upm/settlement';
-import { eventually, readTopic, testKafka } from '@upm/shared-testing';
+import { readTopic, testKafka } from '@upm/shared-testing';
 import { PaymentResource, PosClient } from './support/pos-client';
 import { balanceOf, settlementSuite } from './support/settlement';
 
@@ -11,7 +11,7 @@ import { balanceOf, settlementSuite } from './support/settlement';
  */
 jest.setTimeout(180_000);
 
-const { running, api, sandboxReports, deliver, ingest, transactions, balances } = settlementSuite('settle_split', 3570, { SANDBOX_REPORT_MAX_ROWS: '2' });
+const { running, api, sandboxReports, deliver, ingest, transactions, balances, caughtUp } = settlementSuite('settle_split', 3570, { SANDBOX_REPORT_MAX_ROWS: '2' });
 
 it('reconciles a day split over several files with no discrepancy, as if it were one file', async () => {
   const pos = await running.platform.onboard('Split Tea');
@@ -24,13 +24,7 @@ it('reconciles a day split over several files with no discrepancy, as if it were
   const refund = await pos.refund(paid[1].paymentId, { refundRequestId: PosClient.orderId('rsecond'), amount: { currency: 'HKD', value: '500' }, waitSeconds: 20 });
   expect(refund.body.status).toBe('SUCCEEDED');
   expect((await pos.cancel(paid[2].paymentId, 20)).body.status).toBe('CANCELLED');
-  await eventually(async () => {
-    for (const p of paid) {
-      const known = await api<{ sequence: number }>('GET', `/v1/settlement/payments/${p.paymentId}`);
-      if (known.status !== 200 || known.body.sequence !== (await pos.get(p.paymentId)).body.sequence) return undefined;
-    }
-    return true;
-  }, 30_000, 300);
+  await caughtUp(pos, paid);
 
   // three payments, a refund and a cancel: five records, in three files per report; one summary line per type and the TOTAL
   const files = await sandboxReports(businessDayOf(paid[0].alipay!.paymentTime!));

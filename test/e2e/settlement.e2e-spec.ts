@@ -23,7 +23,7 @@ interface Discrepancy {
   status: string;
   resolvedBy?: string;
 }
-const { running, api, sandboxReports, deliver, withdraw, ingest, transactions, balances } = settlementSuite('settle', 3500);
+const { running, api, sandboxReports, deliver, withdraw, ingest, transactions, balances, caughtUp } = settlementSuite('settle', 3500);
 
 /** Rewrites CSV records (not the header or `<END>`) of a report file. */
 function editRecords(text: string, edit: (records: Array<Record<string, string>>) => Array<Record<string, string>>): string {
@@ -139,15 +139,7 @@ describe('settlement', () => {
     expect(truth.REFUND).toBeGreaterThanOrEqual(3);
     expect(truth.CANCEL).toBeGreaterThanOrEqual(1);
 
-    // the ledger follows payments.v1.events: wait until settlement has seen each payment's last event
-    await eventually(async () => {
-      for (const p of Object.values(ids)) {
-        const latest = (await hkd.get(p.paymentId)).body;
-        const known = await api<{ sequence: number }>('GET', `/v1/settlement/payments/${p.paymentId}`);
-        if (known.status !== 200 || known.body.sequence !== latest.sequence) return undefined;
-      }
-      return true;
-    }, 30_000, 300);
+    await caughtUp(hkd, Object.values(ids));
     const expected = await balances();
     expect(expected.totals.every((t) => t.balanced)).toBe(true);
     expect((await transactions()).every((t) => t.status === 'EXPECTED')).toBe(true);

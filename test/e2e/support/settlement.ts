@@ -1,8 +1,9 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { RunningService } from '@upm/shared-testing';
+import { eventually, type RunningService } from '@upm/shared-testing';
 import { ADMIN_TOKEN, Platform, startPlatform } from './platform';
+import type { PosClient } from './pos-client';
 
 export interface Txn {
   ledgerTransactionId: string;
@@ -113,5 +114,17 @@ export function settlementSuite(suite: string, basePort: number, sandboxEnv: Rec
     return (await api<Balances>('GET', `/v1/settlement/balances${query}`)).body;
   }
 
-  return { running, api, sandboxReports, deliver, withdraw, ingest, transactions, balances };
+  /** Waits until settlement has applied each payment's last event as the POS API shows it: the ledger follows payments.v1.events. */
+  async function caughtUp(pos: PosClient, payments: ReadonlyArray<{ paymentId: string }>): Promise<void> {
+    await eventually(async () => {
+      for (const p of payments) {
+        const latest = (await pos.get(p.paymentId)).body;
+        const known = await api<{ sequence: number }>('GET', `/v1/settlement/payments/${p.paymentId}`);
+        if (known.status !== 200 || known.body.sequence !== latest.sequence) return undefined;
+      }
+      return true;
+    }, 30_000, 300);
+  }
+
+  return { running, api, sandboxReports, deliver, withdraw, ingest, transactions, balances, caughtUp };
 }
