@@ -51,9 +51,16 @@ const paymentFacts = {
   walletBrandName: z.string().max(64).optional(),
 };
 
-export const payResultV1 = resultBase.extend(paymentFacts);
+/**
+ * The amount Alipay reports for the payment (its paymentAmount, in the order currency), when its answer carries
+ * one: the saga compares it with the amount asked before it takes a success for the sale.
+ */
+const answeredAmount = { amount: moneySchema.optional() };
+
+export const payResultV1 = resultBase.extend({ ...paymentFacts, ...answeredAmount });
 export const inquiryResultV1 = resultBase.extend({
   ...paymentFacts,
+  ...answeredAmount,
   /** present when the inquiry itself succeeded (outcome S) */
   paymentStatus: z.enum(['SUCCESS', 'FAIL', 'PROCESSING', 'CANCELLED']).optional(),
   paymentResultCode: z.string().max(64).optional(),
