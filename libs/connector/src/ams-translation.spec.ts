@@ -38,6 +38,21 @@ describe('AMS translation', () => {
     expect(data.resultMessage).toHaveLength(512);
   });
 
+  it('carries the amount Alipay reports for the payment, in pay and inquiry answers, and drops one that is not minor units', () => {
+    const body = (paymentAmount: unknown) => ({ result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'ok' }, paymentId: '2026112719401080010018810000000001', paymentAmount }) as PayResponse;
+    const pay = payResult(payCommand, { outcome: 'S', resultCode: 'SUCCESS', resultMessage: 'ok', durationMs: 3, exchange, body: body({ currency: 'HKD', value: '1150' }) });
+    expect(payResultV1.safeParse(pay).success).toBe(true);
+    expect(pay.amount).toEqual({ currency: 'HKD', value: '1150' });
+    const inquiry = inquiryResult(payCommand, { outcome: 'S', resultCode: 'SUCCESS', resultMessage: 'ok', durationMs: 3, exchange, body: { ...body({ currency: 'USD', value: '1250' }), paymentStatus: 'SUCCESS' } as InquiryPaymentResponse });
+    expect(inquiryResultV1.safeParse(inquiry).success).toBe(true);
+    expect(inquiry.amount).toEqual({ currency: 'USD', value: '1250' });
+    for (const odd of [{ currency: 'HKD', value: '11.50' }, { currency: 'hkd', value: '1150' }, '1150', undefined]) {
+      const data = payResult(payCommand, { outcome: 'S', resultCode: 'SUCCESS', resultMessage: 'ok', durationMs: 3, exchange, body: body(odd) });
+      expect(payResultV1.safeParse(data).success).toBe(true);
+      expect(data).not.toHaveProperty('amount');
+    }
+  });
+
   it('keeps an unknown outcome unknown and still answers a valid result', () => {
     const data = refundResult(refundCommand, { outcome: 'U', resultCode: 'TIMEOUT', resultMessage: 'no answer within 8000 ms', problem: 'TIMEOUT', durationMs: 8000, exchange });
     expect(refundResultV1.safeParse(data).success).toBe(true);

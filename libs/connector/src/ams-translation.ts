@@ -11,7 +11,7 @@ import type {
   RefundResponse,
   UpmPayInput,
 } from '@upm/alipay';
-import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
+import { moneySchema, type Money, type PayCommandV1, type RefundCommandV1 } from '@upm/contracts';
 import { maskCodesInText } from '@upm/shared-observability';
 
 /**
@@ -76,8 +76,17 @@ function paymentFacts(body: PayResponse | InquiryPaymentResponse | undefined) {
   });
 }
 
+/**
+ * The payment's amount as Alipay reports it (paymentAmount), for the saga to compare with the amount asked; one that
+ * is not minor units of a currency we know is dropped, as an odd timestamp is, so the result stays readable.
+ */
+function answeredAmount(body: PayResponse | InquiryPaymentResponse | undefined): { amount?: Money } {
+  const parsed = moneySchema.safeParse(body?.paymentAmount);
+  return parsed.success ? { amount: parsed.data } : {};
+}
+
 export function payResult(ref: Ref, result: AmsCallResult<PayResponse>) {
-  return { ...base(ref, result), ...paymentFacts(result.body) };
+  return { ...base(ref, result), ...paymentFacts(result.body), ...answeredAmount(result.body) };
 }
 
 export function inquiryResult(ref: Ref, result: AmsCallResult<InquiryPaymentResponse>) {
@@ -85,6 +94,7 @@ export function inquiryResult(ref: Ref, result: AmsCallResult<InquiryPaymentResp
   return {
     ...base(ref, result),
     ...paymentFacts(result.body),
+    ...answeredAmount(result.body),
     ...definedOnly({
       paymentStatus: stillProcessingUnlessKnown(status, PAYMENT_STATUSES),
       paymentResultCode: clip(result.body?.paymentResultCode, 64) || undefined,
