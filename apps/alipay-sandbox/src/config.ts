@@ -34,6 +34,7 @@ export const configDefinition = defineConfig(
     SANDBOX_TIME_FACTOR: env.int(DEFAULTS.timeFactor, 1),
     SANDBOX_REPORT_DIR: env.string(DEFAULTS.reportDir),
     SANDBOX_REPORT_MAX_ROWS: env.int(DEFAULTS.reportMaxRows, 1),
+    SANDBOX_REPORT_OPEN_DAYS: env.bool(DEFAULTS.reportOpenDays),
     SANDBOX_HANG_MS: env.int(DEFAULTS.hangMs),
     SANDBOX_PIN_DELAY_MS: env.int(DEFAULTS.pinDelayMs),
     SANDBOX_PRIVATE_KEY: z.string().min(1).optional(),
@@ -55,6 +56,7 @@ export const configDefinition = defineConfig(
       timeFactor: e.SANDBOX_TIME_FACTOR,
       reportDir: e.SANDBOX_REPORT_DIR,
       reportMaxRows: e.SANDBOX_REPORT_MAX_ROWS,
+      reportOpenDays: e.SANDBOX_REPORT_OPEN_DAYS,
       hangMs: e.SANDBOX_HANG_MS,
       pinDelayMs: e.SANDBOX_PIN_DELAY_MS,
       // the inline key wins over the file

@@ -159,7 +159,18 @@ describe('POST /sandbox/reports', () => {
     expect(amounts('KRW')).toEqual(['49990']);
   });
 
+  it('refuses a day the sandbox clock has not closed (Alipay writes day T’s files on T+1), and writes nothing of it', async () => {
+    sandbox.sandbox.clock.set(new Date('2026-11-28T15:59:00Z')); // 23:59 UTC+8 on the 28th
+    const open = await writeReports('2026-11-28');
+    expect(open.status).toBe(409);
+    expect(open.body).toMatchObject({ error: { code: 'SANDBOX.REPORT_DAY_NOT_CLOSED', message: expect.stringContaining('2026-11-29T00:00:00+08:00') } });
+    expect(open.retryAfter).toBe('60');
+    expect((await writeReports('2026-12-25')).status).toBe(409);
+    expect(existsSync(path.join(dir, CUSTOMER, '20261128'))).toBe(false);
+  });
+
   it('the next day holds only the next day’s payment; a quiet day still gets an empty transaction file', async () => {
+    sandbox.sandbox.clock.set(new Date('2026-11-28T16:00:00Z')); // 00:00 UTC+8 on the 29th: the 28th has closed
     const next = await writeReports('2026-11-28');
     const own = next.body.files.filter((f) => f.customerId === CUSTOMER);
     const transactions = readCsv(own.find((f) => f.kind === 'transactionItems')!.path).rows;
@@ -193,6 +204,7 @@ describe('POST /sandbox/reports of a day larger than SANDBOX_REPORT_MAX_ROWS', (
       expect((await smallClient.pay(input)).outcome).toBe('S');
       paid.push(input.paymentRequestId);
     }
+    small.sandbox.clock.set(new Date('2026-11-27T16:30:00Z')); // the next day: DAY has closed
   });
 
   afterAll(async () => {

@@ -26,6 +26,8 @@ async function start(name: string, settlementCurrencies?: string): Promise<Start
   const sandbox = await startInProcessSandbox({
     SANDBOX_REPORT_DIR: dir,
     SANDBOX_CUSTOMER_ID: CUSTOMER,
+    // the suites read DAY's files while paying on DAY
+    SANDBOX_REPORT_OPEN_DAYS: 'true',
     ...(settlementCurrencies ? { SANDBOX_SETTLEMENT_CURRENCY: settlementCurrencies } : {}),
   });
   sandbox.sandbox.clock.set(new Date('2026-11-26T16:30:00Z')); // 00:30 UTC+8 on DAY

@@ -4,7 +4,7 @@ import { formatAmsTime, KeyFormatError, publicKeyBase64 } from '@upm/alipay';
 import { ApiError, parseRequest } from '@upm/shared-runtime';
 import { isValidDay } from './business-time';
 import { isHttpUrl } from './request-validation';
-import { PaymentView, ReportListing, Sandbox } from './sandbox';
+import { PaymentView, ReportDayNotClosedError, ReportListing, Sandbox } from './sandbox';
 
 const clientSchema = z.object({
   clientId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -53,8 +53,17 @@ export class SandboxAdminController {
 
   @Post('reports')
   @HttpCode(200)
-  reports(@Body() body: unknown): Promise<ReportListing> {
-    return this.sandbox.writeReports(parseRequest(reportSchema, body).date);
+  async reports(@Body() body: unknown): Promise<ReportListing> {
+    const { date } = parseRequest(reportSchema, body);
+    try {
+      return await this.sandbox.writeReports(date);
+    } catch (error) {
+      if (error instanceof ReportDayNotClosedError) {
+        const retryAfterSeconds = Math.ceil((error.closesAt.getTime() - error.now.getTime()) / 1000);
+        throw new ApiError(409, 'SANDBOX.REPORT_DAY_NOT_CLOSED', error.message, undefined, retryAfterSeconds);
+      }
+      throw error;
+    }
   }
 
   @Get('clock')

@@ -14,6 +14,12 @@ export interface SandboxSettings {
   reportDir: string;
   /** data rows in one report file before the report is split into `_000`, `_001`… (spec §13.1) */
   reportMaxRows: number;
+  /**
+   * whether POST /sandbox/reports also writes a day the sandbox clock has not closed yet (a partial file).
+   * Alipay writes day T's files on T+1 (spec §13.1), so the default refuses; tests that settle today's
+   * payments without moving the clock turn it on.
+   */
+  reportOpenDays: boolean;
   /** the sandbox's own private key (PEM or Base64 DER); generated at start when absent */
   privateKey?: string;
   /** clients accepted from the start, each with a public key given as PEM, Base64 DER or a path to a PEM file */
@@ -47,6 +53,7 @@ export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   pinDelayMs: 6_000,
   reportDir: 'deploy/local/.state/sandbox-reports',
   reportMaxRows: REPORT_MAX_ROWS_PER_FILE,
+  reportOpenDays: false,
   clients: [],
   customerId: '1022188000000000001',
   notifyFailures: true,

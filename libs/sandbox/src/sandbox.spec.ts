@@ -1,8 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { amsPath, createSignature, publicKeyPem, signedRequestHeaders, verifySignature } from '@upm/alipay';
 import { testLogger } from '@upm/shared-testing';
 import { canonicalJson } from './ams-engine';
-import { Sandbox } from './sandbox';
+import { ReportDayNotClosedError, Sandbox } from './sandbox';
 import { DEFAULT_SANDBOX_SETTINGS, SandboxSettings } from './sandbox-settings';
 
 // The sandbox without HTTP: the gateway takes a path, headers and raw bytes and answers what would be sent.
@@ -76,6 +79,31 @@ describe('the sandbox gateway', () => {
     const signature = createSignature({ path, clientId: CLIENT, time: '1', body }, merchant.privateKey, 1);
     const reply = (await sandbox.gateway.handle({ path, headers: { 'content-type': 'application/json', 'client-id': CLIENT, 'request-time': '1', signature }, body: Buffer.from(body) }))!;
     expect(JSON.parse(reply.body).result.resultCode).toBe('ORDER_NOT_EXIST');
+  });
+});
+
+describe('the sandbox’s report files (spec §13.1: day T’s files on T+1)', () => {
+  let reportDir: string;
+  beforeEach(() => (reportDir = mkdtempSync(path.join(tmpdir(), 'sandbox-unit-reports-'))));
+  afterEach(() => rmSync(reportDir, { recursive: true, force: true }));
+
+  it('are refused for a day the sandbox clock has not closed, today or later, and nothing is written', async () => {
+    const sandbox = sandboxWith({ reportDir });
+    sandbox.clock.set(new Date('2026-11-27T15:59:59.999Z')); // 23:59:59.999 UTC+8 on the 27th
+    const today = sandbox.writeReports('2026-11-27');
+    await expect(today).rejects.toBeInstanceOf(ReportDayNotClosedError);
+    await expect(today).rejects.toMatchObject({ day: '2026-11-27', closesAt: new Date('2026-11-27T16:00:00Z') });
+    await expect(sandbox.writeReports('2026-11-28')).rejects.toBeInstanceOf(ReportDayNotClosedError);
+    expect(readdirSync(reportDir)).toEqual([]);
+
+    sandbox.clock.advance(1); // 00:00 UTC+8 on the 28th: the 27th has closed
+    expect((await sandbox.writeReports('2026-11-27')).files.map((f) => f.kind)).toEqual(['transactionItems']);
+  });
+
+  it('of a day still open are written when reportOpenDays says so', async () => {
+    const sandbox = sandboxWith({ reportDir, reportOpenDays: true });
+    sandbox.clock.set(new Date('2026-11-27T04:00:00Z'));
+    expect((await sandbox.writeReports('2026-11-27')).files.map((f) => f.kind)).toEqual(['transactionItems']);
   });
 });
 

@@ -7,6 +7,7 @@ import { AmsGateway } from './ams-gateway';
 import { ClientRegistration, ClientRegistry, readKeySource, SandboxClient } from './client-registry';
 import { Notifier } from './notifier';
 import { CallCounts, NotificationLog, PaymentBook, PaymentRecord, SandboxPaymentStatus } from './payment-book';
+import { businessDayBounds } from './business-time';
 import { buildDayReports, ReportKind, writeReports } from './reports';
 import { SandboxClock } from './sandbox-clock';
 import { scaled, SandboxSettings } from './sandbox-settings';
@@ -42,6 +43,21 @@ export interface PaymentView {
 export interface ReportListing {
   date: string;
   files: Array<{ path: string; customerId: string; kind: ReportKind; currency?: string; batchId?: string; seq: string; rows: number }>;
+}
+
+/**
+ * A report asked for a day that has not closed on the sandbox clock: Alipay writes day T's files on T+1, after
+ * the day's 23:59:59 UTC+8 cut-off (spec §13.1), so a reader never sees part of a day as the whole of it.
+ */
+export class ReportDayNotClosedError extends Error {
+  constructor(
+    readonly day: string,
+    readonly closesAt: Date,
+    readonly now: Date,
+  ) {
+    super(`the report files of ${day} are written once that day has closed at ${formatAmsTime(closesAt)}; the sandbox clock is at ${formatAmsTime(now)}`);
+    this.name = 'ReportDayNotClosedError';
+  }
 }
 
 const NO_CALLS: CallCounts = { pay: 0, inquiryPayment: 0, cancel: 0, refund: 0, inquiryRefund: 0 };
@@ -103,8 +119,11 @@ export class Sandbox {
     return { clientId: caller, paymentRequestId, status: 'NOT_RECORDED', calls, ...(closedAt ? { cancelledAt: formatAmsTime(closedAt) } : {}) };
   }
 
-  /** Writes the report files of a UTC+8 day (YYYY-MM-DD). */
+  /** Writes the report files of a UTC+8 day (YYYY-MM-DD) that has closed on the sandbox clock (unless `reportOpenDays`). */
   async writeReports(date: string): Promise<ReportListing> {
+    const now = this.clock.now();
+    const closesAt = businessDayBounds(date).end;
+    if (!this.settings.reportOpenDays && now < closesAt) throw new ReportDayNotClosedError(date, closesAt, now);
     const files = buildDayReports(this.book.ledger, date, this.registry.customers(), { maxRowsPerFile: this.settings.reportMaxRows });
     const paths = await writeReports(this.settings.reportDir, files);
     return {

@@ -6,9 +6,9 @@ export async function paymentView(sandboxUrl: string, paymentRequestId: string):
 }
 
 /** POST /sandbox/reports */
-export async function requestReports(sandboxUrl: string, date: string): Promise<{ status: number; body: ReportListing }> {
+export async function requestReports(sandboxUrl: string, date: string): Promise<{ status: number; body: ReportListing; retryAfter: string | null }> {
   const response = await fetch(`${sandboxUrl}/sandbox/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ date }) });
-  return { status: response.status, body: (await response.json()) as ReportListing };
+  return { status: response.status, body: (await response.json()) as ReportListing, retryAfter: response.headers.get('retry-after') };
 }
 
 /** POST a JSON body to one of the sandbox's own endpoints. */
