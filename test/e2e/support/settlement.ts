@@ -46,7 +46,8 @@ export function settlementSuite(suite: string, basePort: number, sandboxEnv: Rec
     sandboxDir = await mkdtemp(path.join(tmpdir(), `${suite}-sandbox-`));
     inbox = await mkdtemp(path.join(tmpdir(), `${suite}-inbox-`));
     running.platform = await startPlatform(suite, basePort, {
-      'alipay-sandbox': { SANDBOX_REPORT_DIR: sandboxDir, ...sandboxEnv },
+      // the suites read the files of the day they are paying on, which Alipay (and the sandbox by default) would not write before it closes
+      'alipay-sandbox': { SANDBOX_REPORT_DIR: sandboxDir, SANDBOX_REPORT_OPEN_DAYS: 'true', ...sandboxEnv },
       settlement: { SETTLEMENT_REPORT_DIR: inbox, SETTLEMENT_POLL_INTERVAL_MS: '0', ADMIN_TOKEN },
     });
     running.settlement = await running.platform.start('settlement');
