@@ -182,3 +182,39 @@ export class BatchItemsByTransaction1765008000000 implements MigrationInterface 
     await q.query('DROP INDEX "IDX_settlement_batch_items_transaction"');
   }
 }
+
+/**
+ * The finance listings page in the order their rows were written, not by `created_at` alone: each row of a paged
+ * listing keeps the id of the database transaction that wrote it (`written_by`), and a page lists only rows of
+ * transactions that had ended when it was read, so a row a transaction still under way writes cannot land behind
+ * a page already read (docs/settlement.md, "Listings come a page at a time"). Rows written before are 0: they
+ * all were committed, and keep their `created_at` order.
+ */
+export class ListingWriteOrder1765094400000 implements MigrationInterface {
+  name = 'ListingWriteOrder1765094400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    // the id of the (top-level) database transaction writing the row, the same number pg_current_snapshot() speaks of
+    await q.query(`CREATE FUNCTION writing_transaction_id() RETURNS bigint LANGUAGE sql VOLATILE AS 'SELECT pg_current_xact_id()::text::bigint'`);
+    for (const [table, key] of LISTED_TABLES) {
+      await q.query(`ALTER TABLE "${table}" ADD "written_by" bigint NOT NULL DEFAULT 0`);
+      await q.query(`ALTER TABLE "${table}" ALTER COLUMN "written_by" SET DEFAULT writing_transaction_id()`);
+      await q.query(`CREATE INDEX "IDX_${table}_listing" ON "${table}" (${key})`);
+    }
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const [table] of LISTED_TABLES) {
+      await q.query(`DROP INDEX "IDX_${table}_listing"`);
+      await q.query(`ALTER TABLE "${table}" DROP COLUMN "written_by"`);
+    }
+    await q.query('DROP FUNCTION writing_transaction_id()');
+  }
+}
+
+/** The tables the finance API lists oldest first, and each listing's order. */
+const LISTED_TABLES = [
+  ['ledger_transactions', '"written_by", "created_at", "id"'],
+  ['report_files', '"written_by", "created_at", "path", "id"'],
+  ['discrepancies', '"written_by", "created_at", "id"'],
+] as const;

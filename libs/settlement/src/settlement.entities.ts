@@ -31,6 +31,7 @@ export class LedgerAccountRow {
 @Index('IDX_ledger_transactions_day', ['businessDay'])
 @Index('IDX_ledger_transactions_batch', ['settlementBatchId'])
 @Index('IDX_ledger_transactions_payment', ['paymentId'])
+@Index('IDX_ledger_transactions_listing', ['writtenBy', 'createdAt', 'id'])
 export class LedgerTransactionRow {
   @PrimaryColumn({ type: 'text' })
   id!: string;
@@ -97,6 +98,13 @@ export class LedgerTransactionRow {
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
+
+  /**
+   * the database transaction that wrote the row: the finance listings page in this order, and list a row only once
+   * that transaction has ended (docs/settlement.md)
+   */
+  @Column({ type: 'bigint', name: 'written_by', default: () => 'writing_transaction_id()', insert: false, update: false })
+  writtenBy!: string;
 
   @Column({ type: 'timestamptz', name: 'posted_at', nullable: true })
   postedAt!: Date | null;
@@ -198,6 +206,7 @@ export class PendingCancelRow {
 /** Every report file seen, by path and content hash: the same file twice is applied once. */
 @Entity({ name: 'report_files' })
 @Unique('UQ_report_files_path_sha256', ['path', 'sha256'])
+@Index('IDX_report_files_listing', ['writtenBy', 'createdAt', 'path', 'id'])
 export class ReportFileRow {
   @PrimaryColumn({ type: 'text' })
   id!: string;
@@ -230,6 +239,13 @@ export class ReportFileRow {
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
+
+  /**
+   * the database transaction that wrote the row: the finance listings page in this order, and list a row only once
+   * that transaction has ended (docs/settlement.md)
+   */
+  @Column({ type: 'bigint', name: 'written_by', default: () => 'writing_transaction_id()', insert: false, update: false })
+  writtenBy!: string;
 }
 
 /** The verdict on each report row: the audit trail of matching. */
@@ -282,6 +298,7 @@ export interface PreviousResolution {
 @Entity({ name: 'discrepancies' })
 @Unique('UQ_discrepancies_transaction_type', ['kind', 'transactionRequestId', 'type'])
 @Index('IDX_discrepancies_status', ['status'])
+@Index('IDX_discrepancies_listing', ['writtenBy', 'createdAt', 'id'])
 export class DiscrepancyRow {
   @PrimaryColumn({ type: 'text' })
   id!: string;
@@ -345,6 +362,13 @@ export class DiscrepancyRow {
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
+
+  /**
+   * the database transaction that wrote the row: the finance listings page in this order, and list a row only once
+   * that transaction has ended (docs/settlement.md)
+   */
+  @Column({ type: 'bigint', name: 'written_by', default: () => 'writing_transaction_id()', insert: false, update: false })
+  writtenBy!: string;
 }
 
 /** A settlement batch Alipay paid out, with its totals from the summary. */

@@ -115,3 +115,49 @@ describe('the other finance listings', () => {
     await expect(list()).rejects.toMatchObject({ status: 404, code });
   });
 });
+
+describe('a listing read while a writer is still under way', () => {
+  // the row of a transaction that began before a page was read but committed after it sorted behind that page's
+  // last row (created_at is when its transaction began), so a client reading on from there never saw it
+  it.each([
+    ['transactions', 'ledgerTransactionId', 'ltx', (page: PageQuery) => finance.transactions(page),
+      (n: string) => `INSERT INTO ledger_transactions (id, source_key, kind, status, merchant_id, currency, payment_id, amount, fee, business_day, origin, occurred_at)
+                      VALUES ('ltx_${n}', 'PAYMENT:pay_${n}', 'PAYMENT', 'EXPECTED', 'mer_1', 'HKD', 'pay_${n}', 1250, 10, '2026-11-28', 'EVENT', now())`],
+    ['files', 'id', 'rpf', (page: PageQuery) => finance.files(page),
+      (n: string) => `INSERT INTO report_files (id, sha256, path, kind, status, rows) VALUES ('rpf_${n}', '${n}', 'C1/20261128/transactionItems_20261128_${n}.csv', 'transactionItems', 'INGESTED', 1)`],
+    ['discrepancies', 'discrepancyId', 'dis', (page: PageQuery) => finance.discrepancies(page),
+      (n: string) => `INSERT INTO discrepancies (id, type, kind, transaction_request_id, fields, business_day, status) VALUES ('dis_${n}', 'MISSING_IN_LEDGER', 'PAYMENT', 'pay_${n}', '[]', '2026-11-28', 'OPEN')`],
+  ] as const)('lists the %s a transaction still under way writes once it commits, after the pages already read', async (key, id, prefix, list, insert) => {
+    /** Reads on from `before` to the end of the listing, as a finance export polling for new rows does. */
+    const readOn = async (before: string | undefined) => {
+      const read: string[] = [];
+      let last = before;
+      for (let pages = 0; ; pages += 1) {
+        const answer = (await list({ limit: 1000, before: last })) as Record<string, unknown> & { next: string | null };
+        const ids = (answer[key] as Array<Record<string, string>>).map((row) => row[id]);
+        read.push(...ids);
+        last = ids.at(-1) ?? last;
+        if (answer.next === null) return { read, last };
+        if (pages > 100) throw new Error('the listing does not end');
+      }
+    };
+    const before = await readOn(undefined);
+    const writer = dataSource.createQueryRunner();
+    await writer.connect();
+    try {
+      // an ingestion begins and writes its row, then the ledger consumer writes one and commits first
+      await writer.startTransaction();
+      await writer.query(insert(`${key}_slow`));
+      await dataSource.query(insert(`${key}_fast`));
+      const during = await readOn(before.last);
+      await writer.commitTransaction();
+      const after = await readOn(during.last);
+      const read = [...before.read, ...during.read, ...after.read];
+      expect(read.filter((r) => r.endsWith('_slow') || r.endsWith('_fast'))).toEqual([`${prefix}_${key}_slow`, `${prefix}_${key}_fast`]);
+      expect(new Set(read).size).toBe(read.length);
+    } finally {
+      if (writer.isTransactionActive) await writer.rollbackTransaction();
+      await writer.release();
+    }
+  });
+});

@@ -39,6 +39,22 @@ function nextCursor(rows: ReadonlyArray<Record<string, unknown>>, limit: number,
   return rows.length > limit ? String(rows[limit - 1][key]) : null;
 }
 
+/**
+ * Where the finance listings stop: below it, every transaction that can write the listed tables had ended when the
+ * statement's snapshot was taken. It is the oldest transaction the snapshot saw running (its `xip`), leaving out
+ * those another database's sessions run (they cannot write this database), or the snapshot's `xmax` when none runs.
+ * A running transaction whose session has ended by the time `pg_stat_activity` is read counts as this database's:
+ * the page then stops a little early, never late. A row not yet listed is written by a transaction at or above
+ * the horizon, so it sorts after every row a page listed below it (`written_by` first): reading on from the last
+ * row read misses none of them.
+ */
+const WRITTEN_BEFORE_HORIZON = `written_by < (
+  SELECT coalesce(
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s.snapshot) AS x
+      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = xid(x) AND a.datname <> current_database())),
+    pg_snapshot_xmax(s.snapshot)::text::bigint)
+  FROM (SELECT pg_current_snapshot() AS snapshot) AS s)`;
+
 /** A discrepancy as a resolution reads it. */
 interface OpenDiscrepancy {
   type: string;
@@ -156,15 +172,15 @@ export class FinanceService {
     };
   }
 
-  /** Oldest first (then by id), a page at a time. */
+  /** Oldest first (in the order they were written, then by id), a page at a time. */
   async discrepancies(q: { status?: string; type?: string; paymentId?: string } & PageQuery) {
     const limit = q.limit ?? PAGE_BOUNDS.discrepancies;
     await this.assertListed('discrepancies', 'id', q.before, 'SETTLEMENT.DISCREPANCY_NOT_FOUND', 'discrepancy');
     const rows = await this.dataSource.query(
       `SELECT *, to_char(business_day, 'YYYY-MM-DD') AS day FROM discrepancies
-       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR payment_id = $3)
-         AND ($4::text IS NULL OR (created_at, id) > (SELECT c.created_at, c.id FROM discrepancies c WHERE c.id = $4))
-       ORDER BY created_at, id LIMIT $5`,
+       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR payment_id = $3) AND ${WRITTEN_BEFORE_HORIZON}
+         AND ($4::text IS NULL OR (written_by, created_at, id) > (SELECT c.written_by, c.created_at, c.id FROM discrepancies c WHERE c.id = $4))
+       ORDER BY written_by, created_at, id LIMIT $5`,
       [q.status ?? null, q.type ?? null, q.paymentId ?? null, q.before ?? null, limit + 1],
     );
     return { discrepancies: rows.slice(0, limit).map(discrepancyView), next: nextCursor(rows, limit, 'id') };
@@ -324,18 +340,19 @@ export class FinanceService {
     if (!row) throw new ApiError(404, 'SETTLEMENT.PAYMENT_NOT_FOUND', `no payment ${paymentId} seen`);
     return {
       paymentId: row.payment_id, merchantId: row.merchant_id, status: row.status, amount: { currency: row.currency, value: row.amount }, sequence: row.sequence,
-      refunds: row.refunds, reviewResolution: row.review_resolution, transactions: (await this.transactions({ paymentId })).transactions,
+      refunds: row.refunds, reviewResolution: row.review_resolution, transactions: (await this.transactions({ paymentId }, true)).transactions,
     };
   }
 
-  /** Oldest first (then by path and id), a page at a time. */
+  /** Oldest first (in the order they were written, then by path and id), a page at a time. */
   async files(q: PageQuery = {}) {
     const limit = q.limit ?? PAGE_BOUNDS.files;
     await this.assertListed('report_files', 'id', q.before, 'SETTLEMENT.FILE_NOT_FOUND', 'report file');
     const rows = await this.dataSource.query(
       `SELECT id, path, kind, status, reason, settlement_batch_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, rows, created_at FROM report_files
-       WHERE ($1::text IS NULL OR (created_at, path, id) > (SELECT c.created_at, c.path, c.id FROM report_files c WHERE c.id = $1))
-       ORDER BY created_at, path, id LIMIT $2`,
+       WHERE ${WRITTEN_BEFORE_HORIZON}
+         AND ($1::text IS NULL OR (written_by, created_at, path, id) > (SELECT c.written_by, c.created_at, c.path, c.id FROM report_files c WHERE c.id = $1))
+       ORDER BY written_by, created_at, path, id LIMIT $2`,
       [q.before ?? null, limit + 1],
     );
     return {
@@ -346,8 +363,11 @@ export class FinanceService {
     };
   }
 
-  /** Oldest first (then by id), a page at a time. */
-  async transactions(q: { paymentId?: string; day?: string; batchId?: string } & PageQuery) {
+  /**
+   * Oldest first (in the order they were written, then by id), a page at a time. `unpaged` (a payment's view, read
+   * whole) answers every committed transaction, those of writers still under way beside older ones too.
+   */
+  async transactions(q: { paymentId?: string; day?: string; batchId?: string } & PageQuery, unpaged = false) {
     const limit = q.limit ?? PAGE_BOUNDS.transactions;
     await this.assertListed('ledger_transactions', 'id', q.before, 'SETTLEMENT.TRANSACTION_NOT_FOUND', 'ledger transaction');
     const rows = await this.dataSource.query(
@@ -355,10 +375,10 @@ export class FinanceService {
               to_char(business_day, 'YYYY-MM-DD') AS business_day, origin, settlement_batch_id, reconciliation, occurred_at, created_at, posted_at,
               (SELECT jsonb_agg(jsonb_build_object('account', account_code, 'direction', direction, 'amount', amount::text) ORDER BY id) FROM ledger_entries WHERE transaction_id = t.id) AS entries
        FROM ledger_transactions t
-       WHERE ($1::text IS NULL OR payment_id = $1) AND ($2::date IS NULL OR business_day = $2) AND ($3::text IS NULL OR settlement_batch_id = $3)
-         AND ($4::text IS NULL OR (created_at, id) > (SELECT c.created_at, c.id FROM ledger_transactions c WHERE c.id = $4))
-       ORDER BY created_at, id LIMIT $5`,
-      [q.paymentId ?? null, q.day ?? null, q.batchId ?? null, q.before ?? null, limit + 1],
+       WHERE ($1::text IS NULL OR payment_id = $1) AND ($2::date IS NULL OR business_day = $2) AND ($3::text IS NULL OR settlement_batch_id = $3) AND ($6::boolean OR ${WRITTEN_BEFORE_HORIZON})
+         AND ($4::text IS NULL OR (written_by, created_at, id) > (SELECT c.written_by, c.created_at, c.id FROM ledger_transactions c WHERE c.id = $4))
+       ORDER BY written_by, created_at, id LIMIT $5`,
+      [q.paymentId ?? null, q.day ?? null, q.batchId ?? null, q.before ?? null, limit + 1, unpaged],
     );
     return {
       transactions: rows.slice(0, limit).map((r: Record<string, unknown>) => ({
