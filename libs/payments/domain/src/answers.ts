@@ -2,6 +2,7 @@ import type {
   CancelResultV1,
   InquireRefundResultV1,
   InquiryResultV1,
+  Money,
   PaymentNotifiedV1,
   PayResultV1,
   RefundNotifiedV1,
@@ -41,6 +42,8 @@ export interface PaymentAnswer {
   attempt: number | null;
   verdict: PaymentVerdict;
   alipay: AlipayFacts;
+  /** the payment's amount as Alipay reports it (paymentAmount), when the answer carries it */
+  amount?: Money;
 }
 
 export function payAnswer(result: PayResultV1): PaymentAnswer {
@@ -50,11 +53,11 @@ export function payAnswer(result: PayResultV1): PaymentAnswer {
       : result.outcome === 'F' && !F_NOT_FINAL.has(result.resultCode)
         ? { kind: 'NOT_PAID', failure: { code: result.resultCode, message: result.resultMessage ?? result.resultCode } }
         : { kind: 'PENDING' };
-  return { source: 'PAY', attempt: result.attempt, verdict, alipay: factsOf(result) };
+  return { source: 'PAY', attempt: result.attempt, verdict, alipay: factsOf(result), ...definedOnly({ amount: result.amount }) };
 }
 
 export function inquiryAnswer(result: InquiryResultV1): PaymentAnswer {
-  return { source: 'INQUIRY', attempt: result.attempt, verdict: inquiryVerdict(result), alipay: factsOf(result) };
+  return { source: 'INQUIRY', attempt: result.attempt, verdict: inquiryVerdict(result), alipay: factsOf(result), ...definedOnly({ amount: result.amount }) };
 }
 
 function inquiryVerdict(result: InquiryResultV1): PaymentVerdict {
@@ -90,7 +93,7 @@ export function notifiedAnswer(notification: PaymentNotifiedV1): PaymentAnswer {
     notification.outcome === 'S'
       ? { kind: 'PAID' }
       : { kind: 'NOT_PAID', failure: { code: notification.resultCode, message: `Alipay notified that the payment failed (${notification.resultCode})` } };
-  return { source: 'NOTIFICATION', attempt: null, verdict, alipay: factsOf(notification) };
+  return { source: 'NOTIFICATION', attempt: null, verdict, alipay: factsOf(notification), amount: notification.amount };
 }
 
 export type CancelVerdict = { kind: 'CANCELLED' } | { kind: 'UNKNOWN' } | { kind: 'NOT_FOUND' } | { kind: 'REFUSED'; code: string };

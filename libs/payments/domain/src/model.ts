@@ -155,8 +155,11 @@ export interface CancelInfo {
   cause?: Failure;
 }
 
-/** REVERSED_AFTER_REFUND: a report showed a payment it had settled as charged cancelled after all, and refunds were taken from it. */
-export type ReviewKind = 'CANCEL_UNKNOWN' | 'CANCEL_REFUSED' | 'REVERSAL_REFUND' | 'LATE_SUCCESS' | 'REVERSED_AFTER_REFUND';
+/**
+ * REVERSED_AFTER_REFUND: a report showed a payment it had settled as charged cancelled after all, and refunds were taken from it.
+ * AMOUNT_MISMATCH: Alipay reported the payment paid for another amount or currency than it asked.
+ */
+export type ReviewKind = 'CANCEL_UNKNOWN' | 'CANCEL_REFUSED' | 'REVERSAL_REFUND' | 'LATE_SUCCESS' | 'REVERSED_AFTER_REFUND' | 'AMOUNT_MISMATCH';
 
 /** Fields every state after NEW carries. */
 export interface SagaCore {

@@ -1,6 +1,7 @@
+import type { Money } from '@upm/contracts';
 import type { CancelVerdict, PaymentAnswer } from './answers';
 import { answerDeadlineMs, maxCancels } from './config';
-import { chain, cancelled, facts, needsReview, timer, iso } from './decision-steps';
+import { chain, cancelled, facts, needsReview, sameMoney, timer, iso } from './decision-steps';
 import { reversalRefundIdOf } from './ids';
 import type { ActiveState, CancelInfo, CancellingState, Failure, NeedsReviewState, RefundEntry, ReversalCheckState, SagaContext, SagaEvent } from './model';
 import { startNextRefund } from './refund-flow';
@@ -46,18 +47,44 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
         return chain(state, facts(state, answer, false), () => closeUnpaid(cancel, failure, true, ctx));
       }
       return facts(state, answer, false);
-    case 'SUCCEEDED':
-      // Duplicates (a notification delivered three times, a pay answer after the notification): nothing changes.
-      return facts(state, answer, true);
+    case 'SUCCEEDED': {
+      // Duplicates (a notification delivered three times, a pay answer after the notification): nothing changes,
+      // unless Alipay now reports the success for another amount than the sale.
+      const charged = chargedOtherAmount(state, answer);
+      if (!charged) return facts(state, answer, true);
+      const review = amountMismatch(state, charged, ctx);
+      // A refund still being asked for keeps its timer: its answer settles the refund in review too.
+      return [...facts(state, answer, true), review, ...(state.timer ? [{ type: 'TimerScheduled' as const, timer: state.timer }] : [])];
+    }
   }
+}
+
+/**
+ * What Alipay reports it charged, when a success names another amount or currency than the payment asked (its
+ * paymentAmount): the sale is then not what the POS rang up, so it is never taken for paid as asked. An answer
+ * without an amount says nothing about it.
+ */
+function chargedOtherAmount(state: ActiveState, answer: PaymentAnswer): Money | undefined {
+  return answer.verdict.kind === 'PAID' && answer.amount && !sameMoney(answer.amount, state.payment.amount) ? answer.amount : undefined;
+}
+
+function amountMismatch(state: ActiveState, charged: Money, ctx: SagaContext): SagaEvent {
+  const { paymentRequestId, amount } = state.payment;
+  return needsReview(
+    'AMOUNT_MISMATCH',
+    `Alipay reports payment ${paymentRequestId} paid ${charged.value} ${charged.currency} (minor units), not the ${amount.value} ${amount.currency} asked: check the charge with Alipay (Antom dashboard or the next report file), give the shopper back what was charged through Alipay and ring the sale up again`,
+    ctx,
+  );
 }
 
 /** PAY_SENT / INQUIRING: the first final answer from any source decides; a pending one moves the polling on. */
 function whileOpen(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
   const { verdict } = answer;
   switch (verdict.kind) {
-    case 'PAID':
-      return [{ type: 'PaymentSucceeded', byReport: false, at: iso(ctx.now) }];
+    case 'PAID': {
+      const charged = chargedOtherAmount(state, answer);
+      return charged ? [amountMismatch(state, charged, ctx)] : [{ type: 'PaymentSucceeded', byReport: false, at: iso(ctx.now) }];
+    }
     case 'NOT_PAID':
       return [{ type: 'PaymentFailed', failure: verdict.failure, lateSuccessIsAnomaly: false, at: iso(ctx.now) }];
     case 'PENDING':
@@ -83,8 +110,11 @@ function whileOpen(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext):
 function whileChecking(state: ReversalCheckState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
   const { verdict } = answer;
   switch (verdict.kind) {
-    case 'PAID':
-      return startReversalRefund(state, ctx);
+    case 'PAID': {
+      // The full refund would give back the amount asked, not what Alipay charged.
+      const charged = chargedOtherAmount(state, answer);
+      return charged ? [amountMismatch(state, charged, ctx)] : startReversalRefund(state, ctx);
+    }
     case 'NOT_PAID':
       // CANCELLED after our cancels: one that went unanswered went through after all, and gave any money back.
       if (verdict.cancelled) return [cancelled(false, ctx)];

@@ -87,6 +87,9 @@ export const notified = (outcome: 'S' | 'F' = 'S', resultCode = outcome === 'S' 
   data: { ...ref, outcome, resultCode, amount: AMOUNT, ...(outcome === 'S' ? paid : {}) },
 });
 
+/** The answer with the amount Alipay reports for the payment (its paymentAmount), as a pay, inquiry or notification carries it. */
+export const charging = (answer: SagaInput, amount: Money): SagaInput => ({ ...answer, data: { ...answer.data, amount } }) as SagaInput;
+
 /** Merchant refund `R-<n>` with refundId `ref_<n>`. */
 export const requestRefund = (n: number, value: string, over: { refundId?: string; currency?: string } = {}): SagaInput => ({
   type: 'RequestRefund',
