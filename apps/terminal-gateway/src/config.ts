@@ -14,7 +14,7 @@ export const configDefinition = defineConfig(
     GATEWAY_ANSWER_TARGET_MS: env.int(3000, 0),
     /** comment lines on GET /v1/terminals/me/events keep idle streams open through proxies; a POS behind by two periods is dropped */
     SSE_HEARTBEAT_MS: env.int(15_000, 100),
-    /** open streams of one terminal on one replica; one more closes its oldest */
+    /** open streams of one terminal on all the replicas together; one more closes its oldest, wherever it is */
     SSE_STREAMS_PER_TERMINAL: env.int(3, 1),
     /** how long GET /v1/terminals/me/events can replay an event (Last-Event-ID) before it is deleted */
     TERMINAL_EVENTS_RETENTION_HOURS: env.int(72, 1),

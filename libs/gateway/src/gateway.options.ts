@@ -15,8 +15,10 @@ export interface GatewayOptions {
   answerTargetMs?: number;
   /** how often a terminal's event stream sends a comment line, so proxies and the POS see it is alive; a POS still behind its stream two of these periods after a write had to wait is dropped */
   sseHeartbeatMs?: number;
-  /** how many event streams one terminal holds open on one replica; one more closes its oldest (default 3) */
+  /** how many event streams one terminal holds open on all the replicas together; one more closes its oldest, wherever it is (default 3) */
   sseStreamsPerTerminal?: number;
+  /** how long the lease of an open stream outlives its replica's last renewal (each third of it): a replica killed with streams open frees them within it (default 30 000) */
+  sseStreamLeaseMs?: number;
   /** how long a terminal's event stream can be replayed (Last-Event-ID) before its events are deleted (default 72) */
   terminalEventsRetentionHours?: number;
 }

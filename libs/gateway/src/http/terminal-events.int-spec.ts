@@ -476,7 +476,7 @@ describe('GET /v1/terminals/me/events on a replica that stops', () => {
       const terminal = await newTerminal();
       streams.push(await Received.open(terminal), await Received.open(terminal));
     }
-    hub.beforeApplicationShutdown();
+    void hub.beforeApplicationShutdown();
     for (const stream of streams) await eventually(() => stream.ended || undefined, 3000);
     // every POS of the replica reconnecting in the same second would land on the others as one burst
     const delays = streams.map((stream) => stream.retries.at(-1)!);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -8,6 +9,42 @@ import { DEFAULT_SSE_HEARTBEAT_MS, GATEWAY_OPTIONS, GatewayOptions } from '../ga
 import { RegistryService, TerminalContext } from '../registry/registry.service';
 
 const CHANNEL = 'gw:terminal-events';
+/** the leases a replica's open could not keep under the cap: the replica holding each closes its stream */
+const REPLACED_CHANNEL = 'gw:terminal-streams:replaced';
+/** a terminal's open streams on every replica: one sorted set per terminal (hash tag: one slot on a Redis Cluster) */
+const leasesKey = (terminalId: string) => `gw:terminal-streams:{${terminalId}}`;
+
+/**
+ * Holds leases on a terminal's open streams and keeps them under the cap. KEYS[1] is the terminal's set: each
+ * member a lease (`<opened at, ms, 15 digits>:<lease id>`, so sorting the members sorts them oldest first),
+ * scored with when it lapses. ARGV: the lease in ms, the cap, the channel, then the leases to hold (to take
+ * or renew; one the set lost, to a lapse while Redis was away or to a message of the channel that went
+ * missing, is taken again and judged with the others). Drops the lapsed leases (a replica killed with
+ * streams open), then the oldest over the cap, publishes each dropped one's id so that its replica closes
+ * the stream, and answers the dropped ones. Redis' clock dates every lease: replicas' clocks may disagree.
+ */
+const HOLD = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local lapses = now + tonumber(ARGV[1])
+for i = 4, #ARGV do redis.call('ZADD', KEYS[1], lapses, ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local held = redis.call('ZRANGE', KEYS[1], 0, -1)
+if #held == 0 then return {} end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local over = #held - tonumber(ARGV[2])
+if over <= 0 then return {} end
+table.sort(held)
+local dropped = {}
+for i = 1, over do
+  redis.call('ZREM', KEYS[1], held[i])
+  redis.call('PUBLISH', ARGV[3], held[i])
+  dropped[i] = held[i]
+end
+return dropped`;
+
+/** the lease id in a member of a terminal's set */
+const leaseId = (member: string) => member.slice(16);
 
 export interface TerminalEvent {
   id: string;
@@ -90,6 +127,8 @@ export interface TerminalStream {
 }
 
 const DEFAULT_STREAMS_PER_TERMINAL = 3;
+/** How long a stream's lease outlives the last renewal of its replica: one killed with streams open frees them within it. */
+const DEFAULT_STREAM_LEASE_MS = 30_000;
 /** How often the hub looks for events it was not woken for: a lost Redis message delays an event by at most this. */
 const RECHECK_MS = 2000;
 
@@ -99,6 +138,17 @@ const RECHECK_MS = 2000;
  * each terminal it serves, in one statement, and wakes the streams that are behind it: a lost message
  * delays an event by at most that period, and idle streams cost the database one statement per period per
  * replica, not one each.
+ *
+ * The cap on a terminal's streams holds across the replicas: each open stream holds a lease in Redis, in one
+ * sorted set per terminal, taken as the stream registers (one command) and dropped as it ends (one command).
+ * A stream over the cap replaces the terminal's oldest on whichever replica serves it: the replica that
+ * opens it drops the oldest lease and publishes its id, and the replica holding that stream closes it. The
+ * leases lapse unless renewed: every third of the lease period each replica renews all of its own, one
+ * command per terminal it serves, so a replica killed with streams open frees them within a lease period.
+ * Redis unavailable, each replica still caps the streams it serves itself, and the streams stay open: they
+ * carry the terminal's payment results, and refusing them would cost the POS more than a few extra streams
+ * cost the fleet for the length of the outage. The renewal after it takes the leases again and closes the
+ * oldest over the cap.
  *
  * It also checks the keys the replica's streams were opened with, once per heartbeat period: a stream
  * outlives its request, and one opened with a key since revoked or rotated (a stolen or retired terminal)
@@ -110,7 +160,15 @@ const RECHECK_MS = 2000;
 export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   /** each terminal's open streams on this replica, oldest first, with the id of the key each was opened with */
   private readonly streams = new Map<string, Map<TerminalStream, string>>();
+  /** the lease of each open stream of this replica (its member in its terminal's set), by lease id */
+  private readonly leases = new Map<string, { terminalId: string; stream: TerminalStream; member: string }>();
+  private readonly replicaId = randomUUID();
+  private nextLease = 0;
   private readonly streamsPerTerminal: number;
+  private readonly leaseMs: number;
+  /** runs only while a stream is open */
+  private renewal?: NodeJS.Timeout;
+  private renewing = false;
   private readonly keyCheckMs: number;
   /** runs only while a stream is open */
   private keyCheck?: NodeJS.Timeout;
@@ -131,22 +189,35 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.streamsPerTerminal = options.sseStreamsPerTerminal ?? DEFAULT_STREAMS_PER_TERMINAL;
     this.keyCheckMs = options.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS;
+    this.leaseMs = options.sseStreamLeaseMs ?? DEFAULT_STREAM_LEASE_MS;
   }
 
   async onModuleInit(): Promise<void> {
     this.subscriber = this.redis.duplicate();
     this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (_channel: string, terminalId: string) => this.wake(terminalId));
-    await this.subscriber.subscribe(CHANNEL);
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === CHANNEL) this.wake(message);
+      else this.replaced([message]);
+    });
+    await this.subscriber.subscribe(CHANNEL, REPLACED_CHANNEL);
   }
 
   /**
    * Open streams would keep the HTTP server from closing; they end first, and POS clients reconnect elsewhere.
-   * So does one opened later, by a request on a connection kept alive: it is ended as it registers.
+   * So does one opened later, by a request on a connection kept alive: it is ended as it registers. Their
+   * leases are dropped at once, one command per terminal, rather than lapse a lease period later.
    */
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    const held = this.heldLeases();
     for (const streams of [...this.streams.values()]) for (const stream of [...streams.keys()]) stream.close('shutdown');
+    await Promise.all(
+      [...held].map(([terminalId, members]) =>
+        this.redis.zrem(leasesKey(terminalId), ...members).catch((error: unknown) => {
+          this.logger.warn({ err: error, terminalId }, 'could not drop the leases of the terminal event streams closed at shutdown; they lapse within the lease period');
+        }),
+      ),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -173,9 +244,21 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
       streams.delete(oldest);
       oldest.close('replaced');
     }
+    // two streams of one replica opened in the same millisecond sort by their order; of two replicas, in no order
+    const lease = `${this.replicaId}.${String(++this.nextLease).padStart(12, '0')}`;
+    const member = `${String(Date.now()).padStart(15, '0')}:${lease}`;
     if (this.stopping) stream.close('shutdown');
-    else this.startTimers();
+    else {
+      this.startTimers();
+      this.leases.set(lease, { terminalId, stream, member });
+      void this.hold(terminalId, [member]);
+    }
     return () => {
+      if (this.leases.delete(lease)) {
+        this.redis.zrem(leasesKey(terminalId), member).catch((error: unknown) => {
+          this.logger.warn({ err: error, terminalId }, 'could not drop the lease of a closed terminal event stream; it lapses within the lease period');
+        });
+      }
       streams.delete(stream);
       // a replaced stream unregisters late, when its terminal may already have a new set
       if (!streams.size && this.streams.get(terminalId) === streams) this.streams.delete(terminalId);
@@ -187,6 +270,26 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   streamCount(terminalId?: string): number {
     if (terminalId === undefined) return [...this.streams.values()].reduce((sum, streams) => sum + streams.size, 0);
     return this.streams.get(terminalId)?.size ?? 0;
+  }
+
+  /** How many streams of a terminal are open on all the replicas together: the leases in Redis that have not lapsed. */
+  async fleetStreamCount(terminalId: string): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return this.redis.zcount(leasesKey(terminalId), `(${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)}`, '+inf');
+  }
+
+  /**
+   * Renews the leases of all the replica's open streams, one command per terminal (sent together), and
+   * closes those of its streams that are over their terminal's cap now.
+   */
+  async renewLeases(): Promise<void> {
+    if (this.renewing || !this.leases.size) return;
+    this.renewing = true;
+    try {
+      await Promise.all([...this.heldLeases()].map(([terminalId, members]) => this.hold(terminalId, members)));
+    } finally {
+      this.renewing = false;
+    }
   }
 
   /**
@@ -228,6 +331,36 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Takes or renews leases of a terminal's streams and closes this replica's streams whose leases were over the cap. */
+  private async hold(terminalId: string, members: string[]): Promise<void> {
+    try {
+      const dropped = (await this.redis.eval(HOLD, 1, leasesKey(terminalId), String(this.leaseMs), String(this.streamsPerTerminal), REPLACED_CHANNEL, ...members)) as string[];
+      this.replaced(dropped);
+    } catch (error) {
+      // fail open: the replica's own cap still holds, and the next renewal takes the leases again
+      this.logger.warn({ err: error, terminalId }, 'could not hold the leases of terminal event streams in Redis; each replica caps its own streams until it can');
+    }
+  }
+
+  /** Closes the streams of this replica whose leases were dropped over their terminal's cap; ignores other replicas' leases. */
+  private replaced(members: string[]): void {
+    for (const member of members) {
+      const lease = this.leases.get(leaseId(member));
+      if (lease && this.streams.get(lease.terminalId)?.has(lease.stream)) lease.stream.close('replaced');
+    }
+  }
+
+  /** the replica's leases by terminal */
+  private heldLeases(): Map<string, string[]> {
+    const held = new Map<string, string[]>();
+    for (const { terminalId, member } of this.leases.values()) {
+      const members = held.get(terminalId);
+      if (members) members.push(member);
+      else held.set(terminalId, [member]);
+    }
+    return held;
+  }
+
   private wake(terminalId: string): void {
     for (const stream of [...(this.streams.get(terminalId)?.keys() ?? [])]) stream.wake();
   }
@@ -236,14 +369,17 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
     if (this.keyCheck) return;
     this.keyCheck = setInterval(() => void this.checkKeys(), this.keyCheckMs);
     this.recheck = setInterval(() => void this.wakeBehind(), RECHECK_MS);
+    this.renewal = setInterval(() => void this.renewLeases(), Math.max(1, Math.floor(this.leaseMs / 3)));
     // the timers follow the streams; they never keep a process that is stopping alive
     this.keyCheck.unref();
     this.recheck.unref();
+    this.renewal.unref();
   }
 
   private stopTimers(): void {
     clearInterval(this.keyCheck);
     clearInterval(this.recheck);
-    this.keyCheck = this.recheck = undefined;
+    clearInterval(this.renewal);
+    this.keyCheck = this.recheck = this.renewal = undefined;
   }
 }
