@@ -4,6 +4,8 @@ import { ApiError } from '@upm/shared-runtime';
 import { freshDatabase } from '@upm/shared-testing';
 import { SETTLEMENT_DATABASE } from '../database';
 import { LedgerStore } from '../ledger/ledger.store';
+import type { ReportIngestion } from '../reports/report-ingestion';
+import { FinanceController } from './finance.controller';
 import { FinanceService, PageQuery } from './finance.service';
 
 /** The finance listings read a page at a time: every row once, however many there are. */
@@ -159,5 +161,32 @@ describe('a listing read while a writer is still under way', () => {
       if (writer.isTransactionActive) await writer.rollbackTransaction();
       await writer.release();
     }
+  });
+});
+
+describe('a finance query with a parameter the listing does not know', () => {
+  // a misspelt filter or page size was dropped: finance got every row, or a page of the default size, for the
+  // answer it asked for
+  it.each([
+    ['files', (c: FinanceController, query: Record<string, string>) => c.files(query), { limit: '2' }, { limt: '2' }],
+    ['batches', (c: FinanceController, query: Record<string, string>) => c.batches(query), { currency: 'HKD' }, { currncy: 'HKD' }],
+    ['discrepancies', (c: FinanceController, query: Record<string, string>) => c.discrepancies(query), { status: 'OPEN' }, { stauts: 'OPEN' }],
+    ['transactions', (c: FinanceController, query: Record<string, string>) => c.transactions(query), { paymentId: 'pay_1' }, { payment_id: 'pay_1' }],
+    ['balances', (c: FinanceController, query: Record<string, string>) => c.balances(query), { merchantId: 'mer_1' }, { merchant: 'mer_1' }],
+    ['export', (c: FinanceController, query: Record<string, string>) => c.export(query), { day: '2026-11-27' }, { day: '2026-11-27', currency: 'HKD' }],
+  ] as const)('is refused for the %s, naming the parameter, where the right name is answered', async (_what, call, known, misspelt) => {
+    const controller = new FinanceController(finance, {} as ReportIngestion);
+    await expect(call(controller, known)).resolves.toBeDefined();
+    const [unknown] = Object.keys(misspelt).filter((name) => !Object.hasOwn(known, name));
+    const refusal = await (async () => {
+      try {
+        await call(controller, misspelt);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(refusal).toBeInstanceOf(ApiError);
+    expect(refusal).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', details: [{ field: '(body)', code: 'UNKNOWN_FIELD', message: expect.stringContaining(`"${unknown}"`) }] });
   });
 });
