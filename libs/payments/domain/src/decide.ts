@@ -104,8 +104,9 @@ function cancelPayment(command: CancelPaymentV1, state: SagaState, ctx: SagaCont
     case 'INQUIRING':
       return startCancel(state, { reason: command.reason, voiding: false }, ctx);
     case 'SUCCEEDED':
-      // A void reverses the whole amount; once part of it went back through a refund only refunds may go on.
-      return state.refunds.length > 0
+      // A void reverses the whole amount; once part of it went back, or may still go back, through a refund only
+      // refunds may go on. A refund Alipay refused gave nothing back and blocks nothing.
+      return state.refunds.some((r) => r.status !== 'FAILED')
         ? [reject('PAYMENT_NOT_CANCELLABLE', 'the payment has refunds; refund the rest instead of cancelling')]
         : startCancel(state, { reason: command.reason, voiding: true }, ctx);
     case 'CANCELLING':

@@ -13,6 +13,7 @@ import {
   inquiryProcessing,
   inquirySuccess,
   inquiryU,
+  lastView,
   notified,
   payResult,
   payS,
@@ -22,6 +23,7 @@ import {
   refundResult,
   requestPayment,
   requestRefund,
+  run,
   type Step,
 } from './testing/saga-test-kit';
 
@@ -225,6 +227,46 @@ describe('payment saga: cancel', () => {
     { name: 'POS cancel on NEEDS_REVIEW → nothing (an operator owns it)', given: [...cancelNeverAnswered(), cancelU(6)], when: posCancel(), then: [], status: 'NEEDS_REVIEW' },
     { name: 'cancel of an unknown payment → PAYMENT_NOT_FOUND', given: [], when: posCancel(), then: ['reject PAYMENT_NOT_FOUND'], status: 'NEW' },
   ]);
+});
+
+/** paid; refunds R-1 and R-2 both refused by Alipay: nothing went back */
+const refundsRefused: Step[] = [
+  ...succeeded,
+  requestRefund(1, '500'),
+  refundResult('ref_1', 1, 'F', 'REFUND_WINDOW_EXCEED'),
+  requestRefund(2, '100'),
+  refundResult('ref_2', 2, 'F', 'RISK_REJECT'),
+];
+/** refund R-1 answered U and still PROCESSING after every inquiry: given up on, its amount kept reserved */
+const refundGivenUp = (): Step[] => {
+  const steps: Step[] = [...succeeded, requestRefund(1, '500'), refundResult('ref_1', 1, 'U', 'UNKNOWN_EXCEPTION')];
+  for (let i = 0; i < 6; i++) steps.push(fired('REFUND_INQUIRY', 2 + i), inquireRefundResult('ref_1', 2 + i, 'S', 'SUCCESS', 'PROCESSING'));
+  return steps;
+};
+
+describe('payment saga: a void (cancel of a SUCCEEDED payment) after refunds', () => {
+  checkRows([
+    { name: 'every refund refused by Alipay → the void goes ahead: CANCELLING, cancel #1', given: refundsRefused, when: posCancel(), then: ['send CancelPayment#1', `timer CANCEL_RETRY#2 +${DEADLINE}`], status: 'CANCELLING' },
+    { name: 'a refund refused, another still in flight → PAYMENT_NOT_CANCELLABLE', given: [...refundsRefused, requestRefund(3, '100')], when: posCancel(), then: ['reject PAYMENT_NOT_CANCELLABLE'], status: 'SUCCEEDED' },
+    { name: 'a refund refused, another succeeded → PAYMENT_NOT_CANCELLABLE', given: [...refundsRefused, requestRefund(3, '100'), refundResult('ref_3', 3, 'S', 'SUCCESS')], when: posCancel(), then: ['reject PAYMENT_NOT_CANCELLABLE'], status: 'SUCCEEDED' },
+    { name: 'a refund given up on (may have paid out) → PAYMENT_NOT_CANCELLABLE', given: refundGivenUp(), when: posCancel(), then: ['reject PAYMENT_NOT_CANCELLABLE'], status: 'SUCCEEDED' },
+    { name: 'voiding after refused refunds: a new refund → PAYMENT_NOT_REFUNDABLE', given: [...refundsRefused, posCancel()], when: requestRefund(3, '100'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLING' },
+    { name: 'voiding after refused refunds: a refused one sent again → the same refund, nothing new', given: [...refundsRefused, posCancel()], when: requestRefund(1, '500'), then: [], status: 'CANCELLING' },
+    { name: 'voiding after refused refunds: cancel S → CANCELLED', given: [...refundsRefused, posCancel()], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #6', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
+    { name: 'voided after refused refunds: a new refund → PAYMENT_NOT_REFUNDABLE', given: [...refundsRefused, posCancel(), cancelS(1)], when: requestRefund(3, '100'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLED' },
+    {
+      name: 'void refused by Alipay after refused refunds, the check finds it paid → the reversal refund of the full amount',
+      given: [...refundsRefused, posCancel(), cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')],
+      when: inquirySuccess(1),
+      then: ['publish RefundRequested rev_pay_01JDZ8X3 PROCESSING SUCCEEDED #6', 'send Refund#3', 'cancel timer INQUIRY', `timer REFUND_INQUIRY#4 +${DEADLINE}`],
+      status: 'REFUNDING_REVERSAL',
+    },
+  ]);
+
+  it('the voided payment shows nothing refunded: the refused refunds gave nothing back', () => {
+    const view = lastView(run([...refundsRefused, posCancel(), cancelS(1)]));
+    expect(view).toMatchObject({ status: 'CANCELLED', refundedAmount: { currency: 'HKD', value: '0' } });
+  });
 });
 
 describe('payment saga: cancel wins', () => {
