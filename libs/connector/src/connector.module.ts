@@ -1,7 +1,7 @@
 import { DynamicModule, Inject, Module, OnModuleInit, OnApplicationShutdown } from '@nestjs/common';
 import { AmsClient, AmsCredentials, KeyInput, loadPublicKey } from '@upm/alipay';
 import { TOPICS } from '@upm/contracts';
-import { KafkaRuntime } from '@upm/shared-kafka';
+import { ConsumerOptions, KafkaRuntime } from '@upm/shared-kafka';
 import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
 import { AmsAnswer, ConnectorService } from './connector.service';
 import { ALIPAY_PUBLIC_KEYS, NotifyController } from './notify.controller';
@@ -10,6 +10,19 @@ export interface ConnectorModuleOptions extends ConnectorOptions {
   baseUrl: string;
   timeoutMs: number;
   credentials: AmsCredentials[];
+}
+
+/**
+ * How the connector consumes alipay.v1 commands: each AMS call is made in `prepare`, outside any transaction
+ * (and only once the command's key is not parked), and its answer recorded in `handle`.
+ */
+export function commandConsumer(connector: ConnectorService): ConsumerOptions {
+  return {
+    groupId: 'alipay-connector.commands',
+    topic: TOPICS.alipayCommands.name,
+    prepare: (envelope) => connector.call(envelope),
+    handle: (envelope, { manager, prepared }) => connector.record(manager, envelope, prepared as AmsAnswer),
+  };
 }
 
 /** Every call to Alipay AMS, and the webhook Alipay calls back. */
@@ -37,12 +50,7 @@ export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.kafka.consume({
-      groupId: 'alipay-connector.commands',
-      topic: TOPICS.alipayCommands.name,
-      prepare: (envelope) => this.connector.call(envelope),
-      handle: (envelope, { manager, prepared }) => this.connector.record(manager, envelope, prepared as AmsAnswer),
-    });
+    this.kafka.consume(commandConsumer(this.connector));
   }
 
   onApplicationShutdown(): void {

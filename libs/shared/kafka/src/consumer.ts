@@ -22,6 +22,14 @@ const PARK = prepared(
 );
 const UNPARK = prepared('DELETE FROM parked_keys WHERE consumer_group = $1 AND key = $2 AND last_message_id = $3');
 
+/** What a keyed lane's `prepare` step throws for a message whose key is parked: the lane holds the message (see `hold`) without preparing it. */
+class KeyParked extends Error {
+  constructor() {
+    super('its key is parked');
+    this.name = 'KeyParked';
+  }
+}
+
 /** An error that no retry can fix: the message goes straight to the dead-letter topic (as when a handler writes a message breaking its contract). */
 export class PermanentError extends Error {
   constructor(
@@ -63,7 +71,8 @@ export interface ConsumerSettings {
   /**
    * Slow work (a call to another system) done before the transaction opens, so no database connection is
    * held while it waits; its result reaches `handle` as `context.prepared`. It runs again on redelivery,
-   * so it must be safe to repeat (idempotent at the other end); a message already applied skips it. Such
+   * so it must be safe to repeat (idempotent at the other end); a message already applied skips it, and so
+   * does one whose key is parked (held behind its key's message in the retry topic, see `intake`). Such
    * a consumer applies each message as soon as it is prepared (see KeyedLane): a slow call holds up the
    * later messages of its key, not its partition.
    */
@@ -370,7 +379,8 @@ export class IdempotentConsumer {
 
   /**
    * Hands a batch to the lane's keyed pipeline (consumers with `prepare`): its messages are decoded, the
-   * ones this group already applied skip `prepare`, and each is applied as soon as it is prepared.
+   * ones this group already applied skip `prepare`, the ones whose key is parked are held without it, and
+   * each of the others is applied as soon as it is prepared.
    */
   private async intake(lane: Lane, keyed: KeyedLane<Decoded>, epoch: number, payloads: EachBatchPayload[]): Promise<{ settled: Promise<void> }> {
     const current = this.laneIsCurrent(lane, epoch, payloads);
@@ -387,7 +397,14 @@ export class IdempotentConsumer {
       offsets: messages.map((message) => message.offset),
       items: decoded,
       current,
-      prepare: async (item) => (done.has(item.envelope.id) ? undefined : this.inSpan(item, 'prepare', () => this.untilDatabaseIsBack(current, () => prepare(item.envelope)))),
+      prepare: async (item) => {
+        if (done.has(item.envelope.id)) return undefined;
+        // Read at the message's turn, once the message before it of its key was prepared or re-routed: a key
+        // parked by that one, or before the batch came, holds this one before its call is made, so the other
+        // system never sees a key's later call ahead of the earlier one waiting in the retry topic.
+        if ((await this.untilDatabaseIsBack(current, () => this.parkedKeys([item]))).size) throw new KeyParked();
+        return this.inSpan(item, 'prepare', () => this.untilDatabaseIsBack(current, () => prepare(item.envelope)));
+      },
     });
     return { settled };
   }
@@ -433,7 +450,8 @@ export class IdempotentConsumer {
       },
       fail: (item, error, current) =>
         this.retrying(lane, current, async () => {
-          await this.onFailure(item, error);
+          if (error instanceof KeyParked) await this.hold(item);
+          else await this.onFailure(item, error);
         }),
       settle: (offset) => this.commits?.settled(lane.topic, lane.partition, offset),
     });
@@ -543,12 +561,14 @@ export class IdempotentConsumer {
    */
   private async applyOrHold(item: Decoded, parked: Set<string>, done?: { prepared: unknown }): Promise<void> {
     const { key } = item.envelope;
-    if (parked.has(key)) {
-      await this.sendToRetry(item, { attempt: item.attempt, notBefore: 0, code: 'KEY_PARKED', reason: 'held behind an earlier message of its key in the retry topic' });
-      this.failures.inc({ topic: this.options.topic, group: this.options.groupId, destination: 'held' });
-      return;
-    }
+    if (parked.has(key)) return this.hold(item);
     if (await this.applyOne(item, done)) parked.add(key);
+  }
+
+  /** Sends a main-topic message of a parked key to the retry topic, behind its key's message waiting there. */
+  private async hold(item: Decoded): Promise<void> {
+    await this.sendToRetry(item, { attempt: item.attempt, notBefore: 0, code: 'KEY_PARKED', reason: 'held behind an earlier message of its key in the retry topic' });
+    this.failures.inc({ topic: this.options.topic, group: this.options.groupId, destination: 'held' });
   }
 
   /** The envelopes of the deliveries that decode, in order (see `decode`). */
