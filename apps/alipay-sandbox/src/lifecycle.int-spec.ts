@@ -2,7 +2,7 @@ import { AmsClient, formatAmsTime, PayRequest } from '@upm/alipay';
 import { eventually } from '@upm/shared-testing';
 import { startInProcessSandbox, InProcessSandbox } from './testing/in-process-sandbox';
 import { paymentView, postJson } from './testing/http';
-import { connect, newMerchant, payInput, requestId } from './testing/merchant';
+import { anotherPay, connect, codeEnding, newMerchant, payInput, requestId } from './testing/merchant';
 
 let sandbox: InProcessSandbox;
 let client: AmsClient;
@@ -76,7 +76,7 @@ describe('pay idempotency (spec §4.5)', () => {
     const other = await connect(sandbox.url, newMerchant('SANDBOX_LIFECYCLE_OTHER'));
     try {
       const { input, paymentId } = await paid();
-      const theirs = await other.pay({ ...input, amount: { currency: 'HKD', value: '99' } });
+      const theirs = await other.pay({ ...input, paymentCode: codeEnding('00'), amount: { currency: 'HKD', value: '99' } });
       expect(theirs.outcome).toBe('S');
       expect(theirs.body?.paymentId).not.toBe(paymentId);
       expect(await other.inquiryPayment({ paymentId })).toMatchObject({ outcome: 'F', resultCode: 'ORDER_NOT_EXIST' });
@@ -212,7 +212,7 @@ describe('request validation (spec §15.3)', () => {
   it('a missing field is PARAM_ILLEGAL, another product ACCESS_DENIED, an unknown currency CURRENCY_NOT_SUPPORT', async () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;
-    const fresh = () => ({ ...body, paymentRequestId: requestId() });
+    const fresh = () => anotherPay(body);
     const { env: _env, ...orderWithoutEnv } = body.order;
     expect(await client.call('pay', { ...fresh(), order: orderWithoutEnv } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
     expect(await client.call('pay', { ...fresh(), paymentAmount: { currency: 'HKD', value: 1250 } } as unknown as PayRequest)).toMatchObject({ outcome: 'F', resultCode: 'PARAM_ILLEGAL' });
@@ -231,7 +231,7 @@ describe('request validation (spec §15.3)', () => {
   it('an optional field over its length or out of its format is PARAM_ILLEGAL too, on every API (spec §4.1, §5–§8)', async () => {
     const { result, paymentId, input } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;
-    const fresh = () => ({ ...body, paymentRequestId: requestId() });
+    const fresh = () => anotherPay(body);
     const account33 = 'A'.repeat(33);
     const refundBody = (extra: object) => ({ refundRequestId: requestId('RF'), paymentId, refundAmount: { currency: 'HKD', value: '1' }, ...extra });
     const url = (length: number) => `https://merchant.example/${'n'.repeat(length - 'https://merchant.example/'.length)}`;
@@ -263,8 +263,7 @@ describe('request validation (spec §15.3)', () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;
     const withMccs = (merchantMCC: string, storeMCC: string) => ({
-      ...body,
-      paymentRequestId: requestId(),
+      ...anotherPay(body),
       order: { ...body.order, merchant: { ...body.order.merchant, merchantMCC, store: { ...body.order.merchant.store, storeMCC } } },
     });
     const answers = await Promise.all([['581', '5812'], ['58120', '5812'], ['RETAIL', '5812'], ['5812', '58 2'], ['5812', '']].map(([m, st]) => client.call('pay', withMccs(m, st))));
@@ -275,7 +274,7 @@ describe('request validation (spec §15.3)', () => {
   it('an env field over its length is PARAM_ILLEGAL (spec §3.5: clientIp and deviceTokenId 64, extendInfo 2048)', async () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;
-    const withEnv = (extra: object) => ({ ...body, paymentRequestId: requestId(), order: { ...body.order, env: { ...body.order.env, ...extra } } });
+    const withEnv = (extra: object) => ({ ...anotherPay(body), order: { ...body.order, env: { ...body.order.env, ...extra } } });
     const refused = await Promise.all([{ clientIp: '1'.repeat(65) }, { deviceTokenId: 'D'.repeat(65) }, { extendInfo: 'E'.repeat(2049) }, { extendInfo: '' }].map((extra) => client.call('pay', withEnv(extra))));
     expect(refused.map((a) => `${a.outcome} ${a.resultCode}`)).toEqual(Array(refused.length).fill('F PARAM_ILLEGAL'));
     expect((await client.call('pay', withEnv({ clientIp: '203.0.113.7', deviceTokenId: 'D'.repeat(64), extendInfo: 'E'.repeat(2048) }))).outcome).toBe('S');
@@ -284,7 +283,7 @@ describe('request validation (spec §15.3)', () => {
   it('a merchantAddress without its region or with a field over its length is PARAM_ILLEGAL (spec §3.4)', async () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;
-    const at = (merchantAddress: object) => ({ ...body, paymentRequestId: requestId(), order: { ...body.order, merchant: { ...body.order.merchant, merchantAddress } } });
+    const at = (merchantAddress: object) => ({ ...anotherPay(body), order: { ...body.order, merchant: { ...body.order.merchant, merchantAddress } } });
     const refused = await Promise.all(
       [{ city: 'Hong Kong' }, { region: 'HKG' }, { region: 'HK', state: 'S'.repeat(9) }, { region: 'HK', city: 'C'.repeat(33) }, { region: 'HK', address1: 'A'.repeat(257) }, { region: 'HK', zipCode: 'Z'.repeat(33) }].map(
         (address) => client.call('pay', at(address)),
@@ -364,17 +363,37 @@ describe('paymentExpiryTime (spec §4.1: after it the payment can no longer succ
   });
 });
 
-describe('single-use codes (SANDBOX_SINGLE_USE_CODES)', () => {
-  it('a code used a second time is F EXPIRED_CODE', async () => {
-    const strict = await startInProcessSandbox({ SANDBOX_SINGLE_USE_CODES: 'true' });
-    const strictClient = await connect(strict.url, newMerchant('SANDBOX_STRICT'));
+describe('single-use codes (spec §4.4, §10.4, §11.1: a payment code pays once)', () => {
+  it('a code an earlier payment took answers F EXPIRED_CODE, a failed payment’s too; the first payment’s replay is unchanged', async () => {
+    const first = payInput();
+    const answer = await client.pay(first);
+    expect(answer.outcome).toBe('S');
+    const second = payInput({ paymentCode: first.paymentCode });
+    expect(await client.pay(second)).toMatchObject({ outcome: 'F', resultCode: 'EXPIRED_CODE' });
+    expect(await view(second.paymentRequestId)).toMatchObject({ status: 'FAIL', failure: { code: 'EXPIRED_CODE' } });
+    expect((await client.pay(first)).body).toEqual(answer.body);
+
+    const declined = payInput({ scenario: '85' });
+    expect((await client.pay(declined)).resultCode).toBe('USER_BALANCE_NOT_ENOUGH');
+    expect(await client.pay(payInput({ paymentCode: declined.paymentCode }))).toMatchObject({ outcome: 'F', resultCode: 'EXPIRED_CODE' });
+  });
+
+  it('a pay that recorded nothing (84) leaves its code unused: the re-sent pay hangs again', async () => {
+    const lost = payInput({ scenario: '84' });
+    expect(await client.pay(lost)).toMatchObject({ outcome: 'U', resultCode: 'UNKNOWN_EXCEPTION' });
+    expect(await client.pay(lost)).toMatchObject({ outcome: 'U', resultCode: 'UNKNOWN_EXCEPTION' });
+    expect(await view(lost.paymentRequestId)).toMatchObject({ status: 'NOT_RECORDED', calls: { pay: 2 } });
+  });
+
+  it('SANDBOX_SINGLE_USE_CODES=false lets a code pay again and again', async () => {
+    const lenient = await startInProcessSandbox({ SANDBOX_SINGLE_USE_CODES: 'false' });
+    const lenientClient = await connect(lenient.url, newMerchant('SANDBOX_LENIENT'));
     try {
-      const code = '281012020000000000123400';
-      expect((await strictClient.pay(payInput({ paymentCode: code }))).outcome).toBe('S');
-      expect(await strictClient.pay(payInput({ paymentCode: code }))).toMatchObject({ outcome: 'F', resultCode: 'EXPIRED_CODE' });
+      const code = payInput().paymentCode;
+      for (let i = 0; i < 2; i += 1) expect((await lenientClient.pay(payInput({ paymentCode: code }))).outcome).toBe('S');
     } finally {
-      strictClient.close();
-      await strict.close();
+      lenientClient.close();
+      await lenient.close();
     }
   });
 });

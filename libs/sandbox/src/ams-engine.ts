@@ -92,6 +92,8 @@ export class AmsEngine {
     if (scenario.records === 'NOTHING') {
       return { answer: { kind: 'result', body: { result: unknownResult('UNKNOWN_EXCEPTION') } }, holdMs: hold };
     }
+    // the wallet has taken the code only once a payment is recorded: a pay that reached nothing leaves it unused
+    this.deps.book.useCode(request.paymentMethod.paymentMethodId);
     const payment = this.createPayment(client, request, fingerprint, scenario, settlement.currency);
     const firstNotification = this.startPayment(payment);
     if (scenario.transport === 'HTTP_500') {
@@ -103,7 +105,7 @@ export class AmsEngine {
   private scenarioFor(code: string): Scenario {
     const checked = checkPaymentCode(code);
     if (!checked.ok || checked.code !== code) return INVALID_CODE_SCENARIO;
-    if (this.deps.settings.singleUseCodes && !this.deps.book.useCode(code)) return { name: 'reused-code', records: 'FAIL', failure: FAILURES.expired };
+    if (this.deps.settings.singleUseCodes && this.deps.book.isCodeUsed(code)) return { name: 'reused-code', records: 'FAIL', failure: FAILURES.expired };
     return scenarioOf(code);
   }
 

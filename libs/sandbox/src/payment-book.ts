@@ -162,11 +162,14 @@ export class PaymentBook {
     return this.closedBeforeArrival.get(key(clientId, paymentRequestId));
   }
 
-  /** Marks a code as used; false when it had been used already. */
-  useCode(code: string): boolean {
-    if (this.usedCodes.has(code)) return false;
+  /** Remembers a payment code that a recorded payment has taken. */
+  useCode(code: string): void {
     this.usedCodes.add(code);
-    return true;
+  }
+
+  /** Whether a recorded payment has taken this code already. */
+  isCodeUsed(code: string): boolean {
+    return this.usedCodes.has(code);
   }
 
   record(entry: LedgerEntry): void {

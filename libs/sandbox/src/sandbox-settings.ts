@@ -30,7 +30,10 @@ export interface SandboxSettings {
   notifyFailures: boolean;
   /** deadline of one notification delivery attempt */
   notifyTimeoutMs: number;
-  /** a payment code accepted once only; a reuse answers F EXPIRED_CODE (spec §15.5) */
+  /**
+   * a payment code pays once: a code an earlier recorded payment took answers F EXPIRED_CODE, as a wallet's
+   * one-time codes do (spec §4.4, §4.5, §10.4, §11.1, §15.5). Off: scenario codes can be used again and again.
+   */
   singleUseCodes: boolean;
   /** days after payment within which refunds are accepted */
   refundWindowDays: number;
@@ -58,7 +61,7 @@ export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   customerId: '1022188000000000001',
   notifyFailures: true,
   notifyTimeoutMs: 5_000,
-  singleUseCodes: false,
+  singleUseCodes: true,
   refundWindowDays: 365,
   settlementCurrencies: [],
 };

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
-import { AmsClient, AmsClientOptions, UpmPayInput } from '@upm/alipay';
+import { AmsClient, AmsClientOptions, PayRequest, UpmPayInput } from '@upm/alipay';
 
 export interface Merchant {
   clientId: string;
@@ -37,9 +37,20 @@ export function requestId(prefix = 'PR'): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${sequence}`;
 }
 
-/** A 24-digit Alipay+ code (issuer 281012, business type 02) ending in the scenario digits. */
+let codes = 0;
+
+/**
+ * A fresh 24-digit Alipay+ code (issuer 281012, business type 02, a user number of its own) ending in the
+ * scenario digits: a code pays once (SANDBOX_SINGLE_USE_CODES).
+ */
 export function codeEnding(digits: string): string {
-  return `28101202${'0'.repeat(14)}${digits}`;
+  codes += 1;
+  return `28101202${String(codes).padStart(14, '0')}${digits}`;
+}
+
+/** A pay body as another payment of the same scenario: its own paymentRequestId and a fresh code. */
+export function anotherPay(body: PayRequest): PayRequest {
+  return { ...body, paymentRequestId: requestId(), paymentMethod: { ...body.paymentMethod, paymentMethodId: codeEnding(body.paymentMethod.paymentMethodId.slice(-2)) } };
 }
 
 export function payInput(overrides: Partial<UpmPayInput> & { scenario?: string } = {}): UpmPayInput {
