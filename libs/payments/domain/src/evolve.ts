@@ -92,7 +92,14 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
     case 'PaymentSucceeded':
       return { ...core(state), status: 'SUCCEEDED', timer: null, ...(event.byReport ? { byReport: true as const } : {}) };
     case 'PaymentFailed':
-      return { ...core(state), status: 'FAILED', timer: null, failure: event.failure, lateSuccessIsAnomaly: event.lateSuccessIsAnomaly };
+      return {
+        ...core(state),
+        status: 'FAILED',
+        timer: null,
+        failure: event.failure,
+        lateSuccessIsAnomaly: event.lateSuccessIsAnomaly,
+        ...(event.byReport ? { byReport: true as const } : {}),
+      };
     case 'CancelStarted':
       return { ...core(state), status: 'CANCELLING', cancel: event.cancel };
     case 'CancelRefused':
@@ -103,7 +110,14 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
       return state.status === 'FAILED' || state.status === 'CANCELLED' ? { ...state, lateSuccessIsAnomaly: false } : state;
     case 'PaymentCancelled': {
       const cause = 'cancel' in state ? state.cancel?.cause : undefined;
-      return { ...core(state), status: 'CANCELLED', timer: null, ...(cause ? { failure: cause } : {}), lateSuccessIsAnomaly: event.lateSuccessIsAnomaly };
+      return {
+        ...core(state),
+        status: 'CANCELLED',
+        timer: null,
+        ...(cause ? { failure: cause } : {}),
+        lateSuccessIsAnomaly: event.lateSuccessIsAnomaly,
+        ...(event.byReport ? { byReport: true as const } : {}),
+      };
     }
     case 'PaymentNeedsReview': {
       const cancel = 'cancel' in state ? state.cancel : undefined;

@@ -157,9 +157,17 @@ export interface CancelInfo {
 
 /**
  * REVERSED_AFTER_REFUND: a report showed a payment it had settled as charged cancelled after all, and refunds were taken from it.
- * AMOUNT_MISMATCH: Alipay reported the payment paid for another amount or currency than it asked.
+ * AMOUNT_MISMATCH: Alipay (an answer or a report) showed the payment paid for another amount or currency than it asked.
+ * CHARGED_AFTER_CANCEL: a report showed charged a payment the POS or an operator had cancelled and the reports had shown not charged.
  */
-export type ReviewKind = 'CANCEL_UNKNOWN' | 'CANCEL_REFUSED' | 'REVERSAL_REFUND' | 'LATE_SUCCESS' | 'REVERSED_AFTER_REFUND' | 'AMOUNT_MISMATCH';
+export type ReviewKind =
+  | 'CANCEL_UNKNOWN'
+  | 'CANCEL_REFUSED'
+  | 'REVERSAL_REFUND'
+  | 'LATE_SUCCESS'
+  | 'REVERSED_AFTER_REFUND'
+  | 'AMOUNT_MISMATCH'
+  | 'CHARGED_AFTER_CANCEL';
 
 /** Fields every state after NEW carries. */
 export interface SagaCore {
@@ -200,8 +208,9 @@ export type SucceededState = Phase<'SUCCEEDED', { byReport?: true }>;
  * `lateSuccessIsAnomaly`: the payment was closed because a cancel found no order (ORDER_NOT_EXIST), so a
  * success reported later was not reversed by any cancel and needs a person.
  */
-export type FailedState = Phase<'FAILED', { failure: Failure; lateSuccessIsAnomaly: boolean }>;
-export type CancelledState = Phase<'CANCELLED', { failure?: Failure; lateSuccessIsAnomaly: boolean }>;
+export type FailedState = Phase<'FAILED', { failure: Failure; lateSuccessIsAnomaly: boolean; byReport?: true }>;
+/** `byReport` (FAILED too): a report resolution (NOT_CHARGED) closed it; a later file may still show the charge. */
+export type CancelledState = Phase<'CANCELLED', { failure?: Failure; lateSuccessIsAnomaly: boolean; byReport?: true }>;
 export type NeedsReviewState = Phase<'NEEDS_REVIEW', { review: { kind: ReviewKind; reason: string }; cancel?: CancelInfo }>;
 
 export type ActiveState =
@@ -233,12 +242,13 @@ export type SagaEvent =
   | { type: 'InquiryStarted'; at: string }
   /** `byReport`: settled by Alipay's report files (review-flow.ts), not by an answer */
   | { type: 'PaymentSucceeded'; byReport: boolean; at: string }
-  | { type: 'PaymentFailed'; failure: Failure; lateSuccessIsAnomaly: boolean; at: string }
+  /** `byReport`: closed by Alipay's report files (NOT_CHARGED), not by an answer */
+  | { type: 'PaymentFailed'; failure: Failure; lateSuccessIsAnomaly: boolean; byReport?: boolean; at: string }
   | { type: 'CancelStarted'; cancel: CancelInfo }
   | { type: 'CancelRefused'; refusal: string }
   /** a cancel answered S after the payment was closed: a success reported later was given back by it */
   | { type: 'CancelConfirmed' }
-  | { type: 'PaymentCancelled'; lateSuccessIsAnomaly: boolean; at: string }
+  | { type: 'PaymentCancelled'; lateSuccessIsAnomaly: boolean; byReport?: boolean; at: string }
   | { type: 'PaymentNeedsReview'; kind: ReviewKind; reason: string; at: string }
   /** a refund is stuck but the payment's status stays: published as PaymentNeedsReview with the reason */
   | { type: 'ReviewFlagged'; reason: string; at: string }

@@ -267,13 +267,15 @@ function refuseCancel(state: CancellingState, refusal: string, ctx: SagaContext)
 
 /**
  * Nothing was charged. The cashier (or an operator) asked for the cancel → CANCELLED; the saga gave up on
- * an unconfirmed payment and Alipay says it never happened → FAILED with Alipay's reason.
+ * an unconfirmed payment and Alipay says it never happened → FAILED with Alipay's reason. `byReport`: the
+ * report files said so (review-flow.ts), and a later file may still show the charge.
  */
-export function closeUnpaid(cancel: CancelInfo, failure: Failure, lateSuccessIsAnomaly: boolean, ctx: SagaContext): SagaEvent[] {
+export function closeUnpaid(cancel: CancelInfo, failure: Failure, lateSuccessIsAnomaly: boolean, ctx: SagaContext, byReport = false): SagaEvent[] {
   const { reason, voiding } = cancel;
+  const report = byReport ? { byReport } : {};
   return reason === 'UNCONFIRMED' && !voiding
-    ? [{ type: 'PaymentFailed', failure, lateSuccessIsAnomaly, at: iso(ctx.now) }]
-    : [cancelled(lateSuccessIsAnomaly, ctx)];
+    ? [{ type: 'PaymentFailed', failure, lateSuccessIsAnomaly, ...report, at: iso(ctx.now) }]
+    : [{ type: 'PaymentCancelled', lateSuccessIsAnomaly, ...report, at: iso(ctx.now) }];
 }
 
 function startReversalRefund(state: ReversalCheckState, ctx: SagaContext): SagaEvent[] {

@@ -1,6 +1,6 @@
 import type { PaymentReviewResolvedV1 } from '@upm/contracts';
 import { cancelled, iso, needsReview, sameMoney } from './decision-steps';
-import type { ActiveState, Failure, NeedsReviewState, SagaContext, SagaEvent, SucceededState } from './model';
+import type { ActiveState, CancelledState, FailedState, Failure, NeedsReviewState, SagaContext, SagaEvent, SucceededState } from './model';
 import { cancelledInReview, closeUnpaid } from './payment-flow';
 
 /**
@@ -17,8 +17,12 @@ import { cancelledInReview, closeUnpaid } from './payment-flow';
  * A later file may prove more: a cancel filed the day after the charge turns CHARGED into REVERSED. A payment
  * that a CHARGED resolution made SUCCEEDED then follows what happened in the end: with no refund taken from it,
  * CANCELLED (PaymentCancelled, as a cancel would); with refunds taken, NEEDS_REVIEW (REVERSED_AFTER_REFUND), as
- * the cancel and the refunds may have paid the shopper back twice. Any other payment no longer in review (the
- * saga settled it itself, or the resolution is repeated or revises another) is left alone.
+ * the cancel and the refunds may have paid the shopper back twice. The same holds for NOT_CHARGED: a charge a later
+ * file lists (NOT_CHARGED → CHARGED) makes a payment it FAILED SUCCEEDED, as CHARGED would have in review, unless
+ * the charge is of another amount than asked (NEEDS_REVIEW, AMOUNT_MISMATCH) or the POS or an operator had
+ * cancelled it (NEEDS_REVIEW, CHARGED_AFTER_CANCEL: the sale was called off, and nothing gives the money back). Any
+ * other payment no longer in review (the saga settled it itself, or the resolution is repeated or revises another
+ * in a way that moves no money) is left alone.
  */
 export const NOT_CHARGED_PER_REPORT = 'NOT_CHARGED_PER_REPORT';
 
@@ -28,14 +32,15 @@ export function onReviewResolved(state: ActiveState, resolved: PaymentReviewReso
       return inReview(state, resolved, ctx);
     case 'SUCCEEDED':
       return state.byReport && resolved.resolution === 'REVERSED' ? reversedAfterCharged(state, ctx) : [];
+    case 'FAILED':
+    case 'CANCELLED':
+      return state.byReport && resolved.resolution === 'CHARGED' ? chargedAfterNotCharged(state, resolved, ctx) : [];
     case 'CREATED':
     case 'PAY_SENT':
     case 'INQUIRING':
     case 'CANCELLING':
     case 'REVERSAL_CHECK':
     case 'REFUNDING_REVERSAL':
-    case 'FAILED':
-    case 'CANCELLED':
       return [];
   }
 }
@@ -45,9 +50,9 @@ function inReview(state: NeedsReviewState, resolved: PaymentReviewResolvedV1, ct
   if (state.review.kind === 'REVERSED_AFTER_REFUND') return [];
   switch (resolved.resolution) {
     case 'CHARGED': {
-      if (!sameMoney(resolved.amount, state.payment.amount)) return [];
-      const paid: SagaEvent[] = state.knownPaid ? [] : [{ type: 'FactsRecorded', alipay: {}, payAnswered: false, knownPaid: true }];
-      return [...paid, { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
+      // A sale the POS had called off is not made a sale by a charge it never wanted.
+      if (!sameMoney(resolved.amount, state.payment.amount) || state.review.kind === 'CHARGED_AFTER_CANCEL') return [];
+      return [...paidFact(state), { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
     }
     case 'REVERSED':
       return cancelledInReview(state, ctx);
@@ -55,9 +60,29 @@ function inReview(state: NeedsReviewState, resolved: PaymentReviewResolvedV1, ct
       // Only a review that began while cancelling can end unpaid; a success reported after the close (LATE_SUCCESS) cannot.
       if (state.knownPaid || state.review.kind === 'LATE_SUCCESS' || !state.cancel) return [];
       const failure: Failure = { code: NOT_CHARGED_PER_REPORT, message: `Alipay's reports list no charge: ${resolved.evidence}`.slice(0, 512) };
-      return closeUnpaid(state.cancel, failure, true, ctx);
+      return closeUnpaid(state.cancel, failure, true, ctx, true);
     }
   }
+}
+
+/** FAILED or CANCELLED by a NOT_CHARGED resolution, then a later file lists the charge. */
+function chargedAfterNotCharged(state: FailedState | CancelledState, resolved: PaymentReviewResolvedV1, ctx: SagaContext): SagaEvent[] {
+  const { paymentRequestId, amount } = state.payment;
+  const charged = `${resolved.amount.value} ${resolved.amount.currency} (minor units)`;
+  if (state.status === 'CANCELLED') {
+    const reason = `Alipay's reports show payment ${paymentRequestId} charged ${charged} after the POS or an operator cancelled it and earlier reports showed no charge: nothing gives the money back; refund the shopper what was charged through Alipay (Antom Dashboard)`;
+    return [...paidFact(state), needsReview('CHARGED_AFTER_CANCEL', reason, ctx)];
+  }
+  if (!sameMoney(resolved.amount, amount)) {
+    const reason = `Alipay's reports show payment ${paymentRequestId} charged ${charged}, not the ${amount.value} ${amount.currency} asked, after earlier reports showed no charge: check the charge in the Antom Dashboard and refund the shopper what was charged through Alipay`;
+    return [...paidFact(state), needsReview('AMOUNT_MISMATCH', reason, ctx)];
+  }
+  return [...paidFact(state), { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
+}
+
+/** The reports prove the money was taken: recorded, so that a later "not charged" is the contradiction it is. */
+function paidFact(state: ActiveState): SagaEvent[] {
+  return state.knownPaid ? [] : [{ type: 'FactsRecorded', alipay: {}, payAnswered: false, knownPaid: true }];
 }
 
 /** SUCCEEDED by a CHARGED resolution, then a later file shows the charge cancelled. */

@@ -3,6 +3,7 @@ import {
   DEADLINE,
   GIVEN,
   cancelResult,
+  cancelS,
   cancelU,
   checkRows,
   fired,
@@ -76,8 +77,45 @@ describe('payment saga: a resolution for a payment not in review changes nothing
     { name: 'SUCCEEDED by the saga, then REVERSED', given: GIVEN.succeeded, when: reviewResolved('REVERSED'), then: [], status: 'SUCCEEDED' },
     { name: 'FAILED by the saga', given: [...GIVEN.paySent, payResult('F', 'RISK_REJECT')], when: reviewResolved('CHARGED'), then: [], status: 'FAILED' },
     { name: 'the same resolution delivered again', given: [...unconfirmed, reviewResolved('CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'SUCCEEDED' },
-    { name: 'NOT_CHARGED, then revised to CHARGED by a later file', given: [...unconfirmed, reviewResolved('NOT_CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'FAILED' },
+    { name: 'CANCELLED by the saga (cancel S), then CHARGED', given: [...GIVEN.cancelling, cancelS(1)], when: reviewResolved('CHARGED'), then: [], status: 'CANCELLED' },
   ]);
+});
+
+/** the saga gave up on the payment and the reports closed it FAILED (NOT_CHARGED_PER_REPORT), four events published (#0–#3) */
+const failedPerReport: Step[] = [...unconfirmed, reviewResolved('NOT_CHARGED')];
+/** the cashier aborted and the reports closed it CANCELLED (not charged) */
+const cancelledPerReport: Step[] = [...aborted, reviewResolved('NOT_CHARGED')];
+
+describe('payment saga: a later file lists the charge of a payment the reports closed not charged (NOT_CHARGED → CHARGED)', () => {
+  checkRows([
+    { name: 'FAILED, charged the amount asked → SUCCEEDED', given: failedPerReport, when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #4'], status: 'SUCCEEDED' },
+    { name: 'FAILED, charged another amount → NEEDS_REVIEW', given: failedPerReport, when: reviewResolved('CHARGED', { currency: 'HKD', value: '1150' }), then: ['publish PaymentNeedsReview NEEDS_REVIEW #4'], status: 'NEEDS_REVIEW' },
+    { name: 'FAILED, charged in another currency → NEEDS_REVIEW', given: failedPerReport, when: reviewResolved('CHARGED', { currency: 'USD', value: '1250' }), then: ['publish PaymentNeedsReview NEEDS_REVIEW #4'], status: 'NEEDS_REVIEW' },
+    { name: 'CANCELLED by the cashier, then charged → NEEDS_REVIEW: the sale was called off', given: cancelledPerReport, when: reviewResolved('CHARGED'), then: ['publish PaymentNeedsReview NEEDS_REVIEW #4'], status: 'NEEDS_REVIEW' },
+    { name: 'FAILED, then REVERSED (charged and cancelled) → nothing: no money moved', given: failedPerReport, when: reviewResolved('REVERSED'), then: [], status: 'FAILED' },
+    { name: 'FAILED, the same NOT_CHARGED again → nothing', given: failedPerReport, when: reviewResolved('NOT_CHARGED'), then: [], status: 'FAILED' },
+    { name: 'SUCCEEDED by the late charge, then REVERSED → CANCELLED, as a cancel would', given: [...failedPerReport, reviewResolved('CHARGED')], when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #5'], status: 'CANCELLED' },
+    {
+      name: 'SUCCEEDED by the late charge: the merchant\'s full refund goes to Alipay',
+      given: [...failedPerReport, reviewResolved('CHARGED')],
+      when: requestRefund(1, '1250'),
+      then: ['publish RefundRequested R-1 PROCESSING SUCCEEDED #5', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`],
+      status: 'SUCCEEDED',
+    },
+    { name: 'SUCCEEDED by the late charge: the cashier\'s void goes to Alipay', given: [...failedPerReport, reviewResolved('CHARGED')], when: posCancel(), then: ['send CancelPayment#7', `timer CANCEL_RETRY#8 +${DEADLINE}`], status: 'CANCELLING' },
+    { name: 'in review after the cancel, CHARGED again → nothing: the POS called the sale off', given: [...cancelledPerReport, reviewResolved('CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'NEEDS_REVIEW' },
+    { name: 'in review after the cancel, then REVERSED (the cancel filed later) → CANCELLED', given: [...cancelledPerReport, reviewResolved('CHARGED')], when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #5'], status: 'CANCELLED' },
+    { name: 'in review after the cancel, then NOT_CHARGED → nothing: the reports proved the charge', given: [...cancelledPerReport, reviewResolved('CHARGED')], when: reviewResolved('NOT_CHARGED'), then: [], status: 'NEEDS_REVIEW' },
+  ]);
+
+  it('the reviews say why: CHARGED_AFTER_CANCEL after the cashier\'s cancel, AMOUNT_MISMATCH for another amount, each with the amount charged', () => {
+    const afterCancel = lastView(run([...cancelledPerReport, reviewResolved('CHARGED')]));
+    expect(afterCancel.failure?.code).toBe('CHARGED_AFTER_CANCEL');
+    expect(afterCancel.failure?.message).toContain('charged 1250 HKD');
+    const otherAmount = lastView(run([...failedPerReport, reviewResolved('CHARGED', { currency: 'HKD', value: '1150' })]));
+    expect(otherAmount.failure?.code).toBe('AMOUNT_MISMATCH');
+    expect(otherAmount.failure?.message).toContain('charged 1150 HKD (minor units), not the 1250 HKD asked');
+  });
 });
 
 /** the reports settled the review CHARGED, and refund R-1 of the full amount went out */
