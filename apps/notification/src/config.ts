@@ -12,6 +12,7 @@ export const configDefinition = defineConfig(
     WEBHOOK_RETRY_HORIZON_MS: env.int(86_400_000, 1),
     WEBHOOK_TIMEOUT_MS: env.int(10_000, 100),
     WEBHOOK_WORKER_CONCURRENCY: env.int(50, 1),
+    /** requests in flight to one endpoint from all the replicas together */
     WEBHOOK_PER_ENDPOINT_CONCURRENCY: env.int(4, 1),
     WEBHOOK_POLL_MS: env.int(500, 10),
     WEBHOOK_SECRET_OVERLAP_MS: env.int(86_400_000, 0),

@@ -156,3 +156,19 @@ export class WebhookStreamsUsedAt1765324800000 implements MigrationInterface {
     await q.query('ALTER TABLE "webhook_streams" DROP COLUMN "used_at"');
   }
 }
+
+/**
+ * The deliveries in flight to an endpoint are its rows whose claim has not lapsed: every claim counts them, on
+ * every replica, so they are read by endpoint and lease (a short range: a recorded attempt clears its lease).
+ */
+export class WebhookDeliveryLeases1765411200000 implements MigrationInterface {
+  name = 'WebhookDeliveryLeases1765411200000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX "IDX_webhook_deliveries_leased" ON "webhook_deliveries" ("endpoint_id", "leased_until")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX "IDX_webhook_deliveries_leased"');
+  }
+}

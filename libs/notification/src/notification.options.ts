@@ -9,7 +9,7 @@ export interface NotificationOptions {
   requestTimeoutMs: number;
   /** deliveries in flight per process, across all endpoints */
   workerConcurrency: number;
-  /** deliveries in flight per endpoint per process: one slow receiver holds at most this many workers */
+  /** deliveries in flight per endpoint from all the replicas together: one receiver never gets more concurrent requests, and one slow receiver holds at most this many workers */
   perEndpointConcurrency: number;
   /** how often the worker looks for due deliveries when nothing woke it */
   pollIntervalMs: number;

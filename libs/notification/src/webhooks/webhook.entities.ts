@@ -68,6 +68,7 @@ export type DeliveryStatus = 'PENDING' | 'HELD' | 'DELIVERED' | 'DEAD_LETTER' | 
 @Index('IDX_webhook_deliveries_due', ['status', 'nextAttemptAt'])
 @Index('IDX_webhook_deliveries_payment', ['endpointId', 'paymentId'])
 @Index('IDX_webhook_deliveries_give_up_at', ['giveUpAt'])
+@Index('IDX_webhook_deliveries_leased', ['endpointId', 'leasedUntil'])
 export class WebhookDeliveryRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   seq!: string;

@@ -264,6 +264,45 @@ describe('re-delivery', () => {
     await eventually(async () => ((await delivery(event.id)).status === 'DELIVERED' ? true : undefined));
     expect(receiver.requests).toHaveLength(1);
   });
+
+  it('keeps an endpoint\'s requests in flight within its concurrency on all the replicas together, and frees a slot as an attempt is recorded', async () => {
+    await endpoints().create('mer_SLOTS', { url: receiver.url, eventTypes: ['*'] });
+    const events = Array.from({ length: 8 }, (_, i) => paymentSucceeded('mer_SLOTS', `pay_SLOTS_${i}`));
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, events, HOUR));
+    const answers: Array<(status: number) => void> = [];
+    receiver.respond = () => new Promise<number>((resolve) => answers.push(resolve));
+    // four replicas, each with room for all eight, claiming at the same time
+    const replicas = Array.from({ length: 4 }, () => worker({ perEndpointConcurrency: 3 }));
+
+    const started = await Promise.all(replicas.map((replica) => replica.dispatch()));
+    expect(started.reduce((sum, n) => sum + n, 0)).toBe(3);
+    await eventually(() => (receiver.requests.length === 3 ? true : undefined));
+    expect(await Promise.all(replicas.map((replica) => replica.dispatch()))).toEqual([0, 0, 0, 0]);
+
+    // one answer frees one slot, whichever replica takes it
+    answers.shift()!(200);
+    await eventually(async () => ((await Promise.all(events.map((e) => delivery(e.id)))).some((d) => d.status === 'DELIVERED') ? true : undefined));
+    expect((await Promise.all(replicas.map((replica) => replica.dispatch()))).reduce((sum, n) => sum + n, 0)).toBe(1);
+    await eventually(() => (receiver.requests.length === 4 ? true : undefined));
+    expect(await Promise.all(replicas.map((replica) => replica.dispatch()))).toEqual([0, 0, 0, 0]);
+    for (const answer of answers.splice(0)) answer(200);
+  });
+
+  it('counts the claims of a replica that died against the endpoint until they lapse', async () => {
+    await endpoints().create('mer_DEAD', { url: receiver.url, eventTypes: ['*'] });
+    const events = Array.from({ length: 4 }, (_, i) => paymentSucceeded('mer_DEAD', `pay_DEAD_${i}`));
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, events, HOUR));
+    // a replica claimed two and died: nothing records their attempts, their claims lapse in a second
+    const dead = await Promise.all(events.slice(0, 2).map((e) => delivery(e.id)));
+    await dataSource.query(`UPDATE webhook_deliveries SET leased_until = now() + interval '1 second', attempts = attempts + 1 WHERE id = ANY($1)`, [dead.map((d) => d.id)]);
+
+    const live = worker({ perEndpointConcurrency: 2 });
+    expect(await live.dispatch()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await live.dispatch()).toBe(2);
+    await eventually(async () => ((await Promise.all(events.slice(0, 2).map((e) => delivery(e.id)))).every((d) => d.status === 'DELIVERED') ? true : undefined));
+    expect(receiver.requests.map((r) => [r.eventId, r.attempt]).sort()).toEqual(events.slice(0, 2).map((e) => [e.id, 2]).sort());
+  });
 });
 
 describe('re-delivery of dead letters', () => {

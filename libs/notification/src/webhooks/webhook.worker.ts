@@ -29,9 +29,13 @@ type Outcome = 'delivered' | 'failed' | 'dead_letter';
 const LEASE_MARGIN_MS = 5000;
 
 /**
- * Sends due delivery rows. A pool of `workerConcurrency` sends per process, at most `perEndpointConcurrency`
- * of them to one endpoint, each bounded by `requestTimeoutMs`: a slow or dead receiver ties up only its own
- * slots, never another merchant's. A delivery is taken only when no earlier one of its stream (a payment's events,
+ * Sends due delivery rows. A pool of `workerConcurrency` sends per process, each bounded by `requestTimeoutMs`,
+ * and at most `perEndpointConcurrency` in flight to one endpoint from all the replicas together: a slow or dead
+ * receiver ties up only its own slots, never another merchant's, and a small merchant server never gets more
+ * concurrent requests than the setting says however many replicas run. The deliveries in flight to an endpoint
+ * are its rows whose claim has not lapsed: a claim is taken with the endpoint's row locked, after counting them,
+ * and given back when the attempt is recorded; the claims of a replica that died lapse as its sends would have
+ * timed out. A delivery is taken only when no earlier one of its stream (a payment's events,
  * or the settlement events about it) is still pending for that endpoint, so a receiver sees a stream in order. Claims are leases in the row:
  * after a crash they lapse and the delivery is sent again (at least once; receivers dedupe by event id).
  */
@@ -41,7 +45,6 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private loop?: Promise<void>;
   private wakeUp?: () => void;
   private woken = false;
-  private readonly inFlight = new Map<string, number>();
   private readonly sends = new Set<Promise<void>>();
   private readonly outcomes;
   private readonly failures;
@@ -83,6 +86,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const free = this.options.workerConcurrency - this.sends.size;
     if (free <= 0) return 0;
     const per = this.options.perEndpointConcurrency;
+    // each endpoint's next deliveries, as many as it has free slots on all the replicas (its claims that have not lapsed)
     const candidates: Array<{ id: string; endpoint_id: string }> = await this.dataSource.query(
       `SELECT id, endpoint_id FROM (
          SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq,
@@ -91,37 +95,37 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
          WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream
                            AND e.status = 'PENDING' AND e.stream_sequence < d.stream_sequence)
-       ) c WHERE rn <= $1 ORDER BY next_attempt_at, seq LIMIT $2`,
-      [per, Math.max(free * 4, 50)],
+       ) c WHERE rn <= $1 - (SELECT count(*) FROM webhook_deliveries l WHERE l.endpoint_id = c.endpoint_id AND l.leased_until >= now())
+       ORDER BY next_attempt_at, seq LIMIT $2`,
+      [per, free],
     );
-    const picked: string[] = [];
-    const planned = new Map(this.inFlight);
-    for (const c of candidates) {
-      if (picked.length >= free) break;
-      const busy = planned.get(c.endpoint_id) ?? 0;
-      if (busy >= per) continue;
-      planned.set(c.endpoint_id, busy + 1);
-      picked.push(c.id);
-    }
-    if (!picked.length) return 0;
-    // the WHERE is checked again under the row lock, so two replicas never both take one delivery
-    const [claimed]: [Claimed[], number] = await this.dataSource.query(
-      `UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
-       FROM webhook_endpoints w
-       WHERE d.id = ANY($1) AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL AND d.status = 'PENDING' AND d.next_attempt_at <= now()
-         AND (d.leased_until IS NULL OR d.leased_until < now())
-       RETURNING d.id, d.endpoint_id, d.stream, d.stream_sequence, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
-      [picked, this.options.requestTimeoutMs + LEASE_MARGIN_MS],
-    );
+    if (!candidates.length) return 0;
+    const claimed = await this.dataSource.transaction(async (manager): Promise<Claimed[]> => {
+      // one replica at a time counts an endpoint's claims and adds to them: two replicas that both saw a free
+      // slot take it once between them. The endpoints are locked in one order, so two claims never deadlock.
+      await manager.query('SELECT id FROM webhook_endpoints WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE', [[...new Set(candidates.map((c) => c.endpoint_id))]]);
+      // the WHERE is checked again, now that this statement sees every claim committed before the locks were
+      // taken, and the slots are counted again: two replicas never both take one delivery, nor one endpoint's last slot
+      const [rows]: [Claimed[], number] = await manager.query(
+        `WITH wanted AS (
+           SELECT d.id, row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rn,
+                  (SELECT count(*) FROM webhook_deliveries l WHERE l.endpoint_id = d.endpoint_id AND l.leased_until >= now()) AS busy
+             FROM webhook_deliveries d
+            WHERE d.id = ANY($1) AND d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now()))
+         UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
+         FROM webhook_endpoints w, wanted x
+         WHERE d.id = x.id AND x.rn <= $3 - x.busy AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL
+           AND d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
+         RETURNING d.id, d.endpoint_id, d.stream, d.stream_sequence, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
+        [candidates.map((c) => c.id), this.options.requestTimeoutMs + LEASE_MARGIN_MS, per],
+      );
+      return rows;
+    });
     for (const delivery of claimed) {
-      this.inFlight.set(delivery.endpoint_id, (this.inFlight.get(delivery.endpoint_id) ?? 0) + 1);
       const send: Promise<void> = this.send(delivery)
         .catch((error: unknown) => this.logger.error({ err: error, deliveryId: delivery.id }, 'recording a webhook attempt failed; its lease will lapse and it goes again'))
         .finally(() => {
           this.sends.delete(send);
-          const left = (this.inFlight.get(delivery.endpoint_id) ?? 1) - 1;
-          if (left > 0) this.inFlight.set(delivery.endpoint_id, left);
-          else this.inFlight.delete(delivery.endpoint_id);
           this.wake();
         });
       this.sends.add(send);
