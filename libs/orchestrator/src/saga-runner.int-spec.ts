@@ -190,4 +190,33 @@ describe('SagaRunner', () => {
       'upm_payments_review_resolutions_total{resolution="REVERSED",outcome="applied"} 1',
     ]);
   });
+
+  it('makes a payment the reports closed as not charged SUCCEEDED when a later file lists its charge, across stored steps', async () => {
+    const metrics = new Metrics('test');
+    const quick = new SagaRunner({ ...DEFAULT_SAGA_CONFIG, maxInquiries: 1, cancelRetryDelaysMs: [] }, testLogger(), metrics);
+    const paymentId = 'charged_after_not_charged';
+    const ref = { paymentId, paymentRequestId: paymentId };
+    const resolved = (resolution: 'CHARGED' | 'NOT_CHARGED'): SagaInput => ({
+      type: 'PaymentReviewResolved',
+      data: { paymentId, merchantId: 'mer_1', resolution, amount: { currency: 'HKD', value: resolution === 'CHARGED' ? '1250' : '0' }, evidence: 'the reports', reportFile: 'transactionItems_20261129_000.csv' },
+    });
+    const inputs: SagaInput[] = [
+      requestPayment(paymentId),
+      payResult(paymentId, 'U'),
+      { type: 'InquiryResult', data: { ...ref, attempt: 1, outcome: 'S', resultCode: 'SUCCESS', paymentStatus: 'PROCESSING' } },
+      { type: 'CancelResult', data: { ...ref, attempt: 1, outcome: 'U', resultCode: 'UNKNOWN_EXCEPTION' } },
+      resolved('NOT_CHARGED'),
+      resolved('CHARGED'),
+    ];
+    const statuses: string[] = [];
+    for (const input of inputs) statuses.push((await dataSource.transaction((manager) => quick.run(manager, paymentId, input))).status);
+    expect(statuses.slice(3)).toEqual(['NEEDS_REVIEW', 'FAILED', 'SUCCEEDED']);
+    const events: Array<{ type: string }> = await dataSource.query("SELECT type FROM outbox WHERE key = $1 AND topic = 'payments.v1.events' ORDER BY seq", [paymentId]);
+    expect(events.map((e) => e.type).slice(-2)).toEqual(['PaymentFailed', 'PaymentSucceeded']);
+    const counted = (await metrics.text()).split('\n').filter((line) => line.startsWith('upm_payments_review_resolutions_total{'));
+    expect(counted.map((line) => line.replace(/,?service="test"/, '')).sort()).toEqual([
+      'upm_payments_review_resolutions_total{resolution="CHARGED",outcome="applied"} 1',
+      'upm_payments_review_resolutions_total{resolution="NOT_CHARGED",outcome="applied"} 1',
+    ]);
+  });
 });
