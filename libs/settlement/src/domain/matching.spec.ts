@@ -110,6 +110,14 @@ describe('explainUnledgeredRow', () => {
     });
   });
 
+  it.each(['FAILED', 'CANCELLED'] as const)('resolves again a payment %s on its NOT_CHARGED resolution when a later file lists its charge, not one closed otherwise', (status) => {
+    const closedOnTheReport = payment({ status, reviewResolution: 'NOT_CHARGED' });
+    expect(explainUnledgeredRow(row(), closedOnTheReport, none)).toMatchObject({ result: 'FROM_REPORT', resolution: 'CHARGED' });
+    expect(explainUnledgeredRow(row(), closedOnTheReport, { hasPayment: true, hasCancel: true })).toMatchObject({ result: 'FROM_REPORT', resolution: 'REVERSED' });
+    expect(explainUnledgeredRow(row({ type: 'CANCEL', amount: -1250n }), closedOnTheReport, { hasPayment: true, hasCancel: true })).toMatchObject({ result: 'FROM_REPORT', resolution: 'REVERSED' });
+    expect(explainUnledgeredRow(row(), payment({ status, reviewResolution: null }), none)).toMatchObject({ result: 'MISMATCHED', fields: ['status'] });
+  });
+
   it('accepts a charge and its cancel for a payment we saw cancelled', () => {
     const facts = { hasPayment: true, hasCancel: true };
     expect(explainUnledgeredRow(row(), payment({ status: 'CANCELLED' }), facts)).toMatchObject({ result: 'FROM_REPORT' });

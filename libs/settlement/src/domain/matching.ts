@@ -162,6 +162,18 @@ export interface PaymentFacts {
   amount: bigint;
   /** refundId → the refund's last status */
   refunds: Record<string, RefundStatus>;
+  /** what settlement last resolved the payment's review as, if it was in review */
+  reviewResolution?: ReviewResolution | null;
+}
+
+/**
+ * Whether a report row may still decide the payment's review: one in NEEDS_REVIEW, or one settlement resolved
+ * NOT_CHARGED and the orchestrator closed unpaid on that word (FAILED, or CANCELLED when a cancel had been asked
+ * for), which a later file listing its charge proves wrong (a day can come in parts at different looks, and the
+ * reports do not say how many).
+ */
+function decidedByReport(payment: PaymentFacts): boolean {
+  return payment.status === 'NEEDS_REVIEW' || (payment.reviewResolution === 'NOT_CHARGED' && (payment.status === 'FAILED' || payment.status === 'CANCELLED'));
 }
 
 /** A refund's outcome: once known, no later event changes it. */
@@ -257,7 +269,8 @@ export function partnerListedEarlier<T extends ListedEarlier>(row: TransactionRo
 
 /**
  * A report row with no ledger transaction. When we know the payment, its state may explain the row:
- * - a payment in NEEDS_REVIEW: the row proves Alipay took the money (and a CANCEL row that it gave it back);
+ * - a payment in NEEDS_REVIEW, or one closed unpaid on a NOT_CHARGED resolution: the row proves Alipay took the
+ *   money (and a CANCEL row that it gave it back);
  * - a CANCELLED payment whose charge our saga never saw confirmed (a pay that timed out, then was cancelled):
  *   Alipay shows a PAYMENT and its CANCEL, which net to nothing.
  * Otherwise our state and Alipay's disagree (status), or we never heard of the transaction (missing in ledger).
@@ -271,7 +284,7 @@ export function explainUnledgeredRow(
   const status = (actual: string): UnledgeredVerdict => ({ result: 'MISMATCHED', fields: ['status'], expected: { status: payment.status }, actual: { status: actual } });
   switch (row.type) {
     case 'PAYMENT':
-      if (payment.status === 'NEEDS_REVIEW') {
+      if (decidedByReport(payment)) {
         return report.hasCancel
           ? { result: 'FROM_REPORT', resolution: 'REVERSED', evidence: 'Alipay reports the payment and its cancel' }
           : { result: 'FROM_REPORT', resolution: 'CHARGED', evidence: 'Alipay reports the payment and no cancel' };
@@ -279,7 +292,7 @@ export function explainUnledgeredRow(
       if (payment.status === 'CANCELLED' && report.hasCancel) return { result: 'FROM_REPORT', evidence: 'charged, then reversed by the cancel' };
       return status(`PAYMENT ${row.transactionId} in Alipay's report`);
     case 'CANCEL':
-      if (payment.status === 'NEEDS_REVIEW' && report.hasPayment) {
+      if (decidedByReport(payment) && report.hasPayment) {
         return { result: 'FROM_REPORT', resolution: 'REVERSED', evidence: 'Alipay reports the payment and its cancel' };
       }
       if (payment.status === 'CANCELLED' && report.hasPayment) return { result: 'FROM_REPORT', evidence: 'the cancel reversed a payment Alipay reports' };

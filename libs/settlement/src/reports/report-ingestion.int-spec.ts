@@ -635,6 +635,59 @@ describe('ReportIngestion and payment events', () => {
     expect((await finance.payment('pay_review_lagged')).reviewResolution).toBe('NOT_CHARGED');
   });
 
+  it('resolves a review it called NOT_CHARGED again, once, when a later file lists the charge, after the payment was closed unpaid on that word', async () => {
+    // the 27th's and 28th's files are in and list none of the payments: they are resolved NOT_CHARGED at the next
+    // file, and the orchestrator closes them unpaid on that word. Alipay's reports do not say how many files a day
+    // has: parts of the 27th come at a later look listing charges, and a late part of the 28th a charge and its cancel
+    const cases = [
+      { paymentId: 'pay_not_charged_then_charged', closed: 'PaymentFailed', resolution: 'CHARGED', kinds: ['PAYMENT'], payable: '-1250',
+        file: () => dayFile('20261127', '030', reportRow('pay_not_charged_then_charged', 'PAYMENT', '2026-11-27T20:00:00+08:00', '12.50')) },
+      // the POS had asked for a cancel: the orchestrator closed it CANCELLED rather than FAILED
+      { paymentId: 'pay_not_charged_cancelled_then_charged', closed: 'PaymentCancelled', resolution: 'CHARGED', kinds: ['PAYMENT'], payable: '-1250',
+        file: () => dayFile('20261127', '032', reportRow('pay_not_charged_cancelled_then_charged', 'PAYMENT', '2026-11-27T20:30:00+08:00', '12.50')) },
+      { paymentId: 'pay_not_charged_then_reversed', closed: 'PaymentFailed', resolution: 'REVERSED', kinds: ['CANCEL', 'PAYMENT'], payable: '0',
+        file: () => dayFile('20261128', '031', reportRow('pay_not_charged_then_reversed', 'PAYMENT', '2026-11-28T00:00:10+08:00', '12.50'),
+          reportRow('pay_not_charged_then_reversed', 'CANCEL', '2026-11-28T00:00:40+08:00', '-12.50')) },
+    ] as const;
+    for (const { paymentId } of cases) await apply(event(paymentId, 'PaymentNeedsReview', 2));
+    dayFile('20261209', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const published = async (paymentId: string) =>
+      (await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE key = $1 AND type = 'PaymentReviewResolved' ORDER BY seq", [paymentId])).map(
+        (p: { data: { resolution: string; reportFile: string; evidence: string } }) => p.data,
+      );
+    for (const { paymentId, closed } of cases) {
+      expect((await published(paymentId)).map((d: { resolution: string }) => d.resolution)).toEqual(['NOT_CHARGED']);
+      await apply(event(paymentId, closed, 3));
+    }
+
+    for (const { paymentId, resolution, kinds, payable, file } of cases) {
+      file();
+      expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+      // the charge is written from the report and the review resolved anew, naming the resolution it replaces
+      expect((await finance.payment(paymentId)).reviewResolution).toBe(resolution);
+      const [, again, ...more] = await published(paymentId);
+      expect(more).toEqual([]);
+      expect(again).toMatchObject({ resolution, reportFile: expect.stringMatching(/_03[0-2]\.csv$/), evidence: expect.stringContaining('(resolved NOT_CHARGED before)') });
+      expect((await dataSource.query('SELECT kind, origin FROM ledger_transactions WHERE payment_id = $1 ORDER BY kind', [paymentId]))).toEqual(kinds.map((kind) => ({ kind, origin: 'REPORT' })));
+      expect(await discrepanciesOf(paymentId)).toEqual([]);
+      expect(await payableOf(paymentId)).toBe(payable);
+    }
+
+    // the orchestrator moves the charged one to SUCCEEDED on that word, and a batch pays it out: nothing is booked
+    // twice, and the review is not announced a third time
+    const charged = cases[0].paymentId;
+    await apply(event(charged, 'PaymentSucceeded', 4));
+    settlementBatch('20261209HKD030', charged);
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED').map((r) => r.batchId)).toEqual(['20261209HKD030']);
+    expect(await dataSource.query('SELECT kind, status, settlement_batch_id FROM ledger_transactions WHERE payment_id = $1', [charged])).toEqual([
+      { kind: 'PAYMENT', status: 'POSTED', settlement_batch_id: '20261209HKD030' },
+    ]);
+    expect(await payableOf(charged)).toBe('-1250');
+    expect((await published(charged)).map((d: { resolution: string }) => d.resolution)).toEqual(['NOT_CHARGED', 'CHARGED']);
+    expect(await discrepanciesOf(charged)).toEqual([]);
+  });
+
   it('resolves a review from the charge (and cancel) the reports listed before the review\'s event came', async () => {
     await apply(event('pay_review_charged_early', 'PaymentProcessing', 1));
     const charge = (paymentId: string) => reportRow(paymentId, 'PAYMENT', '2026-11-27T20:00:00+08:00', '12.50');

@@ -560,9 +560,15 @@ export class ReportIngestion {
 
   private async payments(manager: EntityManager, ids: readonly string[]): Promise<Map<string, PaymentFacts>> {
     if (!ids.length) return new Map();
-    const rows: Array<{ payment_id: string; merchant_id: string; status: PaymentFacts['status']; currency: string; amount: string; refunds: PaymentFacts['refunds'] }> =
-      await manager.query('SELECT payment_id, merchant_id, status, currency, amount::text AS amount, refunds FROM tracked_payments WHERE payment_id = ANY($1)', [[...new Set(ids)]]);
-    return new Map(rows.map((r) => [r.payment_id, { paymentId: r.payment_id, merchantId: r.merchant_id, status: r.status, currency: r.currency, amount: BigInt(r.amount), refunds: r.refunds }]));
+    const rows: Array<{
+      payment_id: string; merchant_id: string; status: PaymentFacts['status']; currency: string; amount: string; refunds: PaymentFacts['refunds']; review_resolution: PaymentFacts['reviewResolution'];
+    }> = await manager.query(
+      'SELECT payment_id, merchant_id, status, currency, amount::text AS amount, refunds, review_resolution FROM tracked_payments WHERE payment_id = ANY($1)',
+      [[...new Set(ids)]],
+    );
+    return new Map(rows.map((r) => [r.payment_id, {
+      paymentId: r.payment_id, merchantId: r.merchant_id, status: r.status, currency: r.currency, amount: BigInt(r.amount), refunds: r.refunds, reviewResolution: r.review_resolution,
+    }]));
   }
 
   /** How this file (its path and bytes) was recorded before, if it was. */
