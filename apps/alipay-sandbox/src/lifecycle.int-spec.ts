@@ -293,6 +293,37 @@ describe('request validation (spec §15.3)', () => {
     expect((await client.call('pay', at({ region: 'HK', city: 'Hong Kong', address1: '1 Queen’s Road Central', zipCode: '000000' }))).outcome).toBe('S');
   });
 
+  it('the other optional Merchant, Store and Env fields are strings, never empty, within their length; a storeAddress has its region (spec §2.8, §3.4, §3.5)', async () => {
+    const { result } = await paid();
+    const body = JSON.parse(result.exchange.requestBody) as PayRequest;
+    const withMerchant = (merchant: object, store: object = {}, env: object = {}) => {
+      const pay = anotherPay(body);
+      return { ...pay, order: { ...pay.order, merchant: { ...pay.order.merchant, ...merchant, store: { ...pay.order.merchant.store, ...store } }, env: { ...pay.order.env, ...env } } } as PayRequest;
+    };
+    const refused = await Promise.all(
+      [
+        withMerchant({ merchantDisplayName: 'D'.repeat(65) }),
+        withMerchant({ merchantDisplayName: '' }),
+        withMerchant({ merchantRegisterDate: '2020-01-01' }),
+        withMerchant({}, { storeDisplayName: '' }),
+        withMerchant({}, { storeTerminalId: 7 }),
+        withMerchant({}, { storeOperatorId: '' }),
+        withMerchant({}, { storePhoneNo: 85212345678 }),
+        withMerchant({}, { storeAddress: { city: 'Hong Kong' } }),
+        withMerchant({}, {}, { terminalType: '' }),
+        withMerchant({}, {}, { osType: 1 }),
+        withMerchant({}, {}, { userAgent: '' }),
+      ].map((pay) => client.call('pay', pay)),
+    );
+    expect(refused.map((a) => `${a.outcome} ${a.resultCode}`)).toEqual(Array(refused.length).fill('F PARAM_ILLEGAL'));
+    const complete = withMerchant(
+      { merchantDisplayName: 'D'.repeat(64), merchantRegisterDate: '2020-01-01T00:00:00+08:00' },
+      { storeDisplayName: 'Central', storeTerminalId: 'POS-07', storeOperatorId: 'cashier-3', storeAddress: { region: 'HK', city: 'Hong Kong' }, storePhoneNo: '+852 2123 4567' },
+      { terminalType: 'APP', osType: 'ANDROID', userAgent: 'pos/1.0' },
+    );
+    expect((await client.call('pay', complete)).outcome).toBe('S');
+  });
+
   it('a refusal’s resultMessage stays within String(256) whatever the request held (spec §3.2)', async () => {
     const { result } = await paid();
     const body = JSON.parse(result.exchange.requestBody) as PayRequest;

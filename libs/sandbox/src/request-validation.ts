@@ -27,6 +27,8 @@ const address = z.object({
   zipCode: text(32).optional(),
 });
 const amount = z.object({ currency: z.string().regex(/^[A-Z]{3}$/), value: z.string() });
+/** spec §2.8: an optional field the spec gives no length for is still a string, and omitted rather than empty */
+const present = z.string().min(1);
 
 const paySchema = z.object({
   productCode: z.literal('IN_STORE_PAYMENT'),
@@ -39,12 +41,26 @@ const paySchema = z.object({
       referenceMerchantId: text(64),
       merchantMCC: mcc,
       merchantName: text(256),
+      merchantDisplayName: text(64).optional(),
       merchantAddress: address.optional(),
-      store: z.object({ referenceStoreId: text(64), storeName: text(256), storeMCC: mcc }),
+      merchantRegisterDate: amsTime.optional(),
+      store: z.object({
+        referenceStoreId: text(64),
+        storeName: text(256),
+        storeMCC: mcc,
+        storeDisplayName: present.optional(),
+        storeTerminalId: present.optional(),
+        storeOperatorId: present.optional(),
+        storeAddress: address.optional(),
+        storePhoneNo: present.optional(),
+      }),
     }),
     env: z.object({
       storeTerminalId: text(64),
       storeTerminalRequestTime: amsTime,
+      terminalType: present.optional(),
+      osType: present.optional(),
+      userAgent: present.optional(),
       clientIp: text(64).optional(),
       deviceTokenId: text(64).optional(),
       extendInfo: text(2048).optional(),
@@ -58,7 +74,7 @@ const paySchema = z.object({
   settlementStrategy: z.object({ settlementCurrency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
   merchantRegion: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166 alpha-2').optional(),
   merchantAccountId,
-  extendInfo: z.string().min(1).optional(),
+  extendInfo: present.optional(),
 });
 
 const refundSchema = z.object({
@@ -70,7 +86,7 @@ const refundSchema = z.object({
   refundNotifyUrl: httpUrl(1024).optional(),
   refundRequestTime: amsTime.optional(),
   merchantAccountId,
-  extendInfo: z.string().min(1).optional(),
+  extendInfo: present.optional(),
 });
 
 const paymentRef = z
