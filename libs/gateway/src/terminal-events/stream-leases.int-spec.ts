@@ -160,4 +160,26 @@ describe('the cap on a terminal\'s event streams across replicas', () => {
     for (const stream of [mine, ...others]) expect(stream.endedBy).toBeUndefined();
     for (const stream of [mine, ...others, ...doomed]) stream.end();
   });
+
+  it('keeps opening streams while Redis is away, capped by each replica, and counts them all again once it is back', async () => {
+    const [a, cutOff] = [await startReplica(), await startReplica()];
+    const terminalId = `ter_${randomUUID()}`;
+    const oldest = await open(a, terminalId, 1);
+    const second = await open(a, terminalId, 2);
+
+    // the replica cannot reach Redis: its streams open all the same, and it caps them on its own
+    cutOff.redis.disconnect();
+    const away = Array.from({ length: 4 }, () => Stream.open(cutOff, terminalId));
+    expect(away.map((stream) => stream.endedBy)).toEqual(['replaced', undefined, undefined, undefined]);
+    expect(cutOff.hub.streamCount(terminalId)).toBe(3);
+    expect(await a.hub.fleetStreamCount(terminalId)).toBe(2);
+
+    // back: its next renewal takes the leases again, and the oldest over the cap, here the other replica's, are closed
+    await cutOff.redis.connect();
+    await eventually(() => second.endedBy, 5000, 20);
+    expect(oldest.endedBy).toBe('replaced');
+    expect(await a.hub.fleetStreamCount(terminalId)).toBe(3);
+    for (const stream of away.slice(1)) expect(stream.endedBy).toBeUndefined();
+    for (const stream of away) stream.end();
+  });
 });

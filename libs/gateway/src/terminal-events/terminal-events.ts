@@ -209,7 +209,9 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    // given back here, all together: neither a renewal nor a stream that ends late takes or drops them again
     const held = this.heldLeases();
+    this.leases.clear();
     for (const streams of [...this.streams.values()]) for (const stream of [...streams.keys()]) stream.close('shutdown');
     await Promise.all(
       [...held].map(([terminalId, members]) =>
