@@ -95,7 +95,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
          WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream
                            AND e.status = 'PENDING' AND e.stream_sequence < d.stream_sequence)
-       ) c WHERE rn <= $1 - (SELECT count(*) FROM webhook_deliveries l WHERE l.endpoint_id = c.endpoint_id AND l.leased_until >= now())
+       ) c WHERE rn <= $1 AND rn <= $1 - (SELECT count(*) FROM webhook_deliveries l WHERE l.endpoint_id = c.endpoint_id AND l.leased_until >= now())
        ORDER BY next_attempt_at, seq LIMIT $2`,
       [per, free],
     );
