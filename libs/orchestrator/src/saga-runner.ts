@@ -128,7 +128,7 @@ export class SagaRunner {
       this.reviews.inc({ kind });
       this.logger.error(
         { paymentId: payment.paymentId, alipayPaymentRequestId: state.payment.paymentRequestId, kind, failure: payment.failure },
-        'payment needs review: Alipay has not confirmed its outcome. Check the payment in the Antom dashboard or the next transaction report (settlement matches it automatically), then resolve it; see docs/runbooks/needs-review.md',
+        'payment needs review: Alipay has not confirmed its outcome, or its answers or reports contradict the payment (kind and failure say which). Check the payment in the Antom dashboard or the next transaction report (settlement matches it automatically), then resolve it; see docs/runbooks/needs-review.md',
       );
     }
   }
