@@ -1,6 +1,6 @@
 import { discrepancyDetectedV1 } from '@upm/contracts';
 import {
-  BatchIncomplete, businessDayOf, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected, shiftDay, summaryLineRequestId, summaryLinesByType,
+  BatchIncomplete, boundedName, businessDayOf, MAX_FIELD_LENGTH, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportRejected, shiftDay, summaryLineRequestId, summaryLinesByType,
 } from './report-files';
 
 const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
@@ -59,10 +59,33 @@ describe('transaction items', () => {
     const { rows, unsupported } = parseTransactionItems(text);
     expect(rows.map((r) => r.transactionRequestId)).toEqual(['pay_1']);
     expect(unsupported).toEqual([{
-      line: 3, type: 'REFUND_REVERSAL', id: 'A-rr_1',
+      line: 3, type: 'REFUND_REVERSAL', id: 'A-rr_1', paymentId: 'pay_1', merchantId: 'mer_1',
       fields: expect.objectContaining({ transactionType: 'REFUND_REVERSAL', transactionId: 'A-rr_1', transactionRequestId: 'ref_1', originalTransactionRequestId: 'pay_1', transactionAmountValue: '5.00' }),
     }]);
     expect(unsupported[0].fields).not.toHaveProperty('acquirerReferenceNo');
+  });
+
+  // an over-long transactionId named the discrepancy as it was, and its event was refused: the file failed at every look
+  it('keeps the ids of such a row within an event id, and its fields within bounds, the same at every reading', () => {
+    const longId = `A-${'7'.repeat(200)}`;
+    const text = file(TX_HEADER, tx('REFUND_REVERSAL', longId, 'ref_1', `pay_${'1'.repeat(70)}`, '5.00', 'HKD'), tx('REFUND_REVERSAL', `${longId}8`, 'ref_2', 'pay_2', '5.00', 'HKD'), '<END>');
+    const [one, other] = parseTransactionItems(text).unsupported;
+    expect(one.id).toHaveLength(64);
+    expect(one.id).toMatch(/^A-7+~[0-9a-f]{16}$/);
+    expect(parseTransactionItems(text).unsupported[0].id).toBe(one.id);
+    expect(other.id).not.toBe(one.id);
+    // a payment id too long to be one of ours names no payment; the row still says it
+    expect(one).toMatchObject({ paymentId: null, merchantId: 'mer_1', fields: { originalTransactionRequestId: `pay_${'1'.repeat(70)}` } });
+    expect(other.paymentId).toBe('pay_2');
+    expect(one.fields.transactionId).toBe(longId);
+    expect(parseTransactionItems(file(TX_HEADER, tx('REFUND_REVERSAL', 'A'.repeat(MAX_FIELD_LENGTH + 1), 'ref_1', 'pay_1', '5.00', 'HKD'), '<END>')).unsupported[0].fields.transactionId)
+      .toMatch(new RegExp(`^A{${MAX_FIELD_LENGTH - 17}}~[0-9a-f]{16}$`));
+  });
+
+  it('shortens a name without splitting a character of two UTF-16 units', () => {
+    const name = `${'a'.repeat(46)}😀${'b'.repeat(40)}`;
+    expect(boundedName(name, 64)).toMatch(/^a{46}~[0-9a-f]{16}$/);
+    expect(boundedName('short', 64)).toBe('short');
   });
 
   it.each<[string, string, RegExp]>([

@@ -89,9 +89,13 @@ export interface UnsupportedRow {
   line: number;
   /** its transactionType as the file spells it */
   type: string;
-  /** Alipay's transactionId, or its transactionRequestId when that is empty */
+  /** Alipay's transactionId, or its transactionRequestId when that is empty, within an event id's length (`boundedName`) */
   id: string;
-  /** its non-empty fields */
+  /** its originalTransactionRequestId, the payment it is about, unless empty or too long to be one of ours */
+  paymentId: string | null;
+  /** its referenceMerchantId, unless empty or too long to be one of ours */
+  merchantId: string | null;
+  /** its non-empty fields, each value within `MAX_FIELD_LENGTH` (`boundedName`) */
   fields: Record<string, string>;
 }
 
@@ -237,10 +241,18 @@ export function parseTransactionItems(text: string): TransactionItems {
   return { rows: onceEach(rows), unsupported };
 }
 
+/**
+ * A row of a type settlement does not book, kept for finance: its ids come from Alipay's file, whatever their
+ * length, and must neither refuse its discrepancy's event (an id of at most 64 characters) nor be stored unbounded.
+ */
 function unsupportedRow(line: number, type: string, fields: Record<string, string>): UnsupportedRow {
   const id = fields.transactionId.trim() || required(fields, 'transactionRequestId', line);
   const given = Object.entries(fields).map(([name, value]) => [name, value.trim()]).filter(([, value]) => value);
-  return { line, type, id, fields: Object.fromEntries(given) };
+  const ours = (value: string | undefined) => (value && value.length <= MAX_EVENT_ID_LENGTH ? value : null);
+  return {
+    line, type, id: boundedName(id, MAX_EVENT_ID_LENGTH), paymentId: ours(fields.originalTransactionRequestId?.trim()), merchantId: ours(fields.referenceMerchantId?.trim()),
+    fields: Object.fromEntries(given.map(([name, value]) => [name, boundedName(value, MAX_FIELD_LENGTH)])),
+  };
 }
 
 /** A transaction is listed once per file: a second row would be matched, posted or paid out twice. */
@@ -354,16 +366,30 @@ function inPart<T>(part: number, parts: number, read: () => T): T {
 /** The longest id a settlement event carries (libs/contracts `idSchema`): a request id longer is refused by a consumer that validates. */
 const MAX_EVENT_ID_LENGTH = 64;
 
+/** The longest value of a report row's field an UNSUPPORTED_ROW discrepancy keeps (in `actual`, and in its event). */
+export const MAX_FIELD_LENGTH = 256;
+
+/**
+ * `name` when it is at most `max` characters long; otherwise its beginning, `~` and 16 hex digits of the SHA-256
+ * of the whole, `max` characters at most: the same for the same name at every ingestion, and two long names alike
+ * at the start stay two.
+ */
+export function boundedName(name: string, max: number): string {
+  if (name.length <= max) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  const start = name.slice(0, max - hash.length - 1);
+  // never half of a character that takes two UTF-16 units
+  const whole = /[\uD800-\uDBFF]$/.test(start) ? start.slice(0, -1) : start;
+  return `${whole}~${hash}`;
+}
+
 /**
  * The request id of a summary line of a type no item has: `<batchId>:<summaryType>`, or, when that is longer
  * than an event's id may be, its beginning and a short hash of the whole, so that it fits and is the same at
  * every ingestion of the batch.
  */
 export function summaryLineRequestId(batchId: string, summaryType: string): string {
-  const id = `${batchId}:${summaryType}`;
-  if (id.length <= MAX_EVENT_ID_LENGTH) return id;
-  const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
-  return `${id.slice(0, MAX_EVENT_ID_LENGTH - hash.length - 1)}~${hash}`;
+  return boundedName(`${batchId}:${summaryType}`, MAX_EVENT_ID_LENGTH);
 }
 
 /**

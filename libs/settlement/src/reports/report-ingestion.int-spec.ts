@@ -795,6 +795,42 @@ describe('ReportIngestion and payment events', () => {
     await expect(finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'reversed by hand', adjust: false })).resolves.toMatchObject({ status: 'RESOLVED' });
   });
 
+  it('keeps a row of a type settlement does not book with over-long ids within bounds, one discrepancy at every file that lists it', async () => {
+    // its transactionId named the discrepancy and its event as it was: longer than an event id may be, the event was
+    // refused and the file failed at every look, the day's other rows with it
+    await apply(eventAt('pay_beside_long_reversal', '2026-12-23T10:00:00+08:00'));
+    const longId = `RR-${'9'.repeat(300)}`;
+    const reversal = (tail: string) =>
+      `C1,Alipay_SG,,${'m'.repeat(80)},sto_A001,REFUND_REVERSAL,${longId}${tail},R-ref_long,ref_long,${'p'.repeat(70)},ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,2026-12-23T11:00:00+08:00,IN_STORE_PAYMENT,5.00,HKD`;
+    dayFile('20261223', '000', reportRow('pay_beside_long_reversal', 'PAYMENT', '2026-12-23T10:00:00+08:00', '12.50'), reversal(''), reversal('1'));
+    expect((await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => [r.path.split('/').pop(), r.status, r.rows])).toEqual([
+      ['transactionItems_20261223_000.csv', 'INGESTED', 3],
+    ]);
+    expect(await transactionOf('pay_beside_long_reversal')).toMatchObject({ reconciliation: 'MATCHED' });
+    const found = async () =>
+      dataSource.query("SELECT transaction_request_id AS id, payment_id, merchant_id, actual FROM discrepancies WHERE type = 'UNSUPPORTED_ROW' AND business_day = '2026-12-23' ORDER BY id");
+    const first = await found();
+    // two ids alike for their first 300 characters are two discrepancies, each named within an event id
+    expect(first).toHaveLength(2);
+    for (const d of first) {
+      expect(d.id).toMatch(/^RR-9+~[0-9a-f]{16}$/);
+      expect(d.id).toHaveLength(64);
+      // references too long to be one of ours name nothing; the row keeps them, each value bounded
+      expect(d).toMatchObject({ payment_id: null, merchant_id: null });
+      expect(Object.values(d.actual as Record<string, string>).every((value) => value.length <= 256)).toBe(true);
+      expect(d.actual.transactionId).toMatch(/^RR-9+~[0-9a-f]{16}$/);
+      expect(d.actual.originalTransactionRequestId).toBe('p'.repeat(70));
+    }
+    expect(first[0].id).not.toBe(first[1].id);
+    const announced = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND key = ANY($1)", [first.map((d: { id: string }) => d.id)]);
+    expect(announced.map((a: { data: { transactionRequestId: string } }) => a.data.transactionRequestId).sort()).toEqual(first.map((d: { id: string }) => d.id).sort());
+
+    // a part of the day at a later look lists one of them again: the same name, the same discrepancy
+    dayFile('20261223', '001', reversal(''));
+    expect((await ingestion.ingest()).filter((r) => r.status !== 'DUPLICATE').map((r) => [r.path.split('/').pop(), r.status])).toEqual([['transactionItems_20261223_001.csv', 'INGESTED']]);
+    expect((await found()).map((d: { id: string }) => d.id)).toEqual(first.map((d: { id: string }) => d.id));
+  });
+
   it('settles a batch beside an item of a type settlement does not book, which finance sees as an open discrepancy', async () => {
     await apply(event('pay_beside_reversed_item', 'PaymentSucceeded', 3));
     const batchId = '20261127HKD021';

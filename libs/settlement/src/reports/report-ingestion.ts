@@ -237,7 +237,7 @@ export class ReportIngestion {
       for (const row of file.rows) await this.reconcileRow(manager, { fileId: file.fileId, reportFile: file.path, day, row, rows, ledger, payments, earlier });
       for (const row of file.unsupported) {
         await this.unsupported(manager, {
-          id: row.id, paymentId: row.fields.originalTransactionRequestId ?? null, merchantId: row.fields.referenceMerchantId ?? null, actual: row.fields,
+          id: row.id, paymentId: row.paymentId, merchantId: row.merchantId, actual: row.fields,
           reportFile: file.path, businessDay: day, settled: false,
         });
       }
@@ -489,7 +489,7 @@ export class ReportIngestion {
     }
     for (const item of batch.unsupportedItems) {
       await this.unsupported(manager, {
-        id: item.id, paymentId: item.fields.originalTransactionRequestId ?? null, merchantId: item.fields.referenceMerchantId ?? null, actual: item.fields,
+        id: item.id, paymentId: item.paymentId, merchantId: item.merchantId, actual: item.fields,
         reportFile: files[item.part].path, businessDay: settlementDay, settled: true,
       });
     }
