@@ -89,14 +89,14 @@ describe('the sandbox’s report files (spec §13.1: day T’s files on T+1)', (
 
   it('are refused for a day the sandbox clock has not closed, today or later, and nothing is written', async () => {
     const sandbox = sandboxWith({ reportDir });
-    sandbox.clock.set(new Date('2026-11-27T15:59:59.999Z')); // 23:59:59.999 UTC+8 on the 27th
+    sandbox.clock.set(new Date('2026-11-27T15:59:00Z')); // 23:59 UTC+8 on the 27th (the clock runs on from there)
     const today = sandbox.writeReports('2026-11-27');
     await expect(today).rejects.toBeInstanceOf(ReportDayNotClosedError);
     await expect(today).rejects.toMatchObject({ day: '2026-11-27', closesAt: new Date('2026-11-27T16:00:00Z') });
     await expect(sandbox.writeReports('2026-11-28')).rejects.toBeInstanceOf(ReportDayNotClosedError);
     expect(readdirSync(reportDir)).toEqual([]);
 
-    sandbox.clock.advance(1); // 00:00 UTC+8 on the 28th: the 27th has closed
+    sandbox.clock.set(new Date('2026-11-27T16:00:00Z')); // 00:00 UTC+8 on the 28th: the 27th has closed
     expect((await sandbox.writeReports('2026-11-27')).files.map((f) => f.kind)).toEqual(['transactionItems']);
   });
 
