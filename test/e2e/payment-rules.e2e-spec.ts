@@ -153,6 +153,24 @@ describe('refunds', () => {
     expect((await platform.sandboxPayment(paymentId))!.calls.cancel).toBe(0);
   });
 
+  it('voids a sale whose only refund Alipay refused: nothing went back, and the cashier can still reverse it', async () => {
+    const paymentId = await paid('1000');
+    const clock = (body: unknown) => fetch(`${platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // a year on, the sandbox's refund window has passed: Alipay refuses the refund (F REFUND_WINDOW_EXCEED)
+    await clock({ advanceMs: 366 * 86_400_000 });
+    try {
+      const refund = await pos.refund(paymentId, { refundRequestId: 'R-late', amount: hkd('400'), waitSeconds: 10 });
+      expect(refund).toMatchObject({ status: 201, body: { status: 'FAILED', failure: { code: 'REFUND_WINDOW_EXCEED' } } });
+    } finally {
+      await clock({ reset: true });
+    }
+    // back within the day's cancel window, the void goes ahead and Alipay reverses the whole charge
+    const cancel = await pos.cancel(paymentId, 20);
+    expect(cancel).toMatchObject({ status: 200, body: { status: 'CANCELLED', refundedAmount: hkd('0') } });
+    const seen = await platform.sandboxPayment(paymentId);
+    expect(seen).toMatchObject({ status: 'CANCELLED', calls: { refund: 1, cancel: 1 } });
+  });
+
   it('refuses to refund a payment that did not succeed', async () => {
     const failed = await pos.pay({ merchantOrderId: PosClient.orderId('fail'), amount: hkd('1000'), paymentCode: PosClient.code('85') });
     const refund = await pos.refund(failed.body.paymentId, { refundRequestId: 'R-1', amount: hkd('1') });

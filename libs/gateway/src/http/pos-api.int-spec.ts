@@ -264,16 +264,34 @@ describe('POST /v1/payments/{paymentId}/cancel', () => {
     expect(await cancelCommands(payment.paymentId)).toBe(1);
   });
 
-  it('refuses to void a sale while a refund of it is under way, and after the orchestrator took one, whatever Alipay answered', async () => {
+  it('refuses to void a sale while a refund of it is under way, and voids it once Alipay refused that refund', async () => {
     const key = await newTerminal();
     const payment = await paidPayment(key);
     const cancel = () => call('POST', `/v1/payments/${payment.paymentId}/cancel`, key, { waitSeconds: 0 });
     const refund = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: 'R-1', amount: hkd('400') });
     expect(await cancel()).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
 
-    // the orchestrator keeps every refund it took, and refuses a void after any of them
     await apply('RefundRequested', viewOf(payment, 'SUCCEEDED', 2), refund.body);
+    expect(await cancel()).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
+    expect(await cancelCommands(payment.paymentId)).toBe(0);
+
+    // Alipay refused it: nothing went back, and the orchestrator lets the void go ahead as well
     await apply('RefundFailed', viewOf(payment, 'SUCCEEDED', 3), { ...refund.body, status: 'FAILED', failure: { code: 'REFUND_WINDOW_EXCEED', message: 'too late' } });
+    expect(await cancel()).toMatchObject({ status: 202, body: { status: 'SUCCEEDED' } });
+    expect(await cancelCommands(payment.paymentId)).toBe(1);
+  });
+
+  it('refuses to void a sale once a refund of it succeeded, even beside refused ones', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const cancel = () => call('POST', `/v1/payments/${payment.paymentId}/cancel`, key, { waitSeconds: 0 });
+    const first = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: 'R-1', amount: hkd('400') });
+    await apply('RefundRequested', viewOf(payment, 'SUCCEEDED', 2), first.body);
+    await apply('RefundFailed', viewOf(payment, 'SUCCEEDED', 3), { ...first.body, status: 'FAILED', failure: { code: 'RISK_REJECT', message: 'refused' } });
+    const second = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: 'R-2', amount: hkd('300') });
+    await apply('RefundRequested', viewOf(payment, 'SUCCEEDED', 4), second.body);
+    await apply('RefundSucceeded', viewOf(payment, 'SUCCEEDED', 5, '300'), { ...second.body, status: 'SUCCEEDED' });
+
     expect(await cancel()).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
     expect(await cancelCommands(payment.paymentId)).toBe(0);
   });

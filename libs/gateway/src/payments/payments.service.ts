@@ -108,10 +108,10 @@ export class PaymentsService {
   /**
    * Cashier abort or void: asks the orchestrator to cancel; a final FAILED/CANCELLED payment stays as it is.
    * A void reverses the whole amount, so a payment with a refund of the merchant's is refused here as the
-   * orchestrator would: one it took (whatever Alipay answered), or one it has not answered yet. A refund it
-   * refused never existed for it and blocks nothing. The full refund the saga makes of a paid payment Alipay
-   * would not cancel is that cancel under way, not a refund of the merchant's: a cashier's repeated abort
-   * goes on as the cancel it is.
+   * orchestrator would: one that succeeded, is under way, or was given up on as unknown (it may have paid
+   * out). A refund that ended FAILED gave nothing back and blocks nothing, whether the orchestrator refused it
+   * or Alipay did. The full refund the saga makes of a paid payment Alipay would not cancel is that cancel
+   * under way, not a refund of the merchant's: a cashier's repeated abort goes on as the cancel it is.
    */
   async cancel(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
     const row = await this.row(terminal, paymentId);
@@ -267,15 +267,14 @@ export class PaymentsService {
   }
 
   /**
-   * Whether the payment has a refund of the merchant's that the orchestrator took or may still take (each one
-   * is a row from the moment the gateway accepted it; one the orchestrator refused does not count).
+   * Whether the payment has a refund of the merchant's that gave, or may still give, money back (each one is a
+   * row from the moment the gateway accepted it). One that ended FAILED does not count, whoever refused it: the
+   * orchestrator before Alipay saw it, or Alipay. A refund given up on as unknown stays PROCESSING here.
    */
   private async hasMerchantRefunds(manager: EntityManager, paymentId: string): Promise<boolean> {
     const [{ found }]: Array<{ found: boolean }> = await manager.query(
-      prepared(`SELECT EXISTS (
-         SELECT 1 FROM refunds WHERE payment_id = $1 AND view->>'origin' = 'MERCHANT' AND NOT (status = 'FAILED' AND view->'failure'->>'code' = ANY($2::text[]))
-       ) AS found`),
-      [paymentId, Object.keys(REFUND_REFUSALS)],
+      prepared(`SELECT EXISTS (SELECT 1 FROM refunds WHERE payment_id = $1 AND view->>'origin' = 'MERCHANT' AND status <> 'FAILED') AS found`),
+      [paymentId],
     );
     return found;
   }
