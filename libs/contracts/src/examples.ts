@@ -58,6 +58,7 @@ export const MESSAGE_EXAMPLES: Record<CatalogTopic, Record<string, unknown>> = {
     RefundRequested: { payment, refund: { ...refund, status: 'PROCESSING', alipayRefundId: undefined, refundTime: undefined } },
     RefundSucceeded: { payment: { ...payment, refundedAmount: { currency: 'HKD', value: '500' } }, refund },
     RefundFailed: { payment, refund: { ...refund, status: 'FAILED', failure: { code: 'REFUND_AMOUNT_EXCEED', message: 'refund exceeds the paid amount' } } },
+    PaymentCancelRefused: { payment, failure: { code: 'PAYMENT_NOT_CANCELLABLE', message: 'the payment has refunds; refund the rest instead of cancelling' } },
   },
   [TOPICS.settlementEvents.name]: SETTLEMENT_EVENT_EXAMPLES,
 };

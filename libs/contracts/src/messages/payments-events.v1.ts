@@ -56,6 +56,11 @@ export const paymentEventsV1 = {
   RefundRequested: refundEvent,
   RefundSucceeded: refundEvent,
   RefundFailed: refundEvent,
+  /**
+   * the orchestrator refused a CancelPayment (causationId: that command's envelope id); the payment is unchanged and
+   * its view repeats the current `sequence`. `failure.code` is stable, e.g. PAYMENT_NOT_CANCELLABLE
+   */
+  PaymentCancelRefused: paymentEvent.extend({ failure: failureSchema }),
 } as const;
 
 export type PaymentViewV1 = z.infer<typeof paymentViewV1>;

@@ -7,10 +7,16 @@ export function initialState(): SagaState {
 }
 
 /**
+ * The payments.v1.events a saga event publishes: every type but PaymentCancelRefused, the runner's answer to a
+ * refused cancel, which changes nothing and so moves no `sequence`.
+ */
+export type PublishedEventType = Exclude<PaymentEventType, 'PaymentCancelRefused'>;
+
+/**
  * Which saga events become a payments.v1.events message. Each one bumps the view's `sequence` by one
  * (PaymentCreated starts it at 0); every other event is internal bookkeeping and publishes nothing.
  */
-export function published(event: SagaEvent): { type: PaymentEventType; at: string } | null {
+export function published(event: SagaEvent): { type: PublishedEventType; at: string } | null {
   switch (event.type) {
     case 'PaymentCreated':
       return { type: 'PaymentCreated', at: event.at };

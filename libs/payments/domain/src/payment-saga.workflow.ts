@@ -1,6 +1,6 @@
-import type { PaymentEventType, PaymentViewV1 } from '@upm/contracts';
+import type { PaymentViewV1 } from '@upm/contracts';
 import { decide } from './decide';
-import { evolve, published } from './evolve';
+import { evolve, published, type PublishedEventType } from './evolve';
 import type { ActiveState, PaymentEventMessage, PendingTimer, SagaContext, SagaEvent, SagaInput, SagaOutput, SagaState, SagaStep } from './model';
 import { refundViewOf, viewOf } from './view';
 
@@ -50,7 +50,7 @@ export function outputsOf(event: SagaEvent, after: SagaState): SagaOutput[] {
   }
 }
 
-function message(type: PaymentEventType, event: SagaEvent, state: ActiveState): PaymentEventMessage {
+function message(type: PublishedEventType, event: SagaEvent, state: ActiveState): PaymentEventMessage {
   const payment: PaymentViewV1 = viewOf(state);
   switch (type) {
     case 'PaymentCreated':

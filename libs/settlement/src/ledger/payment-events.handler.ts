@@ -105,6 +105,7 @@ export class PaymentEventsHandler {
       case 'PaymentNeedsReview':
       case 'RefundRequested':
       case 'RefundFailed':
+      case 'PaymentCancelRefused':
         return;
     }
   }
