@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { CancelPaymentV1, createEnvelope, parseMessage, TOPICS } from '@upm/contracts';
 import { DEFAULT_SAGA_CONFIG, SagaInput } from '@upm/payments-domain';
 import { collectOutbox } from '@upm/shared-kafka';
 import { Metrics } from '@upm/shared-observability';
@@ -218,5 +219,39 @@ describe('SagaRunner', () => {
       'upm_payments_review_resolutions_total{resolution="CHARGED",outcome="applied"} 1',
       'upm_payments_review_resolutions_total{resolution="NOT_CHARGED",outcome="applied"} 1',
     ]);
+  });
+});
+
+describe('SagaRunner: a refused cancel', () => {
+  const cancel = (paymentId: string) => createEnvelope({ type: 'CancelPayment', key: paymentId, data: { paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() }, producer: 'terminal-gateway', correlationId: paymentId });
+  const refundRequested = (paymentId: string): SagaInput => ({
+    type: 'RequestRefund',
+    data: { paymentId, refundId: `ref_${paymentId}`, refundRequestId: 'R-1', amount: { currency: 'HKD', value: '500' }, requestedAt: new Date().toISOString() },
+  });
+  const refusals = (paymentId: string): Promise<Array<{ payload: unknown }>> =>
+    dataSource.query("SELECT payload FROM outbox WHERE key = $1 AND topic = 'payments.v1.events' AND type = 'PaymentCancelRefused' ORDER BY seq", [paymentId]);
+
+  it('is answered with PaymentCancelRefused: the payment as it stands, the code, and the refused command as its cause', async () => {
+    const paymentId = 'void_refused';
+    for (const input of [requestPayment(paymentId), payResult(paymentId, 'S'), refundRequested(paymentId)]) {
+      await dataSource.transaction((manager) => runner.run(manager, paymentId, input));
+    }
+    const command = cancel(paymentId);
+    const after = await dataSource.transaction((manager) => runner.run(manager, paymentId, { type: 'CancelPayment', data: command.data as CancelPaymentV1 }, command));
+    expect(after.status).toBe('SUCCEEDED');
+
+    const [refusal, ...more] = await refusals(paymentId);
+    expect(more).toEqual([]);
+    const event = parseMessage(TOPICS.paymentEvents.name, refusal.payload);
+    expect(event).toMatchObject({
+      type: 'PaymentCancelRefused', causationId: command.id, correlationId: paymentId,
+      data: { payment: { paymentId, status: 'SUCCEEDED', sequence: 2 }, failure: { code: 'PAYMENT_NOT_CANCELLABLE' } },
+    });
+  });
+
+  it('sends nothing for a payment the saga does not know: there is no payment to show', async () => {
+    const command = cancel('void_unknown');
+    await dataSource.transaction((manager) => runner.run(manager, 'void_unknown', { type: 'CancelPayment', data: command.data as CancelPaymentV1 }, command));
+    expect(await refusals('void_unknown')).toEqual([]);
   });
 });

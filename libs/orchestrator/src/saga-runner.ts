@@ -93,10 +93,15 @@ export class SagaRunner {
         return;
       case 'Reject':
         this.logger.warn({ paymentId, code: output.code, input: input.type }, `command refused: ${output.message}`);
-        // A refused refund is answered on the stream the gateway reads, so the POS learns why.
+        // A refused refund or cancel is answered on the stream the gateway reads, so the POS learns why; the
+        // event's causationId is the refused command's id. A payment the saga does not know has no view to send.
         if (input.type === 'RequestRefund' && state.status !== 'NEW') {
           const refund = refusedRefund(input.data, output.code, output.message);
           await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope('RefundFailed', { payment: viewOf(state), refund }));
+        }
+        if (input.type === 'CancelPayment' && state.status !== 'NEW') {
+          const failure = { code: output.code, message: output.message.slice(0, 512) };
+          await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope('PaymentCancelRefused', { payment: viewOf(state), failure }));
         }
         return;
     }

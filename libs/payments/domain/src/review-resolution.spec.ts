@@ -58,6 +58,15 @@ describe('payment saga: a review settled by Alipay\'s reports (PaymentReviewReso
       then: ['publish PaymentCancelled CANCELLED #4', 'publish PaymentNeedsReview CANCELLED #5'],
       status: 'CANCELLED',
     },
+    { name: 'CHARGED, the reversal refund still unknown → SUCCEEDED', given: reversalRefundGivenUp(), when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #4'], status: 'SUCCEEDED' },
+    {
+      // the reversal refund may still pay the shopper back; the runner answers the refusal with PaymentCancelRefused
+      name: 'SUCCEEDED by CHARGED, the reversal refund still unknown: the cashier\'s void → PAYMENT_NOT_CANCELLABLE',
+      given: [...reversalRefundGivenUp(), reviewResolved('CHARGED')],
+      when: posCancel(),
+      then: ['reject PAYMENT_NOT_CANCELLABLE'],
+      status: 'SUCCEEDED',
+    },
   ]);
 });
 
