@@ -461,11 +461,12 @@ describe('ReportIngestion and payment events', () => {
   });
 
   it('lets finance write a transaction no report lists off as never made, once the next day\'s file is in too', async () => {
-    // two payments of 3 December that its transaction file lacks; a batch pays the second out all the same
+    // two payments of 3 December that its transaction file lacks; a batch pays the second out all the same, for
+    // another amount (one paid out as the ledger expects it is missing no more)
     await apply(eventAt('pay_written_off', '2026-12-03T23:30:00+08:00'));
     await apply(eventAt('pay_unlisted_paid', '2026-12-03T10:00:00+08:00'));
     dayFile('20261203', '000');
-    settlementBatch('20261203HKD001', 'pay_unlisted_paid');
+    settlementBatch('20261203HKD001', 'pay_unlisted_paid', '13.50');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
     const missing = async (paymentId: string) => (await finance.discrepancies({ paymentId, type: 'MISSING_IN_REPORT' })).discrepancies[0] as { discrepancyId: string; status: string };
     const writeOff = { resolvedBy: 'finance@chain.example', note: 'Alipay has no such payment', adjust: true };
@@ -571,6 +572,29 @@ describe('ReportIngestion and payment events', () => {
       { type: 'MISMATCHED', status: 'OPEN' },
       { type: 'MISSING_IN_REPORT', status: 'RESOLVED', resolved_by: 'settlement', resolution_note: 'listed by C1/20261205/transactionItems_20261205_001.csv' },
     ]);
+  });
+
+  it('closes a MISSING_IN_REPORT once a settlement batch pays the transaction out as the ledger expects it, and not for another amount', async () => {
+    await apply(eventAt('pay_unlisted_settled', '2026-12-11T10:00:00+08:00'));
+    await apply(eventAt('pay_unlisted_other', '2026-12-11T11:00:00+08:00'));
+    dayFile('20261211', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    for (const paymentId of ['pay_unlisted_settled', 'pay_unlisted_other']) expect(await discrepanciesOf(paymentId)).toMatchObject([{ type: 'MISSING_IN_REPORT', status: 'OPEN' }]);
+
+    settlementBatch('20261211HKD001', 'pay_unlisted_settled');
+    settlementBatch('20261211HKD002', 'pay_unlisted_other', '13.50');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    // the payout proves Alipay made it: settled, matched, and missing no more
+    const settled = await transactionOf('pay_unlisted_settled');
+    expect(settled).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(await discrepanciesOf('pay_unlisted_settled')).toEqual([{
+      type: 'MISSING_IN_REPORT', status: 'RESOLVED', resolved_by: 'settlement', resolution_note: 'paid out in settlement batch 20261211HKD001', ledger_transaction_id: settled.id,
+    }]);
+    expect(await finance.batch('20261211HKD001')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: settled.id, result: 'MATCHED' }] });
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'TransactionReconciled' AND key = 'pay_unlisted_settled'")).toEqual([{ n: 1 }]);
+    // paid out for another amount: what the batch disagrees on is finance's, and Alipay's word on the day stays open beside it
+    expect(await discrepanciesOf('pay_unlisted_other')).toMatchObject([{ type: 'MISMATCHED', status: 'OPEN' }, { type: 'MISSING_IN_REPORT', status: 'OPEN', resolved_by: null }]);
+    expect(await transactionOf('pay_unlisted_other')).toMatchObject({ status: 'EXPECTED', reconciliation: 'MISMATCHED' });
   });
 
   it('reads the parts of a day present together as one report: nothing a later part lists is missing, nor announced so', async () => {

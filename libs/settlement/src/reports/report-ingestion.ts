@@ -337,8 +337,10 @@ export class ReportIngestion {
       };
       const verdict = compareRow(row, expectation);
       // listed, whether or not it agrees: what it disagrees on is a discrepancy of its own
-      if (!ctx.batchId) await this.listedAfterAll(manager, existing.id, reportFile);
+      if (!ctx.batchId) await this.missingNoMore(manager, existing.id, `listed by ${reportFile}`);
       if (verdict.result === 'MATCHED') {
+        // paid out as the ledger expects it: Alipay made it, whatever its transaction file said
+        if (ctx.batchId) await this.missingNoMore(manager, existing.id, `paid out in settlement batch ${ctx.batchId}`);
         await this.ledger.setReconciliation(manager, existing.id, 'MATCHED', row.transactionId);
         if (ctx.batchId) await this.ledger.post(manager, existing.id, ctx.batchId);
         await record('MATCHED', existing.id, null);
@@ -536,13 +538,14 @@ export class ReportIngestion {
 
   /**
    * A transaction an earlier transaction file of its day did not list, listed now (a part of the day, `_001`…,
-   * that came after the others, or a file filed late): it is missing no more, so that discrepancy closes.
+   * that came after the others, or a file filed late), or paid out by a settlement batch as the ledger expects
+   * it (the payout proves Alipay made it): it is missing no more, so that discrepancy closes, with `note`.
    */
-  private async listedAfterAll(manager: EntityManager, ledgerTransactionId: string, reportFile: string): Promise<void> {
+  private async missingNoMore(manager: EntityManager, ledgerTransactionId: string, note: string): Promise<void> {
     await manager.query(
       `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now()
        WHERE ledger_transaction_id = $1 AND type = 'MISSING_IN_REPORT' AND status = 'OPEN'`,
-      [ledgerTransactionId, `listed by ${reportFile}`],
+      [ledgerTransactionId, note],
     );
   }
 
