@@ -70,7 +70,10 @@ export function openApiDocument(): Record<string, unknown> {
             200: { description: 'final', content: json('Payment') },
             202: { description: 'cancel under way (a voided sale stays SUCCEEDED until its money is back)', content: json('Payment') },
             ...errors(400, 401, 404, 429),
-            422: { description: 'PAYMENT_NOT_CANCELLABLE: the payment has a refund of the merchant\'s (taken or still unanswered); refund the rest instead', content: json('Error') },
+            422: {
+              description: 'PAYMENT_NOT_CANCELLABLE: the payment has a refund that succeeded or is not final yet (the merchant\'s, or the reversal of an earlier cancel); refund the rest instead. Answered by the gateway at once, or when the orchestrator refuses the cancel while the request waits',
+              content: json('Error'),
+            },
           },
         },
       },

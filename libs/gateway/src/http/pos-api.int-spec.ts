@@ -122,6 +122,21 @@ async function refundRows(paymentId: string): Promise<Array<{ view: RefundViewV1
   return dataSource.query('SELECT view FROM refunds WHERE payment_id = $1', [paymentId]);
 }
 
+/** The CancelPayment commands the gateway sent for the payment, oldest first: their envelope ids. */
+async function cancelCommandIds(paymentId: string): Promise<string[]> {
+  const rows: Array<{ id: string }> = await dataSource.query("SELECT id FROM outbox WHERE key = $1 AND type = 'CancelPayment' ORDER BY seq", [paymentId]);
+  return rows.map((row) => row.id);
+}
+
+/** The orchestrator's refusal of the cancel `commandId` sent, applied as the consumer does. */
+async function refuseCancel(payment: PaymentViewV1, commandId: string, code: string, message: string): Promise<void> {
+  const envelope = createEnvelope({
+    type: 'PaymentCancelRefused', key: payment.paymentId, data: { payment, failure: { code, message } }, producer: 'payment-orchestrator', cause: { id: commandId, correlationId: payment.paymentId },
+  });
+  await dataSource.transaction((manager) => app.get(PaymentsService).applyEvent(manager, envelope));
+  await app.get(PaymentUpdates).publish(payment);
+}
+
 async function cancelCommands(paymentId: string): Promise<number> {
   const [{ count }]: Array<{ count: number }> = await dataSource.query("SELECT count(*)::int AS count FROM outbox WHERE key = $1 AND type = 'CancelPayment'", [paymentId]);
   return count;
@@ -279,6 +294,25 @@ describe('POST /v1/payments/{paymentId}/cancel', () => {
     await apply('RefundFailed', viewOf(payment, 'SUCCEEDED', 3), { ...refund.body, status: 'FAILED', failure: { code: 'REFUND_WINDOW_EXCEED', message: 'too late' } });
     expect(await cancel()).toMatchObject({ status: 202, body: { status: 'SUCCEEDED' } });
     expect(await cancelCommands(payment.paymentId)).toBe(1);
+  });
+
+  it('answers a cancel the orchestrator refused at once with 422 and the refusal\'s code, and only the cancel it refused', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const cancel = (waitSeconds: number) => call('POST', `/v1/payments/${payment.paymentId}/cancel`, key, { waitSeconds });
+    const started = Date.now();
+    const waiting = cancel(20);
+    await eventually(async () => ((await cancelCommandIds(payment.paymentId)).length === 1 ? true : undefined));
+    const [refused] = await cancelCommandIds(payment.paymentId);
+    // e.g. a payment made SUCCEEDED by a review, whose reversal refund is still unknown: the gateway cannot see that
+    await refuseCancel(payment, refused, 'PAYMENT_NOT_CANCELLABLE', 'the payment has refunds; refund the rest instead of cancelling');
+    expect(await waiting).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE', message: expect.any(String) } } });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await call('GET', `/v1/payments/${payment.paymentId}`, key)).toMatchObject({ status: 200, body: { status: 'SUCCEEDED', sequence: 1 } });
+
+    // the cashier tries again: a new cancel, which that refusal does not answer
+    expect(await cancel(1)).toMatchObject({ status: 202, body: { status: 'SUCCEEDED' } });
+    expect(await cancelCommandIds(payment.paymentId)).toHaveLength(2);
   });
 
   it('refuses to void a sale once a refund of it succeeded, even beside refused ones', async () => {

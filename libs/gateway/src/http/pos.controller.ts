@@ -47,8 +47,8 @@ export class PosController {
   @Post(':paymentId/cancel')
   async cancel(@Terminal() terminal: TerminalContext, @Param('paymentId') paymentId: string, @Body() raw: unknown, @Res() res: Response): Promise<void> {
     const body = parse(cancelBody, raw);
-    await this.payments.cancel(terminal, paymentId);
-    const view = await this.payments.waitForCancel(terminal, paymentId, body.waitSeconds ?? this.options.defaultWaitSeconds);
+    const { commandId } = await this.payments.cancel(terminal, paymentId);
+    const view = await this.payments.waitForCancel(terminal, paymentId, body.waitSeconds ?? this.options.defaultWaitSeconds, commandId);
     res.status(view.status === 'PROCESSING' || view.status === 'SUCCEEDED' ? 202 : 200).json(view);
   }
 

@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 import type { PaymentStatus, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 
 /**
@@ -55,4 +55,26 @@ export class RefundRow {
 
   @Column({ type: 'jsonb' })
   view!: RefundViewV1;
+}
+
+/**
+ * A cancel the orchestrator refused (its PaymentCancelRefused), by the id of the CancelPayment command the gateway
+ * sent: the POS request waiting on that cancel answers with the refusal. Kept only while a POS may still wait.
+ */
+@Entity({ name: 'cancel_refusals' })
+export class CancelRefusalRow {
+  @PrimaryColumn({ type: 'text', name: 'command_id' })
+  commandId!: string;
+
+  @Column({ type: 'text', name: 'payment_id' })
+  paymentId!: string;
+
+  @Column({ type: 'text' })
+  code!: string;
+
+  @Column({ type: 'text' })
+  message!: string;
+
+  @CreateDateColumn({ type: 'timestamptz', name: 'refused_at' })
+  refusedAt!: Date;
 }

@@ -61,12 +61,12 @@ describe('cancel', () => {
     await apply('RefundRequested', viewOf(payment, 'PROCESSING', 2), reversal);
 
     const answered = await payments.cancel(terminal, payment.paymentId);
-    expect(answered).toMatchObject({ paymentId: payment.paymentId, status: 'PROCESSING' });
+    expect(answered.payment).toMatchObject({ paymentId: payment.paymentId, status: 'PROCESSING' });
     expect(await cancelCommands(payment.paymentId)).toBe(1);
 
     // the reversal went through twice over (cancelled as well): an operator owns it, and the POS is not told to refund
     await apply('RefundSucceeded', viewOf(payment, 'NEEDS_REVIEW', 3, '1250'), { ...reversal, status: 'SUCCEEDED' });
-    expect(await payments.cancel(terminal, payment.paymentId)).toMatchObject({ status: 'NEEDS_REVIEW' });
+    expect((await payments.cancel(terminal, payment.paymentId)).payment).toMatchObject({ status: 'NEEDS_REVIEW' });
   });
 
   it('refuses to void a sale the merchant has refunded part of', async () => {

@@ -10,7 +10,7 @@ import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { isId } from '../http/schemas';
 import type { CreatePaymentBody, CreateRefundBody } from '../http/schemas';
 import type { TerminalContext } from '../registry/registry.service';
-import { PaymentRow, RefundRow } from './payment.entities';
+import { CancelRefusalRow, PaymentRow, RefundRow } from './payment.entities';
 import type { AdmissionTicket } from './admission';
 import { PaymentUpdates } from './payment-updates';
 
@@ -99,10 +99,18 @@ export class PaymentsService {
     }
   }
 
-  /** Waits until a cancel has ended the payment (a voided sale stays SUCCEEDED until its money is back). */
-  async waitForCancel(terminal: TerminalContext, paymentId: string, waitSeconds: number): Promise<PaymentViewV1> {
-    const done = (view: PaymentViewV1) => view.status !== 'PROCESSING' && view.status !== 'SUCCEEDED';
-    return this.updates.waitFor(paymentId, waitSeconds * 1000, () => this.get(terminal, paymentId), done, newer);
+  /**
+   * Waits until a cancel has ended the payment (a voided sale stays SUCCEEDED until its money is back), or until
+   * the orchestrator refused the cancel that `commandId` sent: that answers with the refusal's code (422), as a
+   * refused refund does. Its wake-up repeats the payment's sequence, so only a newer view is taken without reading.
+   */
+  async waitForCancel(terminal: TerminalContext, paymentId: string, waitSeconds: number, commandId?: string): Promise<PaymentViewV1> {
+    const load = async (): Promise<PendingCancel> => ({ view: await this.get(terminal, paymentId), refusal: commandId ? await this.cancelRefusal(commandId) : null });
+    const done = ({ view, refusal }: PendingCancel) => refusal !== null || (view.status !== 'PROCESSING' && view.status !== 'SUCCEEDED');
+    const fromView = (view: PaymentViewV1, current: PendingCancel) => (view.sequence > current.view.sequence ? { ...current, view } : undefined);
+    const { view, refusal } = await this.updates.waitFor(paymentId, waitSeconds * 1000, load, done, fromView);
+    if (refusal) throw cancelRefusal(refusal);
+    return view;
   }
 
   /**
@@ -113,17 +121,18 @@ export class PaymentsService {
    * or Alipay did. The full refund the saga makes of a paid payment Alipay would not cancel is that cancel
    * under way, not a refund of the merchant's: a cashier's repeated abort goes on as the cancel it is.
    */
-  async cancel(terminal: TerminalContext, paymentId: string): Promise<PaymentViewV1> {
+  async cancel(terminal: TerminalContext, paymentId: string): Promise<{ payment: PaymentViewV1; commandId?: string }> {
     const row = await this.row(terminal, paymentId);
-    if (row.status === 'FAILED' || row.status === 'CANCELLED') return row.view;
+    if (row.status === 'FAILED' || row.status === 'CANCELLED') return { payment: row.view };
+    const cancel = command('CancelPayment', paymentId, { paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() });
     await this.dataSource.transaction(async (manager) => {
       await lockRefundsOf(manager, paymentId);
       if (await this.hasMerchantRefunds(manager, paymentId)) {
-        throw new ApiError(422, 'PAYMENT_NOT_CANCELLABLE', 'the payment has refunds; refund the rest instead of cancelling');
+        throw new ApiError(422, 'PAYMENT_NOT_CANCELLABLE', CANCEL_REFUSALS.PAYMENT_NOT_CANCELLABLE);
       }
-      await appendToOutbox(manager, TOPICS.paymentCommands.name, command('CancelPayment', paymentId, { paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() }));
+      await appendToOutbox(manager, TOPICS.paymentCommands.name, cancel);
     });
-    return row.view;
+    return { payment: row.view, commandId: cancel.id };
   }
 
   /**
@@ -169,6 +178,7 @@ export class PaymentsService {
    * and an older view of the payment never reaches the stream.
    */
   async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
+    if (envelope.type === 'PaymentCancelRefused') return this.recordCancelRefusal(manager, envelope);
     const { payment, refund } = viewsOf(envelope);
     const settled: Array<{ status: RefundViewV1['status'] }> = refund
       ? await manager.query(
@@ -279,6 +289,25 @@ export class PaymentsService {
     return found;
   }
 
+  /**
+   * Keeps a refused cancel for the POS request waiting on it, by the refused command's id (the event's causationId);
+   * the payment is unchanged, so nothing else is written. A refusal is read only while its POS waits (30 s at most):
+   * the rows of an hour ago go as a new one comes.
+   */
+  private async recordCancelRefusal(manager: EntityManager, envelope: Envelope): Promise<void> {
+    const { payment, failure } = envelope.data as { payment: PaymentViewV1; failure: { code: string; message: string } };
+    if (!envelope.causationId) return;
+    await manager.query(prepared(`DELETE FROM cancel_refusals WHERE refused_at < now() - interval '1 hour'`));
+    await manager.query(
+      prepared(`INSERT INTO cancel_refusals (command_id, payment_id, code, message) VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING`),
+      [envelope.causationId, payment.paymentId, failure.code, failure.message],
+    );
+  }
+
+  private async cancelRefusal(commandId: string): Promise<CancelRefusalRow | null> {
+    return this.dataSource.getRepository(CancelRefusalRow).findOneBy({ commandId });
+  }
+
   private findByOrderRow(merchantId: string, merchantOrderId: string): Promise<PaymentRow | null> {
     return this.dataSource.getRepository(PaymentRow).findOneBy({ merchantId, merchantOrderId });
   }
@@ -319,6 +348,23 @@ export function refundRefusal(refund: RefundViewV1): ApiError | undefined {
   if (code === undefined || !Object.hasOwn(REFUND_REFUSALS, code)) return undefined;
   const { status, message } = REFUND_REFUSALS[code];
   return new ApiError(status, code, message, [{ refundId: refund.refundId }]);
+}
+
+/** What the POS is told, by code, when a cancel is refused: by the gateway before it sends it, or by the orchestrator. */
+const CANCEL_REFUSALS: Readonly<Record<string, string>> = {
+  PAYMENT_NOT_CANCELLABLE: 'the payment has refunds; refund the rest instead of cancelling',
+};
+
+/** The error a cancel the orchestrator refused is answered with: 422 with its code, as a refused refund is. */
+function cancelRefusal(refusal: CancelRefusalRow): ApiError {
+  const message = Object.hasOwn(CANCEL_REFUSALS, refusal.code) ? CANCEL_REFUSALS[refusal.code] : refusal.message;
+  return new ApiError(422, refusal.code, message);
+}
+
+/** A cancel a POS request waits on: the payment, and the orchestrator's refusal of the cancel once it came. */
+interface PendingCancel {
+  view: PaymentViewV1;
+  refusal: CancelRefusalRow | null;
 }
 
 /** What a request answers whose idempotency key has been used: the same body, what it made; another, a conflict. */
