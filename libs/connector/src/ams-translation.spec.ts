@@ -53,6 +53,23 @@ describe('AMS translation', () => {
     }
   });
 
+  it('carries a payment notification\'s paymentAmount, and drops one that is not minor units of a currency we know, as answers do', () => {
+    const notification = (paymentAmount: unknown) =>
+      ({
+        notifyType: 'PAYMENT_RESULT', result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' },
+        paymentRequestId: 'pay_01JD', paymentId: '2026112719401080010018810000000001', paymentAmount, paymentTime: '2026-11-27T12:06:02+08:00',
+      }) as unknown as AmsNotification;
+    const charged = notificationMessage(notification({ currency: 'HKD', value: '1150' }), undefined)!;
+    expect(paymentNotifiedV1.safeParse(charged.data).success).toBe(true);
+    expect(charged.data.amount).toEqual({ currency: 'HKD', value: '1150' });
+    for (const odd of [{ currency: 'HKD', value: '11.50' }, { currency: 'HKD', value: '-1150' }, { currency: 'hkd', value: '1150' }, { currency: 'XYZ', value: '1150' }, { currency: 'HKD', value: 1150 }, '1150']) {
+      const message = notificationMessage(notification(odd), undefined)!;
+      expect(paymentNotifiedV1.safeParse(message.data).success).toBe(true);
+      expect(message.data).toMatchObject({ outcome: 'S', alipayPaymentId: '2026112719401080010018810000000001' });
+      expect(message.data).not.toHaveProperty('amount');
+    }
+  });
+
   it('keeps an unknown outcome unknown and still answers a valid result', () => {
     const data = refundResult(refundCommand, { outcome: 'U', resultCode: 'TIMEOUT', resultMessage: 'no answer within 8000 ms', problem: 'TIMEOUT', durationMs: 8000, exchange });
     expect(refundResultV1.safeParse(data).success).toBe(true);

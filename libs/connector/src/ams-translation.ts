@@ -77,10 +77,11 @@ function paymentFacts(body: PayResponse | InquiryPaymentResponse | undefined) {
 }
 
 /**
- * The payment's amount as Alipay reports it (paymentAmount), for the saga to compare with the amount asked; one that
- * is not minor units of a currency we know is dropped, as an odd timestamp is, so the result stays readable.
+ * The payment's amount as Alipay reports it (paymentAmount, in a pay or inquiry answer or a payment notification), for
+ * the saga to compare with the amount asked; one that is not minor units of a currency we know is dropped, as an odd
+ * timestamp is, so the message stays readable.
  */
-function answeredAmount(body: PayResponse | InquiryPaymentResponse | undefined): { amount?: Money } {
+function answeredAmount(body: { paymentAmount?: unknown } | undefined): { amount?: Money } {
   const parsed = moneySchema.safeParse(body?.paymentAmount);
   return parsed.success ? { amount: parsed.data } : {};
 }
@@ -148,7 +149,7 @@ export function notificationMessage(
         paymentRequestId: notification.paymentRequestId,
         outcome: notified,
         resultCode: clip(notification.result.resultCode, 64),
-        amount: notification.paymentAmount,
+        ...answeredAmount(notification),
         ...paymentFacts(notification),
       },
     };

@@ -74,13 +74,17 @@ export const refundResultV1 = resultBase.extend({
 });
 export const inquireRefundResultV1 = refundResultV1.extend({ refundStatus: z.enum(['SUCCESS', 'FAIL', 'PROCESSING']).optional() });
 
-/** A verified notifyPayment / notifyRefund; not an answer to a command, so no attempt. */
+/**
+ * A verified notifyPayment / notifyRefund; not an answer to a command, so no attempt. A payment notification's
+ * amount is its paymentAmount, absent when that is not minor units of a currency we know (as in pay and inquiry
+ * answers).
+ */
 export const paymentNotifiedV1 = z.object({
   paymentId: idSchema,
   paymentRequestId: idSchema,
   outcome: z.enum(['S', 'F']),
   resultCode: z.string().max(64),
-  amount: moneySchema,
+  ...answeredAmount,
   ...paymentFacts,
 });
 export const refundNotifiedV1 = z.object({

@@ -1,4 +1,5 @@
 import type { Money } from '@upm/contracts';
+import type { SagaInput } from './model';
 import {
   AMOUNT,
   DEADLINE,
@@ -33,6 +34,7 @@ describe('payment saga: a success for another amount than asked (paymentAmount) 
     { name: 'pay S for less → NEEDS_REVIEW', given: paySent, when: charging(payS(), LESS), then: IN_REVIEW },
     { name: 'pay S in another currency → NEEDS_REVIEW', given: paySent, when: charging(payS(), OTHER_CURRENCY), then: IN_REVIEW },
     { name: 'notification S for less before the pay answer → NEEDS_REVIEW', given: paySent, when: charging(notified(), LESS), then: IN_REVIEW },
+    { name: 'notification S without an amount (Alipay\'s was unreadable) → SUCCEEDED, as a pay S without one', given: paySent, when: { ...notified(), data: { ...notified().data, amount: undefined } } as SagaInput, then: ['publish PaymentSucceeded SUCCEEDED #1', 'cancel timer INQUIRY'], status: 'SUCCEEDED' },
     { name: 'inquiry SUCCESS for less → NEEDS_REVIEW', given: inquiring, when: charging(inquirySuccess(1), LESS), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer INQUIRY'] },
     { name: 'inquiry PROCESSING naming another amount → still only pending: the next inquiry', given: inquiring, when: charging(inquiry(1, 'S', 'SUCCESS', 'PROCESSING'), LESS), then: ['timer INQUIRY#2 +3000'], status: 'INQUIRING' },
     { name: 'in review, then pay S for the amount asked → nothing: the answers contradict each other', given: [...paySent, charging(notified(), LESS)], when: charging(payS(), AMOUNT), then: [] },

@@ -93,7 +93,7 @@ export function notifiedAnswer(notification: PaymentNotifiedV1): PaymentAnswer {
     notification.outcome === 'S'
       ? { kind: 'PAID' }
       : { kind: 'NOT_PAID', failure: { code: notification.resultCode, message: `Alipay notified that the payment failed (${notification.resultCode})` } };
-  return { source: 'NOTIFICATION', attempt: null, verdict, alipay: factsOf(notification), amount: notification.amount };
+  return { source: 'NOTIFICATION', attempt: null, verdict, alipay: factsOf(notification), ...definedOnly({ amount: notification.amount }) };
 }
 
 export type CancelVerdict = { kind: 'CANCELLED' } | { kind: 'UNKNOWN' } | { kind: 'NOT_FOUND' } | { kind: 'REFUSED'; code: string };
