@@ -177,6 +177,46 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(rows.map((r) => r.message_id).sort()).toEqual([early.id, late.id].sort());
   });
 
+  it('reads past the rows it sent while an old snapshot keeps them from vacuum, but never past a row still to commit', async () => {
+    await startConsumer('test.floor');
+    // an export's snapshot: no deleted row can be vacuumed while it is open
+    const exporter = new Client({ connectionString: databaseUrl });
+    await exporter.connect();
+    await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await exporter.query('SELECT count(*) FROM inbox');
+    // a writer that drew its seq and has not committed yet
+    const writer = dataSource.createQueryRunner();
+    await writer.connect();
+    await writer.startTransaction();
+    const late = refundCommand('pay_floor_late', 1);
+    await appendToOutbox(writer.manager, COMMANDS_TOPIC, late);
+    const [{ seq }]: Array<{ seq: string }> = await writer.query('SELECT seq::text AS seq FROM outbox WHERE id = $1', [late.id]);
+    try {
+      // rows after it are published and deleted over several of the relay's floor checks
+      for (let n = 1; n <= 6; n++) {
+        await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, refundCommand('pay_floor_other', n)));
+        await eventually(async () => ((await effects('pay_floor_other')).length >= n ? true : undefined), 10_000, 50);
+        await sleep(400);
+      }
+      expect(BigInt(relay.floorSeq)).toBeLessThan(BigInt(seq));
+      await writer.commitTransaction();
+      expect((await eventually(async () => ((await effects('pay_floor_late')).length ? effects('pay_floor_late') : undefined), 10_000, 50)).map((r) => r.message_id)).toEqual([late.id]);
+      // with the writer gone, the floor passes every row sent, the snapshot still open
+      const last = refundCommand('pay_floor_other', 7);
+      const lastSeq = await dataSource.transaction(async (manager) => {
+        await appendToOutbox(manager, COMMANDS_TOPIC, last);
+        return ((await manager.query('SELECT seq::text AS seq FROM outbox WHERE id = $1', [last.id])) as Array<{ seq: string }>)[0].seq;
+      });
+      await eventually(async () => ((await effects('pay_floor_other')).length >= 7 ? true : undefined), 10_000, 50);
+      expect(await eventually(async () => (BigInt(relay.floorSeq) >= BigInt(lastSeq) ? true : undefined), 10_000, 100)).toBe(true);
+    } finally {
+      if (writer.isTransactionActive) await writer.rollbackTransaction();
+      await writer.release();
+      await exporter.query('ROLLBACK');
+      await exporter.end();
+    }
+  }, 60_000);
+
   it('gives up the lock with its connection, and publishes again once it has reconnected', async () => {
     await startConsumer('test.reconnect');
     const before = refundCommand('pay_reconnect', 1);

@@ -11,14 +11,35 @@ import { currentTraceHeaders } from './tracing';
 const RELAY_LOCK = 7_346_112_901;
 
 /**
- * A relay pass: deletes the rows the previous pass sent and takes the next ones. The rows just sent are still
- * visible to the statement's own SELECT, hence excluded; a row with a lower seq that committed after them is
- * taken now.
+ * A relay pass: deletes the rows the previous pass sent and takes the next ones after the floor (see
+ * `moveFloor`). The rows just sent are still visible to the statement's own SELECT, hence excluded; a row with
+ * a lower seq that committed after them, above the floor, is taken now.
  */
 const PASS = prepared(
   `WITH sent AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))
-   SELECT seq, topic, key, payload, headers, created_at FROM outbox WHERE seq <> ALL($1::bigint[]) ORDER BY seq LIMIT $2`,
+   SELECT seq, topic, key, payload, headers, created_at FROM outbox WHERE seq > $3::bigint AND seq <> ALL($1::bigint[]) ORDER BY seq LIMIT $2`,
 );
+
+/** The relay's pass and its parameters, for tools/outbox-scan.ts, which measures what a pass costs. */
+export const OUTBOX_PASS = {
+  text: PASS,
+  parameters: (pass: { sent: string[]; limit: number; floor?: string }): unknown[] => [pass.sent, pass.limit, pass.floor ?? '0'],
+};
+
+/**
+ * The transactions that may still write outbox rows with a seq already handed out: every transaction that
+ * inserts into the outbox holds ROW EXCLUSIVE on it from before its seq is drawn until it ends. The relay's
+ * own session (which deletes) is left out.
+ */
+const OUTBOX_WRITERS = prepared(
+  `SELECT virtualtransaction AS writer FROM pg_locks
+   WHERE locktype = 'relation' AND relation = 'outbox'::regclass AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid()
+     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+);
+const LAST_SEQ = prepared(`SELECT pg_sequence_last_value(pg_get_serial_sequence('outbox', 'seq'))::text AS seq`);
+
+/** how often the relay tries to move its floor up: a pass walks the rows deleted since, which vacuum may not have removed */
+const FLOOR_CHECK_MS = 250;
 
 /**
  * Bytes of message values one pass sends at most (though always its first message): Kafka refuses a
@@ -155,6 +176,11 @@ export class OutboxRelay {
   private sent: string[] = [];
   /** the last pass left rows behind (a full batch, or one cut at PASS_BYTES): the next goes at once */
   private behind = false;
+  /** every row up to this seq was sent or will never commit: a pass reads only the rows after it (see `moveFloor`) */
+  private floor = '0';
+  /** the seq the floor moves to once the writers that held the outbox when it was drawn have ended */
+  private next?: { seq: string; writers: string[]; ended: boolean };
+  private floorCheckedAt = 0;
   private readonly backlog;
   private readonly oldestAge;
   private readonly published;
@@ -169,6 +195,11 @@ export class OutboxRelay {
     this.backlog = metrics.gauge('outbox_backlog_messages', 'Outbox rows not yet published');
     this.oldestAge = metrics.gauge('outbox_oldest_age_seconds', 'Age of the oldest unpublished outbox row');
     this.published = metrics.counter('outbox_published_total', 'Outbox messages published', ['topic']);
+  }
+
+  /** the seq after which a pass reads (see `checkFloor`): every row up to it was sent or will never commit */
+  get floorSeq(): string {
+    return this.floor;
   }
 
   async start(): Promise<void> {
@@ -223,17 +254,64 @@ export class OutboxRelay {
       return 0;
     }
     const batchSize = this.options.batchSize ?? 500;
-    const read = await this.query<OutboxRecord>(connection, PASS, [this.sent, batchSize]);
+    await this.checkFloor(connection);
+    const read = await this.query<OutboxRecord>(connection, PASS, OUTBOX_PASS.parameters({ sent: this.sent, limit: batchSize, floor: this.floor }));
     this.sent = [];
     this.oldestAge.set(read.length ? (Date.now() - new Date(read[0].created_at).getTime()) / 1000 : 0);
     // rows past the byte budget are read again by the next pass, which follows at once
     const rows = withinBytes(read, PASS_BYTES);
     this.behind = read.length >= batchSize || rows.length < read.length;
+    this.moveFloor(rows.length ? rows[rows.length - 1].seq : undefined);
     if (!rows.length) return 0;
     await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
     this.sent = rows.map((row) => row.seq);
     for (const row of rows) this.published.inc({ topic: row.topic });
     return rows.length;
+  }
+
+  /**
+   * The deleted rows stay in the table and its index until vacuum removes them, which it cannot while any
+   * transaction in the database is older than they are (a report ingestion, an export, a session left idle in
+   * a transaction). A pass that read from the first seq would walk every row sent since, each time. So a pass
+   * reads only after a floor: a seq up to which every row was sent or will never commit.
+   *
+   * A seq is drawn when its row is inserted, so a row with a lower seq than rows already sent may still
+   * commit, and the floor may pass a seq only once its transaction ended. Every outbox writer holds ROW
+   * EXCLUSIVE on the table from before it draws a seq until it ends; so every quarter second (at most), the relay
+   * notes the last seq drawn, then the transactions holding that lock, and once none of them holds it any
+   * more, every row up to that seq is committed or never will be. The first pass after that reads from the
+   * old floor and sees them all; the floor then moves up to that seq, as far as the pass took every row.
+   * Only an outbox writer that stays open holds the floor back (at its first row); other long transactions
+   * do not.
+   */
+  private async checkFloor(connection: Client): Promise<void> {
+    if (Date.now() - this.floorCheckedAt < FLOOR_CHECK_MS) return;
+    this.floorCheckedAt = Date.now();
+    if (!this.next) {
+      const [{ seq }] = await this.query<{ seq: string | null }>(connection, LAST_SEQ, []);
+      if (seq === null || BigInt(seq) <= BigInt(this.floor)) return;
+      // the seq first, then who writes: a writer that drew a seq up to it is either done by now or listed
+      const writers = (await this.query<{ writer: string }>(connection, OUTBOX_WRITERS, [])).map((row) => row.writer);
+      this.next = { seq, writers, ended: !writers.length };
+      return;
+    }
+    if (this.next.ended) return;
+    const still = (await this.query<{ writer: string }>(connection, OUTBOX_WRITERS, [])).some((row) => this.next!.writers.includes(row.writer));
+    this.next.ended = !still;
+  }
+
+  /**
+   * After a pass that read with every writer of `next` ended: every row up to its seq was visible to the pass,
+   * so the floor moves up to it, or to the last row the pass took when it left rows behind.
+   */
+  private moveFloor(lastTaken: string | undefined): void {
+    if (!this.next?.ended) return;
+    const target = BigInt(this.next.seq);
+    // a pass that left rows behind took at least one, and every row before the last one it took
+    const taken = this.behind && lastTaken !== undefined ? BigInt(lastTaken) : target;
+    const reached = taken < target ? taken : target;
+    if (reached > BigInt(this.floor)) this.floor = reached.toString();
+    if (reached >= target) this.next = undefined;
   }
 
   private async run(): Promise<void> {
@@ -300,12 +378,15 @@ export class OutboxRelay {
     if (!connection || this.connection !== connection) return;
     this.connection = undefined;
     this.leader = false;
+    // a new session starts from the first row: what was sent and not deleted may be sent again
+    this.floor = '0';
+    this.next = undefined;
     await connection.end().catch(() => undefined);
   }
 
   private async refreshBacklog(): Promise<void> {
     if (!this.leader) return;
-    const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox');
+    const [{ count }] = await this.dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE seq > $1::bigint', [this.floor]);
     this.backlog.set(count);
   }
 
