@@ -1,5 +1,5 @@
 import {
-  compareReported, compareRow, compareWithPayment, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, partnerListedEarlier, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, planWriteOff, refundStatusAfter, revisesReview, rowKey,
+  compareReported, compareRow, compareWithPayment, EarlyPayout, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, PaidOutItem, partnerListedEarlier, paymentIdOfRow, PaymentFacts, planAdjustment, planBooking, planWriteOff, planWriteOffReversal, refundStatusAfter, revisesReview, rowKey,
 } from './matching';
 import type { SettlementItemRow, TransactionRow } from './report-files';
 
@@ -142,6 +142,18 @@ describe('planWriteOff', () => {
     expect(planWriteOff(expected, ['B1'], true)).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/B1/) });
     expect(planWriteOff({ ...expected, status: 'POSTED' }, [], true)).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST' });
     expect(planWriteOff(expected, [], false)).toMatchObject({ ok: false, code: 'SETTLEMENT.REPORTS_INCOMPLETE' });
+  });
+});
+
+describe('planWriteOffReversal', () => {
+  const writeOff = { amount: -1250n, fee: -10n };
+  it('books the write-off back once a settlement batch paid the transaction out', () => {
+    expect(planWriteOffReversal({ fields: ['status'] }, writeOff, 'B1')).toEqual({ ok: true, amount: 1250n, fee: 10n });
+  });
+
+  it('waits for a batch while only a transaction file lists it, and refuses a report that disagrees otherwise too', () => {
+    expect(planWriteOffReversal({ fields: ['status'] }, writeOff, undefined)).toMatchObject({ ok: false, code: 'SETTLEMENT.NOT_SETTLED' });
+    expect(planWriteOffReversal({ fields: ['status', 'fee'] }, writeOff, 'B1')).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/fee/) });
   });
 });
 

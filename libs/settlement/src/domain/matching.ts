@@ -397,6 +397,32 @@ export function planWriteOff(
   return { ok: true, amount: -ledger.amount, fee: -ledger.fee };
 }
 
+export type WriteOffReversalPlan =
+  | { ok: true; amount: bigint; fee: bigint }
+  | { ok: false; code: 'SETTLEMENT.CANNOT_ADJUST' | 'SETTLEMENT.NOT_SETTLED'; message: string };
+
+/**
+ * What resolving with `adjust` the status discrepancy of a transaction finance wrote off books once Alipay's
+ * reports list it after all: an adjustment of `amount` and `fee` that reverses the write-off's, so the
+ * transaction is owed again as it was before. Only once a settlement batch paid it out (`paidOutIn`): the
+ * transaction file moves no money, the payout proves Alipay made the transaction. And only when the reports
+ * agree with the transaction otherwise: a write-off reversed, it must match them as any other transaction.
+ */
+export function planWriteOffReversal(
+  discrepancy: { fields: readonly string[] },
+  writeOff: { amount: bigint; fee: bigint },
+  paidOutIn: string | undefined,
+): WriteOffReversalPlan {
+  const other = discrepancy.fields.filter((f) => f !== 'status');
+  if (other.length) {
+    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `Alipay's reports list the written-off transaction with another ${other.join(' and ')}; reversing the write-off would not make the two agree` };
+  }
+  if (!paidOutIn) {
+    return { ok: false, code: 'SETTLEMENT.NOT_SETTLED', message: 'no settlement batch has paid the written-off transaction out yet; reverse the write-off once one does' };
+  }
+  return { ok: true, amount: -writeOff.amount, fee: -writeOff.fee };
+}
+
 export type BookingPlan =
   | {
       ok: true;

@@ -4,9 +4,9 @@ import { toCsvLine, toMajorUnits } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { ApiError } from '@upm/shared-runtime';
 import { adjustmentPostings, overClearedPostings, transactionPostings } from '../domain/ledger';
-import { planAdjustment, planBooking, planWriteOff } from '../domain/matching';
+import { planAdjustment, planBooking, planWriteOff, planWriteOffReversal } from '../domain/matching';
 import { shiftDay, TransactionType } from '../domain/report-files';
-import { LedgerStore } from '../ledger/ledger.store';
+import { LedgerStore, LedgerTransactionRecord } from '../ledger/ledger.store';
 import type { PreviousResolution } from '../settlement.entities';
 import { PAGE_BOUNDS } from './schemas';
 
@@ -225,6 +225,9 @@ export class FinanceService {
         // a row of a type the ledger has no rules for: finance settles it outside the ledger, and resolves it as a note
         throw new ApiError(422, 'SETTLEMENT.CANNOT_ADJUST', `discrepancy ${id} is about a report line of a type the ledger has no rules to book`);
       default: {
+        const t = d.ledger_transaction_id ? await this.ledger.find(manager, d.ledger_transaction_id) : undefined;
+        // the reports list a transaction finance wrote off: the adjustment to book is the write-off's reversal
+        if (t?.written_off) return { ledgerTransactionId: t.id, adjustmentTransactionId: await this.bookWriteOffReversal(manager, d, t) };
         const adjustment = await this.bookAdjustment(manager, id, d);
         return { ledgerTransactionId: d.ledger_transaction_id ?? adjustment, adjustmentTransactionId: adjustment };
       }
@@ -254,6 +257,26 @@ export class FinanceService {
       postings: adjustmentPostings(kind, { merchantId: t.merchant_id, currency: t.currency, amount: plan.amount, fee: plan.fee }),
     });
     return written.id;
+  }
+
+  /**
+   * Reverses the write-off of a transaction a settlement batch paid out after all (see planWriteOffReversal):
+   * an ADJUSTMENT that books the write-off's amount and fee back, POSTED in the first batch that paid it out,
+   * whose item now matches the ledger; returns the reversal's id.
+   */
+  private async bookWriteOffReversal(manager: EntityManager, d: { fields: string[] }, t: LedgerTransactionRecord): Promise<string> {
+    // a transaction is written off only by resolving its MISSING_IN_REPORT discrepancy with an adjustment
+    const writeOff = (await this.ledger.writeOffOf(manager, t.id))!;
+    const [item]: Array<{ batch_id: string; part: number; line: number }> = await manager.query(
+      `SELECT i.batch_id, i.part, i.line FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
+       WHERE i.ledger_transaction_id = $1 ORDER BY b.settlement_time, i.batch_id, i.part, i.line LIMIT 1`,
+      [t.id],
+    );
+    const plan = planWriteOffReversal(d, writeOff, item?.batch_id);
+    if (!plan.ok) throw new ApiError(422, plan.code, plan.message);
+    const reversal = await this.ledger.reverseWriteOff(manager, t, writeOff.id, plan, item.batch_id);
+    await this.ledger.itemMatched(manager, item.batch_id, item, t.id);
+    return reversal;
   }
 
   /**

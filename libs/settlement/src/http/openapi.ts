@@ -83,7 +83,7 @@ const ERRORS: Record<number, string> = {
   401: 'UNAUTHENTICATED: no or a wrong admin token',
   404: 'SETTLEMENT.BATCH_NOT_FOUND, SETTLEMENT.DISCREPANCY_NOT_FOUND or SETTLEMENT.PAYMENT_NOT_FOUND; for a listing\'s `before` that names no row of it, also SETTLEMENT.FILE_NOT_FOUND or SETTLEMENT.TRANSACTION_NOT_FOUND',
   409: 'SETTLEMENT.ALREADY_RESOLVED',
-  422: 'SETTLEMENT.CANNOT_ADJUST (nothing Alipay settled can be booked for this discrepancy), SETTLEMENT.NOT_SETTLED (no settlement batch holds the transaction yet) SETTLEMENT.NOTHING_TO_ADJUST (Alipay settled what the ledger expects) or SETTLEMENT.REPORTS_INCOMPLETE (a transaction no report lists is written off only once the next day\'s transaction file is in too)',
+  422: 'SETTLEMENT.CANNOT_ADJUST (nothing Alipay settled can be booked for this discrepancy), SETTLEMENT.NOT_SETTLED (no settlement batch holds the transaction yet, or has paid out a written-off one whose write-off is to be reversed), SETTLEMENT.NOTHING_TO_ADJUST (Alipay settled what the ledger expects) or SETTLEMENT.REPORTS_INCOMPLETE (a transaction no report lists is written off only once the next day\'s transaction file is in too)',
 };
 
 /** The query parameters of a zod object schema, as OpenAPI parameters. */

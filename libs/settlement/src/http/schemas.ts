@@ -43,7 +43,7 @@ export const resolveBody = z
     note: z.string().min(1).max(2000).regex(/\S/, 'not blank'),
     /**
      * book what Alipay settled: a MISMATCHED difference as an ADJUSTMENT, a MISSING_IN_LEDGER transaction as its batch paid it out, a
-     * MISSING_IN_REPORT transaction written off as never made (docs/settlement.md)
+     * MISSING_IN_REPORT transaction written off as never made, or that write-off reversed once a batch pays the transaction out (docs/settlement.md)
      */
     adjust: z.boolean().default(false),
   })

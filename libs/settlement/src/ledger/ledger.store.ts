@@ -3,7 +3,7 @@ import { createEnvelope, fromMajorUnits, newId, TOPICS } from '@upm/contracts';
 import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1, PaymentReviewResolvedV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
-import { accountCode, assertBalanced, Posting, transactionPostings } from '../domain/ledger';
+import { accountCode, adjustmentPostings, assertBalanced, Posting, transactionPostings } from '../domain/ledger';
 import {
   compareReported, PaidOutItem, ReportedFact, ReportedRow, ReportedTransaction, revisesReview, ReviewResolution, rowKey, signedAmount,
 } from '../domain/matching';
@@ -48,7 +48,7 @@ export interface LedgerTransactionRecord {
   business_day: string;
   settlement_batch_id: string | null;
   reconciliation: string | null;
-  /** finance wrote it off as never made: its MISSING_IN_REPORT discrepancy was resolved with an adjustment */
+  /** finance wrote it off as never made (its MISSING_IN_REPORT discrepancy was resolved with an adjustment), and that stands (not reversed) */
   written_off: boolean;
 }
 
@@ -73,7 +73,8 @@ export interface DiscrepancyFinding {
 const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
   fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation,
   EXISTS (SELECT 1 FROM discrepancies d WHERE d.ledger_transaction_id = ledger_transactions.id AND d.type = 'MISSING_IN_REPORT'
-    AND d.adjustment_transaction_id IS NOT NULL) AS written_off`;
+    AND d.adjustment_transaction_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.source_key = 'REVERSAL:' || d.adjustment_transaction_id)) AS written_off`;
 
 /** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */
 const LEDGER_LOCK = 7_346_112_955;
@@ -354,6 +355,34 @@ export class LedgerStore {
       merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { settlementBatchId: first.settlementBatchId }, actual: { settlementBatchId: again.settlementBatchId },
       reportFile: file?.path ?? again.settlementBatchId, businessDay, settled: true,
     });
+  }
+
+  /** The ADJUSTMENT that wrote the transaction off (its MISSING_IN_REPORT discrepancy resolved with `adjust`), if finance wrote it off. */
+  async writeOffOf(manager: EntityManager, id: string): Promise<{ id: string; amount: bigint; fee: bigint } | undefined> {
+    const [row]: Array<{ id: string; amount: string; fee: string }> = await manager.query(
+      `SELECT a.id, a.amount::text AS amount, a.fee::text AS fee FROM discrepancies d JOIN ledger_transactions a ON a.id = d.adjustment_transaction_id
+       WHERE d.ledger_transaction_id = $1 AND d.type = 'MISSING_IN_REPORT'`,
+      [id],
+    );
+    return row && { id: row.id, amount: BigInt(row.amount), fee: BigInt(row.fee) };
+  }
+
+  /**
+   * Reverses a write-off that a settlement batch proved wrong (it paid the transaction out): an ADJUSTMENT
+   * (origin RESOLUTION, POSTED in that batch, the transaction's business day) books the write-off's amount and
+   * fee back, under `REVERSAL:<write-off id>`, so a write-off is reversed once whoever reverses it. The
+   * transaction, posted without a batch when it was written off, is the batch's now, as if paid out as expected.
+   * Answers the reversal's id.
+   */
+  async reverseWriteOff(manager: EntityManager, t: LedgerTransactionRecord, writeOffId: string, reversal: { amount: bigint; fee: bigint }, batchId: string): Promise<string> {
+    const kind = t.kind as TransactionType;
+    const { id } = await this.write(manager, {
+      sourceKey: `REVERSAL:${writeOffId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: t.merchant_id, currency: t.currency, paymentId: t.payment_id, refundId: t.refund_id,
+      alipayTransactionId: t.alipay_transaction_id, amount: reversal.amount, fee: reversal.fee, businessDay: t.business_day, origin: 'RESOLUTION', occurredAt: new Date(),
+      settlementBatchId: batchId, postings: adjustmentPostings(kind, { merchantId: t.merchant_id, currency: t.currency, amount: reversal.amount, fee: reversal.fee }),
+    });
+    await manager.query('UPDATE ledger_transactions SET settlement_batch_id = $2 WHERE id = $1 AND settlement_batch_id IS NULL', [t.id, batchId]);
+    return id;
   }
 
   /**

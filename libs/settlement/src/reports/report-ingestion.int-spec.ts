@@ -501,6 +501,69 @@ describe('ReportIngestion and payment events', () => {
     expect(contradicted).toMatchObject({ status: 'OPEN', fields: ['status'], ledgerTransactionId: original.id });
   });
 
+  it('lets finance reverse a write-off once a settlement batch pays the transaction out after all, once under two resolutions at once', async () => {
+    // two payments of 12 December no transaction file of the day or the next lists, written off
+    await apply(eventAt('pay_reinstated', '2026-12-12T10:00:00+08:00'));
+    await apply(eventAt('pay_reinstated_fee', '2026-12-12T11:00:00+08:00'));
+    dayFile('20261212', '000');
+    dayFile('20261213', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    const writeOff = { resolvedBy: 'finance@chain.example', note: 'Alipay has no such payment', adjust: true };
+    const reinstate = { resolvedBy: 'finance@chain.example', note: 'Alipay paid it out after all', adjust: true };
+    const discrepancy = async (paymentId: string, type: string) => (await finance.discrepancies({ paymentId, type })).discrepancies[0] as { discrepancyId: string };
+    const writtenOff: Record<string, string> = {};
+    for (const paymentId of ['pay_reinstated', 'pay_reinstated_fee']) {
+      writtenOff[paymentId] = (await finance.resolveDiscrepancy((await discrepancy(paymentId, 'MISSING_IN_REPORT')).discrepancyId, writeOff)).adjustmentTransactionId as string;
+    }
+    const ledgerOf = async () => (await finance.payment('pay_reinstated')).transactions as Array<{
+      ledgerTransactionId: string; kind: string; status: string; amount: { value: string }; fee: { value: string }; origin: string; settlementBatchId: string | null;
+    }>;
+
+    // a late file lists it: the transaction file moves no money, so there is nothing to reverse the write-off to yet
+    dayFile('20261212', '001', reportRow('pay_reinstated', 'PAYMENT', '2026-12-12T10:00:00+08:00', '12.50'), reportRow('pay_reinstated_fee', 'PAYMENT', '2026-12-12T11:00:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const contradicted = await discrepancy('pay_reinstated', 'MISMATCHED');
+    await expect(finance.resolveDiscrepancy(contradicted.discrepancyId, reinstate)).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.NOT_SETTLED' });
+    expect(await ledgerOf()).toHaveLength(2);
+
+    // the batches pay both out, one with another fee: the payout leaves the receivable short, as for any transaction it disagrees on
+    settlementBatch('20261212HKD001', 'pay_reinstated');
+    settlementBatch('20261212HKD002', 'pay_reinstated_fee', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    expect(await finance.batch('20261212HKD001')).toMatchObject({ status: 'DISCREPANCIES', items: [{ result: 'MISMATCHED' }] });
+    await expect(finance.resolveDiscrepancy((await discrepancy('pay_reinstated_fee', 'MISMATCHED')).discrepancyId, reinstate)).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST' });
+
+    // two resolutions at once: one reverses the write-off, the other is told it came too late
+    const both = await Promise.allSettled([finance.resolveDiscrepancy(contradicted.discrepancyId, reinstate), finance.resolveDiscrepancy(contradicted.discrepancyId, reinstate)]);
+    expect(both.map((r) => (r.status === 'fulfilled' ? 200 : (r.reason as { status: number }).status)).sort()).toEqual([200, 409]);
+    const resolved = (both.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<Record<string, unknown>>).value;
+    const original = await transactionOf('pay_reinstated');
+    const inLedger = await ledgerOf();
+    expect(inLedger.map((t) => [t.kind, t.status, t.amount.value, t.fee.value, t.origin, t.settlementBatchId])).toEqual([
+      ['PAYMENT', 'POSTED', '1250', '10', 'EVENT', '20261212HKD001'],
+      ['ADJUSTMENT', 'POSTED', '-1250', '-10', 'RESOLUTION', null],
+      ['ADJUSTMENT', 'POSTED', '1250', '10', 'RESOLUTION', '20261212HKD001'],
+    ]);
+    expect(inLedger[1].ledgerTransactionId).toBe(writtenOff.pay_reinstated);
+    expect(resolved).toMatchObject({ status: 'RESOLVED', ledgerTransactionId: original.id, adjustmentTransactionId: inLedger[2].ledgerTransactionId });
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'LedgerEntriesPosted' AND payload->'data'->>'ledgerTransactionId' = $1", [inLedger[2].ledgerTransactionId])).toEqual([{ n: 1 }]);
+    // the item matches the ledger now, and the payment with its payout nets to nothing in the receivable, expected or posted
+    expect(await finance.batch('20261212HKD001')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: original.id, result: 'MATCHED' }] });
+    for (const posted of [false, true]) {
+      const balances = await dataSource.query(
+        `SELECT e.account_type, SUM(CASE WHEN e.direction = 'DEBIT' THEN e.amount ELSE -e.amount END)::text AS balance FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+         WHERE (t.payment_id = 'pay_reinstated' OR (t.kind = 'SETTLEMENT' AND t.settlement_batch_id = '20261212HKD001')) AND ($1 = false OR t.posted_at IS NOT NULL)
+         GROUP BY e.account_type ORDER BY e.account_type`,
+        [posted],
+      );
+      expect(balances).toEqual([['ALIPAY_RECEIVABLE', '0'], ['FEES', '10'], ['MERCHANT_PAYABLE', '-1250'], ['SETTLED_FUNDS', '1240']].map(([account_type, balance]) => ({ account_type, balance })));
+    }
+    // written off no more: the transaction is the batch's, matched against later reports as any other
+    expect(await ledger.find(dataSource.manager, original.id)).toMatchObject({ written_off: false, settlement_batch_id: '20261212HKD001' });
+    expect(await ledger.find(dataSource.manager, (await transactionOf('pay_reinstated_fee')).id)).toMatchObject({ written_off: true });
+    await expect(finance.resolveDiscrepancy(contradicted.discrepancyId, reinstate)).rejects.toMatchObject({ status: 409 });
+  });
+
   it('lets finance post a late transaction a batch settled in another currency, correcting what the payout cleared', async () => {
     fxBatch('20261127USD001', 'pay_late_fx');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
