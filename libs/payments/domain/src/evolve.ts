@@ -127,7 +127,10 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
     }
     case 'PaymentNeedsReview': {
       const cancel = 'cancel' in state ? state.cancel : undefined;
-      return { ...core(state), status: 'NEEDS_REVIEW', timer: null, review: { kind: event.kind, reason: event.reason }, ...(cancel ? { cancel } : {}) };
+      const afterCancel = state.status === 'CANCELLED' || (state.status === 'NEEDS_REVIEW' && state.afterCancel === true);
+      return {
+        ...core(state), status: 'NEEDS_REVIEW', timer: null, review: { kind: event.kind, reason: event.reason }, ...(cancel ? { cancel } : {}), ...(afterCancel ? { afterCancel } : {}),
+      };
     }
     case 'ReviewFlagged':
       return state;

@@ -211,7 +211,11 @@ export type SucceededState = Phase<'SUCCEEDED', { byReport?: true }>;
 export type FailedState = Phase<'FAILED', { failure: Failure; lateSuccessIsAnomaly: boolean; byReport?: true }>;
 /** `byReport` (FAILED too): a report resolution (NOT_CHARGED) closed it; a later file may still show the charge. */
 export type CancelledState = Phase<'CANCELLED', { failure?: Failure; lateSuccessIsAnomaly: boolean; byReport?: true }>;
-export type NeedsReviewState = Phase<'NEEDS_REVIEW', { review: { kind: ReviewKind; reason: string }; cancel?: CancelInfo }>;
+/**
+ * `afterCancel`: the payment was CANCELLED (the POS or an operator had called the sale off) when the review began, so a
+ * charge the reports prove is never the sale.
+ */
+export type NeedsReviewState = Phase<'NEEDS_REVIEW', { review: { kind: ReviewKind; reason: string }; cancel?: CancelInfo; afterCancel?: true }>;
 
 export type ActiveState =
   | CreatedState

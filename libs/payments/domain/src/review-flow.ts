@@ -12,7 +12,9 @@ import { cancelledInReview, closeUnpaid } from './payment-flow';
  *   to a cancel would: FAILED with NOT_CHARGED_PER_REPORT when the saga gave up on it, CANCELLED when the POS
  *   or an operator had asked for the cancel.
  * A resolution that contradicts what the saga knows stays with the person: a charge of another amount than
- * asked (settlement raises its discrepancy), or "not charged" after Alipay said the money was taken.
+ * asked (settlement raises its discrepancy), or "not charged" after Alipay said the money was taken. A payment the
+ * POS or an operator had cancelled (it was CANCELLED when Alipay reported a success, LATE_SUCCESS) is never made a
+ * sale by CHARGED: it goes on in review as CHARGED_AFTER_CANCEL, as when a later file charges a CANCELLED one.
  *
  * A later file may prove more: a cancel filed the day after the charge turns CHARGED into REVERSED. A payment
  * that a CHARGED resolution made SUCCEEDED then follows what happened in the end: with no refund taken from it,
@@ -52,6 +54,7 @@ function inReview(state: NeedsReviewState, resolved: PaymentReviewResolvedV1, ct
     case 'CHARGED': {
       // A sale the POS had called off is not made a sale by a charge it never wanted.
       if (!sameMoney(resolved.amount, state.payment.amount) || state.review.kind === 'CHARGED_AFTER_CANCEL') return [];
+      if (state.afterCancel) return [...paidFact(state), chargedAfterCancel(state, resolved, 'Alipay reported the success after the cancel found no order', ctx)];
       return [...paidFact(state), { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
     }
     case 'REVERSED':
@@ -69,15 +72,19 @@ function inReview(state: NeedsReviewState, resolved: PaymentReviewResolvedV1, ct
 function chargedAfterNotCharged(state: FailedState | CancelledState, resolved: PaymentReviewResolvedV1, ctx: SagaContext): SagaEvent[] {
   const { paymentRequestId, amount } = state.payment;
   const charged = `${resolved.amount.value} ${resolved.amount.currency} (minor units)`;
-  if (state.status === 'CANCELLED') {
-    const reason = `Alipay's reports show payment ${paymentRequestId} charged ${charged} after the POS or an operator cancelled it and earlier reports showed no charge: nothing gives the money back; refund the shopper what was charged through Alipay (Antom Dashboard)`;
-    return [...paidFact(state), needsReview('CHARGED_AFTER_CANCEL', reason, ctx)];
-  }
+  if (state.status === 'CANCELLED') return [...paidFact(state), chargedAfterCancel(state, resolved, 'earlier reports showed no charge', ctx)];
   if (!sameMoney(resolved.amount, amount)) {
     const reason = `Alipay's reports show payment ${paymentRequestId} charged ${charged}, not the ${amount.value} ${amount.currency} asked, after earlier reports showed no charge: check the charge in the Antom Dashboard and refund the shopper what was charged through Alipay`;
     return [...paidFact(state), needsReview('AMOUNT_MISMATCH', reason, ctx)];
   }
   return [...paidFact(state), { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
+}
+
+/** The reports prove a payment the POS or an operator had cancelled charged: the shopper must be paid back by a person. */
+function chargedAfterCancel(state: ActiveState, resolved: PaymentReviewResolvedV1, before: string, ctx: SagaContext): SagaEvent {
+  const charged = `${resolved.amount.value} ${resolved.amount.currency} (minor units)`;
+  const reason = `Alipay's reports show payment ${state.payment.paymentRequestId} charged ${charged} after the POS or an operator cancelled it and ${before}: nothing gives the money back; refund the shopper what was charged through Alipay (Antom Dashboard)`;
+  return needsReview('CHARGED_AFTER_CANCEL', reason, ctx);
 }
 
 /** The reports prove the money was taken: recorded, so that a later "not charged" is the contradiction it is. */

@@ -37,6 +37,8 @@ const aborted = cancelNeverAnswered(GIVEN.cancelling);
 const abortedAfterSuccess = cancelNeverAnswered([...GIVEN.cancelling, notified()]);
 /** closed on a cancel's ORDER_NOT_EXIST, then Alipay reported a success nobody reversed */
 const lateSuccess: Step[] = [...GIVEN.inquiriesExhausted(inquiryNotFound), cancelResult(1, 'F', 'ORDER_NOT_EXIST'), notified()];
+/** the cashier aborted, the cancel found no order (CANCELLED), then Alipay reported a success nobody reversed */
+const lateSuccessAfterCancel: Step[] = [...GIVEN.cancelling, cancelResult(1, 'F', 'ORDER_NOT_EXIST'), notified()];
 /** paid, not cancellable, and the reversal refund still unknown after every inquiry */
 const reversalRefundGivenUp = (): Step[] => {
   const steps: Step[] = [...GIVEN.cancelling, fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'CANCEL_WINDOW_EXCEED'), inquirySuccess(2), refundResult('rev_pay_01JDZ8X3', 1, 'U', 'UNKNOWN_EXCEPTION')];
@@ -51,6 +53,13 @@ describe('payment saga: a review settled by Alipay\'s reports (PaymentReviewReso
     { name: 'NOT_CHARGED, the saga gave up on the payment → FAILED', given: unconfirmed, when: reviewResolved('NOT_CHARGED'), then: ['publish PaymentFailed FAILED #3'], status: 'FAILED' },
     { name: 'NOT_CHARGED, the cashier asked for the cancel → CANCELLED', given: aborted, when: reviewResolved('NOT_CHARGED'), then: ['publish PaymentCancelled CANCELLED #3'], status: 'CANCELLED' },
     { name: 'CHARGED, a success reported after the close → SUCCEEDED', given: lateSuccess, when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #4'], status: 'SUCCEEDED' },
+    {
+      name: 'CHARGED, a success reported after the cashier\'s cancel → NEEDS_REVIEW (CHARGED_AFTER_CANCEL): the sale was called off',
+      given: lateSuccessAfterCancel,
+      when: reviewResolved('CHARGED'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #4'],
+      status: 'NEEDS_REVIEW',
+    },
     {
       name: 'REVERSED, the reversal refund still unknown → CANCELLED, flagged: the shopper may be paid back twice',
       given: reversalRefundGivenUp(),
@@ -115,12 +124,18 @@ describe('payment saga: a later file lists the charge of a payment the reports c
     { name: 'in review after the cancel, CHARGED again → nothing: the POS called the sale off', given: [...cancelledPerReport, reviewResolved('CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'NEEDS_REVIEW' },
     { name: 'in review after the cancel, then REVERSED (the cancel filed later) → CANCELLED', given: [...cancelledPerReport, reviewResolved('CHARGED')], when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #5'], status: 'CANCELLED' },
     { name: 'in review after the cancel, then NOT_CHARGED → nothing: the reports proved the charge', given: [...cancelledPerReport, reviewResolved('CHARGED')], when: reviewResolved('NOT_CHARGED'), then: [], status: 'NEEDS_REVIEW' },
+    { name: 'late success after the cashier\'s cancel, charged: CHARGED again → nothing', given: [...lateSuccessAfterCancel, reviewResolved('CHARGED')], when: reviewResolved('CHARGED'), then: [], status: 'NEEDS_REVIEW' },
+    { name: 'late success after the cashier\'s cancel, charged: then REVERSED → CANCELLED', given: [...lateSuccessAfterCancel, reviewResolved('CHARGED')], when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #5'], status: 'CANCELLED' },
+    { name: 'late success after the cashier\'s cancel, charged: a refund → PAYMENT_NOT_REFUNDABLE', given: [...lateSuccessAfterCancel, reviewResolved('CHARGED')], when: requestRefund(1, '1250'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'NEEDS_REVIEW' },
   ]);
 
   it('the reviews say why: CHARGED_AFTER_CANCEL after the cashier\'s cancel, AMOUNT_MISMATCH for another amount, each with the amount charged', () => {
     const afterCancel = lastView(run([...cancelledPerReport, reviewResolved('CHARGED')]));
     expect(afterCancel.failure?.code).toBe('CHARGED_AFTER_CANCEL');
     expect(afterCancel.failure?.message).toContain('charged 1250 HKD');
+    const lateAfterCancel = lastView(run([...lateSuccessAfterCancel, reviewResolved('CHARGED')]));
+    expect(lateAfterCancel.failure?.code).toBe('CHARGED_AFTER_CANCEL');
+    expect(lateAfterCancel.failure?.message).toContain('charged 1250 HKD');
     const otherAmount = lastView(run([...failedPerReport, reviewResolved('CHARGED', { currency: 'HKD', value: '1150' })]));
     expect(otherAmount.failure?.code).toBe('AMOUNT_MISMATCH');
     expect(otherAmount.failure?.message).toContain('charged 1150 HKD (minor units), not the 1250 HKD asked');
