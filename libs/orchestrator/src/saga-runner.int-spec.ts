@@ -255,3 +255,30 @@ describe('SagaRunner: a refused cancel', () => {
     expect(await refusals('void_unknown')).toEqual([]);
   });
 });
+
+describe('SagaRunner: upm_payments_final_total', () => {
+  it('counts each payment once, by the first final status it reached: not again when it goes to review or is voided', async () => {
+    const metrics = new Metrics('test');
+    const counting = new SagaRunner(DEFAULT_SAGA_CONFIG, testLogger(), metrics);
+    const [mismatched, voided] = ['final_mismatch', 'final_void'];
+    const inputs: Array<[string, SagaInput]> = [
+      [mismatched, requestPayment(mismatched)],
+      [mismatched, payResult(mismatched, 'S')],
+      // Alipay's notification names another amount than the sale: NEEDS_REVIEW (AMOUNT_MISMATCH) after SUCCEEDED
+      [mismatched, { type: 'PaymentNotified', data: { paymentId: mismatched, paymentRequestId: mismatched, outcome: 'S', resultCode: 'SUCCESS', amount: { currency: 'HKD', value: '1150' }, ...paid } }],
+      [voided, requestPayment(voided)],
+      [voided, payResult(voided, 'S')],
+      [voided, { type: 'CancelPayment', data: { paymentId: voided, reason: 'POS_ABORT', requestedAt: new Date().toISOString() } }],
+      [voided, { type: 'CancelResult', data: { paymentId: voided, paymentRequestId: voided, attempt: 1, outcome: 'S', resultCode: 'SUCCESS' } }],
+    ];
+    const statuses: string[] = [];
+    for (const [paymentId, input] of inputs) statuses.push((await dataSource.transaction((manager) => counting.run(manager, paymentId, input))).status);
+    expect(statuses).toEqual(['PAY_SENT', 'SUCCEEDED', 'NEEDS_REVIEW', 'PAY_SENT', 'SUCCEEDED', 'CANCELLING', 'CANCELLED']);
+
+    const lines = (await metrics.text()).split('\n').map((line) => line.replace(/service="test",?/, '').replace(',}', '}'));
+    expect(lines.filter((line) => line.startsWith('upm_payments_final_total{'))).toEqual(['upm_payments_final_total{status="SUCCEEDED",failure_code=""} 2']);
+    expect(lines.filter((line) => line.startsWith('upm_saga_step_seconds_count{'))).toEqual(['upm_saga_step_seconds_count{status="SUCCEEDED"} 2']);
+    // the review is still counted as one: an operator has it
+    expect(lines.filter((line) => line.startsWith('upm_payments_needs_review_total{'))).toEqual(['upm_payments_needs_review_total{kind="AMOUNT_MISMATCH"} 1']);
+  });
+});

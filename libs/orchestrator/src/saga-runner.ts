@@ -70,11 +70,15 @@ export class SagaRunner {
     if (input.type === 'PaymentReviewResolved') this.reviewResolved(paymentId, input.data.resolution, before, step.state);
     if (!step.events.length) return before;
     batch.update(paymentId, step.state, now);
-    for (const output of step.outputs) await this.write(manager, batch, paymentId, output, input, step.state, now, cause);
+    const tally = { final: reachedFinal(before) };
+    for (const output of step.outputs) await this.write(manager, batch, paymentId, output, input, step.state, now, tally, cause);
     return step.state;
   }
 
-  private async write(manager: EntityManager, batch: SagaBatch, paymentId: string, output: SagaOutput, input: SagaInput, state: SagaState, now: Date, cause?: Envelope): Promise<void> {
+  /** `tally.final`: the payment's final status is counted already (before this step, or by an earlier output of it). */
+  private async write(
+    manager: EntityManager, batch: SagaBatch, paymentId: string, output: SagaOutput, input: SagaInput, state: SagaState, now: Date, tally: { final: boolean }, cause?: Envelope,
+  ): Promise<void> {
     const envelope = (type: string, data: unknown) => createEnvelope({ type, key: paymentId, data, producer: PRODUCER, cause, correlationId: paymentId });
     switch (output.kind) {
       case 'SendAlipayCommand':
@@ -83,7 +87,7 @@ export class SagaRunner {
       case 'PublishPaymentEvent':
         await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope(output.event.type, output.event.data));
         this.logger.info({ paymentId, event: output.event.type, status: output.event.data.payment.status, sequence: output.event.data.payment.sequence }, 'payment event');
-        this.observe(output.event.type, output.event.data.payment, state, input.type === 'PaymentReviewResolved');
+        this.observe(output.event.type, output.event.data.payment, state, tally);
         return;
       case 'ScheduleTimer':
         batch.schedule(paymentId, output.timer, now);
@@ -118,11 +122,17 @@ export class SagaRunner {
     else this.logger.warn({ paymentId, resolution, status: before.status }, 'review resolution ignored: the payment is not in review (nor settled by an earlier resolution), or the resolution contradicts what the saga knows');
   }
 
-  /** `settledByReport`: the payment was counted final when it reached NEEDS_REVIEW; its resolution is counted apart (see reviewResolved). */
-  private observe(type: string, payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string }, state: SagaState, settledByReport: boolean): void {
+  /**
+   * A payment is counted final once, by the first final status it reaches. One that leaves it later is not counted
+   * again: a void of a SUCCEEDED sale, a success for another amount (AMOUNT_MISMATCH), a late success after the
+   * close, a refund flagged for review, a review settled by an answer or by the reports (those are counted apart, see
+   * reviewResolved).
+   */
+  private observe(type: string, payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string }, state: SagaState, tally: { final: boolean }): void {
     if (state.status === 'NEW') return;
     const seconds = (Date.now() - new Date(payment.createdAt).getTime()) / 1000;
-    if (!settledByReport && (type === 'PaymentSucceeded' || type === 'PaymentFailed' || type === 'PaymentCancelled' || type === 'PaymentNeedsReview')) {
+    if (!tally.final && (type === 'PaymentSucceeded' || type === 'PaymentFailed' || type === 'PaymentCancelled' || type === 'PaymentNeedsReview')) {
+      tally.final = true;
       this.finals.inc({ status: payment.status, failure_code: payment.failure?.code ?? '' });
       this.duration.observe({ status: payment.status }, seconds);
       this.inquiries.observe(state.attempts.inquiry);
@@ -136,6 +146,26 @@ export class SagaRunner {
         'payment needs review: Alipay has not confirmed its outcome, or its answers or reports contradict the payment (kind and failure say which). Check the payment in the Antom dashboard or the next transaction report (settlement matches it automatically), then resolve it; see docs/runbooks/needs-review.md',
       );
     }
+  }
+}
+
+/** Whether the payment had reached a final status: it is in one, or a void of the SUCCEEDED sale is under way. */
+function reachedFinal(state: SagaState): boolean {
+  switch (state.status) {
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'CANCELLED':
+    case 'NEEDS_REVIEW':
+      return true;
+    case 'CANCELLING':
+    case 'REVERSAL_CHECK':
+    case 'REFUNDING_REVERSAL':
+      return state.cancel.voiding;
+    case 'NEW':
+    case 'CREATED':
+    case 'PAY_SENT':
+    case 'INQUIRING':
+      return false;
   }
 }
 
