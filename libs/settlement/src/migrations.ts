@@ -212,6 +212,27 @@ export class ListingWriteOrder1765094400000 implements MigrationInterface {
   }
 }
 
+/**
+ * Settlement batches listed in the order they were written too, on request (`order=asc`): a client reading on
+ * for the batches that arrive later cannot follow `settlement_time`, which a late batch may have earlier than one
+ * already read. Their `written_by` is kept as the other listings keep theirs (ListingWriteOrder); batches written
+ * before are 0 and keep their `created_at` order.
+ */
+export class BatchListingWriteOrder1765180800000 implements MigrationInterface {
+  name = 'BatchListingWriteOrder1765180800000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "settlement_batches" ADD "written_by" bigint NOT NULL DEFAULT 0');
+    await q.query('ALTER TABLE "settlement_batches" ALTER COLUMN "written_by" SET DEFAULT writing_transaction_id()');
+    await q.query('CREATE INDEX "IDX_settlement_batches_listing" ON "settlement_batches" ("written_by", "created_at", "batch_id")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX "IDX_settlement_batches_listing"');
+    await q.query('ALTER TABLE "settlement_batches" DROP COLUMN "written_by"');
+  }
+}
+
 /** The tables the finance API lists oldest first, and each listing's order. */
 const LISTED_TABLES = [
   ['ledger_transactions', '"written_by", "created_at", "id"'],

@@ -373,6 +373,7 @@ export class DiscrepancyRow {
 
 /** A settlement batch Alipay paid out, with its totals from the summary. */
 @Entity({ name: 'settlement_batches' })
+@Index('IDX_settlement_batches_listing', ['writtenBy', 'createdAt', 'batchId'])
 export class SettlementBatchRow {
   @PrimaryColumn({ type: 'text', name: 'batch_id' })
   batchId!: string;
@@ -413,6 +414,13 @@ export class SettlementBatchRow {
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
+
+  /**
+   * the id of the database transaction that wrote it (PostgreSQL's pg_current_xact_id()): the listing in the
+   * order batches were written (`order=asc`) pages by it, and lists a batch only once that transaction has ended
+   */
+  @Column({ type: 'bigint', name: 'written_by', default: () => 'writing_transaction_id()', insert: false, update: false })
+  writtenBy!: string;
 }
 
 /** The items of a batch, N:1, each with the ledger transaction it settled. */

@@ -104,6 +104,21 @@ describe('the other finance listings', () => {
     expect([...pages.flat()].sort()).toEqual(all.map((r) => r.id).sort());
   });
 
+  it('reads every one of the batches in the order they were written (order=asc) a page at a time, none twice', async () => {
+    const written: Array<{ id: string }> = await dataSource.query('SELECT batch_id AS id FROM settlement_batches ORDER BY written_by, created_at, batch_id');
+    const pages = await readAll((page) => finance.batches({ ...page, order: 'asc' }), 'batches', 'settlementBatchId', 5);
+    expect(pages.map((p) => p.length)).toEqual([5, 5, 5, 2]);
+    expect(pages.flat()).toEqual(written.map((b) => b.id));
+    // the default stays newest settlementTime first
+    const newest: Array<{ id: string }> = await dataSource.query('SELECT batch_id AS id FROM settlement_batches ORDER BY settlement_time DESC, batch_id');
+    expect((await finance.batches({})).batches.map((b: { settlementBatchId: string }) => b.settlementBatchId)).toEqual(newest.map((b) => b.id));
+  });
+
+  it('refuses an order the batches listing does not know', async () => {
+    const controller = new FinanceController(finance, {} as ReportIngestion);
+    expect(() => controller.batches({ order: 'oldest' })).toThrow(expect.objectContaining({ status: 400, code: 'VALIDATION_FAILED', details: [expect.objectContaining({ field: 'order' })] }));
+  });
+
   it('answers no next page when the listing ends with the page', async () => {
     expect((await finance.transactions({ limit: 17 })).next).toBeNull();
     expect((await finance.batches({ limit: 16 })).next).not.toBeNull();
@@ -129,6 +144,10 @@ describe('a listing read while a writer is still under way', () => {
       (n: string) => `INSERT INTO report_files (id, sha256, path, kind, status, rows) VALUES ('rpf_${n}', '${n}', 'C1/20261128/transactionItems_20261128_${n}.csv', 'transactionItems', 'INGESTED', 1)`],
     ['discrepancies', 'discrepancyId', 'dis', (page: PageQuery) => finance.discrepancies(page),
       (n: string) => `INSERT INTO discrepancies (id, type, kind, transaction_request_id, fields, business_day, status) VALUES ('dis_${n}', 'MISSING_IN_LEDGER', 'PAYMENT', 'pay_${n}', '[]', '2026-11-28', 'OPEN')`],
+    // in the order they were written (order=asc): newest settlementTime first, a later batch may sort before the pages read
+    ['batches', 'settlementBatchId', 'B', (page: PageQuery) => finance.batches({ ...page, order: 'asc' }),
+      (n: string) => `INSERT INTO settlement_batches (batch_id, customer_id, currency, gross, fees, net, settlement_time, transaction_count, status, items_file_id, summary_file_id)
+                      VALUES ('B_${n}', 'C1', 'HKD', 1250, -10, 1240, now(), 1, 'RECONCILED', 'rpf_items', 'rpf_summary')`],
   ] as const)('lists the %s a transaction still under way writes once it commits, after the pages already read', async (key, id, prefix, list, insert) => {
     /** Reads on from `before` to the end of the listing, as a finance export polling for new rows does. */
     const readOn = async (before: string | undefined) => {

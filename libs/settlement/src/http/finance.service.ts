@@ -126,10 +126,21 @@ export class FinanceService {
   }
 
   /** Newest first (then by id), a page at a time. */
-  async batches(q: { currency?: string; status?: string } & PageQuery) {
+  /**
+   * Settlement batches, newest settlementTime first; with `order: 'asc'`, in the order they were written, below the
+   * running writers as the other listings are, so a client can read on later for the batches that arrive since.
+   */
+  async batches(q: { currency?: string; status?: string; order?: 'asc' | 'desc' } & PageQuery) {
     const limit = q.limit ?? PAGE_BOUNDS.batches;
     await this.assertListed('settlement_batches', 'batch_id', q.before, 'SETTLEMENT.BATCH_NOT_FOUND', 'settlement batch');
-    const rows = await this.dataSource.query(
+    const rows = q.order === 'asc' ? await this.dataSource.query(
+      `SELECT batch_id, customer_id, currency, gross::text, fees::text, net::text, settlement_time, transaction_count, fx, status, created_at
+       FROM settlement_batches
+       WHERE ($1::text IS NULL OR currency = $1) AND ($2::text IS NULL OR status = $2) AND ${WRITTEN_BEFORE_HORIZON}
+         AND ($3::text IS NULL OR (written_by, created_at, batch_id) > (SELECT c.written_by, c.created_at, c.batch_id FROM settlement_batches c WHERE c.batch_id = $3))
+       ORDER BY written_by, created_at, batch_id LIMIT $4`,
+      [q.currency ?? null, q.status ?? null, q.before ?? null, limit + 1],
+    ) : await this.dataSource.query(
       `SELECT batch_id, customer_id, currency, gross::text, fees::text, net::text, settlement_time, transaction_count, fx, status, created_at
        FROM settlement_batches b
        WHERE ($1::text IS NULL OR currency = $1) AND ($2::text IS NULL OR status = $2)

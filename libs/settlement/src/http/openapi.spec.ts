@@ -30,7 +30,7 @@ describe('the finance API OpenAPI document', () => {
 
   it('takes each query parameter from the schema the controller validates with, and asks for the admin token everywhere', () => {
     const names = (path: string) => (document.paths[path].get.parameters ?? []).map((p) => `${p.in}:${p.name}`);
-    expect(names('/v1/settlement/batches')).toEqual(['query:currency', 'query:status', 'query:limit', 'query:before']);
+    expect(names('/v1/settlement/batches')).toEqual(['query:currency', 'query:status', 'query:order', 'query:limit', 'query:before']);
     expect(names('/v1/settlement/discrepancies')).toEqual(['query:status', 'query:type', 'query:paymentId', 'query:limit', 'query:before']);
     expect(names('/v1/settlement/files')).toEqual(['query:limit', 'query:before']);
     expect(names('/v1/settlement/transactions')).toEqual(['query:paymentId', 'query:day', 'query:batchId', 'query:limit', 'query:before']);

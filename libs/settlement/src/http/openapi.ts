@@ -144,7 +144,7 @@ export function financeOpenApiDocument(): Record<string, unknown> {
         get: operation('Every report file received, with its outcome, oldest first, a page at a time', { 200: page('files', ref('ReportFile')) }, { parameters: queryParameters(filesQuery), errors: [400, 404] }),
       },
       '/v1/settlement/batches': {
-        get: operation('Settlement batches, newest first, a page at a time', { 200: page('batches', ref('Batch')) }, { parameters: queryParameters(batchesQuery), errors: [400, 404] }),
+        get: operation('Settlement batches, newest first (with order=asc, in the order they were written), a page at a time', { 200: page('batches', ref('Batch')) }, { parameters: queryParameters(batchesQuery), errors: [400, 404] }),
       },
       '/v1/settlement/batches/{batchId}': {
         get: operation('One batch with its items and how each matched the ledger', { 200: { allOf: [ref('Batch'), object({ items: arrayOf(ref('BatchItem')) })] } }, { parameters: [pathId('batchId')], errors: [400, 404] }),

@@ -27,7 +27,13 @@ const page = (bound: number) => ({
 export const PAGE_BOUNDS = { files: 1000, batches: 500, discrepancies: 1000, transactions: 5000 } as const;
 export const filesQuery = z.object(page(PAGE_BOUNDS.files)).strict();
 export const batchesQuery = z
-  .object({ currency: z.string().regex(/^[A-Z]{3}$/).optional(), status: z.enum(['RECONCILED', 'DISCREPANCIES']).optional(), ...page(PAGE_BOUNDS.batches) })
+  .object({
+    currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+    status: z.enum(['RECONCILED', 'DISCREPANCIES']).optional(),
+    /** desc (the default): newest settlementTime first; asc: in the order the batches were written, to read on for later ones */
+    order: z.enum(['desc', 'asc']).optional(),
+    ...page(PAGE_BOUNDS.batches),
+  })
   .strict();
 export const discrepanciesQuery = z
   .object({
