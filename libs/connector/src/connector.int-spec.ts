@@ -91,22 +91,41 @@ async function publish(envelope: Envelope): Promise<void> {
   await producer.send({ topic: prefix + TOPICS.alipayCommands.name, acks: -1, messages: [{ key: envelope.key, value: JSON.stringify(envelope) }] });
 }
 
+let refusals = 0;
+
+/**
+ * A payment whose pay answer the audit log refuses once: the pay goes to the retry topic, parking the
+ * payment, and is recorded when tried again there.
+ */
+async function payRecordedOnSecondTry(name: string): Promise<string> {
+  const paymentId = `pay_${name}_${Date.now().toString(36)}`;
+  const sequence = `audit_refusals_${++refusals}`;
+  await dataSource.query(`CREATE SEQUENCE ${sequence}`);
+  await dataSource.query(`CREATE OR REPLACE FUNCTION refuse_first_pay_${refusals}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.payment_id = '${paymentId}' AND NEW.api = 'pay' AND nextval('${sequence}') = 1 THEN RAISE EXCEPTION 'audit log refused the row'; END IF;
+      RETURN NEW;
+    END $$`);
+  await dataSource.query(`CREATE TRIGGER refuse_first_pay_${refusals} BEFORE INSERT ON ams_exchanges FOR EACH ROW EXECUTE FUNCTION refuse_first_pay_${refusals}()`);
+  return paymentId;
+}
+
+const callsFor = (paymentId: string) => ams.calls.filter((call) => call.paymentRequestId === paymentId).map((call) => call.api);
+
+const resultsFor = (count: number, paymentId: string) =>
+  eventually(async () => {
+    const rows: Array<{ type: string }> = await dataSource.query('SELECT type FROM outbox WHERE key = $1 ORDER BY seq', [paymentId]);
+    return rows.length >= count ? rows.map((row) => row.type) : undefined;
+  }, 20_000, 100);
+
 const parkedBy = async (key: string): Promise<string | undefined> =>
   ((await dataSource.query('SELECT last_message_id FROM parked_keys WHERE consumer_group = $1 AND key = $2', ['alipay-connector.commands', key])) as Array<{ last_message_id: string }>)[0]?.last_message_id;
 
 describe('the connector consuming alipay.v1 commands', () => {
   it('makes no AMS call for a parked payment\'s later command until the command waiting in the retry topic is applied', async () => {
-    const paymentId = `pay_parked_${Date.now().toString(36)}`;
-    // the audit log refuses the pay's first answer once: the pay goes to the retry topic and parks its payment
-    await dataSource.query('CREATE SEQUENCE IF NOT EXISTS audit_refusals');
-    await dataSource.query(`CREATE OR REPLACE FUNCTION refuse_first_pay() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.payment_id = '${paymentId}' AND NEW.api = 'pay' AND nextval('audit_refusals') = 1 THEN RAISE EXCEPTION 'audit log refused the row'; END IF;
-        RETURN NEW;
-      END $$`);
-    await dataSource.query('CREATE OR REPLACE TRIGGER refuse_first_pay BEFORE INSERT ON ams_exchanges FOR EACH ROW EXECUTE FUNCTION refuse_first_pay()');
+    const paymentId = await payRecordedOnSecondTry('late');
     await startConnector([4000]);
-    const calls = () => ams.calls.filter((call) => call.paymentRequestId === paymentId).map((call) => call.api);
+    const calls = () => callsFor(paymentId);
 
     const pay = command('Pay', paymentId);
     await publish(pay);
@@ -119,12 +138,22 @@ describe('the connector consuming alipay.v1 commands', () => {
     expect(calls()).toEqual(['pay']);
 
     // the pay is called again and recorded first, then the inquiry, and the payment is unparked
-    const results = await eventually(async () => {
-      const rows: Array<{ type: string }> = await dataSource.query('SELECT type FROM outbox WHERE key = $1 ORDER BY seq', [paymentId]);
-      return rows.length >= 2 ? rows.map((row) => row.type) : undefined;
-    }, 20_000, 100);
-    expect(results).toEqual(['PayResult', 'InquiryResult']);
+    expect(await resultsFor(2, paymentId)).toEqual(['PayResult', 'InquiryResult']);
     expect(calls()).toEqual(['pay', 'pay', 'inquiryPayment']);
     expect(await eventually(async () => ((await parkedBy(paymentId)) === undefined ? true : undefined), 10_000, 100)).toBe(true);
+  }, 60_000);
+
+  it('makes no AMS call for a command fetched right behind one whose answer could not be recorded', async () => {
+    const paymentId = await payRecordedOnSecondTry('behind');
+    await startConnector([2000]);
+    const pay = command('Pay', paymentId);
+    const inquiry = command('InquirePayment', paymentId);
+    await producer.send({ topic: prefix + TOPICS.alipayCommands.name, acks: -1, messages: [pay, inquiry].map((envelope) => ({ key: envelope.key, value: JSON.stringify(envelope) })) });
+
+    // the inquiry waited for the pay's record, found the payment parked and was held without a call
+    expect(await eventually(async () => ((await parkedBy(paymentId)) === inquiry.id ? true : undefined), 20_000, 50)).toBe(true);
+    expect(callsFor(paymentId)).toEqual(['pay']);
+    expect(await resultsFor(2, paymentId)).toEqual(['PayResult', 'InquiryResult']);
+    expect(callsFor(paymentId)).toEqual(['pay', 'pay', 'inquiryPayment']);
   }, 60_000);
 });

@@ -138,8 +138,31 @@ describe('KeyedLane', () => {
     slow.resolve('r1');
     await Promise.all([old, next]);
     expect(calls).toEqual(['1']); // the old 2 was never prepared
-    expect(applied).toEqual([['1:new1', '2:new2']]);
+    expect(applied).toEqual([['1:new1'], ['2:new2']]);
     expect(settled).toEqual(['1', '2']);
+  });
+
+  it('prepares a key\'s next message only once the one before it is applied, so a failure applying it is known first', async () => {
+    const { lane, applied, state } = recordingLane();
+    const gate = deferred();
+    state.applyGate = gate.promise;
+    const calls: string[] = [];
+    const done = lane.add({
+      offsets: ['1', '2', '3'],
+      items: [message(1, 'a'), message(2, 'a'), message(3, 'b')],
+      current: () => true,
+      prepare: async (m) => {
+        calls.push(m.offset);
+        return `r${m.offset}`;
+      },
+    });
+    await ticks();
+    expect([calls, applied]).toEqual([['1', '3'], [['1:r1', '3:r3']]]); // 2 waits while 1 is being applied
+
+    state.applyGate = undefined;
+    gate.resolve();
+    await done;
+    expect([calls, applied]).toEqual([['1', '3', '2'], [['1:r1', '3:r3'], ['2:r2']]]);
   });
 
   it('lets a key\'s next message go only once the failed one before it is re-routed, so it cannot pass it', async () => {

@@ -33,11 +33,13 @@ interface Ready<T> {
 
 /**
  * One partition's messages for a consumer that prepares each message before applying it (an AMS call):
- * a message is prepared once the message before it of the same key is, and applied as soon as it is
- * prepared, together with whatever else is prepared by then, so a call Alipay leaves unanswered holds up
- * only its own key rather than every message fetched with it or after it. Each key's messages are
- * applied in offset order, and offsets are settled in order: the partition's settled offset never passes
- * a message still under way, so a member that dies redelivers it.
+ * a message is prepared once the message before it of the same key is applied (or re-routed), and applied
+ * as soon as it is prepared, together with whatever else is prepared by then, so a call Alipay leaves
+ * unanswered holds up only its own key rather than every message fetched with it or after it. A message
+ * whose apply fails and re-routes it (parking its key) is done with before the next one of its key is
+ * prepared, so that one finds the key parked before its call. Each key's messages are applied in offset
+ * order, and offsets are settled in order: the partition's settled offset never passes a message still
+ * under way, so a member that dies redelivers it.
  */
 export class KeyedLane<T> {
   /** by key, settles once the key's last message is prepared (or done with): the next one of the key starts then */
@@ -83,9 +85,8 @@ export class KeyedLane<T> {
   }
 
   /**
-   * Prepares a message once the one before it of its key let it go, lets the next one go once it is queued
-   * for `apply` (or re-routed, or otherwise done with), then waits for it to be applied; resolves whether it
-   * is settled.
+   * Prepares a message once the one before it of its key let it go, waits for it to be applied, then lets
+   * the next one go (also once it is re-routed, or otherwise done with); resolves whether it is settled.
    */
   private async turn(item: T, batch: KeyedBatch<T>, previous: Promise<void>, letNextGo: () => void): Promise<boolean> {
     let released = false;
@@ -105,11 +106,11 @@ export class KeyedLane<T> {
       }
       if (!batch.current()) return false;
       const applied = new Promise<boolean>((resolve) => this.ready.push({ item, prepared: result, current: batch.current, applied: resolve }));
-      // queued behind the one before it, so a key's messages reach `apply` in order
-      release();
       this.schedule();
       return await applied;
     } finally {
+      // the key's next message goes once this one is applied or re-routed: if applying it failed and parked
+      // its key, that one finds the key parked before it is prepared
       release();
     }
   }
