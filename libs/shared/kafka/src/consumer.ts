@@ -399,7 +399,7 @@ export class IdempotentConsumer {
       current,
       prepare: async (item) => {
         if (done.has(item.envelope.id)) return undefined;
-        // Read at the message's turn, once the message before it of its key was prepared or re-routed: a key
+        // Read at the message's turn, once the message before it of its key was applied or re-routed: a key
         // parked by that one, or before the batch came, holds this one before its call is made, so the other
         // system never sees a key's later call ahead of the earlier one waiting in the retry topic.
         if ((await this.untilDatabaseIsBack(current, () => this.parkedKeys([item]))).size) throw new KeyParked();
