@@ -282,7 +282,8 @@ export class OutboxRelay {
    * more, every row up to that seq is committed or never will be. The first pass after that reads from the
    * old floor and sees them all; the floor then moves up to that seq, as far as the pass took every row.
    * Only an outbox writer that stays open holds the floor back (at its first row); other long transactions
-   * do not.
+   * do not. This needs the seq sequence to hand out one value at a time, as it does (no CACHE): a session
+   * caching values would draw them before it holds the lock.
    */
   private async checkFloor(connection: Client): Promise<void> {
     if (Date.now() - this.floorCheckedAt < FLOOR_CHECK_MS) return;
