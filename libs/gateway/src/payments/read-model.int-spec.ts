@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { createEnvelope, PaymentStatus, PaymentViewV1 } from '@upm/contracts';
+import { createEnvelope, Envelope, parseMessage, PaymentStatus, PaymentViewV1, TOPICS } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { freshDatabase, sleep, testLogger } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
@@ -28,7 +28,7 @@ const view = (paymentId: string, status: PaymentStatus, sequence: number): Payme
 });
 const event = (type: string, payment: PaymentViewV1) => createEnvelope({ type, key: payment.paymentId, data: { payment }, producer: 'payment-orchestrator', correlationId: payment.paymentId });
 
-async function apply(...envelopes: ReturnType<typeof event>[]): Promise<void> {
+async function apply(...envelopes: Envelope[]): Promise<void> {
   for (const envelope of envelopes) await dataSource.transaction((manager) => payments.applyEvent(manager, envelope));
 }
 
@@ -78,6 +78,25 @@ describe('the read model and the terminal stream', () => {
       [expect.any(String), 'PaymentSucceeded', undefined],
       [first.id, 'RefundFailed', 'FAILED'],
     ]);
+  });
+
+  it('keeps a refused cancel by the refused command, once, and leaves the view and the terminal stream as they were', async () => {
+    const succeeded = view('pay_rm_void', 'SUCCEEDED', 1);
+    await apply(event('PaymentSucceeded', succeeded));
+    const cause = { id: 'cmd-void-1', correlationId: 'pay_rm_void' };
+    const failure = { code: 'PAYMENT_NOT_CANCELLABLE', message: 'the payment has refunds; refund the rest instead of cancelling' };
+    const refusal = () => createEnvelope({ type: 'PaymentCancelRefused', key: 'pay_rm_void', data: { payment: succeeded, failure }, producer: 'payment-orchestrator', cause });
+    // as the consumer reads it: the contract of payments.v1.events takes it
+    const first = parseMessage(TOPICS.paymentEvents.name, JSON.parse(JSON.stringify(refusal())));
+    await apply(first, refusal()); // and again under a new envelope
+    // one an hour old goes when another comes
+    await dataSource.query("UPDATE cancel_refusals SET refused_at = now() - interval '2 hours' WHERE command_id = 'cmd-void-1'");
+    await apply(createEnvelope({ type: 'PaymentCancelRefused', key: 'pay_rm_void', data: { payment: succeeded, failure }, producer: 'payment-orchestrator', cause: { ...cause, id: 'cmd-void-2' } }));
+
+    expect(await dataSource.query("SELECT command_id, code FROM cancel_refusals WHERE payment_id = 'pay_rm_void'")).toEqual([{ command_id: 'cmd-void-2', code: 'PAYMENT_NOT_CANCELLABLE' }]);
+    expect(await dataSource.query("SELECT status, sequence FROM payments WHERE payment_id = 'pay_rm_void'")).toEqual([{ status: 'SUCCEEDED', sequence: 1 }]);
+    const stream = (await terminalEventsAfter(dataSource, terminal, '0')).events.filter((e) => e.payment.paymentId === 'pay_rm_void');
+    expect(stream.map((e) => e.type)).toEqual(['PaymentSucceeded']);
   });
 
   it('applies two batches that touch the same two terminals in opposite orders side by side, without a deadlock', async () => {
