@@ -133,6 +133,24 @@ describe('AMS translation', () => {
     expect(notificationMessage(notification, undefined)).toBeUndefined();
   });
 
+  it('carries a refund notification\'s refundAmount, and drops one that is not minor units of a currency we know, as for payments', () => {
+    const notification = (refundAmount: unknown) =>
+      ({
+        notifyType: 'REFUND_RESULT', result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success' },
+        refundRequestId: 'ref_01JE', refundId: '2026112719401080010018810000000009', refundStatus: 'SUCCESS', refundAmount,
+      }) as unknown as AmsNotification;
+    const route = { paymentId: 'pay_01JD', refundRequestId: 'R-1' };
+    const refunded = notificationMessage(notification({ currency: 'HKD', value: '500' }), route)!;
+    expect(refundNotifiedV1.safeParse(refunded.data).success).toBe(true);
+    expect(refunded.data.amount).toEqual({ currency: 'HKD', value: '500' });
+    for (const odd of [{ currency: 'HKD', value: '5.00' }, { currency: 'HKD', value: '-500' }, { currency: 'hkd', value: '500' }, { currency: 'XYZ', value: '500' }, { currency: 'HKD', value: 500 }, '500', undefined]) {
+      const message = notificationMessage(notification(odd), route)!;
+      expect(refundNotifiedV1.safeParse(message.data).success).toBe(true);
+      expect(message.data).toMatchObject({ paymentId: 'pay_01JD', refundId: 'ref_01JE', refundRequestId: 'R-1', outcome: 'S', alipayRefundId: '2026112719401080010018810000000009' });
+      expect(message.data).not.toHaveProperty('amount');
+    }
+  });
+
   it('reads a refund notification by its refundStatus, and takes no success from one that is not SUCCESS', () => {
     const notification = (resultStatus: 'S' | 'F', refundStatus?: string) =>
       ({

@@ -82,7 +82,12 @@ function paymentFacts(body: PayResponse | InquiryPaymentResponse | undefined) {
  * timestamp is, so the message stays readable.
  */
 function answeredAmount(body: { paymentAmount?: unknown } | undefined): { amount?: Money } {
-  const parsed = moneySchema.safeParse(body?.paymentAmount);
+  return readableAmount(body?.paymentAmount);
+}
+
+/** An amount Alipay reports, when it is minor units of a currency we know; otherwise nothing. */
+function readableAmount(amount: unknown): { amount?: Money } {
+  const parsed = moneySchema.safeParse(amount);
   return parsed.success ? { amount: parsed.data } : {};
 }
 
@@ -166,7 +171,8 @@ export function notificationMessage(
       refundRequestId: target.refundRequestId,
       outcome: notified,
       resultCode: clip(notification.result.resultCode, 64),
-      amount: notification.refundAmount,
+      // dropped, as a payment notification's is, when it is not minor units of a currency we know
+      ...readableAmount(notification.refundAmount),
       ...definedOnly({ alipayRefundId: optionalId(notification.refundId), refundTime: iso(notification.refundTime) }),
     },
   };

@@ -76,8 +76,8 @@ export const inquireRefundResultV1 = refundResultV1.extend({ refundStatus: z.enu
 
 /**
  * A verified notifyPayment / notifyRefund; not an answer to a command, so no attempt. A payment notification's
- * amount is its paymentAmount, absent when that is not minor units of a currency we know (as in pay and inquiry
- * answers).
+ * amount is its paymentAmount, and a refund notification's its refundAmount, absent when that is not minor units
+ * of a currency we know (as in pay and inquiry answers).
  */
 export const paymentNotifiedV1 = z.object({
   paymentId: idSchema,
@@ -95,7 +95,7 @@ export const refundNotifiedV1 = z.object({
   refundRequestId: idSchema,
   outcome: z.enum(['S', 'F']),
   resultCode: z.string().max(64),
-  amount: moneySchema,
+  ...answeredAmount,
   alipayRefundId: idSchema.optional(),
   refundTime: isoTime.optional(),
 });
