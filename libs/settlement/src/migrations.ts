@@ -233,6 +233,29 @@ export class BatchListingWriteOrder1765180800000 implements MigrationInterface {
   }
 }
 
+/**
+ * A settlement batch paying out again a transaction an earlier batch paid out is a discrepancy of its own, one per
+ * batch that repeats the payout (`repeated_in`, the repeating batch; '' for every other discrepancy): Alipay moved the
+ * money twice, which finance must see even when the transaction's own discrepancy was resolved (with an
+ * adjustment, or a write-off's reversal) before the repeat came.
+ */
+export class RepeatedPayouts1765267200000 implements MigrationInterface {
+  name = 'RepeatedPayouts1765267200000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "discrepancies" ADD "repeated_in" text NOT NULL DEFAULT ''`);
+    await q.query('ALTER TABLE "discrepancies" DROP CONSTRAINT "UQ_discrepancies_transaction_type"');
+    await q.query('ALTER TABLE "discrepancies" ADD CONSTRAINT "UQ_discrepancies_transaction_type" UNIQUE ("kind", "transaction_request_id", "type", "repeated_in")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DELETE FROM "discrepancies" WHERE "repeated_in" <> ''`);
+    await q.query('ALTER TABLE "discrepancies" DROP CONSTRAINT "UQ_discrepancies_transaction_type"');
+    await q.query('ALTER TABLE "discrepancies" ADD CONSTRAINT "UQ_discrepancies_transaction_type" UNIQUE ("kind", "transaction_request_id", "type")');
+    await q.query('ALTER TABLE "discrepancies" DROP COLUMN "repeated_in"');
+  }
+}
+
 /** The tables the finance API lists oldest first, and each listing's order. */
 const LISTED_TABLES = [
   ['ledger_transactions', '"written_by", "created_at", "id"'],

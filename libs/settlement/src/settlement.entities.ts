@@ -296,7 +296,7 @@ export interface PreviousResolution {
 
 /** A disagreement between the ledger and Alipay's report, open until someone resolves it. */
 @Entity({ name: 'discrepancies' })
-@Unique('UQ_discrepancies_transaction_type', ['kind', 'transactionRequestId', 'type'])
+@Unique('UQ_discrepancies_transaction_type', ['kind', 'transactionRequestId', 'type', 'repeatedIn'])
 @Index('IDX_discrepancies_status', ['status'])
 @Index('IDX_discrepancies_listing', ['writtenBy', 'createdAt', 'id'])
 export class DiscrepancyRow {
@@ -355,6 +355,10 @@ export class DiscrepancyRow {
   /** the ADJUSTMENT ledger transaction booked when it was resolved, if one was */
   @Column({ type: 'text', name: 'adjustment_transaction_id', nullable: true })
   adjustmentTransactionId!: string | null;
+
+  /** the settlement batch that paid the transaction out again, for a repeated payout's discrepancy; '' for any other */
+  @Column({ type: 'text', name: 'repeated_in', default: () => "''" })
+  repeatedIn!: string;
 
   /** the resolutions it had before a settlement batch opened it again, oldest first */
   @Column({ type: 'jsonb', name: 'previous_resolutions', default: () => "'[]'" })

@@ -272,15 +272,15 @@ export class FinanceService {
 
   /**
    * Reverses the write-off of a transaction a settlement batch paid out after all (see planWriteOffReversal):
-   * an ADJUSTMENT that books the write-off's amount and fee back, POSTED in the first batch that paid it out,
-   * whose item now matches the ledger; returns the reversal's id.
+   * an ADJUSTMENT that books the write-off's amount and fee back, POSTED in the first batch that paid it out (the
+   * first to come: one that came later paid it out again), whose item now matches the ledger; returns the reversal's id.
    */
   private async bookWriteOffReversal(manager: EntityManager, d: { fields: string[] }, t: LedgerTransactionRecord): Promise<string> {
     // a transaction is written off only by resolving its MISSING_IN_REPORT discrepancy with an adjustment
     const writeOff = (await this.ledger.writeOffOf(manager, t.id))!;
     const [item]: Array<{ batch_id: string; part: number; line: number }> = await manager.query(
       `SELECT i.batch_id, i.part, i.line FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
-       WHERE i.ledger_transaction_id = $1 ORDER BY b.settlement_time, i.batch_id, i.part, i.line LIMIT 1`,
+       WHERE i.ledger_transaction_id = $1 ORDER BY b.written_by, b.created_at, b.batch_id, i.part, i.line LIMIT 1`,
       [t.id],
     );
     const plan = planWriteOffReversal(d, writeOff, item?.batch_id);
@@ -340,7 +340,7 @@ export class FinanceService {
     const kind = t?.kind as TransactionType;
     const [item]: Array<{ batch_id: string; part: number; line: number; amount: string; fee: string }> = t
       ? await manager.query(
-        'SELECT batch_id, part, line, amount::text AS amount, fee::text AS fee FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id LIMIT 1',
+'SELECT batch_id, part, line, amount::text AS amount, fee::text AS fee FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id LIMIT 1',
         [t.id],
       )
       : [];

@@ -50,6 +50,12 @@ export interface LedgerTransactionRecord {
   reconciliation: string | null;
   /** finance wrote it off as never made (its MISSING_IN_REPORT discrepancy was resolved with an adjustment), and that stands (not reversed) */
   written_off: boolean;
+  /**
+   * the settlement batch that paid it out first: the one it is posted in, or else the first to come whose item names
+   * it (one that paid it out with other facts than the ledger's, or paid out a written-off transaction), if any did;
+   * a batch that came later and pays it out again is a repeated payout (`DiscrepancyFinding.repeatedIn`)
+   */
+  paid_out_in: string | null;
 }
 
 /** A disagreement between a report row and the ledger, as `LedgerStore.recordDiscrepancy` records it. */
@@ -68,13 +74,21 @@ export interface DiscrepancyFinding {
   businessDay: string;
   /** found by a settlement batch */
   settled: boolean;
+  /**
+   * the batch that paid the transaction out again, when the finding is that repeat: a discrepancy of its own, one per
+   * repeating batch, whatever became of the transaction's other discrepancies
+   */
+  repeatedIn?: string;
 }
 
 const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id, request_id, alipay_transaction_id, amount::text AS amount,
   fee::text AS fee, to_char(business_day, 'YYYY-MM-DD') AS business_day, settlement_batch_id, reconciliation,
   EXISTS (SELECT 1 FROM discrepancies d WHERE d.ledger_transaction_id = ledger_transactions.id AND d.type = 'MISSING_IN_REPORT'
     AND d.adjustment_transaction_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.source_key = 'REVERSAL:' || d.adjustment_transaction_id)) AS written_off`;
+    AND NOT EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.source_key = 'REVERSAL:' || d.adjustment_transaction_id)) AS written_off,
+  COALESCE(settlement_batch_id, (SELECT i.batch_id FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
+    WHERE i.kind = ledger_transactions.kind AND i.transaction_request_id = ledger_transactions.request_id AND i.ledger_transaction_id = ledger_transactions.id
+    ORDER BY b.written_by, b.created_at, b.batch_id LIMIT 1)) AS paid_out_in`;
 
 /** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */
 const LEDGER_LOCK = 7_346_112_955;
@@ -353,7 +367,7 @@ export class LedgerStore {
     await this.recordDiscrepancy(manager, {
       type: 'MISMATCHED', kind: t.kind as TransactionType, fields: ['settlementBatchId'], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
       merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { settlementBatchId: first.settlementBatchId }, actual: { settlementBatchId: again.settlementBatchId },
-      reportFile: file?.path ?? again.settlementBatchId, businessDay, settled: true,
+      reportFile: file?.path ?? again.settlementBatchId, businessDay, settled: true, repeatedIn: again.settlementBatchId,
     });
   }
 
@@ -387,22 +401,24 @@ export class LedgerStore {
 
   /**
    * Records a disagreement, once per transaction and type: the settlement file finding what the transaction
-   * file found is the same disagreement, and adds its fields to it. A settlement batch moves the money, so
+   * file found is the same disagreement, and adds its fields to it. A batch paying the transaction out again
+   * (`repeatedIn`) is a disagreement of its own, once per repeating batch. A settlement batch moves the money, so
    * when it disagrees about a discrepancy resolved without an adjustment (before the batch came), the
    * discrepancy opens again (its resolution kept among its previous ones), to be adjusted now that there is a
    * settlement to adjust to. Announced when new and when reopened.
    */
   async recordDiscrepancy(manager: EntityManager, d: DiscrepancyFinding): Promise<string> {
     const rows: Array<{ id: string; inserted: boolean; fields: string[]; expected: Record<string, string> | null; actual: Record<string, string> | null }> = await manager.query(
-      `INSERT INTO discrepancies (id, type, kind, transaction_request_id, payment_id, refund_id, merchant_id, ledger_transaction_id, fields, expected, actual, report_file, business_day, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, 'OPEN')
-       ON CONFLICT (kind, transaction_request_id, type) DO UPDATE SET
+      `INSERT INTO discrepancies (id, type, kind, transaction_request_id, payment_id, refund_id, merchant_id, ledger_transaction_id, fields, expected, actual, report_file, business_day, status,
+         repeated_in)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, 'OPEN', $14)
+       ON CONFLICT (kind, transaction_request_id, type, repeated_in) DO UPDATE SET
          fields = COALESCE((SELECT jsonb_agg(DISTINCT f) FROM jsonb_array_elements_text(discrepancies.fields || EXCLUDED.fields) AS f), '[]'::jsonb),
          expected = COALESCE(discrepancies.expected, '{}'::jsonb) || COALESCE(EXCLUDED.expected, '{}'::jsonb),
          actual = COALESCE(discrepancies.actual, '{}'::jsonb) || COALESCE(EXCLUDED.actual, '{}'::jsonb)
        RETURNING id, (xmax = 0) AS inserted, fields, expected, actual`,
       [newId('dis'), d.type, d.kind, d.transactionRequestId, d.paymentId, d.refundId, d.merchantId, d.ledgerTransactionId, JSON.stringify(d.fields),
-        d.expected ? JSON.stringify(d.expected) : null, d.actual ? JSON.stringify(d.actual) : null, d.reportFile, d.businessDay],
+        d.expected ? JSON.stringify(d.expected) : null, d.actual ? JSON.stringify(d.actual) : null, d.reportFile, d.businessDay, d.repeatedIn ?? ''],
     );
     const { id, inserted, fields, expected, actual } = rows[0];
     const reopened = !inserted && d.settled && (await this.reopen(manager, id, d.reportFile));

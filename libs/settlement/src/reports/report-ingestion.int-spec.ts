@@ -611,6 +611,100 @@ describe('ReportIngestion and payment events', () => {
     }
   });
 
+  it('tells finance of a transaction paid out again after its discrepancy was resolved with an adjustment, booking nothing twice', async () => {
+    await apply(event('pay_adjusted_twice', 'PaymentSucceeded', 3));
+    const first = '20261127HKD041';
+    const again = '20261127HKD042';
+    settlementBatch(first, 'pay_adjusted_twice', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [fee] = (await finance.discrepancies({ paymentId: 'pay_adjusted_twice' })).discrepancies;
+    const adjusted = await finance.resolveDiscrepancy(fee.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay charged 0.20', adjust: true });
+    expect(adjusted).toMatchObject({ status: 'RESOLVED', adjustmentTransactionId: expect.stringMatching(/^ltx_/) });
+    const booked = async () => ((await finance.payment('pay_adjusted_twice')).transactions as Array<{ kind: string; amount: { value: string }; fee: { value: string }; settlementBatchId: string | null }>)
+      .map((t) => [t.kind, t.amount.value, t.fee.value, t.settlementBatchId]);
+    const before = await booked();
+    expect(before).toEqual([['PAYMENT', '1250', '10', first], ['ADJUSTMENT', '0', '10', first]]);
+
+    // another batch pays it out again, with Alipay's fee again: money moved twice, a discrepancy of its own, open and announced
+    settlementBatch(again, 'pay_adjusted_twice', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const written = await transactionOf('pay_adjusted_twice');
+    expect(await finance.batch(again)).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: written.id, result: 'MISMATCHED' }] });
+    const open = (await finance.discrepancies({ paymentId: 'pay_adjusted_twice', status: 'OPEN' })).discrepancies;
+    expect(open).toEqual([expect.objectContaining({
+      type: 'MISMATCHED', fields: ['fee', 'settlementBatchId'], ledgerTransactionId: written.id,
+      expected: { fee: '-0.10', settlementBatchId: first }, actual: { fee: '-0.20', settlementBatchId: again },
+    })]);
+    expect(open[0].discrepancyId).not.toBe(fee.discrepancyId);
+    const announced = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [open[0].discrepancyId]);
+    expect(announced).toEqual([{ data: expect.objectContaining({ type: 'MISMATCHED', fields: ['fee', 'settlementBatchId'], paymentId: 'pay_adjusted_twice' }) }]);
+    // the adjusted discrepancy keeps its resolution; nothing is posted or booked again, and no amount corrects a second payout
+    expect(await finance.discrepancies({ paymentId: 'pay_adjusted_twice', status: 'RESOLVED' })).toMatchObject({
+      discrepancies: [{ discrepancyId: fee.discrepancyId, fields: ['fee'], adjustmentTransactionId: adjusted.adjustmentTransactionId }],
+    });
+    await expect(finance.resolveDiscrepancy(open[0].discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'paid twice', adjust: true }))
+      .rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST' });
+    expect(await booked()).toEqual(before);
+  });
+
+  it('tells finance of a written-off transaction paid out again after the write-off was reversed', async () => {
+    await apply(eventAt('pay_reversed_twice', '2026-12-17T10:00:00+08:00'));
+    dayFile('20261217', '000');
+    dayFile('20261218', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    const [missing] = (await finance.discrepancies({ paymentId: 'pay_reversed_twice', type: 'MISSING_IN_REPORT' })).discrepancies;
+    await finance.resolveDiscrepancy(missing.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay has no such payment', adjust: true });
+    settlementBatch('20261217HKD001', 'pay_reversed_twice');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [contradicted] = (await finance.discrepancies({ paymentId: 'pay_reversed_twice', type: 'MISMATCHED' })).discrepancies;
+    await finance.resolveDiscrepancy(contradicted.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay paid it out after all', adjust: true });
+    const booked = async () => ((await finance.payment('pay_reversed_twice')).transactions as unknown[]).length;
+    expect(await booked()).toBe(3);
+
+    settlementBatch('20261217HKD002', 'pay_reversed_twice');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const open = (await finance.discrepancies({ paymentId: 'pay_reversed_twice', status: 'OPEN' })).discrepancies;
+    expect(open).toEqual([expect.objectContaining({
+      type: 'MISMATCHED', fields: ['settlementBatchId'], expected: { settlementBatchId: '20261217HKD001' }, actual: { settlementBatchId: '20261217HKD002' },
+    })]);
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [open[0].discrepancyId])).toEqual([{ n: 1 }]);
+    expect(await finance.batch('20261217HKD002')).toMatchObject({ status: 'DISCREPANCIES', items: [{ result: 'MISMATCHED' }] });
+    expect(await booked()).toBe(3);
+  });
+
+  it('keeps the second of two batches that paid out a written-off transaction before its reversal open as a second payout', async () => {
+    await apply(eventAt('pay_written_off_twice', '2026-12-17T11:00:00+08:00'));
+    // the days' files are in already (the test before): the discrepancy is raised at the next transaction file
+    dayFile('20261217', '001');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [missing] = (await finance.discrepancies({ paymentId: 'pay_written_off_twice', type: 'MISSING_IN_REPORT' })).discrepancies;
+    await finance.resolveDiscrepancy(missing.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay has no such payment', adjust: true });
+
+    // two batches pay it out before finance reverses the write-off
+    settlementBatch('20261217HKD011', 'pay_written_off_twice');
+    settlementBatch('20261217HKD012', 'pay_written_off_twice');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    const open = async () => (await finance.discrepancies({ paymentId: 'pay_written_off_twice', status: 'OPEN' })).discrepancies;
+    const [contradicted, repeated] = await open();
+    expect(contradicted).toMatchObject({ type: 'MISMATCHED', fields: ['status'] });
+    expect(repeated).toMatchObject({
+      type: 'MISMATCHED', fields: ['status', 'settlementBatchId'], expected: { settlementBatchId: '20261217HKD011' }, actual: { settlementBatchId: '20261217HKD012' },
+    });
+    // the second payout does not reverse the write-off: the first batch's discrepancy does
+    const reinstate = { resolvedBy: 'finance@chain.example', note: 'Alipay paid it out after all', adjust: true };
+    await expect(finance.resolveDiscrepancy(repeated.discrepancyId as string, reinstate)).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST' });
+    await finance.resolveDiscrepancy(contradicted.discrepancyId as string, reinstate);
+    const written = await transactionOf('pay_written_off_twice');
+    expect(await finance.batch('20261217HKD011')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    expect(await finance.batch('20261217HKD012')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: written.id, result: 'MISMATCHED' }] });
+    // what is left for finance is the second payout, to recover from Alipay; it books nothing
+    expect(await open()).toEqual([expect.objectContaining({ discrepancyId: repeated.discrepancyId })]);
+    await expect(finance.resolveDiscrepancy(repeated.discrepancyId as string, reinstate)).rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST' });
+    expect(((await finance.payment('pay_written_off_twice')).transactions as Array<{ kind: string; settlementBatchId: string | null }>).map((t) => [t.kind, t.settlementBatchId])).toEqual([
+      ['PAYMENT', '20261217HKD011'], ['ADJUSTMENT', null], ['ADJUSTMENT', '20261217HKD011'],
+    ]);
+  });
+
   it('reads the other sources when one cannot be listed, and says which one failed', async () => {
     const down: ReportSource = { name: 'sftp://alipay@isftp.example:22/v1/settlements', list: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
     const both = new ReportIngestion(dataSource, ledger, [down, { name: 'memory', list: async () => files }], 10n, 'settlement', testLogger());

@@ -332,7 +332,7 @@ export class ReportIngestion {
     if (existing) {
       const expectation: LedgerExpectation = {
         ledgerTransactionId: existing.id, kind: existing.kind as TransactionType, merchantId: existing.merchant_id, currency: existing.currency,
-        amount: BigInt(existing.amount), fee: BigInt(existing.fee), alipayTransactionId: existing.alipay_transaction_id, settlementBatchId: existing.settlement_batch_id,
+        amount: BigInt(existing.amount), fee: BigInt(existing.fee), alipayTransactionId: existing.alipay_transaction_id, settlementBatchId: existing.paid_out_in,
         writtenOff: existing.written_off,
       };
       const verdict = compareRow(row, expectation);
@@ -348,10 +348,12 @@ export class ReportIngestion {
         return { result: 'MATCHED', ledgerTransactionId: existing.id, merchantId: existing.merchant_id };
       }
       await this.ledger.setReconciliation(manager, existing.id, 'MISMATCHED');
+      // an earlier batch paid it out already: this payout is money moved twice, a discrepancy of its own whatever became of the first's
+      const repeatedIn = verdict.fields.includes('settlementBatchId') ? ctx.batchId : undefined;
       const discrepancyId = await this.ledger.recordDiscrepancy(manager, {
         type: 'MISMATCHED', kind: row.type, fields: verdict.fields, transactionRequestId: row.transactionRequestId, paymentId, refundId: existing.refund_id,
         merchantId: existing.merchant_id, ledgerTransactionId: existing.id, expected: verdict.expected, actual: verdict.actual, reportFile, businessDay: day,
-        settled: ctx.batchId !== undefined,
+        settled: ctx.batchId !== undefined, ...(repeatedIn ? { repeatedIn } : {}),
       });
       await record('MISMATCHED', existing.id, discrepancyId);
       return { result: 'MISMATCHED', ledgerTransactionId: existing.id, merchantId: existing.merchant_id };
@@ -435,6 +437,7 @@ export class ReportIngestion {
       id, kind: fact.kind, status: draft.status, merchant_id: draft.merchantId, currency: draft.currency, payment_id: payment.paymentId, refund_id: draft.refundId ?? null,
       request_id: fact.requestId, alipay_transaction_id: fact.transactionId, amount: draft.amount.toString(), fee: draft.fee.toString(), business_day: draft.businessDay,
       settlement_batch_id: draft.settlementBatchId ?? null, reconciliation: draft.reconciliation ?? null, written_off: false,
+      paid_out_in: draft.settlementBatchId ?? null,
     });
     return { id, draft };
   }
