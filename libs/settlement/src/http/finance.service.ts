@@ -340,7 +340,9 @@ export class FinanceService {
     const kind = t?.kind as TransactionType;
     const [item]: Array<{ batch_id: string; part: number; line: number; amount: string; fee: string }> = t
       ? await manager.query(
-'SELECT batch_id, part, line, amount::text AS amount, fee::text AS fee FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id LIMIT 1',
+        // the first batch to come that paid it out: one that came later paid it out again, a discrepancy of its own
+        `SELECT i.batch_id, i.part, i.line, i.amount::text AS amount, i.fee::text AS fee FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
+         WHERE i.ledger_transaction_id = $1 ORDER BY b.written_by, b.created_at, b.batch_id, i.part, i.line LIMIT 1`,
         [t.id],
       )
       : [];

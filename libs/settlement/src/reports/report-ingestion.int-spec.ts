@@ -647,6 +647,29 @@ describe('ReportIngestion and payment events', () => {
     expect(await booked()).toEqual(before);
   });
 
+  it('adjusts a transaction two batches paid out before finance resolved it in the first to come, leaving the second payout open', async () => {
+    await apply(event('pay_adjusted_late', 'PaymentSucceeded', 3));
+    // the batch that came first has the larger id: the first payout is the one the ledger was compared with first
+    const first = '20261127HKD044';
+    const again = '20261127HKD043';
+    settlementBatch(first, 'pay_adjusted_late', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    settlementBatch(again, 'pay_adjusted_late', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [fee, repeated] = (await finance.discrepancies({ paymentId: 'pay_adjusted_late', status: 'OPEN' })).discrepancies;
+    expect(fee).toMatchObject({ type: 'MISMATCHED', fields: ['fee'] });
+    expect(repeated).toMatchObject({ type: 'MISMATCHED', fields: ['fee', 'settlementBatchId'], expected: { settlementBatchId: first }, actual: { settlementBatchId: again } });
+
+    const adjusted = await finance.resolveDiscrepancy(fee.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay charged 0.20', adjust: true });
+    const written = await transactionOf('pay_adjusted_late');
+    expect(((await finance.payment('pay_adjusted_late')).transactions as Array<{ ledgerTransactionId: string; kind: string; settlementBatchId: string | null }>).map((t) => [t.kind, t.settlementBatchId]))
+      .toEqual([['PAYMENT', first], ['ADJUSTMENT', first]]);
+    expect(adjusted).toMatchObject({ status: 'RESOLVED', ledgerTransactionId: written.id });
+    expect(await finance.batch(first)).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    expect(await finance.batch(again)).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: written.id, result: 'MISMATCHED' }] });
+    expect((await finance.discrepancies({ paymentId: 'pay_adjusted_late', status: 'OPEN' })).discrepancies).toEqual([expect.objectContaining({ discrepancyId: repeated.discrepancyId })]);
+  });
+
   it('tells finance of a written-off transaction paid out again after the write-off was reversed', async () => {
     await apply(eventAt('pay_reversed_twice', '2026-12-17T10:00:00+08:00'));
     dayFile('20261217', '000');
