@@ -218,14 +218,40 @@ function envOf(container, configMaps) {
  * profile's extraEnv / services.<app>.env aside, which are the operator's to choose), and a number as the
  * service parses it: Helm holds YAML numbers as floats, and `toString` prints 3600000 as "3.6e+06".
  */
-function checkConfigMapEnv(where, app, container, configMaps, profileValues) {
+function checkConfigMapEnv(where, app, container, configMaps, profileValues, chartDefaults) {
   const reads = APP_ENV[app];
   const chosen = new Set([...Object.keys(profileValues?.config?.extraEnv ?? {}), ...Object.keys(profileValues?.services?.[app]?.env ?? {})]);
   for (const from of container.envFrom ?? []) {
     for (const [name, value] of Object.entries(configMaps.get(from.configMapRef?.name)?.data ?? {})) {
       if (reads && !reads.has(name) && !name.startsWith('OTEL_') && !chosen.has(name)) fail(where, `${name} is set, but ${app} does not read it (apps/${app}/src/config.ts)`);
       if (/^-?\d+(\.\d+)?e[+-]?\d+$/i.test(String(value))) fail(where, `${name}=${value}: a number rendered in exponent notation, which the service refuses (render it with int64)`);
+      if (chartDefaults && !CLUSTER_ENV.has(name)) checkCodeDefault(where, app, name, value);
     }
+  }
+}
+
+/**
+ * What the chart sets because the service runs in a cluster, not as a tuning choice: where it listens, how long
+ * it drains (from the grace period), where Kafka, Alipay and the sandbox's files are.
+ */
+const CLUSTER_ENV = new Set(['PORT', 'HOST', 'SHUTDOWN_GRACE_MS', 'KAFKA_BROKERS', 'ALIPAY_BASE_URL', 'SANDBOX_REPORT_DIR', 'SANDBOX_CLIENTS', 'SANDBOX_PRIVATE_KEY_FILE']);
+
+/**
+ * The chart's defaults (values.yaml) are the services' own: a setting the chart hands a service with a value other
+ * than its config.ts default silently changes it for every installation (a pool sized by a benchmark, a limit
+ * documented with its default). Both sides go through the service's compiled schema (dist/apps/<app>/src/config.js),
+ * so "10000" and 10_000, "true" and true compare equal.
+ */
+function checkCodeDefault(where, app, name, value) {
+  const file = path.join(ROOT, 'dist', 'apps', app, 'src', 'config.js');
+  if (!fs.existsSync(file)) return fail(where, `dist/apps/${app}/src/config.js is missing: build first (node tools/build.js)`);
+  const schema = require(file).configDefinition.shape[name];
+  if (!schema) return;
+  const given = schema.safeParse(String(value));
+  const fallback = schema.safeParse(undefined);
+  if (!given.success || !fallback.success) return; // a value the service refuses fails the config check; a variable without default has none to match
+  if (JSON.stringify(given.data) !== JSON.stringify(fallback.data)) {
+    fail(where, `${name}=${value} in the chart's defaults, but ${app} defaults to ${JSON.stringify(fallback.data)} (apps/${app}/src/config.ts): make values.yaml say what the code does, or leave the setting to the service`);
   }
 }
 
@@ -272,7 +298,7 @@ function checkSharedEnv(deployments, configMaps, profileValues) {
   }
 }
 
-function checkProject(objects, profile, profileValues) {
+function checkProject(objects, profile, profileValues, chartDefaults) {
   const byKind = (kind) => objects.filter((o) => o.kind === kind);
   const deployments = byKind('Deployment');
   const services = byKind('Service');
@@ -318,7 +344,7 @@ function checkProject(objects, profile, profileValues) {
       if (ref && !secrets.has(ref.name) && ref.name !== externalSecret) fail(where, `env ${e.name} refers to Secret ${ref.name}, neither rendered nor secrets.existingSecret`);
     }
     const env = envOf(container, configMaps);
-    checkConfigMapEnv(where, app, container, configMaps, profileValues);
+    checkConfigMapEnv(where, app, container, configMaps, profileValues, chartDefaults);
     if (Number(env.PORT) !== CONTRACT_PORTS[app]) fail(where, `PORT=${env.PORT} differs from CONTRACTS §4 (${CONTRACT_PORTS[app]})`);
     if (env.HOST !== '0.0.0.0') fail(where, `HOST=${env.HOST}: the services bind 127.0.0.1 by default, unreachable from the kubelet and Services`);
     if (app !== SANDBOX && !env.KAFKA_BROKERS) fail(where, 'KAFKA_BROKERS missing');
@@ -437,7 +463,9 @@ function main() {
     else validateSchema(object);
   }
   contractPortsFromCode();
-  checkProject(objects, args.profile, profileValues);
+  // the chart's own values.yaml, not a profile or an example layered on it
+  const chartDefaults = path.resolve(args.values) === path.join(ROOT, 'helm', 'upm-platform', 'values.yaml');
+  checkProject(objects, args.profile, profileValues, chartDefaults);
 
   const kinds = {};
   for (const o of objects) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;

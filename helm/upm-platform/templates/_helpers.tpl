@@ -151,7 +151,8 @@ true
 {{- $_ := set $data "KAFKA_TOPIC_PREFIX" $v.config.kafka.topicPrefix -}}
 {{- $_ := set $data "INBOX_RETENTION_HOURS" (int64 $v.config.kafka.inboxRetentionHours | toString) -}}
 {{- end -}}
-{{- if $svc.traits.database -}}
+{{- /* 0: each service's own pool size (apps/<app>/src/config.ts) */ -}}
+{{- if and $svc.traits.database $v.config.databasePoolSize -}}
 {{- $_ := set $data "DATABASE_POOL_SIZE" (int64 $v.config.databasePoolSize | toString) -}}
 {{- end -}}
 {{- if $svc.traits.saga -}}
