@@ -777,6 +777,22 @@ describe('ReportIngestion and payment events', () => {
     expect(await transactionOf('pay_unlisted_other')).toMatchObject({ status: 'EXPECTED', reconciliation: 'MISMATCHED' });
   });
 
+  it('raises no MISSING_IN_REPORT for a transaction a batch paid out before the day\'s transaction file came without it', async () => {
+    await apply(eventAt('pay_paid_before_file', '2026-12-19T10:00:00+08:00'));
+    await apply(eventAt('pay_unpaid_before_file', '2026-12-19T11:00:00+08:00'));
+    settlementBatch('20261219HKD001', 'pay_paid_before_file');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const paid = await transactionOf('pay_paid_before_file');
+    expect(paid).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
+
+    // the day's file leaves both out: the one the batch paid out was made, the other is missing
+    dayFile('20261219', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect(await discrepanciesOf('pay_paid_before_file')).toEqual([]);
+    expect(await transactionOf('pay_paid_before_file')).toEqual(paid);
+    expect(await discrepanciesOf('pay_unpaid_before_file')).toEqual([expect.objectContaining({ type: 'MISSING_IN_REPORT', status: 'OPEN' })]);
+  });
+
   it('reads the parts of a day present together as one report: nothing a later part lists is missing, nor announced so', async () => {
     await apply(eventAt('pay_parted_first', '2026-12-15T10:00:00+08:00'));
     await apply(eventAt('pay_parted_second', '2026-12-15T11:00:00+08:00'));

@@ -251,7 +251,9 @@ export class ReportIngestion {
       [day],
     );
     const listed = new Set(listedRows.map((r) => rowKey(r.kind, r.id)));
-    for (const t of missingInReport(await this.ledger.findByDay(manager, day), listed, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
+    // one a settlement batch already posted is missing from no report: the payout proves Alipay made it, as when the batch comes after the file
+    const unsettled = (await this.ledger.findByDay(manager, day)).filter((t) => t.settlement_batch_id === null);
+    for (const t of missingInReport(unsettled, listed, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
       await this.ledger.setReconciliation(manager, t.id, 'MISSING_IN_REPORT');
       await this.ledger.recordDiscrepancy(manager, {
         type: 'MISSING_IN_REPORT', kind: t.kind as TransactionType, fields: [], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
