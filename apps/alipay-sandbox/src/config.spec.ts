@@ -28,6 +28,12 @@ describe('alipay-sandbox configuration', () => {
     expect(loadConfig(configDefinition, { SANDBOX_SETTLEMENT_CURRENCY: 'USD, HKD,USD' }).sandbox.settlementCurrencies).toEqual(['USD', 'HKD']);
   });
 
+  it('delivers report files by itself only when SANDBOX_REPORT_DELIVERY is on, at the close plus the delay', () => {
+    expect(loadConfig(configDefinition, {}).sandbox).toMatchObject({ reportDelivery: false, reportDeliveryDelayMs: 0 });
+    expect(loadConfig(configDefinition, { SANDBOX_REPORT_DELIVERY: 'true', SANDBOX_REPORT_DELIVERY_DELAY_MS: '1800000' }).sandbox).toMatchObject({ reportDelivery: true, reportDeliveryDelayMs: 1_800_000 });
+    expect(() => loadConfig(configDefinition, { SANDBOX_REPORT_DELIVERY_DELAY_MS: '-1' })).toThrow(ConfigError);
+  });
+
   it('names every bad variable', () => {
     let error: unknown;
     try {

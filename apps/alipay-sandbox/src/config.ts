@@ -35,6 +35,8 @@ export const configDefinition = defineConfig(
     SANDBOX_REPORT_DIR: env.string(DEFAULTS.reportDir),
     SANDBOX_REPORT_MAX_ROWS: env.int(DEFAULTS.reportMaxRows, 1),
     SANDBOX_REPORT_OPEN_DAYS: env.bool(DEFAULTS.reportOpenDays),
+    SANDBOX_REPORT_DELIVERY: env.bool(DEFAULTS.reportDelivery),
+    SANDBOX_REPORT_DELIVERY_DELAY_MS: env.int(DEFAULTS.reportDeliveryDelayMs),
     SANDBOX_HANG_MS: env.int(DEFAULTS.hangMs),
     SANDBOX_PIN_DELAY_MS: env.int(DEFAULTS.pinDelayMs),
     SANDBOX_PRIVATE_KEY: z.string().min(1).optional(),
@@ -57,6 +59,8 @@ export const configDefinition = defineConfig(
       reportDir: e.SANDBOX_REPORT_DIR,
       reportMaxRows: e.SANDBOX_REPORT_MAX_ROWS,
       reportOpenDays: e.SANDBOX_REPORT_OPEN_DAYS,
+      reportDelivery: e.SANDBOX_REPORT_DELIVERY,
+      reportDeliveryDelayMs: e.SANDBOX_REPORT_DELIVERY_DELAY_MS,
       hangMs: e.SANDBOX_HANG_MS,
       pinDelayMs: e.SANDBOX_PIN_DELAY_MS,
       // the inline key wins over the file

@@ -14,6 +14,11 @@ export function businessDayBounds(day: string): { start: Date; end: Date } {
   return { start: new Date(start), end: new Date(start + DAY_MS) };
 }
 
+/** The calendar day after a `YYYY-MM-DD` day. */
+export function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS).toISOString().slice(0, 10);
+}
+
 /** A payment made on day T (UTC+8) can be cancelled until 00:15 UTC+8 on T+1 (spec §6). */
 export function cancelDeadline(createdAt: Date): Date {
   return new Date(businessDayBounds(businessDay(createdAt)).end.getTime() + CANCEL_GRACE_MS);

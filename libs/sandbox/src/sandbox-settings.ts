@@ -20,6 +20,13 @@ export interface SandboxSettings {
    * payments without moving the clock turn it on.
    */
   reportOpenDays: boolean;
+  /**
+   * whether the sandbox writes each day's report files by itself, once its clock passes the day's close plus
+   * `reportDeliveryDelayMs`, as Alipay does on T+1 (spec §13.1). Off: files are written on request only.
+   */
+  reportDelivery: boolean;
+  /** how long after a day's 24:00 UTC+8 close its files are delivered (on the sandbox clock) */
+  reportDeliveryDelayMs: number;
   /** the sandbox's own private key (PEM or Base64 DER); generated at start when absent */
   privateKey?: string;
   /** clients accepted from the start, each with a public key given as PEM, Base64 DER or a path to a PEM file */
@@ -57,6 +64,8 @@ export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   reportDir: 'deploy/local/.state/sandbox-reports',
   reportMaxRows: REPORT_MAX_ROWS_PER_FILE,
   reportOpenDays: false,
+  reportDelivery: false,
+  reportDeliveryDelayMs: 0,
   clients: [],
   customerId: '1022188000000000001',
   notifyFailures: true,

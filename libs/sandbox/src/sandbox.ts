@@ -7,7 +7,8 @@ import { AmsGateway } from './ams-gateway';
 import { ClientRegistration, ClientRegistry, readKeySource, SandboxClient } from './client-registry';
 import { Notifier } from './notifier';
 import { CallCounts, NotificationLog, PaymentBook, PaymentRecord, SandboxPaymentStatus } from './payment-book';
-import { businessDayBounds } from './business-time';
+import { businessDay, businessDayBounds, nextDay } from './business-time';
+import { dueDays, readDeliveryMarker, writeDeliveryMarker } from './report-delivery';
 import { buildDayReports, ReportKind, writeReports } from './reports';
 import { SandboxClock } from './sandbox-clock';
 import { scaled, SandboxSettings } from './sandbox-settings';
@@ -60,6 +61,9 @@ export class ReportDayNotClosedError extends Error {
   }
 }
 
+/** how often (real time) the sandbox looks whether its clock has passed a day's report delivery */
+export const REPORT_DELIVERY_CHECK_MS = 1_000;
+
 const NO_CALLS: CallCounts = { pay: 0, inquiryPayment: 0, cancel: 0, refund: 0, inquiryRefund: 0 };
 
 /** One simulated Alipay: its key, its clients, its memory, its timers, and the AMS gateway over them. */
@@ -70,12 +74,20 @@ export class Sandbox {
   readonly gateway: AmsGateway;
   private readonly timers: TimerSet;
   private readonly privateKey: KeyObject;
+  private readonly logger: Logger;
+  /** the UTC+8 day the sandbox started on: the first one it delivers, unless it holds earlier transactions */
+  private readonly startDay: string;
+  /** undefined until the marker is read; then the last delivered day, or null when none */
+  private deliveredThrough?: string | null;
+  private delivery: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly settings: SandboxSettings,
     deps: SandboxDependencies,
   ) {
     this.clock = deps.clock ?? new SandboxClock();
+    this.logger = deps.logger;
+    this.startDay = businessDay(this.clock.now());
     this.timers = new TimerSet((error) => deps.logger.error({ err: error }, 'sandbox timer task failed'));
     this.privateKey = settings.privateKey ? loadPrivateKey(readKeySource(settings.privateKey)) : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     this.registry = new ClientRegistry(settings.customerId);
@@ -98,6 +110,7 @@ export class Sandbox {
       latencyMs: settings.latencyMs,
       onAnswer: deps.onAnswer,
     });
+    if (settings.reportDelivery) this.scheduleDelivery();
   }
 
   /** The key clients verify answers and notifications with (SubjectPublicKeyInfo PEM). */
@@ -139,7 +152,51 @@ export class Sandbox {
     };
   }
 
-  /** Ends held answers, PIN timers and notification retries. */
+  /**
+   * Alipay's own delivery (SANDBOX_REPORT_DELIVERY, spec §13.1): writes, as `writeReports` does, every day whose
+   * close plus `reportDeliveryDelayMs` the clock has passed and that was not delivered yet, oldest first, and
+   * records each in the report folder's marker. The first day is the one the sandbox started on, or the day of
+   * its earliest transaction when the clock was set back. Runs one at a time; answers the days written.
+   */
+  deliverDueReports(): Promise<ReportListing[]> {
+    const run = this.delivery.then(() => this.deliverOnce());
+    this.delivery = run.catch(() => undefined);
+    return run;
+  }
+
+  private async deliverOnce(): Promise<ReportListing[]> {
+    const dir = this.settings.reportDir;
+    if (this.deliveredThrough === undefined) this.deliveredThrough = (await readDeliveryMarker(dir))?.deliveredThrough ?? null;
+    const first = this.deliveredThrough === null ? this.firstDeliveryDay() : nextDay(this.deliveredThrough);
+    const { days, skipped } = dueDays(first, this.clock.now(), this.settings.reportDeliveryDelayMs);
+    if (skipped > 0) this.logger.warn({ from: first, skipped, resumeAt: days[0] }, 'report delivery fell behind by more than the catch-up limit; the oldest days are not delivered');
+    const listings: ReportListing[] = [];
+    for (const day of days) {
+      const listing = await this.writeReports(day);
+      await writeDeliveryMarker(dir, { deliveredThrough: day });
+      this.deliveredThrough = day;
+      this.logger.info({ day, files: listing.files.length }, 'report files delivered');
+      listings.push(listing);
+    }
+    return listings;
+  }
+
+  private firstDeliveryDay(): string {
+    return this.book.ledger.reduce((first, entry) => {
+      const day = businessDay(entry.at);
+      return day < first ? day : first;
+    }, this.startDay);
+  }
+
+  private scheduleDelivery(): void {
+    this.timers.after(REPORT_DELIVERY_CHECK_MS, () => {
+      void this.deliverDueReports()
+        .catch((error: unknown) => this.logger.error({ err: error }, 'report delivery failed; trying again at the next check'))
+        .finally(() => this.scheduleDelivery());
+    });
+  }
+
+  /** Ends held answers, PIN timers, notification retries and report delivery. */
   close(): void {
     this.timers.close();
   }
