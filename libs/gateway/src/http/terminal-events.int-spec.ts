@@ -4,10 +4,12 @@ import { INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { createEnvelope, Envelope, newId, parseMessage, PaymentViewV1, TOPICS } from '@upm/contracts';
 import { RuntimeModule } from '@upm/shared-runtime';
-import { eventually, freshDatabase, sleep } from '@upm/shared-testing';
+import { eventually, freshDatabase, sleep, testLogger } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
+import { PaymentsService } from '../payments/payments.service';
 import { TerminalRateLimiter } from '../payments/rate-limiter';
 import { RegistryService } from '../registry/registry.service';
 import { TerminalEventsRetention } from '../terminal-events/retention';
@@ -266,6 +268,50 @@ describe('GET /v1/terminals/me/events', () => {
       expect(stream.events.map((e) => e.id)).toEqual([String(latest.id)]);
       stream.close();
     }
+  });
+
+  it('pushes a cancel the orchestrator refused to the stream of the payment\'s terminal, once, numbered and replayed as its other events', async () => {
+    // the read model applies payments.v1.events, and the consumer then wakes the terminal's streams
+    const payments = new PaymentsService(dataSource, undefined as never, undefined as never, testLogger());
+    const apply = async (envelope: Envelope, terminal: PosTerminal) => {
+      await dataSource.transaction((manager) => payments.applyEvent(manager, envelope));
+      await app.get(TerminalEventsHub).publish(terminal.terminalId);
+    };
+    const terminal = await newTerminal();
+    const neighbour = await newTerminal();
+    const paymentId = newId('pay');
+    const succeeded: PaymentViewV1 = {
+      paymentId, merchantOrderId: `order-${paymentId}`, merchantId: terminal.merchantId, storeId: 'sto_streams', terminalId: terminal.terminalId,
+      amount: { currency: 'HKD', value: '1250' }, status: 'SUCCEEDED', refundedAmount: { currency: 'HKD', value: '0' }, sequence: 1,
+      createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:01.000Z',
+    };
+    const stream = await Received.open(terminal);
+    const theirs = await Received.open(neighbour);
+    await apply(createEnvelope({ type: 'PaymentSucceeded', key: paymentId, data: { payment: succeeded }, producer: 'payment-orchestrator', correlationId: paymentId }), terminal);
+    await eventually(() => (stream.events.length === 1 ? true : undefined));
+
+    const failure = { code: 'PAYMENT_NOT_CANCELLABLE', message: 'the payment\'s reversal is still unknown; it cannot be cancelled now' };
+    const refusal = () => createEnvelope({ type: 'PaymentCancelRefused', key: paymentId, data: { payment: succeeded, failure }, producer: 'payment-orchestrator', cause: { id: 'cmd-void-stream', correlationId: paymentId } });
+    // as the consumer reads it from payments.v1.events
+    const refused = parseMessage(TOPICS.paymentEvents.name, JSON.parse(JSON.stringify(refusal())));
+    await apply(refused, terminal);
+    await apply(refusal(), terminal); // the same refusal again, under a new envelope
+    await eventually(() => (stream.events.length === 2 ? true : undefined));
+    await sleep(300);
+    const [success, refusalEvent] = stream.events;
+    expect(stream.events).toHaveLength(2);
+    expect(refusalEvent.data).toEqual({ eventId: refused.id, type: 'PaymentCancelRefused', payment: succeeded, failure });
+    expect(BigInt(refusalEvent.id)).toBeGreaterThan(BigInt(success.id));
+    expect(theirs.events).toHaveLength(0);
+
+    // a POS that resumes after the success gets the refusal replayed; one that saw the refusal gets nothing again
+    const resumed = await Received.open(terminal, { 'last-event-id': success.id });
+    await eventually(() => (resumed.events.length ? true : undefined));
+    const caughtUp = await Received.open(terminal, { 'last-event-id': refusalEvent.id });
+    await sleep(300);
+    expect(resumed.events).toEqual([refusalEvent]);
+    expect(caughtUp.events).toEqual([]);
+    for (const open of [stream, theirs, resumed, caughtUp]) open.close();
   });
 
   it('stops writing to a POS that takes nothing, drops it, and replays to it what it missed', async () => {

@@ -290,17 +290,24 @@ export class PaymentsService {
   }
 
   /**
-   * Keeps a refused cancel for the POS request waiting on it, by the refused command's id (the event's causationId);
-   * the payment is unchanged, so nothing else is written. A refusal is read only while its POS waits (30 s at most):
-   * the rows of an hour ago go as a new one comes.
+   * Keeps a refused cancel for the POS request waiting on it, by the refused command's id (the event's causationId),
+   * and, the first time it is kept, appends it to the stream of the terminal that owns the payment, under that
+   * stream's lock as any other event, for a POS that listens only to its stream. The payment is unchanged, so its
+   * view is not written. A refusal is read only while its POS waits (30 s at most): the rows of an hour ago go as a
+   * new one comes.
    */
   private async recordCancelRefusal(manager: EntityManager, envelope: Envelope): Promise<void> {
     const { payment, failure } = envelope.data as { payment: PaymentViewV1; failure: { code: string; message: string } };
     if (!envelope.causationId) return;
     await manager.query(prepared(`DELETE FROM cancel_refusals WHERE refused_at < now() - interval '1 hour'`));
     await manager.query(
-      prepared(`INSERT INTO cancel_refusals (command_id, payment_id, code, message) VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING`),
-      [envelope.causationId, payment.paymentId, failure.code, failure.message],
+      prepared(`WITH kept AS (
+         INSERT INTO cancel_refusals (command_id, payment_id, code, message) VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING RETURNING payment_id
+       )
+       INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
+       SELECT payments.terminal_id, payments.merchant_id, payments.payment_id, $5, $6, $7::jsonb
+       FROM kept JOIN payments USING (payment_id), LATERAL pg_advisory_xact_lock(${terminalStreamKey('payments.terminal_id')})`),
+      [envelope.causationId, payment.paymentId, failure.code, failure.message, envelope.id, envelope.type, JSON.stringify({ payment, failure })],
     );
   }
 

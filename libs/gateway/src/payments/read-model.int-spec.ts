@@ -80,7 +80,7 @@ describe('the read model and the terminal stream', () => {
     ]);
   });
 
-  it('keeps a refused cancel by the refused command, once, and leaves the view and the terminal stream as they were', async () => {
+  it('keeps a refused cancel by the refused command, once, leaves the view as it was, and appends each refused command once to the terminal stream', async () => {
     const succeeded = view('pay_rm_void', 'SUCCEEDED', 1);
     await apply(event('PaymentSucceeded', succeeded));
     const cause = { id: 'cmd-void-1', correlationId: 'pay_rm_void' };
@@ -96,7 +96,7 @@ describe('the read model and the terminal stream', () => {
     expect(await dataSource.query("SELECT command_id, code FROM cancel_refusals WHERE payment_id = 'pay_rm_void'")).toEqual([{ command_id: 'cmd-void-2', code: 'PAYMENT_NOT_CANCELLABLE' }]);
     expect(await dataSource.query("SELECT status, sequence FROM payments WHERE payment_id = 'pay_rm_void'")).toEqual([{ status: 'SUCCEEDED', sequence: 1 }]);
     const stream = (await terminalEventsAfter(dataSource, terminal, '0')).events.filter((e) => e.payment.paymentId === 'pay_rm_void');
-    expect(stream.map((e) => e.type)).toEqual(['PaymentSucceeded']);
+    expect(stream.map((e) => [e.type, e.failure?.code])).toEqual([['PaymentSucceeded', undefined], ['PaymentCancelRefused', 'PAYMENT_NOT_CANCELLABLE'], ['PaymentCancelRefused', 'PAYMENT_NOT_CANCELLABLE']]);
   });
 
   it('applies two batches that touch the same two terminals in opposite orders side by side, without a deadlock', async () => {

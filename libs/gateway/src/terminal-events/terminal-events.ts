@@ -46,12 +46,17 @@ return dropped`;
 /** the lease id in a member of a terminal's set */
 const leaseId = (member: string) => member.slice(16);
 
+/** a refusal's code and message, as a payment's failure carries them */
+type Failure = NonNullable<PaymentViewV1['failure']>;
+
 export interface TerminalEvent {
   id: string;
   eventId: string;
   type: string;
   payment: PaymentViewV1;
   refund?: RefundViewV1;
+  /** why the orchestrator refused a cancel (PaymentCancelRefused) */
+  failure?: Failure;
 }
 
 /** A read of a terminal's stream: its events after an id, and the newest of its events ever deleted ('0' for none). */
@@ -66,7 +71,7 @@ export interface TerminalEventsPage {
  * after them. Another merchant's rows never match.
  */
 export async function terminalEventsAfter(dataSource: DataSource, terminal: { terminalId: string; merchantId: string }, afterId: string, limit = 200): Promise<TerminalEventsPage> {
-  const rows: Array<{ pruned_through: string; id: string | null; event_id: string; type: string; data: { payment: PaymentViewV1; refund?: RefundViewV1 } }> = await dataSource.query(
+  const rows: Array<{ pruned_through: string; id: string | null; event_id: string; type: string; data: { payment: PaymentViewV1; refund?: RefundViewV1; failure?: Failure } }> = await dataSource.query(
     `SELECT h.pruned_through, e.id, e.event_id, e.type, e.data
        FROM (SELECT coalesce(max(pruned_through), 0) AS pruned_through FROM terminal_event_horizons WHERE terminal_id = $1) h
        LEFT JOIN LATERAL (
@@ -77,7 +82,11 @@ export async function terminalEventsAfter(dataSource: DataSource, terminal: { te
   );
   return {
     prunedThrough: String(rows[0]?.pruned_through ?? '0'),
-    events: rows.flatMap((r) => (r.id === null ? [] : [{ id: String(r.id), eventId: r.event_id, type: r.type, payment: r.data.payment, ...(r.data.refund ? { refund: r.data.refund } : {}) }])),
+    events: rows.flatMap((r) =>
+      r.id === null
+        ? []
+        : [{ id: String(r.id), eventId: r.event_id, type: r.type, payment: r.data.payment, ...(r.data.refund ? { refund: r.data.refund } : {}), ...(r.data.failure ? { failure: r.data.failure } : {}) }],
+    ),
   };
 }
 
