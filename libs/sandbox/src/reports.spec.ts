@@ -1,6 +1,9 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { LedgerEntry } from './payment-book';
 import { quote } from './fx';
-import { buildDayReports, SETTLEMENT_ITEM_COLUMNS, TRANSACTION_COLUMNS } from './reports';
+import { buildDayReports, SETTLEMENT_ITEM_COLUMNS, TRANSACTION_COLUMNS, writeReports } from './reports';
 
 const entry = (type: LedgerEntry['type'], at: string, currency: string, value: string, overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
   type,
@@ -217,3 +220,29 @@ describe('buildDayReports in a contracted settlement currency', () => {
   });
 });
 
+
+describe('writeReports', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'sandbox-write-reports-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('puts each file in place whole: a reader of the folder never sees a .csv being written', async () => {
+    const ledger = [entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100'), entry('REFUND', '2026-11-27T04:00:00Z', 'HKD', '40')];
+    const files = buildDayReports(ledger, '2026-11-27', ['C1']);
+    const folder = path.join(dir, 'C1', '20261127');
+    mkdirSync(folder, { recursive: true });
+    const writesSeen: string[] = [];
+    const watcher = watch(folder, (event, name) => {
+      if (event === 'change' && String(name).endsWith('.csv')) writesSeen.push(String(name));
+    });
+    try {
+      const paths = await writeReports(dir, files);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(writesSeen).toEqual([]);
+      expect(readdirSync(folder).sort()).toEqual(files.map((f) => f.name).sort());
+      expect(paths.map((p) => readFileSync(p, 'utf8'))).toEqual(files.map((f) => f.content));
+    } finally {
+      watcher.close();
+    }
+  });
+});

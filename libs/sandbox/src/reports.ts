@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toMajorUnits } from '@upm/contracts';
 import { formatAmsTime } from '@upm/alipay';
@@ -121,14 +121,19 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
   return files;
 }
 
-/** Writes the files under `<dir>/<customerId>/<yyyymmdd>/` and answers their paths. */
+/**
+ * Writes the files under `<dir>/<customerId>/<yyyymmdd>/` and answers their paths. Each file is written as
+ * `<name>.partial` and renamed into place, so a reader polling the folder (settlement takes only `.csv`) never
+ * sees part of a file, which it would reject as incomplete for the missing `<END>`.
+ */
 export async function writeReports(dir: string, files: readonly ReportFile[]): Promise<string[]> {
   const written: string[] = [];
   for (const file of files) {
     const folder = path.resolve(dir, file.customerId, file.day);
     await mkdir(folder, { recursive: true });
     const target = path.join(folder, file.name);
-    await writeFile(target, file.content, 'utf8');
+    await writeFile(`${target}.partial`, file.content, 'utf8');
+    await rename(`${target}.partial`, target);
     written.push(target);
   }
   return written;
