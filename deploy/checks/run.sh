@@ -106,6 +106,30 @@ helm_upgrade_keeps_keys() {
   ' "$WORK/dev.yaml" "$WORK/dev-upgrade.yaml"
 }
 
+# the sandbox beside secrets.existingSecret reads its keys from that Secret: with every key there the chart renders,
+# and the sandbox and the connector start with keys that fit; with keys missing the install fails, naming them
+GIVEN_VALUES="$CHECKS/values-existing-secret.yaml"
+GIVEN_SECRET=upm-given-secrets
+helm_existing_secret_keys_fit() {
+  mkdir -p "$WORK/kube/upm"
+  node "$CHECKS/helm/given-secret.js" upm "$GIVEN_SECRET" >"$WORK/kube/upm/$GIVEN_SECRET.json" || return 1
+  helm_render existing-secret "$GIVEN_VALUES" &&
+    node "$CHECKS/validate-k8s.js" --profile default --values "$GIVEN_VALUES" "$WORK/existing-secret.yaml" &&
+    node "$CHECKS/validate-app-config.js" helm "$WORK/existing-secret.yaml" --secret "$WORK/kube/upm/$GIVEN_SECRET.json"
+  local status=$?
+  rm -rf "$WORK/kube/upm"
+  return $status
+}
+helm_existing_secret_keys_missing() {
+  mkdir -p "$WORK/kube/upm"
+  node "$CHECKS/helm/given-secret.js" upm "$GIVEN_SECRET" SANDBOX_PRIVATE_KEY SANDBOX_MERCHANT_PUBLIC_KEY >"$WORK/kube/upm/$GIVEN_SECRET.json" || return 1
+  helm_render existing-secret-missing "$GIVEN_VALUES" >"$WORK/existing-secret-missing.out" 2>&1; local status=$?
+  rm -rf "$WORK/kube/upm"
+  if [ $status -eq 0 ]; then echo "rendered although $GIVEN_SECRET has no SANDBOX_PRIVATE_KEY, SANDBOX_MERCHANT_PUBLIC_KEY"; return 1; fi
+  grep -o "the sandbox (services.alipay-sandbox.enabled) reads its keys from secrets.existingSecret $GIVEN_SECRET, which has no SANDBOX_PRIVATE_KEY, SANDBOX_MERCHANT_PUBLIC_KEY[^\"]*" "$WORK/existing-secret-missing.out" ||
+    { cat "$WORK/existing-secret-missing.out"; return 1; }
+}
+
 # helm lint --strict and helm template -f <values>, then the rendered objects against schemas and rules
 helm_render() { # profile values-file
   node "$CHECKS/prepare-charts.js" "$CHART" "$2" "$WORK/$1" &&
@@ -149,6 +173,8 @@ done
 if [ -s "$WORK/dev.yaml" ]; then
   check "helm: an upgrade keeps the generated AMS keys (lookup)" helm_upgrade_keeps_keys
 fi
+check "helm: the sandbox with secrets.existingSecret reads its keys from it, and they fit (lookup)" helm_existing_secret_keys_fit
+check "helm: the sandbox with secrets.existingSecret: an install fails naming the keys it lacks (lookup)" helm_existing_secret_keys_missing
 
 check "docker: Dockerfile + .dockerignore (structural; no linter available)" node "$CHECKS/validate-docker.js" dockerfile
 check "docker: compose.yaml (parsed + structural)" node "$CHECKS/validate-docker.js" compose

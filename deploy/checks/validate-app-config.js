@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Usage: node validate-app-config.js helm <rendered.yaml>
+// Usage: node validate-app-config.js helm <rendered.yaml> [--secret <Secret.json>]
 //        node validate-app-config.js compose
 //
 // Starts nothing, but does what each service does first: reads its environment through its own compiled config
@@ -7,7 +7,9 @@
 // requires and the deployment does not give fails here instead of as a pod in CrashLoopBackOff (exit 78).
 // A service's environment is the image's (docker/Dockerfile ENV) plus what the deployment gives it:
 // - helm: the Deployment's ConfigMap, its Secret references (an optional key that is not in the rendered Secret
-//   stays unset, as in Kubernetes) and its Secret / ConfigMap volumes, written to a scratch directory;
+//   stays unset, as in Kubernetes) and its Secret / ConfigMap volumes, written to a scratch directory; `$(VAR)` in
+//   an env value is replaced by a variable defined before it, as the kubelet does; --secret adds a Secret of the
+//   cluster's (secrets.existingSecret) to the rendered ones;
 // - compose: the service's environment with `${VAR:-default}` as an empty shell gives it, its volumes as scratch
 //   directories, and the one-shot `node -e` services it waits for run first, on those directories.
 // Then, when the connector talks to the in-deployment sandbox, the keys must fit: the sandbox keeps a fixed key
@@ -119,8 +121,9 @@ function checkAmsKeys(where, configs, sandboxHost) {
   }
 }
 
-function checkHelm(file) {
+function checkHelm(file, givenSecret) {
   const objects = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+  if (givenSecret) objects.push(JSON.parse(fs.readFileSync(givenSecret, 'utf8')));
   const named = (kind) => new Map(objects.filter((o) => o.kind === kind).map((o) => [o.metadata.name, o]));
   const configMaps = new Map([...named('ConfigMap')].map(([name, o]) => [name, { ...(o.data ?? {}) }]));
   const secrets = new Map(
@@ -169,7 +172,8 @@ function checkHelm(file) {
       }
       for (const entry of container.env ?? []) {
         if ('value' in entry) {
-          env[entry.name] = String(entry.value);
+          // $(VAR) names a variable defined before it; $$(VAR) is a literal $(VAR); an unknown one stays as written
+          env[entry.name] = String(entry.value).replace(/\$(\$)?\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, escaped, name) => (escaped ? match.slice(1) : name in env ? env[name] : match));
           continue;
         }
         const keyRef = entry.valueFrom?.secretKeyRef ?? entry.valueFrom?.configMapKeyRef;
@@ -262,7 +266,8 @@ function checkCompose() {
 
 const [target, file] = process.argv.slice(2);
 let checked;
-if (target === 'helm' && file) checked = checkHelm(file);
+const secretAt = process.argv.indexOf('--secret');
+if (target === 'helm' && file) checked = checkHelm(file, secretAt > 0 ? process.argv[secretAt + 1] : undefined);
 else if (target === 'compose') checked = checkCompose();
 else {
   console.error('usage: validate-app-config.js helm <rendered.yaml> | compose');

@@ -116,6 +116,42 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/*
+"true" when the sandbox runs with a Secret managed outside the chart (secrets.existingSecret): the sandbox then
+reads its keys from that Secret too, as the connector reads its credentials, so that each side verifies what
+the other signs without settings made by hand.
+*/}}
+{{- define "upm.sandboxKeysFromSecret" -}}
+{{- if and (index .Values.services "alipay-sandbox").enabled .Values.secrets.existingSecret -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* the keys of secrets.existingSecret that the sandbox and the connector read while the sandbox runs */}}
+{{- define "upm.sandboxSecretKeys" -}}ALIPAY_CLIENT_ID ALIPAY_PRIVATE_KEY ALIPAY_PUBLIC_KEY SANDBOX_PRIVATE_KEY SANDBOX_MERCHANT_PUBLIC_KEY{{- end -}}
+
+{{/*
+Fails the install or upgrade when secrets.existingSecret is in the cluster but lacks a key the sandbox and the
+connector read from it, naming each one: the pods would otherwise wait in CreateContainerConfigError, or, before
+the sandbox read its keys from there, start with keys that do not fit. `helm template` without a cluster sees no
+Secret and checks nothing.
+*/}}
+{{- define "upm.requireSandboxSecretKeys" -}}
+{{- $name := .Values.secrets.existingSecret -}}
+{{- $given := (lookup "v1" "Secret" .Release.Namespace $name).data | default dict -}}
+{{- if $given -}}
+{{- $missing := list -}}
+{{- range $key := splitList " " (include "upm.sandboxSecretKeys" .) -}}
+{{- if not (hasKey $given $key) -}}
+{{- $missing = append $missing $key -}}
+{{- end -}}
+{{- end -}}
+{{- if $missing -}}
+{{- fail (printf "the sandbox (services.alipay-sandbox.enabled) reads its keys from secrets.existingSecret %s, which has no %s: add the sandbox's private key (SANDBOX_PRIVATE_KEY), the merchant's public key (SANDBOX_MERCHANT_PUBLIC_KEY) and the connector's ALIPAY_CLIENT_ID, ALIPAY_PRIVATE_KEY and ALIPAY_PUBLIC_KEY (the sandbox's public key), docs/deployment.md; or disable the sandbox, as values-production.yaml does" $name (join ", " $missing)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "upm.sandboxKeysSecretName" -}}{{ include "upm.componentName" (list . "sandbox-keys") }}{{- end -}}
 
 {{/* the connector's client id while the sandbox stands in for Alipay: the one given, else the connector's default */}}
