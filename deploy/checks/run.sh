@@ -130,6 +130,14 @@ helm_existing_secret_keys_missing() {
     { cat "$WORK/existing-secret-missing.out"; return 1; }
 }
 
+# the sandbox enabled beside a real AMS endpoint relaxes nothing: no published admin token, no optional credentials
+helm_sandbox_beside_ams() {
+  helm_render sandbox-beside-ams "$CHECKS/values-sandbox-beside-ams.yaml" >"$WORK/sandbox-beside-ams.out" 2>&1
+  if [ $? -eq 0 ]; then echo "rendered with the sandbox beside a real AMS endpoint and no ADMIN_TOKEN"; return 1; fi
+  grep -o "secrets.values.ADMIN_TOKEN is required unless the sandbox stands in for Alipay[^\"]*" "$WORK/sandbox-beside-ams.out" ||
+    { cat "$WORK/sandbox-beside-ams.out"; return 1; }
+}
+
 # helm lint --strict and helm template -f <values>, then the rendered objects against schemas and rules
 helm_render() { # profile values-file
   node "$CHECKS/prepare-charts.js" "$CHART" "$2" "$WORK/$1" &&
@@ -175,6 +183,7 @@ if [ -s "$WORK/dev.yaml" ]; then
 fi
 check "helm: the sandbox with secrets.existingSecret reads its keys from it, and they fit (lookup)" helm_existing_secret_keys_fit
 check "helm: the sandbox with secrets.existingSecret: an install fails naming the keys it lacks (lookup)" helm_existing_secret_keys_missing
+check "helm: the sandbox beside a real AMS endpoint: no development token, the render fails" helm_sandbox_beside_ams
 
 check "docker: Dockerfile + .dockerignore (structural; no linter available)" node "$CHECKS/validate-docker.js" dockerfile
 check "docker: compose.yaml (parsed + structural)" node "$CHECKS/validate-docker.js" compose

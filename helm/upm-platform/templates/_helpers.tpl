@@ -105,13 +105,24 @@ alipay-sandbox: {singleton: true}
 {{- end -}}
 
 {{/*
+"true" while the in-cluster sandbox stands in for Alipay: it is enabled and the connector points at it
+(alipay.baseUrl empty). Only then may credentials be missing and the admin APIs take the published development
+token: a sandbox enabled beside a real AMS endpoint relaxes nothing.
+*/}}
+{{- define "upm.sandboxStandsIn" -}}
+{{- if and (index .Values.services "alipay-sandbox").enabled (not .Values.alipay.baseUrl) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
 "true" when the chart makes the AMS keys itself: the sandbox stands in for Alipay and no keys were given
 (neither secrets.existingSecret nor secrets.values.ALIPAY_PRIVATE_KEY / ALIPAY_PUBLIC_KEY). The connector then
 signs with a generated merchant key and verifies with the sandbox's, and the sandbox knows the merchant's.
 */}}
 {{- define "upm.sandboxKeys" -}}
 {{- $v := .Values.secrets.values -}}
-{{- if and (index .Values.services "alipay-sandbox").enabled (not .Values.secrets.existingSecret) (not $v.ALIPAY_PRIVATE_KEY) (not $v.ALIPAY_PUBLIC_KEY) -}}
+{{- if and (include "upm.sandboxStandsIn" .) (not .Values.secrets.existingSecret) (not $v.ALIPAY_PRIVATE_KEY) (not $v.ALIPAY_PUBLIC_KEY) -}}
 true
 {{- end -}}
 {{- end -}}
