@@ -453,6 +453,28 @@ function checkProject(objects, profile, profileValues, chartDefaults) {
   }
 }
 
+/**
+ * The defaults docs/deployment.md's settings table states are values.yaml's: each row naming values keys
+ * (`config.…`, `alipay.…`, `saga.…`) with as many backticked defaults, pairwise (`""` is the empty string).
+ */
+function checkDocumentedDefaults(values) {
+  const doc = 'docs/deployment.md';
+  const ticks = (cell) => [...cell.matchAll(/`([^`]*)`/g)].map((m) => m[1]);
+  for (const line of fs.readFileSync(path.join(ROOT, doc), 'utf8').split('\n')) {
+    const cells = line.split(' | ');
+    if (cells.length < 3 || !line.startsWith('| `')) continue;
+    const keys = ticks(cells[0]);
+    const defaults = ticks(cells[1]);
+    if (!keys.length || keys.length !== defaults.length || !keys.every((k) => /^(config|alipay|saga)\.[A-Za-z.]+$/.test(k))) continue;
+    keys.forEach((key, i) => {
+      const actual = key.split('.').reduce((o, k) => o?.[k], values);
+      const stated = defaults[i].replace(/^"(.*)"$/, '$1');
+      if (actual === undefined) fail(doc, `${key} is not a key of values.yaml`);
+      else if (String(actual) !== stated) fail(doc, `${key} defaults to ${JSON.stringify(actual)} in values.yaml, the settings table says ${defaults[i]}`);
+    });
+  }
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const objects = loadObjects(args.file);
@@ -466,6 +488,7 @@ function main() {
   // the chart's own values.yaml, not a profile or an example layered on it
   const chartDefaults = path.resolve(args.values) === path.join(ROOT, 'helm', 'upm-platform', 'values.yaml');
   checkProject(objects, args.profile, profileValues, chartDefaults);
+  if (chartDefaults) checkDocumentedDefaults(profileValues);
 
   const kinds = {};
   for (const o of objects) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;
