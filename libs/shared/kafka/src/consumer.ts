@@ -196,6 +196,11 @@ export class IdempotentConsumer {
   /** by `topic:partition` */
   private readonly lanes = new Map<string, Lane>();
   private stopping = false;
+  /**
+   * Set once this member parks a key (see `sendToRetry`): from then on a keyed lane reads at each message's
+   * turn whether its key is parked, since a message of its batch may have parked it after the batch was read.
+   */
+  private parkedAny = false;
   private readonly processed;
   private readonly failures;
   private readonly duration;
@@ -392,6 +397,8 @@ export class IdempotentConsumer {
     if (!read) return { settled: Promise.resolve() };
     // when the inbox cannot be read, every message is prepared: `prepare` bears repeating, and the inbox still applies each once
     const done = await this.appliedIds(decoded.map((item) => item.envelope.id)).catch(() => new Set<string>());
+    // the keys parked when the batch came, read once; undefined when they could not be read (each message reads its own)
+    const parkedAtIntake = await this.parkedKeys(decoded).catch(() => undefined);
     const prepare = this.options.prepare!;
     const settled = keyed.add({
       offsets: messages.map((message) => message.offset),
@@ -399,10 +406,14 @@ export class IdempotentConsumer {
       current,
       prepare: async (item) => {
         if (done.has(item.envelope.id)) return undefined;
-        // Read at the message's turn, once the message before it of its key was applied or re-routed: a key
-        // parked by that one, or before the batch came, holds this one before its call is made, so the other
-        // system never sees a key's later call ahead of the earlier one waiting in the retry topic.
-        if ((await this.untilDatabaseIsBack(current, () => this.parkedKeys([item]))).size) throw new KeyParked();
+        // A key parked before the batch came, or by the message before it of its key (applied or re-routed
+        // before this one's turn), holds this one before its call is made, so the other system never sees a
+        // key's later call ahead of the earlier one waiting in the retry topic. Only a member that parked a key
+        // since it started reads at each message's turn; the others know every parked key from the batch's read.
+        if (parkedAtIntake?.has(item.envelope.key)) throw new KeyParked();
+        if (!parkedAtIntake || this.parkedAny) {
+          if ((await this.untilDatabaseIsBack(current, () => this.parkedKeys([item]))).size) throw new KeyParked();
+        }
         return this.inSpan(item, 'prepare', () => this.untilDatabaseIsBack(current, () => prepare(item.envelope)));
       },
     });
@@ -753,6 +764,7 @@ export class IdempotentConsumer {
    * parked with this message unsettled, and its redelivery is held and sent again.
    */
   private async sendToRetry(item: Decoded, retry: { attempt: number; notBefore: number; code: string; reason: string }): Promise<void> {
+    this.parkedAny = true;
     await this.dataSource.query(PARK, [this.options.groupId, item.envelope.key, item.envelope.id]);
     await this.producer.send({
       topic: this.topics.retry,
