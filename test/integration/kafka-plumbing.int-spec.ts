@@ -363,6 +363,22 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(await effects('pay_poison')).toEqual([]);
   });
 
+  it('passes over the types a group does not apply, one breaking its contract too: no inbox row, no dead letter', async () => {
+    await startConsumer('test.typed', recordEffect, [200, 400], { types: new Set(['RequestRefund']) });
+    const main = prefix + COMMANDS_TOPIC;
+    const refunds = Array.from({ length: 4 }, (_, i) => refundCommand('pay_typed', i));
+    // a CancelPayment carrying a refund's data breaks its contract: a group applying it would dead-letter it
+    const others = refunds.map((envelope) => ({ ...envelope, id: `${envelope.id}x`, type: 'CancelPayment' }));
+    await producer.send({ topic: main, messages: refunds.flatMap((envelope, i) => [envelope, others[i]]).map((envelope) => ({ key: 'pay_typed', value: JSON.stringify(envelope) })) });
+    await appliedOnceInKeyOrder('pay_typed', 4, 20_000);
+    const inbox: Array<{ message_id: string }> = await dataSource.query('SELECT message_id FROM inbox WHERE consumer_group = $1 ORDER BY message_id', ['test.typed']);
+    expect(inbox.map((row) => row.message_id)).toEqual(refunds.map((envelope) => envelope.id).sort());
+    // a message of a type it applies that is not JSON still goes to the dead-letter topic, and alone
+    await producer.send({ topic: main, messages: [{ key: 'pay_typed', value: 'this is not json' }] });
+    const dead = await readTopic(kafka, prefix + deadLetterTopic(COMMANDS_TOPIC), (m) => m.some((x) => x.headers['x-retry-group'] === 'test.typed'));
+    expect(dead.filter((m) => m.headers['x-retry-group'] === 'test.typed').map((m) => m.headers['x-error-message'])).toEqual([expect.stringMatching(/unreadable message/)]);
+  });
+
   it('retries a failing message with back-off, then dead-letters it; a transient failure is applied once', async () => {
     // the deliveries each message reached the handler in (a batch that fails is applied again one by one, so a
     // delivery may reach the handler twice; what counts is which deliveries did)

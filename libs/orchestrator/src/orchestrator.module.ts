@@ -40,13 +40,8 @@ export class OrchestratorModule implements OnModuleInit {
     };
     this.kafka.consume({ groupId: 'payment-orchestrator.commands', topic: TOPICS.paymentCommands.name, ...sagaSteps });
     this.kafka.consume({ groupId: 'payment-orchestrator.results', topic: TOPICS.alipayResults.name, ...sagaSteps });
-    // settlement.v1.events: only a review the report files settled is the saga's; the ledger's and batches' events are not
-    const reviews = (envelopes: Envelope[]) => envelopes.filter((e) => e.type === 'PaymentReviewResolved');
-    this.kafka.consume({
-      groupId: 'payment-orchestrator.reviews',
-      topic: TOPICS.settlementEvents.name,
-      withBatch: (envelopes, manager, handleAll) => sagaSteps.withBatch(reviews(envelopes), manager, handleAll),
-      handle: async (envelope, context) => (envelope.type === 'PaymentReviewResolved' ? sagaSteps.handle(envelope, context) : undefined),
-    });
+    // settlement.v1.events: only a review the report files settled is the saga's; the ledger's and batches' events
+    // (one or more per payment) are passed over as they are read
+    this.kafka.consume({ groupId: 'payment-orchestrator.reviews', topic: TOPICS.settlementEvents.name, types: new Set(['PaymentReviewResolved']), ...sagaSteps });
   }
 }

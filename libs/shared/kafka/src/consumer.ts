@@ -83,6 +83,12 @@ export interface ConsumerSettings {
    * statement and write it with one at the end, e.g. lock and store every saga of the batch at once.
    */
   withBatch?: <T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>) => Promise<T>;
+  /**
+   * The message types this group applies, when it applies only some of its topic's: a message of another type
+   * is passed over as it is read, before its contract is checked, with no transaction and no inbox row (its
+   * offset is committed with the others'). Every type when absent.
+   */
+  types?: ReadonlySet<string>;
   /** back-off before each try of a failed message from the retry topic; after the last one, the dead-letter topic */
   retryDelaysMs?: number[];
   partitionsConsumedConcurrently?: number;
@@ -593,8 +599,8 @@ export class IdempotentConsumer {
   }
 
   /**
-   * The envelope of a delivery, or undefined when it is not for this group (another group's retry) or
-   * breaks its contract (then it is dead-lettered here). Waits out a retry's back-off.
+   * The envelope of a delivery, or undefined when it is not for this group (another group's retry, a type it
+   * does not apply) or breaks its contract (then it is dead-lettered here). Waits out a retry's back-off.
    */
   private async decode(delivery: Delivery): Promise<Decoded | undefined> {
     const headers = decodeHeaders(delivery.message.headers);
@@ -602,7 +608,9 @@ export class IdempotentConsumer {
     if (fromRetry && headers[H.group] !== this.options.groupId) return undefined;
     if (fromRetry) await waitUntil(Number(headers[H.notBefore] ?? 0), delivery.current);
     try {
-      const envelope = parseMessage(this.options.topic, JSON.parse(delivery.message.value?.toString('utf8') ?? 'null'));
+      const message: unknown = JSON.parse(delivery.message.value?.toString('utf8') ?? 'null');
+      if (this.options.types && !this.options.types.has(String((message as { type?: unknown } | null)?.type))) return undefined;
+      const envelope = parseMessage(this.options.topic, message);
       return { ...delivery, envelope, headers, attempt: Number(headers[H.attempt] ?? 0) };
     } catch (error) {
       const violation = error instanceof ContractViolation ? error : new ContractViolation('unreadable message', [String((error as Error).message)]);
