@@ -5,7 +5,7 @@ describe('alipay-sandbox configuration', () => {
   it('defaults to port 3010 and real time, with no preconfigured clients', () => {
     const config = loadConfig(configDefinition, {});
     expect(config.http.port).toBe(3010);
-    expect(config.sandbox).toMatchObject({ timeFactor: 1, hangMs: 30_000, pinDelayMs: 6_000, latencyMs: 0, clients: [], notifyFailures: true, privateKey: undefined, reportOpenDays: false, singleUseCodes: true });
+    expect(config.sandbox).toMatchObject({ timeFactor: 1, hangMs: 30_000, pinDelayMs: 6_000, latencyMs: 0, clients: [], notifyFailures: true, privateKey: undefined, reportOpenDays: true, singleUseCodes: false });
   });
 
   it('reads SANDBOX_CLIENTS as clientId=<key file or Base64> pairs, and prefers the inline private key', () => {

@@ -8,7 +8,7 @@ let sandbox: InProcessSandbox;
 let client: AmsClient;
 
 beforeAll(async () => {
-  sandbox = await startInProcessSandbox({ SANDBOX_TIME_FACTOR: '1000', SANDBOX_PIN_DELAY_MS: '1000000' });
+  sandbox = await startInProcessSandbox({ SANDBOX_TIME_FACTOR: '1000', SANDBOX_PIN_DELAY_MS: '1000000', SANDBOX_SINGLE_USE_CODES: 'true' });
   client = await connect(sandbox.url, newMerchant('SANDBOX_LIFECYCLE'));
 });
 

@@ -20,7 +20,7 @@ const expected = new Map<string, { type: string; currency: string; major: string
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sandbox-reports-'));
-  sandbox = await startInProcessSandbox({ SANDBOX_REPORT_DIR: dir, SANDBOX_CUSTOMER_ID: CUSTOMER });
+  sandbox = await startInProcessSandbox({ SANDBOX_REPORT_DIR: dir, SANDBOX_CUSTOMER_ID: CUSTOMER, SANDBOX_REPORT_OPEN_DAYS: 'false' });
   client = await connect(sandbox.url, newMerchant('SANDBOX_REPORTS'));
   const other = newMerchant('SANDBOX_REPORTS_OTHER');
   await postJson(`${sandbox.url}/sandbox/clients`, { clientId: other.clientId, publicKey: other.publicKeyPem, customerId: 'OTHER_CUSTOMER' });

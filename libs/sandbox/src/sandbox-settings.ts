@@ -15,9 +15,9 @@ export interface SandboxSettings {
   /** data rows in one report file before the report is split into `_000`, `_001`… (spec §13.1) */
   reportMaxRows: number;
   /**
-   * whether POST /sandbox/reports also writes a day the sandbox clock has not closed yet (a partial file).
-   * Alipay writes day T's files on T+1 (spec §13.1), so the default refuses; tests that settle today's
-   * payments without moving the clock turn it on.
+   * whether POST /sandbox/reports also writes a day the sandbox clock has not closed yet (a partial file), as
+   * the endpoint's contract (CONTRACTS.md §2: "writes that day's report files") promises its callers. Alipay
+   * writes day T's files on T+1 (spec §13.1): off, the endpoint refuses an open day as Alipay would.
    */
   reportOpenDays: boolean;
   /**
@@ -39,7 +39,8 @@ export interface SandboxSettings {
   notifyTimeoutMs: number;
   /**
    * a payment code pays once: a code an earlier recorded payment took answers F EXPIRED_CODE, as a wallet's
-   * one-time codes do (spec §4.4, §4.5, §10.4, §11.1, §15.5). Off: scenario codes can be used again and again.
+   * one-time codes do (spec §4.4, §4.5, §10.4, §11.1, §15.5). Off by default: CONTRACTS.md §2 picks a behaviour
+   * from a code's last two digits alone, so a client may pay with one scenario code again and again.
    */
   singleUseCodes: boolean;
   /** days after payment within which refunds are accepted */
@@ -63,14 +64,14 @@ export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   pinDelayMs: 6_000,
   reportDir: 'deploy/local/.state/sandbox-reports',
   reportMaxRows: REPORT_MAX_ROWS_PER_FILE,
-  reportOpenDays: false,
+  reportOpenDays: true,
   reportDelivery: false,
   reportDeliveryDelayMs: 0,
   clients: [],
   customerId: '1022188000000000001',
   notifyFailures: true,
   notifyTimeoutMs: 5_000,
-  singleUseCodes: true,
+  singleUseCodes: false,
   refundWindowDays: 365,
   settlementCurrencies: [],
 };

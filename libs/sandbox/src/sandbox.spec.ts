@@ -88,7 +88,7 @@ describe('the sandbox’s report files (spec §13.1: day T’s files on T+1)', (
   afterEach(() => rmSync(reportDir, { recursive: true, force: true }));
 
   it('are refused for a day the sandbox clock has not closed, today or later, and nothing is written', async () => {
-    const sandbox = sandboxWith({ reportDir });
+    const sandbox = sandboxWith({ reportDir, reportOpenDays: false });
     sandbox.clock.set(new Date('2026-11-27T15:59:00Z')); // 23:59 UTC+8 on the 27th (the clock runs on from there)
     const today = sandbox.writeReports('2026-11-27');
     await expect(today).rejects.toBeInstanceOf(ReportDayNotClosedError);
