@@ -77,6 +77,16 @@ async function open(replica: Replica, terminalId: string, fleetCount: number): P
   return stream;
 }
 
+/**
+ * Cuts a replica off Redis and waits until its connection has closed: ioredis closes the socket after
+ * `disconnect()` returns, and until then it still sends commands and refuses to connect again.
+ */
+async function cutOff(replica: Replica): Promise<void> {
+  const ended = new Promise((resolve) => replica.redis.once('end', resolve));
+  replica.redis.disconnect();
+  await ended;
+}
+
 beforeAll(async () => {
   ({ dataSource } = await freshDatabase('upm_test_gateway_stream_leases', GATEWAY_DATABASE));
 });
@@ -153,7 +163,7 @@ describe('the cap on a terminal\'s event streams across replicas', () => {
     expect(await a.hub.fleetStreamCount(terminalId)).toBe(3);
 
     // killed: it renews nothing more and drops nothing
-    killed.redis.disconnect();
+    await cutOff(killed);
     await sleep(LEASE_MS + 100);
     expect(await a.hub.fleetStreamCount(terminalId)).toBe(1);
     const others = [await open(a, terminalId, 2), await open(a, terminalId, 3)];
@@ -162,24 +172,24 @@ describe('the cap on a terminal\'s event streams across replicas', () => {
   });
 
   it('keeps opening streams while Redis is away, capped by each replica, and counts them all again once it is back', async () => {
-    const [a, cutOff] = [await startReplica(), await startReplica()];
+    const [a, away] = [await startReplica(), await startReplica()];
     const terminalId = `ter_${randomUUID()}`;
     const oldest = await open(a, terminalId, 1);
     const second = await open(a, terminalId, 2);
 
     // the replica cannot reach Redis: its streams open all the same, and it caps them on its own
-    cutOff.redis.disconnect();
-    const away = Array.from({ length: 4 }, () => Stream.open(cutOff, terminalId));
-    expect(away.map((stream) => stream.endedBy)).toEqual(['replaced', undefined, undefined, undefined]);
-    expect(cutOff.hub.streamCount(terminalId)).toBe(3);
+    await cutOff(away);
+    const opened = Array.from({ length: 4 }, () => Stream.open(away, terminalId));
+    expect(opened.map((stream) => stream.endedBy)).toEqual(['replaced', undefined, undefined, undefined]);
+    expect(away.hub.streamCount(terminalId)).toBe(3);
     expect(await a.hub.fleetStreamCount(terminalId)).toBe(2);
 
     // back: its next renewal takes the leases again, and the oldest over the cap, here the other replica's, are closed
-    await cutOff.redis.connect();
+    await away.redis.connect();
     await eventually(() => second.endedBy, 5000, 20);
     expect(oldest.endedBy).toBe('replaced');
     expect(await a.hub.fleetStreamCount(terminalId)).toBe(3);
-    for (const stream of away.slice(1)) expect(stream.endedBy).toBeUndefined();
-    for (const stream of away) stream.end();
+    for (const stream of opened.slice(1)) expect(stream.endedBy).toBeUndefined();
+    for (const stream of opened) stream.end();
   });
 });
