@@ -62,6 +62,20 @@ describe('payment saga: a refused cancel, and Alipay says it was paid another am
   checkRows([
     { name: 'the check finds it paid as asked → the reversal refund of the full amount', given: cancelRefused, when: charging(inquirySuccess(2), AMOUNT), then: ['publish RefundRequested rev_pay_01JDZ8X3 PROCESSING PROCESSING #2', 'send Refund#1', 'cancel timer INQUIRY', `timer REFUND_INQUIRY#2 +${DEADLINE}`], status: 'REFUNDING_REVERSAL' },
     { name: 'the check finds it paid less → NEEDS_REVIEW, no refund of the amount asked', given: cancelRefused, when: charging(inquirySuccess(2), LESS), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer INQUIRY'], status: 'NEEDS_REVIEW' },
+    {
+      name: 'paid less while cancelling, then the check finds it paid without an amount → NEEDS_REVIEW: the earlier answer named what was charged',
+      given: [...cancelling, charging(notified(), LESS), cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')],
+      when: inquirySuccess(2),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #2', 'cancel timer INQUIRY'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
+      name: 'paid as asked while cancelling, then the check finds it paid without an amount → the reversal refund of the full amount',
+      given: [...cancelling, charging(notified(), AMOUNT), cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')],
+      when: inquirySuccess(2),
+      then: ['publish RefundRequested rev_pay_01JDZ8X3 PROCESSING PROCESSING #2', 'send Refund#1', 'cancel timer INQUIRY', `timer REFUND_INQUIRY#2 +${DEADLINE}`],
+      status: 'REFUNDING_REVERSAL',
+    },
   ]);
 });
 

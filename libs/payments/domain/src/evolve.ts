@@ -92,6 +92,7 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
         alipay: { ...event.alipay, ...definedOnly(state.alipay) },
         payAnswered: state.payAnswered || event.payAnswered,
         knownPaid: state.knownPaid || event.knownPaid,
+        ...(state.chargedOther || !event.chargedOther ? {} : { chargedOther: event.chargedOther }),
       };
     case 'InquiryStarted':
       return { ...core(state), status: 'INQUIRING' };
@@ -179,6 +180,6 @@ function updateRefund<S extends ActiveState>(state: S, refundId: string, change:
 
 /** The fields every phase shares; a transition rebuilds the phase-specific ones on top. */
 function core(state: ActiveState): SagaCore {
-  const { payment, alipay, payAnswered, knownPaid, attempts, refunds, timer, sequence, updatedAt } = state;
-  return { payment, alipay, payAnswered, knownPaid, attempts, refunds, timer, sequence, updatedAt };
+  const { payment, alipay, payAnswered, knownPaid, chargedOther, attempts, refunds, timer, sequence, updatedAt } = state;
+  return { payment, alipay, payAnswered, knownPaid, ...(chargedOther ? { chargedOther } : {}), attempts, refunds, timer, sequence, updatedAt };
 }

@@ -177,6 +177,11 @@ export interface SagaCore {
   payAnswered: boolean;
   /** some answer said the money was taken (kept while cancelling: cancel wins, but the facts matter) */
   knownPaid: boolean;
+  /**
+   * the first answer that said paid for another amount or currency than asked named this one: what was charged,
+   * even when a later answer names no amount
+   */
+  chargedOther?: Money;
   /** last attempt number sent per command family; answers for any other attempt are stale */
   attempts: { inquiry: number; cancel: number; refund: number };
   refunds: RefundEntry[];
@@ -241,7 +246,7 @@ export type SagaEvent =
   | { type: 'AlipayCommandSent'; command: AlipayCommand }
   | { type: 'TimerScheduled'; timer: PendingTimer }
   | { type: 'TimerCleared' }
-  | { type: 'FactsRecorded'; alipay: AlipayFacts; payAnswered: boolean; knownPaid: boolean }
+  | { type: 'FactsRecorded'; alipay: AlipayFacts; payAnswered: boolean; knownPaid: boolean; chargedOther?: Money }
   /** the outcome is not immediate (U or no answer): published as PaymentProcessing */
   | { type: 'InquiryStarted'; at: string }
   /** `byReport`: settled by Alipay's report files (review-flow.ts), not by an answer */

@@ -1,7 +1,7 @@
 import type { Money } from '@upm/contracts';
 import type { CancelVerdict, PaymentAnswer } from './answers';
 import { answerDeadlineMs, maxCancels } from './config';
-import { chain, cancelled, facts, needsReview, sameMoney, timer, iso } from './decision-steps';
+import { chain, cancelled, chargedOtherAmount, facts, needsReview, timer, iso } from './decision-steps';
 import { reversalRefundIdOf } from './ids';
 import type { ActiveState, CancelInfo, CancellingState, Failure, NeedsReviewState, RefundEntry, ReversalCheckState, SagaContext, SagaEvent } from './model';
 import { startNextRefund } from './refund-flow';
@@ -59,15 +59,6 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
   }
 }
 
-/**
- * What Alipay reports it charged, when a success names another amount or currency than the payment asked (its
- * paymentAmount): the sale is then not what the POS rang up, so it is never taken for paid as asked. An answer
- * without an amount says nothing about it.
- */
-function chargedOtherAmount(state: ActiveState, answer: PaymentAnswer): Money | undefined {
-  return answer.verdict.kind === 'PAID' && answer.amount && !sameMoney(answer.amount, state.payment.amount) ? answer.amount : undefined;
-}
-
 function amountMismatch(state: ActiveState, charged: Money, ctx: SagaContext): SagaEvent {
   const { paymentRequestId, amount } = state.payment;
   return needsReview(
@@ -111,8 +102,9 @@ function whileChecking(state: ReversalCheckState, answer: PaymentAnswer, ctx: Sa
   const { verdict } = answer;
   switch (verdict.kind) {
     case 'PAID': {
-      // The full refund would give back the amount asked, not what Alipay charged.
-      const charged = chargedOtherAmount(state, answer);
+      // The full refund would give back the amount asked, not what Alipay charged (as this answer or, when it
+      // names no amount, an earlier one said).
+      const charged = chargedOtherAmount(state, answer) ?? state.chargedOther;
       return charged ? [amountMismatch(state, charged, ctx)] : startReversalRefund(state, ctx);
     }
     case 'NOT_PAID':
