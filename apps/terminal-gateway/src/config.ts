@@ -16,6 +16,8 @@ export const configDefinition = defineConfig(
     SSE_HEARTBEAT_MS: env.int(15_000, 100),
     /** open streams of one terminal on all the replicas together; one more closes its oldest, wherever it is */
     SSE_STREAMS_PER_TERMINAL: env.int(3, 1),
+    /** how long a stream's lease outlives its replica's last renewal (each third of it): a killed replica's streams stop counting within it; under a second a busy Redis would let leases lapse between renewals */
+    SSE_STREAM_LEASE_MS: env.int(30_000, 1000),
     /** how long GET /v1/terminals/me/events can replay an event (Last-Event-ID) before it is deleted */
     TERMINAL_EVENTS_RETENTION_HOURS: env.int(72, 1),
   },
@@ -28,7 +30,8 @@ export const configDefinition = defineConfig(
     redisUrl: e.REDIS_URL,
     gateway: { adminToken: adminToken(e), rateLimitPerSecond: e.GATEWAY_RATE_LIMIT_PER_SECOND, defaultWaitSeconds: e.POS_DEFAULT_WAIT_SECONDS, sseHeartbeatMs: e.SSE_HEARTBEAT_MS, shedAfterMs: e.GATEWAY_SHED_AFTER_MS,
       answerTargetMs: e.GATEWAY_ANSWER_TARGET_MS,
-      terminalEventsRetentionHours: e.TERMINAL_EVENTS_RETENTION_HOURS, sseStreamsPerTerminal: e.SSE_STREAMS_PER_TERMINAL },
+      terminalEventsRetentionHours: e.TERMINAL_EVENTS_RETENTION_HOURS, sseStreamsPerTerminal: e.SSE_STREAMS_PER_TERMINAL,
+      sseStreamLeaseMs: e.SSE_STREAM_LEASE_MS },
   }),
 );
 

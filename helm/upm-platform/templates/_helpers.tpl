@@ -220,6 +220,7 @@ Secret and checks nothing.
 {{- $_ := set $data "TERMINAL_EVENTS_RETENTION_HOURS" (int64 $v.config.gateway.terminalEventsRetentionHours | toString) -}}
 {{- $_ := set $data "SSE_HEARTBEAT_MS" (int64 $v.config.gateway.sseHeartbeatMs | toString) -}}
 {{- $_ := set $data "SSE_STREAMS_PER_TERMINAL" (int64 $v.config.gateway.sseStreamsPerTerminal | toString) -}}
+{{- $_ := set $data "SSE_STREAM_LEASE_MS" (int64 $v.config.gateway.sseStreamLeaseMs | toString) -}}
 {{- end -}}
 {{- if eq $name "notification" -}}
 {{- $w := $v.config.notification.webhooks -}}
