@@ -459,11 +459,14 @@ function batchView(r: Record<string, unknown>) {
   };
 }
 
-function discrepancyView(r: Record<string, unknown>) {
+/** A discrepancy as the finance API answers it (openapi.ts `Discrepancy`). */
+export function discrepancyView(r: Record<string, unknown>) {
   return {
     discrepancyId: r.id, type: r.type, kind: r.kind, fields: r.fields, transactionRequestId: r.transaction_request_id, paymentId: r.payment_id, refundId: r.refund_id,
     merchantId: r.merchant_id, ledgerTransactionId: r.ledger_transaction_id, expected: r.expected, actual: r.actual, reportFile: r.report_file,
     businessDay: r.day, status: r.status,
+    // stored '' for every discrepancy but a repeated payout's
+    repeatedIn: r.repeated_in || null,
     resolvedBy: r.resolved_by, resolutionNote: r.resolution_note, resolvedAt: r.resolved_at, detectedAt: r.created_at, adjustmentTransactionId: r.adjustment_transaction_id,
     previousResolutions: (r.previous_resolutions as PreviousResolution[]).map((p) => ({ ...p, resolvedAt: new Date(p.resolvedAt), reopenedAt: new Date(p.reopenedAt) })),
   };

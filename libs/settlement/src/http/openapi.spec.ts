@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { FinanceController } from './finance.controller';
+import { discrepancyView } from './finance.service';
 import { financeOpenApiDocument } from './openapi';
 
 type Operation = { parameters?: Array<{ name: string; in: string }>; responses: Record<string, unknown>; security: unknown[] };
@@ -42,6 +43,13 @@ describe('the finance API OpenAPI document', () => {
         expect(operation.responses['401']).toBeDefined();
       }
     }
+  });
+
+  it('documents every field of a discrepancy the API answers, and no other', () => {
+    const schema = document.components.schemas.Discrepancy as { properties: Record<string, unknown>; required: string[] };
+    const answered = Object.keys(discrepancyView({ previous_resolutions: [] }));
+    expect(answered.sort()).toEqual(Object.keys(schema.properties).sort());
+    expect(schema.required.sort()).toEqual(answered.sort());
   });
 
   it('refers only to schemas it defines', () => {

@@ -49,6 +49,7 @@ const schemas: Record<string, JsonSchema> = {
     fields: nullable(arrayOf(str())), transactionRequestId: str(), paymentId: nullable(str()), refundId: nullable(str()), merchantId: nullable(str()),
     ledgerTransactionId: nullable(str()), expected: { description: "what the ledger holds (null when it holds nothing)" }, actual: { description: "what Alipay's report says (null when it says nothing)" },
     reportFile: nullable(str()), businessDay: str('YYYY-MM-DD, UTC+8'), status: enumOf('OPEN', 'RESOLVED'),
+    repeatedIn: nullable(str('for a transaction paid out a second time, the settlement batch that paid it out again (one discrepancy per such batch); null for any other')),
     resolvedBy: nullable(str()), resolutionNote: nullable(str()), resolvedAt: nullable(timestamp), detectedAt: timestamp,
     adjustmentTransactionId: nullable(str('the ledger transaction its resolution booked: the ADJUSTMENT of a MISMATCHED transaction, or a MISSING_IN_LEDGER transaction as Alipay settled it')),
     previousResolutions: {

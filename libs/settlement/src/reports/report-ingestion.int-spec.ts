@@ -636,6 +636,9 @@ describe('ReportIngestion and payment events', () => {
       expected: { fee: '-0.10', settlementBatchId: first }, actual: { fee: '-0.20', settlementBatchId: again },
     })]);
     expect(open[0].discrepancyId).not.toBe(fee.discrepancyId);
+    // finance sees which batch paid it out again, and that the adjusted discrepancy is no repeat
+    expect(open[0].repeatedIn).toBe(again);
+    expect(fee.repeatedIn).toBeNull();
     const announced = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [open[0].discrepancyId]);
     expect(announced).toEqual([{ data: expect.objectContaining({ type: 'MISMATCHED', fields: ['fee', 'settlementBatchId'], paymentId: 'pay_adjusted_twice' }) }]);
     // the adjusted discrepancy keeps its resolution; nothing is posted or booked again, and no amount corrects a second payout
@@ -645,6 +648,9 @@ describe('ReportIngestion and payment events', () => {
     await expect(finance.resolveDiscrepancy(open[0].discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'paid twice', adjust: true }))
       .rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST' });
     expect(await booked()).toEqual(before);
+    // resolved as a note (claimed back from Alipay), it still says which batch repeated the payout
+    expect(await finance.resolveDiscrepancy(open[0].discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'claimed back from Alipay', adjust: false }))
+      .toMatchObject({ status: 'RESOLVED', repeatedIn: again });
   });
 
   it('adjusts a transaction two batches paid out before finance resolved it in the first to come, leaving the second payout open', async () => {
