@@ -89,6 +89,50 @@ describe('SANDBOX_REPORT_DELIVERY: the day’s files written by the sandbox itse
   });
 });
 
+describe('a crash between writing a day’s files and recording their delivery', () => {
+  it('keeps the day’s files when the restarted sandbox, its memory empty, delivers that day again', async () => {
+    const crashDir = mkdtempSync(path.join(tmpdir(), 'sandbox-delivery-crash-'));
+    const env = { ...DELIVERY, SANDBOX_REPORT_DIR: crashDir };
+    const files = (yyyymmdd: string) => {
+      const folder = path.join(crashDir, CUSTOMER, yyyymmdd);
+      return Object.fromEntries(readdirSync(folder).sort().map((name) => [name, readFileSync(path.join(folder, name), 'utf8')]));
+    };
+    let crashed = await startInProcessSandbox(env);
+    const merchant = newMerchant('SANDBOX_DELIVERY_CRASH');
+    let payer = await connect(crashed.url, merchant);
+    try {
+      crashed.sandbox.clock.set(new Date('2026-11-26T16:30:00Z')); // 00:30 UTC+8 on the 27th
+      expect((await payer.pay(payInput({ amount: { currency: 'HKD', value: '1250' } }))).outcome).toBe('S');
+      crashed.sandbox.clock.set(new Date('2026-11-27T16:30:00Z')); // the 27th is due
+      await crashed.sandbox.deliverDueReports();
+      const delivered = files('20261127');
+      expect(delivered['transactionItems_20261127_000.csv']).toContain(',PAYMENT,');
+      // what the folder holds when the process dies after the files and before the marker: the day not marked
+      writeFileSync(path.join(crashDir, REPORT_DELIVERY_MARKER), `${JSON.stringify({ deliveredThrough: '2026-11-26' })}\n`);
+      payer.close();
+      await crashed.close();
+
+      crashed = await startInProcessSandbox(env);
+      payer = await connect(crashed.url, merchant);
+      crashed.sandbox.clock.set(new Date('2026-11-27T16:45:00Z'));
+      const listings = await crashed.sandbox.deliverDueReports();
+
+      expect(files('20261127')).toEqual(delivered);
+      expect(listings.map((l) => l.date)).toEqual(['2026-11-27']);
+      expect(listings[0].files.map((f) => [path.basename(f.path), f.rows]).sort()).toEqual([
+        ['settlementItems_HKD_20261127HKD001_000.csv', 1],
+        ['settlementSummary_HKD_20261127HKD001_000.csv', 2],
+        ['transactionItems_20261127_000.csv', 1],
+      ]);
+      expect(JSON.parse(readFileSync(path.join(crashDir, REPORT_DELIVERY_MARKER), 'utf8'))).toEqual({ deliveredThrough: '2026-11-27' });
+    } finally {
+      payer.close();
+      await crashed.close();
+      rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('without SANDBOX_REPORT_DELIVERY', () => {
   it('writes report files on request only', async () => {
     const quietDir = mkdtempSync(path.join(tmpdir(), 'sandbox-no-delivery-'));

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LedgerEntry } from './payment-book';
 import { quote } from './fx';
-import { buildDayReports, SETTLEMENT_ITEM_COLUMNS, TRANSACTION_COLUMNS, writeReports } from './reports';
+import { buildDayReports, readWrittenReports, SETTLEMENT_ITEM_COLUMNS, transactionRecords, TRANSACTION_COLUMNS, writeReports } from './reports';
 
 const entry = (type: LedgerEntry['type'], at: string, currency: string, value: string, overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
   type,
@@ -244,5 +244,33 @@ describe('writeReports', () => {
     } finally {
       watcher.close();
     }
+  });
+});
+
+describe('readWrittenReports', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'sandbox-read-reports-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('describes the files a day folder holds as they were built, a line break inside a quoted field included', async () => {
+    const ledger = [
+      entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100', { orderDescription: 'Latte, "large"\nto go' }),
+      entry('PAYMENT', '2026-11-27T03:30:00Z', 'HKD', '300'),
+      entry('REFUND', '2026-11-27T04:00:00Z', 'HKD', '40'),
+    ];
+    const files = buildDayReports(ledger, '2026-11-27', ['C1'], { maxRowsPerFile: 2 });
+    const paths = await writeReports(dir, files);
+    writeFileSync(path.join(dir, 'C1', '20261127', 'notes.txt'), 'not a report\n');
+
+    const written = await readWrittenReports(dir, 'C1', '20261127');
+    const described = (list: Array<{ kind: string; seq: string; rows: number; currency?: string; batchId?: string }>) =>
+      list.map(({ kind, seq, rows, currency, batchId }) => ({ kind, seq, rows, currency, batchId })).sort((a, b) => `${a.kind}${a.seq}`.localeCompare(`${b.kind}${b.seq}`));
+    expect(described(written)).toEqual(described(files));
+    expect(written.map((w) => w.path).sort()).toEqual([...paths].sort());
+    expect(transactionRecords(written)).toBe(3);
+  });
+
+  it('answers nothing for a day never written', async () => {
+    expect(await readWrittenReports(dir, 'C1', '20261127')).toEqual([]);
   });
 });

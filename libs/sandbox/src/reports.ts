@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toMajorUnits } from '@upm/contracts';
 import { formatAmsTime } from '@upm/alipay';
@@ -137,6 +137,69 @@ export async function writeReports(dir: string, files: readonly ReportFile[]): P
     written.push(target);
   }
   return written;
+}
+
+/** A report file already in a customer's day folder, as its name and content describe it. */
+export interface WrittenReport {
+  path: string;
+  customerId: string;
+  /** yyyymmdd */
+  day: string;
+  kind: ReportKind;
+  currency?: string;
+  batchId?: string;
+  seq: string;
+  /** data records, header and `<END>` excluded */
+  rows: number;
+}
+
+const REPORT_NAME = /^(?:(transactionItems)_(\d{8})|(settlementItems|settlementSummary)_([A-Z]{3})_([A-Za-z0-9]+))_(\d{3})\.csv$/;
+
+/** The report files `writeReports` put under `<dir>/<customerId>/<yyyymmdd>/`, by name; none when the folder is absent. */
+export async function readWrittenReports(dir: string, customerId: string, day: string): Promise<WrittenReport[]> {
+  const folder = path.resolve(dir, customerId, day);
+  let names: string[];
+  try {
+    names = (await readdir(folder)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const written: WrittenReport[] = [];
+  for (const name of names) {
+    const match = REPORT_NAME.exec(name);
+    if (!match) continue;
+    const [, transactionKind, , settlementKind, currency, batchId, seq] = match;
+    const file = path.join(folder, name);
+    const rows = dataRecords(await readFile(file, 'utf8'));
+    const kind = (transactionKind ?? settlementKind) as ReportKind;
+    written.push({ path: file, customerId, day, kind, ...(currency ? { currency, batchId } : {}), seq, rows });
+  }
+  return written;
+}
+
+/** The transaction records a day's files hold: the rows of its transactionItems files. */
+export function transactionRecords(files: ReadonlyArray<Pick<ReportFile, 'kind' | 'rows'>>): number {
+  return files.filter((file) => file.kind === 'transactionItems').reduce((sum, file) => sum + file.rows, 0);
+}
+
+/** Records of a report file between its header and `<END>`; a quoted field may hold a line break. */
+function dataRecords(content: string): number {
+  let records = 0;
+  let quoted = false;
+  let recordOpen = false;
+  for (const char of content) {
+    if (char === '"') quoted = !quoted;
+    if (char === '\n' && !quoted) {
+      if (recordOpen) records += 1;
+      recordOpen = false;
+    } else {
+      recordOpen = true;
+    }
+  }
+  if (recordOpen) records += 1;
+  const ended = /(^|\n)<END>\n?$/.test(content);
+  return Math.max(0, records - 1 - (ended ? 1 : 0));
 }
 
 function signed(entry: LedgerEntry, feeMinor: bigint): Signed {

@@ -9,7 +9,7 @@ import { Notifier } from './notifier';
 import { CallCounts, NotificationLog, PaymentBook, PaymentRecord, SandboxPaymentStatus } from './payment-book';
 import { businessDay, businessDayBounds, nextDay } from './business-time';
 import { dueDays, readDeliveryMarker, writeDeliveryMarker } from './report-delivery';
-import { buildDayReports, ReportKind, writeReports } from './reports';
+import { buildDayReports, readWrittenReports, ReportFile, ReportKind, transactionRecords, writeReports, WrittenReport } from './reports';
 import { SandboxClock } from './sandbox-clock';
 import { scaled, SandboxSettings } from './sandbox-settings';
 import { TimerSet } from './timer-set';
@@ -137,19 +137,42 @@ export class Sandbox {
     const now = this.clock.now();
     const closesAt = businessDayBounds(date).end;
     if (!this.settings.reportOpenDays && now < closesAt) throw new ReportDayNotClosedError(date, closesAt, now);
-    const files = buildDayReports(this.book.ledger, date, this.registry.customers(), { maxRowsPerFile: this.settings.reportMaxRows });
-    const paths = await writeReports(this.settings.reportDir, files);
-    return {
-      date,
-      files: files.map((file, i) => ({
+    const built = buildDayReports(this.book.ledger, date, this.registry.customers(), { maxRowsPerFile: this.settings.reportMaxRows });
+    const listed: ReportListing['files'] = [];
+    for (const customerId of [...new Set(built.map((file) => file.customerId))]) {
+      const files = built.filter((file) => file.customerId === customerId);
+      const kept = await this.deliveredFilesToKeep(customerId, date, files);
+      if (kept) {
+        listed.push(...kept.map(({ day: _day, ...file }) => file));
+        continue;
+      }
+      const paths = await writeReports(this.settings.reportDir, files);
+      listed.push(...files.map((file, i) => ({
         path: paths[i],
         customerId: file.customerId,
         kind: file.kind,
         seq: file.seq,
         rows: file.rows,
         ...(file.currency ? { currency: file.currency, batchId: file.batchId } : {}),
-      })),
-    };
+      })));
+    }
+    return { date, files: listed };
+  }
+
+  /**
+   * With SANDBOX_REPORT_DELIVERY, a customer's day may already have been delivered: its files are what readers
+   * took. The sandbox's memory does not survive a restart, so a day written again after one (a crash between the
+   * files and the marker, or a request for a delivered day) would replace the day's transactions with fewer or
+   * none. The files on disk are kept then; a day written again with as many transactions or more is rewritten.
+   */
+  private async deliveredFilesToKeep(customerId: string, date: string, files: readonly ReportFile[]): Promise<WrittenReport[] | undefined> {
+    if (!this.settings.reportDelivery) return undefined;
+    const written = await readWrittenReports(this.settings.reportDir, customerId, date.replace(/-/g, ''));
+    const before = transactionRecords(written);
+    const now = transactionRecords(files);
+    if (before <= now) return undefined;
+    this.logger.warn({ customerId, day: date, writtenTransactions: before, heldTransactions: now }, 'report files of the day hold more transactions than the sandbox does; kept as they are');
+    return written;
   }
 
   /**
