@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { Client } from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { ContractViolation, deadLetterTopic, retryTopic } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { appendToOutbox, ConsumerSettings, IdempotentConsumer, inboxPruner, KAFKA_ENTITIES, KAFKA_MIGRATIONS, MessageHandler, OutboxRelay, PermanentError, writeWithOutbox } from '@upm/shared-kafka';
@@ -214,6 +214,32 @@ describe('outbox → Kafka → idempotent consumer', () => {
       await writer.release();
       await exporter.query('ROLLBACK');
       await exporter.end();
+    }
+  }, 60_000);
+
+  it('keeps its floor where it is while the seq sequence caches values, and so never skips a row drawn early', async () => {
+    await startConsumer('test.cache');
+    const [{ sequence }]: Array<{ sequence: string }> = await dataSource.query(`SELECT pg_get_serial_sequence('outbox', 'seq') AS sequence`);
+    await dataSource.query(`ALTER SEQUENCE ${sequence} CACHE 20`);
+    // two sessions: each draws twenty values at its first row, so the first one's next row has a lower seq
+    const [early, other] = [dataSource.createQueryRunner(), dataSource.createQueryRunner()];
+    const write = (session: QueryRunner, n: number, key: string) => session.manager.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, refundCommand(key, n)));
+    try {
+      await write(early, 1, 'pay_cache_early');
+      for (let n = 1; n <= 3; n++) {
+        await write(other, n, 'pay_cache_other');
+        await eventually(async () => ((await effects('pay_cache_other')).length >= n ? true : undefined), 10_000, 50);
+        await sleep(400);
+      }
+      await write(early, 2, 'pay_cache_early');
+      expect(await eventually(async () => ((await effects('pay_cache_early')).length === 2 ? true : undefined), 10_000, 50)).toBe(true);
+    } finally {
+      await dataSource.query(`ALTER SEQUENCE ${sequence} CACHE 1`);
+      // the sessions go back to the pool: drop the values they still hold
+      for (const session of [early, other]) {
+        await session.query('DISCARD SEQUENCES');
+        await session.release();
+      }
     }
   }, 60_000);
 

@@ -36,7 +36,11 @@ const OUTBOX_WRITERS = prepared(
    WHERE locktype = 'relation' AND relation = 'outbox'::regclass AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid()
      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
 );
-const LAST_SEQ = prepared(`SELECT pg_sequence_last_value(pg_get_serial_sequence('outbox', 'seq'))::text AS seq`);
+/** the last seq drawn, and how many values a session draws at once (the sequence's CACHE) */
+const LAST_SEQ = prepared(
+  `SELECT pg_sequence_last_value(s.seqrelid)::text AS seq, s.seqcache::int AS cache
+   FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence('outbox', 'seq')::regclass`,
+);
 
 /** how often the relay tries to move its floor up: a pass walks the rows deleted since, which vacuum may not have removed */
 const FLOOR_CHECK_MS = 250;
@@ -181,6 +185,7 @@ export class OutboxRelay {
   /** the seq the floor moves to once the writers that held the outbox when it was drawn have ended */
   private next?: { seq: string; writers: string[]; ended: boolean };
   private floorCheckedAt = 0;
+  private cachingWarned = false;
   private readonly backlog;
   private readonly oldestAge;
   private readonly published;
@@ -283,13 +288,15 @@ export class OutboxRelay {
    * old floor and sees them all; the floor then moves up to that seq, as far as the pass took every row.
    * Only an outbox writer that stays open holds the floor back (at its first row); other long transactions
    * do not. This needs the seq sequence to hand out one value at a time, as it does (no CACHE): a session
-   * caching values would draw them before it holds the lock.
+   * caching values draws them before it holds the lock, so while the sequence caches, the floor stays where it
+   * is and every pass reads from it, as slow as that is.
    */
   private async checkFloor(connection: Client): Promise<void> {
     if (Date.now() - this.floorCheckedAt < FLOOR_CHECK_MS) return;
     this.floorCheckedAt = Date.now();
     if (!this.next) {
-      const [{ seq }] = await this.query<{ seq: string | null }>(connection, LAST_SEQ, []);
+      const [{ seq, cache }] = await this.query<{ seq: string | null; cache: number }>(connection, LAST_SEQ, []);
+      if (cache > 1) return this.warnCaching(cache);
       if (seq === null || BigInt(seq) <= BigInt(this.floor)) return;
       // the seq first, then who writes: a writer that drew a seq up to it is either done by now or listed
       const writers = (await this.query<{ writer: string }>(connection, OUTBOX_WRITERS, [])).map((row) => row.writer);
@@ -299,6 +306,12 @@ export class OutboxRelay {
     if (this.next.ended) return;
     const still = (await this.query<{ writer: string }>(connection, OUTBOX_WRITERS, [])).some((row) => this.next!.writers.includes(row.writer));
     this.next.ended = !still;
+  }
+
+  private warnCaching(cache: number): void {
+    if (this.cachingWarned) return;
+    this.cachingWarned = true;
+    this.logger.error({ cache }, 'the outbox seq sequence caches values (ALTER SEQUENCE ... CACHE 1 to fix it): each relay pass reads every row left for vacuum');
   }
 
   /**
