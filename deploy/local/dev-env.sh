@@ -20,3 +20,9 @@ export ALIPAY_PUBLIC_KEY_FILE="${ALIPAY_PUBLIC_KEY_FILE:-$KEYS/sandbox-public.pe
 export ALIPAY_NOTIFY_URL="${ALIPAY_NOTIFY_URL:-http://127.0.0.1:3002/alipay/notify}"
 export SANDBOX_PRIVATE_KEY_FILE="${SANDBOX_PRIVATE_KEY_FILE:-$KEYS/sandbox-private.pem}"
 export SANDBOX_CLIENTS="${SANDBOX_CLIENTS:-$ALIPAY_CLIENT_ID=$KEYS/merchant-public.pem}"
+
+# Report files as in production: the sandbox delivers each day's files on T+1 (its clock past 00:00 UTC+8) into
+# the folder settlement polls, laid out as Alipay's SFTP account.
+export SANDBOX_REPORT_DIR="${SANDBOX_REPORT_DIR:-$STATE/sandbox-reports}"
+export SANDBOX_REPORT_DELIVERY="${SANDBOX_REPORT_DELIVERY:-true}"
+export SETTLEMENT_REPORT_DIR="${SETTLEMENT_REPORT_DIR:-$SANDBOX_REPORT_DIR}"
