@@ -180,10 +180,19 @@ export class PaymentsService {
   async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
     if (envelope.type === 'PaymentCancelRefused') return this.recordCancelRefusal(manager, envelope);
     const { payment, refund } = viewsOf(envelope);
+    // A refund the gateway did not accept (the saga's reversal of a sale Alipay would not cancel) is inserted unless a
+    // refund of the merchant's already holds its refundRequestId, which a POS may choose freely: that refund stays as it
+    // is, and the payment's view and stream move on all the same, rather than the event failing on every delivery.
     const settled: Array<{ status: RefundViewV1['status'] }> = refund
       ? await manager.query(
-        prepared(`INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ($1, $2, $3, '', $4, $5)
-         ON CONFLICT (refund_id) DO UPDATE SET status = EXCLUDED.status, view = EXCLUDED.view WHERE refunds.status = 'PROCESSING' RETURNING status`),
+        prepared(`WITH updated AS (
+           UPDATE refunds SET status = $4, view = $5 WHERE refund_id = $1 AND status = 'PROCESSING' RETURNING status
+         ), inserted AS (
+           INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view)
+           SELECT $1, $2, $3, '', $4, $5 WHERE NOT EXISTS (SELECT 1 FROM refunds WHERE refund_id = $1)
+           ON CONFLICT DO NOTHING RETURNING status
+         )
+         SELECT status FROM updated UNION ALL SELECT status FROM inserted`),
         [refund.refundId, refund.paymentId, refund.refundRequestId, refund.status, JSON.stringify(refund)],
       )
       : [];

@@ -80,6 +80,29 @@ describe('the read model and the terminal stream', () => {
     ]);
   });
 
+  it('applies the saga\'s reversal refund though a refund of the merchant\'s already took its refundRequestId, rather than failing the event for ever', async () => {
+    const succeeded = view('pay_rm_rev', 'SUCCEEDED', 1);
+    await apply(event('PaymentSucceeded', succeeded));
+    // a POS may name its refund anything, also what the saga names the refund that reverses a sale Alipay would not cancel
+    await dataSource.query(
+      `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ('ref_rm_pos', 'pay_rm_rev', 'rev_pay_rm_rev', 'h', 'PROCESSING', '{}')`,
+    );
+    const reversal = {
+      paymentId: 'pay_rm_rev', refundId: 'rev_pay_rm_rev', refundRequestId: 'rev_pay_rm_rev', amount: { currency: 'HKD', value: '1250' },
+      status: 'PROCESSING' as const, origin: 'CANCEL_FALLBACK' as const,
+    };
+    const requested = createEnvelope({ type: 'RefundRequested', key: 'pay_rm_rev', data: { payment: view('pay_rm_rev', 'SUCCEEDED', 2), refund: reversal }, producer: 'payment-orchestrator', correlationId: 'pay_rm_rev' });
+    const refunded = { ...view('pay_rm_rev', 'CANCELLED', 3), refundedAmount: { currency: 'HKD', value: '1250' } };
+    const cancelled = createEnvelope({ type: 'PaymentCancelled', key: 'pay_rm_rev', data: { payment: refunded }, producer: 'payment-orchestrator', correlationId: 'pay_rm_rev' });
+    await apply(requested, cancelled);
+
+    expect(await dataSource.query("SELECT status, sequence FROM payments WHERE payment_id = 'pay_rm_rev'")).toEqual([{ status: 'CANCELLED', sequence: 3 }]);
+    // the merchant's refund stays as it was
+    expect(await dataSource.query("SELECT refund_id, status FROM refunds WHERE payment_id = 'pay_rm_rev'")).toEqual([{ refund_id: 'ref_rm_pos', status: 'PROCESSING' }]);
+    const stream = (await terminalEventsAfter(dataSource, terminal, '0')).events.filter((e) => e.payment.paymentId === 'pay_rm_rev');
+    expect(stream.map((e) => [e.type, e.payment.sequence])).toEqual([['PaymentSucceeded', 1], ['RefundRequested', 2], ['PaymentCancelled', 3]]);
+  });
+
   it('keeps a refused cancel by the refused command, once, leaves the view as it was, and appends each refused command once to the terminal stream', async () => {
     const succeeded = view('pay_rm_void', 'SUCCEEDED', 1);
     await apply(event('PaymentSucceeded', succeeded));
