@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fromMajorUnits } from '@upm/contracts';
@@ -181,6 +181,19 @@ describe('POST /sandbox/reports', () => {
     const quietFile = quiet.body.files.find((f) => f.customerId === CUSTOMER && f.kind === 'transactionItems')!;
     expect(readCsv(quietFile.path).lines.slice(1)).toEqual(['<END>']);
     expect(quiet.body.files.some((f) => f.kind !== 'transactionItems')).toBe(false);
+  });
+
+  it('answers requests for the same day that arrive together, each with the day’s whole files', async () => {
+    const answers = await Promise.all([writeReports(DAY), writeReports(DAY), writeReports(DAY)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    for (const answer of answers) expect(answer.body.files.map((f) => f.path).sort()).toEqual(listing.files.map((f) => f.path).sort());
+    for (const file of listing.files) {
+      const content = readFileSync(file.path, 'utf8');
+      expect([content.endsWith('\n<END>\n'), content.split('<END>').length]).toEqual([true, 2]);
+    }
+    expect(readdirSync(path.join(dir, CUSTOMER, '20261127')).filter((name) => !name.endsWith('.csv'))).toEqual([]);
+    const transactions = answers[0].body.files.find((f) => f.customerId === CUSTOMER && f.kind === 'transactionItems')!;
+    expect(readCsv(transactions.path).rows).toHaveLength(expected.size);
   });
 
   it('refuses a date that is not a calendar day', async () => {

@@ -79,7 +79,11 @@ export class Sandbox {
   private readonly startDay: string;
   /** undefined until the marker is read; then the last delivered day, or null when none */
   private deliveredThrough?: string | null;
-  private delivery: Promise<unknown> = Promise.resolve();
+  /**
+   * Report files are written one day at a time: two writes of a day at once (a request during delivery, two
+   * requests) would race on the same files, one failing and the files possibly mixing both.
+   */
+  private reportWriting: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly settings: SandboxSettings,
@@ -133,7 +137,11 @@ export class Sandbox {
   }
 
   /** Writes the report files of a UTC+8 day (YYYY-MM-DD) that has closed on the sandbox clock (unless `reportOpenDays`). */
-  async writeReports(date: string): Promise<ReportListing> {
+  writeReports(date: string): Promise<ReportListing> {
+    return this.oneWriterAtATime(() => this.writeDay(date));
+  }
+
+  private async writeDay(date: string): Promise<ReportListing> {
     const now = this.clock.now();
     const closesAt = businessDayBounds(date).end;
     if (!this.settings.reportOpenDays && now < closesAt) throw new ReportDayNotClosedError(date, closesAt, now);
@@ -179,11 +187,15 @@ export class Sandbox {
    * Alipay's own delivery (SANDBOX_REPORT_DELIVERY, spec §13.1): writes, as `writeReports` does, every day whose
    * close plus `reportDeliveryDelayMs` the clock has passed and that was not delivered yet, oldest first, and
    * records each in the report folder's marker. The first day is the one the sandbox started on, or the day of
-   * its earliest transaction when the clock was set back. Runs one at a time; answers the days written.
+   * its earliest transaction when the clock was set back. Runs after any report write in progress; answers the days written.
    */
   deliverDueReports(): Promise<ReportListing[]> {
-    const run = this.delivery.then(() => this.deliverOnce());
-    this.delivery = run.catch(() => undefined);
+    return this.oneWriterAtATime(() => this.deliverOnce());
+  }
+
+  private oneWriterAtATime<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.reportWriting.then(write);
+    this.reportWriting = run.catch(() => undefined);
     return run;
   }
 
@@ -195,7 +207,7 @@ export class Sandbox {
     if (skipped > 0) this.logger.warn({ from: first, skipped, resumeAt: days[0] }, 'report delivery fell behind by more than the catch-up limit; the oldest days are not delivered');
     const listings: ReportListing[] = [];
     for (const day of days) {
-      const listing = await this.writeReports(day);
+      const listing = await this.writeDay(day);
       await writeDeliveryMarker(dir, { deliveredThrough: day });
       this.deliveredThrough = day;
       this.logger.info({ day, files: listing.files.length }, 'report files delivered');
