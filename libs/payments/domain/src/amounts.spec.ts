@@ -14,6 +14,7 @@ import {
   notified,
   payS,
   requestRefund,
+  reviewResolved,
   run,
 } from './testing/saga-test-kit';
 
@@ -55,6 +56,20 @@ describe('payment saga: Alipay names another amount after the payment SUCCEEDED'
       status: 'NEEDS_REVIEW',
     },
     { name: 'then a refund → PAYMENT_NOT_REFUNDABLE', given: [...succeeded, charging(notified(), LESS)], when: requestRefund(2, '100'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'NEEDS_REVIEW' },
+    {
+      name: 'a refund in flight, then the reports charge the amount asked → SUCCEEDED, its inquiry timer kept',
+      given: [...refundInFlight, charging(notified(), LESS)],
+      when: reviewResolved('CHARGED'),
+      then: ['publish PaymentSucceeded SUCCEEDED #4'],
+      status: 'SUCCEEDED',
+    },
+    {
+      name: 'the refund in flight is still asked about once the reports settled the review',
+      given: [...refundInFlight, charging(notified(), LESS), reviewResolved('CHARGED')],
+      when: fired('REFUND_INQUIRY', 2),
+      then: ['send InquireRefund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`],
+      status: 'SUCCEEDED',
+    },
   ]);
 });
 

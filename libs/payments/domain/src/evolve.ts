@@ -1,5 +1,5 @@
 import type { PaymentEventType } from '@upm/contracts';
-import type { ActiveState, AlipayCommand, RefundEntry, SagaCore, SagaEvent, SagaState } from './model';
+import type { ActiveState, AlipayCommand, PendingTimer, RefundEntry, SagaCore, SagaEvent, SagaState } from './model';
 import { definedOnly } from './util';
 
 export function initialState(): SagaState {
@@ -97,12 +97,12 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
     case 'InquiryStarted':
       return { ...core(state), status: 'INQUIRING' };
     case 'PaymentSucceeded':
-      return { ...core(state), status: 'SUCCEEDED', timer: null, ...(event.byReport ? { byReport: true as const } : {}) };
+      return { ...core(state), status: 'SUCCEEDED', timer: refundTimer(state), ...(event.byReport ? { byReport: true as const } : {}) };
     case 'PaymentFailed':
       return {
         ...core(state),
         status: 'FAILED',
-        timer: null,
+        timer: refundTimer(state),
         failure: event.failure,
         lateSuccessIsAnomaly: event.lateSuccessIsAnomaly,
         ...(event.byReport ? { byReport: true as const } : {}),
@@ -120,7 +120,7 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
       return {
         ...core(state),
         status: 'CANCELLED',
-        timer: null,
+        timer: refundTimer(state),
         ...(cause ? { failure: cause } : {}),
         lateSuccessIsAnomaly: event.lateSuccessIsAnomaly,
         ...(event.byReport ? { byReport: true as const } : {}),
@@ -130,7 +130,7 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
       const cancel = 'cancel' in state ? state.cancel : undefined;
       const afterCancel = state.status === 'CANCELLED' || (state.status === 'NEEDS_REVIEW' && state.afterCancel === true);
       return {
-        ...core(state), status: 'NEEDS_REVIEW', timer: null, review: { kind: event.kind, reason: event.reason }, ...(cancel ? { cancel } : {}), ...(afterCancel ? { afterCancel } : {}),
+        ...core(state), status: 'NEEDS_REVIEW', timer: refundTimer(state), review: { kind: event.kind, reason: event.reason }, ...(cancel ? { cancel } : {}), ...(afterCancel ? { afterCancel } : {}),
       };
     }
     case 'ReviewFlagged':
@@ -176,6 +176,14 @@ function commandSent(state: ActiveState, command: AlipayCommand): ActiveState {
 
 function updateRefund<S extends ActiveState>(state: S, refundId: string, change: (refund: RefundEntry) => RefundEntry): S {
   return { ...state, refunds: state.refunds.map((r) => (r.refundId === refundId ? change(r) : r)) };
+}
+
+/**
+ * The timer a new status keeps: the payment's own timers (inquiry, cancel retry) end with the phase that set them,
+ * but a refund in flight is asked about until Alipay answers it, whatever the payment's status became meanwhile.
+ */
+function refundTimer(state: ActiveState): PendingTimer | null {
+  return state.timer?.name === 'REFUND_INQUIRY' && state.refunds.some((r) => r.status === 'IN_FLIGHT') ? state.timer : null;
 }
 
 /** The fields every phase shares; a transition rebuilds the phase-specific ones on top. */

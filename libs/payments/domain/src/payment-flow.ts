@@ -52,9 +52,8 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
       // unless Alipay now reports the success for another amount than the sale.
       const charged = chargedOtherAmount(state, answer);
       if (!charged) return facts(state, answer, true);
-      const review = amountMismatch(state, charged, ctx);
-      // A refund still being asked for keeps its timer: its answer settles the refund in review too.
-      return [...facts(state, answer, true), review, ...(state.timer ? [{ type: 'TimerScheduled' as const, timer: state.timer }] : [])];
+      // A refund still being asked for keeps its timer (evolve): its answer settles the refund in review too.
+      return [...facts(state, answer, true), amountMismatch(state, charged, ctx)];
     }
   }
 }
@@ -191,8 +190,7 @@ export function onCancelResult(state: ActiveState, attempt: number, verdict: Can
       return verdict.kind === 'CANCELLED' ? [cancelled(false, ctx)] : [];
     case 'REFUNDING_REVERSAL':
       // The same, with the reversal refund under way: its outcome is still asked for (refund-flow's afterRefund).
-      if (verdict.kind !== 'CANCELLED') return [];
-      return state.timer ? [cancelled(false, ctx), { type: 'TimerScheduled', timer: state.timer }] : [cancelled(false, ctx)];
+      return verdict.kind === 'CANCELLED' ? [cancelled(false, ctx)] : [];
     case 'NEEDS_REVIEW':
       // A cancel went through after all (one left unknown, or one sent before a refusal or a close): the payment
       // is closed and any money returned, so the person must not refund it as the review asked.

@@ -100,7 +100,6 @@ function reversedAfterCharged(state: SucceededState, ctx: SagaContext): SagaEven
   const { paymentRequestId } = state.payment;
   const ids = taken.map((r) => r.refundRequestId).join(', ');
   const reason = `Alipay's reports show payment ${paymentRequestId} cancelled after the reports had shown it charged, and refunds were taken from it (${ids}): the shopper may have been paid back twice; check the refunds with Alipay and recover what was paid back twice`;
-  const review = needsReview('REVERSED_AFTER_REFUND', reason, ctx);
-  // A refund still being asked for keeps its timer: its answer settles the refund in review too.
-  return state.timer ? [review, { type: 'TimerScheduled', timer: state.timer }] : [review];
+  // A refund still being asked for keeps its timer (evolve): its answer settles the refund in review too.
+  return [needsReview('REVERSED_AFTER_REFUND', reason, ctx)];
 }
