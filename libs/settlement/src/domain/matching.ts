@@ -316,8 +316,9 @@ export function feeFromReport(row: TransactionRow, expectedFee: bigint): bigint 
 }
 
 /**
- * Ledger transactions of a report day that none of the day's transaction files lists (`listed`: the
- * `rowKey`s of every row of the day's files so far; Alipay may split a day over `_000`, `_001`…).
+ * Ledger transactions of a report day that no transaction file lists (`listed`: the `rowKey`s of every row of the
+ * files so far; Alipay may split a day over `_000`, `_001`…, and file a transaction under the day before the
+ * ledger's when its clock and the saga's straddle midnight).
  */
 export function missingInReport<T>(ledger: readonly T[], listed: ReadonlySet<string>, keyOf: (t: T) => { kind: string; requestId: string | null }): T[] {
   return ledger.filter((t) => {

@@ -799,6 +799,49 @@ describe('ReportIngestion and payment events', () => {
     expect(await discrepanciesOf('pay_unpaid_before_file')).toEqual([expect.objectContaining({ type: 'MISSING_IN_REPORT', status: 'OPEN' })]);
   });
 
+  it('raises no MISSING_IN_REPORT on the ledger\'s day for a transaction Alipay listed under the day before', async () => {
+    // Alipay cancelled just before midnight, the saga heard of it just after: the ledger books the cancel on the 6th
+    const cancelled = (paymentId: string, occurredAt: string) => ({ ...event(paymentId, 'PaymentCancelled', 4), occurredAt });
+    await apply(eventAt('pay_cancel_at_midnight', '2027-01-05T23:59:30+08:00'));
+    await apply(cancelled('pay_cancel_at_midnight', '2027-01-05T16:00:20Z'));
+    dayFile('20270105', '000',
+      reportRow('pay_cancel_at_midnight', 'PAYMENT', '2027-01-05T23:59:30+08:00', '12.50'), reportRow('pay_cancel_at_midnight', 'CANCEL', '2027-01-05T23:59:55+08:00', '-12.50'));
+    dayFile('20270106', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    expect(await dataSource.query("SELECT kind, to_char(business_day, 'YYYY-MM-DD') AS day, reconciliation FROM ledger_transactions WHERE payment_id = 'pay_cancel_at_midnight' ORDER BY kind")).toEqual([
+      { kind: 'CANCEL', day: '2027-01-06', reconciliation: 'MATCHED' }, { kind: 'PAYMENT', day: '2027-01-05', reconciliation: 'MATCHED' },
+    ]);
+    expect(await discrepanciesOf('pay_cancel_at_midnight')).toEqual([]);
+
+    // the same with the events behind the report: each MISSING_IN_LEDGER closes once, a redelivered event closes nothing again
+    dayFile('20270107', '000',
+      reportRow('pay_cancel_lagged_midnight', 'PAYMENT', '2027-01-07T23:59:30+08:00', '12.50'), reportRow('pay_cancel_lagged_midnight', 'CANCEL', '2027-01-07T23:59:55+08:00', '-12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect((await discrepanciesOf('pay_cancel_lagged_midnight')).map((d: { type: string; status: string }) => [d.type, d.status])).toEqual([
+      ['MISSING_IN_LEDGER', 'OPEN'], ['MISSING_IN_LEDGER', 'OPEN'],
+    ]);
+    await apply(eventAt('pay_cancel_lagged_midnight', '2027-01-07T23:59:30+08:00'));
+    const cancel = cancelled('pay_cancel_lagged_midnight', '2027-01-07T16:00:20Z');
+    await apply(cancel);
+    const closed = await dataSource.query(
+      "SELECT kind, status, resolved_by, resolved_at, ledger_transaction_id FROM discrepancies WHERE payment_id = 'pay_cancel_lagged_midnight' ORDER BY kind",
+    );
+    expect(closed).toEqual([
+      expect.objectContaining({ kind: 'CANCEL', status: 'RESOLVED', resolved_by: 'settlement', ledger_transaction_id: expect.stringMatching(/^ltx_/) }),
+      expect.objectContaining({ kind: 'PAYMENT', status: 'RESOLVED', resolved_by: 'settlement', ledger_transaction_id: expect.stringMatching(/^ltx_/) }),
+    ]);
+    await apply({ ...cancel, id: `${cancel.id}-again` });
+    dayFile('20270108', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect(await dataSource.query(
+      "SELECT kind, status, resolved_by, resolved_at, ledger_transaction_id FROM discrepancies WHERE payment_id = 'pay_cancel_lagged_midnight' ORDER BY kind",
+    )).toEqual(closed);
+    expect(await dataSource.query("SELECT kind, to_char(business_day, 'YYYY-MM-DD') AS day, reconciliation FROM ledger_transactions WHERE payment_id = 'pay_cancel_lagged_midnight' ORDER BY kind")).toEqual([
+      { kind: 'CANCEL', day: '2027-01-08', reconciliation: 'MATCHED' }, { kind: 'PAYMENT', day: '2027-01-07', reconciliation: 'MATCHED' },
+    ]);
+    expect(await payableOf('pay_cancel_lagged_midnight')).toBe('0');
+  });
+
   it('reads the parts of a day present together as one report: nothing a later part lists is missing, nor announced so', async () => {
     await apply(eventAt('pay_parted_first', '2026-12-15T10:00:00+08:00'));
     await apply(eventAt('pay_parted_second', '2026-12-15T11:00:00+08:00'));

@@ -244,15 +244,17 @@ export class ReportIngestion {
     }
     const reportFile = files[files.length - 1].path;
 
-    // every file of the day so far counts, these included (their rows are recorded by now)
-    const listedRows: Array<{ kind: TransactionType; id: string }> = await manager.query(
-      `SELECT r.kind, r.transaction_request_id AS id FROM reconciliations r JOIN report_files f ON f.id = r.file_id
-       WHERE f.kind = 'transactionItems' AND f.status = 'INGESTED' AND f.business_day = $1`,
-      [day],
-    );
-    const listed = new Set(listedRows.map((r) => rowKey(r.kind, r.id)));
     // one a settlement batch already posted is missing from no report: the payout proves Alipay made it, as when the batch comes after the file
     const unsettled = (await this.ledger.findByDay(manager, day)).filter((t) => t.settlement_batch_id === null);
+    // every transaction file so far counts, these included (their rows are recorded by now), and those of other days
+    // too: Alipay files a transaction under the day of its own clock, so a cancel it made just before midnight that the
+    // saga heard of just after is in the day before's file, and missing from none
+    const listedRows: Array<{ kind: TransactionType; id: string }> = await manager.query(
+      `SELECT r.kind, r.transaction_request_id AS id FROM reconciliations r JOIN report_files f ON f.id = r.file_id
+       WHERE f.kind = 'transactionItems' AND f.status = 'INGESTED' AND (r.kind, r.transaction_request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [unsettled.map((t) => t.kind), unsettled.map((t) => t.request_id)],
+    );
+    const listed = new Set(listedRows.map((r) => rowKey(r.kind, r.id)));
     for (const t of missingInReport(unsettled, listed, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
       await this.ledger.setReconciliation(manager, t.id, 'MISSING_IN_REPORT');
       await this.ledger.recordDiscrepancy(manager, {
