@@ -57,6 +57,13 @@ describe('payment saga: Alipay names another amount after the payment SUCCEEDED'
     },
     { name: 'then a refund → PAYMENT_NOT_REFUNDABLE', given: [...succeeded, charging(notified(), LESS)], when: requestRefund(2, '100'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'NEEDS_REVIEW' },
     {
+      name: 'a refund in flight, then the reports show the charge cancelled → NEEDS_REVIEW (the shopper may be paid back twice), its inquiry timer kept',
+      given: [...refundInFlight, charging(notified(), LESS)],
+      when: reviewResolved('REVERSED'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #4'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
       name: 'a refund in flight, then the reports charge the amount asked → SUCCEEDED, its inquiry timer kept',
       given: [...refundInFlight, charging(notified(), LESS)],
       when: reviewResolved('CHARGED'),

@@ -3,7 +3,7 @@ import type { CancelVerdict, PaymentAnswer } from './answers';
 import { answerDeadlineMs, maxCancels } from './config';
 import { chain, cancelled, chargedOtherAmount, facts, needsReview, timer, iso } from './decision-steps';
 import { reversalRefundIdOf } from './ids';
-import type { ActiveState, CancelInfo, CancellingState, Failure, NeedsReviewState, RefundEntry, ReversalCheckState, SagaContext, SagaEvent } from './model';
+import type { ActiveState, CancelInfo, CancellingState, Failure, NeedsReviewState, RefundEntry, ReversalCheckState, SagaContext, SagaEvent, SucceededState } from './model';
 import { startNextRefund } from './refund-flow';
 
 /**
@@ -194,7 +194,11 @@ export function onCancelResult(state: ActiveState, attempt: number, verdict: Can
     case 'NEEDS_REVIEW':
       // A cancel went through after all (one left unknown, or one sent before a refusal or a close): the payment
       // is closed and any money returned, so the person must not refund it as the review asked.
-      return verdict.kind === 'CANCELLED' ? cancelledInReview(state, ctx) : [];
+      return verdict.kind === 'CANCELLED' ? cancelledInReview(state, lateCancel(state), ctx) : [];
+    case 'SUCCEEDED':
+      // Only the reports make SUCCEEDED a payment whose cancel was left unknown (review-flow.ts): that cancel went
+      // through after all and gave the money back, as a later file showing the charge cancelled would say.
+      return verdict.kind === 'CANCELLED' ? returnedAfterSuccess(state, lateCancel(state), ctx) : [];
     case 'FAILED':
     case 'CANCELLED':
       // Closed on "no order", then an earlier cancel went through after all: a success reported later was given back.
@@ -202,12 +206,38 @@ export function onCancelResult(state: ActiveState, attempt: number, verdict: Can
     case 'CREATED':
     case 'PAY_SENT':
     case 'INQUIRING':
-    case 'SUCCEEDED':
       return [];
   }
 }
 
-export function cancelledInReview(state: NeedsReviewState, ctx: SagaContext): SagaEvent[] {
+function lateCancel(state: ActiveState): string {
+  return `a cancel of payment ${state.payment.paymentRequestId} left unknown went through after all`;
+}
+
+/**
+ * Alipay gave the whole payment back (`how`: a cancel left unknown answered S late, or a later report file shows the
+ * charge cancelled) after the reports had made it SUCCEEDED: with no refund taken from it (a refund Alipay refused
+ * took nothing), CANCELLED, as the cancel would have made it; with refunds taken, see reversedAfterRefunds.
+ */
+export function returnedAfterSuccess(state: SucceededState, how: string, ctx: SagaContext): SagaEvent[] {
+  return state.refunds.some((r) => r.status !== 'FAILED') ? reversedAfterRefunds(state, how, ctx) : [cancelled(false, ctx)];
+}
+
+/**
+ * The payment was given back whole after refunds were taken from it (a refund in flight or unknown may still pay out,
+ * and a queued one is never sent now, see refund-flow's moneyReturned): the shopper may have been paid back twice, and
+ * only a person can recover it. NEEDS_REVIEW (REVERSED_AFTER_REFUND), the refunds in flight still asked about.
+ */
+function reversedAfterRefunds(state: SucceededState | NeedsReviewState, how: string, ctx: SagaContext): SagaEvent[] {
+  if (state.status === 'NEEDS_REVIEW' && state.review.kind === 'REVERSED_AFTER_REFUND') return []; // already with the person
+  const ids = state.refunds.filter((r) => r.status !== 'FAILED').map((r) => r.refundRequestId).join(', ');
+  const reason = `${how}, and refunds were taken from it (${ids}): the shopper may have been paid back twice; check the refunds with Alipay and recover what was paid back twice`;
+  return [needsReview('REVERSED_AFTER_REFUND', reason, ctx)];
+}
+
+/** A payment in review given back whole (`how`, as for returnedAfterSuccess): closed CANCELLED, unless refunds were taken from it. */
+export function cancelledInReview(state: NeedsReviewState, how: string, ctx: SagaContext): SagaEvent[] {
+  if (state.refunds.some((r) => r.origin === 'MERCHANT' && r.status !== 'FAILED')) return reversedAfterRefunds(state, how, ctx);
   const refund = state.refunds.find((r) => r.origin === 'CANCEL_FALLBACK' && r.status === 'UNKNOWN');
   if (state.review.kind !== 'REVERSAL_REFUND' || !refund) return [cancelled(false, ctx)];
   // The payment is closed and its money returned, and the automatic refund may have gone through as well.

@@ -9,12 +9,30 @@ import { definedOnly } from './util';
  * refund that reverses a paid payment Alipay would not cancel.
  */
 
-/** Sends the oldest queued refund unless one is in flight; clears the refund timer when nothing is left. */
+/**
+ * Sends the oldest queued refund unless one is in flight, or drops it unsent once Alipay gave the whole payment back;
+ * clears the refund timer when nothing is left.
+ */
 export function startNextRefund(state: ActiveState, ctx: SagaContext): SagaEvent[] {
   if (state.refunds.some((r) => r.status === 'IN_FLIGHT')) return [];
   const next = state.refunds.find((r) => r.status === 'QUEUED');
+  if (next && moneyReturned(state)) return chain(state, [notSent(next, ctx)], (s) => startNextRefund(s, ctx));
   if (next) return sendRefund(state, next, ctx);
   return state.timer?.name === 'REFUND_INQUIRY' ? [{ type: 'TimerCleared' }] : [];
+}
+
+/**
+ * Alipay gave the shopper the whole payment back after refunds were asked for: a cancel went through (CANCELLED), or
+ * the reports show the charge cancelled after refunds were taken from it (in review, REVERSED_AFTER_REFUND). A refund
+ * that has not reached Alipay could then only pay the shopper back again, so it is never sent.
+ */
+function moneyReturned(state: ActiveState): boolean {
+  return state.status === 'CANCELLED' || (state.status === 'NEEDS_REVIEW' && state.review.kind === 'REVERSED_AFTER_REFUND');
+}
+
+function notSent(refund: RefundEntry, ctx: SagaContext): SagaEvent {
+  const failure = { code: 'PAYMENT_CANCELLED', message: 'Alipay gave the whole payment back to the shopper; this refund never reached Alipay and is not sent' };
+  return { type: 'RefundFailed', refundId: refund.refundId, failure, at: iso(ctx.now) };
 }
 
 function sendRefund(state: ActiveState, refund: RefundEntry, ctx: SagaContext): SagaEvent[] {
@@ -82,13 +100,8 @@ export function onRefundAnswer(state: ActiveState, answer: RefundAnswer, ctx: Sa
   }
   if (refund.status !== 'IN_FLIGHT' || answer.attempt !== refund.attempt) return []; // stale or given up
   if (verdict.kind === 'NOT_FOUND') {
-    // A cancel answered S after all and returned the money: the reversal refund that never arrived is not
-    // needed, and sending it now could only pay the shopper back a second time.
-    if (refund.origin === 'CANCEL_FALLBACK' && state.status === 'CANCELLED') {
-      const failure = { code: 'ORDER_NOT_EXIST', message: 'the cancel returned the money; the automatic refund never reached Alipay and is not sent' };
-      return chain(state, [{ type: 'RefundFailed', refundId: refund.refundId, failure, at }], (s) => afterRefund(s, refund, 'FAILED', ctx));
-    }
-    return sendRefund(state, refund, ctx); // never reached Alipay: same ids, safe to re-send
+    // Never reached Alipay: same ids, safe to re-send — unless Alipay gave the whole payment back meanwhile.
+    return moneyReturned(state) ? chain(state, [notSent(refund, ctx)], (s) => afterRefund(s, refund, 'FAILED', ctx)) : sendRefund(state, refund, ctx);
   }
   const delay = ctx.config.refundInquiryDelaysMs[refund.inquiries];
   return delay !== undefined ? [timer('REFUND_INQUIRY', state.attempts.refund + 1, delay, ctx)] : giveUpRefund(state, refund, ctx);

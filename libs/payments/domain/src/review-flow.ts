@@ -1,7 +1,7 @@
 import type { PaymentReviewResolvedV1 } from '@upm/contracts';
-import { cancelled, iso, needsReview, sameMoney } from './decision-steps';
-import type { ActiveState, CancelledState, FailedState, Failure, NeedsReviewState, SagaContext, SagaEvent, SucceededState } from './model';
-import { cancelledInReview, closeUnpaid } from './payment-flow';
+import { iso, needsReview, sameMoney } from './decision-steps';
+import type { ActiveState, CancelledState, FailedState, Failure, NeedsReviewState, SagaContext, SagaEvent } from './model';
+import { cancelledInReview, closeUnpaid, returnedAfterSuccess } from './payment-flow';
 
 /**
  * A payment in NEEDS_REVIEW closed by what Alipay's report files prove (settlement's PaymentReviewResolved),
@@ -32,8 +32,10 @@ export function onReviewResolved(state: ActiveState, resolved: PaymentReviewReso
   switch (state.status) {
     case 'NEEDS_REVIEW':
       return inReview(state, resolved, ctx);
-    case 'SUCCEEDED':
-      return state.byReport && resolved.resolution === 'REVERSED' ? reversedAfterCharged(state, ctx) : [];
+    case 'SUCCEEDED': {
+      const how = `Alipay's reports show payment ${state.payment.paymentRequestId} cancelled after the reports had shown it charged`;
+      return state.byReport && resolved.resolution === 'REVERSED' ? returnedAfterSuccess(state, how, ctx) : [];
+    }
     case 'FAILED':
     case 'CANCELLED':
       return state.byReport && resolved.resolution === 'CHARGED' ? chargedAfterNotCharged(state, resolved, ctx) : [];
@@ -58,7 +60,7 @@ function inReview(state: NeedsReviewState, resolved: PaymentReviewResolvedV1, ct
       return [...paidFact(state), { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
     }
     case 'REVERSED':
-      return cancelledInReview(state, ctx);
+      return cancelledInReview(state, `Alipay's reports show payment ${state.payment.paymentRequestId} cancelled`, ctx);
     case 'NOT_CHARGED': {
       // Only a review that began while cancelling can end unpaid; a success reported after the close (LATE_SUCCESS) cannot.
       if (state.knownPaid || state.review.kind === 'LATE_SUCCESS' || !state.cancel) return [];
@@ -90,16 +92,4 @@ function chargedAfterCancel(state: ActiveState, resolved: PaymentReviewResolvedV
 /** The reports prove the money was taken: recorded, so that a later "not charged" is the contradiction it is. */
 function paidFact(state: ActiveState): SagaEvent[] {
   return state.knownPaid ? [] : [{ type: 'FactsRecorded', alipay: {}, payAnswered: false, knownPaid: true }];
-}
-
-/** SUCCEEDED by a CHARGED resolution, then a later file shows the charge cancelled. */
-function reversedAfterCharged(state: SucceededState, ctx: SagaContext): SagaEvent[] {
-  // A refund that failed took nothing; any other may have paid out (queued or in flight ones still will be asked for).
-  const taken = state.refunds.filter((r) => r.status !== 'FAILED');
-  if (!taken.length) return [cancelled(false, ctx)];
-  const { paymentRequestId } = state.payment;
-  const ids = taken.map((r) => r.refundRequestId).join(', ');
-  const reason = `Alipay's reports show payment ${paymentRequestId} cancelled after the reports had shown it charged, and refunds were taken from it (${ids}): the shopper may have been paid back twice; check the refunds with Alipay and recover what was paid back twice`;
-  // A refund still being asked for keeps its timer (evolve): its answer settles the refund in review too.
-  return [needsReview('REVERSED_AFTER_REFUND', reason, ctx)];
 }

@@ -178,6 +178,34 @@ describe('payment saga: a later file shows a charge the reports settled cancelle
       then: [],
       status: 'NEEDS_REVIEW',
     },
+    {
+      name: 'in the review it opened, an earlier cancel answers S → nothing: the refunds taken still need the person',
+      given: [...chargedThenRefunded, reviewResolved('REVERSED')],
+      when: cancelS(6),
+      then: [],
+      status: 'NEEDS_REVIEW',
+    },
+    {
+      name: 'in the review it opened, after an earlier cancel answered S, the refund in flight is still asked about',
+      given: [...chargedThenRefunded, reviewResolved('REVERSED'), cancelS(6)],
+      when: fired('REFUND_INQUIRY', 2),
+      then: ['send InquireRefund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`],
+      status: 'NEEDS_REVIEW',
+    },
+    {
+      name: 'in the review it opened, the refund in flight never reached Alipay → not sent again: the cancel returned the money',
+      given: [...chargedThenRefunded, reviewResolved('REVERSED'), fired('REFUND_INQUIRY', 2)],
+      when: inquireRefundResult('ref_1', 2, 'F', 'ORDER_NOT_EXIST'),
+      then: ['publish RefundFailed R-1 FAILED NEEDS_REVIEW #6', 'cancel timer REFUND_INQUIRY'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
+      name: 'in the review it opened, the refund in flight settles → the one queued behind it is not sent: the cancel returned the money',
+      given: [...unconfirmed, reviewResolved('CHARGED'), requestRefund(1, '500'), requestRefund(2, '700'), reviewResolved('REVERSED')],
+      when: refundResult('ref_1', 1, 'S', 'SUCCESS'),
+      then: ['publish RefundSucceeded R-1 SUCCEEDED NEEDS_REVIEW #7', 'publish RefundFailed R-2 FAILED NEEDS_REVIEW #8', 'cancel timer REFUND_INQUIRY'],
+      status: 'NEEDS_REVIEW',
+    },
     { name: 'cancelled after the late REVERSED: a refund → PAYMENT_NOT_REFUNDABLE', given: [...unconfirmed, reviewResolved('CHARGED'), reviewResolved('REVERSED')], when: requestRefund(1, '1250'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLED' },
   ]);
 
@@ -185,6 +213,28 @@ describe('payment saga: a later file shows a charge the reports settled cancelle
     const view = lastView(run([...chargedThenRefunded, refundResult('ref_1', 1, 'S', 'SUCCESS'), reviewResolved('REVERSED')]));
     expect(view).toMatchObject({ status: 'NEEDS_REVIEW', refundedAmount: { currency: 'HKD', value: '1250' }, failure: { code: 'REVERSED_AFTER_REFUND' } });
     expect(view.failure?.message).toContain('R-1');
+  });
+});
+
+describe('payment saga: a cancel left unknown answers S after the reports settled the review CHARGED', () => {
+  checkRows([
+    { name: 'no refund taken → CANCELLED, as the later file would show', given: [...unconfirmed, reviewResolved('CHARGED')], when: cancelS(6), then: ['publish PaymentCancelled CANCELLED #4'], status: 'CANCELLED' },
+    { name: 'a refund in flight → NEEDS_REVIEW: the shopper may be paid back twice', given: chargedThenRefunded, when: cancelS(6), then: ['publish PaymentNeedsReview NEEDS_REVIEW #5'], status: 'NEEDS_REVIEW' },
+    {
+      name: 'a refund in flight: it is still asked about in review',
+      given: [...chargedThenRefunded, cancelS(6)],
+      when: fired('REFUND_INQUIRY', 2),
+      then: ['send InquireRefund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'then the later file shows it cancelled → nothing more', given: [...chargedThenRefunded, cancelS(6)], when: reviewResolved('REVERSED'), then: [], status: 'NEEDS_REVIEW' },
+  ]);
+
+  it('the review names the refunds taken and the cancel that returned the money', () => {
+    const view = lastView(run([...chargedThenRefunded, cancelS(6)]));
+    expect(view).toMatchObject({ status: 'NEEDS_REVIEW', failure: { code: 'REVERSED_AFTER_REFUND' } });
+    expect(view.failure?.message).toContain('R-1');
+    expect(view.failure?.message).toContain('cancel');
   });
 });
 
