@@ -66,6 +66,23 @@ describe('buildPayRequest', () => {
   });
 });
 
+describe('amounts in minor units (spec §3.1)', () => {
+  it('sends 0-decimal JPY and KRW as whole units and 2-decimal HKD as cents, unchanged', () => {
+    for (const amount of [{ currency: 'JPY', value: '1' }, { currency: 'KRW', value: '50' }, { currency: 'HKD', value: '1' }]) {
+      const built = buildPayRequest({ ...input, amount });
+      if (!built.ok) throw new Error('expected a request');
+      expect([built.request.paymentAmount, built.request.order.orderAmount]).toEqual([amount, amount]);
+    }
+  });
+
+  it('refuses a 3-decimal currency Antom does not list (KWD, BHD, JOD) rather than guess its exponent', () => {
+    for (const currency of ['KWD', 'BHD', 'JOD']) {
+      expect(() => buildPayRequest({ ...input, amount: { currency, value: '1250' } })).toThrow(/amount\.currency: unsupported/);
+      expect(() => validateRefundRequest({ refundRequestId: 'R1', paymentId: 'P1', refundAmount: { currency, value: '1250' } })).toThrow(/refundAmount\.currency: unsupported/);
+    }
+  });
+});
+
 describe('other requests', () => {
   it('refunds need an id, a payment id and a positive amount', () => {
     expect(() => validateRefundRequest({ refundRequestId: 'R1', paymentId: 'P1', refundAmount: { currency: 'HKD', value: '100' } })).not.toThrow();
