@@ -15,7 +15,10 @@ const endpointUrl = z
   // a user name or password in the URL would be sent, logged and shown with every attempt; the signature authenticates the platform
   .refine((url) => !new URL(url).username && !new URL(url).password, 'a URL without a user name or password');
 const eventTypes = z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]);
-const description = z.string().min(1).max(256);
+/** Text PostgreSQL can store, in a column as in a query's parameter: without a NUL character or half of a surrogate pair. */
+const text = (max: number) =>
+  z.string().min(1).max(max).refine((value) => !value.includes('\u0000') && !/\p{Cs}/u.test(value), 'no NUL character or unpaired surrogate');
+const description = text(256);
 
 export const createEndpointBody = z.object({ url: endpointUrl, eventTypes, description: description.optional() }).strict();
 
@@ -31,19 +34,22 @@ export const rotateSecretBody = z.object({ overlapSeconds: z.number().int().min(
 export const deliveriesQuery = z
   .object({
     status: z.enum(['PENDING', 'HELD', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
-    paymentId: z.string().min(1).max(128).optional(),
+    paymentId: text(128).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
     /** the last deliveryId of the previous page: the listing goes on with older ones */
-    before: z.string().min(1).max(64).optional(),
+    before: text(64).optional(),
   })
   .strict();
 
-export const merchantIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1–64 characters of A–Z, a–z, 0–9, _ and -');
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const merchantIdParam = z.string().regex(ID, '1–64 characters of A–Z, a–z, 0–9, _ and -');
+/** Whether a path id could name an endpoint or a delivery: one that could not is answered as not found, before any lookup. */
+export const isId = (value: string) => ID.test(value);
 
 /** Which dead-lettered deliveries to send again at once: all of the endpoint's, or those of one payment or since a time. */
 export const redeliverDeadLettersBody = z
   .object({
-    paymentId: z.string().min(1).max(128).optional(),
+    paymentId: text(128).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();

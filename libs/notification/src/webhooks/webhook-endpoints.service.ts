@@ -3,6 +3,7 @@ import { DataSource, EntityManager, IsNull, LessThan } from 'typeorm';
 import { newId } from '@upm/contracts';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
+import { isId } from '../http/webhooks-admin.schemas';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
 import { assertPublicEndpoint, NonPublicEndpoint } from './address-policy';
 import { SecretBox, SecretUnreadable } from './secret-box';
@@ -177,7 +178,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
 
   async delivery(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
     await this.row(merchantId, endpointId, { includeDeleted: true });
-    const row = await this.dataSource.getRepository(WebhookDeliveryRow).findOneBy({ endpointId, id: deliveryId });
+    const row = isId(deliveryId) ? await this.dataSource.getRepository(WebhookDeliveryRow).findOneBy({ endpointId, id: deliveryId }) : null;
     if (!row) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
     const attempts = await this.dataSource.getRepository(WebhookAttemptRow).find({ where: { deliveryId }, order: { id: 'ASC' } });
     return {
@@ -194,6 +195,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
    * it. One being sent right now is left to that attempt; a disabled endpoint's is held until it is enabled.
    */
   async redeliver(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
+    if (!isId(deliveryId)) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
     // the endpoint's row is locked, so that a disabling or enabling under way cannot miss this delivery
     const rows = await this.dataSource.transaction(async (manager) => {
       const endpoint = await this.row(merchantId, endpointId, { lockIn: manager });
@@ -252,14 +254,16 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   }
 
   /**
-   * Another merchant's endpoint is indistinguishable from one that does not exist. With `lockIn`, the row is read
-   * in that transaction and locked until it ends.
+   * Another merchant's endpoint is indistinguishable from one that does not exist, and so is an id no endpoint can
+   * have. With `lockIn`, the row is read in that transaction and locked until it ends.
    */
   private async row(merchantId: string, endpointId: string, { includeDeleted = false, lockIn }: { includeDeleted?: boolean; lockIn?: EntityManager } = {}): Promise<WebhookEndpointRow> {
-    const row = await (lockIn ?? this.dataSource.manager).getRepository(WebhookEndpointRow).findOne({
-      where: { id: endpointId, merchantId, ...(includeDeleted ? {} : { deletedAt: IsNull() }) },
-      ...(lockIn ? { lock: { mode: 'pessimistic_write' as const } } : {}),
-    });
+    const row = isId(endpointId)
+      ? await (lockIn ?? this.dataSource.manager).getRepository(WebhookEndpointRow).findOne({
+        where: { id: endpointId, merchantId, ...(includeDeleted ? {} : { deletedAt: IsNull() }) },
+        ...(lockIn ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+      })
+      : null;
     if (!row) throw new ApiError(404, 'WEBHOOK_NOT_FOUND', 'no such webhook endpoint');
     return row;
   }
