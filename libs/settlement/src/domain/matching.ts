@@ -119,7 +119,7 @@ export interface ReportedTransaction {
   /** the row's merchant, when it named one */
   merchantId: string | null;
   actual: { amount: string; currency: string; transactionId: string };
-  /** the settlement items that paid it out before the ledger had it, oldest first */
+  /** the settlement items that paid it out before the ledger had it, the first batch to come first */
   paidOut: readonly EarlyPayout[];
 }
 

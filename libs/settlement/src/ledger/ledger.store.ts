@@ -297,13 +297,16 @@ export class LedgerStore {
     await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'PaymentReviewResolved', key: r.paymentId, data: { ...r, evidence }, producer: this.producer }));
   }
 
-  /** The settlement items that paid out a transaction the ledger did not have then, oldest batch first. */
+  /**
+   * The settlement items that paid out a transaction the ledger did not have then, the first batch to come first
+   * (as `paid_out_in` orders them): a batch that came later paid it out again, whatever its settlement time or id.
+   */
   async paidOut(manager: EntityManager, kind: TransactionType, requestId: string): Promise<PaidOutItem[]> {
     const items: Array<{ batch_id: string; part: number; line: number; merchant_id: string; transaction_id: string; currency: string; amount: string; settlement_currency: string; fee: string }> =
       await manager.query(
         `SELECT i.batch_id, i.part, i.line, i.merchant_id, i.transaction_id, i.currency, i.amount::text AS amount, b.currency AS settlement_currency, i.fee::text AS fee
          FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
-         WHERE i.kind = $1 AND i.transaction_request_id = $2 ORDER BY b.settlement_time, i.batch_id`,
+         WHERE i.kind = $1 AND i.transaction_request_id = $2 ORDER BY b.written_by, b.created_at, b.batch_id, i.part, i.line`,
         [kind, requestId],
       );
     return items.map((i) => ({

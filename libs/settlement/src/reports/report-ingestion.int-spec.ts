@@ -611,6 +611,28 @@ describe('ReportIngestion and payment events', () => {
     }
   });
 
+  it('books a transaction two batches paid out before the ledger had it in the first to come, whatever their settlement times', async () => {
+    // the batch that came first settled later (and has the larger id) than the one that came second
+    const first = '20261127HKD046';
+    const again = '20261127HKD045';
+    settlementBatch(first, 'pay_unheard_reordered');
+    const [items, summary] = files.slice(-2);
+    for (const file of [items, summary]) file.content = Buffer.from(file.content.toString().replaceAll('2026-11-28T00:00:00+08:00', '2026-11-29T00:00:00+08:00'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    settlementBatch(again, 'pay_unheard_reordered');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+
+    const [found] = (await finance.discrepancies({ paymentId: 'pay_unheard_reordered' })).discrepancies;
+    await finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'ours, paid twice', adjust: true });
+    const written = await dataSource.query("SELECT id, settlement_batch_id FROM ledger_transactions WHERE source_key = 'PAYMENT:pay_unheard_reordered'");
+    expect(written).toEqual([{ id: expect.any(String), settlement_batch_id: first }]);
+    expect(await finance.batch(first)).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written[0].id, result: 'MATCHED' }] });
+    expect(await finance.batch(again)).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: written[0].id, result: 'MISMATCHED' }] });
+    expect((await finance.discrepancies({ paymentId: 'pay_unheard_reordered', status: 'OPEN' })).discrepancies).toEqual([expect.objectContaining({
+      type: 'MISMATCHED', fields: ['settlementBatchId'], expected: { settlementBatchId: first }, actual: { settlementBatchId: again }, repeatedIn: again,
+    })]);
+  });
+
   it('tells finance of a transaction paid out again after its discrepancy was resolved with an adjustment, booking nothing twice', async () => {
     await apply(event('pay_adjusted_twice', 'PaymentSucceeded', 3));
     const first = '20261127HKD041';
