@@ -82,6 +82,18 @@ describe('input no database can hold', () => {
     expect(await dataSource.query("SELECT id, description FROM webhook_endpoints WHERE merchant_id = 'mer_nul'")).toEqual([{ id: endpointId, description: null }]);
   });
 
+  it('refuses it in a URL with 400 and the field, and creates or changes nothing', async () => {
+    const created = await call('POST', '/v1/admin/merchants/mer_nul_url/webhooks', { url: 'http://127.0.0.1:9/hooks', eventTypes: ['*'] });
+    const endpointId = String(created.body.endpointId);
+    for (const url of ['http://127.0.0.1:9/a\u0000b', 'http://127.0.0.1:9/a\ud800b']) {
+      const create = await call('POST', '/v1/admin/merchants/mer_nul_url/webhooks', { url, eventTypes: ['*'] });
+      expect(create).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED', details: [{ field: 'url', code: 'INVALID_VALUE' }] } } });
+      const update = await call('PATCH', `/v1/admin/merchants/mer_nul_url/webhooks/${endpointId}`, { url });
+      expect(update).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED', details: [{ field: 'url', code: 'INVALID_VALUE' }] } } });
+    }
+    expect(await dataSource.query("SELECT id, url FROM webhook_endpoints WHERE merchant_id = 'mer_nul_url'")).toEqual([{ id: endpointId, url: 'http://127.0.0.1:9/hooks' }]);
+  });
+
   it('answers 400 to a merchant id no merchant can have, on every route as on the one that creates an endpoint', async () => {
     const created = await call('POST', '/v1/admin/merchants/mer_nul_merchant/webhooks', { url: 'http://127.0.0.1:9/hooks', eventTypes: ['*'] });
     const endpointId = String(created.body.endpointId);

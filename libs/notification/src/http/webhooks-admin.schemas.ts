@@ -9,15 +9,19 @@ export const WEBHOOK_EVENT_TYPES = [
 
 const eventType = z.enum(['*', ...WEBHOOK_EVENT_TYPES], { message: `one of ${WEBHOOK_EVENT_TYPES.join(', ')}, or * for all` });
 
+/** Text PostgreSQL can store, in a column as in a query's parameter: without a NUL character or half of a surrogate pair. */
+const storable = (value: string) => !value.includes('\u0000') && !/\p{Cs}/u.test(value);
+const STORABLE = 'no NUL character or unpaired surrogate';
+const text = (max: number) => z.string().min(1).max(max).refine(storable, STORABLE);
+
 const endpointUrl = z
   .url({ protocol: /^https?$/, message: 'an http or https URL' })
   .max(2048)
+  // a URL keeps such characters in its path or query as given
+  .refine(storable, STORABLE)
   // a user name or password in the URL would be sent, logged and shown with every attempt; the signature authenticates the platform
   .refine((url) => !new URL(url).username && !new URL(url).password, 'a URL without a user name or password');
 const eventTypes = z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]);
-/** Text PostgreSQL can store, in a column as in a query's parameter: without a NUL character or half of a surrogate pair. */
-const text = (max: number) =>
-  z.string().min(1).max(max).refine((value) => !value.includes('\u0000') && !/\p{Cs}/u.test(value), 'no NUL character or unpaired surrogate');
 const description = text(256);
 
 export const createEndpointBody = z.object({ url: endpointUrl, eventTypes, description: description.optional() }).strict();
