@@ -633,6 +633,59 @@ describe('ReportIngestion and payment events', () => {
     })]);
   });
 
+  it('keeps a currency without decimals in whole units from the report to the ledger, its payout and the finance API, also settled in another currency', async () => {
+    // 1000 JPY is 1000 minor units; the fee of 10 minor units is 10 JPY
+    const jpy = (paymentId: string) => {
+      const envelope = event(paymentId, 'PaymentSucceeded', 3);
+      const { payment } = envelope.data as { payment: PaymentViewV1 };
+      return { ...envelope, data: { payment: { ...payment, amount: { currency: 'JPY', value: '1000' } } } };
+    };
+    await apply(jpy('pay_yen'));
+    await apply(jpy('pay_yen_to_usd'));
+    const row = (paymentId: string) => reportRow(paymentId, 'PAYMENT', '2027-01-11T10:00:00+08:00', '1000').replace(/HKD$/, 'JPY');
+    dayFile('20270111', '000', row('pay_yen'), row('pay_yen_to_usd'));
+    const batch = (batchId: string, paymentId: string, settlement: string, fee: string, currency: string, quote: string) => {
+      const item = `${batchId},C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${paymentId},,${paymentId},,ORD-1,CONNECT_WALLET,ALIPAYHK,2027-01-11T10:00:00+08:00,2027-01-12T00:00:00+08:00,IN_STORE_PAYMENT,1000,JPY,${settlement},${currency},${quote},${fee},${currency},0,${currency}`;
+      const total = (type: string) => `${batchId},C1,Alipay_SG,${type},2027-01-12T00:00:00+08:00,1,${settlement},${currency},${fee},${currency},0,${currency}`;
+      for (const [name, lines] of [[`settlementItems_${currency}_${batchId}_000.csv`, [ITEM_HEADER, item]], [`settlementSummary_${currency}_${batchId}_000.csv`, [SUMMARY_HEADER, total('PAYMENT'), total('TOTAL')]]] as const) {
+        files.push({ source: 'memory', path: `C1/20270112/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
+      }
+    };
+    batch('20270111JPY001', 'pay_yen', '990', '-10', 'JPY', ',');
+    batch('20270111USD001', 'pay_yen_to_usd', '6.59', '-0.01', 'USD', 'JPY/USD,0.0066');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(3);
+    for (const paymentId of ['pay_yen', 'pay_yen_to_usd']) {
+      expect({ paymentId, discrepancies: await discrepanciesOf(paymentId) }).toEqual({ paymentId, discrepancies: [] });
+      expect({ paymentId, transaction: await transactionOf(paymentId) }).toEqual({ paymentId, transaction: expect.objectContaining({ status: 'POSTED', reconciliation: 'MATCHED' }) });
+    }
+    expect(await finance.batch('20270111JPY001')).toMatchObject({
+      status: 'RECONCILED', gross: { currency: 'JPY', value: '1000' }, fees: { currency: 'JPY', value: '-10' }, net: { currency: 'JPY', value: '990' },
+      items: [{ amount: { currency: 'JPY', value: '1000' }, fee: { currency: 'JPY', value: '-10' }, settlementAmount: { currency: 'JPY', value: '990' } }],
+    });
+    expect(await finance.batch('20270111USD001')).toMatchObject({
+      status: 'RECONCILED', net: { currency: 'USD', value: '659' }, fx: { quoteCurrencyPair: 'JPY/USD', quotePrice: '0.0066' },
+      items: [{ amount: { currency: 'JPY', value: '1000' }, fee: { currency: 'USD', value: '-1' }, settlementAmount: { currency: 'USD', value: '659' } }],
+    });
+    // the receivable clears in yen; what reached the bank is 990 JPY and 6.59 USD, the yen converted out through FX_DIFFERENCE
+    const { accounts, totals } = await finance.balances({ merchantId: 'mer_7KQ2', status: 'POSTED', currency: 'JPY' });
+    const balance = (account: string) => accounts.find((a) => a.account === account);
+    expect(balance('ALIPAY_RECEIVABLE:mer_7KQ2:JPY')).toMatchObject({ balance: '0', balanceMajor: '0' });
+    expect(balance('SETTLED_FUNDS:mer_7KQ2:JPY')).toMatchObject({ balance: '990', balanceMajor: '990' });
+    expect(balance('FX_DIFFERENCE:mer_7KQ2:JPY')).toMatchObject({ balance: '990', balanceMajor: '990' });
+    expect(balance('MERCHANT_PAYABLE:mer_7KQ2:JPY')).toMatchObject({ balance: '-2000', balanceMajor: '-2000' });
+    expect(totals).toEqual([expect.objectContaining({ currency: 'JPY', balanced: true })]);
+    const [payout] = (await finance.transactions({ batchId: '20270111USD001' })).transactions.filter((t: { kind: string }) => t.kind === 'SETTLEMENT');
+    expect(payout.entries).toEqual([
+      { account: 'FX_DIFFERENCE:mer_7KQ2:JPY', direction: 'DEBIT', amount: '990' }, { account: 'ALIPAY_RECEIVABLE:mer_7KQ2:JPY', direction: 'CREDIT', amount: '990' },
+      { account: 'SETTLED_FUNDS:mer_7KQ2:USD', direction: 'DEBIT', amount: '659' }, { account: 'FX_DIFFERENCE:mer_7KQ2:USD', direction: 'CREDIT', amount: '659' },
+    ]);
+    expect(await finance.exportCsv({ batchId: '20270111USD001' })).toContain(',SETTLED_FUNDS:mer_7KQ2:USD,SETTLED_FUNDS,USD,6.59,\n');
+    const csv = await finance.exportCsv({ batchId: '20270111JPY001' });
+    expect(csv.split('\n').filter((line) => line.includes(',JPY,')).map((line) => line.split(',').slice(-2).join(','))).toEqual(
+      expect.arrayContaining(['1000,', ',1000', '10,', ',10', '990,', ',990']),
+    );
+  });
+
   it('tells finance of a transaction paid out again after its discrepancy was resolved with an adjustment, booking nothing twice', async () => {
     await apply(event('pay_adjusted_twice', 'PaymentSucceeded', 3));
     const first = '20261127HKD041';
