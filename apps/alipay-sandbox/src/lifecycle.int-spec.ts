@@ -445,3 +445,36 @@ describe('shutdown', () => {
     }
   });
 });
+
+describe('a restarted sandbox (memory lost, the platform keeps its ids)', () => {
+  it('gives its payments and refunds ids no earlier run gave, so a refund by an old paymentId never takes a new payment’s money', async () => {
+    const run = async () => {
+      const instance = await startInProcessSandbox();
+      const instanceClient = await connect(instance.url, newMerchant('SANDBOX_RESTARTED'));
+      instance.sandbox.clock.set(new Date('2026-11-27T04:00:00Z'));
+      return { instance, instanceClient };
+    };
+    let { instance, instanceClient } = await run();
+    try {
+      const before = await instanceClient.pay(payInput());
+      const beforeId = before.body!.paymentId!;
+      const beforeRefund = await instanceClient.refund({ refundRequestId: requestId('RF'), paymentId: beforeId, refundAmount: { currency: 'HKD', value: '1' } });
+      instanceClient.close();
+      await instance.close();
+
+      ({ instance, instanceClient } = await run());
+      const after = await instanceClient.pay(payInput());
+      const afterId = after.body!.paymentId!;
+      expect(afterId).not.toBe(beforeId);
+      expect(afterId).toMatch(/^\d{8}\d{16}I\d{10}$/);
+      const lateRefund = await instanceClient.refund({ refundRequestId: requestId('RF'), paymentId: beforeId, refundAmount: { currency: 'HKD', value: '1250' } });
+      expect(lateRefund).toMatchObject({ outcome: 'F', resultCode: 'ORDER_NOT_EXIST' });
+      expect((await paymentView(instance.url, after.body!.paymentRequestId!)).refundedAmount).toEqual({ currency: 'HKD', value: '0' });
+      const afterRefund = await instanceClient.refund({ refundRequestId: requestId('RF'), paymentId: afterId, refundAmount: { currency: 'HKD', value: '1' } });
+      expect(afterRefund.body!.refundId).not.toBe(beforeRefund.body!.refundId);
+    } finally {
+      instanceClient.close();
+      await instance.close();
+    }
+  });
+});

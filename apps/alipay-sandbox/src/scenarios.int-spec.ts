@@ -125,7 +125,7 @@ describe('what happens after pay', () => {
   it('80: PROCESSING while the user enters the PIN, then SUCCESS, then a notification', async () => {
     const input = payInput({ scenario: '80', paymentNotifyUrl: notifyUrl });
     const paid = await client.pay(input);
-    expect(paid.body?.paymentId).toMatch(/^\d{8}1940108001001881I\d{10}$/);
+    expect(paid.body?.paymentId).toMatch(/^\d{8}19401001\d{8}I\d{10}$/);
     expect(await inquire(input.paymentRequestId)).toMatchObject({ outcome: 'S', body: { paymentStatus: 'PROCESSING', paymentResultCode: 'PAYMENT_IN_PROCESS' } });
     expect(receiver.about(input.paymentRequestId)).toHaveLength(0);
     await eventually(async () => ((await statusOf(input.paymentRequestId)) === 'SUCCESS' ? true : undefined), 5000);

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Money } from '@upm/contracts';
 import type { AmsApi, AmsResult, PayRequest, RefundRequest, RefundResponse } from '@upm/alipay';
 import type { Failure, Scenario } from './scenarios';
@@ -95,12 +96,19 @@ export class PaymentBook {
   private readonly closedBeforeArrival = new Map<string, Date>();
   readonly ledger: LedgerEntry[] = [];
   private sequence = 0;
+  /**
+   * This book's own digits in every id it gives. The memory goes with a restart while the platform keeps the
+   * ids it was given: a sequence starting over would hand an old payment's id to a new one, and a refund of
+   * the old payment would take the new one's money.
+   */
+  private readonly instance = String(randomInt(100_000_000)).padStart(8, '0');
 
-  /** Alipay-looking ids: date, a fixed middle part, a kind letter and a sequence (35 characters). */
+  /** Alipay-looking ids (35 characters): date, a fixed part and the kind, this book's digits, the kind letter, a sequence. */
   nextId(kind: 'payment' | 'refund', at: Date): string {
     this.sequence += 1;
     const day = at.toISOString().slice(0, 10).replace(/-/g, '');
-    return `${day}${kind === 'payment' ? '1940108001001881I' : '1940108013001881R'}${String(this.sequence).padStart(10, '0')}`;
+    const [kindDigits, letter] = kind === 'payment' ? ['19401001', 'I'] : ['19401013', 'R'];
+    return `${day}${kindDigits}${this.instance}${letter}${String(this.sequence).padStart(10, '0')}`;
   }
 
   addPayment(record: PaymentRecord): void {
