@@ -2,7 +2,7 @@ import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Envelope, TOPICS } from '@upm/contracts';
 import type { SagaConfig, SagaInput } from '@upm/payments-domain';
-import { KafkaRuntime, MessageContext } from '@upm/shared-kafka';
+import { ConsumerOptions, KafkaRuntime, MessageContext } from '@upm/shared-kafka';
 import { SAGA_CONFIG, SagaRunner } from './saga-runner';
 import { TIMER_POLL_MS, TimerPoller } from './timer-poller';
 
@@ -31,17 +31,27 @@ export class OrchestratorModule implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    // The catalog validated each message against its schema, so its type and data are those of a SagaInput.
-    const toSaga = (envelope: Envelope) => ({ type: envelope.type, data: envelope.data }) as SagaInput;
-    const sagaSteps = {
-      // a batch's sagas are locked and loaded together, and stored together once its messages are applied
-      withBatch: <T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>) => this.runner.inBatch(manager, envelopes.map((e) => e.key), handleAll),
-      handle: async (envelope: Envelope, { manager }: MessageContext) => void (await this.runner.run(manager, envelope.key, toSaga(envelope), envelope)),
-    };
-    this.kafka.consume({ groupId: 'payment-orchestrator.commands', topic: TOPICS.paymentCommands.name, ...sagaSteps });
-    this.kafka.consume({ groupId: 'payment-orchestrator.results', topic: TOPICS.alipayResults.name, ...sagaSteps });
+    for (const consumer of sagaConsumers(this.runner)) this.kafka.consume(consumer);
+  }
+}
+
+/**
+ * The saga's three consumer groups: POS commands, Alipay results, and the reviews settlement settled from Alipay's
+ * reports. Each message is applied once per group (the inbox), in the transaction that stores the saga it moved.
+ */
+export function sagaConsumers(runner: SagaRunner): ConsumerOptions[] {
+  // The catalog validated each message against its schema, so its type and data are those of a SagaInput.
+  const toSaga = (envelope: Envelope) => ({ type: envelope.type, data: envelope.data }) as SagaInput;
+  const sagaSteps = {
+    // a batch's sagas are locked and loaded together, and stored together once its messages are applied
+    withBatch: <T>(envelopes: Envelope[], manager: EntityManager, handleAll: () => Promise<T>) => runner.inBatch(manager, envelopes.map((e) => e.key), handleAll),
+    handle: async (envelope: Envelope, { manager }: MessageContext) => void (await runner.run(manager, envelope.key, toSaga(envelope), envelope)),
+  };
+  return [
+    { groupId: 'payment-orchestrator.commands', topic: TOPICS.paymentCommands.name, ...sagaSteps },
+    { groupId: 'payment-orchestrator.results', topic: TOPICS.alipayResults.name, ...sagaSteps },
     // settlement.v1.events: only a review the report files settled is the saga's; the ledger's and batches' events
     // (one or more per payment) are passed over as they are read
-    this.kafka.consume({ groupId: 'payment-orchestrator.reviews', topic: TOPICS.settlementEvents.name, types: new Set(['PaymentReviewResolved']), ...sagaSteps });
-  }
+    { groupId: 'payment-orchestrator.reviews', topic: TOPICS.settlementEvents.name, types: new Set(['PaymentReviewResolved']), ...sagaSteps },
+  ];
 }

@@ -1,10 +1,12 @@
+import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
-import { CancelPaymentV1, createEnvelope, parseMessage, TOPICS } from '@upm/contracts';
+import { CancelPaymentV1, createEnvelope, Envelope, parseMessage, TOPICS } from '@upm/contracts';
 import { DEFAULT_SAGA_CONFIG, SagaInput } from '@upm/payments-domain';
-import { collectOutbox } from '@upm/shared-kafka';
+import { collectOutbox, IdempotentConsumer } from '@upm/shared-kafka';
 import { Metrics } from '@upm/shared-observability';
-import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { createTestTopics, eventually, freshDatabase, testKafka, testLogger, uniquePrefix } from '@upm/shared-testing';
 import { ORCHESTRATOR_DATABASE } from './database';
+import { sagaConsumers } from './orchestrator.module';
 import { SagaRunner } from './saga-runner';
 
 let dataSource: DataSource;
@@ -281,4 +283,112 @@ describe('SagaRunner: upm_payments_final_total', () => {
     // the review is still counted as one: an operator has it
     expect(lines.filter((line) => line.startsWith('upm_payments_needs_review_total{'))).toEqual(['upm_payments_needs_review_total{kind="AMOUNT_MISMATCH"} 1']);
   });
+});
+
+describe('SagaRunner behind its consumers: a batch Kafka delivers again after the saga was stored', () => {
+  let kafka: Kafka;
+  let producer: Producer;
+  let prefix: string;
+  // one inquiry and one cancel, so that a payment reaches NEEDS_REVIEW (and a report can settle it) in a few messages
+  const quick = new SagaRunner({ ...DEFAULT_SAGA_CONFIG, maxInquiries: 1, cancelRetryDelaysMs: [] }, testLogger(), new Metrics('test'));
+  /** what the consumers said of each envelope they handled: applied, or a duplicate (per envelope id, the latest) */
+  const seen = new Map<string, boolean>();
+  let consumers: IdempotentConsumer[] = [];
+
+  beforeAll(async () => {
+    kafka = testKafka('saga-runner-test');
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    prefix = uniquePrefix('saga-redelivery');
+    await createTestTopics(kafka, prefix);
+  });
+
+  afterAll(async () => {
+    await Promise.all(consumers.map((c) => c.stop()));
+    await producer.disconnect();
+  });
+
+  async function startConsumers(): Promise<void> {
+    const onProcessed = (envelope: Envelope, applied: boolean) => void seen.set(envelope.id, applied);
+    consumers = sagaConsumers(quick).map((options) => new IdempotentConsumer(kafka, producer, dataSource, testLogger(), new Metrics('test'), prefix, { ...options, sessionTimeoutMs: 6000, onProcessed }));
+    await Promise.all(consumers.map((c) => c.start()));
+  }
+
+  /** Publishes one message and waits until its consumer group has handled it, so a payment's messages across topics keep their order. */
+  async function deliver(topic: string, paymentId: string, type: string, data: object): Promise<Envelope> {
+    const envelope = createEnvelope({ type, key: paymentId, data, producer: 'test', correlationId: paymentId });
+    await producer.send({ topic: prefix + topic, acks: -1, messages: [{ key: paymentId, value: JSON.stringify(envelope) }] });
+    await eventually(() => (seen.has(envelope.id) ? true : undefined), 30_000, 50);
+    return envelope;
+  }
+
+  /** Everything the saga keeps: the saga rows as stored, their timers with the instant each falls due, the outbox, the inbox. */
+  async function stored(keys: string[]) {
+    const query = (sql: string) => dataSource.query(sql, [keys]);
+    return {
+      sagas: await query('SELECT payment_id, status, state, updated_at FROM sagas WHERE payment_id = ANY($1) ORDER BY payment_id'),
+      timers: await query('SELECT payment_id, name, attempt, due_at FROM timers WHERE payment_id = ANY($1) ORDER BY payment_id, name'),
+      outbox: await query('SELECT key, topic, type, payload FROM outbox WHERE key = ANY($1) ORDER BY seq'),
+      inbox: await dataSource.query("SELECT consumer_group, count(*)::int AS messages FROM inbox WHERE consumer_group LIKE 'payment-orchestrator.%' GROUP BY consumer_group ORDER BY consumer_group"),
+    };
+  }
+
+  it('applies none of its messages again, whatever their type: saga, timers and outbox stay as they were', async () => {
+    const [sale, reviewed] = ['redelivered_sale', 'redelivered_review'];
+    const commands = TOPICS.paymentCommands.name;
+    const results = TOPICS.alipayResults.name;
+    const ref = (paymentId: string) => ({ paymentId, paymentRequestId: paymentId });
+    const refund = (n: number, value: string) => ({ paymentId: sale, refundId: `ref_${n}`, refundRequestId: `R-${n}`, amount: { currency: 'HKD', value }, requestedAt: new Date().toISOString() });
+    const cancel = (paymentId: string) => ({ paymentId, reason: 'POS_ABORT', requestedAt: new Date().toISOString() });
+    await startConsumers();
+
+    // each message is one that, applied a second time, would write something: a timer moved, a command or event sent again
+    const delivered: Envelope[] = [];
+    const steps: Array<[string, string, string, object]> = [
+      [commands, sale, 'RequestPayment', requestPayment(sale).data],
+      [results, sale, 'PayResult', payResult(sale, 'U').data],
+      [results, sale, 'InquiryResult', { ...ref(sale), attempt: 1, outcome: 'S', resultCode: 'SUCCESS', paymentStatus: 'SUCCESS', ...paid }],
+      [results, sale, 'PaymentNotified', { ...ref(sale), outcome: 'S', resultCode: 'SUCCESS', amount: { currency: 'HKD', value: '1250' }, ...paid }],
+      [commands, sale, 'RequestRefund', refund(1, '500')],
+      [results, sale, 'RefundResult', { ...ref(sale), attempt: 1, outcome: 'U', resultCode: 'REFUND_IN_PROCESS', refundId: 'ref_1', refundRequestId: 'R-1' }],
+      [results, sale, 'InquireRefundResult', { ...ref(sale), attempt: 1, outcome: 'S', resultCode: 'SUCCESS', refundId: 'ref_1', refundRequestId: 'R-1', refundStatus: 'SUCCESS' }],
+      [commands, sale, 'RequestRefund', refund(2, '300')],
+      [results, sale, 'RefundNotified', { paymentId: sale, refundId: 'ref_2', refundRequestId: 'R-2', outcome: 'S', resultCode: 'SUCCESS', amount: { currency: 'HKD', value: '300' } }],
+      // refused (the payment has refunds): answered with PaymentCancelRefused, which a second try would send again
+      [commands, sale, 'CancelPayment', cancel(sale)],
+      [commands, reviewed, 'RequestPayment', requestPayment(reviewed).data],
+      [results, reviewed, 'PayResult', payResult(reviewed, 'U').data],
+      [results, reviewed, 'InquiryResult', { ...ref(reviewed), attempt: 1, outcome: 'S', resultCode: 'SUCCESS', paymentStatus: 'PROCESSING' }],
+      [results, reviewed, 'CancelResult', { ...ref(reviewed), attempt: 1, outcome: 'U', resultCode: 'UNKNOWN_EXCEPTION' }],
+      [TOPICS.settlementEvents.name, reviewed, 'PaymentReviewResolved', { paymentId: reviewed, merchantId: 'mer_1', resolution: 'CHARGED', amount: { currency: 'HKD', value: '1250' }, evidence: 'the reports', reportFile: 'transactionItems_20261128_000.csv' }],
+    ];
+    for (const [topic, paymentId, type, data] of steps) delivered.push(await deliver(topic, paymentId, type, data));
+    expect(delivered.map((e) => seen.get(e.id))).toEqual(delivered.map(() => true));
+    const before = await stored([sale, reviewed]);
+    const sagas = before.sagas as Array<{ payment_id: string; status: string; state: { refunds: Array<{ status: string }> } }>;
+    expect(sagas.map((s) => [s.payment_id, s.status])).toEqual([[reviewed, 'SUCCEEDED'], [sale, 'SUCCEEDED']]);
+    expect(sagas[1].state.refunds.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(before.inbox).toEqual([
+      { consumer_group: 'payment-orchestrator.commands', messages: 5 },
+      { consumer_group: 'payment-orchestrator.results', messages: 9 },
+      { consumer_group: 'payment-orchestrator.reviews', messages: 1 },
+    ]);
+
+    // The consumers stop, and every group's offsets go back to the start: as after a crash between the transaction
+    // that stored the sagas and the commit of the offsets, Kafka delivers every message again.
+    await Promise.all(consumers.map((c) => c.stop()));
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const { groupId, topic } of sagaConsumers(quick)) await admin.resetOffsets({ groupId: prefix + groupId, topic: prefix + topic, earliest: true });
+    } finally {
+      await admin.disconnect();
+    }
+    seen.clear();
+    await startConsumers();
+    await eventually(() => (delivered.every((e) => seen.has(e.id)) ? true : undefined), 60_000, 100);
+
+    expect(delivered.filter((e) => seen.get(e.id)).map((e) => e.type)).toEqual([]);
+    expect(await stored([sale, reviewed])).toEqual(before);
+  }, 120_000);
 });
