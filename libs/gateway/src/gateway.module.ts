@@ -2,7 +2,7 @@ import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
 import { PaymentViewV1, TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
 import { ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
-import { TerminalGuard, TerminalRateLimitGuard } from './http/auth.guards';
+import { JsonBodyGuard, TerminalGuard, TerminalRateLimitGuard } from './http/auth.guards';
 import { AdminController } from './http/admin.controller';
 import { PosController } from './http/pos.controller';
 import { GATEWAY_OPTIONS, GatewayOptions } from './gateway.options';
@@ -29,7 +29,7 @@ export class GatewayModule implements OnModuleInit {
     return {
       module: GatewayModule,
       controllers: [PosController, AdminController, TerminalEventsController],
-      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, Admission, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, TerminalRateLimitGuard, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, TerminalEventsHub, TerminalEventsRetention],
+      providers: [{ provide: GATEWAY_OPTIONS, useValue: options }, RegistryService, Admission, PaymentsService, PaymentUpdates, TerminalRateLimiter, TerminalGuard, TerminalRateLimitGuard, JsonBodyGuard, { provide: ADMIN_TOKEN, useValue: options.adminToken }, AdminTokenGuard, TerminalEventsHub, TerminalEventsRetention],
     };
   }
 

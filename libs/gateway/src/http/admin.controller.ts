@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/comm
 import { csvRecordRows, CsvSyntaxError } from '@upm/contracts';
 import { AdminTokenGuard, ApiError, ValidationDetail } from '@upm/shared-runtime';
 import { ImportResult, RegistryService } from '../registry/registry.service';
+import { JsonBodyGuard } from './auth.guards';
 import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
 
 const IMPORT_COLUMNS = ['merchantId', 'merchantName', 'merchantMcc', 'storeId', 'storeName', 'storeMcc', 'terminalId'];
@@ -13,18 +14,21 @@ export class AdminController {
   constructor(private readonly registry: RegistryService) {}
 
   @Post('merchants')
+  @UseGuards(JsonBodyGuard)
   async createMerchant(@Body() raw: unknown) {
     const merchant = await this.registry.createMerchant(parse(merchantBody, raw));
     return { merchantId: merchant.id, name: merchant.name, mcc: merchant.mcc };
   }
 
   @Post('merchants/:merchantId/stores')
+  @UseGuards(JsonBodyGuard)
   async createStore(@Param('merchantId') merchantId: string, @Body() raw: unknown) {
     const store = await this.registry.createStore(merchantId, parse(storeBody, raw));
     return { storeId: store.id, merchantId: store.merchantId, name: store.name, mcc: store.mcc };
   }
 
   @Post('stores/:storeId/terminals')
+  @UseGuards(JsonBodyGuard)
   async createTerminal(@Param('storeId') storeId: string, @Body() raw: unknown) {
     const { terminal, key } = await this.registry.createTerminal(storeId, parse(terminalBody, raw));
     return { terminalId: terminal.id, storeId: terminal.storeId, merchantId: terminal.merchantId, key };

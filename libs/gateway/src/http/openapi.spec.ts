@@ -10,11 +10,12 @@ describe('the POS API document', () => {
     return document.components.schemas[ref.replace('#/components/schemas/', '')];
   };
 
-  it('documents the body of every POS request that takes one, with the wait it may ask for, and its 400', () => {
+  it('documents the body of every POS request that takes one, with the wait it may ask for, its 400, and its 415 for a body that is not JSON', () => {
     for (const path of ['/v1/payments', '/v1/payments/{paymentId}/cancel', '/v1/payments/{paymentId}/refunds']) {
       const operation = document.paths[path].post;
       expect(schemaOf(operation)?.properties).toHaveProperty('waitSeconds');
       expect(operation.responses).toHaveProperty('400');
+      expect(operation.responses).toHaveProperty('415');
     }
   });
 });

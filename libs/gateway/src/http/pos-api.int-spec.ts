@@ -160,6 +160,35 @@ describe('POST /v1/payments', () => {
   });
 });
 
+describe('a body that is not JSON', () => {
+  const send = async (path: string, key: string, contentType: string, body: string) => {
+    const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': contentType }, body });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('is refused with 415 UNSUPPORTED_MEDIA_TYPE, not read as a form nor as a body without fields, and makes nothing', async () => {
+    const key = await newTerminal();
+    const body = paymentBody();
+    const form = `merchantOrderId=${body.merchantOrderId}&amount[currency]=HKD&amount[value]=1000&paymentCode=${body.paymentCode}`;
+    for (const [contentType, sent] of [['application/x-www-form-urlencoded', form], ['text/plain', JSON.stringify(body)], ['application/vnd.api+json', JSON.stringify(body)]]) {
+      expect(await send('/v1/payments', key, contentType, sent)).toEqual({ status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('application/json') } } });
+    }
+    expect(await dataSource.query('SELECT 1 FROM payments WHERE merchant_order_id = $1', [body.merchantOrderId])).toEqual([]);
+
+    const payment = await paidPayment(key);
+    expect(await send(`/v1/payments/${payment.paymentId}/refunds`, key, 'text/plain', JSON.stringify({ refundRequestId: 'R-1', amount: hkd('1') }))).toMatchObject({ status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } });
+    expect(await send(`/v1/payments/${payment.paymentId}/cancel`, key, 'application/x-www-form-urlencoded', 'waitSeconds=0')).toMatchObject({ status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } });
+    expect(await refundRows(payment.paymentId)).toEqual([]);
+    expect(await cancelCommands(payment.paymentId)).toBe(0);
+    expect(await send('/v1/admin/merchants', ADMIN, 'application/x-www-form-urlencoded', 'name=Shop&mcc=5411')).toMatchObject({ status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } });
+
+    // JSON with its charset named, and a cancel without any body, go through
+    expect(await send('/v1/payments', key, 'application/json; charset=utf-8', JSON.stringify(paymentBody()))).toMatchObject({ status: 202 });
+    const cancel = await fetch(`${baseUrl}/v1/payments/${payment.paymentId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+    expect(cancel.status).toBe(202);
+  });
+});
+
 describe('input no database can hold', () => {
   // PostgreSQL stores neither a NUL character nor half of a surrogate pair, in text or in jsonb
   const unstorable = ['a\u0000b', 'a\ud800b'];

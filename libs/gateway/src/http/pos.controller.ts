@@ -5,7 +5,7 @@ import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { Admission } from '../payments/admission';
 import { isFinal, PaymentsService, refundRefusal } from '../payments/payments.service';
 import type { TerminalContext } from '../registry/registry.service';
-import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
+import { JsonBodyGuard, Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getPaymentQuery, getRefundQuery, parse } from './schemas';
 
 /**
@@ -13,7 +13,7 @@ import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getP
  * that created it and to a replay of that request alike: a POS tells a final answer from the status code.
  */
 @Controller('v1/payments')
-@UseGuards(TerminalGuard, TerminalRateLimitGuard)
+@UseGuards(TerminalGuard, TerminalRateLimitGuard, JsonBodyGuard)
 export class PosController {
   constructor(
     private readonly payments: PaymentsService,
