@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { createEnvelope, fromMajorUnits, newId, TOPICS } from '@upm/contracts';
-import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1, PaymentReviewResolvedV1 } from '@upm/contracts';
+import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1, PaymentReviewResolvedV1, TransactionReconciledV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, adjustmentPostings, assertBalanced, Posting, transactionPostings } from '../domain/ledger';
@@ -212,7 +212,8 @@ export class LedgerStore {
    * A transaction written after the report listed it (its payment event lagged behind the report) closes the
    * discrepancies the report raised for want of it (a MISSING_IN_LEDGER, or a status difference while the saga
    * was still in doubt: both name no ledger transaction), when it agrees with what the report said: resolved by
-   * `settlement` with `how` as the note, naming the transaction, which is then MATCHED. One a settlement batch
+   * `settlement` with `how` as the note, naming the transaction, which is then MATCHED and announced with
+   * TransactionReconciled (the row's amount, and the payout's fee when a batch paid it out). One a settlement batch
    * paid out already must agree with the batch's item too, and is then posted in that batch as if it had been
    * there (see `settleLate`). When any of them disagrees, all stay open for finance (`compareReported`). One
    * finance resolved as a note before the event came counts too: it keeps its resolution, and names the transaction.
@@ -222,8 +223,8 @@ export class LedgerStore {
     const kind: TransactionType = draft.kind;
     const requestId = draft.requestId;
     // also one finance resolved as a note before the event came (not ours, it seemed): the event proves it is
-    const missing: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual'] }> = await manager.query(
-      prepared(`SELECT id, merchant_id, actual FROM discrepancies
+    const missing: Array<{ id: string; merchant_id: string | null; actual: ReportedTransaction['actual']; report_file: string }> = await manager.query(
+      prepared(`SELECT id, merchant_id, actual, report_file FROM discrepancies
         WHERE kind = $1 AND transaction_request_id = $2 AND ledger_transaction_id IS NULL AND (status = 'OPEN' OR adjustment_transaction_id IS NULL)
         ORDER BY id FOR UPDATE`),
       [kind, requestId],
@@ -243,6 +244,14 @@ export class LedgerStore {
     );
     await this.setReconciliation(manager, id, 'MATCHED', missing[0].actual.transactionId);
     if (payout) await this.settleLate(manager, id, payout);
+    // the report's row matched after all: announced as it is when the transaction is in the ledger before the report
+    const { actual, report_file: reportFile } = missing[0];
+    const data: TransactionReconciledV1 = {
+      ledgerTransactionId: id, kind, paymentId: draft.paymentId ?? requestId, ...(draft.refundId ? { refundId: draft.refundId } : {}), merchantId: draft.merchantId,
+      alipayTransactionId: actual.transactionId, amount: { currency: actual.currency, value: fromMajorUnits(actual.amount, actual.currency).toString() },
+      ...(payout ? { fee: { currency: payout.settlementCurrency, value: payout.fee.toString() } } : {}), reportFile, ...(draft.origin === 'REPORT' ? { fromReport: true } : {}),
+    };
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'TransactionReconciled', key: data.paymentId, data, producer: this.producer }));
   }
 
   /**

@@ -125,6 +125,10 @@ function dayFile(day: string, seq: string, ...lines: string[]): void {
   files.push({ source: 'memory', path: `C1/${day}/${name}`, name, content: Buffer.from([TX_HEADER, ...lines, '<END>', ''].join('\n')) });
 }
 
+/** The TransactionReconciled events announced for a payment, oldest first. */
+const reconciledOf = async (paymentId: string): Promise<unknown[]> =>
+  (await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'TransactionReconciled' AND key = $1 ORDER BY seq", [paymentId])).map((r: { data: unknown }) => r.data);
+
 /** What the ledger owes the merchant for a payment, debit-positive minor units. */
 const payableOf = async (paymentId: string): Promise<string> =>
   (await dataSource.query(
@@ -147,6 +151,7 @@ async function succeedsAfterItsBatch(paymentId: string, batchId: string, raised:
     resolution_note: `written from PaymentSucceeded ${succeeded.id}; paid out in settlement batch ${batchId}`,
   }]);
   expect(await finance.batch(batchId)).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+  expect(await reconciledOf(paymentId)).toEqual([expect.objectContaining({ ledgerTransactionId: written.id, amount: { currency: 'HKD', value: '1250' }, fee: { currency: 'HKD', value: '-10' } })]);
 }
 
 describe('ReportIngestion and payment events', () => {
@@ -194,11 +199,18 @@ describe('ReportIngestion and payment events', () => {
     expect(await discrepanciesOf('pay_lagging')).toEqual([
       { type: 'MISSING_IN_LEDGER', status: 'RESOLVED', resolved_by: 'settlement', resolution_note: `written from PaymentSucceeded ${succeeded.id}`, ledger_transaction_id: written.id },
     ]);
+    // the report's row matched in the end: announced as when the event comes first, once, a redelivered event announcing nothing
+    await apply({ ...succeeded, id: `${succeeded.id}-again` });
+    expect(await reconciledOf('pay_lagging')).toEqual([{
+      ledgerTransactionId: written.id, kind: 'PAYMENT', paymentId: 'pay_lagging', merchantId: 'mer_7KQ2', alipayTransactionId: 'A-pay_lagging',
+      amount: { currency: 'HKD', value: '1250' }, reportFile: 'C1/20261127/transactionItems_20261127_001.csv',
+    }]);
 
     // the event says 12.50 where the report said 13.50: that stays for finance to look at
     await apply(event('pay_lagging_other', 'PaymentSucceeded', 3));
     expect(await transactionOf('pay_lagging_other')).toMatchObject({ reconciliation: null });
     expect(await discrepanciesOf('pay_lagging_other')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN', ledger_transaction_id: null }]);
+    expect(await reconciledOf('pay_lagging_other')).toEqual([]);
   });
 
   it('posts a transaction a batch paid out before its payment event came in that batch, as if it had been there', async () => {
