@@ -16,6 +16,7 @@ import {
   requestRefund,
   run,
   type Step,
+  transcript,
   whenAfter,
 } from './testing/saga-test-kit';
 
@@ -36,6 +37,8 @@ describe('refunds: acceptance', () => {
     { name: 'exactly the paid amount → accepted', given: succeeded, when: requestRefund(1, '1250'), then: ['publish RefundRequested R-1 PROCESSING SUCCEEDED #2', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`] },
     { name: 'a second refund while one is in flight → queued, no command', given: r1InFlight, when: requestRefund(2, '700'), then: ['publish RefundRequested R-2 PROCESSING SUCCEEDED #3'] },
     { name: 'in flight counts: 500 + 800 > 1250 → REFUND_EXCEEDS_PAID', given: r1InFlight, when: requestRefund(2, '800'), then: ['reject REFUND_EXCEEDS_PAID'] },
+    { name: 'one answered U counts: 500 unknown + 751 > 1250 → REFUND_EXCEEDS_PAID', given: r1Unknown(0), when: requestRefund(2, '751'), then: ['reject REFUND_EXCEEDS_PAID'] },
+    { name: 'one answered U leaves the rest: 500 unknown + 750 → queued behind it', given: r1Unknown(0), when: requestRefund(2, '750'), then: ['publish RefundRequested R-2 PROCESSING SUCCEEDED #3'] },
     { name: 'queued counts too', given: [...r1InFlight, requestRefund(2, '700')], when: requestRefund(3, '100'), then: ['reject REFUND_EXCEEDS_PAID'] },
     { name: 'succeeded counts: 500 done + 751 > 1250 → REFUND_EXCEEDS_PAID', given: [...r1InFlight, refundResult('ref_1', 1, 'S', 'SUCCESS')], when: requestRefund(2, '751'), then: ['reject REFUND_EXCEEDS_PAID'] },
     { name: 'a failed refund releases its amount', given: [...r1InFlight, refundResult('ref_1', 1, 'F', 'REFUND_NOT_SUPPORTED')], when: requestRefund(2, '1250'), then: ['publish RefundRequested R-2 PROCESSING SUCCEEDED #4', 'send Refund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
@@ -85,6 +88,12 @@ describe('refunds: sequences', () => {
     expect(lastView(result)).toMatchObject({ status: 'SUCCEEDED', refundedAmount: { currency: 'HKD', value: '1250' }, sequence: 5 });
     const after = whenAfter([...succeeded, requestRefund(1, '500'), requestRefund(2, '750'), refundResult('ref_1', 1, 'S', 'SUCCESS'), refundResult('ref_2', 2, 'S', 'SUCCESS')], requestRefund(3, '1'));
     expect(after.outputs).toEqual(['reject REFUND_EXCEEDS_PAID']);
+  });
+
+  it('a refund answered U that goes through after all never lets the refunds exceed what was paid', () => {
+    const result = run([...r1Unknown(1), requestRefund(2, '750'), requestRefund(3, '1'), refundNotified('R-1', 'S', '500'), refundResult('ref_2', 3, 'S', 'SUCCESS')]);
+    expect(transcript(result)[r1Unknown(1).length + 1]).toEqual(['reject REFUND_EXCEEDS_PAID']);
+    expect(lastView(result)).toMatchObject({ status: 'SUCCEEDED', refundedAmount: { currency: 'HKD', value: '1250' } });
   });
 
   it('a refund flagged for review keeps its amount reserved, lets the queue go on, and settles when Alipay finally answers', () => {
