@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { toCsvLine, toMajorUnits } from '@upm/contracts';
+import { fromMajorUnits, toCsvLine, toMajorUnits } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { ApiError } from '@upm/shared-runtime';
 import { adjustmentPostings, overClearedPostings, transactionPostings } from '../domain/ledger';
@@ -67,6 +67,7 @@ interface OpenDiscrepancy {
   merchant_id: string | null;
   actual: Record<string, string> | null;
   ledger_transaction_id: string | null;
+  report_file: string;
   status: string;
 }
 
@@ -208,7 +209,8 @@ export class FinanceService {
     return this.dataSource.transaction(async (manager) => {
       if (resolution.adjust) await this.ledger.lockForReport(manager);
       const [found]: OpenDiscrepancy[] = await manager.query(
-        `SELECT type, kind, transaction_request_id, payment_id, refund_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, fields, merchant_id, actual, ledger_transaction_id, status
+        `SELECT type, kind, transaction_request_id, payment_id, refund_id, to_char(business_day, 'YYYY-MM-DD') AS business_day, fields, merchant_id, actual, ledger_transaction_id,
+           report_file, status
          FROM discrepancies WHERE id = $1 FOR UPDATE`,
         [id],
       );
@@ -331,6 +333,12 @@ export class FinanceService {
       }));
     }
     for (const again of plan.repaid) await this.ledger.flagRepeatedPayout(manager, t, payout, again, d.business_day);
+    // matched as the batch would have matched it had the transaction been there
+    await this.ledger.announceReconciled(
+      manager, { id: transactionId, kind, paymentId: t.payment_id ?? requestId, refundId: t.refund_id, merchantId: t.merchant_id },
+      { transactionId: actual.transactionId, currency: actual.currency, amount: fromMajorUnits(actual.amount, actual.currency), fee: { currency: payout.settlementCurrency, value: payout.fee } },
+      d.report_file,
+    );
     return { ledgerTransactionId: transactionId, adjustmentTransactionId };
   }
 

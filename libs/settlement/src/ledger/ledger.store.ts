@@ -246,12 +246,31 @@ export class LedgerStore {
     if (payout) await this.settleLate(manager, id, payout);
     // the report's row matched after all: announced as it is when the transaction is in the ledger before the report
     const { actual, report_file: reportFile } = missing[0];
+    await this.announceReconciled(
+      manager, { id, kind, paymentId: draft.paymentId ?? requestId, refundId: draft.refundId ?? null, merchantId: draft.merchantId },
+      { transactionId: actual.transactionId, currency: actual.currency, amount: fromMajorUnits(actual.amount, actual.currency), fee: payout && { currency: payout.settlementCurrency, value: payout.fee } },
+      reportFile, draft.origin === 'REPORT',
+    );
+  }
+
+  /**
+   * TransactionReconciled: a report row and its ledger transaction agree. `row` is what the report says: Alipay's
+   * id, the signed amount in the transaction currency and, for a settlement item, its fee in the batch's currency.
+   * `fromReport`: the transaction was written from the report, a known payment state explaining it.
+   */
+  async announceReconciled(
+    manager: EntityManager,
+    t: { id: string; kind: TransactionType; paymentId: string; refundId: string | null; merchantId: string },
+    row: { transactionId: string; currency: string; amount: bigint; fee?: { currency: string; value: bigint } },
+    reportFile: string,
+    fromReport = false,
+  ): Promise<void> {
     const data: TransactionReconciledV1 = {
-      ledgerTransactionId: id, kind, paymentId: draft.paymentId ?? requestId, ...(draft.refundId ? { refundId: draft.refundId } : {}), merchantId: draft.merchantId,
-      alipayTransactionId: actual.transactionId, amount: { currency: actual.currency, value: fromMajorUnits(actual.amount, actual.currency).toString() },
-      ...(payout ? { fee: { currency: payout.settlementCurrency, value: payout.fee.toString() } } : {}), reportFile, ...(draft.origin === 'REPORT' ? { fromReport: true } : {}),
+      ledgerTransactionId: t.id, kind: t.kind, paymentId: t.paymentId, ...(t.refundId ? { refundId: t.refundId } : {}), merchantId: t.merchantId,
+      alipayTransactionId: row.transactionId, amount: { currency: row.currency, value: row.amount.toString() },
+      ...(row.fee ? { fee: { currency: row.fee.currency, value: row.fee.value.toString() } } : {}), reportFile, ...(fromReport ? { fromReport } : {}),
     };
-    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'TransactionReconciled', key: data.paymentId, data, producer: this.producer }));
+    await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'TransactionReconciled', key: t.paymentId, data, producer: this.producer }));
   }
 
   /**

@@ -284,9 +284,16 @@ describe('ReportIngestion and payment events', () => {
     const receivable = inBatch.flatMap((t) => t.entries).filter((e) => e.account === 'ALIPAY_RECEIVABLE:mer_7KQ2:HKD');
     expect(receivable.reduce((sum, e) => sum + (e.direction === 'DEBIT' ? 1n : -1n) * BigInt(e.amount), 0n)).toBe(0n);
 
+    // booked as the batch would have matched it had the transaction been there: announced so, once
+    const announced = [expect.objectContaining({
+      ledgerTransactionId: written.id, kind: 'PAYMENT', paymentId: 'pay_unheard', alipayTransactionId: 'A-pay_unheard', amount: { currency: 'HKD', value: '1250' }, fee: { currency: 'HKD', value: '-10' },
+    })];
+    expect(await reconciledOf('pay_unheard')).toEqual(announced);
+
     // the payment event that comes after all writes nothing more
     await apply(event('pay_unheard', 'PaymentSucceeded', 3));
     expect(await dataSource.query("SELECT id FROM ledger_transactions WHERE payment_id = 'pay_unheard'")).toEqual([{ id: written.id }]);
+    expect(await reconciledOf('pay_unheard')).toEqual(announced);
   });
 
   it('books nothing for a transaction whose payment event came after the report and disagrees with it', async () => {
@@ -597,6 +604,7 @@ describe('ReportIngestion and payment events', () => {
     });
     const receivable = inBatch.flatMap((t) => t.entries).filter((e) => e.account === 'ALIPAY_RECEIVABLE:mer_7KQ2:HKD');
     expect(receivable.reduce((sum, e) => sum + (e.direction === 'DEBIT' ? 1n : -1n) * BigInt(e.amount), 0n)).toBe(0n);
+    expect(await reconciledOf('pay_late_fx')).toEqual([expect.objectContaining({ ledgerTransactionId: written.id, amount: { currency: 'HKD', value: '1250' }, fee: { currency: 'USD', value: '-1' } })]);
   });
 
   it('lets finance post a transaction two batches paid out in the first, leaving the second payout to recover', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
-import type { SettlementBatchSettledV1, TransactionReconciledV1 } from '@upm/contracts';
+import type { SettlementBatchSettledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { SettledAmount, settlementPostings } from '../domain/ledger';
@@ -324,14 +324,12 @@ export class ReportIngestion {
         [fileId, row.line, row.type, row.transactionRequestId, row.transactionId, result, ledgerTransactionId, discrepancyId],
       );
     };
-    const reconciled = async (t: { id: string; merchantId: string; refundId: string | null }, fromReport: boolean) => {
-      const data: TransactionReconciledV1 = {
-        ledgerTransactionId: t.id, kind: row.type, paymentId, ...(t.refundId ? { refundId: t.refundId } : {}), merchantId: t.merchantId,
-        alipayTransactionId: row.transactionId, amount: { currency: row.currency, value: row.amount.toString() },
-        ...(settlement ? { fee: { currency: settlement.feeCurrency, value: settlement.fee.toString() } } : {}), reportFile, ...(fromReport ? { fromReport } : {}),
-      };
-      await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'TransactionReconciled', key: paymentId, data, producer: this.producer }));
-    };
+    const reconciled = (t: { id: string; merchantId: string; refundId: string | null }, fromReport: boolean) =>
+      this.ledger.announceReconciled(
+        manager, { ...t, kind: row.type, paymentId },
+        { transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: settlement && { currency: settlement.feeCurrency, value: settlement.fee } },
+        reportFile, fromReport,
+      );
 
     if (existing) {
       const expectation: LedgerExpectation = {
