@@ -83,6 +83,8 @@ export const discrepancyDetectedV1 = z.object({
   businessDay: z.iso.date(),
   /** it had been resolved without an adjustment, and the settlement batch that came since disagrees too */
   reopened: z.boolean().optional(),
+  /** a transaction paid out a second time: the settlement batch that paid it out again (one discrepancy per such batch) */
+  repeatedIn: idSchema.optional(),
 });
 
 /** A settlement batch was paid out: its items summed to the summary's TOTAL and were posted. */

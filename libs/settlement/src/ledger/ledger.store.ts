@@ -458,6 +458,7 @@ export class LedgerStore {
         discrepancyId: id, type: d.type, kind: d.kind, fields, transactionRequestId: d.transactionRequestId,
         ...(d.paymentId ? { paymentId: d.paymentId } : {}), ...(d.refundId ? { refundId: d.refundId } : {}), ...(d.merchantId ? { merchantId: d.merchantId } : {}),
         ...(expected ? { expected } : {}), ...(actual ? { actual } : {}), reportFile: d.reportFile, businessDay: d.businessDay, ...(reopened ? { reopened } : {}),
+        ...(d.repeatedIn ? { repeatedIn: d.repeatedIn } : {}),
       };
       await appendToOutbox(manager, TOPICS.settlementEvents.name, createEnvelope({ type: 'DiscrepancyDetected', key: d.paymentId ?? d.transactionRequestId, data, producer: this.producer }));
     }

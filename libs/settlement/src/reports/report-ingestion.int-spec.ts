@@ -735,7 +735,7 @@ describe('ReportIngestion and payment events', () => {
     expect(open[0].repeatedIn).toBe(again);
     expect(fee.repeatedIn).toBeNull();
     const announced = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [open[0].discrepancyId]);
-    expect(announced).toEqual([{ data: expect.objectContaining({ type: 'MISMATCHED', fields: ['fee', 'settlementBatchId'], paymentId: 'pay_adjusted_twice' }) }]);
+    expect(announced).toEqual([{ data: expect.objectContaining({ type: 'MISMATCHED', fields: ['fee', 'settlementBatchId'], paymentId: 'pay_adjusted_twice', repeatedIn: again }) }]);
     // the adjusted discrepancy keeps its resolution; nothing is posted or booked again, and no amount corrects a second payout
     expect(await finance.discrepancies({ paymentId: 'pay_adjusted_twice', status: 'RESOLVED' })).toMatchObject({
       discrepancies: [{ discrepancyId: fee.discrepancyId, fields: ['fee'], adjustmentTransactionId: adjusted.adjustmentTransactionId }],
