@@ -131,13 +131,17 @@ function startInquiring(state: ActiveState, ctx: SagaContext): SagaEvent[] {
 }
 
 function sendInquiry(state: ActiveState, ctx: SagaContext): SagaEvent[] {
-  const attempt = state.attempts.inquiry + 1;
-  const { paymentId, paymentRequestId } = state.payment;
   return [
-    { type: 'AlipayCommandSent', command: { type: 'InquirePayment', data: { paymentId, paymentRequestId, attempt } } },
+    inquirePayment(state),
     // If this inquiry is never answered, the next one goes out anyway (the connector may be down).
-    timer('INQUIRY', attempt + 1, answerDeadlineMs(ctx.config), ctx),
+    timer('INQUIRY', state.attempts.inquiry + 2, answerDeadlineMs(ctx.config), ctx),
   ];
+}
+
+/** The next inquiryPayment: the answer to any of them is matched by its attempt. */
+export function inquirePayment(state: ActiveState): SagaEvent {
+  const { paymentId, paymentRequestId } = state.payment;
+  return { type: 'AlipayCommandSent', command: { type: 'InquirePayment', data: { paymentId, paymentRequestId, attempt: state.attempts.inquiry + 1 } } };
 }
 
 function nextInquiry(state: ActiveState, ctx: SagaContext): SagaEvent[] {

@@ -1,7 +1,7 @@
 import type { PaymentReviewResolvedV1 } from '@upm/contracts';
 import { iso, needsReview, sameMoney } from './decision-steps';
 import type { ActiveState, CancelledState, FailedState, Failure, NeedsReviewState, SagaContext, SagaEvent } from './model';
-import { cancelledInReview, closeUnpaid, returnedAfterSuccess } from './payment-flow';
+import { cancelledInReview, closeUnpaid, inquirePayment, returnedAfterSuccess } from './payment-flow';
 
 /**
  * A payment in NEEDS_REVIEW closed by what Alipay's report files prove (settlement's PaymentReviewResolved),
@@ -57,7 +57,7 @@ function inReview(state: NeedsReviewState, resolved: PaymentReviewResolvedV1, ct
       // A sale the POS had called off is not made a sale by a charge it never wanted.
       if (!sameMoney(resolved.amount, state.payment.amount) || state.review.kind === 'CHARGED_AFTER_CANCEL') return [];
       if (state.afterCancel) return [...paidFact(state), chargedAfterCancel(state, resolved, 'Alipay reported the success after the cancel found no order', ctx)];
-      return [...paidFact(state), { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
+      return [...paidFact(state), ...succeededByReport(state, ctx)];
     }
     case 'REVERSED':
       return cancelledInReview(state, `Alipay's reports show payment ${state.payment.paymentRequestId} cancelled`, ctx);
@@ -79,7 +79,17 @@ function chargedAfterNotCharged(state: FailedState | CancelledState, resolved: P
     const reason = `Alipay's reports show payment ${paymentRequestId} charged ${charged}, not the ${amount.value} ${amount.currency} asked, after earlier reports showed no charge: check the charge in the Antom Dashboard and refund the shopper what was charged through Alipay`;
     return [...paidFact(state), needsReview('AMOUNT_MISMATCH', reason, ctx)];
   }
-  return [...paidFact(state), { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) }];
+  return [...paidFact(state), ...succeededByReport(state, ctx)];
+}
+
+/**
+ * SUCCEEDED by the reports. A refund of it needs Alipay's paymentId, which no answer may have named (a pay that timed
+ * out, inquiries never answered): one inquiry asks for it, and its answer fills it in as any answer after a final
+ * status does. Unanswered, a refund is refused as before and the person refunds in the Antom Dashboard.
+ */
+function succeededByReport(state: ActiveState, ctx: SagaContext): SagaEvent[] {
+  const succeeded: SagaEvent = { type: 'PaymentSucceeded', byReport: true, at: iso(ctx.now) };
+  return state.alipay.paymentId ? [succeeded] : [succeeded, inquirePayment(state)];
 }
 
 /** The reports prove a payment the POS or an operator had cancelled charged: the shopper must be paid back by a person. */

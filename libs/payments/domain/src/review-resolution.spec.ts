@@ -15,9 +15,11 @@ import {
   notified,
   payResult,
   payS,
+  payTimeout,
   posCancel,
   refundResult,
   requestRefund,
+  requestPayment,
   reviewResolved,
   run,
   type Step,
@@ -236,6 +238,40 @@ describe('payment saga: a cancel left unknown answers S after the reports settle
     expect(view.failure?.message).toContain('R-1');
     expect(view.failure?.message).toContain('cancel');
   });
+});
+
+/** the pay timed out and no answer ever named Alipay's paymentId; the saga gave up and its cancels went unanswered */
+const unconfirmedWithoutAlipayId = (): Step[] => {
+  const steps: Step[] = [requestPayment(), payTimeout()];
+  for (let attempt = 1; attempt < 15; attempt++) steps.push(inquiryProcessing(attempt), fired('INQUIRY', attempt + 1));
+  return cancelNeverAnswered([...steps, inquiryProcessing(15)]);
+};
+
+describe('payment saga: the reports charge a payment whose Alipay paymentId no answer named', () => {
+  checkRows([
+    {
+      name: 'CHARGED → SUCCEEDED, and Alipay is asked for the paymentId a refund needs',
+      given: unconfirmedWithoutAlipayId(),
+      when: reviewResolved('CHARGED'),
+      then: ['publish PaymentSucceeded SUCCEEDED #3', 'send InquirePayment#16'],
+      status: 'SUCCEEDED',
+    },
+    {
+      name: 'the inquiry names it → the full refund the runbook asks for goes to Alipay',
+      given: [...unconfirmedWithoutAlipayId(), reviewResolved('CHARGED'), inquirySuccess(16)],
+      when: requestRefund(1, '1250'),
+      then: ['publish RefundRequested R-1 PROCESSING SUCCEEDED #4', 'send Refund#1', `timer REFUND_INQUIRY#2 +${DEADLINE}`],
+      status: 'SUCCEEDED',
+    },
+    { name: 'CHARGED with the paymentId known → no inquiry', given: unconfirmed, when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #3'], status: 'SUCCEEDED' },
+    {
+      name: 'NOT_CHARGED, then a later file lists the charge → SUCCEEDED, and Alipay is asked for the paymentId',
+      given: [...unconfirmedWithoutAlipayId(), reviewResolved('NOT_CHARGED')],
+      when: reviewResolved('CHARGED'),
+      then: ['publish PaymentSucceeded SUCCEEDED #4', 'send InquirePayment#16'],
+      status: 'SUCCEEDED',
+    },
+  ]);
 });
 
 describe('payment saga: after the reports settled a review', () => {
