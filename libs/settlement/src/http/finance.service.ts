@@ -255,7 +255,12 @@ export class FinanceService {
   private async bookWriteOff(manager: EntityManager, discrepancyId: string, d: OpenDiscrepancy): Promise<string> {
     // a MISSING_IN_REPORT discrepancy always names the ledger transaction the report lacks
     const t = (await this.ledger.find(manager, d.ledger_transaction_id!))!;
-    const paidOut: Array<{ batch_id: string }> = await manager.query('SELECT DISTINCT batch_id FROM settlement_batch_items WHERE ledger_transaction_id = $1 ORDER BY batch_id', [t.id]);
+    // a batch that paid it out before the ledger had it counts too: its item names no transaction when the payment event disagreed with it
+    const paidOut: Array<{ batch_id: string }> = await manager.query(
+      `SELECT DISTINCT batch_id FROM settlement_batch_items
+       WHERE kind = $2 AND transaction_request_id = $3 AND (ledger_transaction_id = $1 OR ledger_transaction_id IS NULL) ORDER BY batch_id`,
+      [t.id, t.kind, t.request_id],
+    );
     const [{ next }]: Array<{ next: boolean }> = await manager.query(
       "SELECT EXISTS (SELECT 1 FROM report_files WHERE kind = 'transactionItems' AND status = 'INGESTED' AND business_day = $1) AS next",
       [shiftDay(t.business_day, 1)],

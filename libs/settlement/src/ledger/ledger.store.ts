@@ -52,8 +52,9 @@ export interface LedgerTransactionRecord {
   written_off: boolean;
   /**
    * the settlement batch that paid it out first: the one it is posted in, or else the first to come whose item names
-   * it (one that paid it out with other facts than the ledger's, or paid out a written-off transaction), if any did;
-   * a batch that came later and pays it out again is a repeated payout (`DiscrepancyFinding.repeatedIn`)
+   * it (one that paid it out with other facts than the ledger's, or paid out a written-off transaction) or paid it
+   * out before the ledger had it (an item naming no transaction yet: its payment event disagreed with it), if any
+   * did; a batch that came later and pays it out again is a repeated payout (`DiscrepancyFinding.repeatedIn`)
    */
   paid_out_in: string | null;
 }
@@ -87,7 +88,8 @@ const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id,
     AND d.adjustment_transaction_id IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM ledger_transactions r WHERE r.source_key = 'REVERSAL:' || d.adjustment_transaction_id)) AS written_off,
   COALESCE(settlement_batch_id, (SELECT i.batch_id FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
-    WHERE i.kind = ledger_transactions.kind AND i.transaction_request_id = ledger_transactions.request_id AND i.ledger_transaction_id = ledger_transactions.id
+    WHERE i.kind = ledger_transactions.kind AND i.transaction_request_id = ledger_transactions.request_id
+      AND (i.ledger_transaction_id = ledger_transactions.id OR i.ledger_transaction_id IS NULL)
     ORDER BY b.written_by, b.created_at, b.batch_id LIMIT 1)) AS paid_out_in`;
 
 /** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */

@@ -706,6 +706,41 @@ describe('ReportIngestion and payment events', () => {
     );
   });
 
+  it('flags a second payout of a transaction the first paid out, with another fee, before its payment event came', async () => {
+    const first = '20261127HKD047';
+    const again = '20261127HKD048';
+    settlementBatch(first, 'pay_early_fee', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    // the event disagrees with the payout on the fee: both stay for finance, the transaction unposted
+    await apply(event('pay_early_fee', 'PaymentSucceeded', 3));
+    expect(await transactionOf('pay_early_fee')).toMatchObject({ status: 'EXPECTED' });
+
+    // a second batch pays it out, as the ledger expects it this time: money moved twice, as when the event comes first
+    settlementBatch(again, 'pay_early_fee');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const written = await transactionOf('pay_early_fee');
+    expect(written).toMatchObject({ status: 'EXPECTED' });
+    expect(await finance.batch(again)).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: written.id, result: 'MISMATCHED' }] });
+    expect((await finance.discrepancies({ paymentId: 'pay_early_fee', status: 'OPEN' })).discrepancies).toEqual([
+      expect.objectContaining({ type: 'MISSING_IN_LEDGER' }),
+      expect.objectContaining({ type: 'MISMATCHED', fields: ['settlementBatchId'], expected: { settlementBatchId: first }, actual: { settlementBatchId: again }, repeatedIn: again }),
+    ]);
+  });
+
+  it('writes off no transaction a batch paid out before its payment event came, though the event disagreed with it', async () => {
+    settlementBatch('20261127HKD049', 'pay_early_unlisted', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    await apply(eventAt('pay_early_unlisted', '2027-01-14T10:00:00+08:00'));
+    dayFile('20270114', '000');
+    dayFile('20270115', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
+    const [missing] = (await finance.discrepancies({ paymentId: 'pay_early_unlisted', type: 'MISSING_IN_REPORT' })).discrepancies;
+    // Alipay paid it out, so it was made, whatever its transaction file says
+    await expect(finance.resolveDiscrepancy(missing.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'never made', adjust: true }))
+      .rejects.toMatchObject({ status: 422, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringContaining('20261127HKD049') });
+    expect(((await finance.payment('pay_early_unlisted')).transactions as Array<{ kind: string }>).map((t) => t.kind)).toEqual(['PAYMENT']);
+  });
+
   it('tells finance of a transaction paid out again after its discrepancy was resolved with an adjustment, booking nothing twice', async () => {
     await apply(event('pay_adjusted_twice', 'PaymentSucceeded', 3));
     const first = '20261127HKD041';
