@@ -1,8 +1,8 @@
 import { DynamicModule, Module, OnModuleInit } from '@nestjs/common';
 import { PaymentViewV1, TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
-import { ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
-import { JsonBodyGuard, TerminalGuard, TerminalRateLimitGuard } from './http/auth.guards';
+import { ADMIN_TOKEN, AdminTokenGuard, JsonBodyGuard } from '@upm/shared-runtime';
+import { TerminalGuard, TerminalRateLimitGuard } from './http/auth.guards';
 import { AdminController } from './http/admin.controller';
 import { PosController } from './http/pos.controller';
 import { GATEWAY_OPTIONS, GatewayOptions } from './gateway.options';

@@ -1,4 +1,4 @@
-import { ADMIN_TOKEN, AdminTokenGuard } from '@upm/shared-runtime';
+import { ADMIN_TOKEN, AdminTokenGuard, JsonBodyGuard } from '@upm/shared-runtime';
 import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { TOPICS } from '@upm/contracts';
 import { KafkaRuntime } from '@upm/shared-kafka';
@@ -28,6 +28,7 @@ export class NotificationModule implements OnModuleInit {
         { provide: ADMIN_TOKEN, useValue: options.adminToken },
         { provide: SecretBox, useValue: new SecretBox(options.secretKeys) },
         AdminTokenGuard,
+        JsonBodyGuard,
         WebhookEndpointsService,
         WebhookWorker,
         WebhookLogRetention,

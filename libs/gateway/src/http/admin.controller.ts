@@ -1,8 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { csvRecordRows, CsvSyntaxError } from '@upm/contracts';
-import { AdminTokenGuard, ApiError, ValidationDetail } from '@upm/shared-runtime';
+import { AdminTokenGuard, ApiError, JsonBodyGuard, ValidationDetail } from '@upm/shared-runtime';
 import { ImportResult, RegistryService } from '../registry/registry.service';
-import { JsonBodyGuard } from './auth.guards';
 import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
 
 const IMPORT_COLUMNS = ['merchantId', 'merchantName', 'merchantMcc', 'storeId', 'storeName', 'storeMcc', 'terminalId'];

@@ -5,7 +5,8 @@ import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
 import { Admission } from '../payments/admission';
 import { isFinal, PaymentsService, refundRefusal } from '../payments/payments.service';
 import type { TerminalContext } from '../registry/registry.service';
-import { JsonBodyGuard, Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
+import { JsonBodyGuard } from '@upm/shared-runtime';
+import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getPaymentQuery, getRefundQuery, parse } from './schemas';
 
 /**

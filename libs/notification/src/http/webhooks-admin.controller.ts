@@ -1,4 +1,4 @@
-import { AdminTokenGuard, parseRequest } from '@upm/shared-runtime';
+import { AdminTokenGuard, JsonBodyGuard, parseRequest } from '@upm/shared-runtime';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { WebhookEndpointsService } from '../webhooks/webhook-endpoints.service';
 import { WebhookWorker } from '../webhooks/webhook.worker';
@@ -9,7 +9,7 @@ const merchant = (merchantId: string) => parseRequest(merchantIdParam, merchantI
 
 /** Merchants' webhook endpoints, their secrets, the delivery log and re-delivery (docs/webhooks.md). */
 @Controller('v1/admin/merchants/:merchantId/webhooks')
-@UseGuards(AdminTokenGuard)
+@UseGuards(AdminTokenGuard, JsonBodyGuard)
 export class WebhooksAdminController {
   constructor(
     private readonly endpoints: WebhookEndpointsService,

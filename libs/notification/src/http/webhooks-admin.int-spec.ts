@@ -65,6 +65,20 @@ async function call(method: string, path: string, body?: unknown): Promise<Answe
   return { status: response.status, body: response.status === 204 ? {} : ((await response.json()) as Answer['body']) };
 }
 
+describe('a body that is not JSON', () => {
+  it('is refused with 415 UNSUPPORTED_MEDIA_TYPE, not read as a form nor as a body without fields, and makes nothing', async () => {
+    const send = async (contentType: string, body: string) => {
+      const response = await fetch(`${baseUrl}/v1/admin/merchants/mer_form/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': contentType }, body });
+      return { status: response.status, body: (await response.json()) as Answer['body'] };
+    };
+    const form = 'url=http%3A%2F%2F127.0.0.1%3A9%2Fhooks&eventTypes[]=*';
+    for (const [contentType, body] of [['application/x-www-form-urlencoded', form], ['text/plain', JSON.stringify({ url: 'http://127.0.0.1:9/hooks', eventTypes: ['*'] })]]) {
+      expect(await send(contentType, body)).toEqual({ status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('application/json') } } });
+    }
+    expect(await dataSource.query("SELECT id FROM webhook_endpoints WHERE merchant_id = 'mer_form'")).toEqual([]);
+  });
+});
+
 describe('input no database can hold', () => {
   // PostgreSQL stores neither a NUL character nor half of a surrogate pair, in text or in jsonb
   const unstorable = ['a\u0000b', 'a\ud800b'];

@@ -5,5 +5,6 @@ export * from './runtime.module';
 export * from './run-service';
 export * from './http-error.filter';
 export * from './admin-token.guard';
+export * from './json-body.guard';
 export * from './database-unavailable';
 export * from './request-validation';
