@@ -96,6 +96,8 @@ describe('transaction items', () => {
     ['more decimals than the currency has', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '10.5', 'JPY'), '<END>'), /line 2: transactionAmountValue JPY takes 0 decimals/],
     ['an amount that is not a number', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12,50', 'HKD'), '<END>'), /line 2/],
     ['an unknown currency', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'XXX'), '<END>'), /unsupported currency "XXX"/],
+    // three decimals, not read with a guessed exponent: with two, 1.250 KWD would be 125 minor units instead of 1250
+    ['a currency of three decimals the platform does not take', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '1.250', 'KWD'), '<END>'), /line 2: unsupported currency "KWD"/],
     ['a row without a type', file(TX_HEADER, tx('', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 2: transactionType is empty/],
     // a line is the file's, as an editor shows it: a description's quoted line break and a blank line count
     [
