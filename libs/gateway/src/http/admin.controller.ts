@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { csvRecordRows, CsvSyntaxError } from '@upm/contracts';
 import { AdminTokenGuard, ApiError, JsonBodyGuard, ValidationDetail } from '@upm/shared-runtime';
-import { ImportResult, RegistryService } from '../registry/registry.service';
+import { ImportResult, ImportRow, RegistryService } from '../registry/registry.service';
 import { importRow, merchantBody, parse, storeBody, terminalBody } from './schemas';
 
 const IMPORT_COLUMNS = ['merchantId', 'merchantName', 'merchantMcc', 'storeId', 'storeName', 'storeMcc', 'terminalId'];
@@ -60,8 +60,12 @@ export class AdminController {
     }
     const missing = IMPORT_COLUMNS.filter((c) => !parsed.header.includes(c));
     if (missing.length) throw new ApiError(400, 'MALFORMED_CSV', `missing columns: ${missing.join(', ')}`);
+    // which of two columns of one name a row's value came from would be anyone's guess
+    const twice = IMPORT_COLUMNS.filter((c) => parsed.header.indexOf(c) !== parsed.header.lastIndexOf(c));
+    if (twice.length) throw new ApiError(400, 'MALFORMED_CSV', `columns named twice: ${twice.join(', ')}`);
     // each row is checked as any request is, its problems told with the file line the row starts on
     const problems: Array<{ line: number } & ValidationDetail> = [];
+    const firstSeen = new FirstSeen();
     const rows = parsed.rows.flatMap(({ line, values, fieldCount }) => {
       if (fieldCount > parsed.header.length) {
         // the fields past the header's would be dropped unseen, and the others are likely shifted by an unquoted comma
@@ -69,7 +73,9 @@ export class AdminController {
         return [];
       }
       try {
-        return [parse(importRow, values)];
+        const row = parse(importRow, values);
+        problems.push(...firstSeen.conflicts(line, row));
+        return [row];
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         problems.push(...(error.details as ValidationDetail[]).map((detail) => ({ line, ...detail })));
@@ -78,5 +84,30 @@ export class AdminController {
     });
     if (problems.length) throw new ApiError(400, 'VALIDATION_FAILED', `${problems.length} problems; nothing was imported`, problems.slice(0, 100));
     return this.registry.importRows(rows);
+  }
+}
+
+/**
+ * What a file says of each merchant and store the first time it names it, so that a row saying otherwise is refused
+ * rather than one of the two taken at random (a merchant's MCC goes to Alipay with every payment).
+ */
+class FirstSeen {
+  private readonly seen = new Map<string, { line: number; value: string }>();
+
+  conflicts(line: number, row: ImportRow): Array<{ line: number } & ValidationDetail> {
+    const facts: Array<[field: keyof ImportRow, owner: string, id: string]> = [
+      ['merchantName', 'merchant', row.merchantId], ['merchantMcc', 'merchant', row.merchantId],
+      ['storeName', 'store', row.storeId], ['storeMcc', 'store', row.storeId],
+    ];
+    return facts.flatMap(([field, owner, id]) => {
+      const key = `${field}:${id}`; // ids hold no colon
+      const first = this.seen.get(key);
+      if (!first) {
+        this.seen.set(key, { line, value: row[field] });
+        return [];
+      }
+      if (first.value === row[field]) return [];
+      return [{ line, field, code: 'CONFLICTING_VALUE', message: `${owner} ${id} has another ${field} on line ${first.line}` }];
+    });
   }
 }

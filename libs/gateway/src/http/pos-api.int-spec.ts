@@ -446,6 +446,29 @@ describe('POST /v1/admin/import', () => {
     expect(await dataSource.query("SELECT id FROM terminals WHERE id IN ('imp_t7', 'imp_t8')")).toEqual([]);
   });
 
+  it('refuses a header that names a column twice, rather than reading one of the two', async () => {
+    const response = await fetch(`${baseUrl}/v1/admin/import`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/csv' },
+      body: `merchantId,${HEADER}\nimp_m11,imp_m12,Shop,5411,imp_s12,Store,5411,imp_t12`,
+    });
+    expect({ status: response.status, body: await response.json() }).toEqual({ status: 400, body: { error: { code: 'MALFORMED_CSV', message: expect.stringContaining('merchantId') } } });
+    expect(await dataSource.query("SELECT id FROM merchants WHERE id IN ('imp_m11', 'imp_m12')")).toEqual([]);
+  });
+
+  it('refuses a file that gives one merchant or store two names or two MCCs, naming the line, and imports nothing', async () => {
+    const answer = await importCsv(
+      'imp_m13,Shop,5411,imp_s13,Store,5411,imp_t13',
+      'imp_m13,Shop,5812,imp_s13,Store,5411,imp_t14',
+      'imp_m13,Shop,5411,imp_s13,Other store,5411,imp_t15',
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details).toEqual([
+      { line: 3, field: 'merchantMcc', code: 'CONFLICTING_VALUE', message: expect.stringContaining('line 2') },
+      { line: 4, field: 'storeName', code: 'CONFLICTING_VALUE', message: expect.stringContaining('line 2') },
+    ]);
+    expect(await dataSource.query("SELECT id FROM merchants WHERE id = 'imp_m13'")).toEqual([]);
+  });
+
   it('names the line an unterminated quote opens on', async () => {
     const answer = await importCsv('imp_m8,Shop,5411,imp_s8,Store,5411,imp_t8', '', 'imp_m8,"Shop,5411,imp_s8,Store,5411,imp_t9', 'imp_m8,Shop,5411,imp_s8,Store,5411,imp_t10');
     expect(answer).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_CSV', details: [{ line: 4, code: 'UNTERMINATED_QUOTE' }] } } });
