@@ -11,11 +11,13 @@ export function paymentRequestIdOf(paymentId: string): string {
 }
 
 /**
- * The full-amount refund that reverses a paid payment Alipay would not cancel. Deterministic, so a
- * retried Refund reuses it; letters, digits, `_` and `-` only (Alipay rejects other characters).
+ * The `nth` full-amount refund that reverses a paid payment Alipay would not cancel. Deterministic, so a
+ * retried Refund reuses it; letters, digits, `_` and `-` only (Alipay rejects other characters). A later
+ * reversal (the first one failed, the reports then made the payment SUCCEEDED and the cashier voided it)
+ * needs an id of its own: Alipay answers a refundRequestId it has seen with that refund's old result.
  */
-export function reversalRefundIdOf(paymentId: string): string {
-  return boundedId('rev_', paymentId);
+export function reversalRefundIdOf(paymentId: string, nth = 1): string {
+  return boundedId(nth === 1 ? 'rev_' : `rev${nth}_`, paymentId);
 }
 
 function boundedId(prefix: string, base: string): string {

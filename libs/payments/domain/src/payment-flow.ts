@@ -313,7 +313,7 @@ function startReversalRefund(state: ReversalCheckState, ctx: SagaContext): SagaE
       ),
     ];
   }
-  const id = reversalRefundIdOf(payment.paymentId);
+  const id = reversalRefundIdOf(payment.paymentId, state.refunds.filter((r) => r.origin === 'CANCEL_FALLBACK').length + 1);
   const refund: RefundEntry = {
     refundId: id,
     refundRequestId: id,

@@ -23,6 +23,7 @@ import {
   refundResult,
   requestPayment,
   requestRefund,
+  reviewResolved,
   run,
   type Step,
 } from './testing/saga-test-kit';
@@ -280,6 +281,33 @@ describe('payment saga: cancel wins', () => {
     { name: 'inquiry timer left from before the cancel → ignored', given: cancelling, when: fired('INQUIRY', 2), then: [], status: 'CANCELLING' },
     { name: 'after a late success the cancel still decides → CANCELLED', given: [...cancelling, notified(), inquirySuccess(1)], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
     { name: 'cancel F ORDER_NOT_EXIST after a success was reported → not trusted: inquire', given: [...cancelling, notified()], when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['send InquirePayment#2', 'cancel timer CANCEL_RETRY', `timer INQUIRY#3 +${DEADLINE}`], status: 'REVERSAL_CHECK' },
+  ]);
+});
+
+/**
+ * The reversal refund failed (review), the reports then settled the payment CHARGED, and the cashier voided it the next
+ * day: Alipay refused the cancel again and the check found it paid, so a second reversal refund goes out.
+ */
+const reversedAgain: Step[] = [
+  ...cancelRefused, inquirySuccess(2), refundResult('rev_pay_01JDZ8X3', 1, 'F', 'REFUND_NOT_SUPPORTED'), reviewResolved('CHARGED'), posCancel(), cancelResult(2, 'F', 'CANCEL_WINDOW_EXCEED'),
+];
+
+describe('payment saga: a second reversal refund of the same payment', () => {
+  checkRows([
+    {
+      name: 'paid, not cancellable again → a reversal refund of its own, not the failed one again (Alipay would answer its old F)',
+      given: reversedAgain,
+      when: inquirySuccess(3),
+      then: ['publish RefundRequested rev2_pay_01JDZ8X3 PROCESSING SUCCEEDED #6', 'send Refund#2', 'cancel timer INQUIRY', `timer REFUND_INQUIRY#3 +${DEADLINE}`],
+      status: 'REFUNDING_REVERSAL',
+    },
+    {
+      name: 'the second reversal refund S → CANCELLED',
+      given: [...reversedAgain, inquirySuccess(3)],
+      when: refundResult('rev2_pay_01JDZ8X3', 2, 'S', 'SUCCESS'),
+      then: ['publish RefundSucceeded rev2_pay_01JDZ8X3 SUCCEEDED SUCCEEDED #7', 'publish PaymentCancelled CANCELLED #8', 'cancel timer REFUND_INQUIRY'],
+      status: 'CANCELLED',
+    },
   ]);
 });
 
