@@ -291,9 +291,17 @@ describe('planBooking', () => {
     expect(planBooking(reported('CANCEL', '-12.50'), ledger({ kind: 'CANCEL' }), [paidOut({ settlementCurrency: 'USD', amount: -1250n, fee: 1n })])).toMatchObject({ ok: true, overCleared: -10n });
   });
 
+  it('corrects what the batch settled otherwise than the late payment event expects, in the batch\'s currency, as for a transaction the ledger had', () => {
+    const payout = paidOut({ fee: -20n });
+    expect(planBooking(reported(), ledger(), [payout])).toEqual({ ok: true, payout, overCleared: 0n, difference: { amount: 0n, fee: 10n }, repaid: [] });
+    expect(planBooking(reported('PAYMENT', '13.50'), ledger(), [paidOut({ amount: 1350n, fee: -20n })])).toMatchObject({ ok: true, difference: { amount: 100n, fee: 10n } });
+    expect(planBooking(reported(), ledger(), [paidOut()])).toEqual({ ok: true, payout: paidOut(), overCleared: 0n, repaid: [] });
+  });
+
   it('refuses one in another currency the ledger never heard of, and one the ledger has that disagrees', () => {
     expect(planBooking(reported(), undefined, [paidOut({ settlementCurrency: 'USD', fee: -1n })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/settled in USD/) });
-    expect(planBooking(reported(), ledger(), [paidOut({ fee: -20n })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/fee differs/) });
+    // paid out to another merchant than the ledger's: no amount corrects that
+    expect(planBooking(reported(), ledger(), [paidOut({ fee: -20n, merchantId: 'customer-C1' })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/merchant and fee differs/) });
     expect(planBooking(reported('PAYMENT', '13.50'), ledger(), [paidOut({ settlementCurrency: 'USD' })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/amount differs/) });
     expect(planBooking(reported(), ledger(), [paidOut({ settlementCurrency: 'USD', merchantId: 'customer-C1' })])).toMatchObject({ ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: expect.stringMatching(/customer-C1/) });
   });

@@ -433,6 +433,8 @@ export type BookingPlan =
       write?: { amount: bigint; fee: bigint };
       /** what a payout in another currency cleared from the receivable beyond what it would have with the transaction there (signed) */
       overCleared: bigint;
+      /** what the payout settled otherwise than the ledger expects, in its own currency (settled − expected, see planAdjustment) */
+      difference?: { amount: bigint; fee: bigint };
       /** the batches that paid it out again: money to recover from Alipay */
       repaid: PaidOutItem[];
     }
@@ -445,9 +447,11 @@ export type BookingPlan =
  * item has it. A later batch that paid it out again is flagged as it would have been then (money to recover
  * from Alipay). A payout in another currency cleared the gross, no fee being expected then: for a transaction
  * the ledger holds (its payment event came after the batch), the fee it expects is cleared too, through
- * FX_DIFFERENCE; one the ledger never heard of has no fee in its own currency to book, and is refused. So is one
- * the ledger holds that disagrees with the report (or with the batch's item, in the batch's currency), and
- * anything the transaction file alone lists: it moves no money.
+ * FX_DIFFERENCE; one the ledger never heard of has no fee in its own currency to book, and is refused. One the
+ * ledger holds whose amount or fee the payout, in the transaction's currency, settled otherwise is corrected by the
+ * difference, as a MISMATCHED transaction the ledger had when the batch came is (planAdjustment): Alipay's payout
+ * prevails. Any other disagreement (Alipay's id, the merchant, an amount the report lists otherwise than a payout in
+ * another currency could settle) is refused, and so is anything the transaction file alone lists: it moves no money.
  */
 export function planBooking(reported: Omit<ReportedTransaction, 'paidOut'>, held: LedgerExpectation | undefined, paidOut: readonly PaidOutItem[]): BookingPlan {
   if (!paidOut.length) {
@@ -464,7 +468,13 @@ export function planBooking(reported: Omit<ReportedTransaction, 'paidOut'>, held
   const converted = payout.settlementCurrency !== held.currency;
   const verdict = compareReported({ ...reported, paidOut: converted ? [] : [payout] }, held);
   if (verdict.result === 'MISMATCHED') {
-    return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `the ledger has the transaction from its payment event now, and its ${verdict.fields.join(' and ')} differs from Alipay's; resolve without adjust` };
+    const adjustment = converted || !verdict.fields.every((f) => f === 'amount' || f === 'fee')
+      ? undefined
+      : planAdjustment({ type: 'MISMATCHED', fields: verdict.fields }, held, payout);
+    if (!adjustment?.ok) {
+      return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `the ledger has the transaction from its payment event now, and its ${verdict.fields.join(' and ')} differs from Alipay's; resolve without adjust` };
+    }
+    return { ok: true, payout, overCleared: 0n, difference: { amount: adjustment.amount, fee: adjustment.fee }, repaid };
   }
   if (converted && payout.merchantId !== held.merchantId) {
     return { ok: false, code: 'SETTLEMENT.CANNOT_ADJUST', message: `settlement batch ${payout.settlementBatchId} paid it out to ${payout.merchantId}, the ledger has it for ${held.merchantId}; resolve without adjust` };

@@ -300,8 +300,8 @@ export class FinanceService {
   /**
    * Books a transaction a settlement batch paid out before the ledger had it, as if it had been there when the
    * batch came (see planBooking): written from the batch's item when the ledger never heard of it, posted in that
-   * batch, the conversion's clearing corrected by an ADJUSTMENT when the payout was in another currency, and a
-   * second payout flagged. The discrepancy names the transaction, and the adjustment if one was booked (else the
+   * batch, the conversion's clearing corrected by an ADJUSTMENT when the payout was in another currency, or what the
+   * payout settled otherwise than the ledger expects when it was in the transaction's, and a second payout flagged. The discrepancy names the transaction, and the adjustment if one was booked (else the
    * transaction again).
    */
   private async bookPaidOut(manager: EntityManager, discrepancyId: string, d: OpenDiscrepancy): Promise<Booked> {
@@ -329,12 +329,16 @@ export class FinanceService {
       await this.ledger.settleLate(manager, transactionId, payout);
     }
     const t = (await this.ledger.find(manager, transactionId))!;
+    // a conversion's clearing, or what the payout settled otherwise than the ledger expects: one ADJUSTMENT in the payout's batch
+    const correction = plan.overCleared !== 0n
+      ? { amount: plan.overCleared, fee: 0n, postings: overClearedPostings(t.merchant_id, t.currency, plan.overCleared) }
+      : plan.difference && { ...plan.difference, postings: adjustmentPostings(kind, { merchantId: t.merchant_id, currency: t.currency, ...plan.difference }) };
     let adjustmentTransactionId = transactionId;
-    if (plan.overCleared !== 0n) {
+    if (correction) {
       ({ id: adjustmentTransactionId } = await this.ledger.write(manager, {
         sourceKey: `ADJUSTMENT:${discrepancyId}`, kind: 'ADJUSTMENT', status: 'POSTED', merchantId: t.merchant_id, currency: t.currency, paymentId: t.payment_id,
-        refundId: t.refund_id, alipayTransactionId: t.alipay_transaction_id, amount: plan.overCleared, fee: 0n, businessDay: t.business_day, origin: 'RESOLUTION',
-        occurredAt: new Date(), settlementBatchId: payout.settlementBatchId, postings: overClearedPostings(t.merchant_id, t.currency, plan.overCleared),
+        refundId: t.refund_id, alipayTransactionId: t.alipay_transaction_id, businessDay: t.business_day, origin: 'RESOLUTION',
+        occurredAt: new Date(), settlementBatchId: payout.settlementBatchId, ...correction,
       }));
     }
     for (const again of plan.repaid) await this.ledger.flagRepeatedPayout(manager, t, payout, again, d.business_day);

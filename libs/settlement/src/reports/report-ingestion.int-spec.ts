@@ -296,17 +296,28 @@ describe('ReportIngestion and payment events', () => {
     expect(await reconciledOf('pay_unheard')).toEqual(announced);
   });
 
-  it('books nothing for a transaction whose payment event came after the report and disagrees with it', async () => {
+  it('books the fee a batch charged for a transaction whose payment event came after it expecting another, as if the event had come first', async () => {
     settlementBatch('20261127HKD005', 'pay_unheard_fee', '12.50', '0.20');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
     await apply(event('pay_unheard_fee', 'PaymentSucceeded', 3));
     const [found] = (await finance.discrepancies({ paymentId: 'pay_unheard_fee' })).discrepancies;
     expect(found).toMatchObject({ type: 'MISSING_IN_LEDGER', status: 'OPEN' });
-    await expect(finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'book it', adjust: true })).rejects.toMatchObject({
-      status: 422, code: 'SETTLEMENT.CANNOT_ADJUST',
-    });
+    // the event disagrees with the payout: nothing is posted until finance says so
     expect(await transactionOf('pay_unheard_fee')).toMatchObject({ origin: 'EVENT', status: 'EXPECTED' });
     expect(await finance.batch('20261127HKD005')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
+
+    // Alipay's payout prevails, as it does for a transaction the ledger had when the batch came: posted there, with an adjustment for the fee
+    const resolved = await finance.resolveDiscrepancy(found.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay charged 0.20', adjust: true });
+    const written = await transactionOf('pay_unheard_fee');
+    expect(written).toMatchObject({ origin: 'EVENT', status: 'POSTED', reconciliation: 'MATCHED' });
+    expect(resolved).toMatchObject({ status: 'RESOLVED', ledgerTransactionId: written.id, adjustmentTransactionId: expect.stringMatching(/^ltx_/) });
+    expect(resolved.adjustmentTransactionId).not.toBe(written.id);
+    const inBatch = (await finance.transactions({ batchId: '20261127HKD005' })).transactions as Array<{ kind: string; amount: { value: string }; fee: { value: string }; entries: Array<{ account: string; direction: string; amount: string }> }>;
+    expect(inBatch.map((t) => [t.kind, t.amount.value, t.fee.value])).toEqual([['SETTLEMENT', '1230', '0'], ['PAYMENT', '1250', '10'], ['ADJUSTMENT', '0', '10']]);
+    const receivable = inBatch.flatMap((t) => t.entries).filter((e) => e.account === 'ALIPAY_RECEIVABLE:mer_7KQ2:HKD');
+    expect(receivable.reduce((sum, e) => sum + (e.direction === 'DEBIT' ? 1n : -1n) * BigInt(e.amount), 0n)).toBe(0n);
+    expect(await finance.batch('20261127HKD005')).toMatchObject({ status: 'RECONCILED', items: [{ ledgerTransactionId: written.id, result: 'MATCHED' }] });
+    expect(await reconciledOf('pay_unheard_fee')).toEqual([expect.objectContaining({ ledgerTransactionId: written.id, fee: { currency: 'HKD', value: '-20' } })]);
   });
 
   it('opens a discrepancy resolved before its batch again without that resolution, which it keeps among the previous ones', async () => {
