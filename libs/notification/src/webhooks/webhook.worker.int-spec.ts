@@ -290,6 +290,31 @@ describe('re-delivery', () => {
     await eventually(async () => ((await dataSource.query('SELECT 1 FROM webhook_deliveries WHERE leased_until IS NOT NULL')).length === 0 ? true : undefined));
   });
 
+  it('sends another merchant\'s delivery at once while an endpoint that never answers has a backlog larger than the pool', async () => {
+    const down = await new Receiver().listen();
+    down.respond = () => new Promise<number>(() => undefined);
+    try {
+      await endpoints().create('mer_DOWN', { url: down.url, eventTypes: ['*'] });
+      await endpoints().create('mer_UP', { url: receiver.url, eventTypes: ['*'] });
+      const backlog = Array.from({ length: 20 }, (_, i) => paymentSucceeded('mer_DOWN', `pay_DOWN_${i}`));
+      await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, backlog, HOUR));
+      // a pool of 6 and 4 requests to one endpoint at most: the endpoint that is down holds 4 until they time out
+      const pool = worker({ workerConcurrency: 6, perEndpointConcurrency: 4, requestTimeoutMs: 3000 });
+      expect(await pool.dispatch()).toBe(4);
+      const healthy = paymentSucceeded('mer_UP', 'pay_UP_1');
+      await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [healthy], HOUR));
+      const started = Date.now();
+      expect(await pool.dispatch()).toBe(1);
+      await eventually(async () => ((await delivery(healthy.id)).status === 'DELIVERED' ? true : undefined));
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(down.requests.length).toBeLessThanOrEqual(4);
+    } finally {
+      await down.close();
+      // what was sent to it is recorded before the next test empties the tables
+      await eventually(async () => ((await dataSource.query('SELECT 1 FROM webhook_deliveries WHERE leased_until IS NOT NULL')).length === 0 ? true : undefined), 10_000);
+    }
+  });
+
   it('counts the claims of a replica that died against the endpoint until they lapse', async () => {
     await endpoints().create('mer_DEAD', { url: receiver.url, eventTypes: ['*'] });
     const events = Array.from({ length: 4 }, (_, i) => paymentSucceeded('mer_DEAD', `pay_DEAD_${i}`));
