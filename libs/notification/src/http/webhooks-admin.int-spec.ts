@@ -150,5 +150,9 @@ describe('input no database can hold', () => {
     }
     const redeliver = await call('POST', `${endpoint}/deliveries/redeliver`, { paymentId: 'pay\u0000x' });
     expect(redeliver).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED', details: [{ field: 'paymentId', code: 'INVALID_VALUE' }] } } });
+    // a year 0 is an ISO 8601 time that PostgreSQL has no timestamp for
+    const since = await call('POST', `${endpoint}/deliveries/redeliver`, { since: '0000-01-01T00:00:00Z' });
+    expect(since).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED', details: [{ field: 'since', code: 'INVALID_VALUE' }] } } });
+    expect(await call('POST', `${endpoint}/deliveries/redeliver`, { since: '0001-01-01T00:00:00Z' })).toEqual({ status: 202, body: { redelivered: 0 } });
   });
 });

@@ -54,6 +54,7 @@ export const isId = (value: string) => ID.test(value);
 export const redeliverDeadLettersBody = z
   .object({
     paymentId: text(128).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
+    // ISO 8601 has a year 0, PostgreSQL's timestamps do not
+    since: z.iso.datetime({ offset: true }).refine((time) => !time.startsWith('0000'), 'a time from the year 1 on').optional(),
   })
   .strict();
