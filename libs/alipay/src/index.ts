@@ -8,3 +8,4 @@ export * from './classify';
 export * from './http-transport';
 export * from './ams-client';
 export * from './notifications';
+export * from './diagnosis';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AmsCallResult, AmsClient } from '@upm/alipay';
+import { AmsCallResult, AmsClient, isUntrustedAnswer, UntrustedAnswerProblem, untrustedAnswerCause } from '@upm/alipay';
 import { createEnvelope, Envelope, PayCommandV1, RefundCommandV1, TOPICS } from '@upm/contracts';
 import { writeWithOutbox } from '@upm/shared-kafka';
 import { Logger, maskCodesInText, Metrics } from '@upm/shared-observability';
@@ -33,6 +33,7 @@ export class ConnectorService {
   private readonly throttle: AmsThrottle;
   private readonly calls;
   private readonly latency;
+  private readonly untrusted;
 
   constructor(
     @Inject(AmsClient) private readonly client: AmsClient,
@@ -44,6 +45,11 @@ export class ConnectorService {
     this.throttle = new AmsThrottle(options.maxConcurrency);
     this.calls = metrics.counter('upm_alipay_requests_total', 'AMS calls by endpoint and outcome', ['endpoint', 'outcome', 'result_code']);
     this.latency = metrics.histogram('upm_alipay_request_seconds', 'AMS call latency', ['endpoint', 'outcome'], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 8, 15]);
+    this.untrusted = metrics.counter(
+      'upm_alipay_untrusted_answers_total',
+      'AMS answers without a signature or with one that does not verify, by api and the result code they claim',
+      ['api', 'problem', 'result_code'],
+    );
   }
 
   /**
@@ -106,6 +112,27 @@ export class ConnectorService {
     const result = await this.throttle.run(call);
     this.calls.inc({ endpoint, outcome: result.outcome, result_code: result.resultCode });
     this.latency.observe({ endpoint, outcome: result.outcome }, result.durationMs / 1000);
+    if (isUntrustedAnswer(result.problem)) this.reportUntrusted(endpoint, result.problem, result);
     return result;
   }
+
+  /**
+   * An unsigned or badly signed answer stays U (anyone on the path could have sent it), but a run of them
+   * almost always means our own keys or client id are wrong: say so at once instead of letting every
+   * payment drift through inquiries and cancels to NEEDS_REVIEW.
+   */
+  private reportUntrusted(endpoint: string, problem: UntrustedAnswerProblem, result: AmsCallResult<unknown>): void {
+    const claimed = result.claimedResult;
+    this.untrusted.inc({ api: endpoint, problem, result_code: claimedCodeLabel(claimed?.resultCode) });
+    this.logger.error(
+      { endpoint, clientId: result.exchange.clientId, problem, claimedResultCode: claimed?.resultCode, claimedResultStatus: claimed?.resultStatus },
+      `AMS answer not trusted (${problem}${claimed ? ` claiming ${claimed.resultStatus} ${claimed.resultCode}` : ''}), outcome left unknown; likely cause: ${untrustedAnswerCause(problem, claimed)}`,
+    );
+  }
+}
+
+/** The claimed code as a metric label: an untrusted answer may claim anything, so only code-shaped values pass. */
+function claimedCodeLabel(code: string | undefined): string {
+  if (code === undefined) return 'NONE';
+  return /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'OTHER';
 }
