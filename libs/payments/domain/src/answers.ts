@@ -27,6 +27,12 @@ const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ORDER_NOT_EXIST', 'PAYMEN
  */
 const F_NOT_FINAL: ReadonlySet<string> = new Set(['REPEAT_REQ_INCONSISTENT']);
 
+/**
+ * A refund F saying the payment itself is closed, not the refund wrong (spec §7: "payment not refundable, never
+ * succeeded / already cancelled"). ORDER_STATUS_INVALID is not one: the spec leaves its meaning for a refund open.
+ */
+const PAYMENT_CLOSED_CODES: ReadonlySet<string> = new Set(['ORDER_IS_CLOSED', 'ORDER_IS_CANCELED']);
+
 export type PaymentVerdict =
   | { kind: 'PAID' }
   /** `cancelled`: Alipay reports the payment CANCELLED, which a cancel of ours may have done (any money went back) */
@@ -111,7 +117,8 @@ export function cancelVerdict(result: CancelResultV1): CancelVerdict {
 
 export type RefundVerdict =
   | { kind: 'DONE'; alipayRefundId?: string; refundTime?: string }
-  | { kind: 'FAILED'; failure: Failure }
+  /** `paymentClosed`: Alipay refused it because the payment itself is closed (never paid, or cancelled) */
+  | { kind: 'FAILED'; failure: Failure; paymentClosed: boolean }
   | { kind: 'PENDING' }
   /** inquiryRefund found no such refund: the Refund never reached Alipay and may be re-sent as is */
   | { kind: 'NOT_FOUND' };
@@ -128,7 +135,7 @@ export function refundAnswer(result: RefundResultV1): RefundAnswer {
     result.outcome === 'S'
       ? done(result)
       : result.outcome === 'F' && !F_NOT_FINAL.has(result.resultCode)
-        ? { kind: 'FAILED', failure: { code: result.resultCode, message: result.resultMessage ?? result.resultCode } }
+        ? refundFailed({ code: result.resultCode, message: result.resultMessage ?? result.resultCode })
         : { kind: 'PENDING' };
   return { refundKey: result.refundId, attempt: result.attempt, verdict };
 }
@@ -149,7 +156,7 @@ function inquireRefundVerdict(result: InquireRefundResultV1): RefundVerdict {
         case 'SUCCESS':
           return done(result);
         case 'FAIL':
-          return { kind: 'FAILED', failure: { code: 'REFUND_FAILED', message: `Alipay reports the refund failed${result.resultMessage ? `: ${result.resultMessage}` : ''}` } };
+          return refundFailed({ code: 'REFUND_FAILED', message: `Alipay reports the refund failed${result.resultMessage ? `: ${result.resultMessage}` : ''}` });
         case 'PROCESSING':
         case undefined:
           return { kind: 'PENDING' };
@@ -161,8 +168,12 @@ export function refundNotifiedAnswer(notification: RefundNotifiedV1): RefundAnsw
   const verdict: RefundVerdict =
     notification.outcome === 'S'
       ? { kind: 'DONE', ...definedOnly({ alipayRefundId: notification.alipayRefundId, refundTime: notification.refundTime }) }
-      : { kind: 'FAILED', failure: { code: notification.resultCode, message: `Alipay notified that the refund failed (${notification.resultCode})` } };
+      : refundFailed({ code: notification.resultCode, message: `Alipay notified that the refund failed (${notification.resultCode})` });
   return { refundKey: notification.refundId ?? notification.refundRequestId, attempt: null, verdict };
+}
+
+function refundFailed(failure: Failure): RefundVerdict {
+  return { kind: 'FAILED', failure, paymentClosed: PAYMENT_CLOSED_CODES.has(failure.code) };
 }
 
 function done(result: RefundResultV1): RefundVerdict {

@@ -159,6 +159,8 @@ export interface CancelInfo {
  * REVERSED_AFTER_REFUND: a report showed a payment it had settled as charged cancelled after all, and refunds were taken from it.
  * AMOUNT_MISMATCH: Alipay (an answer or a report) showed the payment paid for another amount or currency than it asked.
  * CHARGED_AFTER_CANCEL: a report showed charged a payment the POS or an operator had cancelled and the reports had shown not charged.
+ * CLOSED_AT_ALIPAY: Alipay refused a refund because the payment itself is closed (never paid, or cancelled) while the saga
+ * held it paid (SUCCEEDED, or reversing it by refund).
  */
 export type ReviewKind =
   | 'CANCEL_UNKNOWN'
@@ -167,7 +169,8 @@ export type ReviewKind =
   | 'LATE_SUCCESS'
   | 'REVERSED_AFTER_REFUND'
   | 'AMOUNT_MISMATCH'
-  | 'CHARGED_AFTER_CANCEL';
+  | 'CHARGED_AFTER_CANCEL'
+  | 'CLOSED_AT_ALIPAY';
 
 /** Fields every state after NEW carries. */
 export interface SagaCore {

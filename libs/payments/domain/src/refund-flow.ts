@@ -1,7 +1,7 @@
 import type { RefundAnswer } from './answers';
 import { answerDeadlineMs } from './config';
 import { cancelled, chain, iso, needsReview, timer } from './decision-steps';
-import type { ActiveState, RefundEntry, SagaContext, SagaEvent } from './model';
+import type { ActiveState, Failure, RefundEntry, SagaContext, SagaEvent } from './model';
 import { definedOnly } from './util';
 
 /**
@@ -16,7 +16,8 @@ import { definedOnly } from './util';
 export function startNextRefund(state: ActiveState, ctx: SagaContext): SagaEvent[] {
   if (state.refunds.some((r) => r.status === 'IN_FLIGHT')) return [];
   const next = state.refunds.find((r) => r.status === 'QUEUED');
-  if (next && moneyReturned(state)) return chain(state, [notSent(next, ctx)], (s) => startNextRefund(s, ctx));
+  const stopped = refundsStopped(state);
+  if (next && stopped) return chain(state, [notSent(next, stopped, ctx)], (s) => startNextRefund(s, ctx));
   if (next) return sendRefund(state, next, ctx);
   return state.timer?.name === 'REFUND_INQUIRY' ? [{ type: 'TimerCleared' }] : [];
 }
@@ -30,8 +31,22 @@ function moneyReturned(state: ActiveState): boolean {
   return state.status === 'CANCELLED' || (state.status === 'NEEDS_REVIEW' && state.review.kind === 'REVERSED_AFTER_REFUND');
 }
 
-function notSent(refund: RefundEntry, ctx: SagaContext): SagaEvent {
-  const failure = { code: 'PAYMENT_CANCELLED', message: 'Alipay gave the whole payment back to the shopper; this refund never reached Alipay and is not sent' };
+/**
+ * Why a refund that has not reached Alipay is never sent any more, if it is not: Alipay gave the whole payment back
+ * (moneyReturned), or it refused a refund of it because the payment itself is closed (CLOSED_AT_ALIPAY), which it
+ * would answer again and which only a person can square with the status the platform holds.
+ */
+function refundsStopped(state: ActiveState): Failure | undefined {
+  if (moneyReturned(state)) {
+    return { code: 'PAYMENT_CANCELLED', message: 'Alipay gave the whole payment back to the shopper; this refund never reached Alipay and is not sent' };
+  }
+  if (state.status === 'NEEDS_REVIEW' && state.review.kind === 'CLOSED_AT_ALIPAY') {
+    return { code: 'PAYMENT_CLOSED', message: 'Alipay refused a refund of this payment because the payment is closed; this refund never reached Alipay and is not sent' };
+  }
+  return undefined;
+}
+
+function notSent(refund: RefundEntry, failure: Failure, ctx: SagaContext): SagaEvent {
   return { type: 'RefundFailed', refundId: refund.refundId, failure, at: iso(ctx.now) };
 }
 
@@ -92,16 +107,19 @@ export function onRefundAnswer(state: ActiveState, answer: RefundAnswer, ctx: Sa
       const facts = definedOnly({ alipayRefundId: verdict.alipayRefundId, refundTime: verdict.refundTime });
       return chain(state, [{ type: 'RefundSucceeded', refundId: refund.refundId, ...facts, at }], (s) => afterRefund(s, refund, 'SUCCEEDED', ctx));
     }
-    case 'FAILED':
-      return chain(state, [{ type: 'RefundFailed', refundId: refund.refundId, failure: verdict.failure, at }], (s) => afterRefund(s, refund, 'FAILED', ctx));
+    case 'FAILED': {
+      const failed: SagaEvent = { type: 'RefundFailed', refundId: refund.refundId, failure: verdict.failure, at };
+      return chain(state, [failed], (s) => (verdict.paymentClosed ? closedAtAlipay(s, refund, verdict.failure, ctx) : afterRefund(s, refund, 'FAILED', ctx)));
+    }
     case 'NOT_FOUND':
     case 'PENDING':
       break;
   }
   if (refund.status !== 'IN_FLIGHT' || answer.attempt !== refund.attempt) return []; // stale or given up
   if (verdict.kind === 'NOT_FOUND') {
-    // Never reached Alipay: same ids, safe to re-send — unless Alipay gave the whole payment back meanwhile.
-    return moneyReturned(state) ? chain(state, [notSent(refund, ctx)], (s) => afterRefund(s, refund, 'FAILED', ctx)) : sendRefund(state, refund, ctx);
+    // Never reached Alipay: same ids, safe to re-send — unless refunds of the payment stopped meanwhile.
+    const stopped = refundsStopped(state);
+    return stopped ? chain(state, [notSent(refund, stopped, ctx)], (s) => afterRefund(s, refund, 'FAILED', ctx)) : sendRefund(state, refund, ctx);
   }
   const delay = ctx.config.refundInquiryDelaysMs[refund.inquiries];
   return delay !== undefined ? [timer('REFUND_INQUIRY', state.attempts.refund + 1, delay, ctx)] : giveUpRefund(state, refund, ctx);
@@ -136,6 +154,37 @@ function afterRefund(state: ActiveState, refund: RefundEntry, outcome: 'SUCCEEDE
       ctx,
     ),
   ];
+}
+
+/**
+ * Alipay refused a refund because the payment itself is closed (never paid, or cancelled: its money went back) while
+ * the saga holds it paid — SUCCEEDED, or paid but not cancellable and being reversed by this refund. The status would
+ * contradict Alipay's, and refunding the shopper by hand could pay them back twice: NEEDS_REVIEW (CLOSED_AT_ALIPAY),
+ * and nothing more is sent (a queued refund is dropped, see refundsStopped). Anywhere else the refusal is what the
+ * saga knows already (CANCELLED) or a person has the payment: a plain failed refund.
+ */
+function closedAtAlipay(state: ActiveState, refund: RefundEntry, failure: Failure, ctx: SagaContext): SagaEvent[] {
+  const { paymentRequestId } = state.payment;
+  const check = 'check the payment in the Antom Dashboard (or with inquiryPayment) before refunding the shopper anything';
+  switch (state.status) {
+    case 'SUCCEEDED': {
+      const reason = `Alipay refused refund ${refund.refundRequestId} because payment ${paymentRequestId} is closed (${failure.code}), though the platform holds it SUCCEEDED: ${check}`;
+      return chain(state, [needsReview('CLOSED_AT_ALIPAY', reason, ctx)], (s) => startNextRefund(s, ctx));
+    }
+    case 'REFUNDING_REVERSAL': {
+      const reason = `payment ${paymentRequestId} was paid but not cancellable, and Alipay refused its automatic full refund ${refund.refundRequestId} because the payment is closed (${failure.code}): a cancel may have given the money back after all; ${check}`;
+      return chain(state, [needsReview('CLOSED_AT_ALIPAY', reason, ctx)], (s) => startNextRefund(s, ctx));
+    }
+    case 'CREATED':
+    case 'PAY_SENT':
+    case 'INQUIRING':
+    case 'CANCELLING':
+    case 'REVERSAL_CHECK':
+    case 'FAILED':
+    case 'CANCELLED':
+    case 'NEEDS_REVIEW':
+      return afterRefund(state, refund, 'FAILED', ctx);
+  }
 }
 
 /** Still unknown after every inquiry: keep its amount reserved, tell an operator, let the queue move on. */

@@ -3,10 +3,12 @@ import { refundViewOf } from './view';
 import {
   DEADLINE,
   GIVEN,
+  cancelResult,
   cancelS,
   checkRows,
   fired,
   inquireRefundResult,
+  inquirySuccess,
   lastView,
   payResult,
   PAYMENT_ID,
@@ -14,6 +16,7 @@ import {
   refundNotified,
   refundResult,
   requestRefund,
+  reviewResolved,
   run,
   type Step,
   transcript,
@@ -172,5 +175,73 @@ describe('refunds: sequences', () => {
         },
       },
     });
+  });
+});
+
+/** refund 1 refused because the payment itself is closed: ORDER_IS_CANCELED (spec §7) */
+const closedAtAlipay = [...r1InFlight, refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED')];
+/** paid, not cancellable (CANCEL_WINDOW_EXCEED), the inquiry said SUCCESS: the reversal refund is in flight */
+const reversing: Step[] = [...GIVEN.cancelling, fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'CANCEL_WINDOW_EXCEED'), inquirySuccess(2)];
+
+describe('refunds: Alipay answers that the payment itself is closed', () => {
+  checkRows([
+    {
+      name: 'Refund F ORDER_IS_CANCELED of a SUCCEEDED payment → RefundFailed, NEEDS_REVIEW, nothing sent',
+      given: r1InFlight,
+      when: refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED'),
+      then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'publish PaymentNeedsReview NEEDS_REVIEW #4', 'cancel timer REFUND_INQUIRY'],
+    },
+    {
+      name: 'Refund F ORDER_IS_CLOSED of a SUCCEEDED payment → the same',
+      given: r1InFlight,
+      when: refundResult('ref_1', 1, 'F', 'ORDER_IS_CLOSED'),
+      then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'publish PaymentNeedsReview NEEDS_REVIEW #4', 'cancel timer REFUND_INQUIRY'],
+    },
+    {
+      name: 'a refund queued behind it is never sent: RefundFailed',
+      given: [...r1InFlight, requestRefund(2, '700')],
+      when: refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED'),
+      then: ['publish RefundFailed R-1 FAILED SUCCEEDED #4', 'publish PaymentNeedsReview NEEDS_REVIEW #5', 'publish RefundFailed R-2 FAILED NEEDS_REVIEW #6', 'cancel timer REFUND_INQUIRY'],
+    },
+    {
+      name: 'a refund given up on, answered ORDER_IS_CLOSED at last → NEEDS_REVIEW',
+      given: r1Unknown(6),
+      when: refundResult('ref_1', 1, 'F', 'ORDER_IS_CLOSED'),
+      then: ['publish RefundFailed R-1 FAILED SUCCEEDED #4', 'publish PaymentNeedsReview NEEDS_REVIEW #5'],
+    },
+    {
+      name: 'the automatic full refund of a payment not cancellable, F ORDER_IS_CANCELED → NEEDS_REVIEW',
+      given: reversing,
+      when: refundResult('rev_pay_01JDZ8X3', 1, 'F', 'ORDER_IS_CANCELED'),
+      then: ['publish RefundFailed rev_pay_01JDZ8X3 FAILED PROCESSING #3', 'publish PaymentNeedsReview NEEDS_REVIEW #4', 'cancel timer REFUND_INQUIRY'],
+    },
+    { name: 'in review: a new refund → PAYMENT_NOT_REFUNDABLE', given: closedAtAlipay, when: requestRefund(2, '100'), then: ['reject PAYMENT_NOT_REFUNDABLE'] },
+    { name: 'in review: the cashier\'s void → nothing sent', given: closedAtAlipay, when: posCancel(), then: [] },
+    { name: 'in review: the reports show it REVERSED → CANCELLED', given: closedAtAlipay, when: reviewResolved('REVERSED'), then: ['publish PaymentCancelled CANCELLED #5'], status: 'CANCELLED' },
+    { name: 'in review: the reports show it CHARGED → stays with the person (a cancel may be filed later)', given: closedAtAlipay, when: reviewResolved('CHARGED'), then: [] },
+    { name: 'in review: the reports show it NOT_CHARGED → stays with the person (Alipay had said paid)', given: closedAtAlipay, when: reviewResolved('NOT_CHARGED'), then: [] },
+  ], 'NEEDS_REVIEW');
+
+  checkRows([
+    { name: 'Refund F REFUND_AMOUNT_EXCEED → only a failed refund', given: r1InFlight, when: refundResult('ref_1', 1, 'F', 'REFUND_AMOUNT_EXCEED'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'Refund F ORDER_STATUS_INVALID (meaning unconfirmed for a refund) → only a failed refund', given: r1InFlight, when: refundResult('ref_1', 1, 'F', 'ORDER_STATUS_INVALID'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'inquiryRefund FAIL names no payment status → only a failed refund', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'S', 'SUCCESS', 'FAIL'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+  ], 'SUCCEEDED');
+
+  it('the review says why and what to check, and the queued refund says why it was not sent', () => {
+    const result = run([...r1InFlight, requestRefund(2, '700'), refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED')]);
+    expect(lastView(result)).toMatchObject({ status: 'NEEDS_REVIEW', refundedAmount: { currency: 'HKD', value: '0' }, failure: { code: 'CLOSED_AT_ALIPAY' } });
+    expect(lastView(result).failure?.message).toContain('Alipay refused refund R-1 because payment pay_01JDZ8X3 is closed (ORDER_IS_CANCELED)');
+    if (result.state.status === 'NEW') throw new Error('unreachable');
+    expect(result.state.refunds.map((r) => [r.refundRequestId, r.status, r.failure?.code])).toEqual([
+      ['R-1', 'FAILED', 'ORDER_IS_CANCELED'],
+      ['R-2', 'FAILED', 'PAYMENT_CLOSED'],
+    ]);
+  });
+
+  it('the automatic full refund refused as closed asks the person to check before refunding, not to refund by hand', () => {
+    const view = lastView(run([...reversing, refundResult('rev_pay_01JDZ8X3', 1, 'F', 'ORDER_IS_CANCELED')]));
+    expect(view).toMatchObject({ status: 'NEEDS_REVIEW', failure: { code: 'CLOSED_AT_ALIPAY' } });
+    expect(view.failure?.message).toContain('a cancel may have given the money back after all');
   });
 });

@@ -12,7 +12,8 @@ import { cancelledInReview, closeUnpaid, inquirePayment, returnedAfterSuccess } 
  *   to a cancel would: FAILED with NOT_CHARGED_PER_REPORT when the saga gave up on it, CANCELLED when the POS
  *   or an operator had asked for the cancel.
  * A resolution that contradicts what the saga knows stays with the person: a charge of another amount than
- * asked (settlement raises its discrepancy), or "not charged" after Alipay said the money was taken. A payment the
+ * asked (settlement raises its discrepancy), "not charged" after Alipay said the money was taken, or a charge of a
+ * payment Alipay answered closed when asked to refund it (CLOSED_AT_ALIPAY). A payment the
  * POS or an operator had cancelled (it was CANCELLED when Alipay reported a success, LATE_SUCCESS) is never made a
  * sale by CHARGED: it goes on in review as CHARGED_AFTER_CANCEL, as when a later file charges a CANCELLED one.
  *
@@ -54,8 +55,9 @@ function inReview(state: NeedsReviewState, resolved: PaymentReviewResolvedV1, ct
   if (state.review.kind === 'REVERSED_AFTER_REFUND') return [];
   switch (resolved.resolution) {
     case 'CHARGED': {
-      // A sale the POS had called off is not made a sale by a charge it never wanted.
-      if (!sameMoney(resolved.amount, state.payment.amount) || state.review.kind === 'CHARGED_AFTER_CANCEL') return [];
+      // A sale the POS had called off is not made a sale by a charge it never wanted; nor does a charge without its
+      // cancel (which a later file may still list) overrule Alipay's own answer that the payment is closed.
+      if (!sameMoney(resolved.amount, state.payment.amount) || state.review.kind === 'CHARGED_AFTER_CANCEL' || state.review.kind === 'CLOSED_AT_ALIPAY') return [];
       if (state.afterCancel) return [...paidFact(state), chargedAfterCancel(state, resolved, 'Alipay reported the success after the cancel found no order', ctx)];
       return [...paidFact(state), ...succeededByReport(state, ctx)];
     }
