@@ -159,8 +159,9 @@ export interface CancelInfo {
  * REVERSED_AFTER_REFUND: a report showed a payment it had settled as charged cancelled after all, and refunds were taken from it.
  * AMOUNT_MISMATCH: Alipay (an answer or a report) showed the payment paid for another amount or currency than it asked.
  * CHARGED_AFTER_CANCEL: a report showed charged a payment the POS or an operator had cancelled and the reports had shown not charged.
- * CLOSED_AT_ALIPAY: Alipay refused a refund because the payment itself is closed (never paid, or cancelled) while the saga
- * held it paid (SUCCEEDED, or reversing it by refund).
+ * CLOSED_AT_ALIPAY: Alipay answered the payment closed while the saga held it paid: it refused a refund because the payment
+ * itself is closed (never paid, or cancelled) of one SUCCEEDED or being reversed by refund, or answered one the reports
+ * had made SUCCEEDED not paid.
  */
 export type ReviewKind =
   | 'CANCEL_UNKNOWN'

@@ -1,10 +1,12 @@
 import type { Money } from '@upm/contracts';
-import type { CancelVerdict, PaymentAnswer } from './answers';
+import type { CancelVerdict, PaymentAnswer, PaymentVerdict } from './answers';
 import { answerDeadlineMs, maxCancels } from './config';
 import { chain, cancelled, chargedOtherAmount, facts, needsReview, timer, iso } from './decision-steps';
 import { reversalRefundIdOf } from './ids';
 import type { ActiveState, CancelInfo, CancellingState, Failure, NeedsReviewState, RefundEntry, ReversalCheckState, SagaContext, SagaEvent, SucceededState } from './model';
 import { startNextRefund } from './refund-flow';
+
+type NotPaid = Extract<PaymentVerdict, { kind: 'NOT_PAID' }>;
 
 /**
  * The payment's own path: pay → inquire → cancel → (refund the reversal) — and what each answer from
@@ -48,14 +50,37 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
       }
       return facts(state, answer, false);
     case 'SUCCEEDED': {
+      if (answer.verdict.kind === 'NOT_PAID' && state.byReport) {
+        const { verdict } = answer;
+        return chain(state, facts(state, answer, true), (s) => (s.status === 'SUCCEEDED' ? notPaidAfterReportSuccess(s, verdict, ctx) : []));
+      }
       // Duplicates (a notification delivered three times, a pay answer after the notification): nothing changes,
-      // unless Alipay now reports the success for another amount than the sale.
+      // unless Alipay now reports the success for another amount than the sale. Alipay's own S is final: a "not paid"
+      // after it is a stale answer.
       const charged = chargedOtherAmount(state, answer);
       if (!charged) return facts(state, answer, true);
       // A refund still being asked for keeps its timer (evolve): its answer settles the refund in review too.
       return [...facts(state, answer, true), amountMismatch(state, charged, ctx)];
     }
   }
+}
+
+/**
+ * The reports made it SUCCEEDED, and now Alipay itself answers it not paid (the inquiry for its paymentId, a late
+ * inquiry or notification), which outranks a report that may be a day behind. CANCELLED: a cancel went through and
+ * gave the money back, as a later file showing the cancel would say (returnedAfterSuccess). Any other "not paid"
+ * contradicts the report the status rests on: a person looks (CLOSED_AT_ALIPAY), and no refund is sent meanwhile.
+ */
+function notPaidAfterReportSuccess(state: SucceededState, verdict: NotPaid, ctx: SagaContext): SagaEvent[] {
+  const { paymentRequestId } = state.payment;
+  if (verdict.cancelled) return returnedAfterSuccess(state, `Alipay answers payment ${paymentRequestId} cancelled after the reports had shown it charged`, ctx);
+  return [
+    needsReview(
+      'CLOSED_AT_ALIPAY',
+      `Alipay answers payment ${paymentRequestId} not paid (${verdict.failure.code}), though the reports showed it charged and the platform holds it SUCCEEDED: check the payment in the Antom Dashboard (or with inquiryPayment) before refunding the shopper anything`,
+      ctx,
+    ),
+  ];
 }
 
 function amountMismatch(state: ActiveState, charged: Money, ctx: SagaContext): SagaEvent {

@@ -1,5 +1,6 @@
 import { NOT_CHARGED_PER_REPORT } from './review-flow';
 import {
+  ALIPAY_PAYMENT_ID,
   DEADLINE,
   GIVEN,
   cancelResult,
@@ -8,6 +9,8 @@ import {
   checkRows,
   fired,
   inquireRefundResult,
+  inquiry,
+  inquiryFail,
   inquiryNotFound,
   inquiryProcessing,
   inquirySuccess,
@@ -272,6 +275,46 @@ describe('payment saga: the reports charge a payment whose Alipay paymentId no a
       status: 'SUCCEEDED',
     },
   ]);
+});
+
+/** SUCCEEDED by the reports, the inquiry for Alipay's paymentId (#16) out */
+const chargedWithoutAlipayId = (): Step[] => [...unconfirmedWithoutAlipayId(), reviewResolved('CHARGED')];
+/** the inquiry #16 answer: Alipay holds the payment CANCELLED (one of the unanswered cancels went through) */
+const inquiryCancelled = inquiry(16, 'S', 'SUCCESS', 'CANCELLED', { alipayPaymentId: ALIPAY_PAYMENT_ID });
+
+describe('payment saga: Alipay answers not paid a payment the reports made SUCCEEDED', () => {
+  checkRows([
+    { name: 'the inquiry answers CANCELLED → CANCELLED: the cancel gave the money back', given: chargedWithoutAlipayId(), when: inquiryCancelled, then: ['publish PaymentCancelled CANCELLED #4'], status: 'CANCELLED' },
+    { name: 'then a refund → PAYMENT_NOT_REFUNDABLE, nothing sent to Alipay', given: [...chargedWithoutAlipayId(), inquiryCancelled], when: requestRefund(1, '1250'), then: ['reject PAYMENT_NOT_REFUNDABLE'], status: 'CANCELLED' },
+    {
+      name: 'the inquiry answers FAIL → NEEDS_REVIEW (CLOSED_AT_ALIPAY): Alipay contradicts the report',
+      given: chargedWithoutAlipayId(),
+      when: inquiryFail(16, 'ORDER_IS_CLOSED'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #4'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
+      name: 'a refund in flight, one queued, then a notification says not paid → NEEDS_REVIEW',
+      given: [...unconfirmed, reviewResolved('CHARGED'), requestRefund(1, '500'), requestRefund(2, '300')],
+      when: notified('F'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #6'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
+      name: 'then the refund in flight is answered → settled, and the queued one is never sent',
+      given: [...unconfirmed, reviewResolved('CHARGED'), requestRefund(1, '500'), requestRefund(2, '300'), notified('F')],
+      when: refundResult('ref_1', 1, 'S', 'SUCCESS'),
+      then: ['publish RefundSucceeded R-1 SUCCEEDED NEEDS_REVIEW #7', 'publish RefundFailed R-2 FAILED NEEDS_REVIEW #8', 'cancel timer REFUND_INQUIRY'],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'SUCCEEDED from Alipay\'s own answer, then a stale "not paid" → nothing (its S is final)', given: GIVEN.succeeded, when: notified('F'), then: [], status: 'SUCCEEDED' },
+  ]);
+
+  it('the review says which answer contradicts the report', () => {
+    const view = lastView(run([...chargedWithoutAlipayId(), inquiryFail(16, 'ORDER_IS_CLOSED')]));
+    expect(view).toMatchObject({ status: 'NEEDS_REVIEW', failure: { code: 'CLOSED_AT_ALIPAY' } });
+    expect(view.failure?.message).toContain('Alipay answers payment pay_01JDZ8X3 not paid (ORDER_IS_CLOSED), though the reports showed it charged');
+  });
 });
 
 describe('payment saga: after the reports settled a review', () => {
