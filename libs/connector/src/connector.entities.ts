@@ -56,3 +56,44 @@ export class RefundRouteRow {
   @Column({ type: 'text', name: 'refund_request_id' })
   refundRequestId!: string;
 }
+
+/**
+ * A notification signed by Alipay that the connector could not read: kept as received (the headers the
+ * signature depends on and the exact bytes), so an operator can see it and post it again once the connector
+ * reads it. Alipay's retries of the same body count as attempts of one row.
+ */
+@Entity({ name: 'unparsable_notifications' })
+export class UnparsableNotificationRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Index('UQ_unparsable_notifications_body', { unique: true })
+  @Column({ type: 'text', name: 'body_sha256' })
+  bodySha256!: string;
+
+  @Column({ type: 'text', name: 'client_id' })
+  clientId!: string;
+
+  /** the path the signature covers */
+  @Column({ type: 'text' })
+  path!: string;
+
+  /** client-id, request-time, signature and content-type of the latest attempt */
+  @Column({ type: 'jsonb' })
+  headers!: Record<string, string>;
+
+  @Column({ type: 'bytea' })
+  body!: Buffer;
+
+  @Column({ type: 'text' })
+  problem!: string;
+
+  @Column({ type: 'integer', default: 1 })
+  attempts!: number;
+
+  @CreateDateColumn({ type: 'timestamptz', name: 'first_received_at' })
+  firstReceivedAt!: Date;
+
+  @Column({ type: 'timestamptz', name: 'last_received_at', default: () => 'now()' })
+  lastReceivedAt!: Date;
+}

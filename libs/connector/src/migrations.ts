@@ -18,3 +18,19 @@ export class AmsAuditAndRefundRoutes1764212400000 implements MigrationInterface 
     await q.query(`DROP TABLE "ams_exchanges"`);
   }
 }
+
+export class UnparsableNotifications1765584000000 implements MigrationInterface {
+  name = 'UnparsableNotifications1765584000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE "unparsable_notifications" ("id" BIGSERIAL NOT NULL, "body_sha256" text NOT NULL, "client_id" text NOT NULL, "path" text NOT NULL,
+      "headers" jsonb NOT NULL, "body" bytea NOT NULL, "problem" text NOT NULL, "attempts" integer NOT NULL DEFAULT 1,
+      "first_received_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "last_received_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+      CONSTRAINT "PK_unparsable_notifications" PRIMARY KEY ("id"))`);
+    await q.query(`CREATE UNIQUE INDEX "UQ_unparsable_notifications_body" ON "unparsable_notifications" ("body_sha256")`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "unparsable_notifications"`);
+  }
+}

@@ -4,6 +4,7 @@ import { INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { createSignature, formatAmsTime, JSON_CONTENT_TYPE, NOTIFICATION_ACK } from '@upm/alipay';
+import { Metrics } from '@upm/shared-observability';
 import { RuntimeModule } from '@upm/shared-runtime';
 import { freshDatabase } from '@upm/shared-testing';
 import { CONNECTOR_OPTIONS } from './connector.options';
@@ -117,5 +118,75 @@ describe('notifyPayment at the connector (spec §9)', () => {
     expect(await notified(paymentRequestId)).toEqual([]);
     expect(await post(body)).toEqual({ status: 200, text: NOTIFICATION_ACK });
     expect(await notified(paymentRequestId)).toEqual(['PaymentNotified']);
+  });
+});
+
+describe('a signed notification the connector cannot read', () => {
+  type Kept = { client_id: string; path: string; headers: Record<string, string>; body: Buffer; problem: string; attempts: number };
+  const keptRows = async (paymentRequestId: string): Promise<Kept[]> =>
+    dataSource.query("SELECT client_id, path, headers, body, problem, attempts FROM unparsable_notifications WHERE convert_from(body, 'UTF8') LIKE $1", [`%${paymentRequestId}%`]);
+  const keptCount = async (): Promise<number> => {
+    const line = (await app.get(Metrics).text()).split('\n').find((l) => l.startsWith('upm_alipay_unparsable_notifications_total'));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  /** a PAYMENT_RESULT without the paymentId every notification carries */
+  const unreadable = (): { paymentRequestId: string; body: string } => {
+    const { paymentRequestId, body } = paymentNotification();
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    delete parsed.paymentId;
+    return { paymentRequestId, body: JSON.stringify(parsed) };
+  };
+
+  it('is kept as received, counted, and still not acknowledged; Alipay\'s retries add attempts to the same row', async () => {
+    const { paymentRequestId, body } = unreadable();
+    const before = await keptCount();
+
+    const first = await post(body, { time: '1764240000000' });
+    expect(first.status).toBe(400);
+    expect(first.text).not.toBe(NOTIFICATION_ACK);
+    const retried = await post(body, { time: '1764240060000' });
+    expect(retried.status).toBe(400);
+
+    const rows = await keptRows(paymentRequestId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ client_id: CLIENT_ID, path: NOTIFY_PATH, attempts: 2, headers: { 'client-id': CLIENT_ID, 'request-time': '1764240060000', 'content-type': JSON_CONTENT_TYPE } });
+    expect(rows[0].body.equals(Buffer.from(body))).toBe(true);
+    expect(rows[0].problem).toMatch(/PAYMENT_RESULT/);
+    expect(await keptCount()).toBe(before + 2);
+    expect(await notified(paymentRequestId)).toEqual([]);
+  });
+
+  it('can be posted again from what was kept, and its signature still verifies', async () => {
+    const { paymentRequestId, body } = unreadable();
+    await post(body);
+    const [row] = await keptRows(paymentRequestId);
+
+    const replayed = await fetch(url, { method: 'POST', headers: row.headers, body: row.body });
+    // a forged or altered copy would be 401 INVALID_SIGNATURE: this one gets past the signature to the same refusal
+    expect(replayed.status).toBe(400);
+    expect(((await replayed.json()) as { result: { resultCode: string } }).result.resultCode).toBe('PARAM_ILLEGAL');
+    expect((await keptRows(paymentRequestId))[0].attempts).toBe(2);
+  });
+
+  it('is not acknowledged either when it cannot be kept, so Alipay sends it again', async () => {
+    const { paymentRequestId, body } = unreadable();
+    await dataSource.query(`CREATE OR REPLACE FUNCTION refuse_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'table refused the row'; END $$`);
+    await dataSource.query('CREATE TRIGGER refuse_kept BEFORE INSERT ON unparsable_notifications FOR EACH ROW EXECUTE FUNCTION refuse_kept()');
+    try {
+      const refused = await post(body);
+      expect(refused.status).toBe(500);
+      expect(refused.text).not.toBe(NOTIFICATION_ACK);
+    } finally {
+      await dataSource.query('DROP TRIGGER refuse_kept ON unparsable_notifications');
+    }
+    await post(body);
+    expect((await keptRows(paymentRequestId)).map((row) => row.attempts)).toEqual([1]);
+  });
+
+  it('keeps nothing that does not verify: a stranger cannot fill the table', async () => {
+    const { paymentRequestId, body } = unreadable();
+    expect((await post(body, { key: forger.privateKey })).status).toBe(401);
+    expect(await keptRows(paymentRequestId)).toEqual([]);
   });
 });
