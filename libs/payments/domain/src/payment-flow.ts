@@ -28,7 +28,9 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
         s.status === 'CANCELLING' && answer.verdict.kind === 'NOT_PAID' && !s.knownPaid ? closeUnpaid(s.cancel, answer.verdict.failure, true, ctx) : [],
       );
     case 'REFUNDING_REVERSAL':
-      return facts(state, answer, false);
+      // CANCELLED: a cancel went through after all and gave the money back, as a cancel S now would say; the
+      // reversal refund in flight is still asked about (refund-flow's afterRefund flags it if it paid out too).
+      return chain(state, facts(state, answer, false), () => (answer.verdict.kind === 'NOT_PAID' && answer.verdict.cancelled ? [cancelled(false, ctx)] : []));
     case 'REVERSAL_CHECK':
       return chain(state, facts(state, answer, false), (s) => (s.status === 'REVERSAL_CHECK' ? whileChecking(s, answer, ctx) : []));
     case 'FAILED':

@@ -165,6 +165,20 @@ describe('payment saga: cancel', () => {
       status: 'CANCELLED',
     },
     {
+      name: 'a late inquiry answers CANCELLED while the reversal refund is out → CANCELLED, as a cancel S would',
+      given: reversingAfterRetry,
+      when: inquiry(1, 'S', 'SUCCESS', 'CANCELLED'),
+      then: ['publish PaymentCancelled CANCELLED #3'],
+      status: 'CANCELLED',
+    },
+    {
+      name: 'cancelled by that answer, and the reversal refund S too → the shopper was paid back twice: NEEDS_REVIEW',
+      given: [...reversingAfterRetry, inquiry(1, 'S', 'SUCCESS', 'CANCELLED')],
+      when: refundResult('rev_pay_01JDZ8X3', 1, 'S', 'SUCCESS'),
+      then: ['publish RefundSucceeded rev_pay_01JDZ8X3 SUCCEEDED CANCELLED #4', 'publish PaymentNeedsReview NEEDS_REVIEW #5', 'cancel timer REFUND_INQUIRY'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
       name: 'cancelled by the late cancel S, the reversal refund unanswered → it is inquired',
       given: [...cancelRefused, inquirySuccess(2), cancelS(1)],
       when: fired('REFUND_INQUIRY', 2),
