@@ -172,3 +172,19 @@ export class WebhookDeliveryLeases1765411200000 implements MigrationInterface {
     await q.query('DROP INDEX "IDX_webhook_deliveries_leased"');
   }
 }
+
+/**
+ * An endpoint that fails again and again (timeouts, connection errors, 5xx) is held back (endpoint-backoff.ts): the
+ * count and the hold live on its row, where every replica's claims read them, and survive a restart.
+ */
+export class WebhookEndpointBackoff1765497600000 implements MigrationInterface {
+  name = 'WebhookEndpointBackoff1765497600000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_endpoints" ADD "consecutive_failures" integer NOT NULL DEFAULT 0, ADD "backoff_until" TIMESTAMP WITH TIME ZONE');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('ALTER TABLE "webhook_endpoints" DROP COLUMN "backoff_until", DROP COLUMN "consecutive_failures"');
+  }
+}

@@ -18,6 +18,11 @@ export interface EndpointView {
   description?: string;
   /** false while the merchant has it disabled: its deliveries are HELD */
   enabled: boolean;
+  /**
+   * present while the endpoint is held back after failing again and again (timeouts, connection errors, 5xx): its
+   * deliveries wait, and one is sent as a probe from `nextProbeAt` on, until one is answered
+   */
+  backoff?: { consecutiveFailures: number; nextProbeAt: string };
   createdAt: string;
   secrets: Array<{ createdAt: string; expiresAt?: string }>;
 }
@@ -134,8 +139,9 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
         );
       }
       // the back-off was earned by the old URL: what waits for a retry goes to the new one now, its back-off started
-      // again (one being sent right now is left to that attempt)
+      // again (one being sent right now is left to that attempt), and the endpoint is no longer held back
       if (patch.url !== undefined && patch.url !== row.url) {
+        await endBackoff(manager, endpointId);
         await manager.query(
           `UPDATE webhook_deliveries SET next_attempt_at = now(), redelivered_at_attempt = attempts
            WHERE endpoint_id = $1 AND status = 'PENDING' AND next_attempt_at > now() AND (leased_until IS NULL OR leased_until < now())`,
@@ -192,7 +198,8 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
    * horizon. The attempt count and log go on, so earlier attempts stay in the history. Works for delivered and
    * dead-lettered ones alike, and for one still waiting for its next retry: it goes now (once the receiver is
    * fixed, nobody should have to wait out an hour's back-off), and so do the deliveries of its stream queued behind
-   * it. One being sent right now is left to that attempt; a disabled endpoint's is held until it is enabled.
+   * it, and the endpoint's back-off ends. One being sent right now is left to that attempt; a disabled endpoint's is
+   * held until it is enabled.
    */
   async redeliver(merchantId: string, endpointId: string, deliveryId: string): Promise<unknown> {
     if (!isId(deliveryId)) throw new ApiError(404, 'DELIVERY_NOT_FOUND', 'no such delivery');
@@ -207,6 +214,8 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
          RETURNING stream, stream_sequence`,
         [endpointId, deliveryId, this.options.retry.horizonMs, endpoint.disabledAt === null ? 'PENDING' : 'HELD'],
       );
+      // whoever asks for it says the receiver is fixed: it goes now, not after the endpoint's back-off
+      if (updated.length) await endBackoff(manager, endpointId);
       // those behind it were put off until its next retry (see WebhookWorker): they are due as soon as it is through
       for (const { stream, stream_sequence } of updated) {
         if (stream === null) continue;
@@ -238,6 +247,7 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
          WHERE endpoint_id = $1 AND status = 'DEAD_LETTER' AND ($3::text IS NULL OR payment_id = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)`,
         [endpointId, this.options.retry.horizonMs, filter.paymentId ?? null, filter.since ?? null, endpoint.disabledAt === null ? 'PENDING' : 'HELD'],
       );
+      if (count) await endBackoff(manager, endpointId);
       return count;
     });
   }
@@ -276,10 +286,19 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
     return {
       endpointId: row.id, merchantId: row.merchantId, url: row.url, eventTypes: row.eventTypes, ...(row.description ? { description: row.description } : {}),
       enabled: row.disabledAt === null,
+      ...(row.backoffUntil ? { backoff: { consecutiveFailures: row.consecutiveFailures, nextProbeAt: row.backoffUntil.toISOString() } } : {}),
       createdAt: row.createdAt.toISOString(),
       secrets: secrets.map((s) => ({ createdAt: s.created_at.toISOString(), ...(s.expires_at ? { expiresAt: s.expires_at.toISOString() } : {}) })),
     };
   }
+}
+
+/**
+ * Ends the endpoint's back-off and its streak of failures (WebhookWorker): what an operator does, a new URL or a
+ * re-delivery, says the receiver is fixed. If it is not, the next failures hold it back again.
+ */
+async function endBackoff(manager: EntityManager, endpointId: string): Promise<void> {
+  await manager.query('UPDATE webhook_endpoints SET consecutive_failures = 0, backoff_until = NULL WHERE id = $1 AND consecutive_failures > 0', [endpointId]);
 }
 
 function deliveryView(row: WebhookDeliveryRow) {

@@ -29,6 +29,17 @@ export class WebhookEndpointRow {
   /** set while the merchant has disabled the endpoint: its deliveries are queued, and wait */
   @Column({ type: 'timestamptz', name: 'disabled_at', nullable: true })
   disabledAt!: Date | null;
+
+  /** timeouts, connection errors and 5xx in a row (endpoint-backoff.ts); any other answer sets it back to 0 */
+  @Column({ type: 'integer', name: 'consecutive_failures', default: 0 })
+  consecutiveFailures!: number;
+
+  /**
+   * set while the endpoint is held back after failing again and again: nothing is sent to it before this time, and
+   * then one delivery at a time (the probe) until one is answered
+   */
+  @Column({ type: 'timestamptz', name: 'backoff_until', nullable: true })
+  backoffUntil!: Date | null;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
+import { backoffUntil, endpointHealth } from './endpoint-backoff';
 import { nextAttemptAt } from './retry-policy';
 import { SecretBox, SecretUnreadable } from './secret-box';
 import { signatureHeader, WEBHOOK_HEADERS } from './signing';
@@ -38,6 +39,11 @@ const LEASE_MARGIN_MS = 5000;
  * timed out. A delivery is taken only when no earlier one of its stream (a payment's events,
  * or the settlement events about it) is still pending for that endpoint, so a receiver sees a stream in order. Claims are leases in the row:
  * after a crash they lapse and the delivery is sent again (at least once; receivers dedupe by event id).
+ *
+ * An endpoint that fails again and again (endpoint-backoff.ts) is held back: nothing goes to it until its
+ * `backoff_until`, and then one delivery at a time, the probe, until one is answered. So an endpoint that is down
+ * costs at most one slot, however many replicas run, and its deliveries wait (and are not dead-lettered meanwhile,
+ * as they are not tried); once it answers, all that waited for it is due at once, each stream still in order.
  */
 @Injectable()
 export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
@@ -60,6 +66,15 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.outcomes = metrics.counter('upm_webhook_deliveries_total', 'Webhook delivery attempts by outcome', ['outcome']);
     this.failures = metrics.counter('upm_webhook_attempt_failures_total', 'Failed webhook attempts by why they failed (docs/webhooks.md)', ['code']);
     this.latency = metrics.histogram('upm_webhook_delivery_seconds', 'Duration of one webhook HTTP attempt', ['outcome']);
+    // read from the database, as every replica holds the endpoints back together: each one reports the same count
+    const backingOff = metrics.gauge('upm_webhook_endpoints_backing_off', 'Webhook endpoints held back after failing again and again (docs/webhooks.md)', [], async () => {
+      try {
+        const [{ count }]: Array<{ count: number }> = await this.dataSource.query('SELECT count(*)::int AS count FROM webhook_endpoints WHERE backoff_until IS NOT NULL AND deleted_at IS NULL');
+        backingOff.set(count);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'counting the webhook endpoints held back failed; the gauge keeps its last value');
+      }
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -86,16 +101,18 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const free = this.options.workerConcurrency - this.sends.size;
     if (free <= 0) return 0;
     const per = this.options.perEndpointConcurrency;
-    // each endpoint's next deliveries, as many as it has free slots on all the replicas (its claims that have not lapsed)
+    // each endpoint's next deliveries, as many as it has free slots on all the replicas (its claims that have not
+    // lapsed): an endpoint held back has none before its back-off ends, and then one, for the probe
     const candidates: Array<{ id: string; endpoint_id: string }> = await this.dataSource.query(
       `SELECT id, endpoint_id FROM (
-         SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq,
+         SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq, CASE WHEN w.backoff_until IS NULL THEN $1::int ELSE 1 END AS slots,
                 row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rn
          FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL
+           AND (w.backoff_until IS NULL OR w.backoff_until <= now())
          WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream
                            AND e.status = 'PENDING' AND e.stream_sequence < d.stream_sequence)
-       ) c WHERE rn <= $1 AND rn <= $1 - (SELECT count(*) FROM webhook_deliveries l WHERE l.endpoint_id = c.endpoint_id AND l.leased_until >= now())
+       ) c WHERE rn <= slots - (SELECT count(*) FROM webhook_deliveries l WHERE l.endpoint_id = c.endpoint_id AND l.leased_until >= now())
        ORDER BY next_attempt_at, seq LIMIT $2`,
       [per, free],
     );
@@ -114,7 +131,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
             WHERE d.id = ANY($1) AND d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now()))
          UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
          FROM webhook_endpoints w, wanted x
-         WHERE d.id = x.id AND x.rn <= $3 - x.busy AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL
+         WHERE d.id = x.id AND x.rn <= (CASE WHEN w.backoff_until IS NULL THEN $3::int ELSE 1 END) - x.busy
+           AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL AND (w.backoff_until IS NULL OR w.backoff_until <= now())
            AND d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
          RETURNING d.id, d.endpoint_id, d.stream, d.stream_sequence, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
         [candidates.map((c) => c.id), this.options.requestTimeoutMs + LEASE_MARGIN_MS, per],
@@ -175,6 +193,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     // attempt's claim is the latest: every claim counts one more attempt (the count never goes back), so a worker
     // whose lease lapsed and was taken over finds a higher count and leaves the row to the one holding it now
     const recorded: boolean = await this.dataSource.transaction(async (manager) => {
+      // the endpoint's row first, as a claim locks it before its deliveries: the two never wait for each other in turn.
+      // Any attempt tells how the endpoint is, one whose claim was taken over as well
+      const health = endpointHealth(answer);
+      if (health) await this.recordEndpointHealth(manager, delivery.endpoint_id, health);
       await manager.query(
         'INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, error_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [delivery.id, delivery.attempts, startedAt, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, latencyMs],
@@ -208,6 +230,40 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
       else this.logger.warn(log, 'webhook attempt failed; retrying');
     }
+  }
+
+  /**
+   * Counts a failure of the endpoint, and holds it back from its BACKOFF_AFTER_FAILURES-th in a row, for longer after
+   * each; or, when it answered, ends its streak, and a back-off with it: what waited for it is due now (its
+   * deliveries' own retries were earned while it was down). The row is written only when something changes, so the
+   * attempts to a healthy endpoint do not take turns on it.
+   */
+  private async recordEndpointHealth(manager: EntityManager, endpointId: string, health: 'up' | 'down'): Promise<void> {
+    if (health === 'up') {
+      const [recovered]: [Array<{ held: boolean }>, number] = await manager.query(
+        `UPDATE webhook_endpoints w SET consecutive_failures = 0, backoff_until = NULL
+           FROM (SELECT id, backoff_until IS NOT NULL AS held FROM webhook_endpoints WHERE id = $1 AND consecutive_failures > 0 FOR NO KEY UPDATE) before
+          WHERE w.id = before.id
+          RETURNING before.held`,
+        [endpointId],
+      );
+      if (!recovered[0]?.held) return;
+      await manager.query(
+        `UPDATE webhook_deliveries SET next_attempt_at = now()
+          WHERE endpoint_id = $1 AND status = 'PENDING' AND next_attempt_at > now() AND (leased_until IS NULL OR leased_until < now())`,
+        [endpointId],
+      );
+      this.logger.info({ endpointId }, 'webhook endpoint answers again; its deliveries go out');
+      return;
+    }
+    const [[failed]]: [Array<{ consecutive_failures: number; backoff_until: Date | null }>, number] = await manager.query(
+      'UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1 WHERE id = $1 RETURNING consecutive_failures, backoff_until',
+      [endpointId],
+    );
+    const until = failed && backoffUntil(this.options.retry, failed.consecutive_failures, Date.now());
+    if (!until) return;
+    await manager.query('UPDATE webhook_endpoints SET backoff_until = $2 WHERE id = $1', [endpointId, until]);
+    if (!failed.backoff_until) this.logger.warn({ endpointId, consecutiveFailures: failed.consecutive_failures, backoffUntil: until }, 'webhook endpoint keeps failing; held back, one probe at a time');
   }
 
   private async run(): Promise<void> {

@@ -1,0 +1,180 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DataSource } from 'typeorm';
+import { createEnvelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
+import { Metrics } from '@upm/shared-observability';
+import { eventually, freshDatabase, LoopbackServer, sleep, testLogger } from '@upm/shared-testing';
+import { NOTIFICATION_DATABASE } from '../database';
+import type { NotificationOptions } from '../notification.options';
+import { SecretBox } from './secret-box';
+import { enqueueWebhookDeliveries } from './webhook-deliveries.consumer';
+import { EndpointView, WebhookEndpointsService } from './webhook-endpoints.service';
+import { WebhookWorker } from './webhook.worker';
+
+/** Endpoints that fail again and again are held back, so that they cannot fill the worker pool: against the real database and real HTTP receivers. */
+const HOUR = 3_600_000;
+let dataSource: DataSource;
+const metrics = new Metrics('notification-test');
+const options: NotificationOptions = {
+  adminToken: 'test-admin-token',
+  // an endpoint held back waits 0.5–1 s before its first probe, then up to 2 s
+  retry: { baseDelayMs: 1000, maxDelayMs: 2000, horizonMs: HOUR },
+  requestTimeoutMs: 500,
+  workerConcurrency: 10,
+  perEndpointConcurrency: 4,
+  pollIntervalMs: 20,
+  secretOverlapMs: 60_000,
+  secretKeys: [],
+  allowPrivateAddresses: true,
+  logRetentionDays: 30,
+};
+const endpoints = () => new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
+const worker = () => new WebhookWorker(dataSource, options, testLogger('notification'), new SecretBox([]), metrics);
+
+/** A receiver on 127.0.0.1 that never answers while it is down, and answers 200 once up; it records what it got and how many requests were open at once. */
+class Receiver extends LoopbackServer {
+  readonly delivered: string[] = [];
+  up = true;
+  open = 0;
+  mostOpen = 0;
+
+  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.open += 1;
+    this.mostOpen = Math.max(this.mostOpen, this.open);
+    res.on('close', () => (this.open -= 1));
+    req.resume().on('end', () => {
+      if (!this.up) return;
+      this.delivered.push(String(req.headers['upm-event-id']));
+      res.writeHead(200).end();
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hooks`;
+  }
+}
+
+function paymentEvent(merchantId: string, paymentId: string, sequence = 1) {
+  const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name].PaymentSucceeded as { payment: Record<string, unknown> };
+  return createEnvelope({ type: 'PaymentSucceeded', key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId, sequence } }, producer: 'payment-orchestrator' });
+}
+
+async function status(eventId: string): Promise<string> {
+  return (await dataSource.query('SELECT status FROM webhook_deliveries WHERE event_id = $1', [eventId]))[0].status;
+}
+
+/** The requests in flight to each endpoint, from the claims in the database. */
+async function inFlight(): Promise<number[]> {
+  const rows: Array<{ n: number }> = await dataSource.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE leased_until >= now() GROUP BY endpoint_id');
+  return rows.map((r) => r.n);
+}
+
+async function backingOff(): Promise<number> {
+  const gauge = metrics.registry.getSingleMetric('upm_webhook_endpoints_backing_off');
+  return gauge ? (await gauge.get()).values[0]?.value ?? 0 : 0;
+}
+
+const receivers: Receiver[] = [];
+async function receiver(): Promise<Receiver> {
+  const started = await new Receiver().listen();
+  receivers.push(started);
+  return started;
+}
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_webhook_backoff', NOTIFICATION_DATABASE));
+});
+
+afterEach(async () => {
+  for (const r of receivers.splice(0)) await r.close();
+  await dataSource.query('TRUNCATE webhook_deliveries, webhook_attempts');
+});
+
+afterAll(async () => {
+  await dataSource.destroy();
+});
+
+describe('endpoint back-off', () => {
+  it('holds back endpoints that never answer, one slot each at most, so another merchant\'s delivery goes out at once', async () => {
+    // six endpoints that hang until the timeout: without a back-off they would take 6 × 4 slots of a pool of 10,
+    // for as long as their backlog lasts, and every other delivery would wait behind it
+    for (let e = 0; e < 6; e++) {
+      const hanging = await receiver();
+      hanging.up = false;
+      await endpoints().create(`mer_HANG_${e}`, { url: hanging.url, eventTypes: ['*'] });
+      const backlog = Array.from({ length: 30 }, (_, i) => paymentEvent(`mer_HANG_${e}`, `pay_HANG_${e}_${i}`));
+      await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, backlog, HOUR));
+    }
+    const healthy = await receiver();
+    await endpoints().create('mer_HEALTHY', { url: healthy.url, eventTypes: ['*'] });
+
+    const pool = worker();
+    pool.onApplicationBootstrap();
+    try {
+      // each hanging endpoint fails its first requests and is held back from then on
+      await sleep(2500);
+      for (let i = 0; i < 10; i++) {
+        expect(Math.max(0, ...(await inFlight()))).toBeLessThanOrEqual(1);
+        await sleep(50);
+      }
+      expect(await backingOff()).toBe(6);
+
+      const event = paymentEvent('mer_HEALTHY', 'pay_HEALTHY');
+      const enqueued = Date.now();
+      await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+      await eventually(async () => ((await status(event.id)) === 'DELIVERED' ? true : undefined), 10_000, 10);
+      // sooner than one hanging request times out: it waited for no slot
+      expect(Date.now() - enqueued).toBeLessThan(options.requestTimeoutMs);
+      expect(healthy.delivered).toEqual([event.id]);
+    } finally {
+      await pool.onModuleDestroy();
+      // the attempts under way are recorded before the tables are emptied
+      await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 10_000);
+    }
+  });
+
+  it('keeps holding across a restart, probes with one request at a time, and sends the whole backlog, each payment in order, once the endpoint is back', async () => {
+    const comeback = await receiver();
+    comeback.up = false;
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_BACK', { url: comeback.url, eventTypes: ['*'] });
+    const events = [0, 1, 2].flatMap((p) => [1, 2, 3].map((sequence) => paymentEvent('mer_BACK', `pay_BACK_${p}`, sequence)));
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, events, HOUR));
+
+    const first = worker();
+    first.onApplicationBootstrap();
+    let view: EndpointView;
+    try {
+      view = await eventually(async () => ((await service.get('mer_BACK', endpointId)).backoff ? service.get('mer_BACK', endpointId) : undefined), 5000, 20);
+      expect(view.backoff).toEqual({ consecutiveFailures: expect.any(Number), nextProbeAt: expect.any(String) });
+      expect(view.backoff!.consecutiveFailures).toBeGreaterThanOrEqual(3);
+      // from here on, one probe at a time
+      await sleep(100);
+      comeback.mostOpen = comeback.open;
+      await sleep(2000);
+      expect(comeback.mostOpen).toBeLessThanOrEqual(1);
+    } finally {
+      await first.onModuleDestroy();
+    }
+
+    // the back-off is in the database: a replica started now holds the endpoint back as well
+    const held = await service.get('mer_BACK', endpointId);
+    expect(held.backoff).toBeDefined();
+    const restarted = worker();
+    if (Date.parse(held.backoff!.nextProbeAt) > Date.now() + 100) expect(await restarted.dispatch()).toBe(0);
+
+    comeback.up = true;
+    restarted.onApplicationBootstrap();
+    try {
+      await eventually(async () => ((await Promise.all(events.map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined), 15_000, 50);
+    } finally {
+      await restarted.onModuleDestroy();
+    }
+    // with the same event ids, each payment's in order
+    expect([...comeback.delivered].sort()).toEqual(events.map((e) => e.id).sort());
+    for (let p = 0; p < 3; p++) {
+      const ofPayment = events.slice(p * 3, p * 3 + 3).map((e) => e.id);
+      expect(comeback.delivered.filter((id) => ofPayment.includes(id))).toEqual(ofPayment);
+    }
+    expect((await service.get('mer_BACK', endpointId)).backoff).toBeUndefined();
+  });
+});
