@@ -50,6 +50,12 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
         const { failure } = answer.verdict;
         return chain(state, facts(state, answer, false), () => closeUnpaid(cancel, failure, true, ctx));
       }
+      // Alipay holds the payment CANCELLED: any money went back, as a late cancel S or a REVERSED report would say, so
+      // the person must not refund it as the review asked (nor a lagging report's CHARGED make it refundable).
+      if (answer.verdict.kind === 'NOT_PAID' && answer.verdict.cancelled) {
+        const how = `Alipay answers payment ${state.payment.paymentRequestId} cancelled`;
+        return chain(state, facts(state, answer, false), (s) => (s.status === 'NEEDS_REVIEW' ? cancelledInReview(s, how, ctx) : []));
+      }
       return facts(state, answer, false);
     case 'SUCCEEDED': {
       if (answer.verdict.kind === 'NOT_PAID' && state.byReport) {

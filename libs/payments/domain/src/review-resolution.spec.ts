@@ -19,6 +19,7 @@ import {
   payResult,
   payS,
   payTimeout,
+  payU,
   posCancel,
   refundResult,
   requestRefund,
@@ -315,6 +316,37 @@ describe('payment saga: Alipay answers not paid a payment the reports made SUCCE
     expect(view).toMatchObject({ status: 'NEEDS_REVIEW', failure: { code: 'CLOSED_AT_ALIPAY' } });
     expect(view.failure?.message).toContain('Alipay answers payment pay_01JDZ8X3 not paid (ORDER_IS_CLOSED), though the reports showed it charged');
   });
+});
+
+/** inquiry #2 out when inquiry #1 answered SUCCESS; then refund R-1 refused ORDER_IS_CANCELED: NEEDS_REVIEW (CLOSED_AT_ALIPAY) */
+const closedWithInquiryOut: Step[] = [requestPayment(), payU(), fired('INQUIRY', 2), inquirySuccess(1), requestRefund(1, '500'), refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED')];
+
+describe('payment saga: Alipay answers CANCELLED a payment in review', () => {
+  checkRows([
+    {
+      name: 'the cashier\'s cancel left unknown after a success, a late inquiry answers CANCELLED → CANCELLED: the cancel gave the money back',
+      given: abortedAfterSuccess,
+      when: inquiry(1, 'S', 'SUCCESS', 'CANCELLED'),
+      then: ['publish PaymentCancelled CANCELLED #3'],
+      status: 'CANCELLED',
+    },
+    { name: 'then a lagging report shows only the charge → nothing: it is not made refundable', given: [...abortedAfterSuccess, inquiry(1, 'S', 'SUCCESS', 'CANCELLED')], when: reviewResolved('CHARGED'), then: [], status: 'CANCELLED' },
+    {
+      name: 'in review because a refund found the payment closed, a late inquiry answers CANCELLED → CANCELLED',
+      given: closedWithInquiryOut,
+      when: inquiry(2, 'S', 'SUCCESS', 'CANCELLED'),
+      then: ['publish PaymentCancelled CANCELLED #6'],
+      status: 'CANCELLED',
+    },
+    {
+      name: 'in review with a refund taken, a late inquiry answers CANCELLED → NEEDS_REVIEW (REVERSED_AFTER_REFUND)',
+      given: [requestPayment(), payU(), fired('INQUIRY', 2), inquirySuccess(1), requestRefund(1, '500'), refundResult('ref_1', 1, 'S', 'SUCCESS'), requestRefund(2, '500'), refundResult('ref_2', 2, 'F', 'ORDER_IS_CANCELED')],
+      when: inquiry(2, 'S', 'SUCCESS', 'CANCELLED'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #8'],
+      status: 'NEEDS_REVIEW',
+    },
+    { name: 'in review, a late inquiry answers FAIL → nothing: only CANCELLED says the money went back', given: closedWithInquiryOut, when: inquiryFail(2), then: [], status: 'NEEDS_REVIEW' },
+  ]);
 });
 
 describe('payment saga: after the reports settled a review', () => {
