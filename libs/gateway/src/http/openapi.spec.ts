@@ -18,4 +18,10 @@ describe('the POS API document', () => {
       expect(operation.responses).toHaveProperty('415');
     }
   });
+
+  it('documents 503 IDEMPOTENCY_UNAVAILABLE on the requests that take an idempotency lock: a new payment and a refund', () => {
+    for (const path of ['/v1/payments', '/v1/payments/{paymentId}/refunds']) {
+      expect(document.paths[path].post.responses['503']).toMatchObject({ description: expect.stringContaining('IDEMPOTENCY_UNAVAILABLE') });
+    }
+  });
 });

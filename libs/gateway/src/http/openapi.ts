@@ -82,7 +82,7 @@ export function openApiDocument(): Record<string, unknown> {
           201: { description: 'created and final: SUCCEEDED, or FAILED when Alipay refused it (failure.code is Alipay\'s)', content: json('Refund') },
           200: { description: 'the refund this refundRequestId already made, final', content: json('Refund') },
           202: { description: 'under way: poll GET /v1/payments/{paymentId}/refunds/{refundId}?waitSeconds=…', content: json('Refund') },
-          ...errors(400, 401, 404, 409, 415, 429),
+          ...errors(400, 401, 404, 409, 415, 429, 503),
           422: { description: 'a business rule refused the refund before it reached Alipay (PAYMENT_NOT_REFUNDABLE, REFUND_EXCEEDS_PAID, CURRENCY_MISMATCH), whether the gateway or the orchestrator found it: no money moved. When the refund had been recorded, details hold its refundId: it reads as FAILED with that code, and a replay of its refundRequestId answers the same 422. Send a new refundRequestId to try again', content: json('Error') },
         } },
       },
@@ -128,5 +128,5 @@ const ERRORS: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not JSON (Content-Type: application/json); CSV_REQUIRED on /v1/admin/import, which takes text/csv',
   422: 'a business rule, e.g. REFUND_EXCEEDS_PAID, PAYMENT_NOT_REFUNDABLE',
   429: 'RATE_LIMITED: more requests from this terminal in one second than the limit, reads and streams included (see Retry-After)',
-  503: 'UNAVAILABLE, or OVERLOADED while the platform sheds load (see Retry-After): retry the same request',
+  503: 'UNAVAILABLE; OVERLOADED while the platform sheds load; IDEMPOTENCY_UNAVAILABLE on a payment or refund while the store of their idempotency locks is unreachable (reads go on meanwhile). Retry the same request after Retry-After',
 };

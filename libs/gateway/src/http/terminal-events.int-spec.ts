@@ -272,7 +272,7 @@ describe('GET /v1/terminals/me/events', () => {
 
   it('pushes a cancel the orchestrator refused to the stream of the payment\'s terminal, once, numbered and replayed as its other events', async () => {
     // the read model applies payments.v1.events, and the consumer then wakes the terminal's streams
-    const payments = new PaymentsService(dataSource, undefined as never, undefined as never, testLogger());
+    const payments = new PaymentsService(dataSource, undefined as never, undefined as never, undefined as never, testLogger());
     const apply = async (envelope: Envelope, terminal: PosTerminal) => {
       await dataSource.transaction((manager) => payments.applyEvent(manager, envelope));
       await app.get(TerminalEventsHub).publish(terminal.terminalId);

@@ -16,7 +16,9 @@ let payments: PaymentsService;
 beforeAll(async () => {
   ({ dataSource } = await freshDatabase('upm_test_gateway_payments', GATEWAY_DATABASE));
   redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
-  payments = new PaymentsService(dataSource, new RedisLocks(redis, `test:${Date.now()}:lock:`), new PaymentUpdates(redis), testLogger());
+  // connected, as the service's is before it listens: until then payments and refunds are refused
+  await redis.ping();
+  payments = new PaymentsService(dataSource, new RedisLocks(redis, `test:${Date.now()}:lock:`), redis, new PaymentUpdates(redis), testLogger());
 });
 
 afterAll(async () => {
@@ -111,7 +113,7 @@ describe('a void and a refund of one payment at once', () => {
 describe('idempotency without the Redis lock', () => {
   /** a lock that excludes no one, as when Redis failed over or a holder's lease ran out: the database alone must decide */
   const lost = { withLock: (_name: string, _options: unknown, work: () => Promise<unknown>) => work() } as unknown as RedisLocks;
-  const unlocked = () => new PaymentsService(dataSource, lost, new PaymentUpdates(redis), testLogger());
+  const unlocked = () => new PaymentsService(dataSource, lost, redis, new PaymentUpdates(redis), testLogger());
 
   it('answers concurrent duplicates of a refund with the one refund, and sends it on once', async () => {
     const payment = await newPayment();

@@ -4,7 +4,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { createEnvelope, Envelope, newId, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox, writeWithOutbox } from '@upm/shared-kafka';
-import { RedisLocks } from '@upm/shared-redis';
+import { Redis } from 'ioredis';
+import { LockUnavailable, RedisLocks } from '@upm/shared-redis';
 import type { Logger } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { isId } from '../http/schemas';
@@ -28,6 +29,13 @@ const terminalStreamKey = (terminalId: string) => `hashtext('terminal-events:' |
 const lockRefundsOf = (manager: EntityManager, paymentId: string) => manager.query(`SELECT pg_advisory_xact_lock(hashtext('payment-refunds:' || $1))`, [paymentId]);
 /** the later of two views of one payment (wake-ups from two replicas may arrive out of order) */
 const newer = (view: PaymentViewV1, current: PaymentViewV1) => (view.sequence > current.sequence ? view : current);
+/**
+ * A payment or refund asked while Redis, which holds their idempotency locks, cannot be reached. Refused rather
+ * than taken with the unique constraints as the only guard of its key: money moves only with both guards in
+ * place, and a refusal the POS sends again after Retry-After costs a second at the till.
+ */
+const idempotencyUnavailable = () =>
+  new ApiError(503, 'IDEMPOTENCY_UNAVAILABLE', 'payments and refunds cannot be taken right now (their idempotency store is unreachable); send the same request again', undefined, 1);
 
 /**
  * The POS side of a payment: accepts it exactly once per merchantOrderId, hands it durably to the
@@ -38,6 +46,7 @@ export class PaymentsService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(RedisLocks) private readonly locks: RedisLocks,
+    @Inject(Redis) private readonly redis: Redis,
     private readonly updates: PaymentUpdates,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -50,7 +59,7 @@ export class PaymentsService {
   async create(terminal: TerminalContext, body: CreatePaymentBody): Promise<{ payment: PaymentViewV1; created: boolean }> {
     const requestHash = hashOf({ merchantOrderId: body.merchantOrderId, amount: body.amount, paymentCode: body.paymentCode, description: body.description ?? null });
     const lockName = `pay:{${terminal.merchantId}}:${body.merchantOrderId}`;
-    return this.locks.withLock(lockName, { ttlMs: 10_000, waitMs: 15_000 }, async () => {
+    return this.underIdempotencyLock(lockName, async () => {
       const payment = await this.insertPayment(terminal, body, requestHash);
       if (payment) return { payment, created: true };
       const existing = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
@@ -143,7 +152,7 @@ export class PaymentsService {
   async refund(terminal: TerminalContext, paymentId: string, body: CreateRefundBody): Promise<{ refund: RefundViewV1; created: boolean }> {
     const payment = await this.row(terminal, paymentId);
     const requestHash = hashOf({ refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason ?? null });
-    return this.locks.withLock(`refund:{${paymentId}}:${body.refundRequestId}`, { ttlMs: 10_000, waitMs: 15_000 }, async () => {
+    return this.underIdempotencyLock(`refund:{${paymentId}}:${body.refundRequestId}`, async () => {
       const existing = await this.findRefundRow(paymentId, body.refundRequestId);
       if (existing) return { refund: sameRequest(existing, requestHash, 'refundRequestId'), created: false };
       checkRefundable(payment.view, body);
@@ -230,6 +239,26 @@ export class PaymentsService {
       prepared(`SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT ${terminalStreamKey('terminal_id')} AS key FROM unnest($1::text[]) terminal_id) keys ORDER BY key`),
       [[...terminals]],
     );
+  }
+
+  /**
+   * Runs `work` under the Redis lock of one idempotency key. Without a ready connection the request is refused
+   * at once (the command would otherwise queue for the client's reconnection attempts, seconds the cashier
+   * waits for the same refusal), and so is one whose lock command failed because Redis went away meanwhile.
+   */
+  private async underIdempotencyLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== 'ready') throw idempotencyUnavailable();
+    let locked = false;
+    try {
+      return await this.locks.withLock(name, { ttlMs: 10_000, waitMs: 15_000 }, () => {
+        locked = true;
+        return work();
+      });
+    } catch (error) {
+      // before `work`, only the lock's own commands can fail; LockUnavailable is another attempt holding it
+      if (!locked && !(error instanceof LockUnavailable)) throw idempotencyUnavailable();
+      throw error;
+    }
   }
 
   /** Inserts the payment and its command, or returns undefined when this merchantOrderId already has one. */

@@ -13,7 +13,7 @@ let payments: PaymentsService;
 beforeAll(async () => {
   ({ dataSource } = await freshDatabase('upm_test_gateway_read_model', GATEWAY_DATABASE));
   // applying events needs only the transaction it is given
-  payments = new PaymentsService(dataSource, undefined as never, undefined as never, testLogger());
+  payments = new PaymentsService(dataSource, undefined as never, undefined as never, undefined as never, testLogger());
 });
 
 afterAll(async () => {
