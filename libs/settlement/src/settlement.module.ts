@@ -72,12 +72,12 @@ export class SettlementModule implements OnModuleInit, OnApplicationBootstrap, O
       providers: [
         { provide: SETTLEMENT_OPTIONS, useValue: options },
         { provide: LedgerStore, useFactory: () => new LedgerStore(options.producer) },
-        { provide: PaymentEventsHandler, inject: [LedgerStore], useFactory: (ledger: LedgerStore) => new PaymentEventsHandler(ledger, options.feeMinor) },
+        { provide: PaymentEventsHandler, inject: [LedgerStore], useFactory: (ledger: LedgerStore) => new PaymentEventsHandler(ledger, options) },
         {
           provide: ReportIngestion,
           inject: [DataSource, LedgerStore, LOGGER, Metrics],
           useFactory: (dataSource: DataSource, ledger: LedgerStore, logger: Logger, metrics: Metrics) =>
-            new ReportIngestion(dataSource, ledger, reportSources(options, logger), options.feeMinor, options.producer, logger, metrics),
+            new ReportIngestion(dataSource, ledger, reportSources(options, logger), options, options.producer, logger, metrics),
         },
         FinanceService,
         { provide: ADMIN_TOKEN, useValue: options.adminToken },

@@ -1,3 +1,5 @@
+import type { FeeSchedule } from './domain/fees';
+
 export const SETTLEMENT_OPTIONS = Symbol('SETTLEMENT_OPTIONS');
 
 export interface SftpOptions {
@@ -12,11 +14,10 @@ export interface SftpOptions {
   hostKeySha256?: string;
 }
 
-export interface SettlementOptions {
+/** Alipay's fee per payment and per refund (a cancel gives it back) is the schedule's: see `FeeSchedule`. */
+export interface SettlementOptions extends FeeSchedule {
   adminToken: string;
   producer: string;
-  /** Alipay's fee per payment and per refund, in minor units (a cancel gives it back) */
-  feeMinor: bigint;
   /** where report files are picked up from: a folder holding `<customerId>/<yyyymmdd>/` */
   reportDir?: string;
   sftp?: SftpOptions;

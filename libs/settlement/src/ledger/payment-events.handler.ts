@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Envelope, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { prepared, TablePruner } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
+import { expectedFee, FeeTerms } from '../domain/fees';
 import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
 import { FINAL_REFUND_STATUSES, netToNothing, RefundStatus, refundStatusAfter, rowKey } from '../domain/matching';
 import { businessDayOf } from '../domain/report-files';
@@ -29,7 +30,8 @@ interface EventSource {
 export class PaymentEventsHandler {
   constructor(
     private readonly ledger: LedgerStore,
-    private readonly feeMinor: bigint,
+    /** Alipay's fee schedule: each transaction is booked with the fee of its gross and currency */
+    private readonly fees: FeeTerms,
   ) {}
 
   /**
@@ -58,11 +60,13 @@ export class PaymentEventsHandler {
       case 'PaymentSucceeded':
         await this.recordPayment(manager, payment, envelope.occurredAt, source);
         return;
-      case 'RefundSucceeded':
+      case 'RefundSucceeded': {
         if (!refund) return;
         // A refund Alipay accepted proves the payment was charged, even when the saga never saw the success
         // itself (a pay that timed out, then could not be cancelled and was refunded instead).
         await this.recordPayment(manager, payment, envelope.occurredAt, source);
+        // a refund is charged a fee of its own gross, as a payment is
+        const fee = expectedFee(this.fees, refund.amount.currency, BigInt(refund.amount.value));
         await this.book(manager, {
           sourceKey: `REFUND:${refund.refundId}`,
           kind: 'REFUND',
@@ -74,14 +78,15 @@ export class PaymentEventsHandler {
           requestId: refund.refundId,
           alipayTransactionId: refund.alipayRefundId ?? null,
           amount: BigInt(refund.amount.value),
-          fee: this.feeMinor,
+          fee,
           businessDay: businessDayOf(refund.refundTime ?? envelope.occurredAt),
           origin: 'EVENT',
           occurredAt: new Date(envelope.occurredAt),
           source,
-          postings: refundPostings({ merchantId: payment.merchantId, currency: refund.amount.currency, amount: BigInt(refund.amount.value), fee: this.feeMinor }),
+          postings: refundPostings({ merchantId: payment.merchantId, currency: refund.amount.currency, amount: BigInt(refund.amount.value), fee }),
         });
         return;
+      }
       case 'PaymentCancelled': {
         // Only a cancel that reversed a charge moves money; a cancel after refunds came through the refunds.
         if (payment.refundedAmount.value !== '0') return;
@@ -122,7 +127,7 @@ export class PaymentEventsHandler {
     const cancel = listed.get(rowKey('CANCEL', payment.paymentId));
     if (!charge || !cancel || !netToNothing(charge, cancel)) return false;
     for (const row of [charge, cancel]) {
-      const { id, draft } = await this.ledger.writeReported(manager, payment, { ...row, requestId: payment.paymentId, fee: this.feeMinor }, { status: 'EXPECTED' });
+      const { id, draft } = await this.ledger.writeReported(manager, payment, { ...row, requestId: payment.paymentId, fee: expectedFee(this.fees, row.currency, row.amount) }, { status: 'EXPECTED' });
       await this.ledger.closeMissingInLedger(manager, id, draft, `written from Alipay's report with ${source.eventType} ${source.eventId}, the charge and its cancel netting to nothing`);
     }
     return true;
@@ -142,7 +147,7 @@ export class PaymentEventsHandler {
     const reversal = cancel && netToNothing(charge, cancel) ? cancel : undefined;
     const how = `written from Alipay's report with ${envelope.type} ${envelope.id}`;
     for (const row of reversal ? [charge, reversal] : [charge]) {
-      const { id, draft } = await this.ledger.writeReported(manager, payment, { ...row, requestId: payment.paymentId, fee: this.feeMinor }, { status: 'EXPECTED' });
+      const { id, draft } = await this.ledger.writeReported(manager, payment, { ...row, requestId: payment.paymentId, fee: expectedFee(this.fees, row.currency, row.amount) }, { status: 'EXPECTED' });
       await this.ledger.closeMissingInLedger(manager, id, draft, how);
     }
     await this.ledger.resolveReview(manager, {
@@ -179,6 +184,8 @@ export class PaymentEventsHandler {
     postingsFor: typeof paymentPostings,
   ): Promise<{ created: boolean }> {
     const amount = BigInt(payment.amount.value);
+    // the charge's fee, and what its cancel gives back: the fee of the same gross
+    const fee = expectedFee(this.fees, payment.amount.currency, amount);
     return this.book(manager, {
       sourceKey: `${kind}:${payment.paymentId}`,
       kind,
@@ -189,12 +196,12 @@ export class PaymentEventsHandler {
       requestId: payment.alipay?.paymentRequestId ?? payment.paymentId,
       alipayTransactionId: payment.alipay?.paymentId ?? null,
       amount,
-      fee: this.feeMinor,
+      fee,
       businessDay: businessDayOf(businessTime),
       origin: 'EVENT',
       occurredAt: new Date(occurredAt),
       source,
-      postings: postingsFor({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee: this.feeMinor }),
+      postings: postingsFor({ merchantId: payment.merchantId, currency: payment.amount.currency, amount, fee }),
     });
   }
 

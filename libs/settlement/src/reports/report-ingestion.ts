@@ -4,6 +4,7 @@ import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
 import type { SettlementBatchSettledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
+import { expectedFee, FeeTerms } from '../domain/fees';
 import { SettledAmount, settlementPostings } from '../domain/ledger';
 import {
   compareRow, compareWithPayment, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,
@@ -53,7 +54,8 @@ export class ReportIngestion {
     private readonly dataSource: DataSource,
     private readonly ledger: LedgerStore,
     private readonly sources: readonly ReportSource[],
-    private readonly feeMinor: bigint,
+    /** Alipay's fee schedule: the fee of a transaction written from a row that does not give its own */
+    private readonly fees: FeeTerms,
     private readonly producer: string,
     private readonly logger: Logger,
     metrics?: Metrics,
@@ -371,7 +373,7 @@ export class ReportIngestion {
     const merchantId = payment?.merchantId ?? (row.referenceMerchantId || `customer-${row.customerId}`);
     if (verdict.result === 'FROM_REPORT' && payment) {
       const own: ReportedFact = {
-        kind: row.type, requestId: row.transactionRequestId, transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: feeFromReport(row, this.feeMinor),
+        kind: row.type, requestId: row.transactionRequestId, transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: feeFromReport(row, expectedFee(this.fees, row.currency, row.amount)),
         time: row.paymentTime, businessDay: businessDayOf(row.paymentTime), reportFile,
       };
       // the charge before its cancel, as they happened
@@ -456,7 +458,7 @@ export class ReportIngestion {
     earlier: ReportedRow,
     partner: TransactionType,
   ): Promise<void> {
-    const { id, draft } = await this.writeFromReport(manager, ctx, payment, { ...earlier, requestId: payment.paymentId, fee: this.feeMinor }, { status: 'EXPECTED' });
+    const { id, draft } = await this.writeFromReport(manager, ctx, payment, { ...earlier, requestId: payment.paymentId, fee: expectedFee(this.fees, earlier.currency, earlier.amount) }, { status: 'EXPECTED' });
     await this.ledger.closeMissingInLedger(manager, id, draft, `written from ${ctx.reportFile} with the ${partner} it nets to nothing with`);
   }
 
