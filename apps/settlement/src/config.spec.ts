@@ -31,6 +31,14 @@ describe('settlement configuration', () => {
     expect(loadConfig(configDefinition, { NODE_ENV: 'production', SETTLEMENT_ADMIN_TOKEN: 'finance-token-0123' }).settlement.adminToken).toBe('finance-token-0123');
   });
 
+  it('reads the fee schedule: a rate in basis points and a fixed part per currency, no rate by default', () => {
+    expect(loadConfig(configDefinition, {}).settlement).toMatchObject({ feeMinor: 10n, feeRateBps: 0, feeMinorByCurrency: {} });
+    const config = loadConfig(configDefinition, { SETTLEMENT_FEE_RATE_BPS: '220', SETTLEMENT_FEE_MINOR: 'HKD:100,JPY:1,5' });
+    expect(config.settlement).toMatchObject({ feeMinor: 5n, feeRateBps: 220, feeMinorByCurrency: { HKD: 100n, JPY: 1n } });
+    expect(() => loadConfig(configDefinition, { SETTLEMENT_FEE_RATE_BPS: '2.2' })).toThrow(/SETTLEMENT_FEE_RATE_BPS/);
+    expect(() => loadConfig(configDefinition, { SETTLEMENT_FEE_MINOR: 'HKD:1,HKD:2' })).toThrow(new ConfigError(['SETTLEMENT_FEE_MINOR: HKD is named twice']));
+  });
+
   it('names each bad setting', () => {
     expect(() => loadConfig(configDefinition, { SETTLEMENT_FEE_MINOR: '-1', SETTLEMENT_SFTP_PRIVATE_KEY_FILE: '/nowhere/key' })).toThrow(ConfigError);
     try {

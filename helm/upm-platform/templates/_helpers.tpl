@@ -237,6 +237,7 @@ Secret and checks nothing.
 {{- if eq $name "settlement" -}}
 {{- $st := $v.config.settlement -}}
 {{- $_ := set $data "SETTLEMENT_FEE_MINOR" (toString $st.feeMinor) -}}
+{{- $_ := set $data "SETTLEMENT_FEE_RATE_BPS" (int64 $st.feeRateBps | toString) -}}
 {{- $_ := set $data "SETTLEMENT_POLL_INTERVAL_MS" (int64 $st.pollIntervalMs | toString) -}}
 {{- if $st.sftp.host -}}
 {{- $_ := set $data "SETTLEMENT_SFTP_HOST" $st.sftp.host -}}
