@@ -24,9 +24,12 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
     case 'CANCELLING':
       // Cancel wins: a late success is recorded (it decides between cancel and refund later) but flips nothing.
       // A definite failure with no success before it ends the cancel: nothing was charged, nothing is left to undo.
-      return chain(state, facts(state, answer, false), (s) =>
-        s.status === 'CANCELLING' && answer.verdict.kind === 'NOT_PAID' && !s.knownPaid ? closeUnpaid(s.cancel, answer.verdict.failure, true, ctx) : [],
-      );
+      // After a success, Alipay holding it CANCELLED says what the cancel's S would: it went through, the money went back.
+      return chain(state, facts(state, answer, false), (s) => {
+        if (s.status !== 'CANCELLING' || answer.verdict.kind !== 'NOT_PAID') return [];
+        if (!s.knownPaid) return closeUnpaid(s.cancel, answer.verdict.failure, true, ctx);
+        return answer.verdict.cancelled ? [cancelled(false, ctx)] : [];
+      });
     case 'REFUNDING_REVERSAL':
       // CANCELLED: a cancel went through after all and gave the money back, as a cancel S now would say; the
       // reversal refund in flight is still asked about (refund-flow's afterRefund flags it if it paid out too).

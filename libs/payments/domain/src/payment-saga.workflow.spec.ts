@@ -293,6 +293,14 @@ describe('payment saga: cancel wins', () => {
     { name: 'pay F after a success while cancelling → the cancel still decides', given: [...paySent, posCancel(), notified()], when: payResult('F', 'RISK_REJECT'), then: [], status: 'CANCELLING' },
     { name: 'closed on a pay F while cancelling, then a success is reported → NEEDS_REVIEW', given: [...paySent, posCancel(), payResult('F', 'RISK_REJECT')], when: notified(), then: ['publish PaymentNeedsReview NEEDS_REVIEW #2'], status: 'NEEDS_REVIEW' },
     { name: 'inquiry timer left from before the cancel → ignored', given: cancelling, when: fired('INQUIRY', 2), then: [], status: 'CANCELLING' },
+    {
+      name: 'after a late success, an inquiry answers CANCELLED → CANCELLED: the cancel went through, no more cancels sent',
+      given: [...cancelling, notified()],
+      when: inquiry(1, 'S', 'SUCCESS', 'CANCELLED'),
+      then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'],
+      status: 'CANCELLED',
+    },
+    { name: 'after a late success, an inquiry answers FAIL → nothing: the cancel decides', given: [...cancelling, notified()], when: inquiryFail(1), then: [], status: 'CANCELLING' },
     { name: 'after a late success the cancel still decides → CANCELLED', given: [...cancelling, notified(), inquirySuccess(1)], when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #2', 'cancel timer CANCEL_RETRY'], status: 'CANCELLED' },
     { name: 'cancel F ORDER_NOT_EXIST after a success was reported → not trusted: inquire', given: [...cancelling, notified()], when: cancelResult(1, 'F', 'ORDER_NOT_EXIST'), then: ['send InquirePayment#2', 'cancel timer CANCEL_RETRY', `timer INQUIRY#3 +${DEADLINE}`], status: 'REVERSAL_CHECK' },
   ]);
