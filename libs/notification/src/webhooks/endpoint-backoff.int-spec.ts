@@ -177,4 +177,24 @@ describe('endpoint back-off', () => {
     }
     expect((await service.get('mer_BACK', endpointId)).backoff).toBeUndefined();
   });
+
+  it('ends when the merchant moves the endpoint to a new URL: what waited goes to it at once', async () => {
+    const old = await receiver();
+    old.up = false;
+    const fixed = await receiver();
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_MOVED', { url: old.url, eventTypes: ['*'] });
+    const events = Array.from({ length: 4 }, (_, i) => paymentEvent('mer_MOVED', `pay_MOVED_${i}`));
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, events, HOUR));
+    const sender = worker();
+    expect(await sender.dispatch()).toBe(4);
+    await eventually(async () => ((await service.get('mer_MOVED', endpointId)).backoff ? true : undefined), 5000, 20);
+    await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 5000, 20);
+
+    const moved = await service.update('mer_MOVED', endpointId, { url: fixed.url });
+    expect(moved.backoff).toBeUndefined();
+    expect(await sender.dispatch()).toBe(4);
+    await eventually(async () => ((await Promise.all(events.map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined), 5000, 20);
+    expect([...fixed.delivered].sort()).toEqual(events.map((e) => e.id).sort());
+  });
 });
