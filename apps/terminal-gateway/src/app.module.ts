@@ -15,7 +15,9 @@ export class AppModule {
         RuntimeModule.forRoot({ service: config.service, logLevel: config.logLevel }),
         DatabaseModule.forRoot(GATEWAY_DATABASE, config.database),
         KafkaModule.forRoot({ ...config.kafka, clientId: config.service, databaseUrl: config.database.url }),
-        RedisModule.forRoot(config.redisUrl, 'gw:'),
+        // reads need Redis for nothing but the rate limit, which falls back to each replica's own; every replica
+        // shares this Redis, so taking them all out of the load balancer would only stop the reads too
+        RedisModule.forRoot(config.redisUrl, 'gw:', { requiredForReadiness: false }),
         GatewayModule.register(config.gateway),
       ],
     };

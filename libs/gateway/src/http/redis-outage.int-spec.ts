@@ -43,7 +43,7 @@ beforeAll(async () => {
   target.host = `127.0.0.1:${proxy.port}`;
 
   @Module({
-    imports: [RuntimeModule.forRoot({ service: 'terminal-gateway', logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' }), RedisModule.forRoot(target.toString(), `test:${Date.now()}:gw:`)],
+    imports: [RuntimeModule.forRoot({ service: 'terminal-gateway', logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' }), RedisModule.forRoot(target.toString(), `test:${Date.now()}:gw:`, { requiredForReadiness: false })],
     controllers: [PosController, TerminalEventsController],
     providers: [
       { provide: DataSource, useValue: dataSource }, { provide: GATEWAY_OPTIONS, useValue: options },
@@ -200,5 +200,14 @@ describe('while Redis is away', () => {
 
     await restoreRedis();
     expect(await call('POST', '/v1/payments', key, paymentBody())).toMatchObject({ status: 202 });
+  });
+
+  it('keeps the replica ready, naming Redis degraded: every replica shares it, and reads need it not', async () => {
+    await cutRedis();
+    const response = await fetch(`${baseUrl}/health/ready`);
+    const body = (await response.json()) as { status: string; checks: Record<string, string> };
+    expect(response.status).toBe(200);
+    expect(body.status).toBe('ready');
+    expect(body.checks.redis).toMatch(/^degraded: /);
   });
 });

@@ -21,11 +21,16 @@ class RedisLifecycle implements OnApplicationShutdown {
   }
 }
 
+export interface RedisModuleOptions {
+  /** false: the service stays ready while Redis is away, which readiness reports as `degraded` (default true) */
+  requiredForReadiness?: boolean;
+}
+
 /** The service's Redis connection and lock helper; readiness pings Redis. */
 @Global()
 @Module({})
 export class RedisModule {
-  static forRoot(url: string, keyPrefix: string): DynamicModule {
+  static forRoot(url: string, keyPrefix: string, options: RedisModuleOptions = {}): DynamicModule {
     return {
       module: RedisModule,
       providers: [
@@ -37,7 +42,7 @@ export class RedisModule {
             redis.on('error', () => undefined); // reconnects on its own; readiness reports the outage
             readiness.register('redis', async () => {
               if ((await redis.ping()) !== 'PONG') throw new Error('no PONG');
-            });
+            }, { required: options.requiredForReadiness ?? true });
             return redis;
           },
         },

@@ -2,14 +2,22 @@ import { Injectable } from '@nestjs/common';
 
 export type ReadinessCheck = () => Promise<void>;
 
+export interface ReadinessCheckOptions {
+  /**
+   * false: a failure is reported (`degraded: …`) but leaves the service ready, for a dependency the service
+   * still serves requests without, and which no other replica would have either (default true)
+   */
+  required?: boolean;
+}
+
 /** Dependencies register a check here; `/health/ready` runs them all, each bounded in time. */
 @Injectable()
 export class Readiness {
-  private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly checks = new Map<string, { check: ReadinessCheck; required: boolean }>();
   private shuttingDown = false;
 
-  register(name: string, check: ReadinessCheck): void {
-    this.checks.set(name, check);
+  register(name: string, check: ReadinessCheck, options: ReadinessCheckOptions = {}): void {
+    this.checks.set(name, { check, required: options.required ?? true });
   }
 
   markShuttingDown(): void {
@@ -18,11 +26,14 @@ export class Readiness {
 
   async report(timeoutMs = 2000): Promise<{ ready: boolean; checks: Record<string, string> }> {
     const entries = await Promise.all(
-      [...this.checks].map(async ([name, check]) => [name, await outcome(check, timeoutMs)] as const),
+      [...this.checks].map(async ([name, { check, required }]) => {
+        const result = await outcome(check, timeoutMs);
+        return [name, result === 'up' || required ? result : result.replace(/^down: /, 'degraded: ')] as const;
+      }),
     );
     const checks = Object.fromEntries(entries);
     if (this.shuttingDown) checks['shutdown'] = 'in progress';
-    return { ready: !this.shuttingDown && entries.every(([, result]) => result === 'up'), checks };
+    return { ready: !this.shuttingDown && entries.every(([, result]) => !result.startsWith('down: ')), checks };
   }
 }
 
