@@ -1185,6 +1185,31 @@ describe('ReportIngestion and payment events', () => {
     expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'TransactionReconciled' AND key = 'pay_in_late_part'")).toEqual([{ n: 1 }]);
   });
 
+  it('takes the same transaction file delivered again at another path (a second source) for a duplicate: its rows are announced once', async () => {
+    await apply(eventAt('pay_two_sources', '2027-01-20T10:00:00+08:00'));
+    dayFile('20270120', '000', reportRow('pay_two_sources', 'PAYMENT', '2027-01-20T10:00:00+08:00', '12.50'));
+    const of = (results: Awaited<ReturnType<ReportIngestion['ingest']>>) => results.filter((r) => r.path.endsWith('_20270120_000.csv')).map((r) => [r.source, r.path, r.status]);
+    expect(of(await ingestion.ingest())).toEqual([['memory', 'C1/20270120/transactionItems_20270120_000.csv', 'INGESTED']]);
+    const original = files[files.length - 1];
+    files.push({ ...original, source: 'sftp', path: `v1/settlements/${original.path}` });
+    expect(of(await ingestion.ingest())).toEqual([
+      ['memory', 'C1/20270120/transactionItems_20270120_000.csv', 'DUPLICATE'], ['sftp', 'v1/settlements/C1/20270120/transactionItems_20270120_000.csv', 'DUPLICATE'],
+    ]);
+    expect(await reconciledOf('pay_two_sources')).toHaveLength(1);
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM reconciliations WHERE transaction_request_id = 'pay_two_sources'")).toEqual([{ n: 1 }]);
+  });
+
+  it('takes two copies of a transaction file found at one look for one file: its rows are announced once', async () => {
+    await apply(eventAt('pay_two_copies', '2027-01-21T10:00:00+08:00'));
+    dayFile('20270121', '000', reportRow('pay_two_copies', 'PAYMENT', '2027-01-21T10:00:00+08:00', '12.50'));
+    const original = files[files.length - 1];
+    files.push({ ...original, path: `inbox/${original.path}` });
+    expect((await ingestion.ingest()).filter((r) => r.path.endsWith('_20270121_000.csv')).map((r) => [r.path, r.status])).toEqual([
+      ['C1/20270121/transactionItems_20270121_000.csv', 'INGESTED'], ['inbox/C1/20270121/transactionItems_20270121_000.csv', 'DUPLICATE'],
+    ]);
+    expect(await reconciledOf('pay_two_copies')).toHaveLength(1);
+  });
+
   it('reads the known rows of a file beside one of a type settlement does not book, which finance sees as an open discrepancy', async () => {
     await apply(eventAt('pay_beside_reversal', '2026-12-22T10:00:00+08:00'));
     const reversal = 'C1,Alipay_SG,,mer_7KQ2,sto_A001,REFUND_REVERSAL,RR-ref_reversed,R-ref_reversed,ref_reversed,pay_reversed,ORD-1,coffee,CONNECT_WALLET,ALIPAYHK,2026-12-22T11:00:00+08:00,IN_STORE_PAYMENT,5.00,HKD';

@@ -119,8 +119,12 @@ export class ReportIngestion {
     const results = new Map<Candidate, IngestResult>();
     const parts: TransactionPart[] = [];
     const listed = await this.listedOn(candidates[0].meta.day);
+    const read = new Set<string>();
     for (const c of candidates) {
-      if (await this.seen(c)) {
+      // a second copy found at this look (another folder of the source) is the same report, read once
+      const copyOfRead = read.has(identityOf(c));
+      read.add(identityOf(c));
+      if (copyOfRead || (await this.seen(c))) {
         results.set(c, { ...base(c), status: 'DUPLICATE' });
         continue;
       }
@@ -581,9 +585,16 @@ export class ReportIngestion {
     }]));
   }
 
-  /** How this file (its path and bytes) was recorded before, if it was. */
+  /**
+   * How this file was recorded before, if it was: at its path with its bytes, or else a copy of it (its name and
+   * bytes) at another path. The same file delivered by a second source, or again to another folder, is the same
+   * report: read again, its rows would be matched and announced twice.
+   */
   private async seen(c: Candidate, manager: EntityManager | DataSource = this.dataSource): Promise<'INGESTED' | 'REJECTED' | undefined> {
-    const [row]: Array<{ status: 'INGESTED' | 'REJECTED' }> = await manager.query('SELECT status FROM report_files WHERE path = $1 AND sha256 = $2', [c.file.path, c.sha256]);
+    const [row]: Array<{ status: 'INGESTED' | 'REJECTED' }> = await manager.query(
+      `SELECT status FROM report_files WHERE sha256 = $1 AND (path = $2 OR right(path, length($3)) = $3) ORDER BY path = $2 DESC LIMIT 1`,
+      [c.sha256, c.file.path, `/${c.file.name}`],
+    );
     return row?.status;
   }
 
@@ -628,6 +639,11 @@ interface TransactionFile {
 interface BatchFile {
   fileId: string;
   path: string;
+}
+
+/** What makes a report file the same file wherever it is found: its name and bytes. */
+function identityOf(c: Candidate): string {
+  return `${c.file.name}|${c.sha256}`;
 }
 
 /** UTF-8, as the spec says; a byte-order mark is dropped by the CSV reader. */
