@@ -176,6 +176,21 @@ describe('while Redis is away', () => {
     }
   });
 
+  it('answers reads at once when Redis hangs with its connection open: the rate limit does not wait for it', async () => {
+    const key = await newTerminal();
+    const { payment } = await paidAndRefunding(key);
+    proxy.freeze();
+    try {
+      const started = Date.now();
+      const answer = await fetch(`${baseUrl}/v1/payments/${payment.paymentId}`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(5000) });
+      expect(answer.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      // the hung connections go; the Redis client reconnects once the proxy is back
+      await cutRedis();
+    }
+  });
+
   it('refuses payments and refunds at once with 503 IDEMPOTENCY_UNAVAILABLE and Retry-After, makes nothing, and takes them again once Redis is back', async () => {
     const key = await newTerminal();
     const { payment } = await paidAndRefunding(key);

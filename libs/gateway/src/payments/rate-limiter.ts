@@ -4,6 +4,21 @@ import { type Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 
 const HIT = `local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end return n`;
+/**
+ * How long a request waits for Redis' count before it counts on its own. Redis answers in about a millisecond
+ * when it answers at all; one that hangs with its connection open (a partition without a reset, a stalled
+ * server) would otherwise hold every POS request until the connection breaks, which may take minutes.
+ */
+const REDIS_ANSWER_MS = 250;
+
+/** `promise`, or a rejection once `ms` have passed without its answer */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * A terminal's requests in the current second on this replica alone. Only the current second is kept: the
@@ -27,10 +42,11 @@ export class LocalWindow {
 
 /**
  * A fixed one-second window per terminal in Redis, shared by every gateway replica. While Redis cannot be
- * reached, each replica counts a terminal's requests on its own, with the same limit: reads need nothing else
- * from Redis and go on, and a misbehaving terminal is still held to the limit on each replica it reaches (at
- * most replicas × limit in all, and a POS keeps its connection to one). The fallback is logged as it starts
- * and ends, and every request it counts adds to `upm_gateway_rate_limit_local_total`.
+ * reached, or does not answer within REDIS_ANSWER_MS, each replica counts a terminal's requests on its own,
+ * with the same limit: reads need nothing else from Redis and go on, and a misbehaving terminal is still held
+ * to the limit on each replica it reaches (at most replicas × limit in all, and a POS usually keeps its
+ * connection to one). The fallback is logged as it starts and ends, and every request it counts adds to
+ * `upm_gateway_rate_limit_local_total`.
  */
 @Injectable()
 export class TerminalRateLimiter {
@@ -58,7 +74,7 @@ export class TerminalRateLimiter {
     // request would wait seconds for an answer it can have now
     if (this.redis.status === 'ready') {
       try {
-        const count = Number(await this.redis.eval(HIT, 1, `gw:rate:{${terminalId}}:${second}`, '2000'));
+        const count = Number(await within(this.redis.eval(HIT, 1, `gw:rate:{${terminalId}}:${second}`, '2000'), REDIS_ANSWER_MS));
         if (this.alone) this.logger.info('rate limits are counted in Redis again, across the replicas');
         this.alone = false;
         return count;
