@@ -9,9 +9,10 @@
  *
  * where fixed(C) is `feeMinorByCurrency[C]` when the schedule names C, `feeMinor` otherwise. The rate part alone is
  * rounded, to a whole minor unit of C (a cent of HKD, a yen of JPY), half up: 27.5 → 28, 27.49 → 27. A payment and
- * a refund are each charged the fee of their own gross; a cancel gives back its payment's, which is the fee of the
- * same gross. The fee is worked out once, when the transaction is booked, and kept with it: matching compares the
- * report's fee with the kept one, and the finance API shows that one.
+ * a refund are each charged the fee of their own gross; a cancel gives back the fee its payment was booked with
+ * (the fee of the same gross, unless the schedule changed in between). The fee is worked out once, when the
+ * transaction is booked, and kept with it: matching compares the report's fee with the kept one, and the finance
+ * API shows that one.
  */
 export interface FeeSchedule {
   /** the fixed part of a currency the schedule does not name, minor units */

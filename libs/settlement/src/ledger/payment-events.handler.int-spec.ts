@@ -43,6 +43,23 @@ const ledgerOf = (paymentId: string) =>
   dataSource.query('SELECT kind, status, amount::text, fee::text, (SELECT count(*)::int FROM ledger_entries e WHERE e.transaction_id = t.id) AS entries FROM ledger_transactions t WHERE payment_id = $1 ORDER BY kind', [paymentId]);
 
 describe('PaymentEventsHandler', () => {
+  it('gives back with a cancel the fee its payment was charged, though the fee schedule changed in between', async () => {
+    const before = new PaymentEventsHandler(new LedgerStore('settlement'), { feeMinor: 100n, feeRateBps: 220 });
+    const after = new PaymentEventsHandler(new LedgerStore('settlement'), { feeMinor: 50n });
+    await dataSource.transaction((manager) => before.apply(manager, event('pay_cancel_fee', 'PaymentSucceeded', 2)));
+    await dataSource.transaction((manager) => after.apply(manager, event('pay_cancel_fee', 'PaymentCancelled', 5)));
+
+    // 2.2 % of 12.50 HKD rounded half up, plus 1.00 HKD, charged and given back
+    expect(await ledgerOf('pay_cancel_fee')).toEqual([
+      expect.objectContaining({ kind: 'CANCEL', fee: '128' }), expect.objectContaining({ kind: 'PAYMENT', fee: '128' }),
+    ]);
+    const [{ fees }] = await dataSource.query(
+      `SELECT COALESCE(SUM(CASE WHEN e.direction = 'DEBIT' THEN e.amount ELSE -e.amount END), 0)::text AS fees
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.payment_id = 'pay_cancel_fee' AND e.account_type = 'FEES'`,
+    );
+    expect(fees).toBe('0');
+  });
+
   it('applies a batch as one-by-one does, writing the tracked payments with one statement', async () => {
     for (const envelope of life('pay_one_by_one')) await dataSource.transaction((manager) => handler.apply(manager, envelope));
 

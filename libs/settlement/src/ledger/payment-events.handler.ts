@@ -90,9 +90,9 @@ export class PaymentEventsHandler {
       case 'PaymentCancelled': {
         // Only a cancel that reversed a charge moves money; a cancel after refunds came through the refunds.
         if (payment.refundedAmount.value !== '0') return;
-        const [charged] = await manager.query("SELECT 1 FROM ledger_transactions WHERE source_key = $1", [`PAYMENT:${payment.paymentId}`]);
+        const [charged]: Array<{ fee: string }> = await manager.query("SELECT fee::text AS fee FROM ledger_transactions WHERE source_key = $1", [`PAYMENT:${payment.paymentId}`]);
         if (charged) {
-          await this.recordCancel(manager, payment, envelope.occurredAt, source);
+          await this.recordCancel(manager, payment, envelope.occurredAt, source, BigInt(charged.fee));
           return;
         }
         if (await this.writeReportedPair(manager, payment, source)) return;
@@ -159,18 +159,20 @@ export class PaymentEventsHandler {
 
   /** The charge, then the cancel that came before it, if one did (it is booked once, with the charge). */
   private async recordPayment(manager: EntityManager, payment: PaymentViewV1, occurredAt: string, source: EventSource): Promise<void> {
-    const { created } = await this.recordCharge(manager, payment, occurredAt, source, 'PAYMENT', payment.alipay?.paymentTime ?? occurredAt, paymentPostings);
+    const fee = expectedFee(this.fees, payment.amount.currency, BigInt(payment.amount.value));
+    const { created } = await this.recordCharge(manager, payment, occurredAt, source, 'PAYMENT', payment.alipay?.paymentTime ?? occurredAt, paymentPostings, fee);
     if (!created) return;
     const [[pending]] = (await manager.query(prepared('DELETE FROM pending_cancels WHERE payment_id = $1 RETURNING event_id, sequence, occurred_at, payment'), [payment.paymentId])) as [
       Array<{ event_id: string; sequence: number; occurred_at: Date; payment: PaymentViewV1 }>,
       number,
     ];
     if (!pending) return;
-    await this.recordCancel(manager, pending.payment, pending.occurred_at.toISOString(), { eventId: pending.event_id, eventType: 'PaymentCancelled', sequence: pending.sequence });
+    await this.recordCancel(manager, pending.payment, pending.occurred_at.toISOString(), { eventId: pending.event_id, eventType: 'PaymentCancelled', sequence: pending.sequence }, fee);
   }
 
-  private recordCancel(manager: EntityManager, payment: PaymentViewV1, occurredAt: string, source: EventSource): Promise<{ created: boolean }> {
-    return this.recordCharge(manager, payment, occurredAt, source, 'CANCEL', occurredAt, cancelPostings);
+  /** A cancel gives back the fee its payment was charged (`chargeFee`), whatever the fee schedule says now. */
+  private recordCancel(manager: EntityManager, payment: PaymentViewV1, occurredAt: string, source: EventSource, chargeFee: bigint): Promise<{ created: boolean }> {
+    return this.recordCharge(manager, payment, occurredAt, source, 'CANCEL', occurredAt, cancelPostings, chargeFee);
   }
 
   /** The full amount of a payment moving one way or the other: its charge, or the cancel that reversed it. */
@@ -182,10 +184,9 @@ export class PaymentEventsHandler {
     kind: 'PAYMENT' | 'CANCEL',
     businessTime: string,
     postingsFor: typeof paymentPostings,
+    fee: bigint,
   ): Promise<{ created: boolean }> {
     const amount = BigInt(payment.amount.value);
-    // the charge's fee, and what its cancel gives back: the fee of the same gross
-    const fee = expectedFee(this.fees, payment.amount.currency, amount);
     return this.book(manager, {
       sourceKey: `${kind}:${payment.paymentId}`,
       kind,
