@@ -191,6 +191,25 @@ describe('while Redis is away', () => {
     }
   });
 
+  it('refuses a payment within seconds when Redis hangs with its connection open, and makes nothing', async () => {
+    const key = await newTerminal();
+    await call('GET', '/v1/payments/pay_none', key);
+    const rows = await paymentRows();
+    proxy.freeze();
+    try {
+      const started = Date.now();
+      const refused = await fetch(`${baseUrl}/v1/payments`, {
+        method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(paymentBody()), signal: AbortSignal.timeout(8000),
+      });
+      expect({ status: refused.status, code: ((await refused.json()) as { error: { code: string } }).error.code }).toEqual({ status: 503, code: 'IDEMPOTENCY_UNAVAILABLE' });
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(await paymentRows()).toBe(rows);
+    } finally {
+      await cutRedis();
+      await restoreRedis();
+    }
+  });
+
   it('refuses payments and refunds at once with 503 IDEMPOTENCY_UNAVAILABLE and Retry-After, makes nothing, and takes them again once Redis is back', async () => {
     const key = await newTerminal();
     const { payment } = await paidAndRefunding(key);

@@ -36,6 +36,12 @@ const newer = (view: PaymentViewV1, current: PaymentViewV1) => (view.sequence > 
  */
 const idempotencyUnavailable = () =>
   new ApiError(503, 'IDEMPOTENCY_UNAVAILABLE', 'payments and refunds cannot be taken right now (their idempotency store is unreachable); send the same request again', undefined, 1);
+/**
+ * How long each idempotency-lock command waits for Redis before the request is refused as above: a Redis that
+ * hangs with its connection open would otherwise hold the cashier until the connection breaks. A lock taken on
+ * Redis after the gateway stopped waiting lapses with its ttl; the POS's retry waits for it.
+ */
+const LOCK_ANSWER_MS = 1000;
 
 /**
  * The POS side of a payment: accepts it exactly once per merchantOrderId, hands it durably to the
@@ -250,7 +256,7 @@ export class PaymentsService {
     if (this.redis.status !== 'ready') throw idempotencyUnavailable();
     let locked = false;
     try {
-      return await this.locks.withLock(name, { ttlMs: 10_000, waitMs: 15_000 }, () => {
+      return await this.locks.withLock(name, { ttlMs: 10_000, waitMs: 15_000, answerMs: LOCK_ANSWER_MS }, () => {
         locked = true;
         return work();
       });

@@ -1,24 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { type Logger, Metrics } from '@upm/shared-observability';
+import { within } from '@upm/shared-redis';
 import { LOGGER } from '@upm/shared-runtime';
 
 const HIT = `local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end return n`;
-/**
- * How long a request waits for Redis' count before it counts on its own. Redis answers in about a millisecond
- * when it answers at all; one that hangs with its connection open (a partition without a reset, a stalled
- * server) would otherwise hold every POS request until the connection breaks, which may take minutes.
- */
+/** How long a request waits for Redis' count before it counts on its own (see `within`). */
 const REDIS_ANSWER_MS = 250;
-
-/** `promise`, or a rejection once `ms` have passed without its answer */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * A terminal's requests in the current second on this replica alone. Only the current second is kept: the

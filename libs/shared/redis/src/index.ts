@@ -1,2 +1,3 @@
 export * from './lock';
 export * from './redis.module';
+export * from './within';
