@@ -160,8 +160,8 @@ export interface CancelInfo {
  * AMOUNT_MISMATCH: Alipay (an answer or a report) showed the payment paid for another amount or currency than it asked.
  * CHARGED_AFTER_CANCEL: a report showed charged a payment the POS or an operator had cancelled and the reports had shown not charged.
  * CLOSED_AT_ALIPAY: Alipay answered the payment closed while the saga held it paid: it refused a refund because the payment
- * itself is closed (never paid, or cancelled) of one SUCCEEDED or being reversed by refund, or answered one the reports
- * had made SUCCEEDED not paid.
+ * itself is closed (never paid, or cancelled) of one SUCCEEDED, being reversed by refund or in another review (whose
+ * reason it keeps), or answered one the reports had made SUCCEEDED not paid.
  */
 export type ReviewKind =
   | 'CANCEL_UNKNOWN'

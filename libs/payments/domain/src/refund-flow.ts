@@ -160,20 +160,22 @@ function afterRefund(state: ActiveState, refund: RefundEntry, outcome: 'SUCCEEDE
  * Alipay refused a refund because the payment itself is closed (never paid, or cancelled: its money went back) while
  * the saga holds it paid — SUCCEEDED, or paid but not cancellable and being reversed by this refund. The status would
  * contradict Alipay's, and refunding the shopper by hand could pay them back twice: NEEDS_REVIEW (CLOSED_AT_ALIPAY),
- * and nothing more is sent (a queued refund is dropped, see refundsStopped). Anywhere else the refusal is what the
- * saga knows already (CANCELLED) or a person has the payment: a plain failed refund.
+ * and nothing more is sent (a queued refund is dropped, see refundsStopped). A payment a person has already for
+ * another reason moves to CLOSED_AT_ALIPAY too: what that review asked for (give back what was charged, refund the
+ * shopper by hand) could now pay the shopper back twice, and the kind is what stops the refunds and what the runbook
+ * goes by; its reason keeps the earlier one. Anywhere else the refusal is what the saga knows already (CANCELLED, or
+ * in review as REVERSED_AFTER_REFUND or CLOSED_AT_ALIPAY, which send nothing more either): a plain failed refund.
  */
 function closedAtAlipay(state: ActiveState, refund: RefundEntry, failure: Failure, ctx: SagaContext): SagaEvent[] {
-  const { paymentRequestId } = state.payment;
-  const check = 'check the payment in the Antom Dashboard (or with inquiryPayment) before refunding the shopper anything';
   switch (state.status) {
-    case 'SUCCEEDED': {
-      const reason = `Alipay refused refund ${refund.refundRequestId} because payment ${paymentRequestId} is closed (${failure.code}), though the platform holds it SUCCEEDED: ${check}`;
-      return chain(state, [needsReview('CLOSED_AT_ALIPAY', reason, ctx)], (s) => startNextRefund(s, ctx));
-    }
-    case 'REFUNDING_REVERSAL': {
-      const reason = `payment ${paymentRequestId} was paid but not cancellable, and Alipay refused its automatic full refund ${refund.refundRequestId} because the payment is closed (${failure.code}): a cancel may have given the money back after all; ${check}`;
-      return chain(state, [needsReview('CLOSED_AT_ALIPAY', reason, ctx)], (s) => startNextRefund(s, ctx));
+    case 'SUCCEEDED':
+    case 'REFUNDING_REVERSAL':
+      return stopRefunds(state, closedReason(state, refund, failure, 'SUCCEEDED'), ctx);
+    case 'NEEDS_REVIEW': {
+      const { kind, reason } = state.review;
+      if (kind === 'REVERSED_AFTER_REFUND' || kind === 'CLOSED_AT_ALIPAY') return afterRefund(state, refund, 'FAILED', ctx);
+      // Alipay's answer and what to check first: a reason cut at 512 characters loses only the end of the earlier one.
+      return stopRefunds(state, `${closedReason(state, refund, failure, `in review (${kind})`)}; before, the review said: ${reason}`, ctx);
     }
     case 'CREATED':
     case 'PAY_SENT':
@@ -182,9 +184,21 @@ function closedAtAlipay(state: ActiveState, refund: RefundEntry, failure: Failur
     case 'REVERSAL_CHECK':
     case 'FAILED':
     case 'CANCELLED':
-    case 'NEEDS_REVIEW':
       return afterRefund(state, refund, 'FAILED', ctx);
   }
+}
+
+function stopRefunds(state: ActiveState, reason: string, ctx: SagaContext): SagaEvent[] {
+  return chain(state, [needsReview('CLOSED_AT_ALIPAY', reason, ctx)], (s) => startNextRefund(s, ctx));
+}
+
+/** What Alipay answered and what to check, for the refund it refused; `held`: how the platform holds the payment. */
+function closedReason(state: ActiveState, refund: RefundEntry, failure: Failure, held: string): string {
+  const { paymentRequestId } = state.payment;
+  const check = 'check the payment in the Antom Dashboard (or with inquiryPayment) before refunding the shopper anything';
+  return refund.origin === 'CANCEL_FALLBACK'
+    ? `payment ${paymentRequestId} was paid but not cancellable, and Alipay refused its automatic full refund ${refund.refundRequestId} because the payment is closed (${failure.code}): a cancel may have given the money back after all; ${check}`
+    : `Alipay refused refund ${refund.refundRequestId} because payment ${paymentRequestId} is closed (${failure.code}), though the platform holds it ${held}: ${check}`;
 }
 
 /** Still unknown after every inquiry: keep its amount reserved, tell an operator, let the queue move on. */

@@ -5,11 +5,13 @@ import {
   GIVEN,
   cancelResult,
   cancelS,
+  charging,
   checkRows,
   fired,
   inquireRefundResult,
   inquirySuccess,
   lastView,
+  notified,
   payResult,
   PAYMENT_ID,
   posCancel,
@@ -241,6 +243,60 @@ describe('refunds: Alipay answers that the payment itself is closed', () => {
 
   it('the automatic full refund refused as closed asks the person to check before refunding, not to refund by hand', () => {
     const view = lastView(run([...reversing, refundResult('rev_pay_01JDZ8X3', 1, 'F', 'ORDER_IS_CANCELED')]));
+    expect(view).toMatchObject({ status: 'NEEDS_REVIEW', failure: { code: 'CLOSED_AT_ALIPAY' } });
+    expect(view.failure?.message).toContain('a cancel may have given the money back after all');
+  });
+});
+
+/** R-1 in flight and R-2 queued when Alipay reports the payment paid for another amount: NEEDS_REVIEW (AMOUNT_MISMATCH) */
+const mismatchWithRefunds: Step[] = [...r1InFlight, requestRefund(2, '700'), charging(notified(), { currency: 'HKD', value: '1300' })];
+/** the automatic full refund answered U and never settled: NEEDS_REVIEW (REVERSAL_REFUND), the refund UNKNOWN */
+const reversalUnknown: Step[] = [...reversing, refundResult('rev_pay_01JDZ8X3', 1, 'U', 'REFUND_IN_PROCESS')];
+for (let attempt = 2; attempt <= 7; attempt++) {
+  reversalUnknown.push(fired('REFUND_INQUIRY', attempt), inquireRefundResult('rev_pay_01JDZ8X3', attempt, 'S', 'SUCCESS', 'PROCESSING'));
+}
+
+describe('refunds: Alipay answers that the payment itself is closed while the payment is in another review', () => {
+  checkRows([
+    {
+      name: 'AMOUNT_MISMATCH: Refund F ORDER_IS_CANCELED → RefundFailed, CLOSED_AT_ALIPAY, the queued refund is not sent',
+      given: mismatchWithRefunds,
+      when: refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED'),
+      then: ['publish RefundFailed R-1 FAILED NEEDS_REVIEW #5', 'publish PaymentNeedsReview NEEDS_REVIEW #6', 'publish RefundFailed R-2 FAILED NEEDS_REVIEW #7', 'cancel timer REFUND_INQUIRY'],
+    },
+    {
+      name: 'REVERSAL_REFUND: the automatic refund given up on, answered ORDER_IS_CLOSED at last → CLOSED_AT_ALIPAY',
+      given: reversalUnknown,
+      when: refundResult('rev_pay_01JDZ8X3', 1, 'F', 'ORDER_IS_CLOSED'),
+      then: ['publish RefundFailed rev_pay_01JDZ8X3 FAILED NEEDS_REVIEW #4', 'publish PaymentNeedsReview NEEDS_REVIEW #5'],
+    },
+    { name: 'AMOUNT_MISMATCH: another refusal stays a failed refund, and the queued refund goes', given: mismatchWithRefunds, when: refundResult('ref_1', 1, 'F', 'REFUND_WINDOW_EXCEED'), then: ['publish RefundFailed R-1 FAILED NEEDS_REVIEW #5', 'send Refund#2', `timer REFUND_INQUIRY#3 +${DEADLINE}`] },
+    {
+      name: 'CLOSED_AT_ALIPAY already: a refund given up on, refused as closed at last → only a failed refund',
+      given: [...r1Unknown(6), requestRefund(2, '700'), refundResult('ref_2', 8, 'F', 'ORDER_IS_CANCELED')],
+      when: refundResult('ref_1', 1, 'F', 'ORDER_IS_CLOSED'),
+      then: ['publish RefundFailed R-1 FAILED NEEDS_REVIEW #7'],
+    },
+  ], 'NEEDS_REVIEW');
+
+  it('the review becomes CLOSED_AT_ALIPAY, says what Alipay answered and keeps what the earlier review said', () => {
+    const result = run([...mismatchWithRefunds, refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED')]);
+    const view = lastView(result);
+    expect(view).toMatchObject({ status: 'NEEDS_REVIEW', failure: { code: 'CLOSED_AT_ALIPAY' } });
+    expect(view.failure?.message).toContain('Alipay refused refund R-1 because payment pay_01JDZ8X3 is closed (ORDER_IS_CANCELED)');
+    expect(view.failure?.message).toContain('in review (AMOUNT_MISMATCH');
+    expect(view.failure?.message).toContain('paid 1300 HKD');
+    if (result.state.status === 'NEW') throw new Error('unreachable');
+    expect(result.state.refunds.map((r) => [r.refundRequestId, r.status, r.failure?.code])).toEqual([
+      ['R-1', 'FAILED', 'ORDER_IS_CANCELED'],
+      ['R-2', 'FAILED', 'PAYMENT_CLOSED'],
+    ]);
+    // A report showing only the charge no longer makes it refundable: Alipay's own answer says it is closed.
+    expect(whenAfter([...mismatchWithRefunds, refundResult('ref_1', 1, 'F', 'ORDER_IS_CANCELED')], reviewResolved('CHARGED')).outputs).toEqual([]);
+  });
+
+  it('the automatic refund refused as closed in review no longer asks the person to refund by hand', () => {
+    const view = lastView(run([...reversalUnknown, refundResult('rev_pay_01JDZ8X3', 1, 'F', 'ORDER_IS_CLOSED')]));
     expect(view).toMatchObject({ status: 'NEEDS_REVIEW', failure: { code: 'CLOSED_AT_ALIPAY' } });
     expect(view.failure?.message).toContain('a cancel may have given the money back after all');
   });
