@@ -23,6 +23,11 @@ export const DELIVERY_FAILURE_CODES = [
   'ENDPOINT_NOT_PUBLIC',
   /** the platform could not read the endpoint's signing secret (WEBHOOK_SECRET_KEYS): nothing was sent */
   'SIGNING_SECRET_UNREADABLE',
+  /**
+   * not an attempt's: the delivery's retry horizon passed while its endpoint was held back (endpoint-backoff.ts), so
+   * it was dead-lettered without being sent again; only the delivery carries it, no attempt is logged
+   */
+  'ENDPOINT_HELD_BACK',
 ] as const;
 
 export type DeliveryFailureCode = (typeof DELIVERY_FAILURE_CODES)[number];

@@ -27,17 +27,19 @@ const options: NotificationOptions = {
   allowPrivateAddresses: true,
   logRetentionDays: 30,
 };
-const endpoints = () => new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
-const worker = () => new WebhookWorker(dataSource, options, testLogger('notification'), new SecretBox([]), metrics);
+const endpoints = (opts = options) => new WebhookEndpointsService(dataSource, opts, new SecretBox([]), testLogger('notification'));
+const worker = (opts = options) => new WebhookWorker(dataSource, opts, testLogger('notification'), new SecretBox([]), metrics);
 
 /** A receiver on 127.0.0.1 that never answers while it is down, and answers 200 once up; it records what it got and how many requests were open at once. */
 class Receiver extends LoopbackServer {
   readonly delivered: string[] = [];
+  requests = 0;
   up = true;
   open = 0;
   mostOpen = 0;
 
   protected onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.requests += 1;
     this.open += 1;
     this.mostOpen = Math.max(this.mostOpen, this.open);
     res.on('close', () => (this.open -= 1));
@@ -60,6 +62,11 @@ function paymentEvent(merchantId: string, paymentId: string, sequence = 1) {
 
 async function status(eventId: string): Promise<string> {
   return (await dataSource.query('SELECT status FROM webhook_deliveries WHERE event_id = $1', [eventId]))[0].status;
+}
+
+async function deadLetters(): Promise<number> {
+  const counter = metrics.registry.getSingleMetric('upm_webhook_deliveries_total');
+  return counter ? (await counter.get()).values.find((v) => v.labels.outcome === 'dead_letter')?.value ?? 0 : 0;
 }
 
 /** The requests in flight to each endpoint, from the claims in the database. */
@@ -196,5 +203,56 @@ describe('endpoint back-off', () => {
     expect(await sender.dispatch()).toBe(4);
     await eventually(async () => ((await Promise.all(events.map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined), 5000, 20);
     expect([...fixed.delivered].sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('dead-letters, without a request, what reaches its horizon while the endpoint is held back; each stream in order, and each redeliverable', async () => {
+    // a horizon far shorter than the hold (10–20 s): without this the deliveries would wait, past it, for the probe
+    const short: NotificationOptions = { ...options, retry: { baseDelayMs: 20_000, maxDelayMs: 20_000, horizonMs: 1500 }, requestTimeoutMs: 300 };
+    const hanging = await receiver();
+    hanging.up = false;
+    const service = endpoints(short);
+    const { endpointId } = await service.create('mer_STALE', { url: hanging.url, eventTypes: ['*'] });
+    const [a1, a2, a3] = [1, 2, 3].map((sequence) => paymentEvent('mer_STALE', 'pay_STALE_A', sequence));
+    const [b, c, d, f, g, h] = ['B', 'C', 'D', 'F', 'G', 'H'].map((p) => paymentEvent('mer_STALE', `pay_STALE_${p}`));
+    const [e1, e2] = [1, 2].map((sequence) => paymentEvent('mer_STALE', 'pay_STALE_E', sequence));
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [a1, a2, a3, b, c, d, e1, e2, f, g, h], short.retry.horizonMs));
+    // the first of payment A keeps a later horizon, as a re-delivery gives it: those behind it must wait for it
+    await dataSource.query("UPDATE webhook_deliveries SET give_up_at = now() + interval '1 hour' WHERE event_id = $1", [a1.id]);
+    const deadBefore = await deadLetters();
+
+    const pool = worker(short);
+    pool.onApplicationBootstrap();
+    try {
+      // the first requests time out: the endpoint is held back well beyond every other horizon
+      await eventually(async () => ((await service.get('mer_STALE', endpointId)).backoff ? true : undefined), 5000, 20);
+      await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 5000, 20);
+      const sent = hanging.requests;
+      const stale = [b, c, d, e1, e2, f, g, h];
+      await eventually(async () => ((await Promise.all(stale.map((e) => status(e.id)))).every((s) => s === 'DEAD_LETTER') ? true : undefined), 4000, 50);
+      // nothing was sent for them, and each says why in its log, as any dead letter counted by the metric
+      expect(hanging.requests).toBe(sent);
+      expect((await service.get('mer_STALE', endpointId)).backoff).toBeDefined();
+      expect(await deadLetters()).toBe(deadBefore + stale.length);
+      const rows: Array<{ attempts: number; last_error_code: string; last_error: string }> = await dataSource.query(
+        'SELECT attempts, last_error_code, last_error FROM webhook_deliveries WHERE event_id = ANY($1)', [stale.map((e) => e.id)],
+      );
+      for (const row of rows) expect(row).toMatchObject({ last_error_code: 'ENDPOINT_HELD_BACK', last_error: expect.stringContaining('held back') });
+      // those never tried (E2 at least, behind E1) have no attempt at all
+      expect(rows.filter((r) => r.attempts === 0).length).toBeGreaterThanOrEqual(1);
+      expect(rows.reduce((n, r) => n + r.attempts, 0)).toBe(sent - 1);
+      // A2 and A3 are past their horizon too, but wait behind A1, which is not: a stream never skips ahead
+      expect(await Promise.all([a1, a2, a3].map((e) => status(e.id)))).toEqual(['PENDING', 'PENDING', 'PENDING']);
+
+      // such a dead letter is re-delivered as any: same event id, a fresh horizon
+      hanging.up = true;
+      await service.redeliver('mer_STALE', endpointId, (await dataSource.query('SELECT id FROM webhook_deliveries WHERE event_id = $1', [e1.id]))[0].id);
+      await service.redeliverDeadLetters('mer_STALE', endpointId, { paymentId: 'pay_STALE_B' });
+      await eventually(async () => ((await Promise.all([e1, b].map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined), 5000, 20);
+      expect(hanging.delivered).toEqual(expect.arrayContaining([e1.id, b.id]));
+      expect(await status(e2.id)).toBe('DEAD_LETTER');
+    } finally {
+      await pool.onModuleDestroy();
+      await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 10_000);
+    }
   });
 });

@@ -42,8 +42,9 @@ const LEASE_MARGIN_MS = 5000;
  *
  * An endpoint that fails again and again (endpoint-backoff.ts) is held back: nothing goes to it until its
  * `backoff_until`, and then one delivery at a time, the probe, until one is answered. So an endpoint that is down
- * costs at most one slot, however many replicas run, and its deliveries wait (and are not dead-lettered meanwhile,
- * as they are not tried); once it answers, all that waited for it is due at once, each stream still in order.
+ * costs at most one slot, however many replicas run, and its deliveries wait; once it answers, all that waited for
+ * it is due at once, each stream still in order. A delivery whose horizon passes while it waits is dead-lettered
+ * without a request (deadLetterHeldBack), as it would have been had it been tried.
  */
 @Injectable()
 export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
@@ -52,6 +53,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private wakeUp?: () => void;
   private woken = false;
   private readonly sends = new Set<Promise<void>>();
+  /** when the worker next looks for deliveries whose horizon passed while their endpoint was held back */
+  private heldBackSweepAt = 0;
   private readonly outcomes;
   private readonly failures;
   private readonly latency;
@@ -98,6 +101,11 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Claims what is due and free to send and starts sending it; answers how many started. */
   async dispatch(): Promise<number> {
+    // once per poll interval at most, as a horizon is hours long: not on each of the passes a busy worker makes
+    if (Date.now() >= this.heldBackSweepAt) {
+      this.heldBackSweepAt = Date.now() + this.options.pollIntervalMs;
+      await this.deadLetterHeldBack();
+    }
     const free = this.options.workerConcurrency - this.sends.size;
     if (free <= 0) return 0;
     const per = this.options.perEndpointConcurrency;
@@ -229,6 +237,45 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (outcome !== 'delivered') {
       if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
       else this.logger.warn(log, 'webhook attempt failed; retrying');
+    }
+  }
+
+  /**
+   * Dead-letters the deliveries whose retry horizon has passed while their endpoint is held back: they are not tried
+   * meanwhile, and without this they would wait past it, the backlog of an endpoint down for days growing without
+   * bound and all of it sent, stale, once it is back. They end as any delivery at its horizon (counted, logged,
+   * re-deliverable), but without a request, their log saying why (ENDPOINT_HELD_BACK; their earlier attempts, if any,
+   * stay in the attempt log). A stream keeps its order: a delivery goes only once no earlier one of its stream is
+   * still pending, unless that one goes too (as when it is tried: a dead letter frees those behind it). The one being
+   * sent as the probe is left to its attempt.
+   */
+  private async deadLetterHeldBack(): Promise<void> {
+    // pending past its horizon, and not being sent right now
+    const expired = (t: string) => `${t}.status = 'PENDING' AND ${t}.give_up_at <= now() AND (${t}.leased_until IS NULL OR ${t}.leased_until < now())`;
+    // the endpoint's row is locked first, as a claim does, so no replica claims one of these meanwhile
+    const dead: Array<{ id: string; endpoint_id: string; event_id: string; consecutive_failures: number }> = await this.dataSource.transaction(async (manager) => {
+      const held: Array<{ id: string }> = await manager.query(
+        'SELECT id FROM webhook_endpoints WHERE backoff_until IS NOT NULL AND deleted_at IS NULL AND disabled_at IS NULL ORDER BY id FOR NO KEY UPDATE',
+      );
+      if (!held.length) return [];
+      const [rows]: [Array<{ id: string; endpoint_id: string; event_id: string; consecutive_failures: number }>, number] = await manager.query(
+        `UPDATE webhook_deliveries d SET status = 'DEAD_LETTER', leased_until = NULL, last_status_code = NULL, last_error_code = 'ENDPOINT_HELD_BACK',
+           last_error = 'retry horizon passed while the endpoint was held back after ' || w.consecutive_failures || ' failed attempts in a row; not sent again'
+         FROM webhook_endpoints w
+         WHERE w.id = d.endpoint_id AND w.id = ANY($1) AND w.backoff_until IS NOT NULL AND ${expired('d')}
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.stream = d.stream AND e.status = 'PENDING'
+                           AND e.stream_sequence < d.stream_sequence AND NOT (${expired('e')}))
+         RETURNING d.id, d.endpoint_id, d.event_id, w.consecutive_failures`,
+        [held.map((h) => h.id)],
+      );
+      return rows;
+    });
+    for (const delivery of dead) {
+      this.outcomes.inc({ outcome: 'dead_letter' });
+      this.logger.error(
+        { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, errorCode: 'ENDPOINT_HELD_BACK', consecutiveFailures: delivery.consecutive_failures },
+        'webhook dead-lettered after its retry horizon, which passed while its endpoint was held back',
+      );
     }
   }
 
