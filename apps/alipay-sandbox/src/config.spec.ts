@@ -34,14 +34,20 @@ describe('alipay-sandbox configuration', () => {
     expect(() => loadConfig(configDefinition, { SANDBOX_REPORT_DELIVERY_DELAY_MS: '-1' })).toThrow(ConfigError);
   });
 
+  it('charges Antom’s sandbox fee of 10 minor units by default, and a rate plus a fixed part per currency on request', () => {
+    expect(loadConfig(configDefinition, {}).sandbox.fees).toEqual({ feeRateBps: 0, feeMinor: 10n, feeMinorByCurrency: {} });
+    expect(loadConfig(configDefinition, { SANDBOX_FEE_RATE_BPS: '220', SANDBOX_FEE_MINOR: 'HKD:100,JPY:1' }).sandbox.fees).toEqual({ feeRateBps: 220, feeMinor: 0n, feeMinorByCurrency: { HKD: 100n, JPY: 1n } });
+    expect(loadConfig(configDefinition, { SANDBOX_FEE_MINOR: 'JPY:1,5' }).sandbox.fees).toEqual({ feeRateBps: 0, feeMinor: 5n, feeMinorByCurrency: { JPY: 1n } });
+  });
+
   it('names every bad variable', () => {
     let error: unknown;
     try {
-      loadConfig(configDefinition, { SANDBOX_CLIENTS: 'no-key-here', SANDBOX_TIME_FACTOR: '0', SANDBOX_NOTIFY_FAILURES: 'maybe', SANDBOX_SETTLEMENT_CURRENCY: 'USD,XYZ' });
+      loadConfig(configDefinition, { SANDBOX_CLIENTS: 'no-key-here', SANDBOX_TIME_FACTOR: '0', SANDBOX_NOTIFY_FAILURES: 'maybe', SANDBOX_SETTLEMENT_CURRENCY: 'USD,XYZ', SANDBOX_FEE_RATE_BPS: '10001', SANDBOX_FEE_MINOR: 'HKD:1,HKD:2' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['SANDBOX_CLIENTS', 'SANDBOX_NOTIFY_FAILURES', 'SANDBOX_SETTLEMENT_CURRENCY', 'SANDBOX_TIME_FACTOR']);
+    expect((error as ConfigError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['SANDBOX_CLIENTS', 'SANDBOX_FEE_MINOR', 'SANDBOX_FEE_RATE_BPS', 'SANDBOX_NOTIFY_FAILURES', 'SANDBOX_SETTLEMENT_CURRENCY', 'SANDBOX_TIME_FACTOR']);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commonEnv, defineConfig, env } from '@upm/shared-config';
-import { DEFAULT_SANDBOX_SETTINGS as DEFAULTS, FX_CURRENCIES, PreconfiguredClient, SandboxSettings } from '@upm/sandbox';
+import { DEFAULT_SANDBOX_SETTINGS as DEFAULTS, FX_CURRENCIES, parseSandboxFixedFees, PreconfiguredClient, SandboxFees, SandboxSettings } from '@upm/sandbox';
 
 /** `clientId=<PEM file path or Base64 DER public key>[,…]` */
 const clients = z
@@ -25,6 +25,22 @@ const settlementCurrencies = z
   .transform((value) => [...new Set(value.split(',').map((c) => c.trim()).filter(Boolean))])
   .refine((currencies) => currencies.every((c) => FX_CURRENCIES.includes(c)), `comma-separated, each one of ${FX_CURRENCIES.join(', ')}`);
 
+/**
+ * `10` (every currency) or `HKD:100,JPY:1` (per currency, at most one bare figure for the others): the fixed part
+ * of the fee, minor units, in the form settlement's SETTLEMENT_FEE_MINOR takes
+ */
+const fixedFees = z
+  .string()
+  .default(String(DEFAULTS.fees.feeMinor))
+  .transform((text, ctx) => {
+    const fees = parseSandboxFixedFees(text);
+    if ('problem' in fees) {
+      ctx.addIssue({ code: 'custom', message: fees.problem });
+      return z.NEVER;
+    }
+    return fees;
+  });
+
 /** Every environment variable alipay-sandbox reads. */
 export const configDefinition = defineConfig(
   {
@@ -48,6 +64,9 @@ export const configDefinition = defineConfig(
     SANDBOX_SINGLE_USE_CODES: env.bool(DEFAULTS.singleUseCodes),
     SANDBOX_REFUND_WINDOW_DAYS: env.int(DEFAULTS.refundWindowDays, 1),
     SANDBOX_SETTLEMENT_CURRENCY: settlementCurrencies,
+    /** the rate part of the fee, basis points of the gross (220 = 2.2 %) */
+    SANDBOX_FEE_RATE_BPS: z.coerce.number().int().min(0).max(10_000).default(DEFAULTS.fees.feeRateBps),
+    SANDBOX_FEE_MINOR: fixedFees,
   },
   (e) => ({
     service: 'alipay-sandbox',
@@ -72,6 +91,7 @@ export const configDefinition = defineConfig(
       singleUseCodes: e.SANDBOX_SINGLE_USE_CODES,
       refundWindowDays: e.SANDBOX_REFUND_WINDOW_DAYS,
       settlementCurrencies: e.SANDBOX_SETTLEMENT_CURRENCY,
+      fees: { feeRateBps: e.SANDBOX_FEE_RATE_BPS, ...e.SANDBOX_FEE_MINOR } satisfies SandboxFees,
     } satisfies SandboxSettings,
   }),
 );

@@ -5,6 +5,7 @@ export * from './business-time';
 export * from './payment-book';
 export * from './client-registry';
 export * from './reports';
+export * from './fees';
 export * from './report-delivery';
 export { FX_CURRENCIES } from './fx';
 export * from './sandbox';

@@ -101,6 +101,35 @@ describe('buildDayReports', () => {
   });
 });
 
+describe('buildDayReports with a fee schedule of a rate and a fixed part per currency', () => {
+  const ledger = [
+    entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', '1250'),
+    entry('REFUND', '2026-11-27T02:00:00Z', 'HKD', '500'),
+    entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '2000', { transactionId: 'T-PAYMENT-2000' }),
+    entry('CANCEL', '2026-11-27T04:00:00Z', 'HKD', '2000'),
+    entry('PAYMENT', '2026-11-27T05:00:00Z', 'JPY', '1250'),
+  ];
+  const files = buildDayReports(ledger, '2026-11-27', ['C1'], { fees: { feeRateBps: 220, feeMinor: 0n, feeMinorByCurrency: { HKD: 100n, JPY: 1n } } });
+  const content = (name: string) => files.find((f) => f.name === name)!.content;
+
+  it('charges each payment and refund 2.2 % of its gross (half up) plus the fixed part, and a cancel gives its payment’s back', () => {
+    const get = (line: string, name: string) => column(SETTLEMENT_ITEM_COLUMNS, line, name);
+    const shown = (name: string) => rowsOf(content(name)).map((line) => ['transactionType', 'transactionAmountValue', 'feeAmountValue', 'processingFeeAmountValue', 'settlementAmountValue'].map((c) => get(line, c)).join(' '));
+    // 27.5 → 28 cents + 1.00; 11 cents + 1.00; 44 cents + 1.00, given back in full by the cancel; 27.5 → 28 yen + 1
+    expect(shown('settlementItems_HKD_20261127HKD001_000.csv')).toEqual([
+      'PAYMENT 12.50 -1.28 -1.28 11.22',
+      'REFUND -5.00 -1.11 -1.11 -6.11',
+      'PAYMENT 20.00 -1.44 -1.44 18.56',
+      'CANCEL -20.00 1.44 1.44 -18.56',
+    ]);
+    expect(shown('settlementItems_JPY_20261127JPY001_000.csv')).toEqual(['PAYMENT 1250 -29 -29 1221']);
+  });
+
+  it('sums the scheduled fees in the summary', () => {
+    expect(content('settlementSummary_HKD_20261127HKD001_000.csv')).toContain(',TOTAL,2026-11-28T00:00:00+08:00,4,5.11,HKD,-2.39,HKD,0.00,HKD,-2.39,HKD,0.00,HKD\n');
+  });
+});
+
 describe('buildDayReports of a day too large for one file', () => {
   const ledger = [
     entry('PAYMENT', '2026-11-27T01:00:00Z', 'HKD', '100'),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { toMajorUnits } from '@upm/contracts';
 import { formatAmsTime } from '@upm/alipay';
 import { businessDayBounds } from './business-time';
+import { DEFAULT_SANDBOX_FEES, sandboxFee, SandboxFees } from './fees';
 import { quote, Quote } from './fx';
 import type { LedgerEntry } from './payment-book';
 
@@ -11,9 +12,9 @@ import type { LedgerEntry } from './payment-book';
  * record, `<END>` as the last line, amounts in major units per the currency's exponent.
  *
  * Signs: every amount is money to the merchant. PAYMENT rows are positive, REFUND and CANCEL rows negative;
- * the fee (a fixed 10 minor units per PAYMENT and per REFUND, as in Antom's sandbox) is negative, and a
- * CANCEL gives its payment's fee back (positive). settlementAmountValue = transactionAmountValue +
- * feeAmountValue on every row (both converted first, when settled in another currency), so a batch's TOTAL
+ * the fee of each PAYMENT and REFUND (fees.ts: 10 minor units by default, as in Antom's sandbox, or a rate of
+ * the gross plus a fixed part) is negative, and a CANCEL gives its payment's fee back (positive).
+ * settlementAmountValue = transactionAmountValue + feeAmountValue on every row (both converted first, when settled in another currency), so a batch's TOTAL
  * is the plain sum of its rows.
  *
  * A settlement batch holds one customer's transactions of one UTC+8 day that settle in one currency; it
@@ -44,7 +45,6 @@ export interface ReportFile {
   content: string;
 }
 
-export const SANDBOX_FEE_MINOR = 10n;
 /** data rows per file before a report is split; Alipay names no figure, so this is the sandbox's (settable) choice */
 export const REPORT_MAX_ROWS_PER_FILE = 100_000;
 /** `seq` has three digits (spec §13.1) */
@@ -92,15 +92,15 @@ interface Settled extends Signed {
 }
 
 export interface ReportOptions {
-  /** Alipay's fee per payment and refund, in minor units of the transaction currency */
-  feeMinor?: bigint;
+  /** Alipay's fee schedule, in minor units of the transaction currency; default DEFAULT_SANDBOX_FEES (10 per transaction) */
+  fees?: SandboxFees;
   /** data rows in one file before the report is split into `_000`, `_001`…; default REPORT_MAX_ROWS_PER_FILE */
   maxRowsPerFile?: number;
 }
 
 /** Every report file of one UTC+8 day; `customers` get a (possibly empty) transaction file even on a quiet day. */
 export function buildDayReports(ledger: readonly LedgerEntry[], day: string, customers: readonly string[], options: ReportOptions = {}): ReportFile[] {
-  const feeMinor = options.feeMinor ?? SANDBOX_FEE_MINOR;
+  const fees = options.fees ?? DEFAULT_SANDBOX_FEES;
   const maxRows = options.maxRowsPerFile ?? REPORT_MAX_ROWS_PER_FILE;
   const { start, end } = businessDayBounds(day);
   const entries = ledger.filter((entry) => entry.at >= start && entry.at < end);
@@ -108,7 +108,7 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
   const settlementTime = formatAmsTime(end);
   const files: ReportFile[] = [];
   for (const customerId of unique([...customers, ...entries.map((e) => e.customerId)])) {
-    const own = entries.filter((entry) => entry.customerId === customerId).map((entry) => signed(entry, feeMinor));
+    const own = entries.filter((entry) => entry.customerId === customerId).map((entry) => signed(entry, fees));
     files.push(...transactionFiles(customerId, compact, own, maxRows));
     const settled = own.map(settle);
     for (const currency of unique(settled.map((s) => s.settlementCurrency)).sort()) {
@@ -202,15 +202,17 @@ function dataRecords(content: string): number {
   return Math.max(0, records - 1 - (ended ? 1 : 0));
 }
 
-function signed(entry: LedgerEntry, feeMinor: bigint): Signed {
+function signed(entry: LedgerEntry, fees: SandboxFees): Signed {
   const amount = BigInt(entry.amount.value);
+  // a cancel reverses the whole payment, so the fee of its gross is the one its payment was charged
+  const fee = sandboxFee(fees, entry.amount.currency, amount);
   switch (entry.type) {
     case 'PAYMENT':
-      return { entry, transaction: amount, fee: -feeMinor };
+      return { entry, transaction: amount, fee: -fee };
     case 'REFUND':
-      return { entry, transaction: -amount, fee: -feeMinor };
+      return { entry, transaction: -amount, fee: -fee };
     case 'CANCEL':
-      return { entry, transaction: -amount, fee: feeMinor };
+      return { entry, transaction: -amount, fee };
   }
 }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_SANDBOX_FEES, SandboxFees } from './fees';
 import { REPORT_MAX_ROWS_PER_FILE } from './reports';
 
 /** How a sandbox instance behaves; the app maps its environment variables onto this. */
@@ -50,6 +51,11 @@ export interface SandboxSettings {
    * when there are several (spec §3.6, §12). Empty: each transaction settles in its own currency.
    */
   settlementCurrencies: string[];
+  /**
+   * Alipay's fee per payment and refund, shown in the settlement files (fees.ts): Antom's sandbox's fixed 10 minor
+   * units by default (spec §13.1); a rate of the gross and a fixed part per currency on request.
+   */
+  fees: SandboxFees;
 }
 
 export interface PreconfiguredClient {
@@ -74,6 +80,7 @@ export const DEFAULT_SANDBOX_SETTINGS: SandboxSettings = {
   singleUseCodes: false,
   refundWindowDays: 365,
   settlementCurrencies: [],
+  fees: DEFAULT_SANDBOX_FEES,
 };
 
 /** A simulated delay shortened by the time factor. */

@@ -145,7 +145,7 @@ export class Sandbox {
     const now = this.clock.now();
     const closesAt = businessDayBounds(date).end;
     if (!this.settings.reportOpenDays && now < closesAt) throw new ReportDayNotClosedError(date, closesAt, now);
-    const built = buildDayReports(this.book.ledger, date, this.registry.customers(), { maxRowsPerFile: this.settings.reportMaxRows });
+    const built = buildDayReports(this.book.ledger, date, this.registry.customers(), { maxRowsPerFile: this.settings.reportMaxRows, fees: this.settings.fees });
     const listed: ReportListing['files'] = [];
     for (const customerId of [...new Set(built.map((file) => file.customerId))]) {
       const files = built.filter((file) => file.customerId === customerId);
