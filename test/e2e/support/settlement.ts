@@ -35,9 +35,10 @@ export const balanceOf = (b: Balances, account: string) => BigInt(b.accounts.fin
 /**
  * A settlement suite: the whole platform with the settlement service reading report files from a folder,
  * the sandbox writing them to another, and the steps the suites take between the two. Registers the
- * suite's beforeAll and afterAll; `platform` and `settlement` are there once beforeAll has run.
+ * suite's beforeAll and afterAll (in the describe block it is called from, if any); `platform` and
+ * `settlement` are there once beforeAll has run. `sandboxEnv` and `settlementEnv` add to each one's settings.
  */
-export function settlementSuite(suite: string, basePort: number, sandboxEnv: Record<string, string> = {}) {
+export function settlementSuite(suite: string, basePort: number, sandboxEnv: Record<string, string> = {}, settlementEnv: Record<string, string> = {}) {
   let sandboxDir = '';
   let inbox = '';
   const running = {} as { platform: Platform; settlement: RunningService };
@@ -48,7 +49,7 @@ export function settlementSuite(suite: string, basePort: number, sandboxEnv: Rec
     running.platform = await startPlatform(suite, basePort, {
       // the suites read the files of the day they are paying on, which Alipay (and the sandbox by default) would not write before it closes
       'alipay-sandbox': { SANDBOX_REPORT_DIR: sandboxDir, SANDBOX_REPORT_OPEN_DAYS: 'true', ...sandboxEnv },
-      settlement: { SETTLEMENT_REPORT_DIR: inbox, SETTLEMENT_POLL_INTERVAL_MS: '0', ADMIN_TOKEN },
+      settlement: { SETTLEMENT_REPORT_DIR: inbox, SETTLEMENT_POLL_INTERVAL_MS: '0', ADMIN_TOKEN, ...settlementEnv },
     });
     running.settlement = await running.platform.start('settlement');
   });
