@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { commonEnv, ConfigError, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { adminToken, adminTokenEnv, commonEnv, ConfigError, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
 import { signedNotifyPath } from '@upm/connector';
 
 /** Every environment variable alipay-connector reads. Keys come inline (PEM or Base64 DER) or from files. */
 export const configDefinition = defineConfig(
   {
     PORT: env.port(3002), ...commonEnv, ...kafkaEnv, ...databaseEnv('upm_connector'),
+    ...adminTokenEnv,
     ALIPAY_BASE_URL: env.url('http://127.0.0.1:3010'),
     ALIPAY_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('SANDBOX_UPM_LOCAL'),
     ALIPAY_KEY_VERSION: env.string('1'),
@@ -29,6 +30,7 @@ export const configDefinition = defineConfig(
       maxConcurrency: e.ALIPAY_MAX_CONCURRENCY,
       notifyUrl: e.ALIPAY_NOTIFY_URL,
       notifyPath: signedNotifyPath(e.ALIPAY_NOTIFY_URL),
+      adminToken: adminToken(e),
       credentials: [{
         clientId: e.ALIPAY_CLIENT_ID,
         keyVersion: e.ALIPAY_KEY_VERSION,

@@ -62,7 +62,7 @@ saga timing, the AMS client. Ports are in values (services.<name>.port) and must
 {{- define "upm.traits" -}}
 terminal-gateway: {kafka: true, database: GATEWAY_DATABASE_URL, redis: true, adminToken: true}
 payment-orchestrator: {kafka: true, database: ORCHESTRATOR_DATABASE_URL, saga: true}
-alipay-connector: {kafka: true, database: CONNECTOR_DATABASE_URL, alipay: true}
+alipay-connector: {kafka: true, database: CONNECTOR_DATABASE_URL, alipay: true, adminToken: true}
 settlement: {kafka: true, database: SETTLEMENT_DATABASE_URL, adminToken: true, settlementAdminToken: true}
 notification: {kafka: true, database: NOTIFICATION_DATABASE_URL, adminToken: true, webhookSecretKeys: true}
 alipay-sandbox: {singleton: true}

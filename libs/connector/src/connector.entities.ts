@@ -96,4 +96,8 @@ export class UnparsableNotificationRow {
 
   @Column({ type: 'timestamptz', name: 'last_received_at', default: () => 'now()' })
   lastReceivedAt!: Date;
+
+  /** when an operator replayed it and the connector took it */
+  @Column({ type: 'timestamptz', name: 'replayed_at', nullable: true })
+  replayedAt!: Date | null;
 }

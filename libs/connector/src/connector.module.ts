@@ -1,15 +1,21 @@
 import { DynamicModule, Inject, Module, OnModuleInit, OnApplicationShutdown } from '@nestjs/common';
+import { ADMIN_TOKEN, AdminTokenGuard, JsonBodyGuard } from '@upm/shared-runtime';
 import { AmsClient, AmsCredentials, KeyInput, loadPublicKey } from '@upm/alipay';
 import { TOPICS } from '@upm/contracts';
 import { ConsumerOptions, KafkaRuntime } from '@upm/shared-kafka';
 import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
 import { AmsAnswer, ConnectorService } from './connector.service';
-import { ALIPAY_PUBLIC_KEYS, NotifyController } from './notify.controller';
+import { ALIPAY_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
+import { NotifyController } from './notify.controller';
+import { UnparsableNotifications } from './unparsable-notifications';
+import { UnparsableNotificationsController } from './unparsable-notifications.controller';
 
 export interface ConnectorModuleOptions extends ConnectorOptions {
   baseUrl: string;
   timeoutMs: number;
   credentials: AmsCredentials[];
+  /** guards the admin API (the kept unread notifications) */
+  adminToken: string;
 }
 
 /**
@@ -25,7 +31,7 @@ export function commandConsumer(connector: ConnectorService): ConsumerOptions {
   };
 }
 
-/** Every call to Alipay AMS, and the webhook Alipay calls back. */
+/** Every call to Alipay AMS, the webhook Alipay calls back, and the admin API over the notifications it could not read. */
 @Module({})
 export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
   constructor(
@@ -39,12 +45,17 @@ export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
     const keys = new Map<string, KeyInput>(options.credentials.map((c) => [c.clientId, loadPublicKey(c.alipayPublicKey)]));
     return {
       module: ConnectorModule,
-      controllers: [NotifyController],
+      controllers: [NotifyController, UnparsableNotificationsController],
       providers: [
         { provide: CONNECTOR_OPTIONS, useValue: options },
         { provide: ALIPAY_PUBLIC_KEYS, useValue: keys },
         { provide: AmsClient, useFactory: () => new AmsClient({ baseUrl: options.baseUrl, credentials: options.credentials, timeoutMs: options.timeoutMs, maxSockets: options.maxConcurrency }) },
         ConnectorService,
+        NotificationIntake,
+        UnparsableNotifications,
+        { provide: ADMIN_TOKEN, useValue: options.adminToken },
+        AdminTokenGuard,
+        JsonBodyGuard,
       ],
     };
   }

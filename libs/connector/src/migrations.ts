@@ -34,3 +34,16 @@ export class UnparsableNotifications1765584000000 implements MigrationInterface 
     await q.query(`DROP TABLE "unparsable_notifications"`);
   }
 }
+
+/** When an operator replayed a kept notification and the connector took it (NULL until then). */
+export class UnparsableNotificationsReplayed1765670400000 implements MigrationInterface {
+  name = 'UnparsableNotificationsReplayed1765670400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "unparsable_notifications" ADD "replayed_at" TIMESTAMP WITH TIME ZONE`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "unparsable_notifications" DROP COLUMN "replayed_at"`);
+  }
+}

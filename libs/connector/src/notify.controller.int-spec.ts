@@ -9,7 +9,8 @@ import { RuntimeModule } from '@upm/shared-runtime';
 import { freshDatabase } from '@upm/shared-testing';
 import { CONNECTOR_OPTIONS } from './connector.options';
 import { CONNECTOR_DATABASE } from './database';
-import { ALIPAY_PUBLIC_KEYS, NotifyController } from './notify.controller';
+import { ALIPAY_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
+import { NotifyController } from './notify.controller';
 
 const CLIENT_ID = 'CLIENT_NOTIFY_TEST';
 const NOTIFY_PATH = '/alipay/notify';
@@ -29,6 +30,7 @@ beforeAll(async () => {
       { provide: DataSource, useValue: dataSource },
       { provide: ALIPAY_PUBLIC_KEYS, useValue: new Map([[CLIENT_ID, alipay.publicKey]]) },
       { provide: CONNECTOR_OPTIONS, useValue: { notifyPath: NOTIFY_PATH, maxConcurrency: 1 } },
+      NotificationIntake,
     ],
   })
   class NotifyTestModule {}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { headerValue, notificationAck, parseNotification } from '@upm/alipay';
+import type { HeaderBag, KeyInput, NotificationAnswer, NotificationRejection } from '@upm/alipay';
+import { createEnvelope, TOPICS } from '@upm/contracts';
+import { appendToOutbox } from '@upm/shared-kafka';
+import { Logger, Metrics } from '@upm/shared-observability';
+import { LOGGER } from '@upm/shared-runtime';
+import { notificationMessage } from './ams-translation';
+
+export const ALIPAY_PUBLIC_KEYS = Symbol('ALIPAY_PUBLIC_KEYS');
+
+/** What a kept notification needs to be posted again and verify: the signature covers client-id, request-time and the body. */
+const REPLAY_HEADERS = ['client-id', 'request-time', 'signature', 'content-type'] as const;
+
+/** A notification as it reached the connector: the path its signature covers, its headers and its exact bytes. */
+export interface ReceivedNotification {
+  path: string;
+  headers: HeaderBag;
+  rawBody: Buffer;
+}
+
+/** The answer for Alipay, and whether the notification was taken, refused unverified, or refused unread. */
+export type IntakeResult =
+  | { outcome: 'taken'; answer: NotificationAnswer }
+  | { outcome: 'refused'; reason: NotificationRejection; problem: string; answer: NotificationAnswer };
+
+/**
+ * What the connector does with a notifyPayment / notifyRefund, whether Alipay posted it or an operator replays a
+ * kept one. The signature is checked over the exact bytes; what it says is written to the outbox before the
+ * acknowledgement, so an acknowledged notification is never lost. Anything that does not verify is refused and
+ * changes nothing (Alipay retries a genuine one). One that verifies but cannot be read is refused all the same,
+ * and kept as received when Alipay posted it, for an operator to see and replay.
+ */
+@Injectable()
+export class NotificationIntake {
+  private readonly received;
+  private readonly kept;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(ALIPAY_PUBLIC_KEYS) private readonly keys: ReadonlyMap<string, KeyInput>,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Metrics) metrics: Metrics,
+  ) {
+    this.received = metrics.counter('upm_alipay_notifications_total', 'Notifications from Alipay', ['type', 'result']);
+    this.kept = metrics.counter('upm_alipay_unparsable_notifications_total', 'Notifications signed by Alipay that could not be read, kept for an operator');
+  }
+
+  /**
+   * Verifies, reads and records one notification; answers what Alipay is to be told. `keepUnread` is false for a
+   * replay: its row is already kept, and an operator's attempt is not one of Alipay's.
+   */
+  async receive(notification: ReceivedNotification, { keepUnread }: { keepUnread: boolean }): Promise<IntakeResult> {
+    const parsed = parseNotification(notification, (clientId) => this.keys.get(clientId));
+    if (!parsed.ok) {
+      this.received.inc({ type: 'unknown', result: parsed.reason });
+      // only a verified body reaches the shape check: what is kept here is Alipay's, never a stranger's
+      if (parsed.reason === 'MALFORMED_BODY' && keepUnread) await this.keepUnparsable(notification, parsed.message);
+      this.logger.warn({ reason: parsed.reason, clientId: headerValue(notification.headers, 'client-id') }, `notification refused: ${parsed.message}`);
+      const unread = parsed.reason === 'MALFORMED_BODY';
+      const body = { result: { resultCode: unread ? 'PARAM_ILLEGAL' : 'INVALID_SIGNATURE', resultStatus: 'F', resultMessage: parsed.message } };
+      return { outcome: 'refused', reason: parsed.reason, problem: parsed.message, answer: { status: unread ? 400 : 401, headers: {}, body: JSON.stringify(body) } };
+    }
+    // one INSERT into the outbox, atomic on its own: no transaction around it (the route lookup only reads)
+    const manager = this.dataSource.manager;
+    const { notification: read } = parsed;
+    const route = read.notifyType === 'REFUND_RESULT' ? await this.refundRoute(manager, read.refundRequestId) : undefined;
+    const routed = notificationMessage(read, route);
+    if (routed) {
+      await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: routed.type, key: routed.key, data: routed.data, producer: 'alipay-connector', correlationId: routed.key }));
+      this.received.inc({ type: routed.type, result: 'accepted' });
+    } else if (read.notifyType === 'REFUND_RESULT' && !route) {
+      this.logger.warn({ notifyType: read.notifyType }, 'notification for a refund this platform did not send; acknowledged and ignored');
+    } else {
+      // signed by Alipay, so sending it again would change nothing: acknowledged, and the saga's inquiries decide
+      this.received.inc({ type: read.notifyType, result: 'ignored' });
+      const status = read.notifyType === 'PAYMENT_RESULT' ? read.paymentStatus : read.refundStatus;
+      this.logger.warn({ notifyType: read.notifyType, status, resultStatus: read.result.resultStatus }, 'notification whose status is not final or contradicts its result; acknowledged and ignored');
+    }
+    return { outcome: 'taken', answer: notificationAck(parsed.clientId) };
+  }
+
+  /**
+   * Stores the notification as received. Alipay sends the same body again with a new request-time and
+   * signature: one row per body, with the latest headers (any of them verifies) and how often it came.
+   * A failure to store answers 500, which Alipay also retries.
+   */
+  private async keepUnparsable({ path, headers, rawBody }: ReceivedNotification, problem: string): Promise<void> {
+    const kept: Record<string, string> = {};
+    for (const name of REPLAY_HEADERS) {
+      const value = headerValue(headers, name);
+      if (value !== undefined) kept[name] = value;
+    }
+    const rows: Array<{ id: string; attempts: number }> = await this.dataSource.query(
+      `INSERT INTO unparsable_notifications (body_sha256, client_id, path, headers, body, problem) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (body_sha256) DO UPDATE SET headers = EXCLUDED.headers, attempts = unparsable_notifications.attempts + 1, last_received_at = now()
+       RETURNING id, attempts`,
+      [createHash('sha256').update(rawBody).digest('hex'), kept['client-id'] ?? '', path, kept, rawBody, problem],
+    );
+    this.kept.inc();
+    this.logger.error({ unparsableNotificationId: rows[0]?.id, attempts: rows[0]?.attempts, clientId: kept['client-id'] }, `signed notification kept unread: ${problem}`);
+  }
+
+  private async refundRoute(manager: EntityManager, refundId: string): Promise<{ paymentId: string; refundRequestId: string } | undefined> {
+    const rows: Array<{ payment_id: string; refund_request_id: string }> = await manager.query(
+      'SELECT payment_id, refund_request_id FROM refund_routes WHERE refund_id = $1',
+      [refundId],
+    );
+    return rows[0] ? { paymentId: rows[0].payment_id, refundRequestId: rows[0].refund_request_id } : undefined;
+  }
+}

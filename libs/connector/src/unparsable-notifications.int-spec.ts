@@ -1,0 +1,191 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { INestApplication, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { createSignature, JSON_CONTENT_TYPE, NOTIFICATION_ACK } from '@upm/alipay';
+import { ADMIN_TOKEN, AdminTokenGuard, JsonBodyGuard, RuntimeModule } from '@upm/shared-runtime';
+import { freshDatabase } from '@upm/shared-testing';
+import { CONNECTOR_OPTIONS } from './connector.options';
+import { CONNECTOR_DATABASE } from './database';
+import { ALIPAY_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
+import { NotifyController } from './notify.controller';
+import { UnparsableNotifications } from './unparsable-notifications';
+import { UnparsableNotificationsController } from './unparsable-notifications.controller';
+
+const CLIENT_ID = 'CLIENT_REPLAY_TEST';
+const NOTIFY_PATH = '/alipay/notify';
+const TOKEN = 'replay-test-admin-token';
+const alipay = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+let dataSource: DataSource;
+let app: INestApplication;
+let base: string;
+
+beforeAll(async () => {
+  ({ dataSource } = await freshDatabase('upm_test_connector_unparsable', CONNECTOR_DATABASE));
+  @Module({
+    imports: [RuntimeModule.forRoot({ service: 'alipay-connector', logLevel: process.env.TEST_LOG_LEVEL ?? 'silent' })],
+    controllers: [NotifyController, UnparsableNotificationsController],
+    providers: [
+      { provide: DataSource, useValue: dataSource },
+      { provide: ALIPAY_PUBLIC_KEYS, useValue: new Map([[CLIENT_ID, alipay.publicKey]]) },
+      { provide: CONNECTOR_OPTIONS, useValue: { notifyPath: NOTIFY_PATH, maxConcurrency: 1 } },
+      { provide: ADMIN_TOKEN, useValue: TOKEN },
+      AdminTokenGuard,
+      JsonBodyGuard,
+      NotificationIntake,
+      UnparsableNotifications,
+    ],
+  })
+  class ReplayTestModule {}
+  app = await NestFactory.create(ReplayTestModule, { rawBody: true, logger: false });
+  await app.listen(0, '127.0.0.1');
+  base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await app.close();
+  await dataSource.destroy();
+});
+
+let sequence = 0;
+
+/** A PAYMENT_RESULT the connector reads; `unreadable` leaves out the paymentId every notification carries. */
+function paymentNotification(options: { unreadable?: boolean } = {}): { paymentRequestId: string; body: string } {
+  sequence += 1;
+  const paymentRequestId = `pay_replay_${Date.now().toString(36)}_${sequence}`;
+  const body = JSON.stringify({
+    notifyType: 'PAYMENT_RESULT',
+    result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'success.' },
+    paymentRequestId,
+    ...(options.unreadable ? {} : { paymentId: `2026112919401080010018810000${String(sequence).padStart(7, '0')}` }),
+    paymentAmount: { currency: 'JPY', value: '1000' },
+    paymentCreateTime: '2026-11-29T12:06:00+08:00',
+    paymentTime: '2026-11-29T12:06:02+08:00',
+  });
+  return { paymentRequestId, body };
+}
+
+/** The headers Alipay sends with a body posted to `path`, signed with its key. */
+function signedHeaders(body: string, path = NOTIFY_PATH): Record<string, string> {
+  const time = String(Date.now());
+  const signature = createSignature({ path, clientId: CLIENT_ID, time, body }, alipay.privateKey).replace(/,/g, ', ');
+  return { 'content-type': JSON_CONTENT_TYPE, 'client-id': CLIENT_ID, 'request-time': time, signature };
+}
+
+/** Posts the body to the webhook as Alipay does; answers the id of the row it was kept in. */
+async function postUnreadable(): Promise<{ id: string; paymentRequestId: string }> {
+  const { paymentRequestId, body } = paymentNotification({ unreadable: true });
+  const response = await fetch(`${base}${NOTIFY_PATH}`, { method: 'POST', headers: signedHeaders(body), body });
+  expect(response.status).toBe(400);
+  const [row]: Array<{ id: string }> = await dataSource.query("SELECT id FROM unparsable_notifications WHERE convert_from(body, 'UTF8') LIKE $1", [`%${paymentRequestId}%`]);
+  return { id: row.id, paymentRequestId };
+}
+
+/**
+ * A row as a connector that could not read this body kept it: signed headers and the exact bytes of a notification
+ * the connector under test reads (as once a fix is deployed).
+ */
+async function keptByAnOlderConnector(body: string, options: { path?: string } = {}): Promise<string> {
+  const path = options.path ?? NOTIFY_PATH;
+  const [row]: Array<{ id: string }> = await dataSource.query(
+    `INSERT INTO unparsable_notifications (body_sha256, client_id, path, headers, body, problem)
+     VALUES (encode(sha256($1), 'hex'), $2, $3, $4, $1, 'PAYMENT_RESULT without paymentId') RETURNING id`,
+    [Buffer.from(body), CLIENT_ID, path, signedHeaders(body, path)],
+  );
+  return row.id;
+}
+
+interface AdminAnswer {
+  notifications: Array<{ id: string; body: string; problem: string }>;
+  notification: { id: string; replayedAt: string | null };
+  answer: unknown;
+  error: { code: string; message: string };
+}
+
+async function admin(method: 'GET' | 'POST', path: string, token = TOKEN): Promise<{ status: number; body: AdminAnswer }> {
+  const response = await fetch(`${base}/v1/admin/unparsable-notifications${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+  return { status: response.status, body: (await response.json()) as AdminAnswer };
+}
+
+const notified = async (paymentRequestId: string): Promise<string[]> =>
+  ((await dataSource.query('SELECT type FROM outbox WHERE key = $1 ORDER BY seq', [paymentRequestId])) as Array<{ type: string }>).map((row) => row.type);
+
+const rowOf = async (id: string): Promise<{ attempts: number; replayed_at: Date | null } | undefined> =>
+  ((await dataSource.query('SELECT attempts, replayed_at FROM unparsable_notifications WHERE id = $1', [id])) as Array<{ attempts: number; replayed_at: Date | null }>)[0];
+
+describe('the admin API over kept unread notifications', () => {
+  it('answers only the admin token', async () => {
+    const { id } = await postUnreadable();
+    for (const token of ['', 'not-the-admin-token']) {
+      expect(await admin('GET', '', token)).toEqual({ status: 401, body: { error: expect.objectContaining({ code: 'UNAUTHENTICATED' }) } });
+      expect((await admin('POST', `/${id}/replay`, token)).status).toBe(401);
+    }
+  });
+
+  it('lists them newest first, a page at a time, with what was received', async () => {
+    const [a, b, c] = [await postUnreadable(), await postUnreadable(), await postUnreadable()];
+    const first = await admin('GET', '?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.notifications.map((n) => n.id)).toEqual([c.id, b.id]);
+    expect(first.body.notifications[0]).toMatchObject({ clientId: CLIENT_ID, path: NOTIFY_PATH, attempts: 1, replayedAt: null, headers: { 'client-id': CLIENT_ID } });
+    expect(first.body.notifications[0].body).toContain(c.paymentRequestId);
+    expect(first.body.notifications[0].problem).toMatch(/PAYMENT_RESULT/);
+
+    const next = await admin('GET', `?limit=2&before=${b.id}`);
+    expect(next.body.notifications[0].id).toBe(a.id);
+    expect((await admin('GET', '?limit=0')).body.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('replays one the connector now reads: verified again, taken as the webhook takes it, and marked replayed', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    const id = await keptByAnOlderConnector(body);
+
+    const replayed = await admin('POST', `/${id}/replay`);
+    expect(replayed.status).toBe(200);
+    expect(replayed.body.answer).toEqual(JSON.parse(NOTIFICATION_ACK));
+    expect(replayed.body.notification).toMatchObject({ id, replayedAt: expect.any(String) });
+    expect(await notified(paymentRequestId)).toEqual(['PaymentNotified']);
+    expect((await rowOf(id))?.replayed_at).toBeInstanceOf(Date);
+  });
+
+  it('verifies over the path Alipay signed, even once the notify URL has changed', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    const id = await keptByAnOlderConnector(body, { path: '/old/notify?tenant=1' });
+    expect((await admin('POST', `/${id}/replay`)).status).toBe(200);
+    expect(await notified(paymentRequestId)).toEqual(['PaymentNotified']);
+  });
+
+  it('refuses one that no longer verifies, taking nothing and keeping the row as it was', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    const id = await keptByAnOlderConnector(body);
+    await dataSource.query(`UPDATE unparsable_notifications SET body = convert_to(replace(convert_from(body, 'UTF8'), '"1000"', '"9000"'), 'UTF8') WHERE id = $1`, [id]);
+
+    const refused = await admin('POST', `/${id}/replay`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('NOTIFICATION_NOT_VERIFIED');
+    expect(await notified(paymentRequestId)).toEqual([]);
+    expect(await rowOf(id)).toEqual({ attempts: 1, replayed_at: null });
+  });
+
+  it('answers a stable error for one the connector still cannot read, and keeps it unchanged', async () => {
+    const { id, paymentRequestId } = await postUnreadable();
+
+    const refused = await admin('POST', `/${id}/replay`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('NOTIFICATION_UNPARSABLE');
+    expect(refused.body.error.message).toMatch(/PAYMENT_RESULT/);
+    // a replay is not one of Alipay's attempts
+    expect(await rowOf(id)).toEqual({ attempts: 1, replayed_at: null });
+    expect(await notified(paymentRequestId)).toEqual([]);
+  });
+
+  it('answers 404 for an id that names no kept notification', async () => {
+    for (const id of ['999999999', 'abc', '0']) {
+      const missing = await admin('POST', `/${id}/replay`);
+      expect(missing.status).toBe(404);
+      expect(missing.body.error.code).toBe('NOTIFICATION_NOT_FOUND');
+    }
+  });
+});
