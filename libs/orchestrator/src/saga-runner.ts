@@ -87,7 +87,7 @@ export class SagaRunner {
       case 'PublishPaymentEvent':
         await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope(output.event.type, output.event.data));
         this.logger.info({ paymentId, event: output.event.type, status: output.event.data.payment.status, sequence: output.event.data.payment.sequence }, 'payment event');
-        this.observe(output.event.type, output.event.data.payment, state, tally);
+        this.observe(output.event.type, output.event.data.payment, output.event.type === 'PaymentNeedsReview' ? output.event.data.kind : undefined, state, tally);
         return;
       case 'ScheduleTimer':
         batch.schedule(paymentId, output.timer, now);
@@ -128,7 +128,13 @@ export class SagaRunner {
    * close, a refund flagged for review, a review settled by an answer or by the reports (those are counted apart, see
    * reviewResolved).
    */
-  private observe(type: string, payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string }, state: SagaState, tally: { final: boolean }): void {
+  private observe(
+    type: string,
+    payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string },
+    reviewKind: string | undefined,
+    state: SagaState,
+    tally: { final: boolean },
+  ): void {
     if (state.status === 'NEW') return;
     const seconds = (Date.now() - new Date(payment.createdAt).getTime()) / 1000;
     if (!tally.final && (type === 'PaymentSucceeded' || type === 'PaymentFailed' || type === 'PaymentCancelled' || type === 'PaymentNeedsReview')) {
@@ -139,7 +145,7 @@ export class SagaRunner {
       this.cancels.observe(state.attempts.cancel);
     }
     if (type === 'PaymentNeedsReview') {
-      const kind = state.status === 'NEEDS_REVIEW' ? state.review.kind : 'REFUND';
+      const kind = reviewKind ?? 'REFUND';
       this.reviews.inc({ kind });
       this.logger.error(
         { paymentId: payment.paymentId, alipayPaymentRequestId: state.payment.paymentRequestId, kind, failure: payment.failure },

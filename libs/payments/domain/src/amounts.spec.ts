@@ -102,7 +102,10 @@ describe('payment saga: a refused cancel, and Alipay says it was paid another am
 });
 
 it('the review says AMOUNT_MISMATCH and names both amounts, so that an operator knows what to give back', () => {
-  const view = lastView(run([...paySent, charging(payS(), LESS)]));
+  const result = run([...paySent, charging(payS(), LESS)]);
+  const published = result.steps.at(-1)!.outputs.find((output) => output.kind === 'PublishPaymentEvent');
+  expect(published).toMatchObject({ event: { type: 'PaymentNeedsReview', data: { kind: 'AMOUNT_MISMATCH' } } });
+  const view = lastView(result);
   expect(view).toMatchObject({ status: 'NEEDS_REVIEW', amount: AMOUNT, failure: { code: 'AMOUNT_MISMATCH' } });
   expect(view.failure?.message).toContain('paid 1150 HKD');
   expect(view.failure?.message).toContain('not the 1250 HKD asked');

@@ -60,7 +60,7 @@ function message(type: PublishedEventType, event: SagaEvent, state: ActiveState)
     case 'PaymentCancelled':
       return { type, data: { payment } };
     case 'PaymentNeedsReview':
-      return { type, data: { payment, reason: 'reason' in event ? event.reason : '' } };
+      return { type, data: { payment, reason: 'reason' in event ? event.reason : '', kind: reviewKindOf(event) } };
     case 'RefundRequested':
     case 'RefundSucceeded':
     case 'RefundFailed': {
@@ -70,6 +70,11 @@ function message(type: PublishedEventType, event: SagaEvent, state: ActiveState)
       return { type, data: { payment, refund: refundViewOf(state, refund) } };
     }
   }
+}
+
+/** What a PaymentNeedsReview is about: the payment's review kind, or REFUND for a refund handed to a person. */
+function reviewKindOf(event: SagaEvent): string {
+  return event.type === 'PaymentNeedsReview' ? event.kind : 'REFUND';
 }
 
 /**

@@ -133,7 +133,7 @@ describe('refunds: sequences', () => {
     const { step } = whenAfter(r1Unknown(5).concat(fired('REFUND_INQUIRY', 7)), inquireRefundResult('ref_1', 7, 'S', 'SUCCESS', 'PROCESSING'));
     expect(step.outputs[0]).toMatchObject({
       kind: 'PublishPaymentEvent',
-      event: { type: 'PaymentNeedsReview', data: { payment: { status: 'SUCCEEDED' }, reason: expect.stringContaining('refund R-1 of 500 HKD minor units is still unknown after 6 inquiries') } },
+      event: { type: 'PaymentNeedsReview', data: { payment: { status: 'SUCCEEDED' }, kind: 'REFUND', reason: expect.stringContaining('refund R-1 of 500 HKD minor units is still unknown after 6 inquiries') } },
     });
   });
 
