@@ -17,6 +17,8 @@ export const configDefinition = defineConfig(
     ALIPAY_HTTP_TIMEOUT_MS: env.int(8000, 1),
     ALIPAY_MAX_CONCURRENCY: env.int(64, 1),
     ALIPAY_NOTIFY_URL: z.url().optional(),
+    /** days a signed notification the connector could not read is kept after Alipay last sent it */
+    UNPARSABLE_NOTIFICATIONS_RETENTION_DAYS: env.int(30, 1),
   },
   (e) => ({
     service: 'alipay-connector',
@@ -31,6 +33,7 @@ export const configDefinition = defineConfig(
       notifyUrl: e.ALIPAY_NOTIFY_URL,
       notifyPath: signedNotifyPath(e.ALIPAY_NOTIFY_URL),
       adminToken: adminToken(e),
+      unparsableRetentionDays: e.UNPARSABLE_NOTIFICATIONS_RETENTION_DAYS,
       credentials: [{
         clientId: e.ALIPAY_CLIENT_ID,
         keyVersion: e.ALIPAY_KEY_VERSION,

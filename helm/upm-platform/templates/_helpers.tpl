@@ -222,6 +222,9 @@ Secret and checks nothing.
 {{- $_ := set $data "SSE_STREAMS_PER_TERMINAL" (int64 $v.config.gateway.sseStreamsPerTerminal | toString) -}}
 {{- $_ := set $data "SSE_STREAM_LEASE_MS" (int64 $v.config.gateway.sseStreamLeaseMs | toString) -}}
 {{- end -}}
+{{- if eq $name "alipay-connector" -}}
+{{- $_ := set $data "UNPARSABLE_NOTIFICATIONS_RETENTION_DAYS" (int64 $v.config.connector.unparsableRetentionDays | toString) -}}
+{{- end -}}
 {{- if eq $name "notification" -}}
 {{- $w := $v.config.notification.webhooks -}}
 {{- $_ := set $data "WEBHOOK_TIMEOUT_MS" (int64 $w.timeoutMs | toString) -}}

@@ -94,6 +94,7 @@ export class UnparsableNotificationRow {
   @CreateDateColumn({ type: 'timestamptz', name: 'first_received_at' })
   firstReceivedAt!: Date;
 
+  @Index('IDX_unparsable_notifications_last_received_at')
   @Column({ type: 'timestamptz', name: 'last_received_at', default: () => 'now()' })
   lastReceivedAt!: Date;
 

@@ -7,7 +7,7 @@ import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
 import { AmsAnswer, ConnectorService } from './connector.service';
 import { ALIPAY_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
 import { NotifyController } from './notify.controller';
-import { UnparsableNotifications } from './unparsable-notifications';
+import { UnparsableNotifications, UnparsableNotificationsRetention } from './unparsable-notifications';
 import { UnparsableNotificationsController } from './unparsable-notifications.controller';
 
 export interface ConnectorModuleOptions extends ConnectorOptions {
@@ -53,6 +53,7 @@ export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
         ConnectorService,
         NotificationIntake,
         UnparsableNotifications,
+        UnparsableNotificationsRetention,
         { provide: ADMIN_TOKEN, useValue: options.adminToken },
         AdminTokenGuard,
         JsonBodyGuard,

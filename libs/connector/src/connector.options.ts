@@ -6,6 +6,8 @@ export interface ConnectorOptions {
   /** the path Alipay signs its notifications over (see `signedNotifyPath`) */
   notifyPath: string;
   maxConcurrency: number;
+  /** how many days a kept unread notification stays after Alipay last sent it (default 30) */
+  unparsableRetentionDays?: number;
 }
 
 /**

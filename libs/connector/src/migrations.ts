@@ -47,3 +47,16 @@ export class UnparsableNotificationsReplayed1765670400000 implements MigrationIn
     await q.query(`ALTER TABLE "unparsable_notifications" DROP COLUMN "replayed_at"`);
   }
 }
+
+/** The retention deletes kept notifications by when Alipay last sent them. */
+export class UnparsableNotificationsRetention1765756800000 implements MigrationInterface {
+  name = 'UnparsableNotificationsRetention1765756800000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX "IDX_unparsable_notifications_last_received_at" ON "unparsable_notifications" ("last_received_at")`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX "IDX_unparsable_notifications_last_received_at"`);
+  }
+}

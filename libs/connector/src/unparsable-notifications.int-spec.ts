@@ -10,7 +10,7 @@ import { CONNECTOR_OPTIONS } from './connector.options';
 import { CONNECTOR_DATABASE } from './database';
 import { ALIPAY_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
 import { NotifyController } from './notify.controller';
-import { UnparsableNotifications } from './unparsable-notifications';
+import { UnparsableNotifications, UnparsableNotificationsRetention } from './unparsable-notifications';
 import { UnparsableNotificationsController } from './unparsable-notifications.controller';
 
 const CLIENT_ID = 'CLIENT_REPLAY_TEST';
@@ -30,12 +30,14 @@ beforeAll(async () => {
     providers: [
       { provide: DataSource, useValue: dataSource },
       { provide: ALIPAY_PUBLIC_KEYS, useValue: new Map([[CLIENT_ID, alipay.publicKey]]) },
+      // no retention given: the default applies
       { provide: CONNECTOR_OPTIONS, useValue: { notifyPath: NOTIFY_PATH, maxConcurrency: 1 } },
       { provide: ADMIN_TOKEN, useValue: TOKEN },
       AdminTokenGuard,
       JsonBodyGuard,
       NotificationIntake,
       UnparsableNotifications,
+      UnparsableNotificationsRetention,
     ],
   })
   class ReplayTestModule {}
@@ -87,12 +89,12 @@ async function postUnreadable(): Promise<{ id: string; paymentRequestId: string 
  * A row as a connector that could not read this body kept it: signed headers and the exact bytes of a notification
  * the connector under test reads (as once a fix is deployed).
  */
-async function keptByAnOlderConnector(body: string, options: { path?: string } = {}): Promise<string> {
+async function keptByAnOlderConnector(body: string, options: { path?: string; lastReceivedAt?: string } = {}): Promise<string> {
   const path = options.path ?? NOTIFY_PATH;
   const [row]: Array<{ id: string }> = await dataSource.query(
-    `INSERT INTO unparsable_notifications (body_sha256, client_id, path, headers, body, problem)
-     VALUES (encode(sha256($1), 'hex'), $2, $3, $4, $1, 'PAYMENT_RESULT without paymentId') RETURNING id`,
-    [Buffer.from(body), CLIENT_ID, path, signedHeaders(body, path)],
+    `INSERT INTO unparsable_notifications (body_sha256, client_id, path, headers, body, problem, last_received_at)
+     VALUES (encode(sha256($1), 'hex'), $2, $3, $4, $1, 'PAYMENT_RESULT without paymentId', COALESCE($5::timestamptz, now())) RETURNING id`,
+    [Buffer.from(body), CLIENT_ID, path, signedHeaders(body, path), options.lastReceivedAt ?? null],
   );
   return row.id;
 }
@@ -187,5 +189,16 @@ describe('the admin API over kept unread notifications', () => {
       expect(missing.status).toBe(404);
       expect(missing.body.error.code).toBe('NOTIFICATION_NOT_FOUND');
     }
+  });
+});
+
+describe('the retention of kept unread notifications', () => {
+  it('deletes those Alipay last sent more than 30 days ago (the default), replayed or not, and keeps the others', async () => {
+    const old = await keptByAnOlderConnector(paymentNotification().body, { lastReceivedAt: new Date(Date.now() - 31 * 86_400_000).toISOString() });
+    const recent = await keptByAnOlderConnector(paymentNotification().body, { lastReceivedAt: new Date(Date.now() - 29 * 86_400_000).toISOString() });
+
+    expect(await app.get(UnparsableNotificationsRetention).prune()).toBeGreaterThanOrEqual(1);
+    expect(await rowOf(old)).toBeUndefined();
+    expect(await rowOf(recent)).toEqual({ attempts: 1, replayed_at: null });
   });
 });

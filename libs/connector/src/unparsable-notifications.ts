@@ -1,9 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { Logger } from '@upm/shared-observability';
+import { TablePruner } from '@upm/shared-database';
+import { Logger, Metrics } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
+import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
 import { NotificationIntake } from './notification-intake';
+
+/** How long a kept notification stays when the connector's options do not say. */
+export const UNPARSABLE_RETENTION_DAYS = 30;
 
 const ID = /^[1-9][0-9]{0,17}$/;
 
@@ -81,7 +86,8 @@ export class UnparsableNotifications {
   /**
    * Processes the kept headers and bytes exactly as the webhook does a post from Alipay (the signature is verified
    * again, over the path Alipay signed), and answers what the webhook would have answered. Once taken, the row is
-   * marked replayed rather than deleted: it stays, with when, as the record of what Alipay said. One still unread, or that no longer verifies, is refused and its row stays as it was.
+   * marked replayed rather than deleted: it stays, with when, as the record of what Alipay said until the retention
+   * deletes it. One still unread, or that no longer verifies, is refused and its row stays as it was.
    */
   async replay(id: string): Promise<{ notification: KeptNotification; answer: unknown }> {
     const row = ID.test(id) ? ((await this.dataSource.query(`SELECT ${COLUMNS} FROM unparsable_notifications WHERE id = $1`, [id])) as Row[])[0] : undefined;
@@ -95,7 +101,40 @@ export class UnparsableNotifications {
     // an UPDATE answers its rows and their count
     const [[marked]]: [Row[], number] = await this.dataSource.query(`UPDATE unparsable_notifications SET replayed_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
     this.logger.info({ unparsableNotificationId: id }, 'kept notification replayed and taken');
-    // a row deleted meanwhile was still taken: the answer says so with the row as read
+    // a row the retention deleted meanwhile was still taken: the answer says so with the row as read
     return { notification: kept(marked ?? row), answer: JSON.parse(result.answer.body) as unknown };
+  }
+}
+
+/** Deletes kept notifications Alipay last sent longer ago than the retention, replayed or not: the table stays small. */
+@Injectable()
+export class UnparsableNotificationsRetention implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly pruner: TablePruner;
+
+  constructor(
+    @Inject(DataSource) dataSource: DataSource,
+    @Inject(LOGGER) logger: Logger,
+    @Inject(Metrics) metrics: Metrics,
+    @Inject(CONNECTOR_OPTIONS) options: ConnectorOptions,
+  ) {
+    this.pruner = new TablePruner(dataSource, logger, metrics, {
+      table: 'unparsable_notifications',
+      column: 'last_received_at',
+      retentionHours: (options.unparsableRetentionDays ?? UNPARSABLE_RETENTION_DAYS) * 24,
+      metric: { name: 'upm_alipay_unparsable_notifications_pruned_total', help: 'Kept unread notifications deleted after the retention' },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.pruner.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pruner.stop();
+  }
+
+  /** Deletes the kept notifications older than the retention now; answers how many. */
+  prune(): Promise<number> {
+    return this.pruner.prune();
   }
 }
