@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { createEnvelope, Envelope, MESSAGE_EXAMPLES, PaymentViewV1, TOPICS } from '@upm/contracts';
+import { createEnvelope, Envelope, FeeSchedule, MESSAGE_EXAMPLES, PaymentViewV1, TOPICS } from '@upm/contracts';
 import { freshDatabase, testLogger } from '@upm/shared-testing';
-import { FeeSchedule, LedgerStore, PaymentEventsHandler, ReportIngestion, ReportSourceFile, SETTLEMENT_DATABASE } from '@upm/settlement';
+import { LedgerStore, PaymentEventsHandler, ReportIngestion, ReportSourceFile, SETTLEMENT_DATABASE } from '@upm/settlement';
 
 /**
  * A fee schedule of a rate plus a fixed part, as acquiring contracts price: 2.2 % of the gross plus 1.00 HKD. A

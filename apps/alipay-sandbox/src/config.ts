@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { commonEnv, defineConfig, env } from '@upm/shared-config';
-import { DEFAULT_SANDBOX_SETTINGS as DEFAULTS, FX_CURRENCIES, parseSandboxFixedFees, PreconfiguredClient, SandboxFees, SandboxSettings } from '@upm/sandbox';
+import { parseFixedFees } from '@upm/contracts';
+import { DEFAULT_SANDBOX_SETTINGS as DEFAULTS, FX_CURRENCIES, PreconfiguredClient, SandboxFees, SandboxSettings } from '@upm/sandbox';
 
 /** `clientId=<PEM file path or Base64 DER public key>[,…]` */
 const clients = z
@@ -33,7 +34,7 @@ const fixedFees = z
   .string()
   .default(String(DEFAULTS.fees.feeMinor))
   .transform((text, ctx) => {
-    const fees = parseSandboxFixedFees(text);
+    const fees = parseFixedFees(text);
     if ('problem' in fees) {
       ctx.addIssue({ code: 'custom', message: fees.problem });
       return z.NEVER;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { adminToken, adminTokenEnv, commonEnv, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
-import { FixedFees, parseFixedFees } from '@upm/settlement';
+import { FixedFees, parseFixedFees } from '@upm/contracts';
 
 /** Every environment variable settlement reads. */
 export const configDefinition = defineConfig(

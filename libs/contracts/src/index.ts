@@ -1,5 +1,6 @@
 export * from './topics';
 export * from './money';
+export * from './fees';
 export * from './payment-code';
 export * from './envelope';
 export * from './ids';

@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { toMajorUnits } from '@upm/contracts';
+import { expectedFee, toMajorUnits } from '@upm/contracts';
 import { formatAmsTime } from '@upm/alipay';
 import { businessDayBounds } from './business-time';
-import { DEFAULT_SANDBOX_FEES, sandboxFee, SandboxFees } from './fees';
+import { DEFAULT_SANDBOX_FEES, SandboxFees } from './fees';
 import { quote, Quote } from './fx';
 import type { LedgerEntry } from './payment-book';
 
@@ -205,7 +205,7 @@ function dataRecords(content: string): number {
 function signed(entry: LedgerEntry, fees: SandboxFees): Signed {
   const amount = BigInt(entry.amount.value);
   // a cancel reverses the whole payment, so the fee of its gross is the one its payment was charged
-  const fee = sandboxFee(fees, entry.amount.currency, amount);
+  const fee = expectedFee(fees, entry.amount.currency, amount);
   switch (entry.type) {
     case 'PAYMENT':
       return { entry, transaction: amount, fee: -fee };

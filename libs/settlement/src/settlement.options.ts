@@ -1,4 +1,4 @@
-import type { FeeSchedule } from './domain/fees';
+import type { FeeSchedule } from '@upm/contracts';
 
 export const SETTLEMENT_OPTIONS = Symbol('SETTLEMENT_OPTIONS');
 

@@ -1,8 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Envelope, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import { expectedFee } from '@upm/contracts';
+import type { Envelope, FeeTerms, PaymentEventType, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { prepared, TablePruner } from '@upm/shared-database';
 import type { Logger, Metrics } from '@upm/shared-observability';
-import { expectedFee, FeeTerms } from '../domain/fees';
 import { cancelPostings, paymentPostings, refundPostings } from '../domain/ledger';
 import { FINAL_REFUND_STATUSES, netToNothing, RefundStatus, refundStatusAfter, rowKey } from '../domain/matching';
 import { businessDayOf } from '../domain/report-files';

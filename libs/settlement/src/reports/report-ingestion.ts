@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { createEnvelope, newId, toMajorUnits, TOPICS } from '@upm/contracts';
-import type { SettlementBatchSettledV1 } from '@upm/contracts';
+import { createEnvelope, expectedFee, newId, toMajorUnits, TOPICS } from '@upm/contracts';
+import type { FeeTerms, SettlementBatchSettledV1 } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
-import { expectedFee, FeeTerms } from '../domain/fees';
 import { SettledAmount, settlementPostings } from '../domain/ledger';
 import {
   compareRow, compareWithPayment, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,

@@ -1,6 +1,6 @@
 /**
- * Alipay's fee schedule: what the ledger expects Alipay to charge for a transaction, a rate of its gross plus a
- * fixed part per currency. Acquiring contracts price in-store payments that way (2.2 % + 1.00 HKD, say), and a
+ * Alipay's fee schedule: what Alipay charges for a transaction, a rate of its gross plus a fixed part per
+ * currency; settlement expects it, the sandbox charges it (one formula, so the two agree on every rounding). Acquiring contracts price in-store payments that way (2.2 % + 1.00 HKD, say), and a
  * single fixed figure for every currency would be 0.10 HKD but 10 JPY, and wrong for nearly every transaction.
  *
  * The fee of a transaction of gross A (minor units, its sign ignored) in currency C is
@@ -10,9 +10,7 @@
  * where fixed(C) is `feeMinorByCurrency[C]` when the schedule names C, `feeMinor` otherwise. The rate part alone is
  * rounded, to a whole minor unit of C (a cent of HKD, a yen of JPY), half up: 27.5 → 28, 27.49 → 27. A payment and
  * a refund are each charged the fee of their own gross; a cancel gives back the fee its payment was booked with
- * (the fee of the same gross, unless the schedule changed in between). The fee is worked out once, when the
- * transaction is booked, and kept with it: matching compares the report's fee with the kept one, and the finance
- * API shows that one.
+ * (the fee of the same gross, unless the schedule changed in between).
  */
 export interface FeeSchedule {
   /** the fixed part of a currency the schedule does not name, minor units */
