@@ -97,7 +97,12 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
     case 'InquiryStarted':
       return { ...core(state), status: 'INQUIRING' };
     case 'PaymentSucceeded':
-      return { ...core(state), status: 'SUCCEEDED', timer: refundTimer(state), ...(event.byReport ? { byReport: true as const } : {}) };
+      return {
+        ...core(state),
+        status: 'SUCCEEDED',
+        timer: refundTimer(state),
+        ...(event.byReport ? { byReport: true as const, inquiriesBefore: state.attempts.inquiry } : {}),
+      };
     case 'PaymentFailed':
       return {
         ...core(state),

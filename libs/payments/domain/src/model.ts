@@ -156,7 +156,8 @@ export interface CancelInfo {
 }
 
 /**
- * REVERSED_AFTER_REFUND: a report showed a payment it had settled as charged cancelled after all, and refunds were taken from it.
+ * REVERSED_AFTER_REFUND: Alipay gave the whole payment back (a report showing the cancel, a late cancel S, an answer of
+ * CANCELLED) after refunds were taken from it, its automatic full refund included: the shopper may be paid back twice.
  * AMOUNT_MISMATCH: Alipay (an answer or a report) showed the payment paid for another amount or currency than it asked.
  * CHARGED_AFTER_CANCEL: a report showed charged a payment the POS or an operator had cancelled and the reports had shown not charged.
  * CLOSED_AT_ALIPAY: Alipay answered the payment closed while the saga held it paid: it refused a refund because the payment
@@ -211,8 +212,11 @@ export type CancellingState = Phase<'CANCELLING', { cancel: CancelInfo }>;
 export type ReversalCheckState = Phase<'REVERSAL_CHECK', { cancel: CancelInfo; check: { refusal: string; fromInquiry: number } }>;
 /** It was paid and could not be cancelled: refunding the full amount (origin CANCEL_FALLBACK). */
 export type RefundingReversalState = Phase<'REFUNDING_REVERSAL', { cancel: CancelInfo }>;
-/** `byReport`: a report resolution (CHARGED) closed it, not an answer from Alipay; a later file may still show it reversed. */
-export type SucceededState = Phase<'SUCCEEDED', { byReport?: true }>;
+/**
+ * `byReport`: a report resolution (CHARGED) closed it, not an answer from Alipay; a later file may still show it reversed.
+ * `inquiriesBefore`: the inquiries sent before that resolution, whose answers are older than the report.
+ */
+export type SucceededState = Phase<'SUCCEEDED', { byReport?: true; inquiriesBefore?: number }>;
 /**
  * `lateSuccessIsAnomaly`: the payment was closed because a cancel found no order (ORDER_NOT_EXIST), so a
  * success reported later was not reversed by any cancel and needs a person.

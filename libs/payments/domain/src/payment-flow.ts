@@ -61,7 +61,7 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
       }
       return facts(state, answer, false);
     case 'SUCCEEDED': {
-      if (answer.verdict.kind === 'NOT_PAID' && state.byReport) {
+      if (answer.verdict.kind === 'NOT_PAID' && state.byReport && newerThanReport(state, answer)) {
         const { verdict } = answer;
         return chain(state, facts(state, answer, true), (s) => (s.status === 'SUCCEEDED' ? notPaidAfterReportSuccess(s, verdict, ctx) : []));
       }
@@ -82,6 +82,15 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
  * gave the money back, as a later file showing the cancel would say (returnedAfterSuccess). Any other "not paid"
  * contradicts the report the status rests on: a person looks (CLOSED_AT_ALIPAY), and no refund is sent meanwhile.
  */
+/**
+ * Whether an answer may speak of the payment after the report that made it SUCCEEDED: a notification, or an answer to
+ * an inquiry sent since. An inquiry sent before it (a backlog of the polling) is older than the report, which overrules it.
+ */
+function newerThanReport(state: SucceededState, answer: PaymentAnswer): boolean {
+  if (answer.source === 'NOTIFICATION') return true;
+  return answer.source === 'INQUIRY' && state.inquiriesBefore !== undefined && answer.attempt !== null && answer.attempt > state.inquiriesBefore;
+}
+
 function notPaidAfterReportSuccess(state: SucceededState, verdict: NotPaid, ctx: SagaContext): SagaEvent[] {
   const { paymentRequestId } = state.payment;
   if (verdict.cancelled) return returnedAfterSuccess(state, `Alipay answers payment ${paymentRequestId} cancelled after the reports had shown it charged`, ctx);
@@ -275,9 +284,14 @@ function reversedAfterRefunds(state: SucceededState | NeedsReviewState, how: str
   return [needsReview('REVERSED_AFTER_REFUND', reason, ctx)];
 }
 
-/** A payment in review given back whole (`how`, as for returnedAfterSuccess): closed CANCELLED, unless refunds were taken from it. */
+/**
+ * A payment in review given back whole (`how`, as for returnedAfterSuccess): closed CANCELLED, unless refunds were
+ * taken from it: a merchant's refund not FAILED, or the automatic full refund that went through (the review then
+ * says the shopper was paid back twice, which the cancel only confirms).
+ */
 export function cancelledInReview(state: NeedsReviewState, how: string, ctx: SagaContext): SagaEvent[] {
-  if (state.refunds.some((r) => r.origin === 'MERCHANT' && r.status !== 'FAILED')) return reversedAfterRefunds(state, how, ctx);
+  const taken = (r: RefundEntry) => (r.origin === 'MERCHANT' ? r.status !== 'FAILED' : r.status === 'SUCCEEDED');
+  if (state.refunds.some(taken)) return reversedAfterRefunds(state, how, ctx);
   const refund = state.refunds.find((r) => r.origin === 'CANCEL_FALLBACK' && r.status === 'UNKNOWN');
   if (state.review.kind !== 'REVERSAL_REFUND' || !refund) return [cancelled(false, ctx)];
   // The payment is closed and its money returned, and the automatic refund may have gone through as well.

@@ -179,6 +179,20 @@ describe('payment saga: cancel', () => {
       status: 'NEEDS_REVIEW',
     },
     {
+      name: 'paid back twice (cancelled, then the reversal refund S), then a REVERSED report → still NEEDS_REVIEW: the report confirms the cancel, not that the refund came back',
+      given: [...reversingAfterRetry, inquiry(1, 'S', 'SUCCESS', 'CANCELLED'), refundResult('rev_pay_01JDZ8X3', 1, 'S', 'SUCCESS')],
+      when: reviewResolved('REVERSED'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #6'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
+      name: 'paid back twice, then another inquiry answers CANCELLED → still NEEDS_REVIEW',
+      given: [...reversingAfterRetry, inquiry(1, 'S', 'SUCCESS', 'CANCELLED'), refundResult('rev_pay_01JDZ8X3', 1, 'S', 'SUCCESS')],
+      when: inquiry(1, 'S', 'SUCCESS', 'CANCELLED'),
+      then: ['publish PaymentNeedsReview NEEDS_REVIEW #6'],
+      status: 'NEEDS_REVIEW',
+    },
+    {
       name: 'cancelled by the late cancel S, the reversal refund unanswered → it is inquired',
       given: [...cancelRefused, inquirySuccess(2), cancelS(1)],
       when: fired('REFUND_INQUIRY', 2),

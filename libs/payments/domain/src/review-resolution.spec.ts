@@ -309,6 +309,13 @@ describe('payment saga: Alipay answers not paid a payment the reports made SUCCE
       status: 'NEEDS_REVIEW',
     },
     { name: 'SUCCEEDED from Alipay\'s own answer, then a stale "not paid" → nothing (its S is final)', given: GIVEN.succeeded, when: notified('F'), then: [], status: 'SUCCEEDED' },
+    {
+      name: 'SUCCEEDED by the reports, then a late answer to an inquiry sent before them says not paid → nothing: the report is newer',
+      given: [...unconfirmed, reviewResolved('CHARGED')],
+      when: inquiryFail(15, 'ORDER_IS_CLOSED'),
+      then: [],
+      status: 'SUCCEEDED',
+    },
   ]);
 
   it('the review says which answer contradicts the report', () => {
