@@ -261,7 +261,7 @@ describe('planAdjustment', () => {
 
 describe('planBooking', () => {
   const paidOut = (over: Partial<PaidOutItem> = {}): PaidOutItem => ({
-    settlementBatchId: 'B1', part: 0, line: 2, merchantId: 'mer_1', transactionId: 'A-1', currency: 'HKD', amount: 1250n, settlementCurrency: 'HKD', fee: -10n, ...over,
+    settlementBatchId: 'B1', part: 0, line: 2, merchantId: 'mer_1', transactionId: 'A-1', currency: 'HKD', amount: 1250n, settlementCurrency: 'HKD', fee: -10n, ledgerTransactionId: null, ...over,
   });
   const reported = (kind: 'PAYMENT' | 'REFUND' | 'CANCEL' = 'PAYMENT', amount = '12.50') => ({
     kind, transactionRequestId: 'pay_1', merchantId: 'mer_1', actual: { amount, currency: 'HKD', transactionId: 'A-1' },
@@ -283,6 +283,11 @@ describe('planBooking', () => {
     const [first, second] = [paidOut(), paidOut({ settlementBatchId: 'B2' })];
     expect(planBooking(reported(), undefined, [first, second])).toMatchObject({ ok: true, payout: first, write: { amount: 1250n }, repaid: [second] });
     expect(planBooking(reported(), ledger(), [first, second])).toEqual({ ok: true, payout: first, overCleared: 0n, repaid: [second] });
+  });
+
+  it('flags no second payout again that was flagged when its batch came, the ledger having the transaction then', () => {
+    const [first, flagged] = [paidOut(), paidOut({ settlementBatchId: 'B2', ledgerTransactionId: 'ltx_1' })];
+    expect(planBooking(reported(), ledger(), [first, flagged])).toEqual({ ok: true, payout: first, overCleared: 0n, repaid: [] });
   });
 
   it('clears the fee a payout in another currency did not for a transaction its late payment event wrote', () => {

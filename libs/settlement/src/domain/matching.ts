@@ -110,6 +110,8 @@ export interface PaidOutItem extends EarlyPayout {
   /** the transaction's currency, and its gross in the report's sign */
   currency: string;
   amount: bigint;
+  /** the ledger transaction the item names: set once it was matched, or flagged as paying it out again when it came */
+  ledgerTransactionId: string | null;
 }
 
 /** A row a MISSING_IN_LEDGER discrepancy recorded: its transaction, and what the report said of it (`actual`). */
@@ -435,7 +437,7 @@ export type BookingPlan =
       overCleared: bigint;
       /** what the payout settled otherwise than the ledger expects, in its own currency (settled − expected, see planAdjustment) */
       difference?: { amount: bigint; fee: bigint };
-      /** the batches that paid it out again: money to recover from Alipay */
+      /** the batches that paid it out again and were not flagged for it when they came: money to recover from Alipay */
       repaid: PaidOutItem[];
     }
   | { ok: false; code: 'SETTLEMENT.CANNOT_ADJUST' | 'SETTLEMENT.NOT_SETTLED'; message: string };
@@ -457,7 +459,10 @@ export function planBooking(reported: Omit<ReportedTransaction, 'paidOut'>, held
   if (!paidOut.length) {
     return { ok: false, code: 'SETTLEMENT.NOT_SETTLED', message: 'Alipay has not paid the transaction out yet; book it once its settlement batch is in' };
   }
-  const [payout, ...repaid] = paidOut;
+  const [payout, ...later] = paidOut;
+  // a later item naming the transaction was flagged when its batch came (the ledger had it then): flagged again, it
+  // would reopen a repeat finance may have closed since
+  const repaid = later.filter((item) => item.ledgerTransactionId === null);
   const kind = reported.kind;
   if (!held) {
     if (payout.settlementCurrency !== payout.currency) {

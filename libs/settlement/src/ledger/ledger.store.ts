@@ -332,16 +332,20 @@ export class LedgerStore {
    * (as `paid_out_in` orders them): a batch that came later paid it out again, whatever its settlement time or id.
    */
   async paidOut(manager: EntityManager, kind: TransactionType, requestId: string): Promise<PaidOutItem[]> {
-    const items: Array<{ batch_id: string; part: number; line: number; merchant_id: string; transaction_id: string; currency: string; amount: string; settlement_currency: string; fee: string }> =
+    const items: Array<{
+      batch_id: string; part: number; line: number; merchant_id: string; transaction_id: string; currency: string; amount: string; settlement_currency: string; fee: string;
+      ledger_transaction_id: string | null;
+    }> =
       await manager.query(
-        `SELECT i.batch_id, i.part, i.line, i.merchant_id, i.transaction_id, i.currency, i.amount::text AS amount, b.currency AS settlement_currency, i.fee::text AS fee
+        `SELECT i.batch_id, i.part, i.line, i.merchant_id, i.transaction_id, i.currency, i.amount::text AS amount, b.currency AS settlement_currency, i.fee::text AS fee,
+           i.ledger_transaction_id
          FROM settlement_batch_items i JOIN settlement_batches b ON b.batch_id = i.batch_id
          WHERE i.kind = $1 AND i.transaction_request_id = $2 ORDER BY b.written_by, b.created_at, b.batch_id, i.part, i.line`,
         [kind, requestId],
       );
     return items.map((i) => ({
       settlementBatchId: i.batch_id, part: i.part, line: i.line, merchantId: i.merchant_id, transactionId: i.transaction_id, currency: i.currency, amount: BigInt(i.amount),
-      settlementCurrency: i.settlement_currency, fee: BigInt(i.fee),
+      settlementCurrency: i.settlement_currency, fee: BigInt(i.fee), ledgerTransactionId: i.ledger_transaction_id,
     }));
   }
 

@@ -738,6 +738,28 @@ describe('ReportIngestion and payment events', () => {
     ]);
   });
 
+  it('keeps a repeated payout finance resolved closed when booking the first payout, made before the payment event came', async () => {
+    const first = '20261127HKD050';
+    const again = '20261127HKD051';
+    settlementBatch(first, 'pay_early_repaid', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    await apply(event('pay_early_repaid', 'PaymentSucceeded', 3));
+    settlementBatch(again, 'pay_early_repaid');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    const [missing, repeat] = (await finance.discrepancies({ paymentId: 'pay_early_repaid', status: 'OPEN' })).discrepancies;
+    expect([missing.type, repeat.repeatedIn]).toEqual(['MISSING_IN_LEDGER', again]);
+    await finance.resolveDiscrepancy(repeat.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'claimed back from Alipay', adjust: false });
+
+    // booking the first payout flags no batch again: the second one's repeat was raised when it came, and finance closed it
+    await finance.resolveDiscrepancy(missing.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay charged 0.20', adjust: true });
+    expect((await finance.discrepancies({ paymentId: 'pay_early_repaid', status: 'OPEN' })).discrepancies).toEqual([]);
+    expect(await finance.discrepancies({ paymentId: 'pay_early_repaid', type: 'MISMATCHED' })).toMatchObject({
+      discrepancies: [{ discrepancyId: repeat.discrepancyId, status: 'RESOLVED', resolutionNote: 'claimed back from Alipay', repeatedIn: again }],
+    });
+    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [repeat.discrepancyId])).toEqual([{ n: 1 }]);
+    expect(await finance.batch(again)).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: (await transactionOf('pay_early_repaid')).id, result: 'MISMATCHED' }] });
+  });
+
   it('writes off no transaction a batch paid out before its payment event came, though the event disagreed with it', async () => {
     settlementBatch('20261127HKD049', 'pay_early_unlisted', '12.50', '0.20');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
