@@ -274,6 +274,35 @@ describe('writeReports', () => {
       watcher.close();
     }
   });
+
+  it("puts a customer's settlement files in place before its transaction file: a transaction file on disk means the whole set", async () => {
+    const ledger = [
+      entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100'),
+      entry('PAYMENT', '2026-11-27T03:30:00Z', 'HKD', '300'),
+      entry('PAYMENT', '2026-11-27T04:00:00Z', 'JPY', '500'),
+    ];
+    const files = buildDayReports(ledger, '2026-11-27', ['C1'], { maxRowsPerFile: 1 });
+    const settlementNames = files.filter((f) => f.kind !== 'transactionItems').map((f) => f.name);
+    expect(settlementNames.length).toBeGreaterThan(2);
+    for (const blocked of settlementNames) {
+      // a folder in the way fails that one rename, as a crash there would stop the write
+      const folder = path.join(dir, 'C1', '20261127');
+      rmSync(folder, { recursive: true, force: true });
+      mkdirSync(path.join(folder, blocked), { recursive: true });
+
+      await expect(writeReports(dir, files)).rejects.toThrow();
+
+      expect({ blocked, transactionFiles: readdirSync(folder).filter((name) => /^transactionItems_.*\.csv$/.test(name)) }).toEqual({ blocked, transactionFiles: [] });
+    }
+  });
+
+  it('answers the paths in the order of the files given', async () => {
+    const ledger = [entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100'), entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '200', { customerId: 'C2' })];
+    const files = buildDayReports(ledger, '2026-11-27', ['C1', 'C2']);
+    const paths = await writeReports(dir, files);
+    expect(paths).toEqual(files.map((f) => path.join(dir, f.customerId, f.day, f.name)));
+    expect(paths.map((p) => readFileSync(p, 'utf8'))).toEqual(files.map((f) => f.content));
+  });
 });
 
 describe('readWrittenReports', () => {

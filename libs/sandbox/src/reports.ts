@@ -122,21 +122,24 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
 }
 
 /**
- * Writes the files under `<dir>/<customerId>/<yyyymmdd>/` and answers their paths. Each file is written as
- * `<name>.partial` and renamed into place, so a reader polling the folder (settlement takes only `.csv`) never
- * sees part of a file, which it would reject as incomplete for the missing `<END>`.
+ * Writes the files under `<dir>/<customerId>/<yyyymmdd>/` and answers their paths, in the order of `files`. Each
+ * file is written as `<name>.partial` and renamed into place, so a reader polling the folder (settlement takes
+ * only `.csv`) never sees part of a file, which it would reject as incomplete for the missing `<END>`.
+ *
+ * Settlement files (items and summary) go into place before any transaction file: a write stopped half way (a
+ * crash) then never leaves a transactionItems file without its settlement files. A restart with delivery on
+ * keeps a day's files by their transaction records (sandbox.ts), so a transactionItems file on disk must mean
+ * the day's settlement files are there too.
  */
 export async function writeReports(dir: string, files: readonly ReportFile[]): Promise<string[]> {
-  const written: string[] = [];
-  for (const file of files) {
-    const folder = path.resolve(dir, file.customerId, file.day);
-    await mkdir(folder, { recursive: true });
-    const target = path.join(folder, file.name);
-    await writeFile(`${target}.partial`, file.content, 'utf8');
-    await rename(`${target}.partial`, target);
-    written.push(target);
+  const targets = files.map((file) => path.join(path.resolve(dir, file.customerId, file.day), file.name));
+  const settlementFirst = [...files.keys()].sort((a, b) => Number(files[a].kind === 'transactionItems') - Number(files[b].kind === 'transactionItems'));
+  for (const i of settlementFirst) {
+    await mkdir(path.dirname(targets[i]), { recursive: true });
+    await writeFile(`${targets[i]}.partial`, files[i].content, 'utf8');
+    await rename(`${targets[i]}.partial`, targets[i]);
   }
-  return written;
+  return targets;
 }
 
 /** A report file already in a customer's day folder, as its name and content describe it. */
