@@ -310,7 +310,8 @@ export function explainUnledgeredRow(
 /**
  * The fee of a transaction written to the ledger from a report row, positive as the ledger keeps it: a
  * settlement item's own fee when it is in the transaction's currency; otherwise (a transaction file row, or an
- * item Alipay converted, whose fee is in the settlement currency) the fee the schedule charges for it (`expectedFee`).
+ * item Alipay converted, whose fee is in the settlement currency) the fee the ledger expects for it (`expectedFee`:
+ * the schedule's, or for a cancel the fee its payment was booked with).
  */
 export function feeFromReport(row: TransactionRow, expectedFee: bigint): bigint {
   if (!isSettlementItem(row) || row.feeCurrency !== row.currency) return expectedFee;

@@ -419,6 +419,26 @@ describe('ReportIngestion and payment events', () => {
     }
   });
 
+  it('gives back with a cancel a report lists the fee its payment was booked with, though the fee schedule changed in between', async () => {
+    await apply(event('pay_cancel_old_fee', 'PaymentNeedsReview', 2));
+    dayFile('20261127', '040', reportRow('pay_cancel_old_fee', 'PAYMENT', '2026-11-27T23:59:50+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    // the schedule changed before the next day's file came
+    const repriced = new ReportIngestion(dataSource, ledger, [{ name: 'memory', list: async () => files }], 30n, 'settlement', testLogger());
+    dayFile('20261128', '040', reportRow('pay_cancel_old_fee', 'CANCEL', '2026-11-28T00:00:40+08:00', '-12.50'));
+    expect((await repriced.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+
+    expect(await dataSource.query("SELECT kind, fee::text AS fee FROM ledger_transactions WHERE payment_id = 'pay_cancel_old_fee' ORDER BY kind")).toEqual([
+      { kind: 'CANCEL', fee: '10' }, { kind: 'PAYMENT', fee: '10' },
+    ]);
+    const [{ fees }] = await dataSource.query(
+      `SELECT COALESCE(SUM(CASE WHEN e.direction = 'DEBIT' THEN e.amount ELSE -e.amount END), 0)::text AS fees
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.payment_id = 'pay_cancel_old_fee' AND e.account_type = 'FEES'`,
+    );
+    expect(fees).toBe('0');
+    expect(await payableOf('pay_cancel_old_fee')).toBe('0');
+  });
+
   it('writes a cancelled payment charged before midnight and cancelled after it from the two days\' files, closing the status discrepancy', async () => {
     // the pay timed out and the saga cancelled it: it never saw the charge, which Alipay filed under the 27th, the cancel under the 28th
     await apply(event('pay_split_cancel', 'PaymentCancelled', 3));

@@ -375,8 +375,11 @@ export class ReportIngestion {
     const verdict = explainUnledgeredRow(row, payment, { hasPayment: listed('PAYMENT'), hasCancel: listed('CANCEL') });
     const merchantId = payment?.merchantId ?? (row.referenceMerchantId || `customer-${row.customerId}`);
     if (verdict.result === 'FROM_REPORT' && payment) {
+      // a cancel gives back the fee its payment was booked with, whatever the fee schedule says now
+      const charge = row.type === 'CANCEL' ? ctx.ledger.get(rowKey('PAYMENT', paymentId)) : undefined;
+      const scheduled = charge ? BigInt(charge.fee) : expectedFee(this.fees, row.currency, row.amount);
       const own: ReportedFact = {
-        kind: row.type, requestId: row.transactionRequestId, transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: feeFromReport(row, expectedFee(this.fees, row.currency, row.amount)),
+        kind: row.type, requestId: row.transactionRequestId, transactionId: row.transactionId, currency: row.currency, amount: row.amount, fee: feeFromReport(row, scheduled),
         time: row.paymentTime, businessDay: businessDayOf(row.paymentTime), reportFile,
       };
       // the charge before its cancel, as they happened
