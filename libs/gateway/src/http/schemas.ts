@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkPaymentCode, currencyExponent, isChargeableAmount, isMinorUnits, paymentStatusSchema } from '@upm/contracts';
-import { parseRequest } from '@upm/shared-runtime';
+import { ID_MESSAGE, ID_PATTERN as ID, parseRequest, storableText } from '@upm/shared-runtime';
 
 /** The POS API's request and response bodies (CONTRACTS.md §1). The OpenAPI document is generated from these. */
 const amount = z
@@ -19,16 +19,6 @@ const paymentCode = z.string().transform((raw, ctx) => {
   return z.NEVER;
 });
 
-/** The shape of every id the POS API takes or makes: the POS's own order and refund ids, registry ids, payment and refund ids. */
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-const ID_MESSAGE = '1–64 characters of A–Z, a–z, 0–9, _ and -';
-/** Whether a path id could name anything: one that could not is answered as not found, before any lookup. */
-export const isId = (value: string) => ID.test(value);
-
-/** Text PostgreSQL can store, in a column as in jsonb: without a NUL character or half of a surrogate pair. */
-const text = (max: number) =>
-  z.string().min(1).max(max).refine((value) => !value.includes('\u0000') && !/\p{Cs}/u.test(value), 'no NUL character or unpaired surrogate');
-
 const merchantOrderId = z.string().regex(ID, ID_MESSAGE);
 
 export const createPaymentBody = z
@@ -36,7 +26,7 @@ export const createPaymentBody = z
     merchantOrderId,
     amount,
     paymentCode,
-    description: text(256).optional(),
+    description: storableText(256).optional(),
     waitSeconds: z.number().int().min(0).max(30).optional(),
   })
   .strict();
@@ -45,7 +35,7 @@ export const createRefundBody = z
   .object({
     refundRequestId: merchantOrderId,
     amount,
-    reason: text(256).optional(),
+    reason: storableText(256).optional(),
     waitSeconds: z.number().int().min(0).max(30).optional(),
   })
   .strict();
@@ -59,12 +49,12 @@ export const findByOrderQuery = z.object({ merchantOrderId });
 
 const mcc = z.string().regex(/^[0-9]{4}$/, 'a 4-digit ISO 18245 merchant category code');
 const registryId = z.string().regex(ID, ID_MESSAGE);
-export const merchantBody = z.object({ id: registryId.optional(), name: text(256), mcc }).strict();
+export const merchantBody = z.object({ id: registryId.optional(), name: storableText(256), mcc }).strict();
 export const storeBody = merchantBody;
 export const terminalBody = z.object({ id: registryId.optional() }).strict();
 export const importRow = z.object({
-  merchantId: registryId, merchantName: text(256), merchantMcc: mcc,
-  storeId: registryId, storeName: text(256), storeMcc: mcc, terminalId: registryId,
+  merchantId: registryId, merchantName: storableText(256), merchantMcc: mcc,
+  storeId: registryId, storeName: storableText(256), storeMcc: mcc, terminalId: registryId,
 });
 
 export type CreatePaymentBody = z.infer<typeof createPaymentBody>;

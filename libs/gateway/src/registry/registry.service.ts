@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
-import { ApiError } from '@upm/shared-runtime';
-import { isId } from '../http/schemas';
+import { ApiError, isId } from '@upm/shared-runtime';
 import { MerchantRow, StoreRow, TerminalRow } from './registry.entities';
 import { issueTerminalKey, parseTerminalKey, secretMatches } from './terminal-keys';
 

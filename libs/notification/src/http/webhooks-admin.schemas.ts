@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paymentEventsV1, settlementEventsV1 } from '@upm/contracts';
+import { ID_MESSAGE, ID_PATTERN, isStorable, STORABLE_MESSAGE, storableText } from '@upm/shared-runtime';
 
 /** What a merchant can subscribe to: every payment event, and the settlement events about one merchant. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -9,20 +10,15 @@ export const WEBHOOK_EVENT_TYPES = [
 
 const eventType = z.enum(['*', ...WEBHOOK_EVENT_TYPES], { message: `one of ${WEBHOOK_EVENT_TYPES.join(', ')}, or * for all` });
 
-/** Text PostgreSQL can store, in a column as in a query's parameter: without a NUL character or half of a surrogate pair. */
-const storable = (value: string) => !value.includes('\u0000') && !/\p{Cs}/u.test(value);
-const STORABLE = 'no NUL character or unpaired surrogate';
-const text = (max: number) => z.string().min(1).max(max).refine(storable, STORABLE);
-
 const endpointUrl = z
   .url({ protocol: /^https?$/, message: 'an http or https URL' })
   .max(2048)
   // a URL keeps such characters in its path or query as given
-  .refine(storable, STORABLE)
+  .refine(isStorable, STORABLE_MESSAGE)
   // a user name or password in the URL would be sent, logged and shown with every attempt; the signature authenticates the platform
   .refine((url) => !new URL(url).username && !new URL(url).password, 'a URL without a user name or password');
 const eventTypes = z.array(eventType).min(1).max(WEBHOOK_EVENT_TYPES.length + 1).transform((types) => [...new Set(types)]);
-const description = text(256);
+const description = storableText(256);
 
 export const createEndpointBody = z.object({ url: endpointUrl, eventTypes, description: description.optional() }).strict();
 
@@ -38,22 +34,19 @@ export const rotateSecretBody = z.object({ overlapSeconds: z.number().int().min(
 export const deliveriesQuery = z
   .object({
     status: z.enum(['PENDING', 'HELD', 'DELIVERED', 'DEAD_LETTER', 'CANCELLED']).optional(),
-    paymentId: text(128).optional(),
+    paymentId: storableText(128).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
     /** the last deliveryId of the previous page: the listing goes on with older ones */
-    before: text(64).optional(),
+    before: storableText(64).optional(),
   })
   .strict();
 
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-export const merchantIdParam = z.string().regex(ID, '1–64 characters of A–Z, a–z, 0–9, _ and -');
-/** Whether a path id could name an endpoint or a delivery: one that could not is answered as not found, before any lookup. */
-export const isId = (value: string) => ID.test(value);
+export const merchantIdParam = z.string().regex(ID_PATTERN, ID_MESSAGE);
 
 /** Which dead-lettered deliveries to send again at once: all of the endpoint's, or those of one payment or since a time. */
 export const redeliverDeadLettersBody = z
   .object({
-    paymentId: text(128).optional(),
+    paymentId: storableText(128).optional(),
     // ISO 8601 has a year 0, PostgreSQL's timestamps do not
     since: z.iso.datetime({ offset: true }).refine((time) => !time.startsWith('0000'), 'a time from the year 1 on').optional(),
   })

@@ -8,3 +8,4 @@ export * from './admin-token.guard';
 export * from './json-body.guard';
 export * from './database-unavailable';
 export * from './request-validation';
+export * from './storable';
