@@ -1,7 +1,7 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { TablePruner } from '@upm/shared-database';
+import { TablePruner, TableRetention } from '@upm/shared-database';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { ApiError, LOGGER } from '@upm/shared-runtime';
 import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
@@ -108,8 +108,8 @@ export class UnparsableNotifications {
 
 /** Deletes kept notifications Alipay last sent longer ago than the retention, replayed or not: the table stays small. */
 @Injectable()
-export class UnparsableNotificationsRetention implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly pruner: TablePruner;
+export class UnparsableNotificationsRetention extends TableRetention {
+  protected readonly pruners: [TablePruner];
 
   constructor(
     @Inject(DataSource) dataSource: DataSource,
@@ -117,24 +117,19 @@ export class UnparsableNotificationsRetention implements OnApplicationBootstrap,
     @Inject(Metrics) metrics: Metrics,
     @Inject(CONNECTOR_OPTIONS) options: ConnectorOptions,
   ) {
-    this.pruner = new TablePruner(dataSource, logger, metrics, {
-      table: 'unparsable_notifications',
-      column: 'last_received_at',
-      retentionHours: (options.unparsableRetentionDays ?? UNPARSABLE_RETENTION_DAYS) * 24,
-      metric: { name: 'upm_alipay_unparsable_notifications_pruned_total', help: 'Kept unread notifications deleted after the retention' },
-    });
-  }
-
-  onApplicationBootstrap(): void {
-    this.pruner.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.pruner.stop();
+    super();
+    this.pruners = [
+      new TablePruner(dataSource, logger, metrics, {
+        table: 'unparsable_notifications',
+        column: 'last_received_at',
+        retentionHours: (options.unparsableRetentionDays ?? UNPARSABLE_RETENTION_DAYS) * 24,
+        metric: { name: 'upm_alipay_unparsable_notifications_pruned_total', help: 'Kept unread notifications deleted after the retention' },
+      }),
+    ];
   }
 
   /** Deletes the kept notifications older than the retention now; answers how many. */
   prune(): Promise<number> {
-    return this.pruner.prune();
+    return this.pruners[0].prune();
   }
 }

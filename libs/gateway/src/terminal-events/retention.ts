@@ -1,6 +1,6 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { TablePruner } from '@upm/shared-database';
+import { TablePruner, TableRetention } from '@upm/shared-database';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
@@ -12,8 +12,8 @@ import { GATEWAY_OPTIONS, GatewayOptions } from '../gateway.options';
  * 410 EVENTS_PRUNED, reconnects without Last-Event-ID and reads its payments' outcomes by GET.
  */
 @Injectable()
-export class TerminalEventsRetention implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly pruner: TablePruner;
+export class TerminalEventsRetention extends TableRetention {
+  protected readonly pruners: [TablePruner];
 
   constructor(
     @Inject(DataSource) dataSource: DataSource,
@@ -21,24 +21,19 @@ export class TerminalEventsRetention implements OnApplicationBootstrap, OnModule
     @Inject(Metrics) metrics: Metrics,
     @Inject(GATEWAY_OPTIONS) options: GatewayOptions,
   ) {
-    this.pruner = new TablePruner(dataSource, logger, metrics, {
-      table: 'terminal_events',
-      column: 'created_at',
-      retentionHours: options.terminalEventsRetentionHours ?? 72,
-      metric: { name: 'upm_gateway_terminal_events_pruned_total', help: 'POS event stream rows deleted after the retention' },
-    });
-  }
-
-  onApplicationBootstrap(): void {
-    this.pruner.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.pruner.stop();
+    super();
+    this.pruners = [
+      new TablePruner(dataSource, logger, metrics, {
+        table: 'terminal_events',
+        column: 'created_at',
+        retentionHours: options.terminalEventsRetentionHours ?? 72,
+        metric: { name: 'upm_gateway_terminal_events_pruned_total', help: 'POS event stream rows deleted after the retention' },
+      }),
+    ];
   }
 
   /** Deletes the events older than the retention now; answers how many. */
   prune(): Promise<number> {
-    return this.pruner.prune();
+    return this.pruners[0].prune();
   }
 }

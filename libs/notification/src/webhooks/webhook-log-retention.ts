@@ -1,6 +1,6 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { TablePruner } from '@upm/shared-database';
+import { TablePruner, TableRetention } from '@upm/shared-database';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
@@ -17,8 +17,8 @@ import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.optio
 export const STREAM_IDLE_DAYS = 400;
 
 @Injectable()
-export class WebhookLogRetention implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly pruners: TablePruner[];
+export class WebhookLogRetention extends TableRetention {
+  protected readonly pruners: [TablePruner, TablePruner, TablePruner];
 
   constructor(
     @Inject(DataSource) dataSource: DataSource,
@@ -26,6 +26,7 @@ export class WebhookLogRetention implements OnApplicationBootstrap, OnModuleDest
     @Inject(Metrics) metrics: Metrics,
     @Inject(NOTIFICATION_OPTIONS) options: NotificationOptions,
   ) {
+    super();
     const retentionHours = options.logRetentionDays * 24;
     this.pruners = [
       new TablePruner(dataSource, logger, metrics, {
@@ -50,14 +51,6 @@ export class WebhookLogRetention implements OnApplicationBootstrap, OnModuleDest
         metric: { name: 'upm_webhook_streams_pruned_total', help: 'Webhook stream counters deleted after a long idle time' },
       }),
     ];
-  }
-
-  onApplicationBootstrap(): void {
-    for (const pruner of this.pruners) pruner.start();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.pruners.map((pruner) => pruner.stop()));
   }
 
   /** Deletes what is past the retention now, deliveries first; answers how many deliveries, attempts and stream counters. */

@@ -1,3 +1,4 @@
+import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Logger, Metrics } from '@upm/shared-observability';
 
@@ -80,5 +81,21 @@ export class TablePruner {
     }
     if (total) this.logger.info({ table, rows: total, retentionHours }, 'old rows pruned');
     return total;
+  }
+}
+
+/**
+ * A service that keeps its tables to their retention while the application runs: its pruners start once the
+ * application is up and stop (a pass under way finishing) as it shuts down.
+ */
+export abstract class TableRetention implements OnApplicationBootstrap, OnModuleDestroy {
+  protected abstract readonly pruners: readonly TablePruner[];
+
+  onApplicationBootstrap(): void {
+    for (const pruner of this.pruners) pruner.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.pruners.map((pruner) => pruner.stop()));
   }
 }
