@@ -22,9 +22,8 @@ export SANDBOX_PRIVATE_KEY_FILE="${SANDBOX_PRIVATE_KEY_FILE:-$KEYS/sandbox-priva
 export SANDBOX_CLIENTS="${SANDBOX_CLIENTS:-$ALIPAY_CLIENT_ID=$KEYS/merchant-public.pem}"
 
 # Report files as in production: the sandbox delivers each day's files on T+1 (its clock past 00:00 UTC+8) into
-# the folder settlement polls, laid out as Alipay's SFTP account, and writes no day before it closes (an open day's
-# batch, settled from a partial file, would refuse the whole day's file at T+1).
+# the folder settlement polls, laid out as Alipay's SFTP account. POST /sandbox/reports still writes any day it is
+# asked for (CONTRACTS.md §2), today's too; SANDBOX_REPORT_OPEN_DAYS=false refuses an open day, as Alipay would.
 export SANDBOX_REPORT_DIR="${SANDBOX_REPORT_DIR:-$STATE/sandbox-reports}"
 export SANDBOX_REPORT_DELIVERY="${SANDBOX_REPORT_DELIVERY:-true}"
-export SANDBOX_REPORT_OPEN_DAYS="${SANDBOX_REPORT_OPEN_DAYS:-false}"
 export SETTLEMENT_REPORT_DIR="${SETTLEMENT_REPORT_DIR:-$SANDBOX_REPORT_DIR}"
