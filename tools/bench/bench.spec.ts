@@ -22,10 +22,12 @@ describe('bench: pure parts', () => {
     const record = (merchantOrderId: string, errors: string[]): PaymentRecord => ({ phase: 'platform', scenario: '00', terminal: 0, merchantOrderId, dueAt: 0, errors });
     const result = await verify(new JsonHttp('http://127.0.0.1:9'), [
       record('refused', ['503 OVERLOADED', '503 OVERLOADED']),
+      record('refused-while-redis-away', ['503 OVERLOADED', '503 IDEMPOTENCY_UNAVAILABLE']),
       record('timed-out-then-refused', ['TIMEOUT', '503 OVERLOADED']),
+      record('failed-then-refused', ['500 INTERNAL', '503 OVERLOADED']),
       record('never-answered', []),
     ]);
-    expect(result).toMatchObject({ checked: 3, refused: 1, lost: 2, duplicated: 0 });
+    expect(result).toMatchObject({ checked: 5, refused: 2, lost: 3, duplicated: 0 });
   });
 
   it('reads the books again when a lookup fails, and says so when it never could', async () => {

@@ -28,11 +28,14 @@ export function judge(r: Pick<PaymentRecord, 'status' | 'scenario'>, book: Book 
   return { duplicated };
 }
 
+/** answers the gateway gives before it writes anything: the payment was not taken, and the POS was told so */
+const REFUSED_BEFORE_TAKEN: ReadonlySet<string> = new Set(['503 OVERLOADED', '503 IDEMPOTENCY_UNAVAILABLE']);
+
 export interface Verification {
   checked: number;
   /** never final for the POS, unknown to the sandbox, or final with a status that disagrees with the sandbox's books */
   lost: number;
-  /** never created because the gateway refused every attempt with 503 OVERLOADED: the POS knows, and nothing was charged */
+  /** never created because the gateway refused every attempt before taking it (503 OVERLOADED or IDEMPOTENCY_UNAVAILABLE): the POS knows, and nothing was charged */
   refused: number;
   /** more than one pay call reached the sandbox for a payment, or two payments for one order */
   duplicated: number;
@@ -62,7 +65,7 @@ export async function verify(sandbox: JsonHttp, records: PaymentRecord[], concur
     while (next < records.length) {
       const r = records[next++];
       result.checked++;
-      if (!r.paymentId && r.errors.length && r.errors.every((code) => code === '503 OVERLOADED')) {
+      if (!r.paymentId && r.errors.length && r.errors.every((code) => REFUSED_BEFORE_TAKEN.has(code))) {
         result.refused++;
         continue;
       }
