@@ -141,3 +141,74 @@ describe('idempotency without the Redis lock', () => {
     expect(count).toBe(1);
   });
 });
+
+describe('a payment or refund the read model inserted from an event (the gateway\'s own row lost, e.g. restored from a backup)', () => {
+  /** a payment this gateway never recorded a request for: its row comes from the orchestrator's events alone */
+  async function restoredPayment(merchantOrderId: string): Promise<PaymentViewV1> {
+    const payment: PaymentViewV1 = {
+      paymentId: `pay_rs_${orders++}`, merchantOrderId, merchantId: terminal.merchantId, storeId: terminal.storeId, terminalId: terminal.terminalId,
+      amount: { currency: 'HKD', value: '1250' }, status: 'PROCESSING', refundedAmount: { currency: 'HKD', value: '0' }, sequence: 0,
+      createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:00.000Z',
+    };
+    await apply('PaymentCreated', viewOf(payment, 'PROCESSING', 0));
+    await apply('PaymentSucceeded', viewOf(payment, 'SUCCEEDED', 1));
+    return viewOf(payment, 'SUCCEEDED', 1);
+  }
+  const commands = async (type: string): Promise<number> => {
+    const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM outbox WHERE type = $1', [type]);
+    return count;
+  };
+
+  it('answers a retry of the payment with the same order and amount with the stored payment, whatever its code and description, and sends nothing', async () => {
+    const payment = await restoredPayment(`order-rs-${orders++}`);
+    const before = await commands('RequestPayment');
+    // the view holds neither the payment code nor the description: neither can tell a retry from another request
+    for (const body of [
+      { merchantOrderId: payment.merchantOrderId, amount: { currency: 'HKD', value: '1250' }, paymentCode: '281012020000000000000000' },
+      { merchantOrderId: payment.merchantOrderId, amount: { currency: 'HKD', value: '1250' }, paymentCode: '281012020000000000000011', description: '2 x coffee' },
+    ]) {
+      const answer = await payments.create(terminal, body);
+      expect(answer).toEqual({ payment: expect.objectContaining({ paymentId: payment.paymentId, status: 'SUCCEEDED' }), created: false });
+    }
+    expect(await commands('RequestPayment')).toBe(before);
+    expect(await dataSource.query('SELECT payment_id FROM payments WHERE merchant_order_id = $1', [payment.merchantOrderId])).toEqual([{ payment_id: payment.paymentId }]);
+  });
+
+  it('refuses a payment request with the same order and another amount or currency as an idempotency conflict', async () => {
+    const payment = await restoredPayment(`order-rs-${orders++}`);
+    const before = await commands('RequestPayment');
+    for (const amount of [{ currency: 'HKD', value: '1251' }, { currency: 'MOP', value: '1250' }]) {
+      await expect(payments.create(terminal, { merchantOrderId: payment.merchantOrderId, amount, paymentCode: '281012020000000000000000' }))
+        .rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_CONFLICT' });
+    }
+    expect(await commands('RequestPayment')).toBe(before);
+  });
+
+  it('answers a retry of a refund with the same amount with the stored refund, whatever its reason, and refuses another amount', async () => {
+    const payment = await restoredPayment(`order-rs-${orders++}`);
+    const refund: RefundViewV1 = {
+      paymentId: payment.paymentId, refundId: `ref_rs_${orders++}`, refundRequestId: `R-rs-${orders++}`, amount: { currency: 'HKD', value: '250' }, status: 'SUCCEEDED', origin: 'MERCHANT',
+    };
+    await apply('RefundSucceeded', viewOf(payment, 'SUCCEEDED', 2, '250'), refund);
+    const before = await commands('RequestRefund');
+
+    for (const reason of [undefined, 'damaged']) {
+      const answer = await payments.refund(terminal, payment.paymentId, { refundRequestId: refund.refundRequestId, amount: { currency: 'HKD', value: '250' }, reason });
+      expect(answer).toEqual({ refund: expect.objectContaining({ refundId: refund.refundId, status: 'SUCCEEDED' }), created: false });
+    }
+    await expect(payments.refund(terminal, payment.paymentId, { refundRequestId: refund.refundRequestId, amount: { currency: 'HKD', value: '251' } }))
+      .rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_CONFLICT' });
+    expect(await commands('RequestRefund')).toBe(before);
+  });
+
+  it('never answers a refund of the merchant\'s with the refund the saga made to reverse a sale, though it has the same refundRequestId and amount', async () => {
+    const payment = await restoredPayment(`order-rs-${orders++}`);
+    const reversal: RefundViewV1 = {
+      paymentId: payment.paymentId, refundId: `rev_${payment.paymentId}`, refundRequestId: `rev_${payment.paymentId}`, amount: payment.amount, status: 'PROCESSING', origin: 'CANCEL_FALLBACK',
+    };
+    await apply('RefundRequested', viewOf(payment, 'SUCCEEDED', 2), reversal);
+
+    await expect(payments.refund(terminal, payment.paymentId, { refundRequestId: reversal.refundRequestId, amount: payment.amount }))
+      .rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_CONFLICT' });
+  });
+});

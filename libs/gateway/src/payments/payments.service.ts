@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { createEnvelope, Envelope, newId, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
+import { createEnvelope, Envelope, Money, newId, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox, writeWithOutbox } from '@upm/shared-kafka';
 import { Redis } from 'ioredis';
@@ -15,6 +15,8 @@ import type { AdmissionTicket } from './admission';
 import { PaymentUpdates } from './payment-updates';
 
 const PRODUCER = 'terminal-gateway';
+/** the request hash of a row the read model inserted from an event: no POS request of this gateway's made it */
+const UNKNOWN_REQUEST = '';
 const FINAL: ReadonlySet<PaymentStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'NEEDS_REVIEW']);
 export const isFinal = (status: PaymentStatus) => FINAL.has(status);
 /** the key of the advisory lock that orders one terminal's stream, for the terminal id in SQL expression `terminalId` */
@@ -69,7 +71,7 @@ export class PaymentsService {
       if (payment) return { payment, created: true };
       const existing = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
       if (!existing) throw new Error(`payment for order ${body.merchantOrderId} neither inserted nor found`);
-      return { payment: sameRequest(existing, requestHash, 'merchantOrderId'), created: false };
+      return { payment: sameRequest(existing, { hash: requestHash, amount: body.amount }, 'merchantOrderId'), created: false };
     });
   }
 
@@ -157,15 +159,16 @@ export class PaymentsService {
   async refund(terminal: TerminalContext, paymentId: string, body: CreateRefundBody): Promise<{ refund: RefundViewV1; created: boolean }> {
     const payment = await this.row(terminal, paymentId);
     const requestHash = hashOf({ refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason ?? null });
+    const asked = { hash: requestHash, amount: body.amount };
     return this.underIdempotencyLock(`refund:{${paymentId}}:${body.refundRequestId}`, async () => {
       const existing = await this.findRefundRow(paymentId, body.refundRequestId);
-      if (existing) return { refund: sameRequest(existing, requestHash, 'refundRequestId'), created: false };
+      if (existing) return { refund: sameRefund(existing, asked), created: false };
       checkRefundable(payment.view, body);
       const refund = await this.insertRefund(paymentId, body, requestHash);
       if (refund) return { refund, created: true };
       const first = await this.findRefundRow(paymentId, body.refundRequestId);
       if (!first) throw new Error(`refund ${body.refundRequestId} of ${paymentId} neither inserted nor found`);
-      return { refund: sameRequest(first, requestHash, 'refundRequestId'), created: false };
+      return { refund: sameRefund(first, asked), created: false };
     });
   }
 
@@ -203,7 +206,7 @@ export class PaymentsService {
            UPDATE refunds SET status = $4, view = $5 WHERE refund_id = $1 AND status = 'PROCESSING' RETURNING status
          ), inserted AS (
            INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view)
-           SELECT $1, $2, $3, '', $4, $5 WHERE NOT EXISTS (SELECT 1 FROM refunds WHERE refund_id = $1)
+           SELECT $1, $2, $3, '${UNKNOWN_REQUEST}', $4, $5 WHERE NOT EXISTS (SELECT 1 FROM refunds WHERE refund_id = $1)
            ON CONFLICT DO NOTHING RETURNING status
          )
          SELECT status FROM updated UNION ALL SELECT status FROM inserted`),
@@ -213,7 +216,7 @@ export class PaymentsService {
     await manager.query(
       prepared(`WITH moved AS (
          INSERT INTO payments (payment_id, merchant_id, merchant_order_id, terminal_id, request_hash, status, sequence, view)
-         VALUES ($1, $2, $3, $4, '', $5, $6, $7)
+         VALUES ($1, $2, $3, $4, '${UNKNOWN_REQUEST}', $5, $6, $7)
          ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
          WHERE payments.sequence < EXCLUDED.sequence RETURNING payment_id, merchant_id, terminal_id
        ), changed AS (
@@ -417,11 +420,32 @@ interface PendingCancel {
   refusal: CancelRefusalRow | null;
 }
 
-/** What a request answers whose idempotency key has been used: the same body, what it made; another, a conflict. */
-function sameRequest<T>(row: { requestHash: string; view: T }, requestHash: string, key: 'merchantOrderId' | 'refundRequestId'): T {
-  if (row.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', `this ${key} was used with another body`);
+/** A request with an idempotency key: the hash of its whole body, and its amount. */
+interface AskedRequest {
+  hash: string;
+  amount: Money;
+}
+
+/**
+ * What a request answers whose idempotency key has been used: the same body, what it made; another, a conflict.
+ * A row the read model inserted from an event (the gateway's own row lost, or its database restored from an older
+ * backup) has no request hash: it is judged by what its view holds, the amount (the key is already the same).
+ * The payment code, the description and a refund's reason are not in the view: a retry that differs only there
+ * gets the stored payment or refund, never a second one and never a false conflict.
+ */
+function sameRequest<T extends { amount: Money }>(row: { requestHash: string; view: T }, asked: AskedRequest, key: 'merchantOrderId' | 'refundRequestId'): T {
+  const same = row.requestHash === UNKNOWN_REQUEST ? sameMoney(row.view.amount, asked.amount) : row.requestHash === asked.hash;
+  if (!same) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', `this ${key} was used with another body`);
   return row.view;
 }
+
+/** As `sameRequest`; the refund the saga made to reverse a sale answers no merchant's request, whatever it asks. */
+function sameRefund(row: RefundRow, asked: AskedRequest): RefundViewV1 {
+  if (row.view.origin !== 'MERCHANT') throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this refundRequestId was used with another body');
+  return sameRequest(row, asked, 'refundRequestId');
+}
+
+const sameMoney = (a: Money, b: Money) => a.currency === b.currency && a.value === b.value;
 
 function checkRefundable(payment: PaymentViewV1, body: CreateRefundBody): void {
   if (payment.status !== 'SUCCEEDED') throw new ApiError(422, 'PAYMENT_NOT_REFUNDABLE', `a ${payment.status} payment cannot be refunded`);
