@@ -139,6 +139,39 @@ describe('endpoint back-off', () => {
     }
   });
 
+  it('starts no delivery to an endpoint that begins to hang once its failures and the requests still in flight reach the threshold', async () => {
+    // a hold of 10–20 s: no probe goes out during the test, so every request it gets is one started before the hold
+    const slow: NotificationOptions = { ...options, retry: { baseDelayMs: 20_000, maxDelayMs: 20_000, horizonMs: HOUR } };
+    const hanging = await receiver();
+    hanging.up = false;
+    const service = endpoints(slow);
+    const { endpointId } = await service.create('mer_NEWLY_HANGING', { url: hanging.url, eventTypes: ['*'] });
+    const backlog = Array.from({ length: 12 }, (_, i) => paymentEvent('mer_NEWLY_HANGING', `pay_NEWLY_HANGING_${i}`));
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, backlog, HOUR));
+    // a steady flow, one due every 100 ms: the requests in flight started at different times, so their timeouts
+    // land one after another, as they do when a busy receiver starts to hang
+    await dataSource.query(
+      `UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => 0.1 * o.n)
+         FROM (SELECT id, row_number() OVER (ORDER BY seq) - 1 AS n FROM webhook_deliveries WHERE endpoint_id = $1) o WHERE d.id = o.id`,
+      [endpointId],
+    );
+
+    const pool = worker(slow);
+    pool.onApplicationBootstrap();
+    try {
+      await eventually(async () => ((await service.get('mer_NEWLY_HANGING', endpointId)).backoff ? true : undefined), 5000, 20);
+      await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 5000, 20);
+      await sleep(300);
+      // the requests under way when it started to hang, and not one more: after its first failure, those in flight
+      // were enough to reach the threshold, so nothing else was started before the hold decided
+      expect(hanging.requests).toBe(slow.perEndpointConcurrency);
+      expect((await service.get('mer_NEWLY_HANGING', endpointId)).backoff).toEqual({ consecutiveFailures: slow.perEndpointConcurrency, nextProbeAt: expect.any(String) });
+    } finally {
+      await pool.onModuleDestroy();
+      await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 10_000);
+    }
+  });
+
   it('keeps holding across a restart, probes with one request at a time, and sends the whole backlog, each payment in order, once the endpoint is back', async () => {
     const comeback = await receiver();
     comeback.up = false;

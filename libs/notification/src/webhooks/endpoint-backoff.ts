@@ -4,7 +4,9 @@ import type { WebhookAnswer } from './webhook-request';
 
 /**
  * Consecutive failed attempts after which an endpoint is held back: below the per-endpoint concurrency (4), so an
- * endpoint that stops answering is held once its first round of requests has failed, not after a second one.
+ * endpoint that stops answering is held once its first round of requests has failed, not after a second one. The
+ * requests under way count towards it: once an endpoint has failed, it gets no more at a time than would bring its
+ * failures to this number (WebhookWorker), so none starts after the first round before the hold decides.
  */
 export const BACKOFF_AFTER_FAILURES = 3;
 

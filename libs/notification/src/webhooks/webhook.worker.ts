@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Logger, Metrics } from '@upm/shared-observability';
 import { LOGGER } from '@upm/shared-runtime';
 import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
-import { backoffUntil, endpointHealth } from './endpoint-backoff';
+import { BACKOFF_AFTER_FAILURES, backoffUntil, endpointHealth } from './endpoint-backoff';
 import { nextAttemptAt } from './retry-policy';
 import { SecretBox, SecretUnreadable } from './secret-box';
 import { signatureHeader, WEBHOOK_HEADERS } from './signing';
@@ -30,6 +30,16 @@ type Outcome = 'delivered' | 'failed' | 'dead_letter';
 const LEASE_MARGIN_MS = 5000;
 
 /**
+ * How many deliveries may be in flight to the endpoint `w` (its claims that have not lapsed are taken from this):
+ * `per` while nothing failed; while it fails, no more than would bring its failures to `threshold` if all of them
+ * failed too, so that once its streak and the requests under way reach the threshold nothing more starts before
+ * they decide whether it is held back; and one, the probe, while it is held back.
+ */
+const ENDPOINT_SLOTS = (w: string, per: string, threshold: string) =>
+  `(CASE WHEN ${w}.backoff_until IS NOT NULL THEN 1 WHEN ${w}.consecutive_failures = 0 THEN ${per}
+         ELSE GREATEST(1, LEAST(${per}, ${threshold} - ${w}.consecutive_failures)) END)`;
+
+/**
  * Sends due delivery rows. A pool of `workerConcurrency` sends per process, each bounded by `requestTimeoutMs`,
  * and at most `perEndpointConcurrency` in flight to one endpoint from all the replicas together: a slow or dead
  * receiver ties up only its own slots, never another merchant's, and a small merchant server never gets more
@@ -42,7 +52,10 @@ const LEASE_MARGIN_MS = 5000;
  *
  * An endpoint that fails again and again (endpoint-backoff.ts) is held back: nothing goes to it until its
  * `backoff_until`, and then one delivery at a time, the probe, until one is answered. So an endpoint that is down
- * costs at most one slot, however many replicas run, and its deliveries wait; once it answers, all that waited for
+ * costs at most one slot, however many replicas run, and its deliveries wait. Before that, from its first failure,
+ * it gets no more requests than would take it to the hold were they all to fail (ENDPOINT_SLOTS): an endpoint that
+ * starts to hang ties up the slots of the requests already under way for one timeout, and no new ones meanwhile.
+ * Once it answers, all that waited for
  * it is due at once, each stream still in order. A delivery whose horizon passes while it waits is dead-lettered
  * without a request (deadLetterHeldBack), as it would have been had it been tried.
  */
@@ -110,10 +123,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (free <= 0) return 0;
     const per = this.options.perEndpointConcurrency;
     // each endpoint's next deliveries, as many as it has free slots on all the replicas (its claims that have not
-    // lapsed): an endpoint held back has none before its back-off ends, and then one, for the probe
+    // lapsed): fewer while it is failing, none while it is held back before its back-off ends, and then one, for the probe
     const candidates: Array<{ id: string; endpoint_id: string }> = await this.dataSource.query(
       `SELECT id, endpoint_id FROM (
-         SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq, CASE WHEN w.backoff_until IS NULL THEN $1::int ELSE 1 END AS slots,
+         SELECT d.id, d.endpoint_id, d.next_attempt_at, d.seq, ${ENDPOINT_SLOTS('w', '$1::int', '$3::int')} AS slots,
                 row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.seq) AS rn
          FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL
            AND (w.backoff_until IS NULL OR w.backoff_until <= now())
@@ -122,7 +135,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
                            AND e.status = 'PENDING' AND e.stream_sequence < d.stream_sequence)
        ) c WHERE rn <= slots - (SELECT count(*) FROM webhook_deliveries l WHERE l.endpoint_id = c.endpoint_id AND l.leased_until >= now())
        ORDER BY next_attempt_at, seq LIMIT $2`,
-      [per, free],
+      [per, free, BACKOFF_AFTER_FAILURES],
     );
     if (!candidates.length) return 0;
     const claimed = await this.dataSource.transaction(async (manager): Promise<Claimed[]> => {
@@ -139,11 +152,11 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
             WHERE d.id = ANY($1) AND d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now()))
          UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => $2::double precision / 1000), attempts = d.attempts + 1
          FROM webhook_endpoints w, wanted x
-         WHERE d.id = x.id AND x.rn <= (CASE WHEN w.backoff_until IS NULL THEN $3::int ELSE 1 END) - x.busy
+         WHERE d.id = x.id AND x.rn <= ${ENDPOINT_SLOTS('w', '$3::int', '$4::int')} - x.busy
            AND w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL AND (w.backoff_until IS NULL OR w.backoff_until <= now())
            AND d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
          RETURNING d.id, d.endpoint_id, d.stream, d.stream_sequence, d.event_id, d.event_type, d.body, d.attempts, d.redelivered_at_attempt, d.give_up_at, w.url`,
-        [candidates.map((c) => c.id), this.options.requestTimeoutMs + LEASE_MARGIN_MS, per],
+        [candidates.map((c) => c.id), this.options.requestTimeoutMs + LEASE_MARGIN_MS, per, BACKOFF_AFTER_FAILURES],
       );
       return rows;
     });
