@@ -28,14 +28,19 @@ const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ORDER_NOT_EXIST', 'PAYMEN
 const F_NOT_FINAL: ReadonlySet<string> = new Set(['REPEAT_REQ_INCONSISTENT']);
 
 /**
- * A refund F saying the payment itself is closed, not the refund wrong (spec §7: "payment not refundable, never
- * succeeded / already cancelled"). ORDER_STATUS_INVALID is not one: the spec leaves its meaning for a refund open.
+ * The payment itself is closed (never paid, or cancelled: any money went back). On a refund F, the payment is closed,
+ * not the refund wrong (spec §7: "payment not refundable, never succeeded / already cancelled"); ORDER_STATUS_INVALID
+ * is not one, the spec leaves its meaning for a refund open. On a notification F, what an inquiry answering CANCELLED
+ * says (spec §9: Alipay+ notifies a closed or cancelled payment so).
  */
 const PAYMENT_CLOSED_CODES: ReadonlySet<string> = new Set(['ORDER_IS_CLOSED', 'ORDER_IS_CANCELED']);
 
 export type PaymentVerdict =
   | { kind: 'PAID' }
-  /** `cancelled`: Alipay reports the payment CANCELLED, which a cancel of ours may have done (any money went back) */
+  /**
+   * `cancelled`: Alipay reports the payment CANCELLED (an inquiry) or closed (a notification), which a cancel of ours may
+   * have done (any money went back)
+   */
   | { kind: 'NOT_PAID'; failure: Failure; cancelled?: boolean }
   /** not final yet: PROCESSING, U, an order not (yet) visible */
   | { kind: 'PENDING' }
@@ -95,11 +100,16 @@ function inquiryVerdict(result: InquiryResultV1): PaymentVerdict {
 }
 
 export function notifiedAnswer(notification: PaymentNotifiedV1): PaymentAnswer {
-  const verdict: PaymentVerdict =
-    notification.outcome === 'S'
-      ? { kind: 'PAID' }
-      : { kind: 'NOT_PAID', failure: { code: notification.resultCode, message: `Alipay notified that the payment failed (${notification.resultCode})` } };
-  return { source: 'NOTIFICATION', attempt: null, verdict, alipay: factsOf(notification), ...definedOnly({ amount: notification.amount }) };
+  return { source: 'NOTIFICATION', attempt: null, verdict: notifiedVerdict(notification), alipay: factsOf(notification), ...definedOnly({ amount: notification.amount }) };
+}
+
+function notifiedVerdict(notification: PaymentNotifiedV1): PaymentVerdict {
+  const code = notification.resultCode;
+  if (notification.outcome === 'S') return { kind: 'PAID' };
+  // Alipay+ notifies a closed or cancelled payment as F ORDER_IS_CLOSED (spec §9): what an inquiry answering CANCELLED says.
+  return PAYMENT_CLOSED_CODES.has(code)
+    ? { kind: 'NOT_PAID', failure: { code, message: `Alipay notified that the payment was closed unpaid (${code})` }, cancelled: true }
+    : { kind: 'NOT_PAID', failure: { code, message: `Alipay notified that the payment failed (${code})` } };
 }
 
 export type CancelVerdict = { kind: 'CANCELLED' } | { kind: 'UNKNOWN' } | { kind: 'NOT_FOUND' } | { kind: 'REFUSED'; code: string };

@@ -77,12 +77,6 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
 }
 
 /**
- * The reports made it SUCCEEDED, and now Alipay itself answers it not paid (the inquiry for its paymentId, a late
- * inquiry or notification), which outranks a report that may be a day behind. CANCELLED: a cancel went through and
- * gave the money back, as a later file showing the cancel would say (returnedAfterSuccess). Any other "not paid"
- * contradicts the report the status rests on: a person looks (CLOSED_AT_ALIPAY), and no refund is sent meanwhile.
- */
-/**
  * Whether an answer may speak of the payment after the report that made it SUCCEEDED: a notification, or an answer to
  * an inquiry sent since. An inquiry sent before it (a backlog of the polling) is older than the report, which overrules it.
  */
@@ -91,6 +85,13 @@ function newerThanReport(state: SucceededState, answer: PaymentAnswer): boolean 
   return answer.source === 'INQUIRY' && state.inquiriesBefore !== undefined && answer.attempt !== null && answer.attempt > state.inquiriesBefore;
 }
 
+/**
+ * The reports made it SUCCEEDED, and now Alipay itself answers it not paid (the inquiry for its paymentId, a late
+ * inquiry or notification), which outranks a report that may be a day behind. CANCELLED (or notified closed): a cancel
+ * went through and gave the money back, as a later file showing the cancel would say (returnedAfterSuccess). Any other
+ * "not paid" contradicts the report the status rests on: a person looks (CLOSED_AT_ALIPAY), and no refund is sent
+ * meanwhile.
+ */
 function notPaidAfterReportSuccess(state: SucceededState, verdict: NotPaid, ctx: SagaContext): SagaEvent[] {
   const { paymentRequestId } = state.payment;
   if (verdict.cancelled) return returnedAfterSuccess(state, `Alipay answers payment ${paymentRequestId} cancelled after the reports had shown it charged`, ctx);

@@ -82,10 +82,13 @@ export const cancelResult = (attempt: number, outcome: 'S' | 'F' | 'U', resultCo
 export const cancelS = (attempt: number) => cancelResult(attempt, 'S', 'SUCCESS');
 export const cancelU = (attempt: number) => cancelResult(attempt, 'U', 'UNKNOWN_EXCEPTION');
 
-export const notified = (outcome: 'S' | 'F' = 'S', resultCode = outcome === 'S' ? 'SUCCESS' : 'ORDER_IS_CLOSED'): SagaInput => ({
+/** A notifyPayment as the connector routes it: S, or F with a plain failure (the shopper declined in the wallet). */
+export const notified = (outcome: 'S' | 'F' = 'S', resultCode = outcome === 'S' ? 'SUCCESS' : 'USER_PAYMENT_VERIFICATION_FAILED'): SagaInput => ({
   type: 'PaymentNotified',
   data: { ...ref, outcome, resultCode, amount: AMOUNT, ...(outcome === 'S' ? paid : {}) },
 });
+/** A notifyPayment saying Alipay closed the payment (spec §9: Alipay+ notifies a closed or cancelled payment so). */
+export const notifiedClosed = (resultCode: 'ORDER_IS_CLOSED' | 'ORDER_IS_CANCELED' = 'ORDER_IS_CLOSED'): SagaInput => notified('F', resultCode);
 
 /** The answer with the amount Alipay reports for the payment (its paymentAmount), as a pay, inquiry or notification carries it. */
 export const charging = (answer: SagaInput, amount: Money): SagaInput => ({ ...answer, data: { ...answer.data, amount } }) as SagaInput;
