@@ -218,6 +218,38 @@ describe('endpoint back-off', () => {
     expect((await service.get('mer_BACK', endpointId)).backoff).toBeUndefined();
   });
 
+  it('probes again once the claim of a replica that died mid-probe lapses: the probe slot is that delivery\'s lease', async () => {
+    const back = await receiver();
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_PROBE_LOST', { url: back.url, eventTypes: ['*'] });
+    // three payments: nothing but the probe's claim keeps the other two from going
+    const events = [1, 2, 3].map((p) => paymentEvent('mer_PROBE_LOST', `pay_PROBE_LOST_${p}`));
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, events, HOUR));
+    // the rows as a replica killed while sending the probe leaves them: the endpoint held back and due for a probe,
+    // and the probe's claim taken (one more attempt counted) with a lease that has not lapsed yet
+    await dataSource.query("UPDATE webhook_endpoints SET consecutive_failures = 3, backoff_until = now() - interval '1 second' WHERE id = $1", [endpointId]);
+    await dataSource.query(
+      "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = now() + interval '1 second' WHERE event_id = $1",
+      [events[0].id],
+    );
+
+    const survivor = worker();
+    // its probe is still under way as far as anyone can tell: no second one, though two more are due
+    expect(await survivor.dispatch()).toBe(0);
+    expect(back.requests).toBe(0);
+    const lapses = Date.now() + 1000;
+    // once the lease lapses, a probe goes (one alone), is answered, and the endpoint's backlog follows
+    expect(await eventually(async () => (await survivor.dispatch()) || undefined, 5000, 20)).toBe(1);
+    expect(Date.now()).toBeGreaterThanOrEqual(lapses - 50);
+    await eventually(async () => {
+      await survivor.dispatch();
+      return (await Promise.all(events.map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined;
+    }, 5000, 20);
+    expect([...back.delivered].sort()).toEqual(events.map((e) => e.id).sort());
+    expect((await service.get('mer_PROBE_LOST', endpointId)).backoff).toBeUndefined();
+    expect((await dataSource.query('SELECT attempts FROM webhook_deliveries WHERE event_id = $1', [events[0].id]))[0].attempts).toBe(2);
+  });
+
   it('ends when the merchant moves the endpoint to a new URL: what waited goes to it at once', async () => {
     const old = await receiver();
     old.up = false;
