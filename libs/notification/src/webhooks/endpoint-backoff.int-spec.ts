@@ -250,6 +250,33 @@ describe('endpoint back-off', () => {
     expect((await dataSource.query('SELECT attempts FROM webhook_deliveries WHERE event_id = $1', [events[0].id]))[0].attempts).toBe(2);
   });
 
+  it('counts in upm_webhook_endpoints_backing_off the endpoints held back, from their rows: none a new URL, a re-delivery, a deletion or a disabling took out', async () => {
+    worker(); // registers the gauge
+    const before = await backingOff();
+    const service = endpoints();
+    const ids: Record<'kept' | 'moved' | 'redelivered' | 'deleted' | 'disabled', string> = { kept: '', moved: '', redelivered: '', deleted: '', disabled: '' };
+    for (const name of Object.keys(ids) as Array<keyof typeof ids>) {
+      ({ endpointId: ids[name] } = await service.create(`mer_GAUGE_${name}`, { url: 'http://127.0.0.1:9/hooks', eventTypes: ['*'] }));
+    }
+    const event = paymentEvent('mer_GAUGE_redelivered', 'pay_GAUGE');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    // held back as the worker leaves them after failing again and again, the next probe a while away
+    await dataSource.query("UPDATE webhook_endpoints SET consecutive_failures = 5, backoff_until = now() + interval '1 hour' WHERE id = ANY($1)", [Object.values(ids)]);
+    expect(await backingOff()).toBe(before + 5);
+
+    await service.update('mer_GAUGE_moved', ids.moved, { url: 'http://127.0.0.1:10/hooks' });
+    await service.redeliver('mer_GAUGE_redelivered', ids.redelivered, (await dataSource.query('SELECT id FROM webhook_deliveries WHERE event_id = $1', [event.id]))[0].id);
+    await service.delete('mer_GAUGE_deleted', ids.deleted);
+    await service.update('mer_GAUGE_disabled', ids.disabled, { enabled: false });
+    // at the next scrape, long before any probe: a disabled endpoint is not held back by the platform, nothing is sent to it at all
+    expect(await backingOff()).toBe(before + 1);
+    expect((await service.get('mer_GAUGE_kept', ids.kept)).backoff).toBeDefined();
+
+    // enabled again while its hold lasts, it is held back again, and counted
+    await service.update('mer_GAUGE_disabled', ids.disabled, { enabled: true });
+    expect(await backingOff()).toBe(before + 2);
+  });
+
   it('ends when the merchant moves the endpoint to a new URL: what waited goes to it at once', async () => {
     const old = await receiver();
     old.up = false;

@@ -82,10 +82,14 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.outcomes = metrics.counter('upm_webhook_deliveries_total', 'Webhook delivery attempts by outcome', ['outcome']);
     this.failures = metrics.counter('upm_webhook_attempt_failures_total', 'Failed webhook attempts by why they failed (docs/webhooks.md)', ['code']);
     this.latency = metrics.histogram('upm_webhook_delivery_seconds', 'Duration of one webhook HTTP attempt', ['outcome']);
-    // read from the database, as every replica holds the endpoints back together: each one reports the same count
+    // read from the endpoints' rows at each scrape, as every replica holds the endpoints back together: each one reports
+    // the same count, and an endpoint leaves it as soon as its hold ends (an answer, a new URL, a re-delivery) or it is
+    // deleted or disabled (nothing is sent to it then, held back or not), not at its next probe
     const backingOff = metrics.gauge('upm_webhook_endpoints_backing_off', 'Webhook endpoints held back after failing again and again (docs/webhooks.md)', [], async () => {
       try {
-        const [{ count }]: Array<{ count: number }> = await this.dataSource.query('SELECT count(*)::int AS count FROM webhook_endpoints WHERE backoff_until IS NOT NULL AND deleted_at IS NULL');
+        const [{ count }]: Array<{ count: number }> = await this.dataSource.query(
+          'SELECT count(*)::int AS count FROM webhook_endpoints WHERE backoff_until IS NOT NULL AND deleted_at IS NULL AND disabled_at IS NULL',
+        );
         backingOff.set(count);
       } catch (error) {
         this.logger.warn({ err: error }, 'counting the webhook endpoints held back failed; the gauge keeps its last value');
