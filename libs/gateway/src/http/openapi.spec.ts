@@ -19,6 +19,10 @@ describe('the POS API document', () => {
     }
   });
 
+  it('documents 415 UNSUPPORTED_CONTENT_ENCODING, the answer to a compressed body', () => {
+    expect(document.paths['/v1/payments'].post.responses['415']).toMatchObject({ description: expect.stringContaining('UNSUPPORTED_CONTENT_ENCODING') });
+  });
+
   it('documents 503 IDEMPOTENCY_UNAVAILABLE on the requests that take an idempotency lock: a new payment and a refund', () => {
     for (const path of ['/v1/payments', '/v1/payments/{paymentId}/refunds']) {
       expect(document.paths[path].post.responses['503']).toMatchObject({ description: expect.stringContaining('IDEMPOTENCY_UNAVAILABLE') });

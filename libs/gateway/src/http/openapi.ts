@@ -125,7 +125,7 @@ const ERRORS: Record<number, string> = {
   401: 'UNAUTHENTICATED',
   404: 'not found, or another merchant\'s',
   409: 'IDEMPOTENCY_CONFLICT: the key was used with another body',
-  415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not JSON (Content-Type: application/json); CSV_REQUIRED on /v1/admin/import, which takes text/csv',
+  415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not JSON (Content-Type: application/json); CSV_REQUIRED on /v1/admin/import, which takes text/csv; UNSUPPORTED_CONTENT_ENCODING: a compressed body (any Content-Encoding but identity)',
   422: 'a business rule, e.g. REFUND_EXCEEDS_PAID, PAYMENT_NOT_REFUNDABLE',
   429: 'RATE_LIMITED: more requests from this terminal in one second than the limit, reads and streams included (see Retry-After)',
   503: 'UNAVAILABLE; OVERLOADED while the platform sheds load; IDEMPOTENCY_UNAVAILABLE on a payment or refund while the store of their idempotency locks is unreachable (reads go on meanwhile). Retry the same request after Retry-After',

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { AddressInfo, connect } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -186,6 +187,42 @@ describe('a body that is not JSON', () => {
     expect(await send('/v1/payments', key, 'application/json; charset=utf-8', JSON.stringify(paymentBody()))).toMatchObject({ status: 202 });
     const cancel = await fetch(`${baseUrl}/v1/payments/${payment.paymentId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
     expect(cancel.status).toBe(202);
+  });
+});
+
+describe('a compressed body', () => {
+  const send = async (path: string, key: string, contentType: string, encoding: string, body: Buffer) => {
+    const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': contentType, 'content-encoding': encoding }, body });
+    return { status: response.status, acceptEncoding: response.headers.get('accept-encoding'), body: (await response.json()) as Record<string, unknown> };
+  };
+  /** each Content-Encoding a client may send, with the body as it would encode it: the known ones, one no server knows, a corrupt gzip */
+  const encodings: Array<[string, (body: Buffer) => Buffer]> = [
+    ['gzip', (body) => gzipSync(body)], ['deflate', (body) => deflateSync(body)], ['br', (body) => brotliCompressSync(body)], ['GZIP', (body) => gzipSync(body)],
+    ['x-unknown', (body) => body], ['gzip', (body) => gzipSync(body).subarray(0, 12)], ['gzip, identity', (body) => gzipSync(body)],
+  ];
+  const refused = { status: 415, acceptEncoding: 'identity', body: { error: { code: 'UNSUPPORTED_CONTENT_ENCODING', message: expect.stringContaining('Content-Encoding') } } };
+
+  it('is refused with 415 UNSUPPORTED_CONTENT_ENCODING by the POS and the admin API alike, and makes nothing', async () => {
+    const key = await newTerminal();
+    const payment = await paidPayment(key);
+    const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+    for (const [encoding, encode] of encodings) {
+      const body = paymentBody();
+      expect([encoding, await send('/v1/payments', key, 'application/json', encoding, encode(json(body)))]).toEqual([encoding, refused]);
+      expect(await dataSource.query('SELECT 1 FROM payments WHERE merchant_order_id = $1', [body.merchantOrderId])).toEqual([]);
+      expect(await send(`/v1/payments/${payment.paymentId}/refunds`, key, 'application/json', encoding, encode(json({ refundRequestId: 'R-gz', amount: hkd('1') })))).toEqual(refused);
+      expect(await send(`/v1/payments/${payment.paymentId}/cancel`, key, 'application/json', encoding, encode(json({ waitSeconds: 0 })))).toEqual(refused);
+      expect(await send('/v1/admin/merchants', ADMIN, 'application/json', encoding, encode(json({ name: 'Compressed shop', mcc: '5411' })))).toEqual(refused);
+      const csv = 'merchantId,merchantName,merchantMcc,storeId,storeName,storeMcc,terminalId\nmer_gz,Shop,5411,sto_gz,Store,5411,ter_gz\n';
+      expect(await send('/v1/admin/import', ADMIN, 'text/csv', encoding, encode(Buffer.from(csv)))).toEqual(refused);
+    }
+    expect(await refundRows(payment.paymentId)).toEqual([]);
+    expect(await cancelCommands(payment.paymentId)).toBe(0);
+    expect(await dataSource.query("SELECT 1 FROM merchants WHERE name = 'Compressed shop' OR id = 'mer_gz'")).toEqual([]);
+    expect(await dataSource.query("SELECT 1 FROM terminals WHERE id = 'ter_gz'")).toEqual([]);
+
+    // a body that says it is not encoded goes through
+    expect(await send('/v1/payments', key, 'application/json', 'identity', json(paymentBody()))).toMatchObject({ status: 202, body: { status: 'PROCESSING' } });
   });
 });
 
