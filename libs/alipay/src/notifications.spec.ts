@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { isNotificationAck, NOTIFICATION_ACK, notificationAck, parseNotification } from './notifications';
+import { isNotificationAck, NOTIFICATION_ACK, notificationAck, parseNotification, parseVerifiedNotification } from './notifications';
 import { signedRequestHeaders } from './signature';
 
 const alipay = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -43,6 +43,23 @@ describe('parseNotification', () => {
     expect(parseNotification({ path, headers: headers(processing), rawBody: processing }, alipay.publicKey)).toMatchObject({ ok: false, reason: 'MALFORMED_BODY' });
     const noId = JSON.stringify({ ...JSON.parse(body), paymentId: undefined });
     expect(parseNotification({ path, headers: headers(noId), rawBody: noId }, alipay.publicKey)).toMatchObject({ ok: false, reason: 'MALFORMED_BODY' });
+  });
+});
+
+describe('parseVerifiedNotification (one whose signature verified when it was kept)', () => {
+  it('reads it without the key it was signed with', () => {
+    expect(parseVerifiedNotification({ path, headers: headers(body, other.privateKey), rawBody: Buffer.from(body) })).toMatchObject({
+      ok: true,
+      clientId: 'CLIENT_1',
+      requestTime: '2024-06-01T12:06:03+08:00',
+      notification: { notifyType: 'PAYMENT_RESULT', paymentRequestId: 'PR1' },
+    });
+  });
+
+  it('refuses one without its client id or request time, and a body it cannot read', () => {
+    expect(parseVerifiedNotification({ path, headers: { ...headers(body), 'client-id': undefined }, rawBody: body })).toMatchObject({ ok: false, reason: 'MISSING_HEADERS' });
+    const noId = JSON.stringify({ ...JSON.parse(body), paymentId: undefined });
+    expect(parseVerifiedNotification({ path, headers: headers(noId), rawBody: noId })).toMatchObject({ ok: false, reason: 'MALFORMED_BODY' });
   });
 });
 

@@ -66,7 +66,23 @@ export function parseNotification(input: IncomingNotification, alipayPublicKey: 
   if (!verifySignature({ path: input.path, clientId, time: requestTime, body: input.rawBody }, signature, key)) {
     return reject('INVALID_SIGNATURE', 'signature does not verify');
   }
-  const notification = notificationOf(parseJson(input.rawBody));
+  return readNotification(clientId, requestTime, input.rawBody);
+}
+
+/**
+ * Reads a notification whose signature was verified when it was received (one kept unread and replayed later):
+ * the shape check of `parseNotification` without the signature, which may no longer verify once Alipay's key has
+ * been rotated. Never for a post that has just arrived.
+ */
+export function parseVerifiedNotification(input: IncomingNotification): ParsedNotification {
+  const clientId = headerValue(input.headers, 'client-id');
+  const requestTime = headerValue(input.headers, 'request-time');
+  if (!clientId || !requestTime) return reject('MISSING_HEADERS', 'client-id and request-time are required');
+  return readNotification(clientId, requestTime, input.rawBody);
+}
+
+function readNotification(clientId: string, requestTime: string, rawBody: Buffer | string): ParsedNotification {
+  const notification = notificationOf(parseJson(rawBody));
   if (!notification) return reject('MALFORMED_BODY', 'not a PAYMENT_RESULT or REFUND_RESULT notification with an S or F result');
   return { ok: true, clientId, requestTime, notification };
 }

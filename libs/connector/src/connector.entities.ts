@@ -98,6 +98,10 @@ export class UnparsableNotificationRow {
   @Column({ type: 'timestamptz', name: 'last_received_at', default: () => 'now()' })
   lastReceivedAt!: Date;
 
+  /** when its signature last verified on receipt: a replay trusts it (NULL for rows kept before it was recorded) */
+  @Column({ type: 'timestamptz', name: 'verified_at', nullable: true })
+  verifiedAt!: Date | null;
+
   /** when an operator replayed it and the connector took it */
   @Column({ type: 'timestamptz', name: 'replayed_at', nullable: true })
   replayedAt!: Date | null;

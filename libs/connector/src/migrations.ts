@@ -60,3 +60,21 @@ export class UnparsableNotificationsRetention1765756800000 implements MigrationI
     await q.query(`DROP INDEX "IDX_unparsable_notifications_last_received_at"`);
   }
 }
+
+/**
+ * When a kept notification's signature verified on receipt, so that a replay after Alipay rotated its key takes it.
+ * Every row kept so far was kept only once its signature verified (the webhook checks the signature before the
+ * body), with the headers of its latest attempt: those verified when it was last received.
+ */
+export class UnparsableNotificationsVerified1795910400000 implements MigrationInterface {
+  name = 'UnparsableNotificationsVerified1795910400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "unparsable_notifications" ADD "verified_at" TIMESTAMP WITH TIME ZONE`);
+    await q.query(`UPDATE "unparsable_notifications" SET "verified_at" = "last_received_at"`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "unparsable_notifications" DROP COLUMN "verified_at"`);
+  }
+}

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { headerValue, notificationAck, parseNotification } from '@upm/alipay';
-import type { HeaderBag, KeyInput, NotificationAnswer, NotificationRejection } from '@upm/alipay';
+import { headerValue, notificationAck, parseNotification, parseVerifiedNotification } from '@upm/alipay';
+import type { HeaderBag, KeyInput, NotificationAnswer, NotificationRejection, ParsedNotification } from '@upm/alipay';
 import { createEnvelope, TOPICS } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { Logger, Metrics } from '@upm/shared-observability';
@@ -21,6 +21,13 @@ export interface ReceivedNotification {
   rawBody: Buffer;
 }
 
+/**
+ * Who hands a notification to the intake: Alipay posting it (verified now, kept if unread), or an operator replaying
+ * a kept one. A kept one whose signature verified when it was received is not verified again: Alipay's key may have
+ * been rotated since, and its bytes were checked to be those verified before it comes here.
+ */
+export type NotificationSource = { from: 'alipay' } | { from: 'replay'; verifiedOnReceipt: boolean };
+
 /** The answer for Alipay, and whether the notification was taken, refused unverified, or refused unread. */
 export type IntakeResult =
   | { outcome: 'taken'; answer: NotificationAnswer }
@@ -36,6 +43,7 @@ export type IntakeResult =
 @Injectable()
 export class NotificationIntake {
   private readonly received;
+  private readonly replayed;
   private readonly kept;
 
   constructor(
@@ -44,20 +52,22 @@ export class NotificationIntake {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(Metrics) metrics: Metrics,
   ) {
-    this.received = metrics.counter('upm_alipay_notifications_total', 'Notifications from Alipay', ['type', 'result']);
+    this.received = metrics.counter('upm_alipay_notifications_total', 'Notifications posted by Alipay', ['type', 'result']);
+    this.replayed = metrics.counter('upm_alipay_notification_replays_total', 'Kept notifications replayed by an operator', ['type', 'result']);
     this.kept = metrics.counter('upm_alipay_unparsable_notifications_total', 'Notifications signed by Alipay that could not be read, kept for an operator');
   }
 
   /**
-   * Verifies, reads and records one notification; answers what Alipay is to be told. `keepUnread` is false for a
-   * replay: its row is already kept, and an operator's attempt is not one of Alipay's.
+   * Verifies, reads and records one notification; answers what Alipay is to be told. A replay is counted apart from
+   * Alipay's posts, and never kept again: its row is already kept, and an operator's attempt is not one of Alipay's.
    */
-  async receive(notification: ReceivedNotification, { keepUnread }: { keepUnread: boolean }): Promise<IntakeResult> {
-    const parsed = parseNotification(notification, (clientId) => this.keys.get(clientId));
+  async receive(notification: ReceivedNotification, source: NotificationSource): Promise<IntakeResult> {
+    const parsed = this.parse(notification, source);
+    const counter = source.from === 'alipay' ? this.received : this.replayed;
     if (!parsed.ok) {
-      this.received.inc({ type: 'unknown', result: parsed.reason });
+      counter.inc({ type: 'unknown', result: parsed.reason });
       // only a verified body reaches the shape check: what is kept here is Alipay's, never a stranger's
-      if (parsed.reason === 'MALFORMED_BODY' && keepUnread) await this.keepUnparsable(notification, parsed.message);
+      if (parsed.reason === 'MALFORMED_BODY' && source.from === 'alipay') await this.keepUnread(notification, parsed.message);
       this.logger.warn({ reason: parsed.reason, clientId: headerValue(notification.headers, 'client-id') }, `notification refused: ${parsed.message}`);
       const unread = parsed.reason === 'MALFORMED_BODY';
       const body = { result: { resultCode: unread ? 'PARAM_ILLEGAL' : 'INVALID_SIGNATURE', resultStatus: 'F', resultMessage: parsed.message } };
@@ -70,32 +80,39 @@ export class NotificationIntake {
     const routed = notificationMessage(read, route);
     if (routed) {
       await appendToOutbox(manager, TOPICS.alipayResults.name, createEnvelope({ type: routed.type, key: routed.key, data: routed.data, producer: 'alipay-connector', correlationId: routed.key }));
-      this.received.inc({ type: routed.type, result: 'accepted' });
+      counter.inc({ type: routed.type, result: 'accepted' });
     } else if (read.notifyType === 'REFUND_RESULT' && !route) {
       this.logger.warn({ notifyType: read.notifyType }, 'notification for a refund this platform did not send; acknowledged and ignored');
     } else {
       // signed by Alipay, so sending it again would change nothing: acknowledged, and the saga's inquiries decide
-      this.received.inc({ type: read.notifyType, result: 'ignored' });
+      counter.inc({ type: read.notifyType, result: 'ignored' });
       const status = read.notifyType === 'PAYMENT_RESULT' ? read.paymentStatus : read.refundStatus;
       this.logger.warn({ notifyType: read.notifyType, status, resultStatus: read.result.resultStatus }, 'notification whose status is not final or contradicts its result; acknowledged and ignored');
     }
     return { outcome: 'taken', answer: notificationAck(parsed.clientId) };
   }
 
+  /** A post is always verified; a replay only when its verification on receipt was not recorded. */
+  private parse(notification: ReceivedNotification, source: NotificationSource): ParsedNotification {
+    if (source.from === 'replay' && source.verifiedOnReceipt) return parseVerifiedNotification(notification);
+    return parseNotification(notification, (clientId) => this.keys.get(clientId));
+  }
+
   /**
-   * Stores the notification as received. Alipay sends the same body again with a new request-time and
-   * signature: one row per body, with the latest headers (any of them verifies) and how often it came.
-   * A failure to store answers 500, which Alipay also retries.
+   * Stores a notification whose signature has verified but which cannot be read, as received, with when it
+   * verified: a replay trusts that record, since Alipay's key may be rotated before anyone replays it. Alipay sends
+   * the same body again with a new request-time and signature: one row per body, with the latest headers (any of
+   * them verifies) and how often it came. A failure to store answers 500, which Alipay also retries.
    */
-  private async keepUnparsable({ path, headers, rawBody }: ReceivedNotification, problem: string): Promise<void> {
+  async keepUnread({ path, headers, rawBody }: ReceivedNotification, problem: string): Promise<void> {
     const kept: Record<string, string> = {};
     for (const name of REPLAY_HEADERS) {
       const value = headerValue(headers, name);
       if (value !== undefined) kept[name] = value;
     }
     const rows: Array<{ id: string; attempts: number }> = await this.dataSource.query(
-      `INSERT INTO unparsable_notifications (body_sha256, client_id, path, headers, body, problem) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (body_sha256) DO UPDATE SET headers = EXCLUDED.headers, attempts = unparsable_notifications.attempts + 1, last_received_at = now()
+      `INSERT INTO unparsable_notifications (body_sha256, client_id, path, headers, body, problem, verified_at) VALUES ($1, $2, $3, $4, $5, $6, now())
+       ON CONFLICT (body_sha256) DO UPDATE SET headers = EXCLUDED.headers, attempts = unparsable_notifications.attempts + 1, last_received_at = now(), verified_at = now()
        RETURNING id, attempts`,
       [createHash('sha256').update(rawBody).digest('hex'), kept['client-id'] ?? '', path, kept, rawBody, problem],
     );

@@ -15,7 +15,7 @@ export class NotifyController {
   @Post('alipay/notify')
   @HttpCode(200)
   async notify(@Req() req: RawBodyRequest<Request>, @Res() res: Response): Promise<void> {
-    const { answer } = await this.intake.receive({ path: this.options.notifyPath, headers: req.headers, rawBody: req.rawBody ?? Buffer.alloc(0) }, { keepUnread: true });
+    const { answer } = await this.intake.receive({ path: this.options.notifyPath, headers: req.headers, rawBody: req.rawBody ?? Buffer.alloc(0) }, { from: 'alipay' });
     res.set(answer.headers).status(answer.status).type('application/json').send(answer.body);
   }
 }

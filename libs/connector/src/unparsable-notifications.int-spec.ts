@@ -17,6 +17,10 @@ const CLIENT_ID = 'CLIENT_REPLAY_TEST';
 const NOTIFY_PATH = '/alipay/notify';
 const TOKEN = 'replay-test-admin-token';
 const alipay = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** the key Alipay signs with after a rotation */
+const rotated = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** the keys the connector trusts, changed by a rotation */
+const trustedKeys = new Map([[CLIENT_ID, alipay.publicKey]]);
 
 let dataSource: DataSource;
 let app: INestApplication;
@@ -29,7 +33,7 @@ beforeAll(async () => {
     controllers: [NotifyController, UnparsableNotificationsController],
     providers: [
       { provide: DataSource, useValue: dataSource },
-      { provide: ALIPAY_PUBLIC_KEYS, useValue: new Map([[CLIENT_ID, alipay.publicKey]]) },
+      { provide: ALIPAY_PUBLIC_KEYS, useValue: trustedKeys },
       // no retention given: the default applies
       { provide: CONNECTOR_OPTIONS, useValue: { notifyPath: NOTIFY_PATH, maxConcurrency: 1 } },
       { provide: ADMIN_TOKEN, useValue: TOKEN },
@@ -70,9 +74,9 @@ function paymentNotification(options: { unreadable?: boolean } = {}): { paymentR
 }
 
 /** The headers Alipay sends with a body posted to `path`, signed with its key. */
-function signedHeaders(body: string, path = NOTIFY_PATH): Record<string, string> {
+function signedHeaders(body: string, path = NOTIFY_PATH, privateKey = alipay.privateKey): Record<string, string> {
   const time = String(Date.now());
-  const signature = createSignature({ path, clientId: CLIENT_ID, time, body }, alipay.privateKey).replace(/,/g, ', ');
+  const signature = createSignature({ path, clientId: CLIENT_ID, time, body }, privateKey).replace(/,/g, ', ');
   return { 'content-type': JSON_CONTENT_TYPE, 'client-id': CLIENT_ID, 'request-time': time, signature };
 }
 
@@ -189,6 +193,92 @@ describe('the admin API over kept unread notifications', () => {
       expect(missing.status).toBe(404);
       expect(missing.body.error.code).toBe('NOTIFICATION_NOT_FOUND');
     }
+  });
+});
+
+const idOf = async (paymentRequestId: string): Promise<string> =>
+  ((await dataSource.query("SELECT id FROM unparsable_notifications WHERE convert_from(body, 'UTF8') LIKE $1", [`%${paymentRequestId}%`])) as Array<{ id: string }>)[0].id;
+
+describe('a replay once Alipay has rotated its key', () => {
+  afterEach(() => trustedKeys.set(CLIENT_ID, alipay.publicKey));
+
+  it('takes a notification whose signature verified when it was kept, though the key it was signed with is no longer trusted', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    // kept as the webhook keeps a verified notification it cannot read (here: read by the connector now deployed)
+    await app.get(NotificationIntake).keepUnread({ path: NOTIFY_PATH, headers: signedHeaders(body), rawBody: Buffer.from(body) }, 'PAYMENT_RESULT without paymentId');
+    const id = await idOf(paymentRequestId);
+    trustedKeys.set(CLIENT_ID, rotated.publicKey);
+
+    const replayed = await admin('POST', `/${id}/replay`);
+    expect(replayed.status).toBe(200);
+    expect(replayed.body.answer).toEqual(JSON.parse(NOTIFICATION_ACK));
+    expect(await notified(paymentRequestId)).toEqual(['PaymentNotified']);
+    expect((await rowOf(id))?.replayed_at).toBeInstanceOf(Date);
+  });
+
+  it('says one the webhook kept is still unread, not that it no longer verifies', async () => {
+    const { id, paymentRequestId } = await postUnreadable();
+    trustedKeys.set(CLIENT_ID, rotated.publicKey);
+
+    const refused = await admin('POST', `/${id}/replay`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('NOTIFICATION_UNPARSABLE');
+    expect(await notified(paymentRequestId)).toEqual([]);
+  });
+
+  it('refuses a kept one whose bytes are no longer those that verified', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    await app.get(NotificationIntake).keepUnread({ path: NOTIFY_PATH, headers: signedHeaders(body), rawBody: Buffer.from(body) }, 'PAYMENT_RESULT without paymentId');
+    const id = await idOf(paymentRequestId);
+    await dataSource.query(`UPDATE unparsable_notifications SET body = convert_to(replace(convert_from(body, 'UTF8'), '"1000"', '"9000"'), 'UTF8') WHERE id = $1`, [id]);
+    trustedKeys.set(CLIENT_ID, rotated.publicKey);
+
+    const refused = await admin('POST', `/${id}/replay`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('NOTIFICATION_NOT_VERIFIED');
+    expect(await notified(paymentRequestId)).toEqual([]);
+    expect(await rowOf(id)).toEqual({ attempts: 1, replayed_at: null });
+  });
+
+  it('still refuses a live post signed with the key no longer trusted', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    trustedKeys.set(CLIENT_ID, rotated.publicKey);
+
+    const response = await fetch(`${base}${NOTIFY_PATH}`, { method: 'POST', headers: signedHeaders(body), body });
+    expect(response.status).toBe(401);
+    expect(await notified(paymentRequestId)).toEqual([]);
+  });
+});
+
+/** The value of one series on the test app's /metrics, 0 when absent; undefined when the series is not exposed. */
+async function scraped(series: string): Promise<number | undefined> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+/** A series' value on /metrics, 0 until it is exposed. */
+const count = async (series: string): Promise<number> => (await scraped(series)) ?? 0;
+
+describe('the metrics of notifications', () => {
+  const posted = (labels: string) => `upm_alipay_notifications_total{type=${labels},service="alipay-connector"}`;
+  const replays = (labels: string) => `upm_alipay_notification_replays_total{type=${labels},service="alipay-connector"}`;
+
+  it('counts a replay apart from the posts Alipay sends', async () => {
+    const acceptedPosts = await count(posted('"PaymentNotified",result="accepted"'));
+    const unreadPosts = await count(posted('"unknown",result="MALFORMED_BODY"'));
+    const acceptedReplays = await count(replays('"PaymentNotified",result="accepted"'));
+    const unreadReplays = await count(replays('"unknown",result="MALFORMED_BODY"'));
+
+    const { body } = paymentNotification();
+    await admin('POST', `/${await keptByAnOlderConnector(body)}/replay`);
+    const { id } = await postUnreadable();
+    await admin('POST', `/${id}/replay`);
+
+    expect(await count(posted('"PaymentNotified",result="accepted"'))).toBe(acceptedPosts);
+    expect(await count(posted('"unknown",result="MALFORMED_BODY"'))).toBe(unreadPosts + 1);
+    expect(await count(replays('"PaymentNotified",result="accepted"'))).toBe(acceptedReplays + 1);
+    expect(await count(replays('"unknown",result="MALFORMED_BODY"'))).toBe(unreadReplays + 1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -29,6 +30,8 @@ export interface KeptNotification {
   firstReceivedAt: string;
   lastReceivedAt: string;
   replayedAt: string | null;
+  /** when its signature last verified on receipt (null: kept before this was recorded, verified again on replay) */
+  verifiedAt: string | null;
   headers: Record<string, string>;
   /** the exact bytes as UTF-8 text (Alipay sends JSON) */
   body: string;
@@ -43,11 +46,13 @@ interface Row {
   first_received_at: Date;
   last_received_at: Date;
   replayed_at: Date | null;
+  verified_at: Date | null;
+  body_sha256: string;
   headers: Record<string, string>;
   body: Buffer;
 }
 
-const COLUMNS = 'id, client_id, path, problem, attempts, first_received_at, last_received_at, replayed_at, headers, body';
+const COLUMNS = 'id, client_id, path, problem, attempts, first_received_at, last_received_at, replayed_at, verified_at, body_sha256, headers, body';
 
 const kept = (row: Row): KeptNotification => ({
   id: row.id,
@@ -58,6 +63,7 @@ const kept = (row: Row): KeptNotification => ({
   firstReceivedAt: row.first_received_at.toISOString(),
   lastReceivedAt: row.last_received_at.toISOString(),
   replayedAt: row.replayed_at?.toISOString() ?? null,
+  verifiedAt: row.verified_at?.toISOString() ?? null,
   headers: row.headers,
   body: row.body.toString('utf8'),
 });
@@ -84,15 +90,23 @@ export class UnparsableNotifications {
   }
 
   /**
-   * Processes the kept headers and bytes exactly as the webhook does a post from Alipay (the signature is verified
-   * again, over the path Alipay signed), and answers what the webhook would have answered. Once taken, the row is
-   * marked replayed rather than deleted: it stays, with when, as the record of what Alipay said until the retention
-   * deletes it. One still unread, or that no longer verifies, is refused and its row stays as it was.
+   * Processes the kept headers and bytes as the webhook does a post from Alipay, and answers what the webhook would
+   * have answered. Its signature verified when it was kept: that is recorded, and the replay trusts it once the bytes
+   * are shown to be those that verified (their hash, taken on receipt), so a rotation of Alipay's key since changes
+   * nothing. A row kept before verification was recorded is verified again, over the path Alipay signed. Once
+   * taken, the row is marked replayed rather than deleted: it stays, with when, as the record of what Alipay said
+   * until the retention deletes it. One still unread, or whose bytes are not those verified, is refused and its
+   * row stays as it was.
    */
   async replay(id: string): Promise<{ notification: KeptNotification; answer: unknown }> {
     const row = ID.test(id) ? ((await this.dataSource.query(`SELECT ${COLUMNS} FROM unparsable_notifications WHERE id = $1`, [id])) as Row[])[0] : undefined;
     if (!row) throw new ApiError(404, 'NOTIFICATION_NOT_FOUND', 'no kept notification has this id');
-    const result = await this.intake.receive({ path: row.path, headers: row.headers, rawBody: row.body }, { keepUnread: false });
+    const verifiedOnReceipt = row.verified_at !== null;
+    if (verifiedOnReceipt && createHash('sha256').update(row.body).digest('hex') !== row.body_sha256) {
+      this.logger.warn({ unparsableNotificationId: id }, 'replayed notification refused: its bytes are not those verified on receipt');
+      throw new ApiError(422, 'NOTIFICATION_NOT_VERIFIED', 'its kept bytes are not those whose signature verified on receipt');
+    }
+    const result = await this.intake.receive({ path: row.path, headers: row.headers, rawBody: row.body }, { from: 'replay', verifiedOnReceipt });
     if (result.outcome === 'refused') {
       this.logger.warn({ unparsableNotificationId: id, reason: result.reason }, `replayed notification refused: ${result.problem}`);
       if (result.reason === 'MALFORMED_BODY') throw new ApiError(422, 'NOTIFICATION_UNPARSABLE', `the connector still cannot read it: ${result.problem}`);
