@@ -75,6 +75,13 @@ async function failuresCounted(): Promise<Record<string, number>> {
   return Object.fromEntries((await counter.get()).values.map((v) => [String(v.labels.code), v.value]));
 }
 
+/** The outcomes the worker counted so far. */
+async function outcomesCounted(): Promise<Record<string, number>> {
+  const counter = metrics.registry.getSingleMetric('upm_webhook_deliveries_total');
+  if (!counter) return {};
+  return Object.fromEntries((await counter.get()).values.map((v) => [String(v.labels.outcome), v.value]));
+}
+
 async function attemptLog(deliveryId: string): Promise<Array<{ attempt: number; status_code: number | null }>> {
   return dataSource.query('SELECT attempt, status_code FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
 }
@@ -141,6 +148,7 @@ describe('webhook worker', () => {
     receiver.respond = (request) => (request.attempt === 1 ? stale.status : current.status);
 
     expect(await worker().dispatch()).toBe(1);
+    const counted = await outcomesCounted();
     await eventually(() => (receiver.requests.length === 1 ? true : undefined));
     // the first worker stalls past its lease (as after a long pause), and another replica claims the delivery again
     const { id } = await delivery(event.id);
@@ -159,6 +167,9 @@ describe('webhook worker', () => {
     await eventually(async () => ((await attemptLog(id)).length === 2 ? true : undefined));
     expect(await delivery(event.id)).toMatchObject({ status: 'PENDING', attempts: 2, leased_until: null, last_status_code: 500 });
     expect(await attemptLog(id)).toEqual([{ attempt: 1, status_code: 200 }, { attempt: 2, status_code: 500 }]);
+    // upm_webhook_deliveries_total counts the attempt recorded on the delivery, not the one only logged
+    const now = await outcomesCounted();
+    expect({ delivered: (now.delivered ?? 0) - (counted.delivered ?? 0), failed: (now.failed ?? 0) - (counted.failed ?? 0) }).toEqual({ delivered: 0, failed: 1 });
   });
 
   it('a delivery waiting for an earlier one of its payment is not due before that one is tried again', async () => {

@@ -79,7 +79,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SecretBox) private readonly box: SecretBox,
     @Inject(Metrics) metrics: Metrics,
   ) {
-    this.outcomes = metrics.counter('upm_webhook_deliveries_total', 'Webhook delivery attempts by outcome', ['outcome']);
+    this.outcomes = metrics.counter(
+      'upm_webhook_deliveries_total',
+      'Webhook delivery outcomes: each attempt recorded on its delivery (delivered; failed, to be retried; dead_letter, no retry left), and each delivery ' +
+        'dead-lettered unsent as its horizon passed while its endpoint was held back. An attempt whose claim was taken over, or whose delivery was settled meanwhile, is only logged',
+      ['outcome'],
+    );
     this.failures = metrics.counter('upm_webhook_attempt_failures_total', 'Failed webhook attempts by why they failed (docs/webhooks.md)', ['code']);
     this.latency = metrics.histogram('upm_webhook_delivery_seconds', 'Duration of one webhook HTTP attempt', ['outcome']);
     // read from the endpoints' rows at each scrape, as every replica holds the endpoints back together: each one reports
