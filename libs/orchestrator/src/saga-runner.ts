@@ -87,7 +87,7 @@ export class SagaRunner {
       case 'PublishPaymentEvent':
         await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope(output.event.type, output.event.data));
         this.logger.info({ paymentId, event: output.event.type, status: output.event.data.payment.status, sequence: output.event.data.payment.sequence }, 'payment event');
-        this.observe(output.event.type, output.event.data.payment, output.event.type === 'PaymentNeedsReview' ? output.event.data.kind : undefined, state, tally);
+        this.observe(output.event.type, output.event.data.payment, output.event.type === 'PaymentNeedsReview' ? output.event.data : undefined, state, tally);
         return;
       case 'ScheduleTimer':
         batch.schedule(paymentId, output.timer, now);
@@ -131,7 +131,7 @@ export class SagaRunner {
   private observe(
     type: string,
     payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string },
-    reviewKind: string | undefined,
+    review: { kind?: string; refund?: RefundViewV1 } | undefined,
     state: SagaState,
     tally: { final: boolean },
   ): void {
@@ -145,10 +145,11 @@ export class SagaRunner {
       this.cancels.observe(state.attempts.cancel);
     }
     if (type === 'PaymentNeedsReview') {
-      const kind = reviewKind ?? 'REFUND';
+      const kind = review?.kind ?? 'REFUND';
+      const refund = review?.refund ? { refundId: review.refund.refundId, refundRequestId: review.refund.refundRequestId } : {};
       this.reviews.inc({ kind });
       this.logger.error(
-        { paymentId: payment.paymentId, alipayPaymentRequestId: state.payment.paymentRequestId, kind, failure: payment.failure },
+        { paymentId: payment.paymentId, alipayPaymentRequestId: state.payment.paymentRequestId, kind, ...refund, failure: payment.failure },
         'payment needs review: Alipay has not confirmed its outcome, or its answers or reports contradict the payment (kind and failure say which). Check the payment in the Antom dashboard or the next transaction report (settlement matches it automatically), then resolve it; see docs/runbooks/needs-review.md',
       );
     }

@@ -267,8 +267,8 @@ export type SagaEvent =
   | { type: 'CancelConfirmed' }
   | { type: 'PaymentCancelled'; lateSuccessIsAnomaly: boolean; byReport?: boolean; at: string }
   | { type: 'PaymentNeedsReview'; kind: ReviewKind; reason: string; at: string }
-  /** a refund is stuck but the payment's status stays: published as PaymentNeedsReview with the reason */
-  | { type: 'ReviewFlagged'; reason: string; at: string }
+  /** a refund is stuck but the payment's status stays: published as PaymentNeedsReview (kind REFUND) with the reason and that refund */
+  | { type: 'ReviewFlagged'; refundId: string; reason: string; at: string }
   | { type: 'RefundRequested'; refund: RefundEntry; at: string }
   | { type: 'RefundSucceeded'; refundId: string; alipayRefundId?: string; refundTime?: string; at: string }
   | { type: 'RefundFailed'; refundId: string; failure: Failure; at: string }

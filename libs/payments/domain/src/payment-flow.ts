@@ -297,7 +297,7 @@ export function cancelledInReview(state: NeedsReviewState, how: string, ctx: Sag
   if (state.review.kind !== 'REVERSAL_REFUND' || !refund) return [cancelled(false, ctx)];
   // The payment is closed and its money returned, and the automatic refund may have gone through as well.
   const twice = `payment ${state.payment.paymentRequestId} was cancelled after all, and its automatic refund ${refund.refundRequestId} is still unknown: if it went through, the shopper was paid back twice`;
-  return [cancelled(false, ctx), { type: 'ReviewFlagged', reason: twice.slice(0, 512), at: iso(ctx.now) }];
+  return [cancelled(false, ctx), { type: 'ReviewFlagged', refundId: refund.refundId, reason: twice.slice(0, 512), at: iso(ctx.now) }];
 }
 
 function whileCancelling(state: CancellingState, attempt: number, verdict: CancelVerdict, ctx: SagaContext): SagaEvent[] {

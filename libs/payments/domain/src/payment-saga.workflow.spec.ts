@@ -120,7 +120,7 @@ describe('payment saga: cancel', () => {
     },
     {
       name: 'the reversal refund given up on → review; then an earlier cancel answers S → CANCELLED, flagged: the refund may have paid back too',
-      given: reversalRefundGivenUp(), when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #4', 'publish PaymentNeedsReview CANCELLED #5'], status: 'CANCELLED',
+      given: reversalRefundGivenUp(), when: cancelS(1), then: ['publish PaymentCancelled CANCELLED #4', 'publish PaymentNeedsReview rev_pay_01JDZ8X3 PROCESSING CANCELLED #5'], status: 'CANCELLED',
     },
     {
       name: 'closed on no order, a success reported → review; then an earlier cancel answers S → CANCELLED: the cancel gave it back',
@@ -224,7 +224,7 @@ describe('payment saga: cancel', () => {
       name: 'cancelled by the late cancel S, the reversal refund still unknown after every inquiry → flagged for review: it may have paid the shopper back twice',
       given: lateCancelRefundUnknown(5).concat(fired('REFUND_INQUIRY', 7)),
       when: inquireRefundResult('rev_pay_01JDZ8X3', 7, 'S', 'SUCCESS', 'PROCESSING'),
-      then: ['publish PaymentNeedsReview CANCELLED #4', 'cancel timer REFUND_INQUIRY'],
+      then: ['publish PaymentNeedsReview rev_pay_01JDZ8X3 PROCESSING CANCELLED #4', 'cancel timer REFUND_INQUIRY'],
       status: 'CANCELLED',
     },
     {

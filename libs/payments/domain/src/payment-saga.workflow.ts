@@ -1,4 +1,4 @@
-import type { PaymentViewV1 } from '@upm/contracts';
+import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { decide } from './decide';
 import { evolve, published, type PublishedEventType } from './evolve';
 import type { ActiveState, PaymentEventMessage, PendingTimer, SagaContext, SagaEvent, SagaInput, SagaOutput, SagaState, SagaStep } from './model';
@@ -60,21 +60,23 @@ function message(type: PublishedEventType, event: SagaEvent, state: ActiveState)
     case 'PaymentCancelled':
       return { type, data: { payment } };
     case 'PaymentNeedsReview':
-      return { type, data: { payment, reason: 'reason' in event ? event.reason : '', kind: reviewKindOf(event) } };
+      // About the payment (its review kind), or about one of its refunds handed to a person (REFUND, with that refund).
+      if (event.type === 'ReviewFlagged') return { type, data: { payment, reason: event.reason, kind: 'REFUND', refund: refundView(state, event, event.refundId) } };
+      if (event.type === 'PaymentNeedsReview') return { type, data: { payment, reason: event.reason, kind: event.kind } };
+      throw new Error(`saga bug: ${event.type} published as PaymentNeedsReview`);
     case 'RefundRequested':
     case 'RefundSucceeded':
     case 'RefundFailed': {
       const refundId = event.type === 'RefundRequested' ? event.refund.refundId : 'refundId' in event ? event.refundId : '';
-      const refund = state.refunds.find((r) => r.refundId === refundId);
-      if (!refund) throw new Error(`saga bug: ${event.type} for unknown refund ${refundId}`);
-      return { type, data: { payment, refund: refundViewOf(state, refund) } };
+      return { type, data: { payment, refund: refundView(state, event, refundId) } };
     }
   }
 }
 
-/** What a PaymentNeedsReview is about: the payment's review kind, or REFUND for a refund handed to a person. */
-function reviewKindOf(event: SagaEvent): string {
-  return event.type === 'PaymentNeedsReview' ? event.kind : 'REFUND';
+function refundView(state: ActiveState, event: SagaEvent, refundId: string): RefundViewV1 {
+  const refund = state.refunds.find((r) => r.refundId === refundId);
+  if (!refund) throw new Error(`saga bug: ${event.type} for unknown refund ${refundId}`);
+  return refundViewOf(state, refund);
 }
 
 /**

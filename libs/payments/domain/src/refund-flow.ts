@@ -206,13 +206,13 @@ function giveUpRefund(state: ActiveState, refund: RefundEntry, ctx: SagaContext)
   const asked = `refund ${refund.refundRequestId} of ${refund.amount.value} ${refund.amount.currency} minor units is still unknown after ${refund.inquiries} inquiries: check it with inquiryRefund or the next report file`;
   const gaveUp: SagaEvent = { type: 'RefundGaveUp', refundId: refund.refundId };
   if (refund.origin === 'MERCHANT') {
-    return chain(state, [gaveUp, { type: 'ReviewFlagged', reason: asked, at: iso(ctx.now) }], (s) => startNextRefund(s, ctx));
+    return chain(state, [gaveUp, { type: 'ReviewFlagged', refundId: refund.refundId, reason: asked, at: iso(ctx.now) }], (s) => startNextRefund(s, ctx));
   }
   if (state.status === 'CANCELLED') {
     // A cancel returned the money already: if this refund went through as well, the shopper was paid back
     // twice. The payment stays CANCELLED (a late answer still settles the refund) but a person must know.
     const twice = `payment ${state.payment.paymentRequestId} was cancelled, and the automatic ${asked}: if it went through, the shopper was paid back twice`;
-    return chain(state, [gaveUp, { type: 'ReviewFlagged', reason: twice.slice(0, 512), at: iso(ctx.now) }], (s) => startNextRefund(s, ctx));
+    return chain(state, [gaveUp, { type: 'ReviewFlagged', refundId: refund.refundId, reason: twice.slice(0, 512), at: iso(ctx.now) }], (s) => startNextRefund(s, ctx));
   }
   return state.status === 'REFUNDING_REVERSAL'
     ? [gaveUp, needsReview('REVERSAL_REFUND', `payment ${state.payment.paymentRequestId} was paid but not cancellable; the automatic ${asked}`, ctx)]

@@ -77,7 +77,7 @@ describe('refunds: answers', () => {
     { name: 'inquiry SUCCESS → RefundSucceeded', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'S', 'SUCCESS', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'inquiry FAIL → RefundFailed', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'S', 'SUCCESS', 'FAIL'), then: ['publish RefundFailed R-1 FAILED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'inquiry ORDER_NOT_EXIST → the Refund never arrived: re-send it, same ids', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: inquireRefundResult('ref_1', 2, 'F', 'ORDER_NOT_EXIST'), then: ['send Refund#3', `timer REFUND_INQUIRY#4 +${DEADLINE}`] },
-    { name: 'still PROCESSING after every inquiry → flagged for review, the payment stays SUCCEEDED', given: r1Unknown(5).concat(fired('REFUND_INQUIRY', 7)), when: inquireRefundResult('ref_1', 7, 'S', 'SUCCESS', 'PROCESSING'), then: ['publish PaymentNeedsReview SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
+    { name: 'still PROCESSING after every inquiry → flagged for review, the payment stays SUCCEEDED', given: r1Unknown(5).concat(fired('REFUND_INQUIRY', 7)), when: inquireRefundResult('ref_1', 7, 'S', 'SUCCESS', 'PROCESSING'), then: ['publish PaymentNeedsReview R-1 PROCESSING SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'a stale U (older attempt) → nothing', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: refundResult('ref_1', 1, 'U', 'UNKNOWN_EXCEPTION'), then: [] },
     { name: 'a stale S (older attempt) still settles it', given: [...r1Unknown(0), fired('REFUND_INQUIRY', 2)], when: refundResult('ref_1', 1, 'S', 'SUCCESS'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
     { name: 'notifyRefund S → RefundSucceeded', given: r1Unknown(0), when: refundNotified('R-1', 'S', '500'), then: ['publish RefundSucceeded R-1 SUCCEEDED SUCCEEDED #3', 'cancel timer REFUND_INQUIRY'] },
@@ -134,6 +134,46 @@ describe('refunds: sequences', () => {
     expect(step.outputs[0]).toMatchObject({
       kind: 'PublishPaymentEvent',
       event: { type: 'PaymentNeedsReview', data: { payment: { status: 'SUCCEEDED' }, kind: 'REFUND', reason: expect.stringContaining('refund R-1 of 500 HKD minor units is still unknown after 6 inquiries') } },
+    });
+  });
+
+  describe('a review about a refund (kind REFUND) names that refund, as RefundRequested/Succeeded/Failed do', () => {
+    const reversal = 'rev_pay_01JDZ8X3';
+    /** cancel #1 refused, the check found it paid: the reversal refund #1 is out */
+    const reversing: Step[] = [...GIVEN.cancelling, cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED'), inquirySuccess(2)];
+    const askedSixTimes = (given: Step[], refundId: string, firstAttempt: number): Step[] => {
+      const steps: Step[] = [...given, refundResult(refundId, firstAttempt, 'U', 'REFUND_IN_PROCESS')];
+      for (let i = 0; i < 6; i++) steps.push(fired('REFUND_INQUIRY', firstAttempt + 1 + i), inquireRefundResult(refundId, firstAttempt + 1 + i, 'S', 'SUCCESS', 'PROCESSING'));
+      return steps;
+    };
+    const cases: Array<{ name: string; steps: Step[]; refund: Record<string, unknown>; status: string }> = [
+      { name: 'a merchant refund still unknown after every inquiry', steps: r1Unknown(6), refund: { refundId: 'ref_1', refundRequestId: 'R-1', origin: 'MERCHANT' }, status: 'SUCCEEDED' },
+      {
+        name: 'the automatic refund of a payment a late cancel closed, still unknown after every inquiry',
+        steps: askedSixTimes([...reversing, cancelS(1)], reversal, 1),
+        refund: { refundId: reversal, refundRequestId: reversal, origin: 'CANCEL_FALLBACK' },
+        status: 'CANCELLED',
+      },
+      {
+        name: 'the automatic refund given up on, then a late cancel S closes the payment',
+        steps: [...askedSixTimes([...GIVEN.cancelling, fired('CANCEL_RETRY', 2), cancelResult(2, 'F', 'CANCEL_WINDOW_EXCEED'), inquirySuccess(2)], reversal, 1), cancelS(1)],
+        refund: { refundId: reversal, refundRequestId: reversal, origin: 'CANCEL_FALLBACK' },
+        status: 'CANCELLED',
+      },
+    ];
+
+    it.each(cases)('$name', ({ steps, refund, status }) => {
+      const last = run(steps).steps.at(-1)!;
+      const reviews = last.outputs.flatMap((o) => (o.kind === 'PublishPaymentEvent' && o.event.type === 'PaymentNeedsReview' ? [o.event.data] : []));
+      expect(reviews).toHaveLength(1);
+      expect(reviews[0]).toMatchObject({ kind: 'REFUND', payment: { status }, refund: { ...refund, paymentId: PAYMENT_ID, amount: { currency: 'HKD' }, status: 'PROCESSING' } });
+    });
+
+    it('a review of the payment itself names no refund', () => {
+      const last = run([...reversing, refundResult(reversal, 1, 'F', 'REFUND_NOT_SUPPORTED')]).steps.at(-1)!;
+      const review = last.outputs.find((o) => o.kind === 'PublishPaymentEvent' && o.event.type === 'PaymentNeedsReview');
+      expect(review).toMatchObject({ event: { data: { kind: 'REVERSAL_REFUND' } } });
+      expect(review?.kind === 'PublishPaymentEvent' && review.event.data).not.toHaveProperty('refund');
     });
   });
 

@@ -70,7 +70,7 @@ describe('payment saga: a review settled by Alipay\'s reports (PaymentReviewReso
       name: 'REVERSED, the reversal refund still unknown → CANCELLED, flagged: the shopper may be paid back twice',
       given: reversalRefundGivenUp(),
       when: reviewResolved('REVERSED'),
-      then: ['publish PaymentCancelled CANCELLED #4', 'publish PaymentNeedsReview CANCELLED #5'],
+      then: ['publish PaymentCancelled CANCELLED #4', 'publish PaymentNeedsReview rev_pay_01JDZ8X3 PROCESSING CANCELLED #5'],
       status: 'CANCELLED',
     },
     { name: 'CHARGED, the reversal refund still unknown → SUCCEEDED', given: reversalRefundGivenUp(), when: reviewResolved('CHARGED'), then: ['publish PaymentSucceeded SUCCEEDED #4'], status: 'SUCCEEDED' },
