@@ -1,8 +1,6 @@
-import type { Server } from 'node:http';
-import { AddressInfo, connect } from 'node:net';
+import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { Module, Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -17,9 +15,9 @@ import { PaymentUpdates } from '../payments/payment-updates';
 import { PaymentsService } from '../payments/payments.service';
 import { TerminalRateLimiter } from '../payments/rate-limiter';
 import { RegistryService } from '../registry/registry.service';
+import { hkd, posApiTestKit, serveGateway } from '../testing/pos-api-test-kit';
 import { AdminController } from './admin.controller';
 import { TerminalGuard } from './auth.guards';
-import { configureGatewayHttp } from './configure-http';
 import { PosController } from './pos.controller';
 
 /**
@@ -52,15 +50,8 @@ beforeAll(async () => {
   class PosApiModule {}
   posApiModule = PosApiModule;
 
-  ({ app, baseUrl } = await startReplica());
+  ({ app, baseUrl } = await serveGateway(posApiModule));
 });
-
-async function startReplica(): Promise<{ app: NestExpressApplication; baseUrl: string }> {
-  const replica = await NestFactory.create<NestExpressApplication>(posApiModule, { logger: false });
-  configureGatewayHttp(replica);
-  await replica.listen(0, '127.0.0.1');
-  return { app: replica, baseUrl: `http://127.0.0.1:${((replica.getHttpServer() as Server).address() as AddressInfo).port}` };
-}
 
 afterAll(async () => {
   await app.close();
@@ -68,44 +59,12 @@ afterAll(async () => {
   await dataSource.destroy();
 });
 
-interface Answer<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-}
-
-async function call<T = Record<string, unknown>>(method: string, path: string, key: string, body?: unknown): Promise<Answer<T>> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-
-let terminals = 0;
-/** a fresh merchant with one store and one terminal: its key */
-async function newTerminal(): Promise<string> {
-  const registry = app.get(RegistryService);
-  const merchant = await registry.createMerchant({ name: 'POS API', mcc: '5411' });
-  const store = await registry.createStore(merchant.id, { name: 'POS API store', mcc: '5411' });
-  return (await registry.createTerminal(store.id, { id: `ter_api_${terminals++}` })).key;
-}
-
-let orders = 0;
-const hkd = (value: string) => ({ currency: 'HKD', value });
-const paymentBody = () => ({ merchantOrderId: `api-${Date.now()}-${orders++}`, amount: hkd('1000'), paymentCode: '281012020000000000000000', waitSeconds: 0 });
+const { call, newTerminal, paymentBody, apply } = posApiTestKit(() => ({ app, baseUrl, dataSource }), 'POS API', { wake: true });
 
 /** The orchestrator's view of the payment after its `sequence`-th event. */
 const viewOf = (payment: PaymentViewV1, status: PaymentStatus, sequence: number, refunded = '0'): PaymentViewV1 => ({
   ...payment, status, sequence, refundedAmount: hkd(refunded), alipay: { paymentRequestId: payment.paymentId, paymentId: `alipay_${payment.paymentId}` },
 });
-
-/** Applies one of the orchestrator's events to the read model and wakes the requests waiting on it, as the consumer does. */
-async function apply(type: string, payment: PaymentViewV1, refund?: RefundViewV1): Promise<void> {
-  const envelope = createEnvelope({ type, key: payment.paymentId, data: refund ? { payment, refund } : { payment }, producer: 'payment-orchestrator', correlationId: payment.paymentId });
-  await dataSource.transaction((manager) => app.get(PaymentsService).applyEvent(manager, envelope));
-  await app.get(PaymentUpdates).publish(payment);
-}
 
 /** A payment the orchestrator took and Alipay paid (its two events applied). */
 async function paidPayment(key: string): Promise<PaymentViewV1> {
@@ -536,7 +495,7 @@ describe('shutdown', () => {
   it('answers a POS long-polling the replica at once with what it holds, so the replica stops within its grace', async () => {
     const key = await newTerminal();
     const payment = (await call<PaymentViewV1>('POST', '/v1/payments', key, paymentBody())).body;
-    const replica = await startReplica();
+    const replica = await serveGateway(posApiModule);
     const started = Date.now();
     const waiting = fetch(`${replica.baseUrl}/v1/payments/${payment.paymentId}?waitSeconds=15`, { headers: { authorization: `Bearer ${key}` } });
     await sleep(300);

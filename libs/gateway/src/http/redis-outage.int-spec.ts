@@ -1,11 +1,9 @@
-import { get, IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { get, IncomingMessage } from 'node:http';
 import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { createEnvelope, PaymentViewV1, RefundViewV1 } from '@upm/contracts';
+import type { PaymentViewV1, RefundViewV1 } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { RedisModule } from '@upm/shared-redis';
 import { RuntimeModule } from '@upm/shared-runtime';
@@ -18,8 +16,8 @@ import { PaymentsService } from '../payments/payments.service';
 import { TerminalRateLimiter } from '../payments/rate-limiter';
 import { RegistryService } from '../registry/registry.service';
 import { TerminalEventsHub } from '../terminal-events/terminal-events';
+import { hkd, posApiTestKit, serveGateway } from '../testing/pos-api-test-kit';
 import { TerminalGuard } from './auth.guards';
-import { configureGatewayHttp } from './configure-http';
 import { PosController } from './pos.controller';
 import { TerminalEventsController } from './terminal-events.controller';
 
@@ -52,11 +50,8 @@ beforeAll(async () => {
   })
   class OutageModule {}
 
-  app = await NestFactory.create<NestExpressApplication>(OutageModule, { logger: false });
-  configureGatewayHttp(app);
-  await app.listen(0, '127.0.0.1');
+  ({ app, baseUrl } = await serveGateway(OutageModule));
   redis = app.get(Redis);
-  baseUrl = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
@@ -78,37 +73,9 @@ async function restoreRedis(): Promise<void> {
   await eventually(() => (redis.status === 'ready' ? true : undefined), 10_000, 20);
 }
 
-interface Answer<T = Record<string, unknown>> {
-  status: number;
-  retryAfter: string | null;
-  body: T;
-}
-
-async function call<T = Record<string, unknown>>(method: string, path: string, key: string, body?: unknown): Promise<Answer<T>> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as T };
-}
-
-let terminals = 0;
-async function newTerminal(): Promise<string> {
-  const registry = app.get(RegistryService);
-  const merchant = await registry.createMerchant({ name: 'Redis outage', mcc: '5411' });
-  const store = await registry.createStore(merchant.id, { name: 'Redis outage store', mcc: '5411' });
-  return (await registry.createTerminal(store.id, { id: `ter_outage_${terminals++}` })).key;
-}
-
-let orders = 0;
-const hkd = (value: string) => ({ currency: 'HKD', value });
-const paymentBody = () => ({ merchantOrderId: `outage-${Date.now()}-${orders++}`, amount: hkd('1000'), paymentCode: '281012020000000000000000', waitSeconds: 0 });
-
-async function apply(type: string, payment: PaymentViewV1, refund?: RefundViewV1): Promise<void> {
-  const envelope = createEnvelope({ type, key: payment.paymentId, data: refund ? { payment, refund } : { payment }, producer: 'payment-orchestrator', correlationId: payment.paymentId });
-  await dataSource.transaction((manager) => app.get(PaymentsService).applyEvent(manager, envelope));
-}
+// events applied here wake no waiter: a long-poll while Redis is away answers by its own re-read
+const { call, newTerminal, paymentBody, apply } = posApiTestKit(() => ({ app, baseUrl, dataSource }), 'Redis outage', { wake: false });
+let refunds = 0;
 
 /** A payment Alipay paid, with a refund under way, made while Redis was there. */
 async function paidAndRefunding(key: string): Promise<{ payment: PaymentViewV1; refund: RefundViewV1 }> {
@@ -116,7 +83,7 @@ async function paidAndRefunding(key: string): Promise<{ payment: PaymentViewV1; 
   expect(created.status).toBe(202);
   const payment: PaymentViewV1 = { ...created.body, status: 'SUCCEEDED', sequence: 1, alipay: { paymentRequestId: created.body.paymentId, paymentId: `alipay_${created.body.paymentId}` } };
   await apply('PaymentSucceeded', payment);
-  const refund = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: `r-${orders++}`, amount: hkd('100'), waitSeconds: 0 });
+  const refund = await call<RefundViewV1>('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: `r-${refunds++}`, amount: hkd('100'), waitSeconds: 0 });
   expect(refund.status).toBe(202);
   return { payment, refund: refund.body };
 }
@@ -219,7 +186,7 @@ describe('while Redis is away', () => {
 
     const started = Date.now();
     const refusedPayment = await call('POST', '/v1/payments', key, paymentBody());
-    const refusedRefund = await call('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: `r-${orders++}`, amount: hkd('100'), waitSeconds: 0 });
+    const refusedRefund = await call('POST', `/v1/payments/${payment.paymentId}/refunds`, key, { refundRequestId: `r-${refunds++}`, amount: hkd('100'), waitSeconds: 0 });
     // not after the Redis client's reconnection attempts: the POS hears at once
     expect(Date.now() - started).toBeLessThan(1000);
     for (const refused of [refusedPayment, refusedRefund]) {
