@@ -12,6 +12,9 @@ export function isUntrustedAnswer(problem: AmsProblem | undefined): problem is U
 const REQUEST_SIGNATURE_CODES: readonly string[] = ['INVALID_SIGNATURE', 'SIGNATURE_INVALID'];
 const CLIENT_CODES: readonly string[] = ['INVALID_CLIENT', 'CLIENT_INVALID', 'INVALID_CLIENT_STATUS', 'UNKNOWN_CLIENT', 'KEY_NOT_FOUND'];
 
+/** The codes Alipay answers, unsigned, to a request it could not authenticate: what a wrong key or client id brings. */
+export const AUTHENTICATION_FAILURE_CODES: readonly string[] = [...REQUEST_SIGNATURE_CODES, ...CLIENT_CODES];
+
 /**
  * The likely cause of an answer the client could not trust, for an operator. The claimed result is never
  * acted on (the outcome stays U): it only points at which setting to check.

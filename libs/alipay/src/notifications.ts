@@ -45,7 +45,10 @@ export interface IncomingNotification {
 /** Alipay's public key, or a lookup by the notification's client id when several client ids are configured. */
 export type AlipayKeyResolver = KeyInput | ((clientId: string) => KeyInput | undefined);
 
-export type NotificationRejection = 'MISSING_HEADERS' | 'UNKNOWN_CLIENT' | 'INVALID_SIGNATURE' | 'MALFORMED_BODY';
+/** Why a notification is refused, every one of them (e.g. to show each reason's counter from start-up). */
+export const NOTIFICATION_REJECTIONS = ['MISSING_HEADERS', 'UNKNOWN_CLIENT', 'INVALID_SIGNATURE', 'MALFORMED_BODY'] as const;
+
+export type NotificationRejection = (typeof NOTIFICATION_REJECTIONS)[number];
 
 export type ParsedNotification =
   | { ok: true; clientId: string; requestTime: string; notification: AmsNotification }

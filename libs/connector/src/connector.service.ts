@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AmsCallResult, AmsClient, isUntrustedAnswer, UntrustedAnswerProblem, untrustedAnswerCause } from '@upm/alipay';
+import { AmsCallResult, AmsClient, AUTHENTICATION_FAILURE_CODES, isUntrustedAnswer, UntrustedAnswerProblem, untrustedAnswerCause } from '@upm/alipay';
 import { createEnvelope, Envelope, PayCommandV1, RefundCommandV1, TOPICS } from '@upm/contracts';
 import { writeWithOutbox } from '@upm/shared-kafka';
 import { Logger, maskCodesInText, Metrics } from '@upm/shared-observability';
@@ -10,6 +10,21 @@ import { cancelResult, inquireRefundResult, inquiryResult, payResult, payInput, 
 import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
 
 const PRODUCER = 'alipay-connector';
+
+/** Every AMS API the connector calls, as its metrics name them. */
+const AMS_APIS = ['pay', 'inquiryPayment', 'cancel', 'refund', 'inquiryRefund'] as const;
+type AmsApi = (typeof AMS_APIS)[number];
+
+/**
+ * The untrusted answers a misconfiguration brings, shown at 0 from start-up so that the first one counts in
+ * Prometheus' increase() (UpmAlipayAnswersUntrusted): a wrong private key or client id gets Alipay's unsigned
+ * authentication failures (or no result at all, NONE), a wrong Alipay public key fails Alipay's own answers, most
+ * of them SUCCESS. Any other claimed code appears when it first happens.
+ */
+const FORESEEN_UNTRUSTED: ReadonlyArray<{ problem: UntrustedAnswerProblem; result_code: string }> = [
+  ...[...AUTHENTICATION_FAILURE_CODES, 'NONE'].map((code) => ({ problem: 'UNSIGNED_RESPONSE' as const, result_code: code })),
+  { problem: 'INVALID_RESPONSE_SIGNATURE', result_code: 'SUCCESS' },
+];
 
 type Ref = { paymentId: string; paymentRequestId: string; attempt: number };
 type InquireRefund = Ref & { refundId: string; refundRequestId: string };
@@ -50,6 +65,7 @@ export class ConnectorService {
       'AMS answers without a signature or with one that does not verify, by api and the result code they claim',
       ['api', 'problem', 'result_code'],
     );
+    for (const api of AMS_APIS) for (const { problem, result_code } of FORESEEN_UNTRUSTED) this.untrusted.inc({ api, problem, result_code }, 0);
   }
 
   /**
@@ -108,7 +124,7 @@ export class ConnectorService {
     else this.logger.info(log, 'AMS call');
   }
 
-  private async send<T>(endpoint: string, call: () => Promise<AmsCallResult<T>>): Promise<AmsCallResult<T>> {
+  private async send<T>(endpoint: AmsApi, call: () => Promise<AmsCallResult<T>>): Promise<AmsCallResult<T>> {
     const result = await this.throttle.run(call);
     this.calls.inc({ endpoint, outcome: result.outcome, result_code: result.resultCode });
     this.latency.observe({ endpoint, outcome: result.outcome }, result.durationMs / 1000);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { headerValue, notificationAck, parseNotification, parseVerifiedNotification } from '@upm/alipay';
+import { headerValue, NOTIFICATION_REJECTIONS, notificationAck, parseNotification, parseVerifiedNotification } from '@upm/alipay';
 import type { HeaderBag, KeyInput, NotificationAnswer, NotificationRejection, ParsedNotification } from '@upm/alipay';
 import { createEnvelope, TOPICS } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
@@ -27,6 +27,15 @@ export interface ReceivedNotification {
  * been rotated since, and its bytes were checked to be those verified before it comes here.
  */
 export type NotificationSource = { from: 'alipay' } | { from: 'replay'; verifiedOnReceipt: boolean };
+
+/** Every type and result the notification counters can show: each one shows from start-up, at 0 until it happens. */
+const KNOWN_OUTCOMES: ReadonlyArray<{ type: string; result: string }> = [
+  ...NOTIFICATION_REJECTIONS.map((result) => ({ type: 'unknown', result })),
+  { type: 'PaymentNotified', result: 'accepted' },
+  { type: 'RefundNotified', result: 'accepted' },
+  { type: 'PAYMENT_RESULT', result: 'ignored' },
+  { type: 'REFUND_RESULT', result: 'ignored' },
+];
 
 /** The answer for Alipay, and whether the notification was taken, refused unverified, or refused unread. */
 export type IntakeResult =
@@ -55,6 +64,10 @@ export class NotificationIntake {
     this.received = metrics.counter('upm_alipay_notifications_total', 'Notifications posted by Alipay', ['type', 'result']);
     this.replayed = metrics.counter('upm_alipay_notification_replays_total', 'Kept notifications replayed by an operator', ['type', 'result']);
     this.kept = metrics.counter('upm_alipay_unparsable_notifications_total', 'Notifications signed by Alipay that could not be read, kept for an operator');
+    for (const outcome of KNOWN_OUTCOMES) {
+      this.received.inc(outcome, 0);
+      this.replayed.inc(outcome, 0);
+    }
   }
 
   /**

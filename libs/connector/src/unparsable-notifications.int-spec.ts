@@ -264,6 +264,15 @@ describe('the metrics of notifications', () => {
   const posted = (labels: string) => `upm_alipay_notifications_total{type=${labels},service="alipay-connector"}`;
   const replays = (labels: string) => `upm_alipay_notification_replays_total{type=${labels},service="alipay-connector"}`;
 
+  it('shows every known kind of notification at 0 from start-up, so the first one counts in increase()', async () => {
+    // no test here posts or replays a refund notification, nor one without its headers or from an unknown client
+    expect(await scraped(posted('"RefundNotified",result="accepted"'))).toBe(0);
+    expect(await scraped(posted('"REFUND_RESULT",result="ignored"'))).toBe(0);
+    expect(await scraped(posted('"unknown",result="MISSING_HEADERS"'))).toBe(0);
+    expect(await scraped(replays('"RefundNotified",result="accepted"'))).toBe(0);
+    expect(await scraped(replays('"unknown",result="UNKNOWN_CLIENT"'))).toBe(0);
+  });
+
   it('counts a replay apart from the posts Alipay sends', async () => {
     const acceptedPosts = await count(posted('"PaymentNotified",result="accepted"'));
     const unreadPosts = await count(posted('"unknown",result="MALFORMED_BODY"'));

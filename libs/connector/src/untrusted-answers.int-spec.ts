@@ -64,7 +64,21 @@ async function untrustedCount(labels: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
+/** The exposed value of one series, undefined while it is not exposed at all. */
+async function exposed(labels: string): Promise<number | undefined> {
+  const line = (await metrics.text()).split('\n').find((l) => l.startsWith(`upm_alipay_untrusted_answers_total{${labels},service="test"} `));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
 describe('AMS answers the connector cannot trust (a wrong key or client id)', () => {
+  it('shows the answers a wrong key or client id brings, for every api, at 0 from start-up: the first one counts in increase()', async () => {
+    // before any call: the series UpmAlipayAnswersUntrusted sums are there to grow from 0
+    for (const api of ['pay', 'inquiryPayment', 'cancel', 'refund', 'inquiryRefund']) {
+      for (const code of ['INVALID_SIGNATURE', 'INVALID_CLIENT', 'KEY_NOT_FOUND', 'NONE']) expect(await exposed(`api="${api}",problem="UNSIGNED_RESPONSE",result_code="${code}"`)).toBe(0);
+      expect(await exposed(`api="${api}",problem="INVALID_RESPONSE_SIGNATURE",result_code="SUCCESS"`)).toBe(0);
+    }
+  });
+
   it('leaves an unsigned INVALID_SIGNATURE / F unknown, but counts it by api and claimed code and logs the likely cause', async () => {
     ams.signWith = undefined;
     const answer = await connector.call(pay(`pay_unsigned_${Date.now().toString(36)}`));
