@@ -256,6 +256,23 @@ export class RepeatedPayouts1765267200000 implements MigrationInterface {
   }
 }
 
+/**
+ * A report file is known by its name and bytes (`ReportIngestion.seen`): each file a source lists is looked up by its
+ * sha256, at its path or at any path ending in its name. The unique (path, sha256) constraint leads with the path,
+ * so that lookup read every row of report_files, a few more each day, at every poll.
+ */
+export class ReportFilesBySha2561765353600000 implements MigrationInterface {
+  name = 'ReportFilesBySha2561765353600000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX "IDX_report_files_sha256" ON "report_files" ("sha256")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX "IDX_report_files_sha256"');
+  }
+}
+
 /** The tables the finance API lists oldest first, and each listing's order. */
 const LISTED_TABLES = [
   ['ledger_transactions', '"written_by", "created_at", "id"'],

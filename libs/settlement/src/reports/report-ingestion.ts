@@ -39,6 +39,9 @@ interface Candidate {
 /** Transactions per SettlementBatchSettled message: their ids (two of at most 64 characters each) stay near a quarter of Kafka's 1 MB. */
 const SETTLED_PER_MESSAGE = 2_000;
 
+/** A report file recorded before, by its bytes ($1), at its path ($2) or else at any path ending in its name ($3). */
+export const SEEN_FILE_QUERY = `SELECT status FROM report_files WHERE sha256 = $1 AND (path = $2 OR right(path, length($3)) = $3) ORDER BY path = $2 DESC LIMIT 1`;
+
 /**
  * Ingests Alipay's report files: the day's transaction file is matched row by row against the ledger, and a
  * settlement batch (items + summary) posts what it confirms and pays out. A file is applied in one database
@@ -593,10 +596,7 @@ export class ReportIngestion {
    * report: read again, its rows would be matched and announced twice.
    */
   private async seen(c: Candidate, manager: EntityManager | DataSource = this.dataSource): Promise<'INGESTED' | 'REJECTED' | undefined> {
-    const [row]: Array<{ status: 'INGESTED' | 'REJECTED' }> = await manager.query(
-      `SELECT status FROM report_files WHERE sha256 = $1 AND (path = $2 OR right(path, length($3)) = $3) ORDER BY path = $2 DESC LIMIT 1`,
-      [c.sha256, c.file.path, `/${c.file.name}`],
-    );
+    const [row]: Array<{ status: 'INGESTED' | 'REJECTED' }> = await manager.query(SEEN_FILE_QUERY, [c.sha256, c.file.path, `/${c.file.name}`]);
     return row?.status;
   }
 
