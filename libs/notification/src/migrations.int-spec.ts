@@ -1,13 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createDataSource } from '@upm/shared-database';
 import { Metrics } from '@upm/shared-observability';
-import { eventually, freshDatabase, LoopbackServer, testLogger } from '@upm/shared-testing';
+import { eventually, freshDatabase } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from './database';
 import { WebhookDeliveryStreams1764979200000 } from './migrations';
-import type { NotificationOptions } from './notification.options';
-import { SecretBox } from './webhooks/secret-box';
-import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service';
-import { WebhookWorker } from './webhooks/webhook.worker';
+import { endpointsService, testOptions, WebhookReceiver, webhookWorker } from './testing/webhook-test-kit';
 
 /** Deliveries written before the upgrade that numbers streams. */
 describe('the delivery streams migration', () => {
@@ -51,26 +47,14 @@ describe('the delivery streams migration', () => {
   });
 });
 
-/** A merchant's endpoint on 127.0.0.1 that accepts everything and records the event ids. */
-class Receiver extends LoopbackServer {
-  readonly eventIds: string[] = [];
-
-  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
-    req.resume().on('end', () => {
-      this.eventIds.push(String(req.headers['upm-event-id']));
-      res.writeHead(200).end();
-    });
-  }
-}
-
 describe('the schema during a rollout', () => {
   it('takes the deliveries the previous version writes, and the worker sends them', async () => {
     const { dataSource } = await freshDatabase('upm_test_notify_migrate_rollout', NOTIFICATION_DATABASE);
-    const receiver = await new Receiver().listen();
-    const options = { retry: { baseDelayMs: 1000, maxDelayMs: 1000, horizonMs: 60_000 }, requestTimeoutMs: 2000, workerConcurrency: 4, perEndpointConcurrency: 4, allowPrivateAddresses: true } as NotificationOptions;
+    const receiver = await new WebhookReceiver().listen();
+    const options = testOptions({ retry: { baseDelayMs: 1000, maxDelayMs: 1000, horizonMs: 60_000 }, requestTimeoutMs: 2000, workerConcurrency: 4 });
     try {
-      const service = new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
-      const { endpointId } = await service.create('mer_OLD', { url: `http://127.0.0.1:${receiver.port}/hooks`, eventTypes: ['*'] });
+      const service = endpointsService(dataSource, options);
+      const { endpointId } = await service.create('mer_OLD', { url: receiver.url, eventTypes: ['*'] });
       // the statement the version before streams runs, word for word
       await dataSource.query(
         `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payment_id, sequence, body, status, next_attempt_at, give_up_at)
@@ -83,10 +67,10 @@ describe('the schema during a rollout', () => {
         [['whd_OLD'], [endpointId], ['mer_OLD'], ['evt_OLD'], ['PaymentSucceeded'], ['pay_OLD'], [2], ['{"id":"evt_OLD"}'], 60_000],
       );
 
-      const worker = new WebhookWorker(dataSource, options, testLogger('notification'), new SecretBox([]), new Metrics('notification-test'));
+      const worker = webhookWorker(dataSource, options, new Metrics('notification-test'));
       expect(await worker.dispatch()).toBe(1);
       await eventually(async () => ((await service.delivery('mer_OLD', endpointId, 'whd_OLD')) as { status: string }).status === 'DELIVERED' || undefined);
-      expect(receiver.eventIds).toEqual(['evt_OLD']);
+      expect(receiver.requests.map((r) => r.eventId)).toEqual(['evt_OLD']);
       expect(await service.delivery('mer_OLD', endpointId, 'whd_OLD')).not.toHaveProperty('stream', expect.anything());
     } finally {
       await receiver.close();

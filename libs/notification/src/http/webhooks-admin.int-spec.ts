@@ -7,7 +7,8 @@ import { DataSource } from 'typeorm';
 import { ADMIN_TOKEN, AdminTokenGuard, RuntimeModule } from '@upm/shared-runtime';
 import { freshDatabase } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
-import { NOTIFICATION_OPTIONS, NotificationOptions } from '../notification.options';
+import { NOTIFICATION_OPTIONS } from '../notification.options';
+import { testOptions } from '../testing/webhook-test-kit';
 import { SecretBox } from '../webhooks/secret-box';
 import { WebhookEndpointsService } from '../webhooks/webhook-endpoints.service';
 import { WebhookWorker } from '../webhooks/webhook.worker';
@@ -15,18 +16,7 @@ import { WebhooksAdminController } from './webhooks-admin.controller';
 
 /** The webhooks admin API served by its real controller and PostgreSQL, to an operator over HTTP. */
 const ADMIN = 'webhooks-admin-token';
-const options: NotificationOptions = {
-  adminToken: ADMIN,
-  retry: { baseDelayMs: 10_000, maxDelayMs: 3_600_000, horizonMs: 3_600_000 },
-  requestTimeoutMs: 5000,
-  workerConcurrency: 1,
-  perEndpointConcurrency: 1,
-  pollIntervalMs: 60_000,
-  secretOverlapMs: 60_000,
-  secretKeys: [],
-  allowPrivateAddresses: true,
-  logRetentionDays: 30,
-};
+const options = testOptions({ adminToken: ADMIN, workerConcurrency: 1, perEndpointConcurrency: 1, pollIntervalMs: 60_000 });
 let dataSource: DataSource;
 let app: NestExpressApplication;
 let baseUrl: string;

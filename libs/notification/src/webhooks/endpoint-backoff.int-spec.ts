@@ -1,73 +1,32 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
-import { createEnvelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { eventually, freshDatabase, LoopbackServer, sleep, testLogger } from '@upm/shared-testing';
+import { eventually, freshDatabase, sleep } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
 import type { NotificationOptions } from '../notification.options';
-import { SecretBox } from './secret-box';
+import { endpointsService, hang, HOUR, metricValue, paymentEvent as event, testOptions, WebhookReceiver, webhookWorker } from '../testing/webhook-test-kit';
 import { enqueueWebhookDeliveries } from './webhook-deliveries.consumer';
-import { EndpointView, WebhookEndpointsService } from './webhook-endpoints.service';
-import { WebhookWorker } from './webhook.worker';
+import type { EndpointView } from './webhook-endpoints.service';
 
 /** Endpoints that fail again and again are held back, so that they cannot fill the worker pool: against the real database and real HTTP receivers. */
-const HOUR = 3_600_000;
 let dataSource: DataSource;
 const metrics = new Metrics('notification-test');
-const options: NotificationOptions = {
-  adminToken: 'test-admin-token',
+const options = testOptions({
   // an endpoint held back waits 0.5–1 s before its first probe, then up to 2 s
   retry: { baseDelayMs: 1000, maxDelayMs: 2000, horizonMs: HOUR },
   requestTimeoutMs: 500,
-  workerConcurrency: 10,
-  perEndpointConcurrency: 4,
   pollIntervalMs: 20,
-  secretOverlapMs: 60_000,
-  secretKeys: [],
-  allowPrivateAddresses: true,
-  logRetentionDays: 30,
-};
-const endpoints = (opts = options) => new WebhookEndpointsService(dataSource, opts, new SecretBox([]), testLogger('notification'));
-const worker = (opts = options) => new WebhookWorker(dataSource, opts, testLogger('notification'), new SecretBox([]), metrics);
+});
+const endpoints = (opts = options) => endpointsService(dataSource, opts);
+const worker = (opts = options) => webhookWorker(dataSource, opts, metrics);
 
-/** A receiver on 127.0.0.1 that never answers while it is down, and answers 200 once up; it records what it got and how many requests were open at once. */
-class Receiver extends LoopbackServer {
-  readonly delivered: string[] = [];
-  requests = 0;
-  up = true;
-  open = 0;
-  mostOpen = 0;
-
-  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.requests += 1;
-    this.open += 1;
-    this.mostOpen = Math.max(this.mostOpen, this.open);
-    res.on('close', () => (this.open -= 1));
-    req.resume().on('end', () => {
-      if (!this.up) return;
-      this.delivered.push(String(req.headers['upm-event-id']));
-      res.writeHead(200).end();
-    });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/hooks`;
-  }
-}
-
-function paymentEvent(merchantId: string, paymentId: string, sequence = 1) {
-  const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name].PaymentSucceeded as { payment: Record<string, unknown> };
-  return createEnvelope({ type: 'PaymentSucceeded', key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId, sequence } }, producer: 'payment-orchestrator' });
-}
+const paymentEvent = (merchantId: string, paymentId: string, sequence = 1) => event('PaymentSucceeded', merchantId, paymentId, sequence);
 
 async function status(eventId: string): Promise<string> {
   return (await dataSource.query('SELECT status FROM webhook_deliveries WHERE event_id = $1', [eventId]))[0].status;
 }
 
-async function deadLetters(): Promise<number> {
-  const counter = metrics.registry.getSingleMetric('upm_webhook_deliveries_total');
-  return counter ? (await counter.get()).values.find((v) => v.labels.outcome === 'dead_letter')?.value ?? 0 : 0;
-}
+const deadLetters = () => metricValue(metrics, 'upm_webhook_deliveries_total', { outcome: 'dead_letter' });
+const backingOff = () => metricValue(metrics, 'upm_webhook_endpoints_backing_off');
 
 /** The requests in flight to each endpoint, from the claims in the database. */
 async function inFlight(): Promise<number[]> {
@@ -75,14 +34,9 @@ async function inFlight(): Promise<number[]> {
   return rows.map((r) => r.n);
 }
 
-async function backingOff(): Promise<number> {
-  const gauge = metrics.registry.getSingleMetric('upm_webhook_endpoints_backing_off');
-  return gauge ? (await gauge.get()).values[0]?.value ?? 0 : 0;
-}
-
-const receivers: Receiver[] = [];
-async function receiver(): Promise<Receiver> {
-  const started = await new Receiver().listen();
+const receivers: WebhookReceiver[] = [];
+async function receiver(): Promise<WebhookReceiver> {
+  const started = await new WebhookReceiver().listen();
   receivers.push(started);
   return started;
 }
@@ -106,7 +60,7 @@ describe('endpoint back-off', () => {
     // for as long as their backlog lasts, and every other delivery would wait behind it
     for (let e = 0; e < 6; e++) {
       const hanging = await receiver();
-      hanging.up = false;
+      hanging.respond = hang;
       await endpoints().create(`mer_HANG_${e}`, { url: hanging.url, eventTypes: ['*'] });
       const backlog = Array.from({ length: 30 }, (_, i) => paymentEvent(`mer_HANG_${e}`, `pay_HANG_${e}_${i}`));
       await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, backlog, HOUR));
@@ -143,7 +97,7 @@ describe('endpoint back-off', () => {
     // a hold of 10–20 s: no probe goes out during the test, so every request it gets is one started before the hold
     const slow: NotificationOptions = { ...options, retry: { baseDelayMs: 20_000, maxDelayMs: 20_000, horizonMs: HOUR } };
     const hanging = await receiver();
-    hanging.up = false;
+    hanging.respond = hang;
     const service = endpoints(slow);
     const { endpointId } = await service.create('mer_NEWLY_HANGING', { url: hanging.url, eventTypes: ['*'] });
     const backlog = Array.from({ length: 12 }, (_, i) => paymentEvent('mer_NEWLY_HANGING', `pay_NEWLY_HANGING_${i}`));
@@ -164,7 +118,7 @@ describe('endpoint back-off', () => {
       await sleep(300);
       // the requests under way when it started to hang, and not one more: after its first failure, those in flight
       // were enough to reach the threshold, so nothing else was started before the hold decided
-      expect(hanging.requests).toBe(slow.perEndpointConcurrency);
+      expect(hanging.requests.length).toBe(slow.perEndpointConcurrency);
       expect((await service.get('mer_NEWLY_HANGING', endpointId)).backoff).toEqual({ consecutiveFailures: slow.perEndpointConcurrency, nextProbeAt: expect.any(String) });
     } finally {
       await pool.onModuleDestroy();
@@ -174,7 +128,7 @@ describe('endpoint back-off', () => {
 
   it('keeps holding across a restart, probes with one request at a time, and sends the whole backlog, each payment in order, once the endpoint is back', async () => {
     const comeback = await receiver();
-    comeback.up = false;
+    comeback.respond = hang;
     const service = endpoints();
     const { endpointId } = await service.create('mer_BACK', { url: comeback.url, eventTypes: ['*'] });
     const events = [0, 1, 2].flatMap((p) => [1, 2, 3].map((sequence) => paymentEvent('mer_BACK', `pay_BACK_${p}`, sequence)));
@@ -202,7 +156,7 @@ describe('endpoint back-off', () => {
     const restarted = worker();
     if (Date.parse(held.backoff!.nextProbeAt) > Date.now() + 100) expect(await restarted.dispatch()).toBe(0);
 
-    comeback.up = true;
+    comeback.respond = () => 200;
     restarted.onApplicationBootstrap();
     try {
       await eventually(async () => ((await Promise.all(events.map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined), 15_000, 50);
@@ -236,7 +190,7 @@ describe('endpoint back-off', () => {
     const survivor = worker();
     // its probe is still under way as far as anyone can tell: no second one, though two more are due
     expect(await survivor.dispatch()).toBe(0);
-    expect(back.requests).toBe(0);
+    expect(back.requests.length).toBe(0);
     const lapses = Date.now() + 1000;
     // once the lease lapses, a probe goes (one alone), is answered, and the endpoint's backlog follows
     expect(await eventually(async () => (await survivor.dispatch()) || undefined, 5000, 20)).toBe(1);
@@ -279,7 +233,7 @@ describe('endpoint back-off', () => {
 
   it('ends when the merchant moves the endpoint to a new URL: what waited goes to it at once', async () => {
     const old = await receiver();
-    old.up = false;
+    old.respond = hang;
     const fixed = await receiver();
     const service = endpoints();
     const { endpointId } = await service.create('mer_MOVED', { url: old.url, eventTypes: ['*'] });
@@ -301,7 +255,7 @@ describe('endpoint back-off', () => {
     // a horizon far shorter than the hold (10–20 s): without this the deliveries would wait, past it, for the probe
     const short: NotificationOptions = { ...options, retry: { baseDelayMs: 20_000, maxDelayMs: 20_000, horizonMs: 1500 }, requestTimeoutMs: 300 };
     const hanging = await receiver();
-    hanging.up = false;
+    hanging.respond = hang;
     const service = endpoints(short);
     const { endpointId } = await service.create('mer_STALE', { url: hanging.url, eventTypes: ['*'] });
     const [a1, a2, a3] = [1, 2, 3].map((sequence) => paymentEvent('mer_STALE', 'pay_STALE_A', sequence));
@@ -318,11 +272,11 @@ describe('endpoint back-off', () => {
       // the first requests time out: the endpoint is held back well beyond every other horizon
       await eventually(async () => ((await service.get('mer_STALE', endpointId)).backoff ? true : undefined), 5000, 20);
       await eventually(async () => ((await inFlight()).length === 0 ? true : undefined), 5000, 20);
-      const sent = hanging.requests;
+      const sent = hanging.requests.length;
       const stale = [b, c, d, e1, e2, f, g, h];
       await eventually(async () => ((await Promise.all(stale.map((e) => status(e.id)))).every((s) => s === 'DEAD_LETTER') ? true : undefined), 4000, 50);
       // nothing was sent for them, and each says why in its log, as any dead letter counted by the metric
-      expect(hanging.requests).toBe(sent);
+      expect(hanging.requests.length).toBe(sent);
       expect((await service.get('mer_STALE', endpointId)).backoff).toBeDefined();
       expect(await deadLetters()).toBe(deadBefore + stale.length);
       const rows: Array<{ attempts: number; last_error_code: string; last_error: string }> = await dataSource.query(
@@ -336,7 +290,7 @@ describe('endpoint back-off', () => {
       expect(await Promise.all([a1, a2, a3].map((e) => status(e.id)))).toEqual(['PENDING', 'PENDING', 'PENDING']);
 
       // such a dead letter is re-delivered as any: same event id, a fresh horizon
-      hanging.up = true;
+      hanging.respond = () => 200;
       await service.redeliver('mer_STALE', endpointId, (await dataSource.query('SELECT id FROM webhook_deliveries WHERE event_id = $1', [e1.id]))[0].id);
       await service.redeliverDeadLetters('mer_STALE', endpointId, { paymentId: 'pay_STALE_B' });
       await eventually(async () => ((await Promise.all([e1, b].map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined), 5000, 20);

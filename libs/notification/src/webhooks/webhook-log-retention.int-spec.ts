@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { Metrics } from '@upm/shared-observability';
 import { freshDatabase, testLogger } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
-import type { NotificationOptions } from '../notification.options';
+import { testOptions } from '../testing/webhook-test-kit';
 import { STREAM_IDLE_DAYS, WebhookLogRetention } from './webhook-log-retention';
 
 /** The delivery log keeps settled deliveries for a retention after their last schedule, and whatever is still to be sent. */
@@ -32,7 +32,7 @@ describe('the delivery log retention', () => {
       await delivery(`old_${status}`, status, 31);
       await delivery(`recent_${status}`, status, 29);
     }
-    const retention = new WebhookLogRetention(dataSource, testLogger('notification'), new Metrics('notification-test'), { logRetentionDays: 30 } as NotificationOptions);
+    const retention = new WebhookLogRetention(dataSource, testLogger('notification'), new Metrics('notification-test'), testOptions({ logRetentionDays: 30 }));
 
     await dataSource.query(`INSERT INTO webhook_streams (endpoint_id, stream, last_sequence, used_at) VALUES
       ('whe_RET', 'pay_IDLE', 4, now() - make_interval(days => $1 + 1)), ('whe_RET', 'pay_REFUNDABLE', 2, now() - make_interval(days => $1 - 1))`, [STREAM_IDLE_DAYS]);

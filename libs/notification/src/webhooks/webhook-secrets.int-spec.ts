@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { freshDatabase, testLogger } from '@upm/shared-testing';
+import { freshDatabase } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
-import type { NotificationOptions } from '../notification.options';
+import { endpointsService, testOptions } from '../testing/webhook-test-kit';
 import { SecretBox, SecretUnreadable } from './secret-box';
-import { WebhookEndpointsService } from './webhook-endpoints.service';
 
 /** Signing secrets at rest: sealed when a key is configured, sealed again when the key rotates. */
 let dataSource: DataSource;
 const [firstKey, secondKey] = [randomBytes(32), randomBytes(32)];
-const options = { secretOverlapMs: 60_000, allowPrivateAddresses: true } as NotificationOptions;
-const service = (keys: Buffer[]) => new WebhookEndpointsService(dataSource, options, new SecretBox(keys), testLogger('notification'));
+const options = testOptions();
+const service = (keys: Buffer[]) => endpointsService(dataSource, options, keys);
 const stored = async (endpointId: string): Promise<string[]> =>
   (await dataSource.query('SELECT secret FROM webhook_secrets WHERE endpoint_id = $1 ORDER BY created_at', [endpointId])).map((r: { secret: string }) => r.secret);
 

@@ -1,56 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import { createEnvelope, Envelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
-import { eventually, freshDatabase, LoopbackServer, testLogger } from '@upm/shared-testing';
+import { eventually, freshDatabase } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
-import type { NotificationOptions } from '../notification.options';
-import { SecretBox } from './secret-box';
+import { endpointsService, HOUR, paymentEvent, testOptions, WebhookReceiver, webhookWorker } from '../testing/webhook-test-kit';
 import { enqueueWebhookDeliveries, WebhookPayload } from './webhook-deliveries.consumer';
-import { WebhookEndpointsService } from './webhook-endpoints.service';
-import { WebhookWorker } from './webhook.worker';
 
 /** Each endpoint's streams are numbered 1, 2, 3, … without gaps, so that a receiver can tell a gap and a re-delivery. */
-const HOUR = 3_600_000;
 let dataSource: DataSource;
-let receiver: Receiver;
-const options: NotificationOptions = {
-  adminToken: 'test-admin-token',
-  retry: { baseDelayMs: 10_000, maxDelayMs: HOUR, horizonMs: HOUR },
-  requestTimeoutMs: 5000,
-  workerConcurrency: 10,
-  perEndpointConcurrency: 4,
-  pollIntervalMs: 20,
-  secretOverlapMs: 60_000,
-  secretKeys: [],
-  allowPrivateAddresses: true,
-  logRetentionDays: 30,
-};
-const endpoints = () => new WebhookEndpointsService(dataSource, options, new SecretBox([]), testLogger('notification'));
-
-/** A merchant's endpoint on 127.0.0.1: records every payload it is sent and answers what `respond` says. */
-class Receiver extends LoopbackServer {
-  readonly payloads: WebhookPayload[] = [];
-  respond: (payload: WebhookPayload) => number = () => 200;
-
-  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
-    let body = '';
-    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => {
-      const payload = JSON.parse(body) as WebhookPayload;
-      this.payloads.push(payload);
-      res.writeHead(this.respond(payload)).end();
-    });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/hooks`;
-  }
-}
-
-function paymentEvent(type: 'PaymentCreated' | 'PaymentProcessing' | 'PaymentSucceeded', merchantId: string, paymentId: string, sequence: number): Envelope {
-  const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name][type] as { payment: Record<string, unknown> };
-  return createEnvelope({ type, key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId, sequence } }, producer: 'payment-orchestrator' });
-}
+let receiver: WebhookReceiver;
+const options = testOptions({ pollIntervalMs: 20 });
+const endpoints = () => endpointsService(dataSource, options);
 
 function reconciled(merchantId: string, paymentId: string): Envelope {
   const example = (MESSAGE_EXAMPLES as Record<string, Record<string, unknown>>)[TOPICS.settlementEvents.name].TransactionReconciled as Record<string, unknown>;
@@ -73,7 +33,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  receiver = await new Receiver().listen();
+  receiver = await new WebhookReceiver().listen();
 });
 
 afterEach(async () => {
@@ -135,15 +95,15 @@ describe('webhook streams', () => {
 
   it('show the receiver a dead-lettered delivery as a gap, and its re-delivery as a number it has passed', async () => {
     const fast = { ...options, retry: { baseDelayMs: 20, maxDelayMs: 40, horizonMs: 300 } };
-    const service = new WebhookEndpointsService(dataSource, fast, new SecretBox([]), testLogger('notification'));
+    const service = endpointsService(dataSource, fast);
     const { endpointId } = await service.create('mer_GAP', { url: receiver.url, eventTypes: ['*'] });
     const [created, processing, succeeded] = [paymentEvent('PaymentCreated', 'mer_GAP', 'pay_GAP', 0), paymentEvent('PaymentProcessing', 'mer_GAP', 'pay_GAP', 1), paymentEvent('PaymentSucceeded', 'mer_GAP', 'pay_GAP', 2)];
     await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [created, processing, succeeded], fast.retry.horizonMs));
     let refusing = true;
     // refused with a 4xx, about this delivery alone: the endpoint answers, so it is not held back, and 3 is sent once
     // 2 is dead-lettered (on an endpoint held back, 3 would be dead-lettered too, its own horizon having passed)
-    receiver.respond = (payload) => (refusing && payload.id === processing.id ? 400 : 200);
-    const sender = new WebhookWorker(dataSource, fast, testLogger('notification'), new SecretBox([]), new Metrics('notification-test'));
+    receiver.respond = ({ payload }) => (refusing && payload.id === processing.id ? 400 : 200);
+    const sender = webhookWorker(dataSource, fast, new Metrics('notification-test'));
     sender.onApplicationBootstrap();
     try {
       const accepted = () => receiver.payloads.filter((p) => !(refusing && p.id === processing.id));
@@ -174,8 +134,8 @@ describe('several replicas sending at once', () => {
     );
     await enqueue(...events);
     const tried = new Set<string>();
-    receiver.respond = (payload) => (tried.has(payload.id) ? 200 : (tried.add(payload.id), 500));
-    const replicas = [0, 1, 2].map(() => new WebhookWorker(dataSource, fast, testLogger('notification'), new SecretBox([]), new Metrics('notification-test')));
+    receiver.respond = ({ payload }) => (tried.has(payload.id) ? 200 : (tried.add(payload.id), 500));
+    const replicas = [0, 1, 2].map(() => webhookWorker(dataSource, fast, new Metrics('notification-test')));
     for (const replica of replicas) replica.onApplicationBootstrap();
     try {
       await eventually(async () => {

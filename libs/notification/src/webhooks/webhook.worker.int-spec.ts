@@ -1,60 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
-import { createEnvelope, MESSAGE_EXAMPLES, TOPICS } from '@upm/contracts';
 import { ApiError } from '@upm/shared-runtime';
 import { Metrics } from '@upm/shared-observability';
-import { eventually, freshDatabase, LoopbackServer, testLogger } from '@upm/shared-testing';
+import { eventually, freshDatabase } from '@upm/shared-testing';
 import { NOTIFICATION_DATABASE } from '../database';
 import type { NotificationOptions } from '../notification.options';
-import { SecretBox } from './secret-box';
+import { endpointsService, hang, HOUR, metricValuesBy, paymentEvent, testOptions, WebhookReceiver, webhookWorker } from '../testing/webhook-test-kit';
 import { enqueueWebhookDeliveries } from './webhook-deliveries.consumer';
-import { WebhookEndpointsService } from './webhook-endpoints.service';
-import { WebhookWorker } from './webhook.worker';
 
 /** The worker against the real database and a real HTTP receiver: what it claims, and what it records. */
-const HOUR = 3_600_000;
 let dataSource: DataSource;
-let receiver: Receiver;
+let receiver: WebhookReceiver;
 const metrics = new Metrics('notification-test');
-const options: NotificationOptions = {
-  adminToken: 'test-admin-token',
-  retry: { baseDelayMs: 10_000, maxDelayMs: HOUR, horizonMs: HOUR },
-  requestTimeoutMs: 5000,
-  workerConcurrency: 10,
-  perEndpointConcurrency: 4,
-  pollIntervalMs: 50,
-  secretOverlapMs: 60_000,
-  secretKeys: [],
-  // the receiver listens on 127.0.0.1
-  allowPrivateAddresses: true,
-  logRetentionDays: 30,
-};
-const endpoints = (overrides: Partial<NotificationOptions> = {}) => new WebhookEndpointsService(dataSource, { ...options, ...overrides }, new SecretBox([]), testLogger('notification'));
-const worker = (overrides: Partial<NotificationOptions> = {}) => new WebhookWorker(dataSource, { ...options, ...overrides }, testLogger('notification'), new SecretBox([]), metrics);
-
-interface Received {
-  eventId: string;
-  attempt: number;
-}
-
-/** A merchant's endpoint on 127.0.0.1: records every request and answers what `respond` says, when it says. */
-class Receiver extends LoopbackServer {
-  readonly requests: Received[] = [];
-  respond: (request: Received) => number | Promise<number> = () => 200;
-
-  protected onRequest(req: IncomingMessage, res: ServerResponse): void {
-    req.resume().on('end', () => {
-      const request = { eventId: String(req.headers['upm-event-id']), attempt: Number(req.headers['upm-delivery-attempt']) };
-      this.requests.push(request);
-      void Promise.resolve(this.respond(request)).then((status) => res.writeHead(status).end());
-    });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/hooks`;
-  }
-}
+const options = testOptions();
+const endpoints = (overrides: Partial<NotificationOptions> = {}) => endpointsService(dataSource, { ...options, ...overrides });
+const worker = (overrides: Partial<NotificationOptions> = {}) => webhookWorker(dataSource, { ...options, ...overrides }, metrics);
 
 /** An answer the test gives when it chooses to. */
 function later(): { status: Promise<number>; answer: (status: number) => void } {
@@ -63,24 +23,13 @@ function later(): { status: Promise<number>; answer: (status: number) => void } 
   return { status, answer };
 }
 
-function paymentSucceeded(merchantId: string, paymentId: string) {
-  const example = MESSAGE_EXAMPLES[TOPICS.paymentEvents.name].PaymentSucceeded as { payment: Record<string, unknown> };
-  return createEnvelope({ type: 'PaymentSucceeded', key: paymentId, data: { ...example, payment: { ...example.payment, merchantId, paymentId } }, producer: 'payment-orchestrator' });
-}
+const paymentSucceeded = (merchantId: string, paymentId: string) => paymentEvent('PaymentSucceeded', merchantId, paymentId);
 
 /** The failed attempts the worker counted so far, by code. */
-async function failuresCounted(): Promise<Record<string, number>> {
-  const counter = metrics.registry.getSingleMetric('upm_webhook_attempt_failures_total');
-  if (!counter) return {};
-  return Object.fromEntries((await counter.get()).values.map((v) => [String(v.labels.code), v.value]));
-}
+const failuresCounted = () => metricValuesBy(metrics, 'upm_webhook_attempt_failures_total', 'code');
 
 /** The outcomes the worker counted so far. */
-async function outcomesCounted(): Promise<Record<string, number>> {
-  const counter = metrics.registry.getSingleMetric('upm_webhook_deliveries_total');
-  if (!counter) return {};
-  return Object.fromEntries((await counter.get()).values.map((v) => [String(v.labels.outcome), v.value]));
-}
+const outcomesCounted = () => metricValuesBy(metrics, 'upm_webhook_deliveries_total', 'outcome');
 
 async function attemptLog(deliveryId: string): Promise<Array<{ attempt: number; status_code: number | null }>> {
   return dataSource.query('SELECT attempt, status_code FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt', [deliveryId]);
@@ -98,7 +47,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   // each test's worker sees only that test's deliveries
   await dataSource.query('TRUNCATE webhook_deliveries, webhook_attempts');
-  receiver = await new Receiver().listen();
+  receiver = await new WebhookReceiver().listen();
 });
 
 afterEach(async () => {
@@ -302,8 +251,8 @@ describe('re-delivery', () => {
   });
 
   it('sends another merchant\'s delivery at once while an endpoint that never answers has a backlog larger than the pool', async () => {
-    const down = await new Receiver().listen();
-    down.respond = () => new Promise<number>(() => undefined);
+    const down = await new WebhookReceiver().listen();
+    down.respond = hang;
     try {
       await endpoints().create('mer_DOWN', { url: down.url, eventTypes: ['*'] });
       await endpoints().create('mer_UP', { url: receiver.url, eventTypes: ['*'] });
@@ -408,7 +357,7 @@ describe('endpoint addresses', () => {
 
 describe('the delivery log', () => {
   it('records why each attempt failed as a stable code with the raw detail beside it, and clears both once delivered', async () => {
-    const closed = await new Receiver().listen();
+    const closed = await new WebhookReceiver().listen();
     const closedUrl = closed.url;
     await closed.close();
     const service = endpoints();
@@ -458,7 +407,7 @@ describe('the delivery log', () => {
   });
 
   it('records SIGNING_SECRET_UNREADABLE, and sends nothing, when no configured key opens the secret', async () => {
-    const sealedElsewhere = new WebhookEndpointsService(dataSource, options, new SecretBox([randomBytes(32)]), testLogger('notification'));
+    const sealedElsewhere = endpointsService(dataSource, options, [randomBytes(32)]);
     await sealedElsewhere.create('mer_NOKEY', { url: receiver.url, eventTypes: ['*'] });
     const event = paymentSucceeded('mer_NOKEY', 'pay_NOKEY');
     await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
@@ -513,7 +462,7 @@ describe('disabling an endpoint', () => {
 
   it('a change of URL, event types and description takes effect for the next delivery; the secret stays', async () => {
     const service = endpoints();
-    const elsewhere = await new Receiver().listen();
+    const elsewhere = await new WebhookReceiver().listen();
     try {
       const created = await service.create('mer_MOVE', { url: elsewhere.url, eventTypes: ['PaymentCreated'], description: 'old' });
       const changed = await service.update('mer_MOVE', created.endpointId, { url: receiver.url, eventTypes: ['PaymentSucceeded'], description: null });
@@ -533,7 +482,7 @@ describe('disabling an endpoint', () => {
   it('a new URL gets at once, with its back-off started again, what waited for a retry at the old one', async () => {
     const hourly = { retry: { baseDelayMs: HOUR, maxDelayMs: HOUR, horizonMs: 24 * HOUR } };
     const service = endpoints(hourly);
-    const wrong = await new Receiver().listen();
+    const wrong = await new WebhookReceiver().listen();
     wrong.respond = () => 404;
     try {
       const { endpointId } = await service.create('mer_FIXED', { url: wrong.url, eventTypes: ['*'] });
