@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LedgerEntry } from './payment-book';
@@ -275,25 +275,64 @@ describe('writeReports', () => {
     }
   });
 
-  it("puts a customer's settlement files in place before its transaction file: a transaction file on disk means the whole set", async () => {
+  it('leaves the day folder as it was when a write fails half way: a transaction file on disk means the whole set', async () => {
     const ledger = [
       entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100'),
       entry('PAYMENT', '2026-11-27T03:30:00Z', 'HKD', '300'),
       entry('PAYMENT', '2026-11-27T04:00:00Z', 'JPY', '500'),
     ];
     const files = buildDayReports(ledger, '2026-11-27', ['C1'], { maxRowsPerFile: 1 });
-    const settlementNames = files.filter((f) => f.kind !== 'transactionItems').map((f) => f.name);
-    expect(settlementNames.length).toBeGreaterThan(2);
-    for (const blocked of settlementNames) {
-      // a folder in the way fails that one rename, as a crash there would stop the write
-      const folder = path.join(dir, 'C1', '20261127');
-      rmSync(folder, { recursive: true, force: true });
-      mkdirSync(path.join(folder, blocked), { recursive: true });
+    // a file that cannot be written (its name names a folder that is not there), as a crash half way would stop the write
+    const failing = [...files.slice(0, 3), { ...files[3], name: 'missing/settlementItems.csv' }, ...files.slice(3)];
+    const folder = path.join(dir, 'C1', '20261127');
 
-      await expect(writeReports(dir, files)).rejects.toThrow();
+    await expect(writeReports(dir, failing)).rejects.toThrow();
+    expect(existsSync(folder)).toBe(false);
 
-      expect({ blocked, transactionFiles: readdirSync(folder).filter((name) => /^transactionItems_.*\.csv$/.test(name)) }).toEqual({ blocked, transactionFiles: [] });
-    }
+    const previous = buildDayReports(ledger.slice(0, 1), '2026-11-27', ['C1']);
+    await writeReports(dir, previous);
+    await expect(writeReports(dir, failing)).rejects.toThrow();
+    expect(readdirSync(folder).sort()).toEqual(previous.map((f) => f.name).sort());
+    expect(readdirSync(path.join(dir, '.sandbox-staging'))).toEqual([]);
+  });
+
+  it('rewrites a day with fewer parts than before: no part of the previous write stays', async () => {
+    const ledger = [entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100'), entry('PAYMENT', '2026-11-27T03:30:00Z', 'HKD', '300'), entry('PAYMENT', '2026-11-27T04:00:00Z', 'JPY', '500')];
+    await writeReports(dir, buildDayReports(ledger, '2026-11-27', ['C1'], { maxRowsPerFile: 1 }));
+    const whole = buildDayReports(ledger.slice(0, 1), '2026-11-27', ['C1']);
+
+    const paths = await writeReports(dir, whole);
+
+    expect(readdirSync(path.join(dir, 'C1', '20261127')).sort()).toEqual(whole.map((f) => f.name).sort());
+    expect(paths.map((p) => readFileSync(p, 'utf8'))).toEqual(whole.map((f) => f.content));
+  });
+
+  it('replaces a day folder at once: a reader polling it sees the previous files or the new ones, never a mix', async () => {
+    const ledger = Array.from({ length: 40 }, (_, i) => entry('PAYMENT', `2026-11-27T03:${String(i).padStart(2, '0')}:00Z`, i % 2 ? 'HKD' : 'JPY', String(100 + i)));
+    const split = buildDayReports(ledger, '2026-11-27', ['C1'], { maxRowsPerFile: 2 });
+    const whole = buildDayReports(ledger.slice(0, 30), '2026-11-27', ['C1']);
+    await writeReports(dir, split);
+    const folder = path.join(dir, 'C1', '20261127');
+    const listing = (names: string[]) => names.filter((name) => name.endsWith('.csv')).sort().join(' ');
+    const allowed = new Set([listing(split.map((f) => f.name)), listing(whole.map((f) => f.name)), '']);
+    const seen = new Set<string>();
+    let polling = true;
+    const poll = (): void => {
+      try {
+        seen.add(listing(readdirSync(folder)));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        seen.add('');
+      }
+      if (polling) setImmediate(poll);
+    };
+    poll();
+
+    for (const files of [whole, split, whole]) await writeReports(dir, files);
+    polling = false;
+
+    expect([...seen].filter((names) => !allowed.has(names))).toEqual([]);
+    expect(listing(readdirSync(folder))).toBe(listing(whole.map((f) => f.name)));
   });
 
   it('answers the paths in the order of the files given', async () => {

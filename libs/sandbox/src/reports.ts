@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expectedFee, toMajorUnits } from '@upm/contracts';
 import { formatAmsTime } from '@upm/alipay';
@@ -122,24 +122,64 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
 }
 
 /**
+ * Where a day folder is built before it replaces the one in place, under the report folder (so a rename moves it)
+ * and deep enough that a reader of the `<customerId>/<yyyymmdd>/*.csv` layout, or one walking three levels down as
+ * settlement's does, never lists what is in it. Not a `.csv`, and hidden, like the delivery marker.
+ */
+export const REPORT_STAGING_DIR = '.sandbox-staging';
+
+/**
  * Writes the files under `<dir>/<customerId>/<yyyymmdd>/` and answers their paths, in the order of `files`. Each
- * file is written as `<name>.partial` and renamed into place, so a reader polling the folder (settlement takes
- * only `.csv`) never sees part of a file, which it would reject as incomplete for the missing `<END>`.
+ * day folder is replaced whole: its files are written into a folder of their own under REPORT_STAGING_DIR, then
+ * the folder in place is moved out and the new one renamed in. A reader polling the folder (settlement takes
+ * only `.csv`) sees the previous files, the new ones, or for an instant none, but never a mix of two writes (a
+ * day written again with fewer parts leaves none of the previous parts), nor part of a file.
  *
- * Settlement files (items and summary) go into place before any transaction file: a write stopped half way (a
- * crash) then never leaves a transactionItems file without its settlement files. A restart with delivery on
- * keeps a day's files by their transaction records (sandbox.ts), so a transactionItems file on disk must mean
- * the day's settlement files are there too.
+ * A write that fails before the swap leaves the folder in place as it was: a transactionItems file on disk always
+ * comes with its day's settlement files, which a restart with delivery on relies on when it keeps a day's files by
+ * their transaction records (sandbox.ts).
  */
 export async function writeReports(dir: string, files: readonly ReportFile[]): Promise<string[]> {
-  const targets = files.map((file) => path.join(path.resolve(dir, file.customerId, file.day), file.name));
-  const settlementFirst = [...files.keys()].sort((a, b) => Number(files[a].kind === 'transactionItems') - Number(files[b].kind === 'transactionItems'));
-  for (const i of settlementFirst) {
-    await mkdir(path.dirname(targets[i]), { recursive: true });
-    await writeFile(`${targets[i]}.partial`, files[i].content, 'utf8');
-    await rename(`${targets[i]}.partial`, targets[i]);
+  const root = path.resolve(dir);
+  const folderOf = (file: ReportFile) => path.join(root, file.customerId, file.day);
+  for (const folder of new Set(files.map(folderOf))) {
+    await replaceFolder(root, folder, files.filter((file) => folderOf(file) === folder));
   }
-  return targets;
+  return files.map((file) => path.join(folderOf(file), file.name));
+}
+
+async function replaceFolder(root: string, folder: string, files: readonly ReportFile[]): Promise<void> {
+  await mkdir(path.join(root, REPORT_STAGING_DIR), { recursive: true });
+  const staging = await mkdtemp(path.join(root, REPORT_STAGING_DIR, 'write-'));
+  // <staging>/new/<yyyymmdd>/*.csv: four levels below the report folder
+  const next = path.join(staging, 'new', path.basename(folder));
+  const previous = path.join(staging, 'previous', path.basename(folder));
+  try {
+    await mkdir(next, { recursive: true });
+    for (const file of files) await writeFile(path.join(next, file.name), file.content, 'utf8');
+    await mkdir(path.dirname(previous), { recursive: true });
+    await mkdir(path.dirname(folder), { recursive: true });
+    const replaced = await moved(folder, previous);
+    try {
+      await rename(next, folder);
+    } catch (error) {
+      if (replaced) await rename(previous, folder);
+      throw error;
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Moves `from` to `to`; answers false when there was nothing to move. */
+async function moved(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 /** A report file already in a customer's day folder, as its name and content describe it. */

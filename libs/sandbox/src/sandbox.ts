@@ -172,7 +172,7 @@ export class Sandbox {
    * took. The sandbox's memory does not survive a restart, so a day written again after one (a crash between the
    * files and the marker, or a request for a delivered day) would replace the day's transactions with fewer or
    * none. The files on disk are kept then; a day written again with as many transactions or more is rewritten.
-   * A transactionItems file on disk means its settlement files are there too: `writeReports` puts it in place after them.
+   * A transactionItems file on disk means its settlement files are there too: `writeReports` replaces a day folder whole.
    */
   private async deliveredFilesToKeep(customerId: string, date: string, files: readonly ReportFile[]): Promise<WrittenReport[] | undefined> {
     if (!this.settings.reportDelivery) return undefined;
