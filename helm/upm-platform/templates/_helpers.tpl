@@ -239,7 +239,16 @@ Secret and checks nothing.
 {{- end -}}
 {{- if eq $name "settlement" -}}
 {{- $st := $v.config.settlement -}}
-{{- $_ := set $data "SETTLEMENT_FEE_MINOR" (toString $st.feeMinor) -}}
+{{- /* the schema checks feeMinor's shape; a currency named twice, which a pattern cannot see, settlement refuses too */ -}}
+{{- $named := dict -}}
+{{- range $ccy := regexFindAll "[A-Z]{3}" (toString (default "" $st.feeMinor)) -1 -}}
+{{- if hasKey $named $ccy -}}
+{{- fail (printf "config.settlement.feeMinor names %s twice: settlement would refuse to start (SETTLEMENT_FEE_MINOR)" $ccy) -}}
+{{- end -}}
+{{- $_ := set $named $ccy true -}}
+{{- end -}}
+{{- /* unset or empty: settlement's default (10) */ -}}
+{{- with $st.feeMinor }}{{ $_ := set $data "SETTLEMENT_FEE_MINOR" (toString .) }}{{ end -}}
 {{- $_ := set $data "SETTLEMENT_FEE_RATE_BPS" (int64 $st.feeRateBps | toString) -}}
 {{- $_ := set $data "SETTLEMENT_POLL_INTERVAL_MS" (int64 $st.pollIntervalMs | toString) -}}
 {{- if $st.sftp.host -}}
