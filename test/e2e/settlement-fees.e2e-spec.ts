@@ -68,6 +68,14 @@ function nameOf(paid: Record<string, PaymentResource>, paymentId: string | null,
 describe('with settlement expecting the fee the sandbox charges', () => {
   const suite = settlementSuite('settle_fees', 3520, SANDBOX_FEES, { SETTLEMENT_FEE_RATE_BPS: '220', SETTLEMENT_FEE_MINOR: FIXED });
 
+  it('shows finance the schedule it books with, as configured, read-only', async () => {
+    const shown = await suite.api<{ feeRateBps: number; feeMinor: string; feeMinorByCurrency: Record<string, string>; fixedByCurrency: Array<{ currency: string; value: string }> }>('GET', '/v1/settlement/fee-schedule');
+    expect(shown.status).toBe(200);
+    expect(shown.body).toMatchObject({ feeRateBps: 220, feeMinor: '0', feeMinorByCurrency: { HKD: '100', JPY: '1' } });
+    expect(shown.body.fixedByCurrency.filter((m) => m.value !== '0')).toEqual([{ currency: 'HKD', value: '100' }, { currency: 'JPY', value: '1' }]);
+    expect((await suite.api('POST', '/v1/settlement/fee-schedule', { feeRateBps: 0 })).status).toBe(404);
+  });
+
   it('reconciles payments, a partial refund and a cancel in HKD and JPY with no discrepancy, and the ledger balances', async () => {
     const { pos, paid } = await tradeAndIngest(suite, 'Fee Tea');
 

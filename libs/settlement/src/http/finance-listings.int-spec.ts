@@ -115,7 +115,7 @@ describe('the other finance listings', () => {
   });
 
   it('refuses an order the batches listing does not know', async () => {
-    const controller = new FinanceController(finance, {} as ReportIngestion);
+    const controller = new FinanceController(finance, {} as ReportIngestion, { feeMinor: 10n });
     expect(() => controller.batches({ order: 'oldest' })).toThrow(expect.objectContaining({ status: 400, code: 'VALIDATION_FAILED', details: [expect.objectContaining({ field: 'order' })] }));
   });
 
@@ -194,7 +194,7 @@ describe('a finance query with a parameter the listing does not know', () => {
     ['balances', (c: FinanceController, query: Record<string, string>) => c.balances(query), { merchantId: 'mer_1' }, { merchant: 'mer_1' }],
     ['export', (c: FinanceController, query: Record<string, string>) => c.export(query), { day: '2026-11-27' }, { day: '2026-11-27', currency: 'HKD' }],
   ] as const)('is refused for the %s, naming the parameter, where the right name is answered', async (_what, call, known, misspelt) => {
-    const controller = new FinanceController(finance, {} as ReportIngestion);
+    const controller = new FinanceController(finance, {} as ReportIngestion, { feeMinor: 10n });
     await expect(call(controller, known)).resolves.toBeDefined();
     const [unknown] = Object.keys(misspelt).filter((name) => !Object.hasOwn(known, name));
     const refusal = await (async () => {

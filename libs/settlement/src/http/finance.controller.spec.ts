@@ -1,3 +1,4 @@
+import { SUPPORTED_CURRENCIES } from '@upm/contracts';
 import { ApiError } from '@upm/shared-runtime';
 import type { ReportIngestion } from '../reports/report-ingestion';
 import type { FinanceService } from './finance.service';
@@ -6,7 +7,7 @@ import { FinanceController } from './finance.controller';
 /** The refusal the finance API answers, as finance reads it; the finance service is never reached. */
 async function refusal(call: (controller: FinanceController) => unknown): Promise<Array<{ field: string; code: string; message: string }>> {
   const finance = new Proxy({}, { get: () => () => Promise.reject(new Error('a refused request reached the finance service')) });
-  const controller = new FinanceController(finance as FinanceService, {} as ReportIngestion);
+  const controller = new FinanceController(finance as FinanceService, {} as ReportIngestion, { feeMinor: 10n });
   try {
     await call(controller);
   } catch (error) {
@@ -45,5 +46,27 @@ describe('the finance API refuses a request', () => {
       expect(await refusal((c) => list(c, { limit }))).toEqual([{ field: 'limit', code: 'INVALID_VALUE', message: expect.any(String) }]);
     }
     expect(await refusal((c) => list(c, { before: 'dis 1' }))).toEqual([{ field: 'before', code: 'INVALID_VALUE', message: expect.any(String) }]);
+  });
+});
+
+describe('the finance API shows the fee schedule the ledger books with', () => {
+  const finance = new Proxy({}, { get: () => () => Promise.reject(new Error('the fee schedule needs no database')) }) as FinanceService;
+
+  it('its rate, its fixed parts as configured, and the fixed part it charges in every currency the platform takes', () => {
+    const controller = new FinanceController(finance, {} as ReportIngestion, { feeRateBps: 220, feeMinor: 5n, feeMinorByCurrency: { HKD: 100n, JPY: 1n } });
+    const answer = controller.feeSchedule();
+    expect(answer).toMatchObject({ feeRateBps: 220, feeMinor: '5', feeMinorByCurrency: { HKD: '100', JPY: '1' } });
+    expect(answer.fixedByCurrency).toHaveLength(SUPPORTED_CURRENCIES.length);
+    expect(answer.fixedByCurrency.filter((m) => ['HKD', 'JPY', 'USD'].includes(m.currency))).toEqual([
+      { currency: 'HKD', value: '100' }, { currency: 'JPY', value: '1' }, { currency: 'USD', value: '5' },
+    ]);
+    // JSON as the API answers it: no bigint left in it
+    expect(JSON.parse(JSON.stringify(answer))).toEqual(answer);
+  });
+
+  it('with the defaults: no rate and 10 minor units in every currency', () => {
+    const answer = new FinanceController(finance, {} as ReportIngestion, { feeMinor: 10n, feeRateBps: 0, feeMinorByCurrency: {} }).feeSchedule();
+    expect(answer).toMatchObject({ feeRateBps: 0, feeMinor: '10', feeMinorByCurrency: {} });
+    expect(new Set(answer.fixedByCurrency.map((m) => m.value))).toEqual(new Set(['10']));
   });
 });

@@ -1,17 +1,26 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard, parseRequest } from '@upm/shared-runtime';
 import { ReportIngestion } from '../reports/report-ingestion';
+import { SETTLEMENT_OPTIONS } from '../settlement.options';
+import type { SettlementOptions } from '../settlement.options';
+import { feeScheduleView } from './fee-schedule';
 import { FinanceService } from './finance.service';
 import { balancesQuery, batchesQuery, discrepanciesQuery, exportQuery, filesQuery, id, resolveBody, transactionsQuery } from './schemas';
 
-/** The finance API: batches, discrepancies, balances, ledger export, and report ingestion on demand. */
+/** The finance API: batches, discrepancies, balances, ledger export, the fee schedule in force, and report ingestion on demand. */
 @Controller('v1/settlement')
 @UseGuards(AdminTokenGuard)
 export class FinanceController {
   constructor(
     private readonly finance: FinanceService,
     private readonly ingestion: ReportIngestion,
+    @Inject(SETTLEMENT_OPTIONS) private readonly options: Pick<SettlementOptions, 'feeMinor' | 'feeRateBps' | 'feeMinorByCurrency'>,
   ) {}
+
+  @Get('fee-schedule')
+  feeSchedule() {
+    return feeScheduleView(this.options);
+  }
 
   @Post('ingest')
   @HttpCode(200)

@@ -70,6 +70,12 @@ const schemas: Record<string, JsonSchema> = {
     id: str(), path: str(), kind: str('transactionItems, settlementItems or settlementSummary'), status: str('INGESTED or REJECTED'), reason: nullable(str('why it was rejected')),
     settlementBatchId: nullable(str()), businessDay: nullable(str()), rows: nullable({ type: 'integer' }), receivedAt: timestamp,
   }),
+  FeeSchedule: object({
+    feeRateBps: { type: 'integer', description: 'the rate of the gross, basis points (220 = 2.2 %): SETTLEMENT_FEE_RATE_BPS' },
+    feeMinor: str('the fixed part of a currency the schedule does not name, minor units: the bare figure of SETTLEMENT_FEE_MINOR'),
+    feeMinorByCurrency: { type: 'object', additionalProperties: { type: 'string' }, description: 'the fixed part of each currency SETTLEMENT_FEE_MINOR names, minor units of each' },
+    fixedByCurrency: { ...arrayOf(ref('Money')), description: 'the fixed part the ledger books in every currency the platform takes' },
+  }),
   Error: object({ error: { type: 'object', required: ['code', 'message'], properties: { code: str(), message: str(), details: { type: 'array', items: {} } } } }),
 };
 
@@ -173,6 +179,9 @@ export function financeOpenApiDocument(): Record<string, unknown> {
       },
       '/v1/settlement/transactions': {
         get: operation('Ledger transactions with their entries, oldest first, a page at a time', { 200: page('transactions', ref('LedgerTransaction')) }, { parameters: queryParameters(transactionsQuery), errors: [400, 404] }),
+      },
+      '/v1/settlement/fee-schedule': {
+        get: operation('The fee schedule the ledger books payments and refunds with: round_half_up(gross × feeRateBps / 10 000) + the fixed part of the currency, in minor units (read-only; set by configuration)', { 200: ref('FeeSchedule') }),
       },
       '/v1/settlement/export.csv': {
         get: operation('The ledger lines of one report day or one batch as CSV, amounts in major units (give exactly one of day and batchId)', {
