@@ -1,4 +1,5 @@
-import { readTopic, sleep, testKafka } from '@upm/shared-testing';
+import { Client } from 'pg';
+import { eventually, readTopic, sleep, testKafka } from '@upm/shared-testing';
 import matrix from '../scenarios/payment-matrix.json';
 import { AppName, Platform, startPlatform } from './support/platform';
 import { PosClient } from './support/pos-client';
@@ -86,5 +87,79 @@ describe('trace ids without an exporter', () => {
     expect(created0?.traceId).toBe(traceId);
     const pay = lines('alipay-connector', 'AMS call').find((l) => l.endpoint === 'pay');
     expect(pay?.traceId).toBe(traceId);
+  }, 60_000);
+});
+
+/** The calling terminal's event stream (GET /v1/terminals/me/events), replayed from its start, until `until` holds. */
+async function terminalEvents(client: PosClient, until: (events: StreamEvent[]) => boolean): Promise<StreamEvent[]> {
+  const abort = new AbortController();
+  const response = await fetch(`${client.baseUrl}/v1/terminals/me/events?lastEventId=0`, { headers: { authorization: `Bearer ${client.key}`, accept: 'text/event-stream' }, signal: abort.signal });
+  expect(response.status).toBe(200);
+  const events: StreamEvent[] = [];
+  const timer = setTimeout(() => abort.abort(), 20_000);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const data = buffer.slice(0, end).split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('');
+        buffer = buffer.slice(end + 2);
+        if (data) events.push(JSON.parse(data) as StreamEvent);
+      }
+      if (until(events)) break;
+    }
+  } catch {
+    // aborted: answer what came
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  return events;
+}
+
+interface StreamEvent {
+  eventId: string;
+  type: string;
+  payment: { paymentId: string; status: string; sequence: number };
+  failure?: { code: string; message: string };
+}
+
+describe('a cancel the orchestrator refuses', () => {
+  it('answers the POS with its stable code, on the waiting request and on the event stream, and leaves the payment as it was', async () => {
+    const hkd = (value: string) => ({ currency: 'HKD', value });
+    const paid = await pos.pay({ merchantOrderId: PosClient.orderId('refused-void'), amount: hkd('1250'), paymentCode: PosClient.code('00') });
+    expect(paid.body.status).toBe('SUCCEEDED');
+    const { paymentId } = paid.body;
+    const refund = await pos.refund(paymentId, { refundRequestId: PosClient.orderId('part'), amount: hkd('500'), waitSeconds: 20 });
+    expect(refund).toMatchObject({ status: 201, body: { status: 'SUCCEEDED' } });
+    const before = await eventually(async () => ((p) => (p.refundedAmount.value === '500' ? p : undefined))((await pos.get(paymentId)).body), 20_000, 100);
+
+    // The gateway refuses a void of a refunded payment itself; here its copy of the refund is gone (its database
+    // restored from a backup older than the refund), so the cancel reaches the orchestrator, which holds the refund.
+    const gatewayDb = new Client({ connectionString: platform.env['terminal-gateway'].DATABASE_URL });
+    await gatewayDb.connect();
+    try {
+      expect((await gatewayDb.query('DELETE FROM refunds WHERE payment_id = $1', [paymentId])).rowCount).toBe(1);
+    } finally {
+      await gatewayDb.end();
+    }
+
+    const cancel = await pos.cancel(paymentId, 20);
+    expect(cancel).toMatchObject({ status: 422, body: { error: { code: 'PAYMENT_NOT_CANCELLABLE' } } });
+
+    // the payment is unchanged, for the POS and at Alipay: no cancel was sent, the sale and its refund stand
+    expect((await pos.get(paymentId)).body).toEqual(before);
+    expect(await platform.sandboxPayment(paymentId)).toMatchObject({ status: 'SUCCESS', refundedAmount: hkd('500'), calls: { pay: 1, cancel: 0, refund: 1 } });
+
+    // a POS listening only to its stream learns the refusal and its code there, with the payment as it stands
+    const refusedOn = (events: StreamEvent[]) => events.find((e) => e.payment.paymentId === paymentId && e.type === 'PaymentCancelRefused');
+    const refused = refusedOn(await terminalEvents(pos, (events) => refusedOn(events) !== undefined));
+    expect(refused).toMatchObject({ payment: { status: 'SUCCEEDED', sequence: before.sequence }, failure: { code: 'PAYMENT_NOT_CANCELLABLE' } });
+    expect(refused!.failure!.message).not.toMatch(/CANCELLING|REVERSAL|REFUNDING_REVERSAL/);
+
+    // on payments.v1.events too, and nothing else follows it for the payment
+    const events = await eventsOf(paymentId, 'PaymentCancelRefused');
+    expect(events.map((e) => e.type)).toEqual(['PaymentCreated', 'PaymentSucceeded', 'RefundRequested', 'RefundSucceeded', 'PaymentCancelRefused']);
   }, 60_000);
 });
