@@ -184,7 +184,7 @@ fi
 check "helm: the sandbox with secrets.existingSecret reads its keys from it, and they fit (lookup)" helm_existing_secret_keys_fit
 check "helm: the sandbox with secrets.existingSecret: an install fails naming the keys it lacks (lookup)" helm_existing_secret_keys_missing
 check "helm: the sandbox beside a real AMS endpoint: no development token, the render fails" helm_sandbox_beside_ams
-check "helm: settlement's fee values: the chart refuses exactly what settlement refuses at start-up" \
+check "helm: fee values of settlement and the sandbox: the chart refuses exactly what each refuses at start-up" \
   node "$CHECKS/settlement-fees.js" "$HELM_LIBS" "$WORK"
 
 check "docker: Dockerfile + .dockerignore (structural; no linter available)" node "$CHECKS/validate-docker.js" dockerfile

@@ -6,7 +6,8 @@
 // finance cannot use. For each case of config.settlement.feeMinor / feeRateBps, the chart's verdict (helm lint
 // --strict + helm template of the chart defaults with that case, which applies values.schema.json and the
 // templates' checks) is compared with the service's (its compiled config definition on the environment the value
-// stands for); when both take it, the rendered ConfigMap must give settlement the same fee schedule.
+// stands for); when both take it, the rendered ConfigMap must give settlement the same fee schedule. The same holds
+// for the fee the sandbox charges in its report files (config.sandbox, SANDBOX_FEE_*), which takes the same form.
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
@@ -16,10 +17,30 @@ const YAML = require('yaml');
 const ROOT = path.resolve(__dirname, '../..');
 const CHART = process.argv[4] ?? path.join(ROOT, 'helm/upm-platform');
 const { loadConfig } = require(path.join(ROOT, 'dist/libs/shared/config/src'));
-const { configDefinition } = require(path.join(ROOT, 'dist/apps/settlement/src/config.js'));
+
+/** Each service whose fee schedule the chart sets: where in the values, which variables, and what its config makes of them. */
+const SUBJECTS = [
+  {
+    values: 'settlement',
+    minor: 'SETTLEMENT_FEE_MINOR',
+    rate: 'SETTLEMENT_FEE_RATE_BPS',
+    definition: require(path.join(ROOT, 'dist/apps/settlement/src/config.js')).configDefinition,
+    fees: (config) => config.settlement,
+    isConfigMap: (data) => 'SETTLEMENT_FEE_RATE_BPS' in data,
+  },
+  {
+    values: 'sandbox',
+    minor: 'SANDBOX_FEE_MINOR',
+    rate: 'SANDBOX_FEE_RATE_BPS',
+    definition: require(path.join(ROOT, 'dist/apps/alipay-sandbox/src/config.js')).configDefinition,
+    fees: (config) => config.sandbox.fees,
+    // the sandbox's ConfigMap: it always holds the report folder
+    isConfigMap: (data) => 'SANDBOX_REPORT_DIR' in data,
+  },
+];
 const run = promisify(execFile);
 
-/** [name, settlement values]; `null` deletes the default, as `helm -f` does */
+/** [name, fee values]; `null` deletes the default, as `helm -f` does */
 const CASES = [
   ['one figure', { feeMinor: '10' }],
   ['per currency', { feeMinor: 'HKD:100,JPY:1' }],
@@ -44,30 +65,31 @@ const CASES = [
   ['rate above 100 %', { feeRateBps: 10001 }],
   ['negative rate', { feeRateBps: -1 }],
   ['fractional basis points', { feeRateBps: 2.5 }],
+  ['unset rate: the default', { feeRateBps: null }],
 ];
 
-/** The environment a settings case stands for, as settlement would read it. */
-function envOf(settings) {
+/** The environment a settings case stands for, as the service would read it. */
+function envOf(subject, settings) {
   const env = {};
-  if (typeof settings.feeMinor === 'string') env.SETTLEMENT_FEE_MINOR = settings.feeMinor;
-  if (typeof settings.feeRateBps === 'number') env.SETTLEMENT_FEE_RATE_BPS = String(settings.feeRateBps);
+  if (typeof settings.feeMinor === 'string') env[subject.minor] = settings.feeMinor;
+  if (typeof settings.feeRateBps === 'number') env[subject.rate] = String(settings.feeRateBps);
   return env;
 }
 
-function serviceVerdict(env) {
+function serviceVerdict(subject, env) {
   try {
-    const { feeMinor, feeMinorByCurrency, feeRateBps } = loadConfig(configDefinition, env).settlement;
+    const { feeMinor, feeMinorByCurrency, feeRateBps } = subject.fees(loadConfig(subject.definition, env));
     return { ok: true, fees: JSON.stringify({ feeMinor: String(feeMinor), feeMinorByCurrency: Object.fromEntries(Object.entries(feeMinorByCurrency).map(([c, v]) => [c, String(v)])), feeRateBps }) };
   } catch (error) {
     return { ok: false, why: error.problems?.join('; ') ?? String(error) };
   }
 }
 
-async function chartVerdict(libs, work, index, settings) {
+async function chartVerdict(libs, work, index, subject, settings) {
   const dir = path.join(work, `fees-${index}`);
   fs.mkdirSync(dir, { recursive: true });
   const values = path.join(dir, 'values.yaml');
-  fs.writeFileSync(values, YAML.stringify({ config: { settlement: settings } }));
+  fs.writeFileSync(values, YAML.stringify({ config: { [subject.values]: settings } }));
   await run('node', [path.join(__dirname, 'prepare-charts.js'), CHART, values, path.join(dir, 'chart')]);
   const output = path.join(dir, 'rendered.yaml');
   try {
@@ -76,10 +98,10 @@ async function chartVerdict(libs, work, index, settings) {
     return { ok: false, why: String(error.stderr).trim().split('\n').filter((l) => /failed|error|fail/i.test(l)).slice(-1)[0] ?? 'render failed' };
   }
   const configMap = YAML.parseAllDocuments(fs.readFileSync(output, 'utf8')).map((d) => d.toJSON())
-    .find((o) => o && o.kind === 'ConfigMap' && o.data && 'SETTLEMENT_FEE_RATE_BPS' in o.data);
-  if (!configMap) return { ok: false, why: 'no settlement ConfigMap rendered' };
-  const env = Object.fromEntries(['SETTLEMENT_FEE_MINOR', 'SETTLEMENT_FEE_RATE_BPS'].filter((k) => k in configMap.data).map((k) => [k, configMap.data[k]]));
-  return { ok: true, rendered: serviceVerdict(env) };
+    .find((o) => o && o.kind === 'ConfigMap' && o.data && subject.isConfigMap(o.data));
+  if (!configMap) return { ok: false, why: `no ConfigMap of config.${subject.values} rendered` };
+  const env = Object.fromEntries([subject.minor, subject.rate].filter((k) => k in configMap.data).map((k) => [k, configMap.data[k]]));
+  return { ok: true, rendered: serviceVerdict(subject, env) };
 }
 
 async function main() {
@@ -88,29 +110,30 @@ async function main() {
     console.error('usage: settlement-fees.js <helm-libs-dir> <work-dir>');
     process.exit(2);
   }
-  const results = new Array(CASES.length);
+  const runs = SUBJECTS.flatMap((subject) => CASES.map(([name, settings]) => ({ subject, name, settings })));
+  const results = new Array(runs.length);
   let next = 0;
   // a few JVMs at a time
   await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < CASES.length) {
+    while (next < runs.length) {
       const index = next++;
-      results[index] = await chartVerdict(libs, work, index, CASES[index][1]);
+      results[index] = await chartVerdict(libs, work, index, runs[index].subject, runs[index].settings);
     }
   }));
   let wrong = 0;
-  CASES.forEach(([name, settings], index) => {
-    const service = serviceVerdict(envOf(settings));
+  runs.forEach(({ subject, name, settings }, index) => {
+    const service = serviceVerdict(subject, envOf(subject, settings));
     const chart = results[index];
     let problem;
-    if (chart.ok !== service.ok) problem = chart.ok ? `the chart takes it, settlement refuses it: ${service.why}` : `the chart refuses it (${chart.why}), settlement takes it`;
-    else if (chart.ok && !chart.rendered.ok) problem = `the rendered ConfigMap makes settlement refuse to start: ${chart.rendered.why}`;
+    if (chart.ok !== service.ok) problem = chart.ok ? `the chart takes it, the service refuses it: ${service.why}` : `the chart refuses it (${chart.why}), the service takes it`;
+    else if (chart.ok && !chart.rendered.ok) problem = `the rendered ConfigMap makes the service refuse to start: ${chart.rendered.why}`;
     else if (chart.ok && chart.rendered.fees !== service.fees) problem = `the rendered ConfigMap gives ${chart.rendered.fees}, the value stands for ${service.fees}`;
     const verdict = service.ok ? 'taken' : 'refused';
-    console.log(`${problem ? 'WRONG' : 'ok   '} ${verdict.padEnd(7)} ${name} ${JSON.stringify(settings)}${problem ? `: ${problem}` : ''}`);
+    console.log(`${problem ? 'WRONG' : 'ok   '} ${verdict.padEnd(7)} config.${subject.values} ${name} ${JSON.stringify(settings)}${problem ? `: ${problem}` : ''}`);
     if (problem) wrong += 1;
   });
   if (wrong) {
-    console.error(`${wrong} of ${CASES.length} fee settings: the chart and settlement disagree`);
+    console.error(`${wrong} of ${runs.length} fee settings: the chart and the service disagree`);
     process.exit(1);
   }
 }

@@ -138,6 +138,20 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/*
+A fixed fee setting (SETTLEMENT_FEE_MINOR, SANDBOX_FEE_MINOR): the schema checks its shape; a currency named twice,
+which a pattern cannot see, the service refuses too. Takes (list <value> <values path> <service> <variable>).
+*/}}
+{{- define "upm.feeMinorNamesEachCurrencyOnce" -}}
+{{- $named := dict -}}
+{{- range $ccy := regexFindAll "[A-Z]{3}" (toString (default "" (index . 0))) -1 -}}
+{{- if hasKey $named $ccy -}}
+{{- fail (printf "%s names %s twice: %s would refuse to start (%s)" (index $ 1) $ccy (index $ 2) (index $ 3)) -}}
+{{- end -}}
+{{- $_ := set $named $ccy true -}}
+{{- end -}}
+{{- end -}}
+
 {{/* the keys of secrets.existingSecret that the sandbox and the connector read while the sandbox runs */}}
 {{- define "upm.sandboxSecretKeys" -}}ALIPAY_CLIENT_ID ALIPAY_PRIVATE_KEY ALIPAY_PUBLIC_KEY SANDBOX_PRIVATE_KEY SANDBOX_MERCHANT_PUBLIC_KEY{{- end -}}
 
@@ -239,14 +253,7 @@ Secret and checks nothing.
 {{- end -}}
 {{- if eq $name "settlement" -}}
 {{- $st := $v.config.settlement -}}
-{{- /* the schema checks feeMinor's shape; a currency named twice, which a pattern cannot see, settlement refuses too */ -}}
-{{- $named := dict -}}
-{{- range $ccy := regexFindAll "[A-Z]{3}" (toString (default "" $st.feeMinor)) -1 -}}
-{{- if hasKey $named $ccy -}}
-{{- fail (printf "config.settlement.feeMinor names %s twice: settlement would refuse to start (SETTLEMENT_FEE_MINOR)" $ccy) -}}
-{{- end -}}
-{{- $_ := set $named $ccy true -}}
-{{- end -}}
+{{- include "upm.feeMinorNamesEachCurrencyOnce" (list $st.feeMinor "config.settlement.feeMinor" "settlement" "SETTLEMENT_FEE_MINOR") -}}
 {{- /* unset or empty: settlement's default (10) */ -}}
 {{- with $st.feeMinor }}{{ $_ := set $data "SETTLEMENT_FEE_MINOR" (toString .) }}{{ end -}}
 {{- $_ := set $data "SETTLEMENT_FEE_RATE_BPS" (int64 $st.feeRateBps | toString) -}}
@@ -264,6 +271,11 @@ Secret and checks nothing.
 {{- end -}}
 {{- if eq $name "alipay-sandbox" -}}
 {{- $_ := set $data "SANDBOX_REPORT_DIR" (include "upm.sandboxReportDir" $root) -}}
+{{- /* Alipay's fee in the report files; unset or empty: the sandbox's default (10 minor units per transaction) */ -}}
+{{- $sb := $v.config.sandbox | default dict -}}
+{{- include "upm.feeMinorNamesEachCurrencyOnce" (list $sb.feeMinor "config.sandbox.feeMinor" "the sandbox" "SANDBOX_FEE_MINOR") -}}
+{{- with $sb.feeMinor }}{{ $_ := set $data "SANDBOX_FEE_MINOR" (toString .) }}{{ end -}}
+{{- if not (kindIs "invalid" $sb.feeRateBps) }}{{ $_ := set $data "SANDBOX_FEE_RATE_BPS" (int64 $sb.feeRateBps | toString) }}{{ end -}}
 {{- if include "upm.sandboxKeys" $root -}}
 {{- $_ := set $data "SANDBOX_CLIENTS" (printf "%s=%s/merchant-public.pem" (include "upm.sandboxClientId" $root) (include "upm.sandboxClientKeyDir" $root)) -}}
 {{- end -}}
