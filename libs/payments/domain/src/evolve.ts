@@ -23,7 +23,6 @@ export function published(event: SagaEvent): { type: PublishedEventType; at: str
     case 'InquiryStarted':
       return { type: 'PaymentProcessing', at: event.at };
     case 'PaymentSucceeded':
-    case 'AlipayPaymentIdLearnt':
       return { type: 'PaymentSucceeded', at: event.at };
     case 'PaymentFailed':
       return { type: 'PaymentFailed', at: event.at };
@@ -80,7 +79,6 @@ function apply(state: ActiveState, event: SagaEvent): ActiveState {
   switch (event.type) {
     case 'PaymentCreated':
     case 'CommandRejected':
-    case 'AlipayPaymentIdLearnt': // the id itself is a FactsRecorded
       return state;
     case 'AlipayCommandSent':
       return commandSent(state, event.command);

@@ -259,8 +259,6 @@ export type SagaEvent =
   | { type: 'InquiryStarted'; at: string }
   /** `byReport`: settled by Alipay's report files (review-flow.ts), not by an answer */
   | { type: 'PaymentSucceeded'; byReport: boolean; at: string }
-  /** Alipay's paymentId named only after the payment SUCCEEDED: published as PaymentSucceeded again, the view now naming it */
-  | { type: 'AlipayPaymentIdLearnt'; at: string }
   /** `byReport`: closed by Alipay's report files (NOT_CHARGED), not by an answer */
   | { type: 'PaymentFailed'; failure: Failure; lateSuccessIsAnomaly: boolean; byReport?: boolean; at: string }
   | { type: 'CancelStarted'; cancel: CancelInfo }

@@ -69,7 +69,7 @@ export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: 
       // unless Alipay now reports the success for another amount than the sale. Alipay's own S is final: a "not paid"
       // after it is a stale answer.
       const charged = chargedOtherAmount(state, answer);
-      if (!charged) return chain(state, facts(state, answer, true), (s) => paymentIdLearnt(state, s, ctx));
+      if (!charged) return facts(state, answer, true);
       // A refund still being asked for keeps its timer (evolve): its answer settles the refund in review too.
       return [...facts(state, answer, true), amountMismatch(state, charged, ctx)];
     }
@@ -102,19 +102,6 @@ function notPaidAfterReportSuccess(state: SucceededState, verdict: NotPaid, ctx:
       ctx,
     ),
   ];
-}
-
-/**
- * Alipay's paymentId named only once the payment SUCCEEDED: the inquiry sent when the reports made it SUCCEEDED with no
- * answer naming it (review-flow's succeededByReport), or a success whose first answer lacked it. The gateway's read
- * model, merchants' webhooks and settlement hold the view without the id a refund and reconciliation go by, and no
- * other event would bring it: PaymentSucceeded goes out again with the next sequence (each consumer takes the newer
- * view; settlement books nothing twice), rather than a new event type every consumer must know first. A payment
- * FAILED, CANCELLED or in review shows the id with its next event: no sale stands on it, and a decline notified after
- * its pay F would publish a second PaymentFailed for nothing.
- */
-function paymentIdLearnt(before: ActiveState, after: ActiveState, ctx: SagaContext): SagaEvent[] {
-  return !before.alipay.paymentId && after.alipay.paymentId ? [{ type: 'AlipayPaymentIdLearnt', at: iso(ctx.now) }] : [];
 }
 
 function amountMismatch(state: ActiveState, charged: Money, ctx: SagaContext): SagaEvent {

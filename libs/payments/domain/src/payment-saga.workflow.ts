@@ -33,7 +33,6 @@ export function outputsOf(event: SagaEvent, after: SagaState): SagaOutput[] {
     case 'FactsRecorded':
     case 'InquiryStarted':
     case 'PaymentSucceeded':
-    case 'AlipayPaymentIdLearnt':
     case 'PaymentFailed':
     case 'CancelStarted':
     case 'CancelRefused':
