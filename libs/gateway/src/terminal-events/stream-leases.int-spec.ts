@@ -77,12 +77,6 @@ async function open(replica: Replica, terminalId: string, fleetCount: number): P
   return stream;
 }
 
-/** Sets the replica's own clock `skewMs` off the others', as a host's clock drifts. */
-function skewClock(replica: Replica, skewMs: number): void {
-  const clock = (replica.hub as unknown as { clock: { localNow: () => number } }).clock;
-  jest.spyOn(clock, 'localNow').mockImplementation(() => Date.now() + skewMs);
-}
-
 /**
  * Cuts a replica off Redis and waits until its connection has closed: ioredis closes the socket after
  * `disconnect()` returns, and until then it still sends commands and refuses to connect again.
@@ -131,32 +125,6 @@ describe('the cap on a terminal\'s event streams across replicas', () => {
     expect(await b.hub.fleetStreamCount(terminalId)).toBe(3);
     for (const stream of [third, fourth, fifth, ...neighbours]) expect(stream.endedBy).toBeUndefined();
     for (const stream of [third, fourth, fifth, ...neighbours]) stream.end();
-  });
-
-  it('judges which stream is the oldest by Redis\' clock, not by the clocks of the replicas, which may disagree', async () => {
-    const [a, behind, ahead] = [await startReplica(), await startReplica(), await startReplica()];
-    // two replicas whose clocks are a minute off, each serving another terminal's stream (its lease taken since)
-    skewClock(behind, -60_000);
-    skewClock(ahead, 60_000);
-    const neighbourId = `ter_${randomUUID()}`;
-    const neighbours = [await open(behind, neighbourId, 1), await open(ahead, neighbourId, 2)];
-
-    // the stream opened last on the replica that is behind is the newest: the oldest, elsewhere, is replaced
-    const terminalId = `ter_${randomUUID()}`;
-    const oldest = await open(a, terminalId, 1);
-    const older = [await open(a, terminalId, 2), await open(a, terminalId, 3)];
-    const newest = Stream.open(behind, terminalId);
-    await eventually(() => oldest.endedBy ?? newest.endedBy, 5000, 20);
-    expect({ oldest: oldest.endedBy, newest: newest.endedBy }).toEqual({ oldest: 'replaced', newest: undefined });
-
-    // the stream opened first on the replica that is ahead is the oldest: it is replaced, not the newest elsewhere
-    const otherId = `ter_${randomUUID()}`;
-    const first = await open(ahead, otherId, 1);
-    const later = [await open(a, otherId, 2), await open(a, otherId, 3)];
-    const last = Stream.open(a, otherId);
-    await eventually(() => first.endedBy ?? later[0].endedBy, 5000, 20);
-    expect({ first: first.endedBy, later: later.map((stream) => stream.endedBy), last: last.endedBy }).toEqual({ first: 'replaced', later: [undefined, undefined], last: undefined });
-    for (const stream of [...neighbours, ...older, newest, ...later, last]) stream.end();
   });
 
   it('frees a stream\'s place at once when it ends, and every place of a replica that stops', async () => {

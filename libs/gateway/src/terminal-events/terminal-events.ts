@@ -16,15 +16,12 @@ const leasesKey = (terminalId: string) => `gw:terminal-streams:{${terminalId}}`;
 
 /**
  * Holds leases on a terminal's open streams and keeps them under the cap. KEYS[1] is the terminal's set: each
- * member a lease (`<opened at, ms on Redis' clock, 15 digits>:<lease id>`, so sorting the members sorts them
- * oldest first), scored with when it lapses. ARGV: the lease in ms, the cap, the channel, then the leases to
- * hold (to take or renew; one the set lost, to a lapse while Redis was away or to a message of the channel that
- * went missing, is taken again and judged with the others). Drops the lapsed leases (a replica killed with
+ * member a lease (`<opened at, ms, 15 digits>:<lease id>`, so sorting the members sorts them oldest first),
+ * scored with when it lapses. ARGV: the lease in ms, the cap, the channel, then the leases to hold (to take
+ * or renew; one the set lost, to a lapse while Redis was away or to a message of the channel that went
+ * missing, is taken again and judged with the others). Drops the lapsed leases (a replica killed with
  * streams open), then the oldest over the cap, publishes each dropped one's id so that its replica closes
- * the stream, and answers Redis' time (ms), then the dropped ones. Redis' clock dates every lease, its lapse and
- * its opening (each replica stamps the opening by its own clock set to Redis', see `RedisClock`): replicas'
- * clocks may disagree, and a replica whose clock is behind would otherwise have the stream it has just opened
- * taken for the terminal's oldest, and close it rather than the half-dead stream it replaces.
+ * the stream, and answers the dropped ones. Redis' clock dates every lease: replicas' clocks may disagree.
  */
 const HOLD = `
 local time = redis.call('TIME')
@@ -33,41 +30,18 @@ local lapses = now + tonumber(ARGV[1])
 for i = 4, #ARGV do redis.call('ZADD', KEYS[1], lapses, ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local held = redis.call('ZRANGE', KEYS[1], 0, -1)
-local answer = { tostring(now) }
-if #held == 0 then return answer end
+if #held == 0 then return {} end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local over = #held - tonumber(ARGV[2])
-if over <= 0 then return answer end
+if over <= 0 then return {} end
 table.sort(held)
+local dropped = {}
 for i = 1, over do
   redis.call('ZREM', KEYS[1], held[i])
   redis.call('PUBLISH', ARGV[3], held[i])
-  answer[i + 1] = held[i]
+  dropped[i] = held[i]
 end
-return answer`;
-
-/**
- * Redis' clock as this replica reads it without asking: its own clock plus the difference the last answer that
- * carried Redis' time showed (to within half that command's round trip). Until one came, its own clock.
- */
-class RedisClock {
-  private offsetMs = 0;
-
-  /** Redis' time now, in ms */
-  now(): number {
-    return this.localNow() + this.offsetMs;
-  }
-
-  /** Sets the clock by Redis' time `redisMs`, answered to a command sent at `sentAt` (by `localNow`). */
-  learn(redisMs: number, sentAt: number): void {
-    if (Number.isFinite(redisMs)) this.offsetMs = Math.round(redisMs - (sentAt + this.localNow()) / 2);
-  }
-
-  /** this replica's own clock */
-  localNow(): number {
-    return Date.now();
-  }
-}
+return dropped`;
 
 /** the lease id in a member of a terminal's set */
 const leaseId = (member: string) => member.slice(16);
@@ -198,8 +172,6 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   /** the lease of each open stream of this replica (its member in its terminal's set), by lease id */
   private readonly leases = new Map<string, { terminalId: string; stream: TerminalStream; member: string }>();
   private readonly replicaId = randomUUID();
-  /** dates the opening of each lease: Redis' clock, which every replica shares, not this replica's own */
-  private readonly clock = new RedisClock();
   private nextLease = 0;
   private readonly streamsPerTerminal: number;
   private readonly leaseMs: number;
@@ -237,12 +209,6 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
       else this.replaced([message]);
     });
     await this.subscriber.subscribe(CHANNEL, REPLACED_CHANNEL);
-    // the first streams are dated by Redis' clock too; every lease taken or renewed sets it again
-    const sentAt = this.clock.localNow();
-    await this.redis.time().then(
-      ([seconds, micros]) => this.clock.learn(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), sentAt),
-      (error: unknown) => this.logger.warn({ err: error }, 'could not read Redis\' clock; terminal event streams are dated by this replica\'s until a lease is taken'),
-    );
   }
 
   /**
@@ -291,7 +257,7 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
     }
     // two streams of one replica opened in the same millisecond sort by their order; of two replicas, in no order
     const lease = `${this.replicaId}.${String(++this.nextLease).padStart(12, '0')}`;
-    const member = `${String(this.clock.now()).padStart(15, '0')}:${lease}`;
+    const member = `${String(Date.now()).padStart(15, '0')}:${lease}`;
     if (this.stopping) stream.close('shutdown');
     else {
       this.startTimers();
@@ -379,9 +345,7 @@ export class TerminalEventsHub implements OnModuleInit, OnApplicationShutdown {
   /** Takes or renews leases of a terminal's streams and closes this replica's streams whose leases were over the cap. */
   private async hold(terminalId: string, members: string[]): Promise<void> {
     try {
-      const sentAt = this.clock.localNow();
-      const [now, ...dropped] = (await this.redis.eval(HOLD, 1, leasesKey(terminalId), String(this.leaseMs), String(this.streamsPerTerminal), REPLACED_CHANNEL, ...members)) as string[];
-      this.clock.learn(Number(now), sentAt);
+      const dropped = (await this.redis.eval(HOLD, 1, leasesKey(terminalId), String(this.leaseMs), String(this.streamsPerTerminal), REPLACED_CHANNEL, ...members)) as string[];
       this.replaced(dropped);
     } catch (error) {
       // fail open: the replica's own cap still holds, and the next renewal takes the leases again
