@@ -5,7 +5,6 @@ export * from './settlement.module';
 export * from './domain/ledger';
 export * from './domain/report-files';
 export * from './domain/matching';
-export * from './domain/reissued-batch';
 export * from './ledger/ledger.store';
 export * from './ledger/payment-events.handler';
 export * from './reports/report-sources';

@@ -917,49 +917,6 @@ describe('ReportIngestion and payment events', () => {
     ]);
   });
 
-  // a fuller file of a batch settled from a partial one was rejected as "already settled", its added payment left
-  // expected for ever, and finance saw only a rejected file
-  it('tells finance of a fuller file of a batch settled from a partial one, booking nothing of it twice or at all', async () => {
-    await apply(event('pay_part_1', 'PaymentSucceeded', 3));
-    await apply(event('pay_part_2', 'PaymentSucceeded', 3));
-    settlementBatch('20261128HKD777', 'pay_part_1');
-    expect((await ingestion.ingest()).filter((r) => r.batchId === '20261128HKD777').map((r) => r.status)).toEqual(['INGESTED']);
-    files.splice(files.findIndex((f) => f.name.includes('20261128HKD777')), 2);
-    // the same batch again, its files of the same names listing both payments
-    const item = (id: string) => `20261128HKD777,C1,Alipay_SG,,mer_7KQ2,sto_A001,PAYMENT,A-${id},,${id},,ORD-1,CONNECT_WALLET,ALIPAYHK,2026-11-27T12:06:02+08:00,2026-11-28T00:00:00+08:00,IN_STORE_PAYMENT,12.50,HKD,12.40,HKD,,,-0.10,HKD,0.00,HKD`;
-    const total = (type: string) => `20261128HKD777,C1,Alipay_SG,${type},2026-11-28T00:00:00+08:00,2,24.80,HKD,-0.20,HKD,0.00,HKD`;
-    for (const [name, lines] of [['settlementItems_HKD_20261128HKD777_000.csv', [ITEM_HEADER, item('pay_part_1'), item('pay_part_2')]], ['settlementSummary_HKD_20261128HKD777_000.csv', [SUMMARY_HEADER, total('PAYMENT'), total('TOTAL')]]] as const) {
-      files.push({ source: 'memory', path: `C1/20261128/${name}`, name, content: Buffer.from([...lines, '<END>', ''].join('\n')) });
-    }
-    const [fuller] = (await ingestion.ingest()).filter((r) => r.batchId === '20261128HKD777');
-    expect(fuller).toMatchObject({ status: 'REJECTED', reason: expect.stringMatching(/^SETTLEMENT\.BATCH_REISSUED: batch 20261128HKD777 is already settled from another file \(1 items, net 1240 minor units\); this one lists 2 \(net 2480\): 1 added, 0 changed, 0 dropped/) });
-
-    // nothing of it booked: the first payout stands, the added payment waits, the batch is as it was paid out and announced
-    expect(await transactionOf('pay_part_1')).toMatchObject({ status: 'POSTED', reconciliation: 'MATCHED' });
-    expect(await transactionOf('pay_part_2')).toMatchObject({ status: 'EXPECTED' });
-    expect(await finance.batch('20261128HKD777')).toMatchObject({ transactionCount: 1, net: { value: '1240' }, items: [{ transactionRequestId: 'pay_part_1' }] });
-    expect(await dataSource.query("SELECT count(*)::int AS n FROM ledger_transactions WHERE settlement_batch_id = '20261128HKD777' AND kind = 'SETTLEMENT'")).toEqual([{ n: 1 }]);
-    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'SettlementBatchSettled' AND key = '20261128HKD777'")).toEqual([{ n: 1 }]);
-
-    // finance sees it open, by its code, with both versions' totals and what was added
-    const open = (await finance.discrepancies({ status: 'OPEN', type: 'UNSUPPORTED_ROW' })).discrepancies.filter((d: { transactionRequestId: string }) => d.transactionRequestId === '20261128HKD777:REISSUED');
-    expect(open).toEqual([expect.objectContaining({
-      kind: 'OTHER', reportFile: 'C1/20261128/settlementSummary_HKD_20261128HKD777_000.csv', businessDay: '2026-11-28',
-      expected: { count: '1', settlementAmountValue: '12.40', feeAmountValue: '-0.10', settlementCurrency: 'HKD' },
-      actual: {
-        code: 'SETTLEMENT.BATCH_REISSUED', settlementBatchId: '20261128HKD777', count: '2', settlementAmountValue: '24.80', feeAmountValue: '-0.20', settlementCurrency: 'HKD',
-        added: 'PAYMENT:pay_part_2', changed: '', dropped: '',
-      },
-    })]);
-    const announced = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND key = '20261128HKD777:REISSUED'");
-    expect(announced).toEqual([{ data: expect.objectContaining({ type: 'UNSUPPORTED_ROW', actual: expect.objectContaining({ code: 'SETTLEMENT.BATCH_REISSUED' }) }) }]);
-    expect(() => discrepancyDetectedV1.parse(announced[0].data)).not.toThrow();
-
-    // read again at the next look: the same files, told once
-    expect((await ingestion.ingest()).filter((r) => r.batchId === '20261128HKD777').map((r) => r.status)).toEqual(['DUPLICATE']);
-    expect(await dataSource.query("SELECT count(*)::int AS n FROM outbox WHERE type = 'DiscrepancyDetected' AND key = '20261128HKD777:REISSUED'")).toEqual([{ n: 1 }]);
-  });
-
   it('reads the other sources when one cannot be listed, and says which one failed', async () => {
     const down: ReportSource = { name: 'sftp://alipay@isftp.example:22/v1/settlements', list: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
     const both = new ReportIngestion(dataSource, ledger, [down, { name: 'memory', list: async () => files }], 10n, 'settlement', testLogger());

@@ -13,7 +13,6 @@ import {
   BatchIncomplete, businessDayOf, listingKey, listOnceAcrossParts, parseReportFileName, parseSettlementBatch, parseTransactionItems, ReportFileName, ReportRejected, SettlementBatchReport, SettlementItemRow,
   shiftDay, summaryLineRequestId, summaryLinesByType, TransactionRow, TransactionType, UnsupportedRow,
 } from '../domain/report-files';
-import { BATCH_REISSUED, BatchReissue, batchReissue } from '../domain/reissued-batch';
 import { LedgerStore, LedgerTransactionDraft, LedgerTransactionRecord } from '../ledger/ledger.store';
 import type { ReportSource, ReportSourceFile } from './report-sources';
 
@@ -209,19 +208,8 @@ export class ReportIngestion {
       const batch = parseSettlementBatch(texts, decode(summary.file.content), { batchId: first.meta.batchId ?? '', currency: first.meta.currency ?? '' });
       await this.inLock(async (manager) => {
         if (await seenBefore(manager)) throw new AlreadySeen();
-        const [settled]: Array<{ fees: string; net: string }> = await manager.query('SELECT fees::text, net::text FROM settlement_batches WHERE batch_id = $1', [batch.batchId]);
-        if (settled) {
-          const items: Array<{ kind: string; transaction_request_id: string; amount: string; fee: string; settlement_amount: string }> = await manager.query(
-            'SELECT kind, transaction_request_id, amount::text, fee::text, settlement_amount::text FROM settlement_batch_items WHERE batch_id = $1',
-            [batch.batchId],
-          );
-          const reissue = batchReissue({
-            items: items.map((i) => ({ kind: i.kind, transactionRequestId: i.transaction_request_id, amount: BigInt(i.amount), fee: BigInt(i.fee), settlementAmount: BigInt(i.settlement_amount) })),
-            fees: BigInt(settled.fees), net: BigInt(settled.net),
-          }, batch);
-          if (reissue) throw new BatchReissued(batch.batchId, batch.currency, batch.settlementTime, reissue);
-          throw new ReportRejected(`batch ${batch.batchId} is already settled from another file`);
-        }
+        const [settled] = await manager.query('SELECT items_file_id FROM settlement_batches WHERE batch_id = $1', [batch.batchId]);
+        if (settled) throw new ReportRejected(`batch ${batch.batchId} is already settled from another file`);
         const files: BatchFile[] = [];
         for (const [i, part] of parts.entries()) {
           const rows = [...batch.items, ...batch.unsupportedItems].filter((item) => item.part === i).length;
@@ -238,30 +226,9 @@ export class ReportIngestion {
       await this.dataSource.transaction(async (m) => {
         for (const part of parts) await this.recordFile(m, part, 'REJECTED', error.message, 0, { batchId: first.meta.batchId });
         await this.recordFile(m, summary, 'REJECTED', `rejected with its items file: ${error.message}`, 0, { batchId: first.meta.batchId });
-        if (error instanceof BatchReissued) await this.reissued(m, error, summary.file.path);
       });
       return { ...base, status: 'REJECTED', reason: error.message };
     }
-  }
-
-  /**
-   * A later file of a batch already settled that says otherwise (a fuller file of the same batch, or one changing
-   * an item): nothing of it is booked, since the batch was paid out and announced once, so finance sees an open
-   * UNSUPPORTED_ROW discrepancy of code SETTLEMENT.BATCH_REISSUED with both versions' totals and the items that
-   * differ, to settle with Alipay by hand (docs/settlement.md, "A batch re-issued").
-   */
-  private async reissued(manager: EntityManager, r: BatchReissued, reportFile: string): Promise<void> {
-    const money = (value: bigint) => toMajorUnits(value, r.currency);
-    const totals = (t: BatchReissue['settled']) => ({ count: String(t.count), settlementAmountValue: money(t.net), feeAmountValue: money(t.fees), settlementCurrency: r.currency });
-    await this.ledger.recordDiscrepancy(manager, {
-      type: 'UNSUPPORTED_ROW', kind: 'OTHER', fields: [], transactionRequestId: summaryLineRequestId(r.batchId, 'REISSUED'), paymentId: null, refundId: null, merchantId: null,
-      ledgerTransactionId: null, reportFile, businessDay: businessDayOf(r.settlementTime), settled: true,
-      expected: totals(r.reissue.settled),
-      actual: {
-        code: BATCH_REISSUED, settlementBatchId: r.batchId, ...totals(r.reissue.reissued),
-        added: listed(r.reissue.added), changed: listed(r.reissue.changed), dropped: listed(r.reissue.dropped),
-      },
-    });
   }
 
   /**
@@ -654,27 +621,6 @@ export class ReportIngestion {
 }
 
 class AlreadySeen extends Error {}
-
-/** A later file of a settled batch saying otherwise: rejected, with a discrepancy for finance (`ReportIngestion.reissued`). */
-class BatchReissued extends ReportRejected {
-  constructor(
-    readonly batchId: string,
-    readonly currency: string,
-    readonly settlementTime: string,
-    readonly reissue: BatchReissue,
-  ) {
-    const { settled, reissued, added, changed, dropped } = reissue;
-    super(
-      `${BATCH_REISSUED}: batch ${batchId} is already settled from another file (${settled.count} items, net ${settled.net} minor units); this one lists ${reissued.count}` +
-        ` (net ${reissued.net}): ${added.length} added, ${changed.length} changed, ${dropped.length} dropped; nothing of it is booked, see the open discrepancy`,
-    );
-  }
-}
-
-/** Transactions a discrepancy names, at most 50 (a discrepancy is a Kafka message): `PAYMENT:pay_1 PAYMENT:pay_2 … and 8 more`. */
-function listed(keys: readonly string[]): string {
-  return keys.length <= 50 ? keys.join(' ') : `${keys.slice(0, 50).join(' ')} … and ${keys.length - 50} more`;
-}
 
 /** A part of a day's transaction details, read and not yet applied. */
 interface TransactionPart {
