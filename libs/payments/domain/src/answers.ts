@@ -28,18 +28,23 @@ const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ORDER_NOT_EXIST', 'PAYMEN
 const F_NOT_FINAL: ReadonlySet<string> = new Set(['REPEAT_REQ_INCONSISTENT']);
 
 /**
- * The payment itself is closed (never paid, or cancelled: any money went back). On a refund F, the payment is closed,
- * not the refund wrong (spec §7: "payment not refundable, never succeeded / already cancelled"); ORDER_STATUS_INVALID
- * is not one, the spec leaves its meaning for a refund open. On a notification F, what an inquiry answering CANCELLED
- * says (spec §9: Alipay+ notifies a closed or cancelled payment so).
+ * A refund F saying the payment itself is closed, not the refund wrong (spec §7: "payment not refundable, never
+ * succeeded / already cancelled"). ORDER_STATUS_INVALID is not one: the spec leaves its meaning for a refund open.
  */
 const PAYMENT_CLOSED_CODES: ReadonlySet<string> = new Set(['ORDER_IS_CLOSED', 'ORDER_IS_CANCELED']);
+
+/**
+ * A payment notification F saying Alipay cancelled the payment (any money went back): what an inquiry answering
+ * CANCELLED says. ORDER_IS_CLOSED is not one: it means closed, cancelled *or expired* (spec §4.4), so it is read as
+ * the plain failure an inquiry answering FAIL ORDER_IS_CLOSED is.
+ */
+const PAYMENT_CANCELLED_CODE = 'ORDER_IS_CANCELED';
 
 export type PaymentVerdict =
   | { kind: 'PAID' }
   /**
-   * `cancelled`: Alipay reports the payment CANCELLED (an inquiry) or closed (a notification), which a cancel of ours may
-   * have done (any money went back)
+   * `cancelled`: Alipay reports the payment CANCELLED (an inquiry, or a notification ORDER_IS_CANCELED), which a cancel of
+   * ours may have done (any money went back)
    */
   | { kind: 'NOT_PAID'; failure: Failure; cancelled?: boolean }
   /** not final yet: PROCESSING, U, an order not (yet) visible */
@@ -106,9 +111,8 @@ export function notifiedAnswer(notification: PaymentNotifiedV1): PaymentAnswer {
 function notifiedVerdict(notification: PaymentNotifiedV1): PaymentVerdict {
   const code = notification.resultCode;
   if (notification.outcome === 'S') return { kind: 'PAID' };
-  // Alipay+ notifies a closed or cancelled payment as F ORDER_IS_CLOSED (spec §9): what an inquiry answering CANCELLED says.
-  return PAYMENT_CLOSED_CODES.has(code)
-    ? { kind: 'NOT_PAID', failure: { code, message: `Alipay notified that the payment was closed unpaid (${code})` }, cancelled: true }
+  return code === PAYMENT_CANCELLED_CODE
+    ? { kind: 'NOT_PAID', failure: { code, message: `Alipay notified that the payment was cancelled (${code})` }, cancelled: true }
     : { kind: 'NOT_PAID', failure: { code, message: `Alipay notified that the payment failed (${code})` } };
 }
 

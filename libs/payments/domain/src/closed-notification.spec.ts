@@ -21,10 +21,10 @@ import {
 } from './testing/saga-test-kit';
 
 /**
- * notifyPayment with F ORDER_IS_CLOSED or ORDER_IS_CANCELED: Alipay+ notifies so a payment that was closed or cancelled
- * (spec §9). It says what an inquiry answering CANCELLED says — any money taken went back — and the saga acts on it the
- * same way, wherever that matters: a cancel of ours under way, a payment in review, one the reports made SUCCEEDED,
- * refunds taken from it.
+ * notifyPayment with F ORDER_IS_CANCELED says Alipay cancelled the payment: what an inquiry answering CANCELLED says —
+ * any money taken went back — and the saga acts on it the same way, wherever that matters: a cancel of ours under way,
+ * a payment in review, one the reports made SUCCEEDED, refunds taken from it. F ORDER_IS_CLOSED says closed, cancelled
+ * or expired (spec §4.4): no more than an inquiry answering FAIL ORDER_IS_CLOSED, and read as that.
  */
 
 /** every cancel after `given` answered U, the last one too: NEEDS_REVIEW (CANCEL_UNKNOWN) */
@@ -132,7 +132,7 @@ const ROWS: ClosedRow[] = [
   { name: 'SUCCEEDED by Alipay\'s own answer → nothing: its S is final', given: GIVEN.succeeded, then: [], status: 'SUCCEEDED' },
 ];
 
-describe.each(['ORDER_IS_CLOSED', 'ORDER_IS_CANCELED'] as const)('payment saga: notified F %s', (code) => {
+describe.each(['ORDER_IS_CANCELED'] as const)('payment saga: notified F %s', (code) => {
   it.each(ROWS)('$name', ({ given, then, status, kind }) => {
     const { outputs, state } = whenAfter(given, notifiedClosed(code));
     expect(outputs).toEqual(then);
@@ -157,6 +157,29 @@ describe.each(['ORDER_IS_CLOSED', 'ORDER_IS_CANCELED'] as const)('payment saga: 
 
   it('a payment Alipay closed on its own shows Alipay\'s code', () => {
     expect(lastView(run([...GIVEN.inquiring, notifiedClosed(code)])).failure?.code).toBe(code);
+  });
+});
+
+describe('payment saga: notified F ORDER_IS_CLOSED (closed, cancelled or expired)', () => {
+  it.each(ROWS.filter((row) => row.inquiryOut !== undefined))('as an inquiry answering FAIL ORDER_IS_CLOSED, where ORDER_IS_CANCELED would give: $name', ({ given, inquiryOut }) => {
+    const failAnswer: SagaInput = inquiry(inquiryOut!, 'S', 'SUCCESS', 'FAIL', { paymentResultCode: 'ORDER_IS_CLOSED' });
+    const byNotification = whenAfter(given, notifiedClosed('ORDER_IS_CLOSED'));
+    const byInquiry = whenAfter(given, failAnswer);
+    expect(byNotification.outputs).toEqual(byInquiry.outputs);
+    expect(byNotification.state.status).toBe(byInquiry.state.status);
+    expect('review' in byNotification.state && byNotification.state.review.kind).toBe('review' in byInquiry.state && byInquiry.state.review.kind);
+  });
+
+  it('on a payment the reports made SUCCEEDED → NEEDS_REVIEW (CLOSED_AT_ALIPAY): an expiry would contradict the report, and no reversal is booked', () => {
+    const { outputs, state } = whenAfter(chargedWithoutAlipayId(), notifiedClosed('ORDER_IS_CLOSED'));
+    expect(outputs).not.toContainEqual(expect.stringContaining('PaymentCancelled'));
+    expect(state).toMatchObject({ status: 'NEEDS_REVIEW', review: { kind: 'CLOSED_AT_ALIPAY' } });
+  });
+
+  it('a refused cancel being checked is not closed as cancelled: Alipay refused that cancel', () => {
+    const refused: Step[] = [...GIVEN.cancelling, notified(), cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')];
+    const { state } = whenAfter(refused, notifiedClosed('ORDER_IS_CLOSED'));
+    expect(state.status).not.toBe('CANCELLED');
   });
 });
 
