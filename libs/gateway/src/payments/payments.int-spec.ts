@@ -159,29 +159,21 @@ describe('a payment or refund the read model inserted from an event (the gateway
     return count;
   };
 
-  it('answers a retry of the payment with the same order and amount with the stored payment, whatever its code and description, and sends nothing', async () => {
+  it('refuses a payment request under its order id as an idempotency conflict, whatever its body, and sends nothing: its request cannot be compared', async () => {
     const payment = await restoredPayment(`order-rs-${orders++}`);
     const before = await commands('RequestPayment');
-    // the view holds neither the payment code nor the description: neither can tell a retry from another request
+    // the view holds neither the payment code nor the description: a retry cannot be told from a new sale under a reused order id
     for (const body of [
       { merchantOrderId: payment.merchantOrderId, amount: { currency: 'HKD', value: '1250' }, paymentCode: '281012020000000000000000' },
       { merchantOrderId: payment.merchantOrderId, amount: { currency: 'HKD', value: '1250' }, paymentCode: '281012020000000000000011', description: '2 x coffee' },
+      { merchantOrderId: payment.merchantOrderId, amount: { currency: 'HKD', value: '1251' }, paymentCode: '281012020000000000000000' },
+      { merchantOrderId: payment.merchantOrderId, amount: { currency: 'MOP', value: '1250' }, paymentCode: '281012020000000000000000' },
     ]) {
-      const answer = await payments.create(terminal, body);
-      expect(answer).toEqual({ payment: expect.objectContaining({ paymentId: payment.paymentId, status: 'SUCCEEDED' }), created: false });
+      await expect(payments.create(terminal, body)).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_CONFLICT', message: expect.stringContaining('GET /v1/payments?merchantOrderId=') });
     }
     expect(await commands('RequestPayment')).toBe(before);
     expect(await dataSource.query('SELECT payment_id FROM payments WHERE merchant_order_id = $1', [payment.merchantOrderId])).toEqual([{ payment_id: payment.paymentId }]);
-  });
-
-  it('refuses a payment request with the same order and another amount or currency as an idempotency conflict', async () => {
-    const payment = await restoredPayment(`order-rs-${orders++}`);
-    const before = await commands('RequestPayment');
-    for (const amount of [{ currency: 'HKD', value: '1251' }, { currency: 'MOP', value: '1250' }]) {
-      await expect(payments.create(terminal, { merchantOrderId: payment.merchantOrderId, amount, paymentCode: '281012020000000000000000' }))
-        .rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_CONFLICT' });
-    }
-    expect(await commands('RequestPayment')).toBe(before);
+    expect(await payments.findByOrder(terminal, payment.merchantOrderId)).toMatchObject({ paymentId: payment.paymentId, status: 'SUCCEEDED' });
   });
 
   it('answers a retry of a refund with the same amount with the stored refund, whatever its reason, and refuses another amount', async () => {

@@ -71,7 +71,7 @@ export class PaymentsService {
       if (payment) return { payment, created: true };
       const existing = await this.findByOrderRow(terminal.merchantId, body.merchantOrderId);
       if (!existing) throw new Error(`payment for order ${body.merchantOrderId} neither inserted nor found`);
-      return { payment: sameRequest(existing, { hash: requestHash, amount: body.amount }, 'merchantOrderId'), created: false };
+      return { payment: samePayment(existing, requestHash), created: false };
     });
   }
 
@@ -159,16 +159,15 @@ export class PaymentsService {
   async refund(terminal: TerminalContext, paymentId: string, body: CreateRefundBody): Promise<{ refund: RefundViewV1; created: boolean }> {
     const payment = await this.row(terminal, paymentId);
     const requestHash = hashOf({ refundRequestId: body.refundRequestId, amount: body.amount, reason: body.reason ?? null });
-    const asked = { hash: requestHash, amount: body.amount };
     return this.underIdempotencyLock(`refund:{${paymentId}}:${body.refundRequestId}`, async () => {
       const existing = await this.findRefundRow(paymentId, body.refundRequestId);
-      if (existing) return { refund: sameRefund(existing, asked), created: false };
+      if (existing) return { refund: sameRefund(existing, requestHash, body.amount), created: false };
       checkRefundable(payment.view, body);
       const refund = await this.insertRefund(paymentId, body, requestHash);
       if (refund) return { refund, created: true };
       const first = await this.findRefundRow(paymentId, body.refundRequestId);
       if (!first) throw new Error(`refund ${body.refundRequestId} of ${paymentId} neither inserted nor found`);
-      return { refund: sameRefund(first, asked), created: false };
+      return { refund: sameRefund(first, requestHash, body.amount), created: false };
     });
   }
 
@@ -420,29 +419,34 @@ interface PendingCancel {
   refusal: CancelRefusalRow | null;
 }
 
-/** A request with an idempotency key: the hash of its whole body, and its amount. */
-interface AskedRequest {
-  hash: string;
-  amount: Money;
-}
-
-/**
- * What a request answers whose idempotency key has been used: the same body, what it made; another, a conflict.
- * A row the read model inserted from an event (the gateway's own row lost, or its database restored from an older
- * backup) has no request hash: it is judged by what its view holds, the amount (the key is already the same).
- * The payment code, the description and a refund's reason are not in the view: a retry that differs only there
- * gets the stored payment or refund, never a second one and never a false conflict.
- */
-function sameRequest<T extends { amount: Money }>(row: { requestHash: string; view: T }, asked: AskedRequest, key: 'merchantOrderId' | 'refundRequestId'): T {
-  const same = row.requestHash === UNKNOWN_REQUEST ? sameMoney(row.view.amount, asked.amount) : row.requestHash === asked.hash;
-  if (!same) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', `this ${key} was used with another body`);
+/** What a request answers whose idempotency key has been used: the same body, what it made; another, a conflict. */
+function sameRequest<T>(row: { requestHash: string; view: T }, requestHash: string, key: 'merchantOrderId' | 'refundRequestId'): T {
+  if (row.requestHash !== requestHash) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', `this ${key} was used with another body`);
   return row.view;
 }
 
-/** As `sameRequest`; the refund the saga made to reverse a sale answers no merchant's request, whatever it asks. */
-function sameRefund(row: RefundRow, asked: AskedRequest): RefundViewV1 {
+/**
+ * As `sameRequest`. A payment the read model inserted from an event (the gateway's own row lost, or its database
+ * restored from an older backup) has no request hash, and its view lacks the payment code: a retry cannot be told
+ * from a new sale under a reused order id (another shopper's code, the same price), which must never be answered
+ * with a payment someone else paid. It is the conflict, and the POS reads the payment by its order id.
+ */
+function samePayment(row: PaymentRow, requestHash: string): PaymentViewV1 {
+  if (row.requestHash === UNKNOWN_REQUEST) {
+    throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this merchantOrderId belongs to a payment whose request this gateway cannot compare (it knows it from the platform\'s events only): read it with GET /v1/payments?merchantOrderId=');
+  }
+  return sameRequest(row, requestHash, 'merchantOrderId');
+}
+
+/**
+ * As `sameRequest`; the refund the saga made to reverse a sale answers no merchant's request, whatever it asks. A
+ * refund the read model inserted from an event has no request hash and is judged by its amount: its key is already
+ * the payment's and the refundRequestId, and only the reason, which moves no money, is not in its view.
+ */
+function sameRefund(row: RefundRow, requestHash: string, amount: Money): RefundViewV1 {
   if (row.view.origin !== 'MERCHANT') throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this refundRequestId was used with another body');
-  return sameRequest(row, asked, 'refundRequestId');
+  if (row.requestHash === UNKNOWN_REQUEST && !sameMoney(row.view.amount, amount)) throw new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this refundRequestId was used with another amount');
+  return row.requestHash === UNKNOWN_REQUEST ? row.view : sameRequest(row, requestHash, 'refundRequestId');
 }
 
 const sameMoney = (a: Money, b: Money) => a.currency === b.currency && a.value === b.value;
