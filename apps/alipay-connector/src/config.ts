@@ -14,6 +14,8 @@ export const configDefinition = defineConfig(
     ALIPAY_PRIVATE_KEY_FILE: env.fileContent().optional(),
     ALIPAY_PUBLIC_KEY: z.string().min(1).optional(),
     ALIPAY_PUBLIC_KEY_FILE: env.fileContent().optional(),
+    /** Alipay public keys retired by a rotation, comma-separated (PEM or Base64 DER): for replays of kept notifications only */
+    ALIPAY_RETIRED_PUBLIC_KEYS: z.string().optional(),
     ALIPAY_HTTP_TIMEOUT_MS: env.int(8000, 1),
     ALIPAY_MAX_CONCURRENCY: env.int(64, 1),
     ALIPAY_NOTIFY_URL: z.url().optional(),
@@ -34,6 +36,7 @@ export const configDefinition = defineConfig(
       notifyPath: signedNotifyPath(e.ALIPAY_NOTIFY_URL),
       adminToken: adminToken(e),
       unparsableRetentionDays: e.UNPARSABLE_NOTIFICATIONS_RETENTION_DAYS,
+      retiredAlipayPublicKeys: (e.ALIPAY_RETIRED_PUBLIC_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== ''),
       credentials: [{
         clientId: e.ALIPAY_CLIENT_ID,
         keyVersion: e.ALIPAY_KEY_VERSION,

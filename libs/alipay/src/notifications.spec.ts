@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { isNotificationAck, NOTIFICATION_ACK, notificationAck, parseNotification, parseVerifiedNotification } from './notifications';
+import { isNotificationAck, NOTIFICATION_ACK, notificationAck, parseNotification, parseReplayedNotification } from './notifications';
 import { signedRequestHeaders } from './signature';
 
 const alipay = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -46,20 +46,28 @@ describe('parseNotification', () => {
   });
 });
 
-describe('parseVerifiedNotification (one whose signature verified when it was kept)', () => {
-  it('reads it without the key it was signed with', () => {
-    expect(parseVerifiedNotification({ path, headers: headers(body, other.privateKey), rawBody: Buffer.from(body) })).toMatchObject({
-      ok: true,
-      clientId: 'CLIENT_1',
-      requestTime: '2024-06-01T12:06:03+08:00',
-      notification: { notifyType: 'PAYMENT_RESULT', paymentRequestId: 'PR1' },
-    });
+describe('parseReplayedNotification (one kept earlier, replayed by an operator)', () => {
+  const replayed = (signedWith = alipay.privateKey, text = body) => ({ path, headers: headers(text, signedWith), rawBody: Buffer.from(text) });
+
+  it('verifies it with the current key, or with a retired key that is listed', () => {
+    expect(parseReplayedNotification(replayed(), alipay.publicKey, [])).toMatchObject({ ok: true, clientId: 'CLIENT_1', notification: { paymentRequestId: 'PR1' } });
+    expect(parseReplayedNotification(replayed(other.privateKey), alipay.publicKey, [other.publicKey])).toMatchObject({ ok: true, notification: { paymentRequestId: 'PR1' } });
   });
 
-  it('refuses one without its client id or request time, and a body it cannot read', () => {
-    expect(parseVerifiedNotification({ path, headers: { ...headers(body), 'client-id': undefined }, rawBody: body })).toMatchObject({ ok: false, reason: 'MISSING_HEADERS' });
+  it('refuses one signed with a key neither current nor listed, and a body changed since it was signed', () => {
+    expect(parseReplayedNotification(replayed(other.privateKey), alipay.publicKey, [])).toMatchObject({ ok: false, reason: 'INVALID_SIGNATURE' });
+    const changed = { ...replayed(), rawBody: Buffer.from(body.replace('PR1', 'PR2')) };
+    expect(parseReplayedNotification(changed, alipay.publicKey, [other.publicKey])).toMatchObject({ ok: false, reason: 'INVALID_SIGNATURE' });
+  });
+
+  it('refuses a client id without a current key, whatever keys are retired', () => {
+    expect(parseReplayedNotification(replayed(other.privateKey), () => undefined, [other.publicKey])).toMatchObject({ ok: false, reason: 'UNKNOWN_CLIENT' });
+  });
+
+  it('refuses one without its headers, and a body it cannot read', () => {
+    expect(parseReplayedNotification({ ...replayed(), headers: { ...headers(body), signature: undefined } }, alipay.publicKey, [])).toMatchObject({ ok: false, reason: 'MISSING_HEADERS' });
     const noId = JSON.stringify({ ...JSON.parse(body), paymentId: undefined });
-    expect(parseVerifiedNotification({ path, headers: headers(noId), rawBody: noId })).toMatchObject({ ok: false, reason: 'MALFORMED_BODY' });
+    expect(parseReplayedNotification(replayed(alipay.privateKey, noId), alipay.publicKey, [])).toMatchObject({ ok: false, reason: 'MALFORMED_BODY' });
   });
 });
 

@@ -59,6 +59,19 @@ export type ParsedNotification =
  * Alipay's key, then checks its shape. Only an `ok` notification may be acted on and acknowledged.
  */
 export function parseNotification(input: IncomingNotification, alipayPublicKey: AlipayKeyResolver): ParsedNotification {
+  return parseSigned(input, alipayPublicKey, []);
+}
+
+/**
+ * Verifies and reads a notification kept earlier and replayed by an operator: as `parseNotification`, except that
+ * a signature made with one of Alipay's retired keys also verifies, so a replay still works after Alipay rotated
+ * its key. The client id must still have a current key. Never for a post that has just arrived.
+ */
+export function parseReplayedNotification(input: IncomingNotification, alipayPublicKey: AlipayKeyResolver, retiredKeys: readonly KeyInput[]): ParsedNotification {
+  return parseSigned(input, alipayPublicKey, retiredKeys);
+}
+
+function parseSigned(input: IncomingNotification, alipayPublicKey: AlipayKeyResolver, retiredKeys: readonly KeyInput[]): ParsedNotification {
   const clientId = headerValue(input.headers, 'client-id');
   const requestTime = headerValue(input.headers, 'request-time');
   const signature = headerValue(input.headers, 'signature');
@@ -66,21 +79,10 @@ export function parseNotification(input: IncomingNotification, alipayPublicKey: 
 
   const key = typeof alipayPublicKey === 'function' ? alipayPublicKey(clientId) : alipayPublicKey;
   if (key === undefined) return reject('UNKNOWN_CLIENT', `no Alipay key for client id ${clientId}`);
-  if (!verifySignature({ path: input.path, clientId, time: requestTime, body: input.rawBody }, signature, key)) {
+  const signed = { path: input.path, clientId, time: requestTime, body: input.rawBody };
+  if (![key, ...retiredKeys].some((candidate) => verifySignature(signed, signature, candidate))) {
     return reject('INVALID_SIGNATURE', 'signature does not verify');
   }
-  return readNotification(clientId, requestTime, input.rawBody);
-}
-
-/**
- * Reads a notification whose signature was verified when it was received (one kept unread and replayed later):
- * the shape check of `parseNotification` without the signature, which may no longer verify once Alipay's key has
- * been rotated. Never for a post that has just arrived.
- */
-export function parseVerifiedNotification(input: IncomingNotification): ParsedNotification {
-  const clientId = headerValue(input.headers, 'client-id');
-  const requestTime = headerValue(input.headers, 'request-time');
-  if (!clientId || !requestTime) return reject('MISSING_HEADERS', 'client-id and request-time are required');
   return readNotification(clientId, requestTime, input.rawBody);
 }
 

@@ -98,7 +98,7 @@ export class UnparsableNotificationRow {
   @Column({ type: 'timestamptz', name: 'last_received_at', default: () => 'now()' })
   lastReceivedAt!: Date;
 
-  /** when its signature last verified on receipt: a replay trusts it (NULL for rows kept before it was recorded) */
+  /** when its signature last verified on receipt (NULL for rows kept before it was recorded): information only, a replay verifies the signature again */
   @Column({ type: 'timestamptz', name: 'verified_at', nullable: true })
   verifiedAt!: Date | null;
 

@@ -5,7 +5,7 @@ import { TOPICS } from '@upm/contracts';
 import { ConsumerOptions, KafkaRuntime } from '@upm/shared-kafka';
 import { CONNECTOR_OPTIONS, ConnectorOptions } from './connector.options';
 import { AmsAnswer, ConnectorService } from './connector.service';
-import { ALIPAY_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
+import { ALIPAY_PUBLIC_KEYS, ALIPAY_RETIRED_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
 import { NotifyController } from './notify.controller';
 import { UnparsableNotifications, UnparsableNotificationsRetention } from './unparsable-notifications';
 import { UnparsableNotificationsController } from './unparsable-notifications.controller';
@@ -14,6 +14,8 @@ export interface ConnectorModuleOptions extends ConnectorOptions {
   baseUrl: string;
   timeoutMs: number;
   credentials: AmsCredentials[];
+  /** Alipay's public keys retired by a rotation: a replayed kept notification may verify with them, a post never */
+  retiredAlipayPublicKeys?: KeyInput[];
   /** guards the admin API (the kept unread notifications) */
   adminToken: string;
 }
@@ -43,12 +45,14 @@ export class ConnectorModule implements OnModuleInit, OnApplicationShutdown {
   static register(options: ConnectorModuleOptions): DynamicModule {
     // parsed once: a notification is verified with a ready KeyObject, not a PEM parsed per request
     const keys = new Map<string, KeyInput>(options.credentials.map((c) => [c.clientId, loadPublicKey(c.alipayPublicKey)]));
+    const retiredKeys: KeyInput[] = (options.retiredAlipayPublicKeys ?? []).map((key) => loadPublicKey(key));
     return {
       module: ConnectorModule,
       controllers: [NotifyController, UnparsableNotificationsController],
       providers: [
         { provide: CONNECTOR_OPTIONS, useValue: options },
         { provide: ALIPAY_PUBLIC_KEYS, useValue: keys },
+        { provide: ALIPAY_RETIRED_PUBLIC_KEYS, useValue: retiredKeys },
         { provide: AmsClient, useFactory: () => new AmsClient({ baseUrl: options.baseUrl, credentials: options.credentials, timeoutMs: options.timeoutMs, maxSockets: options.maxConcurrency }) },
         ConnectorService,
         NotificationIntake,

@@ -62,7 +62,7 @@ export class UnparsableNotificationsRetention1765756800000 implements MigrationI
 }
 
 /**
- * When a kept notification's signature verified on receipt, so that a replay after Alipay rotated its key takes it.
+ * When a kept notification's signature verified on receipt, shown to an operator (a replay verifies it again).
  * Every row kept so far was kept only once its signature verified (the webhook checks the signature before the
  * body), with the headers of its latest attempt: those verified when it was last received.
  */

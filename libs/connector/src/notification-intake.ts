@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { headerValue, NOTIFICATION_REJECTIONS, notificationAck, parseNotification, parseVerifiedNotification } from '@upm/alipay';
+import { headerValue, NOTIFICATION_REJECTIONS, notificationAck, parseNotification, parseReplayedNotification } from '@upm/alipay';
 import type { HeaderBag, KeyInput, NotificationAnswer, NotificationRejection, ParsedNotification } from '@upm/alipay';
 import { createEnvelope, TOPICS } from '@upm/contracts';
 import { appendToOutbox } from '@upm/shared-kafka';
@@ -10,6 +10,9 @@ import { LOGGER } from '@upm/shared-runtime';
 import { notificationMessage } from './ams-translation';
 
 export const ALIPAY_PUBLIC_KEYS = Symbol('ALIPAY_PUBLIC_KEYS');
+
+/** Alipay's public keys retired by a rotation (ALIPAY_RETIRED_PUBLIC_KEYS): a replay verifies with them, a post never. */
+export const ALIPAY_RETIRED_PUBLIC_KEYS = Symbol('ALIPAY_RETIRED_PUBLIC_KEYS');
 
 /** What a kept notification needs to be posted again and verify: the signature covers client-id, request-time and the body. */
 const REPLAY_HEADERS = ['client-id', 'request-time', 'signature', 'content-type'] as const;
@@ -22,11 +25,11 @@ export interface ReceivedNotification {
 }
 
 /**
- * Who hands a notification to the intake: Alipay posting it (verified now, kept if unread), or an operator replaying
- * a kept one. A kept one whose signature verified when it was received is not verified again: Alipay's key may have
- * been rotated since, and its bytes were checked to be those verified before it comes here.
+ * Who hands a notification to the intake: Alipay posting it (verified with the current key, kept if unread), or an
+ * operator replaying a kept one (its kept signature verified again, with the current key or a retired one: Alipay's
+ * key may have been rotated since it was kept, and nothing in the connector's database vouches for it).
  */
-export type NotificationSource = { from: 'alipay' } | { from: 'replay'; verifiedOnReceipt: boolean };
+export type NotificationSource = { from: 'alipay' } | { from: 'replay' };
 
 /** Every type and result the notification counters can show: each one shows from start-up, at 0 until it happens. */
 const KNOWN_OUTCOMES: ReadonlyArray<{ type: string; result: string }> = [
@@ -58,6 +61,7 @@ export class NotificationIntake {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(ALIPAY_PUBLIC_KEYS) private readonly keys: ReadonlyMap<string, KeyInput>,
+    @Optional() @Inject(ALIPAY_RETIRED_PUBLIC_KEYS) private readonly retiredKeys: readonly KeyInput[] = [],
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(Metrics) metrics: Metrics,
   ) {
@@ -105,19 +109,19 @@ export class NotificationIntake {
     return { outcome: 'taken', answer: notificationAck(parsed.clientId) };
   }
 
-  /** A post is always verified; a replay only when its verification on receipt was not recorded. */
+  /** Both are verified: a post with Alipay's current key only, a replay also with the retired keys listed. */
   private parse(notification: ReceivedNotification, source: NotificationSource): ParsedNotification {
-    if (source.from === 'replay' && source.verifiedOnReceipt) return parseVerifiedNotification(notification);
-    return parseNotification(notification, (clientId) => this.keys.get(clientId));
+    const key = (clientId: string): KeyInput | undefined => this.keys.get(clientId);
+    return source.from === 'replay' ? parseReplayedNotification(notification, key, this.retiredKeys) : parseNotification(notification, key);
   }
 
   /**
    * Stores a notification whose signature has verified but which cannot be read, as received, with when it
-   * verified: a replay trusts that record, since Alipay's key may be rotated before anyone replays it. Alipay sends
-   * the same body again with a new request-time and signature: one row per body, with the latest headers (any of
-   * them verifies) and how often it came. A failure to store answers 500, which Alipay also retries.
+   * verified (shown to an operator; a replay verifies the kept signature again all the same). Alipay sends the same
+   * body again with a new request-time and signature: one row per body, with the latest headers (any of them
+   * verifies) and how often it came. A failure to store answers 500, which Alipay also retries.
    */
-  async keepUnread({ path, headers, rawBody }: ReceivedNotification, problem: string): Promise<void> {
+  private async keepUnread({ path, headers, rawBody }: ReceivedNotification, problem: string): Promise<void> {
     const kept: Record<string, string> = {};
     for (const name of REPLAY_HEADERS) {
       const value = headerValue(headers, name);

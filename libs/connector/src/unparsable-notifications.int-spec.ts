@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, AdminTokenGuard, JsonBodyGuard, RuntimeModule } from '@upm
 import { freshDatabase } from '@upm/shared-testing';
 import { CONNECTOR_OPTIONS } from './connector.options';
 import { CONNECTOR_DATABASE } from './database';
-import { ALIPAY_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
+import { ALIPAY_PUBLIC_KEYS, ALIPAY_RETIRED_PUBLIC_KEYS, NotificationIntake } from './notification-intake';
 import { NotifyController } from './notify.controller';
 import { UnparsableNotifications, UnparsableNotificationsRetention } from './unparsable-notifications';
 import { UnparsableNotificationsController } from './unparsable-notifications.controller';
@@ -21,6 +21,8 @@ const alipay = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rotated = generateKeyPairSync('rsa', { modulusLength: 2048 });
 /** the keys the connector trusts, changed by a rotation */
 const trustedKeys = new Map([[CLIENT_ID, alipay.publicKey]]);
+/** Alipay's keys retired by a rotation and listed, for replays only (ALIPAY_RETIRED_PUBLIC_KEYS) */
+const retiredKeys: KeyObject[] = [];
 
 let dataSource: DataSource;
 let app: INestApplication;
@@ -34,6 +36,7 @@ beforeAll(async () => {
     providers: [
       { provide: DataSource, useValue: dataSource },
       { provide: ALIPAY_PUBLIC_KEYS, useValue: trustedKeys },
+      { provide: ALIPAY_RETIRED_PUBLIC_KEYS, useValue: retiredKeys },
       // no retention given: the default applies
       { provide: CONNECTOR_OPTIONS, useValue: { notifyPath: NOTIFY_PATH, maxConcurrency: 1 } },
       { provide: ADMIN_TOKEN, useValue: TOKEN },
@@ -196,42 +199,23 @@ describe('the admin API over kept unread notifications', () => {
   });
 });
 
-const idOf = async (paymentRequestId: string): Promise<string> =>
-  ((await dataSource.query("SELECT id FROM unparsable_notifications WHERE convert_from(body, 'UTF8') LIKE $1", [`%${paymentRequestId}%`])) as Array<{ id: string }>)[0].id;
-
-describe('a replay once Alipay has rotated its key', () => {
-  afterEach(() => trustedKeys.set(CLIENT_ID, alipay.publicKey));
-
-  it('takes a notification whose signature verified when it was kept, though the key it was signed with is no longer trusted', async () => {
-    const { paymentRequestId, body } = paymentNotification();
-    // kept as the webhook keeps a verified notification it cannot read (here: read by the connector now deployed)
-    await app.get(NotificationIntake).keepUnread({ path: NOTIFY_PATH, headers: signedHeaders(body), rawBody: Buffer.from(body) }, 'PAYMENT_RESULT without paymentId');
-    const id = await idOf(paymentRequestId);
+describe('a replay checks the kept signature every time', () => {
+  /** Alipay rotates its key: the connector trusts the new one, and lists the old one as retired or not. */
+  function rotate({ listRetired }: { listRetired: boolean }): void {
     trustedKeys.set(CLIENT_ID, rotated.publicKey);
+    retiredKeys.splice(0, retiredKeys.length, ...(listRetired ? [alipay.publicKey] : []));
+  }
 
-    const replayed = await admin('POST', `/${id}/replay`);
-    expect(replayed.status).toBe(200);
-    expect(replayed.body.answer).toEqual(JSON.parse(NOTIFICATION_ACK));
-    expect(await notified(paymentRequestId)).toEqual(['PaymentNotified']);
-    expect((await rowOf(id))?.replayed_at).toBeInstanceOf(Date);
+  afterEach(() => {
+    trustedKeys.set(CLIENT_ID, alipay.publicKey);
+    retiredKeys.splice(0, retiredKeys.length);
   });
 
-  it('says one the webhook kept is still unread, not that it no longer verifies', async () => {
-    const { id, paymentRequestId } = await postUnreadable();
-    trustedKeys.set(CLIENT_ID, rotated.publicKey);
-
-    const refused = await admin('POST', `/${id}/replay`);
-    expect(refused.status).toBe(422);
-    expect(refused.body.error.code).toBe('NOTIFICATION_UNPARSABLE');
-    expect(await notified(paymentRequestId)).toEqual([]);
-  });
-
-  it('refuses a kept one whose bytes are no longer those that verified', async () => {
-    const { paymentRequestId, body } = paymentNotification();
-    await app.get(NotificationIntake).keepUnread({ path: NOTIFY_PATH, headers: signedHeaders(body), rawBody: Buffer.from(body) }, 'PAYMENT_RESULT without paymentId');
-    const id = await idOf(paymentRequestId);
-    await dataSource.query(`UPDATE unparsable_notifications SET body = convert_to(replace(convert_from(body, 'UTF8'), '"1000"', '"9000"'), 'UTF8') WHERE id = $1`, [id]);
-    trustedKeys.set(CLIENT_ID, rotated.publicKey);
+  it('refuses a row changed in the database, though its body, hash and verified_at were changed to agree', async () => {
+    const { id } = await postUnreadable();
+    // what someone able to write the connector's database could make of it: a readable PAYMENT_RESULT S
+    const { paymentRequestId, body: forged } = paymentNotification();
+    await dataSource.query(`UPDATE unparsable_notifications SET body = $2, body_sha256 = encode(sha256($2), 'hex'), verified_at = now() WHERE id = $1`, [id, Buffer.from(forged)]);
 
     const refused = await admin('POST', `/${id}/replay`);
     expect(refused.status).toBe(422);
@@ -240,9 +224,53 @@ describe('a replay once Alipay has rotated its key', () => {
     expect(await rowOf(id)).toEqual({ attempts: 1, replayed_at: null });
   });
 
-  it('still refuses a live post signed with the key no longer trusted', async () => {
+  it('after a rotation, refuses a row signed with the old key while that key is not listed, and takes it once it is', async () => {
     const { paymentRequestId, body } = paymentNotification();
-    trustedKeys.set(CLIENT_ID, rotated.publicKey);
+    const id = await keptByAnOlderConnector(body);
+
+    rotate({ listRetired: false });
+    const refused = await admin('POST', `/${id}/replay`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('NOTIFICATION_NOT_VERIFIED');
+    expect(await notified(paymentRequestId)).toEqual([]);
+    expect(await rowOf(id)).toEqual({ attempts: 1, replayed_at: null });
+
+    rotate({ listRetired: true });
+    const replayed = await admin('POST', `/${id}/replay`);
+    expect(replayed.status).toBe(200);
+    expect(replayed.body.answer).toEqual(JSON.parse(NOTIFICATION_ACK));
+    expect(await notified(paymentRequestId)).toEqual(['PaymentNotified']);
+    expect((await rowOf(id))?.replayed_at).toBeInstanceOf(Date);
+  });
+
+  it('says one the webhook kept is still unread after a rotation with the old key listed, not that it does not verify', async () => {
+    const { id, paymentRequestId } = await postUnreadable();
+    rotate({ listRetired: true });
+
+    const refused = await admin('POST', `/${id}/replay`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('NOTIFICATION_UNPARSABLE');
+    expect(await notified(paymentRequestId)).toEqual([]);
+  });
+
+  it('refuses a row whose client id has no current Alipay key, even with a retired key that verifies it', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    const id = await keptByAnOlderConnector(body);
+    trustedKeys.delete(CLIENT_ID);
+    retiredKeys.push(alipay.publicKey);
+    const unknownClient = 'upm_alipay_notification_replays_total{type="unknown",result="UNKNOWN_CLIENT",service="alipay-connector"}';
+    const before = await count(unknownClient);
+
+    const refused = await admin('POST', `/${id}/replay`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toEqual({ code: 'NOTIFICATION_NOT_VERIFIED', message: expect.stringContaining(`no Alipay key for client id ${CLIENT_ID}`) });
+    expect(await notified(paymentRequestId)).toEqual([]);
+    expect(await count(unknownClient)).toBe(before + 1);
+  });
+
+  it('refuses a live post signed with a retired key, though that key is listed', async () => {
+    const { paymentRequestId, body } = paymentNotification();
+    rotate({ listRetired: true });
 
     const response = await fetch(`${base}${NOTIFY_PATH}`, { method: 'POST', headers: signedHeaders(body), body });
     expect(response.status).toBe(401);
@@ -265,12 +293,12 @@ describe('the metrics of notifications', () => {
   const replays = (labels: string) => `upm_alipay_notification_replays_total{type=${labels},service="alipay-connector"}`;
 
   it('shows every known kind of notification at 0 from start-up, so the first one counts in increase()', async () => {
-    // no test here posts or replays a refund notification, nor one without its headers or from an unknown client
+    // no test here posts or replays a refund notification, nor one without its headers
     expect(await scraped(posted('"RefundNotified",result="accepted"'))).toBe(0);
     expect(await scraped(posted('"REFUND_RESULT",result="ignored"'))).toBe(0);
     expect(await scraped(posted('"unknown",result="MISSING_HEADERS"'))).toBe(0);
     expect(await scraped(replays('"RefundNotified",result="accepted"'))).toBe(0);
-    expect(await scraped(replays('"unknown",result="UNKNOWN_CLIENT"'))).toBe(0);
+    expect(await scraped(replays('"unknown",result="MISSING_HEADERS"'))).toBe(0);
   });
 
   it('counts a replay apart from the posts Alipay sends', async () => {

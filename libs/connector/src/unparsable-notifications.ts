@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -30,7 +29,7 @@ export interface KeptNotification {
   firstReceivedAt: string;
   lastReceivedAt: string;
   replayedAt: string | null;
-  /** when its signature last verified on receipt (null: kept before this was recorded, verified again on replay) */
+  /** when its signature last verified on receipt (null: kept before this was recorded); for information, a replay verifies it again */
   verifiedAt: string | null;
   headers: Record<string, string>;
   /** the exact bytes as UTF-8 text (Alipay sends JSON) */
@@ -47,12 +46,11 @@ interface Row {
   last_received_at: Date;
   replayed_at: Date | null;
   verified_at: Date | null;
-  body_sha256: string;
   headers: Record<string, string>;
   body: Buffer;
 }
 
-const COLUMNS = 'id, client_id, path, problem, attempts, first_received_at, last_received_at, replayed_at, verified_at, body_sha256, headers, body';
+const COLUMNS = 'id, client_id, path, problem, attempts, first_received_at, last_received_at, replayed_at, verified_at, headers, body';
 
 const kept = (row: Row): KeptNotification => ({
   id: row.id,
@@ -91,26 +89,21 @@ export class UnparsableNotifications {
 
   /**
    * Processes the kept headers and bytes as the webhook does a post from Alipay, and answers what the webhook would
-   * have answered. Its signature verified when it was kept: that is recorded, and the replay trusts it once the bytes
-   * are shown to be those that verified (their hash, taken on receipt), so a rotation of Alipay's key since changes
-   * nothing. A row kept before verification was recorded is verified again, over the path Alipay signed. Once
-   * taken, the row is marked replayed rather than deleted: it stays, with when, as the record of what Alipay said
-   * until the retention deletes it. One still unread, or whose bytes are not those verified, is refused and its
-   * row stays as it was.
+   * have answered. The kept signature is always verified again, over the path Alipay signed: nothing else in the
+   * row vouches for it, since whoever could change the row could change any record of a past verification too. It
+   * verifies with Alipay's current key or, so that a replay still works after a rotation, with a retired key that
+   * is listed (ALIPAY_RETIRED_PUBLIC_KEYS). Once taken, the row is marked replayed rather than deleted: it stays,
+   * with when, as the record of what Alipay said until the retention deletes it. One still unread, or that does
+   * not verify, is refused and its row stays as it was.
    */
   async replay(id: string): Promise<{ notification: KeptNotification; answer: unknown }> {
     const row = ID.test(id) ? ((await this.dataSource.query(`SELECT ${COLUMNS} FROM unparsable_notifications WHERE id = $1`, [id])) as Row[])[0] : undefined;
     if (!row) throw new ApiError(404, 'NOTIFICATION_NOT_FOUND', 'no kept notification has this id');
-    const verifiedOnReceipt = row.verified_at !== null;
-    if (verifiedOnReceipt && createHash('sha256').update(row.body).digest('hex') !== row.body_sha256) {
-      this.logger.warn({ unparsableNotificationId: id }, 'replayed notification refused: its bytes are not those verified on receipt');
-      throw new ApiError(422, 'NOTIFICATION_NOT_VERIFIED', 'its kept bytes are not those whose signature verified on receipt');
-    }
-    const result = await this.intake.receive({ path: row.path, headers: row.headers, rawBody: row.body }, { from: 'replay', verifiedOnReceipt });
+    const result = await this.intake.receive({ path: row.path, headers: row.headers, rawBody: row.body }, { from: 'replay' });
     if (result.outcome === 'refused') {
       this.logger.warn({ unparsableNotificationId: id, reason: result.reason }, `replayed notification refused: ${result.problem}`);
       if (result.reason === 'MALFORMED_BODY') throw new ApiError(422, 'NOTIFICATION_UNPARSABLE', `the connector still cannot read it: ${result.problem}`);
-      throw new ApiError(422, 'NOTIFICATION_NOT_VERIFIED', `its signature no longer verifies with the configured Alipay keys: ${result.problem}`);
+      throw new ApiError(422, 'NOTIFICATION_NOT_VERIFIED', `its signature does not verify with Alipay's current or retired keys: ${result.problem}`);
     }
     // an UPDATE answers its rows and their count
     const [[marked]]: [Row[], number] = await this.dataSource.query(`UPDATE unparsable_notifications SET replayed_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
