@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import fsPromises from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LedgerEntry } from './payment-book';
 import { quote } from './fx';
-import { buildDayReports, readWrittenReports, SETTLEMENT_ITEM_COLUMNS, transactionRecords, TRANSACTION_COLUMNS, writeReports } from './reports';
+import { testLogger } from '@upm/shared-testing';
+import { buildDayReports, readWrittenReports, recoverReportFolders, REPORT_STAGING_DIR, ReportFile, SETTLEMENT_ITEM_COLUMNS, transactionRecords, TRANSACTION_COLUMNS, writeReports } from './reports';
 
 const entry = (type: LedgerEntry['type'], at: string, currency: string, value: string, overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
   type,
@@ -307,7 +309,7 @@ describe('writeReports', () => {
     expect(paths.map((p) => readFileSync(p, 'utf8'))).toEqual(whole.map((f) => f.content));
   });
 
-  it('replaces a day folder at once: a reader polling it sees the previous files or the new ones, never a mix', async () => {
+  it('replaces a day folder at once: each listing of it names the previous files or the new ones, never a mix', async () => {
     const ledger = Array.from({ length: 40 }, (_, i) => entry('PAYMENT', `2026-11-27T03:${String(i).padStart(2, '0')}:00Z`, i % 2 ? 'HKD' : 'JPY', String(100 + i)));
     const split = buildDayReports(ledger, '2026-11-27', ['C1'], { maxRowsPerFile: 2 });
     const whole = buildDayReports(ledger.slice(0, 30), '2026-11-27', ['C1']);
@@ -335,12 +337,94 @@ describe('writeReports', () => {
     expect(listing(readdirSync(folder))).toBe(listing(whole.map((f) => f.name)));
   });
 
+  it('keeps the staging folder when the folder moved out cannot be put back: it holds the only copy of the day', async () => {
+    const previous = buildDayReports([entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100')], '2026-11-27', ['C1']);
+    await writeReports(dir, previous);
+    const folder = path.join(dir, 'C1', '20261127');
+    // the new folder's rename and the one back both fail, as when something takes the folder's place in between
+    const realRename = fsPromises.rename;
+    const rename = jest.spyOn(fsPromises, 'rename').mockImplementation(async (from, to) => {
+      if (String(to) === folder) throw Object.assign(new Error(`EXDEV: cannot rename ${String(from)}`), { code: 'EXDEV' });
+      return realRename(from, to);
+    });
+    try {
+      await expect(writeReports(dir, buildDayReports([], '2026-11-27', ['C1']))).rejects.toMatchObject({ code: 'SANDBOX.REPORT_FOLDER_NOT_RESTORED' });
+    } finally {
+      rename.mockRestore();
+    }
+
+    expect(existsSync(folder)).toBe(false);
+    const [write] = readdirSync(path.join(dir, REPORT_STAGING_DIR));
+    const kept = path.join(dir, REPORT_STAGING_DIR, write, 'previous', 'C1', '20261127');
+    expect(readdirSync(kept).sort()).toEqual(previous.map((f) => f.name).sort());
+
+    // the recovery the sandbox runs before its next write puts it back
+    await recoverReportFolders(dir, testLogger());
+    expect(readdirSync(folder).sort()).toEqual(previous.map((f) => f.name).sort());
+    expect(readdirSync(path.join(dir, REPORT_STAGING_DIR))).toEqual([]);
+  });
+
   it('answers the paths in the order of the files given', async () => {
     const ledger = [entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '100'), entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', '200', { customerId: 'C2' })];
     const files = buildDayReports(ledger, '2026-11-27', ['C1', 'C2']);
     const paths = await writeReports(dir, files);
     expect(paths).toEqual(files.map((f) => path.join(dir, f.customerId, f.day, f.name)));
     expect(paths.map((p) => readFileSync(p, 'utf8'))).toEqual(files.map((f) => f.content));
+  });
+});
+
+describe('recoverReportFolders', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'sandbox-recover-reports-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const day = (value: string) => buildDayReports([entry('PAYMENT', '2026-11-27T03:00:00Z', 'HKD', value)], '2026-11-27', ['C1']);
+  const lay = (folder: string, files: readonly ReportFile[]) => {
+    mkdirSync(folder, { recursive: true });
+    for (const file of files) writeFileSync(path.join(folder, file.name), file.content);
+  };
+  const contents = (folder: string) => Object.fromEntries(readdirSync(folder).sort().map((name) => [name, readFileSync(path.join(folder, name), 'utf8')]));
+  const asWritten = (files: readonly ReportFile[]) => Object.fromEntries(files.map((f) => [f.name, f.content]));
+  const staging = (write: string) => path.join(dir, REPORT_STAGING_DIR, write);
+  const folder = path.join('C1', '20261127');
+
+  it('puts back a day folder moved out by a write stopped before the new one went in', async () => {
+    lay(path.join(staging('write-a'), 'previous', folder), day('100'));
+    lay(path.join(staging('write-a'), 'new', '20261127'), day('200'));
+
+    const recovery = await recoverReportFolders(dir, testLogger());
+
+    expect(contents(path.join(dir, folder))).toEqual(asWritten(day('100')));
+    expect(recovery).toEqual({ restored: [path.join(dir, folder)], removed: [staging('write-a')], kept: [] });
+    expect(readdirSync(path.join(dir, REPORT_STAGING_DIR))).toEqual([]);
+  });
+
+  it('removes a finished write (its new folder in place) and one stopped before its swap, leaving the day folder as it is', async () => {
+    lay(path.join(dir, folder), day('200'));
+    lay(path.join(staging('write-finished'), 'previous', folder), day('100'));
+    lay(path.join(staging('write-stopped'), 'new', '20261127'), day('300'));
+
+    const recovery = await recoverReportFolders(dir, testLogger());
+
+    expect(contents(path.join(dir, folder))).toEqual(asWritten(day('200')));
+    expect(recovery).toEqual({ restored: [], removed: [staging('write-finished'), staging('write-stopped')], kept: [] });
+  });
+
+  it('keeps, and does not put back, a previous folder whose day folder is in place while its new one was not renamed in', async () => {
+    lay(path.join(dir, folder), day('200'));
+    lay(path.join(staging('write-a'), 'previous', folder), day('100'));
+    lay(path.join(staging('write-a'), 'new', '20261127'), day('300'));
+    lay(path.join(staging('write-b'), 'previous', '20261127'), day('100')); // no customer folder: not a layout it knows
+
+    const recovery = await recoverReportFolders(dir, testLogger());
+
+    expect(contents(path.join(dir, folder))).toEqual(asWritten(day('200')));
+    expect(recovery).toEqual({ restored: [], removed: [], kept: [staging('write-a'), staging('write-b')] });
+    expect(contents(path.join(staging('write-a'), 'previous', folder))).toEqual(asWritten(day('100')));
+  });
+
+  it('does nothing when no write was ever staged', async () => {
+    await expect(recoverReportFolders(path.join(dir, 'absent'), testLogger())).resolves.toEqual({ restored: [], removed: [], kept: [] });
   });
 });
 

@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expectedFee, toMajorUnits } from '@upm/contracts';
 import { formatAmsTime } from '@upm/alipay';
+import type { Logger } from '@upm/shared-observability';
 import { businessDayBounds } from './business-time';
 import { DEFAULT_SANDBOX_FEES, SandboxFees } from './fees';
 import { quote, Quote } from './fx';
@@ -125,35 +126,66 @@ export function buildDayReports(ledger: readonly LedgerEntry[], day: string, cus
  * Where a day folder is built before it replaces the one in place, under the report folder (so a rename moves it)
  * and deep enough that a reader of the `<customerId>/<yyyymmdd>/*.csv` layout, or one walking three levels down as
  * settlement's does, never lists what is in it. Not a `.csv`, and hidden, like the delivery marker.
+ *
+ * One write's staging folder `write-*` holds `new/<yyyymmdd>/` (the files being written) and, once the swap has
+ * begun, `previous/<customerId>/<yyyymmdd>/` (the folder that was in place), so `recoverReportFolders` can tell
+ * where a folder moved out belongs.
  */
 export const REPORT_STAGING_DIR = '.sandbox-staging';
 
 /**
  * Writes the files under `<dir>/<customerId>/<yyyymmdd>/` and answers their paths, in the order of `files`. Each
  * day folder is replaced whole: its files are written into a folder of their own under REPORT_STAGING_DIR, then
- * the folder in place is moved out and the new one renamed in. A reader polling the folder (settlement takes
- * only `.csv`) sees the previous files, the new ones, or for an instant none, but never a mix of two writes (a
- * day written again with fewer parts leaves none of the previous parts), nor part of a file.
+ * the folder in place is moved out and the new one renamed in. A day written again with fewer parts leaves none
+ * of the previous parts, and no file is ever seen half written.
+ *
+ * What a reader polling the folder (settlement takes only `.csv`) can rely on: a listing of the folder names one
+ * write's files, the previous or the new, or for an instant none. A reader that lists the folder and then opens
+ * the files one by one can still meet a swap in between: a name it listed may be gone (ENOENT) or, when the new
+ * write has a file of that name, hold the new write's content next to previous parts it already read. Its next
+ * look at the folder sees one write's files again.
  *
  * A write that fails before the swap leaves the folder in place as it was: a transactionItems file on disk always
  * comes with its day's settlement files, which a restart with delivery on relies on when it keeps a day's files by
- * their transaction records (sandbox.ts).
+ * their transaction records (sandbox.ts). A crash between the two renames leaves the day folder missing and its
+ * files in the staging folder: `recoverReportFolders` puts them back before anything reads or writes reports.
  */
 export async function writeReports(dir: string, files: readonly ReportFile[]): Promise<string[]> {
   const root = path.resolve(dir);
   const folderOf = (file: ReportFile) => path.join(root, file.customerId, file.day);
-  for (const folder of new Set(files.map(folderOf))) {
-    await replaceFolder(root, folder, files.filter((file) => folderOf(file) === folder));
+  const folders = new Map(files.map((file) => [folderOf(file), file]));
+  for (const [folder, { customerId, day }] of folders) {
+    await replaceFolder(root, customerId, day, files.filter((file) => folderOf(file) === folder));
   }
   return files.map((file) => path.join(folderOf(file), file.name));
 }
 
-async function replaceFolder(root: string, folder: string, files: readonly ReportFile[]): Promise<void> {
+/**
+ * A failed swap whose folder moved out could not be renamed back: the day folder is missing and its files are
+ * only in `previousAt`, which is kept. `recoverReportFolders` puts them back (the sandbox runs it before its next
+ * report write and on start-up).
+ */
+export class ReportFolderNotRestoredError extends Error {
+  readonly code = 'SANDBOX.REPORT_FOLDER_NOT_RESTORED';
+
+  constructor(
+    readonly folder: string,
+    readonly previousAt: string,
+    cause: unknown,
+  ) {
+    super(`the report folder ${folder} could not be replaced nor put back; its files are kept in ${previousAt} until the report folders are recovered`, { cause });
+    this.name = 'ReportFolderNotRestoredError';
+  }
+}
+
+async function replaceFolder(root: string, customerId: string, day: string, files: readonly ReportFile[]): Promise<void> {
+  const folder = path.join(root, customerId, day);
   await mkdir(path.join(root, REPORT_STAGING_DIR), { recursive: true });
   const staging = await mkdtemp(path.join(root, REPORT_STAGING_DIR, 'write-'));
   // <staging>/new/<yyyymmdd>/*.csv: four levels below the report folder
-  const next = path.join(staging, 'new', path.basename(folder));
-  const previous = path.join(staging, 'previous', path.basename(folder));
+  const next = path.join(staging, 'new', day);
+  const previous = path.join(staging, 'previous', customerId, day);
+  let keepStaging = false;
   try {
     await mkdir(next, { recursive: true });
     for (const file of files) await writeFile(path.join(next, file.name), file.content, 'utf8');
@@ -163,11 +195,19 @@ async function replaceFolder(root: string, folder: string, files: readonly Repor
     try {
       await rename(next, folder);
     } catch (error) {
-      if (replaced) await rename(previous, folder);
+      if (replaced) {
+        try {
+          await rename(previous, folder);
+        } catch (restoreError) {
+          // the staging folder holds the only copy of the day's files now
+          keepStaging = true;
+          throw new ReportFolderNotRestoredError(folder, previous, restoreError);
+        }
+      }
       throw error;
     }
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    if (!keepStaging) await rm(staging, { recursive: true, force: true });
   }
 }
 
@@ -180,6 +220,84 @@ async function moved(from: string, to: string): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   }
+}
+
+/** What `recoverReportFolders` did with the staging folders it found. */
+export interface ReportFolderRecovery {
+  /** day folders put back from a write stopped between its two renames */
+  restored: string[];
+  /** staging folders removed: a write finished or stopped before its swap */
+  removed: string[];
+  /** staging folders kept: they hold a previous folder that could not be put back */
+  kept: string[];
+}
+
+/**
+ * Mends what a write stopped by a crash left under REPORT_STAGING_DIR; to run before anything reads or writes
+ * the report folders, by the one process that writes them:
+ * - a `previous/<customerId>/<yyyymmdd>` whose day folder is missing (stopped between the two renames) is put
+ *   back where it was;
+ * - a staging folder then holding no previous folder, or one whose new folder was renamed in (the write
+ *   finished), is removed;
+ * - any other (a previous folder whose day folder is back and whose new one is still there, a layout it does
+ *   not know) is kept and logged, as it may hold the only copy of delivered files.
+ */
+export async function recoverReportFolders(dir: string, logger: Pick<Logger, 'info' | 'error'>): Promise<ReportFolderRecovery> {
+  const root = path.resolve(dir);
+  const stagingRoot = path.join(root, REPORT_STAGING_DIR);
+  const recovery: ReportFolderRecovery = { restored: [], removed: [], kept: [] };
+  for (const write of await entriesOf(stagingRoot)) {
+    const staging = path.join(stagingRoot, write);
+    const previousRoot = path.join(staging, 'previous');
+    let keep = false;
+    for (const customerId of await entriesOf(previousRoot)) {
+      for (const day of await entriesOf(path.join(previousRoot, customerId))) {
+        const previous = path.join(previousRoot, customerId, day);
+        const folder = path.join(root, customerId, day);
+        if (!/^\d{8}$/.test(day) || !(await isFolder(previous))) {
+          keep = true;
+        } else if (!(await exists(folder))) {
+          await mkdir(path.dirname(folder), { recursive: true });
+          await rename(previous, folder);
+          recovery.restored.push(folder);
+          logger.info({ folder, from: previous }, 'report folder put back from a write stopped half way');
+        } else if (await exists(path.join(staging, 'new', day))) {
+          keep = true;
+        }
+      }
+    }
+    if (keep) {
+      recovery.kept.push(staging);
+      logger.error({ staging }, 'report staging folder kept: it holds a previous day folder that was not put back; move its files into place by hand');
+    } else {
+      await rm(staging, { recursive: true, force: true });
+      recovery.removed.push(staging);
+    }
+  }
+  return recovery;
+}
+
+async function entriesOf(folder: string): Promise<string[]> {
+  try {
+    return (await readdir(folder)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+async function isFolder(file: string): Promise<boolean> {
+  return (await stat(file)).isDirectory();
 }
 
 /** A report file already in a customer's day folder, as its name and content describe it. */

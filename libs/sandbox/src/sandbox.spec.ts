@@ -1,10 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { amsPath, createSignature, publicKeyPem, signedRequestHeaders, verifySignature } from '@upm/alipay';
 import { testLogger } from '@upm/shared-testing';
 import { canonicalJson } from './ams-engine';
+import type { LedgerEntry } from './payment-book';
+import { writeDeliveryMarker } from './report-delivery';
+import { buildDayReports, REPORT_STAGING_DIR } from './reports';
 import { ReportDayNotClosedError, Sandbox } from './sandbox';
 import { DEFAULT_SANDBOX_SETTINGS, SandboxSettings } from './sandbox-settings';
 
@@ -104,6 +107,49 @@ describe('the sandbox’s report files (spec §13.1: day T’s files on T+1)', (
     const sandbox = sandboxWith({ reportDir, reportOpenDays: true });
     sandbox.clock.set(new Date('2026-11-27T04:00:00Z'));
     expect((await sandbox.writeReports('2026-11-27')).files.map((f) => f.kind)).toEqual(['transactionItems']);
+  });
+});
+
+describe('the sandbox started after a crash between the two renames of a day folder rewrite', () => {
+  let reportDir: string;
+  beforeEach(() => (reportDir = mkdtempSync(path.join(tmpdir(), 'sandbox-unit-crash-'))));
+  afterEach(() => rmSync(reportDir, { recursive: true, force: true }));
+
+  const customerId = DEFAULT_SANDBOX_SETTINGS.customerId;
+  const payment: LedgerEntry = {
+    type: 'PAYMENT',
+    customerId,
+    at: new Date('2026-11-27T03:00:00Z'),
+    amount: { currency: 'HKD', value: '1250' },
+    transactionId: 'T-1',
+    originalTransactionId: '',
+    transactionRequestId: 'R-1',
+    originalTransactionRequestId: '',
+    referenceTransactionId: 'ORD-1',
+    referenceMerchantId: 'M-1',
+    referenceStoreId: 'S-1',
+    orderDescription: 'coffee',
+  };
+  const contents = (folder: string) => Object.fromEntries(readdirSync(folder).sort().map((name) => [name, readFileSync(path.join(folder, name), 'utf8')]));
+
+  it('puts the delivered day folder back from staging before delivering, and keeps its files', async () => {
+    // delivered earlier: the 27th's files with its payment; then a rewrite of the 27th (delivery, its marker not
+    // moved yet) stopped after the folder in place was moved out and before the new one was renamed in
+    const delivered = buildDayReports([payment], '2026-11-27', [customerId]);
+    const staging = path.join(reportDir, REPORT_STAGING_DIR, 'write-crashed');
+    for (const [part, files] of [['previous', delivered], ['new', buildDayReports([], '2026-11-27', [customerId])]] as const) {
+      const folder = part === 'previous' ? path.join(staging, part, customerId, '20261127') : path.join(staging, part, '20261127');
+      mkdirSync(folder, { recursive: true });
+      for (const file of files) writeFileSync(path.join(folder, file.name), file.content);
+    }
+    await writeDeliveryMarker(reportDir, { deliveredThrough: '2026-11-26' });
+
+    const sandbox = sandboxWith({ reportDir, reportDelivery: true, reportDeliveryDelayMs: 0 });
+    sandbox.clock.set(new Date('2026-11-27T16:30:00Z')); // the 27th is due; the sandbox's memory is empty
+    await sandbox.deliverDueReports();
+
+    expect(contents(path.join(reportDir, customerId, '20261127'))).toEqual(Object.fromEntries(delivered.map((f) => [f.name, f.content])));
+    expect(readdirSync(path.join(reportDir, REPORT_STAGING_DIR))).toEqual([]);
   });
 });
 

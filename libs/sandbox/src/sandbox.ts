@@ -9,7 +9,7 @@ import { Notifier } from './notifier';
 import { CallCounts, NotificationLog, PaymentBook, PaymentRecord, SandboxPaymentStatus } from './payment-book';
 import { businessDay, businessDayBounds, nextDay } from './business-time';
 import { dueDays, readDeliveryMarker, writeDeliveryMarker } from './report-delivery';
-import { buildDayReports, readWrittenReports, ReportFile, ReportKind, transactionRecords, writeReports, WrittenReport } from './reports';
+import { buildDayReports, readWrittenReports, recoverReportFolders, ReportFile, ReportKind, transactionRecords, writeReports, WrittenReport } from './reports';
 import { SandboxClock } from './sandbox-clock';
 import { scaled, SandboxSettings } from './sandbox-settings';
 import { TimerSet } from './timer-set';
@@ -83,7 +83,13 @@ export class Sandbox {
    * Report files are written one day at a time: two writes of a day at once (a request during delivery, two
    * requests) would race on the same files, one failing and the files possibly mixing both.
    */
-  private reportWriting: Promise<unknown> = Promise.resolve();
+  private reportWriting: Promise<unknown>;
+  /**
+   * Whether the report folders are known whole: false at start and after a failed write, until
+   * `recoverReportFolders` has put back a day folder a stopped write left in staging. A day read or written before
+   * that would miss delivered files that are only in staging.
+   */
+  private reportFoldersRecovered = false;
 
   constructor(
     readonly settings: SandboxSettings,
@@ -114,6 +120,7 @@ export class Sandbox {
       latencyMs: settings.latencyMs,
       onAnswer: deps.onAnswer,
     });
+    this.reportWriting = this.ensureReportFoldersRecovered().catch((error: unknown) => this.logger.error({ err: error }, 'report folders not recovered at start; trying again before the next report write'));
     if (settings.reportDelivery) this.scheduleDelivery();
   }
 
@@ -195,9 +202,23 @@ export class Sandbox {
   }
 
   private oneWriterAtATime<T>(write: () => Promise<T>): Promise<T> {
-    const run = this.reportWriting.then(write);
+    const run = this.reportWriting.then(async () => {
+      await this.ensureReportFoldersRecovered();
+      try {
+        return await write();
+      } catch (error) {
+        this.reportFoldersRecovered = false;
+        throw error;
+      }
+    });
     this.reportWriting = run.catch(() => undefined);
     return run;
+  }
+
+  private async ensureReportFoldersRecovered(): Promise<void> {
+    if (this.reportFoldersRecovered) return;
+    await recoverReportFolders(this.settings.reportDir, this.logger);
+    this.reportFoldersRecovered = true;
   }
 
   private async deliverOnce(): Promise<ReportListing[]> {
