@@ -1,8 +1,8 @@
 import type { SagaInput } from './model';
 import {
+  cancelNeverAnswered,
   GIVEN,
   cancelResult,
-  cancelU,
   fired,
   inquiry,
   inquiryProcessing,
@@ -27,12 +27,6 @@ import {
  * or expired (spec §4.4): no more than an inquiry answering FAIL ORDER_IS_CLOSED, and read as that.
  */
 
-/** every cancel after `given` answered U, the last one too: NEEDS_REVIEW (CANCEL_UNKNOWN) */
-const cancelNeverAnswered = (given: Step[]): Step[] => {
-  const steps: Step[] = [...given];
-  for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
-  return [...steps, cancelU(6)];
-};
 /** the reports made it SUCCEEDED (CHARGED) with no answer naming Alipay's paymentId: inquiry #16 asks for it */
 const chargedWithoutAlipayId = (): Step[] => {
   const steps: Step[] = [requestPayment(), payTimeout()];

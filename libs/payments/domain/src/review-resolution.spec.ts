@@ -1,11 +1,11 @@
 import { NOT_CHARGED_PER_REPORT } from './review-flow';
 import {
+  cancelNeverAnswered,
   ALIPAY_PAYMENT_ID,
   DEADLINE,
   GIVEN,
   cancelResult,
   cancelS,
-  cancelU,
   checkRows,
   fired,
   inquireRefundResult,
@@ -29,12 +29,6 @@ import {
   type Step,
 } from './testing/saga-test-kit';
 
-/** every cancel after `given` answered U, the last one too: NEEDS_REVIEW (CANCEL_UNKNOWN), three events published (#0–#2) */
-const cancelNeverAnswered = (given: Step[]): Step[] => {
-  const steps: Step[] = [...given];
-  for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
-  return [...steps, cancelU(6)];
-};
 /** sandbox scenario 89: every inquiry PROCESSING, the saga gives up and cancels, no cancel is ever answered */
 const unconfirmed = cancelNeverAnswered(GIVEN.inquiriesExhausted(inquiryProcessing));
 /** the cashier aborted, no cancel is ever answered */

@@ -164,6 +164,13 @@ function refundRequestIdOf(refundId: string): string {
 /** An input, handled `atMs` after T0 (default: one second after the previous step). */
 export type Step = SagaInput | { input: SagaInput; atMs: number };
 
+/** every cancel after `given` answered U, the last one too: NEEDS_REVIEW (CANCEL_UNKNOWN) */
+export const cancelNeverAnswered = (given: Step[]): Step[] => {
+  const steps: Step[] = [...given];
+  for (let attempt = 1; attempt <= 5; attempt++) steps.push(cancelU(attempt), fired('CANCEL_RETRY', attempt + 1));
+  return [...steps, cancelU(6)];
+};
+
 export interface Run {
   state: SagaState;
   steps: (SagaStep & { now: number })[];
