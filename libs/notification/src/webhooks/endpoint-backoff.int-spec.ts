@@ -182,8 +182,8 @@ describe('endpoint back-off', () => {
     // the rows as a replica killed while sending the probe leaves them: the endpoint held back and due for a probe,
     // and the probe's claim taken (one more attempt counted) with a lease that has not lapsed yet
     await dataSource.query("UPDATE webhook_endpoints SET consecutive_failures = 3, backoff_until = now() - interval '1 second' WHERE id = $1", [endpointId]);
-    await dataSource.query(
-      "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = now() + interval '1 second' WHERE event_id = $1",
+    const [[{ leased_until: leasedUntil }]]: [[{ leased_until: Date }], number] = await dataSource.query(
+      "UPDATE webhook_deliveries SET attempts = attempts + 1, leased_until = now() + interval '1 second' WHERE event_id = $1 RETURNING leased_until",
       [events[0].id],
     );
 
@@ -191,10 +191,18 @@ describe('endpoint back-off', () => {
     // its probe is still under way as far as anyone can tell: no second one, though two more are due
     expect(await survivor.dispatch()).toBe(0);
     expect(back.requests.length).toBe(0);
-    const lapses = Date.now() + 1000;
     // once the lease lapses, a probe goes (one alone), is answered, and the endpoint's backlog follows
     expect(await eventually(async () => (await survivor.dispatch()) || undefined, 5000, 20)).toBe(1);
-    expect(Date.now()).toBeGreaterThanOrEqual(lapses - 50);
+    // the probe started only once the lease the dead replica held had lapsed (the lease as stored, not a test clock);
+    // its attempt is recorded once it is answered
+    const probed = await eventually(async () => {
+      const [{ first }]: Array<{ first: Date | null }> = await dataSource.query(
+        'SELECT min(a.started_at) AS first FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = $1',
+        [endpointId],
+      );
+      return first ?? undefined;
+    }, 5000, 20);
+    expect(probed.getTime()).toBeGreaterThanOrEqual(leasedUntil.getTime());
     await eventually(async () => {
       await survivor.dispatch();
       return (await Promise.all(events.map((e) => status(e.id)))).every((s) => s === 'DELIVERED') ? true : undefined;
