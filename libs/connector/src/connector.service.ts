@@ -18,13 +18,17 @@ type AmsApi = (typeof AMS_APIS)[number];
 /**
  * The untrusted answers a misconfiguration brings, shown at 0 from start-up so that the first one counts in
  * Prometheus' increase() (UpmAlipayAnswersUntrusted): a wrong private key or client id gets Alipay's unsigned
- * authentication failures (or no result at all, NONE), a wrong Alipay public key fails Alipay's own answers, most
- * of them SUCCESS. Any other claimed code appears when it first happens.
+ * authentication failures (or no result at all, NONE), a wrong Alipay public key fails Alipay's own answers: SUCCESS,
+ * and from a pay or a refund mostly the in-process code only that API answers (spec §4, §7). Any other claimed code
+ * appears when it first happens.
  */
-const FORESEEN_UNTRUSTED: ReadonlyArray<{ problem: UntrustedAnswerProblem; result_code: string }> = [
-  ...[...AUTHENTICATION_FAILURE_CODES, 'NONE'].map((code) => ({ problem: 'UNSIGNED_RESPONSE' as const, result_code: code })),
-  { problem: 'INVALID_RESPONSE_SIGNATURE', result_code: 'SUCCESS' },
-];
+function foreseenUntrusted(api: AmsApi): Array<{ problem: UntrustedAnswerProblem; result_code: string }> {
+  const inProcess: Partial<Record<AmsApi, string>> = { pay: 'PAYMENT_IN_PROCESS', refund: 'REFUND_IN_PROCESS' };
+  return [
+    ...[...AUTHENTICATION_FAILURE_CODES, 'NONE'].map((code) => ({ problem: 'UNSIGNED_RESPONSE' as const, result_code: code })),
+    ...['SUCCESS', ...(inProcess[api] ? [inProcess[api]] : [])].map((code) => ({ problem: 'INVALID_RESPONSE_SIGNATURE' as const, result_code: code })),
+  ];
+}
 
 type Ref = { paymentId: string; paymentRequestId: string; attempt: number };
 type InquireRefund = Ref & { refundId: string; refundRequestId: string };
@@ -65,7 +69,7 @@ export class ConnectorService {
       'AMS answers without a signature or with one that does not verify, by api and the result code they claim',
       ['api', 'problem', 'result_code'],
     );
-    for (const api of AMS_APIS) for (const { problem, result_code } of FORESEEN_UNTRUSTED) this.untrusted.inc({ api, problem, result_code }, 0);
+    for (const api of AMS_APIS) for (const { problem, result_code } of foreseenUntrusted(api)) this.untrusted.inc({ api, problem, result_code }, 0);
   }
 
   /**

@@ -77,6 +77,13 @@ describe('AMS answers the connector cannot trust (a wrong key or client id)', ()
       for (const code of ['INVALID_SIGNATURE', 'INVALID_CLIENT', 'KEY_NOT_FOUND', 'NONE']) expect(await exposed(`api="${api}",problem="UNSIGNED_RESPONSE",result_code="${code}"`)).toBe(0);
       expect(await exposed(`api="${api}",problem="INVALID_RESPONSE_SIGNATURE",result_code="SUCCESS"`)).toBe(0);
     }
+    // under a wrong Alipay public key, a pay or a refund mostly claims to be in process (spec §4, §7), and only those
+    // APIs can claim it
+    for (const [api, code] of [['pay', 'PAYMENT_IN_PROCESS'], ['refund', 'REFUND_IN_PROCESS']]) {
+      expect(await exposed(`api="${api}",problem="INVALID_RESPONSE_SIGNATURE",result_code="${code}"`)).toBe(0);
+    }
+    expect(await exposed('api="inquiryPayment",problem="INVALID_RESPONSE_SIGNATURE",result_code="PAYMENT_IN_PROCESS"')).toBeUndefined();
+    expect(await exposed('api="pay",problem="INVALID_RESPONSE_SIGNATURE",result_code="REFUND_IN_PROCESS"')).toBeUndefined();
   });
 
   it('leaves an unsigned INVALID_SIGNATURE / F unknown, but counts it by api and claimed code and logs the likely cause', async () => {
