@@ -35,10 +35,11 @@ const PAYMENT_CLOSED_CODES: ReadonlySet<string> = new Set(['ORDER_IS_CLOSED', 'O
 
 /**
  * A payment notification F saying Alipay cancelled the payment (any money went back): what an inquiry answering
- * CANCELLED says. ORDER_IS_CLOSED is not one: it means closed, cancelled *or expired* (spec §4.4), so it is read as
- * the plain failure an inquiry answering FAIL ORDER_IS_CLOSED is.
+ * CANCELLED says. ORDER_IS_CLOSED means closed, cancelled *or expired* (spec §4.4: Alipay+ notifies a closed or cancelled
+ * payment so), which `closedWhilePaid` tells apart once the saga's state is known.
  */
 const PAYMENT_CANCELLED_CODE = 'ORDER_IS_CANCELED';
+const PAYMENT_CLOSED_CODE = 'ORDER_IS_CLOSED';
 
 export type PaymentVerdict =
   | { kind: 'PAID' }
@@ -114,6 +115,18 @@ function notifiedVerdict(notification: PaymentNotifiedV1): PaymentVerdict {
   return code === PAYMENT_CANCELLED_CODE
     ? { kind: 'NOT_PAID', failure: { code, message: `Alipay notified that the payment was cancelled (${code})` }, cancelled: true }
     : { kind: 'NOT_PAID', failure: { code, message: `Alipay notified that the payment failed (${code})` } };
+}
+
+/**
+ * A notification F ORDER_IS_CLOSED for a payment known to be paid (an answer said so, or it is SUCCEEDED): money
+ * taken cannot expire, so Alipay closed it by cancelling it and the money went back, as an inquiry answering CANCELLED
+ * says. For a payment not known paid both readings leave nothing charged, and it stays the failure it names (an expiry
+ * after a refused cancel is not that cancel going through).
+ */
+export function closedWhilePaid(answer: PaymentAnswer, paid: boolean): PaymentAnswer {
+  const { verdict } = answer;
+  if (!paid || answer.source !== 'NOTIFICATION' || verdict.kind !== 'NOT_PAID' || verdict.failure.code !== PAYMENT_CLOSED_CODE) return answer;
+  return { ...answer, verdict: { ...verdict, cancelled: true } };
 }
 
 export type CancelVerdict = { kind: 'CANCELLED' } | { kind: 'UNKNOWN' } | { kind: 'NOT_FOUND' } | { kind: 'REFUSED'; code: string };

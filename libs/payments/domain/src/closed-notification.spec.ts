@@ -24,7 +24,7 @@ import {
  * notifyPayment with F ORDER_IS_CANCELED says Alipay cancelled the payment: what an inquiry answering CANCELLED says —
  * any money taken went back — and the saga acts on it the same way, wherever that matters: a cancel of ours under way,
  * a payment in review, one the reports made SUCCEEDED, refunds taken from it. F ORDER_IS_CLOSED says closed, cancelled
- * or expired (spec §4.4): no more than an inquiry answering FAIL ORDER_IS_CLOSED, and read as that.
+ * or expired (spec §4.4): for a payment known paid, which cannot expire, the same; for any other, the failure it names.
  */
 
 /** the reports made it SUCCEEDED (CHARGED) with no answer naming Alipay's paymentId: inquiry #16 asks for it */
@@ -126,7 +126,7 @@ const ROWS: ClosedRow[] = [
   { name: 'SUCCEEDED by Alipay\'s own answer → nothing: its S is final', given: GIVEN.succeeded, then: [], status: 'SUCCEEDED' },
 ];
 
-describe.each(['ORDER_IS_CANCELED'] as const)('payment saga: notified F %s', (code) => {
+describe.each(['ORDER_IS_CLOSED', 'ORDER_IS_CANCELED'] as const)('payment saga: notified F %s', (code) => {
   it.each(ROWS)('$name', ({ given, then, status, kind }) => {
     const { outputs, state } = whenAfter(given, notifiedClosed(code));
     expect(outputs).toEqual(then);
@@ -154,26 +154,17 @@ describe.each(['ORDER_IS_CANCELED'] as const)('payment saga: notified F %s', (co
   });
 });
 
-describe('payment saga: notified F ORDER_IS_CLOSED (closed, cancelled or expired)', () => {
-  it.each(ROWS.filter((row) => row.inquiryOut !== undefined))('as an inquiry answering FAIL ORDER_IS_CLOSED, where ORDER_IS_CANCELED would give: $name', ({ given, inquiryOut }) => {
-    const failAnswer: SagaInput = inquiry(inquiryOut!, 'S', 'SUCCESS', 'FAIL', { paymentResultCode: 'ORDER_IS_CLOSED' });
-    const byNotification = whenAfter(given, notifiedClosed('ORDER_IS_CLOSED'));
-    const byInquiry = whenAfter(given, failAnswer);
-    expect(byNotification.outputs).toEqual(byInquiry.outputs);
-    expect(byNotification.state.status).toBe(byInquiry.state.status);
-    expect('review' in byNotification.state && byNotification.state.review.kind).toBe('review' in byInquiry.state && byInquiry.state.review.kind);
-  });
+describe('payment saga: notified F ORDER_IS_CLOSED for a payment not known paid (closed, cancelled or expired)', () => {
+  /** the saga gave up inquiring (nothing said paid), Alipay refused its cancel: the check of what it holds is out */
+  const refusedUnpaid: Step[] = [...GIVEN.inquiriesExhausted(), cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')];
 
-  it('on a payment the reports made SUCCEEDED → NEEDS_REVIEW (CLOSED_AT_ALIPAY): an expiry would contradict the report, and no reversal is booked', () => {
-    const { outputs, state } = whenAfter(chargedWithoutAlipayId(), notifiedClosed('ORDER_IS_CLOSED'));
-    expect(outputs).not.toContainEqual(expect.stringContaining('PaymentCancelled'));
-    expect(state).toMatchObject({ status: 'NEEDS_REVIEW', review: { kind: 'CLOSED_AT_ALIPAY' } });
-  });
-
-  it('a refused cancel being checked is not closed as cancelled: Alipay refused that cancel', () => {
-    const refused: Step[] = [...GIVEN.cancelling, notified(), cancelResult(1, 'F', 'CANCEL_WINDOW_EXCEED')];
-    const { state } = whenAfter(refused, notifiedClosed('ORDER_IS_CLOSED'));
-    expect(state.status).not.toBe('CANCELLED');
+  it('is the failure it names, as any other failure notification: an expiry is not the refused cancel going through', () => {
+    const closed = whenAfter(refusedUnpaid, notifiedClosed('ORDER_IS_CLOSED'));
+    const plain = whenAfter(refusedUnpaid, notified('F', 'USER_PAYMENT_VERIFICATION_FAILED'));
+    expect(closed.outputs).toEqual(plain.outputs);
+    expect(closed.state.status).toBe(plain.state.status);
+    expect(closed.state).toMatchObject({ lateSuccessIsAnomaly: 'lateSuccessIsAnomaly' in plain.state ? plain.state.lateSuccessIsAnomaly : undefined });
+    expect(lastView(run([...refusedUnpaid, notifiedClosed('ORDER_IS_CLOSED')])).failure?.code).toBe('ORDER_IS_CLOSED');
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Money } from '@upm/contracts';
-import type { CancelVerdict, PaymentAnswer, PaymentVerdict } from './answers';
+import { closedWhilePaid, type CancelVerdict, type PaymentAnswer, type PaymentVerdict } from './answers';
 import { answerDeadlineMs, maxCancels } from './config';
 import { chain, cancelled, chargedOtherAmount, facts, needsReview, timer, iso } from './decision-steps';
 import { reversalRefundIdOf } from './ids';
@@ -15,7 +15,8 @@ type NotPaid = Extract<PaymentVerdict, { kind: 'NOT_PAID' }>;
 
 // ─── Payment answers: PayResult, InquiryResult, PaymentNotified ─────────────────────────────────────
 
-export function onPaymentAnswer(state: ActiveState, answer: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
+export function onPaymentAnswer(state: ActiveState, given: PaymentAnswer, ctx: SagaContext): SagaEvent[] {
+  const answer = closedWhilePaid(given, state.knownPaid || state.status === 'SUCCEEDED');
   switch (state.status) {
     case 'CREATED':
     case 'PAY_SENT':
