@@ -17,6 +17,7 @@ const YAML = require('yaml');
 const ROOT = path.resolve(__dirname, '../..');
 const CHART = process.argv[4] ?? path.join(ROOT, 'helm/upm-platform');
 const { loadConfig } = require(path.join(ROOT, 'dist/libs/shared/config/src'));
+const { SUPPORTED_CURRENCIES } = require(path.join(ROOT, 'dist/libs/contracts/src'));
 
 /** Each service whose fee schedule the chart sets: where in the values, which variables, and what its config makes of them. */
 const SUBJECTS = [
@@ -53,6 +54,9 @@ const CASES = [
   ['unset: the default', { feeMinor: null }],
   ['only spaces', { feeMinor: '   ' }],
   ['a currency named twice', { feeMinor: 'HKD:100,JPY:1,HKD:10' }],
+  ['every currency the platform takes', { feeMinor: SUPPORTED_CURRENCIES.map((ccy, i) => `${ccy}:${i}`).join(',') }],
+  ['a misspelt currency', { feeMinor: 'HDK:100,5' }],
+  ['a three-decimal currency', { feeMinor: 'KWD:100' }],
   ['two bare figures', { feeMinor: '5,JPY:1,6' }],
   ['lower-case currency', { feeMinor: 'hkd:100' }],
   ['an empty entry', { feeMinor: 'HKD:100,,5' }],

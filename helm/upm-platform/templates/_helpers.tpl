@@ -140,11 +140,16 @@ true
 
 {{/*
 A fixed fee setting (SETTLEMENT_FEE_MINOR, SANDBOX_FEE_MINOR): the schema checks its shape; a currency named twice,
-which a pattern cannot see, the service refuses too. Takes (list <value> <values path> <service> <variable>).
+which a pattern cannot see, or one the platform does not take (SUPPORTED_CURRENCIES of libs/contracts; the deploy
+check settlement-fees.js tries each), the service refuses too. Takes (list <value> <values path> <service> <variable>).
 */}}
 {{- define "upm.feeMinorNamesEachCurrencyOnce" -}}
+{{- $supported := splitList " " "AUD BDT BRL CAD CHF CLP CNY EUR GBP HKD IDR JPY KRW MOP MXN MYR NZD PEN PHP PKR PLN SGD THB TWD USD VND" -}}
 {{- $named := dict -}}
 {{- range $ccy := regexFindAll "[A-Z]{3}" (toString (default "" (index . 0))) -1 -}}
+{{- if not (has $ccy $supported) -}}
+{{- fail (printf "%s names %s, a currency the platform does not take: %s would refuse to start (%s)" (index $ 1) $ccy (index $ 2) (index $ 3)) -}}
+{{- end -}}
 {{- if hasKey $named $ccy -}}
 {{- fail (printf "%s names %s twice: %s would refuse to start (%s)" (index $ 1) $ccy (index $ 2) (index $ 3)) -}}
 {{- end -}}

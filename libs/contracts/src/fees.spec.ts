@@ -56,6 +56,7 @@ describe('the fixed part as finance writes it', () => {
   it.each([
     ['-1', 'neither'], ['HKD:-1', 'neither'], ['hkd:10', 'neither'], ['HKD:10,', 'neither'], ['', 'neither'],
     ['HKD:10,HKD:20', 'HKD is named twice'], ['5,6', 'at most one figure'],
+    ['HDK:10,5', 'HDK is not a currency the platform takes'], ['KWD:10', 'KWD is not a currency the platform takes'],
   ])('refuses %p', (text, problem) => {
     const parsed = parseFixedFees(text);
     expect('problem' in parsed && parsed.problem).toContain(problem);

@@ -1,3 +1,5 @@
+import { currencyExponent, SUPPORTED_CURRENCIES } from './money';
+
 /**
  * Alipay's fee schedule: what Alipay charges for a transaction, a rate of its gross plus a fixed part per
  * currency; settlement expects it, the sandbox charges it (one formula, so the two agree on every rounding). Acquiring contracts price in-store payments that way (2.2 % + 1.00 HKD, say), and a
@@ -53,6 +55,8 @@ export function parseFixedFees(text: string): FixedFees | { problem: string } {
   for (const entry of text.split(',').map((e) => e.trim())) {
     const named = PER_CURRENCY.exec(entry);
     if (named) {
+      // a misspelt currency would leave the one meant on the bare figure's fee, silently
+      if (currencyExponent(named[1]) === undefined) return { problem: `${named[1]} is not a currency the platform takes (${SUPPORTED_CURRENCIES.join(', ')})` };
       if (named[1] in byCurrency) return { problem: `${named[1]} is named twice` };
       byCurrency[named[1]] = BigInt(named[2]);
     } else if (BARE.test(entry)) {
