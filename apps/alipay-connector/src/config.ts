@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminToken, adminTokenEnv, commonEnv, ConfigError, databaseEnv, databaseSettings, defineConfig, env, kafkaEnv, kafkaSettings } from '@upm/shared-config';
+import { KeyFormatError, loadPrivateKey, loadPublicKey } from '@upm/alipay';
 import { signedNotifyPath } from '@upm/connector';
 
 /** Every environment variable alipay-connector reads. Keys come inline (PEM or Base64 DER) or from files. */
@@ -36,12 +37,21 @@ export const configDefinition = defineConfig(
       notifyPath: signedNotifyPath(e.ALIPAY_NOTIFY_URL),
       adminToken: adminToken(e),
       unparsableRetentionDays: e.UNPARSABLE_NOTIFICATIONS_RETENTION_DAYS,
-      retiredAlipayPublicKeys: (e.ALIPAY_RETIRED_PUBLIC_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== ''),
+      retiredAlipayPublicKeys: (e.ALIPAY_RETIRED_PUBLIC_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
+        .map((key, index) => usable(key, loadPublicKey, `ALIPAY_RETIRED_PUBLIC_KEYS (key ${index + 1})`)),
       credentials: [{
         clientId: e.ALIPAY_CLIENT_ID,
         keyVersion: e.ALIPAY_KEY_VERSION,
-        privateKey: required(e.ALIPAY_PRIVATE_KEY ?? e.ALIPAY_PRIVATE_KEY_FILE, 'ALIPAY_PRIVATE_KEY or ALIPAY_PRIVATE_KEY_FILE'),
-        alipayPublicKey: required(e.ALIPAY_PUBLIC_KEY ?? e.ALIPAY_PUBLIC_KEY_FILE, 'ALIPAY_PUBLIC_KEY or ALIPAY_PUBLIC_KEY_FILE'),
+        privateKey: usable(
+          required(e.ALIPAY_PRIVATE_KEY ?? e.ALIPAY_PRIVATE_KEY_FILE, 'ALIPAY_PRIVATE_KEY or ALIPAY_PRIVATE_KEY_FILE'),
+          loadPrivateKey,
+          e.ALIPAY_PRIVATE_KEY ? 'ALIPAY_PRIVATE_KEY' : 'ALIPAY_PRIVATE_KEY_FILE',
+        ),
+        alipayPublicKey: usable(
+          required(e.ALIPAY_PUBLIC_KEY ?? e.ALIPAY_PUBLIC_KEY_FILE, 'ALIPAY_PUBLIC_KEY or ALIPAY_PUBLIC_KEY_FILE'),
+          loadPublicKey,
+          e.ALIPAY_PUBLIC_KEY ? 'ALIPAY_PUBLIC_KEY' : 'ALIPAY_PUBLIC_KEY_FILE',
+        ),
       }],
     },
   }),
@@ -50,6 +60,17 @@ export const configDefinition = defineConfig(
 function required(value: string | undefined, names: string): string {
   if (!value) throw new ConfigError([`${names}: required`]);
   return value;
+}
+
+/** The key as given, once it loads: a key that does not stops start-up naming the variable that held it. */
+function usable(key: string, load: (key: string) => unknown, variable: string): string {
+  try {
+    load(key);
+  } catch (error) {
+    if (error instanceof KeyFormatError) throw new ConfigError([`${variable}: ${error.message}`]);
+    throw error;
+  }
+  return key;
 }
 
 export type AppConfig = ReturnType<typeof configDefinition.map>;
