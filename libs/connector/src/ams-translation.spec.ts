@@ -1,3 +1,4 @@
+import { buildPayRequest } from '@upm/alipay';
 import type { AmsCallResult, AmsNotification, InquiryPaymentResponse, InquiryRefundResponse, PayResponse } from '@upm/alipay';
 import { inquireRefundResultV1, inquiryResultV1, MESSAGE_EXAMPLES, paymentNotifiedV1, payResultV1, refundNotifiedV1, refundResultV1, TOPICS } from '@upm/contracts';
 import type { PayCommandV1, RefundCommandV1 } from '@upm/contracts';
@@ -20,6 +21,21 @@ describe('AMS translation', () => {
   it('stamps the terminal\'s request time in AMS\'s form: seconds and an offset, no milliseconds', () => {
     expect(payCommand.terminalRequestTime).toBe('2026-11-27T04:06:00.000Z');
     expect(payInput(payCommand, undefined).env.storeTerminalRequestTime).toBe('2026-11-27T12:06:00+08:00');
+  });
+
+  it('sends a pay for a blank description, merchant or store name, naming it by its id as for a missing description', () => {
+    const blank = { ...payCommand, description: ' \t\u00a0', merchant: { ...payCommand.merchant, merchantName: '  ', storeName: '\u3000' } };
+    const built = buildPayRequest(payInput(blank, undefined));
+    expect(built.ok).toBe(true);
+    expect(built.ok && built.request.order).toMatchObject({
+      orderDescription: payCommand.merchantOrderId,
+      merchant: { merchantName: payCommand.merchant.merchantId, store: { storeName: payCommand.merchant.storeId } },
+    });
+    const { description: _, ...undescribed } = payCommand;
+    expect(payInput(undescribed, undefined).orderDescription).toBe(payCommand.merchantOrderId);
+    // text with something in it goes as it was given, spaces and all
+    const spaced = { ...payCommand, description: ' 2 x coffee ', merchant: { ...payCommand.merchant, merchantName: ' Harbour ' } };
+    expect(payInput(spaced, undefined)).toMatchObject({ orderDescription: ' 2 x coffee ', merchant: { merchantName: ' Harbour ' } });
   });
 
   it('sends our refund id as Alipay\'s refundRequestId, which must be unique across merchants', () => {

@@ -25,12 +25,13 @@ export function payInput(command: PayCommandV1, notifyUrl: string | undefined): 
     paymentCode: command.paymentCode,
     amount: command.amount,
     referenceOrderId: command.merchantOrderId,
-    orderDescription: command.description ?? command.merchantOrderId,
+    // AMS requires these and reads blank as missing: a blank one is named by its id, as a missing description is
+    orderDescription: shownOr(command.description, command.merchantOrderId),
     merchant: {
       referenceMerchantId: m.merchantId,
-      merchantName: m.merchantName,
+      merchantName: shownOr(m.merchantName, m.merchantId),
       merchantMCC: m.merchantMcc,
-      store: { referenceStoreId: m.storeId, storeName: m.storeName, storeMCC: m.storeMcc },
+      store: { referenceStoreId: m.storeId, storeName: shownOr(m.storeName, m.storeId), storeMCC: m.storeMcc },
     },
     // AMS's timestamp form (spec §2.8); derived from the command alone, so a re-sent pay is the same request
     env: { storeTerminalId: m.terminalId, storeTerminalRequestTime: formatAmsTime(new Date(command.terminalRequestTime)) },
@@ -212,6 +213,11 @@ const REFUND_STATUSES = ['SUCCESS', 'FAIL', 'PROCESSING'] as const;
 function stillProcessingUnlessKnown<S extends string>(status: string | undefined, known: readonly S[]): S | 'PROCESSING' | undefined {
   if (status === undefined) return undefined;
   return (known as readonly string[]).includes(status) ? (status as S) : 'PROCESSING';
+}
+
+/** The text, when it has something to show (not only white space); the fallback otherwise. */
+function shownOr(text: string | undefined, fallback: string): string {
+  return text?.trim() ? text : fallback;
 }
 
 function clip(text: string | undefined, max: number): string {
