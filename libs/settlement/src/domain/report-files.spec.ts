@@ -50,6 +50,11 @@ describe('transaction items', () => {
     expect(row.paymentTime).toBe(time);
   });
 
+  it('reads the largest amount of 16 minor-unit digits', () => {
+    const { rows } = parseTransactionItems(file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '99999999999999.99', 'HKD'), tx('REFUND', 'B', 'ref_1', 'pay_1', '-99999999999999.99', 'HKD'), '<END>'));
+    expect(rows.map((r) => r.amount)).toEqual([9_999_999_999_999_999n, -9_999_999_999_999_999n]);
+  });
+
   it('accepts an empty day', () => {
     expect(parseTransactionItems(file(TX_HEADER, '<END>'))).toEqual({ rows: [], unsupported: [] });
   });
@@ -96,6 +101,10 @@ describe('transaction items', () => {
     ['more decimals than the currency has', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '10.5', 'JPY'), '<END>'), /line 2: transactionAmountValue JPY takes 0 decimals/],
     ['an amount that is not a number', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12,50', 'HKD'), '<END>'), /line 2/],
     ['an unknown currency', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '12.50', 'XXX'), '<END>'), /unsupported currency "XXX"/],
+    // Amount.value is String(16) (spec §3.1), and a ledger amount a PostgreSQL bigint: more could never be stored
+    ['an amount of more than 16 minor-unit digits', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '100000000000000000.00', 'HKD'), '<END>'), /line 2: transactionAmountValue "100000000000000000.00" HKD is more than 16 digits in minor units/],
+    ['a refund of more than 16 minor-unit digits', file(TX_HEADER, tx('REFUND', 'A', 'ref_1', 'pay_1', '-100000000000000.00', 'HKD'), '<END>'), /line 2: transactionAmountValue "-100000000000000.00" HKD is more than 16 digits/],
+    ['an amount of 17 digits in a currency without decimals', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '10000000000000000', 'JPY'), '<END>'), /more than 16 digits in minor units/],
     // three decimals, not read with a guessed exponent: with two, 1.250 KWD would be 125 minor units instead of 1250
     ['a currency of three decimals the platform does not take', file(TX_HEADER, tx('PAYMENT', 'A', 'pay_1', '', '1.250', 'KWD'), '<END>'), /line 2: unsupported currency "KWD"/],
     ['a row without a type', file(TX_HEADER, tx('', 'A', 'pay_1', '', '12.50', 'HKD'), '<END>'), /line 2: transactionType is empty/],
@@ -203,6 +212,27 @@ describe('settlement batches', () => {
     expect(() => parseSettlementBatch([withReversal], summaryText.replace('REFUND_REVERSAL,2026-11-28T00:00:00+08:00,1,5.00', 'REFUND_REVERSAL,2026-11-28T00:00:00+08:00,1,6.00'), expected))
       .toThrow(/REFUND_REVERSAL: the settlement items sum to 500 minor units, the summary says 600/);
     expect(() => parseSettlementBatch([withReversal], good, expected)).toThrow(/TOTAL: the summary counts 4 items, the items files and its items of other types hold 5/);
+  });
+
+  // a batch the ledger cannot store failed at every look instead of being rejected once with its reason
+  it('rejects a batch with an amount beyond 16 minor-unit digits, in an item or in the summary', () => {
+    const huge = '100000000000000000.00';
+    const hugeItems = file(ITEM_HEADER, item('PAYMENT', 'pay_1', '', huge, huge, '0.00'), '<END>');
+    const hugeSummary = file(SUMMARY_HEADER, summary('TOTAL', 1, huge, '0.00'), '<END>');
+    expect(() => parseSettlementBatch([hugeItems], hugeSummary, expected)).toThrow(/line 2: transactionAmountValue "100000000000000000.00" HKD is more than 16 digits in minor units/);
+    expect(() => parseSettlementBatch([items], good.replace('TOTAL,2026-11-28T00:00:00+08:00,4,7.30,HKD,-0.20', `TOTAL,2026-11-28T00:00:00+08:00,4,7.30,HKD,-${huge}`), expected))
+      .toThrow(/line 5: feeAmountValue "-100000000000000000.00" HKD is more than 16 digits in minor units/);
+  });
+
+  // each amount fits, but the ledger sums a batch's items per merchant: only sums within a bigint can be kept
+  it('rejects a batch whose amounts, taken without their signs, add up beyond a 64-bit integer', () => {
+    const max = '99999999999999.99';
+    const n = 462; // 2 × 462 × (10^16 − 1) > 2^63 − 1 > 2 × 461 × (10^16 − 1)
+    const rows = Array.from({ length: n }, (_, i) => [item('PAYMENT', `pay_${i}`, '', max, max, '0.00'), item('CANCEL', `pay_${i}`, `pay_${i}`, `-${max}`, `-${max}`, '0.00')]).flat();
+    const text = file(SUMMARY_HEADER, summary('TOTAL', 2 * n, '0.00', '0.00'), '<END>');
+    expect(() => parseSettlementBatch([file(ITEM_HEADER, ...rows, '<END>')], text, expected)).toThrow(/the batch's settlement amounts add up, without their signs, to 9239999999999999076 minor units/);
+    const fewer = rows.slice(0, 2 * (n - 1));
+    expect(parseSettlementBatch([file(ITEM_HEADER, ...fewer, '<END>')], text.replace(`,${2 * n},`, `,${2 * (n - 1)},`), expected).net).toBe(0n);
   });
 
   it('tells a batch whose items files hold fewer items than its TOTAL counts from a wrong one: more files may come', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type CsvRow, currencyExponent, fromMajorUnits, parseCsvRows } from '@upm/contracts';
+import { type CsvRow, currencyExponent, fromMajorUnits, isMinorUnits, parseCsvRows } from '@upm/contracts';
 
 /**
  * Alipay's report files (spec §13): UTF-8 CSV, a header line, one line per record, and `<END>` as the last
@@ -174,13 +174,34 @@ function records(text: string, required: readonly string[]): Array<{ line: numbe
   });
 }
 
+/**
+ * A signed amount in minor units, at most 16 digits of them as Amount.value (spec §3.1): more is no amount Alipay
+ * takes, and beyond a PostgreSQL bigint it could not be stored at all.
+ */
 function amount(value: string, currency: string, line: number, column: string): bigint {
   if (currencyExponent(currency) === undefined) throw new ReportRejected(`line ${line}: unsupported currency "${currency}" in ${column}`);
+  let minor: bigint;
   try {
-    return fromMajorUnits(value, currency);
+    minor = fromMajorUnits(value, currency);
   } catch (error) {
     throw new ReportRejected(`line ${line}: ${column} ${(error as Error).message}`);
   }
+  if (!isMinorUnits(magnitude(minor).toString())) throw new ReportRejected(`line ${line}: ${column} "${value}" ${currency} is more than 16 digits in minor units`);
+  return minor;
+}
+
+const magnitude = (value: bigint) => (value < 0n ? -value : value);
+
+/** The most a PostgreSQL bigint holds, and so any sum of a batch's amounts the ledger keeps (a merchant's payout, a type's lines). */
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/**
+ * Every sum of some of a batch's amounts is within a bigint when their magnitudes together are: each amount fits,
+ * but many of them, payments and their cancels netting to nothing in the TOTAL, could sum beyond it for one merchant.
+ */
+function withinBigint(what: string, values: readonly bigint[]): void {
+  const total = values.reduce((sum, value) => sum + magnitude(value), 0n);
+  if (total > MAX_BIGINT) throw new ReportRejected(`the batch's ${what} add up, without their signs, to ${total} minor units: beyond ${MAX_BIGINT}, the most a sum of them can be kept as`);
 }
 
 function required(fields: Record<string, string>, column: string, line: number): string {
@@ -322,7 +343,11 @@ export function parseSettlementBatch(itemsTexts: readonly string[], summaryText:
   const otherLines = summary.filter((s) => s.summaryType !== 'TOTAL' && !TRANSACTION_TYPES.includes(s.summaryType) && !unsupportedTypes.has(s.summaryType));
   const besides = [...unsupportedItems.length ? ['its items of other types'] : [], ...otherLines.length ? [`its ${otherLines.map((s) => s.summaryType).join(', ')} lines`] : []];
   const also = besides.length ? ` and ${besides.join(' and ')}` : '';
-  const all = tally([...items, ...unsupportedItems, ...otherLines]);
+  const entries = [...items, ...unsupportedItems, ...otherLines];
+  withinBigint('settlement amounts', entries.map((e) => e.settlementAmount));
+  withinBigint('fees', entries.map((e) => e.fee));
+  withinBigint('transaction amounts', items.map((i) => i.amount));
+  const all = tally(entries);
   if (totals[0].count > all.count) throw new BatchIncomplete(`TOTAL: the summary counts ${totals[0].count} items, the items files${also} hold ${all.count}`);
   const check = (label: string, line: SummaryLine, group: Tally, what = '') => {
     if (line.count !== group.count) throw new ReportRejected(`${label}: the summary counts ${line.count} items, the items files${what} hold ${group.count}`);
