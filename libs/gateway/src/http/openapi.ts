@@ -39,9 +39,12 @@ export function openApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: json('CreatePayment') },
           responses: {
             201: { description: 'created by this request, and final', content: json('Payment') },
-            200: { description: 'the payment this merchantOrderId already made (the same body sent again), final', content: json('Payment') },
+            200: {
+              description: 'the payment this merchantOrderId already made (the same body sent again), final or still PROCESSING when the wait ended: the body\'s status tells which; while it is PROCESSING, poll GET /v1/payments/{paymentId}?waitSeconds=…&ifStatus=PROCESSING',
+              content: json('Payment'),
+            },
             202: {
-              description: 'still PROCESSING when the wait ended, whether this request created the payment or sent the same body again: the status code tells a final answer (200, 201) from one that is not; poll GET /v1/payments/{paymentId}?waitSeconds=…&ifStatus=PROCESSING',
+              description: 'created by this request, and still PROCESSING when the wait ended: poll GET /v1/payments/{paymentId}?waitSeconds=…&ifStatus=PROCESSING',
               content: json('Payment'),
             },
             ...errors(400, 401, 409, 415, 429, 503),

@@ -103,16 +103,17 @@ async function cancelCommands(paymentId: string): Promise<number> {
 }
 
 describe('POST /v1/payments', () => {
-  it('answers a replay as the first call: 202 while the payment is not final, then 200 with the same payment', async () => {
+  it('answers a replay with 200 and the same payment, final or not: its status says whether to keep polling', async () => {
     const key = await newTerminal();
     const body = paymentBody();
     const first = await call<PaymentViewV1>('POST', '/v1/payments', key, body);
     expect(first).toMatchObject({ status: 202, body: { status: 'PROCESSING' } });
     await apply('PaymentCreated', viewOf(first.body, 'PROCESSING', 0));
 
-    // a POS that lost the answer sends the same request again: not final yet, so it keeps polling
+    // a POS that lost the answer while the shopper enters a PIN sends the same request again (CONTRACTS §1: 200);
+    // the payment is not final yet, so it keeps polling
     const processing = await call<PaymentViewV1>('POST', '/v1/payments', key, { ...body, waitSeconds: 1 });
-    expect(processing).toMatchObject({ status: 202, body: { paymentId: first.body.paymentId, status: 'PROCESSING', sequence: 0 } });
+    expect(processing).toMatchObject({ status: 200, body: { paymentId: first.body.paymentId, status: 'PROCESSING', sequence: 0 } });
 
     await apply('PaymentSucceeded', viewOf(first.body, 'SUCCEEDED', 1));
     const final = await call<PaymentViewV1>('POST', '/v1/payments', key, body);

@@ -10,8 +10,9 @@ import { Terminal, TerminalGuard, TerminalRateLimitGuard } from './auth.guards';
 import { cancelBody, createPaymentBody, createRefundBody, findByOrderQuery, getPaymentQuery, getRefundQuery, parse } from './schemas';
 
 /**
- * The POS API (CONTRACTS.md §1). A payment still PROCESSING when the wait ends is answered 202, to the request
- * that created it and to a replay of that request alike: a POS tells a final answer from the status code.
+ * The POS API (CONTRACTS.md §1). The request that creates a payment is answered 201 when it is final by the end of
+ * the wait, 202 while it is still PROCESSING; a replay of that request (the same merchantOrderId and body) is
+ * answered 200 with the same payment, final or not: the body's status says whether the POS keeps polling.
  */
 @Controller('v1/payments')
 @UseGuards(TerminalGuard, TerminalRateLimitGuard, JsonBodyGuard)
@@ -30,7 +31,7 @@ export class PosController {
     if (!created) ticket.release(); // the order exists: nothing new for the orchestrator
     const waitSeconds = body.waitSeconds ?? this.options.defaultWaitSeconds;
     const view = created ? await this.payments.waitForNew(terminal, payment.paymentId, waitSeconds, ticket) : await this.payments.waitForChange(terminal, payment.paymentId, waitSeconds);
-    res.status(!isFinal(view.status) ? 202 : created ? 201 : 200).json(view);
+    res.status(!created ? 200 : isFinal(view.status) ? 201 : 202).json(view);
   }
 
   @Get()
