@@ -19,6 +19,15 @@ export const REDACT_PATHS: string[] = [
   '*.paymentMethod.paymentMethodId',
 ];
 
+/**
+ * What an error from the database carries of a statement's values, dropped from every logged error (see
+ * `createLogger`): TypeORM's `parameters` (an outbox insert's include the `Pay` command, payment code and all)
+ * and the `driverError` it wraps; PostgreSQL's `detail`, which quotes a key or the whole failing row
+ * (`Key (id)=(…) already exists`, `Failing row contains (…)`), and `where`, which can quote the input
+ * (`JSON data, line 1: …`). What stays says what failed: type, message, code, constraint, table, column, query.
+ */
+export const ERROR_VALUE_FIELDS: readonly string[] = ['parameters', 'driverError', 'detail', 'where'];
+
 /** Masks a payment code anywhere inside a free-text string (e.g. a raw AMS body kept for audit). */
 export function maskCodesInText(text: string): string {
   return text.replace(/\b(2[5-9]|30)(\d{4})(\d{6,22})(\d{4})\b/g, (_m, a: string, b: string, mid: string, d: string) => `${a}${b}${'*'.repeat(mid.length)}${d}`);

@@ -1,12 +1,13 @@
+import { Writable } from 'node:stream';
 import type { ArgumentsHost } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import type { Logger } from '@upm/shared-observability';
+import { createLogger } from '@upm/shared-observability';
 import { ApiError } from './api-error';
 import { HttpErrorFilter } from './http-error.filter';
 
 function answer(exception: unknown) {
   const logged: unknown[] = [];
-  const logger = { error: (fields: unknown) => logged.push(fields) } as unknown as Logger;
+  const logger = createLogger('gateway', 'info', new Writable({ write(chunk, _e, done) { logged.push(JSON.parse(String(chunk))); done(); } }));
   const res = { statusCode: 0, headers: {} as Record<string, string>, body: undefined as unknown, headersSent: false };
   const response = {
     get headersSent() { return res.headersSent; },

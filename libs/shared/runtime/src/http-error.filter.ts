@@ -19,7 +19,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const [status, body] = this.toBody(exception);
     // an ApiError is an answer the code chose (such as a 503 while shedding load), not a failure to log
-    if (status >= 500 && !(exception instanceof ApiError)) this.logger.error({ err: loggable(exception), status }, 'request failed');
+    if (status >= 500 && !(exception instanceof ApiError)) this.logger.error({ err: exception, status }, 'request failed');
     if (response.headersSent) return;
     if (exception instanceof ApiError && exception.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     else if (status === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
@@ -63,8 +63,3 @@ function isTransient(exception: unknown): boolean {
   return /Connection is closed|max retries per request/i.test(exception.message);
 }
 
-/** What is logged of an unexpected error: a failed query's parameters may hold a payment code (a command in the outbox), so they stay out. */
-function loggable(exception: unknown): unknown {
-  if (!(exception instanceof Error) || !('parameters' in exception)) return exception;
-  return { type: exception.name, message: exception.message, stack: exception.stack, code: (exception as { code?: unknown }).code };
-}
