@@ -86,6 +86,25 @@ describe('AMS translation', () => {
     }
   });
 
+  it('reads Alipay\'s legacy result codes by their current names (spec §4.4), in answers, inquiries and notifications', () => {
+    const failed = (resultCode: string): AmsCallResult<PayResponse> => ({
+      outcome: 'F', resultCode, resultMessage: 'no', durationMs: 3, exchange, body: { result: { resultCode, resultStatus: 'F', resultMessage: 'no' } },
+    });
+    expect(payResult(payCommand, failed('INVALID_CODE')).resultCode).toBe('INVALID_PAYMENT_CODE');
+    expect(payResult(payCommand, failed('SIGNATURE_INVALID')).resultCode).toBe('INVALID_SIGNATURE');
+    expect(payResult(payCommand, failed('USER_BALANCE_NOT_ENOUGH')).resultCode).toBe('USER_BALANCE_NOT_ENOUGH');
+    const inquiry = inquiryResult(payCommand, {
+      outcome: 'S', resultCode: 'SUCCESS', resultMessage: 'ok', durationMs: 3, exchange,
+      body: { result: { resultCode: 'SUCCESS', resultStatus: 'S', resultMessage: 'ok' }, paymentStatus: 'FAIL', paymentResultCode: 'INVALID_CODE' } as InquiryPaymentResponse,
+    });
+    expect(inquiry).toMatchObject({ paymentStatus: 'FAIL', paymentResultCode: 'INVALID_PAYMENT_CODE' });
+    const notified = notificationMessage(
+      { notifyType: 'PAYMENT_RESULT', result: { resultCode: 'INVALID_CODE', resultStatus: 'F', resultMessage: 'invalid code' }, paymentRequestId: 'pay_01JD' } as unknown as AmsNotification,
+      undefined,
+    );
+    expect(notified?.data).toMatchObject({ outcome: 'F', resultCode: 'INVALID_PAYMENT_CODE' });
+  });
+
   it('keeps an unknown outcome unknown and still answers a valid result', () => {
     const data = refundResult(refundCommand, { outcome: 'U', resultCode: 'TIMEOUT', resultMessage: 'no answer within 8000 ms', problem: 'TIMEOUT', durationMs: 8000, exchange });
     expect(refundResultV1.safeParse(data).success).toBe(true);

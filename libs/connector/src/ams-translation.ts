@@ -63,7 +63,7 @@ function base(ref: Ref, result: AmsCallResult<unknown>) {
     paymentRequestId: ref.paymentRequestId,
     attempt: ref.attempt,
     outcome: result.outcome,
-    resultCode: clip(result.resultCode, 64) || 'UNKNOWN',
+    resultCode: clip(currentCode(result.resultCode), 64) || 'UNKNOWN',
     // Alipay may quote the request back, payment code included
     resultMessage: clip(maskCodesInText(result.resultMessage ?? ''), 512),
   };
@@ -104,7 +104,7 @@ export function inquiryResult(ref: Ref, result: AmsCallResult<InquiryPaymentResp
     ...answeredAmount(result.body),
     ...definedOnly({
       paymentStatus: stillProcessingUnlessKnown(status, PAYMENT_STATUSES),
-      paymentResultCode: clip(result.body?.paymentResultCode, 64) || undefined,
+      paymentResultCode: clip(currentCode(result.body?.paymentResultCode), 64) || undefined,
     }),
   };
 }
@@ -154,7 +154,7 @@ export function notificationMessage(
         paymentId: notification.paymentRequestId,
         paymentRequestId: notification.paymentRequestId,
         outcome: notified,
-        resultCode: clip(notification.result.resultCode, 64),
+        resultCode: clip(currentCode(notification.result.resultCode), 64),
         ...answeredAmount(notification),
         ...paymentFacts(notification),
       },
@@ -171,7 +171,7 @@ export function notificationMessage(
       refundId: notification.refundRequestId,
       refundRequestId: target.refundRequestId,
       outcome: notified,
-      resultCode: clip(notification.result.resultCode, 64),
+      resultCode: clip(currentCode(notification.result.resultCode), 64),
       // dropped, as a payment notification's is, when it is not minor units of a currency we know
       ...readableAmount(notification.refundAmount),
       ...definedOnly({ alipayRefundId: optionalId(notification.refundId), refundTime: iso(notification.refundTime) }),
@@ -213,6 +213,16 @@ const REFUND_STATUSES = ['SUCCESS', 'FAIL', 'PROCESSING'] as const;
 function stillProcessingUnlessKnown<S extends string>(status: string | undefined, known: readonly S[]): S | 'PROCESSING' | undefined {
   if (status === undefined) return undefined;
   return (known as readonly string[]).includes(status) ? (status as S) : 'PROCESSING';
+}
+
+/** Alipay's legacy result codes and the names it gives them now (spec §4.4), so a POS reads one code for one cause. */
+const CURRENT_CODES: Readonly<Record<string, string>> = {
+  INVALID_CODE: 'INVALID_PAYMENT_CODE',
+  SIGNATURE_INVALID: 'INVALID_SIGNATURE',
+};
+
+function currentCode(code: string | undefined): string | undefined {
+  return code !== undefined && Object.hasOwn(CURRENT_CODES, code) ? CURRENT_CODES[code] : code;
 }
 
 /** The text, when it has something to show (not only white space); the fallback otherwise. */
