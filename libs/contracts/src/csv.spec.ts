@@ -10,6 +10,19 @@ describe('csv', () => {
     expect(parseCsv(toCsvLine(fields))).toEqual([fields]);
   });
 
+  // OWASP CSV injection: a report's text (a merchant id, Alipay's transaction id) landed in finance's export as a formula
+  it.each(['=HYPERLINK("http://x.example","open")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1+1)', '\tcalc', '\r=1', '-', '+5'])(
+    'writes a text field %j a spreadsheet would run as a formula with a leading quote',
+    (text) => {
+      const [[cell]] = parseCsv(toCsvLine([text]));
+      expect(cell).toBe(`'${text}`);
+    },
+  );
+
+  it('leaves numbers, and text that starts otherwise, as they are', () => {
+    expect(toCsvLine([-1250, '-1250', '-12.50', '0.10', 12, 'A-pay_1', 'SETTLED_FUNDS:=x:HKD', null])).toBe('-1250,-1250,-12.50,0.10,12,A-pay_1,SETTLED_FUNDS:=x:HKD,');
+  });
+
   it('maps rows to the header', () => {
     expect(csvRecords('id,name\n1,Ann\n2,"Bo, Jr"\n').records).toEqual([{ id: '1', name: 'Ann' }, { id: '2', name: 'Bo, Jr' }]);
   });

@@ -68,11 +68,23 @@ export function parseCsvRows(text: string): CsvRow[] {
   return rows.filter((r) => !(r.fields.length === 1 && r.fields[0] === ''));
 }
 
+/** How a text cell a spreadsheet would run as a formula starts (OWASP CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** A decimal number as the platform writes amounts (`-1250`, `12.50`): a spreadsheet reads it as the number it is. */
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * One CSV line: a field is quoted when it holds a comma, quote or line break. The CSV the platform hands people (the
+ * finance export) is written here, and opened in spreadsheets, which run a cell starting with `=`, `+`, `-`, `@`, a
+ * tab or a carriage return as a formula: such a text field (a merchant id or transaction id as Alipay's report has
+ * it) is written with a leading `'`, so it shows as text. A number, or a decimal string (`-12.50`), stays as it is.
+ */
 export function toCsvLine(fields: ReadonlyArray<string | number | null | undefined>): string {
   return fields
     .map((f) => {
       const text = f === null || f === undefined ? '' : String(f);
-      return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+      const cell = typeof f !== 'number' && FORMULA_START.test(text) && !DECIMAL.test(text) ? `'${text}` : text;
+      return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
     })
     .join(',');
 }

@@ -185,7 +185,7 @@ export function financeOpenApiDocument(): Record<string, unknown> {
       },
       '/v1/settlement/export.csv': {
         get: operation('The ledger lines of one report day or one batch as CSV, amounts in major units (give exactly one of day and batchId)', {
-          200: 'text/csv; one line per ledger entry',
+          200: "text/csv; one line per ledger entry; a text cell a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage return) is written with a leading ', numbers as they are",
         }, { parameters: queryParameters(exportQuery), errors: [400] }),
       },
     },
