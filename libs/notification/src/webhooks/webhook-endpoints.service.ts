@@ -110,8 +110,9 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
   /**
    * Changes what is given. A new URL gets what waits for a retry at once. Disabling holds the endpoint's deliveries (PENDING ones become HELD, new ones are written
    * HELD) and sends none; enabling sends what was held, in order, on a fresh retry schedule as a re-delivery would:
-   * the time it was disabled does not count towards the horizon. The row is locked first, so a consumer transaction
-   * that matched the endpoint ends before, and its deliveries are held too.
+   * the time it was disabled does not count towards the horizon. One being sent right now is left to that attempt
+   * either way. The row is locked first, so a consumer transaction that matched the endpoint ends before, and its
+   * deliveries are held too.
    */
   async update(merchantId: string, endpointId: string, patch: { url?: string; eventTypes?: string[]; description?: string | null; enabled?: boolean }): Promise<EndpointView> {
     if (patch.url !== undefined) await this.assertAllowedUrl(patch.url);
@@ -128,7 +129,9 @@ export class WebhookEndpointsService implements OnApplicationBootstrap {
           ...(disabling ? { disabledAt: () => 'now()' } : enabling ? { disabledAt: null } : {}),
         },
       );
-      if (disabling) await manager.query(`UPDATE webhook_deliveries SET status = 'HELD', leased_until = NULL WHERE endpoint_id = $1 AND status = 'PENDING'`, [endpointId]);
+      // one being sent right now keeps its claim: it still holds one of the endpoint's slots, and is left to that attempt
+      // (WebhookWorker records its result on the held row), so enabling again cannot send it a second time meanwhile
+      if (disabling) await manager.query(`UPDATE webhook_deliveries SET status = 'HELD' WHERE endpoint_id = $1 AND status = 'PENDING'`, [endpointId]);
       if (enabling) {
         await manager.query(
           `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), give_up_at = now() + make_interval(secs => $2::double precision / 1000),

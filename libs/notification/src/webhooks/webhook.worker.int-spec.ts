@@ -460,6 +460,53 @@ describe('disabling an endpoint', () => {
     expect(receiver.requests.map((r) => r.eventId)).toEqual([queued.id, later.id]);
   });
 
+  it('leaves a delivery being sent to that attempt when the endpoint is disabled and enabled meanwhile: one request at a time, per-endpoint cap 1', async () => {
+    const service = endpoints();
+    const { endpointId } = await service.create('mer_TOGGLE', { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded('mer_TOGGLE', 'pay_TOGGLE');
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    const open = later();
+    receiver.respond = () => open.status;
+    const sender = worker({ perEndpointConcurrency: 1 });
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(() => (receiver.requests.length === 1 ? true : undefined));
+
+    // the merchant pauses the endpoint and resumes it a moment later, while the request is still open
+    await service.update('mer_TOGGLE', endpointId, { enabled: false });
+    await service.update('mer_TOGGLE', endpointId, { enabled: true });
+    expect(await sender.dispatch()).toBe(0);
+    open.answer(200);
+    await eventually(async () => ((await delivery(event.id)).status === 'DELIVERED' ? true : undefined));
+    expect(await sender.dispatch()).toBe(0);
+    expect([receiver.requests.length, receiver.mostOpen, (await delivery(event.id)).leased_until]).toEqual([1, 1, null]);
+  });
+
+  it.each([
+    ['answered: it is delivered, and not sent again once the endpoint is enabled', 200, { status: 'DELIVERED', last_status_code: 200 }, 1],
+    ['failed: it stays held, and goes again once the endpoint is enabled', 503, { status: 'HELD', last_status_code: 503 }, 2],
+  ])('records the attempt under way when the endpoint was disabled as its result says: %s', async (_what, status, recorded, requests) => {
+    const service = endpoints();
+    const { endpointId } = await service.create(`mer_PAUSED_${status}`, { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded(`mer_PAUSED_${status}`, `pay_PAUSED_${status}`);
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], HOUR));
+    const open = later();
+    receiver.respond = () => open.status;
+    const sender = worker();
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(() => (receiver.requests.length === 1 ? true : undefined));
+
+    await service.update(`mer_PAUSED_${status}`, endpointId, { enabled: false });
+    open.answer(status);
+    await eventually(async () => ((await delivery(event.id)).leased_until === null ? true : undefined));
+    expect(await delivery(event.id)).toMatchObject(recorded);
+
+    receiver.respond = () => 200;
+    await service.update(`mer_PAUSED_${status}`, endpointId, { enabled: true });
+    expect(await sender.dispatch()).toBe(requests - 1);
+    await eventually(async () => ((await delivery(event.id)).status === 'DELIVERED' ? true : undefined));
+    expect(receiver.requests.map((r) => r.attempt)).toEqual([1, 2].slice(0, requests));
+  });
+
   it('a change of URL, event types and description takes effect for the next delivery; the secret stays', async () => {
     const service = endpoints();
     const elsewhere = await new WebhookReceiver().listen();

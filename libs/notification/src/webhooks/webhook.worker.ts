@@ -7,6 +7,7 @@ import { BACKOFF_AFTER_FAILURES, backoffUntil, endpointHealth } from './endpoint
 import { nextAttemptAt } from './retry-policy';
 import { SecretBox, SecretUnreadable } from './secret-box';
 import { signatureHeader, WEBHOOK_HEADERS } from './signing';
+import type { DeliveryStatus } from './webhook.entities';
 import { postWebhook, WebhookAnswer } from './webhook-request';
 
 interface Claimed {
@@ -221,8 +222,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const outcome: Outcome = !failure ? 'delivered' : retryAt ? 'failed' : 'dead_letter';
     // the attempt goes into the log in any case (the receiver got it); the delivery changes only while this
     // attempt's claim is the latest: every claim counts one more attempt (the count never goes back), so a worker
-    // whose lease lapsed and was taken over finds a higher count and leaves the row to the one holding it now
-    const recorded: boolean = await this.dataSource.transaction(async (manager) => {
+    // whose lease lapsed and was taken over finds a higher count and leaves the row to the one holding it now.
+    // One held meanwhile (its endpoint was disabled during the attempt) is delivered by an answer, and stays held
+    // after a failure: it goes again, on a fresh schedule, once the endpoint is enabled
+    const recorded: DeliveryStatus | undefined = await this.dataSource.transaction(async (manager) => {
       // the endpoint's row first, as a claim locks it before its deliveries: the two never wait for each other in turn.
       // Any attempt tells how the endpoint is, one whose claim was taken over as well
       const health = endpointHealth(answer);
@@ -231,35 +234,39 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         'INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, error_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [delivery.id, delivery.attempts, startedAt, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, latencyMs],
       );
-      const [, count]: [unknown, number] = await manager.query(
-        `UPDATE webhook_deliveries SET status = $2, next_attempt_at = coalesce($3, next_attempt_at), delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END,
+      const [[row]]: [Array<{ status: DeliveryStatus }>, number] = await manager.query(
+        `UPDATE webhook_deliveries SET status = CASE WHEN status = 'HELD' AND $2 <> 'DELIVERED' THEN 'HELD' ELSE $2 END,
+           next_attempt_at = CASE WHEN status = 'HELD' THEN next_attempt_at ELSE coalesce($3, next_attempt_at) END,
+           delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END,
            last_status_code = $4, last_error_code = $5, last_error = $6, leased_until = NULL
-         WHERE id = $1 AND status = 'PENDING' AND attempts = $7`,
+         WHERE id = $1 AND status IN ('PENDING', 'HELD') AND attempts = $7
+         RETURNING status`,
         [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, delivery.attempts],
       );
       // the deliveries of the stream queued behind this one cannot go before it: they are due when it is again
       // (without this, every pass of every replica reads them while an endpoint is down, its whole backlog)
-      if (count === 1 && retryAt) {
+      if (row?.status === 'PENDING' && retryAt) {
         await manager.query(
           `UPDATE webhook_deliveries SET next_attempt_at = $4 WHERE endpoint_id = $1 AND stream = $2 AND status = 'PENDING'
              AND stream_sequence > $3 AND next_attempt_at < $4`,
           [delivery.endpoint_id, delivery.stream, delivery.stream_sequence, retryAt],
         );
       }
-      return count === 1;
+      return row?.status;
     });
     const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, errorCode: failure?.code, error: failure?.detail, retryAt };
     if (!recorded) {
       this.logger.warn(log, 'webhook attempt ended after its claim was taken over or the delivery settled; logged only');
       return;
     }
-    this.outcomes.inc({ outcome });
+    // a held one that failed is neither retried at `retryAt` nor dead-lettered: it goes again once its endpoint is enabled
+    const counted: Outcome = recorded === 'HELD' ? 'failed' : outcome;
+    this.outcomes.inc({ outcome: counted });
     if (failure) this.failures.inc({ code: failure.code });
-    this.latency.observe({ outcome }, latencyMs / 1000);
-    if (outcome !== 'delivered') {
-      if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
-      else this.logger.warn(log, 'webhook attempt failed; retrying');
-    }
+    this.latency.observe({ outcome: counted }, latencyMs / 1000);
+    if (recorded === 'HELD') this.logger.warn({ ...log, retryAt: undefined }, 'webhook attempt failed; held until its endpoint is enabled');
+    else if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
+    else if (outcome === 'failed') this.logger.warn(log, 'webhook attempt failed; retrying');
   }
 
   /**
