@@ -189,9 +189,11 @@ export class PaymentsService {
    * refunds, appends the event to its terminal's stream under a per-terminal advisory lock held until
    * commit, taken before the insert draws the row's id: one terminal's rows commit in id order, so a reader
    * that has seen id N can never later find a row below N appear, and resuming after N loses nothing. A
-   * refund the orchestrator refused leaves the payment as it was (its event repeats the payment's current
-   * sequence), yet it is the answer the POS waits for; a refund settles once, so a repeat appends nothing,
-   * and an older view of the payment never reaches the stream.
+   * refund's outcome is the answer the POS waits for even when the payment did not move: a refund the
+   * orchestrator refused repeats the payment's current sequence, and one whose event arrives after a newer
+   * event of its payment (redriven from the dead-letter topic) carries an older one. Such an outcome is appended
+   * with the payment's stored view, so an older view of the payment never reaches the stream; a refund settles
+   * once, so a repeat appends nothing.
    */
   async applyEvent(manager: EntityManager, envelope: Envelope): Promise<void> {
     if (envelope.type === 'PaymentCancelRefused') return this.recordCancelRefusal(manager, envelope);
@@ -219,12 +221,13 @@ export class PaymentsService {
          ON CONFLICT (payment_id) DO UPDATE SET status = EXCLUDED.status, sequence = EXCLUDED.sequence, view = EXCLUDED.view
          WHERE payments.sequence < EXCLUDED.sequence RETURNING payment_id, merchant_id, terminal_id
        ), changed AS (
-         SELECT payment_id, merchant_id, terminal_id FROM moved
+         SELECT payment_id, merchant_id, terminal_id, $10::jsonb AS data FROM moved
          UNION ALL
-         SELECT payment_id, merchant_id, terminal_id FROM payments WHERE $11::boolean AND payment_id = $1 AND sequence = $6 AND NOT EXISTS (SELECT 1 FROM moved)
+         SELECT payment_id, merchant_id, terminal_id, $10::jsonb || jsonb_build_object('payment', view) FROM payments
+          WHERE $11::boolean AND payment_id = $1 AND NOT EXISTS (SELECT 1 FROM moved)
        )
        INSERT INTO terminal_events (terminal_id, merchant_id, payment_id, event_id, type, data)
-       SELECT changed.terminal_id, changed.merchant_id, changed.payment_id, $8, $9, $10::jsonb
+       SELECT changed.terminal_id, changed.merchant_id, changed.payment_id, $8, $9, changed.data
        FROM changed, LATERAL pg_advisory_xact_lock(${terminalStreamKey('changed.terminal_id')})`),
       [
         payment.paymentId, payment.merchantId, payment.merchantOrderId, payment.terminalId, payment.status, payment.sequence, JSON.stringify(payment),

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { createEnvelope, Envelope, parseMessage, PaymentStatus, PaymentViewV1, TOPICS } from '@upm/contracts';
+import { createEnvelope, Envelope, parseMessage, PaymentStatus, PaymentViewV1, RefundViewV1, TOPICS } from '@upm/contracts';
 import { Metrics } from '@upm/shared-observability';
 import { freshDatabase, sleep, testLogger } from '@upm/shared-testing';
 import { GATEWAY_DATABASE } from '../database';
@@ -78,6 +78,38 @@ describe('the read model and the terminal stream', () => {
       [expect.any(String), 'PaymentSucceeded', undefined],
       [first.id, 'RefundFailed', 'FAILED'],
     ]);
+  });
+
+  it('appends a refund\'s outcome that arrives after a newer event of its payment once, with the payment as it stands', async () => {
+    const paid = (sequence: number, refunded: string): PaymentViewV1 => ({ ...view('pay_rm_late', 'SUCCEEDED', sequence), refundedAmount: { currency: 'HKD', value: refunded } });
+    const refund = (refundId: string, status: RefundViewV1['status']): RefundViewV1 => ({
+      paymentId: 'pay_rm_late', refundId, refundRequestId: `R-${refundId}`, amount: { currency: 'HKD', value: '100' }, status, origin: 'MERCHANT',
+    });
+    const refundEvent = (type: string, payment: PaymentViewV1, r: RefundViewV1) =>
+      createEnvelope({ type, key: payment.paymentId, data: { payment, refund: r }, producer: 'payment-orchestrator', correlationId: payment.paymentId });
+    await apply(event('PaymentSucceeded', paid(1, '0')));
+    await dataSource.query(
+      `INSERT INTO refunds (refund_id, payment_id, refund_request_id, request_hash, status, view) VALUES ('ref_rm_late_a', 'pay_rm_late', 'R-ref_rm_late_a', 'h', 'PROCESSING', '{}')`,
+    );
+    await apply(refundEvent('RefundRequested', paid(2, '0'), refund('ref_rm_late_a', 'PROCESSING')));
+    // the first refund's success (sequence 3) comes late, redriven from the dead-letter topic: the next refund's
+    // request (sequence 4) was applied first; then the success comes once more under a new envelope
+    const latest = paid(4, '100');
+    const succeeded = () => refundEvent('RefundSucceeded', paid(3, '100'), { ...refund('ref_rm_late_a', 'SUCCEEDED'), alipayRefundId: 'a1' });
+    const late = succeeded();
+    await apply(refundEvent('RefundRequested', latest, refund('ref_rm_late_b', 'PROCESSING')), late, succeeded());
+
+    expect(await dataSource.query("SELECT status, sequence FROM payments WHERE payment_id = 'pay_rm_late'")).toEqual([{ status: 'SUCCEEDED', sequence: 4 }]);
+    expect(await dataSource.query("SELECT status FROM refunds WHERE refund_id = 'ref_rm_late_a'")).toEqual([{ status: 'SUCCEEDED' }]);
+    const stream = (await terminalEventsAfter(dataSource, terminal, '0')).events.filter((e) => e.payment.paymentId === 'pay_rm_late');
+    // the POS hears the refund's outcome, and never sees the payment go back to an older view
+    expect(stream.map((e) => [e.type, e.refund?.refundId, e.refund?.status, e.payment.sequence])).toEqual([
+      ['PaymentSucceeded', undefined, undefined, 1],
+      ['RefundRequested', 'ref_rm_late_a', 'PROCESSING', 2],
+      ['RefundRequested', 'ref_rm_late_b', 'PROCESSING', 4],
+      ['RefundSucceeded', 'ref_rm_late_a', 'SUCCEEDED', 4],
+    ]);
+    expect(stream[3]).toMatchObject({ eventId: late.id, payment: latest });
   });
 
   it('applies the saga\'s reversal refund though a refund of the merchant\'s already took its refundRequestId, rather than failing the event for ever', async () => {
