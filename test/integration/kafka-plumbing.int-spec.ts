@@ -266,6 +266,33 @@ describe('outbox → Kafka → idempotent consumer', () => {
     expect(holders[0]).not.toBe(killed[0].pid);
   });
 
+  it('publishes rows whose send to Kafka failed before later rows of their key, without a reconnect', async () => {
+    await startConsumer('test.failed-send');
+    // Kafka refuses the relay's first send (a leader election, retries exhausted); the database stays up
+    let failures = 1;
+    const flaky = Object.create(producer) as Producer;
+    flaky.sendBatch = async (batch) => {
+      if (failures > 0) {
+        failures -= 1;
+        throw new Error('KafkaJSNumberOfRetriesExceeded: broker not available');
+      }
+      return producer.sendBatch(batch);
+    };
+    await relay.stop();
+    relay = new OutboxRelay(dataSource, flaky, logger, new Metrics('test'), { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
+
+    const first = refundCommand('pay_failed_send', 1);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, first));
+    await relay.start();
+    await eventually(async () => (failures === 0 ? true : undefined));
+    const second = refundCommand('pay_failed_send', 2);
+    await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, second));
+
+    const rows = await eventually(async () => ((await effects('pay_failed_send')).length === 2 ? effects('pay_failed_send') : undefined), 20_000, 100);
+    expect(rows.map((r) => r.message_id)).toEqual([first.id, second.id]);
+    await outboxEmptied();
+  });
+
   it('leaves a standby replica idle on commits: it tries for the lock on its poll only', async () => {
     await startConsumer('test.standby');
     const attempts = jest.spyOn(Client.prototype, 'query');

@@ -266,9 +266,10 @@ export class OutboxRelay {
     // rows past the byte budget are read again by the next pass, which follows at once
     const rows = withinBytes(read, PASS_BYTES);
     this.behind = read.length >= batchSize || rows.length < read.length;
+    if (rows.length) await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
+    // only once Kafka has them: rows of a failed send stay above the floor, and the next pass sends them before later rows of their keys
     this.moveFloor(rows.length ? rows[rows.length - 1].seq : undefined);
     if (!rows.length) return 0;
-    await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, this.options.topicPrefix) });
     this.sent = rows.map((row) => row.seq);
     for (const row of rows) this.published.inc({ topic: row.topic });
     return rows.length;
