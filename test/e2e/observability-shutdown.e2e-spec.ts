@@ -61,7 +61,7 @@ describe('SIGTERM during load', () => {
       await load;
     }
 
-    const answered = sent.filter((s) => s.paymentId && (s.status === 201 || s.status === 202));
+    const answered = sent.filter((s) => s.paymentId && (s.status === 200 || s.status === 201 || s.status === 202));
     expect(answered.length).toBeGreaterThanOrEqual(10);
     // the gateway stayed up: every request got an answer; while a service was down it may have shed new
     // payments, always as a retryable 503 OVERLOADED, and the same request went through on a retry
