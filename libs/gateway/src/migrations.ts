@@ -29,3 +29,28 @@ export class GatewayRegistryAndPayments1764205200000 implements MigrationInterfa
     for (const table of ['refunds', 'payments', 'terminals', 'stores', 'merchants']) await q.query(`DROP TABLE "${table}"`);
   }
 }
+
+/**
+ * A terminal belongs to its store's merchant, held by the database: a terminal row naming another merchant than its
+ * store's is refused. Terminals that already do (an import that raced another onboarding of their store) stop the
+ * migration, named, for an operator to revoke and give back to their store's merchant first.
+ */
+export class GatewayTerminalsOfTheirStoresMerchant1795910400000 implements MigrationInterface {
+  name = 'GatewayTerminalsOfTheirStoresMerchant1795910400000';
+
+  async up(q: QueryRunner): Promise<void> {
+    const strays: Array<{ id: string }> = await q.query(`SELECT t.id FROM terminals t LEFT JOIN stores s ON s.id = t.store_id
+      WHERE s.merchant_id IS DISTINCT FROM t.merchant_id ORDER BY t.id LIMIT 100`);
+    if (strays.length) {
+      throw new Error(`terminals with another merchant than their store's: ${strays.map((t) => t.id).join(', ')}. Revoke each and give it its store's merchant `
+        + `(UPDATE terminals t SET status = 'REVOKED', merchant_id = s.merchant_id FROM stores s WHERE s.id = t.store_id AND s.merchant_id <> t.merchant_id), then migrate again`);
+    }
+    await q.query(`ALTER TABLE "stores" ADD CONSTRAINT "UQ_stores_id_merchant" UNIQUE ("id", "merchant_id")`);
+    await q.query(`ALTER TABLE "terminals" ADD CONSTRAINT "FK_terminals_store_merchant" FOREIGN KEY ("store_id", "merchant_id") REFERENCES "stores"("id", "merchant_id")`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE "terminals" DROP CONSTRAINT "FK_terminals_store_merchant"`);
+    await q.query(`ALTER TABLE "stores" DROP CONSTRAINT "UQ_stores_id_merchant"`);
+  }
+}

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
 
 @Entity({ name: 'merchants' })
 export class MerchantRow {
@@ -16,6 +16,7 @@ export class MerchantRow {
 }
 
 @Entity({ name: 'stores' })
+@Unique('UQ_stores_id_merchant', ['id', 'merchantId']) // what a terminal's store and merchant refer to together
 export class StoreRow {
   @PrimaryColumn({ type: 'text' })
   id!: string;
@@ -46,6 +47,11 @@ export class TerminalRow {
 
   @Column({ type: 'text', name: 'merchant_id' })
   merchantId!: string;
+
+  /** the database refuses a terminal whose merchant is not its store's */
+  @ManyToOne(() => StoreRow, { onDelete: 'NO ACTION' })
+  @JoinColumn([{ name: 'store_id', referencedColumnName: 'id', foreignKeyConstraintName: 'FK_terminals_store_merchant' }, { name: 'merchant_id', referencedColumnName: 'merchantId' }])
+  store?: StoreRow;
 
   /** the public half of the key, used to find the terminal */
   @Index('IDX_terminals_key_id', { unique: true })

@@ -4,7 +4,7 @@ import { newId } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { ApiError, isId } from '@upm/shared-runtime';
 import { MerchantRow, StoreRow, TerminalRow } from './registry.entities';
-import { issueTerminalKey, parseTerminalKey, secretMatches } from './terminal-keys';
+import { IssuedKey, issueTerminalKey, parseTerminalKey, secretMatches } from './terminal-keys';
 
 /** Who is calling: a terminal, its store and its merchant. Everything a POS does is scoped to `merchantId`. */
 export interface TerminalContext {
@@ -100,27 +100,28 @@ export class RegistryService {
     return new Map(rows.map((row) => [row.id, row.key_id]));
   }
 
-  /** Bulk onboarding in one transaction: creates what is missing, keeps what exists, answers the new keys. */
+  /**
+   * Bulk onboarding in one transaction: creates what is missing, keeps what exists, answers the new keys. Another
+   * onboarding may be writing the same stores or terminals meanwhile: each insert waits for it and keeps its rows, and
+   * only then are the owners read, so what the other one committed is checked as if it had been there before.
+   */
   async importRows(rows: ImportRow[]): Promise<ImportResult> {
+    assertOneOwner(rows, (r) => r.storeId, (r) => r.merchantId, storesMoved);
+    assertOneOwner(rows, (r) => r.terminalId, (r) => r.storeId, terminalsMoved);
     return this.dataSource.transaction(async (manager) => {
-      const result: ImportResult = { merchantsCreated: 0, storesCreated: 0, terminalsCreated: 0, terminals: [] };
-      const merchants = uniqueBy(rows, (r) => r.merchantId).map((r) => ({ id: r.merchantId, name: r.merchantName, mcc: r.merchantMcc }));
-      result.merchantsCreated = await insertMissing(manager, MerchantRow, merchants);
-      const stores = uniqueBy(rows, (r) => r.storeId).map((r) => ({ id: r.storeId, merchantId: r.merchantId, name: r.storeName, mcc: r.storeMcc }));
-      assertOneOwner(rows, (r) => r.storeId, (r) => r.merchantId, storesMoved);
-      await assertOwnership(manager, stores);
-      result.storesCreated = await insertMissing(manager, StoreRow, stores);
+      // rows are written in id order, so two imports of overlapping files wait for each other rather than deadlock
+      const merchants = inIdOrder(uniqueBy(rows, (r) => r.merchantId).map((r) => ({ id: r.merchantId, name: r.merchantName, mcc: r.merchantMcc })));
+      const merchantsCreated = await insertMissing(manager, MerchantRow, merchants);
+      const stores = inIdOrder(uniqueBy(rows, (r) => r.storeId).map((r) => ({ id: r.storeId, merchantId: r.merchantId, name: r.storeName, mcc: r.storeMcc })));
+      const storesCreated = await insertMissing(manager, StoreRow, stores);
+      await assertOwners(manager, 'stores', 'merchant_id', new Map(stores.map((s) => [s.id, s.merchantId])), storesMoved);
       const wanted = uniqueBy(rows, (r) => r.terminalId);
-      assertOneOwner(rows, (r) => r.terminalId, (r) => r.storeId, terminalsMoved);
-      const existing = await existingTerminals(manager, wanted);
-      const fresh = wanted.filter((r) => !existing.has(r.terminalId)).map((r) => {
-        const issued = issueTerminalKey();
-        result.terminals.push({ terminalId: r.terminalId, storeId: r.storeId, key: issued.key });
-        return { id: r.terminalId, storeId: r.storeId, merchantId: r.merchantId, keyId: issued.keyId, keyHash: issued.keyHash, status: 'ACTIVE' as const, keyRotatedAt: null };
-      });
-      for (let i = 0; i < fresh.length; i += 1000) await manager.getRepository(TerminalRow).insert(fresh.slice(i, i + 1000));
-      result.terminalsCreated = fresh.length;
-      return result;
+      const known = await ownersOf(manager, 'terminals', 'store_id', wanted.map((r) => r.terminalId)); // those need no key
+      const fresh = wanted.filter((r) => !known.has(r.terminalId)).map((r) => ({ id: r.terminalId, storeId: r.storeId, key: issueTerminalKey() }));
+      const created = await insertMissingTerminals(manager, fresh);
+      await assertOwners(manager, 'terminals', 'store_id', new Map(wanted.filter((r) => !created.has(r.terminalId)).map((r) => [r.terminalId, r.storeId])), terminalsMoved);
+      const terminals = fresh.filter((t) => created.has(t.id)).map((t) => ({ terminalId: t.id, storeId: t.storeId, key: t.key.key }));
+      return { merchantsCreated, storesCreated, terminalsCreated: terminals.length, terminals };
     });
   }
 
@@ -176,20 +177,30 @@ function assertOneOwner(rows: readonly ImportRow[], idOf: (row: ImportRow) => st
   if (split.size) throw moved([...split]);
 }
 
-/** The terminals of the file that exist, each in the store the file names: an import may not move one. */
-async function existingTerminals(manager: EntityManager, wanted: readonly ImportRow[]): Promise<Set<string>> {
-  const storeOf = new Map(wanted.map((r) => [r.terminalId, r.storeId]));
-  const existing = await ownersOf(manager, 'terminals', 'store_id', [...storeOf.keys()]);
-  const moved = [...existing].filter(([id, storeId]) => storeOf.get(id) !== storeId);
-  if (moved.length) throw terminalsMoved(moved.map(([id]) => id));
-  return new Set(existing.keys());
+const inIdOrder = <T extends { id: string }>(items: T[]): T[] => items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+/**
+ * Inserts the terminals that do not exist, each with the merchant of its store as stored (never one a file names),
+ * and answers the ids it created. The rows go as arrays: a chain of tens of thousands of terminals is more than a
+ * statement takes parameters.
+ */
+async function insertMissingTerminals(manager: EntityManager, terminals: Array<{ id: string; storeId: string; key: IssuedKey }>): Promise<Set<string>> {
+  const rows: Array<{ id: string }> = await manager.query(
+    `INSERT INTO terminals (id, store_id, merchant_id, key_id, key_hash)
+     SELECT t.id, t.store_id, s.merchant_id, t.key_id, t.key_hash
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t (id, store_id, key_id, key_hash) JOIN stores s ON s.id = t.store_id
+      ORDER BY t.id
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [terminals.map((t) => t.id), terminals.map((t) => t.storeId), terminals.map((t) => t.key.keyId), terminals.map((t) => t.key.keyHash)],
+  );
+  return new Set(rows.map((row) => row.id));
 }
 
-/** An import may not move a store that already belongs to another merchant. */
-async function assertOwnership(manager: EntityManager, stores: Array<{ id: string; merchantId: string }>): Promise<void> {
-  const owner = await ownersOf(manager, 'stores', 'merchant_id', stores.map((s) => s.id));
-  const moved = stores.filter((s) => owner.has(s.id) && owner.get(s.id) !== s.merchantId);
-  if (moved.length) throw storesMoved(moved.map((s) => s.id));
+/** An import may not move a store to another merchant, nor a terminal to another store: `owners` is what the file says. */
+async function assertOwners(manager: EntityManager, table: 'terminals' | 'stores', owner: 'store_id' | 'merchant_id', owners: Map<string, string>, moved: (ids: string[]) => ApiError): Promise<void> {
+  const stored = await ownersOf(manager, table, owner, [...owners.keys()]);
+  const elsewhere = [...stored].filter(([id, storedOwner]) => owners.get(id) !== storedOwner).map(([id]) => id);
+  if (elsewhere.length) throw moved(elsewhere);
 }
 
 /**
