@@ -224,8 +224,9 @@ describe('settlement', () => {
   });
 
   it('reports each seeded fault exactly once, rejects broken files whole, and lets finance resolve a discrepancy', async () => {
-    // a new report day on the sandbox's clock
-    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
+    // a new report day on the sandbox's clock, after the one whose transaction file the review's check took in above (a
+    // day's file comes after its day: a transaction booked once it is in, and not listed, is missing from it)
+    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 2 * 86_400_000 }) });
     const day2: Record<string, PaymentResource> = {};
     for (const [tag, currency, value] of [['changed', 'HKD', '1100'], ['dropped', 'HKD', '1200'], ['fee', 'HKD', '1300'], ['fine', 'HKD', '1400'], ['yen2', 'JPY', '2000']] as const) {
       day2[tag] = await settled(hkd, hkd.pay({ merchantOrderId: PosClient.orderId(tag), amount: { currency, value }, paymentCode: PosClient.code('04'), waitSeconds: 20 }));

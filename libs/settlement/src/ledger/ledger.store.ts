@@ -1,11 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import { createEnvelope, fromMajorUnits, newId, TOPICS } from '@upm/contracts';
+import { createEnvelope, fromMajorUnits, newId, toMajorUnits, TOPICS } from '@upm/contracts';
 import type { DiscrepancyDetectedV1, LedgerEntriesPostedV1, PaymentReviewResolvedV1, TransactionReconciledV1 } from '@upm/contracts';
 import { prepared } from '@upm/shared-database';
 import { appendToOutbox } from '@upm/shared-kafka';
 import { accountCode, adjustmentPostings, assertBalanced, Posting, transactionPostings } from '../domain/ledger';
 import {
-  compareReported, PaidOutItem, ReportedFact, ReportedRow, ReportedTransaction, revisesReview, ReviewResolution, rowKey, signedAmount,
+  compareReported, missingInReport, PaidOutItem, ReportedFact, ReportedRow, ReportedTransaction, revisesReview, ReviewResolution, rowKey, signedAmount,
 } from '../domain/matching';
 import type { TransactionType } from '../domain/report-files';
 
@@ -197,6 +197,50 @@ export class LedgerStore {
 
   async findByDay(manager: EntityManager, day: string): Promise<LedgerTransactionRecord[]> {
     return manager.query(`SELECT ${COLUMNS} FROM ledger_transactions WHERE business_day = $1 AND kind NOT IN ('SETTLEMENT', 'ADJUSTMENT') ORDER BY created_at`, [day]);
+  }
+
+  /**
+   * Flags `MISSING_IN_REPORT` (announced with DiscrepancyDetected, naming `reportFile`) the transactions of `day`
+   * that no transaction file read so far lists, of any day: Alipay files a transaction under the day of its own
+   * clock, so a cancel it made just before midnight that the saga heard of just after is in the day before's file,
+   * and missing from none. One a settlement batch already posted is missing from no report: the payout proves
+   * Alipay made it, whether the batch came before the file or after.
+   */
+  async flagMissingInReport(manager: EntityManager, transactions: readonly LedgerTransactionRecord[], day: string, reportFile: string): Promise<void> {
+    const unsettled = transactions.filter((t) => t.settlement_batch_id === null);
+    if (!unsettled.length) return;
+    const listedRows: Array<{ kind: TransactionType; id: string }> = await manager.query(
+      `SELECT r.kind, r.transaction_request_id AS id FROM reconciliations r JOIN report_files f ON f.id = r.file_id
+       WHERE f.kind = 'transactionItems' AND f.status = 'INGESTED' AND (r.kind, r.transaction_request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [unsettled.map((t) => t.kind), unsettled.map((t) => t.request_id)],
+    );
+    const listed = new Set(listedRows.map((r) => rowKey(r.kind, r.id)));
+    for (const t of missingInReport(unsettled, listed, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
+      await this.setReconciliation(manager, t.id, 'MISSING_IN_REPORT');
+      await this.recordDiscrepancy(manager, {
+        type: 'MISSING_IN_REPORT', kind: t.kind as TransactionType, fields: [], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
+        merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { amount: toMajorUnits(t.amount, t.currency), currency: t.currency }, actual: null,
+        reportFile, businessDay: day, settled: false,
+      });
+    }
+  }
+
+  /**
+   * A transaction written after a transaction file of its day went in (its payment event lagged behind the file,
+   * came back from the retry or dead-letter topic, or a review closed late) is checked as the day's check would
+   * have checked it had it been there (`flagMissingInReport`), naming the day's last file read. Payment events and
+   * report ingestion hold the ledger one after the other, so a transaction is checked either here or by the day's
+   * check, whichever comes second; a part of the day that comes later and lists it closes the discrepancy, as for
+   * any other.
+   */
+  async checkBookedAfterReport(manager: EntityManager, id: string, day: string): Promise<void> {
+    const [file]: Array<{ path: string }> = await manager.query(
+      prepared(`SELECT path FROM report_files WHERE kind = 'transactionItems' AND status = 'INGESTED' AND business_day = $1 ORDER BY created_at DESC, path DESC LIMIT 1`),
+      [day],
+    );
+    if (!file) return;
+    const t = await this.find(manager, id);
+    if (t) await this.flagMissingInReport(manager, [t], day, file.path);
   }
 
   /** Records the latest verdict; a later file that agrees does not hide a disagreement that is still open. */

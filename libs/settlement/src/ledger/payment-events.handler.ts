@@ -206,10 +206,15 @@ export class PaymentEventsHandler {
     });
   }
 
-  /** Writes an event's transaction; one the report listed before it closes the report's MISSING_IN_LEDGER. */
+  /**
+   * Writes an event's transaction; one the report listed before it closes the report's MISSING_IN_LEDGER, and one
+   * whose day's transaction file is in without it is MISSING_IN_REPORT, as if it had come before the file.
+   */
   private async book(manager: EntityManager, draft: LedgerTransactionDraft & { source: EventSource }): Promise<{ created: boolean }> {
     const written = await this.ledger.write(manager, draft);
-    if (written.created) await this.ledger.closeMissingInLedger(manager, written.id, draft, `written from ${draft.source.eventType} ${draft.source.eventId}`);
+    if (!written.created) return written;
+    await this.ledger.closeMissingInLedger(manager, written.id, draft, `written from ${draft.source.eventType} ${draft.source.eventId}`);
+    await this.ledger.checkBookedAfterReport(manager, written.id, draft.businessDay);
     return written;
   }
 

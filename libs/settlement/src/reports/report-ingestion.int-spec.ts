@@ -45,6 +45,12 @@ function eventAt(paymentId: string, paymentTime: string): Envelope {
   return { ...envelope, data: { payment: { ...payment, alipay: { ...payment.alipay, paymentTime } } } };
 }
 
+/**
+ * A payment's success on the 26th, a day no transaction file comes for here, so a batch's word on it is all the reports
+ * say: one of the 27th, whose files are in from the first test on, would be missing from them as its event came.
+ */
+const succeededUnfiled = (paymentId: string) => eventAt(paymentId, '2026-11-26T12:06:02+08:00');
+
 const apply = (envelope: Envelope) => dataSource.transaction((manager) => handler.apply(manager, envelope));
 
 const TX_HEADER = 'customerId,acquirer,acquirerReferenceNo,referenceMerchantId,referenceStoreId,transactionType,transactionId,originalTransactionId,transactionRequestId,originalTransactionRequestId,referenceTransactionId,orderDescription,paymentMethodType,pspName,paymentTime,productCode,transactionAmountValue,transactionCurrency';
@@ -228,7 +234,7 @@ describe('ReportIngestion and payment events', () => {
     // a batch that charged another fee than the ledger expects: that stays for finance, the transaction unposted
     settlementBatch('20261127HKD003', 'pay_lagging_fee', '12.50', '0.20');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
-    await apply(event('pay_lagging_fee', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_lagging_fee'));
     expect(await transactionOf('pay_lagging_fee')).toMatchObject({ status: 'EXPECTED', reconciliation: null });
     expect(await discrepanciesOf('pay_lagging_fee')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'OPEN', ledger_transaction_id: null }]);
     expect(await finance.batch('20261127HKD003')).toMatchObject({ status: 'DISCREPANCIES', items: [{ ledgerTransactionId: null, result: 'MISSING_IN_LEDGER' }] });
@@ -299,7 +305,7 @@ describe('ReportIngestion and payment events', () => {
   it('books the fee a batch charged for a transaction whose payment event came after it expecting another, as if the event had come first', async () => {
     settlementBatch('20261127HKD005', 'pay_unheard_fee', '12.50', '0.20');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
-    await apply(event('pay_unheard_fee', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_unheard_fee'));
     const [found] = (await finance.discrepancies({ paymentId: 'pay_unheard_fee' })).discrepancies;
     expect(found).toMatchObject({ type: 'MISSING_IN_LEDGER', status: 'OPEN' });
     // the event disagrees with the payout: nothing is posted until finance says so
@@ -321,7 +327,7 @@ describe('ReportIngestion and payment events', () => {
   });
 
   it('opens a discrepancy resolved before its batch again without that resolution, which it keeps among the previous ones', async () => {
-    await apply(event('pay_reopened', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_reopened'));
     transactionFile('002', { id: 'pay_reopened', amount: '13.50' });
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
     const discrepancy = async () => (await finance.discrepancies({ paymentId: 'pay_reopened' })).discrepancies;
@@ -617,7 +623,7 @@ describe('ReportIngestion and payment events', () => {
   it('lets finance post a late transaction a batch settled in another currency, correcting what the payout cleared', async () => {
     fxBatch('20261127USD001', 'pay_late_fx');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
-    await apply(event('pay_late_fx', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_late_fx'));
     const [found] = (await finance.discrepancies({ paymentId: 'pay_late_fx' })).discrepancies;
     expect(found).toMatchObject({ type: 'MISSING_IN_LEDGER', status: 'OPEN' });
 
@@ -642,7 +648,7 @@ describe('ReportIngestion and payment events', () => {
     for (const [paymentId, batches] of [['pay_late_twice', ['20261127HKD011', '20261127HKD012']], ['pay_unheard_twice', ['20261127HKD013', '20261127HKD014']]] as const) {
       for (const batchId of batches) settlementBatch(batchId, paymentId);
       expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(2);
-      if (paymentId === 'pay_late_twice') await apply(event(paymentId, 'PaymentSucceeded', 3));
+      if (paymentId === 'pay_late_twice') await apply(succeededUnfiled(paymentId));
       const [found] = (await finance.discrepancies({ paymentId })).discrepancies;
       expect(found).toMatchObject({ type: 'MISSING_IN_LEDGER', status: 'OPEN' });
 
@@ -687,7 +693,7 @@ describe('ReportIngestion and payment events', () => {
   it('keeps a currency without decimals in whole units from the report to the ledger, its payout and the finance API, also settled in another currency', async () => {
     // 1000 JPY is 1000 minor units; the fee of 10 minor units is 10 JPY
     const jpy = (paymentId: string) => {
-      const envelope = event(paymentId, 'PaymentSucceeded', 3);
+      const envelope = eventAt(paymentId, '2027-01-11T10:00:00+08:00');
       const { payment } = envelope.data as { payment: PaymentViewV1 };
       return { ...envelope, data: { payment: { ...payment, amount: { currency: 'JPY', value: '1000' } } } };
     };
@@ -743,7 +749,7 @@ describe('ReportIngestion and payment events', () => {
     settlementBatch(first, 'pay_early_fee', '12.50', '0.20');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
     // the event disagrees with the payout on the fee: both stay for finance, the transaction unposted
-    await apply(event('pay_early_fee', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_early_fee'));
     expect(await transactionOf('pay_early_fee')).toMatchObject({ status: 'EXPECTED' });
 
     // a second batch pays it out, as the ledger expects it this time: money moved twice, as when the event comes first
@@ -763,7 +769,7 @@ describe('ReportIngestion and payment events', () => {
     const again = '20261127HKD051';
     settlementBatch(first, 'pay_early_repaid', '12.50', '0.20');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
-    await apply(event('pay_early_repaid', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_early_repaid'));
     settlementBatch(again, 'pay_early_repaid');
     expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
     const [missing, repeat] = (await finance.discrepancies({ paymentId: 'pay_early_repaid', status: 'OPEN' })).discrepancies;
@@ -795,7 +801,7 @@ describe('ReportIngestion and payment events', () => {
   });
 
   it('tells finance of a transaction paid out again after its discrepancy was resolved with an adjustment, booking nothing twice', async () => {
-    await apply(event('pay_adjusted_twice', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_adjusted_twice'));
     const first = '20261127HKD041';
     const again = '20261127HKD042';
     settlementBatch(first, 'pay_adjusted_twice', '12.50', '0.20');
@@ -837,7 +843,7 @@ describe('ReportIngestion and payment events', () => {
   });
 
   it('adjusts a transaction two batches paid out before finance resolved it in the first to come, leaving the second payout open', async () => {
-    await apply(event('pay_adjusted_late', 'PaymentSucceeded', 3));
+    await apply(succeededUnfiled('pay_adjusted_late'));
     // the batch that came first has the larger id: the first payout is the one the ledger was compared with first
     const first = '20261127HKD044';
     const again = '20261127HKD043';
@@ -886,9 +892,7 @@ describe('ReportIngestion and payment events', () => {
 
   it('keeps the second of two batches that paid out a written-off transaction before its reversal open as a second payout', async () => {
     await apply(eventAt('pay_written_off_twice', '2026-12-17T11:00:00+08:00'));
-    // the days' files are in already (the test before): the discrepancy is raised at the next transaction file
-    dayFile('20261217', '001');
-    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    // the days' files are in already (the test before): the discrepancy is raised as the event books it
     const [missing] = (await finance.discrepancies({ paymentId: 'pay_written_off_twice', type: 'MISSING_IN_REPORT' })).discrepancies;
     await finance.resolveDiscrepancy(missing.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'Alipay has no such payment', adjust: true });
 
@@ -1023,6 +1027,58 @@ describe('ReportIngestion and payment events', () => {
       { kind: 'CANCEL', day: '2027-01-08', reconciliation: 'MATCHED' }, { kind: 'PAYMENT', day: '2027-01-07', reconciliation: 'MATCHED' },
     ]);
     expect(await payableOf('pay_cancel_lagged_midnight')).toBe('0');
+  });
+
+  it('flags MISSING_IN_REPORT at once, once, for a charge, cancel or refund booked after its day\'s transaction file came without it', async () => {
+    await apply(eventAt('pay_late_cancelled', '2027-02-01T09:00:00+08:00'));
+    await apply(eventAt('pay_late_refunded', '2027-02-01T09:30:00+08:00'));
+    dayFile('20270201', '000',
+      reportRow('pay_late_cancelled', 'PAYMENT', '2027-02-01T09:00:00+08:00', '12.50'), reportRow('pay_late_refunded', 'PAYMENT', '2027-02-01T09:30:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+
+    // the settlement consumer lagged (or the events came back from the retry topic): the day's file lists none of these
+    const charged = eventAt('pay_late_charged', '2027-02-01T10:00:00+08:00');
+    await apply(charged);
+    await apply({ ...event('pay_late_cancelled', 'PaymentCancelled', 4), occurredAt: '2027-02-01T03:00:00Z' });
+    const refunded = refundEvent('pay_late_refunded', 'ref_late_refunded', 'RefundSucceeded', 5);
+    const { payment, refund } = refunded.data as { payment: PaymentViewV1; refund: Record<string, unknown> };
+    await apply({ ...refunded, data: { payment, refund: { ...refund, refundTime: '2027-02-01T11:00:00+08:00' } } });
+    const missing = () => dataSource.query(
+      `SELECT d.kind, d.transaction_request_id AS id, d.status, d.report_file, to_char(d.business_day, 'YYYY-MM-DD') AS day, t.reconciliation
+       FROM discrepancies d JOIN ledger_transactions t ON t.id = d.ledger_transaction_id
+       WHERE d.type = 'MISSING_IN_REPORT' AND d.payment_id = ANY($1) ORDER BY d.kind`,
+      [['pay_late_charged', 'pay_late_cancelled', 'pay_late_refunded']],
+    );
+    const flagged = [
+      { kind: 'CANCEL', id: 'pay_late_cancelled' }, { kind: 'PAYMENT', id: 'pay_late_charged' }, { kind: 'REFUND', id: 'ref_late_refunded' },
+    ].map((d) => ({ ...d, status: 'OPEN', report_file: 'C1/20270201/transactionItems_20270201_000.csv', day: '2027-02-01', reconciliation: 'MISSING_IN_REPORT' }));
+    expect(await missing()).toEqual(flagged);
+
+    // the event again, and the next day's file: nothing more
+    await apply({ ...charged, id: `${charged.id}-again` });
+    dayFile('20270202', '000');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect(await missing()).toEqual(flagged);
+    expect(await dataSource.query(
+      "SELECT key, count(*)::int AS n FROM outbox WHERE type = 'DiscrepancyDetected' AND key = ANY($1) GROUP BY key ORDER BY key",
+      [['pay_late_charged', 'pay_late_cancelled', 'pay_late_refunded']],
+    )).toEqual([{ key: 'pay_late_cancelled', n: 1 }, { key: 'pay_late_charged', n: 1 }, { key: 'pay_late_refunded', n: 1 }]);
+  });
+
+  it('closes the MISSING_IN_REPORT of a transaction booked after its day\'s first part once a later part lists it, and raises none for one listed before', async () => {
+    dayFile('20270203', '000', reportRow('pay_listed_before_event', 'PAYMENT', '2027-02-03T09:00:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    await apply(eventAt('pay_listed_before_event', '2027-02-03T09:00:00+08:00'));
+    expect(await discrepanciesOf('pay_listed_before_event')).toMatchObject([{ type: 'MISSING_IN_LEDGER', status: 'RESOLVED' }]);
+
+    await apply(eventAt('pay_in_later_part', '2027-02-03T10:00:00+08:00'));
+    expect(await discrepanciesOf('pay_in_later_part')).toMatchObject([{ type: 'MISSING_IN_REPORT', status: 'OPEN' }]);
+    dayFile('20270203', '001', reportRow('pay_in_later_part', 'PAYMENT', '2027-02-03T10:00:00+08:00', '12.50'));
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(1);
+    expect(await discrepanciesOf('pay_in_later_part')).toMatchObject([
+      { type: 'MISSING_IN_REPORT', status: 'RESOLVED', resolved_by: 'settlement', resolution_note: 'listed by C1/20270203/transactionItems_20270203_001.csv' },
+    ]);
+    expect(await transactionOf('pay_in_later_part')).toMatchObject({ reconciliation: 'MATCHED' });
   });
 
   it('reads the parts of a day present together as one report: nothing a later part lists is missing, nor announced so', async () => {

@@ -6,7 +6,7 @@ import { appendToOutbox } from '@upm/shared-kafka';
 import type { Logger, Metrics } from '@upm/shared-observability';
 import { SettledAmount, settlementPostings } from '../domain/ledger';
 import {
-  compareRow, compareWithPayment, explainUnledgeredRow, feeFromReport, LedgerExpectation, missingInReport, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,
+  compareRow, compareWithPayment, explainUnledgeredRow, feeFromReport, LedgerExpectation, notChargedReviews, partnerListedEarlier, paymentIdOfRow, PaymentFacts, ReportedFact,
   ReportedRow, rowKey, signedAmount, signedFee,
 } from '../domain/matching';
 import {
@@ -252,25 +252,8 @@ export class ReportIngestion {
     }
     const reportFile = files[files.length - 1].path;
 
-    // one a settlement batch already posted is missing from no report: the payout proves Alipay made it, as when the batch comes after the file
-    const unsettled = (await this.ledger.findByDay(manager, day)).filter((t) => t.settlement_batch_id === null);
-    // every transaction file so far counts, these included (their rows are recorded by now), and those of other days
-    // too: Alipay files a transaction under the day of its own clock, so a cancel it made just before midnight that the
-    // saga heard of just after is in the day before's file, and missing from none
-    const listedRows: Array<{ kind: TransactionType; id: string }> = await manager.query(
-      `SELECT r.kind, r.transaction_request_id AS id FROM reconciliations r JOIN report_files f ON f.id = r.file_id
-       WHERE f.kind = 'transactionItems' AND f.status = 'INGESTED' AND (r.kind, r.transaction_request_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [unsettled.map((t) => t.kind), unsettled.map((t) => t.request_id)],
-    );
-    const listed = new Set(listedRows.map((r) => rowKey(r.kind, r.id)));
-    for (const t of missingInReport(unsettled, listed, (t) => ({ kind: t.kind, requestId: t.request_id }))) {
-      await this.ledger.setReconciliation(manager, t.id, 'MISSING_IN_REPORT');
-      await this.ledger.recordDiscrepancy(manager, {
-        type: 'MISSING_IN_REPORT', kind: t.kind as TransactionType, fields: [], transactionRequestId: t.request_id!, paymentId: t.payment_id, refundId: t.refund_id,
-        merchantId: t.merchant_id, ledgerTransactionId: t.id, expected: { amount: toMajorUnits(t.amount, t.currency), currency: t.currency }, actual: null,
-        reportFile, businessDay: day, settled: false,
-      });
-    }
+    // every transaction file so far counts, these included (their rows are recorded by now), and those of other days too
+    await this.ledger.flagMissingInReport(manager, await this.ledger.findByDay(manager, day), day, reportFile);
 
     // these files complete the pair of days that decides the reviews of their own day, or of the day before; and
     // a review whose event came after both its days' files were in is decided at the next file
