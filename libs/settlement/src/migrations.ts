@@ -273,6 +273,22 @@ export class ReportFilesBySha2561765353600000 implements MigrationInterface {
   }
 }
 
+/**
+ * Every ledger transaction a payment event books asks for the transaction file of its business day read last
+ * (`LedgerStore.checkBookedAfterReport`): by an index, not by reading every report file recorded.
+ */
+export class ReportFilesByDay1765440000000 implements MigrationInterface {
+  name = 'ReportFilesByDay1765440000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX "IDX_report_files_day" ON "report_files" ("kind", "business_day")');
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX "IDX_report_files_day"');
+  }
+}
+
 /** The tables the finance API lists oldest first, and each listing's order. */
 const LISTED_TABLES = [
   ['ledger_transactions', '"written_by", "created_at", "id"'],

@@ -208,6 +208,7 @@ export class PendingCancelRow {
 @Unique('UQ_report_files_path_sha256', ['path', 'sha256'])
 @Index('IDX_report_files_listing', ['writtenBy', 'createdAt', 'path', 'id'])
 @Index('IDX_report_files_sha256', ['sha256'])
+@Index('IDX_report_files_day', ['kind', 'businessDay'])
 export class ReportFileRow {
   @PrimaryColumn({ type: 'text' })
   id!: string;

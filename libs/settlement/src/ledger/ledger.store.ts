@@ -95,6 +95,10 @@ const COLUMNS = `id, kind, status, merchant_id, currency, payment_id, refund_id,
 /** The advisory lock that keeps report ingestion and payment events apart (see `LedgerStore.lockForReport`). */
 const LEDGER_LOCK = 7_346_112_955;
 
+/** The transaction file of a business day read last, if any: asked for every transaction a payment event books. */
+export const DAY_FILE_QUERY =
+  `SELECT path FROM report_files WHERE kind = 'transactionItems' AND status = 'INGESTED' AND business_day = $1 ORDER BY created_at DESC, path DESC LIMIT 1`;
+
 /**
  * Writes the ledger. A transaction is written once per source fact (its `source_key`), balanced in every
  * currency, with its entries, and announced on settlement.v1.events in the same database transaction.
@@ -234,10 +238,7 @@ export class LedgerStore {
    * any other.
    */
   async checkBookedAfterReport(manager: EntityManager, id: string, day: string): Promise<void> {
-    const [file]: Array<{ path: string }> = await manager.query(
-      prepared(`SELECT path FROM report_files WHERE kind = 'transactionItems' AND status = 'INGESTED' AND business_day = $1 ORDER BY created_at DESC, path DESC LIMIT 1`),
-      [day],
-    );
+    const [file]: Array<{ path: string }> = await manager.query(prepared(DAY_FILE_QUERY), [day]);
     if (!file) return;
     const t = await this.find(manager, id);
     if (t) await this.flagMissingInReport(manager, [t], day, file.path);

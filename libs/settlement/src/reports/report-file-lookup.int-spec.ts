@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { freshDatabase } from '@upm/shared-testing';
 import { SETTLEMENT_DATABASE } from '../database';
+import { DAY_FILE_QUERY } from '../ledger/ledger.store';
 import { SEEN_FILE_QUERY } from './report-ingestion';
 
 /**
@@ -13,9 +14,9 @@ beforeAll(async () => {
   ({ dataSource } = await freshDatabase('upm_test_report_file_lookup', SETTLEMENT_DATABASE));
   // two years of a customer's files, a dozen a day, each path and content its own
   await dataSource.query(
-    `INSERT INTO report_files (id, sha256, path, kind, status, rows)
+    `INSERT INTO report_files (id, sha256, path, kind, status, rows, business_day)
      SELECT 'rpf_' || n, encode(sha256(n::text::bytea), 'hex'), 'cust/' || to_char(date '2025-01-01' + n / 12, 'YYYYMMDD') || '/transactionItems_' || n || '_000.csv',
-            'transactionItems', CASE WHEN n % 50 = 0 THEN 'REJECTED' ELSE 'INGESTED' END, 10
+            'transactionItems', CASE WHEN n % 50 = 0 THEN 'REJECTED' ELSE 'INGESTED' END, 10, date '2025-01-01' + n / 12
      FROM generate_series(1, 9000) AS n`,
   );
   await dataSource.query('ANALYZE report_files');
@@ -50,5 +51,17 @@ describe('a report file is looked up by its bytes', () => {
     expect(await dataSource.query(SEEN_FILE_QUERY, [await sha(100), `sftp/${path}`, name])).toEqual([{ status: 'REJECTED' }]);
     expect(await dataSource.query(SEEN_FILE_QUERY, [await sha(100), 'cust/20250101/transactionItems_other.csv', '/transactionItems_other.csv'])).toEqual([]);
     expect(await dataSource.query(SEEN_FILE_QUERY, [await sha(99999), path, name])).toEqual([]);
+  });
+});
+
+describe('the transaction file of a business day, asked for every transaction a payment event books', () => {
+  it('is found through the day index, and is the one read last', async () => {
+    const [{ 'QUERY PLAN': [explained] }] = await dataSource.query(`EXPLAIN (FORMAT JSON) ${DAY_FILE_QUERY}`, ['2025-06-01']);
+    const scans = nodes((explained as { Plan: Record<string, unknown> }).Plan).filter((n) => /Scan/.test(String(n['Node Type'])));
+    expect(scans.map((n) => `${String(n['Node Type'])} ${String(n['Index Name'] ?? '')}`.trim())).toEqual([expect.stringMatching(/^(Index|Bitmap Index) Scan IDX_report_files_day$/)]);
+    const day = (await dataSource.query(`SELECT to_char(business_day, 'YYYY-MM-DD') AS day FROM report_files WHERE id = 'rpf_4321'`))[0].day as string;
+    const latest = (await dataSource.query(`SELECT path FROM report_files WHERE business_day = $1 AND status = 'INGESTED' ORDER BY created_at DESC, path DESC LIMIT 1`, [day]))[0].path as string;
+    expect(await dataSource.query(DAY_FILE_QUERY, [day])).toEqual([{ path: latest }]);
+    expect(await dataSource.query(DAY_FILE_QUERY, ['2030-01-01'])).toEqual([]);
   });
 });
