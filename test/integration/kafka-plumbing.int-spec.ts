@@ -293,6 +293,26 @@ describe('outbox → Kafka → idempotent consumer', () => {
     await outboxEmptied();
   });
 
+  it('counts the rows waiting in its backlog gauge while Kafka refuses every send', async () => {
+    let refusing = false;
+    const flaky = Object.create(producer) as Producer;
+    flaky.sendBatch = async (batch) => {
+      if (refusing) throw new Error('KafkaJSNumberOfRetriesExceeded: broker not available');
+      return producer.sendBatch(batch);
+    };
+    const metrics = new Metrics('test');
+    await relay.stop();
+    relay = new OutboxRelay(dataSource, flaky, logger, metrics, { topicPrefix: prefix, databaseUrl, pollIntervalMs: 200 });
+    await relay.start();
+    refusing = true;
+    for (let n = 1; n <= 3; n++) await dataSource.transaction((manager) => appendToOutbox(manager, COMMANDS_TOPIC, refundCommand('pay_refused_backlog', n)));
+    const gauge = async (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(await metrics.text())?.[1]);
+    expect(await eventually(async () => ((await gauge('outbox_backlog_messages')) === 3 ? 3 : undefined), 10_000, 100)).toBe(3);
+    expect(await gauge('outbox_oldest_age_seconds')).toBeGreaterThan(0);
+    refusing = false;
+    await outboxEmptied();
+  });
+
   it('leaves a standby replica idle on commits: it tries for the lock on its poll only', async () => {
     await startConsumer('test.standby');
     const attempts = jest.spyOn(Client.prototype, 'query');

@@ -339,6 +339,8 @@ export class OutboxRelay {
         if (published === 0) await this.refreshBacklog();
       } catch (error) {
         this.logger.error({ err: error }, 'outbox relay failed; retrying');
+        // rows pile up while Kafka refuses them: the backlog says so (when the database answers)
+        await this.refreshBacklog().catch(() => undefined);
         await this.sleep(1000);
         continue;
       }
