@@ -62,7 +62,9 @@ async function leadersElected(admin: Admin, topics: string[], timeoutMs = 30_000
       const { topics: described } = await admin.fetchTopicMetadata({ topics });
       if (described.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))) return;
     } catch (error) {
-      if (!NOT_YET_KNOWN.has((error as { type?: string }).type ?? '')) throw error;
+      // kafkajs hands some of these over only after its own retries, wrapped (the type on the cause)
+      const { type, cause } = error as { type?: string; cause?: { type?: string } };
+      if (!NOT_YET_KNOWN.has(type ?? cause?.type ?? '')) throw error;
     }
     if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
