@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkPaymentCode, currencyExponent, isChargeableAmount, isMinorUnits, paymentStatusSchema } from '@upm/contracts';
-import { ID_MESSAGE, ID_PATTERN as ID, nonBlankText, parseRequest, storableText } from '@upm/shared-runtime';
+import { ID_MESSAGE, ID_PATTERN as ID, parseRequest, storableText } from '@upm/shared-runtime';
 
 /** The POS API's request and response bodies (CONTRACTS.md §1). The OpenAPI document is generated from these. */
 const amount = z
@@ -26,8 +26,7 @@ export const createPaymentBody = z
     merchantOrderId,
     amount,
     paymentCode,
-    // Alipay requires an order description: a blank one could never be sent (a missing one is named by the order id)
-    description: nonBlankText(256).optional(),
+    description: storableText(256).optional(),
     waitSeconds: z.number().int().min(0).max(30).optional(),
   })
   .strict();
@@ -50,14 +49,12 @@ export const findByOrderQuery = z.object({ merchantOrderId });
 
 const mcc = z.string().regex(/^[0-9]{4}$/, 'a 4-digit ISO 18245 merchant category code');
 const registryId = z.string().regex(ID, ID_MESSAGE);
-/** Names are sent to Alipay with every payment, which requires them: one of only white space could never be sent. */
-const name = nonBlankText(256);
-export const merchantBody = z.object({ id: registryId.optional(), name, mcc }).strict();
+export const merchantBody = z.object({ id: registryId.optional(), name: storableText(256), mcc }).strict();
 export const storeBody = merchantBody;
 export const terminalBody = z.object({ id: registryId.optional() }).strict();
 export const importRow = z.object({
-  merchantId: registryId, merchantName: name, merchantMcc: mcc,
-  storeId: registryId, storeName: name, storeMcc: mcc, terminalId: registryId,
+  merchantId: registryId, merchantName: storableText(256), merchantMcc: mcc,
+  storeId: registryId, storeName: storableText(256), storeMcc: mcc, terminalId: registryId,
 });
 
 export type CreatePaymentBody = z.infer<typeof createPaymentBody>;

@@ -13,11 +13,3 @@ export const STORABLE_MESSAGE = 'no NUL character or unpaired surrogate';
 
 /** Text of 1 to `max` characters that PostgreSQL can store. */
 export const storableText = (max: number) => z.string().min(1).max(max).refine(isStorable, STORABLE_MESSAGE);
-
-const NON_BLANK_MESSAGE = 'something besides white space';
-
-/**
- * Storable text of up to `max` characters with something in it besides white space: a name or description the
- * platform sends on to Alipay, which reads a required field of only white space (as `trim` sees it) as missing.
- */
-export const nonBlankText = (max: number) => z.string().max(max).regex(/\S/, NON_BLANK_MESSAGE).refine(isStorable, STORABLE_MESSAGE);
