@@ -507,6 +507,43 @@ describe('disabling an endpoint', () => {
     expect(receiver.requests.map((r) => r.attempt)).toEqual([1, 2].slice(0, requests));
   });
 
+  it.each([
+    ['near its old horizon, it is not dead-lettered', 1500, 'NEAR'],
+    ['far from its old horizon, it does not wait out the old back-off', HOUR, 'FAR'],
+  ])('sends a delivery whose failing attempt was under way while the endpoint was disabled and enabled again on the fresh schedule the enabling gave: %s', async (_what, horizonMs, name) => {
+    const service = endpoints();
+    const { endpointId } = await service.create(`mer_TOGGLE_${name}`, { url: receiver.url, eventTypes: ['*'] });
+    const event = paymentSucceeded(`mer_TOGGLE_${name}`, `pay_TOGGLE_${name}`);
+    await dataSource.transaction((manager) => enqueueWebhookDeliveries(manager, [event], horizonMs));
+    const open = later();
+    receiver.respond = () => open.status;
+    const sender = worker();
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(() => (receiver.requests.length === 1 ? true : undefined));
+    // a near horizon passes while the request is open
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    // the merchant pauses the endpoint and resumes it (a fresh horizon) while the request is still open; then it fails
+    await service.update(`mer_TOGGLE_${name}`, endpointId, { enabled: false });
+    await service.update(`mer_TOGGLE_${name}`, endpointId, { enabled: true });
+    const before = await outcomesCounted();
+    open.answer(503);
+    await eventually(async () => ((await delivery(event.id)).leased_until === null ? true : undefined));
+    expect(await delivery(event.id)).toMatchObject({ status: 'PENDING', last_status_code: 503 });
+    // counted once it is recorded, as a failure to be retried
+    const now = await eventually(async () => {
+      const counted = await outcomesCounted();
+      return Object.keys(counted).some((outcome) => counted[outcome] !== before[outcome]) ? counted : undefined;
+    });
+    expect(now).toEqual({ ...before, failed: (before.failed ?? 0) + 1 });
+
+    // as had it failed a moment before the enabling: the fresh schedule's first attempt goes at once
+    receiver.respond = () => 200;
+    expect(await sender.dispatch()).toBe(1);
+    await eventually(async () => ((await delivery(event.id)).status === 'DELIVERED' ? true : undefined));
+    expect(receiver.requests.map((r) => r.attempt)).toEqual([1, 2]);
+  });
+
   it('a change of URL, event types and description takes effect for the next delivery; the secret stays', async () => {
     const service = endpoints();
     const elsewhere = await new WebhookReceiver().listen();

@@ -224,8 +224,11 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     // attempt's claim is the latest: every claim counts one more attempt (the count never goes back), so a worker
     // whose lease lapsed and was taken over finds a higher count and leaves the row to the one holding it now.
     // One held meanwhile (its endpoint was disabled during the attempt) is delivered by an answer, and stays held
-    // after a failure: it goes again, on a fresh schedule, once the endpoint is enabled
-    const recorded: DeliveryStatus | undefined = await this.dataSource.transaction(async (manager) => {
+    // after a failure: it goes again, on a fresh schedule, once the endpoint is enabled. One whose schedule was started
+    // afresh meanwhile (its endpoint was disabled and enabled again: a new horizon, counted from the attempt then made,
+    // `redelivered_at_attempt`) keeps that schedule after a failure: `retryAt` and the dead letter were worked out on the
+    // one it replaced, so it is due as the enabling made it, as had it failed a moment before
+    const recorded = await this.dataSource.transaction(async (manager): Promise<{ status: DeliveryStatus; restarted: boolean } | undefined> => {
       // the endpoint's row first, as a claim locks it before its deliveries: the two never wait for each other in turn.
       // Any attempt tells how the endpoint is, one whose claim was taken over as well
       const health = endpointHealth(answer);
@@ -234,37 +237,50 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
         'INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, error_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
         [delivery.id, delivery.attempts, startedAt, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, latencyMs],
       );
-      const [[row]]: [Array<{ status: DeliveryStatus }>, number] = await manager.query(
-        `UPDATE webhook_deliveries SET status = CASE WHEN status = 'HELD' AND $2 <> 'DELIVERED' THEN 'HELD' ELSE $2 END,
-           next_attempt_at = CASE WHEN status = 'HELD' THEN next_attempt_at ELSE coalesce($3, next_attempt_at) END,
+      const [[row]]: [Array<{ status: DeliveryStatus; restarted: boolean }>, number] = await manager.query(
+        `UPDATE webhook_deliveries SET status = CASE WHEN $2 = 'DELIVERED' THEN $2 WHEN status = 'HELD' THEN 'HELD'
+                                                     WHEN redelivered_at_attempt <> $8 THEN 'PENDING' ELSE $2 END,
+           next_attempt_at = CASE WHEN status = 'HELD' OR redelivered_at_attempt <> $8 THEN next_attempt_at ELSE coalesce($3, next_attempt_at) END,
            delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END,
            last_status_code = $4, last_error_code = $5, last_error = $6, leased_until = NULL
          WHERE id = $1 AND status IN ('PENDING', 'HELD') AND attempts = $7
-         RETURNING status`,
-        [delivery.id, outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER', retryAt ?? null, statusCode ?? null, failure?.code ?? null, failure?.detail ?? null, delivery.attempts],
+         RETURNING status, redelivered_at_attempt <> $8 AS restarted`,
+        [
+          delivery.id,
+          outcome === 'delivered' ? 'DELIVERED' : outcome === 'failed' ? 'PENDING' : 'DEAD_LETTER',
+          retryAt ?? null,
+          statusCode ?? null,
+          failure?.code ?? null,
+          failure?.detail ?? null,
+          delivery.attempts,
+          delivery.redelivered_at_attempt,
+        ],
       );
       // the deliveries of the stream queued behind this one cannot go before it: they are due when it is again
       // (without this, every pass of every replica reads them while an endpoint is down, its whole backlog)
-      if (row?.status === 'PENDING' && retryAt) {
+      if (row?.status === 'PENDING' && !row.restarted && retryAt) {
         await manager.query(
           `UPDATE webhook_deliveries SET next_attempt_at = $4 WHERE endpoint_id = $1 AND stream = $2 AND status = 'PENDING'
              AND stream_sequence > $3 AND next_attempt_at < $4`,
           [delivery.endpoint_id, delivery.stream, delivery.stream_sequence, retryAt],
         );
       }
-      return row?.status;
+      return row;
     });
     const log = { deliveryId: delivery.id, endpointId: delivery.endpoint_id, eventId: delivery.event_id, attempt: delivery.attempts, statusCode, errorCode: failure?.code, error: failure?.detail, retryAt };
     if (!recorded) {
       this.logger.warn(log, 'webhook attempt ended after its claim was taken over or the delivery settled; logged only');
       return;
     }
-    // a held one that failed is neither retried at `retryAt` nor dead-lettered: it goes again once its endpoint is enabled
-    const counted: Outcome = recorded === 'HELD' ? 'failed' : outcome;
+    // a held one that failed is neither retried at `retryAt` nor dead-lettered: it goes again once its endpoint is
+    // enabled; nor is one whose schedule was started afresh during the attempt: it goes on that schedule
+    const ownSchedule = recorded.status !== 'HELD' && !recorded.restarted;
+    const counted: Outcome = failure && !ownSchedule ? 'failed' : outcome;
     this.outcomes.inc({ outcome: counted });
     if (failure) this.failures.inc({ code: failure.code });
     this.latency.observe({ outcome: counted }, latencyMs / 1000);
-    if (recorded === 'HELD') this.logger.warn({ ...log, retryAt: undefined }, 'webhook attempt failed; held until its endpoint is enabled');
+    if (recorded.status === 'HELD') this.logger.warn({ ...log, retryAt: undefined }, 'webhook attempt failed; held until its endpoint is enabled');
+    else if (failure && !ownSchedule) this.logger.warn({ ...log, retryAt: undefined }, 'webhook attempt failed; its endpoint was enabled again meanwhile, so it goes again on the fresh schedule');
     else if (outcome === 'dead_letter') this.logger.error(log, 'webhook dead-lettered after its retry horizon');
     else if (outcome === 'failed') this.logger.warn(log, 'webhook attempt failed; retrying');
   }
