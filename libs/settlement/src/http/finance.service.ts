@@ -301,7 +301,9 @@ export class FinanceService {
    * Books a transaction a settlement batch paid out before the ledger had it, as if it had been there when the
    * batch came (see planBooking): written from the batch's item when the ledger never heard of it, posted in that
    * batch, the conversion's clearing corrected by an ADJUSTMENT when the payout was in another currency, or what the
-   * payout settled otherwise than the ledger expects when it was in the transaction's, and a second payout flagged. The discrepancy names the transaction, and the adjustment if one was booked (else the
+   * payout settled otherwise than the ledger expects when it was in the transaction's, and a second payout flagged. A
+   * MISSING_IN_REPORT the transaction raised closes as that batch would have closed it (`missingNoMore`), but for a
+   * payout of another amount or fee. The discrepancy names the transaction, and the adjustment if one was booked (else the
    * transaction again).
    */
   private async bookPaidOut(manager: EntityManager, discrepancyId: string, d: OpenDiscrepancy): Promise<Booked> {
@@ -325,6 +327,10 @@ export class FinanceService {
       }, payout);
     } else {
       transactionId = held.id;
+      // paid out as the ledger expects it (a conversion's clearing aside): Alipay made it, whatever its transaction file
+      // said, as the batch would have found had the transaction been there; one paid out with another amount or fee stays
+      // missing from the report, as it does when the event comes first
+      if (!plan.difference) await this.ledger.missingNoMore(manager, transactionId, { paidOutIn: payout.settlementBatchId });
       await this.ledger.setReconciliation(manager, transactionId, 'MATCHED', actual.transactionId);
       await this.ledger.settleLate(manager, transactionId, payout);
     }

@@ -244,6 +244,21 @@ export class LedgerStore {
     if (t) await this.flagMissingInReport(manager, [t], day, file.path);
   }
 
+  /**
+   * A transaction an earlier transaction file of its day did not list, listed now (a part of the day, `_001`…,
+   * that came after the others, or a file filed late), or paid out by a settlement batch as the ledger expects
+   * it (the payout proves Alipay made it), whether the batch found it in the ledger or finance posted it there
+   * once its payment event came after the batch (`FinanceService.bookPaidOut`): it is missing no more, so that discrepancy closes,
+   * resolved by `settlement` with a note naming the file or the batch.
+   */
+  async missingNoMore(manager: EntityManager, id: string, proof: { listedBy: string } | { paidOutIn: string }): Promise<void> {
+    await manager.query(
+      `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now()
+       WHERE ledger_transaction_id = $1 AND type = 'MISSING_IN_REPORT' AND status = 'OPEN'`,
+      [id, 'listedBy' in proof ? `listed by ${proof.listedBy}` : `paid out in settlement batch ${proof.paidOutIn}`],
+    );
+  }
+
   /** Records the latest verdict; a later file that agrees does not hide a disagreement that is still open. */
   async setReconciliation(manager: EntityManager, id: string, verdict: string, alipayTransactionId?: string): Promise<void> {
     await manager.query(

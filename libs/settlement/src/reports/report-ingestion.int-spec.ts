@@ -1431,4 +1431,39 @@ describe('ReportIngestion and payment events', () => {
     const [{ data }] = await dataSource.query("SELECT payload->'data' AS data FROM outbox WHERE type = 'DiscrepancyDetected' AND payload->'data'->>'discrepancyId' = $1", [found[0].discrepancyId]);
     expect(discrepancyDetectedV1.parse(data)).toMatchObject({ transactionRequestId: summaryLineRequestId(batchId, 'SETTLEMENT_FEE') });
   });
+
+  it('closes the MISSING_IN_REPORT of a transaction finance posts in the batch that paid it out before its event came after its day\'s file, not one paid out with another fee', async () => {
+    const first = { pay_filed_twice: '20261127HKD091', pay_filed_fx: '20261127USD091', pay_filed_fee: '20261127HKD093' };
+    settlementBatch(first.pay_filed_twice, 'pay_filed_twice');
+    settlementBatch('20261127HKD092', 'pay_filed_twice');
+    fxBatch(first.pay_filed_fx, 'pay_filed_fx');
+    settlementBatch(first.pay_filed_fee, 'pay_filed_fee', '12.50', '0.20');
+    expect((await ingestion.ingest()).filter((r) => r.status === 'INGESTED')).toHaveLength(4);
+    for (const paymentId of Object.keys(first)) {
+      // of the 27th, whose transaction file is in without it: missing from it as it is booked, and not posted by itself
+      await apply(event(paymentId, 'PaymentSucceeded', 3));
+      expect((await finance.discrepancies({ paymentId, status: 'OPEN' })).discrepancies).toEqual([
+        expect.objectContaining({ type: 'MISSING_IN_LEDGER' }), expect.objectContaining({ type: 'MISSING_IN_REPORT' }),
+      ]);
+      const [lagged] = (await finance.discrepancies({ paymentId, type: 'MISSING_IN_LEDGER' })).discrepancies;
+      await finance.resolveDiscrepancy(lagged.discrepancyId as string, { resolvedBy: 'finance@chain.example', note: 'ours', adjust: true });
+    }
+
+    // paid out as the ledger expects it: missing no more, as when the batch comes after the event and the file
+    for (const paymentId of ['pay_filed_twice', 'pay_filed_fx'] as const) {
+      const written = await transactionOf(paymentId);
+      expect(written).toMatchObject({ status: 'POSTED' });
+      expect((await finance.discrepancies({ paymentId, type: 'MISSING_IN_REPORT' })).discrepancies).toEqual([expect.objectContaining({
+        status: 'RESOLVED', resolvedBy: 'settlement', resolutionNote: `paid out in settlement batch ${first[paymentId]}`, ledgerTransactionId: written.id,
+      })]);
+    }
+    expect(await transactionOf('pay_filed_fx')).toMatchObject({ reconciliation: 'MATCHED' });
+    // what is left of the one paid out twice is the second payout, to recover from Alipay
+    expect((await finance.discrepancies({ paymentId: 'pay_filed_twice', status: 'OPEN' })).discrepancies).toEqual([
+      expect.objectContaining({ type: 'MISMATCHED', fields: ['settlementBatchId'], repeatedIn: '20261127HKD092' }),
+    ]);
+    // paid out with another fee: finance booked Alipay's, and Alipay's word on the day stays open, as when the event comes first
+    expect(await transactionOf('pay_filed_fee')).toMatchObject({ status: 'POSTED' });
+    expect((await finance.discrepancies({ paymentId: 'pay_filed_fee', status: 'OPEN' })).discrepancies).toEqual([expect.objectContaining({ type: 'MISSING_IN_REPORT' })]);
+  });
 });

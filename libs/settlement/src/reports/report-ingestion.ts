@@ -330,10 +330,10 @@ export class ReportIngestion {
       };
       const verdict = compareRow(row, expectation);
       // listed, whether or not it agrees: what it disagrees on is a discrepancy of its own
-      if (!ctx.batchId) await this.missingNoMore(manager, existing.id, `listed by ${reportFile}`);
+      if (!ctx.batchId) await this.ledger.missingNoMore(manager, existing.id, { listedBy: reportFile });
       if (verdict.result === 'MATCHED') {
         // paid out as the ledger expects it: Alipay made it, whatever its transaction file said
-        if (ctx.batchId) await this.missingNoMore(manager, existing.id, `paid out in settlement batch ${ctx.batchId}`);
+        if (ctx.batchId) await this.ledger.missingNoMore(manager, existing.id, { paidOutIn: ctx.batchId });
         await this.ledger.setReconciliation(manager, existing.id, 'MATCHED', row.transactionId);
         if (ctx.batchId) await this.ledger.post(manager, existing.id, ctx.batchId);
         await record('MATCHED', existing.id, null);
@@ -533,19 +533,6 @@ export class ReportIngestion {
       return createEnvelope({ type: 'SettlementBatchSettled', key: batch.batchId, data, producer: this.producer });
     });
     await appendToOutbox(manager, TOPICS.settlementEvents.name, ...envelopes);
-  }
-
-  /**
-   * A transaction an earlier transaction file of its day did not list, listed now (a part of the day, `_001`…,
-   * that came after the others, or a file filed late), or paid out by a settlement batch as the ledger expects
-   * it (the payout proves Alipay made it): it is missing no more, so that discrepancy closes, with `note`.
-   */
-  private async missingNoMore(manager: EntityManager, ledgerTransactionId: string, note: string): Promise<void> {
-    await manager.query(
-      `UPDATE discrepancies SET status = 'RESOLVED', resolved_by = 'settlement', resolution_note = $2, resolved_at = now()
-       WHERE ledger_transaction_id = $1 AND type = 'MISSING_IN_REPORT' AND status = 'OPEN'`,
-      [ledgerTransactionId, note],
-    );
   }
 
   /**
