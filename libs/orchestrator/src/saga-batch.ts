@@ -46,9 +46,11 @@ export class SagaBatch {
   }
 
   /**
-   * The saga set `timer` due at its `now` plus a delay; the row is due that delay after the database's own
-   * now, the clock the timer poller fires by, so a replica whose clock is off fires its timers neither early
-   * (inquiries run out before the shopper could confirm) nor late.
+   * The saga set `timer` due at its `now` plus a delay; the row is due that delay after the database's clock
+   * as the row is written, the clock the timer poller fires by, so a replica whose clock is off fires its timers
+   * neither early (inquiries run out before the shopper could confirm) nor late. The clock as written, not the
+   * transaction's start (`now()`): a batch that waited for saga locks or ran other steps first would otherwise
+   * date its timers back by that long.
    */
   schedule(paymentId: string, timer: PendingTimer, now: Date): void {
     const delayMs = Date.parse(timer.dueAt) - now.getTime();
@@ -78,7 +80,7 @@ export class SagaBatch {
          WHERE t.payment_id = c.payment_id AND t.name = c.name
        )
        INSERT INTO timers (payment_id, name, attempt, due_at)
-       SELECT payment_id, name, attempt, now() + make_interval(secs => delay_ms / 1000.0)
+       SELECT payment_id, name, attempt, clock_timestamp() + make_interval(secs => delay_ms / 1000.0)
        FROM jsonb_to_recordset($2::jsonb) AS s(payment_id text, name text, attempt integer, delay_ms bigint)
        ON CONFLICT (payment_id, name) DO UPDATE SET attempt = EXCLUDED.attempt, due_at = EXCLUDED.due_at`),
       [JSON.stringify(sagas), JSON.stringify(scheduled), JSON.stringify(cancelled)],

@@ -4,7 +4,7 @@ import { CancelPaymentV1, createEnvelope, Envelope, parseMessage, TOPICS } from 
 import { DEFAULT_SAGA_CONFIG, SagaInput } from '@upm/payments-domain';
 import { collectOutbox, IdempotentConsumer } from '@upm/shared-kafka';
 import { Metrics } from '@upm/shared-observability';
-import { createTestTopics, eventually, freshDatabase, testKafka, testLogger, uniquePrefix } from '@upm/shared-testing';
+import { createTestTopics, eventually, freshDatabase, sleep, testKafka, testLogger, uniquePrefix } from '@upm/shared-testing';
 import { ORCHESTRATOR_DATABASE } from './database';
 import { sagaConsumers } from './orchestrator.module';
 import { SagaRunner } from './saga-runner';
@@ -164,6 +164,19 @@ describe('SagaRunner', () => {
       expect(seconds).toBeGreaterThan(firstInquiry - 2);
       expect(seconds).toBeLessThanOrEqual(firstInquiry);
     }
+  });
+
+  it('dates a timer from when its step ran, not from when the transaction began', async () => {
+    const firstInquiry = DEFAULT_SAGA_CONFIG.firstInquiryDelayMs / 1000;
+    // a batch whose transaction began two seconds before this payment's step (saga locks waited for, other steps first)
+    await dataSource.transaction(async (manager) => {
+      await manager.query('SELECT 1');
+      await sleep(2000);
+      await runner.run(manager, 'late_in_batch', requestPayment('late_in_batch'));
+    });
+    const [row]: Array<{ seconds: number }> = await dataSource.query("SELECT extract(epoch FROM due_at - now())::float AS seconds FROM timers WHERE payment_id = 'late_in_batch'");
+    expect(row.seconds).toBeGreaterThan(firstInquiry - 1);
+    expect(row.seconds).toBeLessThanOrEqual(firstInquiry);
   });
 
   it('counts a later REVERSED that moves a payment the reports settled as charged as applied, not ignored', async () => {
