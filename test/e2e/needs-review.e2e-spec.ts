@@ -74,7 +74,10 @@ describe('a payment in NEEDS_REVIEW, settled by Alipay\'s report files', () => {
     expect(booked.map((t) => `${t.kind} ${t.amount.value} ${t.reconciliation}`)).toEqual(['PAYMENT 1250 MATCHED']);
     expect((await api<{ discrepancies: unknown[] }>('GET', '/v1/settlement/discrepancies')).body.discrepancies).toEqual([]);
 
-    // the runbook's step: refund the full amount through the POS API, and Alipay pays the shopper back
+    // the runbook's step, on a later day than the file just read (a day's file comes after its day: a refund dated
+    // on a day whose file is in and does not list it is missing from it): refund the full amount through the POS
+    // API, and Alipay pays the shopper back
+    await fetch(`${running.platform.urls.sandbox}/sandbox/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: 86_400_000 }) });
     const refund = await pos.refund(charged.paymentId, { refundRequestId: PosClient.orderId('review'), amount: hkd('1250'), waitSeconds: 20 });
     expect(refund).toMatchObject({ status: 201, body: { status: 'SUCCEEDED', amount: hkd('1250') } });
     expect(await running.platform.sandboxPayment(charged.paymentId)).toMatchObject({ status: 'SUCCESS', refundedAmount: hkd('1250') });
