@@ -59,9 +59,15 @@ describe('the transaction file of a business day, asked for every transaction a 
     const [{ 'QUERY PLAN': [explained] }] = await dataSource.query(`EXPLAIN (FORMAT JSON) ${DAY_FILE_QUERY}`, ['2025-06-01']);
     const scans = nodes((explained as { Plan: Record<string, unknown> }).Plan).filter((n) => /Scan/.test(String(n['Node Type'])));
     expect(scans.map((n) => `${String(n['Node Type'])} ${String(n['Index Name'] ?? '')}`.trim())).toEqual([expect.stringMatching(/^(Index|Bitmap Index) Scan IDX_report_files_day$/)]);
-    const day = (await dataSource.query(`SELECT to_char(business_day, 'YYYY-MM-DD') AS day FROM report_files WHERE id = 'rpf_4321'`))[0].day as string;
-    const latest = (await dataSource.query(`SELECT path FROM report_files WHERE business_day = $1 AND status = 'INGESTED' ORDER BY created_at DESC, path DESC LIMIT 1`, [day]))[0].path as string;
-    expect(await dataSource.query(DAY_FILE_QUERY, [day])).toEqual([{ path: latest }]);
+    // a day's parts: the one read last wins, whatever its name; a rejected one is none
+    await dataSource.query(
+      `INSERT INTO report_files (id, sha256, path, kind, status, rows, business_day, created_at) VALUES
+         ('rpf_day_a', 'a', 'cust/20290101/transactionItems_20290101_001.csv', 'transactionItems', 'INGESTED', 1, '2029-01-01', now() - interval '1 hour'),
+         ('rpf_day_b', 'b', 'cust/20290101/transactionItems_20290101_000.csv', 'transactionItems', 'INGESTED', 1, '2029-01-01', now() - interval '1 minute'),
+         ('rpf_day_c', 'c', 'cust/20290101/transactionItems_20290101_002.csv', 'transactionItems', 'REJECTED', 1, '2029-01-01', now()),
+         ('rpf_day_d', 'd', 'cust/20290101/settlementItems_HKD_20290101_000.csv', 'settlementItems', 'INGESTED', 1, '2029-01-01', now())`,
+    );
+    expect(await dataSource.query(DAY_FILE_QUERY, ['2029-01-01'])).toEqual([{ path: 'cust/20290101/transactionItems_20290101_000.csv' }]);
     expect(await dataSource.query(DAY_FILE_QUERY, ['2030-01-01'])).toEqual([]);
   });
 });
