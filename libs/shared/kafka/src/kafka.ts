@@ -39,7 +39,8 @@ export async function ensureTopics(kafka: Kafka, topics: Array<{ name: string; p
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length) {
-      await admin.createTopics({ topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })) });
+      // kafkajs waits for leaders unless told not to, and gives up on the first unknown-topic answer: leadersElected waits instead
+      await admin.createTopics({ waitForLeaders: false, topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })) });
       await leadersElected(admin, missing.map((t) => t.name));
     }
     return missing.map((t) => t.name);
