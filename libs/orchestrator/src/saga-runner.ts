@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { createEnvelope, Envelope, RefundViewV1, RequestRefundV1, TOPICS } from '@upm/contracts';
 import { handle, SagaConfig, SagaInput, SagaOutput, SagaState, viewOf } from '@upm/payments-domain';
 import { appendToOutbox } from '@upm/shared-kafka';
@@ -14,6 +14,7 @@ const PRODUCER = 'payment-orchestrator';
  * Runs the pure workflow over a payment's saga in the caller's transaction: one input, one atomic step.
  * Inside `inBatch` the sagas of the whole batch are locked and loaded with one statement and stored with
  * one at its end; the step's outbox messages go through `appendToOutbox` (collected per batch by the consumer).
+ * What a step counts in metrics and the alert it raises are emitted once its transaction commits (see `afterCommit`).
  */
 @Injectable()
 export class SagaRunner {
@@ -25,6 +26,10 @@ export class SagaRunner {
   private readonly resolutions;
   /** the batch open in each transaction */
   private readonly batches = new WeakMap<EntityManager, SagaBatch>();
+  /** what the steps of each open transaction observed (metrics, review logs), emitted once it commits */
+  private readonly uncommitted = new WeakMap<QueryRunner, Array<() => void>>();
+  /** the DataSources told to report their transactions' ends to this runner */
+  private readonly watched = new WeakSet<DataSource>();
 
   constructor(
     @Inject(SAGA_CONFIG) private readonly config: SagaConfig,
@@ -67,7 +72,7 @@ export class SagaRunner {
     const before = batch.state(paymentId);
     const now = new Date();
     const step = handle(before, input, { now, config: this.config });
-    if (input.type === 'PaymentReviewResolved') this.reviewResolved(paymentId, input.data.resolution, before, step.state);
+    if (input.type === 'PaymentReviewResolved') this.reviewResolved(manager, paymentId, input.data.resolution, before, step.state);
     if (!step.events.length) return before;
     batch.update(paymentId, step.state, now);
     const tally = { final: reachedFinal(before) };
@@ -87,7 +92,7 @@ export class SagaRunner {
       case 'PublishPaymentEvent':
         await appendToOutbox(manager, TOPICS.paymentEvents.name, envelope(output.event.type, output.event.data));
         this.logger.info({ paymentId, event: output.event.type, status: output.event.data.payment.status, sequence: output.event.data.payment.sequence }, 'payment event');
-        this.observe(output.event.type, output.event.data.payment, output.event.type === 'PaymentNeedsReview' ? output.event.data : undefined, state, tally);
+        this.observe(manager, output.event.type, output.event.data.payment, output.event.type === 'PaymentNeedsReview' ? output.event.data : undefined, state, tally);
         return;
       case 'ScheduleTimer':
         batch.schedule(paymentId, output.timer, now);
@@ -115,11 +120,13 @@ export class SagaRunner {
    * A resolution of a review by Alipay's reports: applied (the payment left NEEDS_REVIEW, or a later file moved one
    * the reports had settled as charged), or ignored and said why.
    */
-  private reviewResolved(paymentId: string, resolution: string, before: SagaState, after: SagaState): void {
+  private reviewResolved(manager: EntityManager, paymentId: string, resolution: string, before: SagaState, after: SagaState): void {
     const applied = before.status !== after.status;
-    this.resolutions.inc({ resolution, outcome: applied ? 'applied' : 'ignored' });
-    if (applied) this.logger.info({ paymentId, resolution, status: after.status }, 'payment review resolved by Alipay\'s report');
-    else this.logger.warn({ paymentId, resolution, status: before.status }, 'review resolution ignored: the payment is not in review (nor settled by an earlier resolution), or the resolution contradicts what the saga knows');
+    this.afterCommit(manager, () => {
+      this.resolutions.inc({ resolution, outcome: applied ? 'applied' : 'ignored' });
+      if (applied) this.logger.info({ paymentId, resolution, status: after.status }, 'payment review resolved by Alipay\'s report');
+      else this.logger.warn({ paymentId, resolution, status: before.status }, 'review resolution ignored: the payment is not in review (nor settled by an earlier resolution), or the resolution contradicts what the saga knows');
+    });
   }
 
   /**
@@ -129,6 +136,7 @@ export class SagaRunner {
    * reviewResolved).
    */
   private observe(
+    manager: EntityManager,
     type: string,
     payment: { status: string; failure?: { code: string }; createdAt: string; paymentId: string },
     review: { kind?: string; refund?: RefundViewV1 } | undefined,
@@ -139,20 +147,66 @@ export class SagaRunner {
     const seconds = (Date.now() - new Date(payment.createdAt).getTime()) / 1000;
     if (!tally.final && (type === 'PaymentSucceeded' || type === 'PaymentFailed' || type === 'PaymentCancelled' || type === 'PaymentNeedsReview')) {
       tally.final = true;
-      this.finals.inc({ status: payment.status, failure_code: payment.failure?.code ?? '' });
-      this.duration.observe({ status: payment.status }, seconds);
-      this.inquiries.observe(state.attempts.inquiry);
-      this.cancels.observe(state.attempts.cancel);
+      const { inquiry, cancel } = state.attempts;
+      this.afterCommit(manager, () => {
+        this.finals.inc({ status: payment.status, failure_code: payment.failure?.code ?? '' });
+        this.duration.observe({ status: payment.status }, seconds);
+        this.inquiries.observe(inquiry);
+        this.cancels.observe(cancel);
+      });
     }
     if (type === 'PaymentNeedsReview') {
       const kind = review?.kind ?? 'REFUND';
       const refund = review?.refund ? { refundId: review.refund.refundId, refundRequestId: review.refund.refundRequestId } : {};
-      this.reviews.inc({ kind });
-      this.logger.error(
-        { paymentId: payment.paymentId, alipayPaymentRequestId: state.payment.paymentRequestId, kind, ...refund, failure: payment.failure },
-        'payment needs review: Alipay has not confirmed its outcome, or its answers or reports contradict the payment (kind and failure say which). Check the payment in the Antom dashboard or the next transaction report (settlement matches it automatically), then resolve it; see docs/runbooks/needs-review.md',
-      );
+      const alipayPaymentRequestId = state.payment.paymentRequestId;
+      this.afterCommit(manager, () => {
+        this.reviews.inc({ kind });
+        this.logger.error(
+          { paymentId: payment.paymentId, alipayPaymentRequestId, kind, ...refund, failure: payment.failure },
+          'payment needs review: Alipay has not confirmed its outcome, or its answers or reports contradict the payment (kind and failure say which). Check the payment in the Antom dashboard or the next transaction report (settlement matches it automatically), then resolve it; see docs/runbooks/needs-review.md',
+        );
+      });
     }
+  }
+
+  /**
+   * Runs `emit` once the transaction of `manager` commits (at once outside a transaction), never if it rolls back.
+   * A step's metrics and review logs go this way, so each is emitted once: a consumer batch that rolls back
+   * (another of its messages failed) is applied again message by message, and a message or timer fire whose
+   * transaction failed is tried again, running the same steps a second time.
+   */
+  private afterCommit(manager: EntityManager, emit: () => void): void {
+    const queryRunner = manager.queryRunner;
+    if (!queryRunner?.isTransactionActive) return emit();
+    this.watch(queryRunner.connection);
+    const pending = this.uncommitted.get(queryRunner);
+    if (pending) pending.push(emit);
+    else this.uncommitted.set(queryRunner, [emit]);
+  }
+
+  /**
+   * Has `dataSource` tell this runner when a transaction ends (a TypeORM subscriber), whoever opened it: the
+   * consumer, the timer poller. A savepoint's end (a nested transaction) is not the end: its outer one is awaited.
+   */
+  private watch(dataSource: DataSource): void {
+    if (this.watched.has(dataSource)) return;
+    this.watched.add(dataSource);
+    dataSource.subscribers.push({
+      afterTransactionCommit: ({ queryRunner }) => {
+        if (queryRunner.isTransactionActive) return;
+        const pending = this.uncommitted.get(queryRunner) ?? [];
+        this.uncommitted.delete(queryRunner);
+        // the transaction is committed: a failure here must not make its caller take it for failed and apply it again
+        try {
+          for (const emit of pending) emit();
+        } catch (error) {
+          this.logger.error({ err: error }, 'emitting the metrics of committed saga steps failed');
+        }
+      },
+      afterTransactionRollback: ({ queryRunner }) => {
+        if (!queryRunner.isTransactionActive) this.uncommitted.delete(queryRunner);
+      },
+    });
   }
 }
 

@@ -71,15 +71,19 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
     return fired;
   }
 
-  /** Fires one saga's due timers in one transaction; a saga another replica or a consumer holds is left for the next round. */
-  private fire(paymentId: string): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
-      const fired = await collectOutbox(manager, () => this.runner.inBatch(manager, [paymentId], () => this.fireLocked(manager, paymentId), { skipLocked: true }));
-      return fired ?? 0;
-    });
+  /**
+   * Fires one saga's due timers in one transaction; a saga another replica or a consumer holds is left for the next
+   * round. The timers are counted once it committed: a fire that fails is tried again.
+   */
+  private async fire(paymentId: string): Promise<number> {
+    const timers = await this.dataSource.transaction(async (manager) =>
+      (await collectOutbox(manager, () => this.runner.inBatch(manager, [paymentId], () => this.fireLocked(manager, paymentId), { skipLocked: true }))) ?? [],
+    );
+    for (const timer of timers) this.fired.inc({ name: timer.name });
+    return timers.length;
   }
 
-  private async fireLocked(manager: EntityManager, paymentId: string): Promise<number> {
+  private async fireLocked(manager: EntityManager, paymentId: string): Promise<Array<{ name: TimerName; attempt: number }>> {
     // TypeORM answers a DELETE … RETURNING with [rows, affected]
     const [timers]: [Array<{ name: TimerName; attempt: number }>, number] = await manager.query(
       prepared('DELETE FROM timers WHERE payment_id = $1 AND due_at <= now() RETURNING name, attempt'),
@@ -87,9 +91,8 @@ export class TimerPoller implements OnApplicationBootstrap, OnModuleDestroy {
     );
     for (const timer of timers) {
       await this.runner.run(manager, paymentId, { type: 'TimerFired', data: { timer: timer.name, attempt: timer.attempt } });
-      this.fired.inc({ name: timer.name });
     }
-    return timers.length;
+    return timers;
   }
 
   private async run(): Promise<void> {
