@@ -8,6 +8,7 @@ cd "$ROOT"
 ensure_node_modules
 ensure_build
 bash "$ROOT/deploy/local/infra.sh" up
+node "$ROOT/dist/tools/test-topics.js"
 
 RESULTS="$STATE/test-results"
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
