@@ -4,7 +4,7 @@ import { decodeHeaders, ensureTopics } from '@upm/shared-kafka';
 
 export const KAFKA_BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
-/** How every test suite's topics begin (`uniquePrefix`): no topic of a running platform does. */
+/** How every test suite's topics begin (`uniquePrefix`). */
 export const TEST_TOPIC_PREFIX = 't-';
 
 /** A prefix no other run has used, so a suite sees only its own messages on the shared broker. */
@@ -12,16 +12,26 @@ export function uniquePrefix(suite: string): string {
   return `${TEST_TOPIC_PREFIX}${suite}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}.`;
 }
 
+/** When the suite that owns a topic took its prefix (`uniquePrefix`), or undefined for a topic of no suite. */
+export function testTopicCreatedAt(topic: string): number | undefined {
+  const match = /^t-.+-([0-9a-z]{6,10})-[0-9a-z]{1,4}\./.exec(topic);
+  return match ? parseInt(match[1], 36) : undefined;
+}
+
 /**
- * Deletes the topics whose names begin with `prefix` (every test suite's, by default), and answers how many. Test
- * runs leave theirs behind, and a broker keeps a file open for each partition and opens them all at start-up: some
- * thirty-five partitions a suite, fifty suites a run, and after a dozen runs the local broker no longer starts.
+ * Deletes the topics of test suites that took their prefix longer than `olderThanMs` ago, and answers how many:
+ * runs leave theirs behind, and a broker keeps a file open for each partition and opens them all at start-up (some
+ * thirty-five partitions a suite, fifty suites a run: after a dozen runs the local broker no longer starts). A suite
+ * still running on the same broker (another checkout's tests, a benchmark) is younger than that and keeps its topics.
  */
-export async function deleteTopicsStartingWith(kafka: Kafka, prefix: string = TEST_TOPIC_PREFIX): Promise<number> {
+export async function deleteOldTestTopics(kafka: Kafka, olderThanMs: number, now: number = Date.now()): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
+    const topics = (await admin.listTopics()).filter((topic) => {
+      const createdAt = testTopicCreatedAt(topic);
+      return createdAt !== undefined && now - createdAt > olderThanMs;
+    });
     // a few hundred at a time: one request for thousands of topics outlasts the broker's request timeout
     for (let i = 0; i < topics.length; i += 200) await admin.deleteTopics({ topics: topics.slice(i, i + 200), timeout: 60_000 });
     return topics.length;
