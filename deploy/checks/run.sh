@@ -138,6 +138,13 @@ helm_sandbox_beside_ams() {
     { cat "$WORK/sandbox-beside-ams.out"; return 1; }
 }
 
+helm_short_grace() {
+  helm_render short-grace "$CHECKS/values-short-grace.yaml" >"$WORK/short-grace.out" 2>&1
+  if [ $? -eq 0 ]; then echo "rendered a grace period that leaves no time to drain after the preStop sleep"; return 1; fi
+  grep -o "terminationGracePeriodSeconds (10) must exceed preStopSleepSeconds (8) by at least 8 s[^\"]*" "$WORK/short-grace.out" ||
+    { cat "$WORK/short-grace.out"; return 1; }
+}
+
 # helm lint --strict and helm template -f <values>, then the rendered objects against schemas and rules
 helm_render() { # profile values-file
   node "$CHECKS/prepare-charts.js" "$CHART" "$2" "$WORK/$1" &&
@@ -184,6 +191,7 @@ fi
 check "helm: the sandbox with secrets.existingSecret reads its keys from it, and they fit (lookup)" helm_existing_secret_keys_fit
 check "helm: the sandbox with secrets.existingSecret: an install fails naming the keys it lacks (lookup)" helm_existing_secret_keys_missing
 check "helm: the sandbox beside a real AMS endpoint: no development token, the render fails" helm_sandbox_beside_ams
+check "helm: a grace period that leaves no time to drain after the preStop sleep: the render fails" helm_short_grace
 check "helm: fee values of settlement and the sandbox: the chart refuses exactly what each refuses at start-up" \
   node "$CHECKS/settlement-fees.js" "$HELM_LIBS" "$WORK"
 

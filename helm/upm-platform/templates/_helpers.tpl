@@ -202,6 +202,9 @@ Secret and checks nothing.
 {{- $svc := index . 2 -}}
 {{- $v := $root.Values -}}
 {{- $graceMs := mul (sub (sub (int $svc.terminationGracePeriodSeconds) (int $svc.preStopSleepSeconds)) 3) 1000 -}}
+{{- if lt $graceMs 5000 -}}
+{{- fail (printf "%s: terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds (%d) by at least 8 s: 3 s of margin and 5 s for the service to drain (SHUTDOWN_GRACE_MS would be %d ms)" $name (int $svc.terminationGracePeriodSeconds) (int $svc.preStopSleepSeconds) $graceMs) -}}
+{{- end -}}
 {{- $data := dict
   "PORT" (int64 $svc.port | toString)
   "HOST" "0.0.0.0"
