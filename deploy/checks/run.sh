@@ -38,15 +38,7 @@ check() {
 
 # helm-java and its native Helm library from Maven Central, fetched again only when pom.xml changes
 fetch_helm_java() {
-  local stamp="$HELM_LIBS/.pom.sha256" want
-  want="$(sha256sum "$CHECKS/helm/pom.xml" | cut -d' ' -f1)"
-  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && ls "$HELM_LIBS"/helm-java-*.jar "$HELM_LIBS"/linux-amd64-*.jar >/dev/null 2>&1; then
-    return 0
-  fi
-  rm -rf "$HELM_LIBS"
-  mvn -B -q -Dstyle.color=never -f "$CHECKS/helm/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$HELM_LIBS" || return 1
-  ls "$HELM_LIBS"/helm-java-*.jar "$HELM_LIBS"/linux-amd64-*.jar || return 1
-  echo "$want" >"$stamp"
+  fetch_maven_libs "$CHECKS/helm/pom.xml" "$HELM_LIBS" "$HELM_LIBS/helm-java-*.jar" && ls "$HELM_LIBS"/helm-java-*.jar "$HELM_LIBS"/linux-amd64-*.jar
 }
 
 # promtool from Debian's prometheus package, unpacked into the cache rather than installed: installing the

@@ -30,10 +30,7 @@ ensure_redis() {
 }
 
 fetch_kafka() {
-  if ls "$KAFKA_DIR/libs"/kafka_2.13-*.jar >/dev/null 2>&1; then return; fi
-  log "fetching Apache Kafka jars from Maven Central"
-  mvn -B -q -f "$KAFKA_DIR/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=libs
-  ls "$KAFKA_DIR/libs"/kafka_2.13-*.jar >/dev/null || die "Kafka jars missing after the Maven fetch"
+  fetch_maven_libs "$KAFKA_DIR/pom.xml" "$KAFKA_DIR/libs" "$KAFKA_DIR/libs/kafka_2.13-*.jar" || die "Kafka jars missing after the Maven fetch"
 }
 
 JAVA_ARGS=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true

@@ -22,6 +22,20 @@ ensure_build() { (cd "$ROOT" && node tools/build.js --if-stale); }
 # Is a process with this pid alive and is its command line the one we started?
 pid_is() { local pid="$1" pattern="$2"; [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$pattern"; }
 
+# Copies a pom.xml's runtime dependencies from Maven Central into a folder, again only when the pom.xml changed or
+# a fetch did not finish (its stamp is written last). Args: pom.xml, folder, a glob that must match once done.
+fetch_maven_libs() {
+  local pom="$1" dir="$2" marker="$3" stamp="$2/.pom.sha256" want
+  want="$(sha256sum "$pom" | cut -d' ' -f1)"
+  # shellcheck disable=SC2086 # the marker is a glob
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && ls $marker >/dev/null 2>&1; then return 0; fi
+  rm -rf "$dir"
+  mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir" || return 1
+  # shellcheck disable=SC2086
+  ls $marker >/dev/null || return 1
+  echo "$want" >"$stamp"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # The six services, their ports (CONTRACTS.md §4) and their start order.
